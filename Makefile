@@ -1,0 +1,45 @@
+# Portcullis: the two commands of the README are `make run` and `make test`.
+SWIFT        ?= swift
+CONFIG_DIR   ?= config.d
+FUZZ_SECONDS ?= 60
+BENCH_SECONDS ?= 10
+
+.PHONY: all deps test-deps build release run test fuzz bench lint clean
+
+all: build
+
+deps:
+	@.ci/install-deps build
+
+test-deps:
+	@.ci/install-deps test
+
+build: deps
+	$(SWIFT) build
+
+release: deps
+	$(SWIFT) build -c release --product portcullis
+
+# Builds in release mode and serves the shipped config.d on 127.0.0.1:5080 with the embedded SQLite.
+run: release
+	.build/release/portcullis serve --config $(CONFIG_DIR)
+
+# Installs build and test dependencies and every test peer, then runs every test and a short fuzz.
+test: test-deps
+	$(SWIFT) build --build-tests
+	$(SWIFT) test --skip-build
+	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-30}
+
+# libFuzzer over the HTTP request parser; FUZZ_SECONDS bounds the run.
+fuzz: deps
+	@FUZZ_SECONDS=$(FUZZ_SECONDS) .ci/fuzz
+
+# wrk against GET /healthz and against nginx returning a constant body, in one run, with the ratio.
+bench: test-deps
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench
+
+lint:
+	$(SWIFT) format lint --strict -r Sources Plugins Tests
+
+clean:
+	rm -rf .build .build-fuzz

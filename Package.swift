@@ -1,0 +1,94 @@
+// swift-tools-version:6.0
+//
+// Portcullis: identity federation and authorization server for Docker/OCI registries.
+// No package dependencies: everything comes from the Swift toolchain or a Debian C library
+// bound through a system-library target below.
+import Foundation
+import PackageDescription
+
+/// Settings every Swift target shares.
+let strictness: [SwiftSetting] = [
+    .enableUpcomingFeature("ExistentialAny")
+]
+
+/// A system C library bound through `Sources/<name>/module.modulemap` + `shim.h`.
+func systemLibrary(_ name: String, pkgConfig: String, apt: [String]) -> Target {
+    .systemLibrary(name: name, pkgConfig: pkgConfig, providers: [.apt(apt)])
+}
+
+var targets: [Target] = [
+    // MARK: C libraries (each touched by exactly one Swift wrapper target)
+    systemLibrary("COpenSSL", pkgConfig: "openssl", apt: ["libssl-dev"]),
+    systemLibrary("CCrypt", pkgConfig: "libxcrypt", apt: ["libcrypt-dev"]),
+    systemLibrary("CSQLite3", pkgConfig: "sqlite3", apt: ["libsqlite3-dev"]),
+    systemLibrary("CYAML", pkgConfig: "yaml-0.1", apt: ["libyaml-dev"]),
+    systemLibrary("CCurl", pkgConfig: "libcurl", apt: ["libcurl4-openssl-dev"]),
+    systemLibrary("CLDAP", pkgConfig: "ldap", apt: ["libldap-dev"]),
+    systemLibrary("CPQ", pkgConfig: "libpq", apt: ["libpq-dev"]),
+    // Linux-only socket glue Glibc does not export (epoll, eventfd, timerfd, accept4).
+    .target(name: "CLinux"),
+
+    // MARK: Core (no I/O)
+    .target(name: "Diagnostics", swiftSettings: strictness),
+    .target(name: "Threading", swiftSettings: strictness),
+    .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
+    .target(name: "Storage", swiftSettings: strictness),
+
+    // MARK: Edges (C libraries, sockets, SQL)
+    .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt"], swiftSettings: strictness),
+    .target(name: "Configuration", dependencies: ["CYAML"], swiftSettings: strictness),
+    .target(
+        name: "HTTPServer",
+        dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
+        swiftSettings: strictness),
+    .target(name: "HTTPClient", dependencies: ["CCurl", "Threading"], swiftSettings: strictness),
+    .target(
+        name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
+        swiftSettings: strictness),
+    .target(
+        name: "PostgresStorage", dependencies: ["CPQ", "Storage", "Threading"], swiftSettings: strictness),
+
+    // MARK: Composition root and executable
+    .target(
+        name: "ServerApp",
+        dependencies: [
+            "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
+            "PostgresStorage", "SQLiteStorage", "Storage", "Threading",
+        ],
+        swiftSettings: strictness),
+    .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
+
+    // MARK: Tests
+    .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: strictness),
+    .testTarget(
+        name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore", "CryptoCore"],
+        swiftSettings: strictness),
+    .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strictness),
+    .testTarget(
+        name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage"],
+        swiftSettings: strictness),
+    .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore"], swiftSettings: strictness),
+    .testTarget(
+        name: "SupportTests", dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore"],
+        swiftSettings: strictness),
+    .testTarget(name: "ServerAppTests", dependencies: ["ServerApp"], swiftSettings: strictness),
+]
+
+var products: [Product] = [.executable(name: "portcullis", targets: ["portcullis"])]
+
+// libFuzzer targets link only when asked for (`make fuzz` sets PORTCULLIS_FUZZ=1 and builds them
+// into their own scratch path): a plain `swift build` has no LLVMFuzzerRunDriver to link against.
+if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
+    targets.append(
+        .executableTarget(
+            name: "HTTPParserFuzzer", dependencies: ["HTTPCore"], path: "Tests/Fuzz/HTTPParserFuzzer",
+            swiftSettings: strictness))
+    products.append(.executable(name: "HTTPParserFuzzer", targets: ["HTTPParserFuzzer"]))
+}
+
+let package = Package(
+    name: "Portcullis",
+    products: products,
+    dependencies: [],
+    targets: targets
+)

@@ -1,0 +1,3 @@
+// Umbrella header for the CSQLite3 system module; static inline shims for macros and variadics go here.
+#pragma once
+#include <sqlite3.h>

@@ -1,0 +1,3 @@
+// Umbrella header for the CYAML system module; static inline shims for macros and variadics go here.
+#pragma once
+#include <yaml.h>
