@@ -1,0 +1,40 @@
+import Configuration
+import Foundation
+import Storage
+
+/// `portcullis config check`: validates config.d and prints the effective configuration.
+enum ConfigCommands {
+    static func check(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        // Secrets appear as their {file:}/{env:} references, never as values.
+        print("# effective configuration from \(context.configDirectory)")
+        print(context.configuration.renderEffective(), terminator: "")
+        printError("configuration OK")
+    }
+}
+
+/// `portcullis db migrate`: applies pending schema migrations.
+enum DatabaseCommands {
+    static func migrate(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let store = try await context.openStore(migrate: false)
+        let report: MigrationReport
+        do {
+            report = try await mapStoreErrors { try await store.migrate() }
+        } catch {
+            await store.close()
+            throw error
+        }
+        await store.close()
+        if report.applied.isEmpty {
+            print("database is up to date at schema version \(report.toVersion)")
+        } else {
+            for step in report.applied { print("applied migration \(step.version): \(step.name)") }
+            print("database migrated from schema version \(report.fromVersion) to \(report.toVersion)")
+        }
+    }
+}

@@ -1,0 +1,117 @@
+import Foundation
+
+/// The `portcullis` command line: `serve`, `config check`, `db migrate`, `keys generate`, and the
+/// `user`, `team` and `namespace` administration commands.
+public enum PortcullisCommand {
+    static let usage = """
+        usage: portcullis <command> [options]
+
+        Commands:
+          serve                                 serve the token authority, UI and API
+          config check                          validate config.d and print the effective configuration
+          db migrate                            apply pending database migrations
+          keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
+                                                write a signing key (mode 0600) and its self-signed certificate
+          user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
+          user list
+          user set-password NAME [--password-stdin]
+          user make-admin NAME
+          user disable NAME
+          team create NAME [--owner USER] [--description TEXT]
+          team add-member TEAM USER [--role owner|contributor|viewer]
+          namespace create NAME --team TEAM [--visibility private|protected|public] [--description TEXT]
+          namespace set-visibility NAME private|protected|public
+
+        Every command takes --config DIR (default: $PORTCULLIS_CONFIG, else ./config.d).
+        Passwords come from a prompt or from standard input with --password-stdin, never from arguments.
+        Exit status: 0 ok, 1 failure, 64 usage, 65 bad data (unknown or duplicate name),
+        66 missing input, 69 database unavailable, 73 cannot create file, 78 invalid configuration.
+        """
+
+    /// Runs the command named by the process arguments and exits with its status.
+    public static func main() async {
+        let status = await run(Array(CommandLine.arguments.dropFirst()))
+        exit(status.rawValue)
+    }
+
+    /// Runs one command line (without the program name) and returns its exit status; errors are
+    /// printed to standard error as one line.
+    public static func run(_ arguments: [String]) async -> ExitStatus {
+        do {
+            try await dispatch(arguments)
+            return .success
+        } catch let failure as CommandFailure {
+            printError("portcullis: \(failure.message)")
+            if failure.status == .usage { printError("Run 'portcullis --help' for usage.") }
+            return failure.status
+        } catch {
+            printError("portcullis: \(error)")
+            return .failure
+        }
+    }
+
+    private static func dispatch(_ arguments: [String]) async throws {
+        guard let command = arguments.first else { throw CommandFailure(.usage, "no command given") }
+        let rest = Array(arguments.dropFirst())
+        switch command {
+        case "-h", "--help", "help":
+            print(usage)
+        case "--version", "version":
+            print("portcullis \(Version.current)")
+        case "serve":
+            try await ServeCommand.run(rest)
+        case "config":
+            try await subcommand(command, rest, ["check": ConfigCommands.check])
+        case "db":
+            try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
+        case "keys":
+            try await subcommand(command, rest, ["generate": KeyCommands.generate])
+        case "user":
+            try await subcommand(
+                command, rest,
+                [
+                    "create": UserCommands.create, "list": UserCommands.list,
+                    "set-password": UserCommands.setPassword, "make-admin": UserCommands.makeAdmin,
+                    "disable": UserCommands.disable,
+                ])
+        case "team":
+            try await subcommand(command, rest, ["create": TeamCommands.create, "add-member": TeamCommands.addMember])
+        case "namespace":
+            try await subcommand(
+                command, rest,
+                ["create": NamespaceCommands.create, "set-visibility": NamespaceCommands.setVisibility])
+        default:
+            throw CommandFailure(.usage, "unknown command '\(command)'")
+        }
+    }
+
+    private static func subcommand(
+        _ command: String, _ arguments: [String], _ table: [String: ([String]) async throws -> Void]
+    ) async throws {
+        guard let name = arguments.first, !name.hasPrefix("-") else {
+            if arguments.first == "--help" || arguments.first == "-h" {
+                print(usage)
+                return
+            }
+            throw CommandFailure(
+                .usage, "'\(command)' needs a subcommand: \(table.keys.sorted().joined(separator: ", "))")
+        }
+        guard let action = table[name] else {
+            throw CommandFailure(
+                .usage,
+                "unknown subcommand '\(command) \(name)'; expected one of: \(table.keys.sorted().joined(separator: ", "))")
+        }
+        let rest = Array(arguments.dropFirst())
+        if rest.contains("--help") || rest.contains("-h") {
+            print(usage)
+            return
+        }
+        try await action(rest)
+    }
+}
+
+/// The version of this build.
+public enum Version {
+    /// The release this source tree will become.
+    public static let current = "0.1.0-dev"
+}

@@ -1,0 +1,169 @@
+import Configuration
+import CryptoCore
+import Diagnostics
+import Foundation
+import HTTPCore
+import HTTPServer
+import Storage
+import Threading
+
+/// `portcullis serve`: opens the database, makes sure a signing key exists, and serves HTTP until
+/// SIGTERM or SIGINT, then drains in-flight requests and exits 0.
+enum ServeCommand {
+    static func run(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let configuration = context.configuration
+        let logger = context.logger
+        ShutdownSignals.ignoreBrokenPipe()
+
+        let trustedProxies = try configuration.server.trustedProxies.map { text throws(CommandFailure) in
+            do { return try CIDR(parsing: text) } catch {
+                throw CommandFailure(.configuration, "server.trustedProxies: \(error)")
+            }
+        }
+        try ensureSigningKeys(configuration.token, logger: logger)
+        let store = try await context.openStore()
+        let schema = try await mapStoreErrors { try await store.schemaStatus() }
+        logger.info(
+            "database ready",
+            ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])
+
+        let metrics = MetricsRegistry()
+        let router = Routes.make(
+            configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
+            logger: logger)
+        let server = HTTPServer(
+            configuration: HTTPServerConfiguration(
+                host: configuration.server.listen.host, port: configuration.server.listen.port,
+                eventLoops: configuration.server.eventLoops > 0 ? configuration.server.eventLoops : nil,
+                maxConnections: configuration.server.maxConnections, idleTimeout: configuration.server.idleTimeout,
+                headerTimeout: configuration.server.headerTimeout, bodyTimeout: configuration.server.bodyTimeout,
+                tls: configuration.server.tls.isEnabled
+                    ? TLSConfiguration(
+                        certificatePath: configuration.server.tls.certificate!, keyPath: configuration.server.tls.key!)
+                    : nil),
+            responder: router, logger: logger.named("http"))
+        registerProcessMetrics(metrics, server: server, cpuPool: context.cpuPool)
+
+        let port: Int
+        do {
+            port = try server.start()
+        } catch {
+            await store.close()
+            throw CommandFailure(.unavailable, "cannot listen on \(configuration.server.listen): \(error)")
+        }
+        let scheme = configuration.server.tls.isEnabled ? "https" : "http"
+        logger.notice(
+            "portcullis serving",
+            [
+                "listen": "\(scheme)://\(configuration.server.listen.host):\(port)",
+                "public_url": configuration.server.publicURL.absoluteString, "version": Version.current,
+                "config": context.configDirectory,
+            ])
+
+        let grace = configuration.server.shutdownGracePeriod
+        let signals = ShutdownSignals.install { signal in
+            logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
+            Task { await server.shutdown(gracePeriod: grace) }
+        }
+        await server.waitUntilStopped()
+        signals.cancel()
+        await store.close()
+        logger.notice("portcullis stopped")
+    }
+
+    /// Generates the first signing key and its certificate when none exist yet, saying where they went;
+    /// any further configured key must already exist (rotation is an explicit operator step).
+    static func ensureSigningKeys(_ token: TokenSettings, logger: Logger) throws {
+        for (index, entry) in token.signingKeys.enumerated() {
+            let files = SigningKeyFiles(keyPath: entry.key, certificatePath: entry.certificate)
+            if files.exist { continue }
+            guard index == 0, !FileManager.default.fileExists(atPath: entry.key) else {
+                throw CommandFailure(
+                    .noInput, "signing key \(entry.key) or certificate \(entry.certificate) is missing")
+            }
+            try files.generate(kind: .ecP256, commonName: token.issuer, overwrite: false)
+            logger.notice(
+                "generated a signing key on first start; give the certificate to the registry as auth.token.rootcertbundle",
+                ["key": entry.key, "certificate": entry.certificate])
+        }
+    }
+
+    private static func registerProcessMetrics(_ metrics: MetricsRegistry, server: HTTPServer, cpuPool: BlockingPool) {
+        metrics.gauge("portcullis_http_open_connections", help: "Client connections open now.") {
+            Double(server.metrics.openConnections)
+        }
+        metrics.gauge("portcullis_http_rejected_connections", help: "Connections refused over the connection limit since start.") {
+            Double(server.metrics.rejectedConnections)
+        }
+        metrics.gauge("portcullis_http_malformed_requests", help: "Requests rejected by the parser since start.") {
+            Double(server.metrics.malformedRequests)
+        }
+        metrics.gauge("portcullis_http_timed_out_connections", help: "Connections closed by a read or idle timeout since start.") {
+            Double(server.metrics.timedOutConnections)
+        }
+        for pool in [cpuPool] {
+            metrics.gauge(
+                "portcullis_pool_queue_depth", help: "Jobs waiting for a thread of a blocking pool.",
+                labels: ["pool": pool.name]
+            ) { Double(pool.queueDepth) }
+            metrics.gauge(
+                "portcullis_pool_active_jobs", help: "Jobs running on a blocking pool.", labels: ["pool": pool.name]
+            ) { Double(pool.activeJobs) }
+        }
+    }
+}
+
+/// The HTTP routes of this release: health, readiness and metrics, behind the standard middleware.
+enum Routes {
+    static func make(
+        configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
+        logger: Logger
+    ) -> Router {
+        var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
+        router.use(RequestIDMiddleware())
+        router.use(ForwardedHeadersMiddleware(trustedProxies: trustedProxies))
+        router.use(ProbeQuietAccessLog(inner: AccessLogMiddleware(logger: logger.named("access"))))
+        router.use(SecurityHeadersMiddleware())
+        router.use(MetricsMiddleware(registry: metrics))
+
+        let alive = HTTPResponse.text("ok\n")
+        router.get("/healthz") { _ in alive }
+        router.get("/readyz") { _ in
+            do {
+                let status = try await store.schemaStatus()
+                guard status.currentVersion == status.latestVersion else {
+                    return .text(
+                        "not ready: schema version \(status.currentVersion), expected \(status.latestVersion)\n",
+                        status: .serviceUnavailable)
+                }
+                return .text("ready\n")
+            } catch {
+                logger.warning("readiness check failed", ["error": "\(error)"])
+                return .text("not ready: database unavailable\n", status: .serviceUnavailable)
+            }
+        }
+        router.get("/metrics") { _ in
+            HTTPResponse(
+                status: .ok, headers: ["Content-Type": MetricsRegistry.contentType],
+                body: Array(metrics.exposition().utf8))
+        }
+        return router
+    }
+}
+
+/// Access logging that leaves out health and metrics probes, which orchestrators call every few
+/// seconds and would otherwise drown the log.
+struct ProbeQuietAccessLog: Middleware {
+    static let probePaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
+    let inner: AccessLogMiddleware
+
+    func handle(_ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse) async throws
+        -> HTTPResponse
+    {
+        if Self.probePaths.contains(request.path) { return try await next(request) }
+        return try await inner.handle(request, next: next)
+    }
+}

@@ -1,0 +1,264 @@
+import Foundation
+import Testing
+
+/// Drives the built `portcullis` executable as an operator would, on a temporary config and database.
+@Suite(.serialized) struct CommandLineTests {
+    @Test func configCheckPrintsTheEffectiveConfigurationWithSecretsMasked() throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(
+            "60-registry.yaml",
+            """
+            registries:
+              - name: test
+                service: registry.test
+                url: http://127.0.0.1:5999
+                eventsSecret: {env: TEST_EVENTS_SECRET}
+            """)
+        let result = try sandbox.portcullis(["config", "check"], environment: ["TEST_EVENTS_SECRET": "hunter2-secret"])
+        #expect(result.status == 0, "\(result.stderr)")
+        #expect(result.stdout.contains("registry.test"))
+        #expect(!result.stdout.contains("hunter2-secret"))
+        #expect(!result.stderr.contains("hunter2-secret"))
+    }
+
+    @Test func configCheckReportsEveryProblemWithItsPositionAndExits78() throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig("70-bad.yaml", "log:\n  levle: debug\n  format: xml\n")
+        let result = try sandbox.portcullis(["config", "check"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("70-bad.yaml:2:3"))
+        #expect(result.stderr.contains("levle"))
+        #expect(result.stderr.contains("70-bad.yaml:3:11"))
+    }
+
+    @Test func unknownCommandsAndOptionsAreUsageErrors() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.portcullis(["frobnicate"]).status == 64)
+        #expect(try sandbox.portcullis(["user", "list", "--bogus"]).status == 64)
+        #expect(try sandbox.portcullis(["user"]).status == 64)
+        let help = try sandbox.portcullis(["--help"])
+        #expect(help.status == 0)
+        #expect(help.stdout.contains("keys generate"))
+    }
+
+    @Test func usersAreCreatedWithAPasswordFromStandardInputAndListed() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.portcullis(["db", "migrate"]).status == 0)
+        let created = try sandbox.portcullis(
+            ["user", "create", "Alice-Smith", "--email", "alice@example.com", "--admin", "--password-stdin"],
+            input: "correct horse battery staple\n")
+        #expect(created.status == 0, "\(created.stderr)")
+        #expect(created.stdout.contains("alice-smith"), "the personal namespace keeps the dash")
+        let duplicate = try sandbox.portcullis(
+            ["user", "create", "Alice-Smith", "--password-stdin"], input: "another password\n")
+        #expect(duplicate.status == 65)
+        let listed = try sandbox.portcullis(["user", "list"])
+        #expect(listed.status == 0)
+        #expect(listed.stdout.contains("Alice-Smith"))
+        #expect(listed.stdout.contains("admin"))
+        #expect(!listed.stdout.contains("correct horse"))
+        #expect(try sandbox.portcullis(["user", "disable", "Alice-Smith"]).status == 0)
+        #expect(try sandbox.portcullis(["user", "make-admin", "nobody"]).status == 65)
+    }
+
+    @Test func passwordsAreNeverAcceptedAsArguments() throws {
+        let sandbox = try Sandbox()
+        let result = try sandbox.portcullis(["user", "create", "bob", "--password", "secret123"])
+        #expect(result.status == 64)
+        #expect(!result.stderr.contains("secret123"))
+    }
+
+    @Test func teamsAndNamespacesAreManagedFromTheCommandLine() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.portcullis(["user", "create", "carol", "--password-stdin"], input: "pw-carol-123\n").status == 0)
+        let team = try sandbox.portcullis(["team", "create", "qa", "--owner", "carol", "--description", "Quality"])
+        #expect(team.status == 0, "\(team.stderr)")
+        #expect(try sandbox.portcullis(["user", "create", "dave", "--no-password"]).status == 0)
+        #expect(try sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "viewer"]).status == 0)
+        #expect(try sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "boss"]).status == 64)
+        let namespace = try sandbox.portcullis(["namespace", "create", "qa-images", "--team", "qa"])
+        #expect(namespace.status == 0, "\(namespace.stderr)")
+        #expect(try sandbox.portcullis(["namespace", "set-visibility", "qa-images", "public"]).status == 0)
+        #expect(try sandbox.portcullis(["namespace", "create", "Bad Name", "--team", "qa"]).status == 65)
+        #expect(try sandbox.portcullis(["namespace", "create", "other", "--team", "missing"]).status == 65)
+    }
+
+    @Test func keysGenerateWritesAPrivateKeyWithMode0600AndAMatchingCertificate() throws {
+        let sandbox = try Sandbox()
+        let key = sandbox.root.appendingPathComponent("out/key.pem").path
+        let certificate = sandbox.root.appendingPathComponent("out/cert.pem").path
+        for type in ["ec", "rsa"] {
+            let result = try sandbox.portcullis(
+                ["keys", "generate", "--type", type, "--key", key, "--certificate", certificate, "--force"])
+            #expect(result.status == 0, "\(result.stderr)")
+            let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
+            #expect(mode == 0o600)
+            let keyModulus = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"]).stdout
+            let certKey = try run("/usr/bin/openssl", ["x509", "-in", certificate, "-noout", "-pubkey"]).stdout
+            #expect(!keyModulus.isEmpty && keyModulus == certKey)
+        }
+        let refused = try sandbox.portcullis(["keys", "generate", "--key", key, "--certificate", certificate])
+        #expect(refused.status == 73, "an existing key is never overwritten without --force")
+        #expect(try sandbox.portcullis(["keys", "generate", "--type", "rsa", "--bits", "1024", "--key", key,
+            "--certificate", certificate, "--force"]).status == 64)
+    }
+
+    @Test func serveAnswersHealthReadinessAndMetricsThenStopsCleanlyOnSIGTERM() async throws {
+        let sandbox = try Sandbox()
+        let port = try freePort()
+        let server = try sandbox.start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
+        defer { if server.isRunning { server.terminate() } }
+        let health = try await waitForHTTP(port: port, path: "/healthz")
+        #expect(health.status == 200)
+        let ready = try await httpGet(port: port, path: "/readyz")
+        #expect(ready.status == 200, "\(ready.body)")
+        let metrics = try await httpGet(port: port, path: "/metrics")
+        #expect(metrics.status == 200)
+        #expect(metrics.body.contains("portcullis_http_requests_total"))
+        #expect(metrics.body.contains("portcullis_http_open_connections"))
+        #expect(FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/keys/signing-key.pem").path),
+            "the first start generates a signing key")
+        #expect(FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path))
+        kill(server.processIdentifier, SIGTERM)
+        let exited = await waitForExit(server, seconds: 20)
+        #expect(exited)
+        #expect(server.terminationStatus == 0)
+    }
+
+    @Test func serveRefusesAnInvalidConfigurationWithoutStarting() throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig("70-bad.yaml", "server:\n  listen: nowhere\n")
+        let result = try sandbox.portcullis(["serve"])
+        #expect(result.status == 78)
+        #expect(result.stderr.contains("server.listen") || result.stderr.contains("listen"))
+    }
+}
+
+// MARK: - Helpers
+
+/// A temporary working directory with a copy of the shipped config.d, where `var/` is created.
+struct Sandbox {
+    let root: URL
+    let configDirectory: URL
+
+    init() throws {
+        root = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-cli-\(UUID().uuidString)")
+        configDirectory = root.appendingPathComponent("config.d")
+        try FileManager.default.createDirectory(at: root, withIntermediateDirectories: true)
+        try FileManager.default.copyItem(at: packageRoot.appendingPathComponent("config.d"), to: configDirectory)
+    }
+
+    func writeConfig(_ name: String, _ text: String) throws {
+        try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
+    }
+
+    func portcullis(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
+        -> ProcessResult
+    {
+        try run(executable.path, arguments + ["--config", configDirectory.path], input: input,
+            environment: environment, directory: root)
+    }
+
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
+        let process = Process()
+        process.executableURL = executable
+        process.arguments = arguments + ["--config", configDirectory.path]
+        process.currentDirectoryURL = root
+        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
+        process.standardOutput = FileHandle.nullDevice
+        process.standardError = FileHandle.nullDevice
+        try process.run()
+        return process
+    }
+}
+
+let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
+    .deletingLastPathComponent()
+
+/// The `portcullis` binary next to the test bundle (debug or release, whichever `swift test` built).
+let executable: URL = {
+    let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? "")
+    let sibling = bundle.deletingLastPathComponent().appendingPathComponent("portcullis")
+    if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
+    return packageRoot.appendingPathComponent(".build/debug/portcullis")
+}()
+
+struct ProcessResult {
+    var status: Int32
+    var stdout: String
+    var stderr: String
+}
+
+func run(
+    _ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
+    directory: URL? = nil
+) throws -> ProcessResult {
+    let process = Process()
+    process.executableURL = URL(fileURLWithPath: path)
+    process.arguments = arguments
+    if let directory { process.currentDirectoryURL = directory }
+    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PORTCULLIS_") }
+    env.merge(environment) { _, new in new }
+    process.environment = env
+    let out = Pipe(), err = Pipe(), inPipe = Pipe()
+    process.standardOutput = out
+    process.standardError = err
+    process.standardInput = inPipe
+    try process.run()
+    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
+    try inPipe.fileHandleForWriting.close()
+    let stdout = out.fileHandleForReading.readDataToEndOfFile()
+    let stderr = err.fileHandleForReading.readDataToEndOfFile()
+    process.waitUntilExit()
+    return ProcessResult(
+        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
+        stderr: String(decoding: stderr, as: UTF8.self))
+}
+
+func freePort() throws -> Int {
+    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    defer { close(fd) }
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    address.sin_port = 0
+    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    let bound = withUnsafeMutablePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+    }
+    guard bound else { throw POSIXError(.EADDRINUSE) }
+    return Int(UInt16(bigEndian: address.sin_port))
+}
+
+struct SimpleResponse {
+    var status: Int
+    var body: String
+}
+
+/// A minimal blocking HTTP/1.1 GET over a fresh loopback connection (`Connection: close`).
+func httpGet(port: Int, path: String) async throws -> SimpleResponse {
+    let result = try run("/usr/bin/curl", ["-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+    guard result.status == 0, let newline = result.stdout.lastIndex(of: "\n") else {
+        throw POSIXError(.ECONNREFUSED)
+    }
+    return SimpleResponse(status: Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0,
+        body: String(result.stdout[..<newline]))
+}
+
+func waitForHTTP(port: Int, path: String, seconds: Double = 30) async throws -> SimpleResponse {
+    let deadline = Date().addingTimeInterval(seconds)
+    while true {
+        if let response = try? await httpGet(port: port, path: path) { return response }
+        if Date() > deadline { throw POSIXError(.ETIMEDOUT) }
+        try await Task.sleep(for: .milliseconds(100))
+    }
+}
+
+func waitForExit(_ process: Process, seconds: Double) async -> Bool {
+    let deadline = Date().addingTimeInterval(seconds)
+    while process.isRunning {
+        if Date() > deadline { return false }
+        try? await Task.sleep(for: .milliseconds(50))
+    }
+    return true
+}
