@@ -99,6 +99,10 @@ enum Suggestion {
             let distance = editDistance(folded, fold(candidate))
             if distance < (best?.distance ?? Int.max) { best = (candidate, distance) }
         }
+        // A truncated name (`warn` for `warning`) is a likely slip even when far in edits.
+        if folded.count >= 3, let extended = candidates.first(where: { fold($0).starts(with: folded) }) {
+            if best == nil || best!.distance > max(2, folded.count / 3) { return extended }
+        }
         guard let best else { return nil }
         let tolerance = max(2, folded.count / 3)
         return best.distance <= tolerance ? best.candidate : nil
