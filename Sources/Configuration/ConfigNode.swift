@@ -125,6 +125,7 @@ public struct ConfigNode: Sendable, Hashable, CustomStringConvertible {
         }
     }
 
-    /// The node as YAML text (block style), for `config check` and test messages.
-    public var description: String { YAMLRenderer.render(node: self) }
+    /// The node as YAML text (block style), with plain values under secret-looking keys
+    /// (`password`, `secret`, `token`, …) shown as `***` in case an inline secret slipped in.
+    public var description: String { YAMLRenderer.render(YAMLTree(maskingSecretsIn: self)) }
 }
