@@ -129,3 +129,42 @@ public struct ConfigNode: Sendable, Hashable, CustomStringConvertible {
     /// (`password`, `secret`, `token`, …) shown as `***` in case an inline secret slipped in.
     public var description: String { YAMLRenderer.render(YAMLTree(maskingSecretsIn: self)) }
 }
+
+extension ConfigNode: Decodable {
+    private struct AnyKey: CodingKey {
+        let stringValue: String
+        var intValue: Int? { nil }
+        init(stringValue: String) { self.stringValue = stringValue }
+        init?(intValue: Int) { nil }
+    }
+
+    /// Keeps a value as a node. ``ConfigNodeDecoder`` passes the original node with its positions;
+    /// other decoders (JSON) rebuild the shape without positions.
+    public init(from decoder: any Decoder) throws {
+        let location = SourceLocation(file: "", line: 0, column: 0)
+        if let container = try? decoder.container(keyedBy: AnyKey.self) {
+            var entries: [Entry] = []
+            for key in container.allKeys {
+                entries.append(Entry(key: key.stringValue, keyLocation: location, value: try container.decode(ConfigNode.self, forKey: key)))
+            }
+            self.init(.mapping(entries), at: location)
+        } else if var container = try? decoder.unkeyedContainer() {
+            var items: [ConfigNode] = []
+            while !container.isAtEnd { items.append(try container.decode(ConfigNode.self)) }
+            self.init(.sequence(items), at: location)
+        } else {
+            let container = try decoder.singleValueContainer()
+            if container.decodeNil() {
+                self.init(.scalar("null", .plain), at: location)
+            } else if let flag = try? container.decode(Bool.self) {
+                self.init(.scalar(flag ? "true" : "false", .plain), at: location)
+            } else if let number = try? container.decode(Int64.self) {
+                self.init(.scalar(String(number), .plain), at: location)
+            } else if let number = try? container.decode(Double.self) {
+                self.init(.scalar(String(number), .plain), at: location)
+            } else {
+                self.init(.scalar(try container.decode(String.self), .quoted), at: location)
+            }
+        }
+    }
+}

@@ -77,12 +77,12 @@ protocol SchemaRecord: Sendable {
     init()
     /// The record's keys.
     static var fields: [Field<Self>] { get }
-    /// Remembers where the record was written.
-    mutating func record(location: SourceLocation)
+    /// Remembers where the record was written and its key path (`providers[2]`).
+    mutating func record(location: SourceLocation, keyPath: String)
 }
 
 extension SchemaRecord {
-    mutating func record(location: SourceLocation) {}
+    mutating func record(location: SourceLocation, keyPath: String) {}
 }
 
 /// One key of a section of type `Root`: how to decode it, override it from the environment, render
@@ -132,7 +132,7 @@ struct Field<Root>: Sendable {
                 return [
                     ConfigurationKey(
                         path: path, type: type.name,
-                        defaultValue: required ? nil : YAMLRenderer.render(type.render(root[keyPath: keyPath])).trimmedNewline,
+                        defaultValue: required ? nil : YAMLRenderer.flow(type.render(root[keyPath: keyPath])),
                         isRequired: required,
                         environmentVariable: fromEnvironment && !prefix.contains("[]")
                             ? ConfigurationSchema.environmentVariable(for: path) : nil,
@@ -204,7 +204,7 @@ struct Field<Root>: Sendable {
                         continue
                     }
                     var element = Element()
-                    element.record(location: item.location)
+                    element.record(location: item.location, keyPath: itemPath)
                     decodeMapping(item, into: &element, fields: Element.fields, path: itemPath, state: &state)
                     state.locations[itemPath] = item.location
                     elements.append(element)
@@ -218,9 +218,9 @@ struct Field<Root>: Sendable {
             document: { root, prefix in
                 let path = join(prefix, key)
                 let own = ConfigurationKey(
-                    path: path, type: "list", defaultValue: YAMLRenderer.render(.list(root[keyPath: keyPath].map { element in
-                        .map(Element.fields.map { ($0.key, $0.render(element)) })
-                    })).trimmedNewline,
+                    path: path, type: "list",
+                    defaultValue: YAMLRenderer.flow(
+                        .list(root[keyPath: keyPath].map { element in .map(Element.fields.map { ($0.key, $0.render(element)) }) })),
                     isRequired: false, environmentVariable: nil, summary: summary)
                 return [own] + Element.fields.flatMap { $0.document(Element(), path + "[]") }
             })
@@ -276,7 +276,3 @@ private func environmentNode(
 }
 
 func join(_ prefix: String, _ key: String) -> String { prefix.isEmpty ? key : prefix + "." + key }
-
-extension String {
-    var trimmedNewline: String { hasSuffix("\n") ? String(dropLast()) : self }
-}

@@ -98,3 +98,30 @@ public struct SecretError: Error, Sendable, Hashable, CustomStringConvertible {
         }
     }
 }
+
+extension Secret: Decodable {
+    private enum CodingKeys: String, CodingKey {
+        case file, env
+    }
+
+    /// Reads `{file: PATH}` or `{env: NAME}`; an inline string is refused so secrets never sit in
+    /// configuration files. ``ConfigNodeDecoder`` gives the same rule located messages.
+    public init(from decoder: any Decoder) throws {
+        if let inline = try? decoder.singleValueContainer(), (try? inline.decode(String.self)) != nil {
+            throw DecodingError.dataCorrupted(
+                .init(
+                    codingPath: decoder.codingPath,
+                    debugDescription: "secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}"))
+        }
+        let container = try decoder.container(keyedBy: CodingKeys.self)
+        let file = try container.decodeIfPresent(String.self, forKey: .file)
+        let variable = try container.decodeIfPresent(String.self, forKey: .env)
+        switch (file, variable) {
+        case (let path?, nil) where !path.isEmpty: self.init(.file(path))
+        case (nil, let name?) where !name.isEmpty: self.init(.environment(name))
+        default:
+            throw DecodingError.dataCorrupted(
+                .init(codingPath: decoder.codingPath, debugDescription: "a secret has exactly one of 'file' or 'env'"))
+        }
+    }
+}

@@ -375,12 +375,15 @@ public struct ProviderSettings: Sendable, Hashable, SchemaRecord {
     public var config = ConfigNode.emptyMapping(at: SourceLocation(file: "", line: 0, column: 0))
     /// Where the entry was written.
     public var location = SourceLocation(file: "", line: 0, column: 0)
+    /// The entry's key path in the merged configuration (`providers[2]`), for issues.
+    public var keyPath = "providers"
 
     /// An entry with placeholders (`id` and `type` are required in a fragment).
     public init() {}
 
-    mutating func record(location: SourceLocation) {
+    mutating func record(location: SourceLocation, keyPath: String) {
         self.location = location
+        self.keyPath = keyPath
         config = .emptyMapping(at: location)
     }
 

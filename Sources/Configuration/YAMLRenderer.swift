@@ -46,12 +46,18 @@ enum YAMLRenderer {
     static func render(node: ConfigNode) -> String { render(YAMLTree(node)) }
 
     static func render(_ tree: YAMLTree) -> String {
+        if let text = inline(tree) { return text + "\n" }
+        var lines: [String] = []
+        write(tree, indent: "", into: &lines)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
+    /// The one-line flow form (`[{key: a, certificate: b}]`), for documentation tables.
+    static func flow(_ tree: YAMLTree) -> String {
         switch tree {
-        case .raw, .string: return inline(tree)! + "\n"
-        default:
-            var lines: [String] = []
-            write(tree, indent: "", into: &lines)
-            return lines.joined(separator: "\n") + "\n"
+        case .raw, .string: return inline(tree)!
+        case .list(let items): return "[" + items.map(flow).joined(separator: ", ") + "]"
+        case .map(let entries): return "{" + entries.map { scalar($0.key) + ": " + flow($0.value) }.joined(separator: ", ") + "}"
         }
     }
 
