@@ -1,0 +1,225 @@
+import Foundation
+
+/// One configuration fragment held in memory: its display name (normally its path) and its YAML text.
+public struct ConfigurationFragment: Sendable, Hashable {
+    /// The path shown in issues (`config.d/00-server.yaml`); fragments load in byte-wise order of it.
+    public var name: String
+    /// The YAML text.
+    public var text: String
+
+    /// Creates a fragment.
+    public init(name: String, text: String) {
+        self.name = name
+        self.text = text
+    }
+}
+
+/// Loads `config.d/*.yaml` fragments and `PORTCULLIS_*` variables into a validated
+/// ``PortcullisConfiguration``, reporting every problem at once.
+///
+/// Order of precedence: environment variable > fragment > default. Singleton sections may appear in
+/// one fragment only; `registries` and `providers` lists concatenate in load order.
+public enum ConfigurationLoader {
+    /// The variable naming the configuration directory when `--config` is not given.
+    public static let directoryVariable = "PORTCULLIS_CONFIG"
+    /// The directory used when neither `--config` nor `PORTCULLIS_CONFIG` is given.
+    public static let defaultDirectory = "config.d"
+
+    /// The directory to load: the `--config` value, else `PORTCULLIS_CONFIG`, else `config.d`.
+    public static func directory(commandLineValue: String?, environment: [String: String]) -> String {
+        if let commandLineValue, !commandLineValue.isEmpty { return commandLineValue }
+        if let value = environment[directoryVariable], !value.isEmpty { return value }
+        return defaultDirectory
+    }
+
+    /// The fragment paths in `directory` in load order: `*.yaml` and `*.yml`, byte-wise sorted,
+    /// skipping hidden files and anything else (`*.example`, editor backups).
+    ///
+    /// - Throws: ``ConfigurationError`` when the directory cannot be listed.
+    public static func fragmentPaths(in directory: String) throws(ConfigurationError) -> [String] {
+        let names: [String]
+        do {
+            names = try FileManager.default.contentsOfDirectory(atPath: directory)
+        } catch {
+            throw ConfigurationError(
+                ConfigIssue(
+                    .unreadable, at: SourceLocation(file: directory, line: 0, column: 0), keyPath: "",
+                    message: "cannot list the configuration directory (set --config DIR or \(directoryVariable))"))
+        }
+        let prefix = directory.hasSuffix("/") ? directory : directory + "/"
+        return
+            names
+            .filter { !$0.hasPrefix(".") && ($0.hasSuffix(".yaml") || $0.hasSuffix(".yml")) }
+            .sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+            .map { prefix + $0 }
+    }
+
+    /// Loads every fragment of `directory` and applies `environment`.
+    ///
+    /// - Throws: ``ConfigurationError`` with every issue found: unreadable or malformed files,
+    ///   unknown keys, wrong types, invalid values, duplicate sections or ids, bad variables.
+    public static func load(
+        directory: String, environment: [String: String]
+    ) throws(ConfigurationError) -> PortcullisConfiguration {
+        let paths = try fragmentPaths(in: directory)
+        guard !paths.isEmpty else {
+            throw ConfigurationError(
+                ConfigIssue(
+                    .unreadable, at: SourceLocation(file: directory, line: 0, column: 0), keyPath: "",
+                    message: "no *.yaml fragments in the configuration directory"))
+        }
+        var log = IssueLog()
+        var sources: [(name: String, bytes: [UInt8])] = []
+        for path in paths {
+            if let data = FileManager.default.contents(atPath: path) {
+                sources.append((path, Array(data)))
+            } else {
+                log.add(.unreadable, at: SourceLocation(file: path, line: 0, column: 0), "", "cannot read the fragment")
+            }
+        }
+        return try load(sources: sources, environment: environment, log: log)
+    }
+
+    /// Loads in-memory fragments (sorted byte-wise by name, as files would be) and applies
+    /// `environment`; the test and tooling twin of ``load(directory:environment:)``.
+    ///
+    /// - Throws: ``ConfigurationError`` with every issue found.
+    public static func load(
+        fragments: [ConfigurationFragment], environment: [String: String] = [:]
+    ) throws(ConfigurationError) -> PortcullisConfiguration {
+        let sorted = fragments.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
+        return try load(sources: sorted.map { ($0.name, Array($0.text.utf8)) }, environment: environment, log: IssueLog())
+    }
+
+    private static func load(
+        sources: [(name: String, bytes: [UInt8])], environment: [String: String], log initialLog: IssueLog
+    ) throws(ConfigurationError) -> PortcullisConfiguration {
+        var state = DecodeState()
+        state.log = initialLog
+        var documents: [(name: String, root: ConfigNode)] = []
+        for source in sources {
+            switch YAMLParser.parse(source.bytes, file: source.name) {
+            case .success(let root?): documents.append((source.name, root))
+            case .success(nil): break
+            case .failure(let error): state.log.append(contentsOf: error)
+            }
+        }
+        var configuration = PortcullisConfiguration()
+        configuration.fragments = sources.map(\.name)
+        let merged = merge(documents, log: &state.log)
+        decodeMapping(merged, into: &configuration, fields: PortcullisConfiguration.fields, path: "", state: &state)
+        for field in PortcullisConfiguration.fields {
+            field.applyEnvironment(&configuration, field.key, environment, &state)
+        }
+        checkUnknownVariables(environment, state: &state)
+        Validation.check(configuration, state: &state)
+        if !state.log.issues.isEmpty { throw ConfigurationError(state.log.issues) }
+        return configuration
+    }
+
+    /// Combines the documents into one top-level mapping: singleton sections from one fragment each,
+    /// list sections concatenated.
+    private static func merge(_ documents: [(name: String, root: ConfigNode)], log: inout IssueLog) -> ConfigNode {
+        var entries: [ConfigNode.Entry] = []
+        var listItems: [String: [ConfigNode]] = [:]
+        for document in documents {
+            guard let topLevel = document.root.entries else {
+                log.add(.wrongType, at: document.root.location, "", "a fragment must be a mapping of sections, got \(document.root.shapeName)")
+                continue
+            }
+            for entry in topLevel {
+                if PortcullisConfiguration.listSections.contains(entry.key) {
+                    if entry.value.isNull { continue }
+                    guard let items = entry.value.items else {
+                        log.add(.wrongType, at: entry.value.location, entry.key, "expected a list, got \(entry.value.shapeName)")
+                        continue
+                    }
+                    if listItems[entry.key] == nil {
+                        entries.append(entry)
+                        listItems[entry.key] = []
+                    }
+                    listItems[entry.key]! += items
+                } else if let first = entries.first(where: { $0.key == entry.key }) {
+                    log.add(
+                        .duplicateSection, at: entry.keyLocation, entry.key,
+                        "section '\(entry.key)' is already defined in \(first.keyLocation); a section belongs in one fragment")
+                } else {
+                    entries.append(entry)
+                }
+            }
+        }
+        let merged = entries.map { entry in
+            guard let items = listItems[entry.key] else { return entry }
+            var combined = entry
+            combined.value = ConfigNode(.sequence(items), at: entry.value.location)
+            return combined
+        }
+        let location = documents.first.map { SourceLocation(file: $0.name, line: 1, column: 1) } ?? SourceLocation(file: "", line: 0, column: 0)
+        return ConfigNode(.mapping(merged), at: location)
+    }
+
+    /// Reports `PORTCULLIS_<SECTION>_*` variables that match no key, with the closest known one.
+    private static func checkUnknownVariables(_ environment: [String: String], state: inout DecodeState) {
+        let known = Set(ConfigurationSchema.allKeys.compactMap(\.environmentVariable))
+        let sections = PortcullisConfiguration.fields.map(\.key)
+        for name in environment.keys.sorted() where name.hasPrefix("PORTCULLIS_") {
+            if name == directoryVariable || known.contains(name) || state.secretVariables.contains(name) { continue }
+            let rest = name.dropFirst("PORTCULLIS_".count)
+            guard let section = sections.first(where: { rest.hasPrefix($0.uppercased() + "_") || rest == $0.uppercased() }) else {
+                continue
+            }
+            let message: String
+            if PortcullisConfiguration.listSections.contains(section) {
+                message = "'\(section)' is a list and cannot be set from the environment; edit a fragment"
+            } else {
+                message = "no configuration key has this variable" + Suggestion.hint(for: name, in: known.sorted())
+            }
+            state.log.add(.unknownEnvironmentVariable, at: .environment(name), "", message)
+        }
+    }
+}
+
+/// Checks that span several keys, after files and environment are applied.
+enum Validation {
+    static func check(_ configuration: PortcullisConfiguration, state: inout DecodeState) {
+        let tls = configuration.server.tls
+        if (tls.certificate == nil) != (tls.key == nil) {
+            let (present, missing) = tls.certificate == nil ? ("key", "certificate") : ("certificate", "key")
+            state.log.add(
+                .missingKey, at: location("server.tls.\(present)", state), "server.tls.\(missing)",
+                "server.tls.\(present) is set, so server.tls.\(missing) is required too (set both or neither)")
+        }
+        if configuration.storage.driver == .postgres && configuration.storage.postgres.url == nil {
+            state.log.add(
+                .missingKey, at: location("storage.driver", state), "storage.postgres.url",
+                "the postgres driver needs storage.postgres.url ({file: PATH} or {env: NAME})")
+        }
+        unique(configuration.registries.map(\.name), list: "registries", key: "name", what: "registry name", state: &state)
+        unique(configuration.registries.map(\.service), list: "registries", key: "service", what: "registry service", state: &state)
+        unique(configuration.providers.map(\.id), list: "providers", key: "id", what: "provider id", state: &state)
+    }
+
+    private static func unique(_ values: [String], list: String, key: String, what: String, state: inout DecodeState) {
+        var firstIndex: [String: Int] = [:]
+        for (index, value) in values.enumerated() where !value.isEmpty {
+            if let first = firstIndex[value] {
+                state.log.add(
+                    .duplicateIdentifier, at: location("\(list)[\(index)].\(key)", state), "\(list)[\(index)].\(key)",
+                    "duplicate \(what) '\(value)' (first defined at \(location("\(list)[\(first)].\(key)", state)))")
+            } else {
+                firstIndex[value] = index
+            }
+        }
+    }
+
+    /// Where `path` was set, else its closest set ancestor, else nowhere in particular.
+    private static func location(_ path: String, _ state: DecodeState) -> SourceLocation {
+        var candidate = path
+        while true {
+            if let location = state.locations[candidate] { return location }
+            guard let cut = candidate.lastIndex(where: { $0 == "." || $0 == "[" }) else { break }
+            candidate = String(candidate[..<cut])
+        }
+        return SourceLocation(file: "(defaults)", line: 0, column: 0)
+    }
+}

@@ -1,0 +1,398 @@
+import Foundation
+
+/// The validated, typed configuration of a Portcullis server.
+///
+/// Built by ``ConfigurationLoader`` from `config.d/*.yaml` fragments and `PORTCULLIS_*` environment
+/// variables; every field has a default except list entries' required keys.
+public struct PortcullisConfiguration: Sendable, Hashable {
+    /// The HTTP listener.
+    public var server = ServerSettings()
+    /// Structured logging.
+    public var log = LogSettings()
+    /// The database.
+    public var storage = StorageSettings()
+    /// The token endpoint and signing keys.
+    public var token = TokenSettings()
+    /// Portus's permission switches.
+    public var policy = PolicySettings()
+    /// The registries this server issues tokens for, in file order.
+    public var registries: [RegistrySettings] = []
+    /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
+    public var providers: [ProviderSettings] = []
+    /// The fragments that were loaded, in load order.
+    public var fragments: [String] = []
+
+    /// A configuration with every default and no registries or providers.
+    public init() {}
+
+    /// The effective configuration as YAML, with secrets shown only as their references.
+    public func renderEffective() -> String {
+        YAMLRenderer.render(.map(Self.fields.map { ($0.key, $0.render(self)) }))
+    }
+
+    static let fields: [Field<PortcullisConfiguration>] = [
+        .section("server", \.server, ServerSettings.fields),
+        .section("log", \.log, LogSettings.fields),
+        .section("storage", \.storage, StorageSettings.fields),
+        .section("token", \.token, TokenSettings.fields),
+        .section("policy", \.policy, PolicySettings.fields),
+        .records("registries", \.registries, "Registries this server issues tokens for; lists from every fragment are concatenated."),
+        .records("providers", \.providers, "Identity providers; lists from every fragment are concatenated."),
+    ]
+
+    /// Top-level keys whose lists concatenate across fragments; every other section is a singleton.
+    static let listSections: Set<String> = ["registries", "providers"]
+}
+
+/// The HTTP listener.
+public struct ServerSettings: Sendable, Hashable {
+    /// The address and port to listen on. Default `127.0.0.1:5080`.
+    public var listen = ListenAddress(host: "127.0.0.1", port: 5080)
+    /// The URL clients use to reach this server (the token realm and UI links derive from it).
+    public var publicURL = URL(string: "http://127.0.0.1:5080")!
+    /// Event-loop threads; 0 means one per core. Default 0.
+    public var eventLoops = 0
+    /// Open connections beyond this are refused. Default 4096.
+    public var maxConnections = 4096
+    /// An idle keep-alive connection is closed after this. Default 60s.
+    public var idleTimeout: Duration = .seconds(60)
+    /// The request head must arrive within this. Default 10s.
+    public var headerTimeout: Duration = .seconds(10)
+    /// The request body must arrive within this. Default 30s.
+    public var bodyTimeout: Duration = .seconds(30)
+    /// Larger request bodies are refused with 413. Default 1MiB.
+    public var maxBodySize = 1 << 20
+    /// In-flight requests get this long to finish on shutdown. Default 10s.
+    public var shutdownGracePeriod: Duration = .seconds(10)
+    /// Peers whose `X-Forwarded-For` is believed, as CIDR blocks. Default none.
+    public var trustedProxies: [String] = []
+    /// In-process TLS; both paths or neither.
+    public var tls = TLSSettings()
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<ServerSettings>] = [
+        .value("listen", \.listen, .listenAddress, "Address and port to listen on; IPv6 as [::1]:5080."),
+        .value("publicURL", \.publicURL, .httpURL, "The URL clients reach this server at; the token realm is derived from it."),
+        .value("eventLoops", \.eventLoops, .integer(0...1024), "Event-loop threads; 0 means one per CPU core."),
+        .value("maxConnections", \.maxConnections, .integer(1...1_000_000), "Open connections beyond this are refused."),
+        .value("idleTimeout", \.idleTimeout, .duration(.seconds(1)...(.seconds(3600))), "An idle keep-alive connection is closed after this."),
+        .value("headerTimeout", \.headerTimeout, .duration(.seconds(1)...(.seconds(600))), "The request head must arrive within this."),
+        .value("bodyTimeout", \.bodyTimeout, .duration(.seconds(1)...(.seconds(3600))), "The request body must arrive within this."),
+        .value("maxBodySize", \.maxBodySize, .byteSize(1024...(1 << 30)), "Larger request bodies are refused with 413."),
+        .value(
+            "shutdownGracePeriod", \.shutdownGracePeriod, .duration(.zero...(.seconds(600))),
+            "In-flight requests get this long to finish on shutdown."),
+        .value(
+            "trustedProxies", \.trustedProxies, .list(of: .cidr),
+            "Peers (CIDR blocks) whose X-Forwarded-For header is believed; from the environment, comma-separated."),
+        .section("tls", \.tls, TLSSettings.fields),
+    ]
+}
+
+/// In-process TLS for the listener.
+public struct TLSSettings: Sendable, Hashable {
+    /// PEM certificate chain; `nil` serves plain HTTP.
+    public var certificate: String?
+    /// PEM private key of the certificate.
+    public var key: String?
+
+    /// No TLS.
+    public init() {}
+
+    /// Whether TLS is configured.
+    public var isEnabled: Bool { certificate != nil && key != nil }
+
+    static let fields: [Field<TLSSettings>] = [
+        .optional("certificate", \.certificate, .path, "PEM certificate chain; set with key to serve HTTPS, leave both unset for HTTP."),
+        .optional("key", \.key, .path, "PEM private key for the certificate."),
+    ]
+}
+
+/// Structured logging.
+public struct LogSettings: Sendable, Hashable {
+    /// A log level name; the server maps it onto its logger's level.
+    public enum Level: String, Sendable, Hashable, CaseIterable {
+        /// Everything, including per-request detail.
+        case debug
+        /// Normal operation.
+        case info
+        /// Significant but normal events.
+        case notice
+        /// Something unexpected that was handled.
+        case warning
+        /// Something failed.
+        case error
+    }
+
+    /// A log line format.
+    public enum Format: String, Sendable, Hashable, CaseIterable {
+        /// `key=value` pairs.
+        case logfmt
+        /// One JSON object a line.
+        case json
+    }
+
+    /// Lines below this level are dropped. Default `info`.
+    public var level = Level.info
+    /// The line format. Default `logfmt`.
+    public var format = Format.logfmt
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<LogSettings>] = [
+        .value("level", \.level, .oneOf(Level.self), "Lines below this level are dropped."),
+        .value("format", \.format, .oneOf(Format.self), "Line format: logfmt (key=value) or json."),
+    ]
+}
+
+/// The database.
+public struct StorageSettings: Sendable, Hashable {
+    /// A storage backend.
+    public enum Driver: String, Sendable, Hashable, CaseIterable {
+        /// An embedded SQLite file.
+        case sqlite
+        /// A PostgreSQL server.
+        case postgres
+    }
+
+    /// The backend. Default `sqlite`.
+    public var driver = Driver.sqlite
+    /// SQLite settings, used when `driver` is `sqlite`.
+    public var sqlite = SQLiteSettings()
+    /// PostgreSQL settings, used when `driver` is `postgres`.
+    public var postgres = PostgresSettings()
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<StorageSettings>] = [
+        .value("driver", \.driver, .oneOf(Driver.self), "Storage backend."),
+        .section("sqlite", \.sqlite, SQLiteSettings.fields),
+        .section("postgres", \.postgres, PostgresSettings.fields),
+    ]
+}
+
+/// The embedded SQLite database.
+public struct SQLiteSettings: Sendable, Hashable {
+    /// The database file, created if missing. Default `var/portcullis.sqlite3`.
+    public var path = "var/portcullis.sqlite3"
+    /// How long a writer waits for a lock. Default 5s.
+    public var busyTimeout: Duration = .seconds(5)
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<SQLiteSettings>] = [
+        .value("path", \.path, .path, "Database file, created if missing (relative to the working directory)."),
+        .value("busyTimeout", \.busyTimeout, .duration(.zero...(.seconds(600))), "How long a writer waits for a lock."),
+    ]
+}
+
+/// A PostgreSQL server.
+public struct PostgresSettings: Sendable, Hashable {
+    /// The connection URL (`postgres://user:password@host/db`), a secret because it may hold a
+    /// password; required when the driver is `postgres`.
+    public var url: Secret?
+    /// Connections kept open. Default 10.
+    public var poolSize = 10
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<PostgresSettings>] = [
+        .optional(
+            "url", \.url, .secret, "Connection URL (postgres://user:password@host/db) by reference; required with the postgres driver."),
+        .value("poolSize", \.poolSize, .integer(1...1000), "Connections kept open."),
+    ]
+}
+
+/// The token endpoint and the keys that sign registry tokens.
+public struct TokenSettings: Sendable, Hashable {
+    /// The `iss` claim; the registry's `auth.token.issuer` must match. Default `portcullis`.
+    public var issuer = "portcullis"
+    /// How long a registry token is valid. Default 300s (bounds 60s...1h).
+    public var lifetime: Duration = .seconds(300)
+    /// The signing keys, the first signs; the server generates the default pair on first start.
+    public var signingKeys = [SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")]
+    /// The token endpoint path. Default `/v2/token`.
+    public var path = "/v2/token"
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<TokenSettings>] = [
+        .value("issuer", \.issuer, .string, "The iss claim; the registry's auth.token.issuer must equal it."),
+        .value("lifetime", \.lifetime, .duration(.seconds(60)...(.seconds(3600))), "How long a registry token is valid."),
+        .records("signingKeys", \.signingKeys, "Signing key pairs; the first signs new tokens, all are published."),
+        .value("path", \.path, .urlPath, "Path of the token endpoint (the registry's auth.token.realm ends with it)."),
+    ]
+}
+
+/// One token signing key and its certificate (the registry trusts the certificate).
+public struct SigningKeySettings: Sendable, Hashable, SchemaRecord {
+    /// PEM private key file.
+    public var key = ""
+    /// PEM certificate file for the key; the registry's `rootcertbundle` must contain it.
+    public var certificate = ""
+
+    /// A key pair with empty paths (both are required in a fragment).
+    public init() {}
+
+    /// A key pair at the given paths.
+    public init(key: String, certificate: String) {
+        self.key = key
+        self.certificate = certificate
+    }
+
+    static let fields: [Field<SigningKeySettings>] = [
+        .value("key", \.key, .path, required: true, "PEM private key file; generated on first start if missing."),
+        .value("certificate", \.certificate, .path, required: true, "PEM certificate for the key; the registry's rootcertbundle must hold it."),
+    ]
+}
+
+/// Portus's permission switches (`user_permission`, `delete`, `anonymous_browsing`, …).
+public struct PolicySettings: Sendable, Hashable {
+    /// Who may push (Portus `user_permission.push_images.policy`).
+    public enum PushPolicy: String, Sendable, Hashable, CaseIterable {
+        /// Owners and contributors of a team namespace, and users in their personal namespace.
+        case allowTeams = "allow-teams"
+        /// Users only in their personal namespace; admins anywhere.
+        case allowPersonal = "allow-personal"
+        /// Only admins.
+        case adminOnly = "admin-only"
+    }
+
+    /// Who may push images. Default `allow-teams`.
+    public var pushImages = PushPolicy.allowTeams
+    /// Tag and repository deletion.
+    public var delete = DeletePolicy()
+    /// What non-admin users may do.
+    public var userPermission = UserPermissions()
+    /// Whether anonymous users may browse and pull public namespaces. Default true.
+    public var anonymousBrowsing = true
+    /// Whether the first user created through bootstrap becomes admin. Default true.
+    public var firstUserAdmin = true
+
+    /// The Portus defaults.
+    public init() {}
+
+    static let fields: [Field<PolicySettings>] = [
+        .value("pushImages", \.pushImages, .oneOf(PushPolicy.self), "Who may push: allow-teams, allow-personal or admin-only."),
+        .section("delete", \.delete, DeletePolicy.fields),
+        .section("userPermission", \.userPermission, UserPermissions.fields),
+        .value("anonymousBrowsing", \.anonymousBrowsing, .boolean, "Anonymous users may browse and pull public namespaces."),
+        .value("firstUserAdmin", \.firstUserAdmin, .boolean, "The first user, created by the explicit bootstrap, becomes admin."),
+    ]
+}
+
+/// Tag and repository deletion (Portus `delete`).
+public struct DeletePolicy: Sendable, Hashable {
+    /// Whether deletion is possible at all. Default true, as in Portus.
+    public var enabled = true
+    /// Whether team contributors (not only owners and admins) may delete. Default false.
+    public var contributors = false
+
+    /// The Portus defaults.
+    public init() {}
+
+    static let fields: [Field<DeletePolicy>] = [
+        .value("enabled", \.enabled, .boolean, "Tags and repositories may be deleted (by owners and admins)."),
+        .value("contributors", \.contributors, .boolean, "Team contributors may delete too."),
+    ]
+}
+
+/// What non-admin users may do (Portus `user_permission.*.enabled`); admins always may.
+public struct UserPermissions: Sendable, Hashable {
+    /// Owners may change a namespace's visibility. Default true.
+    public var changeVisibility = true
+    /// Users may create teams. Default true.
+    public var createTeam = true
+    /// Team owners may manage members. Default true.
+    public var manageTeam = true
+    /// Users may create namespaces. Default true.
+    public var createNamespace = true
+    /// Owners may edit namespaces. Default true.
+    public var manageNamespace = true
+    /// Owners may create webhooks. Default true.
+    public var createWebhook = true
+    /// Owners may edit webhooks. Default true.
+    public var manageWebhook = true
+
+    /// The Portus defaults.
+    public init() {}
+
+    static let fields: [Field<UserPermissions>] = [
+        .value("changeVisibility", \.changeVisibility, .boolean, "Namespace owners may change its visibility."),
+        .value("createTeam", \.createTeam, .boolean, "Non-admin users may create teams."),
+        .value("manageTeam", \.manageTeam, .boolean, "Team owners may add and remove members."),
+        .value("createNamespace", \.createNamespace, .boolean, "Non-admin users may create namespaces."),
+        .value("manageNamespace", \.manageNamespace, .boolean, "Namespace owners may edit it."),
+        .value("createWebhook", \.createWebhook, .boolean, "Namespace owners may create webhooks."),
+        .value("manageWebhook", \.manageWebhook, .boolean, "Namespace owners may edit webhooks."),
+    ]
+}
+
+/// A registry this server issues tokens for and receives notifications from.
+public struct RegistrySettings: Sendable, Hashable, SchemaRecord {
+    /// A unique display name.
+    public var name = ""
+    /// The `service` parameter the registry sends (`auth.token.service`); tokens are bound to it.
+    public var service = ""
+    /// Where the registry's API is reached for catalog sync.
+    public var url = URL(string: "http://127.0.0.1:5000")!
+    /// The shared secret the registry sends with notifications; without it notifications are refused.
+    public var eventsSecret: Secret?
+
+    /// A registry with placeholders (`name`, `service` and `url` are required in a fragment).
+    public init() {}
+
+    static let fields: [Field<RegistrySettings>] = [
+        .value("name", \.name, .string, required: true, "Unique display name."),
+        .value("service", \.service, .string, required: true, "The service name the registry sends (its auth.token.service)."),
+        .value("url", \.url, .httpURL, required: true, "The registry's API URL, for catalog sync."),
+        .optional(
+            "eventsSecret", \.eventsSecret, .secret,
+            "Secret the registry sends in the Authorization header of notifications; without it they are refused."),
+    ]
+}
+
+/// One identity provider entry; `config` is decoded later by the provider type's plugin.
+public struct ProviderSettings: Sendable, Hashable, SchemaRecord {
+    /// The stable id (`[a-z0-9][a-z0-9-]*`); stored in identity links, so never change it.
+    public var id = ""
+    /// The provider type (`local`, `ldap`, `oidc`, …) naming the plugin.
+    public var type = ""
+    /// Password providers are tried in ascending order. Default 0 (ties keep file order).
+    public var order = 0
+    /// Whether the provider is used. Default true.
+    public var enabled = true
+    /// The name shown on the login page; `nil` shows the id.
+    public var displayName: String?
+    /// The type-specific block, with positions, for ``ConfigNodeDecoder``.
+    public var config = ConfigNode.emptyMapping(at: SourceLocation(file: "", line: 0, column: 0))
+    /// Where the entry was written.
+    public var location = SourceLocation(file: "", line: 0, column: 0)
+    /// The entry's key path in the merged configuration (`providers[2]`), for issues.
+    public var keyPath = "providers"
+
+    /// An entry with placeholders (`id` and `type` are required in a fragment).
+    public init() {}
+
+    mutating func record(location: SourceLocation, keyPath: String) {
+        self.location = location
+        self.keyPath = keyPath
+        config = .emptyMapping(at: location)
+    }
+
+    static let fields: [Field<ProviderSettings>] = [
+        .value("id", \.id, .identifier, required: true, "Stable id stored in identity links; never change it."),
+        .value("type", \.type, .identifier, required: true, "Provider type (local, ldap, oauth2, oidc, …)."),
+        .value("order", \.order, .integer(-1_000_000...1_000_000), "Password providers are tried in ascending order."),
+        .value("enabled", \.enabled, .boolean, "Whether the provider is used."),
+        .optional("displayName", \.displayName, .string, "Name on the login page; defaults to the id."),
+        .value("config", \.config, .opaqueMapping, "Type-specific settings, validated by the provider type."),
+    ]
+}
