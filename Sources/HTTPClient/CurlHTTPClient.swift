@@ -39,23 +39,17 @@ public final class CurlHTTPClient: HTTPFetching {
     /// The defaults applied to requests.
     public let configuration: Configuration
     private let pool: BlockingPool
-    private let ownsPool: Bool
     private let idleHandles = Mutex<[EasyHandle]>([])
 
-    /// Creates a client that runs transfers on `pool`, or on a private 8-thread pool when `pool` is nil.
+    /// The pool clients use when none is given: created on first use and kept for the process's life,
+    /// because a `BlockingPool`'s threads must never outlive the pool object.
+    public static let defaultPool = BlockingPool(name: "http-client", threads: 8)
+
+    /// Creates a client that runs transfers on `pool` (which must outlive the client's requests),
+    /// or on the shared `defaultPool` when `pool` is nil.
     public init(configuration: Configuration = Configuration(), pool: BlockingPool? = nil) {
         self.configuration = configuration
-        if let pool {
-            self.pool = pool
-            self.ownsPool = false
-        } else {
-            self.pool = BlockingPool(name: "http-client", threads: 8)
-            self.ownsPool = true
-        }
-    }
-
-    deinit {
-        if ownsPool { pool.shutdown() }
+        self.pool = pool ?? Self.defaultPool
     }
 
     /// Sends `request` on the blocking pool; see `HTTPFetching` for the contract.
@@ -208,32 +202,29 @@ final class ResponseSink {
         return true
     }
 
+    private static func trimmed(_ bytes: Slice<UnsafeRawBufferPointer>) -> Slice<UnsafeRawBufferPointer> {
+        let isSpace: (UInt8) -> Bool = { $0 == 0x20 || $0 == 0x09 || $0 == 0x0d || $0 == 0x0a }
+        guard let first = bytes.firstIndex(where: { !isSpace($0) }), let last = bytes.lastIndex(where: { !isSpace($0) })
+        else { return bytes[bytes.startIndex..<bytes.startIndex] }
+        return bytes[first...last]
+    }
+
     func appendHeaderLine(_ bytes: UnsafeRawBufferPointer) -> Bool {
         headerBytes += bytes.count
         guard headerBytes <= maxHeaderBytes else {
             exceededLimit = true
             return false
         }
-        let line = String(decoding: bytes, as: UTF8.self).trimmingWhitespace()
-        if line.hasPrefix("HTTP/") {
+        let line = Self.trimmed(bytes[...])
+        if line.starts(with: "HTTP/".utf8) {
             // A new status line: an interim (1xx) or redirect response came before; keep only the last.
             headers.removeAll()
-        } else if let colon = line.firstIndex(of: ":") {
-            let name = String(line[..<colon]).trimmingWhitespace()
-            let value = String(line[line.index(after: colon)...]).trimmingWhitespace()
-            if !name.isEmpty { headers.append((name, value)) }
+        } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
+            let name = Self.trimmed(line[..<colon])
+            let value = Self.trimmed(line[(colon + 1)...])
+            if !name.isEmpty { headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
         }
         return true
-    }
-}
-
-extension String {
-    fileprivate func trimmingWhitespace() -> String {
-        let isSpace: (Character) -> Bool = { $0 == " " || $0 == "\t" || $0 == "\r" || $0 == "\n" }
-        guard let start = firstIndex(where: { !isSpace($0) }), let end = lastIndex(where: { !isSpace($0) }) else {
-            return ""
-        }
-        return String(self[start...end])
     }
 }
 
