@@ -52,7 +52,9 @@ public final class Certificate: @unchecked Sendable {
 
     /// Reads a DER certificate; trailing bytes are refused.
     public convenience init(der: [UInt8]) throws {
-        guard !der.isEmpty, der.count < Int(Int32.max) else { throw CryptoError(.invalidDER, reason: "empty certificate") }
+        guard !der.isEmpty, der.count < Int(Int32.max) else {
+            throw CryptoError(.invalidDER, reason: "empty certificate")
+        }
         let x509 = try der.withUnsafeBufferPointer { buffer -> OpaquePointer in
             var cursor: UnsafePointer<UInt8>? = buffer.baseAddress
             guard let certificate = d2i_X509(nil, &cursor, buffer.count) else {
@@ -96,14 +98,18 @@ public final class Certificate: @unchecked Sendable {
         }
         guard !commonName.isEmpty, commonName.utf8.count <= 64,
             !commonName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
-        else { throw CryptoError(.invalidArgument, reason: "common name must be 1 to 64 bytes without control characters") }
+        else {
+            throw CryptoError(.invalidArgument, reason: "common name must be 1 to 64 bytes without control characters")
+        }
         let sanConfiguration = try subjectAlternativeNames.map(CertificateFields.sanEntry).joined(separator: ",")
 
         guard let x509 = X509_new() else { throw OpenSSLSupport.error(.certificateFailed, "X509_new failed") }
         var owned = true
         defer { if owned { X509_free(x509) } }
 
-        guard X509_set_version(x509, 2) == 1 else { throw OpenSSLSupport.error(.certificateFailed, "cannot set version") }
+        guard X509_set_version(x509, 2) == 1 else {
+            throw OpenSSLSupport.error(.certificateFailed, "cannot set version")
+        }
         var serialBytes = SecureRandom.bytes(count: 16)
         serialBytes[0] &= 0x7f  // keep the serial positive
         serialBytes[0] |= 0x40  // and of a fixed length
@@ -120,7 +126,8 @@ public final class Certificate: @unchecked Sendable {
             throw OpenSSLSupport.error(.certificateFailed, "no subject name")
         }
         let added = Array(commonName.utf8).withUnsafeBufferPointer {
-            X509_NAME_add_entry_by_NID(name, NID_commonName, ccrypto_mbstring_utf8(), $0.baseAddress, Int32($0.count), -1, 0)
+            X509_NAME_add_entry_by_NID(
+                name, NID_commonName, ccrypto_mbstring_utf8(), $0.baseAddress, Int32($0.count), -1, 0)
         }
         guard added == 1, X509_set_issuer_name(x509, name) == 1 else {
             throw OpenSSLSupport.error(.certificateFailed, "cannot set subject and issuer")

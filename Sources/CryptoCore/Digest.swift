@@ -17,7 +17,9 @@ public enum Digest {
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
         let ok = input.withUnsafeBytes { source in
-            output.withUnsafeMutableBufferPointer { EVP_Digest(source.baseAddress, source.count, $0.baseAddress, &length, md, nil) }
+            output.withUnsafeMutableBufferPointer {
+                EVP_Digest(source.baseAddress, source.count, $0.baseAddress, &length, md, nil)
+            }
         }
         // EVP_Digest on a built-in algorithm only fails when memory runs out.
         guard ok == 1 else { fatalError("EVP_Digest failed: \(OpenSSLSupport.drainErrors())") }

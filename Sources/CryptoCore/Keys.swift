@@ -1,5 +1,5 @@
-import Foundation
 import COpenSSL
+import Foundation
 
 /// The kinds of asymmetric key CryptoCore creates and accepts.
 public enum KeyKind: Sendable, Hashable, CustomStringConvertible {
@@ -142,7 +142,9 @@ public final class PrivateKey: @unchecked Sendable {
         guard sized == 1, length > 0 else { throw OpenSSLSupport.error(.signingFailed, "sizing signature failed") }
         var signature = [UInt8](repeating: 0, count: length)
         let signed = signature.withUnsafeMutableBufferPointer { output in
-            message.withUnsafeBufferPointer { EVP_DigestSign(context, output.baseAddress, &length, $0.baseAddress, $0.count) }
+            message.withUnsafeBufferPointer {
+                EVP_DigestSign(context, output.baseAddress, &length, $0.baseAddress, $0.count)
+            }
         }
         guard signed == 1 else { throw OpenSSLSupport.error(.signingFailed, "signing failed") }
         signature.removeSubrange(length...)
@@ -248,7 +250,9 @@ public final class PublicKey: @unchecked Sendable {
         defer { EVP_MD_CTX_free(context) }
         guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
         let result = encoded.withUnsafeBufferPointer { sig in
-            message.withUnsafeBufferPointer { EVP_DigestVerify(context, sig.baseAddress, sig.count, $0.baseAddress, $0.count) }
+            message.withUnsafeBufferPointer {
+                EVP_DigestVerify(context, sig.baseAddress, sig.count, $0.baseAddress, $0.count)
+            }
         }
         return result == 1
     }
@@ -287,7 +291,9 @@ enum KeyInspector {
         case EVP_PKEY_EC:
             var name = [CChar](repeating: 0, count: 64)
             var length = 0
-            let ok = name.withUnsafeMutableBufferPointer { EVP_PKEY_get_group_name(pkey, $0.baseAddress, $0.count, &length) }
+            let ok = name.withUnsafeMutableBufferPointer {
+                EVP_PKEY_get_group_name(pkey, $0.baseAddress, $0.count, &length)
+            }
             let group = OpenSSLSupport.string(fromNulTerminated: name)
             guard ok == 1, group == "prime256v1" || group == "P-256" else {
                 OpenSSLSupport.clearErrors()
@@ -297,10 +303,12 @@ enum KeyInspector {
         case EVP_PKEY_RSA:
             let bits = Int(EVP_PKEY_get_bits(pkey))
             guard bits >= KeyKind.minimumRSABits else {
-                throw CryptoError(.weakKey, reason: "RSA key has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
+                throw CryptoError(
+                    .weakKey, reason: "RSA key has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
             }
             guard bits <= KeyKind.maximumRSABits else {
-                throw CryptoError(.unsupportedKey, reason: "RSA key has \(bits) bits, at most \(KeyKind.maximumRSABits) accepted")
+                throw CryptoError(
+                    .unsupportedKey, reason: "RSA key has \(bits) bits, at most \(KeyKind.maximumRSABits) accepted")
             }
             return .rsa(bits: bits)
         default:
@@ -321,7 +329,9 @@ enum KeyInspector {
         }
     }
 
-    private static func bignumParameter(_ pkey: OpaquePointer, _ name: UnsafePointer<CChar>, width: Int?) throws -> [UInt8] {
+    private static func bignumParameter(_ pkey: OpaquePointer, _ name: UnsafePointer<CChar>, width: Int?) throws
+        -> [UInt8]
+    {
         var value: OpaquePointer?
         guard EVP_PKEY_get_bn_param(pkey, name, &value) == 1, let value else {
             throw OpenSSLSupport.error(.internalFailure, "cannot read a public key parameter")
@@ -349,7 +359,8 @@ enum KeyInspector {
             }
             let bits = n.count * 8 - n[0].leadingZeroBitCount
             guard bits >= KeyKind.minimumRSABits else {
-                throw CryptoError(.weakKey, reason: "RSA JWK has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
+                throw CryptoError(
+                    .weakKey, reason: "RSA JWK has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
             }
             guard bits <= KeyKind.maximumRSABits else {
                 throw CryptoError(.unsupportedKey, reason: "RSA JWK modulus too large")
@@ -361,7 +372,9 @@ enum KeyInspector {
     }
 
     private static func ecPublicKey(point: [UInt8]) throws -> OpaquePointer {
-        guard let builder = OSSL_PARAM_BLD_new() else { throw OpenSSLSupport.error(.internalFailure, "no param builder") }
+        guard let builder = OSSL_PARAM_BLD_new() else {
+            throw OpenSSLSupport.error(.internalFailure, "no param builder")
+        }
         defer { OSSL_PARAM_BLD_free(builder) }
         // OSSL_PARAM_BLD keeps the name and data pointers until to_param: static names, and to_param
         // inside the closure that owns the point bytes.
@@ -369,7 +382,8 @@ enum KeyInspector {
             guard
                 OSSL_PARAM_BLD_push_utf8_string(
                     builder, OpenSSLSupport.cString("group"), OpenSSLSupport.cString("prime256v1"), 0) == 1,
-                OSSL_PARAM_BLD_push_octet_string(builder, OpenSSLSupport.cString("pub"), raw.baseAddress, raw.count) == 1,
+                OSSL_PARAM_BLD_push_octet_string(builder, OpenSSLSupport.cString("pub"), raw.baseAddress, raw.count)
+                    == 1,
                 let params = OSSL_PARAM_BLD_to_param(builder)
             else { throw OpenSSLSupport.error(.internalFailure, "cannot build EC parameters") }
             defer { OSSL_PARAM_free(params) }
@@ -389,7 +403,9 @@ enum KeyInspector {
     }
 
     private static func rsaPublicKey(n: [UInt8], e: [UInt8]) throws -> OpaquePointer {
-        guard let builder = OSSL_PARAM_BLD_new() else { throw OpenSSLSupport.error(.internalFailure, "no param builder") }
+        guard let builder = OSSL_PARAM_BLD_new() else {
+            throw OpenSSLSupport.error(.internalFailure, "no param builder")
+        }
         defer { OSSL_PARAM_BLD_free(builder) }
         let modulus = try OpenSSLSupport.bignum(n)
         defer { BN_free(modulus) }
@@ -404,7 +420,9 @@ enum KeyInspector {
         return try fromData(algorithm: "RSA", params: params)
     }
 
-    private static func fromData(algorithm: StaticString, params: UnsafeMutablePointer<OSSL_PARAM>) throws -> OpaquePointer {
+    private static func fromData(algorithm: StaticString, params: UnsafeMutablePointer<OSSL_PARAM>) throws
+        -> OpaquePointer
+    {
         guard let context = EVP_PKEY_CTX_new_from_name(nil, OpenSSLSupport.cString(algorithm), nil) else {
             throw OpenSSLSupport.error(.internalFailure, "no key context")
         }

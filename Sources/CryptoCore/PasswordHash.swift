@@ -35,7 +35,9 @@ public enum PasswordHash {
         let count: UInt
         switch method {
         case .bcrypt(let cost):
-            guard (4...31).contains(cost) else { throw CryptoError(.invalidArgument, reason: "bcrypt cost must be 4...31") }
+            guard (4...31).contains(cost) else {
+                throw CryptoError(.invalidArgument, reason: "bcrypt cost must be 4...31")
+            }
             guard bytes.count <= maximumBcryptPasswordBytes else {
                 throw CryptoError(.passwordTooLong, reason: "bcrypt passwords are limited to 72 bytes")
             }

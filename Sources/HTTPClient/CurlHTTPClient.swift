@@ -222,7 +222,9 @@ final class ResponseSink {
         } else if let colon = line.firstIndex(of: UInt8(ascii: ":")) {
             let name = Self.trimmed(line[..<colon])
             let value = Self.trimmed(line[(colon + 1)...])
-            if !name.isEmpty { headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self))) }
+            if !name.isEmpty {
+                headers.append((String(decoding: name, as: UTF8.self), String(decoding: value, as: UTF8.self)))
+            }
         }
         return true
     }
@@ -323,14 +325,17 @@ final class EasyHandle: @unchecked Sendable {
         default: set(ccurl_setopt_str(curl, CURLOPT_CUSTOMREQUEST, request.method.rawValue))
         }
         // PUT and PATCH always carry a body (possibly empty, so Content-Length: 0 is sent).
-        let body = request.body ?? (request.method == .post || request.method == .put || request.method == .patch ? [] : nil)
+        let body =
+            request.body ?? (request.method == .post || request.method == .put || request.method == .patch ? [] : nil)
         guard let body else { return }
         set(ccurl_setopt_off(curl, CURLOPT_POSTFIELDSIZE_LARGE, curl_off_t(body.count)))
         // COPYPOSTFIELDS copies the bytes now; POSTFIELDS would keep this temporary pointer.
         if body.isEmpty {
             set(ccurl_setopt_str(curl, CURLOPT_COPYPOSTFIELDS, ""))
         } else {
-            body.withUnsafeBytes { set(ccurl_setopt_ptr(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress))) }
+            body.withUnsafeBytes {
+                set(ccurl_setopt_ptr(curl, CURLOPT_COPYPOSTFIELDS, UnsafeMutableRawPointer(mutating: $0.baseAddress)))
+            }
         }
     }
 

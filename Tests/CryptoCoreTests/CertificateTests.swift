@@ -18,7 +18,8 @@ import Testing
         #expect(text.contains("ecdsa-with-SHA256"))
         #expect(text.contains("CA:FALSE"))
         #expect(text.contains("Digital Signature"))
-        #expect(text.contains("DNS:localhost, DNS:registry.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"))
+        #expect(
+            text.contains("DNS:localhost, DNS:registry.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"))
         let selfCheck = try scratch.run("openssl", ["verify", "-CAfile", "cert.pem", "-partial_chain", "cert.pem"])
         #expect(selfCheck.output.contains("cert.pem: OK"), "\(selfCheck.output)")
         let publicKey = try scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-pubkey"]).output
@@ -39,14 +40,17 @@ import Testing
 
     @Test func certificatesRoundTripThroughPEMAndDER() throws {
         let certificate = try Certificate.selfSigned(
-            key: SharedKeys.ec, commonName: "round trip", subjectAlternativeNames: ["a.example"], validity: .seconds(3600))
+            key: SharedKeys.ec, commonName: "round trip", subjectAlternativeNames: ["a.example"],
+            validity: .seconds(3600))
         let fromPEM = try Certificate(pem: certificate.pemEncoded())
         #expect(fromPEM.derEncoded == certificate.derEncoded)
         let fromDER = try Certificate(der: certificate.derEncoded)
         #expect(fromDER.subjectCommonName == "round trip")
         #expect(fromDER.notAfter == certificate.notAfter)
         #expect(throws: CryptoError.invalidDER) { try Certificate(der: certificate.derEncoded + [0]) }
-        #expect(throws: CryptoError.invalidPEM) { try Certificate(pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n") }
+        #expect(throws: CryptoError.invalidPEM) {
+            try Certificate(pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        }
     }
 
     @Test func twoCertificatesGetDifferentSerials() throws {

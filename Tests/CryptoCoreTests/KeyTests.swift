@@ -17,7 +17,8 @@ import Testing
     func aTamperedMessageOrSignatureFailsVerification(algorithm: SigningAlgorithm) throws {
         let key = algorithm == .es256 ? SharedKeys.ec : SharedKeys.rsa
         var signature = try key.sign(message, algorithm: algorithm)
-        #expect(!key.publicKey.verify(signature: signature, message: Array("header.payloaD".utf8), algorithm: algorithm))
+        #expect(
+            !key.publicKey.verify(signature: signature, message: Array("header.payloaD".utf8), algorithm: algorithm))
         signature[5] ^= 0x01
         #expect(!key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
     }
@@ -49,7 +50,8 @@ import Testing
         let scratch = try Scratch()
         try scratch.write("key.pem", try SharedKeys.ec.pemEncoded())
         try scratch.write("message", message)
-        try scratch.write("signature.der", TestDER.ecdsaSignature(raw: try SharedKeys.ec.sign(message, algorithm: .es256)))
+        try scratch.write(
+            "signature.der", TestDER.ecdsaSignature(raw: try SharedKeys.ec.sign(message, algorithm: .es256)))
         try scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "public.pem"])
         let result = try scratch.run(
             "openssl", ["dgst", "-sha256", "-verify", "public.pem", "-signature", "signature.der", "message"])
@@ -61,7 +63,8 @@ import Testing
         try scratch.write("message", message)
         for (key, algorithm) in [(SharedKeys.ec, SigningAlgorithm.es256), (SharedKeys.rsa, .rs256)] {
             try scratch.write("key.pem", try key.pemEncoded())
-            let result = try scratch.run("openssl", ["dgst", "-sha256", "-sign", "key.pem", "-out", "signature", "message"])
+            let result = try scratch.run(
+                "openssl", ["dgst", "-sha256", "-sign", "key.pem", "-out", "signature", "message"])
             #expect(result.status == 0, "\(result.output)")
             var signature = try scratch.read("signature")
             if algorithm == .es256 { signature = try #require(TestDER.rawSignature(der: signature)) }
@@ -71,7 +74,8 @@ import Testing
 
     @Test func verificationLeavesNoStaleOpenSSLErrorsBehind() throws {
         // A failed verification followed by a refused PEM must report only the PEM problem.
-        _ = SharedKeys.ec.publicKey.verify(signature: [UInt8](repeating: 1, count: 64), message: message, algorithm: .es256)
+        _ = SharedKeys.ec.publicKey.verify(
+            signature: [UInt8](repeating: 1, count: 64), message: message, algorithm: .es256)
         do {
             _ = try PrivateKey(pem: "not pem")
             Issue.record("garbage PEM was accepted")
@@ -111,10 +115,12 @@ import Testing
         try scratch.run("openssl", ["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
         try scratch.run("openssl", ["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "p384.pem"])
         try scratch.run("openssl", ["genrsa", "-out", "small.pem", "1024"])
-        try scratch.run("openssl", [
-            "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:secret",
-            "-out", "encrypted.pem",
-        ])
+        try scratch.run(
+            "openssl",
+            [
+                "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:secret",
+                "-out", "encrypted.pem",
+            ])
         func pem(_ name: String) throws -> String { String(decoding: try scratch.read(name), as: UTF8.self) }
         #expect(throws: CryptoError.unsupportedKey) { try PrivateKey(pem: try pem("ed.pem")) }
         #expect(throws: CryptoError.unsupportedKey) { try PrivateKey(pem: try pem("p384.pem")) }
@@ -150,7 +156,8 @@ import Testing
     /// The RSA key of RFC 7638 §3.1.
     static let rfc7638Key = JWK(
         kty: "RSA",
-        n: "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        n:
+            "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
         e: "AQAB", kid: "2011-04-29", alg: "RS256")
 
     @Test func theRFC7638ExampleKeyHasTheRFCThumbprint() throws {
@@ -172,7 +179,9 @@ import Testing
         #expect(rebuilt.spkiDER == key.publicKey.spkiDER)
         #expect(rebuilt.jwkThumbprint() == key.publicKey.jwkThumbprint())
         let message = Array("payload".utf8)
-        #expect(rebuilt.verify(signature: try key.sign(message, algorithm: algorithm), message: message, algorithm: algorithm))
+        #expect(
+            rebuilt.verify(
+                signature: try key.sign(message, algorithm: algorithm), message: message, algorithm: algorithm))
         if kind == .ecP256 {
             #expect(jwk.kty == "EC" && jwk.crv == "P-256" && jwk.n == nil)
             #expect(Base64URL.decode(jwk.x ?? "")?.count == 32 && Base64URL.decode(jwk.y ?? "")?.count == 32)
@@ -195,7 +204,8 @@ import Testing
         #expect(throws: CryptoError.unsupportedKey) { try PublicKey(jwk: JWK(kty: "OKP", crv: "Ed25519", x: "AA")) }
         #expect(throws: CryptoError.invalidJWK) { try PublicKey(jwk: JWK(kty: "RSA", n: "!!", e: "AQAB")) }
         #expect(throws: CryptoError.weakKey) {
-            try PublicKey(jwk: JWK(kty: "RSA", n: Base64URL.encode([0xc1] + [UInt8](repeating: 1, count: 127)), e: "AQAB"))
+            try PublicKey(
+                jwk: JWK(kty: "RSA", n: Base64URL.encode([0xc1] + [UInt8](repeating: 1, count: 127)), e: "AQAB"))
         }
     }
 
@@ -205,7 +215,9 @@ import Testing
             let kid = key.libtrustKeyID()
             let groups = kid.split(separator: ":")
             #expect(groups.count == 12)
-            #expect(groups.allSatisfy { $0.count == 4 && $0.allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".contains($0) } })
+            #expect(
+                groups.allSatisfy { $0.count == 4 && $0.allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".contains($0) } }
+            )
             try scratch.write("spki.der", key.spkiDER)
             let script = """
                 import base64, hashlib

@@ -57,7 +57,9 @@ import Testing
     @Test func badCostsAndNULBytesAreRefused() {
         #expect(throws: CryptoError.invalidArgument) { try PasswordHash.make(password: "x", method: .bcrypt(cost: 3)) }
         #expect(throws: CryptoError.invalidArgument) { try PasswordHash.make(password: "x", method: .bcrypt(cost: 32)) }
-        #expect(throws: CryptoError.passwordContainsNUL) { try PasswordHash.make(password: "a\u{0}b", method: .yescrypt) }
+        #expect(throws: CryptoError.passwordContainsNUL) {
+            try PasswordHash.make(password: "a\u{0}b", method: .yescrypt)
+        }
         #expect(!PasswordHash.verify(password: "U*U\u{0}junk", against: Self.vectors[0].hash))
     }
 

@@ -31,7 +31,8 @@ private final class LocalServer: @unchecked Sendable {
         let process = try launch(arguments, in: directory)
         for _ in 0..<500 {
             if let text = try? String(contentsOfFile: portFile, encoding: .utf8), let port = Int(text) {
-                return LocalServer(process: process, port: port, directory: directory, scheme: tls == nil ? "http" : "https")
+                return LocalServer(
+                    process: process, port: port, directory: directory, scheme: tls == nil ? "http" : "https")
             }
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
@@ -49,7 +50,8 @@ private final class LocalServer: @unchecked Sendable {
         }
         let port = try freePort()
         let process = try launch(
-            ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path], in: directory)
+            ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path],
+            in: directory)
         let server = LocalServer(process: process, port: port, directory: directory, scheme: "http")
         for _ in 0..<500 {
             if (try? await client.send(OutboundRequest(url: server.baseURL + "/"))) != nil { return server }
@@ -300,7 +302,9 @@ private struct Echo: Decodable {
         let server = try await LocalServer.startScripted()
         defer { server.stop() }
         var peers: Set<Int> = []
-        for _ in 0..<5 { peers.insert(try Echo(try await client.send(OutboundRequest(url: server.baseURL + "/"))).peer) }
+        for _ in 0..<5 {
+            peers.insert(try Echo(try await client.send(OutboundRequest(url: server.baseURL + "/"))).peer)
+        }
         #expect(peers.count == 1)
     }
 
@@ -310,7 +314,9 @@ private struct Echo: Decodable {
         defer { server.stop() }
         let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
             for index in 0..<24 {
-                group.addTask { try await client.send(OutboundRequest(url: server.baseURL + "/status/\(200 + index % 3)")).status }
+                group.addTask {
+                    try await client.send(OutboundRequest(url: server.baseURL + "/status/\(200 + index % 3)")).status
+                }
             }
             var collected: [Int] = []
             for try await status in group { collected.append(status) }
@@ -321,8 +327,12 @@ private struct Echo: Decodable {
 
     @Test func malformedRequestsAreRefusedBeforeAnythingIsSent() async throws {
         let client = CurlHTTPClient()
-        for url in ["ftp://example.test/", "file:///etc/passwd", "http://", "http:///path", "http://a b/", "example.test"] {
-            await #expect(throws: HTTPClientError.invalidURL, "\(url)") { try await client.send(OutboundRequest(url: url)) }
+        for url in [
+            "ftp://example.test/", "file:///etc/passwd", "http://", "http:///path", "http://a b/", "example.test",
+        ] {
+            await #expect(throws: HTTPClientError.invalidURL, "\(url)") {
+                try await client.send(OutboundRequest(url: url))
+            }
         }
         let url = "http://127.0.0.1:9/"
         let bad: [OutboundRequest] = [
@@ -346,7 +356,8 @@ private struct Echo: Decodable {
         let key = directory.appendingPathComponent("key.pem").path
         let openssl = try LocalServer.launch(
             [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days", "1",
+                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
+                "1",
                 "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
             ], in: directory)
         openssl.waitUntilExit()
@@ -359,7 +370,8 @@ private struct Echo: Decodable {
         }
         var configuration = CurlHTTPClient.Configuration()
         configuration.caFile = certificate
-        let response = try await CurlHTTPClient(configuration: configuration).send(OutboundRequest(url: server.baseURL + "/"))
+        let response = try await CurlHTTPClient(configuration: configuration).send(
+            OutboundRequest(url: server.baseURL + "/"))
         #expect(response.status == 200)
     }
 }
