@@ -14,3 +14,4 @@
 #include <openssl/ec.h>
 #include <openssl/core_names.h>
 #include <openssl/param_build.h>
+#include "crypto_shims.h"

@@ -1,0 +1,80 @@
+import COpenSSL
+
+/// One-shot message digests (SHA-2 family).
+public enum Digest {
+    /// The SHA-256 digest (32 bytes) of `message`.
+    public static func sha256(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha256()) }
+    /// The SHA-384 digest (48 bytes) of `message`.
+    public static func sha384(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha384()) }
+    /// The SHA-512 digest (64 bytes) of `message`.
+    public static func sha512(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha512()) }
+
+    /// The SHA-256 digest of the UTF-8 bytes of `text`.
+    public static func sha256(_ text: String) -> [UInt8] { sha256(Array(text.utf8)) }
+
+    private static func digest(_ message: some Collection<UInt8>, _ md: OpaquePointer?) -> [UInt8] {
+        let input = Array(message)
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let ok = input.withUnsafeBytes { source in
+            output.withUnsafeMutableBufferPointer {
+                EVP_Digest(source.baseAddress, source.count, $0.baseAddress, &length, md, nil)
+            }
+        }
+        // EVP_Digest on a built-in algorithm only fails when memory runs out.
+        guard ok == 1 else { fatalError("EVP_Digest failed: \(OpenSSLSupport.drainErrors())") }
+        return Array(output.prefix(Int(length)))
+    }
+}
+
+/// One-shot keyed message authentication codes.
+public enum HMAC {
+    /// The HMAC-SHA256 (32 bytes) of `message` under `key`.
+    public static func sha256(key: some Collection<UInt8>, message: some Collection<UInt8>) -> [UInt8] {
+        let keyBytes = Array(key)
+        let input = Array(message)
+        var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
+        var length: UInt32 = 0
+        let result = keyBytes.withUnsafeBytes { keyPointer in
+            input.withUnsafeBytes { messagePointer in
+                output.withUnsafeMutableBufferPointer {
+                    COpenSSL.HMAC(
+                        EVP_sha256(), keyPointer.baseAddress, Int32(keyPointer.count), messagePointer.baseAddress,
+                        messagePointer.count, $0.baseAddress, &length)
+                }
+            }
+        }
+        guard result != nil else { fatalError("HMAC failed: \(OpenSSLSupport.drainErrors())") }
+        return Array(output.prefix(Int(length)))
+    }
+}
+
+/// Bytes from OpenSSL's cryptographically secure generator.
+public enum SecureRandom {
+    /// `count` random bytes; stops the process if the system RNG fails, since nothing secure can continue.
+    public static func bytes(count: Int) -> [UInt8] {
+        precondition(count >= 0 && count <= Int(Int32.max), "random byte count out of range")
+        var output = [UInt8](repeating: 0, count: count)
+        guard count > 0 else { return output }
+        let ok = output.withUnsafeMutableBufferPointer { RAND_bytes($0.baseAddress, Int32(count)) }
+        guard ok == 1 else { fatalError("RAND_bytes failed: \(OpenSSLSupport.drainErrors())") }
+        return output
+    }
+}
+
+/// Comparisons whose running time does not depend on where inputs differ.
+public enum ConstantTime {
+    /// Whether `lhs` and `rhs` hold the same bytes; only their lengths may leak through timing.
+    public static func equals(_ lhs: some Collection<UInt8>, _ rhs: some Collection<UInt8>) -> Bool {
+        let left = Array(lhs)
+        let right = Array(rhs)
+        guard left.count == right.count else { return false }
+        guard !left.isEmpty else { return true }
+        return left.withUnsafeBytes { l in
+            right.withUnsafeBytes { r in CRYPTO_memcmp(l.baseAddress, r.baseAddress, l.count) == 0 }
+        }
+    }
+
+    /// Whether two strings have the same UTF-8 bytes, compared in constant time.
+    public static func equals(_ lhs: String, _ rhs: String) -> Bool { equals(Array(lhs.utf8), Array(rhs.utf8)) }
+}

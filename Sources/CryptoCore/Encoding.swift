@@ -1,0 +1,97 @@
+import Foundation
+
+/// Base64url without padding (RFC 4648 §5), as JOSE uses it.
+public enum Base64URL {
+    /// Encodes `bytes` as unpadded base64url.
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        var text = Data(bytes).base64EncodedString()
+        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+        while text.hasSuffix("=") { text.removeLast() }
+        return text
+    }
+
+    /// Decodes unpadded base64url; nil for any other character, for padding, or for an impossible length.
+    public static func decode(_ text: String) -> [UInt8]? {
+        var standard = ""
+        standard.reserveCapacity(text.utf8.count + 3)
+        for byte in text.utf8 {
+            switch byte {
+            case UInt8(ascii: "A")...UInt8(ascii: "Z"), UInt8(ascii: "a")...UInt8(ascii: "z"),
+                UInt8(ascii: "0")...UInt8(ascii: "9"):
+                standard.unicodeScalars.append(Unicode.Scalar(byte))
+            case UInt8(ascii: "-"): standard.append("+")
+            case UInt8(ascii: "_"): standard.append("/")
+            default: return nil
+            }
+        }
+        switch standard.utf8.count % 4 {
+        case 0: break
+        case 2: standard += "=="
+        case 3: standard += "="
+        default: return nil
+        }
+        guard let data = Data(base64Encoded: standard) else { return nil }
+        return [UInt8](data)
+    }
+}
+
+/// Lowercase hexadecimal text for bytes.
+public enum Hex {
+    private static let digits = Array("0123456789abcdef".utf8)
+
+    /// Encodes `bytes` as lowercase hex, two characters per byte.
+    public static func encode(_ bytes: some Collection<UInt8>) -> String {
+        var output = [UInt8]()
+        output.reserveCapacity(bytes.count * 2)
+        for byte in bytes {
+            output.append(digits[Int(byte >> 4)])
+            output.append(digits[Int(byte & 0x0f)])
+        }
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Decodes hex of either case; nil for an odd length or a non-hex character.
+    public static func decode(_ text: String) -> [UInt8]? {
+        let input = Array(text.utf8)
+        guard input.count % 2 == 0 else { return nil }
+        var output = [UInt8]()
+        output.reserveCapacity(input.count / 2)
+        var index = 0
+        while index < input.count {
+            guard let high = nibble(input[index]), let low = nibble(input[index + 1]) else { return nil }
+            output.append(high << 4 | low)
+            index += 2
+        }
+        return output
+    }
+
+    private static func nibble(_ character: UInt8) -> UInt8? {
+        switch character {
+        case UInt8(ascii: "0")...UInt8(ascii: "9"): return character - UInt8(ascii: "0")
+        case UInt8(ascii: "a")...UInt8(ascii: "f"): return character - UInt8(ascii: "a") + 10
+        case UInt8(ascii: "A")...UInt8(ascii: "F"): return character - UInt8(ascii: "A") + 10
+        default: return nil
+        }
+    }
+}
+
+/// RFC 4648 base32 with the standard alphabet and no padding (used by libtrust key ids).
+enum Base32 {
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".utf8)
+
+    static func encodeUnpadded(_ bytes: [UInt8]) -> String {
+        var output = [UInt8]()
+        var buffer: UInt32 = 0
+        var bits = 0
+        for byte in bytes {
+            buffer = buffer << 8 | UInt32(byte)
+            bits += 8
+            while bits >= 5 {
+                output.append(alphabet[Int((buffer >> UInt32(bits - 5)) & 0x1f)])
+                bits -= 5
+            }
+        }
+        if bits > 0 { output.append(alphabet[Int((buffer << UInt32(5 - bits)) & 0x1f)]) }
+        return String(decoding: output, as: UTF8.self)
+    }
+}

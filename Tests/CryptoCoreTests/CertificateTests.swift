@@ -1,0 +1,81 @@
+import CryptoCore
+import Foundation
+import Testing
+
+@Suite struct CertificateTests {
+    @Test func aSelfSignedCertificateHasTheRequestedFieldsAccordingToOpenSSL() throws {
+        let key = SharedKeys.ec
+        let certificate = try Certificate.selfSigned(
+            key: key, commonName: "registry.example.test",
+            subjectAlternativeNames: ["localhost", "registry.example.test", "127.0.0.1", "::1"],
+            validity: .seconds(30 * 86400))
+        let scratch = try Scratch()
+        try scratch.write("cert.pem", certificate.pemEncoded())
+        let text = try scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-text"]).output
+        #expect(text.contains("Version: 3 (0x2)"))
+        #expect(text.contains("Subject: CN = registry.example.test"))
+        #expect(text.contains("Issuer: CN = registry.example.test"))
+        #expect(text.contains("ecdsa-with-SHA256"))
+        #expect(text.contains("CA:FALSE"))
+        #expect(text.contains("Digital Signature"))
+        #expect(
+            text.contains("DNS:localhost, DNS:registry.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"))
+        let selfCheck = try scratch.run("openssl", ["verify", "-CAfile", "cert.pem", "-partial_chain", "cert.pem"])
+        #expect(selfCheck.output.contains("cert.pem: OK"), "\(selfCheck.output)")
+        let publicKey = try scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-pubkey"]).output
+        #expect(publicKey == key.publicKey.pemEncoded())
+    }
+
+    @Test func certificateFieldsAreDecoded() throws {
+        let before = Date()
+        let certificate = try Certificate.selfSigned(
+            key: SharedKeys.rsa, commonName: "Portcullis token signer", validity: .seconds(365 * 86400))
+        #expect(certificate.subjectCommonName == "Portcullis token signer")
+        #expect(certificate.publicKey.spkiDER == SharedKeys.rsa.publicKey.spkiDER)
+        #expect(certificate.notBefore <= before)
+        #expect(abs(certificate.notAfter.timeIntervalSince(before) - 365 * 86400) < 120)
+        #expect(certificate.matches(SharedKeys.rsa))
+        #expect(!certificate.matches(SharedKeys.ec))
+    }
+
+    @Test func certificatesRoundTripThroughPEMAndDER() throws {
+        let certificate = try Certificate.selfSigned(
+            key: SharedKeys.ec, commonName: "round trip", subjectAlternativeNames: ["a.example"],
+            validity: .seconds(3600))
+        let fromPEM = try Certificate(pem: certificate.pemEncoded())
+        #expect(fromPEM.derEncoded == certificate.derEncoded)
+        let fromDER = try Certificate(der: certificate.derEncoded)
+        #expect(fromDER.subjectCommonName == "round trip")
+        #expect(fromDER.notAfter == certificate.notAfter)
+        #expect(throws: CryptoError.invalidDER) { try Certificate(der: certificate.derEncoded + [0]) }
+        #expect(throws: CryptoError.invalidPEM) {
+            try Certificate(pem: "-----BEGIN CERTIFICATE-----\nAAAA\n-----END CERTIFICATE-----\n")
+        }
+    }
+
+    @Test func twoCertificatesGetDifferentSerials() throws {
+        let scratch = try Scratch()
+        var serials: Set<String> = []
+        for index in 0..<2 {
+            let certificate = try Certificate.selfSigned(key: SharedKeys.ec, commonName: "s", validity: .seconds(600))
+            try scratch.write("c\(index).pem", certificate.pemEncoded())
+            serials.insert(try scratch.run("openssl", ["x509", "-in", "c\(index).pem", "-noout", "-serial"]).output)
+        }
+        #expect(serials.count == 2)
+    }
+
+    @Test func namesThatCouldInjectExtraSANEntriesAreRefused() {
+        for bad in ["evil.example,IP:10.0.0.1", "space name", "", "-leading.example", "a..b", "*.com\n"] {
+            #expect(throws: CryptoError.invalidArgument, "\(bad)") {
+                try Certificate.selfSigned(
+                    key: SharedKeys.ec, commonName: "x", subjectAlternativeNames: [bad], validity: .seconds(600))
+            }
+        }
+        #expect(throws: CryptoError.invalidArgument) {
+            try Certificate.selfSigned(key: SharedKeys.ec, commonName: "", validity: .seconds(600))
+        }
+        #expect(throws: CryptoError.invalidArgument) {
+            try Certificate.selfSigned(key: SharedKeys.ec, commonName: "x", validity: .seconds(1))
+        }
+    }
+}

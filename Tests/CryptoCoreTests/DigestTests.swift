@@ -1,0 +1,74 @@
+import CryptoCore
+import Testing
+
+@Suite struct DigestTests {
+    @Test func sha256MatchesTheFIPSVectors() {
+        #expect(Hex.encode(Digest.sha256("abc")) == "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad")
+        #expect(Hex.encode(Digest.sha256("")) == "e3b0c44298fc1c149afbf4c8996fb92427ae41e4649b934ca495991b7852b855")
+    }
+
+    @Test func sha384AndSha512MatchTheFIPSVectors() {
+        let abc = Array("abc".utf8)
+        #expect(
+            Hex.encode(Digest.sha384(abc))
+                == "cb00753f45a35e8bb5a03d699ac65007272c32ab0eded1631a8b605a43ff5bed8086072ba1e7cc2358baeca134c825a7")
+        #expect(
+            Hex.encode(Digest.sha512(abc))
+                == "ddaf35a193617abacc417349ae20413112e6fa4e89a97ea20a9eeee64b55d39a2192992a274fc1a836ba3c23a3feebbd454d4423643ce80e2a9ac94fa54ca49f"
+        )
+    }
+
+    @Test func hmacSha256MatchesRFC4231TestCasesOneTwoAndSix() {
+        let one = HMAC.sha256(key: [UInt8](repeating: 0x0b, count: 20), message: Array("Hi There".utf8))
+        #expect(Hex.encode(one) == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+        let two = HMAC.sha256(key: Array("Jefe".utf8), message: Array("what do ya want for nothing?".utf8))
+        #expect(Hex.encode(two) == "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843")
+        // Case 6: a key longer than the block size is hashed first.
+        let six = HMAC.sha256(
+            key: [UInt8](repeating: 0xaa, count: 131),
+            message: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8))
+        #expect(Hex.encode(six) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
+    }
+
+    @Test func secureRandomReturnsTheRequestedNumberOfDistinctBytes() {
+        #expect(SecureRandom.bytes(count: 0).isEmpty)
+        let a = SecureRandom.bytes(count: 32)
+        let b = SecureRandom.bytes(count: 32)
+        #expect(a.count == 32)
+        #expect(a != b)
+    }
+
+    @Test func constantTimeEqualsComparesContentAndLength() {
+        #expect(ConstantTime.equals([1, 2, 3], [1, 2, 3]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2, 4]))
+        #expect(!ConstantTime.equals([1, 2, 3], [1, 2]))
+        #expect(ConstantTime.equals([UInt8](), [UInt8]()))
+        #expect(ConstantTime.equals("secret", "secret"))
+        #expect(!ConstantTime.equals("secret", "Secret"))
+    }
+
+    @Test func base64URLRoundTripsWithoutPadding() {
+        for length in 0..<40 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 * 37 + 250) }
+            let text = Base64URL.encode(bytes)
+            #expect(!text.contains("=") && !text.contains("+") && !text.contains("/"))
+            #expect(Base64URL.decode(text) == bytes)
+        }
+        #expect(Base64URL.encode([0xfb, 0xff]) == "-_8")
+    }
+
+    @Test func base64URLRejectsPaddingStandardAlphabetAndImpossibleLengths() {
+        #expect(Base64URL.decode("-_8=") == nil)
+        #expect(Base64URL.decode("+/8") == nil)
+        #expect(Base64URL.decode("abcde") == nil)
+        #expect(Base64URL.decode("ab cd") == nil)
+        #expect(Base64URL.decode("") == [])
+    }
+
+    @Test func hexRoundTripsAndRejectsBadInput() {
+        #expect(Hex.encode([0x00, 0xab, 0xff]) == "00abff")
+        #expect(Hex.decode("00ABff") == [0x00, 0xab, 0xff])
+        #expect(Hex.decode("abc") == nil)
+        #expect(Hex.decode("zz") == nil)
+    }
+}

@@ -1,0 +1,231 @@
+import CryptoCore
+import Foundation
+import Testing
+
+@Suite struct SigningTests {
+    let message = Array("header.payload".utf8)
+
+    @Test(arguments: [SigningAlgorithm.es256, .rs256])
+    func aSignatureVerifiesWithTheMatchingPublicKey(algorithm: SigningAlgorithm) throws {
+        let key = algorithm == .es256 ? SharedKeys.ec : SharedKeys.rsa
+        let signature = try key.sign(message, algorithm: algorithm)
+        #expect(key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
+        if algorithm == .es256 { #expect(signature.count == 64) } else { #expect(signature.count == 256) }
+    }
+
+    @Test(arguments: [SigningAlgorithm.es256, .rs256])
+    func aTamperedMessageOrSignatureFailsVerification(algorithm: SigningAlgorithm) throws {
+        let key = algorithm == .es256 ? SharedKeys.ec : SharedKeys.rsa
+        var signature = try key.sign(message, algorithm: algorithm)
+        #expect(
+            !key.publicKey.verify(signature: signature, message: Array("header.payloaD".utf8), algorithm: algorithm))
+        signature[5] ^= 0x01
+        #expect(!key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
+    }
+
+    @Test func anES256SignatureOfTheWrongLengthFails() throws {
+        let signature = try SharedKeys.ec.sign(message, algorithm: .es256)
+        let publicKey = SharedKeys.ec.publicKey
+        #expect(!publicKey.verify(signature: Array(signature.dropLast()), message: message, algorithm: .es256))
+        #expect(!publicKey.verify(signature: signature + [0], message: message, algorithm: .es256))
+        #expect(!publicKey.verify(signature: [], message: message, algorithm: .es256))
+        // A DER signature is not accepted where JWS requires raw r || s.
+        let der = TestDER.ecdsaSignature(raw: signature)
+        #expect(!publicKey.verify(signature: der, message: message, algorithm: .es256))
+    }
+
+    @Test func aSignatureFromTheWrongKeyOrAlgorithmFails() throws {
+        let other = try PrivateKey.generate(.ecP256)
+        let signature = try other.sign(message, algorithm: .es256)
+        #expect(!SharedKeys.ec.publicKey.verify(signature: signature, message: message, algorithm: .es256))
+        #expect(!SharedKeys.rsa.publicKey.verify(signature: signature, message: message, algorithm: .es256))
+        #expect(throws: CryptoError.algorithmMismatch) { try SharedKeys.ec.sign(message, algorithm: .rs256) }
+    }
+
+    @Test func rsaKeysUnder2048BitsAreRefused() {
+        #expect(throws: CryptoError.weakKey) { try PrivateKey.generate(.rsa(bits: 1024)) }
+    }
+
+    @Test func es256SignaturesVerifyWithTheOpenSSLCommandLine() throws {
+        let scratch = try Scratch()
+        try scratch.write("key.pem", try SharedKeys.ec.pemEncoded())
+        try scratch.write("message", message)
+        try scratch.write(
+            "signature.der", TestDER.ecdsaSignature(raw: try SharedKeys.ec.sign(message, algorithm: .es256)))
+        try scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "public.pem"])
+        let result = try scratch.run(
+            "openssl", ["dgst", "-sha256", "-verify", "public.pem", "-signature", "signature.der", "message"])
+        #expect(result.status == 0 && result.output.contains("Verified OK"), "\(result.output)")
+    }
+
+    @Test func signaturesMadeByTheOpenSSLCommandLineVerify() throws {
+        let scratch = try Scratch()
+        try scratch.write("message", message)
+        for (key, algorithm) in [(SharedKeys.ec, SigningAlgorithm.es256), (SharedKeys.rsa, .rs256)] {
+            try scratch.write("key.pem", try key.pemEncoded())
+            let result = try scratch.run(
+                "openssl", ["dgst", "-sha256", "-sign", "key.pem", "-out", "signature", "message"])
+            #expect(result.status == 0, "\(result.output)")
+            var signature = try scratch.read("signature")
+            if algorithm == .es256 { signature = try #require(TestDER.rawSignature(der: signature)) }
+            #expect(key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
+        }
+    }
+
+    @Test func verificationLeavesNoStaleOpenSSLErrorsBehind() throws {
+        // A failed verification followed by a refused PEM must report only the PEM problem.
+        _ = SharedKeys.ec.publicKey.verify(
+            signature: [UInt8](repeating: 1, count: 64), message: message, algorithm: .es256)
+        do {
+            _ = try PrivateKey(pem: "not pem")
+            Issue.record("garbage PEM was accepted")
+        } catch let error as CryptoError {
+            #expect(error == .invalidPEM)
+            #expect(!error.openSSLErrors.contains { $0.contains("ECDSA") || $0.contains("bad signature") })
+        }
+    }
+}
+
+@Suite struct KeyEncodingTests {
+    @Test(arguments: [KeyKind.ecP256, .rsa(bits: 2048)])
+    func privateKeysRoundTripThroughPKCS8PEM(kind: KeyKind) throws {
+        let key = kind == .ecP256 ? SharedKeys.ec : SharedKeys.rsa
+        let pem = try key.pemEncoded()
+        #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
+        let reloaded = try PrivateKey(pem: pem)
+        #expect(reloaded.kind == kind)
+        #expect(reloaded.publicKey.spkiDER == key.publicKey.spkiDER)
+        #expect(try reloaded.pemEncoded() == pem)
+    }
+
+    @Test func traditionalECAndRSAPEMKeysFromOpenSSLLoad() throws {
+        let scratch = try Scratch()
+        try scratch.run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"])
+        try scratch.run("openssl", ["genrsa", "-traditional", "-out", "rsa.pem", "2048"])
+        let ecPEM = String(decoding: try scratch.read("ec.pem"), as: UTF8.self)
+        let rsaPEM = String(decoding: try scratch.read("rsa.pem"), as: UTF8.self)
+        #expect(ecPEM.contains("BEGIN EC PRIVATE KEY"))
+        #expect(rsaPEM.contains("BEGIN RSA PRIVATE KEY"))
+        #expect(try PrivateKey(pem: ecPEM).kind == .ecP256)
+        #expect(try PrivateKey(pem: rsaPEM).kind == .rsa(bits: 2048))
+    }
+
+    @Test func unsupportedEncryptedAndWeakKeysAreRefusedWithPreciseErrors() throws {
+        let scratch = try Scratch()
+        try scratch.run("openssl", ["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
+        try scratch.run("openssl", ["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "p384.pem"])
+        try scratch.run("openssl", ["genrsa", "-out", "small.pem", "1024"])
+        try scratch.run(
+            "openssl",
+            [
+                "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:secret",
+                "-out", "encrypted.pem",
+            ])
+        func pem(_ name: String) throws -> String { String(decoding: try scratch.read(name), as: UTF8.self) }
+        #expect(throws: CryptoError.unsupportedKey) { try PrivateKey(pem: try pem("ed.pem")) }
+        #expect(throws: CryptoError.unsupportedKey) { try PrivateKey(pem: try pem("p384.pem")) }
+        #expect(throws: CryptoError.weakKey) { try PrivateKey(pem: try pem("small.pem")) }
+        #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: try pem("encrypted.pem")) }
+        #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: "") }
+    }
+
+    @Test func publicKeyPEMMatchesOpenSSLAndRoundTrips() throws {
+        let scratch = try Scratch()
+        for key in [SharedKeys.ec, SharedKeys.rsa] {
+            try scratch.write("key.pem", try key.pemEncoded())
+            let result = try scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout"])
+            #expect(result.output == key.publicKey.pemEncoded())
+            let reloaded = try PublicKey(pem: result.output)
+            #expect(reloaded.spkiDER == key.publicKey.spkiDER)
+            #expect(try PublicKey(spkiDER: key.publicKey.spkiDER).kind == key.kind)
+        }
+        #expect(SharedKeys.ec.publicKey.spkiDER.count == 91)
+        #expect(SharedKeys.rsa.publicKey.spkiDER.count == 294)
+    }
+
+    @Test func malformedSubjectPublicKeyInfoIsRefused() {
+        let der = SharedKeys.ec.publicKey.spkiDER
+        #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: []) }
+        #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: Array(der.dropLast())) }
+        #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: der + [0]) }
+        #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: [UInt8](repeating: 0x30, count: 40)) }
+    }
+}
+
+@Suite struct JWKTests {
+    /// The RSA key of RFC 7638 §3.1.
+    static let rfc7638Key = JWK(
+        kty: "RSA",
+        n:
+            "0vx7agoebGcQSuuPiLJXZptN9nndrQmbXEps2aiAFbWhM78LhWx4cbbfAAtVT86zwu1RK7aPFFxuhDR1L6tSoc_BJECPebWKRXjBZCiFV4n3oknjhMstn64tZ_2W-5JsGY4Hc5n9yBXArwl93lqt7_RN5w6Cf0h4QyQ5v-65YGjQR0_FDW2QvzqY368QQMicAtaSqzs8KJZgnYb9c7d0zgdAZHzu6qMQvRL5hajrn1n91CbOpbISD08qNLyrdkt-bFTWhAI4vMQFh6WeZu0fM4lFd2NcRwr3XPksINHaQ-G_xBniIqbw0Ls1jF44-csFCur-kEgU8awapJzKnqDKgw",
+        e: "AQAB", kid: "2011-04-29", alg: "RS256")
+
+    @Test func theRFC7638ExampleKeyHasTheRFCThumbprint() throws {
+        let key = try PublicKey(jwk: Self.rfc7638Key)
+        #expect(key.kind == .rsa(bits: 2048))
+        #expect(key.jwkThumbprint() == "NzbLsXh8uDCcd-6MNwXF4W_7noWXFZAfHkxZsRGC9Xs")
+        #expect(key.jwk().n == Self.rfc7638Key.n)
+        #expect(key.jwk().e == "AQAB")
+    }
+
+    @Test(arguments: [KeyKind.ecP256, .rsa(bits: 2048)])
+    func aKeyRebuiltFromItsJWKIsTheSameKeyAndVerifiesItsSignatures(kind: KeyKind) throws {
+        let key = kind == .ecP256 ? SharedKeys.ec : SharedKeys.rsa
+        let algorithm: SigningAlgorithm = kind == .ecP256 ? .es256 : .rs256
+        let jwk = key.publicKey.jwk()
+        let json = try JSONEncoder().encode(jwk)
+        let decoded = try JSONDecoder().decode(JWK.self, from: json)
+        let rebuilt = try PublicKey(jwk: decoded)
+        #expect(rebuilt.spkiDER == key.publicKey.spkiDER)
+        #expect(rebuilt.jwkThumbprint() == key.publicKey.jwkThumbprint())
+        let message = Array("payload".utf8)
+        #expect(
+            rebuilt.verify(
+                signature: try key.sign(message, algorithm: algorithm), message: message, algorithm: algorithm))
+        if kind == .ecP256 {
+            #expect(jwk.kty == "EC" && jwk.crv == "P-256" && jwk.n == nil)
+            #expect(Base64URL.decode(jwk.x ?? "")?.count == 32 && Base64URL.decode(jwk.y ?? "")?.count == 32)
+        } else {
+            #expect(jwk.kty == "RSA" && jwk.x == nil && jwk.e == "AQAB")
+        }
+    }
+
+    @Test func malformedOrUnsupportedJWKsAreRefused() throws {
+        let ec = SharedKeys.ec.publicKey.jwk()
+        var offCurve = ec
+        offCurve.y = Base64URL.encode([UInt8](repeating: 7, count: 32))
+        #expect(throws: CryptoError.invalidJWK) { try PublicKey(jwk: offCurve) }
+        var shortX = ec
+        shortX.x = Base64URL.encode([UInt8](repeating: 7, count: 31))
+        #expect(throws: CryptoError.invalidJWK) { try PublicKey(jwk: shortX) }
+        var p384 = ec
+        p384.crv = "P-384"
+        #expect(throws: CryptoError.unsupportedKey) { try PublicKey(jwk: p384) }
+        #expect(throws: CryptoError.unsupportedKey) { try PublicKey(jwk: JWK(kty: "OKP", crv: "Ed25519", x: "AA")) }
+        #expect(throws: CryptoError.invalidJWK) { try PublicKey(jwk: JWK(kty: "RSA", n: "!!", e: "AQAB")) }
+        #expect(throws: CryptoError.weakKey) {
+            try PublicKey(
+                jwk: JWK(kty: "RSA", n: Base64URL.encode([0xc1] + [UInt8](repeating: 1, count: 127)), e: "AQAB"))
+        }
+    }
+
+    @Test func theLibtrustKeyIDMatchesAnIndependentPythonComputation() throws {
+        let scratch = try Scratch()
+        for key in [SharedKeys.ec.publicKey, SharedKeys.rsa.publicKey] {
+            let kid = key.libtrustKeyID()
+            let groups = kid.split(separator: ":")
+            #expect(groups.count == 12)
+            #expect(
+                groups.allSatisfy { $0.count == 4 && $0.allSatisfy { "ABCDEFGHIJKLMNOPQRSTUVWXYZ234567".contains($0) } }
+            )
+            try scratch.write("spki.der", key.spkiDER)
+            let script = """
+                import base64, hashlib
+                s = base64.b32encode(hashlib.sha256(open('spki.der', 'rb').read()).digest()[:30]).decode()
+                print(':'.join(s[i:i + 4] for i in range(0, len(s), 4)))
+                """
+            let python = try scratch.run("python3", ["-c", script])
+            #expect(python.output.trimmingCharacters(in: .whitespacesAndNewlines) == kid)
+        }
+    }
+}
