@@ -53,6 +53,8 @@ final class Connection {
     var timeoutAnswers408 = false
     var interest: UInt32 = 0
     var readPaused = false
+    /// The client half-closed: answer what is already buffered, then close.
+    var peerClosed = false
     var tls: TLSServerSession?
 
     init(fd: Int32, generation: UInt64, info: HTTPConnectionInfo, maxHeaderBytes: Int, tls: TLSServerSession?) {
@@ -279,6 +281,10 @@ final class EventLoop: @unchecked Sendable {
             connection.interest = EPOLLIN.rawValue
             register(fd, events: EPOLLIN.rawValue)
             enterIdle(connection)
+            if session != nil {
+                // The handshake must finish as fast as a request head would.
+                connection.deadline = now + headerMillis
+            }
         }
     }
 
@@ -358,6 +364,14 @@ final class EventLoop: @unchecked Sendable {
                 }
             }
             if count == -2 { break }
+            if count == 0 && connection.phase != .lingering {
+                // A half-close still gets answers to the requests it completed.
+                connection.peerClosed = true
+                connection.readPaused = true
+                updateInterest(connection)
+                processInput(connection)
+                return
+            }
             if count <= 0 {
                 closeConnection(connection)
                 return
@@ -415,6 +429,12 @@ final class EventLoop: @unchecked Sendable {
                 dispatch(connection, body: body)
                 return
             }
+        }
+        if connection.peerClosed && connection.phase != .processing && connection.phase != .lingering
+            && !connection.hasPendingOutput
+        {
+            closeConnection(connection)
+            return
         }
         if connection.phase == .idle && connection.parser.isReadingHead {
             connection.phase = .readingHead
@@ -513,7 +533,7 @@ final class EventLoop: @unchecked Sendable {
                 return
             }
             enterIdle(connection)
-            if connection.readPaused {
+            if connection.readPaused && !connection.peerClosed {
                 connection.readPaused = false
                 updateInterest(connection)
                 processInput(connection)

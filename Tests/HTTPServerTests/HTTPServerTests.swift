@@ -79,6 +79,19 @@ func withServer(
         }
     }
 
+    @Test func halfClosedClientStillGetsEveryPipelinedAnswer() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                client.send("GET /slow?ms=100 HTTP/1.1\r\nHost: x\r\n\r\nGET /last HTTP/1.1\r\nHost: x\r\n\r\n")
+                client.shutdownWrite()
+                #expect(try client.readResponse().text == "slow done")
+                #expect(try client.readResponse().text == "GET /last")
+                #expect(client.waitForClose())
+            }
+        }
+    }
+
     @Test func http10ConnectionClosesUnlessKeepAliveIsAsked() async throws {
         try await withServer { _, port in
             try await onThread {

@@ -66,6 +66,9 @@ final class RawClient: @unchecked Sendable {
         return true
     }
 
+    /// Half-closes: the server sees end of stream but can still answer.
+    func shutdownWrite() { _ = Glibc.shutdown(fd, Int32(SHUT_WR)) }
+
     /// Reads more bytes into the buffer; false at end of stream, reset or timeout.
     private func fill() -> Bool {
         var chunk = [UInt8](repeating: 0, count: 65536)
