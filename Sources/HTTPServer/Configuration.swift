@@ -1,0 +1,99 @@
+import HTTPCore
+
+/// Where the server finds its certificate chain and private key for HTTPS.
+public struct TLSConfiguration: Sendable, Equatable {
+    /// A PEM file holding the server certificate, optionally followed by intermediates.
+    public var certificatePath: String
+    /// A PEM file holding the private key of the certificate (never logged).
+    public var keyPath: String
+
+    /// Creates a TLS configuration from two PEM files.
+    public init(certificatePath: String, keyPath: String) {
+        self.certificatePath = certificatePath
+        self.keyPath = keyPath
+    }
+}
+
+/// How the HTTP server listens and the limits it enforces on every connection.
+public struct HTTPServerConfiguration: Sendable {
+    /// The numeric address to listen on (`127.0.0.1`, `0.0.0.0`, `::`, `::1`) or `localhost`. Default: `127.0.0.1`.
+    public var host: String
+    /// The TCP port; 0 asks the kernel for a free one (`start()` returns it). Default: 5080.
+    public var port: Int
+    /// The number of event-loop threads, each with its own `SO_REUSEPORT` listener. Default: the core count.
+    public var eventLoops: Int
+    /// The most connections open at once; a connection beyond it is answered `503` and closed. Default: 10000.
+    public var maxConnections: Int
+    /// How long a keep-alive connection may sit between requests (and how long a write may stall). Default: 60 s.
+    public var idleTimeout: Duration
+    /// How long a client may take from the first byte of a request to the end of its headers. Default: 10 s.
+    public var headerTimeout: Duration
+    /// How long a client may take to send a request body once the headers are in. Default: 30 s.
+    public var bodyTimeout: Duration
+    /// The largest request line plus header section, in bytes; larger gets 431. Default: 16 KiB.
+    public var maxHeaderBytes: Int
+    /// HTTPS settings; nil serves plain HTTP. Default: nil.
+    public var tls: TLSConfiguration?
+
+    /// Creates a configuration; every parameter has the default documented on its property.
+    public init(
+        host: String = "127.0.0.1", port: Int = 5080, eventLoops: Int? = nil, maxConnections: Int = 10000,
+        idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10),
+        bodyTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 16 * 1024, tls: TLSConfiguration? = nil
+    ) {
+        self.host = host
+        self.port = port
+        self.eventLoops = eventLoops ?? HTTPServerConfiguration.coreCount
+        self.maxConnections = maxConnections
+        self.idleTimeout = idleTimeout
+        self.headerTimeout = headerTimeout
+        self.bodyTimeout = bodyTimeout
+        self.maxHeaderBytes = maxHeaderBytes
+        self.tls = tls
+    }
+
+    static var coreCount: Int {
+        let count = Int(sysconf(Int32(_SC_NPROCESSORS_ONLN)))
+        return count > 0 ? count : 1
+    }
+}
+
+/// Why the server could not start.
+public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
+    /// A stable identifier of the failure.
+    public enum Code: String, Sendable {
+        /// Another process already listens on the address and port.
+        case addressInUse = "http_server.address_in_use"
+        /// The process may not bind that port (a port below 1024 without the capability).
+        case permissionDenied = "http_server.permission_denied"
+        /// The host is not a numeric IPv4/IPv6 address or `localhost`, or the port is out of range.
+        case invalidAddress = "http_server.invalid_address"
+        /// A socket, epoll or eventfd call failed for another reason.
+        case systemCallFailed = "http_server.system_call_failed"
+        /// The certificate or key could not be loaded.
+        case tlsConfiguration = "http_server.tls_configuration"
+        /// `start()` was called on a server that is running or stopped.
+        case alreadyStarted = "http_server.already_started"
+    }
+
+    /// What went wrong.
+    public let code: Code
+    /// Details for the operator (addresses, errno text); never secrets.
+    public let reason: String
+
+    /// Creates an error.
+    public init(_ code: Code, _ reason: String) {
+        self.code = code
+        self.reason = reason
+    }
+
+    /// `http_server.address_in_use: 127.0.0.1:5080: Address already in use`.
+    public var description: String { "\(code.rawValue): \(reason)" }
+
+    /// Errors are equal when their codes are.
+    public static func == (lhs: HTTPServerError, rhs: HTTPServerError) -> Bool { lhs.code == rhs.code }
+}
+
+#if canImport(Glibc)
+    import Glibc
+#endif
