@@ -161,7 +161,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, ExpressibleBySt
 
     /// Parses `address/prefix` or a bare address. Host bits set below the prefix (`10.0.0.1/8`) are
     /// an error rather than silently masked: in a trust list that is usually a typo.
-    public init(_ text: String) throws(ParseError) {
+    public init(parsing text: String) throws(ParseError) {
         let trimmed = text.trimmingSpaces()
         let addressText: Substring
         let prefixText: Substring?
@@ -196,7 +196,7 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, ExpressibleBySt
     /// Parses a literal, stopping the process if it is malformed (literals are written by programmers).
     public init(stringLiteral value: String) {
         do {
-            try self.init(value)
+            try self.init(parsing: value)
         } catch {
             preconditionFailure(error.description)
         }
