@@ -187,7 +187,8 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, ExpressibleBySt
         }
         let network = Self.mask(address, prefixLength: prefix)
         guard network == address else {
-            throw ParseError(input: text, reason: "host bits are set below /\(prefix); did you mean \(network)/\(prefix)?")
+            throw ParseError(
+                input: text, reason: "host bits are set below /\(prefix); did you mean \(network)/\(prefix)?")
         }
         self.network = network
         self.prefixLength = prefix
@@ -258,7 +259,8 @@ public struct ForwardedHeadersMiddleware: Middleware {
 
     /// The client address and whether the original request used HTTPS, for a request from
     /// `connection` carrying `headers`.
-    public func resolve(connection: HTTPConnectionInfo, headers: HTTPHeaders) -> (clientAddress: String, isSecure: Bool) {
+    public func resolve(connection: HTTPConnectionInfo, headers: HTTPHeaders) -> (clientAddress: String, isSecure: Bool)
+    {
         let directlySecure = connection.isTLS
         guard let peer = Self.parseHop(Substring(connection.remoteAddress)) else {
             return (connection.remoteAddress, directlySecure)
@@ -297,7 +299,9 @@ public struct ForwardedHeadersMiddleware: Middleware {
         if text.first == "[" {
             guard let close = text.firstIndex(of: "]") else { return nil }
             let rest = text[text.index(after: close)...]
-            guard rest.isEmpty || (rest.first == ":" && rest.dropFirst().allSatisfy(\.isASCII) && Int(rest.dropFirst()) != nil)
+            guard
+                rest.isEmpty
+                    || (rest.first == ":" && rest.dropFirst().allSatisfy(\.isASCII) && Int(rest.dropFirst()) != nil)
             else { return nil }
             text = text[text.index(after: text.startIndex)..<close]
         } else if let colon = text.firstIndex(of: ":"), text.lastIndex(of: ":") == colon, text.contains(".") {

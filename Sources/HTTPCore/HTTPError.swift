@@ -115,8 +115,7 @@ extension HTTPError {
     }
 
     /// 415 `UNSUPPORTED_MEDIA_TYPE`: the body's `Content-Type` is not accepted here.
-    public static func unsupportedMediaType(_ message: String = "The content type is not supported.") -> HTTPError
-    {
+    public static func unsupportedMediaType(_ message: String = "The content type is not supported.") -> HTTPError {
         HTTPError(.unsupportedMediaType, code: "UNSUPPORTED_MEDIA_TYPE", message: message)
     }
 

@@ -101,7 +101,8 @@ public struct AccessLogMiddleware: Middleware {
     private func log(_ request: HTTPRequest, status: Int, bytes: Int, elapsed: Duration) {
         let (seconds, attoseconds) = elapsed.components
         let milliseconds = (Double(seconds) * 1e6 + Double(attoseconds) / 1e12).rounded() / 1000
-        let client = request.context.clientAddress.isEmpty
+        let client =
+            request.context.clientAddress.isEmpty
             ? request.connection.remoteAddress : request.context.clientAddress
         logger.info(
             "request",

@@ -93,7 +93,8 @@ public struct Router: HTTPResponder {
             !nodes[node].routes.contains { routes[$0].method == method },
             "route \(method) \(pattern) is registered twice (or clashes with \(routesDescription(node)))")
         precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
-        routes.append(Route(method: method, pattern: pattern, segments: segments, bodyLimit: bodyLimit, handler: handler))
+        routes.append(
+            Route(method: method, pattern: pattern, segments: segments, bodyLimit: bodyLimit, handler: handler))
         nodes[node].routes.append(routes.count - 1)
     }
 
@@ -318,7 +319,8 @@ extension Router {
         /// Whether any segment captures, so parameter-free routes skip the capture walk.
         var captures: Bool
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, handler: @escaping HTTPHandler) {
+        init(method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, handler: @escaping HTTPHandler)
+        {
             self.method = method
             self.pattern = pattern
             self.segments = segments

@@ -67,7 +67,9 @@ import Testing
     }
 
     static let cidrCases: [CIDRCase] = [
-        CIDRCase(block: "10.0.0.0/8", inside: ["10.0.0.0", "10.255.255.255", "::ffff:10.9.9.9"], outside: ["11.0.0.0", "9.255.255.255", "::a00:1"]),
+        CIDRCase(
+            block: "10.0.0.0/8", inside: ["10.0.0.0", "10.255.255.255", "::ffff:10.9.9.9"],
+            outside: ["11.0.0.0", "9.255.255.255", "::a00:1"]),
         CIDRCase(block: "192.168.1.0/24", inside: ["192.168.1.77"], outside: ["192.168.2.1"]),
         CIDRCase(block: "172.16.0.0/12", inside: ["172.31.255.1"], outside: ["172.32.0.1"]),
         CIDRCase(block: "203.0.113.5", inside: ["203.0.113.5"], outside: ["203.0.113.6"]),
@@ -130,8 +132,10 @@ import Testing
     static let trusted: [CIDR] = ["10.0.0.0/8", "::1", "2001:db8:cafe::/48"]
 
     static let resolutionCases: [ResolutionCase] = [
-        ResolutionCase(name: "direct client without headers", peer: "198.51.100.1", client: "198.51.100.1", isSecure: false),
-        ResolutionCase(name: "direct TLS client", peer: "198.51.100.1", isTLS: true, client: "198.51.100.1", isSecure: true),
+        ResolutionCase(
+            name: "direct client without headers", peer: "198.51.100.1", client: "198.51.100.1", isSecure: false),
+        ResolutionCase(
+            name: "direct TLS client", peer: "198.51.100.1", isTLS: true, client: "198.51.100.1", isSecure: true),
         ResolutionCase(
             name: "untrusted peer spoofing X-Forwarded-For is ignored", peer: "198.51.100.1",
             headers: [("X-Forwarded-For", "1.1.1.1")], client: "198.51.100.1", isSecure: false),

@@ -18,13 +18,19 @@ import Testing
             headers: ["WWW-Authenticate": #"Bearer realm="https://auth.example/v2/token",service="registry""#]),
         Case(error: .forbidden(), status: 403, code: "DENIED"),
         Case(error: .notFound(), status: 404, code: "NOT_FOUND"),
-        Case(error: .methodNotAllowed(allowed: [.get, .head]), status: 405, code: "METHOD_NOT_ALLOWED", headers: ["Allow": "GET, HEAD"]),
+        Case(
+            error: .methodNotAllowed(allowed: [.get, .head]), status: 405, code: "METHOD_NOT_ALLOWED",
+            headers: ["Allow": "GET, HEAD"]),
         Case(error: .conflict("Name taken."), status: 409, code: "CONFLICT"),
         Case(error: .bodyTooLarge(limit: 65536), status: 413, code: "BODY_TOO_LARGE"),
         Case(error: .unsupportedMediaType(), status: 415, code: "UNSUPPORTED_MEDIA_TYPE"),
-        Case(error: .tooManyRequests(retryAfterSeconds: 30), status: 429, code: "TOO_MANY_REQUESTS", headers: ["Retry-After": "30"]),
+        Case(
+            error: .tooManyRequests(retryAfterSeconds: 30), status: 429, code: "TOO_MANY_REQUESTS",
+            headers: ["Retry-After": "30"]),
         Case(error: .internalServerError, status: 500, code: "INTERNAL_ERROR"),
-        Case(error: .serviceUnavailable(retryAfterSeconds: 5), status: 503, code: "UNAVAILABLE", headers: ["Retry-After": "5"]),
+        Case(
+            error: .serviceUnavailable(retryAfterSeconds: 5), status: 503, code: "UNAVAILABLE",
+            headers: ["Retry-After": "5"]),
     ]
 
     @Test(arguments: cases)
@@ -43,7 +49,8 @@ import Testing
         let error = HTTPError.bodyTooLarge(limit: 1024)
         #expect(
             RoutingFixtures.body(error.response())
-                == #"{"errors":[{"code":"BODY_TOO_LARGE","message":"The request body exceeds the limit of 1024 bytes."}]}"#)
+                == #"{"errors":[{"code":"BODY_TOO_LARGE","message":"The request body exceeds the limit of 1024 bytes."}]}"#
+        )
     }
 
     @Test func messagesAreJSONEscaped() {

@@ -77,7 +77,8 @@ private struct RequireTokenMiddleware: Middleware {
         router.get("/x") { _ in .text("") }
         _ = await router.respond(to: RoutingFixtures.request(.get, "/y"))
         _ = await router.respond(to: RoutingFixtures.request(.post, "/x"))
-        #expect(trace.all == ["only in (route )", "only out (status 404)", "only in (route )", "only out (status 405)"])
+        #expect(
+            trace.all == ["only in (route )", "only out (status 404)", "only in (route )", "only out (status 405)"])
     }
 
     // MARK: Request id
@@ -85,7 +86,9 @@ private struct RequireTokenMiddleware: Middleware {
     struct RequestIDCase: Sendable, CustomTestStringConvertible {
         var incoming: String?
         var kept: Bool
-        var testDescription: String { "\(incoming.map { String(reflecting: String($0.prefix(40))) } ?? "none") kept: \(kept)" }
+        var testDescription: String {
+            "\(incoming.map { String(reflecting: String($0.prefix(40))) } ?? "none") kept: \(kept)"
+        }
     }
 
     static let requestIDCases: [RequestIDCase] = [
