@@ -9,7 +9,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
     /// `::ffff:192.0.2.1`); nil for anything else, including zone ids, brackets and ports.
     public init?(_ text: some StringProtocol) {
         let text = Substring(text)
-        if text.contains(":") {
+        if text.utf8.contains(UInt8(ascii: ":")) {
             guard let value = Self.parseV6(text) else { return nil }
             self = .v6(value)
         } else {
@@ -61,7 +61,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         if let range = text.firstRange(of: "::") {
             head = text[..<range.lowerBound]
             tail = text[range.upperBound...]
-            guard !tail!.contains("::") else { return nil }
+            guard tail!.firstRange(of: "::") == nil else { return nil }
         } else {
             head = text
             tail = nil
@@ -93,7 +93,7 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
         guard parts.count <= 8 else { return nil }
         var result: [UInt16] = []
         for (index, part) in parts.enumerated() {
-            if index == parts.count - 1, allowsIPv4Suffix, part.contains(".") {
+            if index == parts.count - 1, allowsIPv4Suffix, part.utf8.contains(UInt8(ascii: ".")) {
                 guard let v4 = parseV4(part) else { return nil }
                 result.append(UInt16(v4 >> 16))
                 result.append(UInt16(v4 & 0xFFFF))
@@ -299,13 +299,12 @@ public struct ForwardedHeadersMiddleware: Middleware {
         if text.first == "[" {
             guard let close = text.firstIndex(of: "]") else { return nil }
             let rest = text[text.index(after: close)...]
-            guard
-                rest.isEmpty
-                    || (rest.first == ":" && rest.dropFirst().allSatisfy(\.isASCII) && Int(rest.dropFirst()) != nil)
-            else { return nil }
+            guard rest.isEmpty || (rest.first == ":" && UInt16(rest.dropFirst()) != nil) else { return nil }
             text = text[text.index(after: text.startIndex)..<close]
-        } else if let colon = text.firstIndex(of: ":"), text.lastIndex(of: ":") == colon, text.contains(".") {
-            guard Int(text[text.index(after: colon)...]) != nil else { return nil }
+        } else if let colon = text.firstIndex(of: ":"), text.lastIndex(of: ":") == colon,
+            text.utf8.contains(UInt8(ascii: "."))
+        {
+            guard UInt16(text[text.index(after: colon)...]) != nil else { return nil }
             text = text[..<colon]
         }
         return IPAddress(text)?.unmapped

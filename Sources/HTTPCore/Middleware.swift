@@ -174,13 +174,19 @@ public struct SecurityHeadersMiddleware: Middleware {
         addIfMissing("X-Content-Type-Options", "nosniff")
         addIfMissing("X-Frame-Options", "DENY")
         addIfMissing("Referrer-Policy", "no-referrer")
-        if let type = response.headers["Content-Type"], type.trimmingSpaces().lowercased().hasPrefix("text/html") {
+        if let type = response.headers["Content-Type"], Self.isHTML(type) {
             addIfMissing("Content-Security-Policy", contentSecurityPolicy)
         }
         if request.context.isSecure, let strictTransportSecurity {
             addIfMissing("Strict-Transport-Security", strictTransportSecurity)
         }
         return response
+    }
+
+    /// Whether a `Content-Type` value is `text/html`, parameters and case aside.
+    static func isHTML(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first?.trimmingSpaces() ?? ""
+        return mediaType.caseInsensitiveEquals("text/html")
     }
 }
 

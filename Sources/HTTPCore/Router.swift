@@ -36,8 +36,7 @@ public struct Router: HTTPResponder {
     public var logger: Logger
 
     private var middleware: [any Middleware] = []
-    private var routes: [Route] = []
-    private var nodes: [Node] = [Node()]
+    private var table = RouteTable.empty
 
     /// Creates a router with no routes and no middleware.
     public init(defaultBodyLimit: Int = 1 << 20, logger: Logger = Logger(label: "http")) {
@@ -58,44 +57,9 @@ public struct Router: HTTPResponder {
     public mutating func on(
         _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
     ) {
-        let segments = Self.parse(pattern)
-        var node = 0
-        for segment in segments {
-            switch segment {
-            case .literal(let text):
-                let bytes = Array(text.utf8)
-                if let existing = nodes[node].literals.first(where: { $0.bytes == bytes }) {
-                    node = existing.child
-                } else {
-                    nodes.append(Node())
-                    nodes[node].literals.append((bytes, nodes.count - 1))
-                    node = nodes.count - 1
-                }
-            case .parameter:
-                if let child = nodes[node].parameter {
-                    node = child
-                } else {
-                    nodes.append(Node())
-                    nodes[node].parameter = nodes.count - 1
-                    node = nodes.count - 1
-                }
-            case .wildcard:
-                if let child = nodes[node].wildcard {
-                    node = child
-                } else {
-                    nodes.append(Node())
-                    nodes[node].wildcard = nodes.count - 1
-                    node = nodes.count - 1
-                }
-            }
-        }
-        precondition(
-            !nodes[node].routes.contains { routes[$0].method == method },
-            "route \(method) \(pattern) is registered twice (or clashes with \(routesDescription(node)))")
         precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
-        routes.append(
-            Route(method: method, pattern: pattern, segments: segments, bodyLimit: bodyLimit, handler: handler))
-        nodes[node].routes.append(routes.count - 1)
+        let route = Route(method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit, handler: handler)
+        table = table.adding(route)
     }
 
     /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
@@ -138,21 +102,23 @@ public struct Router: HTTPResponder {
     /// The matched route's body limit, or `defaultBodyLimit` when nothing matches (the request is then
     /// answered 404/405, not 413). Lock-free and allocation-free: safe on the event loop.
     public func bodyLimit(for head: HTTPRequestHead) -> Int {
-        guard let index = findRoute(method: head.method, path: head.path) else { return defaultBodyLimit }
-        return routes[index].bodyLimit ?? defaultBodyLimit
+        let table = self.table
+        guard let index = table.find(head.method, in: head.path) else { return defaultBodyLimit }
+        return table.routes[index].bodyLimit ?? defaultBodyLimit
     }
 
     /// Resolves the route, fills `context.routePattern` and `context.pathParameters`, and runs the
     /// middleware chain around the handler; every failure becomes a response.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
         var request = request
-        if let index = findRoute(method: request.head.method, path: request.head.path) {
-            let route = routes[index]
+        let table = self.table
+        if let index = table.find(request.head.method, in: request.head.path) {
+            let route = table.routes[index]
             request.context.routePattern = route.pattern
             route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
             return await run(0, request, route.handler)
         }
-        let allowed = allowedMethods(path: request.head.path)
+        let allowed = table.allowedMethods(in: request.head.path)
         if allowed.isEmpty {
             return await run(0, request) { _ in throw HTTPError.notFound() }
         }
@@ -161,7 +127,7 @@ public struct Router: HTTPResponder {
 
     /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.
     public func matchingPattern(method: HTTPMethod, path: String) -> String? {
-        findRoute(method: method, path: path).map { routes[$0].pattern }
+        table.find(method, in: path).map { table.routes[$0].pattern }
     }
 
     // MARK: Dispatch
@@ -192,71 +158,6 @@ public struct Router: HTTPResponder {
                 "error": String(describing: error),
             ])
         return HTTPError.internalServerError.response()
-    }
-
-    // MARK: Matching
-
-    static let slash = UInt8(ascii: "/")
-
-    /// The route for `method` at `path`: the most specific matching path, falling back from `HEAD`
-    /// to `GET`.
-    private func findRoute(method: HTTPMethod, path: String) -> Int? {
-        let utf8 = path.utf8
-        guard utf8.first == Self.slash else { return nil }
-        return match(node: 0, utf8, from: utf8.index(after: utf8.startIndex)) { node in
-            route(in: node, for: method)
-        }
-    }
-
-    private func route(in node: Node, for method: HTTPMethod) -> Int? {
-        var getRoute: Int?
-        for index in node.routes {
-            let candidate = routes[index].method
-            if candidate == method { return index }
-            if candidate == .get { getRoute = index }
-        }
-        return method == .head ? getRoute : nil
-    }
-
-    /// Every method some route at `path` accepts, sorted, with `HEAD` added where `GET` is.
-    private func allowedMethods(path: String) -> [HTTPMethod] {
-        let utf8 = path.utf8
-        guard utf8.first == Self.slash else { return [] }
-        var methods = Set<HTTPMethod>()
-        _ = match(node: 0, utf8, from: utf8.index(after: utf8.startIndex)) { node -> Int? in
-            for index in node.routes { methods.insert(routes[index].method) }
-            return nil  // keep exploring every branch
-        }
-        if methods.contains(.get) { methods.insert(.head) }
-        return methods.sorted { $0.rawValue < $1.rawValue }
-    }
-
-    /// Depth-first search from `node` at the segment starting at `start` (`nil` once the path is
-    /// exhausted), most specific branch first; `accept` picks a route at a node whose pattern ends
-    /// where the path does. Depth is bounded by the longest pattern, not by the request.
-    private func match(
-        node: Int, _ utf8: String.UTF8View, from start: String.Index?, _ accept: (Node) -> Int?
-    ) -> Int? {
-        let current = nodes[node]
-        guard let start else { return accept(current) }
-        var end = start
-        while end < utf8.endIndex && utf8[end] != Self.slash { end = utf8.index(after: end) }
-        let next = end < utf8.endIndex ? utf8.index(after: end) : nil
-        let segment = utf8[start..<end]
-        for literal in current.literals where literal.bytes.elementsEqual(segment) {
-            if let found = match(node: literal.child, utf8, from: next, accept) { return found }
-        }
-        if let parameter = current.parameter, start < end {
-            if let found = match(node: parameter, utf8, from: next, accept) { return found }
-        }
-        if let wildcard = current.wildcard {
-            return accept(nodes[wildcard])
-        }
-        return nil
-    }
-
-    private func routesDescription(_ node: Int) -> String {
-        nodes[node].routes.map { "\(routes[$0].method) \(routes[$0].pattern)" }.joined(separator: ", ")
     }
 
     // MARK: Patterns
@@ -301,15 +202,6 @@ public struct Router: HTTPResponder {
 }
 
 extension Router {
-    /// A trie node; children are indices into `nodes` so the whole table is a few flat arrays.
-    struct Node: Sendable {
-        var literals: [(bytes: [UInt8], child: Int)] = []
-        var parameter: Int?
-        var wildcard: Int?
-        /// Routes whose pattern ends at this node, at most one per method.
-        var routes: [Int] = []
-    }
-
     struct Route: Sendable {
         var method: HTTPMethod
         var pattern: String
@@ -336,7 +228,7 @@ extension Router {
             let utf8 = path.utf8
             var start = utf8.index(after: utf8.startIndex)
             for segment in segments {
-                let end = utf8[start...].firstIndex(of: Router.slash) ?? utf8.endIndex
+                let end = utf8[start...].firstIndex(of: RouteTable.slash) ?? utf8.endIndex
                 switch segment {
                 case .literal: break
                 case .parameter(let name): parameters[name] = String(Substring(utf8[start..<end]))
@@ -348,5 +240,151 @@ extension Router {
                 start = utf8.index(after: end)
             }
         }
+    }
+}
+
+/// The immutable matching tables: a segment trie flattened into arrays of nodes indexed by position.
+///
+/// A class so the request path reaches the tables through one reference instead of copying the
+/// router; registration builds a new table (a handful of routes, once, at startup).
+final class RouteTable: Sendable {
+    struct Literal: Sendable {
+        let bytes: [UInt8]
+        let child: Int
+    }
+
+    struct Node: Sendable {
+        var literals: [Literal] = []
+        /// The child for a `:name` segment, or -1.
+        var parameter = -1
+        /// The terminal child for a trailing wildcard, or -1.
+        var wildcard = -1
+        /// Routes whose pattern ends at this node, at most one per method.
+        var routes: [Int] = []
+    }
+
+    static let slash = UInt8(ascii: "/")
+    static let empty = RouteTable(nodes: [Node()], routes: [])
+
+    let nodes: [Node]
+    let routes: [Router.Route]
+
+    private init(nodes: [Node], routes: [Router.Route]) {
+        self.nodes = nodes
+        self.routes = routes
+    }
+
+    /// A table with `route` added; a second route for the same method and path shape is a
+    /// programming error.
+    func adding(_ route: Router.Route) -> RouteTable {
+        var nodes = self.nodes
+        var routes = self.routes
+        var node = 0
+        func child(_ existing: Int, _ link: (inout Node, Int) -> Void) -> Int {
+            if existing >= 0 { return existing }
+            let created = nodes.count
+            nodes.append(Node())
+            link(&nodes[node], created)
+            return created
+        }
+        for segment in route.segments {
+            switch segment {
+            case .literal(let text):
+                let bytes = Array(text.utf8)
+                let existing = nodes[node].literals.first { $0.bytes == bytes }?.child ?? -1
+                node = child(existing) { $0.literals.append(Literal(bytes: bytes, child: $1)) }
+            case .parameter:
+                node = child(nodes[node].parameter) { $0.parameter = $1 }
+            case .wildcard:
+                node = child(nodes[node].wildcard) { $0.wildcard = $1 }
+            }
+        }
+        let clashes = nodes[node].routes.filter { routes[$0].method == route.method }
+        precondition(
+            clashes.isEmpty,
+            "route \(route.method) \(route.pattern) clashes with "
+                + clashes.map { "\(routes[$0].method) \(routes[$0].pattern)" }.joined(separator: ", "))
+        routes.append(route)
+        nodes[node].routes.append(routes.count - 1)
+        return RouteTable(nodes: nodes, routes: routes)
+    }
+
+    /// The route for `method` at `path`: the most specific matching path, falling back from `HEAD`
+    /// to `GET`. Allocation-free.
+    func find(_ method: HTTPMethod, in path: String) -> Int? {
+        let bytes = path.utf8.span
+        guard !bytes.isEmpty, bytes[0] == Self.slash else { return nil }
+        return find(method, bytes, node: 0, from: 1)
+    }
+
+    /// Depth-first search from `node` at the segment starting at byte `start` (past the end once the
+    /// path is exhausted), most specific branch first. Depth is bounded by the longest pattern, not by
+    /// the request, and each level tries at most one literal, one parameter and one wildcard.
+    private func find(_ method: HTTPMethod, _ bytes: Span<UInt8>, node: Int, from start: Int) -> Int? {
+        if start > bytes.count { return route(at: node, for: method) }
+        var end = start
+        while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
+        let current = nodes[node]
+        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
+            if let found = find(method, bytes, node: literal.child, from: end + 1) { return found }
+            break  // literals are distinct: no other one can match
+        }
+        if current.parameter >= 0, start < end {
+            if let found = find(method, bytes, node: current.parameter, from: end + 1) { return found }
+        }
+        if current.wildcard >= 0 {
+            return route(at: current.wildcard, for: method)
+        }
+        return nil
+    }
+
+    private func route(at node: Int, for method: HTTPMethod) -> Int? {
+        var getRoute: Int?
+        for index in nodes[node].routes {
+            let candidate = routes[index].method
+            if candidate == method { return index }
+            if candidate == .get { getRoute = index }
+        }
+        return method == .head ? getRoute : nil
+    }
+
+    /// Every method some route at `path` accepts, sorted, with `HEAD` added where `GET` is; only
+    /// computed for 405 answers.
+    func allowedMethods(in path: String) -> [HTTPMethod] {
+        let bytes = path.utf8.span
+        guard !bytes.isEmpty, bytes[0] == Self.slash else { return [] }
+        var methods = Set<HTTPMethod>()
+        collectMethods(bytes, node: 0, from: 1, into: &methods)
+        if methods.contains(.get) { methods.insert(.head) }
+        return methods.sorted { $0.rawValue < $1.rawValue }
+    }
+
+    private func collectMethods(_ bytes: Span<UInt8>, node: Int, from start: Int, into methods: inout Set<HTTPMethod>) {
+        if start > bytes.count {
+            for index in nodes[node].routes { methods.insert(routes[index].method) }
+            return
+        }
+        var end = start
+        while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
+        let current = nodes[node]
+        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
+            collectMethods(bytes, node: literal.child, from: end + 1, into: &methods)
+        }
+        if current.parameter >= 0, start < end {
+            collectMethods(bytes, node: current.parameter, from: end + 1, into: &methods)
+        }
+        if current.wildcard >= 0 {
+            for index in nodes[current.wildcard].routes { methods.insert(routes[index].method) }
+        }
+    }
+
+    private static func equals(_ literal: [UInt8], _ bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        guard literal.count == end - start else { return false }
+        var index = 0
+        while index < literal.count {
+            if literal[index] != bytes[start + index] { return false }
+            index &+= 1
+        }
+        return true
     }
 }
