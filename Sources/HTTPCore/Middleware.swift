@@ -1,0 +1,243 @@
+import Diagnostics
+
+/// A step wrapped around request handling: it may change the request on the way in, answer without
+/// calling the rest of the chain, and change the response on the way out.
+///
+/// Contract: called concurrently for many requests from tasks on the cooperative pool, so it must be
+/// `Sendable`, must not block, and keeps per-request state in locals or in `request.context`. `next`
+/// runs the remaining middleware and the handler; it may be called at most once, only during
+/// `handle`, and on the calling task (it is not escaping). Inside a `Router`, `next` never actually
+/// throws: the router turns any failure of the inner layers into its response first, so a middleware
+/// always sees the final status. A middleware may throw an `HTTPResponseError` to answer with it
+/// (an authentication check throwing `HTTPError.unauthorized`); any other error becomes a logged 500.
+public protocol Middleware: Sendable {
+    /// Handles `request`, usually by calling `next` with it (or a modified copy).
+    func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse
+}
+
+// MARK: - Request id
+
+/// Gives every request an id: the client's `X-Request-Id` when it is sane (1 to 128 characters of
+/// `[A-Za-z0-9._-]`), else a fresh random one. Sets `context.requestID` and echoes `X-Request-Id`.
+///
+/// Put it first, so that everything inside (logs, errors) carries the id.
+public struct RequestIDMiddleware: Middleware {
+    /// The header read and written.
+    public static let headerName = "X-Request-Id"
+
+    /// Creates the middleware.
+    public init() {}
+
+    /// Assigns the id, runs the chain, and echoes the id on the response.
+    public func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        var request = request
+        let id = request.headers[Self.headerName].flatMap(Self.acceptedID) ?? Self.generateID()
+        request.context.requestID = id
+        var response = try await next(request)
+        response.headers.replaceOrAdd(name: Self.headerName, value: id)
+        return response
+    }
+
+    /// The incoming id if it is safe to log and echo, else nil.
+    static func acceptedID(_ candidate: String) -> String? {
+        let utf8 = candidate.utf8
+        guard !utf8.isEmpty, utf8.count <= 128 else { return nil }
+        let isSane = utf8.allSatisfy { byte in
+            (byte | 0x20 >= 97 && byte | 0x20 <= 122) || (byte >= 48 && byte <= 57)
+                || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+        }
+        return isSane ? candidate : nil
+    }
+
+    private static let hexDigits = Array("0123456789abcdef".utf8)
+
+    /// 96 random bits as 24 lowercase hex digits: unique enough to grep for, short enough for logs.
+    static func generateID() -> String {
+        var generator = SystemRandomNumberGenerator()
+        let high = generator.next() as UInt64
+        let low = UInt64(generator.next() as UInt32)
+        var bytes = [UInt8](repeating: 0, count: 24)
+        for index in 0..<16 { bytes[index] = hexDigits[Int((high >> (60 - 4 * UInt64(index))) & 0xF)] }
+        for index in 0..<8 { bytes[16 + index] = hexDigits[Int((low >> (28 - 4 * UInt64(index))) & 0xF)] }
+        return String(decoding: bytes, as: UTF8.self)
+    }
+}
+
+// MARK: - Access log
+
+/// Writes one `info` line per request: method, path (never the query string, which may carry
+/// secrets), status, duration in milliseconds, body bytes, client address, request id and user agent.
+///
+/// Put it inside `RequestIDMiddleware` and `ForwardedHeadersMiddleware` so the id and the resolved
+/// client address are known.
+public struct AccessLogMiddleware: Middleware {
+    /// Where the lines go.
+    public let logger: Logger
+
+    /// Creates the middleware writing to `logger`.
+    public init(logger: Logger) { self.logger = logger }
+
+    /// Runs the chain and logs the outcome, also when an error escapes it.
+    public func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request)
+            let bytes = request.method == .head ? 0 : response.body.count
+            log(request, status: response.status.code, bytes: bytes, elapsed: ContinuousClock.now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            log(request, status: status, bytes: 0, elapsed: ContinuousClock.now - start)
+            throw error
+        }
+    }
+
+    private func log(_ request: HTTPRequest, status: Int, bytes: Int, elapsed: Duration) {
+        let (seconds, attoseconds) = elapsed.components
+        let milliseconds = (Double(seconds) * 1e6 + Double(attoseconds) / 1e12).rounded() / 1000
+        let client =
+            request.context.clientAddress.isEmpty
+            ? request.connection.remoteAddress : request.context.clientAddress
+        logger.info(
+            "request",
+            [
+                "method": Self.printable(request.method.rawValue, limit: 32),
+                "path": Self.printable(request.path, limit: 2048),
+                "status": String(status),
+                "duration_ms": String(milliseconds),
+                "bytes": String(bytes),
+                "client": Self.printable(client, limit: 64),
+                "request_id": request.context.requestID,
+                "user_agent": Self.printable(request.headers["User-Agent"] ?? "", limit: 256),
+            ])
+    }
+
+    /// `text` with control characters shown as `\xNN` and cut to `limit` characters, so a hostile
+    /// path or user agent cannot forge log lines or drive terminals.
+    static func printable(_ text: String, limit: Int) -> String {
+        let needsWork = text.utf8.count > limit || text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
+        guard needsWork else { return text }
+        var out = ""
+        for scalar in text.unicodeScalars.prefix(limit) {
+            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
+                let hex = String(scalar.value, radix: 16, uppercase: true)
+                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
+            } else {
+                out.unicodeScalars.append(scalar)
+            }
+        }
+        return text.unicodeScalars.count > limit ? out + "…" : out
+    }
+}
+
+// MARK: - Security headers
+
+/// Adds defensive response headers unless the handler already set them: `X-Content-Type-Options`,
+/// `X-Frame-Options`, `Referrer-Policy`, a `Content-Security-Policy` on HTML responses, and
+/// `Strict-Transport-Security` only when the request arrived over HTTPS (`context.isSecure`).
+///
+/// Put it inside `ForwardedHeadersMiddleware`, which decides `isSecure` behind a proxy.
+public struct SecurityHeadersMiddleware: Middleware {
+    /// Same-origin everything, no plugins, no framing, no `<base>` tricks, forms post only to us.
+    public static let defaultContentSecurityPolicy =
+        "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
+
+    /// The policy set on `text/html` responses.
+    public var contentSecurityPolicy: String
+    /// The `Strict-Transport-Security` value for HTTPS responses; nil leaves HSTS off.
+    public var strictTransportSecurity: String?
+
+    /// Creates the middleware; HSTS defaults to one year without `includeSubDomains`, which would
+    /// affect hosts this server does not know about.
+    public init(
+        contentSecurityPolicy: String = SecurityHeadersMiddleware.defaultContentSecurityPolicy,
+        strictTransportSecurity: String? = "max-age=31536000"
+    ) {
+        self.contentSecurityPolicy = contentSecurityPolicy
+        self.strictTransportSecurity = strictTransportSecurity
+    }
+
+    /// Runs the chain and fills in the missing headers.
+    public func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        var response = try await next(request)
+        func addIfMissing(_ name: String, _ value: String) {
+            if response.headers[name] == nil { response.headers.add(name: name, value: value) }
+        }
+        addIfMissing("X-Content-Type-Options", "nosniff")
+        addIfMissing("X-Frame-Options", "DENY")
+        addIfMissing("Referrer-Policy", "no-referrer")
+        if let type = response.headers["Content-Type"], Self.isHTML(type) {
+            addIfMissing("Content-Security-Policy", contentSecurityPolicy)
+        }
+        if request.context.isSecure, let strictTransportSecurity {
+            addIfMissing("Strict-Transport-Security", strictTransportSecurity)
+        }
+        return response
+    }
+
+    /// Whether a `Content-Type` value is `text/html`, parameters and case aside.
+    static func isHTML(_ contentType: String) -> Bool {
+        let mediaType = contentType.split(separator: ";", maxSplits: 1).first?.trimmingSpaces() ?? ""
+        return mediaType.caseInsensitiveEquals("text/html")
+    }
+}
+
+// MARK: - Metrics
+
+/// Counts requests in `portcullis_http_requests_total{method,route,status}`, observes latency in
+/// `portcullis_http_request_duration_seconds{method,route}` and tracks
+/// `portcullis_http_requests_in_flight`.
+///
+/// The `route` label is the matched pattern (`/v2/*rest`), `unmatched` for 404s and 405s, never the
+/// raw path: raw paths would create a series per URL a scanner tries.
+public struct MetricsMiddleware: Middleware {
+    private let requests: MetricFamily<Counter>
+    private let duration: MetricFamily<Histogram>
+    private let inFlight: Gauge
+
+    /// Creates the middleware, registering its metrics in `registry`.
+    public init(registry: MetricsRegistry) {
+        requests = registry.counter(
+            "portcullis_http_requests_total", help: "HTTP requests answered, by method, route pattern and status.",
+            labelNames: ["method", "route", "status"])
+        duration = registry.histogram(
+            "portcullis_http_request_duration_seconds",
+            help: "Time from routing to response, by method and route pattern.", labelNames: ["method", "route"])
+        inFlight = registry.gauge(
+            "portcullis_http_requests_in_flight", help: "HTTP requests currently being handled.")
+    }
+
+    /// Runs the chain and records it, also when an error escapes it.
+    public func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        inFlight.increment()
+        defer { inFlight.decrement() }
+        let start = ContinuousClock.now
+        do {
+            let response = try await next(request)
+            record(request, status: response.status.code, elapsed: ContinuousClock.now - start)
+            return response
+        } catch {
+            let status = (error as? any HTTPResponseError)?.status.code ?? 500
+            record(request, status: status, elapsed: ContinuousClock.now - start)
+            throw error
+        }
+    }
+
+    private func record(_ request: HTTPRequest, status: Int, elapsed: Duration) {
+        // The server answers unknown methods itself, but a raw token must never become a label.
+        let method = HTTPMethod.supported.contains(request.method) ? request.method.rawValue : "OTHER"
+        let route = request.context.routePattern.isEmpty ? "unmatched" : request.context.routePattern
+        duration.labels(method, route).observe(elapsed)
+        requests.labels(method, route, String(status)).increment()
+    }
+}

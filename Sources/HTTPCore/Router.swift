@@ -1,0 +1,390 @@
+import Diagnostics
+
+/// A request handler: takes a complete request and returns a response or throws (an
+/// `HTTPResponseError` becomes its own response, anything else a logged, generic 500).
+public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPResponse
+
+/// Dispatches requests to handlers by method and path pattern, wrapped in middleware; the
+/// `HTTPResponder` the server drives.
+///
+/// Patterns are `/`-separated segments: literals (`/v2/token`), `:name` parameters matching one
+/// non-empty segment (`/users/:id`), and a trailing `*name` (or bare `*`) wildcard matching the rest of
+/// the path, slashes included, possibly empty (`/v2/*rest` matches `/v2/` and `/v2/a/b/manifests/c`).
+/// A literal beats a parameter, which beats a wildcard; when a more specific branch dead-ends the
+/// next one is tried. A trailing slash is significant (`/v2/` is not `/v2`).
+///
+/// No path match answers 404; a path match without the method answers 405 with `Allow`. `HEAD` uses
+/// the `GET` route unless one is registered for `HEAD` (the server drops the body). Both go through
+/// the middleware, so they are logged, counted and carry the security headers.
+///
+/// Registration happens once at startup (`var router = Router(); router.get(…)`); an invalid or
+/// duplicate pattern is a programming error and stops the process. Afterwards the router is an
+/// immutable value, safe to share: lookups take no locks and allocate only for captured parameters.
+///
+/// ```swift
+/// var router = Router(logger: logger)
+/// router.use(RequestIDMiddleware())
+/// router.get("/healthz") { _ in .text("ok") }
+/// router.post("/v2/token", bodyLimit: 64 * 1024) { request in try await tokens.issue(request) }
+/// router.get("/v2/*rest") { request in … request.context.pathParameters["rest"] … }
+/// ```
+public struct Router: HTTPResponder {
+    /// The body limit of routes registered without one, and of requests no route matches: 1 MiB
+    /// unless configured.
+    public var defaultBodyLimit: Int
+    /// Where unexpected (non-`HTTPResponseError`) failures are logged, with the request id.
+    public var logger: Logger
+
+    private var middleware: [any Middleware] = []
+    private var table = RouteTable.empty
+
+    /// Creates a router with no routes and no middleware.
+    public init(defaultBodyLimit: Int = 1 << 20, logger: Logger = Logger(label: "http")) {
+        self.defaultBodyLimit = defaultBodyLimit
+        self.logger = logger
+    }
+
+    // MARK: Registration
+
+    /// Adds `middleware` around every request, inside the middleware added before it (the first added
+    /// runs first and sees the final response last).
+    public mutating func use(_ middleware: any Middleware) {
+        self.middleware.append(middleware)
+    }
+
+    /// Routes `method` requests whose path matches `pattern` to `handler`, accepting bodies up to
+    /// `bodyLimit` bytes (`defaultBodyLimit` when nil).
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
+    ) {
+        precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
+        let route = Route(method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit, handler: handler)
+        table = table.adding(route)
+    }
+
+    /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
+    public mutating func get(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.get, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `HEAD` requests matching `pattern`, overriding the `GET` fallback.
+    public mutating func head(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.head, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `POST` requests matching `pattern`.
+    public mutating func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.post, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PUT` requests matching `pattern`.
+    public mutating func put(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.put, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PATCH` requests matching `pattern`.
+    public mutating func patch(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.patch, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `DELETE` requests matching `pattern`.
+    public mutating func delete(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.delete, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `OPTIONS` requests matching `pattern` (unregistered, they answer 405).
+    public mutating func options(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.options, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    // MARK: HTTPResponder
+
+    /// The matched route's body limit, or `defaultBodyLimit` when nothing matches (the request is then
+    /// answered 404/405, not 413). Lock-free and allocation-free: safe on the event loop.
+    public func bodyLimit(for head: HTTPRequestHead) -> Int {
+        let table = self.table
+        guard let index = table.find(head.method, in: head.path) else { return defaultBodyLimit }
+        return table.routes[index].bodyLimit ?? defaultBodyLimit
+    }
+
+    /// Resolves the route, fills `context.routePattern` and `context.pathParameters`, and runs the
+    /// middleware chain around the handler; every failure becomes a response.
+    public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        var request = request
+        let table = self.table
+        if let index = table.find(request.head.method, in: request.head.path) {
+            let route = table.routes[index]
+            request.context.routePattern = route.pattern
+            route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
+            return await run(0, request, route.handler)
+        }
+        let allowed = table.allowedMethods(in: request.head.path)
+        if allowed.isEmpty {
+            return await run(0, request) { _ in throw HTTPError.notFound() }
+        }
+        return await run(0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
+    }
+
+    /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.
+    public func matchingPattern(method: HTTPMethod, path: String) -> String? {
+        table.find(method, in: path).map { table.routes[$0].pattern }
+    }
+
+    // MARK: Dispatch
+
+    /// Runs middleware `index` and everything inside it; errors thrown at any layer become responses
+    /// before the layer outside sees them, so access logs and metrics always see the final status.
+    private func run(
+        _ index: Int, _ request: HTTPRequest, _ handler: (HTTPRequest) async throws -> HTTPResponse
+    ) async -> HTTPResponse {
+        do {
+            guard index < middleware.count else { return try await handler(request) }
+            return try await middleware[index].handle(request) { inner in await run(index + 1, inner, handler) }
+        } catch {
+            return errorResponse(for: error, request: request)
+        }
+    }
+
+    private func errorResponse(for error: any Error, request: HTTPRequest) -> HTTPResponse {
+        if let error = error as? any HTTPResponseError {
+            return error.response()
+        }
+        // The error's text may name internals (paths, SQL, hosts): it goes to the log only.
+        logger.error(
+            "unhandled error",
+            [
+                "request_id": request.context.requestID, "route": request.context.routePattern,
+                "method": request.head.method.rawValue, "error_type": String(reflecting: type(of: error)),
+                "error": String(describing: error),
+            ])
+        return HTTPError.internalServerError.response()
+    }
+
+    // MARK: Patterns
+
+    enum Segment: Equatable, Sendable {
+        case literal(String)
+        case parameter(String)
+        case wildcard(String)
+    }
+
+    /// Splits and validates a pattern; a malformed one is a programming error.
+    static func parse(_ pattern: String) -> [Segment] {
+        precondition(pattern.hasPrefix("/"), "route pattern \(pattern) must start with /")
+        let parts = pattern.dropFirst().split(separator: "/", omittingEmptySubsequences: false)
+        var names = Set<String>()
+        return parts.enumerated().map { position, part in
+            let isLast = position == parts.count - 1
+            if part.hasPrefix(":") {
+                let name = String(part.dropFirst())
+                precondition(isValidName(name), "route pattern \(pattern) has an invalid parameter name \(part)")
+                precondition(names.insert(name).inserted, "route pattern \(pattern) repeats parameter \(name)")
+                return .parameter(name)
+            }
+            if part.hasPrefix("*") {
+                precondition(isLast, "route pattern \(pattern) has a wildcard before its last segment")
+                let name = part == "*" ? "*" : String(part.dropFirst())
+                precondition(name == "*" || isValidName(name), "route pattern \(pattern) has an invalid wildcard name")
+                precondition(names.insert(name).inserted, "route pattern \(pattern) repeats parameter \(name)")
+                return .wildcard(name)
+            }
+            precondition(!part.isEmpty || isLast, "route pattern \(pattern) has an empty segment")
+            return .literal(String(part))
+        }
+    }
+
+    private static func isValidName(_ name: String) -> Bool {
+        !name.isEmpty
+            && name.utf8.allSatisfy { byte in
+                (byte | 0x20 >= 97 && byte | 0x20 <= 122) || (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "_")
+            }
+    }
+}
+
+extension Router {
+    struct Route: Sendable {
+        var method: HTTPMethod
+        var pattern: String
+        var segments: [Segment]
+        var bodyLimit: Int?
+        var handler: HTTPHandler
+        /// Whether any segment captures, so parameter-free routes skip the capture walk.
+        var captures: Bool
+
+        init(method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, handler: @escaping HTTPHandler)
+        {
+            self.method = method
+            self.pattern = pattern
+            self.segments = segments
+            self.bodyLimit = bodyLimit
+            self.handler = handler
+            captures = segments.contains { if case .literal = $0 { false } else { true } }
+        }
+
+        /// Copies the `:name` segments and the wildcard rest of `path` (already known to match).
+        func captureParameters(from path: String, into parameters: inout [String: String]) {
+            guard captures else { return }
+            // Byte-wise, like the matcher: a `/` followed by a combining mark is still a separator.
+            let utf8 = path.utf8
+            var start = utf8.index(after: utf8.startIndex)
+            for segment in segments {
+                let end = utf8[start...].firstIndex(of: RouteTable.slash) ?? utf8.endIndex
+                switch segment {
+                case .literal: break
+                case .parameter(let name): parameters[name] = String(Substring(utf8[start..<end]))
+                case .wildcard(let name):
+                    parameters[name] = String(Substring(utf8[start...]))
+                    return
+                }
+                guard end < utf8.endIndex else { return }
+                start = utf8.index(after: end)
+            }
+        }
+    }
+}
+
+/// The immutable matching tables: a segment trie flattened into arrays of nodes indexed by position.
+///
+/// A class so the request path reaches the tables through one reference instead of copying the
+/// router; registration builds a new table (a handful of routes, once, at startup).
+final class RouteTable: Sendable {
+    struct Literal: Sendable {
+        let bytes: [UInt8]
+        let child: Int
+    }
+
+    struct Node: Sendable {
+        var literals: [Literal] = []
+        /// The child for a `:name` segment, or -1.
+        var parameter = -1
+        /// The terminal child for a trailing wildcard, or -1.
+        var wildcard = -1
+        /// Routes whose pattern ends at this node, at most one per method.
+        var routes: [Int] = []
+    }
+
+    static let slash = UInt8(ascii: "/")
+    static let empty = RouteTable(nodes: [Node()], routes: [])
+
+    let nodes: [Node]
+    let routes: [Router.Route]
+
+    private init(nodes: [Node], routes: [Router.Route]) {
+        self.nodes = nodes
+        self.routes = routes
+    }
+
+    /// A table with `route` added; a second route for the same method and path shape is a
+    /// programming error.
+    func adding(_ route: Router.Route) -> RouteTable {
+        var nodes = self.nodes
+        var routes = self.routes
+        var node = 0
+        func child(_ existing: Int, _ link: (inout Node, Int) -> Void) -> Int {
+            if existing >= 0 { return existing }
+            let created = nodes.count
+            nodes.append(Node())
+            link(&nodes[node], created)
+            return created
+        }
+        for segment in route.segments {
+            switch segment {
+            case .literal(let text):
+                let bytes = Array(text.utf8)
+                let existing = nodes[node].literals.first { $0.bytes == bytes }?.child ?? -1
+                node = child(existing) { $0.literals.append(Literal(bytes: bytes, child: $1)) }
+            case .parameter:
+                node = child(nodes[node].parameter) { $0.parameter = $1 }
+            case .wildcard:
+                node = child(nodes[node].wildcard) { $0.wildcard = $1 }
+            }
+        }
+        let clashes = nodes[node].routes.filter { routes[$0].method == route.method }
+        precondition(
+            clashes.isEmpty,
+            "route \(route.method) \(route.pattern) clashes with "
+                + clashes.map { "\(routes[$0].method) \(routes[$0].pattern)" }.joined(separator: ", "))
+        routes.append(route)
+        nodes[node].routes.append(routes.count - 1)
+        return RouteTable(nodes: nodes, routes: routes)
+    }
+
+    /// The route for `method` at `path`: the most specific matching path, falling back from `HEAD`
+    /// to `GET`. Allocation-free.
+    func find(_ method: HTTPMethod, in path: String) -> Int? {
+        let bytes = path.utf8.span
+        guard !bytes.isEmpty, bytes[0] == Self.slash else { return nil }
+        return find(method, bytes, node: 0, from: 1)
+    }
+
+    /// Depth-first search from `node` at the segment starting at byte `start` (past the end once the
+    /// path is exhausted), most specific branch first. Depth is bounded by the longest pattern, not by
+    /// the request, and each level tries at most one literal, one parameter and one wildcard.
+    private func find(_ method: HTTPMethod, _ bytes: Span<UInt8>, node: Int, from start: Int) -> Int? {
+        if start > bytes.count { return route(at: node, for: method) }
+        var end = start
+        while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
+        let current = nodes[node]
+        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
+            if let found = find(method, bytes, node: literal.child, from: end + 1) { return found }
+            break  // literals are distinct: no other one can match
+        }
+        if current.parameter >= 0, start < end {
+            if let found = find(method, bytes, node: current.parameter, from: end + 1) { return found }
+        }
+        if current.wildcard >= 0 {
+            return route(at: current.wildcard, for: method)
+        }
+        return nil
+    }
+
+    private func route(at node: Int, for method: HTTPMethod) -> Int? {
+        var getRoute: Int?
+        for index in nodes[node].routes {
+            let candidate = routes[index].method
+            if candidate == method { return index }
+            if candidate == .get { getRoute = index }
+        }
+        return method == .head ? getRoute : nil
+    }
+
+    /// Every method some route at `path` accepts, sorted, with `HEAD` added where `GET` is; only
+    /// computed for 405 answers.
+    func allowedMethods(in path: String) -> [HTTPMethod] {
+        let bytes = path.utf8.span
+        guard !bytes.isEmpty, bytes[0] == Self.slash else { return [] }
+        var methods = Set<HTTPMethod>()
+        collectMethods(bytes, node: 0, from: 1, into: &methods)
+        if methods.contains(.get) { methods.insert(.head) }
+        return methods.sorted { $0.rawValue < $1.rawValue }
+    }
+
+    private func collectMethods(_ bytes: Span<UInt8>, node: Int, from start: Int, into methods: inout Set<HTTPMethod>) {
+        if start > bytes.count {
+            for index in nodes[node].routes { methods.insert(routes[index].method) }
+            return
+        }
+        var end = start
+        while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
+        let current = nodes[node]
+        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
+            collectMethods(bytes, node: literal.child, from: end + 1, into: &methods)
+        }
+        if current.parameter >= 0, start < end {
+            collectMethods(bytes, node: current.parameter, from: end + 1, into: &methods)
+        }
+        if current.wildcard >= 0 {
+            for index in nodes[current.wildcard].routes { methods.insert(routes[index].method) }
+        }
+    }
+
+    private static func equals(_ literal: [UInt8], _ bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Bool {
+        guard literal.count == end - start else { return false }
+        var index = 0
+        while index < literal.count {
+            if literal[index] != bytes[start + index] { return false }
+            index &+= 1
+        }
+        return true
+    }
+}

@@ -1,0 +1,305 @@
+import Diagnostics
+import HTTPCore
+import Synchronization
+import Testing
+
+/// Records the order in which middleware runs.
+private struct TracingMiddleware: Middleware {
+    let name: String
+    let trace: Trace
+
+    final class Trace: Sendable {
+        private let events = Mutex<[String]>([])
+        func append(_ event: String) { events.withLock { $0.append(event) } }
+        var all: [String] { events.withLock { $0 } }
+    }
+
+    func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        trace.append("\(name) in (route \(request.context.routePattern))")
+        var response = try await next(request)
+        trace.append("\(name) out (status \(response.status.code))")
+        response.headers.add(name: "X-Trace", value: name)
+        return response
+    }
+}
+
+/// Answers 401 itself unless the request carries a token.
+private struct RequireTokenMiddleware: Middleware {
+    func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        guard request.headers["Authorization"] != nil else { throw HTTPError.unauthorized() }
+        return try await next(request)
+    }
+}
+
+@Suite struct MiddlewareTests {
+    // MARK: Composition
+
+    @Test func middlewareRunsInRegistrationOrderAroundTheHandler() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingMiddleware(name: "outer", trace: trace))
+        router.use(TracingMiddleware(name: "inner", trace: trace))
+        router.get("/users/:id") { _ in
+            trace.append("handler")
+            return .text("ok")
+        }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/users/1"))
+        #expect(
+            trace.all == [
+                "outer in (route /users/:id)", "inner in (route /users/:id)", "handler", "inner out (status 200)",
+                "outer out (status 200)",
+            ])
+        #expect(response.headers.values(for: "X-Trace") == ["inner", "outer"])
+    }
+
+    @Test func outerMiddlewareSeesTheFinalStatusOfErrorsThrownInside() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingMiddleware(name: "outer", trace: trace))
+        router.use(RequireTokenMiddleware())
+        router.get("/private") { _ in .text("secret") }
+        let denied = await router.respond(to: RoutingFixtures.request(.get, "/private"))
+        #expect(denied.status == .unauthorized)
+        #expect(trace.all.last == "outer out (status 401)")
+        let allowed = await router.respond(
+            to: RoutingFixtures.request(.get, "/private", headers: ["Authorization": "Bearer x"]))
+        #expect(allowed.status == .ok)
+    }
+
+    @Test func notFoundAndMethodNotAllowedPassThroughMiddleware() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingMiddleware(name: "only", trace: trace))
+        router.get("/x") { _ in .text("") }
+        _ = await router.respond(to: RoutingFixtures.request(.get, "/y"))
+        _ = await router.respond(to: RoutingFixtures.request(.post, "/x"))
+        #expect(
+            trace.all == ["only in (route )", "only out (status 404)", "only in (route )", "only out (status 405)"])
+    }
+
+    // MARK: Request id
+
+    struct RequestIDCase: Sendable, CustomTestStringConvertible {
+        var incoming: String?
+        var kept: Bool
+        var testDescription: String {
+            "\(incoming.map { String(reflecting: String($0.prefix(40))) } ?? "none") kept: \(kept)"
+        }
+    }
+
+    static let requestIDCases: [RequestIDCase] = [
+        RequestIDCase(incoming: nil, kept: false),
+        RequestIDCase(incoming: "abc-123_X.y", kept: true),
+        RequestIDCase(incoming: String(repeating: "a", count: 128), kept: true),
+        RequestIDCase(incoming: String(repeating: "a", count: 129), kept: false),
+        RequestIDCase(incoming: "", kept: false),
+        RequestIDCase(incoming: "with space", kept: false),
+        RequestIDCase(incoming: "evil\r\nSet-Cookie: x=1", kept: false),
+        RequestIDCase(incoming: "quote\"d", kept: false),
+        RequestIDCase(incoming: "ünïcode", kept: false),
+        RequestIDCase(incoming: "a=b", kept: false),
+    ]
+
+    @Test(arguments: requestIDCases)
+    func saneIncomingRequestIDsAreKeptAndOthersReplaced(_ testCase: RequestIDCase) async {
+        var router = Router()
+        router.use(RequestIDMiddleware())
+        router.get("/") { request in .text(request.context.requestID) }
+        var headers = HTTPHeaders()
+        if let incoming = testCase.incoming { headers.add(name: "X-Request-Id", value: incoming) }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/", headers: headers))
+        let seen = RoutingFixtures.body(response)
+        #expect(response.headers["X-Request-Id"] == seen)
+        if testCase.kept {
+            #expect(seen == testCase.incoming)
+        } else {
+            #expect(seen.count == 24)
+            #expect(seen.utf8.allSatisfy { (48...57).contains($0) || (97...102).contains($0) })
+        }
+    }
+
+    @Test func generatedRequestIDsDiffer() async {
+        var router = Router()
+        router.use(RequestIDMiddleware())
+        router.get("/") { request in .text(request.context.requestID) }
+        var seen = Set<String>()
+        for _ in 0..<200 {
+            seen.insert(RoutingFixtures.body(await router.respond(to: RoutingFixtures.request(.get, "/"))))
+        }
+        #expect(seen.count == 200)
+    }
+
+    // MARK: Access log
+
+    @Test func theAccessLogWritesOneLineWithoutTheQueryString() async {
+        let sink = RoutingTestLogSink()
+        var router = Router()
+        router.use(RequestIDMiddleware())
+        router.use(AccessLogMiddleware(logger: sink.logger("access")))
+        router.get("/v2/token") { _ in .text("12345") }
+        var request = RoutingFixtures.request(
+            .get, "/v2/token", headers: ["X-Request-Id": "rid-1", "User-Agent": "docker/27.0 go/1.22"])
+        request.head.target = "/v2/token?service=registry&password=hunter2"
+        request.head.query = [("service", "registry"), ("password", "hunter2")]
+        _ = await router.respond(to: request)
+        #expect(sink.lines.count == 1)
+        let line = sink.lines[0]
+        #expect(!line.contains("hunter2"))
+        #expect(!line.contains("service="))
+        for expected in [
+            "msg=request", "method=GET", "path=/v2/token", "status=200", "bytes=5", "client=192.0.2.10",
+            "request_id=rid-1", #"user_agent="docker/27.0 go/1.22""#, "duration_ms=",
+        ] {
+            #expect(line.contains(expected), "missing \(expected) in \(line)")
+        }
+    }
+
+    @Test func theAccessLogUsesTheResolvedClientAndCountsNoBytesForHead() async {
+        let sink = RoutingTestLogSink()
+        var router = Router()
+        router.use(ForwardedHeadersMiddleware(trustedProxies: ["10.0.0.0/8"]))
+        router.use(AccessLogMiddleware(logger: sink.logger("access")))
+        router.get("/") { _ in .text("body") }
+        _ = await router.respond(
+            to: RoutingFixtures.request(
+                .head, "/", headers: ["X-Forwarded-For": "203.0.113.7"], remoteAddress: "10.1.2.3"))
+        #expect(sink.lines.first?.contains("client=203.0.113.7") == true)
+        #expect(sink.lines.first?.contains("bytes=0") == true)
+    }
+
+    @Test func theAccessLogNeutralisesControlCharactersInHostileInput() async {
+        let sink = RoutingTestLogSink()
+        var router = Router()
+        router.use(AccessLogMiddleware(logger: sink.logger("access")))
+        _ = await router.respond(
+            to: RoutingFixtures.request(
+                .get, "/a\nlevel=error msg=forged", headers: ["User-Agent": "x\u{1B}[31mred"]))
+        #expect(sink.lines.count == 1)
+        #expect(!sink.lines[0].contains("\n"))
+        #expect(!sink.lines[0].contains("\u{1B}"))
+        #expect(sink.lines[0].contains(#"\x0A"#))
+        #expect(sink.lines[0].contains("status=404"))
+    }
+
+    // MARK: Security headers
+
+    @Test func securityHeadersAreAddedToEveryResponse() async {
+        var router = Router()
+        router.use(SecurityHeadersMiddleware())
+        router.get("/api") { _ in .json(Array("{}".utf8)) }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/api"))
+        #expect(response.headers["X-Content-Type-Options"] == "nosniff")
+        #expect(response.headers["X-Frame-Options"] == "DENY")
+        #expect(response.headers["Referrer-Policy"] == "no-referrer")
+        #expect(response.headers["Content-Security-Policy"] == nil)
+        #expect(response.headers["Strict-Transport-Security"] == nil)
+    }
+
+    @Test func htmlResponsesGetAContentSecurityPolicy() async {
+        var router = Router()
+        router.use(SecurityHeadersMiddleware())
+        router.get("/ui") { _ in HTTPResponse(headers: ["Content-Type": "Text/HTML; charset=utf-8"]) }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/ui"))
+        #expect(response.headers["Content-Security-Policy"] == SecurityHeadersMiddleware.defaultContentSecurityPolicy)
+    }
+
+    @Test func hstsIsSentOnlyOverHTTPS() async {
+        var router = Router()
+        router.use(ForwardedHeadersMiddleware(trustedProxies: ["127.0.0.1"]))
+        router.use(SecurityHeadersMiddleware())
+        router.get("/") { _ in .text("") }
+        let direct = await router.respond(to: RoutingFixtures.request(.get, "/", isTLS: true))
+        #expect(direct.headers["Strict-Transport-Security"] == "max-age=31536000")
+        let plain = await router.respond(to: RoutingFixtures.request(.get, "/"))
+        #expect(plain.headers["Strict-Transport-Security"] == nil)
+        let proxied = await router.respond(
+            to: RoutingFixtures.request(
+                .get, "/", headers: ["X-Forwarded-Proto": "https"], remoteAddress: "127.0.0.1"))
+        #expect(proxied.headers["Strict-Transport-Security"] == "max-age=31536000")
+        let spoofed = await router.respond(
+            to: RoutingFixtures.request(.get, "/", headers: ["X-Forwarded-Proto": "https"]))
+        #expect(spoofed.headers["Strict-Transport-Security"] == nil)
+    }
+
+    @Test func securityHeadersNeverOverrideWhatTheHandlerSet() async {
+        var router = Router()
+        router.use(SecurityHeadersMiddleware())
+        router.get("/embed") { _ in
+            HTTPResponse(
+                headers: [
+                    "Content-Type": "text/html", "X-Frame-Options": "SAMEORIGIN",
+                    "Content-Security-Policy": "default-src 'none'", "Referrer-Policy": "same-origin",
+                ])
+        }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/embed"))
+        #expect(response.headers.values(for: "X-Frame-Options") == ["SAMEORIGIN"])
+        #expect(response.headers.values(for: "Content-Security-Policy") == ["default-src 'none'"])
+        #expect(response.headers.values(for: "Referrer-Policy") == ["same-origin"])
+        #expect(response.headers["X-Content-Type-Options"] == "nosniff")
+    }
+
+    @Test func errorResponsesCarrySecurityHeadersToo() async {
+        var router = Router()
+        router.use(SecurityHeadersMiddleware())
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/missing"))
+        #expect(response.status == .notFound)
+        #expect(response.headers["X-Content-Type-Options"] == "nosniff")
+    }
+
+    // MARK: Metrics
+
+    @Test func metricsCountByRoutePatternNotByRawPath() async {
+        let registry = MetricsRegistry()
+        var router = Router()
+        router.use(MetricsMiddleware(registry: registry))
+        router.get("/users/:id") { _ in .text("") }
+        router.post("/fail") { _ in throw HTTPError.forbidden() }
+        for id in 1...3 { _ = await router.respond(to: RoutingFixtures.request(.get, "/users/\(id)")) }
+        _ = await router.respond(to: RoutingFixtures.request(.post, "/fail"))
+        _ = await router.respond(to: RoutingFixtures.request(.get, "/scanner/probe/1"))
+        _ = await router.respond(to: RoutingFixtures.request(.get, "/scanner/probe/2"))
+        let text = registry.exposition()
+        #expect(text.contains(#"portcullis_http_requests_total{method="GET",route="/users/:id",status="200"} 3"#))
+        #expect(text.contains(#"portcullis_http_requests_total{method="POST",route="/fail",status="403"} 1"#))
+        #expect(text.contains(#"portcullis_http_requests_total{method="GET",route="unmatched",status="404"} 2"#))
+        #expect(text.contains(#"portcullis_http_request_duration_seconds_count{method="GET",route="/users/:id"} 3"#))
+        #expect(text.contains("portcullis_http_requests_in_flight 0"))
+        #expect(!text.contains("/users/1"))
+        #expect(!text.contains("scanner"))
+    }
+
+    @Test func metricsFoldUnknownMethodTokensIntoOneLabel() async {
+        let registry = MetricsRegistry()
+        var router = Router()
+        router.use(MetricsMiddleware(registry: registry))
+        _ = await router.respond(to: RoutingFixtures.request(HTTPMethod(rawValue: "BREW"), "/pot"))
+        #expect(registry.exposition().contains(#"{method="OTHER",route="unmatched",status="404"} 1"#))
+    }
+
+    // MARK: A full stack
+
+    @Test func theProductionStackComposes() async {
+        let sink = RoutingTestLogSink()
+        let registry = MetricsRegistry()
+        var router = Router(logger: sink.logger())
+        router.use(RequestIDMiddleware())
+        router.use(ForwardedHeadersMiddleware(trustedProxies: ["10.0.0.0/8", "::1/128"]))
+        router.use(AccessLogMiddleware(logger: sink.logger("access")))
+        router.use(MetricsMiddleware(registry: registry))
+        router.use(SecurityHeadersMiddleware())
+        router.get("/healthz") { request in .text("ok from \(request.context.clientAddress)") }
+        let response = await router.respond(
+            to: RoutingFixtures.request(
+                .get, "/healthz", headers: ["X-Forwarded-For": "198.51.100.4", "X-Forwarded-Proto": "https"],
+                remoteAddress: "::1"))
+        #expect(RoutingFixtures.body(response) == "ok from 198.51.100.4")
+        #expect(response.headers["X-Request-Id"]?.count == 24)
+        #expect(response.headers["Strict-Transport-Security"] != nil)
+        #expect(sink.lines.count == 1)
+        #expect(registry.exposition().contains(#"route="/healthz",status="200"} 1"#))
+    }
+}
