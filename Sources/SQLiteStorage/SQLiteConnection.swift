@@ -138,7 +138,9 @@ final class SQLiteConnection: @unchecked Sendable {
             case .null: rc = sqlite3_bind_null(statement, position)
             case .integer(let number): rc = sqlite3_bind_int64(statement, position, number)
             case .real(let number): rc = sqlite3_bind_double(statement, position, number)
-            case .text(let text): rc = sqlite3_bind_text(statement, position, text, -1, SQLITE_TRANSIENT)
+            case .text(let text):
+                // An explicit byte length keeps embedded NULs instead of silently truncating at the first one.
+                rc = sqlite3_bind_text(statement, position, text, Int32(clamping: text.utf8.count), SQLITE_TRANSIENT)
             }
             if rc != SQLITE_OK {
                 throw SQLiteConnection.error(code: rc, reason: String(cString: sqlite3_errmsg(handle)), context: "bind")

@@ -140,13 +140,13 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         guard let readerPool, let readers else {
             // In-memory databases are private to one connection: reads share the writer thread.
             return try await writerPool.run { [writer, configuration] in
-                try Self.transaction(on: writer, begin: "BEGIN", now: configuration.now, body)
+                try Self.transaction(on: writer, begin: "BEGIN", readOnly: true, now: configuration.now, body)
             }
         }
         return try await readerPool.run { [configuration] in
             let connection = readers.checkOut()
             defer { readers.checkIn(connection) }
-            return try Self.transaction(on: connection, begin: "BEGIN", now: configuration.now, body)
+            return try Self.transaction(on: connection, begin: "BEGIN", readOnly: true, now: configuration.now, body)
         }
     }
 
@@ -155,7 +155,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         return try await writerPool.run { [writer, configuration] in
             // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after the
             // busy timeout) instead of half-way through the closure.
-            try Self.transaction(on: writer, begin: "BEGIN IMMEDIATE", now: configuration.now, body)
+            try Self.transaction(on: writer, begin: "BEGIN IMMEDIATE", readOnly: false, now: configuration.now, body)
         }
     }
 
@@ -224,11 +224,11 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `body` between `begin` and COMMIT on the calling pool thread; any throw rolls back.
     private static func transaction<T>(
-        on connection: SQLiteConnection, begin: String, now: @escaping @Sendable () -> Date,
+        on connection: SQLiteConnection, begin: String, readOnly: Bool, now: @escaping @Sendable () -> Date,
         _ body: (SQLiteTransaction) throws -> T
     ) throws -> T {
         try connection.exec(begin)
-        let transaction = SQLiteTransaction(connection: connection, now: now)
+        let transaction = SQLiteTransaction(connection: connection, isReadOnly: readOnly, now: now)
         defer { transaction.end() }
         do {
             let result = try body(transaction)

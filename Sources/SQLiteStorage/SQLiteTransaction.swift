@@ -6,10 +6,13 @@ import Storage
 final class SQLiteTransaction: StoreWriting {
     private let connection: SQLiteConnection
     private let now: @Sendable () -> Date
+    private let isReadOnly: Bool
     private var isActive = true
 
-    init(connection: SQLiteConnection, now: @escaping @Sendable () -> Date) {
+    /// `isReadOnly` guards against a `read` closure casting its `StoreReading` to `StoreWriting`.
+    init(connection: SQLiteConnection, isReadOnly: Bool, now: @escaping @Sendable () -> Date) {
         self.connection = connection
+        self.isReadOnly = isReadOnly
         self.now = now
     }
 
@@ -22,6 +25,11 @@ final class SQLiteTransaction: StoreWriting {
         guard isActive else {
             throw StoreError(.internal, "a store transaction was used after its closure returned")
         }
+    }
+
+    private func checkWritable() throws {
+        try checkActive()
+        if isReadOnly { throw StoreError(.internal, "a read transaction attempted to write") }
     }
 
     private func rows<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> [T] {
@@ -42,21 +50,21 @@ final class SQLiteTransaction: StoreWriting {
 
     /// Runs an INSERT and returns the new row id.
     private func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
-        try checkActive()
+        try checkWritable()
         try connection.run(sql, values)
         return connection.lastInsertRowID
     }
 
     /// Runs an UPDATE/DELETE that must touch a row; `.notFound` names `what` otherwise.
     private func change(_ what: String, _ sql: String, _ values: [SQLValue]) throws {
-        try checkActive()
+        try checkWritable()
         try connection.run(sql, values)
         if connection.changes == 0 { throw StoreError(.notFound, "\(what) does not exist", subject: what) }
     }
 
     /// Runs an UPDATE/DELETE and returns how many rows it touched.
     private func affected(_ sql: String, _ values: [SQLValue]) throws -> Int {
-        try checkActive()
+        try checkWritable()
         try connection.run(sql, values)
         return connection.changes
     }
@@ -461,7 +469,7 @@ final class SQLiteTransaction: StoreWriting {
         try requireName(push.name, "tag name")
         try requireName(push.digest, "digest")
         let time = now()
-        try checkActive()
+        try checkWritable()
         // An upsert keeps the tag's id and creation time when it moves to a new manifest.
         try connection.run(
             """
