@@ -21,6 +21,17 @@ public final class PostgresConnection: @unchecked Sendable {
     public init(
         _ connectionString: String, connectTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil
     ) throws {
+        // Validate first: with expand_dbname, a string that is neither conninfo nor a URL would
+        // silently be taken as a bare database name.
+        var parseError: UnsafeMutablePointer<CChar>?
+        if let options = PQconninfoParse(connectionString, &parseError) {
+            PQconninfoFree(options)
+        } else {
+            let reason = parseError.map { String(cString: $0) } ?? "out of memory"
+            if let parseError { PQfreemem(parseError) }
+            let trimmed = Self.redact(reason.trimmingCharacters(in: .whitespacesAndNewlines), connectionString)
+            throw StoreError(.invalidInput, "invalid PostgreSQL connection string: \(trimmed)", reason: trimmed)
+        }
         let seconds = max(2, connectTimeout.components.seconds)
         var keywords = ["dbname", "connect_timeout", "application_name"]
         var values = [connectionString, String(seconds), "portcullis"]
@@ -41,14 +52,10 @@ public final class PostgresConnection: @unchecked Sendable {
             throw StoreError(.unavailable, "could not allocate a PostgreSQL connection")
         }
         guard PQstatus(connection) == CONNECTION_OK else {
-            let reason = Self.message(connection)
+            let reason = Self.redact(Self.message(connection), connectionString)
             // libpq allocates the connection object even when connecting fails; it must be freed.
             PQfinish(connection)
-            let code: StoreError.Code =
-                reason.contains("invalid connection option") || reason.contains("missing \"=\"")
-                    || reason.contains("invalid URI") || reason.contains("invalid integer value")
-                ? .invalidInput : .unavailable
-            throw StoreError(code, "cannot connect to PostgreSQL: \(reason)", reason: reason)
+            throw StoreError(.unavailable, "cannot connect to PostgreSQL: \(reason)", reason: reason)
         }
         handle = connection
     }
@@ -116,6 +123,25 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// The version of the linked libpq (for example 150018).
     public static var libraryVersion: Int { Int(PQlibVersion()) }
+
+    /// Some libpq parse errors quote the whole URI; never let its password reach a log or a user.
+    static func redact(_ message: String, _ connectionString: String) -> String {
+        var result = message.replacingOccurrences(of: connectionString, with: "<connection string>")
+        if let scheme = connectionString.range(of: "://"),
+            let at = connectionString[scheme.upperBound...].lastIndex(of: "@")
+        {
+            let userInfo = connectionString[scheme.upperBound..<at]
+            if let colon = userInfo.firstIndex(of: ":") {
+                let password = userInfo[userInfo.index(after: colon)...]
+                if !password.isEmpty { result = result.replacingOccurrences(of: String(password), with: "***") }
+            }
+        }
+        for field in connectionString.split(separator: " ") where field.hasPrefix("password=") {
+            let password = field.dropFirst("password=".count)
+            if !password.isEmpty { result = result.replacingOccurrences(of: String(password), with: "***") }
+        }
+        return result
+    }
 
     private static func message(_ connection: OpaquePointer) -> String {
         guard let text = PQerrorMessage(connection) else { return "unknown error" }

@@ -135,6 +135,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     // MARK: Store
 
+    /// Runs `body` in a deferred read transaction on a reader connection (the writer's thread for in-memory stores).
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         try checkOpen()
         guard let readerPool, let readers else {
@@ -150,6 +151,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         }
     }
 
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the single writer thread; commits on return, rolls back on throw.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
         try checkOpen()
         return try await writerPool.run { [writer, configuration] in
@@ -159,6 +161,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         }
     }
 
+    /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
     public func migrate() async throws -> MigrationReport {
         try checkOpen()
         let report = try await writerPool.run { [writer, configuration] in
@@ -173,6 +176,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         return report
     }
 
+    /// Reads the recorded schema version; proves the database file is reachable and readable.
     public func schemaStatus() async throws -> SchemaStatus {
         try checkOpen()
         return try await writerPool.run { [writer] in
@@ -180,6 +184,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
         }
     }
 
+    /// Finishes queued work, checkpoints the WAL into the main file and closes every connection.
     public func close() async {
         let wasClosed = state.withLock {
             defer { isClosed = true }
