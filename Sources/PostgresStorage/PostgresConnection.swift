@@ -37,7 +37,8 @@ public final class PostgresConnection: @unchecked Sendable {
         var values = [connectionString, String(seconds), "portcullis"]
         if let statementTimeout {
             let milliseconds =
-                statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds / 1_000_000_000_000_000
+                statementTimeout.components.seconds * 1000 + statementTimeout.components.attoseconds
+                / 1_000_000_000_000_000
             keywords.append("options")
             values.append("-c statement_timeout=\(max(1, milliseconds))")
         }
@@ -153,7 +154,7 @@ public final class PostgresConnection: @unchecked Sendable {
         _ strings: [String], _ body: (UnsafePointer<UnsafePointer<CChar>?>) -> R
     ) -> R {
         let duplicates = strings.map { strdup($0) }
-        defer { duplicates.forEach { free($0) } }
+        defer { for duplicate in duplicates { free(duplicate) } }
         let pointers: [UnsafePointer<CChar>?] = duplicates.map { $0.map { UnsafePointer($0) } } + [nil]
         return pointers.withUnsafeBufferPointer { body($0.baseAddress!) }
     }

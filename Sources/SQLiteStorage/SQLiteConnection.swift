@@ -4,11 +4,15 @@ import Storage
 
 /// `SQLITE_TRANSIENT` is a cast macro Swift cannot import: it tells SQLite to copy bound text at
 /// once, which we need because Swift's temporary C strings die right after the call.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 let SQLITE_TRANSIENT = unsafeBitCast(-1, to: sqlite3_destructor_type.self)
 
 // Extended result codes are composite macros (`SQLITE_CONSTRAINT | (8<<8)`) Swift does not import.
+// swift-format-ignore: AlwaysUseLowerCamelCase
 private let SQLITE_CONSTRAINT_UNIQUE: Int32 = SQLITE_CONSTRAINT | (8 << 8)
+// swift-format-ignore: AlwaysUseLowerCamelCase
 private let SQLITE_CONSTRAINT_PRIMARYKEY: Int32 = SQLITE_CONSTRAINT | (6 << 8)
+// swift-format-ignore: AlwaysUseLowerCamelCase
 private let SQLITE_CONSTRAINT_FOREIGNKEY: Int32 = SQLITE_CONSTRAINT | (3 << 8)
 
 /// A value bound to a statement parameter.

@@ -428,7 +428,9 @@ public struct ApplicationToken: Sendable, Hashable, Identifiable, CustomStringCo
     }
 
     /// A log-safe summary without the hash.
-    public var description: String { "ApplicationToken(id: \(id), owner: \(ownerID), name: \(name), prefix: \(prefix))" }
+    public var description: String {
+        "ApplicationToken(id: \(id), owner: \(ownerID), name: \(name), prefix: \(prefix))"
+    }
 }
 
 /// The fields needed to store a new application token.

@@ -30,7 +30,10 @@ import Testing
         let first = Int(environment[Self.firstNumberVariable] ?? "0") ?? 0
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
         let acks = open(path + ".acks", O_WRONLY | O_APPEND | O_CREAT, 0o600)
-        guard acks >= 0 else { Issue.record("cannot open the ack file"); return }
+        guard acks >= 0 else {
+            Issue.record("cannot open the ack file")
+            return
+        }
         // Bounded even if the parent never kills us: about a minute of writes at most.
         let deadline = Date().addingTimeInterval(60)
         var number = first
@@ -41,7 +44,8 @@ import Testing
                 let team = try w.createTeam(name: "crash-team-\(current)", description: nil, isHidden: true)
                 _ = try w.addTeamMember(team: team.id, user: user.id, role: .owner)
                 _ = try w.appendAuditEvent(
-                    NewAuditEvent(action: "crash.write", outcome: .success, actorID: user.id, target: "crash-\(current)"))
+                    NewAuditEvent(
+                        action: "crash.write", outcome: .success, actorID: user.id, target: "crash-\(current)"))
             }
             let line = Array("\(current)\n".utf8)
             _ = line.withUnsafeBytes { write(acks, $0.baseAddress, $0.count) }

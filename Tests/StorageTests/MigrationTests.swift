@@ -48,7 +48,8 @@ import Testing
         try await withFileStore { store, path in
             await store.close()
             let raw = try SQLiteConnection(
-                SQLiteOpenOptions(path: path, readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: false))
+                SQLiteOpenOptions(
+                    path: path, readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: false))
             try raw.run("INSERT INTO schema_migrations (version, name, applied_at) VALUES (999, 'from the future', 0)")
             raw.close()
 
@@ -63,11 +64,13 @@ import Testing
 
     @Test func aFailingMigrationStepLeavesNoTraceAndReportsItsVersion() throws {
         let connection = try SQLiteConnection(
-            SQLiteOpenOptions(path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
+            SQLiteOpenOptions(
+                path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
         defer { connection.close() }
         let steps = [
             Migration(version: 1, name: "good", sql: "CREATE TABLE a (x INTEGER) STRICT;"),
-            Migration(version: 2, name: "bad", sql: "CREATE TABLE b (y INTEGER) STRICT; INSERT INTO nowhere VALUES (1);"),
+            Migration(
+                version: 2, name: "bad", sql: "CREATE TABLE b (y INTEGER) STRICT; INSERT INTO nowhere VALUES (1);"),
         ]
         let migrator = SQLiteMigrator(connection: connection, migrations: steps, now: { Date() })
         do {
@@ -90,7 +93,8 @@ import Testing
         try await withFileStore { store, path in
             try await store.write { _ in }
             let raw = try SQLiteConnection(
-                SQLiteOpenOptions(path: path, readOnlyQueries: true, busyTimeoutMilliseconds: 1000, createIfMissing: false))
+                SQLiteOpenOptions(
+                    path: path, readOnlyQueries: true, busyTimeoutMilliseconds: 1000, createIfMissing: false))
             defer { raw.close() }
             #expect(try raw.queryText("PRAGMA journal_mode") == "wal")
             #expect(try raw.queryInt("PRAGMA foreign_keys") == 1)

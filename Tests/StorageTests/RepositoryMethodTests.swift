@@ -6,7 +6,9 @@ import Testing
 @Suite struct UserRepositoryTests {
     @Test func aCreatedUserCanBeFoundByNameAndIdWithDefaults() async throws {
         try await withMemoryStore { store in
-            let created = try await store.write { try $0.createUser(NewUser(username: "alice", passwordHash: "$2b$10$x")) }
+            let created = try await store.write {
+                try $0.createUser(NewUser(username: "alice", passwordHash: "$2b$10$x"))
+            }
             #expect(created.username == "alice")
             #expect(created.isEnabled)
             #expect(!created.isAdmin)
@@ -94,7 +96,10 @@ import Testing
             let lock = Date(timeIntervalSince1970: 2_000_000_000)
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             let counts = try await store.write { w in
-                [try w.recordFailedLogin(of: user.id, lockedUntil: nil), try w.recordFailedLogin(of: user.id, lockedUntil: lock)]
+                [
+                    try w.recordFailedLogin(of: user.id, lockedUntil: nil),
+                    try w.recordFailedLogin(of: user.id, lockedUntil: lock),
+                ]
             }
             #expect(counts == [1, 2])
             #expect(try await store.read { try $0.user(id: user.id)?.lockedUntil } == lock)
@@ -112,12 +117,16 @@ import Testing
     @Test func identityLinksMapAProviderSubjectToOneUser() async throws {
         try await withMemoryStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "erin")) }
-            let link = try await store.write { try $0.linkIdentity(providerID: "corp-ldap", subject: "uuid-1", to: user.id) }
+            let link = try await store.write {
+                try $0.linkIdentity(providerID: "corp-ldap", subject: "uuid-1", to: user.id)
+            }
             #expect(try await store.read { try $0.user(linkedTo: "corp-ldap", subject: "uuid-1") } == user)
             #expect(try await store.read { try $0.user(linkedTo: "other", subject: "uuid-1") } == nil)
             await #expect(throws: StoreError.conflict) {
                 let other = try await store.write { try $0.createUser(NewUser(username: "mallory")) }
-                _ = try await store.write { try $0.linkIdentity(providerID: "corp-ldap", subject: "uuid-1", to: other.id) }
+                _ = try await store.write {
+                    try $0.linkIdentity(providerID: "corp-ldap", subject: "uuid-1", to: other.id)
+                }
             }
             let seen = Date(timeIntervalSince1970: 1_800_000_000)
             try await store.write { try $0.touchIdentityLink(link.id, at: seen) }
@@ -140,7 +149,9 @@ import Testing
 @Suite struct TeamAndNamespaceRepositoryTests {
     @Test func aUserWithPersonalTeamAndNamespaceIsCreatedInOneTransaction() async throws {
         try await withMemoryStore { store in
-            let (user, team, namespace) = try await store.write { try createUserWithPersonalNamespace($0, username: "alice") }
+            let (user, team, namespace) = try await store.write {
+                try createUserWithPersonalNamespace($0, username: "alice")
+            }
             #expect(namespace.kind == .personal)
             #expect(namespace.visibility == .private)
             #expect(namespace.personalOwnerID == user.id)
@@ -198,8 +209,12 @@ import Testing
 
     @Test func namespaceVisibilityTeamAndDescriptionCanChange() async throws {
         try await withMemoryStore { store in
-            let (first, second) = try await store.write { w in (try w.createTeam(name: "a"), try w.createTeam(name: "b")) }
-            let namespace = try await store.write { try $0.createNamespace(name: "apps", team: first.id, visibility: .private) }
+            let (first, second) = try await store.write { w in
+                (try w.createTeam(name: "a"), try w.createTeam(name: "b"))
+            }
+            let namespace = try await store.write {
+                try $0.createNamespace(name: "apps", team: first.id, visibility: .private)
+            }
             let changed = try await store.write { w -> Namespace? in
                 try w.setVisibility(.public, for: namespace.id)
                 try w.setTeam(second.id, for: namespace.id)
@@ -262,8 +277,12 @@ import Testing
     @Test func aTeamThatOwnsNamespacesCannotBeDeleted() async throws {
         try await withMemoryStore { store in
             let team = try await store.write { try $0.createTeam(name: "owners") }
-            let namespace = try await store.write { try $0.createNamespace(name: "ns", team: team.id, visibility: .private) }
-            await #expect(throws: StoreError.constraintViolated) { try await store.write { try $0.deleteTeam(team.id) } }
+            let namespace = try await store.write {
+                try $0.createNamespace(name: "ns", team: team.id, visibility: .private)
+            }
+            await #expect(throws: StoreError.constraintViolated) {
+                try await store.write { try $0.deleteTeam(team.id) }
+            }
             try await store.write { w in
                 try w.deleteNamespace(namespace.id)
                 try w.deleteTeam(team.id)
@@ -278,12 +297,16 @@ import Testing
                 let (user, _, namespace) = try createUserWithPersonalNamespace(w, username: "ivan")
                 let repository = try w.createRepository(name: "app", in: namespace.id)
                 _ = try w.recordTagPush(
-                    TagPush(repositoryID: repository.id, name: "v1", digest: "sha256:aa", pushedByID: user.id, pushedByName: "ivan"))
+                    TagPush(
+                        repositoryID: repository.id, name: "v1", digest: "sha256:aa", pushedByID: user.id,
+                        pushedByName: "ivan"))
                 _ = try w.star(repository.id, by: user.id)
                 _ = try w.linkIdentity(providerID: "p", subject: "s", to: user.id)
-                _ = try w.createApplicationToken(NewApplicationToken(ownerID: user.id, name: "ci", secretHash: "h1", prefix: "pcl_"))
+                _ = try w.createApplicationToken(
+                    NewApplicationToken(ownerID: user.id, name: "ci", secretHash: "h1", prefix: "pcl_"))
                 _ = try w.createRefreshToken(userID: user.id, service: "registry", secretHash: "r1")
-                _ = try w.appendAuditEvent(NewAuditEvent(action: "user.login", outcome: .success, actorID: user.id, actorName: "ivan"))
+                _ = try w.appendAuditEvent(
+                    NewAuditEvent(action: "user.login", outcome: .success, actorID: user.id, actorName: "ivan"))
                 return (user, namespace, repository)
             }
             try await store.write { try $0.deleteUser(user.id) }
@@ -344,14 +367,17 @@ import Testing
                         mediaType: "application/vnd.oci.image.manifest.v1+json", size: 1234))
             }
             let moved = try await store.write {
-                try $0.recordTagPush(TagPush(repositoryID: repository.id, name: "latest", digest: "sha256:02", size: 99))
+                try $0.recordTagPush(
+                    TagPush(repositoryID: repository.id, name: "latest", digest: "sha256:02", size: 99))
             }
             #expect(moved.id == first.id)
             #expect(moved.createdAt == first.createdAt)
             #expect(moved.digest == "sha256:02")
             #expect(moved.size == 99)
             #expect(moved.mediaType == nil)
-            _ = try await store.write { try $0.recordTagPush(TagPush(repositoryID: repository.id, name: "Latest", digest: "sha256:03")) }
+            _ = try await store.write {
+                try $0.recordTagPush(TagPush(repositoryID: repository.id, name: "Latest", digest: "sha256:03"))
+            }
             #expect(try await store.read { try $0.tags(in: repository.id).map(\.name) } == ["Latest", "latest"])
             try await store.write { try $0.deleteTag(first.id) }
             #expect(try await store.read { try $0.tag(named: "latest", in: repository.id) } == nil)
@@ -383,22 +409,27 @@ import Testing
             let token = try await store.write {
                 try $0.createApplicationToken(
                     NewApplicationToken(
-                        ownerID: user.id, name: "laptop", secretHash: String(repeating: "ab", count: 32), prefix: "pcl_AbC",
+                        ownerID: user.id, name: "laptop", secretHash: String(repeating: "ab", count: 32),
+                        prefix: "pcl_AbC",
                         scope: #"{"namespaces":["kim"]}"#, expiresAt: expiry))
             }
-            #expect(try await store.read { try $0.applicationToken(secretHash: String(repeating: "ab", count: 32)) } == token)
+            #expect(
+                try await store.read { try $0.applicationToken(secretHash: String(repeating: "ab", count: 32)) }
+                    == token)
             #expect(token.isUsable(at: Date(timeIntervalSince1970: 2_000_000_000)))
             #expect(!token.isUsable(at: expiry))
             #expect(!String(describing: token).contains("abab"))
             await #expect(throws: StoreError.conflict) {
                 _ = try await store.write {
-                    try $0.createApplicationToken(NewApplicationToken(ownerID: user.id, name: "laptop", secretHash: "other", prefix: "p"))
+                    try $0.createApplicationToken(
+                        NewApplicationToken(ownerID: user.id, name: "laptop", secretHash: "other", prefix: "p"))
                 }
             }
             await #expect(throws: StoreError.conflict) {
                 _ = try await store.write {
                     try $0.createApplicationToken(
-                        NewApplicationToken(ownerID: user.id, name: "ci", secretHash: String(repeating: "ab", count: 32), prefix: "p"))
+                        NewApplicationToken(
+                            ownerID: user.id, name: "ci", secretHash: String(repeating: "ab", count: 32), prefix: "p"))
                 }
             }
             let used = Date(timeIntervalSince1970: 2_000_000_001)
@@ -439,13 +470,21 @@ import Testing
 
     @Test func registryEventsAreStoredOnceByEventIDAndWorkAsAQueue() async throws {
         try await withMemoryStore { store in
-            let first = try await store.write { try $0.recordRegistryEvent(eventID: "ev-1", payload: #"{"action":"push"}"#) }
+            let first = try await store.write {
+                try $0.recordRegistryEvent(eventID: "ev-1", payload: #"{"action":"push"}"#)
+            }
             let again = try await store.write { try $0.recordRegistryEvent(eventID: "ev-1", payload: "ignored") }
             _ = try await store.write { try $0.recordRegistryEvent(eventID: "ev-2", payload: "{}") }
-            guard case .inserted(let event) = first else { Issue.record("first insert not reported as new"); return }
+            guard case .inserted(let event) = first else {
+                Issue.record("first insert not reported as new")
+                return
+            }
             #expect(again == .duplicate(event))
             #expect(again.event.payload == #"{"action":"push"}"#)
-            #expect(try await store.read { try $0.registryEvents(in: .pending, limit: 10).map(\.eventID) } == ["ev-1", "ev-2"])
+            #expect(
+                try await store.read { try $0.registryEvents(in: .pending, limit: 10).map(\.eventID) } == [
+                    "ev-1", "ev-2",
+                ])
             try await store.write { try $0.setState(.failed, ofRegistryEvent: event.id, error: "registry down") }
             try await store.write { try $0.setState(.processed, ofRegistryEvent: event.id, error: nil) }
             let stored = try await store.read { try $0.registryEvent(eventID: "ev-1") }

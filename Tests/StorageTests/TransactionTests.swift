@@ -122,7 +122,10 @@ final class Signal: Sendable {
             let created = try await store.write { try $0.createUser(NewUser(username: hostile, displayName: hostile)) }
             #expect(created.username == hostile)
             let (found, victim, count, wildcard) = try await store.read { r in
-                (try r.user(named: hostile), try r.user(named: "victim"), try r.allUsers().count, try r.user(named: "%"))
+                (
+                    try r.user(named: hostile), try r.user(named: "victim"), try r.allUsers().count,
+                    try r.user(named: "%")
+                )
             }
             #expect(found?.displayName == hostile)
             #expect(victim != nil)
