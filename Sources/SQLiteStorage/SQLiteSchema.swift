@@ -1,0 +1,184 @@
+import Storage
+
+/// The SQLite schema as ordered migration steps. Append new steps; never edit an applied one.
+///
+/// Conventions: timestamps are INTEGER milliseconds since 1970 UTC; booleans are INTEGER 0/1 with
+/// a CHECK; enumerations are TEXT with a CHECK listing the raw values of the Swift enum; text that
+/// is compared for identity (usernames, names) uses the default BINARY collation, so uniqueness is
+/// case-sensitive exactly as the registry's names are.
+///
+/// ON DELETE choices:
+/// - what only exists for its parent goes with it (CASCADE): identity links, memberships, stars and
+///   tokens with their user; repositories, tags and stars with their namespace or repository;
+/// - history keeps the name when the actor goes (SET NULL + a copied name column): tag authors,
+///   audit actors, the owner of a personal namespace (which then becomes an orphan, as in Portus);
+/// - a team cannot be deleted while it owns namespaces (RESTRICT): images must not lose their owner
+///   silently.
+enum SQLiteSchema {
+    /// Every migration, in version order.
+    static let migrations: [Migration] = [
+        Migration(version: 1, name: "initial schema", sql: initialSchema)
+    ]
+
+    /// The highest version this binary knows.
+    static var latestVersion: Int { migrations.last?.version ?? 0 }
+
+    /// Created outside the numbered steps so the version can be read before anything else.
+    static let bookkeeping = """
+        CREATE TABLE IF NOT EXISTS schema_migrations (
+            version    INTEGER PRIMARY KEY,
+            name       TEXT NOT NULL,
+            applied_at INTEGER NOT NULL
+        ) STRICT;
+        """
+
+    private static let initialSchema = """
+        CREATE TABLE users (
+            id                 INTEGER PRIMARY KEY,
+            username           TEXT NOT NULL UNIQUE CHECK (length(username) BETWEEN 1 AND 255),
+            email              TEXT,
+            display_name       TEXT,
+            password_hash      TEXT,
+            is_admin           INTEGER NOT NULL DEFAULT 0 CHECK (is_admin IN (0, 1)),
+            is_enabled         INTEGER NOT NULL DEFAULT 1 CHECK (is_enabled IN (0, 1)),
+            failed_login_count INTEGER NOT NULL DEFAULT 0 CHECK (failed_login_count >= 0),
+            locked_until       INTEGER,
+            created_at         INTEGER NOT NULL,
+            updated_at         INTEGER NOT NULL,
+            last_login_at      INTEGER
+        ) STRICT;
+        CREATE INDEX users_admins ON users (is_admin) WHERE is_admin = 1;
+
+        CREATE TABLE identity_links (
+            id           INTEGER PRIMARY KEY,
+            provider_id  TEXT NOT NULL CHECK (length(provider_id) > 0),
+            subject      TEXT NOT NULL CHECK (length(subject) > 0),
+            user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            created_at   INTEGER NOT NULL,
+            last_seen_at INTEGER,
+            UNIQUE (provider_id, subject)
+        ) STRICT;
+        CREATE INDEX identity_links_user ON identity_links (user_id);
+
+        CREATE TABLE teams (
+            id          INTEGER PRIMARY KEY,
+            name        TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 255),
+            description TEXT,
+            is_hidden   INTEGER NOT NULL DEFAULT 0 CHECK (is_hidden IN (0, 1)),
+            created_at  INTEGER NOT NULL,
+            updated_at  INTEGER NOT NULL
+        ) STRICT;
+
+        CREATE TABLE team_members (
+            team_id    INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+            user_id    INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            role       TEXT NOT NULL CHECK (role IN ('viewer', 'contributor', 'owner')),
+            created_at INTEGER NOT NULL,
+            PRIMARY KEY (team_id, user_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX team_members_user ON team_members (user_id);
+
+        CREATE TABLE namespaces (
+            id                INTEGER PRIMARY KEY,
+            name              TEXT NOT NULL UNIQUE CHECK (length(name) BETWEEN 1 AND 255),
+            team_id           INTEGER NOT NULL REFERENCES teams (id) ON DELETE RESTRICT,
+            visibility        TEXT NOT NULL CHECK (visibility IN ('private', 'protected', 'public')),
+            kind              TEXT NOT NULL CHECK (kind IN ('global', 'personal', 'regular')),
+            personal_owner_id INTEGER REFERENCES users (id) ON DELETE SET NULL,
+            description       TEXT,
+            created_at        INTEGER NOT NULL,
+            updated_at        INTEGER NOT NULL,
+            CHECK (kind = 'personal' OR personal_owner_id IS NULL),
+            CHECK (kind <> 'global' OR visibility <> 'private')
+        ) STRICT;
+        CREATE INDEX namespaces_team ON namespaces (team_id);
+        CREATE UNIQUE INDEX namespaces_one_global ON namespaces (kind) WHERE kind = 'global';
+        CREATE UNIQUE INDEX namespaces_one_personal ON namespaces (personal_owner_id)
+            WHERE personal_owner_id IS NOT NULL;
+
+        CREATE TABLE repositories (
+            id           INTEGER PRIMARY KEY,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+            name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+            description  TEXT,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL,
+            UNIQUE (namespace_id, name)
+        ) STRICT;
+
+        CREATE TABLE tags (
+            id             INTEGER PRIMARY KEY,
+            repository_id  INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+            name           TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+            digest         TEXT NOT NULL CHECK (length(digest) > 0),
+            media_type     TEXT,
+            size           INTEGER CHECK (size >= 0),
+            pushed_by_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
+            pushed_by_name TEXT,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL,
+            UNIQUE (repository_id, name)
+        ) STRICT;
+        CREATE INDEX tags_pushed_by ON tags (pushed_by_id) WHERE pushed_by_id IS NOT NULL;
+        CREATE INDEX tags_digest ON tags (digest);
+
+        CREATE TABLE stars (
+            user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            repository_id INTEGER NOT NULL REFERENCES repositories (id) ON DELETE CASCADE,
+            created_at    INTEGER NOT NULL,
+            PRIMARY KEY (user_id, repository_id)
+        ) STRICT, WITHOUT ROWID;
+        CREATE INDEX stars_repository ON stars (repository_id);
+
+        CREATE TABLE application_tokens (
+            id           INTEGER PRIMARY KEY,
+            owner_id     INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+            secret_hash  TEXT NOT NULL UNIQUE CHECK (length(secret_hash) > 0),
+            prefix       TEXT NOT NULL,
+            scope        TEXT,
+            created_at   INTEGER NOT NULL,
+            expires_at   INTEGER,
+            last_used_at INTEGER,
+            revoked_at   INTEGER,
+            UNIQUE (owner_id, name)
+        ) STRICT;
+
+        CREATE TABLE refresh_tokens (
+            id           INTEGER PRIMARY KEY,
+            user_id      INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            service      TEXT NOT NULL,
+            secret_hash  TEXT NOT NULL UNIQUE CHECK (length(secret_hash) > 0),
+            created_at   INTEGER NOT NULL,
+            last_used_at INTEGER,
+            revoked_at   INTEGER
+        ) STRICT;
+        CREATE INDEX refresh_tokens_user ON refresh_tokens (user_id);
+
+        CREATE TABLE registry_events (
+            id           INTEGER PRIMARY KEY,
+            event_id     TEXT NOT NULL UNIQUE CHECK (length(event_id) > 0),
+            payload      TEXT NOT NULL,
+            received_at  INTEGER NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('pending', 'processed', 'failed', 'ignored')),
+            processed_at INTEGER,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            last_error   TEXT
+        ) STRICT;
+        CREATE INDEX registry_events_state ON registry_events (state, id);
+
+        CREATE TABLE audit_events (
+            id         INTEGER PRIMARY KEY AUTOINCREMENT,
+            time       INTEGER NOT NULL,
+            actor_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
+            actor_name TEXT,
+            action     TEXT NOT NULL CHECK (length(action) > 0),
+            target     TEXT,
+            outcome    TEXT NOT NULL CHECK (outcome IN ('success', 'denied', 'failure')),
+            client_ip  TEXT,
+            detail     TEXT
+        ) STRICT;
+        CREATE INDEX audit_events_time ON audit_events (time);
+        CREATE INDEX audit_events_actor ON audit_events (actor_id) WHERE actor_id IS NOT NULL;
+        """
+}

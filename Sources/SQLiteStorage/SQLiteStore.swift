@@ -1,0 +1,285 @@
+import Diagnostics
+import Foundation
+import Storage
+import Threading
+
+/// How the embedded SQLite store is opened.
+public struct SQLiteConfiguration: Sendable {
+    /// Where the database lives.
+    public enum Location: Sendable, Hashable {
+        /// A database file (created if missing); its `-wal` and `-shm` files sit next to it.
+        case file(String)
+        /// A private in-memory database, gone at `close()`; for tests. Reads use the writer connection.
+        case inMemory
+    }
+
+    /// Where the database lives.
+    public var location: Location
+    /// How long a connection waits for a lock held by another connection or process before the
+    /// operation fails with `.unavailable`. Default: 5 seconds.
+    public var busyTimeout: Duration
+    /// How many read-only connections serve `read` in parallel with the writer. Default: 2.
+    /// Ignored for `.inMemory`.
+    public var readerCount: Int
+    /// The clock used for created/updated timestamps. Default: the system clock.
+    public var now: @Sendable () -> Date
+
+    /// Describes a store; only the location is required.
+    public init(
+        location: Location, busyTimeout: Duration = .seconds(5), readerCount: Int = 2,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.location = location
+        self.busyTimeout = busyTimeout
+        self.readerCount = readerCount
+        self.now = now
+    }
+}
+
+/// The embedded SQLite backend of `Store`: one writer connection serialized on its own thread and
+/// a few read-only connections on a reader pool, all in WAL mode so reads never wait for a write.
+///
+/// Threading: every SQLite call runs on this store's dedicated `BlockingPool` threads, never on the
+/// cooperative pool. Connections are opened with `SQLITE_OPEN_NOMUTEX`; the writer belongs to the
+/// single writer thread, and a reader is checked out by exactly one job at a time.
+public final class SQLiteStore: Store, @unchecked Sendable {
+    /// The highest schema version this binary knows.
+    public static var latestSchemaVersion: Int { SQLiteSchema.latestVersion }
+
+    private let configuration: SQLiteConfiguration
+    private let logger: Logger?
+    private let writerPool: BlockingPool
+    private let writer: SQLiteConnection
+    private let readerPool: BlockingPool?
+    private let readers: ReaderCheckout?
+    private let state = NSLock()
+    private var isClosed = false
+
+    private init(
+        configuration: SQLiteConfiguration, logger: Logger?, writerPool: BlockingPool, writer: SQLiteConnection,
+        readerPool: BlockingPool?, readers: ReaderCheckout?
+    ) {
+        self.configuration = configuration
+        self.logger = logger
+        self.writerPool = writerPool
+        self.writer = writer
+        self.readerPool = readerPool
+        self.readers = readers
+    }
+
+    /// Opens (creating if missing) the database and its connections; does not migrate.
+    ///
+    /// Throws `.unavailable` when the file cannot be opened or switched to WAL, `.corrupt` when it is
+    /// not a SQLite database. Call `migrate()` before serving.
+    public static func open(_ configuration: SQLiteConfiguration, logger: Logger? = nil) async throws -> SQLiteStore {
+        let timeout = configuration.busyTimeout.components
+        let milliseconds = min(
+            Int64(Int32.max), max(0, timeout.seconds * 1000 + timeout.attoseconds / 1_000_000_000_000_000))
+        let path: String
+        let readerCount: Int
+        switch configuration.location {
+        case .file(let file):
+            path = file
+            readerCount = max(0, configuration.readerCount)
+        case .inMemory:
+            path = ":memory:"
+            readerCount = 0
+        }
+        let writerPool = BlockingPool(name: "sqlite-writer", threads: 1)
+        let readerPool = readerCount > 0 ? BlockingPool(name: "sqlite-reader", threads: readerCount) : nil
+        do {
+            let writer = try await writerPool.run {
+                try SQLiteConnection(
+                    SQLiteOpenOptions(
+                        path: path, readOnlyQueries: false, busyTimeoutMilliseconds: Int32(milliseconds),
+                        createIfMissing: true))
+            }
+            var readers: ReaderCheckout?
+            if let readerPool {
+                do {
+                    let connections = try await readerPool.run {
+                        try (0..<readerCount).map { _ in
+                            try SQLiteConnection(
+                                SQLiteOpenOptions(
+                                    path: path, readOnlyQueries: true,
+                                    busyTimeoutMilliseconds: Int32(milliseconds), createIfMissing: false))
+                        }
+                    }
+                    readers = ReaderCheckout(connections)
+                } catch {
+                    await writerPool.run { writer.close() }
+                    throw error
+                }
+            }
+            logger?.info(
+                "sqlite store opened",
+                ["path": path, "readers": String(readerCount), "sqlite": sqliteLibraryVersion()])
+            return SQLiteStore(
+                configuration: configuration, logger: logger, writerPool: writerPool, writer: writer,
+                readerPool: readerPool, readers: readers)
+        } catch {
+            retire(writerPool)
+            if let readerPool { retire(readerPool) }
+            throw error
+        }
+    }
+
+    deinit {
+        // Only reached without `close()` when the owner forgot it; the pools must not be freed
+        // under their idle threads (see `retire`).
+        if !isClosed {
+            Self.retire(writerPool)
+            if let readerPool { Self.retire(readerPool) }
+        }
+    }
+
+    // MARK: Store
+
+    /// Runs `body` in a deferred read transaction on a reader connection (the writer's thread for in-memory stores).
+    public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
+        try checkOpen()
+        guard let readerPool, let readers else {
+            // In-memory databases are private to one connection: reads share the writer thread.
+            return try await writerPool.run { [writer, configuration] in
+                try Self.transaction(on: writer, begin: "BEGIN", readOnly: true, now: configuration.now, body)
+            }
+        }
+        return try await readerPool.run { [configuration] in
+            let connection = readers.checkOut()
+            defer { readers.checkIn(connection) }
+            return try Self.transaction(on: connection, begin: "BEGIN", readOnly: true, now: configuration.now, body)
+        }
+    }
+
+    /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the single writer thread; commits on return, rolls back on throw.
+    public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
+        try checkOpen()
+        return try await writerPool.run { [writer, configuration] in
+            // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after the
+            // busy timeout) instead of half-way through the closure.
+            try Self.transaction(on: writer, begin: "BEGIN IMMEDIATE", readOnly: false, now: configuration.now, body)
+        }
+    }
+
+    /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
+    public func migrate() async throws -> MigrationReport {
+        try checkOpen()
+        let report = try await writerPool.run { [writer, configuration] in
+            try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: configuration.now)
+                .migrate()
+        }
+        if !report.wasUpToDate {
+            logger?.notice(
+                "database migrated",
+                ["from": String(report.fromVersion), "to": String(report.toVersion)])
+        }
+        return report
+    }
+
+    /// Reads the recorded schema version; proves the database file is reachable and readable.
+    public func schemaStatus() async throws -> SchemaStatus {
+        try checkOpen()
+        return try await writerPool.run { [writer] in
+            try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: { Date() }).status()
+        }
+    }
+
+    /// Finishes queued work, checkpoints the WAL into the main file and closes every connection.
+    public func close() async {
+        let wasClosed = state.withLock {
+            defer { isClosed = true }
+            return isClosed
+        }
+        guard !wasClosed else { return }
+        // Jobs queued before this point still run: both pools are FIFO.
+        await writerPool.run { [writer] in
+            // Fold the WAL back into the main file so a clean shutdown leaves one self-contained file.
+            try? writer.exec("PRAGMA wal_checkpoint(TRUNCATE)")
+            writer.close()
+        }
+        if let readerPool, let readers {
+            await withTaskGroup(of: Void.self) { group in
+                for _ in 0..<readerPool.threadCount {
+                    group.addTask { await readerPool.run { readers.checkOut().close() } }
+                }
+            }
+        }
+        Self.retire(writerPool)
+        if let readerPool { Self.retire(readerPool) }
+        logger?.info("sqlite store closed")
+    }
+
+    // MARK: Diagnostics
+
+    /// Runs `PRAGMA integrity_check` on the writer connection; returns `["ok"]` for a healthy file.
+    public func integrityCheck() async throws -> [String] {
+        try checkOpen()
+        return try await writerPool.run { [writer] in
+            var lines: [String] = []
+            try writer.query("PRAGMA integrity_check") { lines.append($0.text(0)) }
+            return lines
+        }
+    }
+
+    // MARK: Internals
+
+    private func checkOpen() throws {
+        if state.withLock({ isClosed }) { throw StoreError.closed }
+    }
+
+    /// Runs `body` between `begin` and COMMIT on the calling pool thread; any throw rolls back.
+    private static func transaction<T>(
+        on connection: SQLiteConnection, begin: String, readOnly: Bool, now: @escaping @Sendable () -> Date,
+        _ body: (SQLiteTransaction) throws -> T
+    ) throws -> T {
+        try connection.exec(begin)
+        let transaction = SQLiteTransaction(connection: connection, isReadOnly: readOnly, now: now)
+        defer { transaction.end() }
+        do {
+            let result = try body(transaction)
+            try connection.exec("COMMIT")
+            return result
+        } catch {
+            // After some errors (SQLITE_FULL, IOERR) SQLite already rolled back; ROLLBACK then
+            // fails harmlessly with "no transaction is active".
+            try? connection.exec("ROLLBACK")
+            throw error
+        }
+    }
+
+    /// Shuts a pool down and deliberately keeps it alive: `BlockingPool`'s threads reference the
+    /// pool unowned and still touch its lock while exiting after `shutdown()`, and the pool offers
+    /// no join, so freeing it here could be a use-after-free. The leak is one small object per
+    /// closed store; the threads themselves exit.
+    private static func retire(_ pool: BlockingPool) {
+        pool.shutdown()
+        _ = Unmanaged.passRetained(pool)
+    }
+}
+
+/// The idle reader connections; a pool job checks one out for the duration of its transaction.
+///
+/// The reader pool has as many threads as connections, so a running job always finds one idle;
+/// the wait exists only for `close()`, which collects every connection as jobs return them.
+final class ReaderCheckout: @unchecked Sendable {
+    private let condition = NSCondition()
+    private var idle: [SQLiteConnection]
+
+    init(_ connections: [SQLiteConnection]) { idle = connections }
+
+    /// Takes an idle connection, waiting (on a pool thread, never a task) until one is returned.
+    func checkOut() -> SQLiteConnection {
+        condition.lock()
+        defer { condition.unlock() }
+        while idle.isEmpty { condition.wait() }
+        return idle.removeLast()
+    }
+
+    /// Returns a connection for the next job.
+    func checkIn(_ connection: SQLiteConnection) {
+        condition.lock()
+        idle.append(connection)
+        condition.signal()
+        condition.unlock()
+    }
+}

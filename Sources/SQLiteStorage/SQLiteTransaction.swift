@@ -1,0 +1,684 @@
+import Foundation
+import Storage
+
+/// The `StoreWriting` handed to `read`/`write` closures: typed queries over one connection inside
+/// one open transaction. Lives only for the duration of the closure (checked: later use throws).
+final class SQLiteTransaction: StoreWriting {
+    private let connection: SQLiteConnection
+    private let now: @Sendable () -> Date
+    private let isReadOnly: Bool
+    private var isActive = true
+
+    /// `isReadOnly` guards against a `read` closure casting its `StoreReading` to `StoreWriting`.
+    init(connection: SQLiteConnection, isReadOnly: Bool, now: @escaping @Sendable () -> Date) {
+        self.connection = connection
+        self.isReadOnly = isReadOnly
+        self.now = now
+    }
+
+    /// Marks the transaction finished so an escaped reference fails loudly instead of writing outside it.
+    func end() { isActive = false }
+
+    // MARK: Plumbing
+
+    private func checkActive() throws {
+        guard isActive else {
+            throw StoreError(.internal, "a store transaction was used after its closure returned")
+        }
+    }
+
+    private func checkWritable() throws {
+        try checkActive()
+        if isReadOnly { throw StoreError(.internal, "a read transaction attempted to write") }
+    }
+
+    private func rows<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> [T] {
+        try checkActive()
+        var result: [T] = []
+        try connection.query(sql, values) { result.append(decode($0)) }
+        return result
+    }
+
+    private func first<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> T? {
+        try rows(sql, values, decode).first
+    }
+
+    private func count(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+        try checkActive()
+        return Int(try connection.queryInt(sql, values) ?? 0)
+    }
+
+    /// Runs an INSERT and returns the new row id.
+    private func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
+        try checkWritable()
+        try connection.run(sql, values)
+        return connection.lastInsertRowID
+    }
+
+    /// Runs an UPDATE/DELETE that must touch a row; `.notFound` names `what` otherwise.
+    private func change(_ what: String, _ sql: String, _ values: [SQLValue]) throws {
+        try checkWritable()
+        try connection.run(sql, values)
+        if connection.changes == 0 { throw StoreError(.notFound, "\(what) does not exist", subject: what) }
+    }
+
+    /// Runs an UPDATE/DELETE and returns how many rows it touched.
+    private func affected(_ sql: String, _ values: [SQLValue]) throws -> Int {
+        try checkWritable()
+        try connection.run(sql, values)
+        return connection.changes
+    }
+
+    private func requireName(_ value: String, _ what: String) throws {
+        if value.isEmpty { throw StoreError(.invalidInput, "\(what) must not be empty", subject: what) }
+    }
+
+    private func requireFound<T>(_ value: T?, _ what: String) throws -> T {
+        guard let value else { throw StoreError(.notFound, "\(what) does not exist", subject: what) }
+        return value
+    }
+
+    // MARK: Users
+
+    private static let userColumns = """
+        id, username, email, display_name, password_hash, is_admin, is_enabled, failed_login_count, \
+        locked_until, created_at, updated_at, last_login_at
+        """
+
+    private static func decodeUser(_ row: SQLiteRow) -> User {
+        User(
+            id: row.id(0), username: row.text(1), email: row.optionalText(2), displayName: row.optionalText(3),
+            passwordHash: row.optionalText(4), isAdmin: row.bool(5), isEnabled: row.bool(6),
+            failedLoginCount: Int(row.int(7)), lockedUntil: row.optionalDate(8), createdAt: row.date(9),
+            updatedAt: row.date(10), lastLoginAt: row.optionalDate(11))
+    }
+
+    func user(named username: String) throws -> User? {
+        try first("SELECT \(Self.userColumns) FROM users WHERE username = ?", [username.sqlValue], Self.decodeUser)
+    }
+
+    func user(id: User.ID) throws -> User? {
+        try first("SELECT \(Self.userColumns) FROM users WHERE id = ?", [id.sqlValue], Self.decodeUser)
+    }
+
+    func allUsers() throws -> [User] {
+        try rows("SELECT \(Self.userColumns) FROM users ORDER BY username", [], Self.decodeUser)
+    }
+
+    func countAdmins() throws -> Int {
+        try count("SELECT count(*) FROM users WHERE is_admin = 1 AND is_enabled = 1")
+    }
+
+    func user(linkedTo providerID: String, subject: String) throws -> User? {
+        try first(
+            """
+            SELECT \(Self.userColumns) FROM users
+            WHERE id = (SELECT user_id FROM identity_links WHERE provider_id = ? AND subject = ?)
+            """, [providerID.sqlValue, subject.sqlValue], Self.decodeUser)
+    }
+
+    private static let linkColumns = "id, provider_id, subject, user_id, created_at, last_seen_at"
+
+    private static func decodeLink(_ row: SQLiteRow) -> IdentityLink {
+        IdentityLink(
+            id: row.id(0), providerID: row.text(1), subject: row.text(2), userID: row.id(3), createdAt: row.date(4),
+            lastSeenAt: row.optionalDate(5))
+    }
+
+    func identityLinks(of userID: User.ID) throws -> [IdentityLink] {
+        try rows(
+            "SELECT \(Self.linkColumns) FROM identity_links WHERE user_id = ? ORDER BY provider_id, subject",
+            [userID.sqlValue], Self.decodeLink)
+    }
+
+    func createUser(_ new: NewUser) throws -> User {
+        try requireName(new.username, "username")
+        let time = now()
+        let id = try insert(
+            """
+            INSERT INTO users (username, email, display_name, password_hash, is_admin, is_enabled, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                new.username.sqlValue, new.email.sqlValue, new.displayName.sqlValue, new.passwordHash.sqlValue,
+                new.isAdmin.sqlValue, new.isEnabled.sqlValue, time.sqlValue, time.sqlValue,
+            ])
+        return try requireFound(try user(id: User.ID(id)), "user")
+    }
+
+    private func updateUser(_ userID: User.ID, set assignment: String, _ values: [SQLValue]) throws {
+        try change(
+            "user", "UPDATE users SET \(assignment), updated_at = ? WHERE id = ?",
+            values + [now().sqlValue, userID.sqlValue])
+    }
+
+    func setPasswordHash(_ passwordHash: String?, for userID: User.ID) throws {
+        try updateUser(userID, set: "password_hash = ?", [passwordHash.sqlValue])
+    }
+
+    func setAdmin(_ isAdmin: Bool, for userID: User.ID) throws {
+        try updateUser(userID, set: "is_admin = ?", [isAdmin.sqlValue])
+    }
+
+    func setEnabled(_ isEnabled: Bool, for userID: User.ID) throws {
+        try updateUser(userID, set: "is_enabled = ?", [isEnabled.sqlValue])
+    }
+
+    func setEmail(_ email: String?, for userID: User.ID) throws {
+        try updateUser(userID, set: "email = ?", [email.sqlValue])
+    }
+
+    func setDisplayName(_ displayName: String?, for userID: User.ID) throws {
+        try updateUser(userID, set: "display_name = ?", [displayName.sqlValue])
+    }
+
+    func recordSuccessfulLogin(of userID: User.ID, at date: Date) throws {
+        try updateUser(
+            userID, set: "last_login_at = ?, failed_login_count = 0, locked_until = NULL", [date.sqlValue])
+    }
+
+    func recordFailedLogin(of userID: User.ID, lockedUntil: Date?) throws -> Int {
+        try updateUser(
+            userID, set: "failed_login_count = failed_login_count + 1, locked_until = ?", [lockedUntil.sqlValue])
+        return Int(try connection.queryInt("SELECT failed_login_count FROM users WHERE id = ?", [userID.sqlValue]) ?? 0)
+    }
+
+    func deleteUser(_ userID: User.ID) throws {
+        try change("user", "DELETE FROM users WHERE id = ?", [userID.sqlValue])
+    }
+
+    func linkIdentity(providerID: String, subject: String, to userID: User.ID) throws -> IdentityLink {
+        try requireName(providerID, "provider id")
+        try requireName(subject, "subject")
+        let id = try insert(
+            "INSERT INTO identity_links (provider_id, subject, user_id, created_at) VALUES (?, ?, ?, ?)",
+            [providerID.sqlValue, subject.sqlValue, userID.sqlValue, now().sqlValue])
+        return try requireFound(
+            try first("SELECT \(Self.linkColumns) FROM identity_links WHERE id = ?", [id.sqlValue], Self.decodeLink),
+            "identity link")
+    }
+
+    func touchIdentityLink(_ linkID: IdentityLink.ID, at date: Date) throws {
+        try change(
+            "identity link", "UPDATE identity_links SET last_seen_at = ? WHERE id = ?",
+            [date.sqlValue, linkID.sqlValue])
+    }
+
+    func unlinkIdentity(_ linkID: IdentityLink.ID) throws {
+        try change("identity link", "DELETE FROM identity_links WHERE id = ?", [linkID.sqlValue])
+    }
+
+    // MARK: Teams
+
+    private static let teamColumns = "id, name, description, is_hidden, created_at, updated_at"
+
+    private static func decodeTeam(_ row: SQLiteRow, from offset: Int32 = 0) -> Team {
+        Team(
+            id: row.id(offset), name: row.text(offset + 1), description: row.optionalText(offset + 2),
+            isHidden: row.bool(offset + 3), createdAt: row.date(offset + 4), updatedAt: row.date(offset + 5))
+    }
+
+    func team(named name: String) throws -> Team? {
+        try first("SELECT \(Self.teamColumns) FROM teams WHERE name = ?", [name.sqlValue]) { Self.decodeTeam($0) }
+    }
+
+    func team(id: Team.ID) throws -> Team? {
+        try first("SELECT \(Self.teamColumns) FROM teams WHERE id = ?", [id.sqlValue]) { Self.decodeTeam($0) }
+    }
+
+    func allTeams(includingHidden: Bool) throws -> [Team] {
+        try rows(
+            "SELECT \(Self.teamColumns) FROM teams WHERE is_hidden = 0 OR ? ORDER BY name", [includingHidden.sqlValue]
+        ) { Self.decodeTeam($0) }
+    }
+
+    func members(of teamID: Team.ID) throws -> [TeamMember] {
+        try rows(
+            """
+            SELECT m.team_id, m.user_id, u.username, m.role, m.created_at
+            FROM team_members m JOIN users u ON u.id = m.user_id
+            WHERE m.team_id = ? ORDER BY u.username
+            """, [teamID.sqlValue]
+        ) { row in
+            TeamMember(
+                teamID: row.id(0), userID: row.id(1), username: row.text(2),
+                role: TeamRole(rawValue: row.text(3)) ?? .viewer, addedAt: row.date(4))
+        }
+    }
+
+    func memberships(of userID: User.ID) throws -> [TeamMembership] {
+        try rows(
+            """
+            SELECT t.id, t.name, t.description, t.is_hidden, t.created_at, t.updated_at, m.role
+            FROM team_members m JOIN teams t ON t.id = m.team_id
+            WHERE m.user_id = ? ORDER BY t.name
+            """, [userID.sqlValue]
+        ) { row in
+            TeamMembership(team: Self.decodeTeam(row), role: TeamRole(rawValue: row.text(6)) ?? .viewer)
+        }
+    }
+
+    func createTeam(name: String, description: String?, isHidden: Bool) throws -> Team {
+        try requireName(name, "team name")
+        let time = now()
+        let id = try insert(
+            "INSERT INTO teams (name, description, is_hidden, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [name.sqlValue, description.sqlValue, isHidden.sqlValue, time.sqlValue, time.sqlValue])
+        return try requireFound(try team(id: Team.ID(id)), "team")
+    }
+
+    func setDescription(_ description: String?, forTeam teamID: Team.ID) throws {
+        try change(
+            "team", "UPDATE teams SET description = ?, updated_at = ? WHERE id = ?",
+            [description.sqlValue, now().sqlValue, teamID.sqlValue])
+    }
+
+    func deleteTeam(_ teamID: Team.ID) throws {
+        try change("team", "DELETE FROM teams WHERE id = ?", [teamID.sqlValue])
+    }
+
+    func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole) throws -> TeamMember {
+        let time = now()
+        _ = try insert(
+            "INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
+            [teamID.sqlValue, userID.sqlValue, role.rawValue.sqlValue, time.sqlValue])
+        let username = try requireFound(try user(id: userID), "user").username
+        return TeamMember(teamID: teamID, userID: userID, username: username, role: role, addedAt: time)
+    }
+
+    func setRole(_ role: TeamRole, team teamID: Team.ID, user userID: User.ID) throws {
+        try change(
+            "team membership", "UPDATE team_members SET role = ? WHERE team_id = ? AND user_id = ?",
+            [role.rawValue.sqlValue, teamID.sqlValue, userID.sqlValue])
+    }
+
+    func removeTeamMember(team teamID: Team.ID, user userID: User.ID) throws {
+        try change(
+            "team membership", "DELETE FROM team_members WHERE team_id = ? AND user_id = ?",
+            [teamID.sqlValue, userID.sqlValue])
+    }
+
+    // MARK: Namespaces
+
+    private static let namespaceColumns = """
+        id, name, team_id, visibility, kind, personal_owner_id, description, created_at, updated_at
+        """
+
+    private static func decodeNamespace(_ row: SQLiteRow) -> Namespace {
+        Namespace(
+            id: row.id(0), name: row.text(1), teamID: row.id(2),
+            visibility: NamespaceVisibility(rawValue: row.text(3)) ?? .private,
+            kind: NamespaceKind(rawValue: row.text(4)) ?? .regular, personalOwnerID: row.optionalID(5),
+            description: row.optionalText(6), createdAt: row.date(7), updatedAt: row.date(8))
+    }
+
+    func namespace(named name: String) throws -> Namespace? {
+        try first(
+            "SELECT \(Self.namespaceColumns) FROM namespaces WHERE name = ?", [name.sqlValue], Self.decodeNamespace)
+    }
+
+    func namespace(id: Namespace.ID) throws -> Namespace? {
+        try first("SELECT \(Self.namespaceColumns) FROM namespaces WHERE id = ?", [id.sqlValue], Self.decodeNamespace)
+    }
+
+    func globalNamespace() throws -> Namespace? {
+        try first("SELECT \(Self.namespaceColumns) FROM namespaces WHERE kind = 'global'", [], Self.decodeNamespace)
+    }
+
+    func personalNamespace(of userID: User.ID) throws -> Namespace? {
+        try first(
+            "SELECT \(Self.namespaceColumns) FROM namespaces WHERE personal_owner_id = ?", [userID.sqlValue],
+            Self.decodeNamespace)
+    }
+
+    func allNamespaces() throws -> [Namespace] {
+        try rows("SELECT \(Self.namespaceColumns) FROM namespaces ORDER BY name", [], Self.decodeNamespace)
+    }
+
+    func namespaces(ownedBy teamID: Team.ID) throws -> [Namespace] {
+        try rows(
+            "SELECT \(Self.namespaceColumns) FROM namespaces WHERE team_id = ? ORDER BY name", [teamID.sqlValue],
+            Self.decodeNamespace)
+    }
+
+    func createNamespace(
+        name: String, team teamID: Team.ID, visibility: NamespaceVisibility, kind: NamespaceKind,
+        personalOwner: User.ID?, description: String?
+    ) throws -> Namespace {
+        try requireName(name, "namespace name")
+        if (kind == .personal) != (personalOwner != nil) {
+            throw StoreError(
+                .invalidInput, "a personal namespace needs its owner, and only a personal namespace has one",
+                subject: "namespaces.personal_owner_id")
+        }
+        if kind == .global && visibility == .private {
+            throw StoreError(.invalidInput, "the global namespace cannot be private", subject: "namespaces.visibility")
+        }
+        let time = now()
+        let id = try insert(
+            """
+            INSERT INTO namespaces (name, team_id, visibility, kind, personal_owner_id, description, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                name.sqlValue, teamID.sqlValue, visibility.rawValue.sqlValue, kind.rawValue.sqlValue,
+                personalOwner.sqlValue, description.sqlValue, time.sqlValue, time.sqlValue,
+            ])
+        return try requireFound(try namespace(id: Namespace.ID(id)), "namespace")
+    }
+
+    func setVisibility(_ visibility: NamespaceVisibility, for namespaceID: Namespace.ID) throws {
+        if visibility == .private, try namespace(id: namespaceID)?.kind == .global {
+            throw StoreError(.invalidInput, "the global namespace cannot be private", subject: "namespaces.visibility")
+        }
+        try change(
+            "namespace", "UPDATE namespaces SET visibility = ?, updated_at = ? WHERE id = ?",
+            [visibility.rawValue.sqlValue, now().sqlValue, namespaceID.sqlValue])
+    }
+
+    func setDescription(_ description: String?, forNamespace namespaceID: Namespace.ID) throws {
+        try change(
+            "namespace", "UPDATE namespaces SET description = ?, updated_at = ? WHERE id = ?",
+            [description.sqlValue, now().sqlValue, namespaceID.sqlValue])
+    }
+
+    func setTeam(_ teamID: Team.ID, for namespaceID: Namespace.ID) throws {
+        try change(
+            "namespace", "UPDATE namespaces SET team_id = ?, updated_at = ? WHERE id = ?",
+            [teamID.sqlValue, now().sqlValue, namespaceID.sqlValue])
+    }
+
+    func deleteNamespace(_ namespaceID: Namespace.ID) throws {
+        try change("namespace", "DELETE FROM namespaces WHERE id = ?", [namespaceID.sqlValue])
+    }
+
+    // MARK: Repositories, tags, stars
+
+    private static let repositoryColumns = "id, namespace_id, name, description, created_at, updated_at"
+
+    private static func decodeRepository(_ row: SQLiteRow) -> Repository {
+        Repository(
+            id: row.id(0), namespaceID: row.id(1), name: row.text(2), description: row.optionalText(3),
+            createdAt: row.date(4), updatedAt: row.date(5))
+    }
+
+    func repository(named name: String, in namespaceID: Namespace.ID) throws -> Repository? {
+        try first(
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? AND name = ?",
+            [namespaceID.sqlValue, name.sqlValue], Self.decodeRepository)
+    }
+
+    func repository(id: Repository.ID) throws -> Repository? {
+        try first(
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE id = ?", [id.sqlValue], Self.decodeRepository)
+    }
+
+    func repositories(in namespaceID: Namespace.ID) throws -> [Repository] {
+        try rows(
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? ORDER BY name",
+            [namespaceID.sqlValue], Self.decodeRepository)
+    }
+
+    private static let tagColumns = """
+        id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, created_at, updated_at
+        """
+
+    private static func decodeTag(_ row: SQLiteRow) -> Tag {
+        Tag(
+            id: row.id(0), repositoryID: row.id(1), name: row.text(2), digest: row.text(3),
+            mediaType: row.optionalText(4), size: row.optionalInt(5), pushedByID: row.optionalID(6),
+            pushedByName: row.optionalText(7), createdAt: row.date(8), updatedAt: row.date(9))
+    }
+
+    func tag(named name: String, in repositoryID: Repository.ID) throws -> Tag? {
+        try first(
+            "SELECT \(Self.tagColumns) FROM tags WHERE repository_id = ? AND name = ?",
+            [repositoryID.sqlValue, name.sqlValue], Self.decodeTag)
+    }
+
+    func tags(in repositoryID: Repository.ID) throws -> [Tag] {
+        try rows(
+            "SELECT \(Self.tagColumns) FROM tags WHERE repository_id = ? ORDER BY name", [repositoryID.sqlValue],
+            Self.decodeTag)
+    }
+
+    func hasStarred(_ userID: User.ID, _ repositoryID: Repository.ID) throws -> Bool {
+        try count(
+            "SELECT count(*) FROM stars WHERE user_id = ? AND repository_id = ?",
+            [userID.sqlValue, repositoryID.sqlValue]) > 0
+    }
+
+    func starCount(of repositoryID: Repository.ID) throws -> Int {
+        try count("SELECT count(*) FROM stars WHERE repository_id = ?", [repositoryID.sqlValue])
+    }
+
+    func createRepository(name: String, in namespaceID: Namespace.ID) throws -> Repository {
+        try requireName(name, "repository name")
+        let time = now()
+        let id = try insert(
+            "INSERT INTO repositories (namespace_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
+            [namespaceID.sqlValue, name.sqlValue, time.sqlValue, time.sqlValue])
+        return try requireFound(try repository(id: Repository.ID(id)), "repository")
+    }
+
+    func deleteRepository(_ repositoryID: Repository.ID) throws {
+        try change("repository", "DELETE FROM repositories WHERE id = ?", [repositoryID.sqlValue])
+    }
+
+    func recordTagPush(_ push: TagPush) throws -> Tag {
+        try requireName(push.name, "tag name")
+        try requireName(push.digest, "digest")
+        let time = now()
+        try checkWritable()
+        // An upsert keeps the tag's id and creation time when it moves to a new manifest.
+        try connection.run(
+            """
+            INSERT INTO tags (repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            ON CONFLICT (repository_id, name) DO UPDATE SET
+                digest = excluded.digest, media_type = excluded.media_type, size = excluded.size,
+                pushed_by_id = excluded.pushed_by_id, pushed_by_name = excluded.pushed_by_name,
+                updated_at = excluded.updated_at
+            """,
+            [
+                push.repositoryID.sqlValue, push.name.sqlValue, push.digest.sqlValue, push.mediaType.sqlValue,
+                push.size.sqlValue, push.pushedByID.sqlValue, push.pushedByName.sqlValue, time.sqlValue,
+                time.sqlValue,
+            ])
+        return try requireFound(try tag(named: push.name, in: push.repositoryID), "tag")
+    }
+
+    func deleteTag(_ tagID: Tag.ID) throws {
+        try change("tag", "DELETE FROM tags WHERE id = ?", [tagID.sqlValue])
+    }
+
+    func star(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool {
+        try affected(
+            "INSERT INTO stars (user_id, repository_id, created_at) VALUES (?, ?, ?) ON CONFLICT DO NOTHING",
+            [userID.sqlValue, repositoryID.sqlValue, now().sqlValue]) > 0
+    }
+
+    func unstar(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool {
+        try affected(
+            "DELETE FROM stars WHERE user_id = ? AND repository_id = ?", [userID.sqlValue, repositoryID.sqlValue]) > 0
+    }
+
+    // MARK: Tokens
+
+    private static let applicationTokenColumns = """
+        id, owner_id, name, secret_hash, prefix, scope, created_at, expires_at, last_used_at, revoked_at
+        """
+
+    private static func decodeApplicationToken(_ row: SQLiteRow) -> ApplicationToken {
+        ApplicationToken(
+            id: row.id(0), ownerID: row.id(1), name: row.text(2), secretHash: row.text(3), prefix: row.text(4),
+            scope: row.optionalText(5), createdAt: row.date(6), expiresAt: row.optionalDate(7),
+            lastUsedAt: row.optionalDate(8), revokedAt: row.optionalDate(9))
+    }
+
+    func applicationToken(secretHash: String) throws -> ApplicationToken? {
+        try first(
+            "SELECT \(Self.applicationTokenColumns) FROM application_tokens WHERE secret_hash = ?",
+            [secretHash.sqlValue], Self.decodeApplicationToken)
+    }
+
+    func applicationTokens(ownedBy userID: User.ID) throws -> [ApplicationToken] {
+        try rows(
+            "SELECT \(Self.applicationTokenColumns) FROM application_tokens WHERE owner_id = ? ORDER BY name",
+            [userID.sqlValue], Self.decodeApplicationToken)
+    }
+
+    func createApplicationToken(_ token: NewApplicationToken) throws -> ApplicationToken {
+        try requireName(token.name, "token name")
+        try requireName(token.secretHash, "token hash")
+        let id = try insert(
+            """
+            INSERT INTO application_tokens (owner_id, name, secret_hash, prefix, scope, created_at, expires_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                token.ownerID.sqlValue, token.name.sqlValue, token.secretHash.sqlValue, token.prefix.sqlValue,
+                token.scope.sqlValue, now().sqlValue, token.expiresAt.sqlValue,
+            ])
+        return try requireFound(
+            try first(
+                "SELECT \(Self.applicationTokenColumns) FROM application_tokens WHERE id = ?", [id.sqlValue],
+                Self.decodeApplicationToken), "application token")
+    }
+
+    func touchApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws {
+        try change(
+            "application token", "UPDATE application_tokens SET last_used_at = ? WHERE id = ?",
+            [date.sqlValue, tokenID.sqlValue])
+    }
+
+    func revokeApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws {
+        try change(
+            "application token", "UPDATE application_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+            [date.sqlValue, tokenID.sqlValue])
+    }
+
+    private static let refreshTokenColumns = "id, user_id, service, secret_hash, created_at, last_used_at, revoked_at"
+
+    private static func decodeRefreshToken(_ row: SQLiteRow) -> RefreshToken {
+        RefreshToken(
+            id: row.id(0), userID: row.id(1), service: row.text(2), secretHash: row.text(3), createdAt: row.date(4),
+            lastUsedAt: row.optionalDate(5), revokedAt: row.optionalDate(6))
+    }
+
+    func refreshToken(secretHash: String) throws -> RefreshToken? {
+        try first(
+            "SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE secret_hash = ?", [secretHash.sqlValue],
+            Self.decodeRefreshToken)
+    }
+
+    func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken {
+        try requireName(secretHash, "token hash")
+        let id = try insert(
+            "INSERT INTO refresh_tokens (user_id, service, secret_hash, created_at) VALUES (?, ?, ?, ?)",
+            [userID.sqlValue, service.sqlValue, secretHash.sqlValue, now().sqlValue])
+        return try requireFound(
+            try first(
+                "SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE id = ?", [id.sqlValue],
+                Self.decodeRefreshToken), "refresh token")
+    }
+
+    func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
+        try change(
+            "refresh token", "UPDATE refresh_tokens SET last_used_at = ? WHERE id = ?",
+            [date.sqlValue, tokenID.sqlValue])
+    }
+
+    func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
+        try change(
+            "refresh token", "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
+            [date.sqlValue, tokenID.sqlValue])
+    }
+
+    func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int {
+        try affected(
+            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
+            [date.sqlValue, userID.sqlValue])
+    }
+
+    // MARK: Events
+
+    private static let registryEventColumns = """
+        id, event_id, payload, received_at, state, processed_at, attempts, last_error
+        """
+
+    private static func decodeRegistryEvent(_ row: SQLiteRow) -> RegistryEvent {
+        RegistryEvent(
+            id: row.id(0), eventID: row.text(1), payload: row.text(2), receivedAt: row.date(3),
+            state: RegistryEventState(rawValue: row.text(4)) ?? .pending, processedAt: row.optionalDate(5),
+            attempts: Int(row.int(6)), lastError: row.optionalText(7))
+    }
+
+    func registryEvent(eventID: String) throws -> RegistryEvent? {
+        try first(
+            "SELECT \(Self.registryEventColumns) FROM registry_events WHERE event_id = ?", [eventID.sqlValue],
+            Self.decodeRegistryEvent)
+    }
+
+    func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent] {
+        try rows(
+            "SELECT \(Self.registryEventColumns) FROM registry_events WHERE state = ? ORDER BY id LIMIT ?",
+            [state.rawValue.sqlValue, max(0, limit).sqlValue], Self.decodeRegistryEvent)
+    }
+
+    func recordRegistryEvent(eventID: String, payload: String) throws -> RegistryEventInsertion {
+        try requireName(eventID, "event id")
+        let inserted = try affected(
+            """
+            INSERT INTO registry_events (event_id, payload, received_at, state) VALUES (?, ?, ?, 'pending')
+            ON CONFLICT (event_id) DO NOTHING
+            """, [eventID.sqlValue, payload.sqlValue, now().sqlValue])
+        let event = try requireFound(try registryEvent(eventID: eventID), "registry event")
+        return inserted > 0 ? .inserted(event) : .duplicate(event)
+    }
+
+    func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws {
+        let processedAt: Date? = state == .pending ? nil : now()
+        try change(
+            "registry event",
+            "UPDATE registry_events SET state = ?, processed_at = ?, attempts = attempts + 1, last_error = ? WHERE id = ?",
+            [state.rawValue.sqlValue, processedAt.sqlValue, error.sqlValue, eventID.sqlValue])
+    }
+
+    private static let auditColumns = "id, time, actor_id, actor_name, action, target, outcome, client_ip, detail"
+
+    private static func decodeAudit(_ row: SQLiteRow) -> AuditEvent {
+        AuditEvent(
+            id: row.id(0), time: row.date(1), actorID: row.optionalID(2), actorName: row.optionalText(3),
+            action: row.text(4), target: row.optionalText(5),
+            outcome: AuditOutcome(rawValue: row.text(6)) ?? .failure, clientIP: row.optionalText(7),
+            detail: row.optionalText(8))
+    }
+
+    func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent] {
+        try rows(
+            "SELECT \(Self.auditColumns) FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT ?",
+            [(beforeID?.rawValue ?? Int64.max).sqlValue, max(0, limit).sqlValue], Self.decodeAudit)
+    }
+
+    func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent {
+        try requireName(event.action, "audit action")
+        let id = try insert(
+            """
+            INSERT INTO audit_events (time, actor_id, actor_name, action, target, outcome, client_ip, detail)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
+            """,
+            [
+                (event.time ?? now()).sqlValue, event.actorID.sqlValue, event.actorName.sqlValue,
+                event.action.sqlValue, event.target.sqlValue, event.outcome.rawValue.sqlValue,
+                event.clientIP.sqlValue, event.detail.sqlValue,
+            ])
+        return try requireFound(
+            try first("SELECT \(Self.auditColumns) FROM audit_events WHERE id = ?", [id.sqlValue], Self.decodeAudit),
+            "audit event")
+    }
+
+    func pruneAuditEvents(olderThan date: Date) throws -> Int {
+        try affected("DELETE FROM audit_events WHERE time < ?", [date.sqlValue])
+    }
+}

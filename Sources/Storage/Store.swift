@@ -1,0 +1,240 @@
+import Foundation
+
+/// A transactional store of Portcullis's model, independent of the database behind it.
+///
+/// Threading contract: every method may be called concurrently from any task. `read` and `write`
+/// run their closure **synchronously on the backend's own blocking thread**, never on Swift's
+/// cooperative pool, inside exactly one transaction:
+/// - `write` closures are serialized (one at a time per store) and see each other's effects; the
+///   transaction commits when the closure returns and rolls back entirely when it throws, so a
+///   half-written record is never visible. The closure's error is rethrown unchanged.
+/// - `read` closures see one consistent snapshot and may run in parallel with each other and
+///   with a write; they cannot modify anything.
+/// The `StoreReading`/`StoreWriting` value handed to a closure is valid only during that call:
+/// do not let it escape, and do not block inside the closure on other async work.
+///
+/// Errors: every failure is a `StoreError` (`.conflict` for unique clashes, `.notFound`,
+/// `.unavailable` when the database is busy beyond its timeout or unreachable, `.corrupt`,
+/// `.closed` after `close()`), except errors thrown by the caller's own closure, which pass through.
+public protocol Store: Sendable {
+    /// Runs `body` inside one read-only transaction and returns its result.
+    func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T
+
+    /// Runs `body` inside one write transaction; commits when it returns, rolls back when it throws.
+    func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T
+
+    /// Applies every pending schema migration, each in its own transaction; a no-op when up to date.
+    ///
+    /// Throws `.schemaTooNew` when the database was migrated by a newer binary, `.migrationFailed`
+    /// (with the failing version in `subject`) when a step fails; that step leaves no trace.
+    func migrate() async throws -> MigrationReport
+
+    /// Reports whether the database is reachable and at the schema version this binary expects.
+    ///
+    /// Throws only when the database cannot be reached at all (`.unavailable`, `.corrupt`).
+    func schemaStatus() async throws -> SchemaStatus
+
+    /// Waits for queued work, then closes every connection; later calls throw `.closed`.
+    func close() async
+}
+
+/// Typed, read-only queries over the model, valid inside one `Store.read`/`Store.write` closure.
+///
+/// Contract: called synchronously on the store's thread; methods return `nil` or an empty array
+/// for "nothing found" and throw `StoreError` only when the database fails.
+public protocol StoreReading {
+    // MARK: Users
+    /// The user with this exact username, if any.
+    func user(named username: String) throws -> User?
+    /// The user with this id, if any.
+    func user(id: User.ID) throws -> User?
+    /// Every user, ordered by username.
+    func allUsers() throws -> [User]
+    /// The number of enabled administrators (used to refuse removing the last one).
+    func countAdmins() throws -> Int
+    /// The user linked to this federated identity, if any.
+    func user(linkedTo providerID: String, subject: String) throws -> User?
+    /// Every federated identity linked to a user, ordered by provider.
+    func identityLinks(of userID: User.ID) throws -> [IdentityLink]
+
+    // MARK: Teams
+    /// The team with this exact name, if any.
+    func team(named name: String) throws -> Team?
+    /// The team with this id, if any.
+    func team(id: Team.ID) throws -> Team?
+    /// Every team, ordered by name; hidden (personal and global) teams only when asked for.
+    func allTeams(includingHidden: Bool) throws -> [Team]
+    /// The members of a team, ordered by username.
+    func members(of teamID: Team.ID) throws -> [TeamMember]
+    /// The teams a user belongs to with their role in each, ordered by team name.
+    func memberships(of userID: User.ID) throws -> [TeamMembership]
+
+    // MARK: Namespaces
+    /// The namespace with this exact name, if any.
+    func namespace(named name: String) throws -> Namespace?
+    /// The namespace with this id, if any.
+    func namespace(id: Namespace.ID) throws -> Namespace?
+    /// The global namespace, if it was created.
+    func globalNamespace() throws -> Namespace?
+    /// The personal namespace of a user, if they have one.
+    func personalNamespace(of userID: User.ID) throws -> Namespace?
+    /// Every namespace, ordered by name.
+    func allNamespaces() throws -> [Namespace]
+    /// The namespaces a team owns, ordered by name.
+    func namespaces(ownedBy teamID: Team.ID) throws -> [Namespace]
+
+    // MARK: Repositories, tags, stars
+    /// The repository with this name inside a namespace, if any.
+    func repository(named name: String, in namespaceID: Namespace.ID) throws -> Repository?
+    /// The repository with this id, if any.
+    func repository(id: Repository.ID) throws -> Repository?
+    /// The repositories of a namespace, ordered by name.
+    func repositories(in namespaceID: Namespace.ID) throws -> [Repository]
+    /// The tag with this name in a repository, if any.
+    func tag(named name: String, in repositoryID: Repository.ID) throws -> Tag?
+    /// The tags of a repository, ordered by name.
+    func tags(in repositoryID: Repository.ID) throws -> [Tag]
+    /// Whether a user starred a repository.
+    func hasStarred(_ userID: User.ID, _ repositoryID: Repository.ID) throws -> Bool
+    /// How many users starred a repository.
+    func starCount(of repositoryID: Repository.ID) throws -> Int
+
+    // MARK: Tokens
+    /// The application token whose secret hashes to this value, if any (revoked ones included).
+    func applicationToken(secretHash: String) throws -> ApplicationToken?
+    /// The application tokens of a user, ordered by name (revoked ones included).
+    func applicationTokens(ownedBy userID: User.ID) throws -> [ApplicationToken]
+    /// The refresh token whose secret hashes to this value, if any (revoked ones included).
+    func refreshToken(secretHash: String) throws -> RefreshToken?
+
+    // MARK: Events
+    /// The stored registry event with this registry event id, if any.
+    func registryEvent(eventID: String) throws -> RegistryEvent?
+    /// Up to `limit` registry events in `state`, oldest first.
+    func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent]
+    /// Up to `limit` audit events, newest first, optionally only those older than `beforeID` (paging).
+    func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent]
+}
+
+/// Typed changes to the model, valid inside one `Store.write` closure.
+///
+/// Contract: called synchronously on the store's writer thread inside the write transaction.
+/// Unique clashes throw `.conflict` naming the clashing column; changing a record that does not
+/// exist throws `.notFound`; a missing referenced record throws `.constraintViolated`. A throw
+/// that the closure lets propagate rolls back everything done in the transaction.
+public protocol StoreWriting: StoreReading {
+    // MARK: Users
+    /// Creates a user (no personal team or namespace: callers add those in the same transaction).
+    func createUser(_ user: NewUser) throws -> User
+    /// Replaces a user's password hash (`nil` makes the user external-only).
+    func setPasswordHash(_ passwordHash: String?, for userID: User.ID) throws
+    /// Grants or removes administrator rights.
+    func setAdmin(_ isAdmin: Bool, for userID: User.ID) throws
+    /// Enables or disables a user.
+    func setEnabled(_ isEnabled: Bool, for userID: User.ID) throws
+    /// Changes a user's email address.
+    func setEmail(_ email: String?, for userID: User.ID) throws
+    /// Changes a user's display name.
+    func setDisplayName(_ displayName: String?, for userID: User.ID) throws
+    /// Records a successful login: sets the last-login time, clears failures and any lock.
+    func recordSuccessfulLogin(of userID: User.ID, at date: Date) throws
+    /// Counts one failed password login and sets the lock, if any; returns the new failure count.
+    func recordFailedLogin(of userID: User.ID, lockedUntil: Date?) throws -> Int
+    /// Deletes a user with their links, memberships, stars and tokens; authored tags and audit lines keep the name.
+    func deleteUser(_ userID: User.ID) throws
+    /// Links a federated identity to a user.
+    func linkIdentity(providerID: String, subject: String, to userID: User.ID) throws -> IdentityLink
+    /// Notes that a federated identity logged in.
+    func touchIdentityLink(_ linkID: IdentityLink.ID, at date: Date) throws
+    /// Removes a federated identity link.
+    func unlinkIdentity(_ linkID: IdentityLink.ID) throws
+
+    // MARK: Teams
+    /// Creates a team.
+    func createTeam(name: String, description: String?, isHidden: Bool) throws -> Team
+    /// Changes a team's description.
+    func setDescription(_ description: String?, forTeam teamID: Team.ID) throws
+    /// Deletes a team; fails with `.constraintViolated` while it still owns namespaces.
+    func deleteTeam(_ teamID: Team.ID) throws
+    /// Adds a user to a team; `.conflict` if they already are a member.
+    func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole) throws -> TeamMember
+    /// Changes a member's role; `.notFound` if they are not a member.
+    func setRole(_ role: TeamRole, team teamID: Team.ID, user userID: User.ID) throws
+    /// Removes a member; `.notFound` if they are not a member.
+    func removeTeamMember(team teamID: Team.ID, user userID: User.ID) throws
+
+    // MARK: Namespaces
+    /// Creates a namespace; `personalOwner` must be set exactly for `.personal` ones.
+    func createNamespace(
+        name: String, team teamID: Team.ID, visibility: NamespaceVisibility, kind: NamespaceKind,
+        personalOwner: User.ID?, description: String?
+    ) throws -> Namespace
+    /// Changes who may pull from a namespace.
+    func setVisibility(_ visibility: NamespaceVisibility, for namespaceID: Namespace.ID) throws
+    /// Changes a namespace's description.
+    func setDescription(_ description: String?, forNamespace namespaceID: Namespace.ID) throws
+    /// Hands a namespace to another team.
+    func setTeam(_ teamID: Team.ID, for namespaceID: Namespace.ID) throws
+    /// Deletes a namespace with its repositories, tags and stars.
+    func deleteNamespace(_ namespaceID: Namespace.ID) throws
+
+    // MARK: Repositories, tags, stars
+    /// Creates a repository in a namespace.
+    func createRepository(name: String, in namespaceID: Namespace.ID) throws -> Repository
+    /// Deletes a repository with its tags and stars.
+    func deleteRepository(_ repositoryID: Repository.ID) throws
+    /// Creates the tag or moves it to the pushed manifest; returns the stored tag.
+    func recordTagPush(_ push: TagPush) throws -> Tag
+    /// Deletes a tag.
+    func deleteTag(_ tagID: Tag.ID) throws
+    /// Stars a repository for a user; returns false if it was already starred.
+    func star(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool
+    /// Removes a star; returns false if there was none.
+    func unstar(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool
+
+    // MARK: Tokens
+    /// Stores a new application token; `.conflict` on a duplicate name for the owner or a duplicate hash.
+    func createApplicationToken(_ token: NewApplicationToken) throws -> ApplicationToken
+    /// Notes that an application token authenticated.
+    func touchApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
+    /// Revokes an application token (idempotent: the first revocation time is kept).
+    func revokeApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
+    /// Stores a new refresh token.
+    func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken
+    /// Notes that a refresh token was exchanged.
+    func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws
+    /// Revokes a refresh token (idempotent).
+    func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws
+    /// Revokes every refresh token of a user; returns how many were revoked.
+    func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int
+
+    // MARK: Events
+    /// Stores a registry notification unless its event id is already stored (idempotent by event id).
+    func recordRegistryEvent(eventID: String, payload: String) throws -> RegistryEventInsertion
+    /// Moves a registry event to a new state, counting the attempt.
+    func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws
+    /// Appends one audit event.
+    func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent
+    /// Deletes audit events older than `date`; returns how many were deleted.
+    func pruneAuditEvents(olderThan date: Date) throws -> Int
+}
+
+extension StoreReading {
+    /// Every visible team, ordered by name (hidden personal and global teams left out).
+    public func allTeams() throws -> [Team] { try allTeams(includingHidden: false) }
+}
+
+extension StoreWriting {
+    /// Creates a visible team without description.
+    public func createTeam(name: String) throws -> Team {
+        try createTeam(name: name, description: nil, isHidden: false)
+    }
+
+    /// Creates a regular or global namespace (no personal owner, no description).
+    public func createNamespace(
+        name: String, team teamID: Team.ID, visibility: NamespaceVisibility, kind: NamespaceKind = .regular
+    ) throws -> Namespace {
+        try createNamespace(
+            name: name, team: teamID, visibility: visibility, kind: kind, personalOwner: nil, description: nil)
+    }
+}

@@ -1,0 +1,71 @@
+import Foundation
+import SQLiteStorage
+import Storage
+
+/// A fresh directory under the system temp dir, removed by `remove()`.
+struct TemporaryDirectory {
+    let url: URL
+
+    init() throws {
+        url = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-storage-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
+    }
+
+    func path(_ name: String) -> String { url.appendingPathComponent(name).path }
+
+    func remove() { try? FileManager.default.removeItem(at: url) }
+}
+
+/// Opens a migrated store on a database file in a fresh temp dir, runs `body`, then closes and cleans up.
+@discardableResult
+func withFileStore<T>(
+    readers: Int = 2, busyTimeout: Duration = .seconds(5), _ body: (SQLiteStore, String) async throws -> T
+) async throws -> T {
+    let directory = try TemporaryDirectory()
+    defer { directory.remove() }
+    let path = directory.path("portcullis.sqlite")
+    let store = try await SQLiteStore.open(
+        SQLiteConfiguration(location: .file(path), busyTimeout: busyTimeout, readerCount: readers))
+    do {
+        _ = try await store.migrate()
+        let result = try await body(store, path)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}
+
+/// Opens a migrated private in-memory store, runs `body`, then closes it.
+@discardableResult
+func withMemoryStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
+    let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
+    do {
+        _ = try await store.migrate()
+        let result = try await body(store)
+        await store.close()
+        return result
+    } catch {
+        await store.close()
+        throw error
+    }
+}
+
+/// A user, their hidden personal team (as owner) and their private personal namespace, the way the
+/// CLI composes them in one transaction.
+@discardableResult
+func createUserWithPersonalNamespace(
+    _ writer: any StoreWriting, username: String, isAdmin: Bool = false
+) throws -> (User, Team, Namespace) {
+    let user = try writer.createUser(NewUser(username: username, email: "\(username)@example.test", isAdmin: isAdmin))
+    let team = try writer.createTeam(name: "\(username)-personal", description: nil, isHidden: true)
+    _ = try writer.addTeamMember(team: team.id, user: user.id, role: .owner)
+    let namespace = try writer.createNamespace(
+        name: username, team: team.id, visibility: .private, kind: .personal, personalOwner: user.id,
+        description: "This personal namespace belongs to \(username).")
+    return (user, team, namespace)
+}
+
+/// An error a test closure throws on purpose.
+struct DeliberateFailure: Error, Equatable {}
