@@ -7,7 +7,7 @@ import Storage
 enum Accounts {
     /// Creates `user` with a personal team (owned by them) and a private personal namespace named
     /// after the username by Portus's rules (keeping `-`), suffixed with a number when taken.
-    static func createUser(_ user: NewUser, in store: StoreWriting) throws -> (User, Namespace) {
+    static func createUser(_ user: NewUser, in store: any StoreWriting) throws -> (User, Namespace) {
         guard let base = NamespaceNaming.namespaceName(forUsername: user.username) else {
             throw CommandFailure(
                 .dataError, "username '\(user.username)' has no letters or digits to name a namespace after")

@@ -18,7 +18,9 @@ struct AppContext {
 
     /// Loads the configuration named by `--config`, `PORTCULLIS_CONFIG` or `./config.d`; every problem
     /// found is reported at once as a configuration failure.
-    init(_ arguments: inout ParsedArguments) throws(CommandFailure) {
+    /// Administration commands pass `quiet` so routine store messages (opened, closed) stay out of
+    /// their output; warnings and errors still show.
+    init(_ arguments: inout ParsedArguments, quiet: Bool = true) throws(CommandFailure) {
         let environment = ProcessInfo.processInfo.environment
         configDirectory = ConfigurationLoader.directory(
             commandLineValue: arguments.option("config"), environment: environment)
@@ -27,8 +29,9 @@ struct AppContext {
         } catch {
             throw CommandFailure(.configuration, "invalid configuration in \(configDirectory):\n\(error)")
         }
+        let level = LogLevel(rawValue: configuration.log.level.rawValue) ?? .info
         logger = Logger(
-            label: "portcullis", level: LogLevel(rawValue: configuration.log.level.rawValue) ?? .info,
+            label: "portcullis", level: quiet ? max(level, .warning) : level,
             format: LogFormat(rawValue: configuration.log.format.rawValue) ?? .logfmt)
     }
 
@@ -42,6 +45,11 @@ struct AppContext {
                 let directory = (path as NSString).deletingLastPathComponent
                 if !directory.isEmpty {
                     try FileManager.default.createDirectory(atPath: directory, withIntermediateDirectories: true)
+                }
+                // The database holds password hashes: create it owner-only; SQLite gives its -wal and
+                // -shm files the same mode.
+                if !FileManager.default.fileExists(atPath: path) {
+                    FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
                 store = try await SQLiteStore.open(
                     SQLiteConfiguration(location: .file(path), busyTimeout: configuration.storage.sqlite.busyTimeout),

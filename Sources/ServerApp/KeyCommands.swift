@@ -55,9 +55,9 @@ struct SigningKeyFiles {
         }
         let key = try PrivateKey.generate(kind)
         let certificate = try Certificate.selfSigned(
-            key: key, commonName: commonName, subjectAlternativeNames: [], validityDays: 3650)
+            key: key, commonName: commonName, subjectAlternativeNames: [], validity: .seconds(3650 * 86_400))
         try writeFile(keyPath, contents: try key.pemEncoded(), mode: 0o600)
-        try writeFile(certificatePath, contents: try certificate.pemEncoded(), mode: 0o644)
+        try writeFile(certificatePath, contents: certificate.pemEncoded(), mode: 0o644)
     }
 
     /// Writes `contents` through a temporary file renamed into place, so a crash never leaves half a

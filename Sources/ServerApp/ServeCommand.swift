@@ -12,7 +12,7 @@ import Threading
 enum ServeCommand {
     static func run(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
-        let context = try AppContext(&parsed)
+        let context = try AppContext(&parsed, quiet: false)
         try parsed.finish(maxPositionals: 0)
         let configuration = context.configuration
         let logger = context.logger
