@@ -145,7 +145,13 @@ extension ConfigNode: Decodable {
         if let container = try? decoder.container(keyedBy: AnyKey.self) {
             var entries: [Entry] = []
             for key in container.allKeys {
-                entries.append(Entry(key: key.stringValue, keyLocation: location, value: try container.decode(ConfigNode.self, forKey: key)))
+                entries.append(
+                    Entry(
+                        key: key.stringValue,
+                        keyLocation: location,
+                        value: try container.decode(ConfigNode.self, forKey: key)
+                    )
+                )
             }
             self.init(.mapping(entries), at: location)
         } else if var container = try? decoder.unkeyedContainer() {

@@ -75,7 +75,8 @@ import Testing
             error.issues.map(\.description) == [
                 "f.yaml:4:3: server.listen: duplicate key 'listen' (first written at f.yaml:2:3)",
                 "f.yaml:5:3: server.port: duplicate key 'port' (first written at f.yaml:3:3)",
-            ])
+            ]
+        )
     }
 
     @Test func hostileNestingIsRefusedNotRecursedInto() {
