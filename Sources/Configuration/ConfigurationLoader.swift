@@ -129,14 +129,27 @@ public enum ConfigurationLoader {
         }
         checkUnknownVariables(environment, state: &state)
         Validation.check(configuration, state: &state)
-        if !state.log.issues.isEmpty { throw ConfigurationError(state.log.issues) }
+        if !state.log.issues.isEmpty {
+            throw ConfigurationError(sorted(state.log.issues, fragments: sources.map(\.name)))
+        }
         return configuration
+    }
+
+    /// Issues in reading order: by fragment load order, then line and column; environment last.
+    private static func sorted(_ issues: [ConfigIssue], fragments: [String]) -> [ConfigIssue] {
+        let rank = Dictionary(fragments.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return issues.enumerated().sorted { a, b in
+            let left = (rank[a.element.file] ?? Int.max, a.element.line, a.element.column, a.offset)
+            let right = (rank[b.element.file] ?? Int.max, b.element.line, b.element.column, b.offset)
+            return left < right
+        }.map(\.element)
     }
 
     /// Combines the documents into one top-level mapping: singleton sections from one fragment each,
     /// list sections concatenated.
     private static func merge(_ documents: [(name: String, root: ConfigNode)], log: inout IssueLog) -> ConfigNode {
         var entries: [ConfigNode.Entry] = []
+        var sectionLocations: [String: SourceLocation] = [:]
         var listItems: [String: [ConfigNode]] = [:]
         for document in documents {
             guard let topLevel = document.root.entries else {
@@ -165,14 +178,15 @@ public enum ConfigurationLoader {
                         listItems[entry.key] = []
                     }
                     listItems[entry.key]! += items
-                } else if let first = entries.first(where: { $0.key == entry.key }) {
+                } else if let first = sectionLocations[entry.key] {
                     log.add(
                         .duplicateSection,
                         at: entry.keyLocation,
                         entry.key,
-                        "section '\(entry.key)' is already defined in \(first.keyLocation); a section belongs in one fragment"
+                        "section '\(entry.key)' is already defined in \(first); a section belongs in one fragment"
                     )
                 } else {
+                    sectionLocations[entry.key] = entry.keyLocation
                     entries.append(entry)
                 }
             }

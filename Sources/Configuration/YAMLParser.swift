@@ -153,6 +153,8 @@ private struct TreeBuilder {
         var location: SourceLocation
         var items: [ConfigNode] = []
         var entries: [ConfigNode.Entry] = []
+        /// Key → where it was first written, so duplicate checks stay linear on huge mappings.
+        var keyLocations: [String: SourceLocation] = [:]
         var pendingKey: (text: String, location: SourceLocation, discard: Bool)?
     }
 
@@ -225,19 +227,20 @@ private struct TreeBuilder {
             } else {
                 // open() refuses container keys, so a key is always a scalar here.
                 guard case .scalar(let text, _) = node.kind else { return nil }
-                if let previous = stack[index].entries.first(where: { $0.key == text }) {
+                if let previous = stack[index].keyLocations[text] {
                     let path = keyPath
                     issues.append(
                         ConfigIssue(
                             .duplicateKey,
                             at: node.location,
                             keyPath: path.isEmpty ? text : path + "." + text,
-                            message: "duplicate key '\(text)' (first written at \(previous.keyLocation))"
+                            message: "duplicate key '\(text)' (first written at \(previous))"
                         )
                     )
                     // Keep parsing so every problem is reported; the first value wins meanwhile.
                     stack[index].pendingKey = (text, node.location, true)
                 } else {
+                    stack[index].keyLocations[text] = node.location
                     stack[index].pendingKey = (text, node.location, false)
                 }
             }

@@ -238,12 +238,12 @@ import Testing
         ])
         #expect(
             found.map(\.description) == [
-                "config.d/20-bad.yaml:2:1: YAML syntax error: did not find expected node content while parsing a flow node",
                 "config.d/00-server.yaml:2:11: server.listen: 'nowhere' is not host:port (for example 127.0.0.1:5080)",
                 "config.d/00-server.yaml:3:3: server.publcURL: unknown key; did you mean 'publicURL'?",
                 "config.d/00-server.yaml:5:10: log.level: unknown value 'loud'; expected one of debug, info, notice, warning, error",
                 "config.d/10-storage.yaml:2:11: storage.driver: unknown value 'mysql'; expected one of sqlite, postgres",
                 "config.d/10-storage.yaml:3:25: storage.sqlite.busyTimeout: '-1' is not a duration; write seconds (300) or a number with ms, s, m or h (\"5m\")",
+                "config.d/20-bad.yaml:2:1: YAML syntax error: did not find expected node content while parsing a flow node",
             ]
         )
     }

@@ -105,4 +105,18 @@ import Testing
         #expect(again["e"]?.scalarText == "it's")
         #expect(again["a"]?.items?[1].scalarText == "two: x")
     }
+
+    @Test func aHugeMappingIsCheckedForDuplicatesInLinearTime() {
+        let keys = (0..<50_000).map { "k\($0): \($0)\n" }.joined()
+        guard case .success(let root?) = parse(keys + "k7: again\n") else {
+            if case .failure(let error) = parse(keys + "k7: again\n") {
+                #expect(
+                    error.issues.map(\.description) == [
+                        "f.yaml:50001:1: k7: duplicate key 'k7' (first written at f.yaml:8:1)"
+                    ])
+            }
+            return
+        }
+        Issue.record("the duplicate was not found among \(root.entries?.count ?? 0) keys")
+    }
 }
