@@ -205,7 +205,12 @@ public enum ConfigurationLoader {
 
     /// Reports `PORTCULLIS_<SECTION>_*` variables that match no key, with the closest known one.
     private static func checkUnknownVariables(_ environment: [String: String], state: inout DecodeState) {
-        let known = Set(ConfigurationSchema.allKeys.compactMap(\.environmentVariable))
+        let keys = ConfigurationSchema.allKeys
+        let known = Set(keys.compactMap(\.environmentVariable))
+        // Lists inside sections (token.signingKeys) have no variable either; say so rather than suggest.
+        let lists = Set(
+            keys.filter { $0.environmentVariable == nil && !$0.path.contains("[]") }
+                .map { ConfigurationSchema.environmentVariable(for: $0.path) })
         let sections = PortcullisConfiguration.fields.map(\.key)
         for name in environment.keys.sorted() where name.hasPrefix("PORTCULLIS_") {
             if name == directoryVariable || known.contains(name) || state.secretVariables.contains(name) { continue }
@@ -217,8 +222,8 @@ public enum ConfigurationLoader {
                 continue
             }
             let message: String
-            if PortcullisConfiguration.listSections.contains(section) {
-                message = "'\(section)' is a list and cannot be set from the environment; edit a fragment"
+            if PortcullisConfiguration.listSections.contains(section) || lists.contains(name) {
+                message = "this variable names a list, which cannot be set from the environment; edit a fragment"
             } else {
                 message = "no configuration key has this variable" + Suggestion.hint(for: name, in: known.sorted())
             }

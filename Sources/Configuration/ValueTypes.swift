@@ -39,24 +39,6 @@ struct ValueType<Value: Sendable>: Sendable {
             render: render
         )
     }
-
-    /// The same type with an extra check on decoded values.
-    func checked(_ note: String, _ check: @escaping @Sendable (Value) -> String?) -> ValueType {
-        let decode = self.decode
-        return ValueType(
-            name: name + " " + note,
-            structuredEnvironment: structuredEnvironment,
-            decode: { node, path, log in
-                guard let value = decode(node, path, &log) else { return nil }
-                if let problem = check(value) {
-                    log.add(.invalidValue, at: node.location, path, problem)
-                    return nil
-                }
-                return value
-            },
-            render: render
-        )
-    }
 }
 
 /// Why a scalar was refused.

@@ -83,13 +83,15 @@ import Testing
                 "PORTCULLIS_SERVER_PUBLICURL": "http://x",
                 "PORTCULLIS_LOG_LEVL": "debug",
                 "PORTCULLIS_PROVIDERS_0_ID": "x",
+                "PORTCULLIS_TOKEN_SIGNING_KEYS": "[]",
             ]
         )
         #expect(
             found.map(\.description) == [
                 "$PORTCULLIS_LOG_LEVL: no configuration key has this variable; did you mean 'PORTCULLIS_LOG_LEVEL'?",
-                "$PORTCULLIS_PROVIDERS_0_ID: 'providers' is a list and cannot be set from the environment; edit a fragment",
+                "$PORTCULLIS_PROVIDERS_0_ID: this variable names a list, which cannot be set from the environment; edit a fragment",
                 "$PORTCULLIS_SERVER_PUBLICURL: no configuration key has this variable; did you mean 'PORTCULLIS_SERVER_PUBLIC_URL'?",
+                "$PORTCULLIS_TOKEN_SIGNING_KEYS: this variable names a list, which cannot be set from the environment; edit a fragment",
             ]
         )
         #expect(found.allSatisfy { $0.code == .unknownEnvironmentVariable })
