@@ -104,6 +104,9 @@ public struct ConfigNode: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The mapping entries with null read as an empty mapping (`tls:` left blank); `nil` otherwise.
+    var entriesOrEmpty: [Entry]? { isNull ? [] : entries }
+
     /// The sequence items, or `nil` for scalars and mappings.
     public var items: [ConfigNode]? {
         if case .sequence(let items) = kind { return items }

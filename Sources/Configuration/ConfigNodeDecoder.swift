@@ -254,12 +254,7 @@ private struct NodeDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        let entries: [ConfigNode.Entry]
-        if node.isNull {
-            entries = []
-        } else if let mapping = node.entries {
-            entries = mapping
-        } else {
+        guard let entries = node.entriesOrEmpty else {
             throw context.failure(.wrongType, node, codingPath, "expected a mapping, got \(node.shapeName)")
         }
         let mapping = ConfigNode(.mapping(entries), at: node.location)

@@ -281,12 +281,7 @@ func decodeMapping<Root>(
     path: String,
     state: inout DecodeState
 ) {
-    let entries: [ConfigNode.Entry]
-    if node.isNull {
-        entries = []
-    } else if let mapping = node.entries {
-        entries = mapping
-    } else {
+    guard let entries = node.entriesOrEmpty else {
         state.log.add(.wrongType, at: node.location, path, "expected a mapping, got \(node.shapeName)")
         return
     }

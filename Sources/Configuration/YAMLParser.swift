@@ -15,31 +15,13 @@ enum YAMLParser {
     /// Parses `bytes` (the content of `file`) and returns the document's root node, `nil` for an empty
     /// fragment, or the issues that prevented parsing.
     static func parse(_ bytes: [UInt8], file: String) -> Result<ConfigNode?, ConfigurationError> {
-        if bytes.count > maximumSize {
-            return .failure(
-                ConfigurationError(
-                    ConfigIssue(
-                        .syntax,
-                        at: SourceLocation(file: file, line: 1, column: 1),
-                        keyPath: "",
-                        message: "fragment is larger than \(maximumSize) bytes"
-                    )
-                )
-            )
+        func refused(_ message: String) -> Result<ConfigNode?, ConfigurationError> {
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            return .failure(ConfigurationError(ConfigIssue(.syntax, at: start, keyPath: "", message: message)))
         }
+        if bytes.count > maximumSize { return refused("fragment is larger than \(maximumSize) bytes") }
         var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else {
-            return .failure(
-                ConfigurationError(
-                    ConfigIssue(
-                        .syntax,
-                        at: SourceLocation(file: file, line: 1, column: 1),
-                        keyPath: "",
-                        message: "the YAML parser could not be initialised"
-                    )
-                )
-            )
-        }
+        guard yaml_parser_initialize(&parser) == 1 else { return refused("the YAML parser could not be initialised") }
         defer { yaml_parser_delete(&parser) }
         return bytes.withUnsafeBufferPointer { buffer in
             // libyaml reads the input lazily, so the buffer must outlive every parse call: all
