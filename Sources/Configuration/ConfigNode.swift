@@ -104,6 +104,9 @@ public struct ConfigNode: Sendable, Hashable, CustomStringConvertible {
         return nil
     }
 
+    /// The mapping entries with null read as an empty mapping (`tls:` left blank); `nil` otherwise.
+    var entriesOrEmpty: [Entry]? { isNull ? [] : entries }
+
     /// The sequence items, or `nil` for scalars and mappings.
     public var items: [ConfigNode]? {
         if case .sequence(let items) = kind { return items }
@@ -145,7 +148,13 @@ extension ConfigNode: Decodable {
         if let container = try? decoder.container(keyedBy: AnyKey.self) {
             var entries: [Entry] = []
             for key in container.allKeys {
-                entries.append(Entry(key: key.stringValue, keyLocation: location, value: try container.decode(ConfigNode.self, forKey: key)))
+                entries.append(
+                    Entry(
+                        key: key.stringValue,
+                        keyLocation: location,
+                        value: try container.decode(ConfigNode.self, forKey: key)
+                    )
+                )
             }
             self.init(.mapping(entries), at: location)
         } else if var container = try? decoder.unkeyedContainer() {

@@ -15,7 +15,11 @@ public struct ConfigNodeDecoder: Sendable {
     /// Decodes `type` from `node`; `keyPath` (`providers[1].config`) prefixes the key paths in issues.
     ///
     /// - Throws: ``ConfigurationError`` with the located problems.
-    public func decode<T: Decodable>(_ type: T.Type, from node: ConfigNode, keyPath: String = "") throws(ConfigurationError) -> T {
+    public func decode<T: Decodable>(
+        _ type: T.Type,
+        from node: ConfigNode,
+        keyPath: String = ""
+    ) throws(ConfigurationError) -> T {
         let context = NodeDecodingContext(root: node, keyPath: keyPath)
         let value: T
         do {
@@ -26,7 +30,8 @@ public struct ConfigNodeDecoder: Sendable {
             throw ConfigurationError(context.issue(for: error))
         } catch {
             throw ConfigurationError(
-                ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error)))
+                ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
+            )
         }
         let unknown = context.unknownKeys()
         if !unknown.isEmpty { throw ConfigurationError(unknown) }
@@ -73,7 +78,12 @@ private final class NodeDecodingContext {
         return result
     }
 
-    func failure(_ code: ConfigIssue.Code, _ node: ConfigNode, _ codingPath: [any CodingKey], _ message: String) -> NodeDecodingFailure {
+    func failure(
+        _ code: ConfigIssue.Code,
+        _ node: ConfigNode,
+        _ codingPath: [any CodingKey],
+        _ message: String
+    ) -> NodeDecodingFailure {
         NodeDecodingFailure(issue: ConfigIssue(code, at: node.location, keyPath: path(codingPath), message: message))
     }
 
@@ -97,8 +107,12 @@ private final class NodeDecodingContext {
             for entry in entries where !asked.contains(entry.key) {
                 issues.append(
                     ConfigIssue(
-                        .unknownKey, at: entry.keyLocation, keyPath: join(key, entry.key),
-                        message: "unknown key" + Suggestion.hint(for: entry.key, in: asked.sorted())))
+                        .unknownKey,
+                        at: entry.keyLocation,
+                        keyPath: join(key, entry.key),
+                        message: "unknown key" + Suggestion.hint(for: entry.key, in: asked.sorted())
+                    )
+                )
             }
         }
         return issues
@@ -122,7 +136,12 @@ private final class NodeDecodingContext {
                 node = items[index]
             }
         }
-        return ConfigIssue(code, at: node.location, keyPath: path(context.codingPath), message: context.debugDescription)
+        return ConfigIssue(
+            code,
+            at: node.location,
+            keyPath: path(context.codingPath),
+            message: context.debugDescription
+        )
     }
 
     // MARK: Values
@@ -141,7 +160,10 @@ private final class NodeDecodingContext {
                         return .failure(.invalid("'\(text)' is not an absolute URL"))
                     }
                     return .success(url)
-                }, node, path) as! T
+                },
+                node,
+                path
+            ) as! T
         }
         return try T(from: NodeDecoder(node: node, codingPath: codingPath, context: self))
     }
@@ -149,12 +171,19 @@ private final class NodeDecodingContext {
     private func special<V>(_ type: ValueType<V>, _ node: ConfigNode, _ path: String) throws -> V {
         var log = IssueLog()
         guard let value = type.decode(node, path, &log) else {
-            throw NodeDecodingFailure(issue: log.issues.first ?? ConfigIssue(.invalidValue, at: node.location, keyPath: path, message: "invalid value"))
+            throw NodeDecodingFailure(
+                issue: log.issues.first
+                    ?? ConfigIssue(.invalidValue, at: node.location, keyPath: path, message: "invalid value")
+            )
         }
         return value
     }
 
-    func scalar(_ node: ConfigNode, _ codingPath: [any CodingKey], expected: String) throws -> (String, ConfigNode.ScalarStyle) {
+    func scalar(
+        _ node: ConfigNode,
+        _ codingPath: [any CodingKey],
+        expected: String
+    ) throws -> (String, ConfigNode.ScalarStyle) {
         guard case .scalar(let text, let style) = node.kind, !node.isNull else {
             throw failure(.wrongType, node, codingPath, "expected \(expected), got \(node.shapeName)")
         }
@@ -176,7 +205,12 @@ private final class NodeDecodingContext {
     func integer<T: FixedWidthInteger>(_ type: T.Type, _ node: ConfigNode, _ codingPath: [any CodingKey]) throws -> T {
         let (text, style) = try scalar(node, codingPath, expected: "an integer")
         guard style == .plain else {
-            throw failure(.wrongType, node, codingPath, "expected an integer, got the string \(YAMLRenderer.quoted(text))")
+            throw failure(
+                .wrongType,
+                node,
+                codingPath,
+                "expected an integer, got the string \(YAMLRenderer.quoted(text))"
+            )
         }
         guard let value = T(text) else {
             if Int64(text) != nil || text.allSatisfy({ $0.isNumber || $0 == "-" }) {
@@ -187,7 +221,11 @@ private final class NodeDecodingContext {
         return value
     }
 
-    func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(_ type: T.Type, _ node: ConfigNode, _ codingPath: [any CodingKey]) throws -> T {
+    func floatingPoint<T: BinaryFloatingPoint & LosslessStringConvertible>(
+        _ type: T.Type,
+        _ node: ConfigNode,
+        _ codingPath: [any CodingKey]
+    ) throws -> T {
         let (text, style) = try scalar(node, codingPath, expected: "a number")
         guard style == .plain, let value = T(text), value.isFinite else {
             throw failure(.wrongType, node, codingPath, "expected a number, got \(node.shapeName)")
@@ -216,17 +254,14 @@ private struct NodeDecoder: Decoder {
     var userInfo: [CodingUserInfoKey: Any] { [:] }
 
     func container<Key: CodingKey>(keyedBy type: Key.Type) throws -> KeyedDecodingContainer<Key> {
-        let entries: [ConfigNode.Entry]
-        if node.isNull {
-            entries = []
-        } else if let mapping = node.entries {
-            entries = mapping
-        } else {
+        guard let entries = node.entriesOrEmpty else {
             throw context.failure(.wrongType, node, codingPath, "expected a mapping, got \(node.shapeName)")
         }
         let mapping = ConfigNode(.mapping(entries), at: node.location)
         context.noteMapping(mapping, codingPath: codingPath)
-        return KeyedDecodingContainer(KeyedNodeContainer<Key>(node: mapping, entries: entries, codingPath: codingPath, context: context))
+        return KeyedDecodingContainer(
+            KeyedNodeContainer<Key>(node: mapping, entries: entries, codingPath: codingPath, context: context)
+        )
     }
 
     func unkeyedContainer() throws -> any UnkeyedDecodingContainer {
@@ -255,8 +290,12 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
         guard let entry = entries.first(where: { $0.key == key.stringValue }) else {
             throw NodeDecodingFailure(
                 issue: ConfigIssue(
-                    .missingKey, at: node.location, keyPath: context.path(codingPath + [key]),
-                    message: "missing required key '\(key.stringValue)'"))
+                    .missingKey,
+                    at: node.location,
+                    keyPath: context.path(codingPath + [key]),
+                    message: "missing required key '\(key.stringValue)'"
+                )
+            )
         }
         return entry.value
     }
@@ -272,24 +311,53 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
     }
 
     func decode(_ type: Bool.Type, forKey key: Key) throws -> Bool { try context.bool(value(key), codingPath + [key]) }
-    func decode(_ type: String.Type, forKey key: Key) throws -> String { try context.string(value(key), codingPath + [key]) }
-    func decode(_ type: Double.Type, forKey key: Key) throws -> Double { try context.floatingPoint(type, value(key), codingPath + [key]) }
-    func decode(_ type: Float.Type, forKey key: Key) throws -> Float { try context.floatingPoint(type, value(key), codingPath + [key]) }
-    func decode(_ type: Int.Type, forKey key: Key) throws -> Int { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 { try context.integer(type, value(key), codingPath + [key]) }
-    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 { try context.integer(type, value(key), codingPath + [key]) }
+    func decode(_ type: String.Type, forKey key: Key) throws -> String {
+        try context.string(value(key), codingPath + [key])
+    }
+    func decode(_ type: Double.Type, forKey key: Key) throws -> Double {
+        try context.floatingPoint(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Float.Type, forKey key: Key) throws -> Float {
+        try context.floatingPoint(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Int.Type, forKey key: Key) throws -> Int {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Int8.Type, forKey key: Key) throws -> Int8 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Int16.Type, forKey key: Key) throws -> Int16 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Int32.Type, forKey key: Key) throws -> Int32 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: Int64.Type, forKey key: Key) throws -> Int64 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: UInt.Type, forKey key: Key) throws -> UInt {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: UInt8.Type, forKey key: Key) throws -> UInt8 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: UInt16.Type, forKey key: Key) throws -> UInt16 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: UInt32.Type, forKey key: Key) throws -> UInt32 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
+    func decode(_ type: UInt64.Type, forKey key: Key) throws -> UInt64 {
+        try context.integer(type, value(key), codingPath + [key])
+    }
     func decode<T: Decodable>(_ type: T.Type, forKey key: Key) throws -> T {
         try context.decodeValue(type, from: value(key), codingPath: codingPath + [key])
     }
 
-    func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type, forKey key: Key) throws -> KeyedDecodingContainer<NestedKey> {
+    func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type,
+        forKey key: Key
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         try NodeDecoder(node: value(key), codingPath: codingPath + [key], context: context).container(keyedBy: type)
     }
 
@@ -303,7 +371,8 @@ private struct KeyedNodeContainer<Key: CodingKey>: KeyedDecodingContainerProtoco
 
     func superDecoder(forKey key: Key) throws -> any Decoder {
         context.noteRequested(key.stringValue, codingPath: codingPath)
-        let child = entries.first { $0.key == key.stringValue }?.value ?? ConfigNode(.scalar("", .plain), at: node.location)
+        let child =
+            entries.first { $0.key == key.stringValue }?.value ?? ConfigNode(.scalar("", .plain), at: node.location)
         return NodeDecoder(node: child, codingPath: codingPath + [key], context: context)
     }
 }
@@ -325,7 +394,10 @@ private struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
 
     private mutating func next() throws -> (ConfigNode, [any CodingKey]) {
         guard !isAtEnd else {
-            throw DecodingError.valueNotFound(Any.self, .init(codingPath: codingPath, debugDescription: "the list has no more items"))
+            throw DecodingError.valueNotFound(
+                Any.self,
+                .init(codingPath: codingPath, debugDescription: "the list has no more items")
+            )
         }
         defer { currentIndex += 1 }
         return (items[currentIndex], codingPath + [IndexKey(currentIndex)])
@@ -338,25 +410,53 @@ private struct UnkeyedNodeContainer: UnkeyedDecodingContainer {
     }
 
     mutating func decode(_ type: Bool.Type) throws -> Bool { let (n, p) = try next(); return try context.bool(n, p) }
-    mutating func decode(_ type: String.Type) throws -> String { let (n, p) = try next(); return try context.string(n, p) }
-    mutating func decode(_ type: Double.Type) throws -> Double { let (n, p) = try next(); return try context.floatingPoint(type, n, p) }
-    mutating func decode(_ type: Float.Type) throws -> Float { let (n, p) = try next(); return try context.floatingPoint(type, n, p) }
-    mutating func decode(_ type: Int.Type) throws -> Int { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: Int8.Type) throws -> Int8 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: Int16.Type) throws -> Int16 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: Int32.Type) throws -> Int32 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: Int64.Type) throws -> Int64 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: UInt.Type) throws -> UInt { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: UInt8.Type) throws -> UInt8 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: UInt16.Type) throws -> UInt16 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: UInt32.Type) throws -> UInt32 { let (n, p) = try next(); return try context.integer(type, n, p) }
-    mutating func decode(_ type: UInt64.Type) throws -> UInt64 { let (n, p) = try next(); return try context.integer(type, n, p) }
+    mutating func decode(_ type: String.Type) throws -> String {
+        let (n, p) = try next(); return try context.string(n, p)
+    }
+    mutating func decode(_ type: Double.Type) throws -> Double {
+        let (n, p) = try next(); return try context.floatingPoint(type, n, p)
+    }
+    mutating func decode(_ type: Float.Type) throws -> Float {
+        let (n, p) = try next(); return try context.floatingPoint(type, n, p)
+    }
+    mutating func decode(_ type: Int.Type) throws -> Int {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: Int8.Type) throws -> Int8 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: Int16.Type) throws -> Int16 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: Int32.Type) throws -> Int32 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: Int64.Type) throws -> Int64 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: UInt.Type) throws -> UInt {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: UInt8.Type) throws -> UInt8 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: UInt16.Type) throws -> UInt16 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: UInt32.Type) throws -> UInt32 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
+    mutating func decode(_ type: UInt64.Type) throws -> UInt64 {
+        let (n, p) = try next(); return try context.integer(type, n, p)
+    }
     mutating func decode<T: Decodable>(_ type: T.Type) throws -> T {
         let (n, p) = try next()
         return try context.decodeValue(type, from: n, codingPath: p)
     }
 
-    mutating func nestedContainer<NestedKey: CodingKey>(keyedBy type: NestedKey.Type) throws -> KeyedDecodingContainer<NestedKey> {
+    mutating func nestedContainer<NestedKey: CodingKey>(
+        keyedBy type: NestedKey.Type
+    ) throws -> KeyedDecodingContainer<NestedKey> {
         let (n, p) = try next()
         return try NodeDecoder(node: n, codingPath: p, context: context).container(keyedBy: type)
     }
@@ -392,5 +492,7 @@ private struct SingleNodeContainer: SingleValueDecodingContainer {
     func decode(_ type: UInt16.Type) throws -> UInt16 { try context.integer(type, node, codingPath) }
     func decode(_ type: UInt32.Type) throws -> UInt32 { try context.integer(type, node, codingPath) }
     func decode(_ type: UInt64.Type) throws -> UInt64 { try context.integer(type, node, codingPath) }
-    func decode<T: Decodable>(_ type: T.Type) throws -> T { try context.decodeValue(type, from: node, codingPath: codingPath) }
+    func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        try context.decodeValue(type, from: node, codingPath: codingPath)
+    }
 }

@@ -43,8 +43,12 @@ public enum ConfigurationLoader {
         } catch {
             throw ConfigurationError(
                 ConfigIssue(
-                    .unreadable, at: SourceLocation(file: directory, line: 0, column: 0), keyPath: "",
-                    message: "cannot list the configuration directory (set --config DIR or \(directoryVariable))"))
+                    .unreadable,
+                    at: SourceLocation(file: directory, line: 0, column: 0),
+                    keyPath: "",
+                    message: "cannot list the configuration directory (set --config DIR or \(directoryVariable))"
+                )
+            )
         }
         let prefix = directory.hasSuffix("/") ? directory : directory + "/"
         return
@@ -59,14 +63,19 @@ public enum ConfigurationLoader {
     /// - Throws: ``ConfigurationError`` with every issue found: unreadable or malformed files,
     ///   unknown keys, wrong types, invalid values, duplicate sections or ids, bad variables.
     public static func load(
-        directory: String, environment: [String: String]
+        directory: String,
+        environment: [String: String]
     ) throws(ConfigurationError) -> PortcullisConfiguration {
         let paths = try fragmentPaths(in: directory)
         guard !paths.isEmpty else {
             throw ConfigurationError(
                 ConfigIssue(
-                    .unreadable, at: SourceLocation(file: directory, line: 0, column: 0), keyPath: "",
-                    message: "no *.yaml fragments in the configuration directory"))
+                    .unreadable,
+                    at: SourceLocation(file: directory, line: 0, column: 0),
+                    keyPath: "",
+                    message: "no *.yaml fragments in the configuration directory"
+                )
+            )
         }
         var log = IssueLog()
         var sources: [(name: String, bytes: [UInt8])] = []
@@ -85,14 +94,21 @@ public enum ConfigurationLoader {
     ///
     /// - Throws: ``ConfigurationError`` with every issue found.
     public static func load(
-        fragments: [ConfigurationFragment], environment: [String: String] = [:]
+        fragments: [ConfigurationFragment],
+        environment: [String: String] = [:]
     ) throws(ConfigurationError) -> PortcullisConfiguration {
         let sorted = fragments.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        return try load(sources: sorted.map { ($0.name, Array($0.text.utf8)) }, environment: environment, log: IssueLog())
+        return try load(
+            sources: sorted.map { ($0.name, Array($0.text.utf8)) },
+            environment: environment,
+            log: IssueLog()
+        )
     }
 
     private static func load(
-        sources: [(name: String, bytes: [UInt8])], environment: [String: String], log initialLog: IssueLog
+        sources: [(name: String, bytes: [UInt8])],
+        environment: [String: String],
+        log initialLog: IssueLog
     ) throws(ConfigurationError) -> PortcullisConfiguration {
         var state = DecodeState()
         state.log = initialLog
@@ -113,25 +129,48 @@ public enum ConfigurationLoader {
         }
         checkUnknownVariables(environment, state: &state)
         Validation.check(configuration, state: &state)
-        if !state.log.issues.isEmpty { throw ConfigurationError(state.log.issues) }
+        if !state.log.issues.isEmpty {
+            throw ConfigurationError(sorted(state.log.issues, fragments: sources.map(\.name)))
+        }
         return configuration
+    }
+
+    /// Issues in reading order: by fragment load order, then line and column; environment last.
+    private static func sorted(_ issues: [ConfigIssue], fragments: [String]) -> [ConfigIssue] {
+        let rank = Dictionary(fragments.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
+        return issues.enumerated().sorted { a, b in
+            let left = (rank[a.element.file] ?? Int.max, a.element.line, a.element.column, a.offset)
+            let right = (rank[b.element.file] ?? Int.max, b.element.line, b.element.column, b.offset)
+            return left < right
+        }.map(\.element)
     }
 
     /// Combines the documents into one top-level mapping: singleton sections from one fragment each,
     /// list sections concatenated.
     private static func merge(_ documents: [(name: String, root: ConfigNode)], log: inout IssueLog) -> ConfigNode {
         var entries: [ConfigNode.Entry] = []
+        var sectionLocations: [String: SourceLocation] = [:]
         var listItems: [String: [ConfigNode]] = [:]
         for document in documents {
             guard let topLevel = document.root.entries else {
-                log.add(.wrongType, at: document.root.location, "", "a fragment must be a mapping of sections, got \(document.root.shapeName)")
+                log.add(
+                    .wrongType,
+                    at: document.root.location,
+                    "",
+                    "a fragment must be a mapping of sections, got \(document.root.shapeName)"
+                )
                 continue
             }
             for entry in topLevel {
                 if PortcullisConfiguration.listSections.contains(entry.key) {
                     if entry.value.isNull { continue }
                     guard let items = entry.value.items else {
-                        log.add(.wrongType, at: entry.value.location, entry.key, "expected a list, got \(entry.value.shapeName)")
+                        log.add(
+                            .wrongType,
+                            at: entry.value.location,
+                            entry.key,
+                            "expected a list, got \(entry.value.shapeName)"
+                        )
                         continue
                     }
                     if listItems[entry.key] == nil {
@@ -139,11 +178,15 @@ public enum ConfigurationLoader {
                         listItems[entry.key] = []
                     }
                     listItems[entry.key]! += items
-                } else if let first = entries.first(where: { $0.key == entry.key }) {
+                } else if let first = sectionLocations[entry.key] {
                     log.add(
-                        .duplicateSection, at: entry.keyLocation, entry.key,
-                        "section '\(entry.key)' is already defined in \(first.keyLocation); a section belongs in one fragment")
+                        .duplicateSection,
+                        at: entry.keyLocation,
+                        entry.key,
+                        "section '\(entry.key)' is already defined in \(first); a section belongs in one fragment"
+                    )
                 } else {
+                    sectionLocations[entry.key] = entry.keyLocation
                     entries.append(entry)
                 }
             }
@@ -154,23 +197,33 @@ public enum ConfigurationLoader {
             combined.value = ConfigNode(.sequence(items), at: entry.value.location)
             return combined
         }
-        let location = documents.first.map { SourceLocation(file: $0.name, line: 1, column: 1) } ?? SourceLocation(file: "", line: 0, column: 0)
+        let location =
+            documents.first.map { SourceLocation(file: $0.name, line: 1, column: 1) }
+            ?? SourceLocation(file: "", line: 0, column: 0)
         return ConfigNode(.mapping(merged), at: location)
     }
 
     /// Reports `PORTCULLIS_<SECTION>_*` variables that match no key, with the closest known one.
     private static func checkUnknownVariables(_ environment: [String: String], state: inout DecodeState) {
-        let known = Set(ConfigurationSchema.allKeys.compactMap(\.environmentVariable))
+        let keys = ConfigurationSchema.allKeys
+        let known = Set(keys.compactMap(\.environmentVariable))
+        // Lists inside sections (token.signingKeys) have no variable either; say so rather than suggest.
+        let lists = Set(
+            keys.filter { $0.environmentVariable == nil && !$0.path.contains("[]") }
+                .map { ConfigurationSchema.environmentVariable(for: $0.path) })
         let sections = PortcullisConfiguration.fields.map(\.key)
         for name in environment.keys.sorted() where name.hasPrefix("PORTCULLIS_") {
             if name == directoryVariable || known.contains(name) || state.secretVariables.contains(name) { continue }
             let rest = name.dropFirst("PORTCULLIS_".count)
-            guard let section = sections.first(where: { rest.hasPrefix($0.uppercased() + "_") || rest == $0.uppercased() }) else {
+            guard
+                let section = sections.first(where: { rest.hasPrefix($0.uppercased() + "_") || rest == $0.uppercased() }
+                )
+            else {
                 continue
             }
             let message: String
-            if PortcullisConfiguration.listSections.contains(section) {
-                message = "'\(section)' is a list and cannot be set from the environment; edit a fragment"
+            if PortcullisConfiguration.listSections.contains(section) || lists.contains(name) {
+                message = "this variable names a list, which cannot be set from the environment; edit a fragment"
             } else {
                 message = "no configuration key has this variable" + Suggestion.hint(for: name, in: known.sorted())
             }
@@ -186,16 +239,34 @@ enum Validation {
         if (tls.certificate == nil) != (tls.key == nil) {
             let (present, missing) = tls.certificate == nil ? ("key", "certificate") : ("certificate", "key")
             state.log.add(
-                .missingKey, at: location("server.tls.\(present)", state), "server.tls.\(missing)",
-                "server.tls.\(present) is set, so server.tls.\(missing) is required too (set both or neither)")
+                .missingKey,
+                at: location("server.tls.\(present)", state),
+                "server.tls.\(missing)",
+                "server.tls.\(present) is set, so server.tls.\(missing) is required too (set both or neither)"
+            )
         }
         if configuration.storage.driver == .postgres && configuration.storage.postgres.url == nil {
             state.log.add(
-                .missingKey, at: location("storage.driver", state), "storage.postgres.url",
-                "the postgres driver needs storage.postgres.url ({file: PATH} or {env: NAME})")
+                .missingKey,
+                at: location("storage.driver", state),
+                "storage.postgres.url",
+                "the postgres driver needs storage.postgres.url ({file: PATH} or {env: NAME})"
+            )
         }
-        unique(configuration.registries.map(\.name), list: "registries", key: "name", what: "registry name", state: &state)
-        unique(configuration.registries.map(\.service), list: "registries", key: "service", what: "registry service", state: &state)
+        unique(
+            configuration.registries.map(\.name),
+            list: "registries",
+            key: "name",
+            what: "registry name",
+            state: &state
+        )
+        unique(
+            configuration.registries.map(\.service),
+            list: "registries",
+            key: "service",
+            what: "registry service",
+            state: &state
+        )
         unique(configuration.providers.map(\.id), list: "providers", key: "id", what: "provider id", state: &state)
     }
 
@@ -204,8 +275,11 @@ enum Validation {
         for (index, value) in values.enumerated() where !value.isEmpty {
             if let first = firstIndex[value] {
                 state.log.add(
-                    .duplicateIdentifier, at: location("\(list)[\(index)].\(key)", state), "\(list)[\(index)].\(key)",
-                    "duplicate \(what) '\(value)' (first defined at \(location("\(list)[\(first)].\(key)", state)))")
+                    .duplicateIdentifier,
+                    at: location("\(list)[\(index)].\(key)", state),
+                    "\(list)[\(index)].\(key)",
+                    "duplicate \(what) '\(value)' (first defined at \(location("\(list)[\(first)].\(key)", state)))"
+                )
             } else {
                 firstIndex[value] = index
             }

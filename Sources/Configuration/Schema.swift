@@ -51,7 +51,8 @@ public enum ConfigurationSchema {
                     let next = index + 1 < characters.count ? characters[index + 1] : nil
                     // A word starts at a lower→upper step, or at the last capital of an acronym
                     // followed by lowercase (`URLPath` → URL_PATH).
-                    if previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true) {
+                    if previous.isLowercase || previous.isNumber || (previous.isUppercase && next?.isLowercase == true)
+                    {
                         name += "_"
                     }
                 }
@@ -92,17 +93,23 @@ struct Field<Root>: Sendable {
     let isRequired: Bool
     let decode: @Sendable (_ root: inout Root, _ node: ConfigNode, _ path: String, _ state: inout DecodeState) -> Void
     let applyEnvironment:
-        @Sendable (_ root: inout Root, _ path: String, _ environment: [String: String], _ state: inout DecodeState) -> Void
+        @Sendable (_ root: inout Root, _ path: String, _ environment: [String: String], _ state: inout DecodeState) ->
+            Void
     let render: @Sendable (_ root: Root) -> YAMLTree
     let document: @Sendable (_ root: Root, _ prefix: String) -> [ConfigurationKey]
 
     /// A key holding one value of `type`.
     static func value<T>(
-        _ key: String, _ keyPath: any WritableKeyPath<Root, T> & Sendable, _ type: ValueType<T>, required: Bool = false,
-        fromEnvironment: Bool = true, _ summary: String
+        _ key: String,
+        _ keyPath: any WritableKeyPath<Root, T> & Sendable,
+        _ type: ValueType<T>,
+        required: Bool = false,
+        fromEnvironment: Bool = true,
+        _ summary: String
     ) -> Field {
         Field(
-            key: key, isRequired: required,
+            key: key,
+            isRequired: required,
             decode: { root, node, path, state in
                 if let value = type.decode(node, path, &state.log) {
                     root[keyPath: keyPath] = value
@@ -116,7 +123,14 @@ struct Field<Root>: Sendable {
                 guard fromEnvironment else { return }
                 let variable = ConfigurationSchema.environmentVariable(for: path)
                 guard let text = environment[variable] else { return }
-                guard let node = environmentNode(text, variable: variable, structured: type.structuredEnvironment, path: path, log: &state.log)
+                guard
+                    let node = environmentNode(
+                        text,
+                        variable: variable,
+                        structured: type.structuredEnvironment,
+                        path: path,
+                        log: &state.log
+                    )
                 else { return }
                 if let value = type.decode(node, path, &state.log) {
                     root[keyPath: keyPath] = value
@@ -131,37 +145,48 @@ struct Field<Root>: Sendable {
                 let path = join(prefix, key)
                 return [
                     ConfigurationKey(
-                        path: path, type: type.name,
+                        path: path,
+                        type: type.name,
                         defaultValue: required ? nil : YAMLRenderer.flow(type.render(root[keyPath: keyPath])),
                         isRequired: required,
                         environmentVariable: fromEnvironment && !prefix.contains("[]")
                             ? ConfigurationSchema.environmentVariable(for: path) : nil,
-                        summary: summary)
+                        summary: summary
+                    )
                 ]
-            })
+            }
+        )
     }
 
     /// A key whose absence (or `null`) means "not set".
     static func optional<T>(
-        _ key: String, _ keyPath: any WritableKeyPath<Root, T?> & Sendable, _ type: ValueType<T>, fromEnvironment: Bool = true,
+        _ key: String,
+        _ keyPath: any WritableKeyPath<Root, T?> & Sendable,
+        _ type: ValueType<T>,
+        fromEnvironment: Bool = true,
         _ summary: String
     ) -> Field {
         let optionalType = ValueType<T?>(
-            name: type.name, structuredEnvironment: type.structuredEnvironment,
+            name: type.name,
+            structuredEnvironment: type.structuredEnvironment,
             decode: { node, path, log in
                 if node.isNull { return .some(nil) }
                 return type.decode(node, path, &log).map { .some($0) }
             },
-            render: { $0.map(type.render) ?? .raw("null") })
+            render: { $0.map(type.render) ?? .raw("null") }
+        )
         return value(key, keyPath, optionalType, fromEnvironment: fromEnvironment, summary)
     }
 
     /// A nested section (`server.tls`), a mapping of its own fields.
     static func section<Sub>(
-        _ key: String, _ keyPath: any WritableKeyPath<Root, Sub> & Sendable, _ fields: [Field<Sub>]
+        _ key: String,
+        _ keyPath: any WritableKeyPath<Root, Sub> & Sendable,
+        _ fields: [Field<Sub>]
     ) -> Field {
         Field(
-            key: key, isRequired: false,
+            key: key,
+            isRequired: false,
             decode: { root, node, path, state in
                 var sub = root[keyPath: keyPath]
                 decodeMapping(node, into: &sub, fields: fields, path: path, state: &state)
@@ -180,16 +205,20 @@ struct Field<Root>: Sendable {
             document: { root, prefix in
                 let sub = root[keyPath: keyPath]
                 return fields.flatMap { $0.document(sub, join(prefix, key)) }
-            })
+            }
+        )
     }
 
     /// A list of records (`providers`), each a mapping of `Element.fields`; not settable from the
     /// environment.
     static func records<Element: SchemaRecord>(
-        _ key: String, _ keyPath: any WritableKeyPath<Root, [Element]> & Sendable, _ summary: String
+        _ key: String,
+        _ keyPath: any WritableKeyPath<Root, [Element]> & Sendable,
+        _ summary: String
     ) -> Field {
         Field(
-            key: key, isRequired: false,
+            key: key,
+            isRequired: false,
             decode: { root, node, path, state in
                 if node.isNull { return }
                 guard let items = node.items else {
@@ -200,7 +229,12 @@ struct Field<Root>: Sendable {
                 for (index, item) in items.enumerated() {
                     let itemPath = "\(path)[\(index)]"
                     guard item.entries != nil else {
-                        state.log.add(.wrongType, at: item.location, itemPath, "expected a mapping, got \(item.shapeName)")
+                        state.log.add(
+                            .wrongType,
+                            at: item.location,
+                            itemPath,
+                            "expected a mapping, got \(item.shapeName)"
+                        )
                         continue
                     }
                     var element = Element()
@@ -213,30 +247,41 @@ struct Field<Root>: Sendable {
             },
             applyEnvironment: { _, _, _, _ in },
             render: { root in
-                .list(root[keyPath: keyPath].map { element in .map(Element.fields.map { ($0.key, $0.render(element)) }) })
+                .list(
+                    root[keyPath: keyPath].map { element in .map(Element.fields.map { ($0.key, $0.render(element)) }) }
+                )
             },
             document: { root, prefix in
                 let path = join(prefix, key)
                 let own = ConfigurationKey(
-                    path: path, type: "list",
+                    path: path,
+                    type: "list",
                     defaultValue: YAMLRenderer.flow(
-                        .list(root[keyPath: keyPath].map { element in .map(Element.fields.map { ($0.key, $0.render(element)) }) })),
-                    isRequired: false, environmentVariable: nil, summary: summary)
+                        .list(
+                            root[keyPath: keyPath].map { element in
+                                .map(Element.fields.map { ($0.key, $0.render(element)) })
+                            }
+                        )
+                    ),
+                    isRequired: false,
+                    environmentVariable: nil,
+                    summary: summary
+                )
                 return [own] + Element.fields.flatMap { $0.document(Element(), path + "[]") }
-            })
+            }
+        )
     }
 }
 
 /// Decodes the entries of `node` into `root`, reporting unknown, wrongly typed and missing keys.
 func decodeMapping<Root>(
-    _ node: ConfigNode, into root: inout Root, fields: [Field<Root>], path: String, state: inout DecodeState
+    _ node: ConfigNode,
+    into root: inout Root,
+    fields: [Field<Root>],
+    path: String,
+    state: inout DecodeState
 ) {
-    let entries: [ConfigNode.Entry]
-    if node.isNull {
-        entries = []
-    } else if let mapping = node.entries {
-        entries = mapping
-    } else {
+    guard let entries = node.entriesOrEmpty else {
         state.log.add(.wrongType, at: node.location, path, "expected a mapping, got \(node.shapeName)")
         return
     }
@@ -245,7 +290,11 @@ func decodeMapping<Root>(
         let entryPath = join(path, entry.key)
         guard let field = fields.first(where: { $0.key == entry.key }) else {
             state.log.add(
-                .unknownKey, at: entry.keyLocation, entryPath, "unknown key" + Suggestion.hint(for: entry.key, in: fields.map(\.key)))
+                .unknownKey,
+                at: entry.keyLocation,
+                entryPath,
+                "unknown key" + Suggestion.hint(for: entry.key, in: fields.map(\.key))
+            )
             continue
         }
         seen.insert(entry.key)
@@ -258,7 +307,11 @@ func decodeMapping<Root>(
 
 /// The node for an environment value: one plain scalar, or parsed YAML for structured types.
 private func environmentNode(
-    _ text: String, variable: String, structured: Bool, path: String, log: inout IssueLog
+    _ text: String,
+    variable: String,
+    structured: Bool,
+    path: String,
+    log: inout IssueLog
 ) -> ConfigNode? {
     let location = SourceLocation.environment(variable)
     guard structured, let first = text.first, first == "{" || first == "[" else {

@@ -111,7 +111,9 @@ extension Secret: Decodable {
             throw DecodingError.dataCorrupted(
                 .init(
                     codingPath: decoder.codingPath,
-                    debugDescription: "secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}"))
+                    debugDescription: "secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}"
+                )
+            )
         }
         let container = try decoder.container(keyedBy: CodingKeys.self)
         let file = try container.decodeIfPresent(String.self, forKey: .file)
@@ -121,7 +123,8 @@ extension Secret: Decodable {
         case (nil, let name?) where !name.isEmpty: self.init(.environment(name))
         default:
             throw DecodingError.dataCorrupted(
-                .init(codingPath: decoder.codingPath, debugDescription: "a secret has exactly one of 'file' or 'env'"))
+                .init(codingPath: decoder.codingPath, debugDescription: "a secret has exactly one of 'file' or 'env'")
+            )
         }
     }
 }

@@ -36,7 +36,11 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("storage", \.storage, StorageSettings.fields),
         .section("token", \.token, TokenSettings.fields),
         .section("policy", \.policy, PolicySettings.fields),
-        .records("registries", \.registries, "Registries this server issues tokens for; lists from every fragment are concatenated."),
+        .records(
+            "registries",
+            \.registries,
+            "Registries this server issues tokens for; lists from every fragment are concatenated."
+        ),
         .records("providers", \.providers, "Identity providers; lists from every fragment are concatenated."),
     ]
 
@@ -74,19 +78,55 @@ public struct ServerSettings: Sendable, Hashable {
 
     static let fields: [Field<ServerSettings>] = [
         .value("listen", \.listen, .listenAddress, "Address and port to listen on; IPv6 as [::1]:5080."),
-        .value("publicURL", \.publicURL, .httpURL, "The URL clients reach this server at; the token realm is derived from it."),
+        .value(
+            "publicURL",
+            \.publicURL,
+            .httpURL,
+            "The URL clients reach this server at; the token realm is derived from it."
+        ),
         .value("eventLoops", \.eventLoops, .integer(0...1024), "Event-loop threads; 0 means one per CPU core."),
-        .value("maxConnections", \.maxConnections, .integer(1...1_000_000), "Open connections beyond this are refused."),
-        .value("idleTimeout", \.idleTimeout, .duration(.seconds(1)...(.seconds(3600))), "An idle keep-alive connection is closed after this."),
-        .value("headerTimeout", \.headerTimeout, .duration(.seconds(1)...(.seconds(600))), "The request head must arrive within this."),
-        .value("bodyTimeout", \.bodyTimeout, .duration(.seconds(1)...(.seconds(3600))), "The request body must arrive within this."),
-        .value("maxBodySize", \.maxBodySize, .byteSize(1024...(1 << 30)), "Larger request bodies are refused with 413."),
         .value(
-            "shutdownGracePeriod", \.shutdownGracePeriod, .duration(.zero...(.seconds(600))),
-            "In-flight requests get this long to finish on shutdown."),
+            "maxConnections",
+            \.maxConnections,
+            .integer(1...1_000_000),
+            "Open connections beyond this are refused."
+        ),
         .value(
-            "trustedProxies", \.trustedProxies, .list(of: .cidr),
-            "Peers (CIDR blocks) whose X-Forwarded-For header is believed; from the environment, comma-separated."),
+            "idleTimeout",
+            \.idleTimeout,
+            .duration(.seconds(1)...(.seconds(3600))),
+            "An idle keep-alive connection is closed after this."
+        ),
+        .value(
+            "headerTimeout",
+            \.headerTimeout,
+            .duration(.seconds(1)...(.seconds(600))),
+            "The request head must arrive within this."
+        ),
+        .value(
+            "bodyTimeout",
+            \.bodyTimeout,
+            .duration(.seconds(1)...(.seconds(3600))),
+            "The request body must arrive within this."
+        ),
+        .value(
+            "maxBodySize",
+            \.maxBodySize,
+            .byteSize(1024...(1 << 30)),
+            "Larger request bodies are refused with 413."
+        ),
+        .value(
+            "shutdownGracePeriod",
+            \.shutdownGracePeriod,
+            .duration(.zero...(.seconds(600))),
+            "In-flight requests get this long to finish on shutdown."
+        ),
+        .value(
+            "trustedProxies",
+            \.trustedProxies,
+            .list(of: .cidr),
+            "Peers (CIDR blocks) whose X-Forwarded-For header is believed; from the environment, comma-separated."
+        ),
         .section("tls", \.tls, TLSSettings.fields),
     ]
 }
@@ -105,7 +145,12 @@ public struct TLSSettings: Sendable, Hashable {
     public var isEnabled: Bool { certificate != nil && key != nil }
 
     static let fields: [Field<TLSSettings>] = [
-        .optional("certificate", \.certificate, .path, "PEM certificate chain; set with key to serve HTTPS, leave both unset for HTTP."),
+        .optional(
+            "certificate",
+            \.certificate,
+            .path,
+            "PEM certificate chain; set with key to serve HTTPS, leave both unset for HTTP."
+        ),
         .optional("key", \.key, .path, "PEM private key for the certificate."),
     ]
 }
@@ -204,7 +249,11 @@ public struct PostgresSettings: Sendable, Hashable {
 
     static let fields: [Field<PostgresSettings>] = [
         .optional(
-            "url", \.url, .secret, "Connection URL (postgres://user:password@host/db) by reference; required with the postgres driver."),
+            "url",
+            \.url,
+            .secret,
+            "Connection URL (postgres://user:password@host/db) by reference; required with the postgres driver."
+        ),
         .value("poolSize", \.poolSize, .integer(1...1000), "Connections kept open."),
     ]
 }
@@ -216,7 +265,9 @@ public struct TokenSettings: Sendable, Hashable {
     /// How long a registry token is valid. Default 300s (bounds 60s...1h).
     public var lifetime: Duration = .seconds(300)
     /// The signing keys, the first signs; the server generates the default pair on first start.
-    public var signingKeys = [SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")]
+    public var signingKeys = [
+        SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")
+    ]
     /// The token endpoint path. Default `/v2/token`.
     public var path = "/v2/token"
 
@@ -225,7 +276,12 @@ public struct TokenSettings: Sendable, Hashable {
 
     static let fields: [Field<TokenSettings>] = [
         .value("issuer", \.issuer, .string, "The iss claim; the registry's auth.token.issuer must equal it."),
-        .value("lifetime", \.lifetime, .duration(.seconds(60)...(.seconds(3600))), "How long a registry token is valid."),
+        .value(
+            "lifetime",
+            \.lifetime,
+            .duration(.seconds(60)...(.seconds(3600))),
+            "How long a registry token is valid."
+        ),
         .records("signingKeys", \.signingKeys, "Signing key pairs; the first signs new tokens, all are published."),
         .value("path", \.path, .urlPath, "Path of the token endpoint (the registry's auth.token.realm ends with it)."),
     ]
@@ -249,7 +305,13 @@ public struct SigningKeySettings: Sendable, Hashable, SchemaRecord {
 
     static let fields: [Field<SigningKeySettings>] = [
         .value("key", \.key, .path, required: true, "PEM private key file; generated on first start if missing."),
-        .value("certificate", \.certificate, .path, required: true, "PEM certificate for the key; the registry's rootcertbundle must hold it."),
+        .value(
+            "certificate",
+            \.certificate,
+            .path,
+            required: true,
+            "PEM certificate for the key; the registry's rootcertbundle must hold it."
+        ),
     ]
 }
 
@@ -280,11 +342,26 @@ public struct PolicySettings: Sendable, Hashable {
     public init() {}
 
     static let fields: [Field<PolicySettings>] = [
-        .value("pushImages", \.pushImages, .oneOf(PushPolicy.self), "Who may push: allow-teams, allow-personal or admin-only."),
+        .value(
+            "pushImages",
+            \.pushImages,
+            .oneOf(PushPolicy.self),
+            "Who may push: allow-teams, allow-personal or admin-only."
+        ),
         .section("delete", \.delete, DeletePolicy.fields),
         .section("userPermission", \.userPermission, UserPermissions.fields),
-        .value("anonymousBrowsing", \.anonymousBrowsing, .boolean, "Anonymous users may browse and pull public namespaces."),
-        .value("firstUserAdmin", \.firstUserAdmin, .boolean, "The first user, created by the explicit bootstrap, becomes admin."),
+        .value(
+            "anonymousBrowsing",
+            \.anonymousBrowsing,
+            .boolean,
+            "Anonymous users may browse and pull public namespaces."
+        ),
+        .value(
+            "firstUserAdmin",
+            \.firstUserAdmin,
+            .boolean,
+            "The first user, created by the explicit bootstrap, becomes admin."
+        ),
     ]
 }
 
@@ -351,11 +428,20 @@ public struct RegistrySettings: Sendable, Hashable, SchemaRecord {
 
     static let fields: [Field<RegistrySettings>] = [
         .value("name", \.name, .string, required: true, "Unique display name."),
-        .value("service", \.service, .string, required: true, "The service name the registry sends (its auth.token.service)."),
+        .value(
+            "service",
+            \.service,
+            .string,
+            required: true,
+            "The service name the registry sends (its auth.token.service)."
+        ),
         .value("url", \.url, .httpURL, required: true, "The registry's API URL, for catalog sync."),
         .optional(
-            "eventsSecret", \.eventsSecret, .secret,
-            "Secret the registry sends in the Authorization header of notifications; without it they are refused."),
+            "eventsSecret",
+            \.eventsSecret,
+            .secret,
+            "Secret the registry sends in the Authorization header of notifications; without it they are refused."
+        ),
     ]
 }
 

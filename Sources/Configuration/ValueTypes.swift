@@ -17,7 +17,8 @@ struct ValueType<Value: Sendable>: Sendable {
 
     /// A type read from one scalar; `parse` returns the value or an issue code and message.
     static func scalar(
-        _ name: String, render: @escaping @Sendable (Value) -> YAMLTree,
+        _ name: String,
+        render: @escaping @Sendable (Value) -> YAMLTree,
         parse: @escaping @Sendable (_ text: String, _ style: ConfigNode.ScalarStyle) -> Result<Value, ValueProblem>
     ) -> ValueType {
         ValueType(
@@ -35,23 +36,8 @@ struct ValueType<Value: Sendable>: Sendable {
                     return nil
                 }
             },
-            render: render)
-    }
-
-    /// The same type with an extra check on decoded values.
-    func checked(_ note: String, _ check: @escaping @Sendable (Value) -> String?) -> ValueType {
-        let decode = self.decode
-        return ValueType(
-            name: name + " " + note, structuredEnvironment: structuredEnvironment,
-            decode: { node, path, log in
-                guard let value = decode(node, path, &log) else { return nil }
-                if let problem = check(value) {
-                    log.add(.invalidValue, at: node.location, path, problem)
-                    return nil
-                }
-                return value
-            },
-            render: render)
+            render: render
+        )
     }
 }
 
@@ -69,7 +55,11 @@ extension ValueType where Value == Bool {
     static let boolean = ValueType.scalar("boolean", render: { .raw($0 ? "true" : "false") }) { text, style in
         let lowered = text.lowercased()
         guard style == .plain else {
-            return .failure(.wrongType("expected a boolean (true or false), got the string \(YAMLRenderer.quoted(text)); remove the quotes"))
+            return .failure(
+                .wrongType(
+                    "expected a boolean (true or false), got the string \(YAMLRenderer.quoted(text)); remove the quotes"
+                )
+            )
         }
         switch lowered {
         case "true": return .success(true)
@@ -82,9 +72,15 @@ extension ValueType where Value == Bool {
 extension ValueType where Value == Int {
     /// A decimal integer within `range`, unquoted.
     static func integer(_ range: ClosedRange<Int>) -> ValueType {
-        ValueType.scalar("integer (\(range.lowerBound)...\(range.upperBound))", render: { .raw(String($0)) }) { text, style in
+        ValueType.scalar("integer (\(range.lowerBound)...\(range.upperBound))", render: { .raw(String($0)) }) {
+            text,
+            style in
             guard style == .plain, let value = Int(text) else {
-                return .failure(.wrongType("expected an integer, got \(style == .plain ? "'\(text)'" : "the string \(YAMLRenderer.quoted(text))")"))
+                return .failure(
+                    .wrongType(
+                        "expected an integer, got \(style == .plain ? "'\(text)'" : "the string \(YAMLRenderer.quoted(text))")"
+                    )
+                )
             }
             guard range.contains(value) else {
                 return .failure(.invalid("\(value) is out of range \(range.lowerBound)...\(range.upperBound)"))
@@ -100,10 +96,18 @@ extension ValueType where Value == Int {
             render: { .string(ByteSizeFormat.render($0)) }
         ) { text, _ in
             guard let value = ByteSizeFormat.parse(text) else {
-                return .failure(.invalid("'\(text)' is not a size; write bytes (1048576) or a number with KiB, MiB or GiB (\"64KiB\")"))
+                return .failure(
+                    .invalid(
+                        "'\(text)' is not a size; write bytes (1048576) or a number with KiB, MiB or GiB (\"64KiB\")"
+                    )
+                )
             }
             guard range.contains(value) else {
-                return .failure(.invalid("\(text) is out of range \(ByteSizeFormat.render(range.lowerBound))...\(ByteSizeFormat.render(range.upperBound))"))
+                return .failure(
+                    .invalid(
+                        "\(text) is out of range \(ByteSizeFormat.render(range.lowerBound))...\(ByteSizeFormat.render(range.upperBound))"
+                    )
+                )
             }
             return .success(value)
         }
@@ -127,12 +131,18 @@ extension ValueType where Value == String {
     static let identifier = ValueType.scalar("identifier ([a-z0-9][a-z0-9-]*)", render: { .string($0) }) { text, _ in
         let bytes = Array(text.utf8)
         func allowed(_ byte: UInt8, first: Bool) -> Bool {
-            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+            (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
                 || (!first && byte == UInt8(ascii: "-"))
         }
-        guard !bytes.isEmpty, bytes.count <= 63, allowed(bytes[0], first: true), bytes.allSatisfy({ allowed($0, first: false) })
+        guard !bytes.isEmpty, bytes.count <= 63, allowed(bytes[0], first: true),
+            bytes.allSatisfy({ allowed($0, first: false) })
         else {
-            return .failure(.invalid("'\(text)' is not a valid id; use lowercase letters, digits and '-', starting with a letter or digit (at most 63)"))
+            return .failure(
+                .invalid(
+                    "'\(text)' is not a valid id; use lowercase letters, digits and '-', starting with a letter or digit (at most 63)"
+                )
+            )
         }
         return .success(text)
     }
@@ -140,7 +150,9 @@ extension ValueType where Value == String {
     /// An absolute URL path such as `/v2/token`.
     static let urlPath = ValueType.scalar("URL path", render: { .string($0) }) { text, _ in
         guard text.hasPrefix("/"), !text.contains("?"), !text.contains("#"), !text.contains(" ") else {
-            return .failure(.invalid("'\(text)' is not an absolute URL path (it must start with '/', without query or fragment)"))
+            return .failure(
+                .invalid("'\(text)' is not an absolute URL path (it must start with '/', without query or fragment)")
+            )
         }
         return .success(text)
     }
@@ -158,7 +170,9 @@ extension ValueType where Value == Duration {
         let bounds = "\(DurationFormat.render(range.lowerBound))...\(DurationFormat.render(range.upperBound))"
         return ValueType.scalar("duration (\(bounds))", render: { .string(DurationFormat.render($0)) }) { text, _ in
             guard let value = DurationFormat.parse(text) else {
-                return .failure(.invalid("'\(text)' is not a duration; write seconds (300) or a number with ms, s, m or h (\"5m\")"))
+                return .failure(
+                    .invalid("'\(text)' is not a duration; write seconds (300) or a number with ms, s, m or h (\"5m\")")
+                )
             }
             guard range.contains(value) else {
                 return .failure(.invalid("\(text) is out of range \(bounds)"))
@@ -206,15 +220,24 @@ extension ValueType where Value == ListenAddress {
 extension ValueType where Value == Secret {
     /// `{file: PATH}` or `{env: NAME}`; an inline value is refused.
     static let secret = ValueType(
-        name: "secret ({file: PATH} or {env: NAME})", structuredEnvironment: true,
+        name: "secret ({file: PATH} or {env: NAME})",
+        structuredEnvironment: true,
         decode: { node, path, log in
             guard let entries = node.entries else {
                 if node.scalarText != nil && !node.isNull {
                     log.add(
-                        .inlineSecret, at: node.location, path,
-                        "secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}")
+                        .inlineSecret,
+                        at: node.location,
+                        path,
+                        "secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}"
+                    )
                 } else {
-                    log.add(.wrongType, at: node.location, path, "expected {file: PATH} or {env: NAME}, got \(node.shapeName)")
+                    log.add(
+                        .wrongType,
+                        at: node.location,
+                        path,
+                        "expected {file: PATH} or {env: NAME}, got \(node.shapeName)"
+                    )
                 }
                 return nil
             }
@@ -222,33 +245,49 @@ extension ValueType where Value == Secret {
                 let unknown = entries.first { $0.key != "file" && $0.key != "env" }
                 if let unknown {
                     log.add(
-                        .unknownKey, at: unknown.keyLocation, path + "." + unknown.key,
-                        "unknown key; a secret is {file: PATH} or {env: NAME}" + Suggestion.hint(for: unknown.key, in: ["file", "env"]))
+                        .unknownKey,
+                        at: unknown.keyLocation,
+                        path + "." + unknown.key,
+                        "unknown key; a secret is {file: PATH} or {env: NAME}"
+                            + Suggestion.hint(for: unknown.key, in: ["file", "env"])
+                    )
                 } else {
                     log.add(.invalidValue, at: node.location, path, "a secret has exactly one of 'file' or 'env'")
                 }
                 return nil
             }
             guard let text = entry.value.scalarText, !entry.value.isNull, !text.isEmpty else {
-                log.add(.wrongType, at: entry.value.location, path + "." + entry.key, "expected a non-empty string, got \(entry.value.shapeName)")
+                log.add(
+                    .wrongType,
+                    at: entry.value.location,
+                    path + "." + entry.key,
+                    "expected a non-empty string, got \(entry.value.shapeName)"
+                )
                 return nil
             }
             if entry.key == "file" {
                 return Secret(.file(text))
             }
             guard NetworkSyntax.isEnvironmentName(text) else {
-                log.add(.invalidValue, at: entry.value.location, path + ".env", "'\(text)' is not an environment variable name")
+                log.add(
+                    .invalidValue,
+                    at: entry.value.location,
+                    path + ".env",
+                    "'\(text)' is not an environment variable name"
+                )
                 return nil
             }
             return Secret(.environment(text))
         },
-        render: { .raw($0.referenceDescription) })
+        render: { .raw($0.referenceDescription) }
+    )
 }
 
 extension ValueType where Value == ConfigNode {
     /// An opaque mapping kept with its positions for a plugin to decode; null means empty.
     static let opaqueMapping = ValueType(
-        name: "mapping (decoded by the provider type)", structuredEnvironment: true,
+        name: "mapping (decoded by the provider type)",
+        structuredEnvironment: true,
         decode: { node, path, log in
             if node.isNull { return .emptyMapping(at: node.location) }
             guard node.entries != nil else {
@@ -257,24 +296,33 @@ extension ValueType where Value == ConfigNode {
             }
             return node
         },
-        render: { YAMLTree(maskingSecretsIn: $0) })
+        render: { YAMLTree(maskingSecretsIn: $0) }
+    )
 }
 
 extension ValueType {
     /// One of the raw values of `E`.
-    static func oneOf<E: RawRepresentable & CaseIterable & Sendable>(_: E.Type) -> ValueType<E> where E.RawValue == String {
+    static func oneOf<E: RawRepresentable & CaseIterable & Sendable>(_: E.Type) -> ValueType<E>
+    where E.RawValue == String {
         let names = E.allCases.map(\.rawValue)
-        return ValueType<E>.scalar("one of: " + names.joined(separator: ", "), render: { .string($0.rawValue) }) { text, _ in
+        return ValueType<E>.scalar("one of: " + names.joined(separator: ", "), render: { .string($0.rawValue) }) {
+            text,
+            _ in
             if let value = E(rawValue: text) { return .success(value) }
             return .failure(
-                .invalid("unknown value '\(text)'; expected one of \(names.joined(separator: ", "))" + Suggestion.hint(for: text, in: names)))
+                .invalid(
+                    "unknown value '\(text)'; expected one of \(names.joined(separator: ", "))"
+                        + Suggestion.hint(for: text, in: names)
+                )
+            )
         }
     }
 
     /// A list of `element` values; from the environment, a YAML list or comma-separated text.
     static func list<Element>(of element: ValueType<Element>) -> ValueType<[Element]> {
         ValueType<[Element]>(
-            name: "list of \(element.name)", structuredEnvironment: true,
+            name: "list of \(element.name)",
+            structuredEnvironment: true,
             decode: { node, path, log in
                 if node.isNull { return [] }
                 let items: [ConfigNode]
@@ -293,11 +341,16 @@ extension ValueType {
                 var values: [Element] = []
                 var failed = false
                 for (index, item) in items.enumerated() {
-                    if let value = element.decode(item, "\(path)[\(index)]", &log) { values.append(value) } else { failed = true }
+                    if let value = element.decode(item, "\(path)[\(index)]", &log) {
+                        values.append(value)
+                    } else {
+                        failed = true
+                    }
                 }
                 return failed ? nil : values
             },
-            render: { .list($0.map(element.render)) })
+            render: { .list($0.map(element.render)) }
+        )
     }
 }
 

@@ -15,21 +15,13 @@ enum YAMLParser {
     /// Parses `bytes` (the content of `file`) and returns the document's root node, `nil` for an empty
     /// fragment, or the issues that prevented parsing.
     static func parse(_ bytes: [UInt8], file: String) -> Result<ConfigNode?, ConfigurationError> {
-        if bytes.count > maximumSize {
-            return .failure(
-                ConfigurationError(
-                    ConfigIssue(
-                        .syntax, at: SourceLocation(file: file, line: 1, column: 1), keyPath: "",
-                        message: "fragment is larger than \(maximumSize) bytes")))
+        func refused(_ message: String) -> Result<ConfigNode?, ConfigurationError> {
+            let start = SourceLocation(file: file, line: 1, column: 1)
+            return .failure(ConfigurationError(ConfigIssue(.syntax, at: start, keyPath: "", message: message)))
         }
+        if bytes.count > maximumSize { return refused("fragment is larger than \(maximumSize) bytes") }
         var parser = yaml_parser_t()
-        guard yaml_parser_initialize(&parser) == 1 else {
-            return .failure(
-                ConfigurationError(
-                    ConfigIssue(
-                        .syntax, at: SourceLocation(file: file, line: 1, column: 1), keyPath: "",
-                        message: "the YAML parser could not be initialised")))
-        }
+        guard yaml_parser_initialize(&parser) == 1 else { return refused("the YAML parser could not be initialised") }
         defer { yaml_parser_delete(&parser) }
         return bytes.withUnsafeBufferPointer { buffer in
             // libyaml reads the input lazily, so the buffer must outlive every parse call: all
@@ -44,7 +36,10 @@ enum YAMLParser {
                 }
                 defer { yaml_event_delete(&event) }
                 let location = SourceLocation(
-                    file: file, line: Int(event.start_mark.line) + 1, column: Int(event.start_mark.column) + 1)
+                    file: file,
+                    line: Int(event.start_mark.line) + 1,
+                    column: Int(event.start_mark.column) + 1
+                )
                 switch event.type {
                 case YAML_STREAM_END_EVENT:
                     if !builder.issues.isEmpty { return .failure(ConfigurationError(builder.issues)) }
@@ -54,18 +49,25 @@ enum YAMLParser {
                     if builder.documents > 1 {
                         return .failure(
                             builder.failure(
-                                .unsupportedYAML, at: location,
-                                "a fragment holds one YAML document; split the others into their own files"))
+                                .unsupportedYAML,
+                                at: location,
+                                "a fragment holds one YAML document; split the others into their own files"
+                            )
+                        )
                     }
                 case YAML_ALIAS_EVENT:
                     return .failure(
-                        builder.failure(.unsupportedYAML, at: location, "YAML aliases (*name) are not supported"))
+                        builder.failure(.unsupportedYAML, at: location, "YAML aliases (*name) are not supported")
+                    )
                 case YAML_SCALAR_EVENT:
                     let scalar = event.data.scalar
                     if let problem = unsupported(anchor: scalar.anchor, tag: scalar.tag, allowStringTag: true) {
                         return .failure(builder.failure(.unsupportedYAML, at: location, problem))
                     }
-                    let text = String(decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length), as: UTF8.self)
+                    let text = String(
+                        decoding: UnsafeBufferPointer(start: scalar.value, count: scalar.length),
+                        as: UTF8.self
+                    )
                     let isPlain =
                         scalar.style == YAML_PLAIN_SCALAR_STYLE && scalar.tag == nil
                     if let failure = builder.add(ConfigNode(.scalar(text, isPlain ? .plain : .quoted), at: location)) {
@@ -93,7 +95,9 @@ enum YAMLParser {
     }
 
     private static func unsupported(
-        anchor: UnsafeMutablePointer<yaml_char_t>?, tag: UnsafeMutablePointer<yaml_char_t>?, allowStringTag: Bool
+        anchor: UnsafeMutablePointer<yaml_char_t>?,
+        tag: UnsafeMutablePointer<yaml_char_t>?,
+        allowStringTag: Bool
     ) -> String? {
         if let anchor {
             let name = String(cString: anchor)
@@ -114,8 +118,11 @@ enum YAMLParser {
         }
         let mark = parser.problem_mark
         return ConfigIssue(
-            .syntax, at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1),
-            keyPath: "", message: "YAML syntax error: \(message)")
+            .syntax,
+            at: SourceLocation(file: file, line: Int(mark.line) + 1, column: Int(mark.column) + 1),
+            keyPath: "",
+            message: "YAML syntax error: \(message)"
+        )
     }
 }
 
@@ -128,6 +135,8 @@ private struct TreeBuilder {
         var location: SourceLocation
         var items: [ConfigNode] = []
         var entries: [ConfigNode.Entry] = []
+        /// Key → where it was first written, so duplicate checks stay linear on huge mappings.
+        var keyLocations: [String: SourceLocation] = [:]
         var pendingKey: (text: String, location: SourceLocation, discard: Bool)?
     }
 
@@ -160,7 +169,11 @@ private struct TreeBuilder {
 
     mutating func open(_ kind: ContainerKind, at location: SourceLocation) -> ConfigurationError? {
         if let top = stack.last, top.kind == .mapping, top.pendingKey == nil {
-            return failure(.unsupportedYAML, at: location, "mapping keys must be plain text, not \(kind == .mapping ? "a mapping" : "a list")")
+            return failure(
+                .unsupportedYAML,
+                at: location,
+                "mapping keys must be plain text, not \(kind == .mapping ? "a mapping" : "a list")"
+            )
         }
         if stack.count >= YAMLParser.maximumDepth {
             return failure(.unsupportedYAML, at: location, "nesting deeper than \(YAMLParser.maximumDepth) levels")
@@ -196,15 +209,20 @@ private struct TreeBuilder {
             } else {
                 // open() refuses container keys, so a key is always a scalar here.
                 guard case .scalar(let text, _) = node.kind else { return nil }
-                if let previous = stack[index].entries.first(where: { $0.key == text }) {
+                if let previous = stack[index].keyLocations[text] {
                     let path = keyPath
                     issues.append(
                         ConfigIssue(
-                            .duplicateKey, at: node.location, keyPath: path.isEmpty ? text : path + "." + text,
-                            message: "duplicate key '\(text)' (first written at \(previous.keyLocation))"))
+                            .duplicateKey,
+                            at: node.location,
+                            keyPath: path.isEmpty ? text : path + "." + text,
+                            message: "duplicate key '\(text)' (first written at \(previous))"
+                        )
+                    )
                     // Keep parsing so every problem is reported; the first value wins meanwhile.
                     stack[index].pendingKey = (text, node.location, true)
                 } else {
+                    stack[index].keyLocations[text] = node.location
                     stack[index].pendingKey = (text, node.location, false)
                 }
             }

@@ -26,8 +26,12 @@ indirect enum YAMLTree: Sendable {
         case .mapping(let entries):
             self = .map(
                 entries.map { entry in
-                    (entry.key, YAMLTree(maskingSecretsIn: entry.value, underSecretKey: YAMLRenderer.looksSecret(entry.key)))
-                })
+                    (
+                        entry.key,
+                        YAMLTree(maskingSecretsIn: entry.value, underSecretKey: YAMLRenderer.looksSecret(entry.key))
+                    )
+                }
+            )
         }
     }
 
@@ -57,7 +61,8 @@ enum YAMLRenderer {
         switch tree {
         case .raw, .string: return inline(tree)!
         case .list(let items): return "[" + items.map(flow).joined(separator: ", ") + "]"
-        case .map(let entries): return "{" + entries.map { scalar($0.key) + ": " + flow($0.value) }.joined(separator: ", ") + "}"
+        case .map(let entries):
+            return "{" + entries.map { scalar($0.key) + ": " + flow($0.value) }.joined(separator: ", ") + "}"
         }
     }
 
@@ -138,11 +143,13 @@ enum YAMLRenderer {
 
     private static func isSafePlain(_ text: String) -> Bool {
         guard let first = text.unicodeScalars.first else { return false }
-        let safeFirst = first.properties.isAlphabetic || ("0"..."9").contains(first) || first == "/" || first == "." || first == "_"
+        let safeFirst =
+            first.properties.isAlphabetic || ("0"..."9").contains(first) || first == "/" || first == "." || first == "_"
         guard safeFirst, text.unicodeScalars.last != " " else { return false }
         if text.contains(": ") || text.contains(" #") || text.hasSuffix(":") { return false }
         return text.unicodeScalars.allSatisfy { scalar in
-            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar) || "._-/:@+=%~ ()".unicodeScalars.contains(scalar)
+            scalar.properties.isAlphabetic || ("0"..."9").contains(scalar)
+                || "._-/:@+=%~ ()".unicodeScalars.contains(scalar)
         }
     }
 

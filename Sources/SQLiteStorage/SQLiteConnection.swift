@@ -230,6 +230,10 @@ final class SQLiteConnection: @unchecked Sendable {
         case SQLITE_CANTOPEN, SQLITE_IOERR, SQLITE_FULL, SQLITE_READONLY, SQLITE_PERM, SQLITE_NOMEM,
             SQLITE_AUTH, SQLITE_PROTOCOL:
             return StoreError(.unavailable, "the database cannot be used (\(context) failed)", reason: reason)
+        case SQLITE_ERROR where reason.hasPrefix("no such table") || reason.hasPrefix("no such column"):
+            return StoreError(
+                .schemaMissing, "the database schema is missing or outdated; run `portcullis db migrate`",
+                reason: reason)
         case SQLITE_TOOBIG, SQLITE_RANGE, SQLITE_MISMATCH:
             return StoreError(.invalidInput, "a value was rejected by the database", reason: reason)
         default:

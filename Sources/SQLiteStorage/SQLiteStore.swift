@@ -137,14 +137,13 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `body` in a deferred read transaction on a reader connection (the writer's thread for in-memory stores).
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
-        try checkOpen()
         guard let readerPool, let readers else {
             // In-memory databases are private to one connection: reads share the writer thread.
-            return try await writerPool.run { [writer, configuration] in
+            return try await submit(to: writerPool) { [writer, configuration] in
                 try Self.transaction(on: writer, begin: "BEGIN", readOnly: true, now: configuration.now, body)
             }
         }
-        return try await readerPool.run { [configuration] in
+        return try await submit(to: readerPool) { [configuration] in
             let connection = readers.checkOut()
             defer { readers.checkIn(connection) }
             return try Self.transaction(on: connection, begin: "BEGIN", readOnly: true, now: configuration.now, body)
@@ -153,8 +152,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the single writer thread; commits on return, rolls back on throw.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        try checkOpen()
-        return try await writerPool.run { [writer, configuration] in
+        return try await submit(to: writerPool) { [writer, configuration] in
             // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after the
             // busy timeout) instead of half-way through the closure.
             try Self.transaction(on: writer, begin: "BEGIN IMMEDIATE", readOnly: false, now: configuration.now, body)
@@ -163,8 +161,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
     public func migrate() async throws -> MigrationReport {
-        try checkOpen()
-        let report = try await writerPool.run { [writer, configuration] in
+        let report = try await submit(to: writerPool) { [writer, configuration] in
             try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: configuration.now)
                 .migrate()
         }
@@ -178,8 +175,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Reads the recorded schema version; proves the database file is reachable and readable.
     public func schemaStatus() async throws -> SchemaStatus {
-        try checkOpen()
-        return try await writerPool.run { [writer] in
+        return try await submit(to: writerPool) { [writer] in
             try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: { Date() }).status()
         }
     }
@@ -213,8 +209,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `PRAGMA integrity_check` on the writer connection; returns `["ok"]` for a healthy file.
     public func integrityCheck() async throws -> [String] {
-        try checkOpen()
-        return try await writerPool.run { [writer] in
+        return try await submit(to: writerPool) { [writer] in
             var lines: [String] = []
             try writer.query("PRAGMA integrity_check") { lines.append($0.text(0)) }
             return lines
@@ -223,8 +218,19 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     // MARK: Internals
 
-    private func checkOpen() throws {
-        if state.withLock({ isClosed }) { throw StoreError.closed }
+    /// Queues `body` on `pool` unless the store is closed. The check and the enqueue happen under
+    /// one lock, so no job can slip in after `close()` shut the pools down (which would trap).
+    private func submit<T: Sendable>(
+        to pool: BlockingPool, _ body: @escaping @Sendable () throws -> T
+    ) async throws -> T {
+        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
+            let accepted = state.withLock {
+                guard !isClosed else { return false }
+                pool.submit { continuation.resume(with: Result { try body() }) }
+                return true
+            }
+            if !accepted { continuation.resume(throwing: StoreError.closed) }
+        }
     }
 
     /// Runs `body` between `begin` and COMMIT on the calling pool thread; any throw rolls back.

@@ -22,6 +22,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         case migrationFailed
         /// The database was migrated by a newer Portcullis than this binary.
         case schemaTooNew
+        /// The database lacks tables or columns this binary needs: it was not migrated yet.
+        case schemaMissing
         /// The store was closed.
         case closed
         /// An unexpected internal error (a bug); the reason says more.
@@ -79,6 +81,8 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public static let migrationFailed = StoreError(.migrationFailed, "migration failed")
     /// The schema is newer than this binary (pattern for `#expect(throws:)`).
     public static let schemaTooNew = StoreError(.schemaTooNew, "database schema is newer than this binary")
+    /// The schema is not migrated (pattern for `#expect(throws:)`).
+    public static let schemaMissing = StoreError(.schemaMissing, "database schema is not migrated")
     /// The store was closed (pattern for `#expect(throws:)`).
     public static let closed = StoreError(.closed, "store is closed")
 }

@@ -42,7 +42,8 @@ private struct LDAPConfiguration: Decodable, Equatable {
                   attributes: [uid, mail]
                   extra: {anything: [1, 2]}
 
-            """)
+            """
+        )
         let decoded = try entry.decodeConfig(as: LDAPConfiguration.self)
         #expect(decoded.url.absoluteString == "ldaps://ldap.example.com")
         #expect(decoded.bindPassword == Secret(.file("/run/secrets/ldap")))
@@ -62,7 +63,8 @@ private struct LDAPConfiguration: Decodable, Equatable {
                   bindPasword: {env: LDAP_PW}
                   userSearch: {baseDN: "ou=people", filtr: "(uid=*)"}
 
-            """)
+            """
+        )
         #expect(throws: ConfigurationError.self) { try entry.decodeConfig(as: LDAPConfiguration.self) }
         do {
             _ = try entry.decodeConfig(as: LDAPConfiguration.self)
@@ -71,12 +73,16 @@ private struct LDAPConfiguration: Decodable, Equatable {
                 error.description == """
                     config.d/40.yaml:8:7: providers[1].config.bindPasword: unknown key; did you mean 'bindPassword'?
                     config.d/40.yaml:9:41: providers[1].config.userSearch.filtr: unknown key; did you mean 'filter'?
-                    """)
+                    """
+            )
         }
     }
 
     @Test(arguments: [
-        ("      bindDN: cn=a\n      bindPassword: {env: X}\n      userSearch: {baseDN: b}\n", "config.d/40.yaml:5:7: providers[1].config.url: missing required key 'url'"),
+        (
+            "      bindDN: cn=a\n      bindPassword: {env: X}\n      userSearch: {baseDN: b}\n",
+            "config.d/40.yaml:5:7: providers[1].config.url: missing required key 'url'"
+        ),
         (
             "      url: ldaps://x\n      bindDN: cn=a\n      bindPassword: hunter2\n      userSearch: {baseDN: b}\n",
             "config.d/40.yaml:7:21: providers[1].config.bindPassword: secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}"
@@ -112,6 +118,8 @@ private struct LDAPConfiguration: Decodable, Equatable {
     @Test func secretsDecodeByReferenceFromOtherDecodersToo() throws {
         let decoded = try JSONDecoder().decode([Secret].self, from: Data(#"[{"file": "/x"}, {"env": "Y"}]"#.utf8))
         #expect(decoded == [Secret(.file("/x")), Secret(.environment("Y"))])
-        #expect(throws: DecodingError.self) { try JSONDecoder().decode([Secret].self, from: Data(#"["hunter2"]"#.utf8)) }
+        #expect(throws: DecodingError.self) {
+            try JSONDecoder().decode([Secret].self, from: Data(#"["hunter2"]"#.utf8))
+        }
     }
 }

@@ -29,7 +29,8 @@ import Testing
                 "PORTCULLIS_POLICY_USER_PERMISSION_CREATE_TEAM": "false",
                 "PORTCULLIS_TOKEN_LIFETIME": "600",
                 "PORTCULLIS_LOG_LEVEL": "debug",
-            ])
+            ]
+        )
         #expect(configuration.server.publicURL.absoluteString == "https://from-env.example")
         #expect(configuration.server.maxConnections == 10)
         #expect(configuration.server.idleTimeout == .seconds(120))
@@ -48,7 +49,8 @@ import Testing
             environment: [
                 "PORTCULLIS_STORAGE_POSTGRES_URL": "{env: DATABASE_URL}",
                 "PORTCULLIS_SERVER_TRUSTED_PROXIES": "[\"::1/128\"]",
-            ])
+            ]
+        )
         #expect(configuration.storage.postgres.url == Secret(.environment("DATABASE_URL")))
         #expect(configuration.server.trustedProxies == ["::1/128"])
     }
@@ -61,14 +63,16 @@ import Testing
                 "PORTCULLIS_POLICY_ANONYMOUS_BROWSING": "yes",
                 "PORTCULLIS_SERVER_LISTEN": "0.0.0.0:99999",
                 "PORTCULLIS_STORAGE_POSTGRES_URL": "postgres://u:hunter2@db/p",
-            ])
+            ]
+        )
         #expect(
             Set(found.map(\.description)) == [
                 "$PORTCULLIS_SERVER_MAX_CONNECTIONS: server.maxConnections: expected an integer, got 'lots'",
                 "$PORTCULLIS_POLICY_ANONYMOUS_BROWSING: policy.anonymousBrowsing: expected a boolean (true or false), got 'yes'",
                 "$PORTCULLIS_SERVER_LISTEN: server.listen: port 99999 is out of range 0...65535",
                 "$PORTCULLIS_STORAGE_POSTGRES_URL: storage.postgres.url: secrets must be given by reference: {file: /run/secrets/NAME} or {env: VARIABLE}",
-            ])
+            ]
+        )
         #expect(!found.map(\.description).joined().contains("hunter2"))
     }
 
@@ -79,32 +83,43 @@ import Testing
                 "PORTCULLIS_SERVER_PUBLICURL": "http://x",
                 "PORTCULLIS_LOG_LEVL": "debug",
                 "PORTCULLIS_PROVIDERS_0_ID": "x",
-            ])
+                "PORTCULLIS_TOKEN_SIGNING_KEYS": "[]",
+            ]
+        )
         #expect(
             found.map(\.description) == [
                 "$PORTCULLIS_LOG_LEVL: no configuration key has this variable; did you mean 'PORTCULLIS_LOG_LEVEL'?",
-                "$PORTCULLIS_PROVIDERS_0_ID: 'providers' is a list and cannot be set from the environment; edit a fragment",
+                "$PORTCULLIS_PROVIDERS_0_ID: this variable names a list, which cannot be set from the environment; edit a fragment",
                 "$PORTCULLIS_SERVER_PUBLICURL: no configuration key has this variable; did you mean 'PORTCULLIS_SERVER_PUBLIC_URL'?",
-            ])
+                "$PORTCULLIS_TOKEN_SIGNING_KEYS: this variable names a list, which cannot be set from the environment; edit a fragment",
+            ]
+        )
         #expect(found.allSatisfy { $0.code == .unknownEnvironmentVariable })
     }
 
     @Test func unrelatedAndReferencedVariablesAreLeftAlone() throws {
         _ = try load(
-            [("50.yaml", "registries:\n  - {name: r, service: s, url: \"http://r\", eventsSecret: {env: PORTCULLIS_SERVER_EVENTS}}\n")],
+            [
+                (
+                    "50.yaml",
+                    "registries:\n  - {name: r, service: s, url: \"http://r\", eventsSecret: {env: PORTCULLIS_SERVER_EVENTS}}\n"
+                )
+            ],
             environment: [
                 "PORTCULLIS_CONFIG": "/etc/portcullis",
                 "PORTCULLIS_REGISTRY_EVENTS_SECRET": "s3cret",
                 "PORTCULLIS_SERVER_EVENTS": "referenced by a secret, so not a key",
                 "PORTCULLIS_FUZZ": "1",
                 "HOME": "/root",
-            ])
+            ]
+        )
     }
 
     @Test func anEmptyOptionalVariableUnsetsTheKey() throws {
         let configuration = try load(
             [("00.yaml", "server:\n  tls: {certificate: /c, key: /k}\n")],
-            environment: ["PORTCULLIS_SERVER_TLS_CERTIFICATE": "", "PORTCULLIS_SERVER_TLS_KEY": ""])
+            environment: ["PORTCULLIS_SERVER_TLS_CERTIFICATE": "", "PORTCULLIS_SERVER_TLS_KEY": ""]
+        )
         #expect(!configuration.server.tls.isEnabled)
     }
 
@@ -112,6 +127,7 @@ import Testing
         #expect(
             report([("00.yaml", "")], environment: ["PORTCULLIS_SERVER_TLS_KEY": "/k.pem"]) == [
                 "$PORTCULLIS_SERVER_TLS_KEY: server.tls.certificate: server.tls.key is set, so server.tls.certificate is required too (set both or neither)"
-            ])
+            ]
+        )
     }
 }

@@ -13,14 +13,19 @@ import Testing
             Issue.record("config.d does not load:\n\(error)")
             return
         }
-        #expect(configuration.fragments.map { URL(fileURLWithPath: $0).lastPathComponent } == [
-            "00-server.yaml", "10-storage.yaml", "20-token.yaml", "30-policy.yaml", "40-providers.yaml", "50-registries.yaml",
-        ])
+        #expect(
+            configuration.fragments.map { URL(fileURLWithPath: $0).lastPathComponent } == [
+                "00-server.yaml", "10-storage.yaml", "20-token.yaml", "30-policy.yaml", "40-providers.yaml",
+                "50-registries.yaml",
+            ]
+        )
         #expect(configuration.server.listen == ListenAddress(host: "127.0.0.1", port: 5080))
         #expect(configuration.providers.isEmpty)
         #expect(configuration.registries.count == 1)
         #expect(configuration.registries.first?.service == "registry.local")
-        #expect(configuration.registries.first?.eventsSecret == Secret(.environment("PORTCULLIS_REGISTRY_EVENTS_SECRET")))
+        #expect(
+            configuration.registries.first?.eventsSecret == Secret(.environment("PORTCULLIS_REGISTRY_EVENTS_SECRET"))
+        )
     }
 
     @Test func theShippedFilesRestateTheDefaults() throws {
@@ -52,7 +57,10 @@ import Testing
         #expect(configuration.token.lifetime == .seconds(300))
         #expect(configuration.token.path == "/v2/token")
         #expect(
-            configuration.token.signingKeys == [SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")])
+            configuration.token.signingKeys == [
+                SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")
+            ]
+        )
         #expect(configuration.policy.pushImages == .allowTeams)
         #expect(configuration.policy.delete.enabled)
         #expect(!configuration.policy.delete.contributors)
@@ -102,17 +110,28 @@ import Testing
         #expect(
             report([("00-server.yaml", "# comment\nserver:\n    publcURL: http://x\n")]) == [
                 "config.d/00-server.yaml:3:5: server.publcURL: unknown key; did you mean 'publicURL'?"
-            ])
+            ]
+        )
         #expect(
             report([("00.yaml", "server:\n  public_url: http://x\n")]) == [
                 "config.d/00.yaml:2:3: server.public_url: unknown key; did you mean 'publicURL'?"
-            ])
-        #expect(report([("00.yaml", "servre: {}\n")]) == ["config.d/00.yaml:1:1: servre: unknown key; did you mean 'server'?"])
-        #expect(report([("00.yaml", "server:\n  zzzzzzzz: 1\n")]) == ["config.d/00.yaml:2:3: server.zzzzzzzz: unknown key"])
+            ]
+        )
+        #expect(
+            report([("00.yaml", "servre: {}\n")]) == [
+                "config.d/00.yaml:1:1: servre: unknown key; did you mean 'server'?"
+            ]
+        )
+        #expect(
+            report([("00.yaml", "server:\n  zzzzzzzz: 1\n")]) == ["config.d/00.yaml:2:3: server.zzzzzzzz: unknown key"]
+        )
     }
 
     @Test(arguments: [
-        ("server:\n  maxConnections: many\n", "config.d/f.yaml:2:19: server.maxConnections: expected an integer, got 'many'"),
+        (
+            "server:\n  maxConnections: many\n",
+            "config.d/f.yaml:2:19: server.maxConnections: expected an integer, got 'many'"
+        ),
         (
             "server:\n  maxConnections: \"12\"\n",
             "config.d/f.yaml:2:19: server.maxConnections: expected an integer, got the string \"12\""
@@ -127,7 +146,10 @@ import Testing
         ),
         ("server: [1]\n", "config.d/f.yaml:1:9: server: expected a mapping, got a list"),
         ("server:\n  tls: on\n", "config.d/f.yaml:2:8: server.tls: expected a mapping, got 'on'"),
-        ("server:\n  trustedProxies: 10.0.0.0/8\n", "config.d/f.yaml:2:19: server.trustedProxies: expected a list, got '10.0.0.0/8'"),
+        (
+            "server:\n  trustedProxies: 10.0.0.0/8\n",
+            "config.d/f.yaml:2:19: server.trustedProxies: expected a list, got '10.0.0.0/8'"
+        ),
         ("token:\n  issuer:\n", "config.d/f.yaml:2:10: token.issuer: expected string, got null"),
         ("providers: {id: x}\n", "config.d/f.yaml:1:12: providers: expected a list, got a mapping"),
         ("- a\n", "config.d/f.yaml:1:1: a fragment must be a mapping of sections, got a list"),
@@ -139,21 +161,39 @@ import Testing
     }
 
     @Test(arguments: [
-        ("server:\n  listen: 127.0.0.1:70000\n", "config.d/f.yaml:2:11: server.listen: port 70000 is out of range 0...65535"),
-        ("server:\n  listen: ::1:80\n", "config.d/f.yaml:2:11: server.listen: '::1:80': write an IPv6 host in brackets, as [::1]:5080"),
-        ("server:\n  listen: \"bad host:80\"\n", "config.d/f.yaml:2:11: server.listen: 'bad host' is not an IP address or host name"),
-        ("server:\n  publicURL: ftp://x\n", "config.d/f.yaml:2:14: server.publicURL: 'ftp://x' is not an absolute http or https URL"),
+        (
+            "server:\n  listen: 127.0.0.1:70000\n",
+            "config.d/f.yaml:2:11: server.listen: port 70000 is out of range 0...65535"
+        ),
+        (
+            "server:\n  listen: ::1:80\n",
+            "config.d/f.yaml:2:11: server.listen: '::1:80': write an IPv6 host in brackets, as [::1]:5080"
+        ),
+        (
+            "server:\n  listen: \"bad host:80\"\n",
+            "config.d/f.yaml:2:11: server.listen: 'bad host' is not an IP address or host name"
+        ),
+        (
+            "server:\n  publicURL: ftp://x\n",
+            "config.d/f.yaml:2:14: server.publicURL: 'ftp://x' is not an absolute http or https URL"
+        ),
         (
             "server:\n  publicURL: http://u:p@x\n",
             "config.d/f.yaml:2:14: server.publicURL: credentials do not belong in a URL here; use a secret reference"
         ),
-        ("server:\n  maxConnections: 0\n", "config.d/f.yaml:2:19: server.maxConnections: 0 is out of range 1...1000000"),
+        (
+            "server:\n  maxConnections: 0\n",
+            "config.d/f.yaml:2:19: server.maxConnections: 0 is out of range 1...1000000"
+        ),
         (
             "server:\n  idleTimeout: 5 minutes\n",
             "config.d/f.yaml:2:16: server.idleTimeout: '5 minutes' is not a duration; write seconds (300) or a number with ms, s, m or h (\"5m\")"
         ),
         ("token:\n  lifetime: 2h\n", "config.d/f.yaml:2:13: token.lifetime: 2h is out of range 1m...1h"),
-        ("token:\n  path: v2/token\n", "config.d/f.yaml:2:9: token.path: 'v2/token' is not an absolute URL path (it must start with '/', without query or fragment)"),
+        (
+            "token:\n  path: v2/token\n",
+            "config.d/f.yaml:2:9: token.path: 'v2/token' is not an absolute URL path (it must start with '/', without query or fragment)"
+        ),
         (
             "server:\n  maxBodySize: 1MB\n",
             "config.d/f.yaml:2:16: server.maxBodySize: '1MB' is not a size; write bytes (1048576) or a number with KiB, MiB or GiB (\"64KiB\")"
@@ -166,7 +206,10 @@ import Testing
             "policy:\n  pushImages: allow_teams\n",
             "config.d/f.yaml:2:15: policy.pushImages: unknown value 'allow_teams'; expected one of allow-teams, allow-personal, admin-only; did you mean 'allow-teams'?"
         ),
-        ("server:\n  trustedProxies: [10.0.0.0/33]\n", "config.d/f.yaml:2:20: server.trustedProxies[0]: '10.0.0.0/33' is not an address or CIDR block (10.0.0.0/8, fd00::/8)"),
+        (
+            "server:\n  trustedProxies: [10.0.0.0/33]\n",
+            "config.d/f.yaml:2:20: server.trustedProxies[0]: '10.0.0.0/33' is not an address or CIDR block (10.0.0.0/8, fd00::/8)"
+        ),
     ])
     func anInvalidValueIsReportedAtTheValue(text: String, expected: String) {
         let found = issues([("f.yaml", text)])
@@ -182,7 +225,8 @@ import Testing
                 "config.d/50.yaml:4:5: registries[1].name: missing required key 'name'",
                 "config.d/50.yaml:4:5: registries[1].service: missing required key 'service'",
                 "config.d/50.yaml:4:5: registries[1].url: missing required key 'url'",
-            ])
+            ]
+        )
         #expect(found.allSatisfy { $0.code == .missingKey })
     }
 
@@ -194,13 +238,14 @@ import Testing
         ])
         #expect(
             found.map(\.description) == [
-                "config.d/20-bad.yaml:2:1: YAML syntax error: did not find expected node content while parsing a flow node",
                 "config.d/00-server.yaml:2:11: server.listen: 'nowhere' is not host:port (for example 127.0.0.1:5080)",
                 "config.d/00-server.yaml:3:3: server.publcURL: unknown key; did you mean 'publicURL'?",
                 "config.d/00-server.yaml:5:10: log.level: unknown value 'loud'; expected one of debug, info, notice, warning, error",
                 "config.d/10-storage.yaml:2:11: storage.driver: unknown value 'mysql'; expected one of sqlite, postgres",
                 "config.d/10-storage.yaml:3:25: storage.sqlite.busyTimeout: '-1' is not a duration; write seconds (300) or a number with ms, s, m or h (\"5m\")",
-            ])
+                "config.d/20-bad.yaml:2:1: YAML syntax error: did not find expected node content while parsing a flow node",
+            ]
+        )
     }
 
     @Test func aSingletonSectionInTwoFragmentsNamesBothFiles() {
@@ -211,7 +256,8 @@ import Testing
         #expect(
             found.map(\.description) == [
                 "config.d/90-local.yaml:2:1: server: section 'server' is already defined in config.d/00-server.yaml:1:1; a section belongs in one fragment"
-            ])
+            ]
+        )
         #expect(found.first?.code == .duplicateSection)
     }
 
@@ -238,7 +284,8 @@ import Testing
         #expect(
             found.map(\.description) == [
                 "config.d/41-b.yaml:4:9: providers[2].id: duplicate provider id 'corp' (first defined at config.d/40-a.yaml:2:9)"
-            ])
+            ]
+        )
         #expect(found.first?.code == .duplicateIdentifier)
     }
 
@@ -251,7 +298,8 @@ import Testing
         #expect(
             found.map(\.description) == [
                 "config.d/51-b.yaml:2:12: registries[1].name: duplicate registry name 'local' (first defined at config.d/50-a.yaml:2:12)"
-            ])
+            ]
+        )
     }
 
     @Test(arguments: ["Corp", "-corp", "corp_ldap", ""])
@@ -264,7 +312,10 @@ import Testing
 
     @Test func providerConfigIsKeptAsANodeWithPositions() throws {
         let configuration = try load([
-            ("40.yaml", "providers:\n  - id: corp\n    type: ldap\n    config:\n      url: ldaps://x\n      port: 636\n")
+            (
+                "40.yaml",
+                "providers:\n  - id: corp\n    type: ldap\n    config:\n      url: ldaps://x\n      port: 636\n"
+            )
         ])
         let config = configuration.providers[0].config
         #expect(config["url"]?.scalarText == "ldaps://x")
@@ -277,11 +328,13 @@ import Testing
         #expect(
             report([("00.yaml", "server:\n  tls:\n    certificate: /c.pem\n")]) == [
                 "config.d/00.yaml:3:18: server.tls.key: server.tls.certificate is set, so server.tls.key is required too (set both or neither)"
-            ])
+            ]
+        )
         #expect(
             report([("10.yaml", "storage:\n  driver: postgres\n")]) == [
                 "config.d/10.yaml:2:11: storage.postgres.url: the postgres driver needs storage.postgres.url ({file: PATH} or {env: NAME})"
-            ])
+            ]
+        )
     }
 
     @Test func aDirectoryLoadsYAMLAndYMLInByteOrderAndIgnoresExamples() throws {
@@ -313,7 +366,10 @@ import Testing
     }
 
     @Test func theDirectoryComesFromTheFlagThenTheEnvironmentThenTheDefault() {
-        #expect(ConfigurationLoader.directory(commandLineValue: "/etc/p", environment: ["PORTCULLIS_CONFIG": "/x"]) == "/etc/p")
+        #expect(
+            ConfigurationLoader.directory(commandLineValue: "/etc/p", environment: ["PORTCULLIS_CONFIG": "/x"])
+                == "/etc/p"
+        )
         #expect(ConfigurationLoader.directory(commandLineValue: nil, environment: ["PORTCULLIS_CONFIG": "/x"]) == "/x")
         #expect(ConfigurationLoader.directory(commandLineValue: nil, environment: [:]) == "config.d")
     }

@@ -50,7 +50,10 @@ import Testing
             #expect(!key.summary.isEmpty)
             #expect(!key.type.isEmpty)
         }
-        #expect(keys["token.signingKeys"]?.defaultValue == "[{key: var/keys/signing-key.pem, certificate: var/keys/signing-cert.pem}]")
+        #expect(
+            keys["token.signingKeys"]?.defaultValue
+                == "[{key: var/keys/signing-key.pem, certificate: var/keys/signing-cert.pem}]"
+        )
         #expect(keys["registries[].service"]?.isRequired == true)
         #expect(keys["registries[].service"]?.environmentVariable == nil)
         #expect(keys["providers[].id"]?.isRequired == true)
@@ -64,7 +67,9 @@ import Testing
         // Each variable set to its own default must load: proves the names and parsers agree.
         var environment: [String: String] = [:]
         for key in ConfigurationSchema.allKeys {
-            guard let variable = key.environmentVariable, let value = key.defaultValue, value != "null" else { continue }
+            guard let variable = key.environmentVariable, let value = key.defaultValue, value != "null" else {
+                continue
+            }
             environment[variable] = value.trimmingCharacters(in: CharacterSet(charactersIn: "\""))
         }
         let configuration = try load([("00.yaml", "")], environment: environment)
@@ -75,20 +80,33 @@ import Testing
         let table = ConfigurationSchema.markdownTable()
         let rows = table.split(separator: "\n")
         #expect(rows.count == ConfigurationSchema.allKeys.count + 2)
-        #expect(table.contains("| `server.publicURL` | http(s) URL | `http://127.0.0.1:5080` | `PORTCULLIS_SERVER_PUBLIC_URL` |"))
+        #expect(
+            table.contains(
+                "| `server.publicURL` | http(s) URL | `http://127.0.0.1:5080` | `PORTCULLIS_SERVER_PUBLIC_URL` |"
+            )
+        )
         #expect(table.contains("| `providers[].id` | identifier ([a-z0-9][a-z0-9-]*) | *required* | — |"))
     }
 
     @Test func theEffectiveConfigurationRendersToYAMLThatLoadsBackUnchanged() throws {
         let configuration = try load([
-            ("00.yaml", "server:\n  listen: \"[::1]:80\"\n  trustedProxies: [10.0.0.0/8]\n  maxBodySize: 1536\n  shutdownGracePeriod: 1500ms\n"),
+            (
+                "00.yaml",
+                "server:\n  listen: \"[::1]:80\"\n  trustedProxies: [10.0.0.0/8]\n  maxBodySize: 1536\n  shutdownGracePeriod: 1500ms\n"
+            ),
             ("10.yaml", "storage:\n  driver: postgres\n  postgres: {url: {env: DB_URL}}\n"),
-            ("20.yaml", "token:\n  issuer: \"auth: main #1\"\n  signingKeys: [{key: k.pem, certificate: c.pem}, {key: old.pem, certificate: old.crt}]\n"),
+            (
+                "20.yaml",
+                "token:\n  issuer: \"auth: main #1\"\n  signingKeys: [{key: k.pem, certificate: c.pem}, {key: old.pem, certificate: old.crt}]\n"
+            ),
             (
                 "40.yaml",
                 "providers:\n  - id: corp\n    type: ldap\n    order: -5\n    displayName: \"Corp: LDAP\"\n    config:\n      url: ldaps://x\n      groups: [a, \"b c\"]\n      port: 636\n      quoted: \"636\"\n"
             ),
-            ("50.yaml", "registries:\n  - {name: local, service: registry.local, url: \"http://127.0.0.1:5000\", eventsSecret: {file: /s}}\n"),
+            (
+                "50.yaml",
+                "registries:\n  - {name: local, service: registry.local, url: \"http://127.0.0.1:5000\", eventsSecret: {file: /s}}\n"
+            ),
         ])
         let rendered = configuration.renderEffective()
         let again = try load([("effective.yaml", rendered)])
@@ -100,13 +118,16 @@ import Testing
     }
 
     @Test(arguments: [
-        ("300", 300_000), ("300s", 300_000), ("5m", 300_000), ("1h", 3_600_000), ("250ms", 250), ("1h30m", 5_400_000), ("0", 0),
+        ("300", 300_000), ("300s", 300_000), ("5m", 300_000), ("1h", 3_600_000), ("250ms", 250), ("1h30m", 5_400_000),
+        ("0", 0),
     ])
     func durationsAcceptSecondsAndUnits(text: String, milliseconds: Int64) {
         #expect(DurationFormat.parse(text).map(DurationFormat.milliseconds) == milliseconds)
     }
 
-    @Test(arguments: ["", "5", "5 m", "-1s", "1d", "1.5h", "m", "99999999999h", String(repeating: "999999999h", count: 20_000)])
+    @Test(arguments: [
+        "", "5", "5 m", "-1s", "1d", "1.5h", "m", "99999999999h", String(repeating: "999999999h", count: 20_000),
+    ])
     func malformedDurationsAreRefused(text: String) {
         if text == "5" { return }
         #expect(DurationFormat.parse(text) == nil)
@@ -123,7 +144,8 @@ import Testing
     }
 
     @Test(arguments: [
-        ("127.0.0.1:5080", "127.0.0.1", 5080), ("[::1]:5080", "::1", 5080), ("localhost:80", "localhost", 80), ("0.0.0.0:0", "0.0.0.0", 0),
+        ("127.0.0.1:5080", "127.0.0.1", 5080), ("[::1]:5080", "::1", 5080), ("localhost:80", "localhost", 80),
+        ("0.0.0.0:0", "0.0.0.0", 0),
     ])
     func listenAddressesParse(text: String, host: String, port: Int) throws {
         let address = try ListenAddress.parse(text).get()

@@ -27,7 +27,10 @@ import Testing
 
     @Test func anEnvironmentSecretIsReadWhenRevealedNotWhenLoaded() throws {
         let configuration = try load([
-            ("50.yaml", "registries:\n  - {name: r, service: s, url: \"http://r\", eventsSecret: {env: EVENTS_TOKEN}}\n")
+            (
+                "50.yaml",
+                "registries:\n  - {name: r, service: s, url: \"http://r\", eventsSecret: {env: EVENTS_TOKEN}}\n"
+            )
         ])
         let secret = try #require(configuration.registries.first?.eventsSecret)
         #expect(throws: SecretError(code: .variableUnset, reference: .environment("EVENTS_TOKEN"))) {
@@ -85,7 +88,8 @@ import Testing
                 ),
                 ("50.yaml", "registries:\n  - {name: r, service: s, url: \"http://r\", eventsSecret: {env: EVENTS}}\n"),
             ],
-            environment: ["EVENTS": "very-secret-value", "SSO": "sso-secret-value"])
+            environment: ["EVENTS": "very-secret-value", "SSO": "sso-secret-value"]
+        )
         let rendered = configuration.renderEffective()
         #expect(rendered.contains("url: {file: /run/secrets/db}"))
         #expect(rendered.contains("eventsSecret: {env: EVENTS}"))

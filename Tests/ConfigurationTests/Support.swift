@@ -3,9 +3,14 @@ import Foundation
 @testable import Configuration
 
 /// Loads in-memory fragments named `config.d/<name>`.
-func load(_ files: [(String, String)], environment: [String: String] = [:]) throws(ConfigurationError) -> PortcullisConfiguration {
+func load(
+    _ files: [(String, String)],
+    environment: [String: String] = [:]
+) throws(ConfigurationError) -> PortcullisConfiguration {
     try ConfigurationLoader.load(
-        fragments: files.map { ConfigurationFragment(name: "config.d/" + $0.0, text: $0.1) }, environment: environment)
+        fragments: files.map { ConfigurationFragment(name: "config.d/" + $0.0, text: $0.1) },
+        environment: environment
+    )
 }
 
 /// The issues loading `files` reports (empty when it loads).
@@ -29,7 +34,9 @@ let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().de
 
 /// A fresh temporary directory holding `files`.
 func temporaryDirectory(_ files: [String: String]) throws -> String {
-    let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-config-\(UUID().uuidString)")
+    let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+        "portcullis-config-\(UUID().uuidString)"
+    )
     try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
     for (name, text) in files {
         try text.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)

@@ -75,7 +75,8 @@ import Testing
             error.issues.map(\.description) == [
                 "f.yaml:4:3: server.listen: duplicate key 'listen' (first written at f.yaml:2:3)",
                 "f.yaml:5:3: server.port: duplicate key 'port' (first written at f.yaml:3:3)",
-            ])
+            ]
+        )
     }
 
     @Test func hostileNestingIsRefusedNotRecursedInto() {
@@ -103,5 +104,19 @@ import Testing
         #expect(YAMLRenderer.render(node: again) == YAMLRenderer.render(node: root))
         #expect(again["e"]?.scalarText == "it's")
         #expect(again["a"]?.items?[1].scalarText == "two: x")
+    }
+
+    @Test func aHugeMappingIsCheckedForDuplicatesInLinearTime() {
+        let keys = (0..<50_000).map { "k\($0): \($0)\n" }.joined()
+        guard case .success(let root?) = parse(keys + "k7: again\n") else {
+            if case .failure(let error) = parse(keys + "k7: again\n") {
+                #expect(
+                    error.issues.map(\.description) == [
+                        "f.yaml:50001:1: k7: duplicate key 'k7' (first written at f.yaml:8:1)"
+                    ])
+            }
+            return
+        }
+        Issue.record("the duplicate was not found among \(root.entries?.count ?? 0) keys")
     }
 }

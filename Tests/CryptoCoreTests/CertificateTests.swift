@@ -3,7 +3,7 @@ import Foundation
 import Testing
 
 @Suite struct CertificateTests {
-    @Test func aSelfSignedCertificateHasTheRequestedFieldsAccordingToOpenSSL() throws {
+    @Test func aSelfSignedCertificateHasTheRequestedFieldsAccordingToOpenSSL() async throws {
         let key = SharedKeys.ec
         let certificate = try Certificate.selfSigned(
             key: key, commonName: "registry.example.test",
@@ -11,7 +11,7 @@ import Testing
             validity: .seconds(30 * 86400))
         let scratch = try Scratch()
         try scratch.write("cert.pem", certificate.pemEncoded())
-        let text = try scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-text"]).output
+        let text = try await scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-text"]).output
         #expect(text.contains("Version: 3 (0x2)"))
         #expect(text.contains("Subject: CN = registry.example.test"))
         #expect(text.contains("Issuer: CN = registry.example.test"))
@@ -20,21 +20,23 @@ import Testing
         #expect(text.contains("Digital Signature"))
         #expect(
             text.contains("DNS:localhost, DNS:registry.example.test, IP Address:127.0.0.1, IP Address:0:0:0:0:0:0:0:1"))
-        let selfCheck = try scratch.run("openssl", ["verify", "-CAfile", "cert.pem", "-partial_chain", "cert.pem"])
+        let selfCheck = try await scratch.run(
+            "openssl", ["verify", "-CAfile", "cert.pem", "-partial_chain", "cert.pem"])
         #expect(selfCheck.output.contains("cert.pem: OK"), "\(selfCheck.output)")
-        let publicKey = try scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-pubkey"]).output
+        let publicKey = try await scratch.run("openssl", ["x509", "-in", "cert.pem", "-noout", "-pubkey"]).output
         #expect(publicKey == key.publicKey.pemEncoded())
     }
 
-    @Test func certificateFieldsAreDecoded() throws {
+    @Test func certificateFieldsAreDecoded() async throws {
+        let rsa = await SharedKeys.rsa()
         let before = Date()
         let certificate = try Certificate.selfSigned(
-            key: SharedKeys.rsa, commonName: "Portcullis token signer", validity: .seconds(365 * 86400))
+            key: rsa, commonName: "Portcullis token signer", validity: .seconds(365 * 86400))
         #expect(certificate.subjectCommonName == "Portcullis token signer")
-        #expect(certificate.publicKey.spkiDER == SharedKeys.rsa.publicKey.spkiDER)
+        #expect(certificate.publicKey.spkiDER == rsa.publicKey.spkiDER)
         #expect(certificate.notBefore <= before)
         #expect(abs(certificate.notAfter.timeIntervalSince(before) - 365 * 86400) < 120)
-        #expect(certificate.matches(SharedKeys.rsa))
+        #expect(certificate.matches(rsa))
         #expect(!certificate.matches(SharedKeys.ec))
     }
 
@@ -53,13 +55,14 @@ import Testing
         }
     }
 
-    @Test func twoCertificatesGetDifferentSerials() throws {
+    @Test func twoCertificatesGetDifferentSerials() async throws {
         let scratch = try Scratch()
         var serials: Set<String> = []
         for index in 0..<2 {
             let certificate = try Certificate.selfSigned(key: SharedKeys.ec, commonName: "s", validity: .seconds(600))
             try scratch.write("c\(index).pem", certificate.pemEncoded())
-            serials.insert(try scratch.run("openssl", ["x509", "-in", "c\(index).pem", "-noout", "-serial"]).output)
+            serials.insert(
+                try await scratch.run("openssl", ["x509", "-in", "c\(index).pem", "-noout", "-serial"]).output)
         }
         #expect(serials.count == 2)
     }

@@ -6,16 +6,18 @@ import Testing
     let message = Array("header.payload".utf8)
 
     @Test(arguments: [SigningAlgorithm.es256, .rs256])
-    func aSignatureVerifiesWithTheMatchingPublicKey(algorithm: SigningAlgorithm) throws {
-        let key = algorithm == .es256 ? SharedKeys.ec : SharedKeys.rsa
+    func aSignatureVerifiesWithTheMatchingPublicKey(algorithm: SigningAlgorithm) async throws {
+        let rsa = await SharedKeys.rsa()
+        let key = algorithm == .es256 ? SharedKeys.ec : rsa
         let signature = try key.sign(message, algorithm: algorithm)
         #expect(key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
         if algorithm == .es256 { #expect(signature.count == 64) } else { #expect(signature.count == 256) }
     }
 
     @Test(arguments: [SigningAlgorithm.es256, .rs256])
-    func aTamperedMessageOrSignatureFailsVerification(algorithm: SigningAlgorithm) throws {
-        let key = algorithm == .es256 ? SharedKeys.ec : SharedKeys.rsa
+    func aTamperedMessageOrSignatureFailsVerification(algorithm: SigningAlgorithm) async throws {
+        let rsa = await SharedKeys.rsa()
+        let key = algorithm == .es256 ? SharedKeys.ec : rsa
         var signature = try key.sign(message, algorithm: algorithm)
         #expect(
             !key.publicKey.verify(signature: signature, message: Array("header.payloaD".utf8), algorithm: algorithm))
@@ -34,11 +36,12 @@ import Testing
         #expect(!publicKey.verify(signature: der, message: message, algorithm: .es256))
     }
 
-    @Test func aSignatureFromTheWrongKeyOrAlgorithmFails() throws {
+    @Test func aSignatureFromTheWrongKeyOrAlgorithmFails() async throws {
+        let rsa = await SharedKeys.rsa()
         let other = try PrivateKey.generate(.ecP256)
         let signature = try other.sign(message, algorithm: .es256)
         #expect(!SharedKeys.ec.publicKey.verify(signature: signature, message: message, algorithm: .es256))
-        #expect(!SharedKeys.rsa.publicKey.verify(signature: signature, message: message, algorithm: .es256))
+        #expect(!rsa.publicKey.verify(signature: signature, message: message, algorithm: .es256))
         #expect(throws: CryptoError.algorithmMismatch) { try SharedKeys.ec.sign(message, algorithm: .rs256) }
     }
 
@@ -46,24 +49,25 @@ import Testing
         #expect(throws: CryptoError.weakKey) { try PrivateKey.generate(.rsa(bits: 1024)) }
     }
 
-    @Test func es256SignaturesVerifyWithTheOpenSSLCommandLine() throws {
+    @Test func es256SignaturesVerifyWithTheOpenSSLCommandLine() async throws {
         let scratch = try Scratch()
         try scratch.write("key.pem", try SharedKeys.ec.pemEncoded())
         try scratch.write("message", message)
         try scratch.write(
             "signature.der", TestDER.ecdsaSignature(raw: try SharedKeys.ec.sign(message, algorithm: .es256)))
-        try scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "public.pem"])
-        let result = try scratch.run(
+        try await scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "public.pem"])
+        let result = try await scratch.run(
             "openssl", ["dgst", "-sha256", "-verify", "public.pem", "-signature", "signature.der", "message"])
         #expect(result.status == 0 && result.output.contains("Verified OK"), "\(result.output)")
     }
 
-    @Test func signaturesMadeByTheOpenSSLCommandLineVerify() throws {
+    @Test func signaturesMadeByTheOpenSSLCommandLineVerify() async throws {
+        let rsa = await SharedKeys.rsa()
         let scratch = try Scratch()
         try scratch.write("message", message)
-        for (key, algorithm) in [(SharedKeys.ec, SigningAlgorithm.es256), (SharedKeys.rsa, .rs256)] {
+        for (key, algorithm) in [(SharedKeys.ec, SigningAlgorithm.es256), (rsa, .rs256)] {
             try scratch.write("key.pem", try key.pemEncoded())
-            let result = try scratch.run(
+            let result = try await scratch.run(
                 "openssl", ["dgst", "-sha256", "-sign", "key.pem", "-out", "signature", "message"])
             #expect(result.status == 0, "\(result.output)")
             var signature = try scratch.read("signature")
@@ -88,8 +92,9 @@ import Testing
 
 @Suite struct KeyEncodingTests {
     @Test(arguments: [KeyKind.ecP256, .rsa(bits: 2048)])
-    func privateKeysRoundTripThroughPKCS8PEM(kind: KeyKind) throws {
-        let key = kind == .ecP256 ? SharedKeys.ec : SharedKeys.rsa
+    func privateKeysRoundTripThroughPKCS8PEM(kind: KeyKind) async throws {
+        let rsa = await SharedKeys.rsa()
+        let key = kind == .ecP256 ? SharedKeys.ec : rsa
         let pem = try key.pemEncoded()
         #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         let reloaded = try PrivateKey(pem: pem)
@@ -98,10 +103,10 @@ import Testing
         #expect(try reloaded.pemEncoded() == pem)
     }
 
-    @Test func traditionalECAndRSAPEMKeysFromOpenSSLLoad() throws {
+    @Test func traditionalECAndRSAPEMKeysFromOpenSSLLoad() async throws {
         let scratch = try Scratch()
-        try scratch.run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"])
-        try scratch.run("openssl", ["genrsa", "-traditional", "-out", "rsa.pem", "2048"])
+        try await scratch.run("openssl", ["ecparam", "-name", "prime256v1", "-genkey", "-noout", "-out", "ec.pem"])
+        try await scratch.run("openssl", ["genrsa", "-traditional", "-out", "rsa.pem", "2048"])
         let ecPEM = String(decoding: try scratch.read("ec.pem"), as: UTF8.self)
         let rsaPEM = String(decoding: try scratch.read("rsa.pem"), as: UTF8.self)
         #expect(ecPEM.contains("BEGIN EC PRIVATE KEY"))
@@ -110,12 +115,12 @@ import Testing
         #expect(try PrivateKey(pem: rsaPEM).kind == .rsa(bits: 2048))
     }
 
-    @Test func unsupportedEncryptedAndWeakKeysAreRefusedWithPreciseErrors() throws {
+    @Test func unsupportedEncryptedAndWeakKeysAreRefusedWithPreciseErrors() async throws {
         let scratch = try Scratch()
-        try scratch.run("openssl", ["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
-        try scratch.run("openssl", ["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "p384.pem"])
-        try scratch.run("openssl", ["genrsa", "-out", "small.pem", "1024"])
-        try scratch.run(
+        try await scratch.run("openssl", ["genpkey", "-algorithm", "ed25519", "-out", "ed.pem"])
+        try await scratch.run("openssl", ["ecparam", "-name", "secp384r1", "-genkey", "-noout", "-out", "p384.pem"])
+        try await scratch.run("openssl", ["genrsa", "-out", "small.pem", "1024"])
+        try await scratch.run(
             "openssl",
             [
                 "genpkey", "-algorithm", "EC", "-pkeyopt", "ec_paramgen_curve:P-256", "-aes256", "-pass", "pass:secret",
@@ -129,18 +134,19 @@ import Testing
         #expect(throws: CryptoError.invalidPEM) { try PrivateKey(pem: "") }
     }
 
-    @Test func publicKeyPEMMatchesOpenSSLAndRoundTrips() throws {
+    @Test func publicKeyPEMMatchesOpenSSLAndRoundTrips() async throws {
+        let rsa = await SharedKeys.rsa()
         let scratch = try Scratch()
-        for key in [SharedKeys.ec, SharedKeys.rsa] {
+        for key in [SharedKeys.ec, rsa] {
             try scratch.write("key.pem", try key.pemEncoded())
-            let result = try scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout"])
+            let result = try await scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout"])
             #expect(result.output == key.publicKey.pemEncoded())
             let reloaded = try PublicKey(pem: result.output)
             #expect(reloaded.spkiDER == key.publicKey.spkiDER)
             #expect(try PublicKey(spkiDER: key.publicKey.spkiDER).kind == key.kind)
         }
         #expect(SharedKeys.ec.publicKey.spkiDER.count == 91)
-        #expect(SharedKeys.rsa.publicKey.spkiDER.count == 294)
+        #expect(rsa.publicKey.spkiDER.count == 294)
     }
 
     @Test func malformedSubjectPublicKeyInfoIsRefused() {
@@ -169,8 +175,9 @@ import Testing
     }
 
     @Test(arguments: [KeyKind.ecP256, .rsa(bits: 2048)])
-    func aKeyRebuiltFromItsJWKIsTheSameKeyAndVerifiesItsSignatures(kind: KeyKind) throws {
-        let key = kind == .ecP256 ? SharedKeys.ec : SharedKeys.rsa
+    func aKeyRebuiltFromItsJWKIsTheSameKeyAndVerifiesItsSignatures(kind: KeyKind) async throws {
+        let rsa = await SharedKeys.rsa()
+        let key = kind == .ecP256 ? SharedKeys.ec : rsa
         let algorithm: SigningAlgorithm = kind == .ecP256 ? .es256 : .rs256
         let jwk = key.publicKey.jwk()
         let json = try JSONEncoder().encode(jwk)
@@ -209,9 +216,10 @@ import Testing
         }
     }
 
-    @Test func theLibtrustKeyIDMatchesAnIndependentPythonComputation() throws {
+    @Test func theLibtrustKeyIDMatchesAnIndependentPythonComputation() async throws {
+        let rsa = await SharedKeys.rsa()
         let scratch = try Scratch()
-        for key in [SharedKeys.ec.publicKey, SharedKeys.rsa.publicKey] {
+        for key in [SharedKeys.ec.publicKey, rsa.publicKey] {
             let kid = key.libtrustKeyID()
             let groups = kid.split(separator: ":")
             #expect(groups.count == 12)
@@ -224,7 +232,7 @@ import Testing
                 s = base64.b32encode(hashlib.sha256(open('spki.der', 'rb').read()).digest()[:30]).decode()
                 print(':'.join(s[i:i + 4] for i in range(0, len(s), 4)))
                 """
-            let python = try scratch.run("python3", ["-c", script])
+            let python = try await scratch.run("python3", ["-c", script])
             #expect(python.output.trimmingCharacters(in: .whitespacesAndNewlines) == kid)
         }
     }

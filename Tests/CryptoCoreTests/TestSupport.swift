@@ -20,9 +20,17 @@ final class Scratch {
 
     func read(_ name: String) throws -> [UInt8] { [UInt8](try Data(contentsOf: URL(fileURLWithPath: path(name)))) }
 
-    /// Runs `tool` with `arguments` in the scratch directory; returns exit status and combined output.
+    /// Runs `tool` with `arguments` in the scratch directory on its own thread (never blocking the
+    /// cooperative pool other tests share); returns exit status and combined output.
     @discardableResult
-    func run(_ tool: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
+    func run(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        let directory = self.directory
+        return try await offload { try Scratch.runBlocking(tool, arguments, in: directory) }
+    }
+
+    private static func runBlocking(
+        _ tool: String, _ arguments: [String], in directory: URL
+    ) throws -> (status: Int32, output: String) {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [tool] + arguments
@@ -70,5 +78,15 @@ enum TestDER {
 /// Keys generated once per test process: RSA generation costs up to a few hundred milliseconds.
 enum SharedKeys {
     static let ec: PrivateKey = try! PrivateKey.generate(.ecP256)
-    static let rsa: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
+    private static let rsaStorage: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
+
+    /// The shared RSA-2048 key, generated off the cooperative pool on first use.
+    static func rsa() async -> PrivateKey { try! await offload { rsaStorage } }
+}
+
+/// Runs blocking work (a child process, key generation) on a fresh thread and awaits its result.
+func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
 }

@@ -85,6 +85,12 @@ import Testing
         #expect(try connection.queryInt("SELECT count(*) FROM sqlite_schema WHERE name = 'a'") == 1)
     }
 
+    @Test func usingAnUnmigratedDatabaseSaysToMigrate() async throws {
+        let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
+        await #expect(throws: StoreError.schemaMissing) { try await store.read { try $0.allUsers() } }
+        await store.close()
+    }
+
     @Test func migrationVersionsAreNumberedWithoutGaps() {
         #expect(SQLiteSchema.migrations.map(\.version) == Array(1...SQLiteSchema.migrations.count))
     }

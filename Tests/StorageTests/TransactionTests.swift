@@ -197,6 +197,39 @@ final class Signal: Sendable {
         await #expect(throws: StoreError.closed) { _ = try await store.schemaStatus() }
     }
 
+    @Test func callsRacingWithCloseEitherCompleteOrFailAsClosed() async throws {
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let store = try await SQLiteStore.open(SQLiteConfiguration(location: .file(directory.path("db.sqlite"))))
+        _ = try await store.migrate()
+        let outcomes = await withTaskGroup(of: String.self) { group in
+            for index in 0..<200 {
+                group.addTask {
+                    do {
+                        if index.isMultiple(of: 2) {
+                            _ = try await store.write { try $0.createUser(NewUser(username: "r\(index)")) }
+                        } else {
+                            _ = try await store.read { try $0.allUsers() }
+                        }
+                        return "ok"
+                    } catch let error as StoreError {
+                        return error.code.rawValue
+                    } catch {
+                        return "unexpected"
+                    }
+                }
+                if index == 100 {
+                    group.addTask {
+                        await store.close()
+                        return "ok"
+                    }
+                }
+            }
+            return await group.reduce(into: Set<String>()) { $0.insert($1) }
+        }
+        #expect(outcomes.isSubset(of: ["ok", "closed"]))
+    }
+
     @Test func workQueuedBeforeCloseStillCompletes() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }

@@ -37,8 +37,7 @@ private final class LocalServer: @unchecked Sendable {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
-        process.waitUntilExit()
+        await LocalServer(process: process, port: 0, directory: directory, scheme: "http").stop()
         throw ServerDidNotStart()
     }
 
@@ -48,7 +47,7 @@ private final class LocalServer: @unchecked Sendable {
         for (name, content) in files {
             try content.write(to: directory.appendingPathComponent(name), atomically: true, encoding: .utf8)
         }
-        let port = try freePort()
+        let port = try await freePort()
         let process = try launch(
             ["python3", "-m", "http.server", "\(port)", "--bind", "127.0.0.1", "--directory", directory.path],
             in: directory)
@@ -58,11 +57,27 @@ private final class LocalServer: @unchecked Sendable {
             guard process.isRunning else { break }
             try await Task.sleep(for: .milliseconds(20))
         }
-        server.stop()
+        await server.stop()
         throw ServerDidNotStart()
     }
 
-    func stop() {
+    /// Runs `body` against this server, then stops it whether `body` threw or not.
+    func serving(_ body: (LocalServer) async throws -> Void) async throws {
+        do {
+            try await body(self)
+        } catch {
+            await stop()
+            throw error
+        }
+        await stop()
+    }
+
+    /// Kills the server and waits for it on the test pool, keeping the wait off the cooperative threads.
+    func stop() async {
+        await testPool.run { self.stopBlocking() }
+    }
+
+    private func stopBlocking() {
         // SIGKILL, not terminate(): the child inherits the test thread's signal mask, where SIGTERM
         // may be blocked, and a surviving server would outlive the test run.
         if process.isRunning { kill(process.processIdentifier, SIGKILL) }
@@ -71,7 +86,9 @@ private final class LocalServer: @unchecked Sendable {
     }
 
     /// A loopback port nothing listens on (the OS picked it and it was closed again).
-    static func freePort() throws -> Int {
+    static func freePort() async throws -> Int { try await testPool.run { try freePortBlocking() } }
+
+    private static func freePortBlocking() throws -> Int {
         let process = Process()
         process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
         process.arguments = [
@@ -196,85 +213,86 @@ private struct Echo: Decodable {
 @Suite struct HTTPClientTests {
     @Test func aGetFetchesAFileFromPythonsHTTPServerAndA404IsAResponseNotAnError() async throws {
         let client = CurlHTTPClient(pool: testPool)
-        let server = try await LocalServer.startStatic(files: ["hello.txt": "hello, world\n"], client: client)
-        defer { server.stop() }
+        try await LocalServer.startStatic(files: ["hello.txt": "hello, world\n"], client: client).serving { server in
+            let response = try await client.send(OutboundRequest(url: server.baseURL + "/hello.txt"))
+            #expect(response.status == 200)
+            #expect(response.bodyText == "hello, world\n")
+            #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
 
-        let response = try await client.send(OutboundRequest(url: server.baseURL + "/hello.txt"))
-        #expect(response.status == 200)
-        #expect(response.bodyText == "hello, world\n")
-        #expect(response.header("content-type")?.hasPrefix("text/plain") == true)
+            let missing = try await client.send(OutboundRequest(url: server.baseURL + "/missing.txt"))
+            #expect(missing.status == 404)
 
-        let missing = try await client.send(OutboundRequest(url: server.baseURL + "/missing.txt"))
-        #expect(missing.status == 404)
-
-        let head = try await client.send(OutboundRequest(method: .head, url: server.baseURL + "/hello.txt"))
-        #expect(head.status == 200)
-        #expect(head.body.isEmpty)
-        #expect(head.header("Content-Length") == "13")
+            let head = try await client.send(OutboundRequest(method: .head, url: server.baseURL + "/hello.txt"))
+            #expect(head.status == 200)
+            #expect(head.body.isEmpty)
+            #expect(head.header("Content-Length") == "13")
+        }
     }
 
     @Test func aPostSendsItsBodyAndHeadersVerbatim() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        let body = (0...255).map { UInt8($0) } + Array(String(repeating: "z", count: 5000).utf8)
-        let response = try await client.send(
-            OutboundRequest(
-                method: .post, url: server.baseURL + "/hook?x=1",
-                headers: [("Content-Type", "application/octet-stream"), ("X-Portcullis-Event", "push")], body: body))
-        #expect(response.status == 200)
-        #expect(response.header("x-echo") == "yes")
-        let echo = try Echo(response)
-        #expect(echo.method == "POST")
-        #expect(echo.path == "/hook?x=1")
-        #expect(echo.bodyBytes == body)
-        #expect(echo.headers["x-portcullis-event"] == "push")
-        #expect(echo.headers["content-type"] == "application/octet-stream")
-        #expect(echo.headers["content-length"] == "\(body.count)")
-        #expect(echo.headers["expect"] == nil)
-        #expect(echo.headers["user-agent"] == "Portcullis")
+        try await LocalServer.startScripted().serving { server in
+            let body = (0...255).map { UInt8($0) } + Array(String(repeating: "z", count: 5000).utf8)
+            let response = try await client.send(
+                OutboundRequest(
+                    method: .post, url: server.baseURL + "/hook?x=1",
+                    headers: [("Content-Type", "application/octet-stream"), ("X-Portcullis-Event", "push")], body: body)
+            )
+            #expect(response.status == 200)
+            #expect(response.header("x-echo") == "yes")
+            let echo = try Echo(response)
+            #expect(echo.method == "POST")
+            #expect(echo.path == "/hook?x=1")
+            #expect(echo.bodyBytes == body)
+            #expect(echo.headers["x-portcullis-event"] == "push")
+            #expect(echo.headers["content-type"] == "application/octet-stream")
+            #expect(echo.headers["content-length"] == "\(body.count)")
+            #expect(echo.headers["expect"] == nil)
+            #expect(echo.headers["user-agent"] == "Portcullis")
+        }
     }
 
     @Test(arguments: [OutboundRequest.Method.put, .patch, .delete])
     func otherMethodsReachTheServerWithTheirBodies(method: OutboundRequest.Method) async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        let response = try await client.send(
-            OutboundRequest(method: method, url: server.baseURL + "/item", body: Array("{\"a\":1}".utf8)))
-        let echo = try Echo(response)
-        #expect(echo.method == method.rawValue)
-        #expect(echo.body == "{\"a\":1}")
+        try await LocalServer.startScripted().serving { server in
+            let response = try await client.send(
+                OutboundRequest(method: method, url: server.baseURL + "/item", body: Array("{\"a\":1}".utf8)))
+            let echo = try Echo(response)
+            #expect(echo.method == method.rawValue)
+            #expect(echo.body == "{\"a\":1}")
+        }
     }
 
     @Test func aSlowServerTriggersTheTimeout() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        await #expect(throws: HTTPClientError.timeout) {
-            try await client.send(OutboundRequest(url: server.baseURL + "/slow", timeout: .milliseconds(300)))
+        try await LocalServer.startScripted().serving { server in
+            await #expect(throws: HTTPClientError.timeout) {
+                try await client.send(OutboundRequest(url: server.baseURL + "/slow", timeout: .milliseconds(300)))
+            }
         }
     }
 
     @Test func aBodyOverTheLimitIsRefusedWithOrWithoutContentLength() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        for path in ["/large", "/stream"] {
-            await #expect(throws: HTTPClientError.responseTooLarge, "\(path)") {
-                try await client.send(OutboundRequest(url: server.baseURL + path, maxResponseBytes: 1000))
+        try await LocalServer.startScripted().serving { server in
+            for path in ["/large", "/stream"] {
+                await #expect(throws: HTTPClientError.responseTooLarge, "\(path)") {
+                    try await client.send(OutboundRequest(url: server.baseURL + path, maxResponseBytes: 1000))
+                }
             }
+            // The aborted transfers leave the client usable, and a limit above the size lets the body through.
+            let large = try await client.send(
+                OutboundRequest(url: server.baseURL + "/large", maxResponseBytes: 300_000))
+            #expect(large.body.count == 200_000)
+            let streamed = try await client.send(OutboundRequest(url: server.baseURL + "/stream"))
+            #expect(streamed.body.count == 200_000)
         }
-        // The aborted transfers leave the client usable, and a limit above the size lets the body through.
-        let large = try await client.send(OutboundRequest(url: server.baseURL + "/large", maxResponseBytes: 300_000))
-        #expect(large.body.count == 200_000)
-        let streamed = try await client.send(OutboundRequest(url: server.baseURL + "/stream"))
-        #expect(streamed.body.count == 200_000)
     }
 
     @Test func aRefusedConnectionIsConnectionFailed() async throws {
         let client = CurlHTTPClient()
-        let port = try LocalServer.freePort()
+        let port = try await LocalServer.freePort()
         do {
             _ = try await client.send(OutboundRequest(url: "http://127.0.0.1:\(port)/"))
             Issue.record("a request to a closed port succeeded")
@@ -286,43 +304,45 @@ private struct Echo: Decodable {
 
     @Test func redirectsAreNotFollowedUnlessAsked() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        let unfollowed = try await client.send(OutboundRequest(url: server.baseURL + "/redirect"))
-        #expect(unfollowed.status == 302)
-        #expect(unfollowed.header("Location") == "/echo")
-        let followed = try await client.send(OutboundRequest(url: server.baseURL + "/redirect", followRedirects: true))
-        #expect(followed.status == 200)
-        #expect(try Echo(followed).path == "/echo")
-        #expect(followed.header("Location") == nil)
+        try await LocalServer.startScripted().serving { server in
+            let unfollowed = try await client.send(OutboundRequest(url: server.baseURL + "/redirect"))
+            #expect(unfollowed.status == 302)
+            #expect(unfollowed.header("Location") == "/echo")
+            let followed = try await client.send(
+                OutboundRequest(url: server.baseURL + "/redirect", followRedirects: true))
+            #expect(followed.status == 200)
+            #expect(try Echo(followed).path == "/echo")
+            #expect(followed.header("Location") == nil)
+        }
     }
 
     @Test func sequentialRequestsReuseOneKeepAliveConnection() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        var peers: Set<Int> = []
-        for _ in 0..<5 {
-            peers.insert(try Echo(try await client.send(OutboundRequest(url: server.baseURL + "/"))).peer)
+        try await LocalServer.startScripted().serving { server in
+            var peers: Set<Int> = []
+            for _ in 0..<5 {
+                peers.insert(try Echo(try await client.send(OutboundRequest(url: server.baseURL + "/"))).peer)
+            }
+            #expect(peers.count == 1)
         }
-        #expect(peers.count == 1)
     }
 
     @Test func concurrentRequestsAllSucceed() async throws {
         let client = CurlHTTPClient()
-        let server = try await LocalServer.startScripted()
-        defer { server.stop() }
-        let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
-            for index in 0..<24 {
-                group.addTask {
-                    try await client.send(OutboundRequest(url: server.baseURL + "/status/\(200 + index % 3)")).status
+        try await LocalServer.startScripted().serving { server in
+            let statuses = try await withThrowingTaskGroup(of: Int.self) { group in
+                for index in 0..<24 {
+                    group.addTask {
+                        try await client.send(OutboundRequest(url: server.baseURL + "/status/\(200 + index % 3)"))
+                            .status
+                    }
                 }
+                var collected: [Int] = []
+                for try await status in group { collected.append(status) }
+                return collected
             }
-            var collected: [Int] = []
-            for try await status in group { collected.append(status) }
-            return collected
+            #expect(statuses.sorted() == (0..<24).map { 200 + $0 % 3 }.sorted())
         }
-        #expect(statuses.sorted() == (0..<24).map { 200 + $0 % 3 }.sorted())
     }
 
     @Test func malformedRequestsAreRefusedBeforeAnythingIsSent() async throws {
@@ -354,24 +374,26 @@ private struct Echo: Decodable {
         defer { try? FileManager.default.removeItem(at: directory) }
         let certificate = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
-        let openssl = try LocalServer.launch(
-            [
-                "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes", "-days",
-                "1",
-                "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1", "-keyout", key, "-out", certificate,
-            ], in: directory)
-        openssl.waitUntilExit()
-        #expect(openssl.terminationStatus == 0)
-        let server = try await LocalServer.startScripted(tls: (certificate, key))
-        defer { server.stop() }
-
-        await #expect(throws: HTTPClientError.tlsFailed) {
-            try await CurlHTTPClient().send(OutboundRequest(url: server.baseURL + "/"))
+        let status = try await testPool.run {
+            let openssl = try LocalServer.launch(
+                [
+                    "openssl", "req", "-x509", "-newkey", "ec", "-pkeyopt", "ec_paramgen_curve:P-256", "-nodes",
+                    "-days", "1", "-subj", "/CN=localhost", "-addext", "subjectAltName=IP:127.0.0.1",
+                    "-keyout", key, "-out", certificate,
+                ], in: directory)
+            openssl.waitUntilExit()
+            return openssl.terminationStatus
         }
-        var configuration = CurlHTTPClient.Configuration()
-        configuration.caFile = certificate
-        let response = try await CurlHTTPClient(configuration: configuration).send(
-            OutboundRequest(url: server.baseURL + "/"))
-        #expect(response.status == 200)
+        #expect(status == 0)
+        try await LocalServer.startScripted(tls: (certificate, key)).serving { server in
+            await #expect(throws: HTTPClientError.tlsFailed) {
+                try await CurlHTTPClient().send(OutboundRequest(url: server.baseURL + "/"))
+            }
+            var configuration = CurlHTTPClient.Configuration()
+            configuration.caFile = certificate
+            let response = try await CurlHTTPClient(configuration: configuration).send(
+                OutboundRequest(url: server.baseURL + "/"))
+            #expect(response.status == 200)
+        }
     }
 }
