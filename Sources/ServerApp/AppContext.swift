@@ -49,7 +49,8 @@ struct AppContext {
                 // The database holds password hashes: create it owner-only; SQLite gives its -wal and
                 // -shm files the same mode.
                 if !FileManager.default.fileExists(atPath: path) {
-                    FileManager.default.createFile(atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
+                    _ = FileManager.default.createFile(
+                        atPath: path, contents: nil, attributes: [.posixPermissions: 0o600])
                 }
                 store = try await SQLiteStore.open(
                     SQLiteConfiguration(location: .file(path), busyTimeout: configuration.storage.sqlite.busyTimeout),

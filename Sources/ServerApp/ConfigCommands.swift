@@ -15,6 +15,16 @@ enum ConfigCommands {
     }
 }
 
+extension ConfigCommands {
+    /// `portcullis config keys`: every configuration key with its type, default and environment
+    /// variable, as the Markdown table the README carries.
+    static func keys(_ arguments: [String]) async throws {
+        let parsed = try ParsedArguments(arguments, flagNames: [])
+        try parsed.finish(maxPositionals: 0)
+        print(ConfigurationSchema.markdownTable(), terminator: "")
+    }
+}
+
 /// `portcullis db migrate`: applies pending schema migrations.
 enum DatabaseCommands {
     static func migrate(_ arguments: [String]) async throws {

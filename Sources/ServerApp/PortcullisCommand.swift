@@ -9,6 +9,7 @@ public enum PortcullisCommand {
         Commands:
           serve                                 serve the token authority, UI and API
           config check                          validate config.d and print the effective configuration
+          config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
@@ -61,7 +62,7 @@ public enum PortcullisCommand {
         case "serve":
             try await ServeCommand.run(rest)
         case "config":
-            try await subcommand(command, rest, ["check": ConfigCommands.check])
+            try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":

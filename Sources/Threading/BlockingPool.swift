@@ -24,7 +24,9 @@ public final class BlockingPool: @unchecked Sendable {
         self.name = name
         self.threadCount = threads
         for index in 0..<threads {
-            let thread = Thread { [unowned self] in self.work() }
+            // Each thread keeps the pool alive until it has drained and exited after `shutdown()`, so
+            // releasing the last outside reference can never free the pool under a running thread.
+            let thread = Thread { self.work() }
             thread.name = "\(name)-\(index)"
             thread.stackSize = stackSize
             thread.start()

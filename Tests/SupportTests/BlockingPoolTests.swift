@@ -3,16 +3,18 @@ import Testing
 import Threading
 
 @Suite struct BlockingPoolTests {
-    @Test func aBlockingJobDoesNotDelayATinyTaskStartedAfterIt() async throws {
-        let pool = BlockingPool(name: "test-io", threads: 4)
+    @Test func jobsBlockedInCCodeLeaveTheCooperativePoolFreeForOtherTasks() async throws {
+        // More blocked jobs than the cooperative pool has threads: if the pool ran them there, the
+        // task that releases them could never start, and every job would time out instead.
+        let width = ProcessInfo.processInfo.activeProcessorCount + 2
+        let pool = BlockingPool(name: "test-io", threads: width)
         defer { pool.shutdown() }
-        async let blocked: Void = pool.run { usleep(300_000) }
-        async let blocked2: Void = pool.run { usleep(300_000) }
-        let start = ContinuousClock.now
-        let tiny = await Task { ContinuousClock.now }.value
-        // Not a timing assertion on the pool's speed: the tiny task must not wait for the 300 ms jobs.
-        #expect(tiny - start < .milliseconds(250))
-        _ = await (blocked, blocked2)
+        let gate = DispatchSemaphore(value: 0)
+        let jobs = (0..<width).map { _ in
+            Task { await pool.run { gate.wait(timeout: .now() + 30) == .success } }
+        }
+        await Task { for _ in 0..<width { gate.signal() } }.value
+        for job in jobs { #expect(await job.value, "a blocked job was released by a task, not by its timeout") }
     }
 
     @Test func errorsThrownByAJobReachTheCaller() async {
