@@ -3,6 +3,7 @@ SWIFT        ?= swift
 CONFIG_DIR   ?= config.d
 FUZZ_SECONDS ?= 60
 BENCH_SECONDS ?= 10
+TEST_FUZZ_SECONDS ?= 30
 
 .PHONY: all deps test-deps build release run test fuzz bench lint clean
 
@@ -28,7 +29,8 @@ run: release
 test: test-deps
 	$(SWIFT) build --build-tests
 	$(SWIFT) test --skip-build
-	$(MAKE) fuzz FUZZ_SECONDS=$${FUZZ_SECONDS:-30}
+	.ci/smoke-run
+	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
 
 # libFuzzer over the HTTP request parser; FUZZ_SECONDS bounds the run.
 fuzz: deps
