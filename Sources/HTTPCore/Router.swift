@@ -243,70 +243,112 @@ extension Router {
     }
 }
 
-/// The immutable matching tables: a segment trie flattened into arrays of nodes indexed by position.
+/// The immutable matching tables: a segment trie, kept for registration, and a flattened copy of it
+/// made of plain integers for lookups, so matching neither allocates nor touches reference counts.
 ///
 /// A class so the request path reaches the tables through one reference instead of copying the
 /// router; registration builds a new table (a handful of routes, once, at startup).
 final class RouteTable: Sendable {
-    struct Literal: Sendable {
-        let bytes: [UInt8]
-        let child: Int
-    }
-
-    struct Node: Sendable {
-        var literals: [Literal] = []
-        /// The child for a `:name` segment, or -1.
+    /// A trie node as built by registration.
+    struct TrieNode: Sendable {
+        var literals: [(bytes: [UInt8], child: Int)] = []
         var parameter = -1
-        /// The terminal child for a trailing wildcard, or -1.
         var wildcard = -1
         /// Routes whose pattern ends at this node, at most one per method.
         var routes: [Int] = []
     }
 
+    /// A trie node flattened: ranges into the shared arrays, -1 for no child.
+    struct Node: Sendable {
+        var literals: Range<Int>
+        var parameter: Int
+        var wildcard: Int
+        var terminals: Range<Int>
+    }
+
+    /// A literal child: its bytes are `literalBytes[offset..<offset + length]`.
+    struct Literal: Sendable {
+        var offset: Int
+        var length: Int
+        var child: Int
+    }
+
     static let slash = UInt8(ascii: "/")
-    static let empty = RouteTable(nodes: [Node()], routes: [])
+    static let empty = RouteTable(trie: [TrieNode()], routes: [])
 
-    let nodes: [Node]
+    let trie: [TrieNode]
     let routes: [Router.Route]
+    private let nodes: [Node]
+    private let literals: [Literal]
+    private let literalBytes: [UInt8]
+    /// The method and route of every node's terminal routes, side by side.
+    private let terminalMethods: [HTTPMethod]
+    private let terminalRoutes: [Int]
 
-    private init(nodes: [Node], routes: [Router.Route]) {
-        self.nodes = nodes
+    private init(trie: [TrieNode], routes: [Router.Route]) {
+        self.trie = trie
         self.routes = routes
+        var nodes: [Node] = []
+        var literals: [Literal] = []
+        var literalBytes: [UInt8] = []
+        var terminalMethods: [HTTPMethod] = []
+        var terminalRoutes: [Int] = []
+        for node in trie {
+            let firstLiteral = literals.count
+            for literal in node.literals {
+                literals.append(Literal(offset: literalBytes.count, length: literal.bytes.count, child: literal.child))
+                literalBytes += literal.bytes
+            }
+            let firstTerminal = terminalRoutes.count
+            for route in node.routes {
+                terminalMethods.append(routes[route].method)
+                terminalRoutes.append(route)
+            }
+            nodes.append(
+                Node(
+                    literals: firstLiteral..<literals.count, parameter: node.parameter, wildcard: node.wildcard,
+                    terminals: firstTerminal..<terminalRoutes.count))
+        }
+        self.nodes = nodes
+        self.literals = literals
+        self.literalBytes = literalBytes
+        self.terminalMethods = terminalMethods
+        self.terminalRoutes = terminalRoutes
     }
 
     /// A table with `route` added; a second route for the same method and path shape is a
     /// programming error.
     func adding(_ route: Router.Route) -> RouteTable {
-        var nodes = self.nodes
+        var trie = self.trie
         var routes = self.routes
         var node = 0
-        func child(_ existing: Int, _ link: (inout Node, Int) -> Void) -> Int {
+        func child(_ existing: Int, _ link: (inout TrieNode, Int) -> Void) -> Int {
             if existing >= 0 { return existing }
-            let created = nodes.count
-            nodes.append(Node())
-            link(&nodes[node], created)
+            let created = trie.count
+            trie.append(TrieNode())
+            link(&trie[node], created)
             return created
         }
         for segment in route.segments {
             switch segment {
             case .literal(let text):
                 let bytes = Array(text.utf8)
-                let existing = nodes[node].literals.first { $0.bytes == bytes }?.child ?? -1
-                node = child(existing) { $0.literals.append(Literal(bytes: bytes, child: $1)) }
+                let existing = trie[node].literals.first { $0.bytes == bytes }?.child ?? -1
+                node = child(existing) { $0.literals.append((bytes, $1)) }
             case .parameter:
-                node = child(nodes[node].parameter) { $0.parameter = $1 }
+                node = child(trie[node].parameter) { $0.parameter = $1 }
             case .wildcard:
-                node = child(nodes[node].wildcard) { $0.wildcard = $1 }
+                node = child(trie[node].wildcard) { $0.wildcard = $1 }
             }
         }
-        let clashes = nodes[node].routes.filter { routes[$0].method == route.method }
+        let clashes = trie[node].routes.filter { routes[$0].method == route.method }
         precondition(
             clashes.isEmpty,
             "route \(route.method) \(route.pattern) clashes with "
                 + clashes.map { "\(routes[$0].method) \(routes[$0].pattern)" }.joined(separator: ", "))
         routes.append(route)
-        nodes[node].routes.append(routes.count - 1)
-        return RouteTable(nodes: nodes, routes: routes)
+        trie[node].routes.append(routes.count - 1)
+        return RouteTable(trie: trie, routes: routes)
     }
 
     /// The route for `method` at `path`: the most specific matching path, falling back from `HEAD`
@@ -321,31 +363,44 @@ final class RouteTable: Sendable {
     /// path is exhausted), most specific branch first. Depth is bounded by the longest pattern, not by
     /// the request, and each level tries at most one literal, one parameter and one wildcard.
     private func find(_ method: HTTPMethod, _ bytes: Span<UInt8>, node: Int, from start: Int) -> Int? {
-        if start > bytes.count { return route(at: node, for: method) }
+        let current = nodes[node]
+        if start > bytes.count { return route(in: current.terminals, for: method) }
         var end = start
         while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
-        let current = nodes[node]
-        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
-            if let found = find(method, bytes, node: literal.child, from: end + 1) { return found }
-            break  // literals are distinct: no other one can match
+        if let child = literalChild(of: current, matching: bytes, start, end) {
+            if let found = find(method, bytes, node: child, from: end + 1) { return found }
         }
         if current.parameter >= 0, start < end {
             if let found = find(method, bytes, node: current.parameter, from: end + 1) { return found }
         }
         if current.wildcard >= 0 {
-            return route(at: current.wildcard, for: method)
+            return route(in: nodes[current.wildcard].terminals, for: method)
         }
         return nil
     }
 
-    private func route(at node: Int, for method: HTTPMethod) -> Int? {
+    private func route(in terminals: Range<Int>, for method: HTTPMethod) -> Int? {
         var getRoute: Int?
-        for index in nodes[node].routes {
-            let candidate = routes[index].method
-            if candidate == method { return index }
-            if candidate == .get { getRoute = index }
+        for index in terminals {
+            let candidate = terminalMethods[index]
+            if candidate == method { return terminalRoutes[index] }
+            if candidate == .get { getRoute = terminalRoutes[index] }
         }
         return method == .head ? getRoute : nil
+    }
+
+    /// The child for the literal equal to `bytes[start..<end]`; literals are distinct, so at most one.
+    private func literalChild(of node: Node, matching bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        let length = end - start
+        search: for index in node.literals {
+            let literal = literals[index]
+            guard literal.length == length else { continue }
+            for offset in 0..<length where literalBytes[literal.offset + offset] != bytes[start + offset] {
+                continue search
+            }
+            return literal.child
+        }
+        return nil
     }
 
     /// Every method some route at `path` accepts, sorted, with `HEAD` added where `GET` is; only
@@ -360,31 +415,21 @@ final class RouteTable: Sendable {
     }
 
     private func collectMethods(_ bytes: Span<UInt8>, node: Int, from start: Int, into methods: inout Set<HTTPMethod>) {
+        let current = nodes[node]
         if start > bytes.count {
-            for index in nodes[node].routes { methods.insert(routes[index].method) }
+            methods.formUnion(terminalMethods[current.terminals])
             return
         }
         var end = start
         while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
-        let current = nodes[node]
-        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
-            collectMethods(bytes, node: literal.child, from: end + 1, into: &methods)
+        if let child = literalChild(of: current, matching: bytes, start, end) {
+            collectMethods(bytes, node: child, from: end + 1, into: &methods)
         }
         if current.parameter >= 0, start < end {
             collectMethods(bytes, node: current.parameter, from: end + 1, into: &methods)
         }
         if current.wildcard >= 0 {
-            for index in nodes[current.wildcard].routes { methods.insert(routes[index].method) }
+            methods.formUnion(terminalMethods[nodes[current.wildcard].terminals])
         }
-    }
-
-    private static func equals(_ literal: [UInt8], _ bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Bool {
-        guard literal.count == end - start else { return false }
-        var index = 0
-        while index < literal.count {
-            if literal[index] != bytes[start + index] { return false }
-            index &+= 1
-        }
-        return true
     }
 }
