@@ -28,7 +28,7 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPRespo
 /// router.post("/v2/token", bodyLimit: 64 * 1024) { request in try await tokens.issue(request) }
 /// router.get("/v2/*rest") { request in … request.context.pathParameters["rest"] … }
 /// ```
-public struct Router: HTTPResponder {
+public struct Router: HTTPResponder, RouteRegistering {
     /// The body limit of routes registered without one, and of requests no route matches: 1 MiB
     /// unless configured.
     public var defaultBodyLimit: Int
@@ -57,44 +57,34 @@ public struct Router: HTTPResponder {
     public mutating func on(
         _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
     ) {
+        add(method, pattern, bodyLimit: bodyLimit, middleware: [], handler)
+    }
+
+    /// Registers the routes `build` adds under `prefix` (`/api`), each wrapped in `middleware` inside
+    /// the router's own (authentication for an API, say).
+    ///
+    /// ```swift
+    /// router.group("/api", middleware: [SessionMiddleware(store)]) { api in
+    ///     api.get("/users/:id") { request in … }   // GET /api/users/:id
+    /// }
+    /// ```
+    public mutating func group(
+        _ prefix: String, middleware: [any Middleware] = [], _ build: (inout RouteGroup) -> Void
+    ) {
+        var group = RouteGroup(router: self, prefix: prefix, middleware: middleware)
+        build(&group)
+        self = group.router
+    }
+
+    mutating func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int?, middleware: [any Middleware],
+        _ handler: @escaping HTTPHandler
+    ) {
         precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
-        let route = Route(method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit, handler: handler)
+        let route = Route(
+            method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit,
+            middleware: middleware, handler: handler)
         table = table.adding(route)
-    }
-
-    /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
-    public mutating func get(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.get, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `HEAD` requests matching `pattern`, overriding the `GET` fallback.
-    public mutating func head(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.head, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `POST` requests matching `pattern`.
-    public mutating func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.post, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `PUT` requests matching `pattern`.
-    public mutating func put(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.put, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `PATCH` requests matching `pattern`.
-    public mutating func patch(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.patch, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `DELETE` requests matching `pattern`.
-    public mutating func delete(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.delete, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `OPTIONS` requests matching `pattern` (unregistered, they answer 405).
-    public mutating func options(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.options, pattern, bodyLimit: bodyLimit, handler)
     }
 
     // MARK: HTTPResponder
@@ -116,13 +106,16 @@ public struct Router: HTTPResponder {
             let route = table.routes[index]
             request.context.routePattern = route.pattern
             route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
-            return await run(0, request, route.handler)
+            guard !route.middleware.isEmpty else { return await run(middleware, 0, request, route.handler) }
+            return await run(middleware, 0, request) { inner in
+                await run(route.middleware, 0, inner, route.handler)
+            }
         }
         let allowed = table.allowedMethods(in: request.head.path)
         if allowed.isEmpty {
-            return await run(0, request) { _ in throw HTTPError.notFound() }
+            return await run(middleware, 0, request) { _ in throw HTTPError.notFound() }
         }
-        return await run(0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
+        return await run(middleware, 0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
     }
 
     /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.
@@ -132,14 +125,15 @@ public struct Router: HTTPResponder {
 
     // MARK: Dispatch
 
-    /// Runs middleware `index` and everything inside it; errors thrown at any layer become responses
+    /// Runs `chain[index]` and everything inside it; errors thrown at any layer become responses
     /// before the layer outside sees them, so access logs and metrics always see the final status.
     private func run(
-        _ index: Int, _ request: HTTPRequest, _ handler: (HTTPRequest) async throws -> HTTPResponse
+        _ chain: [any Middleware], _ index: Int, _ request: HTTPRequest,
+        _ handler: (HTTPRequest) async throws -> HTTPResponse
     ) async -> HTTPResponse {
         do {
-            guard index < middleware.count else { return try await handler(request) }
-            return try await middleware[index].handle(request) { inner in await run(index + 1, inner, handler) }
+            guard index < chain.count else { return try await handler(request) }
+            return try await chain[index].handle(request) { inner in await run(chain, index + 1, inner, handler) }
         } catch {
             return errorResponse(for: error, request: request)
         }
@@ -207,12 +201,17 @@ extension Router {
         var pattern: String
         var segments: [Segment]
         var bodyLimit: Int?
+        /// Group middleware, run inside the router's own.
+        var middleware: [any Middleware]
         var handler: HTTPHandler
         /// Whether any segment captures, so parameter-free routes skip the capture walk.
         var captures: Bool
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, handler: @escaping HTTPHandler)
-        {
+        init(
+            method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, middleware: [any Middleware],
+            handler: @escaping HTTPHandler
+        ) {
+            self.middleware = middleware
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -240,6 +239,86 @@ extension Router {
                 start = utf8.index(after: end)
             }
         }
+    }
+}
+
+/// Something routes can be added to: a `Router` or a `RouteGroup` of one. The per-method helpers
+/// (`get`, `post`, …) come from this protocol.
+public protocol RouteRegistering {
+    /// Routes `method` requests whose path matches `pattern` to `handler`, accepting bodies up to
+    /// `bodyLimit` bytes (the router's default when nil).
+    mutating func on(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int?, _ handler: @escaping HTTPHandler)
+}
+
+extension RouteRegistering {
+    /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
+    public mutating func get(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.get, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `HEAD` requests matching `pattern`, overriding the `GET` fallback.
+    public mutating func head(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.head, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `POST` requests matching `pattern`.
+    public mutating func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.post, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PUT` requests matching `pattern`.
+    public mutating func put(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.put, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PATCH` requests matching `pattern`.
+    public mutating func patch(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.patch, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `DELETE` requests matching `pattern`.
+    public mutating func delete(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.delete, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `OPTIONS` requests matching `pattern` (unregistered, they answer 405).
+    public mutating func options(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.options, pattern, bodyLimit: bodyLimit, handler)
+    }
+}
+
+/// Routes registered under a common path prefix and wrapped in common middleware; made by
+/// `Router.group(_:middleware:_:)`.
+public struct RouteGroup: RouteRegistering {
+    var router: Router
+    /// The prefix prepended to every pattern (`/api`).
+    public let prefix: String
+    /// The middleware wrapped around every route of the group, inside the router's own.
+    public let middleware: [any Middleware]
+
+    init(router: Router, prefix: String, middleware: [any Middleware]) {
+        precondition(
+            prefix.isEmpty || (prefix.hasPrefix("/") && !prefix.hasSuffix("/")),
+            "group prefix \(prefix) must start with / and not end with it")
+        self.router = router
+        self.prefix = prefix
+        self.middleware = middleware
+    }
+
+    /// Routes `method` requests to `prefix + pattern`, inside the group's middleware.
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
+    ) {
+        router.add(method, prefix + pattern, bodyLimit: bodyLimit, middleware: middleware, handler)
+    }
+
+    /// A nested group: prefixes concatenate and the nested middleware runs inside this group's.
+    public mutating func group(
+        _ prefix: String, middleware: [any Middleware] = [], _ build: (inout RouteGroup) -> Void
+    ) {
+        var nested = RouteGroup(router: router, prefix: self.prefix + prefix, middleware: self.middleware + middleware)
+        build(&nested)
+        router = nested.router
     }
 }
 
