@@ -70,8 +70,12 @@ public struct RequestIDMiddleware: Middleware {
         let high = mix(count &+ keys.0)
         let low = mix(count ^ keys.1)
         var bytes = [UInt8](repeating: 0, count: 24)
-        for index in 0..<16 { bytes[index] = hexDigits[Int(truncatingIfNeeded: high >> (60 - 4 * UInt64(index)) & 0xF)] }
-        for index in 0..<8 { bytes[16 + index] = hexDigits[Int(truncatingIfNeeded: low >> (60 - 4 * UInt64(index)) & 0xF)] }
+        for index in 0..<16 {
+            bytes[index] = hexDigits[Int(truncatingIfNeeded: high >> (60 - 4 * UInt64(index)) & 0xF)]
+        }
+        for index in 0..<8 {
+            bytes[16 + index] = hexDigits[Int(truncatingIfNeeded: low >> (60 - 4 * UInt64(index)) & 0xF)]
+        }
         return String(decoding: bytes, as: UTF8.self)
     }
 
@@ -257,5 +261,15 @@ public struct MetricsMiddleware: Middleware {
         let route = request.context.routePattern.isEmpty ? "unmatched" : request.context.routePattern
         duration.labels(method, route).observe(elapsed)
         requests.labels(method, route, String(status)).increment()
+    }
+}
+
+extension HTTPResponse {
+    /// The Prometheus scrape answer: `registry.exposition()` as text format 0.0.4
+    /// (`router.get("/metrics") { _ in .metrics(registry) }`).
+    public static func metrics(_ registry: MetricsRegistry) -> HTTPResponse {
+        HTTPResponse(
+            status: .ok, headers: ["Content-Type": MetricsRegistry.contentType],
+            body: Array(registry.exposition().utf8))
     }
 }

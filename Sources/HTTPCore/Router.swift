@@ -244,6 +244,9 @@ extension Router {
 
 /// Something routes can be added to: a `Router` or a `RouteGroup` of one. The per-method helpers
 /// (`get`, `post`, …) come from this protocol.
+///
+/// Contract: registration mutates a value and happens on one task at startup, before the router
+/// serves; an invalid pattern or a second route for the same method and path shape stops the process.
 public protocol RouteRegistering {
     /// Routes `method` requests whose path matches `pattern` to `handler`, accepting bodies up to
     /// `bodyLimit` bytes (the router's default when nil).

@@ -88,7 +88,8 @@ private struct RequireTokenMiddleware: Middleware {
         var router = Router()
         router.use(TracingMiddleware(name: "global", trace: trace))
         router.get("/public") { _ in .text("public") }
-        router.group("/api", middleware: [RequireTokenMiddleware(), TracingMiddleware(name: "api", trace: trace)]) { api in
+        router.group("/api", middleware: [RequireTokenMiddleware(), TracingMiddleware(name: "api", trace: trace)]) {
+            api in
             api.get("/users/:id") { request in .text("user \(request.context.pathParameters["id"] ?? "")") }
             api.group("/admin", middleware: [TracingMiddleware(name: "admin", trace: trace)]) { admin in
                 admin.delete("/users/:id") { _ in HTTPResponse(status: .noContent) }
@@ -316,6 +317,19 @@ private struct RequireTokenMiddleware: Middleware {
         router.use(MetricsMiddleware(registry: registry))
         _ = await router.respond(to: RoutingFixtures.request(HTTPMethod(rawValue: "BREW"), "/pot"))
         #expect(registry.exposition().contains(#"{method="OTHER",route="unmatched",status="404"} 1"#))
+    }
+
+    @Test func theMetricsEndpointServesTheExposition() async {
+        let registry = MetricsRegistry()
+        registry.counter("portcullis_logins_total", help: "Logins.").increment()
+        var router = Router()
+        router.get("/metrics") { _ in .metrics(registry) }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/metrics"))
+        #expect(response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(
+            RoutingFixtures.body(response)
+                == "# HELP portcullis_logins_total Logins.\n# TYPE portcullis_logins_total counter\nportcullis_logins_total 1\n"
+        )
     }
 
     // MARK: A full stack
