@@ -38,20 +38,26 @@ public enum IPAddress: Hashable, Sendable, CustomStringConvertible {
 
     static func parseV4(_ text: Substring) -> UInt32? {
         var result: UInt32 = 0
-        var octets = 0
-        for part in text.split(separator: ".", omittingEmptySubsequences: false) {
-            let digits = part.utf8
-            guard octets < 4, (1...3).contains(digits.count), digits.allSatisfy({ $0 >= 48 && $0 <= 57 }) else {
+        var octet: UInt32 = 0
+        var digits = 0
+        var dots = 0
+        for byte in text.utf8 {
+            if byte == UInt8(ascii: ".") {
+                guard digits > 0, dots < 3 else { return nil }
+                result = result << 8 | octet
+                (octet, digits, dots) = (0, 0, dots + 1)
+            } else if byte >= 48 && byte <= 57 {
+                // A leading zero reads as octal to some parsers (inet_aton); refuse the ambiguity.
+                guard digits == 0 || octet != 0, digits < 3 else { return nil }
+                octet = octet * 10 + UInt32(byte - 48)
+                digits += 1
+                guard octet <= 255 else { return nil }
+            } else {
                 return nil
             }
-            // A leading zero reads as octal to some parsers (inet_aton); refuse the ambiguity.
-            guard digits.count == 1 || digits.first != UInt8(ascii: "0") else { return nil }
-            let octet = digits.reduce(0) { $0 * 10 + UInt32($1 - 48) }
-            guard octet <= 255 else { return nil }
-            result = result << 8 | octet
-            octets += 1
         }
-        return octets == 4 ? result : nil
+        guard dots == 3, digits > 0 else { return nil }
+        return result << 8 | octet
     }
 
     static func parseV6(_ text: Substring) -> UInt128? {
@@ -238,7 +244,8 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, ExpressibleBySt
 /// (the proxy that would have appended it). If every hop is trusted, the left-most is the client.
 /// `X-Forwarded-Proto` (its right-most value, set by the nearest proxy) decides `isSecure`. When the
 /// peer is not trusted, the client is the peer and `isSecure` is whether this server terminated TLS.
-/// Sets `context.clientAddress` (canonical text) and `context.isSecure`.
+/// Sets `context.clientAddress` (canonical text: `::ffff:192.0.2.1` from a dual-stack socket becomes
+/// `192.0.2.1`; an unparseable peer is kept verbatim) and `context.isSecure`.
 public struct ForwardedHeadersMiddleware: Middleware {
     /// The proxies whose forwarding headers are believed.
     public let trustedProxies: [CIDR]

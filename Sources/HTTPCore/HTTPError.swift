@@ -40,7 +40,9 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
     /// The JSON error document with `headers` and `Content-Type: application/json`.
     public func response() -> HTTPResponse {
         var response = HTTPResponse.json(Self.errorDocument([self]), status: status)
-        for (name, value) in headers { response.headers.replaceOrAdd(name: name, value: value) }
+        // Added, not replaced: several `WWW-Authenticate` challenges must all reach the client.
+        if headers["Content-Type"] != nil { response.headers.remove(name: "Content-Type") }
+        for (name, value) in headers { response.headers.add(name: name, value: value) }
         return response
     }
 

@@ -28,7 +28,7 @@ public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPRespo
 /// router.post("/v2/token", bodyLimit: 64 * 1024) { request in try await tokens.issue(request) }
 /// router.get("/v2/*rest") { request in … request.context.pathParameters["rest"] … }
 /// ```
-public struct Router: HTTPResponder {
+public struct Router: HTTPResponder, RouteRegistering {
     /// The body limit of routes registered without one, and of requests no route matches: 1 MiB
     /// unless configured.
     public var defaultBodyLimit: Int
@@ -57,44 +57,34 @@ public struct Router: HTTPResponder {
     public mutating func on(
         _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
     ) {
+        add(method, pattern, bodyLimit: bodyLimit, middleware: [], handler)
+    }
+
+    /// Registers the routes `build` adds under `prefix` (`/api`), each wrapped in `middleware` inside
+    /// the router's own (authentication for an API, say).
+    ///
+    /// ```swift
+    /// router.group("/api", middleware: [SessionMiddleware(store)]) { api in
+    ///     api.get("/users/:id") { request in … }   // GET /api/users/:id
+    /// }
+    /// ```
+    public mutating func group(
+        _ prefix: String, middleware: [any Middleware] = [], _ build: (inout RouteGroup) -> Void
+    ) {
+        var group = RouteGroup(router: self, prefix: prefix, middleware: middleware)
+        build(&group)
+        self = group.router
+    }
+
+    mutating func add(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int?, middleware: [any Middleware],
+        _ handler: @escaping HTTPHandler
+    ) {
         precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
-        let route = Route(method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit, handler: handler)
+        let route = Route(
+            method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit,
+            middleware: middleware, handler: handler)
         table = table.adding(route)
-    }
-
-    /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
-    public mutating func get(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.get, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `HEAD` requests matching `pattern`, overriding the `GET` fallback.
-    public mutating func head(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.head, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `POST` requests matching `pattern`.
-    public mutating func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.post, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `PUT` requests matching `pattern`.
-    public mutating func put(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.put, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `PATCH` requests matching `pattern`.
-    public mutating func patch(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.patch, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `DELETE` requests matching `pattern`.
-    public mutating func delete(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.delete, pattern, bodyLimit: bodyLimit, handler)
-    }
-
-    /// Routes `OPTIONS` requests matching `pattern` (unregistered, they answer 405).
-    public mutating func options(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
-        on(.options, pattern, bodyLimit: bodyLimit, handler)
     }
 
     // MARK: HTTPResponder
@@ -116,13 +106,16 @@ public struct Router: HTTPResponder {
             let route = table.routes[index]
             request.context.routePattern = route.pattern
             route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
-            return await run(0, request, route.handler)
+            guard !route.middleware.isEmpty else { return await run(middleware, 0, request, route.handler) }
+            return await run(middleware, 0, request) { inner in
+                await run(route.middleware, 0, inner, route.handler)
+            }
         }
         let allowed = table.allowedMethods(in: request.head.path)
         if allowed.isEmpty {
-            return await run(0, request) { _ in throw HTTPError.notFound() }
+            return await run(middleware, 0, request) { _ in throw HTTPError.notFound() }
         }
-        return await run(0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
+        return await run(middleware, 0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
     }
 
     /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.
@@ -132,14 +125,15 @@ public struct Router: HTTPResponder {
 
     // MARK: Dispatch
 
-    /// Runs middleware `index` and everything inside it; errors thrown at any layer become responses
+    /// Runs `chain[index]` and everything inside it; errors thrown at any layer become responses
     /// before the layer outside sees them, so access logs and metrics always see the final status.
     private func run(
-        _ index: Int, _ request: HTTPRequest, _ handler: (HTTPRequest) async throws -> HTTPResponse
+        _ chain: [any Middleware], _ index: Int, _ request: HTTPRequest,
+        _ handler: (HTTPRequest) async throws -> HTTPResponse
     ) async -> HTTPResponse {
         do {
-            guard index < middleware.count else { return try await handler(request) }
-            return try await middleware[index].handle(request) { inner in await run(index + 1, inner, handler) }
+            guard index < chain.count else { return try await handler(request) }
+            return try await chain[index].handle(request) { inner in await run(chain, index + 1, inner, handler) }
         } catch {
             return errorResponse(for: error, request: request)
         }
@@ -207,12 +201,17 @@ extension Router {
         var pattern: String
         var segments: [Segment]
         var bodyLimit: Int?
+        /// Group middleware, run inside the router's own.
+        var middleware: [any Middleware]
         var handler: HTTPHandler
         /// Whether any segment captures, so parameter-free routes skip the capture walk.
         var captures: Bool
 
-        init(method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, handler: @escaping HTTPHandler)
-        {
+        init(
+            method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, middleware: [any Middleware],
+            handler: @escaping HTTPHandler
+        ) {
+            self.middleware = middleware
             self.method = method
             self.pattern = pattern
             self.segments = segments
@@ -243,70 +242,195 @@ extension Router {
     }
 }
 
-/// The immutable matching tables: a segment trie flattened into arrays of nodes indexed by position.
+/// Something routes can be added to: a `Router` or a `RouteGroup` of one. The per-method helpers
+/// (`get`, `post`, …) come from this protocol.
+///
+/// Contract: registration mutates a value and happens on one task at startup, before the router
+/// serves; an invalid pattern or a second route for the same method and path shape stops the process.
+public protocol RouteRegistering {
+    /// Routes `method` requests whose path matches `pattern` to `handler`, accepting bodies up to
+    /// `bodyLimit` bytes (the router's default when nil).
+    mutating func on(_ method: HTTPMethod, _ pattern: String, bodyLimit: Int?, _ handler: @escaping HTTPHandler)
+}
+
+extension RouteRegistering {
+    /// Routes `GET` (and `HEAD`, unless registered separately) requests matching `pattern`.
+    public mutating func get(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.get, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `HEAD` requests matching `pattern`, overriding the `GET` fallback.
+    public mutating func head(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.head, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `POST` requests matching `pattern`.
+    public mutating func post(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.post, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PUT` requests matching `pattern`.
+    public mutating func put(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.put, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `PATCH` requests matching `pattern`.
+    public mutating func patch(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.patch, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `DELETE` requests matching `pattern`.
+    public mutating func delete(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.delete, pattern, bodyLimit: bodyLimit, handler)
+    }
+
+    /// Routes `OPTIONS` requests matching `pattern` (unregistered, they answer 405).
+    public mutating func options(_ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler) {
+        on(.options, pattern, bodyLimit: bodyLimit, handler)
+    }
+}
+
+/// Routes registered under a common path prefix and wrapped in common middleware; made by
+/// `Router.group(_:middleware:_:)`.
+public struct RouteGroup: RouteRegistering {
+    var router: Router
+    /// The prefix prepended to every pattern (`/api`).
+    public let prefix: String
+    /// The middleware wrapped around every route of the group, inside the router's own.
+    public let middleware: [any Middleware]
+
+    init(router: Router, prefix: String, middleware: [any Middleware]) {
+        precondition(
+            prefix.isEmpty || (prefix.hasPrefix("/") && !prefix.hasSuffix("/")),
+            "group prefix \(prefix) must start with / and not end with it")
+        self.router = router
+        self.prefix = prefix
+        self.middleware = middleware
+    }
+
+    /// Routes `method` requests to `prefix + pattern`, inside the group's middleware.
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, _ handler: @escaping HTTPHandler
+    ) {
+        router.add(method, prefix + pattern, bodyLimit: bodyLimit, middleware: middleware, handler)
+    }
+
+    /// A nested group: prefixes concatenate and the nested middleware runs inside this group's.
+    public mutating func group(
+        _ prefix: String, middleware: [any Middleware] = [], _ build: (inout RouteGroup) -> Void
+    ) {
+        var nested = RouteGroup(router: router, prefix: self.prefix + prefix, middleware: self.middleware + middleware)
+        build(&nested)
+        router = nested.router
+    }
+}
+
+/// The immutable matching tables: a segment trie, kept for registration, and a flattened copy of it
+/// made of plain integers for lookups, so matching neither allocates nor touches reference counts.
 ///
 /// A class so the request path reaches the tables through one reference instead of copying the
 /// router; registration builds a new table (a handful of routes, once, at startup).
 final class RouteTable: Sendable {
-    struct Literal: Sendable {
-        let bytes: [UInt8]
-        let child: Int
-    }
-
-    struct Node: Sendable {
-        var literals: [Literal] = []
-        /// The child for a `:name` segment, or -1.
+    /// A trie node as built by registration.
+    struct TrieNode: Sendable {
+        var literals: [(bytes: [UInt8], child: Int)] = []
         var parameter = -1
-        /// The terminal child for a trailing wildcard, or -1.
         var wildcard = -1
         /// Routes whose pattern ends at this node, at most one per method.
         var routes: [Int] = []
     }
 
+    /// A trie node flattened: ranges into the shared arrays, -1 for no child.
+    struct Node: Sendable {
+        var literals: Range<Int>
+        var parameter: Int
+        var wildcard: Int
+        var terminals: Range<Int>
+    }
+
+    /// A literal child: its bytes are `literalBytes[offset..<offset + length]`.
+    struct Literal: Sendable {
+        var offset: Int
+        var length: Int
+        var child: Int
+    }
+
     static let slash = UInt8(ascii: "/")
-    static let empty = RouteTable(nodes: [Node()], routes: [])
+    static let empty = RouteTable(trie: [TrieNode()], routes: [])
 
-    let nodes: [Node]
+    let trie: [TrieNode]
     let routes: [Router.Route]
+    private let nodes: [Node]
+    private let literals: [Literal]
+    private let literalBytes: [UInt8]
+    /// The method and route of every node's terminal routes, side by side.
+    private let terminalMethods: [HTTPMethod]
+    private let terminalRoutes: [Int]
 
-    private init(nodes: [Node], routes: [Router.Route]) {
-        self.nodes = nodes
+    private init(trie: [TrieNode], routes: [Router.Route]) {
+        self.trie = trie
         self.routes = routes
+        var nodes: [Node] = []
+        var literals: [Literal] = []
+        var literalBytes: [UInt8] = []
+        var terminalMethods: [HTTPMethod] = []
+        var terminalRoutes: [Int] = []
+        for node in trie {
+            let firstLiteral = literals.count
+            for literal in node.literals {
+                literals.append(Literal(offset: literalBytes.count, length: literal.bytes.count, child: literal.child))
+                literalBytes += literal.bytes
+            }
+            let firstTerminal = terminalRoutes.count
+            for route in node.routes {
+                terminalMethods.append(routes[route].method)
+                terminalRoutes.append(route)
+            }
+            nodes.append(
+                Node(
+                    literals: firstLiteral..<literals.count, parameter: node.parameter, wildcard: node.wildcard,
+                    terminals: firstTerminal..<terminalRoutes.count))
+        }
+        self.nodes = nodes
+        self.literals = literals
+        self.literalBytes = literalBytes
+        self.terminalMethods = terminalMethods
+        self.terminalRoutes = terminalRoutes
     }
 
     /// A table with `route` added; a second route for the same method and path shape is a
     /// programming error.
     func adding(_ route: Router.Route) -> RouteTable {
-        var nodes = self.nodes
+        var trie = self.trie
         var routes = self.routes
         var node = 0
-        func child(_ existing: Int, _ link: (inout Node, Int) -> Void) -> Int {
+        func child(_ existing: Int, _ link: (inout TrieNode, Int) -> Void) -> Int {
             if existing >= 0 { return existing }
-            let created = nodes.count
-            nodes.append(Node())
-            link(&nodes[node], created)
+            let created = trie.count
+            trie.append(TrieNode())
+            link(&trie[node], created)
             return created
         }
         for segment in route.segments {
             switch segment {
             case .literal(let text):
                 let bytes = Array(text.utf8)
-                let existing = nodes[node].literals.first { $0.bytes == bytes }?.child ?? -1
-                node = child(existing) { $0.literals.append(Literal(bytes: bytes, child: $1)) }
+                let existing = trie[node].literals.first { $0.bytes == bytes }?.child ?? -1
+                node = child(existing) { $0.literals.append((bytes, $1)) }
             case .parameter:
-                node = child(nodes[node].parameter) { $0.parameter = $1 }
+                node = child(trie[node].parameter) { $0.parameter = $1 }
             case .wildcard:
-                node = child(nodes[node].wildcard) { $0.wildcard = $1 }
+                node = child(trie[node].wildcard) { $0.wildcard = $1 }
             }
         }
-        let clashes = nodes[node].routes.filter { routes[$0].method == route.method }
+        let clashes = trie[node].routes.filter { routes[$0].method == route.method }
         precondition(
             clashes.isEmpty,
             "route \(route.method) \(route.pattern) clashes with "
                 + clashes.map { "\(routes[$0].method) \(routes[$0].pattern)" }.joined(separator: ", "))
         routes.append(route)
-        nodes[node].routes.append(routes.count - 1)
-        return RouteTable(nodes: nodes, routes: routes)
+        trie[node].routes.append(routes.count - 1)
+        return RouteTable(trie: trie, routes: routes)
     }
 
     /// The route for `method` at `path`: the most specific matching path, falling back from `HEAD`
@@ -321,31 +445,44 @@ final class RouteTable: Sendable {
     /// path is exhausted), most specific branch first. Depth is bounded by the longest pattern, not by
     /// the request, and each level tries at most one literal, one parameter and one wildcard.
     private func find(_ method: HTTPMethod, _ bytes: Span<UInt8>, node: Int, from start: Int) -> Int? {
-        if start > bytes.count { return route(at: node, for: method) }
+        let current = nodes[node]
+        if start > bytes.count { return route(in: current.terminals, for: method) }
         var end = start
         while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
-        let current = nodes[node]
-        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
-            if let found = find(method, bytes, node: literal.child, from: end + 1) { return found }
-            break  // literals are distinct: no other one can match
+        if let child = literalChild(of: current, matching: bytes, start, end) {
+            if let found = find(method, bytes, node: child, from: end + 1) { return found }
         }
         if current.parameter >= 0, start < end {
             if let found = find(method, bytes, node: current.parameter, from: end + 1) { return found }
         }
         if current.wildcard >= 0 {
-            return route(at: current.wildcard, for: method)
+            return route(in: nodes[current.wildcard].terminals, for: method)
         }
         return nil
     }
 
-    private func route(at node: Int, for method: HTTPMethod) -> Int? {
+    private func route(in terminals: Range<Int>, for method: HTTPMethod) -> Int? {
         var getRoute: Int?
-        for index in nodes[node].routes {
-            let candidate = routes[index].method
-            if candidate == method { return index }
-            if candidate == .get { getRoute = index }
+        for index in terminals {
+            let candidate = terminalMethods[index]
+            if candidate == method { return terminalRoutes[index] }
+            if candidate == .get { getRoute = terminalRoutes[index] }
         }
         return method == .head ? getRoute : nil
+    }
+
+    /// The child for the literal equal to `bytes[start..<end]`; literals are distinct, so at most one.
+    private func literalChild(of node: Node, matching bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Int? {
+        let length = end - start
+        search: for index in node.literals {
+            let literal = literals[index]
+            guard literal.length == length else { continue }
+            for offset in 0..<length where literalBytes[literal.offset + offset] != bytes[start + offset] {
+                continue search
+            }
+            return literal.child
+        }
+        return nil
     }
 
     /// Every method some route at `path` accepts, sorted, with `HEAD` added where `GET` is; only
@@ -360,31 +497,21 @@ final class RouteTable: Sendable {
     }
 
     private func collectMethods(_ bytes: Span<UInt8>, node: Int, from start: Int, into methods: inout Set<HTTPMethod>) {
+        let current = nodes[node]
         if start > bytes.count {
-            for index in nodes[node].routes { methods.insert(routes[index].method) }
+            methods.formUnion(terminalMethods[current.terminals])
             return
         }
         var end = start
         while end < bytes.count && bytes[end] != Self.slash { end &+= 1 }
-        let current = nodes[node]
-        for literal in current.literals where Self.equals(literal.bytes, bytes, start, end) {
-            collectMethods(bytes, node: literal.child, from: end + 1, into: &methods)
+        if let child = literalChild(of: current, matching: bytes, start, end) {
+            collectMethods(bytes, node: child, from: end + 1, into: &methods)
         }
         if current.parameter >= 0, start < end {
             collectMethods(bytes, node: current.parameter, from: end + 1, into: &methods)
         }
         if current.wildcard >= 0 {
-            for index in nodes[current.wildcard].routes { methods.insert(routes[index].method) }
+            methods.formUnion(terminalMethods[nodes[current.wildcard].terminals])
         }
-    }
-
-    private static func equals(_ literal: [UInt8], _ bytes: Span<UInt8>, _ start: Int, _ end: Int) -> Bool {
-        guard literal.count == end - start else { return false }
-        var index = 0
-        while index < literal.count {
-            if literal[index] != bytes[start + index] { return false }
-            index &+= 1
-        }
-        return true
     }
 }

@@ -19,6 +19,12 @@ import Testing
         AddressCase(text: "1.2.3.4.5", canonical: nil),
         AddressCase(text: "01.2.3.4", canonical: nil),
         AddressCase(text: "1.2.3.", canonical: nil),
+        AddressCase(text: "00.1.2.3", canonical: nil),
+        AddressCase(text: "1.2.3.04", canonical: nil),
+        AddressCase(text: "1.2.3.1000", canonical: nil),
+        AddressCase(text: "1.2.3.-1", canonical: nil),
+        AddressCase(text: ".1.2.3", canonical: nil),
+        AddressCase(text: "10.0.0.10", canonical: "10.0.0.10"),
         AddressCase(text: "1..2.3", canonical: nil),
         AddressCase(text: "+1.2.3.4", canonical: nil),
         AddressCase(text: "1.2.3.4 ", canonical: nil),
@@ -136,6 +142,8 @@ import Testing
             name: "direct client without headers", peer: "198.51.100.1", client: "198.51.100.1", isSecure: false),
         ResolutionCase(
             name: "direct TLS client", peer: "198.51.100.1", isTLS: true, client: "198.51.100.1", isSecure: true),
+        ResolutionCase(
+            name: "dual-stack peer shown as IPv4", peer: "::ffff:198.51.100.1", client: "198.51.100.1", isSecure: false),
         ResolutionCase(
             name: "untrusted peer spoofing X-Forwarded-For is ignored", peer: "198.51.100.1",
             headers: [("X-Forwarded-For", "1.1.1.1")], client: "198.51.100.1", isSecure: false),

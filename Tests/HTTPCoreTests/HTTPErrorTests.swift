@@ -45,6 +45,22 @@ import Testing
         #expect(RoutingFixtures.body(response).hasPrefix(#"{"errors":[{"code":"\#(testCase.code)","message":""#))
     }
 
+    @Test func everyExtraHeaderIsSentEvenWhenNamesRepeat() {
+        let error = HTTPError(
+            .unauthorized, code: "UNAUTHORIZED", message: "Log in.",
+            headers: HTTPHeaders([
+                ("WWW-Authenticate", #"Basic realm="x""#), ("WWW-Authenticate", #"Bearer realm="y""#),
+            ]))
+        #expect(
+            error.response().headers.values(for: "WWW-Authenticate") == [#"Basic realm="x""#, #"Bearer realm="y""#])
+    }
+
+    @Test func anExtraContentTypeReplacesTheJSONOne() {
+        let error = HTTPError(
+            .badRequest, code: "BAD_REQUEST", message: "x", headers: ["Content-Type": "application/problem+json"])
+        #expect(error.response().headers.values(for: "Content-Type") == ["application/problem+json"])
+    }
+
     @Test func theBodyIsTheRegistryErrorDocument() {
         let error = HTTPError.bodyTooLarge(limit: 1024)
         #expect(

@@ -81,6 +81,45 @@ private struct RequireTokenMiddleware: Middleware {
             trace.all == ["only in (route )", "only out (status 404)", "only in (route )", "only out (status 405)"])
     }
 
+    // MARK: Groups
+
+    @Test func groupMiddlewareWrapsOnlyTheGroupsRoutesInsideTheRoutersOwn() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingMiddleware(name: "global", trace: trace))
+        router.get("/public") { _ in .text("public") }
+        router.group("/api", middleware: [RequireTokenMiddleware(), TracingMiddleware(name: "api", trace: trace)]) {
+            api in
+            api.get("/users/:id") { request in .text("user \(request.context.pathParameters["id"] ?? "")") }
+            api.group("/admin", middleware: [TracingMiddleware(name: "admin", trace: trace)]) { admin in
+                admin.delete("/users/:id") { _ in HTTPResponse(status: .noContent) }
+            }
+        }
+        let open = await router.respond(to: RoutingFixtures.request(.get, "/public"))
+        #expect(RoutingFixtures.body(open) == "public")
+        let denied = await router.respond(to: RoutingFixtures.request(.get, "/api/users/7"))
+        #expect(denied.status == .unauthorized)
+        #expect(denied.headers.values(for: "X-Trace") == ["global"])
+        let token: HTTPHeaders = ["Authorization": "Bearer t"]
+        let user = await router.respond(to: RoutingFixtures.request(.get, "/api/users/7", headers: token))
+        #expect(RoutingFixtures.body(user) == "user 7")
+        #expect(user.headers.values(for: "X-Trace") == ["api", "global"])
+        let deleted = await router.respond(to: RoutingFixtures.request(.delete, "/api/admin/users/7", headers: token))
+        #expect(deleted.status == .noContent)
+        #expect(deleted.headers.values(for: "X-Trace") == ["admin", "api", "global"])
+        #expect(router.matchingPattern(method: .delete, path: "/api/admin/users/7") == "/api/admin/users/:id")
+    }
+
+    @Test func unmatchedPathsUnderAGroupSkipTheGroupMiddleware() async {
+        var router = Router()
+        router.group("/api", middleware: [RequireTokenMiddleware()]) { api in
+            api.get("/x") { _ in .text("") }
+        }
+        // 404 rather than 401: an unknown path reveals nothing a token would protect.
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/api/nope"))
+        #expect(response.status == .notFound)
+    }
+
     // MARK: Request id
 
     struct RequestIDCase: Sendable, CustomTestStringConvertible {
@@ -278,6 +317,19 @@ private struct RequireTokenMiddleware: Middleware {
         router.use(MetricsMiddleware(registry: registry))
         _ = await router.respond(to: RoutingFixtures.request(HTTPMethod(rawValue: "BREW"), "/pot"))
         #expect(registry.exposition().contains(#"{method="OTHER",route="unmatched",status="404"} 1"#))
+    }
+
+    @Test func theMetricsEndpointServesTheExposition() async {
+        let registry = MetricsRegistry()
+        registry.counter("portcullis_logins_total", help: "Logins.").increment()
+        var router = Router()
+        router.get("/metrics") { _ in .metrics(registry) }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/metrics"))
+        #expect(response.headers["Content-Type"] == "text/plain; version=0.0.4; charset=utf-8")
+        #expect(
+            RoutingFixtures.body(response)
+                == "# HELP portcullis_logins_total Logins.\n# TYPE portcullis_logins_total counter\nportcullis_logins_total 1\n"
+        )
     }
 
     // MARK: A full stack

@@ -199,3 +199,37 @@ import Testing
         #expect(response.status == .notFound)
     }
 }
+
+@Suite struct RouterRegistrationTests {
+    @Test func registeringTheSameMethodAndPathShapeTwiceStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            var router = Router()
+            router.get("/users/:id") { _ in .text("") }
+            router.get("/users/:name") { _ in .text("") }
+        }
+    }
+
+    @Test func aWildcardBeforeTheLastSegmentStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            var router = Router()
+            router.get("/v2/*rest/manifests") { _ in .text("") }
+        }
+    }
+
+    @Test func aPatternWithoutALeadingSlashStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            var router = Router()
+            router.get("healthz") { _ in .text("") }
+        }
+    }
+
+    @Test func differentParameterNamesAtOnePositionCanServeDifferentMethods() async {
+        var router = Router()
+        router.get("/repos/:name") { request in .text(request.context.pathParameters["name"] ?? "") }
+        router.delete("/repos/:id") { request in .text(request.context.pathParameters["id"] ?? "") }
+        let get = await router.respond(to: RoutingFixtures.request(.get, "/repos/a"))
+        let delete = await router.respond(to: RoutingFixtures.request(.delete, "/repos/b"))
+        #expect(RoutingFixtures.body(get) == "a")
+        #expect(RoutingFixtures.body(delete) == "b")
+    }
+}

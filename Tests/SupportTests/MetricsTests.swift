@@ -200,3 +200,25 @@ import Testing
         #expect(MetricsRegistry.contentType == "text/plain; version=0.0.4; charset=utf-8")
     }
 }
+
+@Suite struct MetricsRegistrationTests {
+    @Test func anInvalidMetricNameStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            _ = MetricsRegistry().counter("http-requests", help: "Bad name.")
+        }
+    }
+
+    @Test func reusingANameWithAnotherTypeStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            let registry = MetricsRegistry()
+            _ = registry.counter("thing", help: "A counter.")
+            _ = registry.gauge("thing", help: "Now a gauge.")
+        }
+    }
+
+    @Test func theWrongNumberOfLabelValuesStopsTheProcess() async {
+        await #expect(processExitsWith: .failure) {
+            _ = MetricsRegistry().counter("c_total", help: "C.", labelNames: ["a", "b"]).labels("only-one")
+        }
+    }
+}
