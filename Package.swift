@@ -48,12 +48,30 @@ var targets: [Target] = [
     .target(
         name: "PostgresStorage", dependencies: ["CPQ", "Storage", "Threading"], swiftSettings: strictness),
 
+    // MARK: Identity and tokens
+    .target(name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage"], swiftSettings: strictness),
+    .target(
+        name: "TokenAuthority",
+        dependencies: ["IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading"],
+        swiftSettings: strictness),
+    // Conformance suites every provider plugin's tests run (imports Swift Testing).
+    .target(name: "ProviderTesting", dependencies: ["IdentityCore"], swiftSettings: strictness),
+
+    // MARK: Identity provider plugins (only ServerApp imports them)
+    .target(
+        name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
+        path: "Plugins/LocalPasswords", swiftSettings: strictness),
+    .target(
+        name: "ApplicationTokens", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Diagnostics"],
+        path: "Plugins/ApplicationTokens", swiftSettings: strictness),
+
     // MARK: Composition root and executable
     .target(
         name: "ServerApp",
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
-            "PostgresStorage", "SQLiteStorage", "Storage", "Threading",
+            "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
+            "LocalPasswords", "ApplicationTokens",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -71,7 +89,18 @@ var targets: [Target] = [
     .testTarget(
         name: "SupportTests", dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore"],
         swiftSettings: strictness),
-    .testTarget(name: "ServerAppTests", dependencies: ["ServerApp"], swiftSettings: strictness),
+    .testTarget(name: "ServerAppTests", dependencies: ["ServerApp", "Configuration"], swiftSettings: strictness),
+    .testTarget(
+        name: "IdentityTests",
+        dependencies: ["IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
+            "Storage", "CryptoCore"],
+        swiftSettings: strictness),
+    .testTarget(
+        name: "TokenAuthorityTests",
+        dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        swiftSettings: strictness),
+    // Starts Debian's docker-registry and drives skopeo against a live portcullis.
+    .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore"], swiftSettings: strictness),
 ]
 
 var products: [Product] = [.executable(name: "portcullis", targets: ["portcullis"])]

@@ -1,0 +1,229 @@
+import Diagnostics
+import Foundation
+import Storage
+import Threading
+
+/// A username and password presented at the token endpoint or a login form.
+///
+/// The password is never part of `description`, so credentials can be logged by accident safely.
+public struct PasswordCredentials: Sendable, CustomStringConvertible {
+    /// The login name as typed.
+    public var username: String
+    /// The secret as typed (a password or an application token).
+    public var password: String
+    /// The client's IP address, after trusted-proxy resolution (for rate limits and audit).
+    public var clientAddress: String
+
+    /// Creates credentials.
+    public init(username: String, password: String, clientAddress: String) {
+        self.username = username
+        self.password = password
+        self.clientAddress = clientAddress
+    }
+
+    /// A log-safe summary: the password is masked.
+    public var description: String { "PasswordCredentials(username: \(username), password: ***)" }
+}
+
+/// Why a provider refused credentials it is responsible for.
+public enum RejectionReason: Sendable, Hashable {
+    /// The secret is wrong (also used for an unknown user of a provider that claims every name).
+    case invalidCredentials
+    /// Too many failures: the account is locked until this time.
+    case locked(until: Date)
+    /// The account is disabled.
+    case disabled
+    /// Too many failures from this client address; retry after this many seconds.
+    case rateLimited(retryAfterSeconds: Int)
+    /// The credential (an application token) expired or was revoked.
+    case expired
+}
+
+/// What a password provider decided.
+public enum PasswordOutcome: Sendable {
+    /// The credentials are good: this is who they belong to.
+    case authenticated(ExternalIdentity)
+    /// The user is this provider's and the credentials are refused: the chain stops here.
+    case rejected(RejectionReason)
+    /// The user is not this provider's: the chain asks the next provider.
+    case notMine
+}
+
+/// A failure to decide (not a "no"): the provider could not reach its directory, is misconfigured,
+/// or its peer answered something it could not understand. Maps to 503 at the token endpoint.
+public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
+    /// Stable machine-readable codes.
+    public enum Code: String, Sendable, Hashable {
+        /// The directory or IdP could not be reached or timed out.
+        case unavailable
+        /// The provider's configuration does not work (bad bind DN, bad URL).
+        case misconfigured
+        /// The peer answered something unexpected.
+        case protocolViolation
+        /// A local dependency (the database) failed.
+        case internalFailure
+    }
+
+    /// The code.
+    public var code: Code
+    /// The provider instance.
+    public var provider: ProviderID
+    /// Detail for logs; may name hosts, never secrets.
+    public var reason: String
+
+    /// Creates an error.
+    public init(_ code: Code, provider: ProviderID, reason: String) {
+        self.code = code
+        self.provider = provider
+        self.reason = reason
+    }
+
+    /// `unavailable (corp-ldap): …`
+    public var description: String { "\(code.rawValue) (\(provider)): \(reason)" }
+
+    /// Errors compare by code and provider only, so tests can match them.
+    public static func == (lhs: ProviderError, rhs: ProviderError) -> Bool {
+        lhs.code == rhs.code && lhs.provider == rhs.provider
+    }
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) {
+        hasher.combine(code)
+        hasher.combine(provider)
+    }
+}
+
+/// A configured identity provider instance; capabilities are the protocols refining this one.
+///
+/// Contract: instances are created once at start by their factory and used concurrently from many
+/// tasks; they must not block the calling task (blocking C calls go to a `BlockingPool`).
+public protocol IdentityProvider: Sendable {
+    /// The configured id.
+    var id: ProviderID { get }
+    /// The name shown to users (login buttons, error messages).
+    var displayName: String { get }
+    /// Releases connections and threads; called once at shutdown.
+    func shutdown() async
+}
+
+extension IdentityProvider {
+    /// Providers without resources to release need not implement `shutdown`.
+    public func shutdown() async {}
+}
+
+/// A provider that checks a username and password (local passwords, LDAP bind, application tokens).
+///
+/// Contract:
+/// - Called concurrently from many tasks; must not block the caller's thread.
+/// - A wrong password is `.rejected(.invalidCredentials)`, never a thrown error.
+/// - A username this provider does not know is `.notMine`, so the next provider is asked.
+/// - An empty password never authenticates (an LDAP "unauthenticated bind" succeeds on some servers).
+/// - Throws `ProviderError` only when it could not decide (directory down, misconfiguration).
+/// - The returned identity's `subject` is stable across logins and renames.
+public protocol PasswordAuthenticating: IdentityProvider {
+    /// Decides whether `credentials` are good.
+    func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome
+}
+
+/// What the web UI needs to send a browser to an external IdP.
+public struct RedirectStart: Sendable {
+    /// Where to send the browser.
+    public var authorizationURL: URL
+    /// State kept server-side until the callback (PKCE verifier, nonce), opaque to the caller.
+    public var pending: PendingLogin
+
+    /// Creates a redirect start.
+    public init(authorizationURL: URL, pending: PendingLogin) {
+        self.authorizationURL = authorizationURL
+        self.pending = pending
+    }
+}
+
+/// Provider-private state of a login in progress, stored by the web UI between redirect and callback.
+public struct PendingLogin: Sendable, Hashable, Codable {
+    /// Opaque provider data (JSON, for example); never shown to the browser.
+    public var data: [String: String]
+    /// Creates pending state.
+    public init(data: [String: String]) { self.data = data }
+}
+
+/// The query parameters an IdP sent back to the callback URL.
+public struct CallbackParameters: Sendable, Hashable {
+    /// The parameters, decoded.
+    public var values: [String: String]
+    /// Creates callback parameters.
+    public init(values: [String: String]) { self.values = values }
+}
+
+/// A provider that logs users in through a browser redirect (OAuth2, OpenID Connect).
+///
+/// Contract: `beginLogin` builds the authorization URL and the pending state; `completeLogin` checks
+/// the callback against that state (state, nonce, PKCE) and returns the identity, throwing
+/// `ProviderError` when the IdP is unreachable or its answer is invalid.
+public protocol RedirectAuthenticating: IdentityProvider {
+    /// Starts a login that returns to `callbackURL` carrying `state`.
+    func beginLogin(callbackURL: URL, state: String) async throws -> RedirectStart
+    /// Finishes a login from the IdP's callback.
+    func completeLogin(_ callback: CallbackParameters, pending: PendingLogin) async throws -> ExternalIdentity
+}
+
+/// A provider that can re-check an identity later (group changes, disabled accounts).
+///
+/// Contract: returns the refreshed identity, or nil when the user no longer exists or is disabled at
+/// the provider; throws `ProviderError` when it cannot decide.
+public protocol IdentityRefreshing: IdentityProvider {
+    /// Re-reads `identity` at the provider.
+    func refresh(_ identity: ExternalIdentity) async throws -> ExternalIdentity?
+}
+
+/// Where providers record security events (failures, lockouts) for the audit log.
+///
+/// Contract: must not throw or block for long; a provider never fails a login because auditing failed.
+public protocol AuditRecording: Sendable {
+    /// Records one event.
+    func record(_ event: NewAuditEvent) async
+}
+
+/// What the composition root hands every provider factory: the only way providers reach shared
+/// services, so tests can swap each one.
+public struct ProviderContext: Sendable {
+    /// A logger labelled for the provider.
+    public var logger: Logger
+    /// The store (local passwords and application tokens read accounts from it).
+    public var store: any Store
+    /// Threads for blocking I/O (LDAP, HTTP).
+    public var ioPool: BlockingPool
+    /// Threads for CPU-heavy work (password hashing); as many as cores, an admission limit too.
+    public var cpuPool: BlockingPool
+    /// The audit sink.
+    public var audit: any AuditRecording
+    /// The clock (tests fix it).
+    public var now: @Sendable () -> Date
+
+    /// Creates a context.
+    public init(
+        logger: Logger, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool, audit: any AuditRecording,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.logger = logger
+        self.store = store
+        self.ioPool = ioPool
+        self.cpuPool = cpuPool
+        self.audit = audit
+        self.now = now
+    }
+}
+
+/// Makes provider instances of one type from their configuration (Dex's `Config.Open`).
+///
+/// Contract: `make` validates the configuration and throws a `ProviderError(.misconfigured)` naming the
+/// problem; it must not do network I/O (start-up must not hang on an unreachable directory).
+public protocol ProviderFactory {
+    /// The `type` this factory answers to in `providers:` entries (`local`, `ldap`, `oidc`).
+    static var typeName: String { get }
+    /// The typed `config:` block of an entry of this type.
+    associatedtype Configuration: Decodable & Sendable
+    /// Creates an instance.
+    static func make(
+        id: ProviderID, displayName: String, configuration: Configuration, context: ProviderContext
+    ) throws -> any IdentityProvider
+}
