@@ -11,6 +11,8 @@ public enum PortcullisCommand {
           config check                          validate config.d and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
+          audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
+          audit export --csv [--output PATH]    the whole audit log as CSV
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
@@ -63,6 +65,8 @@ public enum PortcullisCommand {
             try await ServeCommand.run(rest)
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
+        case "audit":
+            try await subcommand(command, rest, ["tail": AuditCommands.tail, "export": AuditCommands.export])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":

@@ -1,0 +1,90 @@
+import Foundation
+import Storage
+
+/// `portcullis audit tail|export`: the audit log of token requests, logins and administration.
+enum AuditCommands {
+    static let columns = ["id", "time", "actor", "action", "target", "outcome", "client_ip", "detail"]
+
+    /// `audit tail [-n N] [--follow]`: the newest events, oldest first; `--follow` keeps printing new ones.
+    static func tail(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: ["follow"])
+        let countText = parsed.option("lines") ?? parsed.option("n") ?? "20"
+        let follow = parsed.flag("follow")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        guard let count = Int(countText), (1...10_000).contains(count) else {
+            throw CommandFailure(.usage, "--lines must be a number from 1 to 10000")
+        }
+        let store = try await context.openStore()
+        var last = try await mapStoreErrors {
+            let events = try await store.read { try $0.auditEvents(limit: count, before: nil) }
+            for event in events.reversed() { print(line(event)) }
+            return events.first?.id
+        }
+        while follow {
+            try await Task.sleep(for: .seconds(1))
+            let newer = try await mapStoreErrors {
+                try await store.read { reader in try reader.auditEvents(limit: 1000, before: nil) }
+            }.filter { last == nil || $0.id > last! }
+            for event in newer.reversed() { print(line(event)) }
+            fflush(nil)  // flushes every stream; `stdout` itself is not concurrency-safe to name
+            if let newest = newer.first { last = newest.id }
+        }
+        await store.close()
+    }
+
+    /// `audit export --csv [--output PATH]`: every event, oldest first, as RFC 4180 CSV.
+    static func export(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: ["csv"])
+        let csv = parsed.flag("csv")
+        let output = parsed.option("output")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        guard csv else { throw CommandFailure(.usage, "choose a format: --csv") }
+        // Page backwards through the log (newest first), then write oldest first.
+        var pages: [[AuditEvent]] = []
+        var before: AuditEvent.ID?
+        let store = try await context.openStore()
+        repeat {
+            let cursor = before
+            let page = try await mapStoreErrors { try await store.read { try $0.auditEvents(limit: 1000, before: cursor) } }
+            if page.isEmpty { break }
+            pages.append(page)
+            before = page.last?.id
+        } while true
+        await store.close()
+        var text = columns.joined(separator: ",") + "\r\n"
+        for event in pages.joined().reversed() {
+            text += fields(event).map(csvField).joined(separator: ",") + "\r\n"
+        }
+        if let output {
+            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
+                throw CommandFailure(.cannotCreate, "cannot write \(output): \(error.localizedDescription)")
+            }
+        } else {
+            print(text, terminator: "")
+        }
+    }
+
+    static func fields(_ event: AuditEvent) -> [String] {
+        [
+            String(event.id.rawValue), event.time.formatted(.iso8601), event.actorName ?? "", event.action,
+            event.target ?? "", event.outcome.rawValue, event.clientIP ?? "", event.detail ?? "",
+        ]
+    }
+
+    static func line(_ event: AuditEvent) -> String {
+        let f = fields(event)
+        return "\(f[1])  \(f[5].padding(toLength: 7, withPad: " ", startingAt: 0))  \(f[3])  actor=\(f[2].isEmpty ? "-" : f[2])"
+            + "  target=\(f[4].isEmpty ? "-" : f[4])  ip=\(f[6].isEmpty ? "-" : f[6])" + (f[7].isEmpty ? "" : "  \(f[7])")
+    }
+
+    /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180), and defuses spreadsheet
+    /// formulas: a field starting with `=`, `+`, `-` or `@` gets a leading apostrophe.
+    static func csvField(_ value: String) -> String {
+        var value = value
+        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
+        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
+        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
