@@ -82,7 +82,9 @@ public enum AccessPolicy {
         case .catalog:
             allowed = principal?.isAdmin == true ? [RegistryAction.all] : []
         case .missingNamespace:
-            allowed = principal?.isAdmin == true ? repositoryActions(pull: true, push: true, delete: settings.deleteEnabled) : []
+            allowed =
+                principal?.isAdmin == true
+                ? repositoryActions(pull: true, push: true, delete: settings.deleteEnabled) : []
         case .namespace(let facts):
             allowed = repositoryActions(
                 pull: mayPull(facts, principal, settings), push: mayPush(facts, principal, settings),

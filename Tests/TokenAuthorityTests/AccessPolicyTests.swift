@@ -188,13 +188,22 @@ import TokenAuthority
         let defaults = AuthorizationSettings()
         let privateRegularViewer = PolicyTarget.namespace(
             NamespaceFacts(name: "dev", visibility: .private, kind: .regular, role: .viewer))
-        #expect(AccessPolicy.allowedActions(["pull", "push"], on: privateRegularViewer, for: user, settings: defaults) == ["pull"])
+        #expect(
+            AccessPolicy.allowedActions(["pull", "push"], on: privateRegularViewer, for: user, settings: defaults) == [
+                "pull"
+            ])
         let ownPersonal = PolicyTarget.namespace(
-            NamespaceFacts(name: "alice", visibility: .private, kind: .personal, isOwnPersonalNamespace: true, role: .owner))
-        #expect(AccessPolicy.allowedActions(["pull", "push"], on: ownPersonal, for: user, settings: defaults) == ["pull", "push"])
+            NamespaceFacts(
+                name: "alice", visibility: .private, kind: .personal, isOwnPersonalNamespace: true, role: .owner))
+        #expect(
+            AccessPolicy.allowedActions(["pull", "push"], on: ownPersonal, for: user, settings: defaults) == [
+                "pull", "push",
+            ])
         let publicGlobal = PolicyTarget.namespace(NamespaceFacts(name: "global", visibility: .public, kind: .global))
-        #expect(AccessPolicy.allowedActions(["pull", "push"], on: publicGlobal, for: nil, settings: defaults) == ["pull"])
-        #expect(AccessPolicy.allowedActions(["pull", "push"], on: publicGlobal, for: user, settings: defaults) == ["pull"])
+        #expect(
+            AccessPolicy.allowedActions(["pull", "push"], on: publicGlobal, for: nil, settings: defaults) == ["pull"])
+        #expect(
+            AccessPolicy.allowedActions(["pull", "push"], on: publicGlobal, for: user, settings: defaults) == ["pull"])
     }
 
     // MARK: Beyond the matrix
@@ -233,9 +242,13 @@ import TokenAuthority
 
     @Test func anOwnerWhoMayDeleteUnderAdminOnlyDoesNotGetTheWildcardThatWouldLetThemPush() {
         let owner = Principal(userID: 2, username: "alice", isAdmin: false)
-        let target = PolicyTarget.namespace(NamespaceFacts(name: "dev", visibility: .private, kind: .regular, role: .owner))
+        let target = PolicyTarget.namespace(
+            NamespaceFacts(name: "dev", visibility: .private, kind: .regular, role: .owner))
         let settings = AuthorizationSettings(pushPolicy: .adminOnly, deleteEnabled: true)
-        #expect(AccessPolicy.allowedActions(["delete", "*", "push"], on: target, for: owner, settings: settings) == ["delete"])
+        #expect(
+            AccessPolicy.allowedActions(["delete", "*", "push"], on: target, for: owner, settings: settings) == [
+                "delete"
+            ])
     }
 
     @Test func unknownActionsAreNeverGrantedEvenToAdmins() {
@@ -252,7 +265,9 @@ import TokenAuthority
     static let deleting = AuthorizationSettings(deleteEnabled: true)
     static let everything: Set<String> = ["pull", "push", "delete", "*"]
 
-    static func restricted(namespaces: Set<String>? = nil, actions: Set<String>? = nil, admin: Bool = false) -> Principal {
+    static func restricted(namespaces: Set<String>? = nil, actions: Set<String>? = nil, admin: Bool = false)
+        -> Principal
+    {
         Principal(
             userID: 2, username: "alice", isAdmin: admin,
             restriction: AccessRestriction(namespaces: namespaces, actions: actions))
@@ -272,11 +287,13 @@ import TokenAuthority
         #expect(
             AccessPolicy.allowedActions(
                 Self.everything, on: Self.contributorTarget, for: Self.restricted(namespaces: ["other"]),
-                settings: Self.deleting).isEmpty)
+                settings: Self.deleting
+            ).isEmpty)
         #expect(
             AccessPolicy.allowedActions(
                 Self.everything, on: Self.contributorTarget, for: Self.restricted(namespaces: []),
-                settings: Self.deleting).isEmpty)
+                settings: Self.deleting
+            ).isEmpty)
     }
 
     @Test func aNamespaceRestrictionAppliesToMissingNamespacesByTheirRequestedName() {
@@ -297,15 +314,16 @@ import TokenAuthority
         #expect(AccessPolicy.allowedActions(["*"], on: .catalog, for: admin, settings: .init()).isEmpty)
     }
 
-    @Test(arguments: [
-        (["pull"], ["pull"]),
-        (["pull", "push"], ["pull", "push"]),
-        (["delete"], ["delete"]),
-        (["pull", "push", "delete"], ["pull", "push", "delete", "*"]),
-        (["*"], ["pull", "push", "delete", "*"]),
-        ([], []),
-        (["fork"], []),
-    ] as [(Set<String>, Set<String>)])
+    @Test(
+        arguments: [
+            (["pull"], ["pull"]),
+            (["pull", "push"], ["pull", "push"]),
+            (["delete"], ["delete"]),
+            (["pull", "push", "delete"], ["pull", "push", "delete", "*"]),
+            (["*"], ["pull", "push", "delete", "*"]),
+            ([], []),
+            (["fork"], []),
+        ] as [(Set<String>, Set<String>)])
     func anActionRestrictionKeepsOnlyWhatItPermits(permitted: Set<String>, granted: Set<String>) {
         let result = AccessPolicy.allowedActions(
             Self.everything, on: Self.contributorTarget, for: Self.restricted(actions: permitted),
@@ -314,7 +332,8 @@ import TokenAuthority
     }
 
     @Test func anActionRestrictionNeverAddsWhatThePolicyRefused() {
-        let viewer = PolicyTarget.namespace(NamespaceFacts(name: "dev", visibility: .private, kind: .regular, role: .viewer))
+        let viewer = PolicyTarget.namespace(
+            NamespaceFacts(name: "dev", visibility: .private, kind: .regular, role: .viewer))
         let result = AccessPolicy.allowedActions(
             Self.everything, on: viewer, for: Self.restricted(actions: ["*"]), settings: Self.deleting)
         #expect(result == ["pull"])

@@ -25,7 +25,8 @@ private struct World: Sendable {
         _ = try writer.addTeamMember(team: globalTeam.id, user: root.id, role: .owner)
         // A non-admin owner of the global team still may not push there.
         _ = try writer.addTeamMember(team: globalTeam.id, user: carol.id, role: .owner)
-        let global = try writer.createNamespace(name: "registry-global", team: globalTeam.id, visibility: .public, kind: .global)
+        let global = try writer.createNamespace(
+            name: "registry-global", team: globalTeam.id, visibility: .public, kind: .global)
 
         let dev = try writer.createTeam(name: "dev")
         _ = try writer.addTeamMember(team: dev.id, user: alice.id, role: .owner)
@@ -102,7 +103,8 @@ private func grants(
     @Test func teamRolesDecidePullAndPushInAPrivateTeamNamespace() async throws {
         let result = try await withWorld { reader, world in
             try [world.alice, world.bob, world.carol, world.dave, world.root].map { user in
-                try grants(["repository:dev/app:pull,push"], for: principal(user), reader: reader)["repository:dev/app"]!
+                try grants(["repository:dev/app:pull,push"], for: principal(user), reader: reader)[
+                    "repository:dev/app"]!
             }
         }
         // alice owner, bob viewer, carol contributor, dave no member (disabled users never get here
@@ -120,15 +122,23 @@ private func grants(
     @Test func visibilityDecidesWhatAnonymousAndOutsidersPull() async throws {
         let scopes = ["repository:opensource/x:pull", "repository:internal/x:pull", "repository:dev/x:pull"]
         let (anonymous, outsider) = try await withWorld { reader, world in
-            (try grants(scopes, for: nil, reader: reader), try grants(scopes, for: principal(world.dave), reader: reader))
+            (
+                try grants(scopes, for: nil, reader: reader),
+                try grants(scopes, for: principal(world.dave), reader: reader)
+            )
         }
-        #expect(anonymous == ["repository:opensource/x": ["pull"], "repository:internal/x": [], "repository:dev/x": []])
-        #expect(outsider == ["repository:opensource/x": ["pull"], "repository:internal/x": ["pull"], "repository:dev/x": []])
+        #expect(
+            anonymous == ["repository:opensource/x": ["pull"], "repository:internal/x": [], "repository:dev/x": []])
+        #expect(
+            outsider == [
+                "repository:opensource/x": ["pull"], "repository:internal/x": ["pull"], "repository:dev/x": [],
+            ])
     }
 
     @Test func anonymousPullCanBeSwitchedOff() async throws {
         let result = try await withWorld { reader, _ in
-            try grants(["repository:opensource/x:pull"], for: nil, settings: .init(anonymousPull: false), reader: reader)
+            try grants(
+                ["repository:opensource/x:pull"], for: nil, settings: .init(anonymousPull: false), reader: reader)
         }
         #expect(result == ["repository:opensource/x": []])
     }
@@ -201,25 +211,29 @@ private func grants(
                 ScopeParser.parse(["whale:foo:pull", "registry:stats:*", "repository:alice/demo:pull"]).scopes,
                 for: principal(world.root), reader: reader, settings: .init())
         }
-        #expect(granted.map(\.granted) == [
-            ResourceScope(type: "whale", name: "foo", actions: []),
-            ResourceScope(type: "registry", name: "stats", actions: []),
-            .repository("alice/demo", ["pull"]),
-        ])
+        #expect(
+            granted.map(\.granted) == [
+                ResourceScope(type: "whale", name: "foo", actions: []),
+                ResourceScope(type: "registry", name: "stats", actions: []),
+                .repository("alice/demo", ["pull"]),
+            ])
         #expect(GrantedScope.accessClaim(granted) == [.repository("alice/demo", ["pull"])])
     }
 
     @Test func grantsKeepTheRequestOrderAndTheAccessClaimOmitsEmptyOnes() async throws {
         let granted = try await withWorld { reader, world in
             try AccessResolver.resolve(
-                ScopeParser.parse(["repository:alice/copy:pull,push", "repository:bob/demo:pull", "repository:alice/demo:pull"])
-                    .scopes,
+                ScopeParser.parse([
+                    "repository:alice/copy:pull,push", "repository:bob/demo:pull", "repository:alice/demo:pull",
+                ])
+                .scopes,
                 for: principal(world.alice), reader: reader, settings: .init())
         }
         #expect(granted.map(\.requested.name) == ["alice/copy", "bob/demo", "alice/demo"])
-        #expect(GrantedScope.accessClaim(granted) == [
-            .repository("alice/copy", ["pull", "push"]), .repository("alice/demo", ["pull"]),
-        ])
+        #expect(
+            GrantedScope.accessClaim(granted) == [
+                .repository("alice/copy", ["pull", "push"]), .repository("alice/demo", ["pull"]),
+            ])
     }
 
     @Test func anApplicationTokenRestrictionCutsTheGrant() async throws {
@@ -267,7 +281,8 @@ private func grants(
     @Test func aDeletedLocalAccountResolvesToNoAccount() async throws {
         let resolution = try await withWorld { reader, _ in
             try PrincipalResolver.resolve(
-                ExternalIdentity(provider: "local", subject: "9999", username: "ghost", origin: .localAccount(userID: 9999)),
+                ExternalIdentity(
+                    provider: "local", subject: "9999", username: "ghost", origin: .localAccount(userID: 9999)),
                 reader: reader)
         }
         #expect(resolution == .noAccount)

@@ -59,9 +59,11 @@ import TokenAuthority
 
     @Test func unknownTypesAndActionsStillParseSoThePolicyCanGrantThemNothing() {
         let result = ScopeParser.parse(["whale:foo:bar", "repository:alice/demo:fork,pull"])
-        #expect(result.scopes == [
-            ResourceScope(type: "whale", name: "foo", actions: ["bar"]), .repository("alice/demo", ["fork", "pull"]),
-        ])
+        #expect(
+            result.scopes == [
+                ResourceScope(type: "whale", name: "foo", actions: ["bar"]),
+                .repository("alice/demo", ["fork", "pull"]),
+            ])
         #expect(result.problems.isEmpty)
     }
 
@@ -193,9 +195,10 @@ import TokenAuthority
 
     // MARK: Namespaces
 
-    @Test(arguments: [
-        ("busybox", nil, "busybox"), ("alice/demo", "alice", "demo"), ("a/b/c", "a", "b/c"),
-    ] as [(String, String?, String)])
+    @Test(
+        arguments: [
+            ("busybox", nil, "busybox"), ("alice/demo", "alice", "demo"), ("a/b/c", "a", "b/c"),
+        ] as [(String, String?, String)])
     func theNamespaceIsTheFirstComponentOfANameWithSeveral(name: String, namespace: String?, rest: String) {
         let scope = ResourceScope.repository(name, ["pull"])
         #expect(scope.namespaceName == namespace)
