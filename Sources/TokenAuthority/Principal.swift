@@ -1,0 +1,61 @@
+import IdentityCore
+
+/// The local account a token request acts as, once authentication and account lookup are done.
+///
+/// Only enabled accounts become principals: a disabled user is refused before the policy runs.
+public struct Principal: Sendable, Hashable, CustomStringConvertible {
+    /// The local user's database id.
+    public var userID: Int64
+    /// The local username (the token's `sub`).
+    public var username: String
+    /// Whether the user is a Portcullis administrator.
+    public var isAdmin: Bool
+    /// Extra limits of the credential used (an application token's namespaces and actions), if any.
+    public var restriction: AccessRestriction?
+
+    /// Creates a principal.
+    public init(userID: Int64, username: String, isAdmin: Bool, restriction: AccessRestriction? = nil) {
+        self.userID = userID
+        self.username = username
+        self.isAdmin = isAdmin
+        self.restriction = restriction
+    }
+
+    /// A log-safe summary.
+    public var description: String {
+        "Principal(\(username) #\(userID)\(isAdmin ? ", admin" : "")\(restriction.map { _ in ", restricted" } ?? ""))"
+    }
+}
+
+/// Who may push images (Portus `user_permission.push_images.policy`); admins always may.
+public enum PushPolicy: String, Sendable, Hashable, CaseIterable {
+    /// Owners and contributors of a namespace's team (so every user in their own personal namespace).
+    case allowTeams = "allow-teams"
+    /// Every user in their own personal namespace only, even where they own or contribute to a team.
+    case allowPersonal = "allow-personal"
+    /// Administrators only.
+    case adminOnly = "admin-only"
+}
+
+/// The configuration switches the access policy reads (Portus `user_permission`, `delete`).
+public struct AuthorizationSettings: Sendable, Hashable {
+    /// Who may push. Default: `.allowTeams`.
+    public var pushPolicy: PushPolicy
+    /// Whether anything may be deleted through the registry at all. Default: false (as Portus).
+    public var deleteEnabled: Bool
+    /// Whether team contributors, not only owners and admins, may delete. Default: false.
+    public var deleteContributors: Bool
+    /// Whether anonymous clients may pull from public namespaces. Default: true.
+    public var anonymousPull: Bool
+
+    /// Creates settings; every switch defaults to Portus's default.
+    public init(
+        pushPolicy: PushPolicy = .allowTeams, deleteEnabled: Bool = false, deleteContributors: Bool = false,
+        anonymousPull: Bool = true
+    ) {
+        self.pushPolicy = pushPolicy
+        self.deleteEnabled = deleteEnabled
+        self.deleteContributors = deleteContributors
+        self.anonymousPull = anonymousPull
+    }
+}
