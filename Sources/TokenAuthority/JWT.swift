@@ -249,7 +249,8 @@ public struct UnverifiedJWT: Sendable, Hashable {
                 guard let keyID else {
                     if keys.isEmpty { return nil }
                     guard keys.count == 1, let only = keys.first else {
-                        throw JWTError(.missingKeyID, reason: "the header has no kid and \(keys.count) keys are trusted")
+                        throw JWTError(
+                            .missingKeyID, reason: "the header has no kid and \(keys.count) keys are trusted")
                     }
                     return only.value
                 }
@@ -278,7 +279,8 @@ public struct UnverifiedJWT: Sendable, Hashable {
             throw JWTError(.unknownKey, reason: "no trusted key for kid \(Self.printable(header.keyID ?? "(none)"))")
         }
         guard algorithm.fits(key.kind) else {
-            throw JWTError(.algorithmKeyMismatch, reason: "\(algorithm.rawValue) cannot be verified with a \(key.kind) key")
+            throw JWTError(
+                .algorithmKeyMismatch, reason: "\(algorithm.rawValue) cannot be verified with a \(key.kind) key")
         }
         guard key.verify(signature: signature, message: signingInput, algorithm: algorithm) else {
             throw JWTError(.invalidSignature, reason: "signature does not verify")
@@ -307,7 +309,8 @@ public struct UnverifiedJWT: Sendable, Hashable {
 
     /// Header values go into log reasons; keep them short and printable.
     private static func printable(_ text: String) -> String {
-        let cleaned = String(text.unicodeScalars.prefix(40).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+        let cleaned = String(
+            text.unicodeScalars.prefix(40).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
         return "\"\(cleaned)\""
     }
 

@@ -104,7 +104,9 @@ import Testing
     }
 
     @Test func aNotBeforeOutsideTheRepresentableRangeIsRefused() {
-        for bad in [Date(timeIntervalSince1970: -1), Date(timeIntervalSince1970: 1e12), Date(timeIntervalSince1970: .infinity)] {
+        for bad in [
+            Date(timeIntervalSince1970: -1), Date(timeIntervalSince1970: 1e12), Date(timeIntervalSince1970: .infinity),
+        ] {
             #expect(throws: CryptoError.invalidArgument, "\(bad)") {
                 try Certificate.selfSigned(
                     key: SharedKeys.ec, commonName: "x", validity: .seconds(600), notBefore: bad)

@@ -9,7 +9,8 @@ import Testing
 
     @Test func anES256TokenSignedHereVerifiesAndExposesItsClaims() throws {
         let key = TestKeys.ec
-        let claims = #"{"iss":"portcullis","sub":"alice","aud":"registry","exp":1800000300,"nbf":1800000000,"iat":1800000000,"jti":"x"}"#
+        let claims =
+            #"{"iss":"portcullis","sub":"alice","aud":"registry","exp":1800000300,"nbf":1800000000,"iat":1800000000,"jti":"x"}"#
         let token = try JWT.sign(
             claimsJSON: Array(claims.utf8), key: key, algorithm: .es256, keyID: "k1")
         let verified = try UnverifiedJWT(compact: token).verify(
@@ -39,27 +40,32 @@ import Testing
     }
 
     @Test func aTokenWhosePayloadWasChangedIsRefused() throws {
-        let token = try JWT.sign(claimsJSON: Array(#"{"sub":"alice","exp":1800000300}"#.utf8), key: TestKeys.ec,
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"sub":"alice","exp":1800000300}"#.utf8), key: TestKeys.ec,
             algorithm: .es256, keyID: "k1")
         var parts = token.split(separator: ".").map(String.init)
         parts[1] = Base64URL.encode(Array(#"{"sub":"admin","exp":1800000300}"#.utf8))
         let forged = parts.joined(separator: ".")
         #expect(throws: JWTError.invalidSignature) {
-            try UnverifiedJWT(compact: forged).verify(using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+            try UnverifiedJWT(compact: forged).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
         }
     }
 
     @Test func aTokenSignedByAnotherKeyIsRefused() throws {
         let stranger = try PrivateKey.generate(.ecP256)
-        let token = try JWT.sign(claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: stranger, algorithm: .es256, keyID: "k1")
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: stranger, algorithm: .es256, keyID: "k1")
         #expect(throws: JWTError.invalidSignature) {
-            try UnverifiedJWT(compact: token).verify(using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
         }
     }
 
     @Test(arguments: ["none", "None", "NONE", "HS256", "HS512", "PS256", "ES384", "EdDSA", ""])
     func algorithmsOtherThanES256AndRS256AreRefused(alg: String) throws {
-        let token = Craft.token(header: #"{"alg":"\#(alg)","kid":"k1"}"#, payload: #"{"exp":1800000300}"#, signature: [])
+        let token = Craft.token(
+            header: #"{"alg":"\#(alg)","kid":"k1"}"#, payload: #"{"exp":1800000300}"#, signature: [])
         #expect(throws: JWTError.disallowedAlgorithm) {
             try UnverifiedJWT(compact: token).verify(
                 using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: Set(SigningAlgorithm.allCases), now: now)
@@ -69,7 +75,8 @@ import Testing
     @Test func anHS256TokenKeyedWithThePublicKeyIsRefused() throws {
         // The classic confusion attack: HMAC keyed with the verifier's public key, which anyone knows.
         let secret = Array(TestKeys.ec.publicKey.pemEncoded().utf8)
-        let signingInput = Craft.signingInput(header: #"{"alg":"HS256","typ":"JWT","kid":"k1"}"#, payload: #"{"sub":"admin","exp":1800000300}"#)
+        let signingInput = Craft.signingInput(
+            header: #"{"alg":"HS256","typ":"JWT","kid":"k1"}"#, payload: #"{"sub":"admin","exp":1800000300}"#)
         let token = signingInput + "." + Base64URL.encode(HMAC.sha256(key: secret, message: Array(signingInput.utf8)))
         #expect(throws: JWTError.disallowedAlgorithm) {
             try UnverifiedJWT(compact: token).verify(
@@ -89,21 +96,25 @@ import Testing
             try UnverifiedJWT(compact: token).verify(using: keys, allowedAlgorithms: [.es256, .rs256], now: now)
         }
         let ecSignedForRSA = Craft.signingInput(header: #"{"alg":"ES256","kid":"rsa"}"#, payload: payload)
-        let ecToken = ecSignedForRSA + "." + Base64URL.encode(try TestKeys.ec.sign(Array(ecSignedForRSA.utf8), algorithm: .es256))
+        let ecToken =
+            ecSignedForRSA + "." + Base64URL.encode(try TestKeys.ec.sign(Array(ecSignedForRSA.utf8), algorithm: .es256))
         #expect(throws: JWTError.algorithmKeyMismatch) {
             try UnverifiedJWT(compact: ecToken).verify(using: keys, allowedAlgorithms: [.es256, .rs256], now: now)
         }
     }
 
     @Test func anAlgorithmOutsideTheAllowedSetIsRefusedEvenWithAGoodSignature() throws {
-        let token = try JWT.sign(claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
         #expect(throws: JWTError.disallowedAlgorithm) {
-            try UnverifiedJWT(compact: token).verify(using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.rs256], now: now)
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.rs256], now: now)
         }
     }
 
     @Test func expiryIsEnforcedWithLeeway() throws {
-        let token = try JWT.sign(claimsJSON: Array(#"{"exp":1800000000}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000000}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
         let parsed = try UnverifiedJWT(compact: token)
         let keys = ["k1": TestKeys.ec.publicKey]
         _ = try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now.addingTimeInterval(59))
@@ -117,7 +128,8 @@ import Testing
 
     @Test func aNotBeforeInTheFutureIsRefused() throws {
         let token = try JWT.sign(
-            claimsJSON: Array(#"{"exp":1800009999,"nbf":1800000600}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+            claimsJSON: Array(#"{"exp":1800009999,"nbf":1800000600}"#.utf8), key: TestKeys.ec, algorithm: .es256,
+            keyID: "k1")
         let parsed = try UnverifiedJWT(compact: token)
         let keys = ["k1": TestKeys.ec.publicKey]
         #expect(throws: JWTError.notYetValid) { try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now) }
@@ -125,27 +137,34 @@ import Testing
     }
 
     @Test func aMissingExpiryIsRefusedUnlessTheCallerWaivesIt() throws {
-        let token = try JWT.sign(claimsJSON: Array(#"{"sub":"x"}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"sub":"x"}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
         let parsed = try UnverifiedJWT(compact: token)
         let keys = ["k1": TestKeys.ec.publicKey]
-        #expect(throws: JWTError.missingExpiry) { try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now) }
+        #expect(throws: JWTError.missingExpiry) {
+            try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now)
+        }
         _ = try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now, requireExpiry: false)
     }
 
     @Test func keySelectionNeedsAKeyIDWhenSeveralKeysAreTrusted() async throws {
         let rsa = await TestKeys.rsa()
-        let anonymous = try JWT.sign(claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: nil)
+        let anonymous = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: nil)
         let parsed = try UnverifiedJWT(compact: anonymous)
         #expect(throws: JWTError.missingKeyID) {
-            try parsed.verify(using: ["a": TestKeys.ec.publicKey, "b": rsa.publicKey], allowedAlgorithms: [.es256], now: now)
+            try parsed.verify(
+                using: ["a": TestKeys.ec.publicKey, "b": rsa.publicKey], allowedAlgorithms: [.es256], now: now)
         }
         _ = try parsed.verify(using: ["a": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
         #expect(throws: JWTError.unknownKey) {
             try parsed.verify(using: [:], allowedAlgorithms: [.es256], now: now)
         }
-        let named = try JWT.sign(claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "zz")
+        let named = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "zz")
         #expect(throws: JWTError.unknownKey) {
-            try UnverifiedJWT(compact: named).verify(using: ["a": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+            try UnverifiedJWT(compact: named).verify(
+                using: ["a": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
         }
         let viaLookup = try UnverifiedJWT(compact: named).verify(
             keyLookup: { $0 == "zz" ? TestKeys.ec.publicKey : nil }, allowedAlgorithms: [.es256], now: now)
@@ -192,7 +211,8 @@ import Testing
 
     @Test func criticalHeaderExtensionsAreRefused() {
         #expect(throws: JWTError.unsupportedCriticalHeader) {
-            try UnverifiedJWT(compact: Craft.token(header: #"{"alg":"ES256","crit":["exp"]}"#, payload: "{}", signature: [1]))
+            try UnverifiedJWT(
+                compact: Craft.token(header: #"{"alg":"ES256","crit":["exp"]}"#, payload: "{}", signature: [1]))
         }
     }
 
@@ -219,7 +239,8 @@ import Testing
         let key = algorithm == .es256 ? TestKeys.ec : await TestKeys.rsa()
         let certificate = try Certificate.selfSigned(key: key, commonName: "cross-check", validity: .seconds(3600))
         let signingKey = try SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)
-        let token = try signingKey.sign(claimsJSON: Array(#"{"iss":"portcullis","sub":"ali/ce","exp":1800000300}"#.utf8))
+        let token = try signingKey.sign(
+            claimsJSON: Array(#"{"iss":"portcullis","sub":"ali/ce","exp":1800000300}"#.utf8))
         let result = try await Tool.run("python3", ["-c", Tool.pythonVerifier, token])
         #expect(result.status == 0, "\(result.output)")
         #expect(result.output.contains("OK \(algorithm.rawValue) \(signingKey.keyID)"), "\(result.output)")

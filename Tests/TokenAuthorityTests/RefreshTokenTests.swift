@@ -78,9 +78,11 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
             let service = RefreshTokenService(store: store)
             let unknown = "pcr_" + Base64URL.encode(SecureRandom.bytes(count: 32))
             #expect(try await service.redeem(unknown, service: "s") == .invalid(.unknown))
-            for bad in ["", "pcr_", "pcr_short", "xyz_" + String(unknown.dropFirst(4)), unknown + "A",
-                String(unknown.dropLast()) + "=", String(unknown.dropLast()) + "é", "pat_" + String(repeating: "A", count: 43)]
-            {
+            for bad in [
+                "", "pcr_", "pcr_short", "xyz_" + String(unknown.dropFirst(4)), unknown + "A",
+                String(unknown.dropLast()) + "=", String(unknown.dropLast()) + "é",
+                "pat_" + String(repeating: "A", count: 43),
+            ] {
                 #expect(try await service.redeem(bad, service: "s") == .invalid(.malformed), "\(bad)")
             }
         }
@@ -126,7 +128,8 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         let audit = TokenRequestAudit(
             userID: User.ID(7), username: "alice", provider: "corp-ldap", clientIP: "192.0.2.1", service: "my-registry",
             requestedScopes: ["repository:alice/demo:pull,push", "repository:other/x:pull"],
-            granted: [AccessClaim(type: "repository", name: "alice/demo", actions: ["pull", "push"])], outcome: .success)
+            granted: [AccessClaim(type: "repository", name: "alice/demo", actions: ["pull", "push"])], outcome: .success
+        )
         let event = audit.event(at: Date(timeIntervalSince1970: 1_800_000_000))
         #expect(event.action == "token.issue")
         #expect(event.outcome == .success)
@@ -167,8 +170,10 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         try await withMemoryStore { store in
             let recorder = StoreAuditRecorder(store: store, logger: logger)
             await recorder.record(
-                TokenRequestAudit(username: "bob", clientIP: "::1", service: "s", requestedScopes: [], grantedScopes: [],
-                    outcome: .success).event())
+                TokenRequestAudit(
+                    username: "bob", clientIP: "::1", service: "s", requestedScopes: [], grantedScopes: [],
+                    outcome: .success
+                ).event())
             let events = try await store.read { try $0.auditEvents(limit: 10, before: nil) }
             #expect(events.count == 1)
             #expect(events.first?.action == "token.issue")

@@ -115,11 +115,13 @@ import Testing
         let other = try PrivateKey.generate(.ecP256)
         let first = try SigningKey(
             privateKey: other,
-            certificate: try Certificate.selfSigned(key: other, commonName: "a", validity: .seconds(600), notBefore: start),
+            certificate: try Certificate.selfSigned(
+                key: other, commonName: "a", validity: .seconds(600), notBefore: start),
             keyIDFormat: .libtrust)
         let second = try SigningKey(
             privateKey: TestKeys.ec,
-            certificate: try Certificate.selfSigned(key: TestKeys.ec, commonName: "b", validity: .seconds(600), notBefore: start),
+            certificate: try Certificate.selfSigned(
+                key: TestKeys.ec, commonName: "b", validity: .seconds(600), notBefore: start),
             keyIDFormat: .libtrust)
         let ring = try SigningKeyRing(keys: [first, second])
         #expect(try ring.signingKey(at: start).keyID == first.keyID)

@@ -13,7 +13,9 @@ import Testing
         let certificate = try Certificate.selfSigned(
             key: key, commonName: "portcullis", validity: validity,
             notBefore: notBefore ?? Date(timeIntervalSince1970: 1_799_990_000))
-        return try SigningKeyRing(keys: [try SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)])
+        return try SigningKeyRing(keys: [
+            try SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)
+        ])
     }
 
     func payload(of token: String) throws -> String {
@@ -78,7 +80,8 @@ import Testing
         let minter = TokenMinter(issuer: "portcullis", lifetime: .seconds(60), keyRing: keys)
         let subject = "a\"b\\c\n\u{1}ü😀"
         let issued = try minter.mint(
-            subject: subject, audience: "svc", access: [AccessClaim(type: "repository", name: "x\"y", actions: ["pu\"ll"])],
+            subject: subject, audience: "svc",
+            access: [AccessClaim(type: "repository", name: "x\"y", actions: ["pu\"ll"])],
             now: now)
         let verified = try UnverifiedJWT(compact: issued.token).verify(
             using: keys.verificationKeys, allowedAlgorithms: [.es256], now: now)
@@ -105,7 +108,9 @@ import Testing
     @Test func mintingFailsClearlyWhenNoKeyIsValid() throws {
         let keys = try ring(notBefore: Date(timeIntervalSince1970: 1_900_000_000))
         let minter = TokenMinter(issuer: "portcullis", lifetime: .seconds(300), keyRing: keys)
-        #expect(throws: SigningKeyError.noValidKey) { try minter.mint(subject: "a", audience: "s", access: [], now: now) }
+        #expect(throws: SigningKeyError.noValidKey) {
+            try minter.mint(subject: "a", audience: "s", access: [], now: now)
+        }
     }
 
     @Test func anRS256RingMintsRS256Tokens() async throws {
@@ -130,9 +135,13 @@ import Testing
         try write(first)
         let store = try SigningKeyRingStore(entries: [(directory.file("k.pem"), directory.file("c.pem"))])
         let minter = TokenMinter(issuer: "portcullis", lifetime: .seconds(300), keyRing: store)
-        #expect(try minter.mint(subject: "a", audience: "s", access: [], now: Date()).keyID == first.publicKey.libtrustKeyID())
+        #expect(
+            try minter.mint(subject: "a", audience: "s", access: [], now: Date()).keyID
+                == first.publicKey.libtrustKeyID())
         try write(second)
         try store.reload()
-        #expect(try minter.mint(subject: "a", audience: "s", access: [], now: Date()).keyID == second.publicKey.libtrustKeyID())
+        #expect(
+            try minter.mint(subject: "a", audience: "s", access: [], now: Date()).keyID
+                == second.publicKey.libtrustKeyID())
     }
 }
