@@ -85,16 +85,31 @@ public final class Certificate: @unchecked Sendable {
     /// The certificate has a random 127-bit serial, `basicConstraints` CA:FALSE, `keyUsage`
     /// digitalSignature (both critical), a subject key identifier, and a `subjectAltName` listing
     /// each entry of `subjectAlternativeNames` as an IP address when it parses as one and as a DNS name
-    /// otherwise. Validity starts five minutes ago (to tolerate clock skew) and lasts `validity`.
+    /// otherwise. Without `notBefore`, validity starts five minutes ago (to tolerate clock skew) and
+    /// lasts `validity`; with it, validity starts exactly at `notBefore` (whole seconds, possibly in the
+    /// future, as for a rotated signing key that must not be used before its turn) and lasts `validity`.
     ///
     /// - Throws: `CryptoError.invalidArgument` for an empty or over-long common name, a malformed DNS
-    ///   name, or a validity outside one minute to 100 years; `.certificateFailed` if OpenSSL fails.
+    ///   name, a validity outside one minute to 100 years, or a `notBefore` before 1970 or after 9000;
+    ///   `.certificateFailed` if OpenSSL fails.
     public static func selfSigned(
-        key: PrivateKey, commonName: String, subjectAlternativeNames: [String] = [], validity: Duration
+        key: PrivateKey, commonName: String, subjectAlternativeNames: [String] = [], validity: Duration,
+        notBefore: Date? = nil
     ) throws -> Certificate {
         let seconds = validity.components.seconds
         guard seconds >= 60, seconds <= 100 * 366 * 86400 else {
             throw CryptoError(.invalidArgument, reason: "validity must be between one minute and 100 years")
+        }
+        // Year 9000 keeps notBefore + 100 years inside what X.509 GeneralizedTime can express.
+        let start: time_t?
+        if let notBefore {
+            let interval = notBefore.timeIntervalSince1970
+            guard interval.isFinite, interval >= 0, interval < 221_845_392_000 else {
+                throw CryptoError(.invalidArgument, reason: "notBefore must lie between 1970 and the year 9000")
+            }
+            start = time_t(interval.rounded(.down))
+        } else {
+            start = nil
         }
         guard !commonName.isEmpty, commonName.utf8.count <= 64,
             !commonName.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
@@ -118,9 +133,15 @@ public final class Certificate: @unchecked Sendable {
         guard BN_to_ASN1_INTEGER(serial, X509_get_serialNumber(x509)) != nil else {
             throw OpenSSLSupport.error(.certificateFailed, "cannot set serial")
         }
-        guard X509_gmtime_adj(X509_getm_notBefore(x509), -300) != nil,
-            X509_gmtime_adj(X509_getm_notAfter(x509), Int(seconds)) != nil
-        else { throw OpenSSLSupport.error(.certificateFailed, "cannot set validity") }
+        if let start {
+            guard ASN1_TIME_set(X509_getm_notBefore(x509), start) != nil,
+                ASN1_TIME_set(X509_getm_notAfter(x509), start + time_t(seconds)) != nil
+            else { throw OpenSSLSupport.error(.certificateFailed, "cannot set validity") }
+        } else {
+            guard X509_gmtime_adj(X509_getm_notBefore(x509), -300) != nil,
+                X509_gmtime_adj(X509_getm_notAfter(x509), Int(seconds)) != nil
+            else { throw OpenSSLSupport.error(.certificateFailed, "cannot set validity") }
+        }
 
         guard let name = X509_get_subject_name(x509) else {
             throw OpenSSLSupport.error(.certificateFailed, "no subject name")

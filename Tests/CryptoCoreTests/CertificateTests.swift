@@ -81,4 +81,36 @@ import Testing
             try Certificate.selfSigned(key: SharedKeys.ec, commonName: "x", validity: .seconds(1))
         }
     }
+
+    @Test func aCertificateCanStartBeingValidAtAGivenFutureTime() async throws {
+        let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 7 * 86400).rounded(.down))
+        let certificate = try Certificate.selfSigned(
+            key: SharedKeys.ec, commonName: "next signer", validity: .seconds(30 * 86400), notBefore: start)
+        #expect(certificate.notBefore == start)
+        #expect(certificate.notAfter == start.addingTimeInterval(30 * 86400))
+        let scratch = try Scratch()
+        try scratch.write("future.pem", certificate.pemEncoded())
+        // openssl refuses it today and accepts it once its validity has started.
+        let today = try await scratch.run(
+            "openssl", ["verify", "-CAfile", "future.pem", "-partial_chain", "future.pem"])
+        #expect(today.output.contains("not yet valid"), "\(today.output)")
+        let later = try await scratch.run(
+            "openssl",
+            [
+                "verify", "-attime", String(Int(start.timeIntervalSince1970) + 60), "-CAfile", "future.pem",
+                "-partial_chain", "future.pem",
+            ])
+        #expect(later.output.contains("future.pem: OK"), "\(later.output)")
+    }
+
+    @Test func aNotBeforeOutsideTheRepresentableRangeIsRefused() {
+        for bad in [
+            Date(timeIntervalSince1970: -1), Date(timeIntervalSince1970: 1e12), Date(timeIntervalSince1970: .infinity),
+        ] {
+            #expect(throws: CryptoError.invalidArgument, "\(bad)") {
+                try Certificate.selfSigned(
+                    key: SharedKeys.ec, commonName: "x", validity: .seconds(600), notBefore: bad)
+            }
+        }
+    }
 }

@@ -1,0 +1,378 @@
+import CryptoCore
+import Foundation
+
+/// A failure to sign, parse or verify a JSON Web Token: a stable code to branch on, plus details for logs.
+///
+/// Two errors are equal when their codes are equal, so tests can write `#expect(throws: JWTError.expired)`.
+/// No error ever carries the token itself, a signature or key material.
+public struct JWTError: Error, Equatable, Sendable, CustomStringConvertible {
+    /// The stable, machine-readable kind of failure.
+    public enum Code: String, Sendable, CaseIterable {
+        /// The text is not a compact JWS of three strict base64url parts holding JSON objects.
+        case malformed = "jwt.malformed"
+        /// The text is longer than the accepted maximum.
+        case tooLarge = "jwt.too_large"
+        /// The `alg` is `none`, an HMAC algorithm, unknown, or not among the allowed ones.
+        case disallowedAlgorithm = "jwt.disallowed_algorithm"
+        /// The `alg` does not fit the type of the key that would verify it (algorithm confusion).
+        case algorithmKeyMismatch = "jwt.algorithm_key_mismatch"
+        /// The header lists `crit` extensions, none of which this verifier understands (RFC 7515 §4.1.11).
+        case unsupportedCriticalHeader = "jwt.unsupported_crit"
+        /// Several keys could verify the token and its header names none (`kid` missing).
+        case missingKeyID = "jwt.missing_kid"
+        /// No trusted key has the token's `kid`.
+        case unknownKey = "jwt.unknown_key"
+        /// The signature does not verify with the selected key.
+        case invalidSignature = "jwt.invalid_signature"
+        /// The token has no `exp` claim although one is required.
+        case missingExpiry = "jwt.missing_exp"
+        /// The `exp` claim (plus leeway) lies in the past.
+        case expired = "jwt.expired"
+        /// The `nbf` claim (minus leeway) lies in the future.
+        case notYetValid = "jwt.not_yet_valid"
+        /// Signing the token failed.
+        case signingFailed = "jwt.signing_failed"
+    }
+
+    /// The stable kind of failure.
+    public let code: Code
+    /// A human-readable explanation for logs (never the token or a signature).
+    public let reason: String
+
+    /// Creates an error with a code and a reason for logs.
+    public init(_ code: Code, reason: String = "") {
+        self.code = code
+        self.reason = reason
+    }
+
+    /// The log line: code and reason.
+    public var description: String { reason.isEmpty ? code.rawValue : "\(code.rawValue): \(reason)" }
+
+    /// Equality compares only the stable code.
+    public static func == (lhs: JWTError, rhs: JWTError) -> Bool { lhs.code == rhs.code }
+
+    /// An error with code `.malformed`, for matching.
+    public static let malformed = JWTError(.malformed)
+    /// An error with code `.tooLarge`, for matching.
+    public static let tooLarge = JWTError(.tooLarge)
+    /// An error with code `.disallowedAlgorithm`, for matching.
+    public static let disallowedAlgorithm = JWTError(.disallowedAlgorithm)
+    /// An error with code `.algorithmKeyMismatch`, for matching.
+    public static let algorithmKeyMismatch = JWTError(.algorithmKeyMismatch)
+    /// An error with code `.unsupportedCriticalHeader`, for matching.
+    public static let unsupportedCriticalHeader = JWTError(.unsupportedCriticalHeader)
+    /// An error with code `.missingKeyID`, for matching.
+    public static let missingKeyID = JWTError(.missingKeyID)
+    /// An error with code `.unknownKey`, for matching.
+    public static let unknownKey = JWTError(.unknownKey)
+    /// An error with code `.invalidSignature`, for matching.
+    public static let invalidSignature = JWTError(.invalidSignature)
+    /// An error with code `.missingExpiry`, for matching.
+    public static let missingExpiry = JWTError(.missingExpiry)
+    /// An error with code `.expired`, for matching.
+    public static let expired = JWTError(.expired)
+    /// An error with code `.notYetValid`, for matching.
+    public static let notYetValid = JWTError(.notYetValid)
+    /// An error with code `.signingFailed`, for matching.
+    public static let signingFailed = JWTError(.signingFailed)
+}
+
+/// Creates compact JWS tokens (RFC 7515) in the form Docker registries accept.
+public enum JWT {
+    /// Signs `claimsJSON` (the UTF-8 JSON object of the payload, used byte for byte) and returns the
+    /// compact serialisation `header.payload.signature`.
+    ///
+    /// The header is `{"alg","typ":"JWT","kid"?,"x5c"?}`; `x5c` holds each certificate as standard
+    /// (not URL-safe) base64 DER, leaf first, which registry 2.x checks before anything else. ES256
+    /// signatures are raw `r || s`, the only form registries accept.
+    ///
+    /// - Throws: `JWTError.signingFailed` when the algorithm does not fit the key or OpenSSL fails.
+    public static func sign(
+        claimsJSON: [UInt8], key: PrivateKey, algorithm: SigningAlgorithm, keyID: String?,
+        certificateChain: [Certificate] = []
+    ) throws -> String {
+        var header = #"{"alg":"\#(algorithm.rawValue)","typ":"JWT""#
+        if let keyID { header += #","kid":"# + JSONText.quoted(keyID) }
+        if !certificateChain.isEmpty {
+            let encoded = certificateChain.map { "\"" + Data($0.derEncoded).base64EncodedString() + "\"" }
+            header += #","x5c":["# + encoded.joined(separator: ",") + "]"
+        }
+        header += "}"
+        let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(claimsJSON)
+        let signature: [UInt8]
+        do {
+            signature = try key.sign(Array(signingInput.utf8), algorithm: algorithm)
+        } catch {
+            throw JWTError(.signingFailed, reason: "\(error)")
+        }
+        return signingInput + "." + Base64URL.encode(signature)
+    }
+}
+
+/// The protected header of a JWS, as decoded (nothing in it is trusted before verification).
+public struct JOSEHeader: Sendable, Hashable {
+    /// The `alg` member exactly as written (`ES256`, `RS256`, or something refused later).
+    public var algorithm: String
+    /// The `typ` member, if any (not checked).
+    public var type: String?
+    /// The `kid` member, if any.
+    public var keyID: String?
+    /// The DER certificates of the `x5c` member, leaf first; empty when absent.
+    ///
+    /// Verification never takes a key from here: trust comes only from the caller's keys.
+    public var certificateChain: [[UInt8]]
+}
+
+/// The registered claims of a JWT (RFC 7519 §4.1), decoded with strict types, plus the raw payload.
+public struct JWTClaims: Sendable, Hashable {
+    /// `iss`, if present.
+    public var issuer: String?
+    /// `sub`, if present.
+    public var subject: String?
+    /// `aud`, given as one string or an array of strings; empty when absent.
+    public var audience: [String]
+    /// `exp` as a date, if present.
+    public var expiresAt: Date?
+    /// `nbf` as a date, if present.
+    public var notBefore: Date?
+    /// `iat` as a date, if present.
+    public var issuedAt: Date?
+    /// `jti`, if present.
+    public var tokenID: String?
+    /// The payload's UTF-8 JSON object, byte for byte, for decoding private claims.
+    public var json: [UInt8]
+
+    /// Decodes the payload into `type` (for private claims such as `access`, `email` or `groups`).
+    ///
+    /// - Throws: `JWTError.malformed` when the payload does not fit `type`.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T {
+        do {
+            return try JSONDecoder().decode(type, from: Data(json))
+        } catch {
+            throw JWTError(.malformed, reason: "claims do not decode as \(T.self)")
+        }
+    }
+}
+
+/// A JWT whose signature and dates have been checked against a trusted key.
+public struct VerifiedJWT: Sendable, Hashable {
+    /// The protected header.
+    public var header: JOSEHeader
+    /// The verified claims.
+    public var claims: JWTClaims
+    /// The algorithm that verified it.
+    public var algorithm: SigningAlgorithm
+}
+
+/// A compact JWS parsed strictly but not yet trusted; `verify` turns it into a `VerifiedJWT`.
+///
+/// Parsing refuses anything but exactly three dot-separated parts of canonical, unpadded base64url,
+/// a header and a payload that are JSON objects with correctly typed registered members, and text
+/// over `maximumLength` bytes, so hostile input costs little and never crashes.
+public struct UnverifiedJWT: Sendable, Hashable {
+    /// The default size cap in bytes: far above any token Portcullis or an OpenID provider issues.
+    public static let defaultMaximumLength = 16 * 1024
+
+    /// The decoded header (untrusted).
+    public let header: JOSEHeader
+    /// The decoded claims (untrusted until verified: use them only to choose keys, never to decide).
+    public let unverifiedClaims: JWTClaims
+    private let signingInput: [UInt8]
+    private let signature: [UInt8]
+
+    /// Parses a compact JWS.
+    ///
+    /// - Throws: `JWTError.tooLarge` above `maximumLength` bytes, `.malformed` for anything that is
+    ///   not three strict base64url parts with JSON object header and payload (registered claims
+    ///   of the wrong JSON type included), `.unsupportedCriticalHeader` when the header has `crit`.
+    public init(compact: String, maximumLength: Int = UnverifiedJWT.defaultMaximumLength) throws {
+        let bytes = Array(compact.utf8)
+        guard bytes.count <= maximumLength else {
+            throw JWTError(.tooLarge, reason: "token of \(bytes.count) bytes exceeds \(maximumLength)")
+        }
+        let parts = bytes.split(separator: UInt8(ascii: "."), omittingEmptySubsequences: false)
+        guard parts.count == 3 else {
+            throw JWTError(.malformed, reason: "expected 3 dot-separated parts, found \(parts.count)")
+        }
+        guard let headerJSON = Self.strictBase64URL(parts[0]), !headerJSON.isEmpty,
+            let payloadJSON = Self.strictBase64URL(parts[1]), !payloadJSON.isEmpty,
+            let signature = Self.strictBase64URL(parts[2])
+        else { throw JWTError(.malformed, reason: "a part is not canonical unpadded base64url") }
+
+        let rawHeader: RawHeader
+        do {
+            rawHeader = try JSONDecoder().decode(RawHeader.self, from: Data(headerJSON))
+        } catch {
+            throw JWTError(.malformed, reason: "header is not a JSON object with a string alg and typed members")
+        }
+        guard rawHeader.crit == nil else {
+            throw JWTError(.unsupportedCriticalHeader, reason: "critical header extensions are not supported")
+        }
+        var chain: [[UInt8]] = []
+        for entry in rawHeader.x5c ?? [] {
+            guard let der = Data(base64Encoded: entry), !der.isEmpty else {
+                throw JWTError(.malformed, reason: "x5c entry is not standard base64")
+            }
+            chain.append([UInt8](der))
+        }
+        let rawClaims: RawClaims
+        do {
+            rawClaims = try JSONDecoder().decode(RawClaims.self, from: Data(payloadJSON))
+        } catch {
+            throw JWTError(.malformed, reason: "payload is not a JSON object with correctly typed registered claims")
+        }
+        for date in [rawClaims.exp, rawClaims.nbf, rawClaims.iat] {
+            guard date?.isFinite ?? true else { throw JWTError(.malformed, reason: "a date claim is not finite") }
+        }
+        self.header = JOSEHeader(
+            algorithm: rawHeader.alg, type: rawHeader.typ, keyID: rawHeader.kid, certificateChain: chain)
+        self.unverifiedClaims = JWTClaims(
+            issuer: rawClaims.iss, subject: rawClaims.sub, audience: rawClaims.aud?.values ?? [],
+            expiresAt: rawClaims.exp.map(Date.init(timeIntervalSince1970:)),
+            notBefore: rawClaims.nbf.map(Date.init(timeIntervalSince1970:)),
+            issuedAt: rawClaims.iat.map(Date.init(timeIntervalSince1970:)), tokenID: rawClaims.jti,
+            json: payloadJSON)
+        self.signingInput = Array(bytes[..<parts[1].endIndex])
+        self.signature = signature
+    }
+
+    /// Verifies the token with the key named by its `kid` in `keys`.
+    ///
+    /// Without a `kid`, the only key is used when there is exactly one; otherwise `.missingKeyID`.
+    /// See `verify(keyLookup:allowedAlgorithms:now:leeway:requireExpiry:)` for the checks and errors.
+    public func verify(
+        using keys: [String: PublicKey], allowedAlgorithms: Set<SigningAlgorithm>, now: Date,
+        leeway: Duration = .seconds(60), requireExpiry: Bool = true
+    ) throws -> VerifiedJWT {
+        try verify(
+            keyLookup: { keyID in
+                guard let keyID else {
+                    if keys.isEmpty { return nil }
+                    guard keys.count == 1, let only = keys.first else {
+                        throw JWTError(
+                            .missingKeyID, reason: "the header has no kid and \(keys.count) keys are trusted")
+                    }
+                    return only.value
+                }
+                return keys[keyID]
+            }, allowedAlgorithms: allowedAlgorithms, now: now, leeway: leeway, requireExpiry: requireExpiry)
+    }
+
+    /// Verifies the token with the key `keyLookup` returns for its `kid` (nil when the header has none).
+    ///
+    /// Checks, in order: `alg` is ES256 or RS256 and in `allowedAlgorithms` (so `none` and `HS*` are
+    /// always refused); a key exists (`keyLookup` returning nil gives `.unknownKey`; it may throw
+    /// `.missingKeyID` itself); `alg` fits the key's type; the signature verifies; `exp` is present
+    /// when `requireExpiry` and `now < exp + leeway`; `now >= nbf - leeway` when `nbf` is present.
+    /// Issuer and audience are the caller's to check on the result.
+    ///
+    /// - Throws: `JWTError` with the code of the first failed check; errors `keyLookup` throws pass through.
+    public func verify(
+        keyLookup: (_ keyID: String?) throws -> PublicKey?, allowedAlgorithms: Set<SigningAlgorithm>, now: Date,
+        leeway: Duration = .seconds(60), requireExpiry: Bool = true
+    ) throws -> VerifiedJWT {
+        guard let algorithm = SigningAlgorithm(rawValue: header.algorithm), allowedAlgorithms.contains(algorithm)
+        else {
+            throw JWTError(.disallowedAlgorithm, reason: "alg \(Self.printable(header.algorithm)) is not accepted")
+        }
+        guard let key = try keyLookup(header.keyID) else {
+            throw JWTError(.unknownKey, reason: "no trusted key for kid \(Self.printable(header.keyID ?? "(none)"))")
+        }
+        guard algorithm.fits(key.kind) else {
+            throw JWTError(
+                .algorithmKeyMismatch, reason: "\(algorithm.rawValue) cannot be verified with a \(key.kind) key")
+        }
+        guard key.verify(signature: signature, message: signingInput, algorithm: algorithm) else {
+            throw JWTError(.invalidSignature, reason: "signature does not verify")
+        }
+        let slack = TimeInterval(leeway.components.seconds)
+        if let expiresAt = unverifiedClaims.expiresAt {
+            guard now < expiresAt.addingTimeInterval(slack) else {
+                throw JWTError(.expired, reason: "expired at \(expiresAt)")
+            }
+        } else if requireExpiry {
+            throw JWTError(.missingExpiry, reason: "the token has no exp claim")
+        }
+        if let notBefore = unverifiedClaims.notBefore, now < notBefore.addingTimeInterval(-slack) {
+            throw JWTError(.notYetValid, reason: "not valid before \(notBefore)")
+        }
+        return VerifiedJWT(header: header, claims: unverifiedClaims, algorithm: algorithm)
+    }
+
+    /// Decodes one part, refusing padding, foreign characters and non-zero trailing bits (so one token
+    /// has exactly one spelling).
+    private static func strictBase64URL(_ part: ArraySlice<UInt8>) -> [UInt8]? {
+        let text = String(decoding: part, as: UTF8.self)
+        guard let decoded = Base64URL.decode(text), Base64URL.encode(decoded) == text else { return nil }
+        return decoded
+    }
+
+    /// Header values go into log reasons; keep them short and printable.
+    private static func printable(_ text: String) -> String {
+        let cleaned = String(
+            text.unicodeScalars.prefix(40).map { $0.isASCII && $0.value >= 0x20 ? Character($0) : "?" })
+        return "\"\(cleaned)\""
+    }
+
+    private struct RawHeader: Decodable {
+        var alg: String
+        var typ: String?
+        var kid: String?
+        var x5c: [String]?
+        var crit: [String]?
+    }
+
+    private struct RawClaims: Decodable {
+        var iss: String?
+        var sub: String?
+        var aud: Audience?
+        var exp: Double?
+        var nbf: Double?
+        var iat: Double?
+        var jti: String?
+    }
+
+    private struct Audience: Decodable {
+        var values: [String]
+
+        init(from decoder: any Decoder) throws {
+            let container = try decoder.singleValueContainer()
+            if let one = try? container.decode(String.self) {
+                values = [one]
+            } else {
+                values = try container.decode([String].self)
+            }
+        }
+    }
+}
+
+/// Hand-written JSON text, so output is deterministic and never escapes `/`.
+enum JSONText {
+    /// `text` as a quoted JSON string: only `"`, `\` and control characters are escaped.
+    static func quoted(_ text: String) -> String {
+        var output = "\""
+        output.reserveCapacity(text.utf8.count + 2)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + "\""
+    }
+
+    /// A JSON array of strings.
+    static func array(_ values: [String]) -> String { "[" + values.map(quoted).joined(separator: ",") + "]" }
+
+    /// A JSON object of the given members in the given order; values are already JSON text.
+    static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+}

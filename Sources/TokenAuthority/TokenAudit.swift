@@ -1,0 +1,118 @@
+import Diagnostics
+import Foundation
+import IdentityCore
+import Storage
+
+/// Writes audit events to the store; a failed write is logged and swallowed.
+///
+/// Auditing never fails the request it describes (the `AuditRecording` contract). Safe to share.
+public struct StoreAuditRecorder: AuditRecording {
+    private let store: any Store
+    private let logger: Logger
+
+    /// Creates a recorder writing to `store` and logging failures to `logger`.
+    public init(store: any Store, logger: Logger) {
+        self.store = store
+        self.logger = logger
+    }
+
+    /// Appends `event` in its own write transaction.
+    public func record(_ event: NewAuditEvent) async {
+        do {
+            _ = try await store.write { writer in try writer.appendAuditEvent(event) }
+        } catch {
+            logger.error(
+                "audit event could not be stored",
+                ["action": event.action, "outcome": event.outcome.rawValue, "error": "\(error)"])
+        }
+    }
+}
+
+extension AccessClaim {
+    /// The scope text of this entry, `type:name:action1,action2`, as in a token request.
+    public var scopeText: String { "\(type):\(name):\(actions.joined(separator: ","))" }
+}
+
+/// What the audit log keeps about one request to the token endpoint.
+///
+/// Every text that came from the client is cut to a bounded length and count, so a hostile
+/// request cannot bloat the audit table.
+public struct TokenRequestAudit: Sendable, Hashable {
+    /// The action name of token-request audit events.
+    public static let action = "token.issue"
+    /// At most this many scopes are kept per list; the detail says how many were left out.
+    public static let maximumScopes = 50
+    /// Longer texts are cut to this many characters.
+    public static let maximumTextLength = 256
+
+    /// The authenticated user's id, if the request authenticated.
+    public var userID: User.ID?
+    /// The user name: the authenticated one, or the one that failed to authenticate; nil for anonymous.
+    public var username: String?
+    /// The identity provider that authenticated the user (or refused them), if any.
+    public var provider: String?
+    /// The client address.
+    public var clientIP: String?
+    /// The registry service named in the request.
+    public var service: String
+    /// The scopes as requested (raw texts).
+    public var requestedScopes: [String]
+    /// The scopes as granted.
+    public var grantedScopes: [String]
+    /// How the request ended.
+    public var outcome: AuditOutcome
+    /// Why it was denied or failed (a short code or phrase, never a secret), if it was.
+    public var reason: String?
+
+    /// Describes one token request.
+    public init(
+        userID: User.ID? = nil, username: String?, provider: String? = nil, clientIP: String?, service: String,
+        requestedScopes: [String], grantedScopes: [String], outcome: AuditOutcome, reason: String? = nil
+    ) {
+        self.userID = userID
+        self.username = username
+        self.provider = provider
+        self.clientIP = clientIP
+        self.service = service
+        self.requestedScopes = requestedScopes
+        self.grantedScopes = grantedScopes
+        self.outcome = outcome
+        self.reason = reason
+    }
+
+    /// Describes one token request whose grants are the `access` claim of the minted token.
+    public init(
+        userID: User.ID? = nil, username: String?, provider: String? = nil, clientIP: String?, service: String,
+        requestedScopes: [String], granted: [AccessClaim], outcome: AuditOutcome, reason: String? = nil
+    ) {
+        self.init(
+            userID: userID, username: username, provider: provider, clientIP: clientIP, service: service,
+            requestedScopes: requestedScopes, grantedScopes: granted.map(\.scopeText), outcome: outcome,
+            reason: reason)
+    }
+
+    /// The audit event: actor, `token.issue`, target `service:<service>`, and a JSON `detail` with
+    /// `provider`, `service`, `requested`, `granted` and `reason` (absent members left out).
+    public func event(at time: Date? = nil) -> NewAuditEvent {
+        var members: [(String, String)] = []
+        if let provider { members.append(("provider", JSONText.quoted(Self.bounded(provider)))) }
+        members.append(("service", JSONText.quoted(Self.bounded(service))))
+        members.append(contentsOf: Self.scopeMembers("requested", requestedScopes))
+        members.append(contentsOf: Self.scopeMembers("granted", grantedScopes))
+        if let reason { members.append(("reason", JSONText.quoted(Self.bounded(reason)))) }
+        return NewAuditEvent(
+            action: Self.action, outcome: outcome, actorID: userID, actorName: username.map(Self.bounded),
+            target: "service:" + Self.bounded(service), clientIP: clientIP.map(Self.bounded),
+            detail: JSONText.object(members), time: time)
+    }
+
+    private static func scopeMembers(_ name: String, _ scopes: [String]) -> [(String, String)] {
+        var members = [(name, JSONText.array(scopes.prefix(maximumScopes).map(bounded)))]
+        if scopes.count > maximumScopes { members.append((name + "Omitted", String(scopes.count - maximumScopes))) }
+        return members
+    }
+
+    private static func bounded(_ text: String) -> String {
+        text.count <= maximumTextLength ? text : String(text.prefix(maximumTextLength)) + "…"
+    }
+}

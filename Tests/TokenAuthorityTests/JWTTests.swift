@@ -1,0 +1,353 @@
+import CryptoCore
+import Foundation
+import Testing
+
+@testable import TokenAuthority
+
+@Suite struct JWTTests {
+    let now = Date(timeIntervalSince1970: 1_800_000_000)
+
+    @Test func anES256TokenSignedHereVerifiesAndExposesItsClaims() throws {
+        let key = TestKeys.ec
+        let claims =
+            #"{"iss":"portcullis","sub":"alice","aud":"registry","exp":1800000300,"nbf":1800000000,"iat":1800000000,"jti":"x"}"#
+        let token = try JWT.sign(
+            claimsJSON: Array(claims.utf8), key: key, algorithm: .es256, keyID: "k1")
+        let verified = try UnverifiedJWT(compact: token).verify(
+            using: ["k1": key.publicKey], allowedAlgorithms: [.es256, .rs256], now: now)
+        #expect(verified.algorithm == .es256)
+        #expect(verified.header.keyID == "k1")
+        #expect(verified.header.type == "JWT")
+        #expect(verified.claims.issuer == "portcullis")
+        #expect(verified.claims.subject == "alice")
+        #expect(verified.claims.audience == ["registry"])
+        #expect(verified.claims.expiresAt == Date(timeIntervalSince1970: 1_800_000_300))
+        #expect(verified.claims.notBefore == now)
+        #expect(verified.claims.tokenID == "x")
+        #expect(verified.claims.json == Array(claims.utf8))
+    }
+
+    @Test func anRS256TokenWithACertificateChainVerifies() async throws {
+        let key = await TestKeys.rsa()
+        let certificate = try Certificate.selfSigned(key: key, commonName: "signer", validity: .seconds(3600))
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000060,"aud":["a","b"]}"#.utf8), key: key, algorithm: .rs256,
+            keyID: nil, certificateChain: [certificate])
+        let parsed = try UnverifiedJWT(compact: token)
+        #expect(parsed.header.certificateChain == [certificate.derEncoded])
+        let verified = try parsed.verify(using: ["only": key.publicKey], allowedAlgorithms: [.rs256], now: now)
+        #expect(verified.claims.audience == ["a", "b"])
+    }
+
+    @Test func aTokenWhosePayloadWasChangedIsRefused() throws {
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"sub":"alice","exp":1800000300}"#.utf8), key: TestKeys.ec,
+            algorithm: .es256, keyID: "k1")
+        var parts = token.split(separator: ".").map(String.init)
+        parts[1] = Base64URL.encode(Array(#"{"sub":"admin","exp":1800000300}"#.utf8))
+        let forged = parts.joined(separator: ".")
+        #expect(throws: JWTError.invalidSignature) {
+            try UnverifiedJWT(compact: forged).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+        }
+    }
+
+    @Test func aTokenSignedByAnotherKeyIsRefused() throws {
+        let stranger = try PrivateKey.generate(.ecP256)
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: stranger, algorithm: .es256, keyID: "k1")
+        #expect(throws: JWTError.invalidSignature) {
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+        }
+    }
+
+    @Test(arguments: ["none", "None", "NONE", "HS256", "HS512", "PS256", "ES384", "EdDSA", ""])
+    func algorithmsOtherThanES256AndRS256AreRefused(alg: String) throws {
+        let token = Craft.token(
+            header: #"{"alg":"\#(alg)","kid":"k1"}"#, payload: #"{"exp":1800000300}"#, signature: [])
+        #expect(throws: JWTError.disallowedAlgorithm) {
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: Set(SigningAlgorithm.allCases), now: now)
+        }
+    }
+
+    @Test func anHS256TokenKeyedWithThePublicKeyIsRefused() throws {
+        // The classic confusion attack: HMAC keyed with the verifier's public key, which anyone knows.
+        let secret = Array(TestKeys.ec.publicKey.pemEncoded().utf8)
+        let signingInput = Craft.signingInput(
+            header: #"{"alg":"HS256","typ":"JWT","kid":"k1"}"#, payload: #"{"sub":"admin","exp":1800000300}"#)
+        let token = signingInput + "." + Base64URL.encode(HMAC.sha256(key: secret, message: Array(signingInput.utf8)))
+        #expect(throws: JWTError.disallowedAlgorithm) {
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: Set(SigningAlgorithm.allCases), now: now)
+        }
+    }
+
+    @Test func anRS256HeaderNamingAnECKeyIsRefusedAsAlgorithmConfusion() async throws {
+        let rsa = await TestKeys.rsa()
+        let header = #"{"alg":"RS256","kid":"ec"}"#
+        let payload = #"{"exp":1800000300}"#
+        let signingInput = Craft.signingInput(header: header, payload: payload)
+        let signature = try rsa.sign(Array(signingInput.utf8), algorithm: .rs256)
+        let token = signingInput + "." + Base64URL.encode(signature)
+        let keys = ["ec": TestKeys.ec.publicKey, "rsa": rsa.publicKey]
+        #expect(throws: JWTError.algorithmKeyMismatch) {
+            try UnverifiedJWT(compact: token).verify(using: keys, allowedAlgorithms: [.es256, .rs256], now: now)
+        }
+        let ecSignedForRSA = Craft.signingInput(header: #"{"alg":"ES256","kid":"rsa"}"#, payload: payload)
+        let ecToken =
+            ecSignedForRSA + "." + Base64URL.encode(try TestKeys.ec.sign(Array(ecSignedForRSA.utf8), algorithm: .es256))
+        #expect(throws: JWTError.algorithmKeyMismatch) {
+            try UnverifiedJWT(compact: ecToken).verify(using: keys, allowedAlgorithms: [.es256, .rs256], now: now)
+        }
+    }
+
+    @Test func anAlgorithmOutsideTheAllowedSetIsRefusedEvenWithAGoodSignature() throws {
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        #expect(throws: JWTError.disallowedAlgorithm) {
+            try UnverifiedJWT(compact: token).verify(
+                using: ["k1": TestKeys.ec.publicKey], allowedAlgorithms: [.rs256], now: now)
+        }
+    }
+
+    @Test func expiryIsEnforcedWithLeeway() throws {
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000000}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        let parsed = try UnverifiedJWT(compact: token)
+        let keys = ["k1": TestKeys.ec.publicKey]
+        _ = try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now.addingTimeInterval(59))
+        #expect(throws: JWTError.expired) {
+            try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now.addingTimeInterval(60))
+        }
+        #expect(throws: JWTError.expired) {
+            try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now, leeway: .zero)
+        }
+    }
+
+    @Test func aNotBeforeInTheFutureIsRefused() throws {
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800009999,"nbf":1800000600}"#.utf8), key: TestKeys.ec, algorithm: .es256,
+            keyID: "k1")
+        let parsed = try UnverifiedJWT(compact: token)
+        let keys = ["k1": TestKeys.ec.publicKey]
+        #expect(throws: JWTError.notYetValid) { try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now) }
+        _ = try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now.addingTimeInterval(540))
+    }
+
+    @Test func aMissingExpiryIsRefusedUnlessTheCallerWaivesIt() throws {
+        let token = try JWT.sign(
+            claimsJSON: Array(#"{"sub":"x"}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "k1")
+        let parsed = try UnverifiedJWT(compact: token)
+        let keys = ["k1": TestKeys.ec.publicKey]
+        #expect(throws: JWTError.missingExpiry) {
+            try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now)
+        }
+        _ = try parsed.verify(using: keys, allowedAlgorithms: [.es256], now: now, requireExpiry: false)
+    }
+
+    @Test func keySelectionNeedsAKeyIDWhenSeveralKeysAreTrusted() async throws {
+        let rsa = await TestKeys.rsa()
+        let anonymous = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: nil)
+        let parsed = try UnverifiedJWT(compact: anonymous)
+        #expect(throws: JWTError.missingKeyID) {
+            try parsed.verify(
+                using: ["a": TestKeys.ec.publicKey, "b": rsa.publicKey], allowedAlgorithms: [.es256], now: now)
+        }
+        _ = try parsed.verify(using: ["a": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+        #expect(throws: JWTError.unknownKey) {
+            try parsed.verify(using: [:], allowedAlgorithms: [.es256], now: now)
+        }
+        let named = try JWT.sign(
+            claimsJSON: Array(#"{"exp":1800000300}"#.utf8), key: TestKeys.ec, algorithm: .es256, keyID: "zz")
+        #expect(throws: JWTError.unknownKey) {
+            try UnverifiedJWT(compact: named).verify(
+                using: ["a": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+        }
+        let viaLookup = try UnverifiedJWT(compact: named).verify(
+            keyLookup: { $0 == "zz" ? TestKeys.ec.publicKey : nil }, allowedAlgorithms: [.es256], now: now)
+        #expect(viaLookup.header.keyID == "zz")
+    }
+
+    @Test(arguments: [
+        "", ".", "..", "a.b", "a.b.c.d", "abc", "e30.e30", "e30.e30.", "e30..", ".e30.",
+        "e30=.e30.", "eyJhbGciOiJFUzI1NiJ9.e30.AA==", "eyJhbGciOiJFUzI1NiJ9 .e30.", "eyJhbGciOiJFUzI1NiJ9.e+0.",
+        "eyJhbGciOiJFUzI1NiJ9.e30.A", "eyJhbGciOiJFUzI1NiJ9.e30.AB", "\u{0}.\u{0}.\u{0}",
+    ])
+    func garbageIsRefusedAsMalformed(text: String) {
+        #expect(throws: JWTError.malformed) { try UnverifiedJWT(compact: text) }
+    }
+
+    @Test(arguments: [
+        (#"[]"#, #"{}"#), (#""ES256""#, #"{}"#), (#"{}"#, #"{}"#), (#"{"alg":5}"#, #"{}"#),
+        (#"{"alg":"ES256","kid":7}"#, #"{}"#), (#"{"alg":"ES256","x5c":"abc"}"#, #"{}"#),
+        (#"{"alg":"ES256","x5c":["not base64!"]}"#, #"{}"#), (#"{"alg":"ES256"}"#, #"[]"#),
+        (#"{"alg":"ES256"}"#, #""claims""#), (#"{"alg":"ES256"}"#, #"{"exp":"1800000000"}"#),
+        (#"{"alg":"ES256"}"#, #"{"exp":true}"#), (#"{"alg":"ES256"}"#, #"{"aud":5}"#),
+        (#"{"alg":"ES256"}"#, #"{"aud":["a",1]}"#), (#"{"alg":"ES256"}"#, #"{"sub":null,"iss":{}}"#),
+        (#"{"alg":"ES256"}"#, #"{"nbf":1e999}"#), (#"{"alg":"ES256"}"#, #"{"#), ("not json", "{}"),
+    ])
+    func headersAndClaimsOfTheWrongShapeAreRefusedAsMalformed(header: String, payload: String) {
+        #expect(throws: JWTError.malformed) {
+            try UnverifiedJWT(compact: Craft.token(header: header, payload: payload, signature: [1]))
+        }
+    }
+
+    @Test func nonCanonicalBase64TrailingBitsAreRefused() throws {
+        // "e30" is "{}"; "e31" decodes to the same bytes with non-zero trailing bits.
+        #expect(throws: JWTError.malformed) {
+            try UnverifiedJWT(compact: Craft.b64(#"{"alg":"ES256"}"#) + ".e31.AA")
+        }
+        _ = try UnverifiedJWT(compact: Craft.b64(#"{"alg":"ES256"}"#) + ".e30.AA")
+    }
+
+    @Test func oversizedInputIsRefusedBeforeParsing() {
+        let huge = String(repeating: "A", count: UnverifiedJWT.defaultMaximumLength + 1)
+        #expect(throws: JWTError.tooLarge) { try UnverifiedJWT(compact: huge) }
+        #expect(throws: JWTError.tooLarge) { try UnverifiedJWT(compact: "e30.e30.AA", maximumLength: 5) }
+    }
+
+    @Test func criticalHeaderExtensionsAreRefused() {
+        #expect(throws: JWTError.unsupportedCriticalHeader) {
+            try UnverifiedJWT(
+                compact: Craft.token(header: #"{"alg":"ES256","crit":["exp"]}"#, payload: "{}", signature: [1]))
+        }
+    }
+
+    @Test func randomBytesNeverCrashTheParser() {
+        var generator = SplitMix(seed: 42)
+        let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_.=+/ {}\"".utf8)
+        for _ in 0..<2000 {
+            let length = Int(generator.next() % 120)
+            let bytes = (0..<length).map { _ in alphabet[Int(generator.next() % UInt64(alphabet.count))] }
+            let text = String(decoding: bytes, as: UTF8.self)
+            do {
+                let parsed = try UnverifiedJWT(compact: text)
+                _ = try? parsed.verify(using: ["k": TestKeys.ec.publicKey], allowedAlgorithms: [.es256], now: now)
+            } catch let error as JWTError {
+                #expect(error.code != .signingFailed)
+            } catch {
+                Issue.record("unexpected error type \(error)")
+            }
+        }
+    }
+
+    @Test(arguments: [SigningAlgorithm.es256, .rs256])
+    func pythonCryptographyVerifiesOurTokenAndAgreesOnTheLibtrustKeyID(algorithm: SigningAlgorithm) async throws {
+        let key = algorithm == .es256 ? TestKeys.ec : await TestKeys.rsa()
+        let certificate = try Certificate.selfSigned(key: key, commonName: "cross-check", validity: .seconds(3600))
+        let signingKey = try SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)
+        let token = try signingKey.sign(
+            claimsJSON: Array(#"{"iss":"portcullis","sub":"ali/ce","exp":1800000300}"#.utf8))
+        let result = try await Tool.run("python3", ["-c", Tool.pythonVerifier, token])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("OK \(algorithm.rawValue) \(signingKey.keyID)"), "\(result.output)")
+        #expect(result.output.contains(#"'sub': 'ali/ce'"#), "\(result.output)")
+    }
+}
+
+/// Builds hand-made tokens for negative tests.
+enum Craft {
+    static func b64(_ text: String) -> String { Base64URL.encode(Array(text.utf8)) }
+    static func signingInput(header: String, payload: String) -> String { b64(header) + "." + b64(payload) }
+    static func token(header: String, payload: String, signature: [UInt8]) -> String {
+        signingInput(header: header, payload: payload) + "." + Base64URL.encode(signature)
+    }
+}
+
+/// A tiny deterministic generator for the robustness test.
+struct SplitMix {
+    var state: UInt64
+    init(seed: UInt64) { state = seed }
+    mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
+    }
+}
+
+/// Keys generated once per test process (RSA generation is slow).
+enum TestKeys {
+    static let ec: PrivateKey = try! PrivateKey.generate(.ecP256)
+    private static let rsaStorage: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
+
+    /// The shared RSA key, generated off the cooperative pool on first use.
+    static func rsa() async -> PrivateKey { try! await offload { rsaStorage } }
+}
+
+/// Runs blocking work (child processes, key generation) on its own thread.
+func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
+    try await withCheckedThrowingContinuation { continuation in
+        Thread { continuation.resume(with: Result { try work() }) }.start()
+    }
+}
+
+/// A fresh temp directory, removed when the value is dropped.
+final class TemporaryDirectory: Sendable {
+    let path: String
+
+    init() throws {
+        path = FileManager.default.temporaryDirectory.appendingPathComponent("tokens-\(UUID().uuidString)").path
+        try FileManager.default.createDirectory(atPath: path, withIntermediateDirectories: true)
+    }
+
+    deinit { try? FileManager.default.removeItem(atPath: path) }
+
+    func file(_ name: String) -> String { path + "/" + name }
+
+    func write(_ name: String, _ text: String) throws {
+        try text.write(toFile: file(name), atomically: false, encoding: .utf8)
+    }
+}
+
+/// Command-line cross-checks.
+enum Tool {
+    static func run(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
+        try await offload {
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+            process.arguments = [tool] + arguments
+            let pipe = Pipe()
+            process.standardOutput = pipe
+            process.standardError = pipe
+            try process.run()
+            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            process.waitUntilExit()
+            return (process.terminationStatus, String(decoding: output, as: UTF8.self))
+        }
+    }
+
+    /// Verifies a token with python3-cryptography from its own `x5c`, independently of CryptoCore,
+    /// and computes the libtrust key id the registry would (SHA-256 of the SPKI, 240 bits, base32).
+    static let pythonVerifier = #"""
+        import sys, json, base64, hashlib
+        from cryptography import x509
+        from cryptography.hazmat.primitives import hashes, serialization
+        from cryptography.hazmat.primitives.asymmetric import ec, padding, utils
+        def b64u(s): return base64.urlsafe_b64decode(s + "=" * (-len(s) % 4))
+        token = sys.argv[1]
+        h, p, s = token.split(".")
+        header = json.loads(b64u(h)); claims = json.loads(b64u(p)); sig = b64u(s)
+        assert header["typ"] == "JWT"
+        cert = x509.load_der_x509_certificate(base64.b64decode(header["x5c"][0], validate=True))
+        key = cert.public_key()
+        message = (h + "." + p).encode()
+        if header["alg"] == "ES256":
+            assert len(sig) == 64
+            der = utils.encode_dss_signature(int.from_bytes(sig[:32], "big"), int.from_bytes(sig[32:], "big"))
+            key.verify(der, message, ec.ECDSA(hashes.SHA256()))
+        elif header["alg"] == "RS256":
+            key.verify(sig, message, padding.PKCS1v15(), hashes.SHA256())
+        else:
+            sys.exit("unexpected alg")
+        spki = key.public_bytes(serialization.Encoding.DER, serialization.PublicFormat.SubjectPublicKeyInfo)
+        b32 = base64.b32encode(hashlib.sha256(spki).digest()[:30]).decode().rstrip("=")
+        kid = ":".join(b32[i:i + 4] for i in range(0, 48, 4))
+        assert header["kid"] == kid, (header["kid"], kid)
+        print("OK", header["alg"], kid, claims)
+        """#
+}
