@@ -264,12 +264,22 @@ public struct TokenSettings: Sendable, Hashable {
     public var issuer = "portcullis"
     /// How long a registry token is valid. Default 300s (bounds 60s...1h).
     public var lifetime: Duration = .seconds(300)
-    /// The signing keys, the first signs; the server generates the default pair on first start.
+    /// The signing keys: all are published; the one whose certificate became valid most recently signs (see `keys rotate`).
     public var signingKeys = [
         SigningKeySettings(key: "var/keys/signing-key.pem", certificate: "var/keys/signing-cert.pem")
     ]
     /// The token endpoint path. Default `/v2/token`.
     public var path = "/v2/token"
+    /// How the `kid` header names a key. Default `libtrust` (what registry 2.x requires).
+    public var keyIDFormat = KeyIDFormat.libtrust
+
+    /// How token headers name the signing key.
+    public enum KeyIDFormat: String, Sendable, Hashable, CaseIterable {
+        /// Docker libtrust form (`ABCD:EFGH:…`), required by registry 2.x.
+        case libtrust
+        /// RFC 7638 JWK thumbprint, for registry 3.x with a `jwks` file.
+        case jwkThumbprint = "jwk-thumbprint"
+    }
 
     /// The defaults.
     public init() {}
@@ -282,8 +292,11 @@ public struct TokenSettings: Sendable, Hashable {
             .duration(.seconds(60)...(.seconds(3600))),
             "How long a registry token is valid."
         ),
-        .records("signingKeys", \.signingKeys, "Signing key pairs; the first signs new tokens, all are published."),
+        .records("signingKeys", \.signingKeys, "Signing key pairs; all are published, the newest valid certificate signs (10 s after its notBefore)."),
         .value("path", \.path, .urlPath, "Path of the token endpoint (the registry's auth.token.realm ends with it)."),
+        .value(
+            "keyIDFormat", \.keyIDFormat, .oneOf(KeyIDFormat.self),
+            "kid header form: libtrust (registry 2.x) or jwk-thumbprint (registry 3.x with jwks)."),
     ]
 }
 

@@ -171,16 +171,16 @@ public struct SigningKeyRing: Sendable {
         return try SigningKeyRing(keys: keys)
     }
 
-    /// The key that signs tokens at `date`: the valid one whose certificate started most recently.
+    /// The key that signs tokens at `date`: the valid one whose certificate started most recently
+    /// (at least `takeoverMargin` ago, unless it is the only valid one).
     ///
     /// - Throws: `SigningKeyError.noValidKey` when no certificate is valid at `date`, listing each
     ///   key's validity so an operator sees at once whether all expired or none started yet.
     public func signingKey(at date: Date) throws -> SigningKey {
-        var chosen: SigningKey?
-        for key in published where key.isValid(at: date) {
-            if let current = chosen, current.certificate.notBefore >= key.certificate.notBefore { continue }
-            chosen = key
-        }
+        // A rotated key takes over only `takeoverMargin` after its certificate becomes valid, so a registry
+        // whose clock runs a little behind ours never sees a certificate that is "not yet valid". A key
+        // is still used without the margin when it is the only valid one.
+        let chosen = newestValid(at: date, margin: Self.takeoverMargin) ?? newestValid(at: date, margin: 0)
         guard let chosen else {
             let listing = published.map {
                 "\($0.keyID) valid \($0.certificate.notBefore) to \($0.certificate.notAfter)"
@@ -190,6 +190,18 @@ public struct SigningKeyRing: Sendable {
                 .noValidKey,
                 reason: "no signing certificate is valid at \(date); run `portcullis keys rotate`. Keys: "
                     + listing.joined(separator: "; "))
+        }
+        return chosen
+    }
+
+    /// How long after its certificate's `notBefore` a rotated key starts signing.
+    public static let takeoverMargin: TimeInterval = 10
+
+    private func newestValid(at date: Date, margin: TimeInterval) -> SigningKey? {
+        var chosen: SigningKey?
+        for key in published where key.isValid(at: date) && key.certificate.notBefore.addingTimeInterval(margin) <= date {
+            if let current = chosen, current.certificate.notBefore >= key.certificate.notBefore { continue }
+            chosen = key
         }
         return chosen
     }
