@@ -54,7 +54,8 @@ public enum ApplicationTokenFormat {
     /// The base62 CRC32 checksum of `random`.
     static func checksum(of random: String) -> String {
         let crc = CRC32.checksum(Array(random.utf8))
-        return base62([UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)],
+        return base62(
+            [UInt8(crc >> 24), UInt8((crc >> 16) & 0xff), UInt8((crc >> 8) & 0xff), UInt8(crc & 0xff)],
             width: checksumLength)
     }
 

@@ -62,7 +62,8 @@ public struct ApplicationTokenIssuer: Sendable {
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw ApplicationTokenError(
-                .invalidName, reason: "a token name is 1 to \(Self.maximumNameLength) characters without control characters")
+                .invalidName,
+                reason: "a token name is 1 to \(Self.maximumNameLength) characters without control characters")
         }
         if let expiresAt, expiresAt <= now() {
             throw ApplicationTokenError(.invalidExpiry, reason: "the expiry date must be in the future")

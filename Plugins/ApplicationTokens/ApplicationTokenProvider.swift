@@ -113,7 +113,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
             restriction = try token.decodedRestriction()
         } catch {
             context.logger.error("application token has an unreadable restriction", ["token_id": "\(token.id)"])
-            throw ProviderError(.internalFailure, provider: id, reason: "token \(token.id) has an unreadable restriction")
+            throw ProviderError(
+                .internalFailure, provider: id, reason: "token \(token.id) has an unreadable restriction")
         }
         await touch(token, at: now)
         return .authenticated(

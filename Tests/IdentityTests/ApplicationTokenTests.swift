@@ -1,9 +1,10 @@
-@testable import ApplicationTokens
 import Foundation
 import IdentityCore
 import ProviderTesting
 import Storage
 import Testing
+
+@testable import ApplicationTokens
 
 @Suite struct ApplicationTokenFormatTests {
     @Test func aGeneratedTokenIsWellFormed() {
@@ -26,7 +27,8 @@ import Testing
 
     @Test(arguments: [
         "", "hunter2", "pct_", "ghp_0123456789012345678901234567890123456789012345678",
-        "pct_0123456789012345678901234567890123456789012345678", "pct_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
+        "pct_0123456789012345678901234567890123456789012345678",
+        "pct_!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!!",
     ])
     func textThatIsNotATokenIsNotWellFormed(text: String) {
         #expect(!ApplicationTokenFormat.isWellFormed(text))
@@ -232,7 +234,8 @@ import Testing
         }
         for name in ["", "tab\there", String(repeating: "n", count: 101)] {
             do {
-                _ = try await fixture.issuer.create(owner: fixture.owner.id, name: name, expiresAt: nil, restriction: nil)
+                _ = try await fixture.issuer.create(
+                    owner: fixture.owner.id, name: name, expiresAt: nil, restriction: nil)
                 Issue.record("the name \(name.debugDescription) was accepted")
             } catch let error as ApplicationTokenError {
                 #expect(error.code == .invalidName)

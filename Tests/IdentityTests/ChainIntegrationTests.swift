@@ -20,7 +20,8 @@ import Testing
                 unknownUserHashMethod: .bcrypt(cost: 4)),
         ])
         guard case .authenticated(let viaToken) = await chain.authenticate(environment.credentials("alice", token)),
-            case .authenticated(let viaPassword) = await chain.authenticate(environment.credentials("alice", "pw-alice"))
+            case .authenticated(let viaPassword) = await chain.authenticate(
+                environment.credentials("alice", "pw-alice"))
         else {
             Issue.record("the chain refused good credentials")
             return
@@ -29,8 +30,9 @@ import Testing
         #expect(viaPassword.provider == "local" && viaPassword.restriction == nil)
         #expect(viaToken.origin == viaPassword.origin)
 
-        guard case .rejected(by: "local", .invalidCredentials) = await chain.authenticate(
-            environment.credentials("alice", "wrong"))
+        guard
+            case .rejected(by: "local", .invalidCredentials) = await chain.authenticate(
+                environment.credentials("alice", "wrong"))
         else {
             Issue.record("a wrong password was not rejected by local")
             return

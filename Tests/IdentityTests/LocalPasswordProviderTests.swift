@@ -60,7 +60,8 @@ import Testing
         let environment = try await TestEnvironment.make()
         let user = try await environment.createUser("alice", password: "pw-alice", email: "alice@example.org")
         let provider = try Self.provider(environment)
-        let identity = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("alice", "pw-alice")))
+        let identity = Self.expectAuthenticated(
+            try await provider.authenticate(environment.credentials("alice", "pw-alice")))
         #expect(identity?.origin == .localAccount(userID: user.id.rawValue))
         #expect(identity?.subject == String(user.id.rawValue))
         #expect(identity?.username == "alice")
@@ -76,7 +77,8 @@ import Testing
         try await environment.createUser("legacy", hash: prefix + made.dropFirst(4))
         let provider = try Self.provider(environment)
         _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("legacy", "legacy pw")))
-        Self.expectRejected(try await provider.authenticate(environment.credentials("legacy", "other")), .invalidCredentials)
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("legacy", "other")), .invalidCredentials)
     }
 
     @Test func yescryptHashesVerify() async throws {
@@ -143,9 +145,12 @@ import Testing
         let provider = try Self.provider(environment, .init(lockout: .init(attempts: 2, duration: .minutes(1))))
         for _ in 0..<2 { _ = try await provider.authenticate(environment.credentials("dave", "wrong")) }
         environment.clock.advance(by: 61)
-        Self.expectRejected(try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
-        Self.expectRejected(try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
-        guard case .rejected(.locked) = try await provider.authenticate(environment.credentials("dave", "pw-dave")) else {
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
+        guard case .rejected(.locked) = try await provider.authenticate(environment.credentials("dave", "pw-dave"))
+        else {
             Issue.record("the second round of failures did not lock")
             return
         }
@@ -193,7 +198,8 @@ import Testing
         #expect(verifier.count == 1)
         #expect(provider.statistics.cacheHits == 2)
         // A wrong password is never answered from the cache.
-        Self.expectRejected(try await provider.authenticate(environment.credentials("frank", "pw-frank!")), .invalidCredentials)
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("frank", "pw-frank!")), .invalidCredentials)
         #expect(verifier.count == 2)
     }
 
@@ -217,7 +223,8 @@ import Testing
         _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("hank", "old pw")))
         let newHash = try PasswordHash.make(password: "new pw", method: .bcrypt(cost: 4))
         try await environment.store.write { try $0.setPasswordHash(newHash, for: user.id) }
-        Self.expectRejected(try await provider.authenticate(environment.credentials("hank", "old pw")), .invalidCredentials)
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("hank", "old pw")), .invalidCredentials)
         _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("hank", "new pw")))
         #expect(provider.statistics.cacheHits == 0)
         #expect(verifier.count == 3)
@@ -233,7 +240,8 @@ import Testing
         try await environment.store.write { try $0.setEnabled(true, for: user.id) }
         let until = environment.clock.now().addingTimeInterval(60)
         _ = try await environment.store.write { try $0.recordFailedLogin(of: user.id, lockedUntil: until) }
-        Self.expectRejected(try await provider.authenticate(environment.credentials("ivy", "pw-ivy")), .locked(until: until))
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("ivy", "pw-ivy")), .locked(until: until))
         #expect(provider.statistics.cacheHits == 0)
     }
 
@@ -270,7 +278,8 @@ import Testing
         let bad = LocalPasswordProvider.Configuration(
             lockout: .init(attempts: 3, duration: ConfigDuration(seconds: 0)), cache: .init(maxEntries: 0))
         do {
-            _ = try LocalPasswordProvider.make(id: "local", displayName: "Local", configuration: bad, context: environment.context)
+            _ = try LocalPasswordProvider.make(
+                id: "local", displayName: "Local", configuration: bad, context: environment.context)
             Issue.record("a bad configuration was accepted")
         } catch let error as ProviderError {
             #expect(error.code == .misconfigured)
