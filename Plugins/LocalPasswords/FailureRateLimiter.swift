@@ -12,6 +12,16 @@ final class FailureRateLimiter: Sendable {
     private struct Window {
         var start: Date
         var failures: Int
+        var refusalAnnounced = false
+    }
+
+    /// Why an address must wait.
+    struct Refusal: Equatable {
+        /// Seconds until the window ends.
+        var retryAfterSeconds: Int
+        /// Whether this is the first refusal of the window (only that one is audited, so a flood
+        /// of refused attempts cannot flood the audit log).
+        var isFirst: Bool
     }
 
     private let limit: Int
@@ -26,18 +36,23 @@ final class FailureRateLimiter: Sendable {
         self.capacity = capacity
     }
 
-    /// Seconds `address` must wait before trying again, or nil when it may try now.
-    func retryAfter(for address: String, now: Date) -> Int? {
+    /// Why `address` must wait before trying again, or nil when it may try now.
+    func refusal(for address: String, now: Date) -> Refusal? {
         guard limit > 0 else { return nil }
         return windows.withLock { table in
-            guard let current = table[address] else { return nil }
+            guard var current = table[address] else { return nil }
             let end = current.start.addingTimeInterval(window)
             guard end > now else {
                 table[address] = nil
                 return nil
             }
             guard current.failures >= limit else { return nil }
-            return max(1, Int(end.timeIntervalSince(now).rounded(.up)))
+            let isFirst = !current.refusalAnnounced
+            if isFirst {
+                current.refusalAnnounced = true
+                table[address] = current
+            }
+            return Refusal(retryAfterSeconds: max(1, Int(end.timeIntervalSince(now).rounded(.up))), isFirst: isFirst)
         }
     }
 

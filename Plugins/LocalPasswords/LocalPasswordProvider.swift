@@ -37,6 +37,9 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         public var dummyVerifications: Int
     }
 
+    /// Usernames longer than this are never looked up.
+    public static let maximumUsernameBytes = 512
+
     /// The configured id.
     public let id: ProviderID
     /// The name shown to users.
@@ -83,6 +86,13 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         self.limiter = FailureRateLimiter(
             limit: configuration.rateLimit.failures, window: configuration.rateLimit.window.timeInterval)
         self.typicalMethod = Mutex(unknownUserHashMethod)
+        // Make the first dummy hash now, off the request path, so the first unknown user costs
+        // one verification like everyone else rather than a hash plus a verification.
+        context.cpuPool.submit { [self] in
+            let secret = SecureRandom.bytes(count: 16).map { String($0, radix: 16) }.joined()
+            guard let made = try? PasswordHash.make(password: secret, method: unknownUserHashMethod) else { return }
+            self.dummyHashes.withLock { if $0[unknownUserHashMethod] == nil { $0[unknownUserHashMethod] = made } }
+        }
     }
 
     /// Makes a provider for a `type: local` entry.
@@ -105,11 +115,13 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     /// Decides whether `credentials` belong to a local account; throws only when the store fails.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         let now = context.now()
-        if let retryAfter = limiter.retryAfter(for: credentials.clientAddress, now: now) {
-            await audit(credentials, user: nil, reason: "rate_limited")
-            return .rejected(.rateLimited(retryAfterSeconds: retryAfter))
+        if let refusal = limiter.refusal(for: credentials.clientAddress, now: now) {
+            if refusal.isFirst { await audit(credentials, user: nil, reason: "rate_limited") }
+            return .rejected(.rateLimited(retryAfterSeconds: refusal.retryAfterSeconds))
         }
         let username = credentials.username
+        // No stored name is this long; refusing early keeps hostile input away from the database.
+        guard username.utf8.count <= Self.maximumUsernameBytes else { return .notMine }
         let found: User?
         do {
             found = try await context.store.read { try $0.user(named: username) }

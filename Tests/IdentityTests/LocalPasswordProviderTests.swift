@@ -105,6 +105,17 @@ import Testing
         #expect(environment.audit.events.isEmpty)
     }
 
+    @Test func anAbsurdlyLongUsernameIsNotMineWithoutALookup() async throws {
+        let environment = try await TestEnvironment.make()
+        let provider = try Self.provider(environment)
+        let outcome = try await provider.authenticate(
+            environment.credentials(String(repeating: "a", count: 100_000), "pw"))
+        guard case .notMine = outcome else {
+            Issue.record("expected notMine, got \(outcome)")
+            return
+        }
+    }
+
     @Test func aDisabledUserIsRejectedEvenWithTheRightPassword() async throws {
         let environment = try await TestEnvironment.make()
         try await environment.createUser("bob", password: "pw-bob", enabled: false)
@@ -172,6 +183,9 @@ import Testing
         }
         let verifications = provider.statistics.passwordVerifications
         environment.clock.advance(by: 20)
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.7")),
+            .rateLimited(retryAfterSeconds: 40))
         Self.expectRejected(
             try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.7")),
             .rateLimited(retryAfterSeconds: 40))
