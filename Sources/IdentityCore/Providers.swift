@@ -217,7 +217,8 @@ public struct ProviderContext: Sendable {
 ///
 /// Contract: `make` validates the configuration and throws a `ProviderError(.misconfigured)` naming the
 /// problem; it must not do network I/O (start-up must not hang on an unreachable directory).
-public protocol ProviderFactory {
+/// Factory types are `SendableMetatype` so a `ProviderRegistry` of them can be shared across tasks.
+public protocol ProviderFactory: SendableMetatype {
     /// The `type` this factory answers to in `providers:` entries (`local`, `ldap`, `oidc`).
     static var typeName: String { get }
     /// The typed `config:` block of an entry of this type.

@@ -1,0 +1,159 @@
+import CryptoCore
+import Diagnostics
+import Foundation
+import IdentityCore
+import Storage
+
+/// Accepts application tokens as the password of `docker login` (`type: application-tokens`).
+///
+/// A password that is not a well-formed `pct_` token (wrong prefix, length, alphabet or checksum) is
+/// `.notMine` at once, without touching the database, so the chain goes on to local passwords. A
+/// well-formed token is this provider's: unknown → `.rejected(.invalidCredentials)`; the username is
+/// not the owner's (case-sensitive) → `.rejected(.invalidCredentials)`; revoked or expired →
+/// `.rejected(.expired)`; owner disabled → `.rejected(.disabled)`. Success carries the token's
+/// restriction and notes the last-used time at most once per `touchInterval`.
+///
+/// Threading: immutable; `authenticate` may run concurrently.
+public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFactory {
+    /// The `type` of `providers:` entries this plugin serves.
+    public static let typeName = "application-tokens"
+
+    /// The `config:` block of a `type: application-tokens` entry; every field is optional.
+    ///
+    /// ```yaml
+    /// providers:
+    ///   - id: tokens
+    ///     type: application-tokens
+    ///     order: 0          # before `local`: a token is recognised without a database read
+    ///     config:
+    ///       touchInterval: 1m   # write a token's last-used time at most this often
+    /// ```
+    public struct Configuration: Decodable, Sendable, Hashable {
+        /// The least time between two writes of a token's last-used time. Default 1 minute.
+        public var touchInterval: ConfigDuration
+
+        /// The defaults, overridden by the given values.
+        public init(touchInterval: ConfigDuration = .minutes(1)) {
+            self.touchInterval = touchInterval
+        }
+
+        private enum CodingKeys: String, CodingKey { case touchInterval }
+
+        /// Decodes the block; missing fields keep their defaults.
+        public init(from decoder: any Decoder) throws {
+            let container = try decoder.container(keyedBy: CodingKeys.self)
+            touchInterval =
+                try container.decodeIfPresent(ConfigDuration.self, forKey: .touchInterval) ?? .minutes(1)
+        }
+    }
+
+    /// The configured id.
+    public let id: ProviderID
+    /// The name shown to users.
+    public let displayName: String
+    /// The settings in force.
+    public let configuration: Configuration
+    private let context: ProviderContext
+
+    /// Creates a provider.
+    public init(
+        id: ProviderID, displayName: String, configuration: Configuration = Configuration(), context: ProviderContext
+    ) {
+        self.id = id
+        self.displayName = displayName
+        self.configuration = configuration
+        self.context = context
+    }
+
+    /// Makes a provider for a `type: application-tokens` entry.
+    public static func make(
+        id: ProviderID, displayName: String, configuration: Configuration, context: ProviderContext
+    ) throws -> any IdentityProvider {
+        ApplicationTokenProvider(id: id, displayName: displayName, configuration: configuration, context: context)
+    }
+
+    /// Decides whether the password is a valid token of the named user; throws only when the store fails
+    /// or the token's stored restriction is unreadable (failing closed).
+    public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
+        let secret = credentials.password
+        guard ApplicationTokenFormat.isWellFormed(secret) else { return .notMine }
+        let hash = ApplicationTokenFormat.secretHash(of: secret)
+        let found: (token: ApplicationToken, owner: User)?
+        do {
+            found = try await context.store.read { reader -> (token: ApplicationToken, owner: User)? in
+                guard let token = try reader.applicationToken(secretHash: hash),
+                    let owner = try reader.user(id: token.ownerID)
+                else { return nil }
+                return (token, owner)
+            }
+        } catch {
+            throw ProviderError(.internalFailure, provider: id, reason: "reading the token failed: \(error)")
+        }
+        // The lookup was by hash; comparing the hash again in constant time keeps the decision
+        // independent of how the database matched.
+        guard let (token, owner) = found, ConstantTime.equals(token.secretHash, hash) else {
+            await audit(credentials, token: nil, owner: nil, reason: "unknown_token")
+            return .rejected(.invalidCredentials)
+        }
+        guard owner.username == credentials.username else {
+            await audit(credentials, token: token, owner: owner, reason: "wrong_username")
+            return .rejected(.invalidCredentials)
+        }
+        let now = context.now()
+        guard token.isUsable(at: now) else {
+            await audit(credentials, token: token, owner: owner, reason: token.revokedAt == nil ? "expired" : "revoked")
+            return .rejected(.expired)
+        }
+        guard owner.isEnabled else {
+            await audit(credentials, token: token, owner: owner, reason: "disabled")
+            return .rejected(.disabled)
+        }
+        let restriction: AccessRestriction?
+        do {
+            restriction = try token.decodedRestriction()
+        } catch {
+            context.logger.error("application token has an unreadable restriction", ["token_id": "\(token.id)"])
+            throw ProviderError(
+                .internalFailure, provider: id, reason: "token \(token.id) has an unreadable restriction")
+        }
+        await touch(token, at: now)
+        return .authenticated(
+            ExternalIdentity(
+                provider: id, subject: String(owner.id.rawValue), username: owner.username, email: owner.email,
+                displayName: owner.displayName, origin: .localAccount(userID: owner.id.rawValue),
+                restriction: restriction))
+    }
+
+    /// Writes the last-used time unless it was written within `touchInterval`: no write per request.
+    private func touch(_ token: ApplicationToken, at now: Date) async {
+        if let last = token.lastUsedAt, now.timeIntervalSince(last) < configuration.touchInterval.timeInterval {
+            return
+        }
+        let tokenID = token.id
+        do {
+            try await context.store.write { try $0.touchApplicationToken(tokenID, at: now) }
+        } catch {
+            context.logger.warning(
+                "recording application token use failed", ["token_id": "\(tokenID)", "error": "\(error)"])
+        }
+    }
+
+    private func audit(_ credentials: PasswordCredentials, token: ApplicationToken?, owner: User?, reason: String)
+        async
+    {
+        var detail = ["provider": id.rawValue, "reason": reason]
+        if let token {
+            detail["token"] = token.name
+            detail["token_prefix"] = token.prefix
+        }
+        let json = (try? JSONSerialization.data(withJSONObject: detail, options: [.sortedKeys]))
+            .flatMap { String(data: $0, encoding: .utf8) }
+        await context.audit.record(
+            NewAuditEvent(
+                action: "login.application_token", outcome: .denied, actorID: owner?.id, actorName: owner?.username,
+                target: "user:\(credentials.username.prefix(200))", clientIP: credentials.clientAddress,
+                detail: json, time: now()))
+    }
+
+    private func now() -> Date { context.now() }
+}

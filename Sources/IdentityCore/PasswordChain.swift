@@ -1,0 +1,58 @@
+/// What the password chain decided for one set of credentials.
+public enum ChainOutcome: Sendable {
+    /// A provider vouched for the credentials: this is who they belong to.
+    case authenticated(ExternalIdentity)
+    /// The provider responsible for the user refused the credentials; later providers were not asked.
+    case rejected(by: ProviderID, RejectionReason)
+    /// No provider claimed the user (or the password was empty): deny.
+    case unknownUser
+    /// A provider could not decide (directory down, database failure); the chain stopped there.
+    case unavailable(ProviderError)
+}
+
+/// The `/v2/token` login path: asks the password providers in their configured order.
+///
+/// Rules:
+/// - An empty password (or username) never authenticates and is refused before any provider is asked,
+///   so no provider can be tricked into an LDAP-style "unauthenticated bind".
+/// - The first `.authenticated` wins; a `.rejected` stops the chain (the user belongs to that provider);
+///   `.notMine` moves on; running off the end is `.unknownUser`, a deny.
+/// - A provider that throws stops the chain with `.unavailable`. The next provider is deliberately
+///   **not** tried: if a directory outage fell through to a weaker provider (a stale local password,
+///   a second directory with the same usernames), an attacker could pick which provider checks a
+///   password by knocking the first one over. A 503 is the honest answer.
+///
+/// Threading: a value type holding `Sendable` providers; `authenticate` may be called concurrently.
+public struct PasswordChain: Sendable {
+    /// The providers in the order they are asked.
+    public let providers: [any PasswordAuthenticating]
+
+    /// Creates a chain of `providers`, already sorted in their configured order.
+    public init(_ providers: [any PasswordAuthenticating]) {
+        self.providers = providers
+    }
+
+    /// Decides whether `credentials` are good; never throws (a failure to decide is `.unavailable`).
+    public func authenticate(_ credentials: PasswordCredentials) async -> ChainOutcome {
+        guard !credentials.password.isEmpty, !credentials.username.isEmpty else { return .unknownUser }
+        for provider in providers {
+            let outcome: PasswordOutcome
+            do {
+                outcome = try await provider.authenticate(credentials)
+            } catch let error as ProviderError {
+                return .unavailable(error)
+            } catch {
+                // Only `ProviderError` is part of the contract; anything else is a provider bug, and
+                // still must not fall through to the next provider.
+                return .unavailable(
+                    ProviderError(.internalFailure, provider: provider.id, reason: String(describing: error)))
+            }
+            switch outcome {
+            case .authenticated(let identity): return .authenticated(identity)
+            case .rejected(let reason): return .rejected(by: provider.id, reason)
+            case .notMine: continue
+            }
+        }
+        return .unknownUser
+    }
+}
