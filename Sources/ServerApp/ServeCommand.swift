@@ -6,6 +6,8 @@ import HTTPCore
 import HTTPServer
 import Storage
 import Threading
+import TokenAuthority
+import IdentityCore
 
 /// `portcullis serve`: opens the database, makes sure a signing key exists, and serves HTTP until
 /// SIGTERM or SIGINT, then drains in-flight requests and exits 0.
@@ -31,9 +33,20 @@ enum ServeCommand {
             ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])
 
         let metrics = MetricsRegistry()
+        let ioPool = BlockingPool(name: "io", threads: 32)
+        let audit = StoreAuditRecorder(store: store, logger: logger.named("audit"))
+        let authority: TokenAuthorityAssembly
+        do {
+            authority = try TokenAuthorityAssembly(
+                configuration: configuration, store: store, ioPool: ioPool, cpuPool: context.cpuPool, audit: audit,
+                logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
-            logger: logger)
+            authority: authority, logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -45,7 +58,7 @@ enum ServeCommand {
                         certificatePath: configuration.server.tls.certificate!, keyPath: configuration.server.tls.key!)
                     : nil),
             responder: router, logger: logger.named("http"))
-        registerProcessMetrics(metrics, server: server, cpuPool: context.cpuPool)
+        registerProcessMetrics(metrics, server: server, pools: [context.cpuPool, ioPool])
 
         let port: Int
         do {
@@ -63,6 +76,16 @@ enum ServeCommand {
                 "config": context.configDirectory,
             ])
 
+        // Re-read the signing keys now and then, so a key added by `keys rotate` and listed in the
+        // configuration files is picked up; a failed reload keeps the keys in use and says why.
+        let reloader = Task {
+            while !Task.isCancelled {
+                try? await Task.sleep(for: .seconds(30))
+                do { try authority.keyRing.reload() } catch {
+                    logger.warning("signing keys not reloaded", ["error": "\(error)"])
+                }
+            }
+        }
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
             logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
@@ -70,6 +93,8 @@ enum ServeCommand {
         }
         await server.waitUntilStopped()
         signals.cancel()
+        reloader.cancel()
+        for provider in authority.providers { await provider.shutdown() }
         await store.close()
         logger.notice("portcullis stopped")
     }
@@ -91,7 +116,7 @@ enum ServeCommand {
         }
     }
 
-    private static func registerProcessMetrics(_ metrics: MetricsRegistry, server: HTTPServer, cpuPool: BlockingPool) {
+    private static func registerProcessMetrics(_ metrics: MetricsRegistry, server: HTTPServer, pools: [BlockingPool]) {
         metrics.gauge("portcullis_http_open_connections", help: "Client connections open now.") {
             Double(server.metrics.openConnections)
         }
@@ -104,7 +129,7 @@ enum ServeCommand {
         metrics.gauge("portcullis_http_timed_out_connections", help: "Connections closed by a read or idle timeout since start.") {
             Double(server.metrics.timedOutConnections)
         }
-        for pool in [cpuPool] {
+        for pool in pools {
             metrics.gauge(
                 "portcullis_pool_queue_depth", help: "Jobs waiting for a thread of a blocking pool.",
                 labels: ["pool": pool.name]
@@ -116,11 +141,11 @@ enum ServeCommand {
     }
 }
 
-/// The HTTP routes of this release: health, readiness and metrics, behind the standard middleware.
+/// The HTTP routes: the token endpoint, the JWKS, health, readiness and metrics, behind the standard middleware.
 enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
-        logger: Logger
+        authority: TokenAuthorityAssembly, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -144,6 +169,13 @@ enum Routes {
                 logger.warning("readiness check failed", ["error": "\(error)"])
                 return .text("not ready: database unavailable\n", status: .serviceUnavailable)
             }
+        }
+        authority.endpoint.register(on: &router)
+        let keyRing = authority.keyRing
+        router.get("/.well-known/jwks.json") { _ in
+            var response = HTTPResponse.json(keyRing.ring.jwks())
+            response.headers.add(name: "Cache-Control", value: "public, max-age=300")
+            return response
         }
         router.get("/metrics") { _ in
             HTTPResponse(

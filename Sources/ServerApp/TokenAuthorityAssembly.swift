@@ -1,0 +1,85 @@
+import ApplicationTokens
+import Configuration
+import Diagnostics
+import Foundation
+import HTTPCore
+import IdentityCore
+import LocalPasswords
+import Storage
+import Threading
+import TokenAuthority
+
+/// The provider types this build knows: the composition root is the only place that imports plugins.
+enum BuiltinProviders {
+    static let registry = ProviderRegistry([LocalPasswordProvider.self, ApplicationTokenProvider.self])
+}
+
+extension ProviderSettings: ProviderConfigurationSource {
+    /// Decodes the entry's `config:` block strictly, with `file:line:column` in errors.
+    public func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeConfig(as: type) }
+}
+
+/// Builds the token authority from the configuration: providers, password chain, key ring, endpoint.
+struct TokenAuthorityAssembly {
+    let providers: [any IdentityProvider]
+    let keyRing: SigningKeyRingStore
+    let endpoint: TokenEndpoint
+
+    init(
+        configuration: PortcullisConfiguration, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
+        audit: any AuditRecording, logger: Logger
+    ) throws(CommandFailure) {
+        providers = try Self.makeProviders(
+            configuration.providers, store: store, ioPool: ioPool, cpuPool: cpuPool, audit: audit, logger: logger)
+        let passwordProviders = providers.compactMap { $0 as? any PasswordAuthenticating }
+        guard !passwordProviders.isEmpty else {
+            throw CommandFailure(
+                .configuration,
+                "no enabled password provider is configured, so nobody could log in; add one under providers:")
+        }
+        do {
+            keyRing = try SigningKeyRingStore(
+                entries: configuration.token.signingKeys.map { ($0.key, $0.certificate) },
+                keyIDFormat: configuration.token.keyIDFormat == .libtrust ? .libtrust : .jwkThumbprint)
+        } catch {
+            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
+        }
+        let policy = configuration.policy
+        endpoint = TokenEndpoint(
+            settings: TokenEndpoint.Settings(
+                path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
+                authorization: AuthorizationSettings(
+                    pushPolicy: PushPolicy(rawValue: policy.pushImages.rawValue) ?? .allowTeams,
+                    deleteEnabled: policy.delete.enabled, deleteContributors: policy.delete.contributors,
+                    anonymousPull: policy.anonymousBrowsing)),
+            chain: PasswordChain(passwordProviders), store: store,
+            minter: TokenMinter(issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing),
+            refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"))
+    }
+
+    /// Makes every enabled provider in ascending `order` (ties keep file order).
+    static func makeProviders(
+        _ entries: [ProviderSettings], store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
+        audit: any AuditRecording, logger: Logger
+    ) throws(CommandFailure) -> [any IdentityProvider] {
+        let enabled = entries.enumerated().filter { $0.element.enabled }
+            .sorted { ($0.element.order, $0.offset) < ($1.element.order, $1.offset) }.map(\.element)
+        var problems: [String] = []
+        var providers: [any IdentityProvider] = []
+        for entry in enabled {
+            let context = ProviderContext(
+                logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
+                cpuPool: cpuPool, audit: audit)
+            do {
+                providers.append(
+                    try BuiltinProviders.registry.makeProvider(
+                        type: entry.type, id: ProviderID(rawValue: entry.id), displayName: entry.displayName ?? entry.id,
+                        configuration: entry, context: context))
+            } catch {
+                problems.append("provider \(entry.id): \(error)")
+            }
+        }
+        guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
+        return providers
+    }
+}

@@ -1,0 +1,260 @@
+import Diagnostics
+import Foundation
+import HTTPCore
+import IdentityCore
+import Storage
+
+/// The registry token endpoint (`GET` and `POST /v2/token`): authenticates the caller through the
+/// password chain or a refresh token, grants what the access policy allows of the requested scopes,
+/// and answers with a signed bearer token in the shape docker, skopeo and podman expect.
+///
+/// Threading: handlers run as tasks; every store access goes through `Store.read`/`write`, which run on
+/// the store's own threads, and password checks run on the providers' pools.
+public struct TokenEndpoint: Sendable {
+    /// What the endpoint needs to know besides its collaborators.
+    public struct Settings: Sendable {
+        /// The path of the endpoint (`/v2/token`).
+        public var path: String
+        /// The `service` names of the configured registries; any other service is refused.
+        public var services: Set<String>
+        /// The policy switches.
+        public var authorization: AuthorizationSettings
+
+        /// Creates settings.
+        public init(path: String, services: Set<String>, authorization: AuthorizationSettings) {
+            self.path = path
+            self.services = services
+            self.authorization = authorization
+        }
+    }
+
+    let settings: Settings
+    let chain: PasswordChain
+    let store: any Store
+    let minter: TokenMinter
+    let refreshTokens: RefreshTokenService
+    let audit: any AuditRecording
+    let logger: Logger
+    let now: @Sendable () -> Date
+
+    /// Creates the endpoint.
+    public init(
+        settings: Settings, chain: PasswordChain, store: any Store, minter: TokenMinter,
+        refreshTokens: RefreshTokenService, audit: any AuditRecording, logger: Logger,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
+        self.settings = settings
+        self.chain = chain
+        self.store = store
+        self.minter = minter
+        self.refreshTokens = refreshTokens
+        self.audit = audit
+        self.logger = logger
+        self.now = now
+    }
+
+    /// Adds `GET` and `POST` of the endpoint's path to `router`.
+    public func register(on router: inout Router) {
+        let endpoint = self
+        router.get(settings.path) { request in await endpoint.handleGet(request) }
+        // Token POST bodies are small forms; 64 KiB leaves room for long scope lists.
+        router.post(settings.path, bodyLimit: 64 * 1024) { request in await endpoint.handlePost(request) }
+    }
+
+    // MARK: GET (docker login/pull/push, skopeo)
+
+    func handleGet(_ request: HTTPRequest) async -> HTTPResponse {
+        let query = request.head
+        var record = TokenRequestAudit(
+            username: nil, clientIP: request.context.clientAddress, service: query.queryValue("service") ?? "",
+            requestedScopes: [], grantedScopes: [], outcome: .success)
+        do {
+            let service = try validService(query.queryValue("service"))
+            let scopes = try parseScopes(query.queryValues("scope"))
+            record.requestedScopes = scopes.map { $0.render() }
+            var principal: Principal?
+            if let credentials = try basicCredentials(request) {
+                record.username = credentials.username
+                if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
+                    throw TokenEndpointError.accountMismatch
+                }
+                let (identity, resolved) = try await authenticate(credentials)
+                record.provider = identity.provider.rawValue
+                record.userID = User.ID(resolved.userID)
+                principal = resolved
+            }
+            let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
+            let response = try await issue(
+                to: principal, service: service, scopes: scopes, refresh: wantsRefresh, record: &record)
+            await auditRecord(record, outcome: .success, reason: nil)
+            return response
+        } catch let error as TokenEndpointError {
+            await auditRecord(record, outcome: error.auditOutcome, reason: error.message)
+            return error.response(oauth: false)
+        } catch {
+            logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
+            await auditRecord(record, outcome: .failure, reason: "internal error")
+            return TokenEndpointError.internalFailure.response(oauth: false)
+        }
+    }
+
+    // MARK: POST (OAuth2: grant_type password and refresh_token)
+
+    func handlePost(_ request: HTTPRequest) async -> HTTPResponse {
+        var record = TokenRequestAudit(
+            username: nil, clientIP: request.context.clientAddress, service: "", requestedScopes: [],
+            grantedScopes: [], outcome: .success)
+        do {
+            guard let contentType = request.headers["Content-Type"],
+                contentType.lowercased().hasPrefix("application/x-www-form-urlencoded")
+            else { throw TokenEndpointError.badRequest("the token POST must be application/x-www-form-urlencoded") }
+            guard let form = URLEncodedForm.decode(request.body) else {
+                throw TokenEndpointError.badRequest("the form body is not valid URL encoding")
+            }
+            func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
+            record.service = value("service") ?? ""
+            let service = try validService(value("service"))
+            let scopes = try parseScopes(form.filter { $0.name == "scope" }.map(\.value))
+            record.requestedScopes = scopes.map { $0.render() }
+            let principal: Principal
+            var wantsRefresh = false
+            switch value("grant_type") {
+            case "password":
+                guard let username = value("username"), let password = value("password") else {
+                    throw TokenEndpointError.badRequest("grant_type=password needs username and password")
+                }
+                record.username = username
+                let (identity, resolved) = try await authenticate(
+                    PasswordCredentials(
+                        username: username, password: password, clientAddress: request.context.clientAddress))
+                record.provider = identity.provider.rawValue
+                record.userID = User.ID(resolved.userID)
+                principal = resolved
+                wantsRefresh = value("access_type") == "offline"
+            case "refresh_token":
+                guard let token = value("refresh_token"), !token.isEmpty else {
+                    throw TokenEndpointError.badRequest("grant_type=refresh_token needs refresh_token")
+                }
+                principal = try await redeem(token, service: service)
+                record.username = principal.username
+                record.userID = User.ID(principal.userID)
+                record.provider = "refresh-token"
+            case let other:
+                throw TokenEndpointError.unsupportedGrant(other ?? "")
+            }
+            let response = try await issue(
+                to: principal, service: service, scopes: scopes, refresh: wantsRefresh, record: &record, oauth: true)
+            await auditRecord(record, outcome: .success, reason: nil)
+            return response
+        } catch let error as TokenEndpointError {
+            await auditRecord(record, outcome: error.auditOutcome, reason: error.message)
+            return error.response(oauth: true)
+        } catch {
+            logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
+            await auditRecord(record, outcome: .failure, reason: "internal error")
+            return TokenEndpointError.internalFailure.response(oauth: true)
+        }
+    }
+
+    // MARK: Steps
+
+    private func validService(_ service: String?) throws(TokenEndpointError) -> String {
+        guard let service, !service.isEmpty else { throw TokenEndpointError.badRequest("the service parameter is missing") }
+        guard settings.services.contains(service) else { throw TokenEndpointError.unknownService(service) }
+        return service
+    }
+
+    private func parseScopes(_ values: [String]) throws(TokenEndpointError) -> [ResourceScope] {
+        let parsed = ScopeParser.parse(values)
+        if let bad = parsed.malformed.first { throw TokenEndpointError.badRequest("invalid scope '\(bad)'") }
+        return parsed.scopes
+    }
+
+    /// Decodes `Authorization: Basic`, keeping everything after the first `:` as the password (which
+    /// may contain `:`, spaces and any UTF-8).
+    private func basicCredentials(_ request: HTTPRequest) throws(TokenEndpointError) -> PasswordCredentials? {
+        guard let header = request.headers["Authorization"] else { return nil }
+        let parts = header.split(separator: " ", maxSplits: 1)
+        guard parts.count == 2, parts[0].caseInsensitiveEquals("Basic") else {
+            throw TokenEndpointError.badCredentialsFormat
+        }
+        guard let data = Data(base64Encoded: String(parts[1].trimmingSpaces())),
+            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        else { throw TokenEndpointError.badCredentialsFormat }
+        return PasswordCredentials(
+            username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
+            clientAddress: request.context.clientAddress)
+    }
+
+    private func authenticate(_ credentials: PasswordCredentials) async throws -> (ExternalIdentity, Principal) {
+        switch await chain.authenticate(credentials) {
+        case .authenticated(let identity):
+            let resolution = try await store.read { reader in try PrincipalResolver.resolve(identity, reader: reader) }
+            switch resolution {
+            case .principal(let principal): return (identity, principal)
+            case .disabled: throw TokenEndpointError.rejected(.disabled)
+            case .noAccount: throw TokenEndpointError.noAccount(identity.provider.rawValue)
+            }
+        case .rejected(_, let reason): throw TokenEndpointError.rejected(reason)
+        case .unknownUser: throw TokenEndpointError.rejected(.invalidCredentials)
+        case .unavailable(let error):
+            logger.warning("identity provider unavailable", ["provider": error.provider.rawValue, "error": error.reason])
+            throw TokenEndpointError.providerUnavailable(error.provider.rawValue)
+        }
+    }
+
+    private func redeem(_ token: String, service: String) async throws -> Principal {
+        switch try await refreshTokens.redeem(token, service: service) {
+        case .valid(let userID):
+            let resolution = try await store.read { reader in
+                try PrincipalResolver.resolve(
+                    ExternalIdentity(
+                        provider: "refresh-token", subject: String(userID.rawValue), username: "",
+                        origin: .localAccount(userID: userID.rawValue)),
+                    reader: reader)
+            }
+            guard case .principal(let principal) = resolution else { throw TokenEndpointError.invalidGrant }
+            return principal
+        case .invalid:
+            throw TokenEndpointError.invalidGrant
+        }
+    }
+
+    private func issue(
+        to principal: Principal?, service: String, scopes: [ResourceScope], refresh: Bool,
+        record: inout TokenRequestAudit, oauth: Bool = false
+    ) async throws -> HTTPResponse {
+        let authorization = settings.authorization
+        let grants = try await store.read { reader in
+            try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization)
+        }
+        let granted = GrantedScope.accessClaim(grants)
+        let claims = granted.map {
+            AccessClaim(type: $0.type, name: $0.name, actions: $0.actions.sorted(by: RegistryAction.renderingOrder))
+        }
+        record.grantedScopes = granted.map { $0.render() }
+        let issued = try minter.mint(subject: principal?.username ?? "", audience: service, access: claims, now: now())
+        var body: [String: any Sendable] = [
+            "token": issued.token, "access_token": issued.token, "expires_in": issued.expiresIn,
+            "issued_at": rfc3339(issued.issuedAt),
+        ]
+        if oauth { body["scope"] = ResourceScope.render(granted) }
+        if refresh, let principal {
+            body["refresh_token"] = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+        }
+        return .json(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]).bytes)
+    }
+
+    private func auditRecord(_ record: TokenRequestAudit, outcome: AuditOutcome, reason: String?) async {
+        var record = record
+        record.outcome = outcome
+        record.reason = reason
+        await audit.record(record.event(at: now()))
+    }
+}
+
+func rfc3339(_ date: Date) -> String { date.formatted(.iso8601) }
+
+extension Data {
+    var bytes: [UInt8] { [UInt8](self) }
+}

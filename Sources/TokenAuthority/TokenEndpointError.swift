@@ -1,0 +1,98 @@
+import Foundation
+import HTTPCore
+import IdentityCore
+import Storage
+
+/// Why the token endpoint refused a request, with the status and an actionable message for the user.
+enum TokenEndpointError: Error {
+    case badRequest(String)
+    case unknownService(String)
+    case badCredentialsFormat
+    case accountMismatch
+    case rejected(RejectionReason)
+    case noAccount(String)
+    case providerUnavailable(String)
+    case unsupportedGrant(String)
+    case invalidGrant
+    case internalFailure
+
+    /// The HTTP status.
+    var status: HTTPStatus {
+        switch self {
+        case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
+        case .accountMismatch, .noAccount: .unauthorized
+        case .rejected(.rateLimited): .tooManyRequests
+        case .rejected: .unauthorized
+        case .providerUnavailable: .serviceUnavailable
+        case .internalFailure: .internalServerError
+        }
+    }
+
+    /// What the user reads (docker and skopeo print it after "unauthorized:").
+    var message: String {
+        switch self {
+        case .badRequest(let text): text
+        case .unknownService(let service): "unknown service '\(service)': no registry with that service is configured"
+        case .badCredentialsFormat: "the Authorization header must be Basic with base64 of username:password"
+        case .accountMismatch: "the account parameter names another user than the credentials"
+        case .rejected(.invalidCredentials): "invalid username or password"
+        case .rejected(.locked(let until)):
+            "account locked after too many failed logins until \(until.formatted(.iso8601))"
+        case .rejected(.disabled): "account disabled"
+        case .rejected(.rateLimited(let seconds)):
+            "too many failed logins from this address; retry in \(seconds) seconds"
+        case .rejected(.expired): "the application token expired or was revoked"
+        case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
+        case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
+        case .unsupportedGrant(let grant): "unsupported grant_type '\(grant)'; use password or refresh_token"
+        case .invalidGrant: "the refresh token is invalid, revoked, or for another service"
+        case .internalFailure: "internal error; the request id identifies it in the server log"
+        }
+    }
+
+    /// The registry error code.
+    var code: String {
+        switch self {
+        case .badRequest, .badCredentialsFormat: "BAD_REQUEST"
+        case .unknownService: "UNSUPPORTED_SERVICE"
+        case .accountMismatch, .rejected, .noAccount, .invalidGrant: "UNAUTHORIZED"
+        case .providerUnavailable: "UNAVAILABLE"
+        case .unsupportedGrant: "UNSUPPORTED"
+        case .internalFailure: "INTERNAL_ERROR"
+        }
+    }
+
+    /// The OAuth2 error (RFC 6749 §5.2) for POST answers.
+    var oauthError: String {
+        switch self {
+        case .unsupportedGrant: "unsupported_grant_type"
+        case .rejected, .invalidGrant, .accountMismatch, .noAccount: "invalid_grant"
+        case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
+        case .providerUnavailable: "temporarily_unavailable"
+        case .internalFailure: "server_error"
+        }
+    }
+
+    /// How the request is audited.
+    var auditOutcome: AuditOutcome {
+        switch self {
+        case .providerUnavailable, .internalFailure, .badRequest, .unknownService, .badCredentialsFormat,
+            .unsupportedGrant:
+            .failure
+        default: .denied
+        }
+    }
+
+    /// The response: the registry's error shape, plus the OAuth2 fields for POST.
+    func response(oauth: Bool) -> HTTPResponse {
+        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        if case .rejected(.rateLimited(let seconds)) = self { headers.add(name: "Retry-After", value: String(seconds)) }
+        var object: [String: Any] = ["errors": [["code": code, "message": message]]]
+        if oauth {
+            object["error"] = oauthError
+            object["error_description"] = message
+        }
+        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
+        return HTTPResponse(status: status, headers: headers, body: [UInt8](body))
+    }
+}
