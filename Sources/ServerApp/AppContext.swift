@@ -83,7 +83,8 @@ struct AppContext {
         try await withStore { try await $0.read(body) }
     }
 
-    private func withStore<T>(_ body: (any Store) async throws -> T) async throws -> T {
+    /// Opens the store, runs `body` with it (store errors become command failures), and closes it again.
+    func withStore<T>(_ body: (any Store) async throws -> T) async throws -> T {
         let store = try await openStore()
         do {
             let result = try await mapStoreErrors { try await body(store) }

@@ -42,7 +42,7 @@ public struct CommandFailure: Error, CustomStringConvertible, Sendable {
 /// Options may be written `--name value` or `--name=value`; `--` ends option parsing.
 struct ParsedArguments {
     var positionals: [String] = []
-    private var options: [String: String] = [:]
+    private var options: [String: [String]] = [:]
     private var flags: Set<String> = []
     private var consumed: Set<String> = []
 
@@ -79,12 +79,12 @@ struct ParsedArguments {
                 guard inlineValue == nil else { throw CommandFailure(.usage, "option '--\(name)' takes no value") }
                 flags.insert(name)
             } else if let inlineValue {
-                options[name] = inlineValue
+                options[name, default: []].append(inlineValue)
             } else {
                 guard index < arguments.count else {
                     throw CommandFailure(.usage, "option '--\(name)' needs a value")
                 }
-                options[name] = arguments[index]
+                options[name, default: []].append(arguments[index])
                 index += 1
             }
         }
@@ -96,10 +96,16 @@ struct ParsedArguments {
         return flags.contains(name)
     }
 
-    /// The value of `--name`, if given.
+    /// The value of `--name`, if given (the last one when repeated).
     mutating func option(_ name: String) -> String? {
         consumed.insert(name)
-        return options[name]
+        return options[name]?.last
+    }
+
+    /// Every value of a repeatable `--name`, in order.
+    mutating func repeatedOption(_ name: String) -> [String] {
+        consumed.insert(name)
+        return options[name] ?? []
     }
 
     /// Fails on any option the command did not ask about, and on surplus positionals.

@@ -15,6 +15,14 @@ public enum PortcullisCommand {
           audit export --csv [--output PATH]    the whole audit log as CSV
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
+          keys rotate [--type ec|rsa] [--activate-in 1h] [--key PATH] [--certificate PATH]
+                                                a new key, published now, signing from --activate-in later
+          keys bundle [--output PATH]           the certificates for the registry's rootcertbundle
+          keys jwks [--output PATH]             the JWK Set for registry 3.x's jwks option
+          token create USER NAME [--expires-in D] [--namespace N]... [--action pull|push|delete|*]...
+                                                an application token (the docker login password), shown once
+          token list USER
+          token revoke USER NAME
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
           user list
           user set-password NAME [--password-stdin]
@@ -70,7 +78,15 @@ public enum PortcullisCommand {
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":
-            try await subcommand(command, rest, ["generate": KeyCommands.generate])
+            try await subcommand(
+                command, rest,
+                [
+                    "generate": KeyCommands.generate, "rotate": KeyCommands.rotate, "bundle": KeyCommands.bundle,
+                    "jwks": KeyCommands.jwks,
+                ])
+        case "token":
+            try await subcommand(
+                command, rest, ["create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke])
         case "user":
             try await subcommand(
                 command, rest,

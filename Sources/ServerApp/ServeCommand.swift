@@ -109,7 +109,8 @@ enum ServeCommand {
                 throw CommandFailure(
                     .noInput, "signing key \(entry.key) or certificate \(entry.certificate) is missing")
             }
-            try files.generate(kind: .ecP256, commonName: token.issuer, overwrite: false)
+            var defaults = try ParsedArguments([], flagNames: [])
+            try files.generate(KeyOptions(&defaults), commonName: token.issuer, delay: .zero, replacing: false)
             logger.notice(
                 "generated a signing key on first start; give the certificate to the registry as auth.token.rootcertbundle",
                 ["key": entry.key, "certificate": entry.certificate])

@@ -109,6 +109,50 @@ import Testing
             "--certificate", certificate, "--force"]).status == 64)
     }
 
+    @Test func applicationTokensAreShownOnceListedWithoutTheirSecretAndRevoked() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.portcullis(["user", "create", "erin", "--password-stdin"], input: "pw-erin-1234\n").status == 0)
+        let created = try sandbox.portcullis(
+            ["token", "create", "erin", "ci", "--namespace", "erin", "--action", "pull", "--expires-in", "7d"])
+        #expect(created.status == 0, "\(created.stderr)")
+        let token = try #require(created.stdout.split(separator: "\n").last.map(String.init))
+        #expect(token.hasPrefix("pct_") && token.count > 40)
+        let listed = try sandbox.portcullis(["token", "list", "erin"])
+        #expect(listed.stdout.contains("ci") && listed.stdout.contains("pull"))
+        #expect(!listed.stdout.contains(token))
+        #expect(try sandbox.portcullis(["token", "create", "erin", "ci"]).status == 65, "names are unique per owner")
+        #expect(try sandbox.portcullis(["token", "create", "erin", "x", "--action", "admin"]).status == 64)
+        #expect(try sandbox.portcullis(["token", "revoke", "erin", "ci"]).status == 0)
+        #expect(try sandbox.portcullis(["token", "list", "erin"]).stdout.contains("revoked"))
+        #expect(try sandbox.portcullis(["token", "revoke", "nobody", "ci"]).status == 65)
+    }
+
+    @Test func aRotatedKeyIsPublishedInTheBundleAndJWKSBeforeItSigns() throws {
+        let sandbox = try Sandbox()
+        #expect(try sandbox.portcullis(["keys", "generate"]).status == 0)
+        let rotated = try sandbox.portcullis(
+            ["keys", "rotate", "--activate-in", "1h", "--key", "var/keys/next.pem", "--certificate", "var/keys/next-cert.pem"])
+        #expect(rotated.status == 0, "\(rotated.stderr)")
+        #expect(rotated.stdout.contains("signs tokens from"))
+        // The token section may be defined once: replace the shipped fragment with one listing both keys.
+        try FileManager.default.removeItem(at: sandbox.configDirectory.appendingPathComponent("20-token.yaml"))
+        try sandbox.writeConfig(
+            "20-token.yaml",
+            """
+            token:
+              signingKeys:
+                - {key: var/keys/signing-key.pem, certificate: var/keys/signing-cert.pem}
+                - {key: var/keys/next.pem, certificate: var/keys/next-cert.pem}
+            """)
+        let bundle = try sandbox.portcullis(["keys", "bundle"])
+        #expect(bundle.status == 0, "\(bundle.stderr)")
+        #expect(bundle.stdout.components(separatedBy: "BEGIN CERTIFICATE").count == 3)
+        let jwks = try sandbox.portcullis(["keys", "jwks", "--output", "jwks.json"])
+        #expect(jwks.status == 0, "\(jwks.stderr)")
+        let text = try String(contentsOf: sandbox.root.appendingPathComponent("jwks.json"), encoding: .utf8)
+        #expect(text.components(separatedBy: "\"kid\"").count == 3)
+    }
+
     @Test func serveAnswersHealthReadinessAndMetricsThenStopsCleanlyOnSIGTERM() async throws {
         let sandbox = try Sandbox()
         let port = try freePort()
