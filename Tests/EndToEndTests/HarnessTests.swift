@@ -43,7 +43,8 @@ struct HarnessTests {
         defer { stack.stop() }
         let sandbox = stack.portcullis.directory
         let token = try HandMadeToken.sign(
-            keyFile: sandbox.path(Portcullis.defaultKey.key), certificateFile: sandbox.path(Portcullis.defaultKey.certificate),
+            keyFile: sandbox.path(Portcullis.defaultKey.key),
+            certificateFile: sandbox.path(Portcullis.defaultKey.certificate),
             issuer: stack.portcullis.issuer, service: stack.portcullis.service, subject: "harness",
             access: [("repository", "alice/demo", ["pull", "push", "delete"]), ("registry", "catalog", ["*"])])
         let root = try await stack.registryRequest("GET", "/v2/", token: token)
@@ -52,27 +53,38 @@ struct HarnessTests {
         let image = try await stack.image()
         let skopeo = try stack.client("harness")
         let pushed = try await skopeo.run(
-            ["copy", "--dest-tls-verify=false", "--dest-registry-token", token, image.reference,
-                "docker://\(stack.registry.host)/alice/demo:1"])
+            [
+                "copy", "--dest-tls-verify=false", "--dest-registry-token", token, image.reference,
+                "docker://\(stack.registry.host)/alice/demo:1",
+            ])
         #expect(pushed.succeeded, "\(pushed)\n\(stack.registry.logTail())")
         let inspected = try await skopeo.run(
-            ["inspect", "--tls-verify=false", "--registry-token", token, "--format", "{{.Digest}}",
-                "docker://\(stack.registry.host)/alice/demo:1"])
-        #expect(inspected.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == image.manifestDigest, "\(inspected)")
+            [
+                "inspect", "--tls-verify=false", "--registry-token", token, "--format", "{{.Digest}}",
+                "docker://\(stack.registry.host)/alice/demo:1",
+            ])
+        #expect(
+            inspected.stdout.trimmingCharacters(in: .whitespacesAndNewlines) == image.manifestDigest, "\(inspected)")
         let destination = stack.pullDestination()
         let pulled = try await skopeo.run(
-            ["copy", "--src-tls-verify=false", "--src-registry-token", token, "docker://\(stack.registry.host)/alice/demo:1",
-                "oci:\(destination.path):latest"])
+            [
+                "copy", "--src-tls-verify=false", "--src-registry-token", token,
+                "docker://\(stack.registry.host)/alice/demo:1",
+                "oci:\(destination.path):latest",
+            ])
         #expect(pulled.succeeded, "\(pulled)")
         #expect(try OCIImage.indexManifestDigest(of: destination) == image.manifestDigest)
         let catalog = try await stack.registryRequest("GET", "/v2/_catalog", token: token)
         #expect(catalog.status == 200)
         #expect(catalog.text.contains("alice/demo"), "\(catalog)")
         let deleted = try await skopeo.run(
-            ["delete", "--tls-verify=false", "--registry-token", token,
-                "docker://\(stack.registry.host)/alice/demo@\(image.manifestDigest)"])
+            [
+                "delete", "--tls-verify=false", "--registry-token", token,
+                "docker://\(stack.registry.host)/alice/demo@\(image.manifestDigest)",
+            ])
         #expect(deleted.succeeded, "\(deleted)\n\(stack.registry.logTail())")
-        let gone = try await stack.registryRequest("GET", "/v2/alice/demo/manifests/\(image.manifestDigest)", token: token)
+        let gone = try await stack.registryRequest(
+            "GET", "/v2/alice/demo/manifests/\(image.manifestDigest)", token: token)
         #expect(gone.status == 404)
     }
 

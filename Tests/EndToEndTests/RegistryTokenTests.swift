@@ -59,7 +59,8 @@ struct RegistryTokenTests {
 
         let foreign = try await bob.push(try await stack.image(), to: stack.registry, "alice/demo:1")
         #expect(!foreign.succeeded, "\(foreign)")
-        let token = try await stack.portcullis.token(scopes: ["repository:alice/demo:pull,push"], user: Stack.bob.credentials)
+        let token = try await stack.portcullis.token(
+            scopes: ["repository:alice/demo:pull,push"], user: Stack.bob.credentials)
         let granted = try grantedActions(token, type: "repository", name: "alice/demo")
         #expect(!granted.contains("push"), "the token grants \(granted)")
 
@@ -75,7 +76,8 @@ struct RegistryTokenTests {
         let alice = try await stack.loggedIn(Stack.alice)
         let publicImage = try await stack.image("public"), privateImage = try await stack.image("private")
         let pushedPublic = try await alice.push(publicImage, to: stack.registry, "devs-public/demo:1")
-        #expect(pushedPublic.succeeded, "a team owner pushes into the team's namespace: \(pushedPublic)\n\(stack.logs())")
+        #expect(
+            pushedPublic.succeeded, "a team owner pushes into the team's namespace: \(pushedPublic)\n\(stack.logs())")
         let pushedPrivate = try await alice.push(privateImage, to: stack.registry, "devs-private/demo:1")
         #expect(pushedPrivate.succeeded, "\(pushedPrivate)")
 
@@ -111,7 +113,8 @@ struct RegistryTokenTests {
         #expect(listing.status == 200, "\(listing)\n\(stack.registry.logTail())")
         #expect((listing.json?["repositories"] as? [String])?.contains("alice/demo") == true, "\(listing)")
 
-        let aliceAnswer = try await stack.portcullis.tokenRequest(scopes: ["registry:catalog:*"], user: Stack.alice.credentials)
+        let aliceAnswer = try await stack.portcullis.tokenRequest(
+            scopes: ["registry:catalog:*"], user: Stack.alice.credentials)
         #expect(aliceAnswer.status == 200, "a scope not granted is left out, not an error: \(aliceAnswer)")
         let aliceToken = try await stack.portcullis.token(scopes: ["registry:catalog:*"], user: Stack.alice.credentials)
         #expect(try grantedActions(aliceToken, type: "registry", name: "catalog").isEmpty)
@@ -258,7 +261,9 @@ struct RegistryTokenTests {
         // Registry 2.8 refuses floats in the time claims.
         let payload = String(decoding: Base64URL.decode(String(token.split(separator: ".")[1])) ?? [], as: UTF8.self)
         for claim in ["exp", "nbf", "iat"] where payload.contains("\"\(claim)\"") {
-            #expect(payload.range(of: "\"\(claim)\"\\s*:\\s*[0-9]+\\s*[,}]", options: .regularExpression) != nil, "\(claim) in \(payload)")
+            #expect(
+                payload.range(of: "\"\(claim)\"\\s*:\\s*[0-9]+\\s*[,}]", options: .regularExpression) != nil,
+                "\(claim) in \(payload)")
         }
     }
 

@@ -19,7 +19,8 @@ struct SigningKeyTests {
         #expect(pulled.succeeded, "\(pulled)\n\(stack.logs())")
         #expect(try OCIImage.indexManifestDigest(of: destination) == image.manifestDigest)
 
-        let token = try await stack.portcullis.token(scopes: ["repository:alice/demo:pull"], user: Stack.alice.credentials)
+        let token = try await stack.portcullis.token(
+            scopes: ["repository:alice/demo:pull"], user: Stack.alice.credentials)
         let jwt = try DecodedJWT(token)
         #expect(jwt.algorithm == keyType.description)
         let certificate = try stack.portcullis.certificate(Portcullis.defaultKey.certificate)
@@ -47,7 +48,8 @@ struct SigningKeyTests {
         #expect(oldKeyID != newKeyID)
         #expect(activation > Date(), "the new certificate is not valid yet when serving starts")
         let bundle = try String(contentsOf: stack.bundle, encoding: .utf8)
-        #expect(bundle.components(separatedBy: "BEGIN CERTIFICATE").count - 1 == 2, "the bundle holds both certificates")
+        #expect(
+            bundle.components(separatedBy: "BEGIN CERTIFICATE").count - 1 == 2, "the bundle holds both certificates")
 
         let alice = try await stack.loggedIn(Stack.alice)
         let image = try await stack.image()
@@ -56,7 +58,8 @@ struct SigningKeyTests {
         while Date() < activation.addingTimeInterval(6) {
             pushes += 1
             let pushed = try await alice.push(image, to: stack.registry, "alice/rotating:\(pushes)")
-            #expect(pushed.succeeded, "push \(pushes) at \(Date()) (activation \(activation)): \(pushed)\n\(stack.logs())")
+            #expect(
+                pushed.succeeded, "push \(pushes) at \(Date()) (activation \(activation)): \(pushed)\n\(stack.logs())")
             let fetchedAt = Date()
             let token = try await stack.portcullis.token(
                 scopes: ["repository:alice/rotating:pull"], user: Stack.alice.credentials)

@@ -36,8 +36,12 @@ enum HTTP {
         let scratch = try TemporaryDirectory("curl")
         defer { scratch.remove() }
         let headerFile = scratch.path("headers"), bodyFile = scratch.path("body")
-        var arguments = ["-sS", "-m", "20", "-X", method, "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"]
-        if method == "HEAD" { arguments = ["-sS", "-m", "20", "-I", "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"] }
+        var arguments = [
+            "-sS", "-m", "20", "-X", method, "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}",
+        ]
+        if method == "HEAD" {
+            arguments = ["-sS", "-m", "20", "-I", "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"]
+        }
         for header in headers { arguments += ["-H", header] }
         var input: String?
         if let basic {
@@ -69,7 +73,10 @@ enum HTTP {
             }
             guard let colon = line.firstIndex(of: ":") else { continue }
             parsed.append(
-                (String(line[..<colon]).lowercased(), line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)))
+                (
+                    String(line[..<colon]).lowercased(),
+                    line[line.index(after: colon)...].trimmingCharacters(in: .whitespaces)
+                ))
         }
         return HTTPResult(status: status, headers: parsed, body: (try? Data(contentsOf: bodyFile)) ?? Data())
     }

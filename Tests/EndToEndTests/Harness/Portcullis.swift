@@ -59,7 +59,9 @@ final class Portcullis {
     /// Replaces the token fragment so that exactly `signingKeys` (paths relative to the sandbox) sign.
     func configureSigningKeys(_ keys: [(key: String, certificate: String)]) throws {
         let list = keys.map { "    - key: \($0.key)\n      certificate: \($0.certificate)" }.joined(separator: "\n")
-        try writeConfig("20-token.yaml", "token:\n  issuer: \(issuer)\n  lifetime: 5m\n  signingKeys:\n\(list)\n  path: /v2/token\n")
+        try writeConfig(
+            "20-token.yaml", "token:\n  issuer: \(issuer)\n  lifetime: 5m\n  signingKeys:\n\(list)\n  path: /v2/token\n"
+        )
     }
 
     /// Runs `portcullis ARGUMENTS --config <sandbox>/config.d` in the sandbox.
@@ -87,7 +89,9 @@ final class Portcullis {
 
     /// `keys generate` for the default pair (or `paths`).
     func generateKey(_ type: KeyType, paths: (key: String, certificate: String) = Portcullis.defaultKey) async throws {
-        try await must(["keys", "generate", "--type", type.rawValue, "--key", paths.key, "--certificate", paths.certificate])
+        try await must([
+            "keys", "generate", "--type", type.rawValue, "--key", paths.key, "--certificate", paths.certificate,
+        ])
     }
 
     /// The certificate at `path` (relative to the sandbox).
@@ -102,7 +106,8 @@ final class Portcullis {
     }
 
     func createUser(_ name: String, password: String, admin: Bool = false) async throws {
-        try await must(["user", "create", name, "--password-stdin"] + (admin ? ["--admin"] : []), input: password + "\n")
+        try await must(
+            ["user", "create", name, "--password-stdin"] + (admin ? ["--admin"] : []), input: password + "\n")
     }
 
     func createTeam(_ name: String, owner: String) async throws {
@@ -166,7 +171,8 @@ final class Portcullis {
     /// A bearer token for `scopes`, failing unless the endpoint answers 200 with one.
     func token(scopes: [String], user: (name: String, password: String)?) async throws -> String {
         let answer = try await tokenRequest(scopes: scopes, user: user)
-        guard answer.status == 200, let token = (answer.json?["token"] ?? answer.json?["access_token"]) as? String else {
+        guard answer.status == 200, let token = (answer.json?["token"] ?? answer.json?["access_token"]) as? String
+        else {
             throw HarnessError("GET \(realm) for \(scopes) as \(user?.name ?? "anonymous"): \(answer)\n\(logTail())")
         }
         return token

@@ -33,7 +33,8 @@ enum Processes {
         _ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
         removing prefixes: [String] = [], directory: URL? = nil, timeout: Double = 60
     ) async throws -> ProcessResult {
-        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-e2e-io-\(UUID().uuidString)")
+        let scratch = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "portcullis-e2e-io-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: scratch, withIntermediateDirectories: true)
         defer { try? FileManager.default.removeItem(at: scratch) }
         let outURL = scratch.appendingPathComponent("stdout"), errURL = scratch.appendingPathComponent("stderr")
@@ -146,7 +147,9 @@ func freePort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -157,7 +160,8 @@ struct TemporaryDirectory {
     let url: URL
 
     init(_ label: String) throws {
-        url = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-e2e-\(label)-\(UUID().uuidString.prefix(8))")
+        url = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "portcullis-e2e-\(label)-\(UUID().uuidString.prefix(8))")
         try FileManager.default.createDirectory(at: url, withIntermediateDirectories: true)
     }
 
@@ -217,18 +221,21 @@ enum Peers {
     static let shouldRun: Bool = {
         let absent = Peers.missing
         if !absent.isEmpty && !isCI {
-            FileHandle.standardError.write(Data("""
+            FileHandle.standardError.write(
+                Data(
+                    """
 
-                *** EndToEndTests SKIPPED: missing \(absent.joined(separator: ", ")).
-                *** Install the test peers with `.ci/install-deps test` (Debian packages docker-registry, skopeo).
+                    *** EndToEndTests SKIPPED: missing \(absent.joined(separator: ", ")).
+                    *** Install the test peers with `.ci/install-deps test` (Debian packages docker-registry, skopeo).
 
 
-                """.utf8))
+                    """.utf8))
         }
         return absent.isEmpty || isCI
     }()
 
-    static let skipComment: Comment = "docker-registry or skopeo missing: run .ci/install-deps test (fails instead when CI=true)"
+    static let skipComment: Comment =
+        "docker-registry or skopeo missing: run .ci/install-deps test (fails instead when CI=true)"
 
     /// Fails the test (in CI) when a peer is missing.
     static func require() throws {

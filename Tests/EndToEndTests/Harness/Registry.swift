@@ -61,7 +61,8 @@ final class Registry {
         // become auth.file and stop the registry from starting), so none is passed on.
         let process = try BackgroundProcess(
             name: "docker-registry", executable: Peers.registry, arguments: ["serve", configFile.path],
-            environment: [:], removing: ["REGISTRY_"], directory: directory.url, logFile: directory.path("registry.log"))
+            environment: [:], removing: ["REGISTRY_"], directory: directory.url, logFile: directory.path("registry.log")
+        )
         self.process = process
         let ready = try await waitUntil(seconds: 20) {
             guard process.isRunning else { return false }

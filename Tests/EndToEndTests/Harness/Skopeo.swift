@@ -33,16 +33,20 @@ struct Skopeo {
     /// `skopeo login`: the token endpoint answers 200 for good credentials, 401 for bad ones.
     func login(_ registry: Registry, user: String, password: String) async throws -> ProcessResult {
         try await run(
-            ["login", "--authfile", authFile.path, "--tls-verify=false", "--username", user, "--password-stdin",
-                registry.host], input: password + "\n")
+            [
+                "login", "--authfile", authFile.path, "--tls-verify=false", "--username", user, "--password-stdin",
+                registry.host,
+            ], input: password + "\n")
     }
 
     /// Pushes an OCI layout image to `docker://<registry>/<reference>`; the result's digest file
     /// holds the pushed manifest digest.
     func push(_ image: OCIImage, to registry: Registry, _ reference: String) async throws -> ProcessResult {
         try await run(
-            ["copy", "--authfile", authFile.path, "--dest-tls-verify=false", image.reference,
-                "docker://\(registry.host)/\(reference)"])
+            [
+                "copy", "--authfile", authFile.path, "--dest-tls-verify=false", image.reference,
+                "docker://\(registry.host)/\(reference)",
+            ])
     }
 
     /// Pulls `docker://<registry>/<reference>` into a new OCI layout under `directory`; `anonymous`
@@ -56,15 +60,20 @@ struct Skopeo {
     }
 
     /// `skopeo inspect --format {{.Digest}}` of a remote image: the manifest digest the registry holds.
-    func inspectDigest(_ registry: Registry, _ reference: String, anonymous: Bool = false) async throws -> ProcessResult {
+    func inspectDigest(_ registry: Registry, _ reference: String, anonymous: Bool = false) async throws -> ProcessResult
+    {
         try await run(
             ["inspect", "--tls-verify=false", "--format", "{{.Digest}}"]
-                + (anonymous ? ["--no-creds"] : ["--authfile", authFile.path]) + ["docker://\(registry.host)/\(reference)"])
+                + (anonymous ? ["--no-creds"] : ["--authfile", authFile.path]) + [
+                    "docker://\(registry.host)/\(reference)"
+                ])
     }
 
     /// `skopeo delete` of a remote image (by tag or `@digest`).
     func delete(_ registry: Registry, _ reference: String) async throws -> ProcessResult {
-        try await run(["delete", "--authfile", authFile.path, "--tls-verify=false", "docker://\(registry.host)/\(reference)"])
+        try await run([
+            "delete", "--authfile", authFile.path, "--tls-verify=false", "docker://\(registry.host)/\(reference)",
+        ])
     }
 }
 
@@ -85,14 +94,16 @@ struct OCIImage {
         let fileManager = FileManager.default
         let blobs = directory.appendingPathComponent("blobs/sha256")
         try fileManager.createDirectory(at: blobs, withIntermediateDirectories: true)
-        let staging = directory.deletingLastPathComponent().appendingPathComponent(directory.lastPathComponent + "-rootfs")
+        let staging = directory.deletingLastPathComponent().appendingPathComponent(
+            directory.lastPathComponent + "-rootfs")
         try fileManager.createDirectory(at: staging, withIntermediateDirectories: true)
         defer { try? fileManager.removeItem(at: staging) }
         try Data("portcullis end-to-end \(content)\n".utf8).write(to: staging.appendingPathComponent("hello.txt"))
 
         let tarFile = staging.appendingPathComponent("layer.tar")
         let tar = try await Processes.run(
-            Peers.tar, ["--numeric-owner", "--owner=0", "--group=0", "-C", staging.path, "-cf", tarFile.path, "hello.txt"])
+            Peers.tar,
+            ["--numeric-owner", "--owner=0", "--group=0", "-C", staging.path, "-cf", tarFile.path, "hello.txt"])
         guard tar.succeeded else { throw HarnessError("tar failed: \(tar)") }
         // The config's diff_id is the digest of the uncompressed tar, taken before gzip replaces it.
         let uncompressed = "sha256:" + Hex.encode(Digest.sha256([UInt8](try Data(contentsOf: tarFile))))
@@ -106,18 +117,25 @@ struct OCIImage {
             return ("sha256:" + hex, data.count)
         }
         let storedLayer = try store(layer)
-        let config = try store(Data("""
-            {"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["\(uncompressed)"]},"history":[{"created_by":"portcullis end-to-end test"}]}
-            """.utf8))
-        let manifest = try store(Data("""
-            {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(config.digest)","size":\(config.size)},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\(storedLayer.digest)","size":\(storedLayer.size)}]}
-            """.utf8))
+        let config = try store(
+            Data(
+                """
+                {"architecture":"amd64","os":"linux","config":{},"rootfs":{"type":"layers","diff_ids":["\(uncompressed)"]},"history":[{"created_by":"portcullis end-to-end test"}]}
+                """.utf8))
+        let manifest = try store(
+            Data(
+                """
+                {"schemaVersion":2,"mediaType":"application/vnd.oci.image.manifest.v1+json","config":{"mediaType":"application/vnd.oci.image.config.v1+json","digest":"\(config.digest)","size":\(config.size)},"layers":[{"mediaType":"application/vnd.oci.image.layer.v1.tar+gzip","digest":"\(storedLayer.digest)","size":\(storedLayer.size)}]}
+                """.utf8))
         try Data(#"{"imageLayoutVersion":"1.0.0"}"#.utf8).write(to: directory.appendingPathComponent("oci-layout"))
-        try Data("""
+        try Data(
+            """
             {"schemaVersion":2,"manifests":[{"mediaType":"application/vnd.oci.image.manifest.v1+json","digest":"\(manifest.digest)","size":\(manifest.size),"annotations":{"org.opencontainers.image.ref.name":"latest"}}]}
-            """.utf8).write(to: directory.appendingPathComponent("index.json"))
+            """.utf8
+        ).write(to: directory.appendingPathComponent("index.json"))
         return OCIImage(
-            directory: directory, manifestDigest: manifest.digest, layerDigest: storedLayer.digest, configDigest: config.digest)
+            directory: directory, manifestDigest: manifest.digest, layerDigest: storedLayer.digest,
+            configDigest: config.digest)
     }
 
     /// The manifest digest recorded in the `index.json` of an OCI layout (what a pull wrote).

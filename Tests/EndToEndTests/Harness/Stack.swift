@@ -132,7 +132,8 @@ final class Stack {
         -> HTTPResult
     {
         try await HTTP.request(
-            registry.url + path, method: method, headers: headers + (token.map { ["Authorization: Bearer \($0)"] } ?? []))
+            registry.url + path, method: method,
+            headers: headers + (token.map { ["Authorization: Bearer \($0)"] } ?? []))
     }
 
     /// Kills both servers and removes every directory.
