@@ -27,9 +27,9 @@ struct SigningKeyTests {
         #expect(jwt.keyID == certificate.publicKey.libtrustKeyID())
     }
 
-    /// Two keys configured, the second one's certificate valid from 15 s after `keys rotate`; the
-    /// registry trusts both (`keys bundle`). Pushes run every second across the activation: every
-    /// one succeeds, tokens before carry the old kid, tokens after it the new one.
+    /// Two keys configured, the second one's certificate valid from 15 s after `keys rotate` and signing
+    /// from 10 s later; the registry trusts both (`keys bundle`). Pushes run every second across the
+    /// activation: every one succeeds, tokens before carry the old kid, tokens after it the new one.
     @Test func aKeyRotationDuringPushesLosesNoPushAndSwitchesTheKeyID() async throws {
         let next = (key: "var/keys/next-key.pem", certificate: "var/keys/next-cert.pem")
         let stack = try await Stack.start { portcullis in
@@ -44,7 +44,9 @@ struct SigningKeyTests {
         let oldKeyID = try stack.portcullis.certificate(Portcullis.defaultKey.certificate).publicKey.libtrustKeyID()
         let nextCertificate = try stack.portcullis.certificate(next.certificate)
         let newKeyID = nextCertificate.publicKey.libtrustKeyID()
-        let activation = nextCertificate.notBefore
+        // Portcullis lets a rotated key take over 10 s after its certificate's notBefore
+        // (SigningKeyRing.takeoverMargin), so a registry whose clock lags never sees a not-yet-valid x5c.
+        let activation = nextCertificate.notBefore.addingTimeInterval(10)
         #expect(oldKeyID != newKeyID)
         #expect(activation > Date(), "the new certificate is not valid yet when serving starts")
         let bundle = try String(contentsOf: stack.bundle, encoding: .utf8)
