@@ -66,6 +66,7 @@ struct AppContext {
         if migrate {
             do {
                 _ = try await store.migrate()
+                try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
             } catch {
                 throw CommandFailure(.unavailable, "database migration failed: \(error)")
             }

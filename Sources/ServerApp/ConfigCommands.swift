@@ -34,7 +34,11 @@ enum DatabaseCommands {
         let store = try await context.openStore(migrate: false)
         let report: MigrationReport
         do {
-            report = try await mapStoreErrors { try await store.migrate() }
+            report = try await mapStoreErrors {
+                let report = try await store.migrate()
+                try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
+                return report
+            }
         } catch {
             await store.close()
             throw error

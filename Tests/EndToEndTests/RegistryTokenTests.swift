@@ -70,6 +70,20 @@ struct RegistryTokenTests {
         #expect(!lookup.succeeded, "\(lookup)")
     }
 
+    @Test func onlyAnAdministratorPushesToTheGlobalNamespaceAndEveryonePullsFromIt() async throws {
+        let stack = try await Stack.start()
+        defer { stack.stop() }
+        let image = try await stack.image()
+        let admin = try await stack.loggedIn(Stack.admin)
+        let pushed = try await admin.push(image, to: stack.registry, "busybox:1")
+        #expect(pushed.succeeded, "the admin pushes an image without a namespace: \(pushed)\n\(stack.logs())")
+        let alice = try await stack.loggedIn(Stack.alice)
+        let refused = try await alice.push(image, to: stack.registry, "busybox:2")
+        #expect(!refused.succeeded, "\(refused)")
+        let pulled = try await alice.pull(stack.registry, "busybox:1", into: stack.pullDestination())
+        #expect(pulled.succeeded, "any logged-in user pulls from the global namespace: \(pulled)")
+    }
+
     @Test func anonymousPullWorksOnAPublicNamespaceAndIsRefusedOnAPrivateOne() async throws {
         let stack = try await Stack.start()
         defer { stack.stop() }
