@@ -1,3 +1,4 @@
+import Synchronization
 import Diagnostics
 import Foundation
 import IdentityCore
@@ -6,9 +7,16 @@ import Storage
 /// Writes audit events to the store; a failed write is logged and swallowed.
 ///
 /// Auditing never fails the request it describes (the `AuditRecording` contract). Safe to share.
-public struct StoreAuditRecorder: AuditRecording {
+public final class StoreAuditRecorder: AuditRecording, Sendable {
     private let store: any Store
     private let logger: Logger
+    private let state = Mutex(GroupState())
+
+    /// Events waiting for the next commit, with the callers waiting for it.
+    private struct GroupState: ~Copyable {
+        var pending: [(event: NewAuditEvent, done: CheckedContinuation<Void, Never>)] = []
+        var flushing = false
+    }
 
     /// Creates a recorder writing to `store` and logging failures to `logger`.
     public init(store: any Store, logger: Logger) {
@@ -16,14 +24,50 @@ public struct StoreAuditRecorder: AuditRecording {
         self.logger = logger
     }
 
-    /// Appends `event` in its own write transaction.
+    /// Appends `event` and returns once it is committed.
+    ///
+    /// Group commit: events that arrive while a transaction is being written share the next one, so
+    /// a burst of token requests costs a few transactions, not one each, and no caller is answered
+    /// before its event is durable.
     public func record(_ event: NewAuditEvent) async {
-        do {
-            _ = try await store.write { writer in try writer.appendAuditEvent(event) }
-        } catch {
-            logger.error(
-                "audit event could not be stored",
-                ["action": event.action, "outcome": event.outcome.rawValue, "error": "\(error)"])
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let startFlush = state.withLock { state -> Bool in
+                state.pending.append((event, done))
+                guard !state.flushing else { return false }
+                state.flushing = true
+                return true
+            }
+            if startFlush { Task { await self.flush() } }
+        }
+    }
+
+    private func flush() async {
+        while true {
+            let batch = state.withLock { state in
+                let batch = state.pending
+                state.pending.removeAll(keepingCapacity: true)
+                if batch.isEmpty { state.flushing = false }
+                return batch
+            }
+            if batch.isEmpty { return }
+            let events = batch.map(\.event)
+            do {
+                _ = try await store.write { writer in
+                    for event in events { _ = try writer.appendAuditEvent(event) }
+                }
+            } catch {
+                // One bad event (an actor deleted meanwhile) must not cost the others: store them one by one.
+                for event in events {
+                    do {
+                        _ = try await store.write { writer in try writer.appendAuditEvent(event) }
+                    } catch {
+                        logger.error(
+                            "audit event could not be stored",
+                            ["action": event.action, "outcome": event.outcome.rawValue, "error": "\(error)"])
+                    }
+                }
+            }
+            for entry in batch { entry.done.resume() }
         }
     }
 }
