@@ -78,8 +78,7 @@ public struct TokenEndpoint: Sendable {
                 if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
                     throw TokenEndpointError.accountMismatch
                 }
-                let (identity, resolved) = try await authenticate(credentials)
-                record.provider = identity.provider.rawValue
+                let resolved = try await authenticate(credentials, record: &record)
                 record.userID = User.ID(resolved.userID)
                 principal = resolved
             }
@@ -89,7 +88,7 @@ public struct TokenEndpoint: Sendable {
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.message)
+            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
             return error.response(oauth: false)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -124,10 +123,10 @@ public struct TokenEndpoint: Sendable {
                     throw TokenEndpointError.badRequest("grant_type=password needs username and password")
                 }
                 record.username = username
-                let (identity, resolved) = try await authenticate(
+                let resolved = try await authenticate(
                     PasswordCredentials(
-                        username: username, password: password, clientAddress: request.context.clientAddress))
-                record.provider = identity.provider.rawValue
+                        username: username, password: password, clientAddress: request.context.clientAddress),
+                    record: &record)
                 record.userID = User.ID(resolved.userID)
                 principal = resolved
                 wantsRefresh = value("access_type") == "offline"
@@ -147,7 +146,7 @@ public struct TokenEndpoint: Sendable {
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.message)
+            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
             return error.response(oauth: true)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -159,14 +158,16 @@ public struct TokenEndpoint: Sendable {
     // MARK: Steps
 
     private func validService(_ service: String?) throws(TokenEndpointError) -> String {
-        guard let service, !service.isEmpty else { throw TokenEndpointError.badRequest("the service parameter is missing") }
+        guard let service, !service.isEmpty else {
+            throw TokenEndpointError.badRequest("the service parameter is missing")
+        }
         guard settings.services.contains(service) else { throw TokenEndpointError.unknownService(service) }
         return service
     }
 
     private func parseScopes(_ values: [String]) throws(TokenEndpointError) -> [ResourceScope] {
         let parsed = ScopeParser.parse(values)
-        if let bad = parsed.malformed.first { throw TokenEndpointError.badRequest("invalid scope '\(bad)'") }
+        if let problem = parsed.problems.first { throw TokenEndpointError.badRequest("invalid \(problem.message)") }
         return parsed.scopes
     }
 
@@ -186,19 +187,28 @@ public struct TokenEndpoint: Sendable {
             clientAddress: request.context.clientAddress)
     }
 
-    private func authenticate(_ credentials: PasswordCredentials) async throws -> (ExternalIdentity, Principal) {
+    /// Runs the password chain and maps the identity to its account; notes in `record` which
+    /// provider decided, refusals included, so the audit log says who said no.
+    private func authenticate(_ credentials: PasswordCredentials, record: inout TokenRequestAudit) async throws
+        -> Principal
+    {
         switch await chain.authenticate(credentials) {
         case .authenticated(let identity):
+            record.provider = identity.provider.rawValue
             let resolution = try await store.read { reader in try PrincipalResolver.resolve(identity, reader: reader) }
             switch resolution {
-            case .principal(let principal): return (identity, principal)
+            case .principal(let principal): return principal
             case .disabled: throw TokenEndpointError.rejected(.disabled)
             case .noAccount: throw TokenEndpointError.noAccount(identity.provider.rawValue)
             }
-        case .rejected(_, let reason): throw TokenEndpointError.rejected(reason)
+        case .rejected(let provider, let reason):
+            record.provider = provider.rawValue
+            throw TokenEndpointError.rejected(reason)
         case .unknownUser: throw TokenEndpointError.rejected(.invalidCredentials)
         case .unavailable(let error):
-            logger.warning("identity provider unavailable", ["provider": error.provider.rawValue, "error": error.reason])
+            record.provider = error.provider.rawValue
+            logger.warning(
+                "identity provider unavailable", ["provider": error.provider.rawValue, "error": error.reason])
             throw TokenEndpointError.providerUnavailable(error.provider.rawValue)
         }
     }
@@ -213,10 +223,10 @@ public struct TokenEndpoint: Sendable {
                         origin: .localAccount(userID: userID.rawValue)),
                     reader: reader)
             }
-            guard case .principal(let principal) = resolution else { throw TokenEndpointError.invalidGrant }
+            guard case .principal(let principal) = resolution else { throw TokenEndpointError.invalidGrant(nil) }
             return principal
-        case .invalid:
-            throw TokenEndpointError.invalidGrant
+        case .invalid(let rejection):
+            throw TokenEndpointError.invalidGrant(rejection)
         }
     }
 
@@ -239,10 +249,18 @@ public struct TokenEndpoint: Sendable {
             "issued_at": rfc3339(issued.issuedAt),
         ]
         if oauth { body["scope"] = ResourceScope.render(granted) }
-        if refresh, let principal {
+        // A restricted credential (an application token limited to some namespaces or actions) gets
+        // no refresh token: the refresh grant acts with the user's full rights and would outlive the
+        // credential's own expiry or revocation, turning a pull-only token into a full login.
+        if refresh, let principal, principal.restriction?.isUnrestricted ?? true {
             body["refresh_token"] = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
         }
-        return .json(try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]).bytes)
+        var response = HTTPResponse.json(
+            try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]).bytes)
+        // RFC 6749 §5.1: an answer carrying tokens must not be stored by any cache on the way.
+        response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
+        response.headers.replaceOrAdd(name: "Pragma", value: "no-cache")
+        return response
     }
 
     private func auditRecord(_ record: TokenRequestAudit, outcome: AuditOutcome, reason: String?) async {

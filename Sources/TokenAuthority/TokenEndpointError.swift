@@ -13,7 +13,8 @@ enum TokenEndpointError: Error {
     case noAccount(String)
     case providerUnavailable(String)
     case unsupportedGrant(String)
-    case invalidGrant
+    /// A refresh token was refused; the reason goes to the audit log only, never to the client.
+    case invalidGrant(RefreshRejection?)
     case internalFailure
 
     /// The HTTP status.
@@ -32,7 +33,8 @@ enum TokenEndpointError: Error {
     var message: String {
         switch self {
         case .badRequest(let text): text
-        case .unknownService(let service): "unknown service '\(service)': no registry with that service is configured"
+        case .unknownService(let service):
+            "unknown service '\(Self.echoed(service))': no registry with that service is configured"
         case .badCredentialsFormat: "the Authorization header must be Basic with base64 of username:password"
         case .accountMismatch: "the account parameter names another user than the credentials"
         case .rejected(.invalidCredentials): "invalid username or password"
@@ -44,7 +46,8 @@ enum TokenEndpointError: Error {
         case .rejected(.expired): "the application token expired or was revoked"
         case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
-        case .unsupportedGrant(let grant): "unsupported grant_type '\(grant)'; use password or refresh_token"
+        case .unsupportedGrant(let grant):
+            "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
         case .invalidGrant: "the refresh token is invalid, revoked, or for another service"
         case .internalFailure: "internal error; the request id identifies it in the server log"
         }
@@ -55,6 +58,8 @@ enum TokenEndpointError: Error {
         switch self {
         case .badRequest, .badCredentialsFormat: "BAD_REQUEST"
         case .unknownService: "UNSUPPORTED_SERVICE"
+        // distribution's errcode for 429; docker and skopeo print the message either way.
+        case .rejected(.rateLimited): "TOOMANYREQUESTS"
         case .accountMismatch, .rejected, .noAccount, .invalidGrant: "UNAUTHORIZED"
         case .providerUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
@@ -70,6 +75,14 @@ enum TokenEndpointError: Error {
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
         case .providerUnavailable: "temporarily_unavailable"
         case .internalFailure: "server_error"
+        }
+    }
+
+    /// Why the request was refused, for the audit log: the message, plus what the client is not told.
+    var auditReason: String {
+        switch self {
+        case .invalidGrant(let rejection?): "\(message) (\(rejection.rawValue))"
+        default: message
         }
     }
 
@@ -94,5 +107,13 @@ enum TokenEndpointError: Error {
         }
         let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
         return HTTPResponse(status: status, headers: headers, body: [UInt8](body))
+    }
+
+    /// Client text fit to quote in a message: at most 100 characters, anything but printable ASCII
+    /// replaced by `?`, so a hostile parameter cannot bloat the answer or the audit log.
+    static func echoed(_ text: String) -> String {
+        let limit = 100
+        let bytes = text.utf8.prefix(limit).map { (0x20...0x7E).contains($0) ? $0 : UInt8(ascii: "?") }
+        return String(decoding: bytes, as: UTF8.self) + (text.utf8.count > limit ? "..." : "")
     }
 }
