@@ -121,7 +121,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
             ExternalIdentity(
                 provider: id, subject: String(owner.id.rawValue), username: owner.username, email: owner.email,
                 displayName: owner.displayName, origin: .localAccount(userID: owner.id.rawValue),
-                restriction: restriction))
+                restriction: restriction, credential: .applicationToken))
     }
 
     /// Writes the last-used time unless it was written within `touchInterval`: no write per request.

@@ -41,6 +41,16 @@ public struct AccessRestriction: Sendable, Hashable, Codable {
     public var isUnrestricted: Bool { namespaces == nil && actions == nil }
 }
 
+/// What kind of secret proved an identity; decides what the session may be extended with.
+public enum CredentialKind: Sendable, Hashable {
+    /// The user's own password (local or directory).
+    case password
+    /// A delegated, revocable credential (an application token): never exchanged for longer-lived ones.
+    case applicationToken
+    /// A browser login at an external identity provider.
+    case externalLogin
+}
+
 /// Who a provider says the user is. Never carries a secret.
 public struct ExternalIdentity: Sendable, Hashable, CustomStringConvertible {
     /// The provider instance that vouched for this identity.
@@ -62,12 +72,14 @@ public struct ExternalIdentity: Sendable, Hashable, CustomStringConvertible {
     public var origin: IdentityOrigin
     /// Extra limits of the credential used, if any.
     public var restriction: AccessRestriction?
+    /// What kind of secret proved this identity.
+    public var credential: CredentialKind
 
     /// Creates an identity.
     public init(
         provider: ProviderID, subject: String, username: String, email: String? = nil, emailVerified: Bool = false,
         displayName: String? = nil, groups: [String] = [], origin: IdentityOrigin = .federated,
-        restriction: AccessRestriction? = nil
+        restriction: AccessRestriction? = nil, credential: CredentialKind = .password
     ) {
         self.provider = provider
         self.subject = subject
@@ -78,6 +90,7 @@ public struct ExternalIdentity: Sendable, Hashable, CustomStringConvertible {
         self.groups = groups
         self.origin = origin
         self.restriction = restriction
+        self.credential = credential
     }
 
     /// A log-safe summary.

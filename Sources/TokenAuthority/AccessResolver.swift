@@ -132,6 +132,6 @@ public enum PrincipalResolver {
         return .principal(
             Principal(
                 userID: user.id.rawValue, username: user.username, isAdmin: user.isAdmin,
-                restriction: identity.restriction))
+                restriction: identity.restriction, credential: identity.credential))
     }
 }

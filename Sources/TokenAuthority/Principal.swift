@@ -12,13 +12,26 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
     public var isAdmin: Bool
     /// Extra limits of the credential used (an application token's namespaces and actions), if any.
     public var restriction: AccessRestriction?
+    /// What kind of secret authenticated this request.
+    public var credential: CredentialKind
 
     /// Creates a principal.
-    public init(userID: Int64, username: String, isAdmin: Bool, restriction: AccessRestriction? = nil) {
+    public init(
+        userID: Int64, username: String, isAdmin: Bool, restriction: AccessRestriction? = nil,
+        credential: CredentialKind = .password
+    ) {
         self.userID = userID
         self.username = username
         self.isAdmin = isAdmin
         self.restriction = restriction
+        self.credential = credential
+    }
+
+    /// Whether this login may be extended with a refresh token: only a password login without
+    /// restrictions. A refresh token acts with the user's full rights and outlives the credential, so
+    /// handing one to an application token would survive the token's expiry or revocation.
+    public var mayReceiveRefreshToken: Bool {
+        credential == .password && (restriction?.isUnrestricted ?? true)
     }
 
     /// A log-safe summary.

@@ -249,10 +249,7 @@ public struct TokenEndpoint: Sendable {
             "issued_at": rfc3339(issued.issuedAt),
         ]
         if oauth { body["scope"] = ResourceScope.render(granted) }
-        // A restricted credential (an application token limited to some namespaces or actions) gets
-        // no refresh token: the refresh grant acts with the user's full rights and would outlive the
-        // credential's own expiry or revocation, turning a pull-only token into a full login.
-        if refresh, let principal, principal.restriction?.isUnrestricted ?? true {
+        if refresh, let principal, principal.mayReceiveRefreshToken {
             body["refresh_token"] = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
         }
         var response = HTTPResponse.json(

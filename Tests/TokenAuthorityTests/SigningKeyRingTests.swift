@@ -95,7 +95,10 @@ import Testing
         let nextID = next.publicKey.libtrustKeyID()
         #expect(try ring.signingKey(at: start).keyID == currentID)
         #expect(try ring.signingKey(at: start.addingTimeInterval(day - 1)).keyID == currentID)
-        #expect(try ring.signingKey(at: start.addingTimeInterval(day)).keyID == nextID)
+        // A rotated key takes over only `takeoverMargin` after its certificate starts.
+        #expect(try ring.signingKey(at: start.addingTimeInterval(day)).keyID == currentID)
+        #expect(
+            try ring.signingKey(at: start.addingTimeInterval(day + SigningKeyRing.takeoverMargin)).keyID == nextID)
         #expect(try ring.signingKey(at: start.addingTimeInterval(10.5 * day)).keyID == nextID)
         // Both are published all along.
         #expect(ring.published.map(\.keyID) == [currentID, nextID])
@@ -199,7 +202,9 @@ import Testing
         let current = try writePair(directory, "current", key: TestKeys.ec, notBefore: start.addingTimeInterval(-60))
         let ring = try SigningKeyRing.load([current, (keyPath, certificatePath)])
         #expect(try ring.signingKey(at: start).keyID == TestKeys.ec.publicKey.libtrustKeyID())
-        #expect(try ring.signingKey(at: start.addingTimeInterval(3600)).keyID == generated.keyID)
+        #expect(
+            try ring.signingKey(at: start.addingTimeInterval(3600 + SigningKeyRing.takeoverMargin)).keyID
+                == generated.keyID)
 
         #expect(throws: SigningKeyError.writeFailed) {
             try KeyRotation.generate(

@@ -387,6 +387,32 @@ private func scripted(
             #expect(try fixture.auditRecords.last?.provider == "application-tokens")
         }
     }
+
+    @Test func anUnrestrictedApplicationTokenGetsNoRefreshTokenEither() async throws {
+        let secret = "pat_unrestricted-token-secret-00000000000000"
+        try await Fixture.with(
+            providers: { _, users in
+                [
+                    ScriptedProvider("application-tokens") { credentials in
+                        guard credentials.password == secret else { return .notMine }
+                        let alice = users["alice"]!
+                        return .authenticated(
+                            ExternalIdentity(
+                                provider: "application-tokens", subject: String(alice.id.rawValue),
+                                username: "alice", origin: .localAccount(userID: alice.id.rawValue),
+                                credential: .applicationToken))
+                    }
+                ]
+            }
+        ) { (fixture: EndpointFixture) async throws -> Void in
+            let response = await fixture.get(
+                as: "alice", password: secret, scopes: ["repository:alice/demo:pull"],
+                extra: [("offline_token", "true")])
+            let token = try fixture.verifiedToken(response, subject: "alice")
+            // A refresh token would survive the application token's revocation.
+            #expect(token.refreshToken == nil)
+        }
+    }
 }
 
 @Suite struct TokenEndpointPostTests {
