@@ -20,7 +20,8 @@ import Testing
             ]
         )
         #expect(configuration.server.listen == ListenAddress(host: "127.0.0.1", port: 5080))
-        #expect(configuration.providers.isEmpty)
+        #expect(configuration.providers.map(\.id) == ["app-tokens", "local"])
+        #expect(configuration.providers.map(\.type) == ["application-tokens", "local"])
         #expect(configuration.registries.count == 1)
         #expect(configuration.registries.first?.service == "registry.local")
         #expect(
@@ -31,6 +32,7 @@ import Testing
     @Test func theShippedFilesRestateTheDefaults() throws {
         var shipped = try ConfigurationLoader.load(directory: packageRoot + "/config.d", environment: [:])
         shipped.registries = []
+        shipped.providers = []
         shipped.fragments = []
         #expect(shipped.renderEffective() == PortcullisConfiguration().renderEffective())
     }
