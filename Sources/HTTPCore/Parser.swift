@@ -629,7 +629,9 @@ public struct HTTPRequestParser: Sendable {
             if buffer.count - readIndex >= maxLine {
                 throw fail(.invalidChunk, "chunk-size line too long")
             }
-            if let bare = buffer[readIndex..<buffer.count].firstIndex(of: lf), bare == readIndex || buffer[bare - 1] != cr {
+            if let bare = buffer[readIndex..<buffer.count].firstIndex(of: lf),
+                bare == readIndex || buffer[bare - 1] != cr
+            {
                 throw fail(.invalidChunk, "bare LF in a chunk-size line")
             }
             return nil

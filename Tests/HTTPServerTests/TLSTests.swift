@@ -24,7 +24,8 @@ private let tools = ["/usr/bin/openssl", "/usr/bin/curl"]
 struct HTTPServerTLSTests {
     /// Writes a throwaway self-signed P-256 certificate for 127.0.0.1 and returns (directory, cert, key).
     private func makeCertificate() throws -> (URL, String, String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-tls-\(UUID().uuidString)")
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "portcullis-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let cert = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
@@ -46,8 +47,10 @@ struct HTTPServerTLSTests {
             let result = try await onThread {
                 try run(
                     "/usr/bin/curl",
-                    ["-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(port)/info",
-                     "https://127.0.0.1:\(port)/second"])
+                    [
+                        "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(port)/info",
+                        "https://127.0.0.1:\(port)/second",
+                    ])
             }
             #expect(result.status == 0)
             #expect(result.output == "127.0.0.1 trueGET /second")
@@ -61,8 +64,10 @@ struct HTTPServerTLSTests {
             let result = try await onThread {
                 try run(
                     "/usr/bin/curl",
-                    ["-sS", "--max-time", "10", "--cacert", cert, "--tlsv1.0", "--tls-max", "1.1",
-                     "https://127.0.0.1:\(port)/info"])
+                    [
+                        "-sS", "--max-time", "10", "--cacert", cert, "--tlsv1.0", "--tls-max", "1.1",
+                        "https://127.0.0.1:\(port)/info",
+                    ])
             }
             #expect(result.status != 0)
         }
@@ -84,7 +89,8 @@ struct HTTPServerTLSTests {
     @Test func missingCertificateIsATypedError() {
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
-                port: 0, eventLoops: 1, tls: TLSConfiguration(certificatePath: "/nonexistent/cert.pem", keyPath: "/nonexistent/key.pem")),
+                port: 0, eventLoops: 1,
+                tls: TLSConfiguration(certificatePath: "/nonexistent/cert.pem", keyPath: "/nonexistent/key.pem")),
             responder: TestResponder(), logger: Logger(label: "test", level: .error))
         #expect(throws: HTTPServerError(.tlsConfiguration, "")) { try server.start() }
     }
