@@ -92,6 +92,8 @@ final class EventLoop: @unchecked Sendable {
     private var now: Int64 = 0
     private var lastSweep: Int64 = 0
     private var stopDeadline: Int64? = nil
+    /// While out of file descriptors the level-triggered listener would spin; it rests until then.
+    private var acceptPausedUntil: Int64? = nil
     private let idleMillis: Int64
     private let headerMillis: Int64
     private let bodyMillis: Int64
@@ -240,7 +242,9 @@ final class EventLoop: @unchecked Sendable {
                 let code = errno
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE {
-                    logger.warning("out of file descriptors; not accepting", ["error": errnoText(code)])
+                    logger.warning("out of file descriptors; pausing accept for 100 ms", ["error": errnoText(code)])
+                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    acceptPausedUntil = now + 100
                 }
                 return
             }
@@ -342,7 +346,7 @@ final class EventLoop: @unchecked Sendable {
             flush(connection)
             guard isOpen(connection) else { return }
         }
-        var received = false
+        var reads = 0
         while true {
             let count: Int
             if let tls = connection.tls {
@@ -376,21 +380,24 @@ final class EventLoop: @unchecked Sendable {
                 closeConnection(connection)
                 return
             }
-            received = true
             if connection.phase == .lingering { continue }
             connection.parser.append(readBuffer[0..<count])
-            if connection.phase == .processing
-                && connection.parser.bufferedByteCount > configuration.maxHeaderBytes + readBuffer.count
+            // Parse chunk by chunk so the limits bound what a fast client can pile up.
+            processInput(connection)
+            guard isOpen(connection), connection.phase != .lingering else { return }
+            if connection.phase == .processing || connection.hasPendingOutput,
+                connection.parser.bufferedByteCount > configuration.maxHeaderBytes + readBuffer.count
             {
                 // A client pipelining faster than we answer waits in its own socket buffer.
                 connection.readPaused = true
                 updateInterest(connection)
-                break
+                return
             }
-            // A plain socket that returned less than asked is drained; TLS may hold buffered records.
-            if connection.tls == nil && count < readBuffer.count { break }
+            reads += 1
+            // A plain socket that returned less than asked is drained (level-triggered epoll reports
+            // the rest, and one client cannot hog the loop); TLS must be read until it wants more.
+            if connection.tls == nil && (count < readBuffer.count || reads >= 16) { return }
         }
-        if received && connection.phase != .lingering { processInput(connection) }
     }
 
     /// Parses buffered input while the connection is free to start (or continue) a request.
@@ -598,6 +605,10 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Timeouts and shutdown
 
     private func sweepTimeouts() {
+        if let until = acceptPausedUntil, now >= until {
+            acceptPausedUntil = nil
+            if listenFD >= 0 { register(listenFD, events: EPOLLIN.rawValue) }
+        }
         for case let connection? in connections where connection.deadline != 0 && now >= connection.deadline {
             if connection.phase != .lingering && connection.phase != .idle {
                 metrics.timeouts.add(1, ordering: .relaxed)

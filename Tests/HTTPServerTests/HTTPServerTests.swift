@@ -79,6 +79,37 @@ func withServer(
         }
     }
 
+    @Test func floodOfPipelinedRequestsIsAnsweredInOrder() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                let count = 3000
+                var burst = ""
+                for index in 0..<count { burst += "GET /r\(index) HTTP/1.1\r\nHost: x\r\n\r\n" }
+                #expect(client.send(burst))
+                for index in 0..<count {
+                    let response = try client.readResponse()
+                    guard response.text == "GET /r\(index)" else {
+                        Issue.record("response \(index) was \(response.text)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func largeBodyArrivingInManyReadsIsEchoed() async throws {
+        try await withServer(responder: TestResponder(limit: 1 << 20)) { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                let body = (0..<900_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+                client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
+                client.send(body)
+                #expect(try client.readResponse().body == body)
+            }
+        }
+    }
+
     @Test func halfClosedClientStillGetsEveryPipelinedAnswer() async throws {
         try await withServer { _, port in
             try await onThread {
