@@ -178,12 +178,17 @@ final class EventLoop: @unchecked Sendable {
             }
             for slot in 0..<max(0, Int(count)) {
                 let event = events[slot]
-                let fd = event.data.fd
-                if fd == listenFD {
-                    acceptConnections()
-                } else if fd == wakeFD {
-                    drainInbox()
-                } else if let connection = connection(fd) {
+                let key = event.data.u64
+                let fd = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
+                if key >> 32 == 0 {
+                    if fd == listenFD {
+                        acceptConnections()
+                    } else if fd == wakeFD {
+                        drainInbox()
+                    }
+                } else if let connection = connection(fd), connection.generation & 0xFFFF_FFFF == key >> 32 {
+                    // The generation check drops a stale event for a descriptor that was closed and
+                    // reused earlier in this same batch.
                     handle(connection, events: event.events)
                 }
             }
@@ -218,8 +223,10 @@ final class EventLoop: @unchecked Sendable {
         Int(fd) < connections.count ? connections[Int(fd)] : nil
     }
 
-    private func register(_ fd: Int32, events: UInt32) {
-        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+    /// Registers `fd`; connections carry their generation in the upper half of the event key.
+    private func register(_ fd: Int32, events: UInt32, generation: UInt64 = 0) {
+        let key = UInt64(UInt32(bitPattern: fd)) | (generation & 0xFFFF_FFFF) << 32
+        var event = epoll_event(events: events, data: epoll_data_t(u64: key))
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
     }
 
@@ -230,7 +237,8 @@ final class EventLoop: @unchecked Sendable {
         if connection.hasPendingOutput || wantWrite { mask |= EPOLLOUT.rawValue }
         guard mask != connection.interest else { return }
         connection.interest = mask
-        var event = epoll_event(events: mask, data: epoll_data_t(fd: connection.fd))
+        let key = UInt64(UInt32(bitPattern: connection.fd)) | (connection.generation & 0xFFFF_FFFF) << 32
+        var event = epoll_event(events: mask, data: epoll_data_t(u64: key))
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
     }
 
@@ -279,11 +287,13 @@ final class EventLoop: @unchecked Sendable {
                 info: HTTPConnectionInfo(remoteAddress: host, remotePort: port, isTLS: session != nil),
                 maxHeaderBytes: configuration.maxHeaderBytes, tls: session)
             nextGeneration &+= 1
+            // Generation 0 (low 32 bits) marks the listener and the eventfd in epoll keys.
+            if nextGeneration & 0xFFFF_FFFF == 0 { nextGeneration &+= 1 }
             while connections.count <= Int(fd) { connections.append(nil) }
             connections[Int(fd)] = connection
             connectionCount += 1
             connection.interest = EPOLLIN.rawValue
-            register(fd, events: EPOLLIN.rawValue)
+            register(fd, events: EPOLLIN.rawValue, generation: connection.generation)
             enterIdle(connection)
             if session != nil {
                 // The handshake must finish as fast as a request head would.
