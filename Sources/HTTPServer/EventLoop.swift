@@ -336,6 +336,7 @@ final class EventLoop: @unchecked Sendable {
         guard let tls = connection.tls else { return }
         switch tls.handshake() {
         case .done:
+            if connection.phase == .idle { connection.deadline = now + idleMillis }
             updateInterest(connection)
         case .wantsRead:
             updateInterest(connection)
@@ -583,7 +584,8 @@ final class EventLoop: @unchecked Sendable {
             ["code": error.code.rawValue, "status": "\(error.status.code)", "peer": connection.info.remoteAddress])
         let response = HTTPResponseSerializer.errorResponse(for: error)
         serializer.serialize(
-            response, requestMethod: .get, requestVersion: .http1_1, keepAlive: false, epochSeconds: time(nil),
+            response, requestMethod: connection.head?.method ?? .get, requestVersion: .http1_1, keepAlive: false,
+            epochSeconds: time(nil),
             into: &connection.output)
         connection.phase = .processing
         connection.closeAfterWrite = true
