@@ -491,7 +491,10 @@ final class EventLoop: @unchecked Sendable {
             guard let connection = connection(completion.fd), connection.generation == completion.generation,
                 connection.phase == .processing, let head = connection.head
             else { continue }
-            let keepAlive = connection.keepAlive && stopDeadline == nil
+            // A responder may end the connection by answering with `Connection: close`.
+            let keepAlive =
+                connection.keepAlive && stopDeadline == nil
+                && !completion.response.headers.contains(name: "Connection", token: "close")
             serializer.serialize(
                 completion.response, requestMethod: head.method, requestVersion: head.version, keepAlive: keepAlive,
                 epochSeconds: time(nil), into: &connection.output)

@@ -17,7 +17,8 @@ import Synchronization
 /// and closed. A connection idle past `idleTimeout` is closed; one that does not finish its headers
 /// within `headerTimeout` of their first byte, or its body within `bodyTimeout`, gets `408` and is
 /// closed (so a slowloris client costs one table entry, never a thread). After a parse error the
-/// server sends the error status with a short text body and closes.
+/// server sends the error status with a short text body and closes. A responder can end a
+/// keep-alive connection by putting `Connection: close` on its response.
 ///
 /// Threading: all methods may be called from any thread or task.
 public final class HTTPServer: Sendable {

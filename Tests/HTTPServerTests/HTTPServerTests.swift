@@ -18,6 +18,8 @@ struct TestResponder: HTTPResponder {
             return .text("slow done")
         case "/echo":
             return HTTPResponse(status: .ok, body: request.body)
+        case "/bye":
+            return HTTPResponse(status: .ok, headers: ["Connection": "close"], body: Array("bye".utf8))
         case "/info":
             return .text("\(request.connection.remoteAddress) \(request.connection.isTLS)")
         default:
@@ -148,6 +150,19 @@ func withServer(
                 let client = try RawClient(port: port)
                 client.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 #expect(try client.readResponse().header("Connection") == "close")
+                #expect(client.waitForClose())
+            }
+        }
+    }
+
+    @Test func responderCanCloseTheConnection() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                client.send("GET /bye HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try client.readResponse()
+                #expect(response.text == "bye")
+                #expect(response.header("Connection") == "close")
                 #expect(client.waitForClose())
             }
         }
