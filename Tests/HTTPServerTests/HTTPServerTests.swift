@@ -274,7 +274,7 @@ func withServer(
             }
             #expect(client)
             // The client's socket closed when its thread finished; the loop notices the end of stream.
-            for _ in 0..<100 where server.openConnections != 0 { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<250 where server.openConnections != 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(server.openConnections == 0)
         }
     }
@@ -350,7 +350,9 @@ func withServer(
                 return try client.readResponse()
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Shut down only once the slow request is with the responder.
+        for _ in 0..<250 where server.metrics.requestsHandled < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.metrics.requestsHandled == 2)
         await server.shutdown(gracePeriod: .seconds(5))
         let response = try await slow.value
         #expect(response.status == 200)
@@ -373,7 +375,8 @@ func withServer(
                 return client.waitForClose()
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        for _ in 0..<250 where server.metrics.requestsHandled < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.metrics.requestsHandled == 1)
         await server.shutdown(gracePeriod: .milliseconds(300))
         #expect(try await slow.value)
     }
