@@ -24,7 +24,11 @@ private let tools = ["/usr/bin/openssl", "/usr/bin/curl"]
 @Suite(.enabled(if: tools.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }, "needs openssl and curl"))
 struct HTTPServerTLSTests {
     /// Writes a throwaway self-signed P-256 certificate for 127.0.0.1 and returns (directory, cert, key).
-    private func makeCertificate() throws -> (URL, String, String) {
+    private func makeCertificate() async throws -> (URL, String, String) {
+        try await onThread { try makeCertificateBlocking() }
+    }
+
+    private func makeCertificateBlocking() throws -> (URL, String, String) {
         let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
             "portcullis-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
@@ -42,7 +46,7 @@ struct HTTPServerTLSTests {
     }
 
     @Test func requestOverTLSIsAnsweredAndMarkedSecure() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { _, port in
             let result = try await onThread {
@@ -59,7 +63,7 @@ struct HTTPServerTLSTests {
     }
 
     @Test func largeBodyRoundTripsOverTLS() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         let bodyFile = directory.appendingPathComponent("body.bin")
         let body = Data((0..<900_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
@@ -82,7 +86,7 @@ struct HTTPServerTLSTests {
     }
 
     @Test func tlsBelowVersion12IsRefusedByTheServer() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { _, port in
             // SECLEVEL=0 lets the client offer TLS 1.1, so only the server's minimum can refuse it.
@@ -102,7 +106,7 @@ struct HTTPServerTLSTests {
     }
 
     @Test func plainHTTPToATLSPortIsDropped() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { server, port in
             try await onThread {
