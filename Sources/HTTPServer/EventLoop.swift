@@ -138,27 +138,28 @@ final class EventLoop: @unchecked Sendable {
 
     /// Hands a finished response back to the loop; called from responder tasks.
     func deliver(_ completion: Completion) {
-        let wake = inbox.withLock { inbox -> Bool in
-            guard !inbox.closed else { return false }
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
             inbox.completions.append(completion)
-            if inbox.wakePending { return false }
-            inbox.wakePending = true
-            return true
+            if !inbox.wakePending {
+                inbox.wakePending = true
+                signalWake()
+            }
         }
-        if wake { signalWake() }
     }
 
     /// Asks the loop to stop accepting and to finish in-flight requests by `deadline` (monotonic ms).
     func requestStop(deadline: Int64) {
-        let wake = inbox.withLock { inbox -> Bool in
-            guard !inbox.closed else { return false }
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
             inbox.stopDeadline = deadline
             inbox.wakePending = true
-            return true
+            signalWake()
         }
-        if wake { signalWake() }
     }
 
+    /// Writes the eventfd; callers hold the inbox lock, so the loop cannot close the descriptor
+    /// (and the number cannot be reused) between the `closed` check and the write.
     private func signalWake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
