@@ -12,6 +12,7 @@ import Synchronization
 /// A response (or a command) crossing from a task back to its loop.
 struct LoopInbox: ~Copyable {
     var completions: [Completion] = []
+    var jobs: [UnownedJob] = []
     var stopDeadline: Int64? = nil
     var wakePending = false
     var closed = false
@@ -21,6 +22,19 @@ struct Completion: Sendable {
     var fd: Int32
     var generation: UInt64
     var response: HTTPResponse
+}
+
+/// Runs the jobs of responder tasks on their event loop's thread, so a responder that does not
+/// suspend elsewhere answers without any thread hop (`ResponderExecution.eventLoop`).
+final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
+    fileprivate weak var loop: EventLoop?
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        if let loop, loop.enqueue(unowned) { return }
+        // The loop has exited (a task outlived the server): finish it on the global executor.
+        globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
+    }
 }
 
 /// Per-connection state, owned by one loop.
@@ -88,6 +102,12 @@ final class EventLoop: @unchecked Sendable {
     private var serializer = HTTPResponseSerializer()
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var spareCompletions: [Completion] = []
+    private var localCompletions: [Completion] = []
+    private var localJobs: [UnownedJob] = []
+    private var spareJobs: [UnownedJob] = []
+    private let executor = EventLoopExecutor()
+    /// Set once on the loop thread before any connection (hence any task) exists.
+    private var loopThread: pthread_t? = nil
     private var events = [epoll_event](repeating: epoll_event(), count: 256)
     private var now: Int64 = 0
     private var lastSweep: Int64 = 0
@@ -125,6 +145,12 @@ final class EventLoop: @unchecked Sendable {
         self.bodyMillis = configuration.bodyTimeout.milliseconds
         register(listenFD, events: EPOLLIN.rawValue)
         register(wakeFD, events: EPOLLIN.rawValue)
+        executor.loop = self
+    }
+
+    private var onLoopThread: Bool {
+        guard let loopThread else { return false }
+        return pthread_equal(pthread_self(), loopThread) != 0
     }
 
     /// Starts the loop on its own thread.
@@ -138,6 +164,10 @@ final class EventLoop: @unchecked Sendable {
 
     /// Hands a finished response back to the loop; called from responder tasks.
     func deliver(_ completion: Completion) {
+        if onLoopThread {
+            localCompletions.append(completion)
+            return
+        }
         inbox.withLock { inbox in
             guard !inbox.closed else { return }
             inbox.completions.append(completion)
@@ -145,6 +175,23 @@ final class EventLoop: @unchecked Sendable {
                 inbox.wakePending = true
                 signalWake()
             }
+        }
+    }
+
+    /// Queues a job of a responder task; false once the loop has exited.
+    func enqueue(_ job: UnownedJob) -> Bool {
+        if onLoopThread {
+            localJobs.append(job)
+            return true
+        }
+        return inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.jobs.append(job)
+            if !inbox.wakePending {
+                inbox.wakePending = true
+                signalWake()
+            }
+            return true
         }
     }
 
@@ -168,10 +215,12 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Loop
 
     private func run() {
+        loopThread = pthread_self()
         now = monotonicMilliseconds()
         lastSweep = now
         while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), 100)
+            let count = epoll_wait(
+                epollFD, &events, Int32(events.count), localJobs.isEmpty && localCompletions.isEmpty ? 100 : 0)
             now = monotonicMilliseconds()
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", ["error": errnoText(errno)])
@@ -193,6 +242,7 @@ final class EventLoop: @unchecked Sendable {
                     handle(connection, events: event.events)
                 }
             }
+            runLocalWork()
             if now - lastSweep >= 100 {
                 lastSweep = now
                 sweepTimeouts()
@@ -209,7 +259,14 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func tearDown() {
-        inbox.withLock { $0.closed = true }
+        let stranded = inbox.withLock { inbox -> [UnownedJob] in
+            inbox.closed = true
+            defer { inbox.jobs = [] }
+            return inbox.jobs
+        }
+        // Tasks that were about to resume here finish on the global executor; their responses are dropped.
+        for job in localJobs + stranded { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+        localJobs = []
         for case let connection? in connections { closeConnection(connection) }
         if listenFD >= 0 {
             close(listenFD)
@@ -472,9 +529,14 @@ final class EventLoop: @unchecked Sendable {
         let responder = self.responder
         let fd = connection.fd
         let generation = connection.generation
-        Task { [self] in
+        let loop = self
+        let work: @Sendable () async -> Void = {
             let response = await responder.respond(to: request)
-            self.deliver(Completion(fd: fd, generation: generation, response: response))
+            loop.deliver(Completion(fd: fd, generation: generation, response: response))
+        }
+        switch configuration.responderExecution {
+        case .eventLoop: Task(executorPreference: executor, operation: work)
+        case .cooperativePool: Task(operation: work)
         }
     }
 
@@ -484,27 +546,49 @@ final class EventLoop: @unchecked Sendable {
         var stop: Int64? = nil
         inbox.withLock { inbox in
             swap(&inbox.completions, &spareCompletions)
+            if !inbox.jobs.isEmpty {
+                localJobs.append(contentsOf: inbox.jobs)
+                inbox.jobs.removeAll(keepingCapacity: true)
+            }
             inbox.wakePending = false
             stop = inbox.stopDeadline
             inbox.stopDeadline = nil
         }
-        for completion in spareCompletions {
-            guard let connection = connection(completion.fd), connection.generation == completion.generation,
-                connection.phase == .processing, let head = connection.head
-            else { continue }
-            // A responder may end the connection by answering with `Connection: close`.
-            let keepAlive =
-                connection.keepAlive && stopDeadline == nil
-                && !completion.response.headers.contains(name: "Connection", token: "close")
-            serializer.serialize(
-                completion.response, requestMethod: head.method, requestVersion: head.version, keepAlive: keepAlive,
-                epochSeconds: time(nil), into: &connection.output)
-            connection.closeAfterWrite = !keepAlive
-            connection.head = nil
-            flush(connection)
-        }
+        for completion in spareCompletions { complete(completion) }
         spareCompletions.removeAll(keepingCapacity: true)
         if let stop { beginStopping(deadline: stop) }
+    }
+
+    /// Runs responder jobs queued on this loop and writes the responses they produced; a bounded
+    /// number of rounds keeps pipelined requests from starving socket events.
+    private func runLocalWork() {
+        for _ in 0..<16 {
+            if localJobs.isEmpty && localCompletions.isEmpty { return }
+            swap(&localJobs, &spareJobs)
+            let runner = executor.asUnownedTaskExecutor()
+            for job in spareJobs { job.runSynchronously(on: runner) }
+            spareJobs.removeAll(keepingCapacity: true)
+            swap(&localCompletions, &spareCompletions)
+            for completion in spareCompletions { complete(completion) }
+            spareCompletions.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Writes a responder's answer if its connection is still the one that asked.
+    private func complete(_ completion: Completion) {
+        guard let connection = connection(completion.fd), connection.generation == completion.generation,
+            connection.phase == .processing, let head = connection.head
+        else { return }
+        // A responder may end the connection by answering with `Connection: close`.
+        let keepAlive =
+            connection.keepAlive && stopDeadline == nil
+            && !completion.response.headers.contains(name: "Connection", token: "close")
+        serializer.serialize(
+            completion.response, requestMethod: head.method, requestVersion: head.version, keepAlive: keepAlive,
+            epochSeconds: time(nil), into: &connection.output)
+        connection.closeAfterWrite = !keepAlive
+        connection.head = nil
+        flush(connection)
     }
 
     // MARK: Writing

@@ -4,9 +4,19 @@ import HTTPCore
 import HTTPServer
 import Testing
 
+/// An actor a responder awaits, so the task leaves its event loop and must come back.
+actor Counter {
+    private var value = 0
+    func next() -> Int {
+        value += 1
+        return value
+    }
+}
+
 /// Answers by path: `/slow?ms=N` sleeps, `/echo` returns the body, `/info` describes the connection.
 struct TestResponder: HTTPResponder {
     var limit = 1024
+    let counter = Counter()
 
     func bodyLimit(for head: HTTPRequestHead) -> Int { limit }
 
@@ -18,6 +28,8 @@ struct TestResponder: HTTPResponder {
             return .text("slow done")
         case "/echo":
             return HTTPResponse(status: .ok, body: request.body)
+        case "/count":
+            return .text("count \(await counter.next())")
         case "/bye":
             return HTTPResponse(status: .ok, headers: ["Connection": "close"], body: Array("bye".utf8))
         case "/info":
@@ -67,15 +79,17 @@ func withServer(
         }
     }
 
-    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
-        try await withServer { _, port in
+    @Test(arguments: [ResponderExecution.eventLoop, .cooperativePool])
+    func pipelinedRequestsAreAnsweredInOrder(execution: ResponderExecution) async throws {
+        try await withServer({ $0.responderExecution = execution }) { _, port in
             try await onThread {
                 let client = try RawClient(port: port)
                 client.send(
                     "GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\npong"
-                        + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+                        + "GET /count HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n")
                 #expect(try client.readResponse().text == "slow done")
                 #expect(try client.readResponse().text == "pong")
+                #expect(try client.readResponse().text == "count 1")
                 #expect(try client.readResponse().text == "GET /third")
             }
         }
