@@ -621,19 +621,33 @@ public struct HTTPRequestParser: Sendable {
 
     // MARK: Chunked body
 
+    /// Finds the CR of the CRLF ending the line that starts at `readIndex`, resuming the scan where
+    /// the previous call stopped so byte-by-byte input stays linear; nil when the line is incomplete.
+    private mutating func findLineEnd(
+        maxLength: Int, bareLF: HTTPParseError.Code, tooLong: HTTPParseError.Code, _ tooLongReason: String
+    ) throws(HTTPParseError) -> Int? {
+        var index = max(scanIndex, readIndex)
+        let end = buffer.count
+        while index < end {
+            if buffer[index] == lf {
+                guard index > readIndex, buffer[index - 1] == cr else { throw fail(bareLF, "bare LF") }
+                if index - readIndex > maxLength { throw fail(tooLong, tooLongReason) }
+                scanIndex = index + 1
+                return index - 1
+            }
+            index += 1
+        }
+        scanIndex = end
+        if end - readIndex > maxLength { throw fail(tooLong, tooLongReason) }
+        return nil
+    }
+
     /// Parses `chunk-size [chunk-ext] CRLF`; nil when the line is incomplete.
     private mutating func parseChunkSizeLine() throws(HTTPParseError) -> Int? {
-        let maxLine = 4096
-        let limit = min(buffer.count, readIndex + maxLine)
-        guard let lineEnd = findCRLF(from: readIndex, to: limit) else {
-            if buffer.count - readIndex >= maxLine {
-                throw fail(.invalidChunk, "chunk-size line too long")
-            }
-            if let bare = buffer[readIndex..<buffer.count].firstIndex(of: lf), bare == readIndex || buffer[bare - 1] != cr {
-                throw fail(.invalidChunk, "bare LF in a chunk-size line")
-            }
-            return nil
-        }
+        guard
+            let lineEnd = try findLineEnd(
+                maxLength: 4096, bareLF: .invalidChunk, tooLong: .invalidChunk, "chunk-size line too long")
+        else { return nil }
         var cursor = readIndex
         var size = 0
         while cursor < lineEnd, let digit = hexValue(buffer[cursor]) {
@@ -660,13 +674,11 @@ public struct HTTPRequestParser: Sendable {
     /// Consumes one trailer line, validating and discarding it: nil when incomplete, true at the
     /// empty line that ends the body.
     private mutating func consumeTrailerLine() throws(HTTPParseError) -> Bool? {
-        let available = min(buffer.count, readIndex + maxHeaderBytes - trailerBytes + 2)
-        guard let lineEnd = findCRLF(from: readIndex, to: available) else {
-            if buffer.count - readIndex + trailerBytes > maxHeaderBytes {
-                throw fail(.headerTooLarge, "trailer section exceeds \(maxHeaderBytes) bytes")
-            }
-            return nil
-        }
+        guard
+            let lineEnd = try findLineEnd(
+                maxLength: maxHeaderBytes - trailerBytes, bareLF: .invalidCharacter, tooLong: .headerTooLarge,
+                "trailer section exceeds \(maxHeaderBytes) bytes")
+        else { return nil }
         if lineEnd == readIndex {
             readIndex += 2
             return true

@@ -142,6 +142,10 @@ private func appendDecimal(_ value: Int, to buffer: inout [UInt8]) {
 
 /// Field values and reason phrases never carry CR, LF or other controls onto the wire.
 private func appendSanitized(_ text: String, to buffer: inout [UInt8]) {
+    if !text.utf8.contains(where: { ($0 < 0x20 && $0 != 0x09) || $0 == 0x7F }) {
+        buffer.append(contentsOf: text.utf8)
+        return
+    }
     for byte in text.utf8 {
         buffer.append((byte < 0x20 && byte != 0x09) || byte == 0x7F ? space : byte)
     }

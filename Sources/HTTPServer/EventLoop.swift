@@ -12,6 +12,7 @@ import Synchronization
 /// A response (or a command) crossing from a task back to its loop.
 struct LoopInbox: ~Copyable {
     var completions: [Completion] = []
+    var jobs: [UnownedJob] = []
     var stopDeadline: Int64? = nil
     var wakePending = false
     var closed = false
@@ -21,6 +22,19 @@ struct Completion: Sendable {
     var fd: Int32
     var generation: UInt64
     var response: HTTPResponse
+}
+
+/// Runs the jobs of responder tasks on their event loop's thread, so a responder that does not
+/// suspend elsewhere answers without any thread hop (`ResponderExecution.eventLoop`).
+final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
+    fileprivate weak var loop: EventLoop?
+
+    func enqueue(_ job: consuming ExecutorJob) {
+        let unowned = UnownedJob(job)
+        if let loop, loop.enqueue(unowned) { return }
+        // The loop has exited (a task outlived the server): finish it on the global executor.
+        globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
+    }
 }
 
 /// Per-connection state, owned by one loop.
@@ -88,10 +102,18 @@ final class EventLoop: @unchecked Sendable {
     private var serializer = HTTPResponseSerializer()
     private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
     private var spareCompletions: [Completion] = []
+    private var localCompletions: [Completion] = []
+    private var localJobs: [UnownedJob] = []
+    private var spareJobs: [UnownedJob] = []
+    private let executor = EventLoopExecutor()
+    /// Set once on the loop thread before any connection (hence any task) exists.
+    private var loopThread: pthread_t? = nil
     private var events = [epoll_event](repeating: epoll_event(), count: 256)
     private var now: Int64 = 0
     private var lastSweep: Int64 = 0
     private var stopDeadline: Int64? = nil
+    /// While out of file descriptors the level-triggered listener would spin; it rests until then.
+    private var acceptPausedUntil: Int64? = nil
     private let idleMillis: Int64
     private let headerMillis: Int64
     private let bodyMillis: Int64
@@ -123,6 +145,12 @@ final class EventLoop: @unchecked Sendable {
         self.bodyMillis = configuration.bodyTimeout.milliseconds
         register(listenFD, events: EPOLLIN.rawValue)
         register(wakeFD, events: EPOLLIN.rawValue)
+        executor.loop = self
+    }
+
+    private var onLoopThread: Bool {
+        guard let loopThread else { return false }
+        return pthread_equal(pthread_self(), loopThread) != 0
     }
 
     /// Starts the loop on its own thread.
@@ -136,27 +164,49 @@ final class EventLoop: @unchecked Sendable {
 
     /// Hands a finished response back to the loop; called from responder tasks.
     func deliver(_ completion: Completion) {
-        let wake = inbox.withLock { inbox -> Bool in
-            guard !inbox.closed else { return false }
+        if onLoopThread {
+            localCompletions.append(completion)
+            return
+        }
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
             inbox.completions.append(completion)
-            if inbox.wakePending { return false }
-            inbox.wakePending = true
+            if !inbox.wakePending {
+                inbox.wakePending = true
+                signalWake()
+            }
+        }
+    }
+
+    /// Queues a job of a responder task; false once the loop has exited.
+    func enqueue(_ job: UnownedJob) -> Bool {
+        if onLoopThread {
+            localJobs.append(job)
             return true
         }
-        if wake { signalWake() }
+        return inbox.withLock { inbox in
+            guard !inbox.closed else { return false }
+            inbox.jobs.append(job)
+            if !inbox.wakePending {
+                inbox.wakePending = true
+                signalWake()
+            }
+            return true
+        }
     }
 
     /// Asks the loop to stop accepting and to finish in-flight requests by `deadline` (monotonic ms).
     func requestStop(deadline: Int64) {
-        let wake = inbox.withLock { inbox -> Bool in
-            guard !inbox.closed else { return false }
+        inbox.withLock { inbox in
+            guard !inbox.closed else { return }
             inbox.stopDeadline = deadline
             inbox.wakePending = true
-            return true
+            signalWake()
         }
-        if wake { signalWake() }
     }
 
+    /// Writes the eventfd; callers hold the inbox lock, so the loop cannot close the descriptor
+    /// (and the number cannot be reused) between the `closed` check and the write.
     private func signalWake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
@@ -165,10 +215,12 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Loop
 
     private func run() {
+        loopThread = pthread_self()
         now = monotonicMilliseconds()
         lastSweep = now
         while true {
-            let count = epoll_wait(epollFD, &events, Int32(events.count), 100)
+            let count = epoll_wait(
+                epollFD, &events, Int32(events.count), localJobs.isEmpty && localCompletions.isEmpty ? 100 : 0)
             now = monotonicMilliseconds()
             if count < 0 && errno != EINTR {
                 logger.error("epoll_wait failed", ["error": errnoText(errno)])
@@ -176,15 +228,21 @@ final class EventLoop: @unchecked Sendable {
             }
             for slot in 0..<max(0, Int(count)) {
                 let event = events[slot]
-                let fd = event.data.fd
-                if fd == listenFD {
-                    acceptConnections()
-                } else if fd == wakeFD {
-                    drainInbox()
-                } else if let connection = connection(fd) {
+                let key = event.data.u64
+                let fd = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
+                if key >> 32 == 0 {
+                    if fd == listenFD {
+                        acceptConnections()
+                    } else if fd == wakeFD {
+                        drainInbox()
+                    }
+                } else if let connection = connection(fd), connection.generation & 0xFFFF_FFFF == key >> 32 {
+                    // The generation check drops a stale event for a descriptor that was closed and
+                    // reused earlier in this same batch.
                     handle(connection, events: event.events)
                 }
             }
+            runLocalWork()
             if now - lastSweep >= 100 {
                 lastSweep = now
                 sweepTimeouts()
@@ -201,7 +259,14 @@ final class EventLoop: @unchecked Sendable {
     }
 
     private func tearDown() {
-        inbox.withLock { $0.closed = true }
+        let stranded = inbox.withLock { inbox -> [UnownedJob] in
+            inbox.closed = true
+            defer { inbox.jobs = [] }
+            return inbox.jobs
+        }
+        // Tasks that were about to resume here finish on the global executor; their responses are dropped.
+        for job in localJobs + stranded { globalConcurrentExecutor.enqueue(ExecutorJob(job)) }
+        localJobs = []
         for case let connection? in connections { closeConnection(connection) }
         if listenFD >= 0 {
             close(listenFD)
@@ -216,8 +281,10 @@ final class EventLoop: @unchecked Sendable {
         Int(fd) < connections.count ? connections[Int(fd)] : nil
     }
 
-    private func register(_ fd: Int32, events: UInt32) {
-        var event = epoll_event(events: events, data: epoll_data_t(fd: fd))
+    /// Registers `fd`; connections carry their generation in the upper half of the event key.
+    private func register(_ fd: Int32, events: UInt32, generation: UInt64 = 0) {
+        let key = UInt64(UInt32(bitPattern: fd)) | (generation & 0xFFFF_FFFF) << 32
+        var event = epoll_event(events: events, data: epoll_data_t(u64: key))
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
     }
 
@@ -228,7 +295,8 @@ final class EventLoop: @unchecked Sendable {
         if connection.hasPendingOutput || wantWrite { mask |= EPOLLOUT.rawValue }
         guard mask != connection.interest else { return }
         connection.interest = mask
-        var event = epoll_event(events: mask, data: epoll_data_t(fd: connection.fd))
+        let key = UInt64(UInt32(bitPattern: connection.fd)) | (connection.generation & 0xFFFF_FFFF) << 32
+        var event = epoll_event(events: mask, data: epoll_data_t(u64: key))
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
     }
 
@@ -240,7 +308,9 @@ final class EventLoop: @unchecked Sendable {
                 let code = errno
                 if code == EINTR || code == ECONNABORTED { continue }
                 if code == EMFILE || code == ENFILE {
-                    logger.warning("out of file descriptors; not accepting", ["error": errnoText(code)])
+                    logger.warning("out of file descriptors; pausing accept for 100 ms", ["error": errnoText(code)])
+                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
+                    acceptPausedUntil = now + 100
                 }
                 return
             }
@@ -275,11 +345,13 @@ final class EventLoop: @unchecked Sendable {
                 info: HTTPConnectionInfo(remoteAddress: host, remotePort: port, isTLS: session != nil),
                 maxHeaderBytes: configuration.maxHeaderBytes, tls: session)
             nextGeneration &+= 1
+            // Generation 0 (low 32 bits) marks the listener and the eventfd in epoll keys.
+            if nextGeneration & 0xFFFF_FFFF == 0 { nextGeneration &+= 1 }
             while connections.count <= Int(fd) { connections.append(nil) }
             connections[Int(fd)] = connection
             connectionCount += 1
             connection.interest = EPOLLIN.rawValue
-            register(fd, events: EPOLLIN.rawValue)
+            register(fd, events: EPOLLIN.rawValue, generation: connection.generation)
             enterIdle(connection)
             if session != nil {
                 // The handshake must finish as fast as a request head would.
@@ -322,6 +394,7 @@ final class EventLoop: @unchecked Sendable {
         guard let tls = connection.tls else { return }
         switch tls.handshake() {
         case .done:
+            if connection.phase == .idle { connection.deadline = now + idleMillis }
             updateInterest(connection)
         case .wantsRead:
             updateInterest(connection)
@@ -342,7 +415,7 @@ final class EventLoop: @unchecked Sendable {
             flush(connection)
             guard isOpen(connection) else { return }
         }
-        var received = false
+        var reads = 0
         while true {
             let count: Int
             if let tls = connection.tls {
@@ -376,21 +449,24 @@ final class EventLoop: @unchecked Sendable {
                 closeConnection(connection)
                 return
             }
-            received = true
             if connection.phase == .lingering { continue }
             connection.parser.append(readBuffer[0..<count])
-            if connection.phase == .processing
-                && connection.parser.bufferedByteCount > configuration.maxHeaderBytes + readBuffer.count
+            // Parse chunk by chunk so the limits bound what a fast client can pile up.
+            processInput(connection)
+            guard isOpen(connection), connection.phase != .lingering else { return }
+            if connection.phase == .processing || connection.hasPendingOutput,
+                connection.parser.bufferedByteCount > configuration.maxHeaderBytes + readBuffer.count
             {
                 // A client pipelining faster than we answer waits in its own socket buffer.
                 connection.readPaused = true
                 updateInterest(connection)
-                break
+                return
             }
-            // A plain socket that returned less than asked is drained; TLS may hold buffered records.
-            if connection.tls == nil && count < readBuffer.count { break }
+            reads += 1
+            // A plain socket that returned less than asked is drained (level-triggered epoll reports
+            // the rest, and one client cannot hog the loop); TLS must be read until it wants more.
+            if connection.tls == nil && (count < readBuffer.count || reads >= 16) { return }
         }
-        if received && connection.phase != .lingering { processInput(connection) }
     }
 
     /// Parses buffered input while the connection is free to start (or continue) a request.
@@ -453,9 +529,14 @@ final class EventLoop: @unchecked Sendable {
         let responder = self.responder
         let fd = connection.fd
         let generation = connection.generation
-        Task { [self] in
+        let loop = self
+        let work: @Sendable () async -> Void = {
             let response = await responder.respond(to: request)
-            self.deliver(Completion(fd: fd, generation: generation, response: response))
+            loop.deliver(Completion(fd: fd, generation: generation, response: response))
+        }
+        switch configuration.responderExecution {
+        case .eventLoop: Task(executorPreference: executor, operation: work)
+        case .cooperativePool: Task(operation: work)
         }
     }
 
@@ -465,24 +546,49 @@ final class EventLoop: @unchecked Sendable {
         var stop: Int64? = nil
         inbox.withLock { inbox in
             swap(&inbox.completions, &spareCompletions)
+            if !inbox.jobs.isEmpty {
+                localJobs.append(contentsOf: inbox.jobs)
+                inbox.jobs.removeAll(keepingCapacity: true)
+            }
             inbox.wakePending = false
             stop = inbox.stopDeadline
             inbox.stopDeadline = nil
         }
-        for completion in spareCompletions {
-            guard let connection = connection(completion.fd), connection.generation == completion.generation,
-                connection.phase == .processing, let head = connection.head
-            else { continue }
-            let keepAlive = connection.keepAlive && stopDeadline == nil
-            serializer.serialize(
-                completion.response, requestMethod: head.method, requestVersion: head.version, keepAlive: keepAlive,
-                epochSeconds: time(nil), into: &connection.output)
-            connection.closeAfterWrite = !keepAlive
-            connection.head = nil
-            flush(connection)
-        }
+        for completion in spareCompletions { complete(completion) }
         spareCompletions.removeAll(keepingCapacity: true)
         if let stop { beginStopping(deadline: stop) }
+    }
+
+    /// Runs responder jobs queued on this loop and writes the responses they produced; a bounded
+    /// number of rounds keeps pipelined requests from starving socket events.
+    private func runLocalWork() {
+        for _ in 0..<16 {
+            if localJobs.isEmpty && localCompletions.isEmpty { return }
+            swap(&localJobs, &spareJobs)
+            let runner = executor.asUnownedTaskExecutor()
+            for job in spareJobs { job.runSynchronously(on: runner) }
+            spareJobs.removeAll(keepingCapacity: true)
+            swap(&localCompletions, &spareCompletions)
+            for completion in spareCompletions { complete(completion) }
+            spareCompletions.removeAll(keepingCapacity: true)
+        }
+    }
+
+    /// Writes a responder's answer if its connection is still the one that asked.
+    private func complete(_ completion: Completion) {
+        guard let connection = connection(completion.fd), connection.generation == completion.generation,
+            connection.phase == .processing, let head = connection.head
+        else { return }
+        // A responder may end the connection by answering with `Connection: close`.
+        let keepAlive =
+            connection.keepAlive && stopDeadline == nil
+            && !completion.response.headers.contains(name: "Connection", token: "close")
+        serializer.serialize(
+            completion.response, requestMethod: head.method, requestVersion: head.version, keepAlive: keepAlive,
+            epochSeconds: time(nil), into: &connection.output)
+        connection.closeAfterWrite = !keepAlive
+        connection.head = nil
+        flush(connection)
     }
 
     // MARK: Writing
@@ -566,7 +672,8 @@ final class EventLoop: @unchecked Sendable {
             ["code": error.code.rawValue, "status": "\(error.status.code)", "peer": connection.info.remoteAddress])
         let response = HTTPResponseSerializer.errorResponse(for: error)
         serializer.serialize(
-            response, requestMethod: .get, requestVersion: .http1_1, keepAlive: false, epochSeconds: time(nil),
+            response, requestMethod: connection.head?.method ?? .get, requestVersion: .http1_1, keepAlive: false,
+            epochSeconds: time(nil),
             into: &connection.output)
         connection.phase = .processing
         connection.closeAfterWrite = true
@@ -598,6 +705,10 @@ final class EventLoop: @unchecked Sendable {
     // MARK: Timeouts and shutdown
 
     private func sweepTimeouts() {
+        if let until = acceptPausedUntil, now >= until {
+            acceptPausedUntil = nil
+            if listenFD >= 0 { register(listenFD, events: EPOLLIN.rawValue) }
+        }
         for case let connection? in connections where connection.deadline != 0 && now >= connection.deadline {
             if connection.phase != .lingering && connection.phase != .idle {
                 metrics.timeouts.add(1, ordering: .relaxed)

@@ -10,14 +10,19 @@ import Synchronization
 /// Design (the "hybrid" of swift-syslibs.md §5): every loop thread owns an `SO_REUSEPORT` listener
 /// (when there is more than one loop), its connections and their parsers; sockets are non-blocking,
 /// `EPOLLIN` is level-triggered and `EPOLLOUT` is armed only while output is pending. A complete
-/// request becomes a task; its response returns to the loop through a locked queue and an eventfd.
-/// One request per connection is in flight at a time, so pipelined responses stay in order.
+/// request becomes a task calling `respond(to:)`. By default (`ResponderExecution.eventLoop`) the
+/// task prefers its loop as `TaskExecutor`: a responder that finishes without suspending elsewhere
+/// answers with no thread hop, and work resumed from other threads (an actor, a `BlockingPool`)
+/// comes back through a locked queue and an eventfd. With `.cooperativePool` every response takes
+/// that queue. One request per connection is in flight at a time, so pipelined responses stay in
+/// order; a per-connection generation number keeps a late response off a reused descriptor.
 ///
 /// Limits: beyond `maxConnections` a new connection is accepted, answered `503 Service Unavailable`
 /// and closed. A connection idle past `idleTimeout` is closed; one that does not finish its headers
 /// within `headerTimeout` of their first byte, or its body within `bodyTimeout`, gets `408` and is
 /// closed (so a slowloris client costs one table entry, never a thread). After a parse error the
-/// server sends the error status with a short text body and closes.
+/// server sends the error status with a short text body and closes. A responder can end a
+/// keep-alive connection by putting `Connection: close` on its response.
 ///
 /// Threading: all methods may be called from any thread or task.
 public final class HTTPServer: Sendable {

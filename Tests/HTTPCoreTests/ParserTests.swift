@@ -246,7 +246,9 @@ private func failure(
     }
 
     @Test func hugeContentLengthSaturatesAndIs413() {
-        #expect(failure("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999999\r\n\r\n") == .bodyTooLarge)
+        #expect(
+            failure("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 99999999999999999999999999\r\n\r\n") == .bodyTooLarge
+        )
     }
 
     @Test func chunkedBodyOverTheLimitIs413() {
@@ -286,13 +288,18 @@ private func failure(
     }
 
     @Test func invalidCharactersAre400() {
-        #expect(failure(Array("GET / HTTP/1.1\r\nHost: x\r\nX: a".utf8) + [0] + Array("b\r\n\r\n".utf8)) == .invalidCharacter)
+        #expect(
+            failure(Array("GET / HTTP/1.1\r\nHost: x\r\nX: a".utf8) + [0] + Array("b\r\n\r\n".utf8))
+                == .invalidCharacter)
         #expect(failure("GET / HTTP/1.1\r\nHost: x\r\nX: a\rb\r\n\r\n") == .invalidCharacter)
         #expect(failure("GET / HTTP/1.1\nHost: x\n\n") == .invalidCharacter)
         #expect(failure("GET / HTTP/1.1\r\nHost: x\nX: y\r\n\r\n") == .invalidCharacter)
         #expect(failure("\nGET / HTTP/1.1\r\nHost: x\r\n\r\n") == .invalidCharacter)
-        #expect(failure(Array("GET /a".utf8) + [0x7F] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) == .invalidCharacter)
-        #expect(failure(Array("GET /a".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) == .invalidCharacter)
+        #expect(
+            failure(Array("GET /a".utf8) + [0x7F] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8)) == .invalidCharacter)
+        #expect(
+            failure(Array("GET /a".utf8) + [0xC3, 0xA9] + Array(" HTTP/1.1\r\nHost: x\r\n\r\n".utf8))
+                == .invalidCharacter)
         #expect(failure(Array("GET / HTTP/1.1\r\nHost: x\r\nX\u{1}Y: z\r\n\r\n".utf8)) == .invalidCharacter)
     }
 
@@ -321,7 +328,8 @@ private func failure(
             failure("POST / HTTP/1.1\r\nHost: x\r\nContent-Length: 3\r\nTransfer-Encoding: chunked\r\n\r\n")
                 == .conflictingFraming)
         #expect(failure("POST / HTTP/1.0\r\nTransfer-Encoding: chunked\r\n\r\n") == .conflictingFraming)
-        #expect(failure("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n") == .conflictingFraming)
+        #expect(
+            failure("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: chunked, chunked\r\n\r\n") == .conflictingFraming)
         #expect(failure("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \r\n\r\n") == .conflictingFraming)
     }
 
@@ -357,7 +365,9 @@ private func failure(
 
     @Test(arguments: ["gzip", "gzip, chunked", "chunked, gzip", "identity"])
     func unsupportedTransferCodingIs501(codings: String) {
-        #expect(failure("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \(codings)\r\n\r\n") == .unsupportedTransferCoding)
+        #expect(
+            failure("POST / HTTP/1.1\r\nHost: x\r\nTransfer-Encoding: \(codings)\r\n\r\n") == .unsupportedTransferCoding
+        )
         #expect(HTTPParseError(.unsupportedTransferCoding, "").status.code == 501)
     }
 
@@ -412,11 +422,13 @@ private func failure(
 
     @Test func serverOwnedHeadersFromTheResponderAreReplaced() {
         let response = HTTPResponse(
-            status: .ok, headers: ["Content-Length": "99", "Date": "x", "Connection": "keep-alive", "Transfer-Encoding": "chunked"],
+            status: .ok,
+            headers: ["Content-Length": "99", "Date": "x", "Connection": "keep-alive", "Transfer-Encoding": "chunked"],
             body: Array("ab".utf8))
         #expect(
             serialize(response, keepAlive: false)
-                == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab")
+                == "HTTP/1.1 200 OK\r\nDate: Sun, 06 Nov 1994 08:49:37 GMT\r\nContent-Length: 2\r\nConnection: close\r\n\r\nab"
+        )
     }
 
     @Test func headResponseHasLengthButNoBody() {

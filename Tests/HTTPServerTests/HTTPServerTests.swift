@@ -4,9 +4,19 @@ import HTTPCore
 import HTTPServer
 import Testing
 
+/// An actor a responder awaits, so the task leaves its event loop and must come back.
+actor Counter {
+    private var value = 0
+    func next() -> Int {
+        value += 1
+        return value
+    }
+}
+
 /// Answers by path: `/slow?ms=N` sleeps, `/echo` returns the body, `/info` describes the connection.
 struct TestResponder: HTTPResponder {
     var limit = 1024
+    let counter = Counter()
 
     func bodyLimit(for head: HTTPRequestHead) -> Int { limit }
 
@@ -18,6 +28,10 @@ struct TestResponder: HTTPResponder {
             return .text("slow done")
         case "/echo":
             return HTTPResponse(status: .ok, body: request.body)
+        case "/count":
+            return .text("count \(await counter.next())")
+        case "/bye":
+            return HTTPResponse(status: .ok, headers: ["Connection": "close"], body: Array("bye".utf8))
         case "/info":
             return .text("\(request.connection.remoteAddress) \(request.connection.isTLS)")
         default:
@@ -65,16 +79,49 @@ func withServer(
         }
     }
 
-    @Test func pipelinedRequestsAreAnsweredInOrder() async throws {
-        try await withServer { _, port in
+    @Test(arguments: [ResponderExecution.eventLoop, .cooperativePool])
+    func pipelinedRequestsAreAnsweredInOrder(execution: ResponderExecution) async throws {
+        try await withServer({ $0.responderExecution = execution }) { _, port in
             try await onThread {
                 let client = try RawClient(port: port)
                 client.send(
                     "GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\nPOST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: 4\r\n\r\npong"
-                        + "GET /third HTTP/1.1\r\nHost: x\r\n\r\n")
+                        + "GET /count HTTP/1.1\r\nHost: x\r\n\r\nGET /third HTTP/1.1\r\nHost: x\r\n\r\n")
                 #expect(try client.readResponse().text == "slow done")
                 #expect(try client.readResponse().text == "pong")
+                #expect(try client.readResponse().text == "count 1")
                 #expect(try client.readResponse().text == "GET /third")
+            }
+        }
+    }
+
+    @Test func floodOfPipelinedRequestsIsAnsweredInOrder() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                let count = 3000
+                var burst = ""
+                for index in 0..<count { burst += "GET /r\(index) HTTP/1.1\r\nHost: x\r\n\r\n" }
+                #expect(client.send(burst))
+                for index in 0..<count {
+                    let response = try client.readResponse()
+                    guard response.text == "GET /r\(index)" else {
+                        Issue.record("response \(index) was \(response.text)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func largeBodyArrivingInManyReadsIsEchoed() async throws {
+        try await withServer(responder: TestResponder(limit: 1 << 20)) { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                let body = (0..<900_000).map { UInt8(truncatingIfNeeded: $0 &* 31) }
+                client.send("POST /echo HTTP/1.1\r\nHost: x\r\nContent-Length: \(body.count)\r\n\r\n")
+                client.send(body)
+                #expect(try client.readResponse().body == body)
             }
         }
     }
@@ -117,6 +164,19 @@ func withServer(
                 let client = try RawClient(port: port)
                 client.send("GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
                 #expect(try client.readResponse().header("Connection") == "close")
+                #expect(client.waitForClose())
+            }
+        }
+    }
+
+    @Test func responderCanCloseTheConnection() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                client.send("GET /bye HTTP/1.1\r\nHost: x\r\n\r\n")
+                let response = try client.readResponse()
+                #expect(response.text == "bye")
+                #expect(response.header("Connection") == "close")
                 #expect(client.waitForClose())
             }
         }
@@ -228,7 +288,7 @@ func withServer(
             }
             #expect(client)
             // The client's socket closed when its thread finished; the loop notices the end of stream.
-            for _ in 0..<100 where server.openConnections != 0 { try await Task.sleep(for: .milliseconds(20)) }
+            for _ in 0..<250 where server.openConnections != 0 { try await Task.sleep(for: .milliseconds(20)) }
             #expect(server.openConnections == 0)
         }
     }
@@ -304,7 +364,9 @@ func withServer(
                 return try client.readResponse()
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        // Shut down only once the slow request is with the responder.
+        for _ in 0..<250 where server.metrics.requestsHandled < 2 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.metrics.requestsHandled == 2)
         await server.shutdown(gracePeriod: .seconds(5))
         let response = try await slow.value
         #expect(response.status == 200)
@@ -327,7 +389,8 @@ func withServer(
                 return client.waitForClose()
             }
         }
-        try await Task.sleep(for: .milliseconds(200))
+        for _ in 0..<250 where server.metrics.requestsHandled < 1 { try await Task.sleep(for: .milliseconds(20)) }
+        #expect(server.metrics.requestsHandled == 1)
         await server.shutdown(gracePeriod: .milliseconds(300))
         #expect(try await slow.value)
     }

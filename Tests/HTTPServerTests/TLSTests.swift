@@ -12,6 +12,7 @@ private func run(_ executable: String, _ arguments: [String]) throws -> (status:
     let pipe = Pipe()
     process.standardOutput = pipe
     process.standardError = FileHandle.nullDevice
+    process.standardInput = FileHandle.nullDevice
     try process.run()
     let data = pipe.fileHandleForReading.readDataToEndOfFile()
     process.waitUntilExit()
@@ -23,8 +24,13 @@ private let tools = ["/usr/bin/openssl", "/usr/bin/curl"]
 @Suite(.enabled(if: tools.allSatisfy { FileManager.default.isExecutableFile(atPath: $0) }, "needs openssl and curl"))
 struct HTTPServerTLSTests {
     /// Writes a throwaway self-signed P-256 certificate for 127.0.0.1 and returns (directory, cert, key).
-    private func makeCertificate() throws -> (URL, String, String) {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("portcullis-tls-\(UUID().uuidString)")
+    private func makeCertificate() async throws -> (URL, String, String) {
+        try await onThread { try makeCertificateBlocking() }
+    }
+
+    private func makeCertificateBlocking() throws -> (URL, String, String) {
+        let directory = FileManager.default.temporaryDirectory.appendingPathComponent(
+            "portcullis-tls-\(UUID().uuidString)")
         try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
         let cert = directory.appendingPathComponent("cert.pem").path
         let key = directory.appendingPathComponent("key.pem").path
@@ -40,36 +46,67 @@ struct HTTPServerTLSTests {
     }
 
     @Test func requestOverTLSIsAnsweredAndMarkedSecure() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { _, port in
             let result = try await onThread {
                 try run(
                     "/usr/bin/curl",
-                    ["-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(port)/info",
-                     "https://127.0.0.1:\(port)/second"])
+                    [
+                        "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(port)/info",
+                        "https://127.0.0.1:\(port)/second",
+                    ])
             }
             #expect(result.status == 0)
             #expect(result.output == "127.0.0.1 trueGET /second")
         }
     }
 
-    @Test func tlsBelowVersion12IsRefused() async throws {
-        let (directory, cert, key) = try makeCertificate()
+    @Test func largeBodyRoundTripsOverTLS() async throws {
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
-        try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { _, port in
+        let bodyFile = directory.appendingPathComponent("body.bin")
+        let body = Data((0..<900_000).map { UInt8(truncatingIfNeeded: $0 &* 7) })
+        try body.write(to: bodyFile)
+        let echoed = directory.appendingPathComponent("echoed.bin").path
+        try await withServer(
+            { $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }, responder: TestResponder(limit: 1 << 20)
+        ) { _, port in
             let result = try await onThread {
                 try run(
                     "/usr/bin/curl",
-                    ["-sS", "--max-time", "10", "--cacert", cert, "--tlsv1.0", "--tls-max", "1.1",
-                     "https://127.0.0.1:\(port)/info"])
+                    [
+                        "-sS", "--max-time", "20", "--cacert", cert, "-H", "Expect: 100-continue",
+                        "--data-binary", "@\(bodyFile.path)", "-o", echoed, "https://127.0.0.1:\(port)/echo",
+                    ])
             }
-            #expect(result.status != 0)
+            #expect(result.status == 0)
+            #expect(FileManager.default.contents(atPath: echoed) == body)
+        }
+    }
+
+    @Test func tlsBelowVersion12IsRefusedByTheServer() async throws {
+        let (directory, cert, key) = try await makeCertificate()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { _, port in
+            // SECLEVEL=0 lets the client offer TLS 1.1, so only the server's minimum can refuse it.
+            @Sendable func handshake(_ version: String) throws -> Int32 {
+                try run(
+                    "/usr/bin/openssl",
+                    [
+                        "s_client", "-connect", "127.0.0.1:\(port)", version, "-cipher", "DEFAULT:@SECLEVEL=0",
+                        "-CAfile", cert,
+                    ]
+                ).status
+            }
+            let (old, current) = try await onThread { (try handshake("-tls1_1"), try handshake("-tls1_2")) }
+            #expect(old != 0)
+            #expect(current == 0)
         }
     }
 
     @Test func plainHTTPToATLSPortIsDropped() async throws {
-        let (directory, cert, key) = try makeCertificate()
+        let (directory, cert, key) = try await makeCertificate()
         defer { try? FileManager.default.removeItem(at: directory) }
         try await withServer({ $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key) }) { server, port in
             try await onThread {
@@ -84,7 +121,8 @@ struct HTTPServerTLSTests {
     @Test func missingCertificateIsATypedError() {
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
-                port: 0, eventLoops: 1, tls: TLSConfiguration(certificatePath: "/nonexistent/cert.pem", keyPath: "/nonexistent/key.pem")),
+                port: 0, eventLoops: 1,
+                tls: TLSConfiguration(certificatePath: "/nonexistent/cert.pem", keyPath: "/nonexistent/key.pem")),
             responder: TestResponder(), logger: Logger(label: "test", level: .error))
         #expect(throws: HTTPServerError(.tlsConfiguration, "")) { try server.start() }
     }

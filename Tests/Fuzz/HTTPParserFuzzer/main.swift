@@ -31,7 +31,8 @@ func parse(_ bytes: [UInt8], splits: [Int], bodyLimit: Int) -> Outcome {
             while let event = try parser.next() {
                 switch event {
                 case .head(let head):
-                    outcome.requests.append("\(head.method) \(head.path) \(head.query.count) \(head.headers.fields.count)")
+                    outcome.requests.append(
+                        "\(head.method) \(head.path) \(head.query.count) \(head.headers.fields.count)")
                     try parser.beginBody(limit: bodyLimit)
                 case .complete(let body):
                     outcome.requests.append("body \(body.count)")
