@@ -38,7 +38,7 @@ fuzz: deps
 
 # wrk against GET /healthz and against nginx returning a constant body, in one run, with the ratio.
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
