@@ -55,7 +55,9 @@ var targets: [Target] = [
         dependencies: ["IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
     // Conformance suites every provider plugin's tests run (imports Swift Testing).
-    .target(name: "ProviderTesting", dependencies: ["IdentityCore"], swiftSettings: strictness),
+    .target(
+        name: "ProviderTesting", dependencies: ["IdentityCore", "Diagnostics", "Storage", "Threading"],
+        swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(

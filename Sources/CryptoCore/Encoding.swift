@@ -2,12 +2,41 @@ import Foundation
 
 /// Base64url without padding (RFC 4648 §5), as JOSE uses it.
 public enum Base64URL {
-    /// Encodes `bytes` as unpadded base64url.
+    private static let alphabet = Array("ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8)
+
+    /// Encodes `bytes` as unpadded base64url, byte by byte: it runs for every token issued, where
+    /// Foundation's encoder plus two string replacements cost more than the signature.
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
-        var text = Data(bytes).base64EncodedString()
-        text = text.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-        while text.hasSuffix("=") { text.removeLast() }
-        return text
+        let input = Array(bytes)
+        let outputCount = (input.count * 8 + 5) / 6
+        return String(unsafeUninitializedCapacity: outputCount) { output in
+            var out = 0
+            var index = 0
+            while index + 3 <= input.count {
+                let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8 | UInt32(input[index + 2])
+                output[out] = alphabet[Int(chunk >> 18 & 63)]
+                output[out + 1] = alphabet[Int(chunk >> 12 & 63)]
+                output[out + 2] = alphabet[Int(chunk >> 6 & 63)]
+                output[out + 3] = alphabet[Int(chunk & 63)]
+                out += 4
+                index += 3
+            }
+            switch input.count - index {
+            case 1:
+                let chunk = UInt32(input[index]) << 16
+                output[out] = alphabet[Int(chunk >> 18 & 63)]
+                output[out + 1] = alphabet[Int(chunk >> 12 & 63)]
+                out += 2
+            case 2:
+                let chunk = UInt32(input[index]) << 16 | UInt32(input[index + 1]) << 8
+                output[out] = alphabet[Int(chunk >> 18 & 63)]
+                output[out + 1] = alphabet[Int(chunk >> 12 & 63)]
+                output[out + 2] = alphabet[Int(chunk >> 6 & 63)]
+                out += 3
+            default: break
+            }
+            return out
+        }
     }
 
     /// Decodes unpadded base64url; nil for any other character, for padding, or for an impossible length.

@@ -155,23 +155,7 @@ public struct Logger: Sendable {
     }
 
     /// Escapes a string as a JSON string literal (RFC 8259), control characters included.
-    public static func jsonString(_ value: String) -> String {
-        var out = "\""
-        for scalar in value.unicodeScalars {
-            switch scalar {
-            case "\"": out += "\\\""
-            case "\\": out += "\\\\"
-            case "\n": out += "\\n"
-            case "\r": out += "\\r"
-            case "\t": out += "\\t"
-            case _ where scalar.value < 0x20:
-                out += "\\u" + String(repeating: "0", count: 4 - String(scalar.value, radix: 16).count)
-                    + String(scalar.value, radix: 16)
-            default: out.unicodeScalars.append(scalar)
-            }
-        }
-        return out + "\""
-    }
+    public static func jsonString(_ value: String) -> String { JSONText.quoted(value) }
 
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { key, value in

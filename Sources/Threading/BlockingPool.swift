@@ -18,15 +18,21 @@ public final class BlockingPool: @unchecked Sendable {
     private var stopping = false
     private var busy = 0
 
-    /// Starts `threads` named threads, each with a `stackSize`-byte stack.
-    public init(name: String, threads: Int, stackSize: Int = 512 * 1024) {
+    /// Starts `threads` named threads, each with a `stackSize`-byte stack and the given `niceness`
+    /// (Linux nice value, 0 to 19; a CPU-burning pool such as password hashing runs at 10 so that a
+    /// burst of bcrypt logins cannot starve request handling on a small machine).
+    public init(name: String, threads: Int, stackSize: Int = 512 * 1024, niceness: Int32 = 0) {
         precondition(threads > 0, "a blocking pool needs at least one thread")
         self.name = name
         self.threadCount = threads
         for index in 0..<threads {
             // Each thread keeps the pool alive until it has drained and exited after `shutdown()`, so
             // releasing the last outside reference can never free the pool under a running thread.
-            let thread = Thread { self.work() }
+            let thread = Thread {
+                // On Linux the nice value belongs to the calling thread, not the whole process.
+                if niceness != 0 { _ = setpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0, niceness) }
+                self.work()
+            }
             thread.name = "\(name)-\(index)"
             thread.stackSize = stackSize
             thread.start()

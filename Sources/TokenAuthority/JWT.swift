@@ -1,3 +1,4 @@
+import Diagnostics
 import CryptoCore
 import Foundation
 
@@ -91,6 +92,17 @@ public enum JWT {
         claimsJSON: [UInt8], key: PrivateKey, algorithm: SigningAlgorithm, keyID: String?,
         certificateChain: [Certificate] = []
     ) throws -> String {
+        try sign(
+            claimsJSON: claimsJSON, encodedHeader: encodedHeader(algorithm: algorithm, keyID: keyID,
+                certificateChain: certificateChain),
+            key: key, algorithm: algorithm)
+    }
+
+    /// The base64url protected header `{"alg","typ":"JWT","kid","x5c"}`; a signing key computes it once,
+    /// since it is the same for every token it signs.
+    public static func encodedHeader(algorithm: SigningAlgorithm, keyID: String?, certificateChain: [Certificate])
+        -> String
+    {
         var header = #"{"alg":"\#(algorithm.rawValue)","typ":"JWT""#
         if let keyID { header += #","kid":"# + JSONText.quoted(keyID) }
         if !certificateChain.isEmpty {
@@ -98,7 +110,14 @@ public enum JWT {
             header += #","x5c":["# + encoded.joined(separator: ",") + "]"
         }
         header += "}"
-        let signingInput = Base64URL.encode(Array(header.utf8)) + "." + Base64URL.encode(claimsJSON)
+        return Base64URL.encode(Array(header.utf8))
+    }
+
+    /// Signs `claimsJSON` under an already encoded header (from `encodedHeader`).
+    public static func sign(
+        claimsJSON: [UInt8], encodedHeader: String, key: PrivateKey, algorithm: SigningAlgorithm
+    ) throws -> String {
+        let signingInput = encodedHeader + "." + Base64URL.encode(claimsJSON)
         let signature: [UInt8]
         do {
             signature = try key.sign(Array(signingInput.utf8), algorithm: algorithm)
@@ -346,33 +365,3 @@ public struct UnverifiedJWT: Sendable, Hashable {
     }
 }
 
-/// Hand-written JSON text, so output is deterministic and never escapes `/`.
-enum JSONText {
-    /// `text` as a quoted JSON string: only `"`, `\` and control characters are escaped.
-    static func quoted(_ text: String) -> String {
-        var output = "\""
-        output.reserveCapacity(text.utf8.count + 2)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
-            }
-        }
-        return output + "\""
-    }
-
-    /// A JSON array of strings.
-    static func array(_ values: [String]) -> String { "[" + values.map(quoted).joined(separator: ",") + "]" }
-
-    /// A JSON object of the given members in the given order; values are already JSON text.
-    static func object(_ members: [(String, String)]) -> String {
-        "{" + members.map { quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
-    }
-}

@@ -1,3 +1,4 @@
+import Diagnostics
 import CryptoCore
 import Foundation
 import Synchronization
@@ -77,6 +78,8 @@ public struct SigningKey: Sendable {
     public let keyID: String
     /// Where the key was read from, for messages (empty for keys built in memory).
     public let keyPath: String
+    /// The base64url JWS header every token of this key carries (with `kid` and `x5c`), encoded once.
+    public let encodedHeader: String
 
     /// Pairs a key with its certificate; the certificate must hold the key's public half.
     ///
@@ -100,6 +103,7 @@ public struct SigningKey: Sendable {
         case .jwkThumbprint: keyID = privateKey.publicKey.jwkThumbprint()
         }
         self.keyPath = keyPath
+        encodedHeader = JWT.encodedHeader(algorithm: algorithm, keyID: keyID, certificateChain: [certificate])
     }
 
     /// Whether the certificate is valid at `date` (notBefore ≤ date < notAfter).
@@ -107,9 +111,7 @@ public struct SigningKey: Sendable {
 
     /// Signs a claims JSON object into a compact JWT with this key's `alg`, `kid` and `x5c`.
     public func sign(claimsJSON: [UInt8]) throws -> String {
-        try JWT.sign(
-            claimsJSON: claimsJSON, key: privateKey, algorithm: algorithm, keyID: keyID,
-            certificateChain: [certificate])
+        try JWT.sign(claimsJSON: claimsJSON, encodedHeader: encodedHeader, key: privateKey, algorithm: algorithm)
     }
 
     /// The public JWK with `kid`, `use` "sig" and `alg`.

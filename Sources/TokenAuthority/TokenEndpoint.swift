@@ -72,19 +72,18 @@ public struct TokenEndpoint: Sendable {
             let service = try validService(query.queryValue("service"))
             let scopes = try parseScopes(query.queryValues("scope"))
             record.requestedScopes = scopes.map { $0.render() }
-            var principal: Principal?
+            var identity: ExternalIdentity?
             if let credentials = try basicCredentials(request) {
                 record.username = credentials.username
                 if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
                     throw TokenEndpointError.accountMismatch
                 }
-                let resolved = try await authenticate(credentials, record: &record)
-                record.userID = User.ID(resolved.userID)
-                principal = resolved
+                identity = try await authenticate(credentials, record: &record)
             }
+            let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
             let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
             let response = try await issue(
-                to: principal, service: service, scopes: scopes, refresh: wantsRefresh, record: &record)
+                to: principal, grants: grants, service: service, refresh: wantsRefresh, record: &record)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -115,7 +114,7 @@ public struct TokenEndpoint: Sendable {
             let service = try validService(value("service"))
             let scopes = try parseScopes(form.filter { $0.name == "scope" }.map(\.value))
             record.requestedScopes = scopes.map { $0.render() }
-            let principal: Principal
+            let identity: ExternalIdentity
             var wantsRefresh = false
             switch value("grant_type") {
             case "password":
@@ -123,26 +122,23 @@ public struct TokenEndpoint: Sendable {
                     throw TokenEndpointError.badRequest("grant_type=password needs username and password")
                 }
                 record.username = username
-                let resolved = try await authenticate(
+                identity = try await authenticate(
                     PasswordCredentials(
                         username: username, password: password, clientAddress: request.context.clientAddress),
                     record: &record)
-                record.userID = User.ID(resolved.userID)
-                principal = resolved
                 wantsRefresh = value("access_type") == "offline"
             case "refresh_token":
                 guard let token = value("refresh_token"), !token.isEmpty else {
                     throw TokenEndpointError.badRequest("grant_type=refresh_token needs refresh_token")
                 }
-                principal = try await redeem(token, service: service)
-                record.username = principal.username
-                record.userID = User.ID(principal.userID)
+                identity = try await redeem(token, service: service)
                 record.provider = "refresh-token"
             case let other:
                 throw TokenEndpointError.unsupportedGrant(other ?? "")
             }
+            let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
             let response = try await issue(
-                to: principal, service: service, scopes: scopes, refresh: wantsRefresh, record: &record, oauth: true)
+                to: principal, grants: grants, service: service, refresh: wantsRefresh, record: &record, oauth: true)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -187,20 +183,15 @@ public struct TokenEndpoint: Sendable {
             clientAddress: request.context.clientAddress)
     }
 
-    /// Runs the password chain and maps the identity to its account; notes in `record` which
-    /// provider decided, refusals included, so the audit log says who said no.
+    /// Runs the password chain; notes in `record` which provider decided, refusals included, so the
+    /// audit log says who said no.
     private func authenticate(_ credentials: PasswordCredentials, record: inout TokenRequestAudit) async throws
-        -> Principal
+        -> ExternalIdentity
     {
         switch await chain.authenticate(credentials) {
         case .authenticated(let identity):
             record.provider = identity.provider.rawValue
-            let resolution = try await store.read { reader in try PrincipalResolver.resolve(identity, reader: reader) }
-            switch resolution {
-            case .principal(let principal): return principal
-            case .disabled: throw TokenEndpointError.rejected(.disabled)
-            case .noAccount: throw TokenEndpointError.noAccount(identity.provider.rawValue)
-            }
+            return identity
         case .rejected(let provider, let reason):
             record.provider = provider.rawValue
             throw TokenEndpointError.rejected(reason)
@@ -213,47 +204,65 @@ public struct TokenEndpoint: Sendable {
         }
     }
 
-    private func redeem(_ token: String, service: String) async throws -> Principal {
+    /// The account behind a good refresh token, as an identity of its local user.
+    private func redeem(_ token: String, service: String) async throws -> ExternalIdentity {
         switch try await refreshTokens.redeem(token, service: service) {
         case .valid(let userID):
-            let resolution = try await store.read { reader in
-                try PrincipalResolver.resolve(
-                    ExternalIdentity(
-                        provider: "refresh-token", subject: String(userID.rawValue), username: "",
-                        origin: .localAccount(userID: userID.rawValue)),
-                    reader: reader)
-            }
-            guard case .principal(let principal) = resolution else { throw TokenEndpointError.invalidGrant(nil) }
-            return principal
+            return ExternalIdentity(
+                provider: "refresh-token", subject: String(userID.rawValue), username: "",
+                origin: .localAccount(userID: userID.rawValue))
         case .invalid(let rejection):
             throw TokenEndpointError.invalidGrant(rejection)
         }
     }
 
+    /// Maps the identity to its account and decides every scope, in one read transaction (one hop to
+    /// the store's threads per request, not two).
+    private func authorize(
+        _ identity: ExternalIdentity?, scopes: [ResourceScope], record: inout TokenRequestAudit
+    ) async throws -> (Principal?, [GrantedScope]) {
+        let authorization = settings.authorization
+        let (resolution, grants) = try await store.read { reader -> (PrincipalResolution?, [GrantedScope]) in
+            guard let identity else {
+                return (nil, try AccessResolver.resolve(scopes, for: nil, reader: reader, settings: authorization))
+            }
+            let resolution = try PrincipalResolver.resolve(identity, reader: reader)
+            guard case .principal(let principal) = resolution else { return (resolution, []) }
+            return (resolution, try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization))
+        }
+        switch resolution {
+        case nil: return (nil, grants)
+        case .principal(let principal):
+            record.username = principal.username
+            record.userID = User.ID(principal.userID)
+            return (principal, grants)
+        case .disabled: throw TokenEndpointError.rejected(.disabled)
+        case .noAccount: throw TokenEndpointError.noAccount(identity?.provider.rawValue ?? "")
+        }
+    }
+
     private func issue(
-        to principal: Principal?, service: String, scopes: [ResourceScope], refresh: Bool,
+        to principal: Principal?, grants: [GrantedScope], service: String, refresh: Bool,
         record: inout TokenRequestAudit, oauth: Bool = false
     ) async throws -> HTTPResponse {
-        let authorization = settings.authorization
-        let grants = try await store.read { reader in
-            try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization)
-        }
         let granted = GrantedScope.accessClaim(grants)
         let claims = granted.map {
             AccessClaim(type: $0.type, name: $0.name, actions: $0.actions.sorted(by: RegistryAction.renderingOrder))
         }
         record.grantedScopes = granted.map { $0.render() }
         let issued = try minter.mint(subject: principal?.username ?? "", audience: service, access: claims, now: now())
-        var body: [String: any Sendable] = [
-            "token": issued.token, "access_token": issued.token, "expires_in": issued.expiresIn,
-            "issued_at": rfc3339(issued.issuedAt),
+        // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.
+        var members: [(String, String)] = [
+            ("access_token", JSONText.quoted(issued.token)), ("expires_in", String(issued.expiresIn)),
+            ("issued_at", JSONText.quoted(rfc3339(issued.issuedAt))),
         ]
-        if oauth { body["scope"] = ResourceScope.render(granted) }
         if refresh, let principal, principal.mayReceiveRefreshToken {
-            body["refresh_token"] = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+            let refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+            members.append(("refresh_token", JSONText.quoted(refreshToken)))
         }
-        var response = HTTPResponse.json(
-            try JSONSerialization.data(withJSONObject: body, options: [.sortedKeys, .withoutEscapingSlashes]).bytes)
+        if oauth { members.append(("scope", JSONText.quoted(ResourceScope.render(granted)))) }
+        members.append(("token", JSONText.quoted(issued.token)))
+        var response = HTTPResponse.json(Array(JSONText.object(members).utf8))
         // RFC 6749 §5.1: an answer carrying tokens must not be stored by any cache on the way.
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         response.headers.replaceOrAdd(name: "Pragma", value: "no-cache")

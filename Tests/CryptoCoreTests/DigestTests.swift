@@ -1,3 +1,4 @@
+import Foundation
 import CryptoCore
 import Testing
 
@@ -55,6 +56,16 @@ import Testing
             #expect(Base64URL.decode(text) == bytes)
         }
         #expect(Base64URL.encode([0xfb, 0xff]) == "-_8")
+    }
+
+    @Test func base64URLEncodingMatchesFoundationsBase64WithTheURLAlphabet() {
+        var generator = SystemRandomNumberGenerator()
+        for length in 0..<300 {
+            let bytes = (0..<length).map { _ in UInt8.random(in: 0...255, using: &generator) }
+            let reference = Data(bytes).base64EncodedString().replacingOccurrences(of: "+", with: "-")
+                .replacingOccurrences(of: "/", with: "_").replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.encode(bytes) == reference, "length \(length)")
+        }
     }
 
     @Test func base64URLRejectsPaddingStandardAlphabetAndImpossibleLengths() {

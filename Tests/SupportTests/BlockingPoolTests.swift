@@ -17,6 +17,14 @@ import Threading
         for job in jobs { #expect(await job.value, "a blocked job was released by a task, not by its timeout") }
     }
 
+    @Test func aPoolWithANicenessRunsItsJobsAtThatPriorityAndLeavesTheCallerAlone() async {
+        let pool = BlockingPool(name: "test-nice", threads: 1, niceness: 7)
+        defer { pool.shutdown() }
+        let inside = await pool.run { getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) }
+        #expect(inside == 7)
+        #expect(getpriority(__priority_which_t(PRIO_PROCESS.rawValue), 0) == 0)
+    }
+
     @Test func errorsThrownByAJobReachTheCaller() async {
         struct Boom: Error {}
         let pool = BlockingPool(name: "test-err", threads: 1)

@@ -1,0 +1,35 @@
+/// Hand-written JSON text for the hot paths (log lines, token responses, JWT claims): deterministic
+/// member order, `/` never escaped, and no Foundation encoder in the way.
+public enum JSONText {
+    /// `text` as a quoted JSON string (RFC 8259): quotes, backslashes and control characters are escaped.
+    public static func quoted(_ text: String) -> String {
+        // Most values (tokens, names, ids) need no escaping: copy them in one go.
+        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
+            return "\"" + text + "\""
+        }
+        var output = "\""
+        output.reserveCapacity(text.utf8.count + 8)
+        for scalar in text.unicodeScalars {
+            switch scalar {
+            case "\"": output += "\\\""
+            case "\\": output += "\\\\"
+            case "\n": output += "\\n"
+            case "\r": output += "\\r"
+            case "\t": output += "\\t"
+            case _ where scalar.value < 0x20:
+                let hex = String(scalar.value, radix: 16)
+                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
+            default: output.unicodeScalars.append(scalar)
+            }
+        }
+        return output + "\""
+    }
+
+    /// A JSON array of strings.
+    public static func array(_ values: [String]) -> String { "[" + values.map(quoted).joined(separator: ",") + "]" }
+
+    /// A JSON object of the given members in the given order; values are already JSON text.
+    public static func object(_ members: [(String, String)]) -> String {
+        "{" + members.map { quoted($0.0) + ":" + $0.1 }.joined(separator: ",") + "}"
+    }
+}
