@@ -290,8 +290,10 @@ public struct HTTPResponse: Sendable {
 /// Produces responses for requests; the HTTP server calls it for every request it parses.
 ///
 /// Contract: `bodyLimit(for:)` runs on an I/O event-loop thread, so it must be fast and must not
-/// block or await. `respond(to:)` runs as a Swift task on the cooperative pool: it must not block
-/// (blocking C calls go to a `BlockingPool`), and it never throws; failures become error responses.
+/// block or await. `respond(to:)` runs as a Swift task that prefers its connection's event loop as
+/// executor (no thread hop for work that does not suspend): it must not block (blocking C calls go
+/// to a `BlockingPool`), should keep synchronous CPU work short (it delays that loop's other
+/// connections, as in nginx), and never throws; failures become error responses.
 public protocol HTTPResponder: Sendable {
     /// The largest body, in bytes, accepted for a request with this head; larger gets 413.
     func bodyLimit(for head: HTTPRequestHead) -> Int
