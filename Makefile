@@ -29,9 +29,10 @@ run: release
 # end to end with docker-registry and skopeo), proves `make run`, and fuzzes the parser briefly.
 test: test-deps
 	$(SWIFT) build --build-tests
-	$(SWIFT) test --skip-build
+	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt'
 	.ci/smoke-run
 	$(MAKE) fuzz FUZZ_SECONDS=$(TEST_FUZZ_SECONDS)
+	@.ci/test-summary .build/test-output.txt
 
 # libFuzzer over the HTTP request parser; FUZZ_SECONDS bounds the run.
 fuzz: deps
