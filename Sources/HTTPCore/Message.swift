@@ -299,6 +299,14 @@ public protocol HTTPResponder: Sendable {
     func bodyLimit(for head: HTTPRequestHead) -> Int
     /// Handles one complete request.
     func respond(to request: HTTPRequest) async -> HTTPResponse
+    /// The answer to `request` if it can be given at once, synchronously, on the event loop (health
+    /// probes); nil sends the request to `respond(to:)`. Must be as cheap as `bodyLimit(for:)`.
+    func immediateResponse(to request: HTTPRequest) -> HTTPResponse?
+}
+
+extension HTTPResponder {
+    /// Responders without synchronous routes answer everything through `respond(to:)`.
+    public func immediateResponse(to request: HTTPRequest) -> HTTPResponse? { nil }
 }
 
 extension StringProtocol {

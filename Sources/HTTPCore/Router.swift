@@ -37,6 +37,7 @@ public struct Router: HTTPResponder, RouteRegistering {
 
     private var middleware: [any Middleware] = []
     private var table = RouteTable.empty
+    private var probes: [String: @Sendable (HTTPRequest) -> HTTPResponse] = [:]
 
     /// Creates a router with no routes and no middleware.
     public init(defaultBodyLimit: Int = 1 << 20, logger: Logger = Logger(label: "http")) {
@@ -45,6 +46,14 @@ public struct Router: HTTPResponder, RouteRegistering {
     }
 
     // MARK: Registration
+
+    /// Answers `GET` and `HEAD` of exactly `path` synchronously on the event loop, without middleware
+    /// or a task: for health probes, which orchestrators call every few seconds and which must stay
+    /// cheap, out of access logs and out of request metrics. `handler` must not block.
+    public mutating func probe(_ path: String, _ handler: @escaping @Sendable (HTTPRequest) -> HTTPResponse) {
+        precondition(path.hasPrefix("/") && probes[path] == nil, "probe \(path) must be a new absolute path")
+        probes[path] = handler
+    }
 
     /// Adds `middleware` around every request, inside the middleware added before it (the first added
     /// runs first and sees the final response last).
@@ -100,6 +109,7 @@ public struct Router: HTTPResponder, RouteRegistering {
     /// Resolves the route, fills `context.routePattern` and `context.pathParameters`, and runs the
     /// middleware chain around the handler; every failure becomes a response.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        if let response = immediateResponse(to: request) { return response }
         var request = request
         let table = self.table
         if let index = table.find(request.head.method, in: request.head.path) {
@@ -116,6 +126,14 @@ public struct Router: HTTPResponder, RouteRegistering {
             return await run(middleware, 0, request) { _ in throw HTTPError.notFound() }
         }
         return await run(middleware, 0, request) { _ in throw HTTPError.methodNotAllowed(allowed: allowed) }
+    }
+
+    /// The answer of a probe registered for the request's path (`GET` or `HEAD`), or nil.
+    public func immediateResponse(to request: HTTPRequest) -> HTTPResponse? {
+        guard !probes.isEmpty, request.head.method == .get || request.head.method == .head,
+            let probe = probes[request.head.path]
+        else { return nil }
+        return probe(request)
     }
 
     /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.

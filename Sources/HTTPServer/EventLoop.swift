@@ -527,6 +527,12 @@ final class EventLoop: @unchecked Sendable {
         metrics.requests.add(1, ordering: .relaxed)
         let request = HTTPRequest(head: head, body: body, connection: connection.info)
         let responder = self.responder
+        if let response = responder.immediateResponse(to: request) {
+            // Queued rather than written here: completing writes and parses the next pipelined request,
+            // which would recurse once per request of a long pipeline.
+            localCompletions.append(Completion(fd: connection.fd, generation: connection.generation, response: response))
+            return
+        }
         let fd = connection.fd
         let generation = connection.generation
         let loop = self

@@ -155,8 +155,9 @@ enum Routes {
         router.use(SecurityHeadersMiddleware())
         router.use(MetricsMiddleware(registry: metrics))
 
+        // Liveness is answered on the event loop, before any middleware (see Router.probe).
         let alive = HTTPResponse.text("ok\n")
-        router.get("/healthz") { _ in alive }
+        router.probe("/healthz") { _ in alive }
         router.get("/readyz") { _ in
             do {
                 let status = try await store.schemaStatus()

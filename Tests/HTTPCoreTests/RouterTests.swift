@@ -233,3 +233,45 @@ import Testing
         #expect(RoutingFixtures.body(delete) == "b")
     }
 }
+
+@Suite struct RouterProbeTests {
+    struct Marking: Middleware {
+        func handle(_ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse) async throws
+            -> HTTPResponse
+        {
+            var response = try await next(request)
+            response.headers.add(name: "X-Middleware", value: "ran")
+            return response
+        }
+    }
+
+    private func router() -> Router {
+        var router = Router()
+        router.use(Marking())
+        router.probe("/healthz") { _ in .text("ok") }
+        router.get("/other") { _ in .text("other") }
+        return router
+    }
+
+    @Test func aProbeAnswersGetAndHeadOfItsExactPathImmediatelyWithoutMiddleware() async throws {
+        let router = router()
+        for method in [HTTPMethod.get, .head] {
+            let request = HTTPRequest(head: HTTPRequestHead(method: method, target: "/healthz", path: "/healthz"))
+            let immediate = try #require(router.immediateResponse(to: request))
+            #expect(immediate.body == Array("ok".utf8))
+            #expect(immediate.headers["X-Middleware"] == nil)
+            let routed = await router.respond(to: request)
+            #expect(routed.body == Array("ok".utf8))
+        }
+    }
+
+    @Test func otherPathsAndMethodsAreNotAnsweredImmediately() async {
+        let router = router()
+        for (method, path) in [(HTTPMethod.post, "/healthz"), (.get, "/healthz/x"), (.get, "/other")] {
+            let request = HTTPRequest(head: HTTPRequestHead(method: method, target: path, path: path))
+            #expect(router.immediateResponse(to: request) == nil)
+        }
+        let other = await router.respond(to: HTTPRequest(head: HTTPRequestHead(method: .get, target: "/other", path: "/other")))
+        #expect(other.headers["X-Middleware"] == "ran")
+    }
+}

@@ -13,12 +13,17 @@ actor Counter {
     }
 }
 
-/// Answers by path: `/slow?ms=N` sleeps, `/echo` returns the body, `/info` describes the connection.
+/// Answers by path: `/slow?ms=N` sleeps, `/echo` returns the body, `/info` describes the connection,
+/// `/now…` is answered synchronously on the event loop.
 struct TestResponder: HTTPResponder {
     var limit = 1024
     let counter = Counter()
 
     func bodyLimit(for head: HTTPRequestHead) -> Int { limit }
+
+    func immediateResponse(to request: HTTPRequest) -> HTTPResponse? {
+        request.path.hasPrefix("/now") ? .text("now \(request.path)") : nil
+    }
 
     func respond(to request: HTTPRequest) async -> HTTPResponse {
         switch request.path {
@@ -110,6 +115,42 @@ func withServer(
                         return
                     }
                 }
+            }
+        }
+    }
+
+    @Test func aLongPipelineOfImmediateAnswersIsAnsweredInOrderWithoutDeepRecursion() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                let count = 5000
+                var burst = ""
+                for index in 0..<count { burst += "GET /now\(index) HTTP/1.1\r\nHost: x\r\n\r\n" }
+                #expect(client.send(burst))
+                for index in 0..<count {
+                    let response = try client.readResponse()
+                    guard response.text == "now /now\(index)" else {
+                        Issue.record("response \(index) was \(response.text)")
+                        return
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func immediateAnswersWaitTheirTurnBehindASlowPipelinedRequest() async throws {
+        try await withServer { _, port in
+            try await onThread {
+                let client = try RawClient(port: port)
+                client.send(
+                    "GET /slow?ms=200 HTTP/1.1\r\nHost: x\r\n\r\nGET /now HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "GET /count HTTP/1.1\r\nHost: x\r\n\r\nHEAD /now HTTP/1.1\r\nHost: x\r\n\r\n"
+                        + "GET /last HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().text == "slow done")
+                #expect(try client.readResponse().text == "now /now")
+                #expect(try client.readResponse().text == "count 1")
+                #expect(try client.readResponse(bodyless: true).text == "")
+                #expect(try client.readResponse().text == "GET /last")
             }
         }
     }
