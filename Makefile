@@ -28,6 +28,7 @@ run: release
 # Installs build and test dependencies and every test peer, then runs every test (unit, live loopback,
 # end to end with docker-registry and skopeo), proves `make run`, and fuzzes the parser briefly.
 test: test-deps
+	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
 	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt'
 	.ci/smoke-run

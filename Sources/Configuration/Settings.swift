@@ -292,7 +292,9 @@ public struct TokenSettings: Sendable, Hashable {
             .duration(.seconds(60)...(.seconds(3600))),
             "How long a registry token is valid."
         ),
-        .records("signingKeys", \.signingKeys, "Signing key pairs; all are published, the newest valid certificate signs (10 s after its notBefore)."),
+        .records(
+            "signingKeys", \.signingKeys,
+            "Signing key pairs; all are published, the newest valid certificate signs (10 s after its notBefore)."),
         .value("path", \.path, .urlPath, "Path of the token endpoint (the registry's auth.token.realm ends with it)."),
         .value(
             "keyIDFormat", \.keyIDFormat, .oneOf(KeyIDFormat.self),

@@ -111,5 +111,5 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
 }
 
 #if canImport(Glibc)
-import Glibc
+    import Glibc
 #endif

@@ -530,7 +530,8 @@ final class EventLoop: @unchecked Sendable {
         if let response = responder.immediateResponse(to: request) {
             // Queued rather than written here: completing writes and parses the next pipelined request,
             // which would recurse once per request of a long pipeline.
-            localCompletions.append(Completion(fd: connection.fd, generation: connection.generation, response: response))
+            localCompletions.append(
+                Completion(fd: connection.fd, generation: connection.generation, response: response))
             return
         }
         let fd = connection.fd

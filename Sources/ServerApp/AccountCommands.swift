@@ -33,7 +33,8 @@ extension Accounts {
     /// owned by a hidden team; pushing to it is for administrators only (the access policy).
     static func ensureGlobalNamespace(in store: any StoreWriting) throws {
         guard try store.globalNamespace() == nil else { return }
-        let team = try store.team(named: globalNamespaceName)
+        let team =
+            try store.team(named: globalNamespaceName)
             ?? store.createTeam(
                 name: globalNamespaceName, description: "Owners of the global namespace: the administrators.",
                 isHidden: true)
@@ -63,11 +64,12 @@ enum UserCommands {
         }
         let hash = noPassword ? nil : try await hashedPassword(fromStdin: fromStdin, pool: context)
         let (user, namespace) = try await context.write { writer in
-                try Accounts.createUser(
-                    NewUser(username: username, email: email, displayName: displayName, passwordHash: hash, isAdmin: admin),
-                    in: writer)
+            try Accounts.createUser(
+                NewUser(username: username, email: email, displayName: displayName, passwordHash: hash, isAdmin: admin),
+                in: writer)
         }
-        print("created user \(user.username)\(user.isAdmin ? " (admin)" : "") with personal namespace \(namespace.name)")
+        print(
+            "created user \(user.username)\(user.isAdmin ? " (admin)" : "") with personal namespace \(namespace.name)")
     }
 
     static func list(_ arguments: [String]) async throws {
@@ -77,7 +79,8 @@ enum UserCommands {
         let users = try await context.read { try $0.allUsers() }
         let rows = users.map { user in
             [
-                user.username, user.email ?? "-", user.isAdmin ? "admin" : "user", user.isEnabled ? "enabled" : "disabled",
+                user.username, user.email ?? "-", user.isAdmin ? "admin" : "user",
+                user.isEnabled ? "enabled" : "disabled",
                 user.passwordHash == nil ? "external" : "password",
                 user.lastLoginAt.map { $0.formatted(.iso8601) } ?? "never",
             ]
@@ -116,7 +119,8 @@ enum UserCommands {
         try parsed.finish(maxPositionals: 1)
         try await changeUser(username, context: context) { writer, user in
             if user.isAdmin, user.isEnabled, try writer.countAdmins() <= 1 {
-                throw CommandFailure(.dataError, "\(username) is the last enabled administrator; make another admin first")
+                throw CommandFailure(
+                    .dataError, "\(username) is the last enabled administrator; make another admin first")
             }
             try writer.setEnabled(false, for: user.id)
             _ = try writer.revokeRefreshTokens(of: user.id, at: Date())
@@ -128,7 +132,9 @@ enum UserCommands {
     private static func hashedPassword(fromStdin: Bool, pool context: AppContext) async throws -> String {
         let password =
             fromStdin ? try PasswordInput.fromStandardInput() : try PasswordInput.prompt("Password", confirm: true)
-        guard password.count >= 8 else { throw CommandFailure(.dataError, "the password must have at least 8 characters") }
+        guard password.count >= 8 else {
+            throw CommandFailure(.dataError, "the password must have at least 8 characters")
+        }
         guard password.utf8.count <= 72 else {
             throw CommandFailure(.dataError, "the password is longer than bcrypt's 72-byte limit")
         }
@@ -140,10 +146,10 @@ enum UserCommands {
         _ change: @escaping @Sendable (any StoreWriting, User) throws -> Void
     ) async throws {
         try await context.write { writer in
-                guard let user = try writer.user(named: username) else {
-                    throw CommandFailure(.dataError, "no user named '\(username)'")
-                }
-                try change(writer, user)
+            guard let user = try writer.user(named: username) else {
+                throw CommandFailure(.dataError, "no user named '\(username)'")
+            }
+            try change(writer, user)
         }
     }
 }
@@ -158,16 +164,17 @@ enum TeamCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
         guard NamespaceNaming.isValid(name) else {
-            throw CommandFailure(.dataError, "'\(name)' is not a valid team name (lower-case letters, digits, '.', '_', '-')")
+            throw CommandFailure(
+                .dataError, "'\(name)' is not a valid team name (lower-case letters, digits, '.', '_', '-')")
         }
         try await context.write { writer in
-                let team = try writer.createTeam(name: name, description: description, isHidden: false)
-                if let owner {
-                    guard let user = try writer.user(named: owner) else {
-                        throw CommandFailure(.dataError, "no user named '\(owner)'")
-                    }
-                    _ = try writer.addTeamMember(team: team.id, user: user.id, role: .owner)
+            let team = try writer.createTeam(name: name, description: description, isHidden: false)
+            if let owner {
+                guard let user = try writer.user(named: owner) else {
+                    throw CommandFailure(.dataError, "no user named '\(owner)'")
                 }
+                _ = try writer.addTeamMember(team: team.id, user: user.id, role: .owner)
+            }
         }
         print("created team \(name)\(owner.map { " owned by \($0)" } ?? "")")
     }
@@ -184,13 +191,13 @@ enum TeamCommands {
                 .usage, "--role must be one of: \(TeamRole.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         try await context.write { writer in
-                guard let team = try writer.team(named: teamName), !team.isHidden else {
-                    throw CommandFailure(.dataError, "no team named '\(teamName)'")
-                }
-                guard let user = try writer.user(named: username) else {
-                    throw CommandFailure(.dataError, "no user named '\(username)'")
-                }
-                _ = try writer.addTeamMember(team: team.id, user: user.id, role: role)
+            guard let team = try writer.team(named: teamName), !team.isHidden else {
+                throw CommandFailure(.dataError, "no team named '\(teamName)'")
+            }
+            guard let user = try writer.user(named: username) else {
+                throw CommandFailure(.dataError, "no user named '\(username)'")
+            }
+            _ = try writer.addTeamMember(team: team.id, user: user.id, role: role)
         }
         print("added \(username) to \(teamName) as \(role.rawValue)")
     }
@@ -206,19 +213,21 @@ enum NamespaceCommands {
         let description = parsed.option("description")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
-        guard let teamName else { throw CommandFailure(.usage, "--team is required: every namespace belongs to a team") }
+        guard let teamName else {
+            throw CommandFailure(.usage, "--team is required: every namespace belongs to a team")
+        }
         let visibility = try parseVisibility(visibilityName)
         guard NamespaceNaming.isValid(name) else {
             throw CommandFailure(
                 .dataError, "'\(name)' is not a valid namespace name (lower-case letters, digits, '.', '_', '-')")
         }
         try await context.write { writer in
-                guard let team = try writer.team(named: teamName), !team.isHidden else {
-                    throw CommandFailure(.dataError, "no team named '\(teamName)'")
-                }
-                _ = try writer.createNamespace(
-                    name: name, team: team.id, visibility: visibility, kind: .regular, personalOwner: nil,
-                    description: description)
+            guard let team = try writer.team(named: teamName), !team.isHidden else {
+                throw CommandFailure(.dataError, "no team named '\(teamName)'")
+            }
+            _ = try writer.createNamespace(
+                name: name, team: team.id, visibility: visibility, kind: .regular, personalOwner: nil,
+                description: description)
         }
         print("created \(visibility.rawValue) namespace \(name) owned by team \(teamName)")
     }
@@ -230,13 +239,13 @@ enum NamespaceCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 2)
         try await context.write { writer in
-                guard let namespace = try writer.namespace(named: name) else {
-                    throw CommandFailure(.dataError, "no namespace named '\(name)'")
-                }
-                if namespace.kind == .global && visibility == .private {
-                    throw CommandFailure(.dataError, "the global namespace cannot be private")
-                }
-                try writer.setVisibility(visibility, for: namespace.id)
+            guard let namespace = try writer.namespace(named: name) else {
+                throw CommandFailure(.dataError, "no namespace named '\(name)'")
+            }
+            if namespace.kind == .global && visibility == .private {
+                throw CommandFailure(.dataError, "the global namespace cannot be private")
+            }
+            try writer.setVisibility(visibility, for: namespace.id)
         }
         print("namespace \(name) is now \(visibility.rawValue)")
     }
@@ -244,7 +253,8 @@ enum NamespaceCommands {
     private static func parseVisibility(_ text: String) throws(CommandFailure) -> NamespaceVisibility {
         guard let visibility = NamespaceVisibility(rawValue: text) else {
             throw CommandFailure(
-                .usage, "visibility must be one of: \(NamespaceVisibility.allCases.map(\.rawValue).joined(separator: ", "))")
+                .usage,
+                "visibility must be one of: \(NamespaceVisibility.allCases.map(\.rawValue).joined(separator: ", "))")
         }
         return visibility
     }

@@ -47,7 +47,9 @@ enum AuditCommands {
         let store = try await context.openStore()
         repeat {
             let cursor = before
-            let page = try await mapStoreErrors { try await store.read { try $0.auditEvents(limit: 1000, before: cursor) } }
+            let page = try await mapStoreErrors {
+                try await store.read { try $0.auditEvents(limit: 1000, before: cursor) }
+            }
             if page.isEmpty { break }
             pages.append(page)
             before = page.last?.id
@@ -75,8 +77,10 @@ enum AuditCommands {
 
     static func line(_ event: AuditEvent) -> String {
         let f = fields(event)
-        return "\(f[1])  \(f[5].padding(toLength: 7, withPad: " ", startingAt: 0))  \(f[3])  actor=\(f[2].isEmpty ? "-" : f[2])"
-            + "  target=\(f[4].isEmpty ? "-" : f[4])  ip=\(f[6].isEmpty ? "-" : f[6])" + (f[7].isEmpty ? "" : "  \(f[7])")
+        return
+            "\(f[1])  \(f[5].padding(toLength: 7, withPad: " ", startingAt: 0))  \(f[3])  actor=\(f[2].isEmpty ? "-" : f[2])"
+            + "  target=\(f[4].isEmpty ? "-" : f[4])  ip=\(f[6].isEmpty ? "-" : f[6])"
+            + (f[7].isEmpty ? "" : "  \(f[7])")
     }
 
     /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180), and defuses spreadsheet

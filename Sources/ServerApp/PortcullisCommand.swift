@@ -86,7 +86,8 @@ public enum PortcullisCommand {
                 ])
         case "token":
             try await subcommand(
-                command, rest, ["create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke])
+                command, rest,
+                ["create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke])
         case "user":
             try await subcommand(
                 command, rest,
@@ -120,7 +121,8 @@ public enum PortcullisCommand {
         guard let action = table[name] else {
             throw CommandFailure(
                 .usage,
-                "unknown subcommand '\(command) \(name)'; expected one of: \(table.keys.sorted().joined(separator: ", "))")
+                "unknown subcommand '\(command) \(name)'; expected one of: \(table.keys.sorted().joined(separator: ", "))"
+            )
         }
         let rest = Array(arguments.dropFirst())
         if rest.contains("--help") || rest.contains("-h") {

@@ -4,10 +4,10 @@ import Diagnostics
 import Foundation
 import HTTPCore
 import HTTPServer
+import IdentityCore
 import Storage
 import Threading
 import TokenAuthority
-import IdentityCore
 
 /// `portcullis serve`: opens the database, makes sure a signing key exists, and serves HTTP until
 /// SIGTERM or SIGINT, then drains in-flight requests and exits 0.
@@ -121,13 +121,17 @@ enum ServeCommand {
         metrics.gauge("portcullis_http_open_connections", help: "Client connections open now.") {
             Double(server.metrics.openConnections)
         }
-        metrics.gauge("portcullis_http_rejected_connections", help: "Connections refused over the connection limit since start.") {
+        metrics.gauge(
+            "portcullis_http_rejected_connections", help: "Connections refused over the connection limit since start."
+        ) {
             Double(server.metrics.rejectedConnections)
         }
         metrics.gauge("portcullis_http_malformed_requests", help: "Requests rejected by the parser since start.") {
             Double(server.metrics.malformedRequests)
         }
-        metrics.gauge("portcullis_http_timed_out_connections", help: "Connections closed by a read or idle timeout since start.") {
+        metrics.gauge(
+            "portcullis_http_timed_out_connections", help: "Connections closed by a read or idle timeout since start."
+        ) {
             Double(server.metrics.timedOutConnections)
         }
         for pool in pools {

@@ -53,7 +53,8 @@ struct TokenAuthorityAssembly {
                     deleteEnabled: policy.delete.enabled, deleteContributors: policy.delete.contributors,
                     anonymousPull: policy.anonymousBrowsing)),
             chain: PasswordChain(passwordProviders), store: store,
-            minter: TokenMinter(issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing),
+            minter: TokenMinter(
+                issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing),
             refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"))
     }
 
@@ -73,7 +74,8 @@ struct TokenAuthorityAssembly {
             do {
                 providers.append(
                     try BuiltinProviders.registry.makeProvider(
-                        type: entry.type, id: ProviderID(rawValue: entry.id), displayName: entry.displayName ?? entry.id,
+                        type: entry.type, id: ProviderID(rawValue: entry.id),
+                        displayName: entry.displayName ?? entry.id,
                         configuration: entry, context: context))
             } catch {
                 problems.append("provider \(entry.id): \(error)")

@@ -57,7 +57,9 @@ enum TokenCommands {
                 token.revokedAt == nil ? (token.scope ?? "unrestricted") : "revoked",
             ]
         }
-        print(table(header: ["NAME", "PREFIX", "CREATED", "EXPIRES", "LAST USED", "RESTRICTION"], rows: rows), terminator: "")
+        print(
+            table(header: ["NAME", "PREFIX", "CREATED", "EXPIRES", "LAST USED", "RESTRICTION"], rows: rows),
+            terminator: "")
     }
 
     /// `token revoke USER NAME`.

@@ -1,5 +1,5 @@
-import Diagnostics
 import CryptoCore
+import Diagnostics
 import Foundation
 
 /// A failure to sign, parse or verify a JSON Web Token: a stable code to branch on, plus details for logs.
@@ -93,7 +93,9 @@ public enum JWT {
         certificateChain: [Certificate] = []
     ) throws -> String {
         try sign(
-            claimsJSON: claimsJSON, encodedHeader: encodedHeader(algorithm: algorithm, keyID: keyID,
+            claimsJSON: claimsJSON,
+            encodedHeader: encodedHeader(
+                algorithm: algorithm, keyID: keyID,
                 certificateChain: certificateChain),
             key: key, algorithm: algorithm)
     }
@@ -364,4 +366,3 @@ public struct UnverifiedJWT: Sendable, Hashable {
         }
     }
 }
-

@@ -1,5 +1,5 @@
-import Diagnostics
 import CryptoCore
+import Diagnostics
 import Foundation
 import Synchronization
 
@@ -201,7 +201,8 @@ public struct SigningKeyRing: Sendable {
 
     private func newestValid(at date: Date, margin: TimeInterval) -> SigningKey? {
         var chosen: SigningKey?
-        for key in published where key.isValid(at: date) && key.certificate.notBefore.addingTimeInterval(margin) <= date {
+        for key in published where key.isValid(at: date) && key.certificate.notBefore.addingTimeInterval(margin) <= date
+        {
             if let current = chosen, current.certificate.notBefore >= key.certificate.notBefore { continue }
             chosen = key
         }

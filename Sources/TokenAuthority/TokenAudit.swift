@@ -1,8 +1,8 @@
-import Synchronization
 import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
+import Synchronization
 
 /// Writes audit events to the store; a failed write is logged and swallowed.
 ///

@@ -228,7 +228,9 @@ public struct TokenEndpoint: Sendable {
             }
             let resolution = try PrincipalResolver.resolve(identity, reader: reader)
             guard case .principal(let principal) = resolution else { return (resolution, []) }
-            return (resolution, try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization))
+            return (
+                resolution, try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization)
+            )
         }
         switch resolution {
         case nil: return (nil, grants)

@@ -1,5 +1,5 @@
-import Diagnostics
 import CryptoCore
+import Diagnostics
 import Foundation
 
 /// One entry of a registry token's `access` claim: what may be done to one resource.

@@ -271,7 +271,8 @@ import Testing
             let request = HTTPRequest(head: HTTPRequestHead(method: method, target: path, path: path))
             #expect(router.immediateResponse(to: request) == nil)
         }
-        let other = await router.respond(to: HTTPRequest(head: HTTPRequestHead(method: .get, target: "/other", path: "/other")))
+        let other = await router.respond(
+            to: HTTPRequest(head: HTTPRequestHead(method: .get, target: "/other", path: "/other")))
         #expect(other.headers["X-Middleware"] == "ran")
     }
 }

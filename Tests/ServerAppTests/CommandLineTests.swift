@@ -76,7 +76,9 @@ import Testing
 
     @Test func teamsAndNamespacesAreManagedFromTheCommandLine() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.portcullis(["user", "create", "carol", "--password-stdin"], input: "pw-carol-123\n").status == 0)
+        #expect(
+            try sandbox.portcullis(["user", "create", "carol", "--password-stdin"], input: "pw-carol-123\n").status == 0
+        )
         let team = try sandbox.portcullis(["team", "create", "qa", "--owner", "carol", "--description", "Quality"])
         #expect(team.status == 0, "\(team.stderr)")
         #expect(try sandbox.portcullis(["user", "create", "dave", "--no-password"]).status == 0)
@@ -105,13 +107,17 @@ import Testing
         }
         let refused = try sandbox.portcullis(["keys", "generate", "--key", key, "--certificate", certificate])
         #expect(refused.status == 73, "an existing key is never overwritten without --force")
-        #expect(try sandbox.portcullis(["keys", "generate", "--type", "rsa", "--bits", "1024", "--key", key,
-            "--certificate", certificate, "--force"]).status == 64)
+        #expect(
+            try sandbox.portcullis([
+                "keys", "generate", "--type", "rsa", "--bits", "1024", "--key", key,
+                "--certificate", certificate, "--force",
+            ]).status == 64)
     }
 
     @Test func applicationTokensAreShownOnceListedWithoutTheirSecretAndRevoked() throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.portcullis(["user", "create", "erin", "--password-stdin"], input: "pw-erin-1234\n").status == 0)
+        #expect(
+            try sandbox.portcullis(["user", "create", "erin", "--password-stdin"], input: "pw-erin-1234\n").status == 0)
         let created = try sandbox.portcullis(
             ["token", "create", "erin", "ci", "--namespace", "erin", "--action", "pull", "--expires-in", "7d"])
         #expect(created.status == 0, "\(created.stderr)")
@@ -131,7 +137,10 @@ import Testing
         let sandbox = try Sandbox()
         #expect(try sandbox.portcullis(["keys", "generate"]).status == 0)
         let rotated = try sandbox.portcullis(
-            ["keys", "rotate", "--activate-in", "1h", "--key", "var/keys/next.pem", "--certificate", "var/keys/next-cert.pem"])
+            [
+                "keys", "rotate", "--activate-in", "1h", "--key", "var/keys/next.pem", "--certificate",
+                "var/keys/next-cert.pem",
+            ])
         #expect(rotated.status == 0, "\(rotated.stderr)")
         #expect(rotated.stdout.contains("signs tokens from"))
         // The token section may be defined once: replace the shipped fragment with one listing both keys.
@@ -166,9 +175,12 @@ import Testing
         #expect(metrics.status == 200)
         #expect(metrics.body.contains("portcullis_http_requests_total"))
         #expect(metrics.body.contains("portcullis_http_open_connections"))
-        #expect(FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/keys/signing-key.pem").path),
+        #expect(
+            FileManager.default.fileExists(
+                atPath: sandbox.root.appendingPathComponent("var/keys/signing-key.pem").path),
             "the first start generates a signing key")
-        #expect(FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path))
+        #expect(
+            FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path))
         kill(server.processIdentifier, SIGTERM)
         let exited = await waitForExit(server, seconds: 20)
         #expect(exited)
@@ -183,7 +195,8 @@ import Testing
         #expect(result.stderr.contains("PORTCULLIS_SERVER_LISTEN"), "\(result.stderr)")
         #expect(result.stderr.contains("70-typo.yaml:1:1"), "every problem is reported at once")
         #expect(result.stderr.contains("policy"), "an unknown key gets a suggestion")
-        #expect(!FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var").path),
+        #expect(
+            !FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var").path),
             "nothing is created before the configuration is valid")
     }
 }
@@ -214,7 +227,8 @@ struct Sandbox {
     func portcullis(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
         -> ProcessResult
     {
-        try run(executable.path, arguments + ["--config", configDirectory.path], input: input,
+        try run(
+            executable.path, arguments + ["--config", configDirectory.path], input: input,
             environment: environment, directory: root)
     }
 
@@ -283,7 +297,9 @@ func freePort() throws -> Int {
     address.sin_port = 0
     var length = socklen_t(MemoryLayout<sockaddr_in>.size)
     let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0 }
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
+        }
     }
     guard bound else { throw POSIXError(.EADDRINUSE) }
     return Int(UInt16(bigEndian: address.sin_port))
@@ -296,11 +312,13 @@ struct SimpleResponse {
 
 /// A minimal blocking HTTP/1.1 GET over a fresh loopback connection (`Connection: close`).
 func httpGet(port: Int, path: String) async throws -> SimpleResponse {
-    let result = try run("/usr/bin/curl", ["-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+    let result = try run(
+        "/usr/bin/curl", ["-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
     guard result.status == 0, let newline = result.stdout.lastIndex(of: "\n") else {
         throw POSIXError(.ECONNREFUSED)
     }
-    return SimpleResponse(status: Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0,
+    return SimpleResponse(
+        status: Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0,
         body: String(result.stdout[..<newline]))
 }
 
