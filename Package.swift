@@ -35,7 +35,7 @@ var targets: [Target] = [
     .target(name: "Storage", swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
-    .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt"], swiftSettings: strictness),
+    .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
     .target(name: "Configuration", dependencies: ["CYAML"], swiftSettings: strictness),
     .target(
         name: "HTTPServer",

@@ -1,9 +1,10 @@
+import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
 
 /// Why an application token operation was refused.
-public struct ApplicationTokenError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ApplicationTokenError: CodedError, Sendable, Hashable {
     /// Stable machine-readable codes.
     public enum Code: String, Sendable, Hashable {
         /// The name is empty, too long or contains control characters.
@@ -29,8 +30,6 @@ public struct ApplicationTokenError: Error, Sendable, Hashable, CustomStringConv
         self.reason = reason
     }
 
-    /// `nameTaken: …`
-    public var description: String { "\(code.rawValue): \(reason)" }
 }
 
 /// Creates, lists and revokes a user's application tokens (for the CLI and the REST API).

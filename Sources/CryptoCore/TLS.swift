@@ -1,12 +1,13 @@
+import COpenSSL
+import Diagnostics
+
 // Non-blocking TLS for the HTTP server's event loops, over OpenSSL 3.
 //
 // The event loop owns the socket and epoll; this file only turns SSL_* results into
 // "done / wants read / wants write / closed / failed", so the loop can re-arm epoll.
 
-import COpenSSL
-
 /// Why TLS could not be set up or a TLS connection failed.
-public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct TLSError: CodedError, Sendable {
     /// A stable identifier of the failure.
     public enum Code: String, Sendable {
         /// The certificate file is missing or is not a PEM certificate chain.
@@ -28,11 +29,6 @@ public struct TLSError: Error, Sendable, Equatable, CustomStringConvertible {
         self.reason = reason
     }
 
-    /// `tls.invalid_key: ...`.
-    public var description: String { "\(code.rawValue): \(reason)" }
-
-    /// Errors are equal when their codes are.
-    public static func == (lhs: TLSError, rhs: TLSError) -> Bool { lhs.code == rhs.code }
 }
 
 /// A server-side TLS context: certificate chain, private key and protocol policy (TLS 1.2 minimum).

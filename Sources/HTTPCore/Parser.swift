@@ -1,3 +1,5 @@
+import Diagnostics
+
 // An incremental HTTP/1.1 request parser working on bytes (RFC 9110 / RFC 9112).
 //
 // Strictness is deliberate: anything that two parsers could read differently (request smuggling
@@ -5,7 +7,7 @@
 // lengths) is refused with 400 instead of being guessed at.
 
 /// Why a request could not be parsed; each code maps to one response status.
-public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct HTTPParseError: CodedError, Sendable {
     /// A stable identifier of the failure, usable in logs, metrics and tests.
     public enum Code: String, Sendable, CaseIterable {
         /// The request line or header section (or a chunked trailer section) exceeds the limit: 431.
@@ -62,11 +64,6 @@ public struct HTTPParseError: Error, Sendable, Equatable, CustomStringConvertibl
         }
     }
 
-    /// `http.obs_fold: header line starts with whitespace`.
-    public var description: String { "\(code.rawValue): \(reason)" }
-
-    /// Errors are equal when their codes are.
-    public static func == (lhs: HTTPParseError, rhs: HTTPParseError) -> Bool { lhs.code == rhs.code }
 }
 
 /// What the parser found in the bytes given to it so far.

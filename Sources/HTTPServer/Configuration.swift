@@ -1,3 +1,4 @@
+import Diagnostics
 import HTTPCore
 
 /// Where the server finds its certificate chain and private key for HTTPS.
@@ -75,7 +76,7 @@ public struct HTTPServerConfiguration: Sendable {
 }
 
 /// Why the server could not start.
-public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertible {
+public struct HTTPServerError: CodedError, Sendable {
     /// A stable identifier of the failure.
     public enum Code: String, Sendable {
         /// Another process already listens on the address and port.
@@ -103,11 +104,6 @@ public struct HTTPServerError: Error, Sendable, Equatable, CustomStringConvertib
         self.reason = reason
     }
 
-    /// `http_server.address_in_use: 127.0.0.1:5080: Address already in use`.
-    public var description: String { "\(code.rawValue): \(reason)" }
-
-    /// Errors are equal when their codes are.
-    public static func == (lhs: HTTPServerError, rhs: HTTPServerError) -> Bool { lhs.code == rhs.code }
 }
 
 #if canImport(Glibc)

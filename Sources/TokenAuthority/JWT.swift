@@ -6,7 +6,7 @@ import Foundation
 ///
 /// Two errors are equal when their codes are equal, so tests can write `#expect(throws: JWTError.expired)`.
 /// No error ever carries the token itself, a signature or key material.
-public struct JWTError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct JWTError: CodedError, Sendable {
     /// The stable, machine-readable kind of failure.
     public enum Code: String, Sendable, CaseIterable {
         /// The text is not a compact JWS of three strict base64url parts holding JSON objects.
@@ -45,12 +45,6 @@ public struct JWTError: Error, Equatable, Sendable, CustomStringConvertible {
         self.code = code
         self.reason = reason
     }
-
-    /// The log line: code and reason.
-    public var description: String { reason.isEmpty ? code.rawValue : "\(code.rawValue): \(reason)" }
-
-    /// Equality compares only the stable code.
-    public static func == (lhs: JWTError, rhs: JWTError) -> Bool { lhs.code == rhs.code }
 
     /// An error with code `.malformed`, for matching.
     public static let malformed = JWTError(.malformed)

@@ -14,7 +14,7 @@ public enum KeyIDFormat: String, Sendable, CaseIterable {
 /// A failure to load, select or write token signing keys, with a stable code.
 ///
 /// Two errors are equal when their codes are equal. Messages name files, never key material.
-public struct SigningKeyError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct SigningKeyError: CodedError, Sendable {
     /// The stable, machine-readable kind of failure.
     public enum Code: String, Sendable, CaseIterable {
         /// No signing key entries were configured.
@@ -43,12 +43,6 @@ public struct SigningKeyError: Error, Equatable, Sendable, CustomStringConvertib
         self.code = code
         self.reason = reason
     }
-
-    /// The log line: code and reason.
-    public var description: String { reason.isEmpty ? code.rawValue : "\(code.rawValue): \(reason)" }
-
-    /// Equality compares only the stable code.
-    public static func == (lhs: SigningKeyError, rhs: SigningKeyError) -> Bool { lhs.code == rhs.code }
 
     /// An error with code `.noKeys`, for matching.
     public static let noKeys = SigningKeyError(.noKeys)
