@@ -91,7 +91,11 @@ var targets: [Target] = [
     .testTarget(
         name: "SupportTests", dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore"],
         swiftSettings: strictness),
-    .testTarget(name: "ServerAppTests", dependencies: ["ServerApp", "Configuration"], swiftSettings: strictness),
+    // Child processes with deadlines, free ports, temporary directories: shared by the test targets
+    // that drive real binaries.
+    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
+    .testTarget(
+        name: "ServerAppTests", dependencies: ["ServerApp", "Configuration", "TestSupport"], swiftSettings: strictness),
     .testTarget(
         name: "IdentityTests",
         dependencies: ["IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
@@ -102,7 +106,7 @@ var targets: [Target] = [
         dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
-    .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore"], swiftSettings: strictness),
+    .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
 ]
 
 var products: [Product] = [.executable(name: "portcullis", targets: ["portcullis"])]

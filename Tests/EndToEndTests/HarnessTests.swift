@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Proves the harness itself, independently of the token endpoint: the registry starts with this

@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 import Testing
 
 /// A real registry (distribution 2.8) trusting a live `portcullis serve`, driven with skopeo and

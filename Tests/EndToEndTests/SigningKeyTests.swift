@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 import Testing
 
 /// The registry accepts tokens signed with either key type, and a key rotation configured ahead of

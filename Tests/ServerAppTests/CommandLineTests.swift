@@ -1,9 +1,10 @@
 import Foundation
+import TestSupport
 import Testing
 
 /// Drives the built `portcullis` executable as an operator would, on a temporary config and database.
 @Suite(.serialized) struct CommandLineTests {
-    @Test func configCheckPrintsTheEffectiveConfigurationWithSecretsMasked() throws {
+    @Test func configCheckPrintsTheEffectiveConfigurationWithSecretsMasked() async throws {
         let sandbox = try Sandbox()
         try sandbox.writeConfig(
             "60-registry.yaml",
@@ -14,129 +15,137 @@ import Testing
                 url: http://127.0.0.1:5999
                 eventsSecret: {env: TEST_EVENTS_SECRET}
             """)
-        let result = try sandbox.portcullis(["config", "check"], environment: ["TEST_EVENTS_SECRET": "hunter2-secret"])
+        let result = try await sandbox.portcullis(
+            ["config", "check"], environment: ["TEST_EVENTS_SECRET": "hunter2-secret"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("registry.test"))
         #expect(!result.stdout.contains("hunter2-secret"))
         #expect(!result.stderr.contains("hunter2-secret"))
     }
 
-    @Test func configCheckReportsEveryProblemWithItsPositionAndExits78() throws {
+    @Test func configCheckReportsEveryProblemWithItsPositionAndExits78() async throws {
         let sandbox = try Sandbox(shippedConfiguration: false)
         try sandbox.writeConfig("70-bad.yaml", "log:\n  levle: debug\n  format: xml\n")
-        let result = try sandbox.portcullis(["config", "check"])
+        let result = try await sandbox.portcullis(["config", "check"])
         #expect(result.status == 78)
         #expect(result.stderr.contains("70-bad.yaml:2:3"))
         #expect(result.stderr.contains("levle"))
         #expect(result.stderr.contains("70-bad.yaml:3:11"))
     }
 
-    @Test func unknownCommandsAndOptionsAreUsageErrors() throws {
+    @Test func unknownCommandsAndOptionsAreUsageErrors() async throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.portcullis(["frobnicate"]).status == 64)
-        #expect(try sandbox.portcullis(["user", "list", "--bogus"]).status == 64)
-        #expect(try sandbox.portcullis(["user"]).status == 64)
-        let help = try sandbox.portcullis(["--help"])
+        #expect(try await sandbox.portcullis(["frobnicate"]).status == 64)
+        #expect(try await sandbox.portcullis(["user", "list", "--bogus"]).status == 64)
+        #expect(try await sandbox.portcullis(["user"]).status == 64)
+        let help = try await sandbox.portcullis(["--help"])
         #expect(help.status == 0)
         #expect(help.stdout.contains("keys generate"))
     }
 
-    @Test func usersAreCreatedWithAPasswordFromStandardInputAndListed() throws {
+    @Test func usersAreCreatedWithAPasswordFromStandardInputAndListed() async throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.portcullis(["db", "migrate"]).status == 0)
-        let created = try sandbox.portcullis(
+        #expect(try await sandbox.portcullis(["db", "migrate"]).status == 0)
+        let created = try await sandbox.portcullis(
             ["user", "create", "Alice-Smith", "--email", "alice@example.com", "--admin", "--password-stdin"],
             input: "correct horse battery staple\n")
         #expect(created.status == 0, "\(created.stderr)")
         #expect(created.stdout.contains("alice-smith"), "the personal namespace keeps the dash")
-        let duplicate = try sandbox.portcullis(
+        let duplicate = try await sandbox.portcullis(
             ["user", "create", "Alice-Smith", "--password-stdin"], input: "another password\n")
         #expect(duplicate.status == 65)
-        let listed = try sandbox.portcullis(["user", "list"])
+        let listed = try await sandbox.portcullis(["user", "list"])
         #expect(listed.status == 0)
         #expect(listed.stdout.contains("Alice-Smith"))
         #expect(listed.stdout.contains("admin"))
         #expect(!listed.stdout.contains("correct horse"))
-        let lastAdmin = try sandbox.portcullis(["user", "disable", "Alice-Smith"])
+        let lastAdmin = try await sandbox.portcullis(["user", "disable", "Alice-Smith"])
         #expect(lastAdmin.status == 65, "the last enabled administrator cannot be disabled")
         #expect(lastAdmin.stderr.contains("last enabled administrator"))
-        #expect(try sandbox.portcullis(["user", "create", "bob", "--no-password"]).status == 0)
-        #expect(try sandbox.portcullis(["user", "make-admin", "bob"]).status == 0)
-        #expect(try sandbox.portcullis(["user", "disable", "Alice-Smith"]).status == 0)
-        #expect(try sandbox.portcullis(["user", "list"]).stdout.contains("disabled"))
-        #expect(try sandbox.portcullis(["user", "make-admin", "nobody"]).status == 65)
+        #expect(try await sandbox.portcullis(["user", "create", "bob", "--no-password"]).status == 0)
+        #expect(try await sandbox.portcullis(["user", "make-admin", "bob"]).status == 0)
+        #expect(try await sandbox.portcullis(["user", "disable", "Alice-Smith"]).status == 0)
+        #expect(try await sandbox.portcullis(["user", "list"]).stdout.contains("disabled"))
+        #expect(try await sandbox.portcullis(["user", "make-admin", "nobody"]).status == 65)
     }
 
-    @Test func passwordsAreNeverAcceptedAsArguments() throws {
+    @Test func passwordsAreNeverAcceptedAsArguments() async throws {
         let sandbox = try Sandbox()
-        let result = try sandbox.portcullis(["user", "create", "bob", "--password", "secret123"])
+        let result = try await sandbox.portcullis(["user", "create", "bob", "--password", "secret123"])
         #expect(result.status == 64)
         #expect(!result.stderr.contains("secret123"))
     }
 
-    @Test func teamsAndNamespacesAreManagedFromTheCommandLine() throws {
+    @Test func teamsAndNamespacesAreManagedFromTheCommandLine() async throws {
         let sandbox = try Sandbox()
         #expect(
-            try sandbox.portcullis(["user", "create", "carol", "--password-stdin"], input: "pw-carol-123\n").status == 0
+            try await sandbox.portcullis(["user", "create", "carol", "--password-stdin"], input: "pw-carol-123\n")
+                .status == 0
         )
-        let team = try sandbox.portcullis(["team", "create", "qa", "--owner", "carol", "--description", "Quality"])
+        let team = try await sandbox.portcullis([
+            "team", "create", "qa", "--owner", "carol", "--description", "Quality",
+        ])
         #expect(team.status == 0, "\(team.stderr)")
-        #expect(try sandbox.portcullis(["user", "create", "dave", "--no-password"]).status == 0)
-        #expect(try sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "viewer"]).status == 0)
-        #expect(try sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "boss"]).status == 64)
-        let namespace = try sandbox.portcullis(["namespace", "create", "qa-images", "--team", "qa"])
+        #expect(try await sandbox.portcullis(["user", "create", "dave", "--no-password"]).status == 0)
+        #expect(try await sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "viewer"]).status == 0)
+        #expect(try await sandbox.portcullis(["team", "add-member", "qa", "dave", "--role", "boss"]).status == 64)
+        let namespace = try await sandbox.portcullis(["namespace", "create", "qa-images", "--team", "qa"])
         #expect(namespace.status == 0, "\(namespace.stderr)")
-        #expect(try sandbox.portcullis(["namespace", "set-visibility", "qa-images", "public"]).status == 0)
-        #expect(try sandbox.portcullis(["namespace", "create", "Bad Name", "--team", "qa"]).status == 65)
-        #expect(try sandbox.portcullis(["namespace", "create", "other", "--team", "missing"]).status == 65)
+        #expect(try await sandbox.portcullis(["namespace", "set-visibility", "qa-images", "public"]).status == 0)
+        #expect(try await sandbox.portcullis(["namespace", "create", "Bad Name", "--team", "qa"]).status == 65)
+        #expect(try await sandbox.portcullis(["namespace", "create", "other", "--team", "missing"]).status == 65)
     }
 
-    @Test func keysGenerateWritesAPrivateKeyWithMode0600AndAMatchingCertificate() throws {
+    @Test func keysGenerateWritesAPrivateKeyWithMode0600AndAMatchingCertificate() async throws {
         let sandbox = try Sandbox()
         let key = sandbox.root.appendingPathComponent("out/key.pem").path
         let certificate = sandbox.root.appendingPathComponent("out/cert.pem").path
         for type in ["ec", "rsa"] {
-            let result = try sandbox.portcullis(
+            let result = try await sandbox.portcullis(
                 ["keys", "generate", "--type", type, "--key", key, "--certificate", certificate, "--force"])
             #expect(result.status == 0, "\(result.stderr)")
             let mode = try FileManager.default.attributesOfItem(atPath: key)[.posixPermissions] as? Int
             #expect(mode == 0o600)
-            let keyModulus = try run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"]).stdout
-            let certKey = try run("/usr/bin/openssl", ["x509", "-in", certificate, "-noout", "-pubkey"]).stdout
+            let keyModulus = try await Processes.run("/usr/bin/openssl", ["pkey", "-in", key, "-pubout"]).stdout
+            let certKey = try await Processes.run(
+                "/usr/bin/openssl", ["x509", "-in", certificate, "-noout", "-pubkey"]
+            ).stdout
             #expect(!keyModulus.isEmpty && keyModulus == certKey)
         }
-        let refused = try sandbox.portcullis(["keys", "generate", "--key", key, "--certificate", certificate])
+        let refused = try await sandbox.portcullis(["keys", "generate", "--key", key, "--certificate", certificate])
         #expect(refused.status == 73, "an existing key is never overwritten without --force")
         #expect(
-            try sandbox.portcullis([
+            try await sandbox.portcullis([
                 "keys", "generate", "--type", "rsa", "--bits", "1024", "--key", key,
                 "--certificate", certificate, "--force",
             ]).status == 64)
     }
 
-    @Test func applicationTokensAreShownOnceListedWithoutTheirSecretAndRevoked() throws {
+    @Test func applicationTokensAreShownOnceListedWithoutTheirSecretAndRevoked() async throws {
         let sandbox = try Sandbox()
         #expect(
-            try sandbox.portcullis(["user", "create", "erin", "--password-stdin"], input: "pw-erin-1234\n").status == 0)
-        let created = try sandbox.portcullis(
+            try await sandbox.portcullis(["user", "create", "erin", "--password-stdin"], input: "pw-erin-1234\n").status
+                == 0)
+        let created = try await sandbox.portcullis(
             ["token", "create", "erin", "ci", "--namespace", "erin", "--action", "pull", "--expires-in", "7d"])
         #expect(created.status == 0, "\(created.stderr)")
         let token = try #require(created.stdout.split(separator: "\n").last.map(String.init))
         #expect(token.hasPrefix("pct_") && token.count > 40)
-        let listed = try sandbox.portcullis(["token", "list", "erin"])
+        let listed = try await sandbox.portcullis(["token", "list", "erin"])
         #expect(listed.stdout.contains("ci") && listed.stdout.contains("pull"))
         #expect(!listed.stdout.contains(token))
-        #expect(try sandbox.portcullis(["token", "create", "erin", "ci"]).status == 65, "names are unique per owner")
-        #expect(try sandbox.portcullis(["token", "create", "erin", "x", "--action", "admin"]).status == 64)
-        #expect(try sandbox.portcullis(["token", "revoke", "erin", "ci"]).status == 0)
-        #expect(try sandbox.portcullis(["token", "list", "erin"]).stdout.contains("revoked"))
-        #expect(try sandbox.portcullis(["token", "revoke", "nobody", "ci"]).status == 65)
+        #expect(
+            try await sandbox.portcullis(["token", "create", "erin", "ci"]).status == 65, "names are unique per owner")
+        #expect(try await sandbox.portcullis(["token", "create", "erin", "x", "--action", "admin"]).status == 64)
+        #expect(try await sandbox.portcullis(["token", "revoke", "erin", "ci"]).status == 0)
+        #expect(try await sandbox.portcullis(["token", "list", "erin"]).stdout.contains("revoked"))
+        #expect(try await sandbox.portcullis(["token", "revoke", "nobody", "ci"]).status == 65)
     }
 
-    @Test func aRotatedKeyIsPublishedInTheBundleAndJWKSBeforeItSigns() throws {
+    @Test func aRotatedKeyIsPublishedInTheBundleAndJWKSBeforeItSigns() async throws {
         let sandbox = try Sandbox()
-        #expect(try sandbox.portcullis(["keys", "generate"]).status == 0)
-        let rotated = try sandbox.portcullis(
+        #expect(try await sandbox.portcullis(["keys", "generate"]).status == 0)
+        let rotated = try await sandbox.portcullis(
             [
                 "keys", "rotate", "--activate-in", "1h", "--key", "var/keys/next.pem", "--certificate",
                 "var/keys/next-cert.pem",
@@ -153,10 +162,10 @@ import Testing
                 - {key: var/keys/signing-key.pem, certificate: var/keys/signing-cert.pem}
                 - {key: var/keys/next.pem, certificate: var/keys/next-cert.pem}
             """)
-        let bundle = try sandbox.portcullis(["keys", "bundle"])
+        let bundle = try await sandbox.portcullis(["keys", "bundle"])
         #expect(bundle.status == 0, "\(bundle.stderr)")
         #expect(bundle.stdout.components(separatedBy: "BEGIN CERTIFICATE").count == 3)
-        let jwks = try sandbox.portcullis(["keys", "jwks", "--output", "jwks.json"])
+        let jwks = try await sandbox.portcullis(["keys", "jwks", "--output", "jwks.json"])
         #expect(jwks.status == 0, "\(jwks.stderr)")
         let text = try String(contentsOf: sandbox.root.appendingPathComponent("jwks.json"), encoding: .utf8)
         #expect(text.components(separatedBy: "\"kid\"").count == 3)
@@ -187,10 +196,10 @@ import Testing
         #expect(server.terminationStatus == 0)
     }
 
-    @Test func serveRefusesAnInvalidConfigurationWithoutStarting() throws {
+    @Test func serveRefusesAnInvalidConfigurationWithoutStarting() async throws {
         let sandbox = try Sandbox()
         try sandbox.writeConfig("70-typo.yaml", "polcy:\n  pushImages: admin-only\n")
-        let result = try sandbox.portcullis(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "nowhere"])
+        let result = try await sandbox.portcullis(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "nowhere"])
         #expect(result.status == 78)
         #expect(result.stderr.contains("PORTCULLIS_SERVER_LISTEN"), "\(result.stderr)")
         #expect(result.stderr.contains("70-typo.yaml:1:1"), "every problem is reported at once")
@@ -224,17 +233,17 @@ struct Sandbox {
         try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
-    func portcullis(_ arguments: [String], input: String? = nil, environment: [String: String] = [:]) throws
-        -> ProcessResult
+    func portcullis(_ arguments: [String], input: String? = nil, environment: [String: String] = [:])
+        async throws -> ProcessResult
     {
-        try run(
-            executable.path, arguments + ["--config", configDirectory.path], input: input,
-            environment: environment, directory: root)
+        try await Processes.run(
+            portcullisExecutable.path, arguments + ["--config", configDirectory.path], input: input,
+            environment: environment, removing: ["PORTCULLIS_"], directory: root)
     }
 
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
         let process = Process()
-        process.executableURL = executable
+        process.executableURL = portcullisExecutable
         process.arguments = arguments + ["--config", configDirectory.path]
         process.currentDirectoryURL = root
         process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
@@ -245,66 +254,6 @@ struct Sandbox {
     }
 }
 
-let packageRoot = URL(fileURLWithPath: #filePath).deletingLastPathComponent().deletingLastPathComponent()
-    .deletingLastPathComponent()
-
-/// The `portcullis` binary next to the test bundle (debug or release, whichever `swift test` built).
-let executable: URL = {
-    let bundle = URL(fileURLWithPath: CommandLine.arguments.first { $0.contains(".xctest") } ?? "")
-    let sibling = bundle.deletingLastPathComponent().appendingPathComponent("portcullis")
-    if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
-    return packageRoot.appendingPathComponent(".build/debug/portcullis")
-}()
-
-struct ProcessResult {
-    var status: Int32
-    var stdout: String
-    var stderr: String
-}
-
-func run(
-    _ path: String, _ arguments: [String], input: String? = nil, environment: [String: String] = [:],
-    directory: URL? = nil
-) throws -> ProcessResult {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: path)
-    process.arguments = arguments
-    if let directory { process.currentDirectoryURL = directory }
-    var env = ProcessInfo.processInfo.environment.filter { !$0.key.hasPrefix("PORTCULLIS_") }
-    env.merge(environment) { _, new in new }
-    process.environment = env
-    let out = Pipe(), err = Pipe(), inPipe = Pipe()
-    process.standardOutput = out
-    process.standardError = err
-    process.standardInput = inPipe
-    try process.run()
-    if let input { inPipe.fileHandleForWriting.write(Data(input.utf8)) }
-    try inPipe.fileHandleForWriting.close()
-    let stdout = out.fileHandleForReading.readDataToEndOfFile()
-    let stderr = err.fileHandleForReading.readDataToEndOfFile()
-    process.waitUntilExit()
-    return ProcessResult(
-        status: process.terminationStatus, stdout: String(decoding: stdout, as: UTF8.self),
-        stderr: String(decoding: stderr, as: UTF8.self))
-}
-
-func freePort() throws -> Int {
-    let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
-    defer { close(fd) }
-    var address = sockaddr_in()
-    address.sin_family = sa_family_t(AF_INET)
-    address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-        }
-    }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
-}
-
 struct SimpleResponse {
     var status: Int
     var body: String
@@ -312,7 +261,7 @@ struct SimpleResponse {
 
 /// A minimal blocking HTTP/1.1 GET over a fresh loopback connection (`Connection: close`).
 func httpGet(port: Int, path: String) async throws -> SimpleResponse {
-    let result = try run(
+    let result = try await Processes.run(
         "/usr/bin/curl", ["-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
     guard result.status == 0, let newline = result.stdout.lastIndex(of: "\n") else {
         throw POSIXError(.ECONNREFUSED)

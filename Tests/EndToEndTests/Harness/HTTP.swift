@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// A response read by curl: status, headers (names lower-cased, repeated ones kept) and body.
 struct HTTPResult: CustomStringConvertible {

@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// Signs a registry token in the test itself with a sandbox key, the way registry-protocol.md says
 /// registry 2.8 wants it (x5c + libtrust kid, integer times, string aud). Used only to prove the

@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// A `portcullis` sandbox: a copy of the repository's config.d with this test's registry and
 /// listener, a database and keys under `var/`, the administration commands, and `serve`.

@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// A Docker Distribution 2.8 registry (Debian's `docker-registry`) on a free loopback port, with
 /// filesystem storage in its own temporary directory and token auth pointing at a portcullis.

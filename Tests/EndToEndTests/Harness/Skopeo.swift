@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// `skopeo` as one client identity: its own auth file (`--authfile` and `REGISTRY_AUTH_FILE`), its
 /// own HOME and XDG directories (so no credentials of the machine's user are picked up), a

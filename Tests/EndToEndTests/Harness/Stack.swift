@@ -1,4 +1,5 @@
 import Foundation
+import TestSupport
 
 /// One portcullis and the registry that trusts it, with a seeded cast:
 ///
