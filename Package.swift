@@ -41,7 +41,7 @@ var targets: [Target] = [
         name: "HTTPServer",
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
-    .target(name: "HTTPClient", dependencies: ["CCurl", "Threading"], swiftSettings: strictness),
+    .target(name: "HTTPClient", dependencies: ["CCurl", "Threading", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
         swiftSettings: strictness),

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Sends outbound HTTP requests (webhooks, OIDC discovery and JWKS, registry API calls).
 ///
 /// Threading contract: `send` may be called concurrently from any task, and implementations must never
@@ -107,7 +109,7 @@ public struct InboundResponse: Sendable {
 /// A failed outbound request: a stable code to branch on, plus the transport's message for logs.
 ///
 /// Two errors are equal when their codes are equal, so `#expect(throws: HTTPClientError.timeout)` works.
-public struct HTTPClientError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct HTTPClientError: CodedError, Sendable {
     /// The stable kind of failure.
     public enum Code: String, Sendable, CaseIterable {
         /// The URL is malformed or not `http`/`https`.
@@ -139,11 +141,8 @@ public struct HTTPClientError: Error, Equatable, Sendable, CustomStringConvertib
         self.message = message
     }
 
-    /// The log line: code and message.
-    public var description: String { message.isEmpty ? code.rawValue : "\(code.rawValue): \(message)" }
-
-    /// Equality compares only the stable code.
-    public static func == (lhs: HTTPClientError, rhs: HTTPClientError) -> Bool { lhs.code == rhs.code }
+    /// The message, as `CodedError` names it.
+    public var reason: String { message }
 
     /// An error with code `.invalidURL`, for matching.
     public static let invalidURL = HTTPClientError(.invalidURL)
