@@ -13,11 +13,11 @@ struct AppContext {
     let configuration: PortcullisConfiguration
     /// The process logger, at the configured level and format.
     let logger: Logger
-    /// Threads for CPU-heavy work (password hashing), one per core: it doubles as an admission limit.
-    /// They run at a lower priority, so 100 logins paying bcrypt at once leave the cores to request
-    /// handling (application-token and cached logins keep their latency).
+    /// Threads for CPU-heavy work (password hashing): one core fewer than the machine has (at least one),
+    /// at a lower priority, so 100 logins paying bcrypt at once leave a core to request handling
+    /// (application-token and cached logins keep their latency); it doubles as an admission limit.
     let cpuPool = BlockingPool(
-        name: "cpu", threads: max(1, ProcessInfo.processInfo.activeProcessorCount), niceness: 10)
+        name: "cpu", threads: max(1, ProcessInfo.processInfo.activeProcessorCount - 1), niceness: 10)
 
     /// Loads the configuration named by `--config`, `PORTCULLIS_CONFIG` or `./config.d`; every problem
     /// found is reported at once as a configuration failure.
