@@ -86,6 +86,11 @@ public final class HTTPServer: Sendable {
         var listeners: [Int32] = []
         var port = configuration.port
         do {
+            if loopCount > 1 && port != 0 {
+                // SO_REUSEPORT would let a second server of the same user share the port silently; a
+                // plain bind first makes "address in use" an error, as it is with one loop.
+                close(try makeListener(address, reusePort: false))
+            }
             for _ in 0..<loopCount {
                 let fd = try makeListener(address, reusePort: loopCount > 1)
                 listeners.append(fd)

@@ -459,13 +459,15 @@ func withServer(
         }
     }
 
-    @Test func busyPortIsATypedError() async throws {
+    @Test(arguments: [1, 2])
+    func busyPortIsATypedErrorWhateverTheNumberOfLoops(loops: Int) async throws {
         let first = HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1),
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: loops),
             responder: TestResponder(), logger: Logger(label: "test", level: .error))
         let port = try first.start()
+        // With several loops both servers ask for SO_REUSEPORT; the second must still be refused.
         let second = HTTPServer(
-            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: port, eventLoops: 1),
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: port, eventLoops: loops),
             responder: TestResponder(), logger: Logger(label: "test", level: .error))
         #expect(throws: HTTPServerError(.addressInUse, "")) { try second.start() }
         await second.waitUntilStopped()
