@@ -151,16 +151,13 @@ public struct Logger: Sendable {
     }
 
     static func json(_ fields: [(String, String)]) -> String {
-        "{" + fields.map { "\(jsonString($0.0)):\(jsonString($0.1))" }.joined(separator: ",") + "}"
+        JSONText.object(fields.map { ($0.0, JSONText.quoted($0.1)) })
     }
-
-    /// Escapes a string as a JSON string literal (RFC 8259), control characters included.
-    public static func jsonString(_ value: String) -> String { JSONText.quoted(value) }
 
     static func logfmt(_ fields: [(String, String)]) -> String {
         fields.map { key, value in
             let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
-            return needsQuotes ? "\(key)=\(jsonString(value))" : "\(key)=\(value)"
+            return needsQuotes ? "\(key)=\(JSONText.quoted(value))" : "\(key)=\(value)"
         }.joined(separator: " ")
     }
 }

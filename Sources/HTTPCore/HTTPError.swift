@@ -60,8 +60,8 @@ public struct HTTPError: HTTPResponseError, Equatable, CustomStringConvertible {
         var json = #"{"errors":["#
         for (index, error) in errors.enumerated() {
             if index > 0 { json += "," }
-            json += #"{"code":"# + Logger.jsonString(error.code)
-            json += #","message":"# + Logger.jsonString(error.message) + "}"
+            json += #"{"code":"# + JSONText.quoted(error.code)
+            json += #","message":"# + JSONText.quoted(error.message) + "}"
         }
         json += "]}"
         return Array(json.utf8)

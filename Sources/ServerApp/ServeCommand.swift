@@ -183,11 +183,7 @@ enum Routes {
             response.headers.add(name: "Cache-Control", value: "public, max-age=300")
             return response
         }
-        router.get("/metrics") { _ in
-            HTTPResponse(
-                status: .ok, headers: ["Content-Type": MetricsRegistry.contentType],
-                body: Array(metrics.exposition().utf8))
-        }
+        router.get("/metrics") { _ in .metrics(metrics) }
         return router
     }
 }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import HTTPCore
 import IdentityCore
@@ -98,15 +99,17 @@ enum TokenEndpointError: Error {
 
     /// The response: the registry's error shape, plus the OAuth2 fields for POST.
     func response(oauth: Bool) -> HTTPResponse {
-        var headers: HTTPHeaders = ["Content-Type": "application/json"]
+        var headers = HTTPHeaders()
         if case .rejected(.rateLimited(let seconds)) = self { headers.add(name: "Retry-After", value: String(seconds)) }
-        var object: [String: Any] = ["errors": [["code": code, "message": message]]]
+        var response = HTTPError(status, code: code, message: message, headers: headers).response()
         if oauth {
-            object["error"] = oauthError
-            object["error_description"] = message
+            // The registry's error document with the OAuth2 members in front: `{"error":…,"errors":[…]}`.
+            response.body =
+                Array(
+                    #"{"error":\#(JSONText.quoted(oauthError)),"error_description":\#(JSONText.quoted(message)),"#.utf8)
+                + response.body.dropFirst()
         }
-        let body = (try? JSONSerialization.data(withJSONObject: object, options: [.sortedKeys])) ?? Data()
-        return HTTPResponse(status: status, headers: headers, body: [UInt8](body))
+        return response
     }
 
     /// Client text fit to quote in a message: at most 100 characters, anything but printable ASCII
