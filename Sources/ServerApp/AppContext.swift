@@ -68,13 +68,24 @@ struct AppContext {
         }
         if migrate {
             do {
-                _ = try await store.migrate()
-                try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
+                _ = try await bringUpToDate(store)
             } catch {
-                throw CommandFailure(.unavailable, "database migration failed: \(error)")
+                await store.close()
+                throw error
             }
         }
         return store
+    }
+
+    /// Applies pending migrations and creates what every database needs (the global namespace).
+    func bringUpToDate(_ store: any Store) async throws(CommandFailure) -> MigrationReport {
+        do {
+            let report = try await store.migrate()
+            try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
+            return report
+        } catch {
+            throw CommandFailure(.unavailable, "database migration failed: \(error)")
+        }
     }
 
     /// Opens the store, runs `body` in one write transaction, and closes the store again.
@@ -88,8 +99,8 @@ struct AppContext {
     }
 
     /// Opens the store, runs `body` with it (store errors become command failures), and closes it again.
-    func withStore<T>(_ body: (any Store) async throws -> T) async throws -> T {
-        let store = try await openStore()
+    func withStore<T>(migrate: Bool = true, _ body: (any Store) async throws -> T) async throws -> T {
+        let store = try await openStore(migrate: migrate)
         do {
             let result = try await mapStoreErrors { try await body(store) }
             await store.close()

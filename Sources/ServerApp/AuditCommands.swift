@@ -15,22 +15,35 @@ enum AuditCommands {
         guard let count = Int(countText), (1...10_000).contains(count) else {
             throw CommandFailure(.usage, "--lines must be a number from 1 to 10000")
         }
-        let store = try await context.openStore()
-        var last = try await mapStoreErrors {
-            let events = try await store.read { try $0.auditEvents(limit: count, before: nil) }
-            for event in events.reversed() { print(line(event)) }
-            return events.first?.id
+        try await context.withStore { store in
+            var last = try await store.read { reader in
+                let events = try reader.auditEvents(limit: count, before: nil)
+                for event in events.reversed() { print(line(event)) }
+                return events.first?.id
+            }
+            while follow {
+                try await Task.sleep(for: .seconds(1))
+                let cursor = last
+                let newer = try await store.read { try events(newerThan: cursor, in: $0) }
+                for event in newer.reversed() { print(line(event)) }
+                fflush(nil)  // flushes every stream; `stdout` itself is not concurrency-safe to name
+                if let newest = newer.first { last = newest.id }
+            }
         }
-        while follow {
-            try await Task.sleep(for: .seconds(1))
-            let newer = try await mapStoreErrors {
-                try await store.read { reader in try reader.auditEvents(limit: 1000, before: nil) }
-            }.filter { last == nil || $0.id > last! }
-            for event in newer.reversed() { print(line(event)) }
-            fflush(nil)  // flushes every stream; `stdout` itself is not concurrency-safe to name
-            if let newest = newer.first { last = newest.id }
+    }
+
+    /// Every event newer than `id` (all of them when nil), newest first, read page by page so a burst
+    /// of more than one page between two polls loses nothing.
+    static func events(newerThan id: AuditEvent.ID?, in reader: any StoreReading) throws -> [AuditEvent] {
+        var found: [AuditEvent] = []
+        var before: AuditEvent.ID?
+        while true {
+            let page = try reader.auditEvents(limit: 1000, before: before)
+            let fresh = page.prefix { id == nil || $0.id > id! }
+            found.append(contentsOf: fresh)
+            if fresh.count < page.count || page.count < 1000 { return found }
+            before = page.last?.id
         }
-        await store.close()
     }
 
     /// `audit export --csv [--output PATH]`: every event, oldest first, as RFC 4180 CSV.
@@ -41,22 +54,11 @@ enum AuditCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
         guard csv else { throw CommandFailure(.usage, "choose a format: --csv") }
-        // Page backwards through the log (newest first), then write oldest first.
-        var pages: [[AuditEvent]] = []
-        var before: AuditEvent.ID?
-        let store = try await context.openStore()
-        repeat {
-            let cursor = before
-            let page = try await mapStoreErrors {
-                try await store.read { try $0.auditEvents(limit: 1000, before: cursor) }
-            }
-            if page.isEmpty { break }
-            pages.append(page)
-            before = page.last?.id
-        } while true
-        await store.close()
+        let everything = try await context.withStore { store in
+            try await store.read { try AuditCommands.events(newerThan: nil, in: $0) }
+        }
         var text = columns.joined(separator: ",") + "\r\n"
-        for event in pages.joined().reversed() {
+        for event in everything.reversed() {
             text += fields(event).map(csvField).joined(separator: ",") + "\r\n"
         }
         if let output {

@@ -31,19 +31,7 @@ enum DatabaseCommands {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
-        let store = try await context.openStore(migrate: false)
-        let report: MigrationReport
-        do {
-            report = try await mapStoreErrors {
-                let report = try await store.migrate()
-                try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
-                return report
-            }
-        } catch {
-            await store.close()
-            throw error
-        }
-        await store.close()
+        let report = try await context.withStore(migrate: false) { store in try await context.bringUpToDate(store) }
         if report.applied.isEmpty {
             print("database is up to date at schema version \(report.toVersion)")
         } else {

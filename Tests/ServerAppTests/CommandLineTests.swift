@@ -171,6 +171,35 @@ import Testing
         #expect(text.components(separatedBy: "\"kid\"").count == 3)
     }
 
+    @Test func tokenRequestsAreAuditedAndTheLogIsShownAndExported() async throws {
+        let sandbox = try Sandbox()
+        #expect(
+            try await sandbox.portcullis(["user", "create", "fay", "--password-stdin"], input: "pw-fay-12345\n").status
+                == 0)
+        let port = try freePort()
+        let server = try sandbox.start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
+        _ = try await waitForHTTP(port: port, path: "/healthz")
+        let denied = try await Processes.run(
+            "/usr/bin/curl",
+            [
+                "-s", "-o", "/dev/null", "-w", "%{http_code}", "-u", "fay:wrong-password",
+                "http://127.0.0.1:\(port)/v2/token?service=registry.local&scope=repository:fay/app:pull",
+            ])
+        #expect(denied.stdout == "401")
+        kill(server.processIdentifier, SIGTERM)
+        #expect(await waitForExit(server, seconds: 20))
+
+        let tail = try await sandbox.portcullis(["audit", "tail", "--lines", "5"])
+        #expect(tail.status == 0, "\(tail.stderr)")
+        #expect(tail.stdout.contains("token.issue") && tail.stdout.contains("actor=fay"))
+        #expect(!tail.stdout.contains("wrong-password"))
+        let export = try await sandbox.portcullis(["audit", "export", "--csv"])
+        #expect(export.status == 0)
+        let lines = export.stdout.split(separator: "\r\n")
+        #expect(lines.first == "id,time,actor,action,target,outcome,client_ip,detail")
+        #expect(lines.contains { $0.contains("token.issue") && $0.contains("fay") && $0.contains("denied") })
+    }
+
     @Test func serveAnswersHealthReadinessAndMetricsThenStopsCleanlyOnSIGTERM() async throws {
         let sandbox = try Sandbox()
         let port = try freePort()
