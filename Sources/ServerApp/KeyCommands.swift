@@ -87,8 +87,7 @@ enum KeyCommands {
         let ring: SigningKeyRing
         do {
             ring = try SigningKeyRing.load(
-                token.signingKeys.map { ($0.key, $0.certificate) },
-                keyIDFormat: token.keyIDFormat == .libtrust ? .libtrust : .jwkThumbprint)
+                token.keyRingEntries, keyIDFormat: token.ringKeyIDFormat)
         } catch {
             throw CommandFailure(.noInput, "cannot load token.signingKeys: \(error)")
         }
@@ -109,6 +108,15 @@ struct KeyOptions {
     var algorithm: SigningAlgorithm
     var rsaBits: Int
     var commonName: String?
+
+    /// What `keys generate` makes without options and `serve` makes on first start: EC P-256 (ES256).
+    static let defaultKey = KeyOptions(algorithm: .es256, rsaBits: 0, commonName: nil)
+
+    init(algorithm: SigningAlgorithm, rsaBits: Int, commonName: String?) {
+        self.algorithm = algorithm
+        self.rsaBits = rsaBits
+        self.commonName = commonName
+    }
 
     init(_ parsed: inout ParsedArguments) throws(CommandFailure) {
         let bits = parsed.option("bits")

@@ -109,8 +109,7 @@ enum ServeCommand {
                 throw CommandFailure(
                     .noInput, "signing key \(entry.key) or certificate \(entry.certificate) is missing")
             }
-            var defaults = try ParsedArguments([], flagNames: [])
-            try files.generate(KeyOptions(&defaults), commonName: token.issuer, delay: .zero, replacing: false)
+            try files.generate(.defaultKey, commonName: token.issuer, delay: .zero, replacing: false)
             logger.notice(
                 "generated a signing key on first start; give the certificate to the registry as auth.token.rootcertbundle",
                 ["key": entry.key, "certificate": entry.certificate])

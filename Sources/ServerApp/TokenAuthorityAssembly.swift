@@ -19,6 +19,16 @@ extension ProviderSettings: ProviderConfigurationSource {
     public func decode<T: Decodable>(_ type: T.Type) throws -> T { try decodeConfig(as: type) }
 }
 
+extension TokenSettings {
+    /// The configured key and certificate paths, as the key ring loads them.
+    var keyRingEntries: [(keyPath: String, certificatePath: String)] {
+        signingKeys.map { ($0.key, $0.certificate) }
+    }
+
+    /// The configured `kid` form, as the key ring names it.
+    var ringKeyIDFormat: TokenAuthority.KeyIDFormat { keyIDFormat == .libtrust ? .libtrust : .jwkThumbprint }
+}
+
 /// Builds the token authority from the configuration: providers, password chain, key ring, endpoint.
 struct TokenAuthorityAssembly {
     let providers: [any IdentityProvider]
@@ -39,8 +49,7 @@ struct TokenAuthorityAssembly {
         }
         do {
             keyRing = try SigningKeyRingStore(
-                entries: configuration.token.signingKeys.map { ($0.key, $0.certificate) },
-                keyIDFormat: configuration.token.keyIDFormat == .libtrust ? .libtrust : .jwkThumbprint)
+                entries: configuration.token.keyRingEntries, keyIDFormat: configuration.token.ringKeyIDFormat)
         } catch {
             throw CommandFailure(.configuration, "token.signingKeys: \(error)")
         }
