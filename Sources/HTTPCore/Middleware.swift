@@ -98,14 +98,21 @@ public struct RequestIDMiddleware: Middleware {
 public struct AccessLogMiddleware: Middleware {
     /// Where the lines go.
     public let logger: Logger
+    /// Paths answered without a log line: probes that orchestrators and scrapers call every few
+    /// seconds (`/readyz`, `/metrics`) would otherwise drown the log.
+    public let quietPaths: Set<String>
 
-    /// Creates the middleware writing to `logger`.
-    public init(logger: Logger) { self.logger = logger }
+    /// Creates the middleware writing to `logger`, leaving out requests for `quietPaths`.
+    public init(logger: Logger, quietPaths: Set<String> = []) {
+        self.logger = logger
+        self.quietPaths = quietPaths
+    }
 
     /// Runs the chain and logs the outcome, also when an error escapes it.
     public func handle(
         _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
     ) async throws -> HTTPResponse {
+        if quietPaths.contains(request.path) { return try await next(request) }
         let start = ContinuousClock.now
         do {
             let response = try await next(request)

@@ -154,7 +154,7 @@ enum Routes {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
         router.use(ForwardedHeadersMiddleware(trustedProxies: trustedProxies))
-        router.use(ProbeQuietAccessLog(inner: AccessLogMiddleware(logger: logger.named("access"))))
+        router.use(AccessLogMiddleware(logger: logger.named("access"), quietPaths: ["/readyz", "/metrics"]))
         router.use(SecurityHeadersMiddleware())
         router.use(MetricsMiddleware(registry: metrics))
 
@@ -184,19 +184,5 @@ enum Routes {
         }
         router.get("/metrics") { _ in .metrics(metrics) }
         return router
-    }
-}
-
-/// Access logging that leaves out health and metrics probes, which orchestrators call every few
-/// seconds and would otherwise drown the log.
-struct ProbeQuietAccessLog: Middleware {
-    static let probePaths: Set<String> = ["/healthz", "/readyz", "/metrics"]
-    let inner: AccessLogMiddleware
-
-    func handle(_ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse) async throws
-        -> HTTPResponse
-    {
-        if Self.probePaths.contains(request.path) { return try await next(request) }
-        return try await inner.handle(request, next: next)
     }
 }

@@ -197,6 +197,19 @@ private struct RequireTokenMiddleware: Middleware {
         }
     }
 
+    @Test func quietPathsAreServedWithoutAnAccessLogLine() async {
+        let sink = RoutingTestLogSink()
+        var router = Router()
+        router.use(AccessLogMiddleware(logger: sink.logger("access"), quietPaths: ["/metrics"]))
+        router.get("/metrics") { _ in .text("m") }
+        router.get("/other") { _ in .text("o") }
+        let quiet = await router.respond(to: RoutingFixtures.request(.get, "/metrics"))
+        #expect(quiet.body == Array("m".utf8))
+        #expect(sink.lines.isEmpty)
+        _ = await router.respond(to: RoutingFixtures.request(.get, "/other"))
+        #expect(sink.lines.count == 1)
+    }
+
     @Test func theAccessLogUsesTheResolvedClientAndCountsNoBytesForHead() async {
         let sink = RoutingTestLogSink()
         var router = Router()
