@@ -42,6 +42,7 @@ var targets: [Target] = [
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
     .target(name: "HTTPClient", dependencies: ["CCurl", "Threading", "Diagnostics"], swiftSettings: strictness),
+    .target(name: "LDAPClient", dependencies: ["CLDAP", "Threading", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
         swiftSettings: strictness),
@@ -66,6 +67,9 @@ var targets: [Target] = [
     .target(
         name: "ApplicationTokens", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Diagnostics"],
         path: "Plugins/ApplicationTokens", swiftSettings: strictness),
+    .target(
+        name: "LDAP", dependencies: ["IdentityCore", "LDAPClient", "Storage", "Threading", "Diagnostics"],
+        path: "Plugins/LDAP", swiftSettings: strictness),
 
     // MARK: Composition root and executable
     .target(
@@ -73,7 +77,7 @@ var targets: [Target] = [
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
-            "LocalPasswords", "ApplicationTokens",
+            "LocalPasswords", "ApplicationTokens", "LDAP",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -104,6 +108,12 @@ var targets: [Target] = [
     .testTarget(
         name: "TokenAuthorityTests",
         dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        swiftSettings: strictness),
+    // Starts a real slapd (Debian) per suite: the LDAP client and the LDAP provider plugin against it.
+    .testTarget(
+        name: "LDAPTests",
+        dependencies: ["LDAPClient", "LDAP", "IdentityCore", "ProviderTesting", "SQLiteStorage", "Storage",
+            "Threading", "Diagnostics", "TestSupport"],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
     .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),

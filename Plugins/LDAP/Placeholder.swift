@@ -1,0 +1,2 @@
+// Replaced by the LDAP identity provider (issue 5).
+enum LDAPPlaceholder {}

@@ -1,0 +1,2 @@
+// Replaced by the libldap wrapper (issue 5).
+enum LDAPClientPlaceholder {}

@@ -1,0 +1,2 @@
+// Replaced by the LDAP tests (issue 5).
+enum LDAPTestsPlaceholder {}
