@@ -32,7 +32,7 @@ var targets: [Target] = [
     .target(name: "Diagnostics", swiftSettings: strictness),
     .target(name: "Threading", swiftSettings: strictness),
     .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
-    .target(name: "Storage", swiftSettings: strictness),
+    .target(name: "Storage", dependencies: ["Threading"], swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),

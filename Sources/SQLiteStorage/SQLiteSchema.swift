@@ -17,7 +17,8 @@ import Storage
 enum SQLiteSchema {
     /// Every migration, in version order.
     static let migrations: [Migration] = [
-        Migration(version: 1, name: "initial schema", sql: initialSchema)
+        Migration(version: 1, name: "initial schema", sql: initialSchema),
+        Migration(version: 2, name: "authorization generation", sql: authorizationGeneration),
     ]
 
     /// The highest version this binary knows.
@@ -181,4 +182,50 @@ enum SQLiteSchema {
         CREATE INDEX audit_events_time ON audit_events (time);
         CREATE INDEX audit_events_actor ON audit_events (actor_id) WHERE actor_id IS NOT NULL;
         """
+
+    /// One counter that triggers advance whenever an authorization-relevant row changes, in any process
+    /// (the server, or the CLI beside it). `AuthorizationCache`s compare it instead of re-reading accounts,
+    /// memberships and namespaces for every token request. Login bookkeeping columns (`last_login_at`,
+    /// failure counts, `last_used_at`, `last_seen_at`) are left out on purpose: they change on the hot path.
+    private static let authorizationGeneration = """
+        CREATE TABLE authorization_generation (
+            id    INTEGER PRIMARY KEY CHECK (id = 1),
+            value INTEGER NOT NULL
+        ) STRICT;
+        INSERT INTO authorization_generation (id, value) VALUES (1, 1);
+        """
+        + generationTriggers([
+            ("users_created", "INSERT ON users"), ("users_deleted", "DELETE ON users"),
+            ("users_changed", "UPDATE OF username, password_hash, is_admin, is_enabled ON users"),
+            // Every failed login writes locked_until; only a lock that starts or ends counts.
+            ("users_lock_changed", "UPDATE OF locked_until ON users WHEN NEW.locked_until IS NOT OLD.locked_until"),
+            ("identity_links_created", "INSERT ON identity_links"),
+            ("identity_links_deleted", "DELETE ON identity_links"),
+            ("identity_links_changed", "UPDATE OF provider_id, subject, user_id ON identity_links"),
+            ("teams_deleted", "DELETE ON teams"),
+            ("team_members_created", "INSERT ON team_members"), ("team_members_deleted", "DELETE ON team_members"),
+            ("team_members_changed", "UPDATE ON team_members"),
+            ("namespaces_created", "INSERT ON namespaces"), ("namespaces_deleted", "DELETE ON namespaces"),
+            ("namespaces_changed", "UPDATE OF name, team_id, visibility, kind, personal_owner_id ON namespaces"),
+            ("application_tokens_created", "INSERT ON application_tokens"),
+            ("application_tokens_deleted", "DELETE ON application_tokens"),
+            (
+                "application_tokens_changed",
+                "UPDATE OF owner_id, secret_hash, scope, expires_at, revoked_at ON application_tokens"
+            ),
+        ])
+
+    /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.
+    private static func generationTriggers(_ triggers: [(name: String, event: String)]) -> String {
+        triggers.map { trigger in
+            """
+            CREATE TRIGGER \(trigger.name)_authorization AFTER \(trigger.event) BEGIN
+                UPDATE authorization_generation SET value = value + 1 WHERE id = 1;
+            END;
+            """
+        }.joined(separator: "\n")
+    }
+
+    /// Reads the counter kept by the triggers above.
+    static let authorizationGenerationQuery = "SELECT value FROM authorization_generation WHERE id = 1"
 }

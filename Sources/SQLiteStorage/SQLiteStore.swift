@@ -1,6 +1,7 @@
 import Diagnostics
 import Foundation
 import Storage
+import Synchronization
 import Threading
 
 /// How the embedded SQLite store is opened.
@@ -23,16 +24,21 @@ public struct SQLiteConfiguration: Sendable {
     public var readerCount: Int
     /// The clock used for created/updated timestamps. Default: the system clock.
     public var now: @Sendable () -> Date
+    /// How often a file store reads the authorization generation to notice changes other processes
+    /// (the CLI beside a running server) committed; nil never polls. Default: 250 ms.
+    /// Ignored for `.inMemory`, which no other process can open.
+    public var generationPollInterval: Duration?
 
     /// Describes a store; only the location is required.
     public init(
         location: Location, busyTimeout: Duration = .seconds(5), readerCount: Int = 2,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, generationPollInterval: Duration? = .milliseconds(250)
     ) {
         self.location = location
         self.busyTimeout = busyTimeout
         self.readerCount = readerCount
         self.now = now
+        self.generationPollInterval = generationPollInterval
     }
 }
 
@@ -54,6 +60,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     private let readers: ReaderCheckout?
     private let state = NSLock()
     private var isClosed = false
+    private let generation = AuthorizationGenerationTracker()
+    private let poller = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         configuration: SQLiteConfiguration, logger: Logger?, writerPool: BlockingPool, writer: SQLiteConnection,
@@ -114,9 +122,14 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             logger?.info(
                 "sqlite store opened",
                 ["path": path, "readers": String(readerCount), "sqlite": sqliteLibraryVersion()])
-            return SQLiteStore(
+            let store = SQLiteStore(
                 configuration: configuration, logger: logger, writerPool: writerPool, writer: writer,
                 readerPool: readerPool, readers: readers)
+            await store.observeGeneration()
+            if readerPool != nil, let interval = configuration.generationPollInterval {
+                store.startPollingGeneration(every: interval)
+            }
+            return store
         } catch {
             retire(writerPool)
             if let readerPool { retire(readerPool) }
@@ -151,19 +164,29 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     }
 
     /// Runs `body` in a `BEGIN IMMEDIATE` transaction on the single writer thread; commits on return, rolls back on throw.
+    ///
+    /// The authorization generation is read after the commit, on the writer thread, so a change that
+    /// matters to cached decisions is visible in `authorizationGeneration` before this returns.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        return try await submit(to: writerPool) { [writer, configuration] in
+        return try await submit(to: writerPool) { [writer, configuration, generation] in
+            defer { Self.observeGeneration(on: writer, into: generation) }
             // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after the
             // busy timeout) instead of half-way through the closure.
-            try Self.transaction(on: writer, begin: "BEGIN IMMEDIATE", readOnly: false, now: configuration.now, body)
+            return try Self.transaction(
+                on: writer, begin: "BEGIN IMMEDIATE", readOnly: false, now: configuration.now, body)
         }
     }
 
+    /// The authorization generation as last observed (see `Store.authorizationGeneration`).
+    public var authorizationGeneration: AuthorizationGeneration { generation.current }
+
     /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
     public func migrate() async throws -> MigrationReport {
-        let report = try await submit(to: writerPool) { [writer, configuration] in
-            try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: configuration.now)
-                .migrate()
+        let report = try await submit(to: writerPool) { [writer, configuration, generation] in
+            defer { Self.observeGeneration(on: writer, into: generation) }
+            return try SQLiteMigrator(
+                connection: writer, migrations: SQLiteSchema.migrations, now: configuration.now
+            ).migrate()
         }
         if !report.wasUpToDate {
             logger?.notice(
@@ -187,6 +210,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             return isClosed
         }
         guard !wasClosed else { return }
+        poller.withLock { $0?.cancel() }
         // Jobs queued before this point still run: both pools are FIFO.
         await writerPool.run { [writer] in
             // Fold the WAL back into the main file so a clean shutdown leaves one self-contained file.
@@ -217,6 +241,39 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     }
 
     // MARK: Internals
+
+    /// Reads the generation counter on the writer connection (after a commit, or at open).
+    private func observeGeneration() async {
+        try? await submit(to: writerPool) { [writer, generation] in
+            Self.observeGeneration(on: writer, into: generation)
+        }
+    }
+
+    /// Feeds the counter into `tracker`; silent before migration 2 created the counter's table.
+    private static func observeGeneration(on connection: SQLiteConnection, into tracker: AuthorizationGenerationTracker)
+    {
+        if let value = try? connection.queryInt(SQLiteSchema.authorizationGenerationQuery) {
+            tracker.observe(databaseValue: value)
+        }
+    }
+
+    /// Reads the counter on a reader connection every `interval` until `close()`, so changes committed by
+    /// other processes reach `authorizationGeneration` within one interval.
+    private func startPollingGeneration(every interval: Duration) {
+        let task = Task { [weak self] in
+            while !Task.isCancelled {
+                try? await Task.sleep(for: interval)
+                guard let self, let readerPool = self.readerPool, let readers = self.readers else { return }
+                let polled: Void? = try? await self.submit(to: readerPool) { [generation = self.generation] in
+                    let connection = readers.checkOut()
+                    defer { readers.checkIn(connection) }
+                    Self.observeGeneration(on: connection, into: generation)
+                }
+                if polled == nil { return }  // closed
+            }
+        }
+        poller.withLock { $0 = task }
+    }
 
     /// Queues `body` on `pool` unless the store is closed. The check and the enqueue happen under
     /// one lock, so no job can slip in after `close()` shut the pools down (which would trap).

@@ -663,19 +663,23 @@ final class SQLiteTransaction: StoreWriting {
 
     func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent {
         try requireName(event.action, "audit action")
+        let time = event.time ?? now()
         let id = try insert(
             """
             INSERT INTO audit_events (time, actor_id, actor_name, action, target, outcome, client_ip, detail)
             VALUES (?, ?, ?, ?, ?, ?, ?, ?)
             """,
             [
-                (event.time ?? now()).sqlValue, event.actorID.sqlValue, event.actorName.sqlValue,
-                event.action.sqlValue, event.target.sqlValue, event.outcome.rawValue.sqlValue,
-                event.clientIP.sqlValue, event.detail.sqlValue,
+                time.sqlValue, event.actorID.sqlValue, event.actorName.sqlValue, event.action.sqlValue,
+                event.target.sqlValue, event.outcome.rawValue.sqlValue, event.clientIP.sqlValue, event.detail.sqlValue,
             ])
-        return try requireFound(
-            try first("SELECT \(Self.auditColumns) FROM audit_events WHERE id = ?", [id.sqlValue], Self.decodeAudit),
-            "audit event")
+        // Built from what was inserted rather than read back: audit events are the hot write path, and
+        // the only values the database adds are the id and the millisecond rounding of the time.
+        return AuditEvent(
+            id: AuditEvent.ID(id),
+            time: Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000),
+            actorID: event.actorID, actorName: event.actorName, action: event.action, target: event.target,
+            outcome: event.outcome, clientIP: event.clientIP, detail: event.detail)
     }
 
     func pruneAuditEvents(olderThan date: Date) throws -> Int {

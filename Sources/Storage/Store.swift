@@ -36,6 +36,13 @@ public protocol Store: Sendable {
 
     /// Waits for queued work, then closes every connection; later calls throw `.closed`.
     func close() async
+
+    /// The stamp of the authorization-relevant state (see `AuthorizationGeneration`); cheap and non-blocking.
+    ///
+    /// Changes committed through this store are reflected before `write` returns; changes committed by
+    /// other processes sharing the database (the CLI beside a running server) within the backend's polling
+    /// interval. Caches of authorization decisions (`AuthorizationCache`) are keyed on it.
+    var authorizationGeneration: AuthorizationGeneration { get }
 }
 
 /// Typed, read-only queries over the model, valid inside one `Store.read`/`Store.write` closure.
