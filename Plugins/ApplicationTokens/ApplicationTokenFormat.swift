@@ -45,10 +45,7 @@ public enum ApplicationTokenFormat {
 
     /// The lowercase hex SHA-256 of a token, which is all the database keeps.
     public static func secretHash(of token: String) -> String {
-        Digest.sha256(token).map { byte in
-            let hex = String(byte, radix: 16)
-            return byte < 16 ? "0" + hex : hex
-        }.joined()
+        Hex.encode(Digest.sha256(token))
     }
 
     /// The base62 CRC32 checksum of `random`.

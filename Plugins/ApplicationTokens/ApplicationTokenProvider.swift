@@ -54,6 +54,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// The settings in force.
     public let configuration: Configuration
     private let context: ProviderContext
+    /// Tokens seen recently, by secret hash; bounded so a fleet of distinct tokens cannot grow it without end.
+    private let cache = AuthorizationCache<String, StoredToken>(capacity: 10_000)
 
     /// Creates a provider.
     public init(
@@ -74,27 +76,23 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
 
     /// Decides whether the password is a valid token of the named user; throws only when the store fails
     /// or the token's stored restriction is unreadable (failing closed).
+    ///
+    /// A token seen before is decided from memory while the store's authorization generation is unchanged
+    /// (no revocation, expiry change, owner change in between): CI fleets present the same token for every
+    /// pull, and the store hop was most of a token request's cost.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         let secret = credentials.password
         guard ApplicationTokenFormat.isWellFormed(secret) else { return .notMine }
         let hash = ApplicationTokenFormat.secretHash(of: secret)
-        let found: (token: ApplicationToken, owner: User)?
-        do {
-            found = try await context.store.read { reader -> (token: ApplicationToken, owner: User)? in
-                guard let token = try reader.applicationToken(secretHash: hash),
-                    let owner = try reader.user(id: token.ownerID)
-                else { return nil }
-                return (token, owner)
-            }
-        } catch {
-            throw ProviderError(.internalFailure, provider: id, reason: "reading the token failed: \(error)")
-        }
-        // The lookup was by hash; comparing the hash again in constant time keeps the decision
-        // independent of how the database matched.
-        guard let (token, owner) = found, ConstantTime.equals(token.secretHash, hash) else {
+        guard let found = try await lookUp(hash),
+            // The lookup was by hash; comparing the hash again in constant time keeps the decision
+            // independent of how the database (or the cache's dictionary) matched.
+            ConstantTime.equals(found.token.secretHash, hash)
+        else {
             await audit(credentials, token: nil, owner: nil, reason: "unknown_token")
             return .rejected(.invalidCredentials)
         }
+        let (token, owner) = (found.token, found.owner)
         guard owner.username == credentials.username else {
             await audit(credentials, token: token, owner: owner, reason: "wrong_username")
             return .rejected(.invalidCredentials)
@@ -116,7 +114,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
             throw ProviderError(
                 .internalFailure, provider: id, reason: "token \(token.id) has an unreadable restriction")
         }
-        await touch(token, at: now)
+        await touch(token, hash: hash, at: now)
         return .authenticated(
             ExternalIdentity(
                 provider: id, subject: String(owner.id.rawValue), username: owner.username, email: owner.email,
@@ -124,11 +122,44 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
                 restriction: restriction, credential: .applicationToken))
     }
 
-    /// Writes the last-used time unless it was written within `touchInterval`: no write per request.
-    private func touch(_ token: ApplicationToken, at now: Date) async {
-        if let last = token.lastUsedAt, now.timeIntervalSince(last) < configuration.touchInterval.timeInterval {
-            return
+    /// A stored token and its owner, as read under one authorization generation.
+    private struct StoredToken: Sendable {
+        var token: ApplicationToken
+        var owner: User
+    }
+
+    /// The token with this secret hash and its owner: from the cache while the generation holds, else
+    /// from the store (and then cached). Unknown hashes are not cached, so guessing fills nothing.
+    private func lookUp(_ hash: String) async throws -> StoredToken? {
+        let generation = context.store.authorizationGeneration
+        if let cached = cache.value(for: hash, at: generation) { return cached }
+        let found: StoredToken?
+        do {
+            found = try await context.store.read { reader -> StoredToken? in
+                guard let token = try reader.applicationToken(secretHash: hash),
+                    let owner = try reader.user(id: token.ownerID)
+                else { return nil }
+                return StoredToken(token: token, owner: owner)
+            }
+        } catch {
+            throw ProviderError(.internalFailure, provider: id, reason: "reading the token failed: \(error)")
         }
+        if let found { cache.insert(found, for: hash, readAt: generation) }
+        return found
+    }
+
+    /// Writes the last-used time unless it was written within `touchInterval`: no write per request.
+    /// The cached copy is updated first, so of many requests arriving together only one writes.
+    private func touch(_ token: ApplicationToken, hash: String, at now: Date) async {
+        let interval = configuration.touchInterval.timeInterval
+        func isDue(_ lastUsed: Date?) -> Bool { lastUsed.map { now.timeIntervalSince($0) >= interval } ?? true }
+        let due =
+            cache.modify(hash) { stored -> Bool in
+                guard isDue(stored.token.lastUsedAt) else { return false }
+                stored.token.lastUsedAt = now
+                return true
+            } ?? isDue(token.lastUsedAt)
+        guard due else { return }
         let tokenID = token.id
         do {
             try await context.store.write { try $0.touchApplicationToken(tokenID, at: now) }

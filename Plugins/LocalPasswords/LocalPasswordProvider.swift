@@ -51,6 +51,9 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     private let verifier: PasswordVerifier
     private let cache: VerifiedCredentialCache?
     private let limiter: FailureRateLimiter
+    /// Accounts by username, trusted while the store's authorization generation holds (a password change,
+    /// disable or lock advances it); failures made here drop the entry at once.
+    private let accounts = AuthorizationCache<String, User>(capacity: 10_000)
     /// The hash method of the last real hash seen, so dummy work costs what real work costs.
     private let typicalMethod: Mutex<PasswordHash.Method>
     private let dummyHashes = Mutex<[PasswordHash.Method: String]>([:])
@@ -122,13 +125,7 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         let username = credentials.username
         // No stored name is this long; refusing early keeps hostile input away from the database.
         guard username.utf8.count <= Self.maximumUsernameBytes else { return .notMine }
-        let found: User?
-        do {
-            found = try await context.store.read { try $0.user(named: username) }
-        } catch {
-            throw ProviderError(.internalFailure, provider: id, reason: "reading the user failed: \(error)")
-        }
-        guard let user = found, let storedHash = user.passwordHash else {
+        guard let user = try await account(named: username), let storedHash = user.passwordHash else {
             await spendDummyVerification(credentials.password)
             return .notMine
         }
@@ -172,6 +169,21 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         return .rejected(.invalidCredentials)
     }
 
+    /// The account with this username: from the cache while the generation holds, else from the store.
+    /// Unknown names are not cached, so guessing fills nothing.
+    private func account(named username: String) async throws -> User? {
+        let generation = context.store.authorizationGeneration
+        if let cached = accounts.value(for: username, at: generation) { return cached }
+        let found: User?
+        do {
+            found = try await context.store.read { try $0.user(named: username) }
+        } catch {
+            throw ProviderError(.internalFailure, provider: id, reason: "reading the user failed: \(error)")
+        }
+        if let found { accounts.insert(found, for: username, readAt: generation) }
+        return found
+    }
+
     private func identity(of user: User) -> ExternalIdentity {
         ExternalIdentity(
             provider: id, subject: String(user.id.rawValue), username: user.username, email: user.email,
@@ -183,6 +195,12 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     private func noteSuccess(of user: User, at now: Date) async {
         let stale = user.lastLoginAt.map { now.timeIntervalSince($0) >= 60 } ?? true
         guard user.failedLoginCount > 0 || user.lockedUntil != nil || stale else { return }
+        // The cached account learns what is being written first, so concurrent logins do not all write.
+        _ = accounts.modify(user.username) { account in
+            account.lastLoginAt = now
+            account.failedLoginCount = 0
+            account.lockedUntil = nil
+        }
         let userID = user.id
         do {
             try await context.store.write { try $0.recordSuccessfulLogin(of: userID, at: now) }
@@ -196,6 +214,8 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     /// Counts the failure towards lockout and the rate limit, and audits it.
     private func noteFailure(of user: User, _ credentials: PasswordCredentials, at now: Date) async {
         limiter.recordFailure(from: credentials.clientAddress, now: now)
+        // The failure count (and maybe a lock) changes below: the next login must read it afresh.
+        accounts.remove(user.username)
         let attempts = configuration.lockout.attempts
         let duration = configuration.lockout.duration.timeInterval
         let userID = user.id

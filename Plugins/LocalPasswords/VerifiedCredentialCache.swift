@@ -1,15 +1,14 @@
 import CryptoCore
 import Foundation
 import Storage
-import Synchronization
+import Threading
 
 /// Remembers which username+password pairs bcrypt accepted recently, without keeping anything reversible.
 ///
 /// The key is HMAC-SHA256 under a per-process random key of `username 0x00 password`; an entry holds the
 /// user id and the password hash the password was verified against. The provider honours an entry only
 /// while the user's current hash is still that hash (so a password change invalidates it) and the user
-/// is enabled and not locked. When full, the cache is emptied (simpler than LRU, and refilling costs one
-/// bcrypt per active client).
+/// is enabled and not locked. Bounded like `BoundedCache`: when full, an arbitrary entry makes room.
 ///
 /// Threading: safe from any task; every operation holds a lock for a dictionary access only.
 final class VerifiedCredentialCache: Sendable {
@@ -21,13 +20,12 @@ final class VerifiedCredentialCache: Sendable {
 
     private let key: [UInt8]
     private let ttl: TimeInterval
-    private let capacity: Int
-    private let entries = Mutex<[[UInt8]: Entry]>([:])
+    private let entries: BoundedCache<[UInt8], Entry>
 
     init(ttl: TimeInterval, capacity: Int) {
         self.key = SecureRandom.bytes(count: 32)
         self.ttl = ttl
-        self.capacity = max(capacity, 1)
+        self.entries = BoundedCache(capacity: capacity)
     }
 
     /// The cache key of a username and password.
@@ -40,33 +38,23 @@ final class VerifiedCredentialCache: Sendable {
 
     /// The live entry for `key` at `now`, if any (an expired one is dropped).
     func entry(for key: [UInt8], now: Date) -> Entry? {
-        entries.withLock { table in
-            guard let entry = table[key] else { return nil }
-            guard entry.expiresAt > now else {
-                table[key] = nil
-                return nil
-            }
-            return entry
+        guard let entry = entries.value(for: key) else { return nil }
+        guard entry.expiresAt > now else {
+            entries.remove(key)
+            return nil
         }
+        return entry
     }
 
     /// Remembers that the password behind `key` matched `passwordHash` of `userID` at `now`.
     func insert(_ key: [UInt8], userID: User.ID, passwordHash: String, now: Date) {
-        let entry = Entry(userID: userID, passwordHash: passwordHash, expiresAt: now.addingTimeInterval(ttl))
-        entries.withLock { table in
-            if table[key] == nil && table.count >= capacity {
-                table = table.filter { $0.value.expiresAt > now }
-                if table.count >= capacity { table.removeAll(keepingCapacity: true) }
-            }
-            table[key] = entry
-        }
+        entries.insert(
+            Entry(userID: userID, passwordHash: passwordHash, expiresAt: now.addingTimeInterval(ttl)), for: key)
     }
 
     /// Forgets `key` (the entry no longer matches the stored user).
-    func remove(_ key: [UInt8]) {
-        _ = entries.withLock { $0.removeValue(forKey: key) }
-    }
+    func remove(_ key: [UInt8]) { entries.remove(key) }
 
     /// How many entries are held.
-    var count: Int { entries.withLock { $0.count } }
+    var count: Int { entries.count }
 }

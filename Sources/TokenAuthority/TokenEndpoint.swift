@@ -1,3 +1,4 @@
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
@@ -36,6 +37,20 @@ public struct TokenEndpoint: Sendable {
     let audit: any AuditRecording
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
+    let decisions = AuthorizationCache<DecisionKey, Decision>(capacity: 10_000)
+
+    /// What a decision depends on besides the store: who asks (nil: anonymous) and for what.
+    struct DecisionKey: Hashable, Sendable {
+        var identity: ExternalIdentity?
+        var scopes: [ResourceScope]
+    }
+
+    /// The account an identity acts as (nil: anonymous) and what it was granted.
+    struct Decision: Sendable {
+        var resolution: PrincipalResolution?
+        var grants: [GrantedScope]
+    }
 
     /// Creates the endpoint.
     public init(
@@ -175,8 +190,8 @@ public struct TokenEndpoint: Sendable {
         guard parts.count == 2, parts[0].caseInsensitiveEquals("Basic") else {
             throw TokenEndpointError.badCredentialsFormat
         }
-        guard let data = Data(base64Encoded: String(parts[1].trimmingSpaces())),
-            let text = String(data: data, encoding: .utf8), let colon = text.firstIndex(of: ":")
+        guard let bytes = Base64.decode(parts[1].trimmingSpaces()),
+            let text = String(validating: bytes, as: UTF8.self), let colon = text.firstIndex(of: ":")
         else { throw TokenEndpointError.badCredentialsFormat }
         return PasswordCredentials(
             username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
@@ -216,23 +231,38 @@ public struct TokenEndpoint: Sendable {
         }
     }
 
-    /// Maps the identity to its account and decides every scope, in one read transaction (one hop to
-    /// the store's threads per request, not two).
+    /// Maps the identity to its account and decides every scope: from the decision cache while the
+    /// store's authorization generation holds, else in one read transaction (one hop to the store's
+    /// threads, not two), whose result is cached under the generation read before it.
     private func authorize(
         _ identity: ExternalIdentity?, scopes: [ResourceScope], record: inout TokenRequestAudit
     ) async throws -> (Principal?, [GrantedScope]) {
-        let authorization = settings.authorization
-        let (resolution, grants) = try await store.read { reader -> (PrincipalResolution?, [GrantedScope]) in
-            guard let identity else {
-                return (nil, try AccessResolver.resolve(scopes, for: nil, reader: reader, settings: authorization))
+        let key = DecisionKey(identity: identity, scopes: scopes)
+        let generation = store.authorizationGeneration
+        let decision: Decision
+        if let cached = decisions.value(for: key, at: generation) {
+            decision = cached
+        } else {
+            let authorization = settings.authorization
+            decision = try await store.read { reader -> Decision in
+                guard let identity else {
+                    return Decision(
+                        resolution: nil,
+                        grants: try AccessResolver.resolve(scopes, for: nil, reader: reader, settings: authorization))
+                }
+                let resolution = try PrincipalResolver.resolve(identity, reader: reader)
+                guard case .principal(let principal) = resolution else {
+                    return Decision(resolution: resolution, grants: [])
+                }
+                return Decision(
+                    resolution: resolution,
+                    grants: try AccessResolver.resolve(
+                        scopes, for: principal, reader: reader, settings: authorization))
             }
-            let resolution = try PrincipalResolver.resolve(identity, reader: reader)
-            guard case .principal(let principal) = resolution else { return (resolution, []) }
-            return (
-                resolution, try AccessResolver.resolve(scopes, for: principal, reader: reader, settings: authorization)
-            )
+            decisions.insert(decision, for: key, readAt: generation)
         }
-        switch resolution {
+        let grants = decision.grants
+        switch decision.resolution {
         case nil: return (nil, grants)
         case .principal(let principal):
             record.username = principal.username
