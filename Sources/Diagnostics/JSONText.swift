@@ -4,8 +4,15 @@ public enum JSONText {
     /// `text` as a quoted JSON string (RFC 8259): quotes, backslashes and control characters are escaped.
     public static func quoted(_ text: String) -> String {
         // Most values (tokens, names, ids) need no escaping: copy them in one go.
-        if !text.utf8.contains(where: { $0 < 0x20 || $0 == UInt8(ascii: "\"") || $0 == UInt8(ascii: "\\") }) {
-            return "\"" + text + "\""
+        func isPlain(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") }
+        let plain =
+            text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isPlain) } ?? text.utf8.allSatisfy(isPlain)
+        if plain {
+            var output = "\""
+            output.reserveCapacity(text.utf8.count + 2)
+            output += text
+            output += "\""
+            return output
         }
         var output = "\""
         output.reserveCapacity(text.utf8.count + 8)

@@ -26,8 +26,12 @@ public protocol LogSink: Sendable {
     func write(line: String)
 }
 
-/// Writes each line to a file descriptor with one `write(2)`, so lines survive a crash and never
-/// interleave (stdout is fully buffered when it is a pipe).
+/// Writes each line to a file descriptor with one `write(2)`, so lines never interleave (stdout is
+/// fully buffered when it is a pipe) and, outside a `LogBatch`, survive a crash.
+///
+/// On a thread inside `LogBatch.collect` (an event loop's iteration), lines are gathered and written
+/// together when the batch ends: one system call for a whole iteration's access-log lines instead of
+/// one per request.
 public struct FileDescriptorLogSink: LogSink {
     /// The descriptor written to (2 is standard error).
     public let descriptor: Int32
@@ -35,19 +39,92 @@ public struct FileDescriptorLogSink: LogSink {
     /// Creates a sink writing to `descriptor`.
     public init(descriptor: Int32 = 2) { self.descriptor = descriptor }
 
-    /// Writes `line` and a newline in one system call.
+    /// Writes `line` and a newline in one system call, or adds them to the thread's open batch.
     public func write(line: String) {
+        if let batch = LogBatch.current {
+            batch.append(line, to: descriptor)
+            return
+        }
         var bytes = Array(line.utf8)
         bytes.append(UInt8(ascii: "\n"))
+        LogBatch.writeAll(bytes, to: descriptor)
+    }
+}
+
+/// Log lines a thread collects while it runs a burst of short jobs, written with one `write(2)` per
+/// descriptor when the burst ends.
+///
+/// An event loop calls `collect` around each iteration: lines are written before it next waits for
+/// events, so they are late by at most one iteration, and a crash loses at most that iteration's lines.
+/// Threads that never collect write each line at once.
+public final class LogBatch {
+    /// Write out early when a batch grows past this many bytes, so a long iteration cannot hoard lines.
+    static let flushThreshold = 64 * 1024
+
+    private var buffers: [(descriptor: Int32, bytes: [UInt8])] = []
+
+    private init() {}
+
+    /// Runs `body` with this thread's lines collected, then writes them (also when `body` throws).
+    public static func collect<T>(_ body: () throws -> T) rethrows -> T {
+        if current != nil { return try body() }  // already collecting further up this thread's stack
+        let batch = LogBatch()
+        let key = threadKey
+        pthread_setspecific(key, Unmanaged.passUnretained(batch).toOpaque())
+        defer {
+            pthread_setspecific(key, nil)
+            batch.flush()
+        }
+        return try body()
+    }
+
+    /// The batch open on the calling thread, if any.
+    static var current: LogBatch? {
+        guard let pointer = pthread_getspecific(threadKey) else { return nil }
+        return Unmanaged<LogBatch>.fromOpaque(pointer).takeUnretainedValue()
+    }
+
+    func append(_ line: String, to descriptor: Int32) {
+        let index: Int
+        if let found = buffers.firstIndex(where: { $0.descriptor == descriptor }) {
+            index = found
+        } else {
+            buffers.append((descriptor, []))
+            index = buffers.count - 1
+        }
+        buffers[index].bytes.append(contentsOf: line.utf8)
+        buffers[index].bytes.append(UInt8(ascii: "\n"))
+        if buffers[index].bytes.count >= Self.flushThreshold {
+            Self.writeAll(buffers[index].bytes, to: descriptor)
+            buffers[index].bytes.removeAll(keepingCapacity: true)
+        }
+    }
+
+    private func flush() {
+        for buffer in buffers where !buffer.bytes.isEmpty { Self.writeAll(buffer.bytes, to: buffer.descriptor) }
+        buffers.removeAll()
+    }
+
+    /// Writes every byte, retrying short writes and EINTR; gives up silently on other errors (a log
+    /// line must never take a request down).
+    static func writeAll(_ bytes: [UInt8], to descriptor: Int32) {
         bytes.withUnsafeBytes { raw in
             var offset = 0
             while offset < raw.count {
                 let written = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
+                if written < 0 && errno == EINTR { continue }
                 if written <= 0 { return }
                 offset += written
             }
         }
     }
+
+    /// The thread-local slot holding a thread's open batch; created once per process.
+    private static let threadKey: pthread_key_t = {
+        var key = pthread_key_t()
+        pthread_key_create(&key, nil)
+        return key
+    }()
 }
 
 /// A structured logger: a label, a level, a format and metadata carried on every line.
@@ -89,14 +166,28 @@ public struct Logger: Sendable {
         Logger(label: label, level: level, format: format, metadata: metadata, sink: sink)
     }
 
-    /// Writes `message` at `level` with `extra` metadata, if `level` is enabled.
+    /// Writes `message` at `level` with `extra` metadata, if `level` is enabled; metadata keys are
+    /// written in sorted order, `extra` winning over the logger's own metadata.
     public func log(_ level: LogLevel, _ message: @autoclosure () -> String, _ extra: [String: String] = [:]) {
         guard level >= self.level else { return }
+        let merged = metadata.isEmpty ? extra : metadata.merging(extra) { _, new in new }
+        write(level, message(), merged.sorted { $0.key < $1.key }.map { ($0.key, $0.value) })
+    }
+
+    /// Writes `message` at `level` with `fields` in the given order (after the logger's own metadata),
+    /// if `level` is enabled: for hot paths such as the access log, which know their fields' order and
+    /// need no dictionary.
+    public func log(_ level: LogLevel, _ message: @autoclosure () -> String, fields: [(String, String)]) {
+        guard level >= self.level else { return }
+        let own = metadata.sorted { $0.key < $1.key }.map { ($0.key, $0.value) }
+        write(level, message(), own + fields)
+    }
+
+    private func write(_ level: LogLevel, _ message: String, _ rest: [(String, String)]) {
         var fields: [(String, String)] = [
-            ("ts", Self.timestamp()), ("level", level.rawValue), ("logger", label), ("msg", message()),
+            ("ts", Self.timestamp()), ("level", level.rawValue), ("logger", label), ("msg", message),
         ]
-        let merged = metadata.merging(extra) { _, new in new }
-        for key in merged.keys.sorted() { fields.append((key, merged[key]!)) }
+        fields.append(contentsOf: rest)
         sink.write(line: format == .json ? Self.json(fields) : Self.logfmt(fields))
     }
 
@@ -155,9 +246,34 @@ public struct Logger: Sendable {
     }
 
     static func logfmt(_ fields: [(String, String)]) -> String {
-        fields.map { key, value in
-            let needsQuotes = value.isEmpty || value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
-            return needsQuotes ? "\(key)=\(JSONText.quoted(value))" : "\(key)=\(value)"
-        }.joined(separator: " ")
+        var line = ""
+        line.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 })
+        for (index, (key, value)) in fields.enumerated() {
+            if index > 0 { line += " " }
+            line += key
+            line += "="
+            line += needsQuotes(value) ? JSONText.quoted(value) : value
+        }
+        return line
+    }
+
+    /// Whether a logfmt value must be quoted: empty, or holding a space, `=`, `"` or a line break.
+    /// ASCII is decided byte by byte; other text falls back to `Character.isNewline` (U+2028 and kin).
+    private static func needsQuotes(_ value: String) -> Bool {
+        if value.isEmpty { return true }
+        var ascii = true
+        let found = value.utf8.withContiguousStorageIfAvailable { bytes -> Bool in
+            for byte in bytes {
+                if byte == UInt8(ascii: " ") || byte == UInt8(ascii: "=") || byte == UInt8(ascii: "\"")
+                    || (0x0A...0x0D).contains(byte)
+                {
+                    return true
+                }
+                if byte >= 0x80 { ascii = false }
+            }
+            return false
+        }
+        if let found, found || ascii { return found }
+        return value.contains { $0 == " " || $0 == "=" || $0 == "\"" || $0.isNewline }
     }
 }

@@ -314,9 +314,17 @@ extension StringProtocol {
     public func caseInsensitiveEquals(_ other: some StringProtocol) -> Bool {
         let a = utf8, b = other.utf8
         guard a.count == b.count else { return false }
-        return zip(a, b).allSatisfy { x, y in
-            (x >= 65 && x <= 90 ? x | 0x20 : x) == (y >= 65 && y <= 90 ? y | 0x20 : y)
+        func lowered(_ byte: UInt8) -> UInt8 { byte >= 65 && byte <= 90 ? byte | 0x20 : byte }
+        // Native strings are contiguous UTF-8: compare the buffers directly (header lookups run this
+        // for every field of every request).
+        let compared = a.withContiguousStorageIfAvailable { x in
+            b.withContiguousStorageIfAvailable { y in
+                for index in 0..<x.count where lowered(x[index]) != lowered(y[index]) { return false }
+                return true
+            }
         }
+        if let compared, let result = compared { return result }
+        return zip(a, b).allSatisfy { lowered($0) == lowered($1) }
     }
 
     /// The string without leading and trailing spaces and tabs (optional whitespace, RFC 9110).

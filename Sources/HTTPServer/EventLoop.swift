@@ -226,26 +226,29 @@ final class EventLoop: @unchecked Sendable {
                 logger.error("epoll_wait failed", ["error": errnoText(errno)])
                 break
             }
-            for slot in 0..<max(0, Int(count)) {
-                let event = events[slot]
-                let key = event.data.u64
-                let fd = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
-                if key >> 32 == 0 {
-                    if fd == listenFD {
-                        acceptConnections()
-                    } else if fd == wakeFD {
-                        drainInbox()
+            // Access-log lines of this iteration go out in one write before the loop waits again.
+            LogBatch.collect {
+                for slot in 0..<max(0, Int(count)) {
+                    let event = events[slot]
+                    let key = event.data.u64
+                    let fd = Int32(truncatingIfNeeded: key & 0xFFFF_FFFF)
+                    if key >> 32 == 0 {
+                        if fd == listenFD {
+                            acceptConnections()
+                        } else if fd == wakeFD {
+                            drainInbox()
+                        }
+                    } else if let connection = connection(fd), connection.generation & 0xFFFF_FFFF == key >> 32 {
+                        // The generation check drops a stale event for a descriptor that was closed and
+                        // reused earlier in this same batch.
+                        handle(connection, events: event.events)
                     }
-                } else if let connection = connection(fd), connection.generation & 0xFFFF_FFFF == key >> 32 {
-                    // The generation check drops a stale event for a descriptor that was closed and
-                    // reused earlier in this same batch.
-                    handle(connection, events: event.events)
                 }
-            }
-            runLocalWork()
-            if now - lastSweep >= 100 {
-                lastSweep = now
-                sweepTimeouts()
+                runLocalWork()
+                if now - lastSweep >= 100 {
+                    lastSweep = now
+                    sweepTimeouts()
+                }
             }
             if let deadline = stopDeadline {
                 if connectionCount == 0 { break }
