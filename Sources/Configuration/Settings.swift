@@ -15,6 +15,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var token = TokenSettings()
     /// Portus's permission switches.
     public var policy = PolicySettings()
+    /// The audit log.
+    public var audit = AuditSettings()
     /// The registries this server issues tokens for, in file order.
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
@@ -36,6 +38,7 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("storage", \.storage, StorageSettings.fields),
         .section("token", \.token, TokenSettings.fields),
         .section("policy", \.policy, PolicySettings.fields),
+        .section("audit", \.audit, AuditSettings.fields),
         .records(
             "registries",
             \.registries,
@@ -193,6 +196,23 @@ public struct LogSettings: Sendable, Hashable {
     ]
 }
 
+/// The audit log.
+public struct AuditSettings: Sendable, Hashable {
+    /// Whether a token request is answered only after its audit event is committed. Default false:
+    /// events are committed in groups a few milliseconds after the answer, and a clean shutdown writes
+    /// every one; only a crash can lose the last moment's events.
+    public var waitForCommit = false
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<AuditSettings>] = [
+        .value(
+            "waitForCommit", \.waitForCommit, .boolean,
+            "Answer token requests only after their audit event is committed (slower; no crash window).")
+    ]
+}
+
 /// The database.
 public struct StorageSettings: Sendable, Hashable {
     /// A storage backend.
@@ -272,6 +292,9 @@ public struct TokenSettings: Sendable, Hashable {
     public var path = "/v2/token"
     /// How the `kid` header names a key. Default `libtrust` (what registry 2.x requires).
     public var keyIDFormat = KeyIDFormat.libtrust
+    /// How long a minted token is handed out again for the same user, registry and grants. Default 10s; 0s
+    /// signs every token.
+    public var reuseWindow: Duration = .seconds(10)
 
     /// How token headers name the signing key.
     public enum KeyIDFormat: String, Sendable, Hashable, CaseIterable {
@@ -299,6 +322,10 @@ public struct TokenSettings: Sendable, Hashable {
         .value(
             "keyIDFormat", \.keyIDFormat, .oneOf(KeyIDFormat.self),
             "kid header form: libtrust (registry 2.x) or jwk-thumbprint (registry 3.x with jwks)."),
+        .value(
+            "reuseWindow", \.reuseWindow, .duration(.zero...(.seconds(60))),
+            "Hand out a token minted this recently again for the same user, registry and grants; 0s signs every time."
+        ),
     ]
 }
 

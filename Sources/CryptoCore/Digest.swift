@@ -2,25 +2,34 @@ import COpenSSL
 
 /// One-shot message digests (SHA-2 family).
 public enum Digest {
+    /// SHA-256, fetched from the default provider once: passing `EVP_sha256()` makes OpenSSL 3 look the
+    /// algorithm up by name on every call, which cost more than hashing a token.
+    nonisolated(unsafe) static let sha256Algorithm: OpaquePointer? = EVP_MD_fetch(nil, "SHA256", nil) ?? EVP_sha256()
+
     /// The SHA-256 digest (32 bytes) of `message`.
-    public static func sha256(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha256()) }
+    public static func sha256(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, sha256Algorithm) }
     /// The SHA-384 digest (48 bytes) of `message`.
     public static func sha384(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha384()) }
     /// The SHA-512 digest (64 bytes) of `message`.
     public static func sha512(_ message: some Collection<UInt8>) -> [UInt8] { digest(message, EVP_sha512()) }
 
     /// The SHA-256 digest of the UTF-8 bytes of `text`.
-    public static func sha256(_ text: String) -> [UInt8] { sha256(Array(text.utf8)) }
+    public static func sha256(_ text: String) -> [UInt8] {
+        var text = text
+        return text.withUTF8 { sha256($0) }
+    }
 
     private static func digest(_ message: some Collection<UInt8>, _ md: OpaquePointer?) -> [UInt8] {
-        let input = Array(message)
         var output = [UInt8](repeating: 0, count: Int(EVP_MAX_MD_SIZE))
         var length: UInt32 = 0
-        let ok = input.withUnsafeBytes { source in
+        func run(_ source: UnsafeRawBufferPointer) -> Int32 {
             output.withUnsafeMutableBufferPointer {
                 EVP_Digest(source.baseAddress, source.count, $0.baseAddress, &length, md, nil)
             }
         }
+        let ok =
+            message.withContiguousStorageIfAvailable { run(UnsafeRawBufferPointer($0)) }
+            ?? Array(message).withUnsafeBytes(run)
         // EVP_Digest on a built-in algorithm only fails when memory runs out.
         guard ok == 1 else { fatalError("EVP_Digest failed: \(OpenSSLSupport.drainErrors())") }
         return Array(output.prefix(Int(length)))

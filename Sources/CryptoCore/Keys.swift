@@ -50,6 +50,13 @@ public final class PrivateKey: @unchecked Sendable {
     public let kind: KeyKind
     /// The matching public key.
     public let publicKey: PublicKey
+    /// Signing contexts already through `EVP_PKEY_sign_init`, each used by one signer at a time: setting
+    /// one up costs about half as much again as the signature itself (OpenSSL 3 fetches the algorithm
+    /// by name on every init), and a token server signs with the same key all day.
+    private var idleSigners: [OpaquePointer] = []
+    private let signersLock = NSLock()
+    /// At most this many idle contexts are kept; more concurrent signers make and free their own.
+    private static let maximumIdleSigners = 16
 
     private init(owning pkey: OpaquePointer) throws {
         do {
@@ -63,7 +70,10 @@ public final class PrivateKey: @unchecked Sendable {
         self.pkey = pkey
     }
 
-    deinit { EVP_PKEY_free(pkey) }
+    deinit {
+        for context in idleSigners { EVP_PKEY_CTX_free(context) }
+        EVP_PKEY_free(pkey)
+    }
 
     /// Generates a new random key of `kind`; RSA needs at least 2048 bits.
     public static func generate(_ kind: KeyKind) throws -> PrivateKey {
@@ -130,28 +140,55 @@ public final class PrivateKey: @unchecked Sendable {
         guard algorithm.fits(kind) else {
             throw CryptoError(.algorithmMismatch, reason: "\(algorithm.rawValue) cannot sign with a \(kind) key")
         }
-        guard let context = EVP_MD_CTX_new() else { throw OpenSSLSupport.error(.signingFailed, "no digest context") }
-        defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestSignInit(context, nil, EVP_sha256(), nil, pkey) == 1 else {
-            throw OpenSSLSupport.error(.signingFailed, "sign init failed")
-        }
-        var length = 0
-        let sized = message.withUnsafeBufferPointer {
-            EVP_DigestSign(context, nil, &length, $0.baseAddress, $0.count)
-        }
-        guard sized == 1, length > 0 else { throw OpenSSLSupport.error(.signingFailed, "sizing signature failed") }
+        let digest = Digest.sha256(message)
+        let context = try checkOutSigner()
+        var length = Int(EVP_PKEY_get_size(pkey))
         var signature = [UInt8](repeating: 0, count: length)
         let signed = signature.withUnsafeMutableBufferPointer { output in
-            message.withUnsafeBufferPointer {
-                EVP_DigestSign(context, output.baseAddress, &length, $0.baseAddress, $0.count)
+            digest.withUnsafeBufferPointer {
+                EVP_PKEY_sign(context, output.baseAddress, &length, $0.baseAddress, $0.count)
             }
         }
-        guard signed == 1 else { throw OpenSSLSupport.error(.signingFailed, "signing failed") }
+        guard signed == 1 else {
+            // A context that failed may hold half-done state: free it rather than reuse it.
+            EVP_PKEY_CTX_free(context)
+            throw OpenSSLSupport.error(.signingFailed, "signing failed")
+        }
+        checkIn(context)
         signature.removeSubrange(length...)
         switch algorithm {
         case .rs256: return signature
         case .es256: return try ECDSASignatureFormat.raw(fromDER: signature)
         }
+    }
+
+    /// An idle signing context, or a new one: `EVP_PKEY_sign_init` done, and for RSA PKCS#1 v1.5
+    /// padding with a SHA-256 DigestInfo.
+    private func checkOutSigner() throws -> OpaquePointer {
+        if let idle = signersLock.withLock({ idleSigners.popLast() }) { return idle }
+        guard let context = EVP_PKEY_CTX_new_from_pkey(nil, pkey, nil) else {
+            throw OpenSSLSupport.error(.signingFailed, "no signing context")
+        }
+        var ready = EVP_PKEY_sign_init(context) == 1
+        if ready, case .rsa = kind {
+            ready =
+                EVP_PKEY_CTX_set_rsa_padding(context, RSA_PKCS1_PADDING) == 1
+                && EVP_PKEY_CTX_set_signature_md(context, Digest.sha256Algorithm) == 1
+        }
+        guard ready else {
+            EVP_PKEY_CTX_free(context)
+            throw OpenSSLSupport.error(.signingFailed, "sign init failed")
+        }
+        return context
+    }
+
+    private func checkIn(_ context: OpaquePointer) {
+        let kept = signersLock.withLock {
+            guard idleSigners.count < Self.maximumIdleSigners else { return false }
+            idleSigners.append(context)
+            return true
+        }
+        if !kept { EVP_PKEY_CTX_free(context) }
     }
 }
 

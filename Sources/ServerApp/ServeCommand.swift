@@ -34,7 +34,9 @@ enum ServeCommand {
 
         let metrics = MetricsRegistry()
         let ioPool = BlockingPool(name: "io", threads: 32)
-        let audit = StoreAuditRecorder(store: store, logger: logger.named("audit"))
+        let audit = StoreAuditRecorder(
+            store: store, logger: logger.named("audit"),
+            durability: configuration.audit.waitForCommit ? .waitForCommit : .queued(backlog: 10_000))
         let authority: TokenAuthorityAssembly
         do {
             authority = try TokenAuthorityAssembly(
@@ -95,6 +97,7 @@ enum ServeCommand {
         signals.cancel()
         reloader.cancel()
         for provider in authority.providers { await provider.shutdown() }
+        await audit.drain()
         await store.close()
         logger.notice("portcullis stopped")
     }

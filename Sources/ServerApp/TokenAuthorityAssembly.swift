@@ -63,7 +63,8 @@ struct TokenAuthorityAssembly {
                     anonymousPull: policy.anonymousBrowsing)),
             chain: PasswordChain(passwordProviders), store: store,
             minter: TokenMinter(
-                issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing),
+                issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
+                reuseWindow: configuration.token.reuseWindow),
             refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"))
     }
 

@@ -4,32 +4,59 @@ import IdentityCore
 import Storage
 import Synchronization
 
-/// Writes audit events to the store; a failed write is logged and swallowed.
+/// Writes audit events to the store in group commits; a failed write is logged and swallowed.
 ///
-/// Auditing never fails the request it describes (the `AuditRecording` contract). Safe to share.
+/// Auditing never fails the request it describes (the `AuditRecording` contract). Events that arrive
+/// while a transaction is being written share the next one, so a burst of token requests costs a few
+/// transactions, not one each. Safe to share.
 public final class StoreAuditRecorder: AuditRecording, Sendable {
+    /// When `record` returns.
+    public enum Durability: Sendable, Hashable {
+        /// Once the event is committed: no answer goes out before its audit event is durable.
+        case waitForCommit
+        /// At once, while fewer than `backlog` events wait for their commit (then the caller waits, so a
+        /// slow disk shows as latency, never as unbounded memory or lost events). A crash can lose the
+        /// events of the last moment; `drain()` on shutdown writes the rest.
+        case queued(backlog: Int)
+    }
+
     private let store: any Store
     private let logger: Logger
+    private let durability: Durability
+    /// How long queued events wait for company before their transaction starts.
+    static let queuedLinger = Duration.milliseconds(5)
     private let state = Mutex(GroupState())
 
     /// Events waiting for the next commit, with the callers waiting for it.
     private struct GroupState: ~Copyable {
-        var pending: [(event: NewAuditEvent, done: CheckedContinuation<Void, Never>)] = []
+        var pending: [(event: NewAuditEvent, done: CheckedContinuation<Void, Never>?)] = []
         var flushing = false
+        /// Callers of `drain()` waiting for the queue to empty.
+        var drainers: [CheckedContinuation<Void, Never>] = []
     }
 
     /// Creates a recorder writing to `store` and logging failures to `logger`.
-    public init(store: any Store, logger: Logger) {
+    public init(store: any Store, logger: Logger, durability: Durability = .waitForCommit) {
         self.store = store
         self.logger = logger
+        self.durability = durability
     }
 
-    /// Appends `event` and returns once it is committed.
-    ///
-    /// Group commit: events that arrive while a transaction is being written share the next one, so
-    /// a burst of token requests costs a few transactions, not one each, and no caller is answered
-    /// before its event is durable.
+    /// Appends `event`; returns once it is committed, or at once when the durability allows it.
     public func record(_ event: NewAuditEvent) async {
+        if case .queued(let backlog) = durability {
+            let queued = state.withLock { state -> Bool? in
+                guard state.pending.count < backlog else { return nil }
+                state.pending.append((event, nil))
+                guard !state.flushing else { return false }
+                state.flushing = true
+                return true
+            }
+            if let startFlush = queued {
+                if startFlush { Task { await self.flush() } }
+                return
+            }
+        }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
             let startFlush = state.withLock { state -> Bool in
                 state.pending.append((event, done))
@@ -41,15 +68,39 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
         }
     }
 
+    /// Returns once every event recorded before the call is committed (or given up on and logged).
+    public func drain() async {
+        await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
+            let idle = state.withLock { state -> Bool in
+                guard state.flushing || !state.pending.isEmpty else { return true }
+                state.drainers.append(done)
+                return false
+            }
+            if idle { done.resume() }
+        }
+    }
+
     private func flush() async {
         while true {
-            let batch = state.withLock { state in
+            if case .queued = durability {
+                // Nobody waits for these commits: gathering a few milliseconds' worth of events into one
+                // transaction saves a store hop and a commit per request under load.
+                try? await Task.sleep(for: Self.queuedLinger)
+            }
+            let (batch, drainers) = state.withLock { state in
                 let batch = state.pending
                 state.pending.removeAll(keepingCapacity: true)
-                if batch.isEmpty { state.flushing = false }
-                return batch
+                var drainers: [CheckedContinuation<Void, Never>] = []
+                if batch.isEmpty {
+                    state.flushing = false
+                    swap(&drainers, &state.drainers)
+                }
+                return (batch, drainers)
             }
-            if batch.isEmpty { return }
+            if batch.isEmpty {
+                for drainer in drainers { drainer.resume() }
+                return
+            }
             let events = batch.map(\.event)
             do {
                 _ = try await store.write { writer in
@@ -67,7 +118,7 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
                     }
                 }
             }
-            for entry in batch { entry.done.resume() }
+            for entry in batch { entry.done?.resume() }
         }
     }
 }
