@@ -100,9 +100,18 @@ public final class LDAPClient: Sendable {
         guard problems.isEmpty else {
             throw LDAPError(.invalidURL, message: problems.joined(separator: "; "))
         }
+        _ = Self.brokenPipesIgnored
         self.options = options
         self.pool = pool
     }
+
+    /// libldap writes to its sockets without `MSG_NOSIGNAL`, so a server that hangs up (after a failed
+    /// TLS handshake, or when it is restarted) would kill the process with SIGPIPE on the next write.
+    /// The server ignores SIGPIPE at start for the same reason; a client must not depend on that.
+    private static let brokenPipesIgnored: Bool = {
+        signal(SIGPIPE, SIG_IGN)
+        return true
+    }()
 
     /// The most time one `withSession` call may take: the connect timeout plus the operation timeout.
     public var deadline: Duration { options.connectTimeout + options.operationTimeout }
@@ -181,7 +190,11 @@ public final class LDAPSession {
     init(options: LDAPConnectionOptions) throws {
         self.options = options
         var created: OpaquePointer?
-        let status = ldap_initialize(&created, options.url)
+        // An ldaps:// URL is opened as ldap:// and TLS is installed on the connected socket: libldap
+        // reports a failed handshake inside its connect as "can't contact server", which would hide a
+        // certificate problem behind what looks like an outage.
+        let plainURL = options.isLDAPS ? "ldap://" + options.url.dropFirst("ldaps://".count) : options.url
+        let status = ldap_initialize(&created, plainURL)
         guard status == LDAP_SUCCESS, let created else {
             throw LDAPError(.invalidURL, resultCode: status, message: "\(options.url): \(Self.text(of: status))")
         }
@@ -311,11 +324,15 @@ public final class LDAPSession {
 
     private func connect(_ handle: OpaquePointer) throws {
         let connected = ldap_connect(handle)
-        guard connected == LDAP_SUCCESS else { throw error(connected, "connect to \(options.url)") }
-        guard options.startTLS else { return }
-        let upgraded = ldap_start_tls_s(handle, nil, nil)
+        guard connected == LDAP_SUCCESS else {
+            var failure = error(connected, "connect to \(options.url)")
+            if failure.code == .tlsFailure { failure.code = .serverDown }
+            throw failure
+        }
+        guard options.usesTLS else { return }
+        let upgraded = options.isLDAPS ? ldap_install_tls(handle) : ldap_start_tls_s(handle, nil, nil)
         guard upgraded == LDAP_SUCCESS else {
-            var failure = error(upgraded, "StartTLS with \(options.url)")
+            var failure = error(upgraded, options.isLDAPS ? "TLS with \(options.url)" : "StartTLS with \(options.url)")
             if failure.code != .timeout && failure.code != .serverDown { failure.code = .tlsFailure }
             throw failure
         }
@@ -377,8 +394,7 @@ public final class LDAPSession {
         }
         let code: LDAPError.Code
         switch status {
-        case LDAP_SERVER_DOWN:
-            code = options.usesTLS && detail.localizedCaseInsensitiveContains("TLS") ? .tlsFailure : .serverDown
+        case LDAP_SERVER_DOWN: code = .serverDown
         case LDAP_CONNECT_ERROR: code = options.usesTLS ? .tlsFailure : .serverDown
         case LDAP_TIMEOUT, LDAP_TIMELIMIT_EXCEEDED: code = .timeout
         case LDAP_INVALID_CREDENTIALS: code = .invalidCredentials
