@@ -77,3 +77,12 @@ extension PasswordOutcome {
         return false
     }
 }
+
+/// A migrated in-memory store for tests that need a `ProviderContext` but no data.
+enum TestStore {
+    static func make() async throws -> SQLiteStore {
+        let store = try await SQLiteStore.open(.init(location: .inMemory))
+        _ = try await store.migrate()
+        return store
+    }
+}
