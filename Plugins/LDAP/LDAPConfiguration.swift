@@ -94,7 +94,8 @@ extension LDAPProvider {
             caFile = try container.decodeIfPresent(String.self, forKey: .caFile)
             insecureSkipVerify = try container.decodeIfPresent(Bool.self, forKey: .insecureSkipVerify) ?? false
             connectTimeout =
-                try container.decodeIfPresent(ConfigDuration.self, forKey: .connectTimeout) ?? ConfigDuration(seconds: 5)
+                try container.decodeIfPresent(ConfigDuration.self, forKey: .connectTimeout)
+                ?? ConfigDuration(seconds: 5)
             operationTimeout =
                 try container.decodeIfPresent(ConfigDuration.self, forKey: .operationTimeout)
                 ?? ConfigDuration(seconds: 10)
@@ -233,7 +234,8 @@ extension LDAPProvider {
             filter = try container.decodeIfPresent(String.self, forKey: .filter) ?? defaults.filter
             usernameAttribute =
                 try container.decodeIfPresent(String.self, forKey: .usernameAttribute) ?? defaults.usernameAttribute
-            emailAttribute = try container.decodeIfPresent(String.self, forKey: .emailAttribute) ?? defaults.emailAttribute
+            emailAttribute =
+                try container.decodeIfPresent(String.self, forKey: .emailAttribute) ?? defaults.emailAttribute
             displayNameAttribute =
                 try container.decodeIfPresent(String.self, forKey: .displayNameAttribute)
                 ?? defaults.displayNameAttribute
@@ -310,7 +312,9 @@ extension LDAPProvider {
             var found: [String] = []
             if baseDN.trimmingSpaces.isEmpty { found.append("baseDN must not be empty") }
             if let problem = filterProblem(filter) { found.append("filter \(problem)") }
-            if !isAttributeName(nameAttribute) { found.append("nameAttribute \"\(nameAttribute)\" is not an attribute name") }
+            if !isAttributeName(nameAttribute) {
+                found.append("nameAttribute \"\(nameAttribute)\" is not an attribute name")
+            }
             if nested && membership == .memberUid { found.append("nested does not apply to memberUid membership") }
             return found
         }
@@ -364,7 +368,8 @@ func isAttributeName(_ text: String) -> Bool {
             !$0.isEmpty && $0.allSatisfy { $0.isASCII && $0.isNumber }
         }
     }
-    return first.isASCIILetter && text.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "-" }
+    return first.isASCIILetter
+        && text.unicodeScalars.allSatisfy { $0.isASCIILetter || ("0"..."9").contains($0) || $0 == "-" }
 }
 
 /// Why `filter` cannot be a search filter, or nil: it must be parenthesised with balanced parentheses

@@ -198,7 +198,9 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         case .serverDown, .timeout, .tlsFailure, .serverUnavailable:
             return ProviderError(
                 .unavailable, provider: id,
-                reason: "identity provider unavailable: LDAP server \(configuration.url) (\(error.code.rawValue)): \(error.message)")
+                reason:
+                    "identity provider unavailable: LDAP server \(configuration.url) (\(error.code.rawValue)): \(error.message)"
+            )
         case .invalidCredentials, .insufficientAccess, .noSuchObject, .invalidFilter, .invalidURL:
             return ProviderError(
                 .misconfigured, provider: id,
@@ -279,7 +281,9 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         guard let subject, !subject.isEmpty else {
             throw ProviderError(
                 .misconfigured, provider: id,
-                reason: "the entry \(entry.dn) has no \(user.subjectAttribute) value (subjectAttribute) the search can read")
+                reason:
+                    "the entry \(entry.dn) has no \(user.subjectAttribute) value (subjectAttribute) the search can read"
+            )
         }
         let names = entry.values(user.usernameAttribute)
         let username =
@@ -367,7 +371,8 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
                         guard identities.count < Self.maximumGroupMembers else { break }
                         if isBelow(memberDN, base: configuration.user.baseDN),
                             let user = try lookUp(
-                                memberDN, filter: configuration.user.filter, attributes: userAttributes, session: session)
+                                memberDN, filter: configuration.user.filter, attributes: userAttributes,
+                                session: session)
                         {
                             let identity = try identity(from: user, typedUsername: "")
                             identities[identity.subject] = identity
@@ -376,7 +381,8 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
                         }
                     }
                 case .memberUid:
-                    guard let group = try lookUp(dn, filter: settings.filter, attributes: ["memberUid"], session: session)
+                    guard
+                        let group = try lookUp(dn, filter: settings.filter, attributes: ["memberUid"], session: session)
                     else { continue }
                     for uid in group.values("memberUid") where identities.count < Self.maximumGroupMembers {
                         let found = try searchUsers(session, filter: userFilter("uid", equals: uid), sizeLimit: 2)
@@ -437,7 +443,9 @@ private func bytes(fromHex text: String) -> [UInt8]? {
     guard digits.count % 2 == 0, !digits.isEmpty else { return nil }
     var bytes: [UInt8] = []
     for index in stride(from: 0, to: digits.count, by: 2) {
-        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else { return nil }
+        guard let byte = UInt8(String(decoding: digits[index..<index + 2], as: UTF8.self), radix: 16) else {
+            return nil
+        }
         bytes.append(byte)
     }
     return bytes

@@ -143,7 +143,9 @@ public final class LDAPClient: Sendable {
                 try? await Task.sleep(for: limit)
                 guard !Task.isCancelled else { return }
                 gate.resume(
-                    with: .failure(LDAPError(.timeout, resultCode: LDAP_TIMEOUT, message: "\(url) gave no answer within \(limit)")))
+                    with: .failure(
+                        LDAPError(.timeout, resultCode: LDAP_TIMEOUT, message: "\(url) gave no answer within \(limit)"))
+                )
             }
             pool.submit {
                 let result = Result { try job() }

@@ -158,7 +158,8 @@ struct LDAPClientTests {
         let missing = await thrownError {
             _ = try await client.withSession { session in
                 try session.bind(dn: Slapd.serviceDN, password: Slapd.servicePassword)
-                return try session.search(base: "ou=nowhere,dc=example,dc=org", scope: .sub, filter: "(uid=a)", attributes: [])
+                return try session.search(
+                    base: "ou=nowhere,dc=example,dc=org", scope: .sub, filter: "(uid=a)", attributes: [])
             }
         }
         #expect((missing as? LDAPError)?.code == .noSuchObject)
@@ -174,10 +175,13 @@ struct LDAPClientTests {
     @Test func binaryValuesAreKeptAsBytes() async throws {
         let entries = try await makeClient(slapd.ldapURL).withSession { session in
             try session.bind(dn: Slapd.serviceDN, password: Slapd.servicePassword)
-            return try session.search(base: Slapd.alice.dn, scope: .base, filter: "(objectClass=*)", attributes: ["entryUUID", "cn"])
+            return try session.search(
+                base: Slapd.alice.dn, scope: .base, filter: "(objectClass=*)", attributes: ["entryUUID", "cn"])
         }
         let alice = try #require(entries.first)
-        #expect(alice.firstValueHex("cn") == Array(Slapd.alice.displayName.utf8).map { String(format: "%02x", $0) }.joined())
+        #expect(
+            alice.firstValueHex("cn") == Array(Slapd.alice.displayName.utf8).map { String(format: "%02x", $0) }.joined()
+        )
         #expect(alice.attributes.keys.contains("entryUUID"))
     }
 }

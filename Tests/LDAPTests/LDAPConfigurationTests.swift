@@ -59,8 +59,10 @@ import Testing
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "basedn": "dc=y"}}"#, "basedn"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "nestd": true}}"#, "nestd"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "scope": "subtree"}}"#, "one, sub"),
-        (#"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "membership": "members"}}"#,
-            "member, uniqueMember, memberUid, memberOf"),
+        (
+            #"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "membership": "members"}}"#,
+            "member, uniqueMember, memberUid, memberOf"
+        ),
         (#"{"url": "ldap://x", "connectTimeout": "soon", "user": {"baseDN": "dc=x"}}"#, "not a duration"),
         (#"{"user": {"baseDN": "dc=x"}}"#, "url"),
         (#"{"url": "ldap://x"}"#, "user"),
@@ -74,15 +76,20 @@ import Testing
         (#"{"url": "ldaps://x", "startTLS": true, "user": {"baseDN": "dc=x"}}"#, "startTLS cannot be combined"),
         (#"{"url": "http://x", "user": {"baseDN": "dc=x"}}"#, "ldap:// or ldaps://"),
         (#"{"url": "ldap://x", "bindDN": "cn=a", "user": {"baseDN": "dc=x"}}"#, "bindDN is set without bindPassword"),
-        (#"{"url": "ldap://x", "bindPassword": "p", "user": {"baseDN": "dc=x"}}"#, "bindPassword is set without bindDN"),
+        (
+            #"{"url": "ldap://x", "bindPassword": "p", "user": {"baseDN": "dc=x"}}"#,
+            "bindPassword is set without bindDN"
+        ),
         (#"{"url": "ldap://x", "user": {"baseDN": " "}}"#, "user.baseDN must not be empty"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "filter": "(uid=a"}}"#, "user.filter"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "filter": "uid=a"}}"#, "parentheses"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "usernameAttribute": "u id"}}"#, "not an attribute name"),
         (#"{"url": "ldap://x", "operationTimeout": 0, "user": {"baseDN": "dc=x"}}"#, "operationTimeout"),
         (#"{"url": "ldap://x", "caFile": "/nonexistent/ca.pem", "user": {"baseDN": "dc=x"}}"#, "caFile"),
-        (#"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "membership": "memberUid", "nested": true}}"#,
-            "nested does not apply"),
+        (
+            #"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "membership": "memberUid", "nested": true}}"#,
+            "nested does not apply"
+        ),
     ])
     func makeRefusesUnusableSettingsWithoutNetworkIO(json: String, mention: String) async throws {
         let configuration = try decode(json)

@@ -57,7 +57,8 @@ import Testing
 
     @Test func escapedDNValuesRoundTripThroughTheRDNReader() throws {
         for value in ["Smith, John", "#1 fan", "a+b", " spaced ", "q\"<>;\\"] {
-            let rdn = try #require(LDAPDistinguishedName.firstRDN(of: "cn=\(LDAPEscape.distinguishedNameValue(value)),dc=x"))
+            let rdn = try #require(
+                LDAPDistinguishedName.firstRDN(of: "cn=\(LDAPEscape.distinguishedNameValue(value)),dc=x"))
             #expect(rdn.value == value)
         }
     }

@@ -132,7 +132,8 @@ struct LDAPProviderTests {
             $0.user.usernameAttribute = "mail"
             $0.user.subjectAttribute = "dn"
         }
-        let outcome = try await provider.authenticate(environment.credentials("ALICE@example.org", Slapd.alice.password))
+        let outcome = try await provider.authenticate(
+            environment.credentials("ALICE@example.org", Slapd.alice.password))
         let identity = try #require(outcome.identity)
         #expect(identity.subject == Slapd.alice.dn)
         #expect(identity.username == "alice@example.org")
@@ -262,7 +263,8 @@ struct LDAPProviderTests {
                         do {
                             return (
                                 provider.id,
-                                .success(try await provider.authenticate(environment.credentials(user.uid, user.password)))
+                                .success(
+                                    try await provider.authenticate(environment.credentials(user.uid, user.password)))
                             )
                         } catch {
                             return (provider.id, .failure(error))

@@ -153,9 +153,10 @@ public final class Slapd: @unchecked Sendable {
 
     /// The end of slapd's log, for failure messages.
     public func logTail() -> String {
-        process?.logTail() ?? String(
-            decoding: (try? Data(contentsOf: directory.path("slapd.log"))) ?? Data(), as: UTF8.self
-        ).suffix(4000).description
+        process?.logTail()
+            ?? String(
+                decoding: (try? Data(contentsOf: directory.path("slapd.log"))) ?? Data(), as: UTF8.self
+            ).suffix(4000).description
     }
 
     /// Stops slapd and deletes its files.
