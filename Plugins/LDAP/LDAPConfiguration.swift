@@ -16,6 +16,7 @@ extension LDAPProvider {
     ///       insecureSkipVerify: false          # true logs a warning at start; never in production
     ///       connectTimeout: 5s
     ///       operationTimeout: 10s
+    ///       maxConnections: 8                  # connections open at once; more logins wait (within the timeouts)
     ///       bindDN: cn=portcullis,ou=services,dc=example,dc=org   # omit both for anonymous search
     ///       bindPassword: {file: /run/secrets/ldap-bind}          # resolved before decoding
     ///       user:
@@ -52,6 +53,9 @@ extension LDAPProvider {
         /// The limit for each LDAP request; no login waits longer than `connectTimeout + operationTimeout`.
         /// Default 10 s.
         public var operationTimeout: ConfigDuration
+        /// The most connections open to the directory at once (1 to 1024); further logins wait for one,
+        /// still within their timeout, so a hung directory cannot take every I/O thread. Default 8.
+        public var maxConnections: Int
         /// The service account that searches for users; nil searches anonymously. Default nil.
         public var bindDN: String?
         /// The service account's password (a `{file:}`/`{env:}` reference resolved before decoding).
@@ -65,7 +69,8 @@ extension LDAPProvider {
         public init(
             url: String, startTLS: Bool = false, caFile: String? = nil, insecureSkipVerify: Bool = false,
             connectTimeout: ConfigDuration = ConfigDuration(seconds: 5),
-            operationTimeout: ConfigDuration = ConfigDuration(seconds: 10), bindDN: String? = nil,
+            operationTimeout: ConfigDuration = ConfigDuration(seconds: 10), maxConnections: Int = 8,
+            bindDN: String? = nil,
             bindPassword: String? = nil, user: UserSearch, groups: GroupSearch? = nil
         ) {
             self.url = url
@@ -74,6 +79,7 @@ extension LDAPProvider {
             self.insecureSkipVerify = insecureSkipVerify
             self.connectTimeout = connectTimeout
             self.operationTimeout = operationTimeout
+            self.maxConnections = maxConnections
             self.bindDN = bindDN
             self.bindPassword = bindPassword
             self.user = user
@@ -81,7 +87,8 @@ extension LDAPProvider {
         }
 
         private enum CodingKeys: String, CodingKey, CaseIterable {
-            case url, startTLS, caFile, insecureSkipVerify, connectTimeout, operationTimeout, bindDN, bindPassword
+            case url, startTLS, caFile, insecureSkipVerify, connectTimeout, operationTimeout, maxConnections
+            case bindDN, bindPassword
             case user, groups
         }
 
@@ -99,6 +106,7 @@ extension LDAPProvider {
             operationTimeout =
                 try container.decodeIfPresent(ConfigDuration.self, forKey: .operationTimeout)
                 ?? ConfigDuration(seconds: 10)
+            maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? 8
             bindDN = try container.decodeIfPresent(String.self, forKey: .bindDN)
             bindPassword = try container.decodeIfPresent(String.self, forKey: .bindPassword)
             user = try container.decode(UserSearch.self, forKey: .user)
@@ -111,6 +119,7 @@ extension LDAPProvider {
             var found: [String] = []
             if connectTimeout.seconds == 0 { found.append("connectTimeout must be longer than 0s") }
             if operationTimeout.seconds == 0 { found.append("operationTimeout must be longer than 0s") }
+            if !(1...1024).contains(maxConnections) { found.append("maxConnections must be between 1 and 1024") }
             switch (bindDN, bindPassword) {
             case (nil, nil): break
             case (nil, _?): found.append("bindPassword is set without bindDN")

@@ -52,7 +52,8 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
             url: configuration.url, startTLS: configuration.startTLS, caFile: configuration.caFile,
             verifiesCertificates: !configuration.insecureSkipVerify,
             connectTimeout: .seconds(configuration.connectTimeout.seconds),
-            operationTimeout: .seconds(configuration.operationTimeout.seconds))
+            operationTimeout: .seconds(configuration.operationTimeout.seconds),
+            maximumConcurrentSessions: min(max(configuration.maxConnections, 1), 1024))
         let problems = connection.problems + configuration.problems
         guard problems.isEmpty else {
             throw ProviderError(.misconfigured, provider: id, reason: problems.joined(separator: "; "))

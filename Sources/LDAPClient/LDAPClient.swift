@@ -18,12 +18,18 @@ public struct LDAPConnectionOptions: Sendable, Hashable {
     public var connectTimeout: Duration
     /// The limit for each LDAP request (StartTLS, bind, search).
     public var operationTimeout: Duration
+    /// The most connections one client has open at once; further conversations wait for a free one
+    /// (within their deadline), so a hung server cannot take every thread of a shared pool.
+    public var maximumConcurrentSessions: Int
 
-    /// Creates options; the defaults verify certificates and allow 5 s to connect and 10 s per request.
+    /// Creates options; the defaults verify certificates, allow 5 s to connect and 10 s per request,
+    /// and open at most 8 connections at once.
     public init(
         url: String, startTLS: Bool = false, caFile: String? = nil, verifiesCertificates: Bool = true,
-        connectTimeout: Duration = .seconds(5), operationTimeout: Duration = .seconds(10)
+        connectTimeout: Duration = .seconds(5), operationTimeout: Duration = .seconds(10),
+        maximumConcurrentSessions: Int = 8
     ) {
+        self.maximumConcurrentSessions = maximumConcurrentSessions
         self.url = url
         self.startTLS = startTLS
         self.caFile = caFile
@@ -54,6 +60,9 @@ public struct LDAPConnectionOptions: Sendable, Hashable {
         }
         if connectTimeout <= .zero { found.append("connectTimeout must be longer than 0") }
         if operationTimeout <= .zero { found.append("operationTimeout must be longer than 0") }
+        if !(1...1024).contains(maximumConcurrentSessions) {
+            found.append("the connection limit must be between 1 and 1024 (got \(maximumConcurrentSessions))")
+        }
         return found
     }
 }
@@ -91,6 +100,7 @@ public final class LDAPClient: Sendable {
     /// The connection settings.
     public let options: LDAPConnectionOptions
     private let pool: BlockingPool
+    private let admission: Admission
 
     /// Creates a client; does no I/O.
     ///
@@ -103,6 +113,7 @@ public final class LDAPClient: Sendable {
         _ = Self.brokenPipesIgnored
         self.options = options
         self.pool = pool
+        self.admission = Admission(limit: options.maximumConcurrentSessions)
     }
 
     /// libldap writes to its sockets without `MSG_NOSIGNAL`, so a server that hangs up (after a failed
@@ -120,21 +131,25 @@ public final class LDAPClient: Sendable {
     /// pool thread; the caller's task is suspended meanwhile.
     ///
     /// The whole conversation is bounded by ``deadline``: past it the call throws `LDAPError(.timeout)`
-    /// even if libldap is still waiting (its own timeouts then release the pool thread soon after).
+    /// even if libldap is still waiting, and the connection's socket is shut down so the pool thread is
+    /// released at once (libldap's own timeouts do not cover the TLS handshake). At most
+    /// ``LDAPConnectionOptions/maximumConcurrentSessions`` conversations run at once; the others wait
+    /// for a free connection within their deadline.
     ///
     /// - Throws: `LDAPError` from connecting or from `body`; whatever else `body` throws.
     public func withSession<T: Sendable>(_ body: @escaping @Sendable (LDAPSession) throws -> T) async throws -> T {
         let options = self.options
-        return try await runOnPool(within: deadline) {
-            let session = try LDAPSession(options: options)
+        let killSwitch = SocketKillSwitch()
+        return try await runOnPool(within: deadline, onDeadline: killSwitch.trip) {
+            let session = try LDAPSession(options: options, killSwitch: killSwitch)
             defer { session.close() }
             return try body(session)
         }
     }
 
-    private func runOnPool<T: Sendable>(within limit: Duration, _ job: @escaping @Sendable () throws -> T)
-        async throws -> T
-    {
+    private func runOnPool<T: Sendable>(
+        within limit: Duration, onDeadline: @escaping @Sendable () -> Void, _ job: @escaping @Sendable () throws -> T
+    ) async throws -> T {
         let gate = ResumeOnce<T>()
         let url = options.url
         return try await withCheckedThrowingContinuation { continuation in
@@ -146,13 +161,99 @@ public final class LDAPClient: Sendable {
                     with: .failure(
                         LDAPError(.timeout, resultCode: LDAP_TIMEOUT, message: "\(url) gave no answer within \(limit)"))
                 )
+                // Only after the caller has its timeout: unblocking the thread makes the job fail too.
+                onDeadline()
             }
-            pool.submit {
-                let result = Result { try job() }
-                timer.cancel()
-                gate.resume(with: result)
+            let pool = self.pool
+            let admission = self.admission
+            admission.enter {
+                pool.submit {
+                    defer { admission.leave() }
+                    // A caller that already gave up (it waited for a free slot past its deadline) is
+                    // not worth a connection to a directory that is probably struggling.
+                    guard !gate.isResolved else { return }
+                    let result = Result { try job() }
+                    timer.cancel()
+                    gate.resume(with: result)
+                }
             }
         }
+    }
+}
+
+/// Unblocks a pool thread stuck on a socket once its caller's deadline has passed.
+///
+/// libldap bounds its waits for LDAP answers, but Debian's build does the TLS handshake with plain
+/// blocking reads, so a server that accepts and then freezes would hold the thread forever. Shutting
+/// the socket down (not closing it: the descriptor stays the session's) makes that read fail at once.
+/// The session disarms the switch before libldap closes the descriptor, so a late trip can never
+/// touch a reused descriptor.
+final class SocketKillSwitch: Sendable {
+    private struct State {
+        var descriptor: Int32?
+        var tripped = false
+    }
+
+    private let state = Mutex(State())
+
+    /// Watches `descriptor`; shuts it down at once if the deadline has already passed.
+    func arm(_ descriptor: Int32) {
+        state.withLock { state in
+            state.descriptor = descriptor
+            if state.tripped { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+
+    /// Stops watching (before the descriptor is closed).
+    func disarm() {
+        state.withLock { $0.descriptor = nil }
+    }
+
+    /// The deadline passed: shut the watched socket down, now or when it is armed.
+    func trip() {
+        state.withLock { state in
+            state.tripped = true
+            if let descriptor = state.descriptor { shutdown(descriptor, Int32(SHUT_RDWR)) }
+        }
+    }
+}
+
+/// Caps the conversations one client has in flight, so a hung directory holds at most that many
+/// threads of the shared I/O pool; the rest wait here (still bounded by their deadline).
+private final class Admission: Sendable {
+    private struct State {
+        var active = 0
+        var waiting: [@Sendable () -> Void] = []
+    }
+
+    private let limit: Int
+    private let state = Mutex(State())
+
+    init(limit: Int) { self.limit = max(limit, 1) }
+
+    /// Runs `start` now if a slot is free, else when one frees up.
+    func enter(_ start: @escaping @Sendable () -> Void) {
+        let runNow = state.withLock { state -> Bool in
+            guard state.active < limit else {
+                state.waiting.append(start)
+                return false
+            }
+            state.active += 1
+            return true
+        }
+        if runNow { start() }
+    }
+
+    /// Frees the caller's slot, handing it to the longest waiter.
+    func leave() {
+        let next = state.withLock { state -> (@Sendable () -> Void)? in
+            guard !state.waiting.isEmpty else {
+                state.active -= 1
+                return nil
+            }
+            return state.waiting.removeFirst()
+        }
+        next?()
     }
 }
 
@@ -163,6 +264,9 @@ private final class ResumeOnce<T: Sendable>: Sendable {
     func install(_ continuation: CheckedContinuation<T, any Error>) {
         self.continuation.withLock { $0 = continuation }
     }
+
+    /// Whether the continuation was resumed already.
+    var isResolved: Bool { continuation.withLock { $0 == nil } }
 
     func resume(with result: Result<T, any Error>) {
         let waiting = continuation.withLock { stored -> CheckedContinuation<T, any Error>? in
@@ -180,6 +284,7 @@ private final class ResumeOnce<T: Sendable>: Sendable {
 public final class LDAPSession {
     private var handle: OpaquePointer?
     private let options: LDAPConnectionOptions
+    private let killSwitch: SocketKillSwitch
 
     /// Whether libldap accepts `url` (parsing only, no I/O).
     static func isValidURL(_ url: String) -> Bool {
@@ -189,8 +294,9 @@ public final class LDAPSession {
         return status == LDAP_SUCCESS && probe != nil
     }
 
-    init(options: LDAPConnectionOptions) throws {
+    init(options: LDAPConnectionOptions, killSwitch: SocketKillSwitch) throws {
         self.options = options
+        self.killSwitch = killSwitch
         var created: OpaquePointer?
         // An ldaps:// URL is opened as ldap:// and TLS is installed on the connected socket: libldap
         // reports a failed handshake inside its connect as "can't contact server", which would hide a
@@ -216,6 +322,7 @@ public final class LDAPSession {
     func close() {
         guard let handle else { return }
         self.handle = nil
+        killSwitch.disarm()
         ldap_unbind_ext_s(handle, nil, nil)
     }
 
@@ -330,6 +437,10 @@ public final class LDAPSession {
             var failure = error(connected, "connect to \(options.url)")
             if failure.code == .tlsFailure { failure.code = .serverDown }
             throw failure
+        }
+        var descriptor: Int32 = -1
+        if ldap_get_option(handle, LDAP_OPT_DESC, &descriptor) == LDAP_OPT_SUCCESS, descriptor >= 0 {
+            killSwitch.arm(descriptor)
         }
         guard options.usesTLS else { return }
         let upgraded = options.isLDAPS ? ldap_install_tls(handle) : ldap_start_tls_s(handle, nil, nil)

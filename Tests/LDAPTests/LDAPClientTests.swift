@@ -172,6 +172,34 @@ struct LDAPClientTests {
         #expect((malformed as? LDAPError)?.code == .invalidFilter)
     }
 
+    @Test func aHungServerHoldsAtMostItsConnectionLimitOfASharedPool() async throws {
+        // Never shut down: queued conversations of the hung client still start (and return at once)
+        // after the callers gave up.
+        let pool = BlockingPool(name: "ldap-shared-test", threads: 4)
+        let listener = try SilentListener()
+        let hung = try LDAPClient(
+            options: LDAPConnectionOptions(
+                url: "ldap://127.0.0.1:\(listener.port)", connectTimeout: .seconds(1), operationTimeout: .seconds(1),
+                maximumConcurrentSessions: 2),
+            pool: pool)
+        let healthy = try LDAPClient(options: LDAPConnectionOptions(url: slapd.ldapURL), pool: pool)
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for _ in 0..<6 {
+                group.addTask {
+                    let error = await thrownError { try await hung.withSession { try $0.bindAnonymously() } }
+                    #expect((error as? LDAPError)?.code == .timeout, "\(String(describing: error))")
+                }
+            }
+            // Meanwhile another directory on the same pool still answers, and the hung one never
+            // holds more than its two threads.
+            try await Task.sleep(for: .milliseconds(200))
+            #expect(pool.activeJobs <= 2)
+            try await healthy.withSession { try $0.bind(dn: Slapd.alice.dn, password: Slapd.alice.password) }
+            try await group.waitForAll()
+        }
+        withExtendedLifetime(listener) {}
+    }
+
     @Test func binaryValuesAreKeptAsBytes() async throws {
         let entries = try await makeClient(slapd.ldapURL).withSession { session in
             try session.bind(dn: Slapd.serviceDN, password: Slapd.servicePassword)
@@ -205,6 +233,23 @@ struct LDAPClientTests {
         #expect((error as? LDAPError)?.code == .timeout, "\(String(describing: error))")
         // The contract is an upper bound (the deadline), not a speed: generous slack for a loaded machine.
         #expect(waited < client.deadline + .seconds(3))
+        withExtendedLifetime(listener) {}
+    }
+
+    @Test(arguments: [false, true])
+    func aHungServerDoesNotKeepAPoolThreadPastTheDeadline(ldaps: Bool) async throws {
+        // Debian's libldap does the ldaps handshake with blocking reads its timeouts do not cover.
+        let pool = BlockingPool(name: "ldap-hung-test", threads: 2)
+        let listener = try SilentListener()
+        let client = try LDAPClient(
+            options: LDAPConnectionOptions(
+                url: "\(ldaps ? "ldaps" : "ldap")://127.0.0.1:\(listener.port)", connectTimeout: .seconds(1),
+                operationTimeout: .seconds(1)),
+            pool: pool)
+        let error = await thrownError { try await client.withSession { try $0.bindAnonymously() } }
+        #expect((error as? LDAPError)?.code == .timeout)
+        let released = try await waitUntil(seconds: 3) { pool.activeJobs == 0 }
+        #expect(released, "a pool thread is still blocked on the hung server")
         withExtendedLifetime(listener) {}
     }
 

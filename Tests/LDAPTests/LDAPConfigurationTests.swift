@@ -85,6 +85,7 @@ import Testing
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "filter": "uid=a"}}"#, "parentheses"),
         (#"{"url": "ldap://x", "user": {"baseDN": "dc=x", "usernameAttribute": "u id"}}"#, "not an attribute name"),
         (#"{"url": "ldap://x", "operationTimeout": 0, "user": {"baseDN": "dc=x"}}"#, "operationTimeout"),
+        (#"{"url": "ldap://x", "maxConnections": 0, "user": {"baseDN": "dc=x"}}"#, "maxConnections"),
         (#"{"url": "ldap://x", "caFile": "/nonexistent/ca.pem", "user": {"baseDN": "dc=x"}}"#, "caFile"),
         (
             #"{"url": "ldap://x", "user": {"baseDN": "dc=x"}, "groups": {"baseDN": "dc=x", "membership": "memberUid", "nested": true}}"#,
