@@ -141,6 +141,15 @@ struct LDAPProviderTests {
         #expect(refreshed?.subject == identity.subject)
     }
 
+    @Test func aSubjectAttributeTheEntryLacksIsAMisconfiguration() async throws {
+        let environment = try await LDAPTestEnvironment.make()
+        // slapd has no objectGUID (an Active Directory attribute): no stable subject, so no login.
+        let provider = try environment.provider(slapd: slapd) { $0.user.subjectAttribute = "objectGUID" }
+        await #expect(throws: ProviderError(.misconfigured, provider: "corp-ldap", reason: "")) {
+            _ = try await provider.authenticate(environment.credentials("alice", Slapd.alice.password))
+        }
+    }
+
     @Test func groupMembersAreListedWithTheSubjectsALoginGives() async throws {
         let environment = try await LDAPTestEnvironment.make()
         let provider = try environment.provider(slapd: slapd)
