@@ -102,6 +102,7 @@ public final class Slapd: @unchecked Sendable {
     /// - Throws: `SlapdError` naming the step that failed (with the tool's output or slapd's log).
     public static func start(label: String = "slapd") async throws -> Slapd {
         guard isInstalled else { throw SlapdError("slapd is not installed at \(executable)") }
+        reapOrphans()
         let directory = try TemporaryDirectory("ldap-\(label)")
         let slapd = Slapd(directory: directory, ldapPort: try freePort(), ldapsPort: try freePort())
         do {
@@ -166,6 +167,30 @@ public final class Slapd: @unchecked Sendable {
     }
 
     deinit { stop() }
+
+    /// Kills the slapds of earlier test runs that crashed before stopping them, and deletes their files.
+    ///
+    /// Only a live slapd whose parent is gone (reparented to PID 1) and whose command line names its own
+    /// directory's `slapd.conf` is touched: another test run's instances, running or stopped for a
+    /// moment, are left alone.
+    static func reapOrphans() {
+        let temporary = FileManager.default.temporaryDirectory
+        let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
+        for name in names where name.hasPrefix("portcullis-e2e-ldap-") {
+            let directory = temporary.appendingPathComponent(name)
+            let pidFile = directory.appendingPathComponent("slapd.pid")
+            let pidText = (try? String(contentsOf: pidFile, encoding: .utf8)) ?? ""
+            guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { continue }
+            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+            let command = String(decoding: commandLine, as: UTF8.self)
+            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+            // The fields after the parenthesised command name are the state, then the parent's PID.
+            let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first
+            guard command.contains(directory.appendingPathComponent("slapd.conf").path), parent == "1" else { continue }
+            kill(pid, SIGKILL)
+            try? FileManager.default.removeItem(at: directory)
+        }
+    }
 
     // MARK: - Setup steps
 
