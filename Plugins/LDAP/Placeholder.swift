@@ -1,2 +1,0 @@
-// Replaced by the LDAP identity provider (issue 5).
-enum LDAPPlaceholder {}

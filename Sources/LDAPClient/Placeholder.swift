@@ -1,2 +1,0 @@
-// Replaced by the libldap wrapper (issue 5).
-enum LDAPClientPlaceholder {}

@@ -1,2 +1,0 @@
-// Replaced by the LDAP tests (issue 5).
-enum LDAPTestsPlaceholder {}
