@@ -36,7 +36,7 @@ var targets: [Target] = [
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
-    .target(name: "Configuration", dependencies: ["CYAML"], swiftSettings: strictness),
+    .target(name: "Configuration", dependencies: ["CYAML", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "HTTPServer",
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
@@ -87,7 +87,7 @@ var targets: [Target] = [
     .testTarget(
         name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore", "CryptoCore"],
         swiftSettings: strictness),
-    .testTarget(name: "ConfigurationTests", dependencies: ["Configuration"], swiftSettings: strictness),
+    .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics"], swiftSettings: strictness),
     .testTarget(
         name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage"],
         swiftSettings: strictness),

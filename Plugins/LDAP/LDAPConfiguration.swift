@@ -1,3 +1,4 @@
+import Diagnostics
 import IdentityCore
 
 extension LDAPProvider {
@@ -108,7 +109,17 @@ extension LDAPProvider {
                 ?? ConfigDuration(seconds: 10)
             maxConnections = try container.decodeIfPresent(Int.self, forKey: .maxConnections) ?? 8
             bindDN = try container.decodeIfPresent(String.self, forKey: .bindDN)
-            bindPassword = try container.decodeIfPresent(String.self, forKey: .bindPassword)
+            // Given by reference only ({file: …} or {env: …}), read once here at start-up.
+            if let secret = try container.decodeIfPresent(Secret.self, forKey: .bindPassword) {
+                do {
+                    bindPassword = try secret.reveal()
+                } catch {
+                    throw DecodingError.dataCorruptedError(
+                        forKey: .bindPassword, in: container, debugDescription: error.description)
+                }
+            } else {
+                bindPassword = nil
+            }
             user = try container.decode(UserSearch.self, forKey: .user)
             groups = try container.decodeIfPresent(GroupSearch.self, forKey: .groups)
         }

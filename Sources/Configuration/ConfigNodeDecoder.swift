@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// Decodes a ``ConfigNode`` (a provider's `config` block) into a plugin's `Decodable` configuration

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// Documentation of one configuration key, generated from the same schema that validates it.
 public struct ConfigurationKey: Sendable, Hashable {
     /// The dotted key path: `server.publicURL`, or `providers[].id` for list entries.

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The validated, typed configuration of a Portcullis server.

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// How one kind of value is read from a node, shown in documentation and rendered back to YAML.

@@ -4,6 +4,7 @@ import Diagnostics
 import Foundation
 import HTTPCore
 import IdentityCore
+import LDAP
 import LocalPasswords
 import Storage
 import Threading
@@ -11,7 +12,7 @@ import TokenAuthority
 
 /// The provider types this build knows: the composition root is the only place that imports plugins.
 enum BuiltinProviders {
-    static let registry = ProviderRegistry([LocalPasswordProvider.self, ApplicationTokenProvider.self])
+    static let registry = ProviderRegistry([LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self])
 }
 
 extension ProviderSettings: ProviderConfigurationSource {

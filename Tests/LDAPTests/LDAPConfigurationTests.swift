@@ -40,7 +40,7 @@ import Testing
         let configuration = try decode(
             #"""
             {"url": "ldap://dc1.corp:389", "startTLS": true, "caFile": "/etc/ssl/certs/ca-certificates.crt",
-             "connectTimeout": "3s", "operationTimeout": 20, "bindDN": "CN=svc,DC=corp", "bindPassword": "pw",
+             "connectTimeout": "3s", "operationTimeout": 20, "bindDN": "CN=svc,DC=corp", "bindPassword": {"env": "PATH"},
              "user": {"baseDN": "DC=corp", "scope": "one", "filter": "(objectClass=user)",
                       "usernameAttribute": "sAMAccountName", "subjectAttribute": "objectGUID"},
              "groups": {"baseDN": "DC=corp", "membership": "memberOf", "nested": true}}
@@ -77,7 +77,7 @@ import Testing
         (#"{"url": "http://x", "user": {"baseDN": "dc=x"}}"#, "ldap:// or ldaps://"),
         (#"{"url": "ldap://x", "bindDN": "cn=a", "user": {"baseDN": "dc=x"}}"#, "bindDN is set without bindPassword"),
         (
-            #"{"url": "ldap://x", "bindPassword": "p", "user": {"baseDN": "dc=x"}}"#,
+            #"{"url": "ldap://x", "bindPassword": {"env": "PATH"}, "user": {"baseDN": "dc=x"}}"#,
             "bindPassword is set without bindDN"
         ),
         (#"{"url": "ldap://x", "user": {"baseDN": " "}}"#, "user.baseDN must not be empty"),
@@ -105,9 +105,20 @@ import Testing
         }
     }
 
+    @Test func anInlineBindPasswordIsRefused() throws {
+        let error = try #require(
+            decodingError(#"{"url": "ldap://x", "bindDN": "cn=a", "bindPassword": "pw", "user": {"baseDN": "dc=x"}}"#))
+        #expect(error.contains("by reference"), "\(error)")
+    }
+
     @Test func theBindPasswordNeverAppearsInDescriptions() throws {
+        let file = FileManager.default.temporaryDirectory.appendingPathComponent("bind-\(UUID().uuidString)")
+        try Data("s3cret-bind\n".utf8).write(to: file)
+        defer { try? FileManager.default.removeItem(at: file) }
         let configuration = try decode(
-            #"{"url": "ldap://x", "bindDN": "cn=a", "bindPassword": "s3cret-bind", "user": {"baseDN": "dc=x"}}"#)
+            #"{"url": "ldap://x", "bindDN": "cn=a", "bindPassword": {"file": ""#
+                + file.path + #""}, "user": {"baseDN": "dc=x"}}"#)
+        #expect(configuration.bindPassword == "s3cret-bind")
         var dumped = ""
         dump(configuration, to: &dumped)
         for text in [String(describing: configuration), String(reflecting: configuration), dumped] {

@@ -27,11 +27,24 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
     /// Always `***`.
     public var debugDescription: String { "***" }
 
-    /// The reference in YAML flow form: `{file: /run/secrets/x}` or `{env: NAME}`.
+    /// The reference in YAML flow form: `{file: /run/secrets/x}` or `{env: NAME}`; a name that YAML could
+    /// misread is double-quoted.
     public var referenceDescription: String {
+        func scalar(_ text: String) -> String {
+            let plain =
+                !text.isEmpty
+                && text.utf8.allSatisfy { byte in
+                    (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+                        || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+                        || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+                        || byte == UInt8(ascii: "/") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "-")
+                        || byte == UInt8(ascii: ".")
+                }
+            return plain ? text : JSONText.quoted(text)
+        }
         switch reference {
-        case .file(let path): return "{file: \(YAMLRenderer.scalar(path))}"
-        case .environment(let name): return "{env: \(YAMLRenderer.scalar(name))}"
+        case .file(let path): return "{file: \(scalar(path))}"
+        case .environment(let name): return "{env: \(scalar(name))}"
         }
     }
 
@@ -87,6 +100,12 @@ public struct SecretError: Error, Sendable, Hashable, CustomStringConvertible {
     /// The reference that failed.
     public let reference: Secret.Reference
 
+    /// Describes a failure to reveal `reference`.
+    public init(code: Code, reference: Secret.Reference) {
+        self.code = code
+        self.reference = reference
+    }
+
     /// A message naming the reference.
     public var description: String {
         let place = Secret(reference).referenceDescription
@@ -105,7 +124,7 @@ extension Secret: Decodable {
     }
 
     /// Reads `{file: PATH}` or `{env: NAME}`; an inline string is refused so secrets never sit in
-    /// configuration files. ``ConfigNodeDecoder`` gives the same rule located messages.
+    /// configuration files. The configuration loader gives the same rule located messages.
     public init(from decoder: any Decoder) throws {
         if let inline = try? decoder.singleValueContainer(), (try? inline.decode(String.self)) != nil {
             throw DecodingError.dataCorrupted(
