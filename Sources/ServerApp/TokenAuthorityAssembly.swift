@@ -12,7 +12,9 @@ import TokenAuthority
 
 /// The provider types this build knows: the composition root is the only place that imports plugins.
 enum BuiltinProviders {
-    static let registry = ProviderRegistry([LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self])
+    static let registry = ProviderRegistry([
+        LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self,
+    ])
 }
 
 extension ProviderSettings: ProviderConfigurationSource {
