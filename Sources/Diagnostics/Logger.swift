@@ -212,33 +212,11 @@ public struct Logger: Sendable {
         log(.error, message(), extra)
     }
 
-    /// The current UTC time as `2026-11-22T13:01:04.123Z`, formatted by hand: Foundation's formatter
-    /// cost more than the rest of an access-log line together.
+    /// The current UTC time as `2026-11-22T13:01:04.123Z`.
     static func timestamp() -> String {
         var now = timespec()
         clock_gettime(CLOCK_REALTIME, &now)
-        var seconds = now.tv_sec
-        var parts = tm()
-        gmtime_r(&seconds, &parts)
-        var bytes = [UInt8](repeating: 0, count: 24)
-        func put(_ value: Int, _ width: Int, at offset: Int) {
-            var value = value
-            for index in stride(from: offset + width - 1, through: offset, by: -1) {
-                bytes[index] = UInt8(ascii: "0") + UInt8(value % 10)
-                value /= 10
-            }
-        }
-        put(Int(parts.tm_year) + 1900, 4, at: 0)
-        put(Int(parts.tm_mon) + 1, 2, at: 5)
-        put(Int(parts.tm_mday), 2, at: 8)
-        put(Int(parts.tm_hour), 2, at: 11)
-        put(Int(parts.tm_min), 2, at: 14)
-        put(Int(parts.tm_sec), 2, at: 17)
-        put(Int(now.tv_nsec) / 1_000_000, 3, at: 20)
-        for (offset, character) in [(4, "-"), (7, "-"), (10, "T"), (13, ":"), (16, ":"), (19, "."), (23, "Z")] {
-            bytes[offset] = UInt8(ascii: Unicode.Scalar(character)!)
-        }
-        return String(decoding: bytes, as: UTF8.self)
+        return RFC3339.format(seconds: Int64(now.tv_sec), milliseconds: Int(now.tv_nsec) / 1_000_000)
     }
 
     static func json(_ fields: [(String, String)]) -> String {

@@ -208,6 +208,8 @@ public struct TokenRequestAudit: Sendable, Hashable {
     }
 
     private static func bounded(_ text: String) -> String {
-        text.count <= maximumTextLength ? text : String(text.prefix(maximumTextLength)) + "…"
+        // Counting UTF-8 bytes is O(1) for native strings; characters are counted only for long texts.
+        if text.utf8.count <= maximumTextLength || text.count <= maximumTextLength { return text }
+        return String(text.prefix(maximumTextLength)) + "…"
     }
 }

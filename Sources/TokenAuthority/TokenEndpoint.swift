@@ -4,6 +4,7 @@ import Foundation
 import HTTPCore
 import IdentityCore
 import Storage
+import Threading
 
 /// The registry token endpoint (`GET` and `POST /v2/token`): authenticates the caller through the
 /// password chain or a refresh token, grants what the access policy allows of the requested scopes,
@@ -37,6 +38,10 @@ public struct TokenEndpoint: Sendable {
     let audit: any AuditRecording
     let logger: Logger
     let now: @Sendable () -> Date
+    /// Requests whose scopes take more bytes than this are decided without the caches.
+    static let cacheableScopeBytes = 2048
+    /// Well-formed scope lists by their raw texts: clients ask for the same few scopes over and over.
+    let parsedScopes = BoundedCache<[String], [ResourceScope]>(capacity: 10_000)
     /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
     let decisions = AuthorizationCache<DecisionKey, Decision>(capacity: 10_000)
 
@@ -177,8 +182,13 @@ public struct TokenEndpoint: Sendable {
     }
 
     private func parseScopes(_ values: [String]) throws(TokenEndpointError) -> [ResourceScope] {
+        // Only ordinary requests are cached, so 10,000 entries stay a few megabytes however long a
+        // hostile client makes its scope lists.
+        let cacheable = values.reduce(0) { $0 + $1.utf8.count } <= Self.cacheableScopeBytes
+        if cacheable, let known = parsedScopes.value(for: values) { return known }
         let parsed = ScopeParser.parse(values)
         if let problem = parsed.problems.first { throw TokenEndpointError.badRequest("invalid \(problem.message)") }
+        if cacheable { parsedScopes.insert(parsed.scopes, for: values) }
         return parsed.scopes
     }
 
@@ -238,9 +248,10 @@ public struct TokenEndpoint: Sendable {
         _ identity: ExternalIdentity?, scopes: [ResourceScope], record: inout TokenRequestAudit
     ) async throws -> (Principal?, [GrantedScope]) {
         let key = DecisionKey(identity: identity, scopes: scopes)
+        let cacheable = scopes.reduce(0) { $0 + $1.name.utf8.count + 16 } <= Self.cacheableScopeBytes
         let generation = store.authorizationGeneration
         let decision: Decision
-        if let cached = decisions.value(for: key, at: generation) {
+        if cacheable, let cached = decisions.value(for: key, at: generation) {
             decision = cached
         } else {
             let authorization = settings.authorization
@@ -259,7 +270,7 @@ public struct TokenEndpoint: Sendable {
                     grants: try AccessResolver.resolve(
                         scopes, for: principal, reader: reader, settings: authorization))
             }
-            decisions.insert(decision, for: key, readAt: generation)
+            if cacheable { decisions.insert(decision, for: key, readAt: generation) }
         }
         let grants = decision.grants
         switch decision.resolution {
@@ -286,7 +297,7 @@ public struct TokenEndpoint: Sendable {
         // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.
         var members: [(String, String)] = [
             ("access_token", JSONText.quoted(issued.token)), ("expires_in", String(issued.expiresIn)),
-            ("issued_at", JSONText.quoted(rfc3339(issued.issuedAt))),
+            ("issued_at", JSONText.quoted(RFC3339.format(issued.issuedAt))),
         ]
         if refresh, let principal, principal.mayReceiveRefreshToken {
             let refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
@@ -308,8 +319,6 @@ public struct TokenEndpoint: Sendable {
         await audit.record(record.event(at: now()))
     }
 }
-
-func rfc3339(_ date: Date) -> String { date.formatted(.iso8601) }
 
 extension Data {
     var bytes: [UInt8] { [UInt8](self) }

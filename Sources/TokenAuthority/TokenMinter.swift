@@ -110,7 +110,8 @@ public struct TokenMinter: Sendable {
             token: token, expiresIn: Int(expiresAt - issuedAt),
             issuedAt: Date(timeIntervalSince1970: TimeInterval(issuedAt)),
             expiresAt: Date(timeIntervalSince1970: TimeInterval(expiresAt)), keyID: key.keyID, tokenID: tokenID)
-        recent?.remember(issued, for: reuseKey)
+        // Ordinary tokens only: a request for hundreds of scopes must not make the cache hold megabytes.
+        if token.utf8.count <= RecentTokens.largestRemembered { recent?.remember(issued, for: reuseKey) }
         return issued
     }
 
@@ -135,6 +136,9 @@ final class RecentTokens: Sendable {
         var audience: String
         var access: [AccessClaim]
     }
+
+    /// Longer tokens are minted each time.
+    static let largestRemembered = 8192
 
     private let window: TimeInterval
     private let tokens: BoundedCache<Key, IssuedToken>

@@ -231,8 +231,9 @@ struct LDAPClientTests {
         let error = await thrownError { try await client.withSession { try $0.bind(dn: "cn=x", password: "y") } }
         let waited = ContinuousClock.now - started
         #expect((error as? LDAPError)?.code == .timeout, "\(String(describing: error))")
-        // The contract is an upper bound (the deadline), not a speed: generous slack for a loaded machine.
-        #expect(waited < client.deadline + .seconds(3))
+        // The timeout error proves the deadline fired; this bound only tells a hang from a late timer on a
+        // loaded machine (CI shares two cores between the build, the tests and the peers).
+        #expect(waited < client.deadline + .seconds(20))
         withExtendedLifetime(listener) {}
     }
 
