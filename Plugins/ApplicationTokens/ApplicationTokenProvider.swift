@@ -82,9 +82,14 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// pull, and the store hop was most of a token request's cost.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         let secret = credentials.password
-        guard ApplicationTokenFormat.isWellFormed(secret) else { return .notMine }
         let hash = ApplicationTokenFormat.secretHash(of: secret)
-        guard let found = try await lookUp(hash),
+        // Only well-formed tokens are ever cached, so a hit needs no format check; a miss does, before the
+        // store is asked about a password that is not a token at all.
+        let cached = cache.value(for: hash, at: context.store.authorizationGeneration)
+        guard cached != nil || ApplicationTokenFormat.isWellFormed(secret) else { return .notMine }
+        let stored: StoredToken?
+        if let cached { stored = cached } else { stored = try await lookUp(hash) }
+        guard let found = stored,
             // The lookup was by hash; comparing the hash again in constant time keeps the decision
             // independent of how the database (or the cache's dictionary) matched.
             ConstantTime.equals(found.token.secretHash, hash)
@@ -128,11 +133,10 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
         var owner: User
     }
 
-    /// The token with this secret hash and its owner: from the cache while the generation holds, else
-    /// from the store (and then cached). Unknown hashes are not cached, so guessing fills nothing.
+    /// The token with this secret hash and its owner, read from the store and cached under the generation
+    /// read before the read. Unknown hashes are not cached, so guessing fills nothing.
     private func lookUp(_ hash: String) async throws -> StoredToken? {
         let generation = context.store.authorizationGeneration
-        if let cached = cache.value(for: hash, at: generation) { return cached }
         let found: StoredToken?
         do {
             found = try await context.store.read { reader -> StoredToken? in

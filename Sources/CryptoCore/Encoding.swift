@@ -108,9 +108,10 @@ public enum Base64URL {
 
 /// Lowercase hexadecimal text for bytes.
 public enum Hex {
-    private static let digits = Array("0123456789abcdef".utf8)
+    @usableFromInline static let digits = Array("0123456789abcdef".utf8)
 
     /// Encodes `bytes` as lowercase hex, two characters per byte.
+    @inlinable
     public static func encode(_ bytes: some Collection<UInt8>) -> String {
         var output = [UInt8]()
         output.reserveCapacity(bytes.count * 2)

@@ -24,6 +24,13 @@ public enum LogFormat: String, Sendable, CaseIterable, Codable {
 public protocol LogSink: Sendable {
     /// Writes one complete line (without a trailing newline).
     func write(line: String)
+    /// Writes one complete line given as UTF-8 bytes (without a trailing newline); by default as a `String`.
+    func write(utf8 line: [UInt8])
+}
+
+extension LogSink {
+    /// Converts the bytes and calls `write(line:)`.
+    public func write(utf8 line: [UInt8]) { write(line: String(decoding: line, as: UTF8.self)) }
 }
 
 /// Writes each line to a file descriptor with one `write(2)`, so lines never interleave (stdout is
@@ -40,12 +47,15 @@ public struct FileDescriptorLogSink: LogSink {
     public init(descriptor: Int32 = 2) { self.descriptor = descriptor }
 
     /// Writes `line` and a newline in one system call, or adds them to the thread's open batch.
-    public func write(line: String) {
+    public func write(line: String) { write(utf8: Array(line.utf8)) }
+
+    /// Writes the line's bytes and a newline in one system call, or adds them to the thread's open batch.
+    public func write(utf8 line: [UInt8]) {
         if let batch = LogBatch.current {
             batch.append(line, to: descriptor)
             return
         }
-        var bytes = Array(line.utf8)
+        var bytes = line
         bytes.append(UInt8(ascii: "\n"))
         LogBatch.writeAll(bytes, to: descriptor)
     }
@@ -84,7 +94,7 @@ public final class LogBatch {
         return Unmanaged<LogBatch>.fromOpaque(pointer).takeUnretainedValue()
     }
 
-    func append(_ line: String, to descriptor: Int32) {
+    func append(_ line: [UInt8], to descriptor: Int32) {
         let index: Int
         if let found = buffers.firstIndex(where: { $0.descriptor == descriptor }) {
             index = found
@@ -92,7 +102,7 @@ public final class LogBatch {
             buffers.append((descriptor, []))
             index = buffers.count - 1
         }
-        buffers[index].bytes.append(contentsOf: line.utf8)
+        buffers[index].bytes.append(contentsOf: line)
         buffers[index].bytes.append(UInt8(ascii: "\n"))
         if buffers[index].bytes.count >= Self.flushThreshold {
             Self.writeAll(buffers[index].bytes, to: descriptor)
@@ -188,7 +198,10 @@ public struct Logger: Sendable {
             ("ts", Self.timestamp()), ("level", level.rawValue), ("logger", label), ("msg", message),
         ]
         fields.append(contentsOf: rest)
-        sink.write(line: format == .json ? Self.json(fields) : Self.logfmt(fields))
+        switch format {
+        case .json: sink.write(line: Self.json(fields))
+        case .logfmt: sink.write(utf8: Self.logfmtBytes(fields))
+        }
     }
 
     /// Writes at `debug`.
@@ -224,13 +237,23 @@ public struct Logger: Sendable {
     }
 
     static func logfmt(_ fields: [(String, String)]) -> String {
-        var line = ""
-        line.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 2 })
+        String(decoding: logfmtBytes(fields), as: UTF8.self)
+    }
+
+    /// The logfmt line as UTF-8, built in one buffer: string concatenation cost more than the rest of an
+    /// access-log line.
+    static func logfmtBytes(_ fields: [(String, String)]) -> [UInt8] {
+        var line: [UInt8] = []
+        line.reserveCapacity(fields.reduce(0) { $0 + $1.0.utf8.count + $1.1.utf8.count + 4 })
         for (index, (key, value)) in fields.enumerated() {
-            if index > 0 { line += " " }
-            line += key
-            line += "="
-            line += needsQuotes(value) ? JSONText.quoted(value) : value
+            if index > 0 { line.append(UInt8(ascii: " ")) }
+            line.append(contentsOf: key.utf8)
+            line.append(UInt8(ascii: "="))
+            if needsQuotes(value) {
+                line.append(contentsOf: JSONText.quoted(value).utf8)
+            } else {
+                line.append(contentsOf: value.utf8)
+            }
         }
         return line
     }

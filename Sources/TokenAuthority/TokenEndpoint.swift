@@ -201,10 +201,11 @@ public struct TokenEndpoint: Sendable {
             throw TokenEndpointError.badCredentialsFormat
         }
         guard let bytes = Base64.decode(parts[1].trimmingSpaces()),
-            let text = String(validating: bytes, as: UTF8.self), let colon = text.firstIndex(of: ":")
+            let text = String(validating: bytes, as: UTF8.self),
+            let colon = text.utf8.firstIndex(of: UInt8(ascii: ":"))
         else { throw TokenEndpointError.badCredentialsFormat }
         return PasswordCredentials(
-            username: String(text[..<colon]), password: String(text[text.index(after: colon)...]),
+            username: String(text[..<colon]), password: String(text[text.utf8.index(after: colon)...]),
             clientAddress: request.context.clientAddress)
     }
 
