@@ -18,7 +18,8 @@ public enum SyncChange: Sendable, Hashable, CustomStringConvertible {
         switch self {
         case .add(let team, let role, let create):
             "add to team \(team) as \(role.rawValue)" + (create ? " (creating the team)" : "")
-        case .changeRole(let team, let from, let to): "change role in team \(team) from \(from.rawValue) to \(to.rawValue)"
+        case .changeRole(let team, let from, let to):
+            "change role in team \(team) from \(from.rawValue) to \(to.rawValue)"
         case .remove(let team, let role): "remove from team \(team) (was \(role.rawValue))"
         case .grantAdmin: "make administrator"
         }
@@ -58,7 +59,9 @@ public enum GroupSync {
         var wanted: [String: (role: TeamRole, create: Bool)] = [:]
         for rule in rules.syncRules where groups.contains(where: rule.group.matches) {
             let previous = wanted[rule.team]
-            wanted[rule.team] = (max(previous?.role ?? rule.role, rule.role), (previous?.create ?? false) || rule.createTeam)
+            wanted[rule.team] = (
+                max(previous?.role ?? rule.role, rule.role), (previous?.create ?? false) || rule.createTeam
+            )
         }
         var synced: [String: TeamRole] = [:]
         var others = Set<String>()
