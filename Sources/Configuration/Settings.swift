@@ -559,7 +559,8 @@ public struct MappingSettings: Sendable, Hashable {
     public init() {}
 
     static let fields: [Field<MappingSettings>] = [
-        .value("autoProvision", \.autoProvision, .boolean, "A first login creates the account and its personal namespace."),
+        .value(
+            "autoProvision", \.autoProvision, .boolean, "A first login creates the account and its personal namespace."),
         .value(
             "adminGroups", \.adminGroups, .list(of: .string),
             "Group DN or name globs (* and ?) whose members become administrators (never demoted by sync)."),
