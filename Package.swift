@@ -116,7 +116,7 @@ var targets: [Target] = [
     .testTarget(
         name: "IdentityMappingTests",
         dependencies: ["IdentityMapping", "IdentityCore", "Storage", "SQLiteStorage", "Diagnostics", "LDAP",
-            "Configuration", "TestSupport"],
+            "Threading", "TestSupport"],
         swiftSettings: strictness),
     // Starts a real slapd (Debian) per suite: the LDAP client and the LDAP provider plugin against it.
     .testTarget(
