@@ -17,7 +17,19 @@ struct LDAPTeamPushTests {
         try await slapd.add(
             "dn: cn=\(Self.group),\(Slapd.groupsDN)\nobjectClass: groupOfNames\ncn: \(Self.group)\n"
                 + "member: \(Slapd.dave.dn)\nmember: \(Slapd.bob.dn)\n\n")
+        // erin: a directory user whose name a local account (without password) already has.
+        try await slapd.add(
+            """
+            dn: uid=erin,\(Slapd.peopleDN)
+            objectClass: inetOrgPerson
+            uid: erin
+            cn: Erin
+            sn: erin
+            userPassword: erin-secret
+
+            """)
         let stack = try await Stack.start { portcullis in
+            try await portcullis.must(["user", "create", "erin", "--no-password"])
             try await portcullis.createNamespace("devs", team: "devs")
             try await portcullis.createTeam("ops", owner: Stack.admin.name)
             try await portcullis.createNamespace("ops", team: "ops")
@@ -66,6 +78,12 @@ struct LDAPTeamPushTests {
         // The team's owner sees dave's image.
         let alice = try await stack.loggedIn(Stack.alice)
         #expect(try await alice.inspectDigest(stack.registry, "devs/app:1").succeeded)
+
+        // A local account's name is never taken over by a directory user of the same name: refused with
+        // a message saying why, and nothing is linked.
+        let clash = try await stack.portcullis.tokenRequest(user: ("erin", "erin-secret"))
+        #expect(clash.status == 401, "\(clash)")
+        #expect(clash.text.contains("already belongs to another Portcullis account"), "\(clash)")
 
         // dave leaves the group: the next login drops the synced membership and with it push to devs.
         try await slapd.add(
