@@ -185,6 +185,54 @@ struct SlapdMappingTests {
     }
 }
 
+extension SlapdMappingTests {
+    @Test func servePreProvisionsGroupMembersInTheBackgroundAtTheConfiguredInterval() async throws {
+        let slapd = try MappingSlapdFixture.require()
+        try await slapd.add(groupLDIF("background", members: [Slapd.carol.dn]))
+        let sandbox = try CLISandbox()
+        try sandbox.writeConfig(
+            "45-ldap.yaml",
+            """
+            providers:
+              - id: corp-ldap
+                type: ldap
+                order: 30
+                config:
+                  url: \(slapd.ldapURL)
+                  startTLS: true
+                  caFile: \(slapd.caFile)
+                  bindDN: \(Slapd.serviceDN)
+                  bindPassword: {env: TEST_LDAP_BIND}
+                  user: {baseDN: "\(Slapd.peopleDN)"}
+                  groups: {baseDN: "\(Slapd.groupsDN)"}
+                mapping:
+                  groupSync:
+                    interval: 1s
+                    preProvision: true
+                    rules:
+                      - {group: "\(groupDN("background"))", team: background, create: true}
+            """)
+        let port = try freePort()
+        let server = try BackgroundProcess(
+            name: "portcullis", executable: portcullisExecutable.path,
+            arguments: ["serve", "--config", sandbox.configDirectory.path],
+            environment: ["TEST_LDAP_BIND": Slapd.servicePassword, "PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"],
+            removing: ["PORTCULLIS_"], directory: sandbox.root,
+            logFile: sandbox.root.appendingPathComponent("serve.log"))
+        defer { server.stop() }
+        let environment = ["TEST_LDAP_BIND": Slapd.servicePassword]
+        let provisioned = try await waitUntil(seconds: 30) {
+            guard server.isRunning else { return false }
+            return try await sandbox.portcullis(["user", "list"], environment: environment).stdout.contains("carol")
+        }
+        #expect(provisioned, "\(server.logTail())")
+        #expect(server.isRunning)
+        let log = server.logTail(100_000)
+        #expect(log.contains("group sync done"), "\(log)")
+        #expect(!log.contains(Slapd.servicePassword))
+    }
+}
+
 // MARK: - Fixture
 
 /// Whether the real-slapd suite runs: always in CI (a missing slapd fails it), else when installed.
