@@ -74,6 +74,17 @@ struct IdentityMappingAssembly {
                 problems.append(error.message)
             }
         }
+        // Sync settings on a provider that cannot list groups would silently do nothing: say so instead.
+        for entry in settings where entry.enabled {
+            let sync = entry.mapping.groupSync
+            guard
+                !sync.rules.isEmpty || sync.interval > .zero || sync.preProvision || !entry.mapping.adminGroups.isEmpty,
+                let provider = providers.first(where: { $0.id.rawValue == entry.id }), !(provider is any GroupDirectory)
+            else { continue }
+            problems.append(
+                "\(entry.keyPath).mapping: provider type '\(entry.type)' reports no groups, so adminGroups and "
+                    + "groupSync cannot apply; remove them")
+        }
         guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
         let provisioner = PersonalAccountProvisioner()
         mapper = IdentityMapper(
