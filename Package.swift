@@ -55,6 +55,9 @@ var targets: [Target] = [
         name: "TokenAuthority",
         dependencies: ["IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
+    // Federated identities to local accounts: links, provisioning, group → team sync.
+    .target(
+        name: "IdentityMapping", dependencies: ["IdentityCore", "Storage", "Diagnostics"], swiftSettings: strictness),
     // Conformance suites every provider plugin's tests run (imports Swift Testing).
     .target(
         name: "ProviderTesting", dependencies: ["IdentityCore", "Diagnostics", "Storage", "Threading"],
@@ -77,7 +80,7 @@ var targets: [Target] = [
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
-            "LocalPasswords", "ApplicationTokens", "LDAP",
+            "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -108,6 +111,12 @@ var targets: [Target] = [
     .testTarget(
         name: "TokenAuthorityTests",
         dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        swiftSettings: strictness),
+    // Plan tables and store tests; login provisioning and sync against a real slapd.
+    .testTarget(
+        name: "IdentityMappingTests",
+        dependencies: ["IdentityMapping", "IdentityCore", "Storage", "SQLiteStorage", "Diagnostics", "LDAP",
+            "Threading", "TestSupport"],
         swiftSettings: strictness),
     // Starts a real slapd (Debian) per suite: the LDAP client and the LDAP provider plugin against it.
     .testTarget(

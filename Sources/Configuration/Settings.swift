@@ -502,6 +502,8 @@ public struct ProviderSettings: Sendable, Hashable, SchemaRecord {
     public var displayName: String?
     /// The type-specific block, with positions, for ``ConfigNodeDecoder``.
     public var config = ConfigNode.emptyMapping(at: SourceLocation(file: "", line: 0, column: 0))
+    /// How the provider's identities become local accounts (federated providers such as `ldap` only).
+    public var mapping = MappingSettings()
     /// Where the entry was written.
     public var location = SourceLocation(file: "", line: 0, column: 0)
     /// The entry's key path in the merged configuration (`providers[2]`), for issues.
@@ -523,5 +525,117 @@ public struct ProviderSettings: Sendable, Hashable, SchemaRecord {
         .value("enabled", \.enabled, .boolean, "Whether the provider is used."),
         .optional("displayName", \.displayName, .string, "Name on the login page; defaults to the id."),
         .value("config", \.config, .opaqueMapping, "Type-specific settings, validated by the provider type."),
+        .section("mapping", \.mapping, MappingSettings.fields),
+    ]
+}
+
+/// How a federated provider's identities become local accounts: provisioning, admins, email, group sync.
+///
+/// ```yaml
+/// mapping:
+///   autoProvision: true
+///   adminGroups: ["cn=registry-admins,ou=groups,dc=example,dc=org"]
+///   emailDomain: example.org        # or fromDN: the dc= parts of the user's DN
+///   groupSync:
+///     mode: authoritative
+///     interval: 10m
+///     preProvision: true
+///     rules:
+///       - {group: "developers", team: devs, role: contributor, create: true}
+///       - {group: "cn=*-leads,ou=groups,dc=example,dc=org", team: devs, role: owner}
+/// ```
+public struct MappingSettings: Sendable, Hashable {
+    /// Whether a first login creates the account with its personal namespace. Default true.
+    public var autoProvision = true
+    /// Group DN or name globs whose members become administrators. Default none.
+    public var adminGroups: [String] = []
+    /// The domain of guessed email addresses (`<username>@<domain>`), or `fromDN` for the dc= parts of the
+    /// user's DN (Portus `guess_email`); `nil` guesses nothing. Default nil.
+    public var emailDomain: String?
+    /// Group → team sync.
+    public var groupSync = GroupSyncSettings()
+
+    /// The defaults: provision, no admins, no guessed email, no sync rules.
+    public init() {}
+
+    static let fields: [Field<MappingSettings>] = [
+        .value(
+            "autoProvision", \.autoProvision, .boolean, "A first login creates the account and its personal namespace."),
+        .value(
+            "adminGroups", \.adminGroups, .list(of: .string),
+            "Group DN or name globs (* and ?) whose members become administrators (never demoted by sync)."),
+        .optional(
+            "emailDomain", \.emailDomain, .string,
+            "Guess missing emails as username@domain; fromDN takes the dc= parts of the user's DN."),
+        .section("groupSync", \.groupSync, GroupSyncSettings.fields),
+    ]
+}
+
+/// Group → team sync of one provider.
+public struct GroupSyncSettings: Sendable, Hashable {
+    /// additive (Portus: add and promote only) or authoritative (synced memberships follow the directory).
+    public enum Mode: String, Sendable, Hashable, CaseIterable {
+        /// Members are added and promoted, never removed.
+        case additive
+        /// Synced memberships follow the directory; hand-made ones stay.
+        case authoritative
+    }
+
+    /// The mode. Default additive.
+    public var mode = Mode.additive
+    /// How often every linked account is synced in the background; 0 syncs only at login. Default 0.
+    public var interval: Duration = .zero
+    /// Whether background sync creates accounts for group members who never logged in. Default false.
+    public var preProvision = false
+    /// The rules, tried all: a user gets the highest role any matching rule gives for a team.
+    public var rules: [GroupSyncRuleSettings] = []
+
+    /// The defaults: additive, at login only, no rules.
+    public init() {}
+
+    static let fields: [Field<GroupSyncSettings>] = [
+        .value(
+            "mode", \.mode, .oneOf(Mode.self),
+            "additive adds and promotes only; authoritative also removes memberships sync made when the group no longer grants them."
+        ),
+        .value(
+            "interval", \.interval, .duration(.zero...(.seconds(7 * 86_400))),
+            "Background sync of every linked account this often; 0s syncs at login only."),
+        .value(
+            "preProvision", \.preProvision, .boolean,
+            "Background and CLI sync also create accounts for group members who never logged in."),
+        .records("rules", \.rules, "Group → team rules; the highest role of all matching rules wins."),
+    ]
+}
+
+/// One group → team rule.
+public struct GroupSyncRuleSettings: Sendable, Hashable, SchemaRecord {
+    /// A group DN glob (contains `=`) or group name glob; `*` and `?` are wildcards.
+    public var group = ""
+    /// The team members join.
+    public var team = ""
+    /// Their role there. Default viewer (Portus `group_sync.default_role`).
+    public var role = Role.viewer
+    /// Whether sync creates the team when it is missing. Default false.
+    public var create = false
+
+    /// A team role.
+    public enum Role: String, Sendable, Hashable, CaseIterable {
+        /// Pull.
+        case viewer
+        /// Pull and push.
+        case contributor
+        /// Pull, push and manage.
+        case owner
+    }
+
+    /// A rule with placeholders (`group` and `team` are required in a fragment).
+    public init() {}
+
+    static let fields: [Field<GroupSyncRuleSettings>] = [
+        .value("group", \.group, .string, required: true, "Group DN glob (contains =) or group name glob."),
+        .value("team", \.team, .string, required: true, "The team members of matching groups join."),
+        .value("role", \.role, .oneOf(Role.self), "Their role: viewer, contributor or owner."),
+        .value("create", \.create, .boolean, "Create the team if it does not exist."),
     ]
 }

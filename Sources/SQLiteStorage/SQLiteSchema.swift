@@ -19,6 +19,7 @@ enum SQLiteSchema {
     static let migrations: [Migration] = [
         Migration(version: 1, name: "initial schema", sql: initialSchema),
         Migration(version: 2, name: "authorization generation", sql: authorizationGeneration),
+        Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
     ]
 
     /// The highest version this binary knows.
@@ -214,6 +215,13 @@ enum SQLiteSchema {
                 "UPDATE OF owner_id, secret_hash, scope, expires_at, revoked_at ON application_tokens"
             ),
         ])
+
+    /// Which provider's group sync made a membership (NULL: added by hand). Authoritative sync removes
+    /// only memberships it made, so a member added by hand to a synced team stays.
+    private static let syncedMemberships = """
+        ALTER TABLE team_members ADD COLUMN synced_from TEXT CHECK (synced_from IS NULL OR length(synced_from) > 0);
+        CREATE INDEX team_members_synced ON team_members (synced_from) WHERE synced_from IS NOT NULL;
+        """
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.
     private static func generationTriggers(_ triggers: [(name: String, event: String)]) -> String {

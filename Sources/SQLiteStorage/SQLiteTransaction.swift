@@ -131,6 +131,12 @@ final class SQLiteTransaction: StoreWriting {
             [userID.sqlValue], Self.decodeLink)
     }
 
+    func identityLinks(ofProvider providerID: String) throws -> [IdentityLink] {
+        try rows(
+            "SELECT \(Self.linkColumns) FROM identity_links WHERE provider_id = ? ORDER BY subject",
+            [providerID.sqlValue], Self.decodeLink)
+    }
+
     func createUser(_ new: NewUser) throws -> User {
         try requireName(new.username, "username")
         let time = now()
@@ -235,26 +241,29 @@ final class SQLiteTransaction: StoreWriting {
     func members(of teamID: Team.ID) throws -> [TeamMember] {
         try rows(
             """
-            SELECT m.team_id, m.user_id, u.username, m.role, m.created_at
+            SELECT m.team_id, m.user_id, u.username, m.role, m.created_at, m.synced_from
             FROM team_members m JOIN users u ON u.id = m.user_id
             WHERE m.team_id = ? ORDER BY u.username
             """, [teamID.sqlValue]
         ) { row in
             TeamMember(
                 teamID: row.id(0), userID: row.id(1), username: row.text(2),
-                role: TeamRole(rawValue: row.text(3)) ?? .viewer, addedAt: row.date(4))
+                role: TeamRole(rawValue: row.text(3)) ?? .viewer, addedAt: row.date(4),
+                syncedFrom: row.optionalText(5))
         }
     }
 
     func memberships(of userID: User.ID) throws -> [TeamMembership] {
         try rows(
             """
-            SELECT t.id, t.name, t.description, t.is_hidden, t.created_at, t.updated_at, m.role
+            SELECT t.id, t.name, t.description, t.is_hidden, t.created_at, t.updated_at, m.role, m.synced_from
             FROM team_members m JOIN teams t ON t.id = m.team_id
             WHERE m.user_id = ? ORDER BY t.name
             """, [userID.sqlValue]
         ) { row in
-            TeamMembership(team: Self.decodeTeam(row), role: TeamRole(rawValue: row.text(6)) ?? .viewer)
+            TeamMembership(
+                team: Self.decodeTeam(row), role: TeamRole(rawValue: row.text(6)) ?? .viewer,
+                syncedFrom: row.optionalText(7))
         }
     }
 
@@ -278,12 +287,19 @@ final class SQLiteTransaction: StoreWriting {
     }
 
     func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole) throws -> TeamMember {
+        try addTeamMember(team: teamID, user: userID, role: role, syncedFrom: nil)
+    }
+
+    func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole, syncedFrom: String?) throws
+        -> TeamMember
+    {
         let time = now()
         _ = try insert(
-            "INSERT INTO team_members (team_id, user_id, role, created_at) VALUES (?, ?, ?, ?)",
-            [teamID.sqlValue, userID.sqlValue, role.rawValue.sqlValue, time.sqlValue])
+            "INSERT INTO team_members (team_id, user_id, role, created_at, synced_from) VALUES (?, ?, ?, ?, ?)",
+            [teamID.sqlValue, userID.sqlValue, role.rawValue.sqlValue, time.sqlValue, syncedFrom.sqlValue])
         let username = try requireFound(try user(id: userID), "user").username
-        return TeamMember(teamID: teamID, userID: userID, username: username, role: role, addedAt: time)
+        return TeamMember(
+            teamID: teamID, userID: userID, username: username, role: role, addedAt: time, syncedFrom: syncedFrom)
     }
 
     func setRole(_ role: TeamRole, team teamID: Team.ID, user userID: User.ID) throws {

@@ -32,6 +32,8 @@ public enum PortcullisCommand {
           team add-member TEAM USER [--role owner|contributor|viewer]
           namespace create NAME --team TEAM [--visibility private|protected|public] [--description TEXT]
           namespace set-visibility NAME private|protected|public
+          ldap sync [--provider ID] [--dry-run]  sync group → team memberships now (and pre-provision group
+                                                members when configured), printing each change
 
         Every command takes --config DIR (default: $PORTCULLIS_CONFIG, else ./config.d).
         Passwords come from a prompt or from standard input with --password-stdin, never from arguments.
@@ -98,6 +100,8 @@ public enum PortcullisCommand {
                 ])
         case "team":
             try await subcommand(command, rest, ["create": TeamCommands.create, "add-member": TeamCommands.addMember])
+        case "ldap":
+            try await subcommand(command, rest, ["sync": LDAPCommands.sync])
         case "namespace":
             try await subcommand(
                 command, rest,

@@ -88,6 +88,15 @@ enum ServeCommand {
                 }
             }
         }
+        let syncJobs = authority.mapping.syncers.filter { $0.rules.syncInterval > .zero }.map { entry in
+            BackgroundJob(
+                name: "group-sync:\(entry.provider)", interval: entry.rules.syncInterval,
+                logger: logger.named("jobs")
+            ) {
+                _ = try await entry.syncer.run(dryRun: false)
+            }
+        }
+        for job in syncJobs { job.start() }
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
             logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
@@ -96,6 +105,7 @@ enum ServeCommand {
         await server.waitUntilStopped()
         signals.cancel()
         reloader.cancel()
+        for job in syncJobs { await job.stop() }
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()

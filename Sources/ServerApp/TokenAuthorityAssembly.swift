@@ -37,6 +37,8 @@ struct TokenAuthorityAssembly {
     let providers: [any IdentityProvider]
     let keyRing: SigningKeyRingStore
     let endpoint: TokenEndpoint
+    /// Identity mapping (links, provisioning, group sync) of federated providers.
+    let mapping: IdentityMappingAssembly
 
     init(
         configuration: PortcullisConfiguration, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
@@ -56,6 +58,8 @@ struct TokenAuthorityAssembly {
         } catch {
             throw CommandFailure(.configuration, "token.signingKeys: \(error)")
         }
+        mapping = try IdentityMappingAssembly(
+            settings: configuration.providers, providers: providers, store: store, logger: logger)
         let policy = configuration.policy
         endpoint = TokenEndpoint(
             settings: TokenEndpoint.Settings(
@@ -68,7 +72,8 @@ struct TokenAuthorityAssembly {
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
-            refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"))
+            refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"),
+            linker: MappedIdentityLinker(mapper: mapping.mapper))
     }
 
     /// Makes every enabled provider in ascending `order` (ties keep file order).

@@ -182,14 +182,20 @@ public struct TeamMember: Sendable, Hashable {
     public var role: TeamRole
     /// When the user joined the team.
     public var addedAt: Date
+    /// The provider whose group sync made this membership, or `nil` for one added by hand (which sync
+    /// never changes or removes).
+    public var syncedFrom: String?
 
     /// Creates a membership value (normally only a store does this).
-    public init(teamID: Team.ID, userID: User.ID, username: String, role: TeamRole, addedAt: Date) {
+    public init(
+        teamID: Team.ID, userID: User.ID, username: String, role: TeamRole, addedAt: Date, syncedFrom: String? = nil
+    ) {
         self.teamID = teamID
         self.userID = userID
         self.username = username
         self.role = role
         self.addedAt = addedAt
+        self.syncedFrom = syncedFrom
     }
 }
 
@@ -199,11 +205,14 @@ public struct TeamMembership: Sendable, Hashable {
     public var team: Team
     /// The user's role in it.
     public var role: TeamRole
+    /// The provider whose group sync made this membership, or `nil` for one added by hand.
+    public var syncedFrom: String?
 
     /// Creates a membership value (normally only a store does this).
-    public init(team: Team, role: TeamRole) {
+    public init(team: Team, role: TeamRole, syncedFrom: String? = nil) {
         self.team = team
         self.role = role
+        self.syncedFrom = syncedFrom
     }
 }
 

@@ -63,6 +63,8 @@ public protocol StoreReading {
     func user(linkedTo providerID: String, subject: String) throws -> User?
     /// Every federated identity linked to a user, ordered by provider.
     func identityLinks(of userID: User.ID) throws -> [IdentityLink]
+    /// Every identity link of one provider, ordered by subject (for group sync).
+    func identityLinks(ofProvider providerID: String) throws -> [IdentityLink]
 
     // MARK: Teams
     /// The team with this exact name, if any.
@@ -165,6 +167,10 @@ public protocol StoreWriting: StoreReading {
     func deleteTeam(_ teamID: Team.ID) throws
     /// Adds a user to a team; `.conflict` if they already are a member.
     func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole) throws -> TeamMember
+    /// Adds a user to a team on behalf of a provider's group sync (`syncedFrom` is its id; `nil` is
+    /// the same as a membership added by hand); `.conflict` if they already are a member.
+    func addTeamMember(team teamID: Team.ID, user userID: User.ID, role: TeamRole, syncedFrom: String?) throws
+        -> TeamMember
     /// Changes a member's role; `.notFound` if they are not a member.
     func setRole(_ role: TeamRole, team teamID: Team.ID, user userID: User.ID) throws
     /// Removes a member; `.notFound` if they are not a member.

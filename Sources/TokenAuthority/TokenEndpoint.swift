@@ -42,6 +42,8 @@ public struct TokenEndpoint: Sendable {
     static let cacheableScopeBytes = 2048
     /// Well-formed scope lists by their raw texts: clients ask for the same few scopes over and over.
     let parsedScopes = BoundedCache<[String], [ResourceScope]>(capacity: 10_000)
+    /// Maps federated identities to local accounts; without it they resolve through existing links only.
+    let linker: (any IdentityLinking)?
     /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
     let decisions = AuthorizationCache<DecisionKey, Decision>(capacity: 10_000)
 
@@ -61,8 +63,9 @@ public struct TokenEndpoint: Sendable {
     public init(
         settings: Settings, chain: PasswordChain, store: any Store, minter: TokenMinter,
         refreshTokens: RefreshTokenService, audit: any AuditRecording, logger: Logger,
-        now: @escaping @Sendable () -> Date = { Date() }
+        linker: (any IdentityLinking)? = nil, now: @escaping @Sendable () -> Date = { Date() }
     ) {
+        self.linker = linker
         self.settings = settings
         self.chain = chain
         self.store = store
@@ -217,7 +220,7 @@ public struct TokenEndpoint: Sendable {
         switch await chain.authenticate(credentials) {
         case .authenticated(let identity):
             record.provider = identity.provider.rawValue
-            return identity
+            return try await linked(identity)
         case .rejected(let provider, let reason):
             record.provider = provider.rawValue
             throw TokenEndpointError.rejected(reason)
@@ -227,6 +230,21 @@ public struct TokenEndpoint: Sendable {
             logger.warning(
                 "identity provider unavailable", ["provider": error.provider.rawValue, "error": error.reason])
             throw TokenEndpointError.providerUnavailable(error.provider.rawValue)
+        }
+    }
+
+    /// A federated identity as its local account (the decision cache then keys on the account, not on
+    /// the directory's answer); other identities, or all without a linker, unchanged.
+    private func linked(_ identity: ExternalIdentity) async throws -> ExternalIdentity {
+        guard let linker, case .federated = identity.origin else { return identity }
+        switch try await linker.link(identity) {
+        case .linked(let userID):
+            return ExternalIdentity(
+                provider: identity.provider, subject: identity.subject, username: identity.username,
+                origin: .localAccount(userID: userID), restriction: identity.restriction,
+                credential: identity.credential)
+        case .refused(let message, let code):
+            throw TokenEndpointError.refusedAccount(message: message, code: code)
         }
     }
 

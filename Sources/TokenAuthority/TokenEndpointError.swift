@@ -12,6 +12,8 @@ enum TokenEndpointError: Error {
     case accountMismatch
     case rejected(RejectionReason)
     case noAccount(String)
+    /// Identity mapping refused the account (username clash, provisioning off, disabled); `code` is for audit.
+    case refusedAccount(message: String, code: String)
     case providerUnavailable(String)
     case unsupportedGrant(String)
     /// A refresh token was refused; the reason goes to the audit log only, never to the client.
@@ -22,7 +24,7 @@ enum TokenEndpointError: Error {
     var status: HTTPStatus {
         switch self {
         case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
-        case .accountMismatch, .noAccount: .unauthorized
+        case .accountMismatch, .noAccount, .refusedAccount: .unauthorized
         case .rejected(.rateLimited): .tooManyRequests
         case .rejected: .unauthorized
         case .providerUnavailable: .serviceUnavailable
@@ -46,6 +48,7 @@ enum TokenEndpointError: Error {
             "too many failed logins from this address; retry in \(seconds) seconds"
         case .rejected(.expired): "the application token expired or was revoked"
         case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
+        case .refusedAccount(let message, _): message
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
         case .unsupportedGrant(let grant):
             "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
@@ -61,7 +64,7 @@ enum TokenEndpointError: Error {
         case .unknownService: "UNSUPPORTED_SERVICE"
         // distribution's errcode for 429; docker and skopeo print the message either way.
         case .rejected(.rateLimited): "TOOMANYREQUESTS"
-        case .accountMismatch, .rejected, .noAccount, .invalidGrant: "UNAUTHORIZED"
+        case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant: "UNAUTHORIZED"
         case .providerUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
         case .internalFailure: "INTERNAL_ERROR"
@@ -72,7 +75,7 @@ enum TokenEndpointError: Error {
     var oauthError: String {
         switch self {
         case .unsupportedGrant: "unsupported_grant_type"
-        case .rejected, .invalidGrant, .accountMismatch, .noAccount: "invalid_grant"
+        case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount: "invalid_grant"
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
         case .providerUnavailable: "temporarily_unavailable"
         case .internalFailure: "server_error"
@@ -83,6 +86,7 @@ enum TokenEndpointError: Error {
     var auditReason: String {
         switch self {
         case .invalidGrant(let rejection?): "\(message) (\(rejection.rawValue))"
+        case .refusedAccount(_, let code): "\(message) (\(code))"
         default: message
         }
     }
