@@ -292,7 +292,7 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         return ExternalIdentity(
             provider: id, subject: subject, username: username, email: entry.firstValue(user.emailAttribute),
             emailVerified: false, displayName: entry.firstValue(user.displayNameAttribute), groups: [],
-            origin: .federated, credential: .password)
+            origin: .federated, credential: .password, distinguishedName: entry.dn)
     }
 
     // MARK: - Groups

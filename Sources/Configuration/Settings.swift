@@ -535,6 +535,7 @@ public struct ProviderSettings: Sendable, Hashable, SchemaRecord {
 /// mapping:
 ///   autoProvision: true
 ///   adminGroups: ["cn=registry-admins,ou=groups,dc=example,dc=org"]
+///   adminBases: ["ou=admins,ou=people,dc=example,dc=org"]
 ///   emailDomain: example.org        # or fromDN: the dc= parts of the user's DN
 ///   groupSync:
 ///     mode: authoritative
@@ -549,6 +550,8 @@ public struct MappingSettings: Sendable, Hashable {
     public var autoProvision = true
     /// Group DN or name globs whose members become administrators. Default none.
     public var adminGroups: [String] = []
+    /// DNs under which every user entry becomes an administrator. Default none.
+    public var adminBases: [String] = []
     /// The domain of guessed email addresses (`<username>@<domain>`), or `fromDN` for the dc= parts of the
     /// user's DN (Portus `guess_email`); `nil` guesses nothing. Default nil.
     public var emailDomain: String?
@@ -564,6 +567,9 @@ public struct MappingSettings: Sendable, Hashable {
         .value(
             "adminGroups", \.adminGroups, .list(of: .string),
             "Group DN or name globs (* and ?) whose members become administrators (never demoted by sync)."),
+        .value(
+            "adminBases", \.adminBases, .list(of: .string),
+            "DNs under which every user entry becomes an administrator (never demoted by sync)."),
         .optional(
             "emailDomain", \.emailDomain, .string,
             "Guess missing emails as username@domain; fromDN takes the dc= parts of the user's DN."),

@@ -74,13 +74,16 @@ public struct ExternalIdentity: Sendable, Hashable, CustomStringConvertible {
     public var restriction: AccessRestriction?
     /// What kind of secret proved this identity.
     public var credential: CredentialKind
+    /// The user's directory entry (an LDAP DN), for providers that have one; nil otherwise.
+    public var distinguishedName: String?
 
     /// Creates an identity.
     public init(
         provider: ProviderID, subject: String, username: String, email: String? = nil, emailVerified: Bool = false,
         displayName: String? = nil, groups: [String] = [], origin: IdentityOrigin = .federated,
-        restriction: AccessRestriction? = nil, credential: CredentialKind = .password
+        restriction: AccessRestriction? = nil, credential: CredentialKind = .password, distinguishedName: String? = nil
     ) {
+        self.distinguishedName = distinguishedName
         self.provider = provider
         self.subject = subject
         self.username = username

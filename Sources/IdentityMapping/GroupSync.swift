@@ -52,9 +52,10 @@ public enum GroupSync {
     ///   - teams: the stored teams the rules name, by name (absent ones do not exist).
     ///   - isAdmin: whether the account is an administrator already.
     ///   - rules: the provider's mapping rules (mode included).
+    ///   - entry: the user's directory entry, when known (for `adminBases`).
     public static func plan(
         provider: String, groups: [DirectoryGroup], memberships: [TeamMembership], teams: [String: Team],
-        isAdmin: Bool, rules: MappingRules
+        isAdmin: Bool, rules: MappingRules, entry: String? = nil
     ) -> SyncPlan {
         var wanted: [String: (role: TeamRole, create: Bool)] = [:]
         for rule in rules.syncRules where groups.contains(where: rule.group.matches) {
@@ -97,7 +98,7 @@ public enum GroupSync {
                 plan.changes.append(.remove(team: team, role: role))
             }
         }
-        if !isAdmin, groups.contains(where: { group in rules.adminGroups.contains { $0.matches(group) } }) {
+        if !isAdmin, rules.makesAdmin(groups: groups, entry: entry) {
             plan.changes.append(.grantAdmin)
         }
         return plan
@@ -105,7 +106,8 @@ public enum GroupSync {
 
     /// Reads what ``plan(provider:groups:memberships:teams:isAdmin:rules:)`` needs for `user` and plans.
     public static func plan(
-        for user: User, provider: String, groups: [DirectoryGroup], rules: MappingRules, reader: any StoreReading
+        for user: User, provider: String, groups: [DirectoryGroup], rules: MappingRules, reader: any StoreReading,
+        entry: String? = nil
     ) throws -> SyncPlan {
         var teams: [String: Team] = [:]
         for name in Set(rules.syncRules.map(\.team)) {
@@ -113,7 +115,7 @@ public enum GroupSync {
         }
         return plan(
             provider: provider, groups: groups, memberships: try reader.memberships(of: user.id), teams: teams,
-            isAdmin: user.isAdmin, rules: rules)
+            isAdmin: user.isAdmin, rules: rules, entry: entry)
     }
 
     /// Applies `changes` for `user` and appends one audit event per change made; returns the changes

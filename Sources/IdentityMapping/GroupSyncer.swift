@@ -134,7 +134,7 @@ public struct GroupSyncer: Sendable {
                             action: .skipped("the username belongs to another account (never merged)")))
                     continue
                 }
-                let admin = member.groups.contains { group in rules.adminGroups.contains { $0.matches(group) } }
+                let admin = rules.makesAdmin(groups: member.groups, entry: identity.distinguishedName)
                 if let writer {
                     let user: User
                     do {
@@ -147,7 +147,8 @@ public struct GroupSyncer: Sendable {
                     }
                     entries.append(.init(username: identity.username, action: .provision(admin: admin)))
                     let plan = try GroupSync.plan(
-                        for: user, provider: provider.rawValue, groups: member.groups, rules: rules, reader: writer)
+                        for: user, provider: provider.rawValue, groups: member.groups, rules: rules, reader: writer,
+                        entry: identity.distinguishedName)
                     notes += plan.notes
                     let applied = try GroupSync.apply(
                         plan.changes, to: user, provider: provider.rawValue, writer: writer)
@@ -160,7 +161,7 @@ public struct GroupSyncer: Sendable {
                     }
                     let plan = GroupSync.plan(
                         provider: provider.rawValue, groups: member.groups, memberships: [], teams: teams,
-                        isAdmin: admin, rules: rules)
+                        isAdmin: admin, rules: rules, entry: identity.distinguishedName)
                     notes += plan.notes
                     entries += plan.changes.map { .init(username: identity.username, action: .sync($0)) }
                 }

@@ -176,7 +176,10 @@ public final class IdentityMapper: Sendable {
         if let user = try reader.user(linkedTo: provider, subject: identity.subject) {
             guard user.isEnabled else { return .refused(.accountDisabled(username: user.username)) }
             return .linked(
-                user, try GroupSync.plan(for: user, provider: provider, groups: groups, rules: rules, reader: reader))
+                user,
+                try GroupSync.plan(
+                    for: user, provider: provider, groups: groups, rules: rules, reader: reader,
+                    entry: identity.distinguishedName))
         }
         if try reader.user(named: identity.username) != nil {
             return .refused(.usernameTaken(username: identity.username, provider: provider))
@@ -192,7 +195,9 @@ public final class IdentityMapper: Sendable {
         let provider = identity.provider.rawValue
         let user = try createAccount(
             for: identity, groups: groups, rules: rules, provisioner: provisioner, writer: writer)
-        let plan = try GroupSync.plan(for: user, provider: provider, groups: groups, rules: rules, reader: writer)
+        let plan = try GroupSync.plan(
+            for: user, provider: provider, groups: groups, rules: rules, reader: writer,
+            entry: identity.distinguishedName)
         let applied = try GroupSync.apply(plan.changes, to: user, provider: provider, writer: writer)
         return WriteResult(outcome: .mapped(user.id), applied: applied)
     }
@@ -205,7 +210,7 @@ public final class IdentityMapper: Sendable {
         provisioner: any AccountProvisioning, writer: any StoreWriting
     ) throws -> User {
         let provider = identity.provider.rawValue
-        let isAdmin = groups.contains { group in rules.adminGroups.contains { $0.matches(group) } }
+        let isAdmin = rules.makesAdmin(groups: groups, entry: identity.distinguishedName)
         let email = identity.email ?? rules.emailGuess.address(for: identity)
         let user: User
         do {

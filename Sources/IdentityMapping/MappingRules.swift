@@ -73,7 +73,7 @@ public enum EmailGuess: Sendable, Hashable {
     case none
     /// `<username>@<domain>`.
     case domain(String)
-    /// `<username>@<the dc= parts of the user's DN, joined by dots>` (needs DN subjects).
+    /// `<username>@<the dc= parts of the user's DN, joined by dots>`.
     case distinguishedName
 
     /// The guessed address for `identity`, or nil.
@@ -82,7 +82,8 @@ public enum EmailGuess: Sendable, Hashable {
         case .none: return nil
         case .domain(let domain): return domain.isEmpty ? nil : "\(identity.username)@\(domain)"
         case .distinguishedName:
-            let parts = DistinguishedName.components(identity.subject).filter { $0.attribute == "dc" }.map(\.value)
+            let entry = identity.distinguishedName ?? identity.subject
+            let parts = DistinguishedName.components(entry).filter { $0.attribute == "dc" }.map(\.value)
             return parts.isEmpty ? nil : "\(identity.username)@\(parts.joined(separator: "."))"
         }
     }
@@ -94,6 +95,8 @@ public struct MappingRules: Sendable, Hashable {
     public var autoProvision: Bool
     /// Members of matching groups become administrators (never demoted by sync).
     public var adminGroups: [GroupPattern]
+    /// Users whose directory entry lies under one of these DNs become administrators (never demoted by sync).
+    public var adminBases: [String]
     /// How to guess a missing email address.
     public var emailGuess: EmailGuess
     /// Additive (Portus) or authoritative.
@@ -108,17 +111,33 @@ public struct MappingRules: Sendable, Hashable {
 
     /// Creates rules; the defaults provision accounts and sync nothing.
     public init(
-        autoProvision: Bool = true, adminGroups: [GroupPattern] = [], emailGuess: EmailGuess = .none,
-        syncMode: GroupSyncMode = .additive, syncInterval: Duration = .zero, preProvision: Bool = false,
-        syncRules: [GroupSyncRule] = []
+        autoProvision: Bool = true, adminGroups: [GroupPattern] = [], adminBases: [String] = [],
+        emailGuess: EmailGuess = .none, syncMode: GroupSyncMode = .additive, syncInterval: Duration = .zero,
+        preProvision: Bool = false, syncRules: [GroupSyncRule] = []
     ) {
         self.autoProvision = autoProvision
         self.adminGroups = adminGroups
+        self.adminBases = adminBases
         self.emailGuess = emailGuess
         self.syncMode = syncMode
         self.syncInterval = syncInterval
         self.preProvision = preProvision
         self.syncRules = syncRules
+    }
+
+    /// Whether a user in `groups`, whose directory entry is `entry` (if known), is to be an administrator:
+    /// a member of an admin group, or an entry under an admin base (compared RDN by RDN, ignoring case).
+    public func makesAdmin(groups: [DirectoryGroup], entry: String?) -> Bool {
+        if groups.contains(where: { group in adminGroups.contains { $0.matches(group) } }) { return true }
+        guard let entry else { return false }
+        func folded(_ dn: String) -> [String] {
+            DistinguishedName.components(dn).map { $0.attribute + "=" + $0.value.lowercased() }
+        }
+        let rdns = folded(entry)
+        return adminBases.contains { base in
+            let baseRDNs = folded(base)
+            return !baseRDNs.isEmpty && rdns.count > baseRDNs.count && Array(rdns.suffix(baseRDNs.count)) == baseRDNs
+        }
     }
 
     /// Whether any rule or admin pattern applies to `group`.

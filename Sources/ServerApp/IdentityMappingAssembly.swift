@@ -47,7 +47,8 @@ extension MappingSettings {
             case let domain?: .domain(domain)
             }
         return MappingRules(
-            autoProvision: autoProvision, adminGroups: adminGroups.map(GroupPattern.init), emailGuess: guess,
+            autoProvision: autoProvision, adminGroups: adminGroups.map(GroupPattern.init), adminBases: adminBases,
+            emailGuess: guess,
             syncMode: groupSync.mode == .authoritative ? .authoritative : .additive,
             syncInterval: groupSync.interval, preProvision: groupSync.preProvision,
             syncRules: groupSync.rules.map {

@@ -228,6 +228,8 @@ public protocol StoreWriting: StoreReading {
     func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws
     /// Appends one audit event.
     func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent
+    /// Appends audit events in order; all or none, like every change in a transaction.
+    func appendAuditEvents(_ events: [NewAuditEvent]) throws
     /// Deletes audit events older than `date`; returns how many were deleted.
     func pruneAuditEvents(olderThan date: Date) throws -> Int
 }
@@ -238,6 +240,11 @@ extension StoreReading {
 }
 
 extension StoreWriting {
+    /// Appends the events one by one (backends with a cheaper bulk insert override this).
+    public func appendAuditEvents(_ events: [NewAuditEvent]) throws {
+        for event in events { _ = try appendAuditEvent(event) }
+    }
+
     /// Creates a visible team without description.
     public func createTeam(name: String) throws -> Team {
         try createTeam(name: name, description: nil, isHidden: false)

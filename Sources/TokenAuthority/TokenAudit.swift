@@ -103,9 +103,7 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
             }
             let events = batch.map(\.event)
             do {
-                _ = try await store.write { writer in
-                    for event in events { _ = try writer.appendAuditEvent(event) }
-                }
+                try await store.write { writer in try writer.appendAuditEvents(events) }
             } catch {
                 // One bad event (an actor deleted meanwhile) must not cost the others: store them one by one.
                 for event in events {

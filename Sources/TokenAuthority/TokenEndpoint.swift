@@ -314,8 +314,10 @@ public struct TokenEndpoint: Sendable {
         record.grantedScopes = granted.map { $0.render() }
         let issued = try minter.mint(subject: principal?.username ?? "", audience: service, access: claims, now: now())
         // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.
+        // A compact JWS is base64url and dots only, so it needs no escaping.
+        let token = "\"" + issued.token + "\""
         var members: [(String, String)] = [
-            ("access_token", JSONText.quoted(issued.token)), ("expires_in", String(issued.expiresIn)),
+            ("access_token", token), ("expires_in", String(issued.expiresIn)),
             ("issued_at", JSONText.quoted(RFC3339.format(issued.issuedAt))),
         ]
         if refresh, let principal, principal.mayReceiveRefreshToken {
@@ -323,8 +325,8 @@ public struct TokenEndpoint: Sendable {
             members.append(("refresh_token", JSONText.quoted(refreshToken)))
         }
         if oauth { members.append(("scope", JSONText.quoted(ResourceScope.render(granted)))) }
-        members.append(("token", JSONText.quoted(issued.token)))
-        var response = HTTPResponse.json(Array(JSONText.object(members).utf8))
+        members.append(("token", token))
+        var response = HTTPResponse.json(JSONText.objectBytes(members))
         // RFC 6749 §5.1: an answer carrying tokens must not be stored by any cache on the way.
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         response.headers.replaceOrAdd(name: "Pragma", value: "no-cache")

@@ -10,13 +10,18 @@ struct LDAPTeamPushTests {
     /// dave is in no group of the fixture directory but the one this test adds.
     static let dave = Stack.User(name: Slapd.dave.uid, password: Slapd.dave.password)
     static let group = "registry-devs"
+    /// frank: a directory user whose password holds colons, spaces and non-ASCII characters (Basic auth
+    /// keeps everything after the first colon).
+    static let frank = (name: "frank", password: "p:ss wörd ✓ 🔑: ")
 
     @Test func anLDAPUserPushesToTheTeamNamespaceOfTheirGroupAndNowhereElse() async throws {
         let slapd = try await Slapd.start(label: "e2e")
         defer { slapd.remove() }
         try await slapd.add(
-            "dn: cn=\(Self.group),\(Slapd.groupsDN)\nobjectClass: groupOfNames\ncn: \(Self.group)\n"
-                + "member: \(Slapd.dave.dn)\nmember: \(Slapd.bob.dn)\n\n")
+            "dn: uid=frank,\(Slapd.peopleDN)\nobjectClass: inetOrgPerson\nuid: frank\ncn: Frank\nsn: frank\n"
+                + "userPassword:: \(Data(Self.frank.password.utf8).base64EncodedString())\n\n"
+                + "dn: cn=\(Self.group),\(Slapd.groupsDN)\nobjectClass: groupOfNames\ncn: \(Self.group)\n"
+                + "member: \(Slapd.dave.dn)\nmember: \(Slapd.bob.dn)\nmember: uid=frank,\(Slapd.peopleDN)\n\n")
         // erin: a directory user whose name a local account (without password) already has.
         try await slapd.add(
             """
@@ -74,6 +79,11 @@ struct LDAPTeamPushTests {
         let opsToken = try await stack.portcullis.token(
             scopes: ["repository:ops/app:pull,push"], user: Self.dave.credentials)
         #expect(try grantedActions(opsToken, name: "ops/app").isEmpty)
+
+        // frank, in the same group, logs in through Basic auth with a password holding colons, spaces and
+        // non-ASCII characters, and gets push on the team's namespace too.
+        let frankToken = try await stack.portcullis.token(scopes: ["repository:devs/app:pull,push"], user: Self.frank)
+        #expect(try grantedActions(frankToken, name: "devs/app") == ["pull", "push"])
 
         // The team's owner sees dave's image.
         let alice = try await stack.loggedIn(Stack.alice)

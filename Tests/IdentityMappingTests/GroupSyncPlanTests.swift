@@ -196,4 +196,32 @@ import Testing
         #expect(EmailGuess.distinguishedName.address(for: byUUID) == nil)
         #expect(EmailGuess.none.address(for: bySubjectDN) == nil)
     }
+
+    @Test func theEntryDNGuessesTheEmailWhateverTheSubjectIs() {
+        let identity = ExternalIdentity(
+            provider: "corp-ldap", subject: "6f1c1b9e-0000", username: "alice",
+            distinguishedName: "uid=alice,ou=people,dc=corp,dc=example")
+        #expect(EmailGuess.distinguishedName.address(for: identity) == "alice@corp.example")
+    }
+
+    @Test(arguments: [
+        ("uid=root,ou=admins,ou=people,dc=example,dc=org", true),
+        ("UID=root,OU=Admins,ou=People,DC=example,dc=ORG", true),
+        ("uid=alice,ou=people,dc=example,dc=org", false),
+        ("ou=admins,ou=people,dc=example,dc=org", false),
+        ("uid=x,ou=admins,dc=other,dc=org", false),
+    ])
+    func entriesUnderAnAdminBaseBecomeAdministrators(entry: String, admin: Bool) {
+        let rules = MappingRules(adminBases: ["ou=admins,ou=people,dc=example,dc=org"])
+        #expect(rules.makesAdmin(groups: [], entry: entry) == admin)
+        let plan = GroupSync.plan(
+            provider: "corp-ldap", groups: [], memberships: [], teams: [:], isAdmin: false, rules: rules,
+            entry: entry)
+        #expect(plan.changes.contains(SyncChange.grantAdmin) == admin)
+    }
+
+    @Test func anAdminBaseNeedsTheEntryToBeKnown() {
+        let rules = MappingRules(adminBases: ["ou=admins,ou=people,dc=example,dc=org"])
+        #expect(!rules.makesAdmin(groups: [], entry: nil))
+    }
 }
