@@ -1,0 +1,39 @@
+import Foundation
+import SQLiteStorage
+import Storage
+import Testing
+
+/// Batched audit inserts: many events in one write keep their order and fields, and a bad one stores none.
+@Suite struct AuditBatchTests {
+    @Test(arguments: [1, 63, 64, 65, 200])
+    func aBatchIsStoredInOrderWithEveryField(count: Int) async throws {
+        try await withMemoryStore { store in
+            let events = (0..<count).map { index in
+                NewAuditEvent(
+                    action: "token.issue", outcome: index % 2 == 0 ? .success : .denied, actorName: "u\(index)",
+                    target: "service:s", clientIP: "10.0.0.\(index % 250)", detail: #"{"n":\#(index)}"#,
+                    time: Date(timeIntervalSince1970: 1_800_000_000 + Double(index)))
+            }
+            try await store.write { try $0.appendAuditEvents(events) }
+            let stored = try await store.read { try $0.auditEvents(limit: 1000, before: nil) }.reversed()
+            #expect(stored.count == count)
+            #expect(stored.map(\.actorName) == events.map(\.actorName))
+            #expect(stored.map(\.outcome) == events.map(\.outcome))
+            #expect(stored.map(\.detail) == events.map(\.detail))
+            #expect(stored.map(\.clientIP) == events.map(\.clientIP))
+            #expect(stored.map(\.time) == events.map { $0.time! })
+            #expect(zip(stored, stored.dropFirst()).allSatisfy { $0.id.rawValue < $1.id.rawValue })
+        }
+    }
+
+    @Test func aBatchWithAnInvalidEventStoresNothing() async throws {
+        try await withMemoryStore { store in
+            let events =
+                (0..<10).map { NewAuditEvent(action: "token.issue", outcome: .success, target: "t\($0)") }
+                + [NewAuditEvent(action: "", outcome: .success)]
+            await #expect(throws: StoreError.self) { try await store.write { try $0.appendAuditEvents(events) } }
+            let stored = try await store.read { try $0.auditEvents(limit: 100, before: nil) }
+            #expect(stored.isEmpty)
+        }
+    }
+}
