@@ -42,27 +42,16 @@ struct LDAPTeamPushTests {
                 to: portcullis.directory.path("ldap-bind-password"), atomically: true, encoding: .utf8)
             try portcullis.writeConfig(
                 "45-ldap.yaml",
-                """
-                providers:
-                  - id: corp-ldap
-                    type: ldap
-                    order: 30
-                    config:
-                      url: \(slapd.ldapURL)
-                      startTLS: true
-                      caFile: \(slapd.caFile)
-                      bindDN: \(Slapd.serviceDN)
-                      bindPassword: {file: \(portcullis.directory.path("ldap-bind-password").path)}
-                      user: {baseDN: "\(Slapd.peopleDN)"}
-                      groups: {baseDN: "\(Slapd.groupsDN)"}
-                    mapping:
-                      emailDomain: example.org
-                      groupSync:
-                        mode: authoritative
-                        rules:
-                          - {group: \(Self.group), team: devs, role: contributor}
-
-                """)
+                slapd.providerFragment(
+                    bindPassword: "{file: \(portcullis.directory.path("ldap-bind-password").path)}",
+                    mapping: """
+                        mapping:
+                          emailDomain: example.org
+                          groupSync:
+                            mode: authoritative
+                            rules:
+                              - {group: \(Self.group), team: devs, role: contributor}
+                        """))
             try portcullis.configureSigningKeys([Portcullis.defaultKey])
             try await portcullis.generateKey(.ec)
             return [Portcullis.defaultKey.certificate]

@@ -142,26 +142,16 @@ struct SlapdMappingTests {
         let sandbox = try CLISandbox()
         try sandbox.writeConfig(
             "45-ldap.yaml",
-            """
-            providers:
-              - id: corp-ldap
-                type: ldap
-                order: 30
-                config:
-                  url: \(slapd.ldapURL)
-                  startTLS: true
-                  caFile: \(slapd.caFile)
-                  bindDN: \(Slapd.serviceDN)
-                  bindPassword: {env: TEST_LDAP_BIND}
-                  user: {baseDN: "\(Slapd.peopleDN)"}
-                  groups: {baseDN: "\(Slapd.groupsDN)"}
-                mapping:
-                  groupSync:
-                    mode: authoritative
-                    preProvision: true
-                    rules:
-                      - {group: "\(groupDN("cli-group"))", team: cli-team, role: contributor, create: true}
-            """)
+            slapd.providerFragment(
+                bindPassword: "{env: TEST_LDAP_BIND}",
+                mapping: """
+                    mapping:
+                      groupSync:
+                        mode: authoritative
+                        preProvision: true
+                        rules:
+                          - {group: "\(groupDN("cli-group"))", team: cli-team, role: contributor, create: true}
+                    """))
         let environment = ["TEST_LDAP_BIND": Slapd.servicePassword]
         let dry = try await sandbox.portcullis(["ldap", "sync", "--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.stderr)")
@@ -192,26 +182,16 @@ extension SlapdMappingTests {
         let sandbox = try CLISandbox()
         try sandbox.writeConfig(
             "45-ldap.yaml",
-            """
-            providers:
-              - id: corp-ldap
-                type: ldap
-                order: 30
-                config:
-                  url: \(slapd.ldapURL)
-                  startTLS: true
-                  caFile: \(slapd.caFile)
-                  bindDN: \(Slapd.serviceDN)
-                  bindPassword: {env: TEST_LDAP_BIND}
-                  user: {baseDN: "\(Slapd.peopleDN)"}
-                  groups: {baseDN: "\(Slapd.groupsDN)"}
-                mapping:
-                  groupSync:
-                    interval: 1s
-                    preProvision: true
-                    rules:
-                      - {group: "\(groupDN("background"))", team: background, create: true}
-            """)
+            slapd.providerFragment(
+                bindPassword: "{env: TEST_LDAP_BIND}",
+                mapping: """
+                    mapping:
+                      groupSync:
+                        interval: 1s
+                        preProvision: true
+                        rules:
+                          - {group: "\(groupDN("background"))", team: background, create: true}
+                    """))
         let port = try freePort()
         let server = try BackgroundProcess(
             name: "portcullis", executable: portcullisExecutable.path,

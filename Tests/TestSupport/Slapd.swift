@@ -401,3 +401,28 @@ public struct SlapdError: Error, CustomStringConvertible {
     /// Creates an error.
     public init(_ description: String) { self.description = description }
 }
+
+extension Slapd {
+    /// A `config.d` fragment declaring this directory as the `ldap` provider `corp-ldap` (StartTLS, the test
+    /// CA, the read-only service account whose password comes from `bindPassword`, a reference such as
+    /// `{env: NAME}`), followed by `mapping`: the entry's `mapping:` block written from column 0 (or empty).
+    public func providerFragment(bindPassword: String, mapping: String) -> String {
+        """
+        providers:
+          - id: corp-ldap
+            type: ldap
+            order: 30
+            config:
+              url: \(ldapURL)
+              startTLS: true
+              caFile: \(caFile)
+              bindDN: \(Slapd.serviceDN)
+              bindPassword: \(bindPassword)
+              user: {baseDN: "\(Slapd.peopleDN)"}
+              groups: {baseDN: "\(Slapd.groupsDN)"}
+
+        """
+            + mapping.split(separator: "\n", omittingEmptySubsequences: false)
+            .map { $0.isEmpty ? "" : "    " + $0 }.joined(separator: "\n") + "\n"
+    }
+}
