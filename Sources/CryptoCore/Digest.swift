@@ -48,7 +48,8 @@ public enum HMAC {
             input.withUnsafeBytes { messagePointer in
                 output.withUnsafeMutableBufferPointer {
                     COpenSSL.HMAC(
-                        EVP_sha256(), keyPointer.baseAddress, Int32(keyPointer.count), messagePointer.baseAddress,
+                        Digest.sha256Algorithm, keyPointer.baseAddress, Int32(keyPointer.count),
+                        messagePointer.baseAddress,
                         messagePointer.count, $0.baseAddress, &length)
                 }
             }
