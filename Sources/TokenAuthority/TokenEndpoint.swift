@@ -41,7 +41,7 @@ public struct TokenEndpoint: Sendable {
     /// Requests whose scopes take more bytes than this are decided without the caches.
     static let cacheableScopeBytes = 2048
     /// Well-formed scope lists by their raw texts: clients ask for the same few scopes over and over.
-    let parsedScopes = BoundedCache<[String], [ResourceScope]>(capacity: 10_000)
+    let parsedScopes = BoundedCache<[String], ParsedScopes>(capacity: 10_000)
     /// Maps federated identities to local accounts; without it they resolve through existing links only.
     let linker: (any IdentityLinking)?
     /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
@@ -57,6 +57,34 @@ public struct TokenEndpoint: Sendable {
     struct Decision: Sendable {
         var resolution: PrincipalResolution?
         var grants: [GrantedScope]
+        /// The grants as the token's `access` claim and as scope texts, worked out once per decision
+        /// rather than per request.
+        var granted: GrantedAccess
+
+        init(resolution: PrincipalResolution?, grants: [GrantedScope]) {
+            self.resolution = resolution
+            self.grants = grants
+            self.granted = GrantedAccess(grants)
+        }
+    }
+
+    /// The scopes granted, in the shapes a response, a token and an audit line need.
+    struct GrantedAccess: Sendable {
+        /// The granted scopes (those granted nothing left out).
+        var scopes: [ResourceScope]
+        /// The token's `access` claim.
+        var claims: [AccessClaim]
+        /// Each granted scope as text, for the audit log.
+        var texts: [String]
+
+        init(_ grants: [GrantedScope]) {
+            scopes = GrantedScope.accessClaim(grants)
+            claims = scopes.map {
+                AccessClaim(
+                    type: $0.type, name: $0.name, actions: $0.actions.sorted(by: RegistryAction.renderingOrder))
+            }
+            texts = scopes.map { $0.render() }
+        }
     }
 
     /// Creates the endpoint.
@@ -93,8 +121,8 @@ public struct TokenEndpoint: Sendable {
             requestedScopes: [], grantedScopes: [], outcome: .success)
         do {
             let service = try validService(query.queryValue("service"))
-            let scopes = try parseScopes(query.queryValues("scope"))
-            record.requestedScopes = scopes.map { $0.render() }
+            let (scopes, texts) = try parseScopes(query.queryValues("scope"))
+            record.requestedScopes = texts
             var identity: ExternalIdentity?
             if let credentials = try basicCredentials(request) {
                 record.username = credentials.username
@@ -106,7 +134,7 @@ public struct TokenEndpoint: Sendable {
             let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
             let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
             let response = try await issue(
-                to: principal, grants: grants, service: service, refresh: wantsRefresh, record: &record)
+                to: principal, granted: grants, service: service, refresh: wantsRefresh, record: &record)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -135,8 +163,8 @@ public struct TokenEndpoint: Sendable {
             func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
             record.service = value("service") ?? ""
             let service = try validService(value("service"))
-            let scopes = try parseScopes(form.filter { $0.name == "scope" }.map(\.value))
-            record.requestedScopes = scopes.map { $0.render() }
+            let (scopes, texts) = try parseScopes(form.filter { $0.name == "scope" }.map(\.value))
+            record.requestedScopes = texts
             let identity: ExternalIdentity
             var wantsRefresh = false
             switch value("grant_type") {
@@ -161,7 +189,7 @@ public struct TokenEndpoint: Sendable {
             }
             let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
             let response = try await issue(
-                to: principal, grants: grants, service: service, refresh: wantsRefresh, record: &record, oauth: true)
+                to: principal, granted: grants, service: service, refresh: wantsRefresh, record: &record, oauth: true)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -184,16 +212,21 @@ public struct TokenEndpoint: Sendable {
         return service
     }
 
-    private func parseScopes(_ values: [String]) throws(TokenEndpointError) -> [ResourceScope] {
+    /// The requested scopes, parsed and merged, with their texts for the audit log.
+    private func parseScopes(_ values: [String]) throws(TokenEndpointError) -> ParsedScopes {
         // Only ordinary requests are cached, so 10,000 entries stay a few megabytes however long a
         // hostile client makes its scope lists.
         let cacheable = values.reduce(0) { $0 + $1.utf8.count } <= Self.cacheableScopeBytes
         if cacheable, let known = parsedScopes.value(for: values) { return known }
         let parsed = ScopeParser.parse(values)
         if let problem = parsed.problems.first { throw TokenEndpointError.badRequest("invalid \(problem.message)") }
-        if cacheable { parsedScopes.insert(parsed.scopes, for: values) }
-        return parsed.scopes
+        let result = (scopes: parsed.scopes, texts: parsed.scopes.map { $0.render() })
+        if cacheable { parsedScopes.insert(result, for: values) }
+        return result
     }
+
+    /// Scopes as parsed, and as texts.
+    typealias ParsedScopes = (scopes: [ResourceScope], texts: [String])
 
     /// Decodes `Authorization: Basic`, keeping everything after the first `:` as the password (which
     /// may contain `:`, spaces and any UTF-8).
@@ -265,7 +298,7 @@ public struct TokenEndpoint: Sendable {
     /// threads, not two), whose result is cached under the generation read before it.
     private func authorize(
         _ identity: ExternalIdentity?, scopes: [ResourceScope], record: inout TokenRequestAudit
-    ) async throws -> (Principal?, [GrantedScope]) {
+    ) async throws -> (Principal?, GrantedAccess) {
         let key = DecisionKey(identity: identity, scopes: scopes)
         let cacheable = scopes.reduce(0) { $0 + $1.name.utf8.count + 16 } <= Self.cacheableScopeBytes
         let generation = store.authorizationGeneration
@@ -291,7 +324,7 @@ public struct TokenEndpoint: Sendable {
             }
             if cacheable { decisions.insert(decision, for: key, readAt: generation) }
         }
-        let grants = decision.grants
+        let grants = decision.granted
         switch decision.resolution {
         case nil: return (nil, grants)
         case .principal(let principal):
@@ -304,15 +337,12 @@ public struct TokenEndpoint: Sendable {
     }
 
     private func issue(
-        to principal: Principal?, grants: [GrantedScope], service: String, refresh: Bool,
+        to principal: Principal?, granted: GrantedAccess, service: String, refresh: Bool,
         record: inout TokenRequestAudit, oauth: Bool = false
     ) async throws -> HTTPResponse {
-        let granted = GrantedScope.accessClaim(grants)
-        let claims = granted.map {
-            AccessClaim(type: $0.type, name: $0.name, actions: $0.actions.sorted(by: RegistryAction.renderingOrder))
-        }
-        record.grantedScopes = granted.map { $0.render() }
-        let issued = try minter.mint(subject: principal?.username ?? "", audience: service, access: claims, now: now())
+        record.grantedScopes = granted.texts
+        let issued = try minter.mint(
+            subject: principal?.username ?? "", audience: service, access: granted.claims, now: now())
         // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.
         // A compact JWS is base64url and dots only, so it needs no escaping.
         let token = "\"" + issued.token + "\""
@@ -324,7 +354,7 @@ public struct TokenEndpoint: Sendable {
             let refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
             members.append(("refresh_token", JSONText.quoted(refreshToken)))
         }
-        if oauth { members.append(("scope", JSONText.quoted(ResourceScope.render(granted)))) }
+        if oauth { members.append(("scope", JSONText.quoted(ResourceScope.render(granted.scopes)))) }
         members.append(("token", token))
         var response = HTTPResponse.json(JSONText.objectBytes(members))
         // RFC 6749 §5.1: an answer carrying tokens must not be stored by any cache on the way.
