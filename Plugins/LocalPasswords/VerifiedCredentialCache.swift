@@ -18,12 +18,12 @@ final class VerifiedCredentialCache: Sendable {
         let expiresAt: Date
     }
 
-    private let key: [UInt8]
+    private let mac: KeyedHMAC
     private let ttl: TimeInterval
     private let entries: BoundedCache<[UInt8], Entry>
 
     init(ttl: TimeInterval, capacity: Int) {
-        self.key = SecureRandom.bytes(count: 32)
+        self.mac = KeyedHMAC(key: SecureRandom.bytes(count: 32))
         self.ttl = ttl
         self.entries = BoundedCache(capacity: capacity)
     }
@@ -33,7 +33,7 @@ final class VerifiedCredentialCache: Sendable {
         var message = Array(username.utf8)
         message.append(0)
         message.append(contentsOf: password.utf8)
-        return HMAC.sha256(key: key, message: message)
+        return mac.code(for: message)
     }
 
     /// The live entry for `key` at `now`, if any (an expired one is dropped).

@@ -88,3 +88,53 @@ public enum ConstantTime {
     /// Whether two strings have the same UTF-8 bytes, compared in constant time.
     public static func equals(_ lhs: String, _ rhs: String) -> Bool { equals(Array(lhs.utf8), Array(rhs.utf8)) }
 }
+
+/// HMAC-SHA256 under one fixed key, for codes computed on hot paths (a cache key per login).
+///
+/// The key is set up once in a template context that each call copies: the one-shot `HMAC` fetches the
+/// algorithm by name and schedules the key every time, which cost more than the rest of a cached login.
+/// Thread-safe: the template is only read after `init`.
+public final class KeyedHMAC: @unchecked Sendable {
+    /// The keyed `EVP_MAC_CTX`, never updated itself.
+    private let template: OpaquePointer
+
+    /// Prepares HMAC-SHA256 under `key`; stops the process if OpenSSL cannot (nothing secure can continue).
+    public init(key: [UInt8]) {
+        guard let mac = EVP_MAC_fetch(nil, "HMAC", nil) else {
+            fatalError("HMAC unavailable: \(OpenSSLSupport.drainErrors())")
+        }
+        defer { EVP_MAC_free(mac) }
+        guard let context = EVP_MAC_CTX_new(mac) else { fatalError("no HMAC context") }
+        let initialised = "SHA256".withCString { digestName in
+            "digest".withCString { parameterName in
+                var parameters = [
+                    OSSL_PARAM_construct_utf8_string(parameterName, UnsafeMutablePointer(mutating: digestName), 0),
+                    OSSL_PARAM_construct_end(),
+                ]
+                return key.withUnsafeBufferPointer {
+                    EVP_MAC_init(context, $0.baseAddress, $0.count, &parameters)
+                }
+            }
+        }
+        guard initialised == 1 else { fatalError("HMAC init failed: \(OpenSSLSupport.drainErrors())") }
+        template = context
+    }
+
+    deinit { EVP_MAC_CTX_free(template) }
+
+    /// The 32-byte HMAC-SHA256 of `message`.
+    public func code(for message: [UInt8]) -> [UInt8] {
+        guard let context = EVP_MAC_CTX_dup(template) else { fatalError("HMAC context copy failed") }
+        defer { EVP_MAC_CTX_free(context) }
+        var output = [UInt8](repeating: 0, count: 32)
+        var length = 0
+        let ok = message.withUnsafeBufferPointer { input in
+            output.withUnsafeMutableBufferPointer { out in
+                EVP_MAC_update(context, input.baseAddress, input.count) == 1
+                    && EVP_MAC_final(context, out.baseAddress, &length, out.count) == 1
+            }
+        }
+        guard ok, length == 32 else { fatalError("HMAC failed: \(OpenSSLSupport.drainErrors())") }
+        return output
+    }
+}

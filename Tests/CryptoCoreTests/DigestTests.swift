@@ -31,6 +31,29 @@ import Testing
         #expect(Hex.encode(six) == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54")
     }
 
+    @Test func aKeyedHMACGivesTheRFC4231CodesAgainAndAgainFromManyTasks() async {
+        let jefe = KeyedHMAC(key: Array("Jefe".utf8))
+        let long = KeyedHMAC(key: [UInt8](repeating: 0xaa, count: 131))
+        let expected = "5bdcc146bf60754e6a042426089575c75a003f089d2739839dec58b964ec3843"
+        let codes = await withTaskGroup(of: (String, String).self) { group in
+            for _ in 0..<32 {
+                group.addTask {
+                    (
+                        Hex.encode(jefe.code(for: Array("what do ya want for nothing?".utf8))),
+                        Hex.encode(long.code(for: Array("Test Using Larger Than Block-Size Key - Hash Key First".utf8)))
+                    )
+                }
+            }
+            return await group.reduce(into: []) { $0.append($1) }
+        }
+        #expect(codes.count == 32)
+        #expect(codes.allSatisfy { $0.0 == expected })
+        #expect(codes.allSatisfy { $0.1 == "60e431591ee0b67f0d8a26aacbf5b77f8e0bc6213728c5140546040f0ee37f54" })
+        #expect(
+            Hex.encode(KeyedHMAC(key: [UInt8](repeating: 0x0b, count: 20)).code(for: Array("Hi There".utf8)))
+                == "b0344c61d8db38535ca8afceaf0bf12b881dc200c9833da726e9376c2e32cff7")
+    }
+
     @Test func secureRandomReturnsTheRequestedNumberOfDistinctBytes() {
         #expect(SecureRandom.bytes(count: 0).isEmpty)
         let a = SecureRandom.bytes(count: 32)
