@@ -82,6 +82,9 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// pull, and the store hop was most of a token request's cost.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         let secret = credentials.password
+        // Ordinary passwords (wrong length or prefix) are not ours: decided before any hashing.
+        guard secret.utf8.count == ApplicationTokenFormat.length, secret.hasPrefix(ApplicationTokenFormat.prefix)
+        else { return .notMine }
         let hash = ApplicationTokenFormat.secretHash(of: secret)
         // Only well-formed tokens are ever cached, so a hit needs no format check; a miss does, before the
         // store is asked about a password that is not a token at all.
