@@ -56,14 +56,12 @@ public struct TokenEndpoint: Sendable {
     /// The account an identity acts as (nil: anonymous) and what it was granted.
     struct Decision: Sendable {
         var resolution: PrincipalResolution?
-        var grants: [GrantedScope]
         /// The grants as the token's `access` claim and as scope texts, worked out once per decision
         /// rather than per request.
         var granted: GrantedAccess
 
         init(resolution: PrincipalResolution?, grants: [GrantedScope]) {
             self.resolution = resolution
-            self.grants = grants
             self.granted = GrantedAccess(grants)
         }
     }
@@ -131,10 +129,10 @@ public struct TokenEndpoint: Sendable {
                 }
                 identity = try await authenticate(credentials, record: &record)
             }
-            let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
+            let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
             let response = try await issue(
-                to: principal, granted: grants, service: service, refresh: wantsRefresh, record: &record)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -187,9 +185,9 @@ public struct TokenEndpoint: Sendable {
             case let other:
                 throw TokenEndpointError.unsupportedGrant(other ?? "")
             }
-            let (principal, grants) = try await authorize(identity, scopes: scopes, record: &record)
+            let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let response = try await issue(
-                to: principal, granted: grants, service: service, refresh: wantsRefresh, record: &record, oauth: true)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true)
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -324,13 +322,12 @@ public struct TokenEndpoint: Sendable {
             }
             if cacheable { decisions.insert(decision, for: key, readAt: generation) }
         }
-        let grants = decision.granted
         switch decision.resolution {
-        case nil: return (nil, grants)
+        case nil: return (nil, decision.granted)
         case .principal(let principal):
             record.username = principal.username
             record.userID = User.ID(principal.userID)
-            return (principal, grants)
+            return (principal, decision.granted)
         case .disabled: throw TokenEndpointError.rejected(.disabled)
         case .noAccount: throw TokenEndpointError.noAccount(identity?.provider.rawValue ?? "")
         }
