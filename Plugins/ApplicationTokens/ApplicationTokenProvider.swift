@@ -160,6 +160,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     private func touch(_ token: ApplicationToken, hash: String, at now: Date) async {
         let interval = configuration.touchInterval.timeInterval
         func isDue(_ lastUsed: Date?) -> Bool { lastUsed.map { now.timeIntervalSince($0) >= interval } ?? true }
+        // Most requests fall well inside the interval: decided from the copy in hand, without the cache's lock.
+        guard isDue(token.lastUsedAt) else { return }
         let due =
             cache.modify(hash) { stored -> Bool in
                 guard isDue(stored.token.lastUsedAt) else { return false }

@@ -195,6 +195,7 @@ private struct RequireTokenMiddleware: Middleware {
         ] {
             #expect(line.contains(expected), "missing \(expected) in \(line)")
         }
+        #expect(line.range(of: #"duration_ms=[0-9]+\.[0-9]{3} "#, options: .regularExpression) != nil, "\(line)")
     }
 
     @Test func quietPathsAreServedWithoutAnAccessLogLine() async {
