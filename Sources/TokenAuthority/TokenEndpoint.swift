@@ -47,10 +47,28 @@ public struct TokenEndpoint: Sendable {
     /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
     let decisions = AuthorizationCache<DecisionKey, Decision>(capacity: 10_000)
 
-    /// What a decision depends on besides the store: who asks (nil: anonymous) and for what.
+    /// What a decision depends on besides the store: who asks (nil: anonymous) and for what. Only the
+    /// parts of an identity that `PrincipalResolver` reads are kept: fewer strings to hash per request.
     struct DecisionKey: Hashable, Sendable {
-        var identity: ExternalIdentity?
+        struct Asker: Hashable, Sendable {
+            var provider: ProviderID
+            var subject: String
+            var origin: IdentityOrigin
+            var restriction: AccessRestriction?
+            var credential: CredentialKind
+        }
+
+        var asker: Asker?
         var scopes: [ResourceScope]
+
+        init(identity: ExternalIdentity?, scopes: [ResourceScope]) {
+            asker = identity.map {
+                Asker(
+                    provider: $0.provider, subject: $0.subject, origin: $0.origin, restriction: $0.restriction,
+                    credential: $0.credential)
+            }
+            self.scopes = scopes
+        }
     }
 
     /// The account an identity acts as (nil: anonymous) and what it was granted.
