@@ -81,8 +81,9 @@ enum ServeCommand {
         // Re-read the signing keys now and then, so a key added by `keys rotate` and listed in the
         // configuration files is picked up; a failed reload keeps the keys in use and says why.
         let reloader = Task {
-            while !Task.isCancelled {
-                try? await Task.sleep(for: .seconds(30))
+            // A cancelled sleep ends the loop: a reload racing the process's exit would run OpenSSL while
+            // its atexit cleanup tears it down (seen once as a SIGSEGV on a loaded CI machine).
+            while (try? await Task.sleep(for: .seconds(30))) != nil, !Task.isCancelled {
                 do { try authority.keyRing.reload() } catch {
                     logger.warning("signing keys not reloaded", ["error": "\(error)"])
                 }
@@ -105,6 +106,7 @@ enum ServeCommand {
         await server.waitUntilStopped()
         signals.cancel()
         reloader.cancel()
+        await reloader.value
         for job in syncJobs { await job.stop() }
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
