@@ -402,15 +402,17 @@ func withServer(
         }
         let slow = Task {
             try await onThread { () -> RawResponse in
-                let client = try RawClient(port: port)
-                client.send("GET /slow?ms=600 HTTP/1.1\r\nHost: x\r\n\r\n")
+                let client = try RawClient(port: port, receiveTimeout: 30)
+                // 3 s, not less: on a CI machine whose two cores run the rest of the suite, this task can be
+                // held up for a second between seeing the request dispatched and starting the shutdown.
+                client.send("GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
                 return try client.readResponse()
             }
         }
         // Shut down only once the slow request is with the responder.
         for _ in 0..<250 where server.metrics.requestsHandled < 2 { try await Task.sleep(for: .milliseconds(20)) }
         #expect(server.metrics.requestsHandled == 2)
-        await server.shutdown(gracePeriod: .seconds(5))
+        await server.shutdown(gracePeriod: .seconds(10))
         let response = try await slow.value
         #expect(response.status == 200)
         #expect(response.text == "slow done")
