@@ -34,6 +34,21 @@ struct ScriptedProvider: PasswordAuthenticating {
     }
 }
 
+extension ScriptedProvider {
+    /// An `application-tokens` provider that authenticates `secret` as the application token of `user`,
+    /// with `restriction`, and leaves every other password to the next provider.
+    static func applicationToken(of user: User, secret: String, restriction: AccessRestriction? = nil) -> Self {
+        ScriptedProvider("application-tokens") { credentials in
+            guard credentials.password == secret else { return .notMine }
+            return .authenticated(
+                ExternalIdentity(
+                    provider: "application-tokens", subject: String(user.id.rawValue), username: user.username,
+                    origin: .localAccount(userID: user.id.rawValue), restriction: restriction,
+                    credential: .applicationToken))
+        }
+    }
+}
+
 /// The local-password behaviour the endpoint relies on, over the real store and real bcrypt hashes:
 /// a user with a hash is this provider's, a wrong password is `.rejected(.invalidCredentials)`.
 /// (The LocalPasswords plugin is not importable from this target; it also checks `isEnabled`, which

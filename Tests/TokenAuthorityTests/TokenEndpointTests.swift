@@ -362,15 +362,9 @@ private func scripted(
         try await Fixture.with(
             providers: { _, users in
                 [
-                    ScriptedProvider("application-tokens") { credentials in
-                        guard credentials.password == secret else { return .notMine }
-                        let alice = users["alice"]!
-                        return .authenticated(
-                            ExternalIdentity(
-                                provider: "application-tokens", subject: String(alice.id.rawValue),
-                                username: "alice", origin: .localAccount(userID: alice.id.rawValue),
-                                restriction: AccessRestriction(namespaces: ["alice", "opensource"], actions: ["pull"])))
-                    }
+                    ScriptedProvider.applicationToken(
+                        of: users["alice"]!, secret: secret,
+                        restriction: AccessRestriction(namespaces: ["alice", "opensource"], actions: ["pull"]))
                 ]
             }
         ) { (fixture: EndpointFixture) async throws -> Void in
@@ -391,19 +385,7 @@ private func scripted(
     @Test func anUnrestrictedApplicationTokenGetsNoRefreshTokenEither() async throws {
         let secret = "pat_unrestricted-token-secret-00000000000000"
         try await Fixture.with(
-            providers: { _, users in
-                [
-                    ScriptedProvider("application-tokens") { credentials in
-                        guard credentials.password == secret else { return .notMine }
-                        let alice = users["alice"]!
-                        return .authenticated(
-                            ExternalIdentity(
-                                provider: "application-tokens", subject: String(alice.id.rawValue),
-                                username: "alice", origin: .localAccount(userID: alice.id.rawValue),
-                                credential: .applicationToken))
-                    }
-                ]
-            }
+            providers: { _, users in [ScriptedProvider.applicationToken(of: users["alice"]!, secret: secret)] }
         ) { (fixture: EndpointFixture) async throws -> Void in
             let response = await fixture.get(
                 as: "alice", password: secret, scopes: ["repository:alice/demo:pull"],
