@@ -590,30 +590,7 @@ public struct HTTPRequestParser: Sendable {
 
     /// Decodes `%XX` escapes (and `+` as space in a query); nil on a malformed escape, NUL or invalid UTF-8.
     private func percentDecode(_ start: Int, _ end: Int, plusAsSpace: Bool) -> String? {
-        var needsDecoding = false
-        for index in start..<end where buffer[index] == percent || (plusAsSpace && buffer[index] == plus) {
-            needsDecoding = true
-            break
-        }
-        if !needsDecoding { return String(decoding: buffer[start..<end], as: UTF8.self) }
-        var decoded: [UInt8] = []
-        decoded.reserveCapacity(end - start)
-        var index = start
-        while index < end {
-            let byte = buffer[index]
-            if byte == percent {
-                guard index + 2 < end, let high = hexValue(buffer[index + 1]), let low = hexValue(buffer[index + 2])
-                else { return nil }
-                let value = high << 4 | low
-                if value == 0 { return nil }
-                decoded.append(value)
-                index += 3
-            } else {
-                decoded.append(plusAsSpace && byte == plus ? space : byte)
-                index += 1
-            }
-        }
-        return String(validating: decoded, as: UTF8.self)
+        PercentDecoding.decode(buffer[start..<end], plusAsSpace: plusAsSpace)
     }
 
     // MARK: Chunked body
@@ -647,7 +624,7 @@ public struct HTTPRequestParser: Sendable {
         else { return nil }
         var cursor = readIndex
         var size = 0
-        while cursor < lineEnd, let digit = hexValue(buffer[cursor]) {
+        while cursor < lineEnd, let digit = PercentDecoding.hexValue(buffer[cursor]) {
             guard cursor - readIndex < 15 else { throw fail(.invalidChunk, "chunk size too large") }
             size = size << 4 | Int(digit)
             cursor += 1
@@ -699,19 +676,8 @@ private let question: UInt8 = 0x3F
 private let hash: UInt8 = 0x23
 private let ampersand: UInt8 = 0x26
 private let equalsSign: UInt8 = 0x3D
-private let percent: UInt8 = 0x25
-private let plus: UInt8 = 0x2B
 
 private func isDigit(_ byte: UInt8) -> Bool { byte >= 0x30 && byte <= 0x39 }
-
-private func hexValue(_ byte: UInt8) -> UInt8? {
-    switch byte {
-    case 0x30...0x39: return byte - 0x30
-    case 0x41...0x46: return byte - 0x41 + 10
-    case 0x61...0x66: return byte - 0x61 + 10
-    default: return nil
-    }
-}
 
 private func isSchemeByte(_ byte: UInt8) -> Bool {
     (byte >= 0x41 && byte <= 0x5A) || (byte >= 0x61 && byte <= 0x7A) || isDigit(byte) || byte == 0x2B

@@ -15,28 +15,43 @@ public enum URLEncodedForm {
     }
 
     private static func decodeComponent(_ bytes: ArraySlice<UInt8>) -> String? {
+        PercentDecoding.decode(bytes, plusAsSpace: true)
+    }
+}
+
+/// `%XX` decoding shared by request targets and form bodies.
+enum PercentDecoding {
+    /// `bytes` with `%XX` escapes (and `+` as a space when `plusAsSpace`) decoded; nil on a malformed
+    /// escape, an escaped NUL or invalid UTF-8, so hostile input gets a clear 400 rather than a guess.
+    static func decode(_ bytes: ArraySlice<UInt8>, plusAsSpace: Bool) -> String? {
+        let plus = UInt8(ascii: "+")
+        let percent = UInt8(ascii: "%")
+        guard bytes.contains(where: { $0 == percent || (plusAsSpace && $0 == plus) }) else {
+            return String(validating: bytes, as: UTF8.self)
+        }
         var out: [UInt8] = []
         out.reserveCapacity(bytes.count)
         var index = bytes.startIndex
         while index < bytes.endIndex {
             let byte = bytes[index]
-            if byte == UInt8(ascii: "+") {
-                out.append(UInt8(ascii: " "))
-            } else if byte == UInt8(ascii: "%") {
+            if byte == percent {
                 guard bytes.endIndex - index > 2, let high = hexValue(bytes[index + 1]),
                     let low = hexValue(bytes[index + 2])
                 else { return nil }
-                out.append(high << 4 | low)
-                index += 2
+                let value = high << 4 | low
+                if value == 0 { return nil }
+                out.append(value)
+                index += 3
             } else {
-                out.append(byte)
+                out.append(plusAsSpace && byte == plus ? UInt8(ascii: " ") : byte)
+                index += 1
             }
-            index += 1
         }
         return String(validating: out, as: UTF8.self)
     }
 
-    private static func hexValue(_ byte: UInt8) -> UInt8? {
+    /// The value of one hex digit of either case.
+    static func hexValue(_ byte: UInt8) -> UInt8? {
         switch byte {
         case UInt8(ascii: "0")...UInt8(ascii: "9"): byte - UInt8(ascii: "0")
         case UInt8(ascii: "a")...UInt8(ascii: "f"): byte - UInt8(ascii: "a") + 10

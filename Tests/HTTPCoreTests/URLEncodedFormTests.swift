@@ -9,8 +9,8 @@ import Testing
         #expect(pairs.map(\.value) == ["refresh_token", "repository:alice/demo:pull", "a b", "", ""])
     }
 
-    @Test(arguments: ["a=%", "a=%4", "a=%zz", "%G1=x", "a=%ff%fe"])
-    func malformedEscapesAndInvalidUTF8AreRefused(body: String) {
+    @Test(arguments: ["a=%", "a=%4", "a=%zz", "%G1=x", "a=%ff%fe", "password=a%00b"])
+    func malformedEscapesEscapedNULsAndInvalidUTF8AreRefused(body: String) {
         #expect(URLEncodedForm.decode(Array(body.utf8)) == nil)
     }
 
