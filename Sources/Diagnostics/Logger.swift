@@ -236,10 +236,6 @@ public struct Logger: Sendable {
         JSONText.object(fields.map { ($0.0, JSONText.quoted($0.1)) })
     }
 
-    static func logfmt(_ fields: [(String, String)]) -> String {
-        String(decoding: logfmtBytes(fields), as: UTF8.self)
-    }
-
     /// The logfmt line as UTF-8, built in one buffer: string concatenation cost more than the rest of an
     /// access-log line.
     static func logfmtBytes(_ fields: [(String, String)]) -> [UInt8] {

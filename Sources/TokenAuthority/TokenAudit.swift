@@ -44,28 +44,29 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
 
     /// Appends `event`; returns once it is committed, or at once when the durability allows it.
     public func record(_ event: NewAuditEvent) async {
-        if case .queued(let backlog) = durability {
-            let queued = state.withLock { state -> Bool? in
-                guard state.pending.count < backlog else { return nil }
-                state.pending.append((event, nil))
-                guard !state.flushing else { return false }
-                state.flushing = true
-                return true
-            }
-            if let startFlush = queued {
-                if startFlush { Task { await self.flush() } }
-                return
-            }
+        if case .queued(let backlog) = durability, enqueue(event, done: nil, unlessBacklogReaches: backlog) {
+            return
         }
         await withCheckedContinuation { (done: CheckedContinuation<Void, Never>) in
-            let startFlush = state.withLock { state -> Bool in
-                state.pending.append((event, done))
-                guard !state.flushing else { return false }
-                state.flushing = true
-                return true
-            }
-            if startFlush { Task { await self.flush() } }
+            _ = enqueue(event, done: done, unlessBacklogReaches: nil)
         }
+    }
+
+    /// Adds `event` to the next group commit, starting the flush loop if it is idle; returns false without
+    /// adding it when `backlog` events are already waiting.
+    private func enqueue(
+        _ event: NewAuditEvent, done: CheckedContinuation<Void, Never>?, unlessBacklogReaches backlog: Int?
+    ) -> Bool {
+        let started = state.withLock { state -> Bool? in
+            if let backlog, state.pending.count >= backlog { return nil }
+            state.pending.append((event, done))
+            guard !state.flushing else { return false }
+            state.flushing = true
+            return true
+        }
+        guard let started else { return false }
+        if started { Task { await self.flush() } }
+        return true
     }
 
     /// Returns once every event recorded before the call is committed (or given up on and logged).
