@@ -63,6 +63,24 @@ var targets: [Target] = [
         name: "ProviderTesting", dependencies: ["IdentityCore", "Diagnostics", "Storage", "Threading"],
         swiftSettings: strictness),
 
+    // MARK: Registry integration (notifications, catalog, deletion, outgoing webhooks)
+    // Notification and manifest shapes, the RegistryAPI contract, reconciliation plans: no I/O.
+    .target(name: "RegistryCore", dependencies: ["Diagnostics", "Storage"], swiftSettings: strictness),
+    // RegistryAPI over libcurl (through HTTPClient), with its own short-lived tokens.
+    .target(
+        name: "RegistryClient", dependencies: ["RegistryCore", "HTTPClient", "Diagnostics", "Threading"],
+        swiftSettings: strictness),
+    // Signed outgoing webhooks with retries and a delivery log.
+    .target(
+        name: "Webhooks", dependencies: ["RegistryCore", "Storage", "HTTPClient", "CryptoCore", "Diagnostics", "Threading"],
+        swiftSettings: strictness),
+    // The events endpoint, the event worker, reconciliation and deletion through Portcullis.
+    .target(
+        name: "RegistryIntegration",
+        dependencies: ["RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "TokenAuthority",
+            "IdentityCore", "Webhooks", "CryptoCore"],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -80,7 +98,8 @@ var targets: [Target] = [
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
-            "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping",
+            "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
+            "RegistryIntegration", "Webhooks",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -123,6 +142,25 @@ var targets: [Target] = [
         name: "LDAPTests",
         dependencies: ["LDAPClient", "LDAP", "IdentityCore", "ProviderTesting", "SQLiteStorage", "Storage",
             "Threading", "Diagnostics", "TestSupport"],
+        swiftSettings: strictness),
+    .testTarget(
+        name: "RegistryCoreTests", dependencies: ["RegistryCore", "Storage"], swiftSettings: strictness),
+    // RegistryClient against a real docker-registry on loopback.
+    .testTarget(
+        name: "RegistryClientTests",
+        dependencies: ["RegistryClient", "RegistryCore", "HTTPClient", "CryptoCore", "TestSupport"],
+        swiftSettings: strictness),
+    // The events endpoint and worker, reconciliation and deletion over a real SQLite store.
+    .testTarget(
+        name: "RegistryIntegrationTests",
+        dependencies: ["RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
+            "Diagnostics", "Threading", "TokenAuthority", "Webhooks", "TestSupport"],
+        swiftSettings: strictness),
+    // Deliveries to a real HTTP receiver on loopback.
+    .testTarget(
+        name: "WebhooksTests",
+        dependencies: ["Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient", "CryptoCore",
+            "Diagnostics", "TestSupport"],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
     .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
