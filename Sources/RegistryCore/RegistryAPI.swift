@@ -124,3 +124,10 @@ public enum ManifestMediaType {
         mediaType.hasPrefix(ociIndex) || mediaType.hasPrefix(dockerManifestList)
     }
 }
+
+/// The identity Portcullis's own registry calls act as.
+public enum RegistryClientIdentity {
+    /// The token subject (and so the registry's event `actor.name`) of Portcullis's own calls; the colon
+    /// keeps it apart from every username, so the event worker can skip the pulls its own reads cause.
+    public static let subject = "portcullis:registry-client"
+}
