@@ -246,22 +246,18 @@ public struct CIDR: Hashable, Sendable, CustomStringConvertible, ExpressibleBySt
 /// peer is not trusted, the client is the peer and `isSecure` is whether this server terminated TLS.
 /// Sets `context.clientAddress` (canonical text: `::ffff:192.0.2.1` from a dual-stack socket becomes
 /// `192.0.2.1`; an unparseable peer is kept verbatim) and `context.isSecure`.
-public struct ForwardedHeadersMiddleware: Middleware {
+public struct ForwardedHeadersMiddleware: InlineMiddleware {
     /// The proxies whose forwarding headers are believed.
     public let trustedProxies: [CIDR]
 
     /// Creates the middleware; an empty list trusts no one, which is right when clients connect directly.
     public init(trustedProxies: [CIDR]) { self.trustedProxies = trustedProxies }
 
-    /// Sets the resolved client address and scheme, then runs the chain.
-    public func handle(
-        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
-    ) async throws -> HTTPResponse {
-        var request = request
-        let resolved = resolve(connection: request.connection, headers: request.headers)
+    /// Sets the resolved client address and scheme.
+    public func prepare(_ request: inout HTTPRequest) {
+        let resolved = resolve(connection: request.connection, headers: request.head.headers)
         request.context.clientAddress = resolved.clientAddress
         request.context.isSecure = resolved.isSecure
-        return try await next(request)
     }
 
     /// The client address and whether the original request used HTTPS, for a request from

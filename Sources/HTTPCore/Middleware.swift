@@ -18,29 +18,78 @@ public protocol Middleware: Sendable {
     ) async throws -> HTTPResponse
 }
 
+/// A middleware that never awaits: it adjusts the request before handling and the response after, and
+/// the router runs it inline instead of as a layer of the async chain.
+///
+/// Every request passes the router's middleware, so the async layers' costs (a frame, a closure and a
+/// copy of the request each) showed in the token endpoint's throughput; the standard middleware are all
+/// of this kind. The router runs the leading run of inline middleware registered before any async one in
+/// one pass: `prepare` in registration order, the rest of the chain and the handler, then `complete` in
+/// reverse order for every middleware whose `prepare` returned, so they still always see the final
+/// status.
+///
+/// Contract: both methods are called on the request's task, must not block and keep per-request state in
+/// `request.context`. `prepare` may throw an `HTTPResponseError` to answer with it (anything else becomes
+/// a logged 500); `complete` cannot fail. `elapsed` is the time since the router began the inline pass.
+public protocol InlineMiddleware: Middleware {
+    /// Adjusts the request before the handler runs; throw an `HTTPResponseError` to answer instead.
+    func prepare(_ request: inout HTTPRequest) throws
+
+    /// Adjusts the final response; `request` is the request as the handler saw it.
+    func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration)
+}
+
+extension InlineMiddleware {
+    /// Runs `prepare`, the chain and `complete` the way the router's inline pass does (for groups and
+    /// middleware placed after an async one).
+    public func handle(
+        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
+    ) async throws -> HTTPResponse {
+        let start = ContinuousClock.now
+        var request = request
+        try prepare(&request)
+        var response: HTTPResponse
+        do {
+            response = try await next(request)
+        } catch {
+            // Seen with the status the error will be answered with, then passed on to be answered.
+            var failed = (error as? any HTTPResponseError)?.response() ?? HTTPError.internalServerError.response()
+            complete(request, &failed, elapsed: ContinuousClock.now - start)
+            throw error
+        }
+        complete(request, &response, elapsed: ContinuousClock.now - start)
+        return response
+    }
+
+    /// Does nothing to the request.
+    public func prepare(_ request: inout HTTPRequest) throws {}
+
+    /// Does nothing to the response.
+    public func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {}
+}
+
 // MARK: - Request id
 
 /// Gives every request an id: the client's `X-Request-Id` when it is sane (1 to 128 characters of
 /// `[A-Za-z0-9._-]`), else a fresh random-looking one. Sets `context.requestID` and echoes `X-Request-Id`.
 ///
 /// Put it first, so that everything inside (logs, errors) carries the id.
-public struct RequestIDMiddleware: Middleware {
+public struct RequestIDMiddleware: InlineMiddleware {
     /// The header read and written.
     public static let headerName = "X-Request-Id"
 
     /// Creates the middleware.
     public init() {}
 
-    /// Assigns the id, runs the chain, and echoes the id on the response.
-    public func handle(
-        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
-    ) async throws -> HTTPResponse {
-        var request = request
-        let id = request.headers[Self.headerName].flatMap(Self.acceptedID) ?? Self.generateID()
-        request.context.requestID = id
-        var response = try await next(request)
-        response.headers.replaceOrAdd(name: Self.headerName, value: id)
-        return response
+    /// Assigns the id.
+    public func prepare(_ request: inout HTTPRequest) {
+        request.context.requestID =
+            request.head.headers[Self.headerName].flatMap(Self.acceptedID) ?? Self.generateID()
+    }
+
+    /// Echoes the id on the response.
+    public func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {
+        response.headers.replaceOrAdd(name: Self.headerName, value: request.context.requestID)
     }
 
     /// The incoming id if it is safe to log and echo, else nil.
@@ -95,7 +144,7 @@ public struct RequestIDMiddleware: Middleware {
 ///
 /// Put it inside `RequestIDMiddleware` and `ForwardedHeadersMiddleware` so the id and the resolved
 /// client address are known.
-public struct AccessLogMiddleware: Middleware {
+public struct AccessLogMiddleware: InlineMiddleware {
     /// Where the lines go.
     public let logger: Logger
     /// Paths answered without a log line: probes that orchestrators and scrapers call every few
@@ -108,22 +157,11 @@ public struct AccessLogMiddleware: Middleware {
         self.quietPaths = quietPaths
     }
 
-    /// Runs the chain and logs the outcome, also when an error escapes it.
-    public func handle(
-        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
-    ) async throws -> HTTPResponse {
-        if quietPaths.contains(request.path) { return try await next(request) }
-        let start = ContinuousClock.now
-        do {
-            let response = try await next(request)
-            let bytes = request.method == .head ? 0 : response.body.count
-            log(request, status: response.status.code, bytes: bytes, elapsed: ContinuousClock.now - start)
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            log(request, status: status, bytes: 0, elapsed: ContinuousClock.now - start)
-            throw error
-        }
+    /// Logs the outcome.
+    public func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {
+        if quietPaths.contains(request.path) { return }
+        let bytes = request.method == .head ? 0 : response.body.count
+        log(request, status: response.status.code, bytes: bytes, elapsed: elapsed)
     }
 
     private func log(_ request: HTTPRequest, status: Int, bytes: Int, elapsed: Duration) {
@@ -176,7 +214,7 @@ public struct AccessLogMiddleware: Middleware {
 /// `Strict-Transport-Security` only when the request arrived over HTTPS (`context.isSecure`).
 ///
 /// Put it inside `ForwardedHeadersMiddleware`, which decides `isSecure` behind a proxy.
-public struct SecurityHeadersMiddleware: Middleware {
+public struct SecurityHeadersMiddleware: InlineMiddleware {
     /// Same-origin everything, no plugins, no framing, no `<base>` tricks, forms post only to us.
     public static let defaultContentSecurityPolicy =
         "default-src 'self'; object-src 'none'; base-uri 'none'; frame-ancestors 'none'; form-action 'self'"
@@ -196,11 +234,8 @@ public struct SecurityHeadersMiddleware: Middleware {
         self.strictTransportSecurity = strictTransportSecurity
     }
 
-    /// Runs the chain and fills in the missing headers.
-    public func handle(
-        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
-    ) async throws -> HTTPResponse {
-        var response = try await next(request)
+    /// Fills in the missing headers.
+    public func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {
         func addIfMissing(_ name: String, _ value: String) {
             if response.headers[name] == nil { response.headers.add(name: name, value: value) }
         }
@@ -213,7 +248,6 @@ public struct SecurityHeadersMiddleware: Middleware {
         if request.context.isSecure, let strictTransportSecurity {
             addIfMissing("Strict-Transport-Security", strictTransportSecurity)
         }
-        return response
     }
 
     /// Whether a `Content-Type` value is `text/html`, parameters and case aside.
@@ -232,7 +266,7 @@ public struct SecurityHeadersMiddleware: Middleware {
 ///
 /// The `route` label is the matched pattern (`/v2/*rest`), `unmatched` for 404s and 405s, never the
 /// raw path: raw paths would create a series per URL a scanner tries.
-public struct MetricsMiddleware: Middleware {
+public struct MetricsMiddleware: InlineMiddleware {
     private let requests: MetricFamily<Counter>
     private let duration: MetricFamily<Histogram>
     private let inFlight: Gauge
@@ -249,25 +283,15 @@ public struct MetricsMiddleware: Middleware {
             "portcullis_http_requests_in_flight", help: "HTTP requests currently being handled.")
     }
 
-    /// Runs the chain and records it, also when an error escapes it.
-    public func handle(
-        _ request: HTTPRequest, next: (HTTPRequest) async throws -> HTTPResponse
-    ) async throws -> HTTPResponse {
+    /// Counts the request in flight.
+    public func prepare(_ request: inout HTTPRequest) {
         inFlight.increment()
-        defer { inFlight.decrement() }
-        let start = ContinuousClock.now
-        do {
-            let response = try await next(request)
-            record(request, status: response.status.code, elapsed: ContinuousClock.now - start)
-            return response
-        } catch {
-            let status = (error as? any HTTPResponseError)?.status.code ?? 500
-            record(request, status: status, elapsed: ContinuousClock.now - start)
-            throw error
-        }
     }
 
-    private func record(_ request: HTTPRequest, status: Int, elapsed: Duration) {
+    /// Records the outcome.
+    public func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {
+        inFlight.decrement()
+        let status = response.status.code
         // The server answers unknown methods itself, but a raw token must never become a label.
         let method = HTTPMethod.supported.contains(request.method) ? request.method.rawValue : "OTHER"
         let route = request.context.routePattern.isEmpty ? "unmatched" : request.context.routePattern

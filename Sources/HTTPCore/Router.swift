@@ -35,6 +35,9 @@ public struct Router: HTTPResponder, RouteRegistering {
     /// Where unexpected (non-`HTTPResponseError`) failures are logged, with the request id.
     public var logger: Logger
 
+    /// The leading run of inline middleware, done in one pass before and after the async chain.
+    private var inlineMiddleware: [any InlineMiddleware] = []
+    /// The middleware from the first async one on.
     private var middleware: [any Middleware] = []
     private var table = RouteTable.empty
     private var probes: [String: @Sendable (HTTPRequest) -> HTTPResponse] = [:]
@@ -58,6 +61,10 @@ public struct Router: HTTPResponder, RouteRegistering {
     /// Adds `middleware` around every request, inside the middleware added before it (the first added
     /// runs first and sees the final response last).
     public mutating func use(_ middleware: any Middleware) {
+        if self.middleware.isEmpty, let inline = middleware as? any InlineMiddleware {
+            inlineMiddleware.append(inline)
+            return
+        }
         self.middleware.append(middleware)
     }
 
@@ -112,10 +119,35 @@ public struct Router: HTTPResponder, RouteRegistering {
         if let response = immediateResponse(to: request) { return response }
         var request = request
         let table = self.table
-        if let index = table.find(request.head.method, in: request.head.path) {
-            let route = table.routes[index]
+        let route = table.find(request.head.method, in: request.head.path).map { table.routes[$0] }
+        if let route {
             request.context.routePattern = route.pattern
             route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
+        }
+        guard !inlineMiddleware.isEmpty else { return await dispatch(request, to: route, in: table) }
+
+        let start = ContinuousClock.now
+        var prepared = 0
+        var response: HTTPResponse
+        do {
+            for step in inlineMiddleware {
+                try step.prepare(&request)
+                prepared += 1
+            }
+            response = await dispatch(request, to: route, in: table)
+        } catch {
+            response = errorResponse(for: error, request: request)
+        }
+        let elapsed = ContinuousClock.now - start
+        for step in inlineMiddleware[..<prepared].reversed() {
+            step.complete(request, &response, elapsed: elapsed)
+        }
+        return response
+    }
+
+    /// Runs the async middleware and the route's handler, or answers 404/405 through them.
+    private func dispatch(_ request: HTTPRequest, to route: Route?, in table: RouteTable) async -> HTTPResponse {
+        if let route {
             guard !route.middleware.isEmpty else { return await run(middleware, 0, request, route.handler) }
             return await run(middleware, 0, request) { inner in
                 await run(route.middleware, 0, inner, route.handler)

@@ -25,6 +25,23 @@ private struct TracingMiddleware: Middleware {
     }
 }
 
+/// Records the order of its inline steps; refuses with 403 when `refuses` is set.
+private struct TracingInlineMiddleware: InlineMiddleware {
+    let name: String
+    let trace: TracingMiddleware.Trace
+    var refuses = false
+
+    func prepare(_ request: inout HTTPRequest) throws {
+        trace.append("\(name) prepare")
+        if refuses { throw HTTPError.forbidden() }
+    }
+
+    func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, elapsed: Duration) {
+        trace.append("\(name) complete (status \(response.status.code))")
+        response.headers.add(name: "X-Trace", value: name)
+    }
+}
+
 /// Answers 401 itself unless the request carries a token.
 private struct RequireTokenMiddleware: Middleware {
     func handle(
@@ -68,6 +85,54 @@ private struct RequireTokenMiddleware: Middleware {
         let allowed = await router.respond(
             to: RoutingFixtures.request(.get, "/private", headers: ["Authorization": "Bearer x"]))
         #expect(allowed.status == .ok)
+    }
+
+    @Test func inlineMiddlewareWrapsTheAsyncChainInRegistrationOrder() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingInlineMiddleware(name: "first", trace: trace))
+        router.use(TracingInlineMiddleware(name: "second", trace: trace))
+        router.use(TracingMiddleware(name: "async", trace: trace))
+        // Registered after an async layer, so it runs as an ordinary layer inside it.
+        router.use(TracingInlineMiddleware(name: "late", trace: trace))
+        router.get("/x") { _ in
+            trace.append("handler")
+            return .text("ok")
+        }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/x"))
+        #expect(
+            trace.all == [
+                "first prepare", "second prepare", "async in (route /x)", "late prepare", "handler",
+                "late complete (status 200)", "async out (status 200)", "second complete (status 200)",
+                "first complete (status 200)",
+            ])
+        #expect(response.headers.values(for: "X-Trace") == ["late", "async", "second", "first"])
+    }
+
+    @Test func aRefusingInlineMiddlewareAnswersAndOnlyTheOnesBeforeItComplete() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.use(TracingInlineMiddleware(name: "outer", trace: trace))
+        router.use(TracingInlineMiddleware(name: "gate", trace: trace, refuses: true))
+        router.use(TracingInlineMiddleware(name: "inner", trace: trace))
+        router.get("/x") { _ in
+            trace.append("handler")
+            return .text("ok")
+        }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/x"))
+        #expect(response.status == .forbidden)
+        #expect(trace.all == ["outer prepare", "gate prepare", "outer complete (status 403)"])
+    }
+
+    @Test func anInlineMiddlewareInsideAGroupSeesErrorsThrownInside() async {
+        let trace = TracingMiddleware.Trace()
+        var router = Router()
+        router.group("/api", middleware: [TracingInlineMiddleware(name: "group", trace: trace)]) { api in
+            api.get("/boom") { _ in throw HTTPError.conflict("no") }
+        }
+        let response = await router.respond(to: RoutingFixtures.request(.get, "/api/boom"))
+        #expect(response.status == .conflict)
+        #expect(trace.all == ["group prepare", "group complete (status 409)"])
     }
 
     @Test func notFoundAndMethodNotAllowedPassThroughMiddleware() async {
