@@ -68,7 +68,8 @@ var targets: [Target] = [
     .target(name: "RegistryCore", dependencies: ["Diagnostics", "Storage"], swiftSettings: strictness),
     // RegistryAPI over libcurl (through HTTPClient), with its own short-lived tokens.
     .target(
-        name: "RegistryClient", dependencies: ["RegistryCore", "HTTPClient", "Diagnostics", "Threading"],
+        name: "RegistryClient",
+        dependencies: ["RegistryCore", "HTTPClient", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
     // Signed outgoing webhooks with retries and a delivery log.
     .target(
@@ -121,7 +122,10 @@ var targets: [Target] = [
     // that drive real binaries.
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
     .testTarget(
-        name: "ServerAppTests", dependencies: ["ServerApp", "Configuration", "TestSupport"], swiftSettings: strictness),
+        name: "ServerAppTests",
+        dependencies: ["ServerApp", "Configuration", "TestSupport", "CryptoCore", "TokenAuthority", "RegistryCore",
+            "Diagnostics"],
+        swiftSettings: strictness),
     .testTarget(
         name: "IdentityTests",
         dependencies: ["IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",

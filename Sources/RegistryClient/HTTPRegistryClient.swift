@@ -1,3 +1,4 @@
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPClient
@@ -120,7 +121,7 @@ public final class HTTPRegistryClient: RegistryAPI {
             accept: ManifestMediaType.all.joined(separator: ", "), maxBytes: configuration.maxManifestBytes)
         switch response.status {
         case 200:
-            let computed = SHA256.digest(response.body)
+            let computed = "sha256:" + Hex.encode(Digest.sha256(response.body))
             let announced = response.header("Docker-Content-Digest")
             if let announced, !RegistryNames.isValidDigest(announced) {
                 throw failure(.badResponse, call, "the answer carries an invalid Docker-Content-Digest")

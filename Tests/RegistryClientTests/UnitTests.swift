@@ -97,7 +97,7 @@ final class ScriptedFetcher: HTTPFetching {
         }
     }
 
-    @Test func theClientsSHA256MatchesOpenSSL() async throws {
+    @Test func aManifestFetchedByDigestIsAcceptedWhenItsBytesHashToThatDigest() async throws {
         for length in [0, 1, 55, 56, 63, 64, 65, 1000, 70_000] {
             let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 31 &+ 7) }
             let expected = "sha256:" + Digest.sha256(bytes).map { String(format: "%02x", $0) }.joined()
