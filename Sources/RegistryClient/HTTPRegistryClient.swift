@@ -103,7 +103,8 @@ public final class HTTPRegistryClient: RegistryAPI {
                 throw failure(.badResponse, call, "the registry answered for digest \(digest)")
             }
             return ManifestDescriptor(
-                digest: digest, mediaType: mediaType(of: response), length: response.header("Content-Length").flatMap { Int64($0) })
+                digest: digest, mediaType: mediaType(of: response),
+                length: response.header("Content-Length").flatMap { Int64($0) })
         case 404:
             return nil
         default:
@@ -129,7 +130,8 @@ public final class HTTPRegistryClient: RegistryAPI {
             // A sha256 reference or header is checked against the bytes; another algorithm cannot be
             // computed here, so it is taken as announced.
             if reference.hasPrefix("sha256:"), RegistryNames.isValidDigest(reference), computed != reference {
-                throw failure(.badResponse, call, "the manifest's bytes hash to \(computed), not to the digest asked for")
+                throw failure(
+                    .badResponse, call, "the manifest's bytes hash to \(computed), not to the digest asked for")
             }
             if let announced, announced.hasPrefix("sha256:"), announced != computed {
                 throw failure(.badResponse, call, "the manifest's bytes hash to \(computed), not to \(announced)")
@@ -151,7 +153,8 @@ public final class HTTPRegistryClient: RegistryAPI {
         let call = "DELETE manifest \(repository)@\(digest)"
         try requireRepository(repository, call)
         guard RegistryNames.isValidDigest(digest) else {
-            throw failure(.notFound, call, "\"\(digest.prefix(80))\" is not a digest (a registry deletes only by digest)")
+            throw failure(
+                .notFound, call, "\"\(digest.prefix(80))\" is not a digest (a registry deletes only by digest)")
         }
         let response = try await send(
             call, method: .delete, url: manifestURL(repository, digest), scopes: [.delete(repository)], accept: nil,
@@ -160,7 +163,8 @@ public final class HTTPRegistryClient: RegistryAPI {
         case 200...299:
             return
         case 405:
-            throw failure(.deletionDisabled, call, "the registry does not allow deletion (storage.delete.enabled is off)")
+            throw failure(
+                .deletionDisabled, call, "the registry does not allow deletion (storage.delete.enabled is off)")
         case 404:
             throw failure(.notFound, call, "the registry has no such manifest\(registryErrorSuffix(response))")
         default:
@@ -321,7 +325,8 @@ public final class HTTPRegistryClient: RegistryAPI {
     /// capped, so clients retrying together spread out.
     private func backoff(afterAttempt attempt: Int) -> Duration {
         let initial = max(configuration.initialBackoff.seconds, 0.001)
-        let ceiling = min(initial * pow(2, Double(min(attempt - 1, 30))), max(configuration.maxBackoff.seconds, initial))
+        let ceiling = min(
+            initial * pow(2, Double(min(attempt - 1, 30))), max(configuration.maxBackoff.seconds, initial))
         return .milliseconds(Int(Double.random(in: (ceiling / 2)...ceiling) * 1000))
     }
 
@@ -360,7 +365,9 @@ public final class HTTPRegistryClient: RegistryAPI {
 
     /// `: CODE message` from the registry's JSON error body, shortened; empty when there is none.
     private func registryErrorSuffix(_ response: InboundResponse) -> String {
-        guard let object = (try? JSONSerialization.jsonObject(with: Data(response.body.prefix(64 << 10)))) as? [String: Any],
+        guard
+            let object = (try? JSONSerialization.jsonObject(with: Data(response.body.prefix(64 << 10))))
+                as? [String: Any],
             let errors = object["errors"] as? [[String: Any]], let first = errors.first
         else { return "" }
         let code = (first["code"] as? String) ?? ""

@@ -77,7 +77,9 @@ enum LinkHeader {
     static func next(in values: [String]) -> String? {
         for value in values {
             for link in splitLinks(value) {
-                guard let open = link.firstIndex(of: "<"), let close = link[open...].firstIndex(of: ">") else { continue }
+                guard let open = link.firstIndex(of: "<"), let close = link[open...].firstIndex(of: ">") else {
+                    continue
+                }
                 let target = String(link[link.index(after: open)..<close])
                 let parameters = link[link.index(after: close)...].split(separator: ";")
                 for parameter in parameters {

@@ -42,7 +42,8 @@ struct RegistryClientAssembly {
         var clients: [String: any RegistryAPI] = [:]
         for registry in registries {
             clients[registry.name] = HTTPRegistryClient(
-                configuration: HTTPRegistryClient.Configuration(name: registry.name, baseURL: registry.url.absoluteString),
+                configuration: HTTPRegistryClient.Configuration(
+                    name: registry.name, baseURL: registry.url.absoluteString),
                 http: http, tokens: MintedRegistryTokens(minter: minter, audience: registry.service),
                 logger: logger.named("registry-client").with(["registry": registry.name]))
         }

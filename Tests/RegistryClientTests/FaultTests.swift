@@ -28,7 +28,9 @@ struct FaultTests {
     @Test func aRefusedFreshTokenIsUnauthorizedAfterOneTry() async throws {
         let server = try await ScriptedServer()
         let tokens = HandSignedTokens()
-        await #expect(performing: { try await server.client("refused", tokens: tokens).catalog() }, throws: hasCode(.unauthorized))
+        await #expect(
+            performing: { try await server.client("refused", tokens: tokens).catalog() }, throws: hasCode(.unauthorized)
+        )
         #expect(try await server.hits("refused") == 1)
         #expect(tokens.requests.count == 1)
     }
@@ -46,7 +48,10 @@ struct FaultTests {
 
     @Test func tagPagesAreFollowedToTheEnd() async throws {
         let server = try await ScriptedServer()
-        #expect(try await server.client("tagpages") { $0.pageSize = 2 }.tags(of: "ns/app") == ["1.0", "1.1", "2.0", "2.1", "3.0"])
+        #expect(
+            try await server.client("tagpages") { $0.pageSize = 2 }.tags(of: "ns/app") == [
+                "1.0", "1.1", "2.0", "2.1", "3.0",
+            ])
         #expect(try await server.hits("tagpages") == 3)
     }
 
@@ -94,7 +99,8 @@ struct FaultTests {
         let server = try await ScriptedServer()
         let client = server.client("liar")
         let digest = "sha256:" + String(repeating: "0", count: 64)
-        await #expect(performing: { try await client.manifest("a/b", reference: digest) }, throws: hasCode(.badResponse))
+        await #expect(
+            performing: { try await client.manifest("a/b", reference: digest) }, throws: hasCode(.badResponse))
         await #expect(performing: { try await client.manifest("a/b", reference: "v1") }, throws: hasCode(.badResponse))
     }
 
@@ -116,7 +122,8 @@ struct FaultTests {
                 "\(reference)", performing: { try await client.headManifest("a/b", reference: reference) },
                 throws: hasCode(.notFound))
         }
-        await #expect(performing: { try await client.deleteManifest("a/b", digest: "latest") }, throws: hasCode(.notFound))
+        await #expect(
+            performing: { try await client.deleteManifest("a/b", digest: "latest") }, throws: hasCode(.notFound))
         #expect(try await server.hits("names") == 0)
     }
 }

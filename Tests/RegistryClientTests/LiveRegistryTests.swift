@@ -87,7 +87,9 @@ struct LiveRegistryTests {
         #expect(try await client.tags(of: "team/gone") == ["kept"])
         #expect(try await client.headManifest("team/gone", reference: manifest.digest) == nil)
         #expect(try await client.headManifest("team/gone", reference: "kept")?.digest == kept.digest)
-        await #expect(performing: { try await client.deleteManifest("team/gone", digest: manifest.digest) }, throws: hasCode(.notFound))
+        await #expect(
+            performing: { try await client.deleteManifest("team/gone", digest: manifest.digest) },
+            throws: hasCode(.notFound))
         #expect(tokens.requests.contains { $0.map(\.description) == ["repository:team/gone:delete"] })
     }
 
@@ -165,7 +167,8 @@ struct LiveRegistryTests {
                     rootCertificateBundle: bundle.path("b.pem").path),
                 notifications: DockerRegistry.Notifications(
                     url: "\(receiver.origin)/events", authorization: "Bearer notify-secret",
-                    ignoredMediaTypes: ["application/octet-stream"], ignoredActions: ["pull"], includeReferences: true)))
+                    ignoredMediaTypes: ["application/octet-stream"], ignoredActions: ["pull"], includeReferences: true))
+        )
         defer { registry.remove() }
         try await registry.start()
         let index = try await Pusher(baseURL: registry.url).pushIndex("team/multi", tag: "v1", oci: true)

@@ -35,9 +35,10 @@ final class ScriptedServer {
     }
 
     /// A client for `mode`'s base URL, with fast retries.
-    func client(_ mode: String, tokens: any RegistryTokenSource = HandSignedTokens(),
-        configure: (inout HTTPRegistryClient.Configuration) -> Void = { _ in }) -> HTTPRegistryClient
-    {
+    func client(
+        _ mode: String, tokens: any RegistryTokenSource = HandSignedTokens(),
+        configure: (inout HTTPRegistryClient.Configuration) -> Void = { _ in }
+    ) -> HTTPRegistryClient {
         var configuration = HTTPRegistryClient.Configuration(name: "scripted", baseURL: "\(origin)/\(mode)")
         configuration.initialBackoff = .milliseconds(10)
         configuration.maxBackoff = .milliseconds(50)

@@ -18,7 +18,8 @@ struct TestPKI: Sendable {
     static let shared: TestPKI = {
         // swift-format-ignore: a test fixture that cannot be built is a broken machine, not a test failure.
         let key = try! PrivateKey.generate(.ecP256)
-        let certificate = try! Certificate.selfSigned(key: key, commonName: "registry-client-tests", validity: .seconds(86400))
+        let certificate = try! Certificate.selfSigned(
+            key: key, commonName: "registry-client-tests", validity: .seconds(86400))
         return TestPKI(key: key, certificate: certificate)
     }()
 
@@ -153,7 +154,8 @@ struct Pusher {
         let digest = Hex.digest(bytes)
         let auth = ("Authorization", "Bearer \(try token(repository))")
         let started = try await http.send(
-            OutboundRequest(method: .post, url: "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: [auth], body: []))
+            OutboundRequest(method: .post, url: "\(baseURL)/v2/\(repository)/blobs/uploads/", headers: [auth], body: [])
+        )
         guard started.status == 202, var location = started.header("Location") else {
             throw PushError("upload start for \(repository): HTTP \(started.status) \(started.bodyText)")
         }
@@ -165,7 +167,8 @@ struct Pusher {
         location += (location.contains("?") ? "&" : "?") + "digest=\(digest)"
         let finished = try await http.send(
             OutboundRequest(
-                method: .put, url: location, headers: [auth, ("Content-Type", "application/octet-stream")], body: bytes))
+                method: .put, url: location, headers: [auth, ("Content-Type", "application/octet-stream")], body: bytes)
+        )
         guard finished.status == 201 else {
             throw PushError("blob PUT for \(repository): HTTP \(finished.status) \(finished.bodyText)")
         }
@@ -185,7 +188,9 @@ struct Pusher {
     }
 
     /// A one-layer image manifest of `mediaType` (Docker schema 2 or OCI), its blobs pushed; not tagged.
-    func image(_ repository: String, mediaType: String, label: String = UUID().uuidString) async throws -> PushedManifest {
+    func image(_ repository: String, mediaType: String, label: String = UUID().uuidString) async throws
+        -> PushedManifest
+    {
         let oci = mediaType == ManifestMediaType.ociManifest
         let config = try json([
             "architecture": "amd64", "os": "linux", "rootfs": ["type": "layers", "diff_ids": [] as [String]],
@@ -197,12 +202,15 @@ struct Pusher {
         let manifest: [String: Any] = [
             "schemaVersion": 2, "mediaType": mediaType,
             "config": [
-                "mediaType": oci ? "application/vnd.oci.image.config.v1+json" : "application/vnd.docker.container.image.v1+json",
+                "mediaType": oci
+                    ? "application/vnd.oci.image.config.v1+json" : "application/vnd.docker.container.image.v1+json",
                 "size": config.count, "digest": configDigest,
             ],
             "layers": [
                 [
-                    "mediaType": oci ? "application/vnd.oci.image.layer.v1.tar+gzip" : "application/vnd.docker.image.rootfs.diff.tar.gzip",
+                    "mediaType": oci
+                        ? "application/vnd.oci.image.layer.v1.tar+gzip"
+                        : "application/vnd.docker.image.rootfs.diff.tar.gzip",
                     "size": layer.count, "digest": layerDigest,
                 ]
             ],

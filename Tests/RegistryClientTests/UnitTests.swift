@@ -24,7 +24,8 @@ final class ScriptedFetcher: HTTPFetching {
 }
 
 @Suite struct ClientUnitTests {
-    private func client(_ fetcher: ScriptedFetcher, tokens: HandSignedTokens = HandSignedTokens()) -> HTTPRegistryClient {
+    private func client(_ fetcher: ScriptedFetcher, tokens: HandSignedTokens = HandSignedTokens()) -> HTTPRegistryClient
+    {
         var configuration = HTTPRegistryClient.Configuration(name: "unit", baseURL: "https://registry.test/prefix/")
         configuration.initialBackoff = .milliseconds(1)
         return HTTPRegistryClient(configuration: configuration, http: fetcher, tokens: tokens)
@@ -35,24 +36,29 @@ final class ScriptedFetcher: HTTPFetching {
         let digest = "sha256:" + Digest.sha256(body).map { String(format: "%02x", $0) }.joined()
         let fetcher = ScriptedFetcher([
             InboundResponse(
-                status: 200, headers: [("Content-Type", ManifestMediaType.ociIndex), ("Docker-Content-Digest", digest)],
+                status: 200,
+                headers: [("Content-Type", ManifestMediaType.ociIndex), ("Docker-Content-Digest", digest)],
                 body: body)
         ])
         let tokens = HandSignedTokens()
         let fetched = try #require(try await client(fetcher, tokens: tokens).manifest("ns/app", reference: digest))
 
-        #expect(fetched.descriptor == ManifestDescriptor(digest: digest, mediaType: ManifestMediaType.ociIndex, length: 2))
+        #expect(
+            fetched.descriptor == ManifestDescriptor(digest: digest, mediaType: ManifestMediaType.ociIndex, length: 2))
         let request = try #require(fetcher.requests.first)
         #expect(request.url == "https://registry.test/prefix/v2/ns/app/manifests/\(digest)")
         let accept = request.headers.first { $0.name == "Accept" }?.value ?? ""
-        #expect(Set(accept.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }) == Set(ManifestMediaType.all))
+        #expect(
+            Set(accept.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) })
+                == Set(ManifestMediaType.all))
         #expect(tokens.requests.map { $0.map(\.description) } == [["repository:ns/app:pull"]])
     }
 
     @Test func aCachedTokenRefusedWithFourOhOneIsReplacedOnce() async throws {
         let page = Array(#"{"repositories":["a/b"]}"#.utf8)
         let fetcher = ScriptedFetcher([
-            InboundResponse(status: 200, body: page), InboundResponse(status: 401), InboundResponse(status: 200, body: page),
+            InboundResponse(status: 200, body: page), InboundResponse(status: 401),
+            InboundResponse(status: 200, body: page),
         ])
         let tokens = HandSignedTokens()
         let client = client(fetcher, tokens: tokens)
@@ -63,7 +69,9 @@ final class ScriptedFetcher: HTTPFetching {
 
     @Test func aTokenCloseToExpiryIsRenewedBeforeUse() async throws {
         let page = Array(#"{"repositories":[]}"#.utf8)
-        let fetcher = ScriptedFetcher([InboundResponse(status: 200, body: page), InboundResponse(status: 200, body: page)])
+        let fetcher = ScriptedFetcher([
+            InboundResponse(status: 200, body: page), InboundResponse(status: 200, body: page),
+        ])
         // Twenty seconds left is inside the default thirty-second renewal margin.
         let tokens = HandSignedTokens(lifetime: 20)
         let client = client(fetcher, tokens: tokens)
@@ -79,13 +87,18 @@ final class ScriptedFetcher: HTTPFetching {
         ])
         let client = client(fetcher)
         try await client.deleteManifest("ns/app", digest: digest)
-        await #expect(performing: { try await client.deleteManifest("ns/app", digest: digest) }, throws: hasCode(.deletionDisabled))
-        await #expect(performing: { try await client.deleteManifest("ns/app", digest: digest) }, throws: hasCode(.notFound))
+        await #expect(
+            performing: { try await client.deleteManifest("ns/app", digest: digest) },
+            throws: hasCode(.deletionDisabled))
+        await #expect(
+            performing: { try await client.deleteManifest("ns/app", digest: digest) }, throws: hasCode(.notFound))
         #expect(fetcher.requests.allSatisfy { $0.method == .delete })
     }
 
     @Test func errorMessagesNameTheCallAndNeverCarryTheToken() async throws {
-        let fetcher = ScriptedFetcher([InboundResponse(status: 403, body: Array(#"{"errors":[{"code":"DENIED"}]}"#.utf8))])
+        let fetcher = ScriptedFetcher([
+            InboundResponse(status: 403, body: Array(#"{"errors":[{"code":"DENIED"}]}"#.utf8))
+        ])
         do {
             _ = try await client(fetcher).tags(of: "ns/app")
             Issue.record("a 403 was accepted")

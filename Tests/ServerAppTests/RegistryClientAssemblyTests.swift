@@ -70,14 +70,17 @@ struct RegistryClientAssemblyTests {
             registries: [settings(name: "main", service: "configured.wrongly", url: registry.url)],
             issuer: Self.issuer, keyRing: ring, logger: Logger(label: "test", level: .error))
         let client = try #require(assembly.clients["main"])
-        await #expect(performing: { try await client.catalog() }, throws: { ($0 as? RegistryAPIError)?.code == .unauthorized })
+        await #expect(
+            performing: { try await client.catalog() }, throws: { ($0 as? RegistryAPIError)?.code == .unauthorized })
     }
 
     @Test func mintedTokensNameTheClientAndGrantExactlyTheScope() async throws {
         let key = try PrivateKey.generate(.ecP256)
         let certificate = try Certificate.selfSigned(key: key, commonName: "assembly-test", validity: .seconds(3600))
         let ring = SigningKeyRingStore(
-            ring: try SigningKeyRing(keys: [SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)]))
+            ring: try SigningKeyRing(keys: [
+                SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)
+            ]))
         let source = MintedRegistryTokens(
             minter: TokenMinter(issuer: Self.issuer, lifetime: RegistryClientAssembly.tokenLifetime, keyRing: ring),
             audience: "svc")

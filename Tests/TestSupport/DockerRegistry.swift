@@ -182,10 +182,14 @@ public final class DockerRegistry {
                 lines += ["      headers:", "        Authorization: [\(quoted(authorization))]"]
             }
             if !notifications.ignoredMediaTypes.isEmpty {
-                lines.append("      ignoredmediatypes: [\(notifications.ignoredMediaTypes.map(quoted).joined(separator: ", "))]")
+                lines.append(
+                    "      ignoredmediatypes: [\(notifications.ignoredMediaTypes.map(quoted).joined(separator: ", "))]")
             }
             if !notifications.ignoredActions.isEmpty {
-                lines += ["      ignore:", "        actions: [\(notifications.ignoredActions.map(quoted).joined(separator: ", "))]"]
+                lines += [
+                    "      ignore:",
+                    "        actions: [\(notifications.ignoredActions.map(quoted).joined(separator: ", "))]",
+                ]
             }
         }
         lines += ["health:", "  storagedriver:", "    enabled: false", ""]
