@@ -272,7 +272,8 @@ public struct RepositoryDeletion: Sendable {
                             id: UUID().uuidString.lowercased()),
                         in: writer)
                 }
-                if removeRepository || (try writer.tags(in: stored.id)).isEmpty {
+                let isEmpty = try writer.tags(in: stored.id).isEmpty
+                if removeRepository || isEmpty {
                     try writer.deleteRepository(stored.id)
                     repositoryRemoved = true
                 }
