@@ -278,7 +278,8 @@ public struct ReconciliationPlan: Sendable, Hashable {
                 }
             case .failed(let reason):
                 if storedTag != nil { keptTags += 1 }
-                skipped.append(ReconciliationSkip(repository: name, tag: tagName, reason: .tagHeadFailed, detail: reason))
+                skipped.append(
+                    ReconciliationSkip(repository: name, tag: tagName, reason: .tagHeadFailed, detail: reason))
             case .missing:
                 if storedTag != nil { keptTags += 1 }
                 skipped.append(ReconciliationSkip(repository: name, tag: tagName, reason: .tagVanished))

@@ -51,7 +51,8 @@ public struct ReconciliationReport: Sendable, Hashable {
 
     /// The report as the CLI prints it: a heading, one line per change, then what was skipped.
     public func rendered() -> String {
-        let listed = catalogCount.map { "\($0) repositor\($0 == 1 ? "y" : "ies") in the catalog" } ?? "catalog not listed"
+        let listed =
+            catalogCount.map { "\($0) repositor\($0 == 1 ? "y" : "ies") in the catalog" } ?? "catalog not listed"
         var lines = ["\(registry): \(listed)" + (dryRun ? " (dry run: nothing written)" : "")]
         let verb = dryRun ? "would " : ""
         lines += plan.repositoriesToCreate.map { "  \(verb)create repository \($0)" }
@@ -361,12 +362,15 @@ enum CatalogState {
         // registry delete by digest would produce.
         var removals: [String: [String: [String]]] = [:]
         for removal in plan.tagsToRemove {
-            guard let (_, repository) = try RepositoryNames.find(removal.repository, registry: registry, reader: writer),
+            guard
+                let (_, repository) = try RepositoryNames.find(removal.repository, registry: registry, reader: writer),
                 let tag = try writer.tag(named: removal.tag, in: repository.id)
             else { continue }
             try writer.deleteTag(tag.id)
             removals[removal.repository, default: [:]][removal.digest, default: []].append(removal.tag)
-            try audit(Reconciler.AuditAction.tagRemove, "tag:\(removal.repository):\(removal.tag)", ["digest": removal.digest])
+            try audit(
+                Reconciler.AuditAction.tagRemove, "tag:\(removal.repository):\(removal.tag)", ["digest": removal.digest]
+            )
         }
         for (repositoryName, byDigest) in removals.sorted(by: { $0.key < $1.key }) {
             guard let observer else { break }
@@ -382,7 +386,9 @@ enum CatalogState {
             }
         }
         for name in plan.repositoriesToRemove {
-            guard let (_, repository) = try RepositoryNames.find(name, registry: registry, reader: writer) else { continue }
+            guard let (_, repository) = try RepositoryNames.find(name, registry: registry, reader: writer) else {
+                continue
+            }
             try writer.deleteRepository(repository.id)
             try audit(Reconciler.AuditAction.repositoryRemove, "repository:\(name)", [:])
         }
@@ -406,12 +412,15 @@ enum RepositoryNames {
             guard let first = component.utf8.first, let last = component.utf8.last,
                 isAlphanumeric(first), isAlphanumeric(last)
             else { return false }
-            return component.utf8.allSatisfy { isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-") }
+            return component.utf8.allSatisfy {
+                isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
+            }
         }
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 
     /// Splits a registry name into its namespace (nil: the global namespace) and the name inside it.

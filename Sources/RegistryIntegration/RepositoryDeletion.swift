@@ -142,7 +142,8 @@ public struct RepositoryDeletion: Sendable {
             deleted: [descriptor], in: repository, removeRepository: false, action: AuditAction.tagDelete,
             target: target, principal: principal)
         logger.info(
-            "tag deleted", ["repository": repository, "tag": tag, "digest": descriptor.digest, "actor": principal.username])
+            "tag deleted",
+            ["repository": repository, "tag": tag, "digest": descriptor.digest, "actor": principal.username])
         return result
     }
 

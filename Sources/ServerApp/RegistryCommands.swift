@@ -37,7 +37,8 @@ struct RegistryWiring {
         guard let found = configuration.registries.first(where: { $0.name == name }) else {
             throw CommandFailure(
                 .dataError,
-                "no registry named '\(name)'; configured: \(configuration.registries.map(\.name).joined(separator: ", "))")
+                "no registry named '\(name)'; configured: \(configuration.registries.map(\.name).joined(separator: ", "))"
+            )
         }
         return [found]
     }
@@ -167,7 +168,8 @@ enum RegistryCommands {
             if !unlisted.isEmpty {
                 throw CommandFailure(
                     .unavailable,
-                    "the catalog of \(unlisted.joined(separator: ", ")) could not be listed, so nothing was removed there")
+                    "the catalog of \(unlisted.joined(separator: ", ")) could not be listed, so nothing was removed there"
+                )
             }
         }
     }
@@ -185,7 +187,9 @@ enum RegistryCommands {
                 logger: logger.named("jobs")
             ) {
                 let ran = try await SyncLock.withLock(configuration) { try await reconciler.run() }
-                if ran == nil { logger.info("catalog sync skipped: another sync holds the lock", ["registry": registry.name]) }
+                if ran == nil {
+                    logger.info("catalog sync skipped: another sync holds the lock", ["registry": registry.name])
+                }
             }
         }
     }
@@ -213,7 +217,8 @@ enum RepositoryCommands {
                     let namespace = try reader.namespace(id: repository.namespaceID)
                     guard namespaceFilter == nil || namespace?.name == namespaceFilter else { continue }
                     let tags = try reader.tags(in: repository.id)
-                    let full = namespace?.kind == .global || namespace == nil
+                    let full =
+                        namespace?.kind == .global || namespace == nil
                         ? repository.name : "\(namespace!.name)/\(repository.name)"
                     rows.append([
                         "registry": registry, "repository": full, "namespace": namespace?.name ?? "",
@@ -227,8 +232,10 @@ enum RepositoryCommands {
         if json {
             print(Table.json(rows))
         } else {
-            print(Table.render(["REGISTRY", "REPOSITORY", "TAGS", "UPDATED"],
-                rows.map { [$0["registry"]!, $0["repository"]!, $0["tags"]!, $0["updated"]!] }), terminator: "")
+            print(
+                Table.render(
+                    ["REGISTRY", "REPOSITORY", "TAGS", "UPDATED"],
+                    rows.map { [$0["registry"]!, $0["repository"]!, $0["tags"]!, $0["updated"]!] }), terminator: "")
         }
     }
 
@@ -245,12 +252,15 @@ enum RepositoryCommands {
         let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
         let registry = try wiring.registry(named: only)
         try await context.withStore { store in
-            let result = try await DeletionCommand.perform(store: store, wiring: wiring, registry: registry, actor: actor) {
+            let result = try await DeletionCommand.perform(
+                store: store, wiring: wiring, registry: registry, actor: actor
+            ) {
                 try await $0.deleteRepository(name, as: $1)
             }
-            print("deleted \(name) at \(registry.name): \(result.digests.count) manifest(s)"
-                + (result.removedTags.isEmpty ? "" : ", tags \(result.removedTags.joined(separator: ", "))")
-                + (result.repositoryRemoved ? "; repository removed" : ""))
+            print(
+                "deleted \(name) at \(registry.name): \(result.digests.count) manifest(s)"
+                    + (result.removedTags.isEmpty ? "" : ", tags \(result.removedTags.joined(separator: ", "))")
+                    + (result.repositoryRemoved ? "; repository removed" : ""))
         }
     }
 }
@@ -270,7 +280,8 @@ enum TagCommands {
         let tags = try await context.read { reader -> [Storage.Tag] in
             let parts = RepositoryReference.split(name)
             guard
-                let namespace = try parts.namespace.map({ try reader.namespace(named: $0) }) ?? reader.globalNamespace(),
+                let namespace = try parts.namespace.map({ try reader.namespace(named: $0) })
+                    ?? reader.globalNamespace(),
                 let repository = try reader.repository(named: parts.name, in: namespace.id, registry: registry)
             else { throw CommandFailure(.dataError, "no repository '\(name)' in registry '\(registry)'") }
             return try reader.tags(in: repository.id).sorted { $0.name < $1.name }
@@ -317,11 +328,15 @@ enum TagCommands {
         let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
         let registry = try wiring.registry(named: only)
         try await context.withStore { store in
-            let result = try await DeletionCommand.perform(store: store, wiring: wiring, registry: registry, actor: actor) {
+            let result = try await DeletionCommand.perform(
+                store: store, wiring: wiring, registry: registry, actor: actor
+            ) {
                 try await $0.deleteTag(tag, in: repository, as: $1)
             }
-            print("deleted \(repository)@\(result.digests.joined(separator: ", ")) at \(registry.name): tags "
-                + result.removedTags.joined(separator: ", ") + (result.repositoryRemoved ? "; repository removed" : ""))
+            print(
+                "deleted \(repository)@\(result.digests.joined(separator: ", ")) at \(registry.name): tags "
+                    + result.removedTags.joined(separator: ", ")
+                    + (result.repositoryRemoved ? "; repository removed" : ""))
         }
     }
 }
@@ -370,14 +385,17 @@ enum Table {
         let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
         return all.map { row in
             row.indices.map { column in
-                column == row.count - 1 ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+                column == row.count - 1
+                    ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
             }.joined(separator: "  ")
         }.joined(separator: "\n") + "\n"
     }
 
     /// The rows as a JSON array of objects with sorted keys.
     static func json(_ rows: [[String: String]]) -> String {
-        let data = (try? JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .prettyPrinted])) ?? Data("[]".utf8)
+        let data =
+            (try? JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .prettyPrinted]))
+            ?? Data("[]".utf8)
         return String(decoding: data, as: UTF8.self)
     }
 

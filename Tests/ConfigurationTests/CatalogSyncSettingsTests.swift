@@ -12,7 +12,9 @@ import Testing
     }
 
     @Test func catalogSyncSettingsAreRead() throws {
-        let configuration = try load([("60-sync.yaml", "catalogSync:\n  enabled: false\n  interval: 1h\n  concurrency: 8\n")])
+        let configuration = try load([
+            ("60-sync.yaml", "catalogSync:\n  enabled: false\n  interval: 1h\n  concurrency: 8\n")
+        ])
         #expect(!configuration.catalogSync.enabled)
         #expect(configuration.catalogSync.interval == .seconds(3600))
         #expect(configuration.catalogSync.concurrency == 8)

@@ -15,7 +15,9 @@ private func stored(_ name: String, _ tags: [String: String], createdAt: Date = 
 {
     StoredRepositoryState(
         name: name, createdAt: createdAt,
-        tags: tags.sorted { $0.key < $1.key }.map { StoredTagState(name: $0.key, digest: $0.value, updatedAt: tagsUpdatedAt) })
+        tags: tags.sorted { $0.key < $1.key }.map {
+            StoredTagState(name: $0.key, digest: $0.value, updatedAt: tagsUpdatedAt)
+        })
 }
 
 private func answered(_ tags: [String: String]) -> RepositoryListingOutcome {
@@ -25,7 +27,8 @@ private func answered(_ tags: [String: String]) -> RepositoryListingOutcome {
 /// A plan summary that reads well in a table: `+repo`, `+repo:tag`, `~repo:tag`, `-repo:tag`, `-repo`.
 private func summary(_ plan: ReconciliationPlan) -> [String] {
     plan.repositoriesToCreate.map { "+\($0)" } + plan.tagsToAdd.map { "+\($0.repository):\($0.tag)" }
-        + plan.tagsToMove.map { "~\($0.repository):\($0.tag)" } + plan.tagsToRemove.map { "-\($0.repository):\($0.tag)" }
+        + plan.tagsToMove.map { "~\($0.repository):\($0.tag)" }
+        + plan.tagsToRemove.map { "-\($0.repository):\($0.tag)" }
         + plan.repositoriesToRemove.map { "-\($0)" }
 }
 
@@ -47,7 +50,8 @@ private func summary(_ plan: ReconciliationPlan) -> [String] {
             repositories: ["alice/app": answered(["v1": "sha256:a"])], expected: []),
         Case(
             label: "a repository only the registry holds is created with its tags",
-            stored: [], catalog: ["alice/app"], repositories: ["alice/app": answered(["v1": "sha256:a", "v2": "sha256:b"])],
+            stored: [], catalog: ["alice/app"],
+            repositories: ["alice/app": answered(["v1": "sha256:a", "v2": "sha256:b"])],
             expected: ["+alice/app", "+alice/app:v1", "+alice/app:v2"]),
         Case(
             label: "a tag only the registry holds is added to an existing repository",
@@ -75,7 +79,9 @@ private func summary(_ plan: ReconciliationPlan) -> [String] {
             repositories: ["alice/app": .noSuchRepository], expected: ["-alice/app:v1", "-alice/app"]),
         Case(
             label: "a failed catalog removes nothing at all",
-            stored: [stored("alice/app", ["v1": "sha256:a", "v2": "sha256:b"]), stored("alice/gone", ["v1": "sha256:c"])],
+            stored: [
+                stored("alice/app", ["v1": "sha256:a", "v2": "sha256:b"]), stored("alice/gone", ["v1": "sha256:c"]),
+            ],
             catalog: nil, repositories: ["alice/app": answered(["v1": "sha256:a"]), "alice/gone": .noSuchRepository],
             expected: [], skips: [.catalogFailed]),
         Case(
@@ -85,7 +91,9 @@ private func summary(_ plan: ReconciliationPlan) -> [String] {
             expected: ["+alice/app:v2", "~alice/app:v1"], skips: [.catalogFailed]),
         Case(
             label: "a failed tag list removes nothing in that repository but others still sync",
-            stored: [stored("alice/app", ["v1": "sha256:a"]), stored("bob/web", ["v1": "sha256:b", "old": "sha256:c"])],
+            stored: [
+                stored("alice/app", ["v1": "sha256:a"]), stored("bob/web", ["v1": "sha256:b", "old": "sha256:c"]),
+            ],
             catalog: ["alice/app", "bob/web"],
             repositories: ["alice/app": .failed("registry_timeout"), "bob/web": answered(["v1": "sha256:b"])],
             expected: ["-bob/web:old"], skips: [.tagListFailed]),

@@ -9,9 +9,10 @@ private let deletable = AuthorizationSettings(
     pushPolicy: .allowTeams, deleteEnabled: true, deleteContributors: false, anonymousPull: true)
 
 @Suite struct DeletionTests {
-    private func deletion(_ registry: FakeRegistry, _ store: any Store, observer: RecordingObserver? = nil,
-        settings: AuthorizationSettings = deletable) -> RepositoryDeletion
-    {
+    private func deletion(
+        _ registry: FakeRegistry, _ store: any Store, observer: RecordingObserver? = nil,
+        settings: AuthorizationSettings = deletable
+    ) -> RepositoryDeletion {
         RepositoryDeletion(
             registry: registryName, api: registry, store: store, authorization: settings, observer: observer,
             logger: quietLogger)
@@ -32,7 +33,11 @@ private let deletable = AuthorizationSettings(
         #expect(try await contents(store) == ["alice/app": ["v2": "sha256:b"]])
         #expect(observer.changes.withLock { $0.map(\.tags) } == [["latest", "v1"]])
         let audit = try await store.read { try $0.auditEvents(limit: 10, before: nil) }
-        #expect(audit.contains { $0.action == RepositoryDeletion.AuditAction.tagDelete && $0.actorName == "alice" && $0.outcome == .success })
+        #expect(
+            audit.contains {
+                $0.action == RepositoryDeletion.AuditAction.tagDelete && $0.actorName == "alice"
+                    && $0.outcome == .success
+            })
         await store.close()
     }
 

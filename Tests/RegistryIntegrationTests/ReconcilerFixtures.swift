@@ -46,7 +46,8 @@ final class FakeRegistry: RegistryAPI, Sendable {
         try state.withLock { state in
             if let error = state.headErrors["\(repository):\(reference)"] { throw error }
             guard let tags = state.repositories[repository] else { return nil }
-            let digest = reference.hasPrefix("sha256:") ? (tags.values.contains(reference) ? reference : nil) : tags[reference]
+            let digest =
+                reference.hasPrefix("sha256:") ? (tags.values.contains(reference) ? reference : nil) : tags[reference]
             return digest.map { ManifestDescriptor(digest: $0, mediaType: ManifestMediaType.dockerManifest) }
         }
     }
@@ -140,7 +141,8 @@ func contents(_ store: any Store) async throws -> [String: [String: String]] {
         for repository in try reader.repositories(ofRegistry: registryName) {
             let namespace = try reader.namespace(id: repository.namespaceID)!
             let full = namespace.kind == .global ? repository.name : "\(namespace.name)/\(repository.name)"
-            result[full] = Dictionary(uniqueKeysWithValues: try reader.tags(in: repository.id).map { ($0.name, $0.digest) })
+            result[full] = Dictionary(
+                uniqueKeysWithValues: try reader.tags(in: repository.id).map { ($0.name, $0.digest) })
         }
         return result
     }

@@ -52,8 +52,9 @@ import Testing
         #expect(report.plan.repositoriesToRemove == ["alice/emptied", "alice/gone"])
         let deletes = observer.changes.withLock { $0 }
         #expect(deletes.map(\.action) == [.delete, .delete, .delete])
-        #expect(Set(deletes.map { "\($0.repository)@\($0.digest):\($0.tags)" })
-            == ["alice/app@sha256:b:[\"v2\"]", "alice/emptied@sha256:d:[\"v1\"]", "alice/gone@sha256:c:[\"v1\"]"])
+        #expect(
+            Set(deletes.map { "\($0.repository)@\($0.digest):\($0.tags)" })
+                == ["alice/app@sha256:b:[\"v2\"]", "alice/emptied@sha256:d:[\"v1\"]", "alice/gone@sha256:c:[\"v1\"]"])
         let actions = try await auditActions(store)
         #expect(actions.contains(Reconciler.AuditAction.tagMove))
         #expect(actions.contains(Reconciler.AuditAction.tagRemove))
@@ -81,7 +82,9 @@ import Testing
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "old": "sha256:x"])
         try await seed(store, "alice/web", ["v1": "sha256:b", "old": "sha256:y"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"], "alice/web": ["v1": "sha256:b", "v2": "sha256:z"]])
+        let registry = FakeRegistry([
+            "alice/app": ["v1": "sha256:a"], "alice/web": ["v1": "sha256:b", "v2": "sha256:z"],
+        ])
         registry.update { $0.tagListErrors["alice/app"] = RegistryAPIError(.serverError, "503 after retries") }
         _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
         let after = try await contents(store)
