@@ -122,4 +122,66 @@ struct RegistrySyncTests {
         #expect(refused.stderr.contains("registry sync"), "\(refused)")
         #expect(try await tags(stack, "alice/app")?.keys.sorted() == ["v1"])
     }
+
+    @Test func pushesARestartedRegistryNeverDeliveredAreHealedBySync() async throws {
+        try Peers.require()
+        let service = "e2e-registry.test"
+        let issuer = "portcullis-e2e"
+        let portcullisPort = try freePort()
+        var registryPort = try freePort()
+        while registryPort == portcullisPort { registryPort = try freePort() }
+        // Notifications go to a port nobody listens on: the registry queues them in memory and retries
+        // forever, and its restart drops them.
+        var deadPort = try freePort()
+        while deadPort == portcullisPort || deadPort == registryPort { deadPort = try freePort() }
+        let portcullis = try Portcullis(
+            port: portcullisPort, service: service, issuer: issuer, registryURL: "http://127.0.0.1:\(registryPort)")
+        defer { portcullis.stop() }
+        let scratch = try TemporaryDirectory("scratch")
+        defer { scratch.remove() }
+        try await portcullis.must(["db", "migrate"])
+        try await portcullis.createUser(Stack.admin.name, password: Stack.admin.password, admin: true)
+        try portcullis.configureSigningKeys([Portcullis.defaultKey])
+        try await portcullis.generateKey(.ec)
+        let bundle = portcullis.directory.path("rootcertbundle.pem")
+        try portcullis.writeBundle(of: [Portcullis.defaultKey.certificate], to: bundle)
+        let registry = try DockerRegistry(
+            DockerRegistry.Options(
+                tokenAuth: DockerRegistry.TokenAuth(
+                    realm: portcullis.realm, service: service, issuer: issuer, rootCertificateBundle: bundle.path),
+                notifications: DockerRegistry.Notifications(
+                    url: "http://127.0.0.1:\(deadPort)/v2/webhooks/events", authorization: "Bearer lost"),
+                port: registryPort))
+        defer { registry.remove() }
+        try await portcullis.start()
+        try await registry.start()
+
+        let admin = try Skopeo(in: scratch, label: "admin")
+        let login = try await admin.run(
+            [
+                "login", "--authfile", admin.authFile.path, "--tls-verify=false", "--username", Stack.admin.name,
+                "--password-stdin", registry.host,
+            ], input: Stack.admin.password + "\n")
+        #expect(login.succeeded, "\(login)\n\(portcullis.logTail())")
+        let image = try await OCIImage.build(in: scratch.path("image"))
+        for reference in ["orphans/app:v1", "busybox:latest"] {
+            let push = try await admin.run(
+                [
+                    "copy", "--authfile", admin.authFile.path, "--dest-tls-verify=false", image.reference,
+                    "docker://\(registry.host)/\(reference)",
+                ])
+            #expect(push.succeeded, "\(push)\n\(registry.logTail())")
+        }
+        registry.stop()
+        try await registry.start()
+
+        let sync = try await portcullis.run(["registry", "sync"])
+        #expect(sync.succeeded, "\(sync)\n\(portcullis.logTail())")
+        #expect(sync.stdout.contains("add tag orphans/app:v1 \(image.manifestDigest)"), "\(sync)")
+        #expect(sync.stdout.contains("add tag busybox:latest"), "\(sync)")
+        let repositories = try await portcullis.run(["repository", "list", "orphans"])
+        #expect(repositories.stdout.contains("orphans/app"), "\(repositories)")
+        let tags = try await portcullis.run(["tag", "list", "busybox"])
+        #expect(tags.stdout.contains("latest"), "\(tags)")
+    }
 }
