@@ -136,10 +136,10 @@ public final class Reconciler: Sendable {
 
         let startedAt = Date()
         let registry = registry
-        let storedNames = try await store.read { reader in
-            try CatalogState.stored(in: registry, reader: reader).map(\.name)
+        let (storedNames, globalName) = try await store.read { reader in
+            (try CatalogState.stored(in: registry, reader: reader).map(\.name), try reader.globalNamespace()?.name)
         }
-        let listing = await list(storedNames: storedNames, startedAt: startedAt)
+        let listing = await list(storedNames: storedNames, globalNamespace: globalName, startedAt: startedAt)
         if dryRun {
             let plan = try await store.read { reader in
                 ReconciliationPlan.make(stored: try CatalogState.stored(in: registry, reader: reader), listing: listing)
@@ -177,7 +177,10 @@ public final class Reconciler: Sendable {
 
     // MARK: - Listing
 
-    private func list(storedNames: [String], startedAt: Date) async -> RegistryListing {
+    /// Lists the catalog, every tag list and every tag's digest. Names under the global namespace's own
+    /// name (`portcullis-global/x`) are not listed: they would be stored as the unprefixed `x`, and the
+    /// plan reports them as not listed instead of flip-flopping between the two spellings.
+    private func list(storedNames: [String], globalNamespace: String?, startedAt: Date) async -> RegistryListing {
         let api = api
         var catalog: [String]?
         var catalogFailure: String?
@@ -187,7 +190,9 @@ public final class Reconciler: Sendable {
             catalogFailure = "\(error)"
             logger.warning("registry catalog could not be listed", ["registry": registry, "error": "\(error)"])
         }
-        let names = Set(storedNames).union(catalog ?? []).sorted()
+        let names = Set(storedNames).union(catalog ?? []).sorted().filter { name in
+            globalNamespace.map { !name.hasPrefix($0 + "/") } ?? true
+        }
         let tagLists = await boundedMap(names, limit: concurrency) { name -> (String, Result<[String]?, any Error>) in
             do { return (name, .success(try await api.tags(of: name))) } catch { return (name, .failure(error)) }
         }

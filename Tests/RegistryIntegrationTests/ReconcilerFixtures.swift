@@ -151,3 +151,32 @@ func contents(_ store: any Store) async throws -> [String: [String: String]] {
 func auditActions(_ store: any Store) async throws -> [String] {
     try await store.read { try $0.auditEvents(limit: 1000, before: nil) }.map(\.action)
 }
+
+/// A registry whose catalog call waits until the test releases it, to hold a run in progress.
+final class GatedRegistry: RegistryAPI, Sendable {
+    let inner: FakeRegistry
+    let entered = AsyncStream<Void>.makeStream()
+    let release = AsyncStream<Void>.makeStream()
+
+    init(_ inner: FakeRegistry) { self.inner = inner }
+
+    func catalog() async throws -> [String] {
+        entered.continuation.yield()
+        for await _ in release.stream { break }
+        return try await inner.catalog()
+    }
+
+    func tags(of repository: String) async throws -> [String]? { try await inner.tags(of: repository) }
+
+    func headManifest(_ repository: String, reference: String) async throws -> ManifestDescriptor? {
+        try await inner.headManifest(repository, reference: reference)
+    }
+
+    func manifest(_ repository: String, reference: String) async throws -> FetchedManifest? {
+        try await inner.manifest(repository, reference: reference)
+    }
+
+    func deleteManifest(_ repository: String, digest: String) async throws {
+        try await inner.deleteManifest(repository, digest: digest)
+    }
+}

@@ -130,4 +130,31 @@ import Testing
         #expect(second.rendered().contains("no changes"))
         await store.close()
     }
+
+    @Test func aSecondRunWhileOneIsInProgressIsRefusedAndTheFirstCompletes() async throws {
+        let store = try await makeStore()
+        let registry = GatedRegistry(FakeRegistry(["alice/app": ["v1": "sha256:a"]]))
+        let reconciler = Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let first = Task { try await reconciler.run() }
+        for await _ in registry.entered.stream { break }
+        let error = await #expect(throws: ReconciliationError.self) { try await reconciler.run() }
+        #expect(error?.code == .alreadyRunning)
+        registry.release.continuation.yield()
+        #expect(try await first.value.plan.tagsToAdd.count == 1)
+        #expect(try await contents(store) == ["alice/app": ["v1": "sha256:a"]])
+        await store.close()
+    }
+
+    @Test func repositoriesSpelledUnderTheGlobalNamespacesOwnNameAreLeftAlone() async throws {
+        let store = try await makeStore()
+        let registry = FakeRegistry(["portcullis-global/app": ["v1": "sha256:a"], "app": ["v1": "sha256:a"]])
+        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+            .run()
+        #expect(try await contents(store) == ["app": ["v1": "sha256:a"]])
+        #expect(report.plan.skipped.map(\.repository) == ["portcullis-global/app"])
+        let second = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+            .run()
+        #expect(second.plan.isEmpty)
+        await store.close()
+    }
 }
