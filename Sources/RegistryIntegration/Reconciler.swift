@@ -184,14 +184,26 @@ public final class Reconciler: Sendable {
         let api = api
         var catalog: [String]?
         var catalogFailure: String?
+        var registryDown = false
         do {
             catalog = try await api.catalog()
         } catch {
+            // An unreachable registry would make every tag list below retry and fail the same way.
+            if let failure = error as? RegistryAPIError, failure.code == .unreachable || failure.code == .timeout {
+                registryDown = true
+            }
             catalogFailure = "\(error)"
             logger.warning("registry catalog could not be listed", ["registry": registry, "error": "\(error)"])
         }
         let names = Set(storedNames).union(catalog ?? []).sorted().filter { name in
             globalNamespace.map { !name.hasPrefix($0 + "/") } ?? true
+        }
+        if registryDown {
+            let reason = "not asked: the catalog call found the registry unreachable"
+            return RegistryListing(
+                catalog: nil, catalogFailure: catalogFailure,
+                repositories: Dictionary(uniqueKeysWithValues: names.map { ($0, .failed(reason)) }),
+                startedAt: startedAt)
         }
         let tagLists = await boundedMap(names, limit: concurrency) { name -> (String, Result<[String]?, any Error>) in
             do { return (name, .success(try await api.tags(of: name))) } catch { return (name, .failure(error)) }

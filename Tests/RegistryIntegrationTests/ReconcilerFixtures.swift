@@ -16,6 +16,7 @@ final class FakeRegistry: RegistryAPI, Sendable {
         var headErrors: [String: RegistryAPIError] = [:]
         var deleteError: RegistryAPIError?
         var deleted: [String] = []
+        var tagListCalls = 0
     }
 
     let state: Mutex<State>
@@ -37,6 +38,7 @@ final class FakeRegistry: RegistryAPI, Sendable {
 
     func tags(of repository: String) async throws -> [String]? {
         try state.withLock { state in
+            state.tagListCalls += 1
             if let error = state.tagListErrors[repository] { throw error }
             return state.repositories[repository].map { $0.keys.sorted() }
         }

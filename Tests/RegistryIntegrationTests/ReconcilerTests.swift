@@ -75,6 +75,21 @@ import Testing
         #expect(try await contents(store)["alice/app"]?.count == 2)
         #expect(try await contents(store)["alice/gone"] == ["v1": "sha256:c"])
         #expect(report.rendered().contains("catalog_failed"))
+        #expect(
+            registry.state.withLock { $0.tagListCalls } == 0,
+            "an unreachable registry is not asked again per repository")
+        await store.close()
+    }
+
+    @Test func aCatalogRefusedButReachableStillSettlesStoredRepositoriesWithoutRemovingAnything() async throws {
+        let store = try await makeStore()
+        try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
+        let registry = FakeRegistry(["alice/app": ["v1": "sha256:moved", "v3": "sha256:c"]])
+        registry.update { $0.catalogError = RegistryAPIError(.unauthorized, "catalog answered 401") }
+        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+            .run()
+        #expect(report.plan.tagsToRemove.isEmpty)
+        #expect(try await contents(store) == ["alice/app": ["v1": "sha256:moved", "v2": "sha256:b", "v3": "sha256:c"]])
         await store.close()
     }
 
