@@ -244,7 +244,7 @@ public final class Reconciler: Sendable {
             guard let manifest = try? await api.manifest(tag.repository, reference: tag.manifest.digest) else {
                 return (tag.manifest.digest, nil)
             }
-            return (tag.manifest.digest, ManifestFacts(manifest.body))
+            return (tag.manifest.digest, ManifestFacts(manifest))
         }
         var facts: [String: ManifestFacts] = [:]
         for case (let digest, let found?) in fetched { facts[digest] = found }
@@ -252,41 +252,19 @@ public final class Reconciler: Sendable {
     }
 }
 
-/// What reconciliation reads from a manifest document: the image size (config plus layers) of an image
-/// manifest and the platforms of an index.
+/// What reconciliation records from a manifest document: the image size of an image manifest (an
+/// index's would need every child's document, so it stays unknown, as "cheap or unknown" asks) and the
+/// platforms of an index.
 struct ManifestFacts: Sendable, Hashable {
     var size: Int64?
     var platforms: [String]
 
-    private struct Document: Decodable {
-        struct Descriptor: Decodable {
-            var size: Int64?
-            var platform: Platform?
-        }
-        struct Platform: Decodable {
-            var os: String?
-            var architecture: String?
-            var variant: String?
-        }
-        var config: Descriptor?
-        var layers: [Descriptor]?
-        var manifests: [Descriptor]?
-    }
-
-    /// Reads `body`; nil when it is not a manifest JSON document.
-    init?(_ body: [UInt8]) {
-        guard let document = try? JSONDecoder().decode(Document.self, from: Data(body)) else { return nil }
-        if let config = document.config?.size, let layers = document.layers {
-            size = layers.reduce(config) { $0 + ($1.size ?? 0) }
-        } else {
-            size = nil
-        }
-        platforms = (document.manifests ?? []).compactMap { entry in
-            guard let platform = entry.platform, let os = platform.os, let architecture = platform.architecture else {
-                return nil
-            }
-            return ([os, architecture] + (platform.variant.map { [$0] } ?? [])).joined(separator: "/")
-        }
+    /// Reads `manifest`; nil when it is not a manifest document Portcullis understands.
+    init?(_ manifest: FetchedManifest) {
+        guard let summary = try? ManifestSummary.parse(manifest.body, servedMediaType: manifest.descriptor.mediaType)
+        else { return nil }
+        size = summary.imageSize
+        platforms = summary.platforms
     }
 }
 

@@ -64,11 +64,9 @@ struct RegistryWiring {
 
     /// A client for `registry` that mints its own short-lived tokens for exactly each call's scope.
     func client(for registry: RegistrySettings) -> any RegistryAPI {
-        let minter = TokenMinter(issuer: configuration.token.issuer, lifetime: .seconds(300), keyRing: keyRing)
-        return HTTPRegistryClient(
-            configuration: HTTPRegistryClient.Configuration(name: registry.name, baseURL: registry.url.absoluteString),
-            http: CurlHTTPClient(), tokens: MintedRegistryTokens(minter: minter, audience: registry.service),
-            logger: logger.named("registry-client"))
+        RegistryClientAssembly(
+            registries: [registry], issuer: configuration.token.issuer, keyRing: keyRing, logger: logger
+        ).clients[registry.name]!
     }
 
     /// The deletion policy switches, as the token endpoint applies them.
@@ -89,21 +87,6 @@ struct RegistryWiring {
         Reconciler(
             registry: registry.name, api: client(for: registry), store: store, observer: changeObserver(store: store),
             logger: logger.named("sync"), concurrency: configuration.catalogSync.concurrency)
-    }
-}
-
-/// Tokens for Portcullis's own registry calls, signed with the server's key: subject
-/// `RegistryClientIdentity.subject` (so the event worker can skip the pulls they cause), audience the
-/// registry's service.
-struct MintedRegistryTokens: RegistryTokenSource {
-    let minter: TokenMinter
-    let audience: String
-
-    func token(for scopes: [RegistryScope]) async throws -> RegistryToken {
-        let issued = try minter.mint(
-            subject: RegistryClientIdentity.subject, audience: audience,
-            access: scopes.map { AccessClaim(type: $0.type, name: $0.name, actions: $0.actions) }, now: Date())
-        return RegistryToken(value: issued.token, expiresAt: issued.expiresAt)
     }
 }
 

@@ -152,4 +152,39 @@ struct LiveRegistryTests {
         let client = fixture.client(tokens: FailingTokens())
         await #expect(performing: { try await client.tags(of: "team/any") }, throws: hasCode(.credentials))
     }
+
+    @Test func theLauncherConfiguresNotificationsWithTheirHeaderFiltersAndReferences() async throws {
+        let receiver = try await ScriptedServer()
+        let bundle = try TemporaryDirectory("notify-bundle")
+        defer { bundle.remove() }
+        try TestPKI.shared.certificate.pemEncoded().write(to: bundle.path("b.pem"), atomically: true, encoding: .utf8)
+        let registry = try DockerRegistry(
+            DockerRegistry.Options(
+                tokenAuth: DockerRegistry.TokenAuth(
+                    realm: "http://127.0.0.1:1/token", service: TestPKI.service, issuer: TestPKI.issuer,
+                    rootCertificateBundle: bundle.path("b.pem").path),
+                notifications: DockerRegistry.Notifications(
+                    url: "\(receiver.origin)/events", authorization: "Bearer notify-secret",
+                    ignoredMediaTypes: ["application/octet-stream"], ignoredActions: ["pull"], includeReferences: true)))
+        defer { registry.remove() }
+        try await registry.start()
+        let index = try await Pusher(baseURL: registry.url).pushIndex("team/multi", tag: "v1", oci: true)
+        _ = try await HTTPRegistryClient(
+            configuration: .init(name: "n", baseURL: registry.url), http: CurlHTTPClient(), tokens: HandSignedTokens()
+        ).manifest("team/multi", reference: "v1")
+
+        // Two platform manifests and the index: three manifest pushes, no blob events, no pull events.
+        let arrived = try await waitUntil(seconds: 10) { try await receiver.envelopes().count >= 3 }
+        #expect(arrived, "\(registry.logTail())")
+        try await Task.sleep(for: .milliseconds(300))
+        let envelopes = try await receiver.envelopes()
+        let events = envelopes.flatMap { (($0["body"] as? [String: Any])?["events"] as? [[String: Any]]) ?? [] }
+        #expect(envelopes.allSatisfy { $0["authorization"] as? String == "Bearer notify-secret" })
+        #expect(events.count == 3)
+        #expect(events.allSatisfy { $0["action"] as? String == "push" })
+        let indexEvent = events.first { ($0["target"] as? [String: Any])?["digest"] as? String == index.digest }
+        let target = try #require(indexEvent?["target"] as? [String: Any])
+        #expect(target["tag"] as? String == "v1")
+        #expect((target["references"] as? [[String: Any]])?.count == 2)
+    }
 }

@@ -8,7 +8,8 @@ import TestSupport
 ///
 /// A real server over real sockets, not a test double of `HTTPFetching`. Python rather than
 /// Sources/HTTPServer because this test target does not depend on HTTPServer (Package.swift).
-/// `GET /_hits/<mode>` answers how many requests that mode has seen.
+/// `GET /_hits/<mode>` answers how many requests that mode has seen; any POST is recorded as a
+/// registry notification envelope, listed by `GET /_envelopes`.
 final class ScriptedServer {
     static let python = "/usr/bin/python3"
     static var isInstalled: Bool { FileManager.default.isExecutableFile(atPath: python) }
@@ -50,6 +51,12 @@ final class ScriptedServer {
         return Int(answer.bodyText.trimmingCharacters(in: .whitespacesAndNewlines)) ?? -1
     }
 
+    /// The notification envelopes POSTed so far: Authorization header, Content-Type and parsed body.
+    func envelopes() async throws -> [[String: Any]] {
+        let answer = try await CurlHTTPClient().send(OutboundRequest(url: "\(origin)/_envelopes"))
+        return (try JSONSerialization.jsonObject(with: Data(answer.body)) as? [[String: Any]]) ?? []
+    }
+
     func logTail() -> String { process.logTail() }
 
     deinit {
@@ -62,6 +69,7 @@ final class ScriptedServer {
         from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 
         hits = {}
+        envelopes = []
         lock = threading.Lock()
         port = int(sys.argv[1])
 
@@ -86,6 +94,16 @@ final class ScriptedServer {
                     headers.append(("Link", link))
                 self.answer(200, json.dumps({"repositories": names}).encode(), headers)
 
+            def do_POST(self):
+                # The notifications receiver: records each envelope with its Authorization header.
+                body = self.rfile.read(int(self.headers.get("Content-Length", "0")))
+                with lock:
+                    hits["events"] = hits.get("events", 0) + 1
+                    envelopes.append({"authorization": self.headers.get("Authorization", ""),
+                                      "contentType": self.headers.get("Content-Type", ""),
+                                      "body": json.loads(body or b"{}")})
+                self.answer(200)
+
             def do_HEAD(self):
                 self.do_GET()
 
@@ -95,6 +113,9 @@ final class ScriptedServer {
             def do_GET(self):
                 path, _, query = self.path.partition("?")
                 mode = path.split("/")[1]
+                if mode == "_envelopes":
+                    with lock:
+                        return self.answer(200, json.dumps(envelopes).encode())
                 if mode == "_hits":
                     with lock:
                         count = hits.get(path.split("/")[2], 0)

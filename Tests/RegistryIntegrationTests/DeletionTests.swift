@@ -10,7 +10,7 @@ private let deletable = AuthorizationSettings(
 
 @Suite struct DeletionTests {
     private func deletion(
-        _ registry: FakeRegistry, _ store: any Store, observer: RecordingObserver? = nil,
+        _ registry: CatalogRegistry, _ store: any Store, observer: ChangeRecorder? = nil,
         settings: AuthorizationSettings = deletable
     ) -> RepositoryDeletion {
         RepositoryDeletion(
@@ -22,8 +22,8 @@ private let deletable = AuthorizationSettings(
         let store = try await makeStore()
         let tags = ["v1": "sha256:a", "latest": "sha256:a", "v2": "sha256:b"]
         try await seed(store, "alice/app", tags)
-        let registry = FakeRegistry(["alice/app": tags])
-        let observer = RecordingObserver()
+        let registry = CatalogRegistry(["alice/app": tags])
+        let observer = ChangeRecorder()
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let result = try await deletion(registry, store, observer: observer).deleteTag("v1", in: "alice/app", as: alice)
         #expect(result.digests == ["sha256:a"])
@@ -44,7 +44,7 @@ private let deletable = AuthorizationSettings(
     @Test func theLastTagsDeleteTakesTheRepositoryWithIt() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let result = try await deletion(registry, store).deleteTag("v1", in: "alice/app", as: alice)
         #expect(result.repositoryRemoved)
@@ -55,7 +55,7 @@ private let deletable = AuthorizationSettings(
     @Test func aRegistryWithDeletionDisabledLeavesTheDatabaseUnchanged() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         registry.update { $0.deleteError = RegistryAPIError(.deletionDisabled, "DELETE answered 405") }
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let error = await #expect(throws: DeletionError.self) {
@@ -73,7 +73,7 @@ private let deletable = AuthorizationSettings(
     @Test func anUnreachableRegistryLeavesTheDatabaseUnchanged() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         registry.update { $0.headErrors["alice/app:v1"] = RegistryAPIError(.unreachable, "connection refused") }
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let error = await #expect(throws: DeletionError.self) {
@@ -87,7 +87,7 @@ private let deletable = AuthorizationSettings(
     @Test func aTagTheRegistryLacksIsReportedAndTheDatabaseIsLeftAlone() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": [:]])
+        let registry = CatalogRegistry(["alice/app": [:]])
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let error = await #expect(throws: DeletionError.self) {
             try await deletion(registry, store).deleteTag("v1", in: "alice/app", as: alice)
@@ -100,7 +100,7 @@ private let deletable = AuthorizationSettings(
     @Test func aViewerMayNotDeleteAndNothingIsTouched() async throws {
         let store = try await makeStore()
         try await seed(store, "team/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["team/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["team/app": ["v1": "sha256:a"]])
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let error = await #expect(throws: DeletionError.self) {
             try await deletion(registry, store).deleteTag("v1", in: "team/app", as: alice)
@@ -119,7 +119,7 @@ private let deletable = AuthorizationSettings(
     @Test func deletionDisabledByPolicyIsDeniedEvenForAnAdministrator() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         var settings = deletable
         settings.deleteEnabled = false
         let admin = try await RepositoryDeletion.principal(named: "admin", in: store)
@@ -135,7 +135,7 @@ private let deletable = AuthorizationSettings(
         let store = try await makeStore()
         let tags = ["v1": "sha256:a", "latest": "sha256:a", "v2": "sha256:b"]
         try await seed(store, "alice/app", tags.merging(["stale": "sha256:s"]) { a, _ in a })
-        let registry = FakeRegistry(["alice/app": tags])
+        let registry = CatalogRegistry(["alice/app": tags])
         let alice = try await RepositoryDeletion.principal(named: "alice", in: store)
         let result = try await deletion(registry, store).repositoryDelete("alice/app", alice)
         #expect(result.digests == ["sha256:a", "sha256:b"])
@@ -156,7 +156,7 @@ private let deletable = AuthorizationSettings(
 
     @Test func aMalformedRepositoryNameIsRefusedBeforeAnyCall() async throws {
         let store = try await makeStore()
-        let registry = FakeRegistry()
+        let registry = CatalogRegistry()
         let admin = try await RepositoryDeletion.principal(named: "admin", in: store)
         for name in ["", "Alice/app", "alice//app", "alice/app:v1", "../etc"] {
             let error = await #expect(throws: DeletionError.self) {

@@ -6,7 +6,7 @@ import Storage
 import Synchronization
 
 /// A registry in memory behind the `RegistryAPI` contract, with failures to inject per call.
-final class FakeRegistry: RegistryAPI, Sendable {
+final class CatalogRegistry: RegistryAPI, Sendable {
     struct State: Sendable {
         /// repository → tag → digest.
         var repositories: [String: [String: String]] = [:]
@@ -80,7 +80,7 @@ final class FakeRegistry: RegistryAPI, Sendable {
 }
 
 /// Records what the observer was told, to check deletes reach webhooks.
-final class RecordingObserver: RepositoryChangeObserver, Sendable {
+final class ChangeRecorder: RepositoryChangeObserver, Sendable {
     let changes = Mutex<[RepositoryChange]>([])
 
     func record(_ change: RepositoryChange, in writer: any StoreWriting) throws {
@@ -156,11 +156,11 @@ func auditActions(_ store: any Store) async throws -> [String] {
 
 /// A registry whose catalog call waits until the test releases it, to hold a run in progress.
 final class GatedRegistry: RegistryAPI, Sendable {
-    let inner: FakeRegistry
+    let inner: CatalogRegistry
     let entered = AsyncStream<Void>.makeStream()
     let release = AsyncStream<Void>.makeStream()
 
-    init(_ inner: FakeRegistry) { self.inner = inner }
+    init(_ inner: CatalogRegistry) { self.inner = inner }
 
     func catalog() async throws -> [String] {
         entered.continuation.yield()

@@ -7,7 +7,7 @@ import Testing
 @Suite struct ReconcilerTests {
     @Test func repositoriesOnlyTheRegistryHoldsAreRecordedWithTheirSizes() async throws {
         let store = try await makeStore()
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"], "busybox": ["latest": "sha256:b"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"], "busybox": ["latest": "sha256:b"]])
         let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
             .run()
         #expect(report.plan.repositoriesToCreate == ["alice/app", "busybox"])
@@ -17,7 +17,7 @@ import Testing
             let repository = try reader.repository(named: "app", in: namespace.id, registry: registryName)!
             return try reader.tag(named: "v1", in: repository.id)
         }
-        #expect(tag?.size == FakeRegistry.manifestSize)
+        #expect(tag?.size == CatalogRegistry.manifestSize)
         #expect(tag?.mediaType == ManifestMediaType.dockerManifest)
         #expect(tag?.pushedByName == nil)
         #expect(try await auditActions(store).contains(Reconciler.AuditAction.tagAdd))
@@ -26,7 +26,7 @@ import Testing
 
     @Test func aNamespaceUnknownToPortcullisIsCreatedPrivateAndOwnedByTheGlobalTeam() async throws {
         let store = try await makeStore()
-        let registry = FakeRegistry(["orphan/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["orphan/app": ["v1": "sha256:a"]])
         _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
         let (namespace, globalTeam) = try await store.read { reader in
             (try reader.namespace(named: "orphan"), try reader.globalNamespace()?.teamID)
@@ -43,8 +43,8 @@ import Testing
         try await seed(store, "alice/app", ["v1": "sha256:old", "v2": "sha256:b"])
         try await seed(store, "alice/gone", ["v1": "sha256:c"])
         try await seed(store, "alice/emptied", ["v1": "sha256:d"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:new"], "alice/emptied": [:]])
-        let observer = RecordingObserver()
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:new"], "alice/emptied": [:]])
+        let observer = ChangeRecorder()
         let report = try await Reconciler(
             registry: registryName, api: registry, store: store, observer: observer, logger: quietLogger
         ).run()
@@ -66,7 +66,7 @@ import Testing
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
         try await seed(store, "alice/gone", ["v1": "sha256:c"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         registry.update { $0.catalogError = RegistryAPIError(.unreachable, "connection refused") }
         let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
             .run()
@@ -84,7 +84,7 @@ import Testing
     @Test func aCatalogRefusedButReachableStillSettlesStoredRepositoriesWithoutRemovingAnything() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:moved", "v3": "sha256:c"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:moved", "v3": "sha256:c"]])
         registry.update { $0.catalogError = RegistryAPIError(.unauthorized, "catalog answered 401") }
         let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
             .run()
@@ -97,7 +97,7 @@ import Testing
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "old": "sha256:x"])
         try await seed(store, "alice/web", ["v1": "sha256:b", "old": "sha256:y"])
-        let registry = FakeRegistry([
+        let registry = CatalogRegistry([
             "alice/app": ["v1": "sha256:a"], "alice/web": ["v1": "sha256:b", "v2": "sha256:z"],
         ])
         registry.update { $0.tagListErrors["alice/app"] = RegistryAPIError(.serverError, "503 after retries") }
@@ -111,7 +111,7 @@ import Testing
     @Test func aFailedTagHeadKeepsTheTagAsItIs() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:moved"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:moved"]])
         registry.update { $0.headErrors["alice/app:v1"] = RegistryAPIError(.timeout, "HEAD timed out") }
         _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
         #expect(try await contents(store) == ["alice/app": ["v1": "sha256:a"]])
@@ -121,7 +121,7 @@ import Testing
     @Test func aDryRunChangesNothing() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:new"], "alice/other": ["v1": "sha256:c"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:new"], "alice/other": ["v1": "sha256:c"]])
         let before = try await contents(store)
         let auditBefore = try await auditActions(store)
         let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
@@ -137,7 +137,7 @@ import Testing
     @Test func aSecondRunFindsNothingToChange() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
-        let registry = FakeRegistry(["alice/app": ["v1": "sha256:a"], "alice/new": ["v1": "sha256:c"]])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"], "alice/new": ["v1": "sha256:c"]])
         let reconciler = Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
         #expect(!(try await reconciler.run()).plan.isEmpty)
         let second = try await reconciler.run()
@@ -148,7 +148,7 @@ import Testing
 
     @Test func aSecondRunWhileOneIsInProgressIsRefusedAndTheFirstCompletes() async throws {
         let store = try await makeStore()
-        let registry = GatedRegistry(FakeRegistry(["alice/app": ["v1": "sha256:a"]]))
+        let registry = GatedRegistry(CatalogRegistry(["alice/app": ["v1": "sha256:a"]]))
         let reconciler = Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
         let first = Task { try await reconciler.run() }
         for await _ in registry.entered.stream { break }
@@ -162,7 +162,7 @@ import Testing
 
     @Test func repositoriesSpelledUnderTheGlobalNamespacesOwnNameAreLeftAlone() async throws {
         let store = try await makeStore()
-        let registry = FakeRegistry(["portcullis-global/app": ["v1": "sha256:a"], "app": ["v1": "sha256:a"]])
+        let registry = CatalogRegistry(["portcullis-global/app": ["v1": "sha256:a"], "app": ["v1": "sha256:a"]])
         let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
             .run()
         #expect(try await contents(store) == ["app": ["v1": "sha256:a"]])

@@ -14,12 +14,16 @@ public final class DockerRegistry {
 
     /// The `auth.token` section: the registry trusts tokens signed by a key certified in the bundle.
     public struct TokenAuth: Sendable {
+        /// The token endpoint URL the 401 challenge names (the registry itself never calls it).
         public var realm: String
+        /// The audience tokens must carry.
         public var service: String
+        /// The issuer tokens must carry.
         public var issuer: String
         /// Path of the PEM bundle of trusted signing certificates.
         public var rootCertificateBundle: String
 
+        /// Describes token auth.
         public init(realm: String, service: String, issuer: String, rootCertificateBundle: String) {
             self.realm = realm
             self.service = service
@@ -30,6 +34,7 @@ public final class DockerRegistry {
 
     /// One `notifications.endpoints` entry, with test-friendly (short) retry settings by default.
     public struct Notifications: Sendable {
+        /// Where envelopes are POSTed.
         public var url: String
         /// The `Authorization` header value sent with every envelope (nil: none).
         public var authorization: String?
@@ -46,6 +51,7 @@ public final class DockerRegistry {
         /// `events.includereferences`: manifest events list their references.
         public var includeReferences: Bool
 
+        /// Describes an endpoint; the defaults retry quickly and filter nothing.
         public init(
             url: String, authorization: String? = nil, ignoredMediaTypes: [String] = [], ignoredActions: [String] = [],
             timeout: String = "2s", threshold: Int = 3, backoff: String = "200ms", includeReferences: Bool = false
@@ -74,6 +80,7 @@ public final class DockerRegistry {
         /// The port, or nil for a free one.
         public var port: Int?
 
+        /// Describes a registry; the defaults give an open registry with deletion enabled on a free port.
         public init(
             tokenAuth: TokenAuth? = nil, deleteEnabled: Bool = true, notifications: Notifications? = nil,
             pathPrefix: String? = nil, port: Int? = nil
@@ -86,8 +93,11 @@ public final class DockerRegistry {
         }
     }
 
+    /// What this registry was configured with.
     public let options: Options
+    /// The loopback port it listens on.
     public let port: Int
+    /// Its configuration, logs and storage.
     public let directory: TemporaryDirectory
     private var process: BackgroundProcess?
     private var starts = 0
@@ -253,6 +263,8 @@ public final class DockerRegistry {
 
 /// The registry launcher could not bring the registry up.
 public struct DockerRegistryError: Error, CustomStringConvertible {
+    /// What went wrong, with the end of the registry's log.
     public let description: String
+    /// Wraps a message.
     public init(_ description: String) { self.description = description }
 }
