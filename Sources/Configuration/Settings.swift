@@ -18,6 +18,10 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var policy = PolicySettings()
     /// The audit log.
     public var audit = AuditSettings()
+    /// The endpoint that receives registry notifications, and the worker that processes them.
+    public var notifications = NotificationSettings()
+    /// Periodic reconciliation of the stored catalog with each registry.
+    public var catalogSync = CatalogSyncSettings()
     /// The registries this server issues tokens for, in file order.
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
@@ -40,6 +44,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("token", \.token, TokenSettings.fields),
         .section("policy", \.policy, PolicySettings.fields),
         .section("audit", \.audit, AuditSettings.fields),
+        .section("notifications", \.notifications, NotificationSettings.fields),
+        .section("catalogSync", \.catalogSync, CatalogSyncSettings.fields),
         .records(
             "registries",
             \.registries,
@@ -211,6 +217,55 @@ public struct AuditSettings: Sendable, Hashable {
         .value(
             "waitForCommit", \.waitForCommit, .boolean,
             "Answer token requests only after their audit event is committed (slower; no crash window).")
+    ]
+}
+
+/// The endpoint that receives registry notifications, and the worker that processes them.
+public struct NotificationSettings: Sendable, Hashable {
+    /// The path registries POST their notifications to. Default `/v2/webhooks/events`.
+    public var path = "/v2/webhooks/events"
+    /// Larger notification bodies are refused with 413. Default 1MiB.
+    public var maxBodyBytes = 1 << 20
+    /// How often the worker looks for stored events when nothing woke it. Default 5s.
+    public var pollInterval: Duration = .seconds(5)
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<NotificationSettings>] = [
+        .value(
+            "path", \.path, .urlPath,
+            "Path registries POST notifications to (the URL of the registry's notifications endpoint ends with it)."),
+        .value(
+            "maxBodyBytes", \.maxBodyBytes, .byteSize(1024...(64 << 20)),
+            "Larger notification bodies are refused with 413."),
+        .value(
+            "pollInterval", \.pollInterval, .duration(.milliseconds(100)...(.seconds(3600))),
+            "How often the event worker looks for stored events when no notification woke it."),
+    ]
+}
+
+/// Periodic reconciliation of the stored catalog with each registry (`portcullis registry sync` on a
+/// timer): heals what lost or undeliverable notifications left behind.
+public struct CatalogSyncSettings: Sendable, Hashable {
+    /// Whether `serve` reconciles periodically. Default true.
+    public var enabled = true
+    /// Time between runs (the first comes one interval after start). Default 10m.
+    public var interval: Duration = .seconds(600)
+    /// Tag lists and manifest HEADs in flight at once, per registry. Default 4.
+    public var concurrency = 4
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<CatalogSyncSettings>] = [
+        .value("enabled", \.enabled, .boolean, "Reconcile the stored catalog with each registry periodically."),
+        .value(
+            "interval", \.interval, .duration(.seconds(60)...(.seconds(7 * 86_400))),
+            "Time between reconciliation runs; the first comes one interval after start."),
+        .value(
+            "concurrency", \.concurrency, .integer(1...64),
+            "Tag lists and manifest HEADs in flight at once, per registry."),
     ]
 }
 

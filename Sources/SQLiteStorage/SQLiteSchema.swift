@@ -20,6 +20,7 @@ enum SQLiteSchema {
         Migration(version: 1, name: "initial schema", sql: initialSchema),
         Migration(version: 2, name: "authorization generation", sql: authorizationGeneration),
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
+        Migration(version: 4, name: "registry contents per registry", sql: registryContents),
     ]
 
     /// The highest version this binary knows.
@@ -221,6 +222,89 @@ enum SQLiteSchema {
     private static let syncedMemberships = """
         ALTER TABLE team_members ADD COLUMN synced_from TEXT CHECK (synced_from IS NULL OR length(synced_from) > 0);
         CREATE INDEX team_members_synced ON team_members (synced_from) WHERE synced_from IS NOT NULL;
+        """
+
+    /// Repositories and events become per registry (a name or event id is unique only within its registry), and
+    /// tags gain platforms and pull counters. SQLite cannot change a table's UNIQUE constraint in place, so the
+    /// affected tables are rebuilt. With foreign keys on (they cannot be switched off inside the migration's
+    /// transaction) dropping a parent would cascade into its children, so the children are rebuilt too and the old
+    /// tables are dropped children first; the renames then repoint the new tables' references. Rows stored before
+    /// this step get the registry name '' (one unnamed registry).
+    private static let registryContents = """
+        CREATE TABLE repositories_v4 (
+            id           INTEGER PRIMARY KEY,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+            name         TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+            registry     TEXT NOT NULL DEFAULT '',
+            description  TEXT,
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL,
+            UNIQUE (registry, namespace_id, name)
+        ) STRICT;
+        INSERT INTO repositories_v4 (id, namespace_id, name, registry, description, created_at, updated_at)
+            SELECT id, namespace_id, name, '', description, created_at, updated_at FROM repositories;
+
+        CREATE TABLE tags_v4 (
+            id             INTEGER PRIMARY KEY,
+            repository_id  INTEGER NOT NULL REFERENCES repositories_v4 (id) ON DELETE CASCADE,
+            name           TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 128),
+            digest         TEXT NOT NULL CHECK (length(digest) > 0),
+            media_type     TEXT,
+            size           INTEGER CHECK (size >= 0),
+            platforms      TEXT,
+            pushed_by_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
+            pushed_by_name TEXT,
+            pull_count     INTEGER NOT NULL DEFAULT 0 CHECK (pull_count >= 0),
+            last_pulled_at INTEGER,
+            created_at     INTEGER NOT NULL,
+            updated_at     INTEGER NOT NULL,
+            UNIQUE (repository_id, name)
+        ) STRICT;
+        INSERT INTO tags_v4 (id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name,
+                             created_at, updated_at)
+            SELECT id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name,
+                   created_at, updated_at FROM tags;
+
+        CREATE TABLE stars_v4 (
+            user_id       INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            repository_id INTEGER NOT NULL REFERENCES repositories_v4 (id) ON DELETE CASCADE,
+            created_at    INTEGER NOT NULL,
+            PRIMARY KEY (user_id, repository_id)
+        ) STRICT, WITHOUT ROWID;
+        INSERT INTO stars_v4 (user_id, repository_id, created_at)
+            SELECT user_id, repository_id, created_at FROM stars;
+
+        CREATE TABLE registry_events_v4 (
+            id           INTEGER PRIMARY KEY,
+            registry     TEXT NOT NULL DEFAULT '',
+            event_id     TEXT NOT NULL CHECK (length(event_id) > 0),
+            payload      TEXT NOT NULL,
+            received_at  INTEGER NOT NULL,
+            state        TEXT NOT NULL CHECK (state IN ('pending', 'processed', 'failed', 'ignored')),
+            processed_at INTEGER,
+            attempts     INTEGER NOT NULL DEFAULT 0,
+            last_error   TEXT,
+            UNIQUE (registry, event_id)
+        ) STRICT;
+        INSERT INTO registry_events_v4 (id, registry, event_id, payload, received_at, state, processed_at, attempts,
+                                        last_error)
+            SELECT id, '', event_id, payload, received_at, state, processed_at, attempts, last_error
+            FROM registry_events;
+
+        DROP TABLE stars;
+        DROP TABLE tags;
+        DROP TABLE repositories;
+        DROP TABLE registry_events;
+        ALTER TABLE repositories_v4 RENAME TO repositories;
+        ALTER TABLE tags_v4 RENAME TO tags;
+        ALTER TABLE stars_v4 RENAME TO stars;
+        ALTER TABLE registry_events_v4 RENAME TO registry_events;
+
+        CREATE INDEX repositories_namespace ON repositories (namespace_id);
+        CREATE INDEX tags_pushed_by ON tags (pushed_by_id) WHERE pushed_by_id IS NOT NULL;
+        CREATE INDEX tags_digest ON tags (digest);
+        CREATE INDEX stars_repository ON stars (repository_id);
+        CREATE INDEX registry_events_state ON registry_events (state, id);
         """
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.

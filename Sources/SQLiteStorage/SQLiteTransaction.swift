@@ -410,18 +410,18 @@ final class SQLiteTransaction: StoreWriting {
 
     // MARK: Repositories, tags, stars
 
-    private static let repositoryColumns = "id, namespace_id, name, description, created_at, updated_at"
+    private static let repositoryColumns = "id, namespace_id, name, registry, description, created_at, updated_at"
 
     private static func decodeRepository(_ row: SQLiteRow) -> Repository {
         Repository(
-            id: row.id(0), namespaceID: row.id(1), name: row.text(2), description: row.optionalText(3),
-            createdAt: row.date(4), updatedAt: row.date(5))
+            id: row.id(0), namespaceID: row.id(1), name: row.text(2), registry: row.text(3),
+            description: row.optionalText(4), createdAt: row.date(5), updatedAt: row.date(6))
     }
 
-    func repository(named name: String, in namespaceID: Namespace.ID) throws -> Repository? {
+    func repository(named name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository? {
         try first(
-            "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? AND name = ?",
-            [namespaceID.sqlValue, name.sqlValue], Self.decodeRepository)
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE registry = ? AND namespace_id = ? AND name = ?",
+            [registry.sqlValue, namespaceID.sqlValue, name.sqlValue], Self.decodeRepository)
     }
 
     func repository(id: Repository.ID) throws -> Repository? {
@@ -431,19 +431,41 @@ final class SQLiteTransaction: StoreWriting {
 
     func repositories(in namespaceID: Namespace.ID) throws -> [Repository] {
         try rows(
-            "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? ORDER BY name",
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? ORDER BY name, registry",
             [namespaceID.sqlValue], Self.decodeRepository)
     }
 
+    func repositories(ofRegistry registry: String) throws -> [Repository] {
+        try rows(
+            "SELECT \(Self.repositoryColumns) FROM repositories WHERE registry = ? ORDER BY id",
+            [registry.sqlValue], Self.decodeRepository)
+    }
+
     private static let tagColumns = """
-        id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, created_at, updated_at
+        id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, platforms, pull_count,
+        last_pulled_at, created_at, updated_at
         """
 
     private static func decodeTag(_ row: SQLiteRow) -> Tag {
         Tag(
             id: row.id(0), repositoryID: row.id(1), name: row.text(2), digest: row.text(3),
             mediaType: row.optionalText(4), size: row.optionalInt(5), pushedByID: row.optionalID(6),
-            pushedByName: row.optionalText(7), createdAt: row.date(8), updatedAt: row.date(9))
+            pushedByName: row.optionalText(7), platforms: decodePlatforms(row.optionalText(8)),
+            pullCount: Int(row.int(9)), lastPulledAt: row.optionalDate(10), createdAt: row.date(11),
+            updatedAt: row.date(12))
+    }
+
+    /// Platforms are stored as a JSON array so any text a manifest names survives unchanged.
+    private static func encodePlatforms(_ platforms: [String]) -> String? {
+        guard !platforms.isEmpty, let data = try? JSONEncoder().encode(platforms) else { return nil }
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    private static func decodePlatforms(_ text: String?) -> [String] {
+        guard let text, let platforms = try? JSONDecoder().decode([String].self, from: Data(text.utf8)) else {
+            return []
+        }
+        return platforms
     }
 
     func tag(named name: String, in repositoryID: Repository.ID) throws -> Tag? {
@@ -458,6 +480,12 @@ final class SQLiteTransaction: StoreWriting {
             Self.decodeTag)
     }
 
+    func tags(withDigest digest: String, in repositoryID: Repository.ID) throws -> [Tag] {
+        try rows(
+            "SELECT \(Self.tagColumns) FROM tags WHERE repository_id = ? AND digest = ? ORDER BY name",
+            [repositoryID.sqlValue, digest.sqlValue], Self.decodeTag)
+    }
+
     func hasStarred(_ userID: User.ID, _ repositoryID: Repository.ID) throws -> Bool {
         try count(
             "SELECT count(*) FROM stars WHERE user_id = ? AND repository_id = ?",
@@ -468,12 +496,12 @@ final class SQLiteTransaction: StoreWriting {
         try count("SELECT count(*) FROM stars WHERE repository_id = ?", [repositoryID.sqlValue])
     }
 
-    func createRepository(name: String, in namespaceID: Namespace.ID) throws -> Repository {
+    func createRepository(name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository {
         try requireName(name, "repository name")
         let time = now()
         let id = try insert(
-            "INSERT INTO repositories (namespace_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
-            [namespaceID.sqlValue, name.sqlValue, time.sqlValue, time.sqlValue])
+            "INSERT INTO repositories (namespace_id, name, registry, created_at, updated_at) VALUES (?, ?, ?, ?, ?)",
+            [namespaceID.sqlValue, name.sqlValue, registry.sqlValue, time.sqlValue, time.sqlValue])
         return try requireFound(try repository(id: Repository.ID(id)), "repository")
     }
 
@@ -484,28 +512,40 @@ final class SQLiteTransaction: StoreWriting {
     func recordTagPush(_ push: TagPush) throws -> Tag {
         try requireName(push.name, "tag name")
         try requireName(push.digest, "digest")
-        let time = now()
+        let time = push.pushedAt ?? now()
         try checkWritable()
-        // An upsert keeps the tag's id and creation time when it moves to a new manifest.
+        // An upsert keeps the tag's id, creation time and pull counters when it moves to a new manifest.
         try connection.run(
             """
-            INSERT INTO tags (repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, created_at, updated_at)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)
+            INSERT INTO tags (repository_id, name, digest, media_type, size, platforms, pushed_by_id, pushed_by_name,
+                              created_at, updated_at)
+            VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)
             ON CONFLICT (repository_id, name) DO UPDATE SET
                 digest = excluded.digest, media_type = excluded.media_type, size = excluded.size,
-                pushed_by_id = excluded.pushed_by_id, pushed_by_name = excluded.pushed_by_name,
-                updated_at = excluded.updated_at
+                platforms = excluded.platforms, pushed_by_id = excluded.pushed_by_id,
+                pushed_by_name = excluded.pushed_by_name, updated_at = excluded.updated_at
             """,
             [
                 push.repositoryID.sqlValue, push.name.sqlValue, push.digest.sqlValue, push.mediaType.sqlValue,
-                push.size.sqlValue, push.pushedByID.sqlValue, push.pushedByName.sqlValue, time.sqlValue,
-                time.sqlValue,
+                push.size.sqlValue, Self.encodePlatforms(push.platforms).sqlValue, push.pushedByID.sqlValue,
+                push.pushedByName.sqlValue, time.sqlValue, time.sqlValue,
             ])
         return try requireFound(try tag(named: push.name, in: push.repositoryID), "tag")
     }
 
     func deleteTag(_ tagID: Tag.ID) throws {
         try change("tag", "DELETE FROM tags WHERE id = ?", [tagID.sqlValue])
+    }
+
+    func recordPull(ofTag tagID: Tag.ID, at date: Date) throws {
+        // Events may arrive out of order; the last-pulled time never moves backwards.
+        try change(
+            "tag",
+            """
+            UPDATE tags SET pull_count = pull_count + 1,
+                last_pulled_at = CASE WHEN last_pulled_at IS NULL OR last_pulled_at < ?1 THEN ?1 ELSE last_pulled_at END
+            WHERE id = ?2
+            """, [date.sqlValue, tagID.sqlValue])
     }
 
     func star(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool {
@@ -620,20 +660,20 @@ final class SQLiteTransaction: StoreWriting {
     // MARK: Events
 
     private static let registryEventColumns = """
-        id, event_id, payload, received_at, state, processed_at, attempts, last_error
+        id, event_id, registry, payload, received_at, state, processed_at, attempts, last_error
         """
 
     private static func decodeRegistryEvent(_ row: SQLiteRow) -> RegistryEvent {
         RegistryEvent(
-            id: row.id(0), eventID: row.text(1), payload: row.text(2), receivedAt: row.date(3),
-            state: RegistryEventState(rawValue: row.text(4)) ?? .pending, processedAt: row.optionalDate(5),
-            attempts: Int(row.int(6)), lastError: row.optionalText(7))
+            id: row.id(0), eventID: row.text(1), registry: row.text(2), payload: row.text(3), receivedAt: row.date(4),
+            state: RegistryEventState(rawValue: row.text(5)) ?? .pending, processedAt: row.optionalDate(6),
+            attempts: Int(row.int(7)), lastError: row.optionalText(8))
     }
 
-    func registryEvent(eventID: String) throws -> RegistryEvent? {
+    func registryEvent(eventID: String, registry: String) throws -> RegistryEvent? {
         try first(
-            "SELECT \(Self.registryEventColumns) FROM registry_events WHERE event_id = ?", [eventID.sqlValue],
-            Self.decodeRegistryEvent)
+            "SELECT \(Self.registryEventColumns) FROM registry_events WHERE registry = ? AND event_id = ?",
+            [registry.sqlValue, eventID.sqlValue], Self.decodeRegistryEvent)
     }
 
     func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent] {
@@ -642,14 +682,14 @@ final class SQLiteTransaction: StoreWriting {
             [state.rawValue.sqlValue, max(0, limit).sqlValue], Self.decodeRegistryEvent)
     }
 
-    func recordRegistryEvent(eventID: String, payload: String) throws -> RegistryEventInsertion {
+    func recordRegistryEvent(eventID: String, registry: String, payload: String) throws -> RegistryEventInsertion {
         try requireName(eventID, "event id")
         let inserted = try affected(
             """
-            INSERT INTO registry_events (event_id, payload, received_at, state) VALUES (?, ?, ?, 'pending')
-            ON CONFLICT (event_id) DO NOTHING
-            """, [eventID.sqlValue, payload.sqlValue, now().sqlValue])
-        let event = try requireFound(try registryEvent(eventID: eventID), "registry event")
+            INSERT INTO registry_events (registry, event_id, payload, received_at, state) VALUES (?, ?, ?, ?, 'pending')
+            ON CONFLICT (registry, event_id) DO NOTHING
+            """, [registry.sqlValue, eventID.sqlValue, payload.sqlValue, now().sqlValue])
+        let event = try requireFound(try registryEvent(eventID: eventID, registry: registry), "registry event")
         return inserted > 0 ? .inserted(event) : .duplicate(event)
     }
 

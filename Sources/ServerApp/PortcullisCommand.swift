@@ -34,6 +34,21 @@ public enum PortcullisCommand {
           namespace set-visibility NAME private|protected|public
           ldap sync [--provider ID] [--dry-run]  sync group → team memberships now (and pre-provision group
                                                 members when configured), printing each change
+          registry sync [--registry NAME] [--dry-run]
+                                                reconcile the stored catalog with the registry now, printing each
+                                                change; never removes anything on a failed or partial listing
+          repository list [NAMESPACE] [--registry NAME] [--json]
+          repository delete NS/REPO --as USER [--registry NAME]
+                                                delete every manifest of the repository at the registry, then the
+                                                repository (the registry must allow deletion)
+          tag list NS/REPO [--registry NAME] [--json]
+                                                digest, media type, size, author, pushed and last pulled, pull count
+          tag delete NS/REPO:TAG --as USER [--registry NAME]
+                                                delete the tag's manifest at the registry (and so every tag sharing
+                                                its digest), then record it; a registry refusal changes nothing
+        Deletions act as the user named by --as (required: the audit log names a real person, and the
+        authorization policy decides as it would for that user's token). --registry may be left out when
+        only one registry is configured.
 
         Every command takes --config DIR (default: $PORTCULLIS_CONFIG, else ./config.d).
         Passwords come from a prompt or from standard input with --password-stdin, never from arguments.
@@ -102,6 +117,12 @@ public enum PortcullisCommand {
             try await subcommand(command, rest, ["create": TeamCommands.create, "add-member": TeamCommands.addMember])
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])
+        case "registry":
+            try await subcommand(command, rest, ["sync": RegistryCommands.sync])
+        case "repository":
+            try await subcommand(command, rest, ["list": RepositoryCommands.list, "delete": RepositoryCommands.delete])
+        case "tag":
+            try await subcommand(command, rest, ["list": TagCommands.list, "delete": TagCommands.delete])
         case "namespace":
             try await subcommand(
                 command, rest,

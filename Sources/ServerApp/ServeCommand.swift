@@ -97,7 +97,9 @@ enum ServeCommand {
                 _ = try await entry.syncer.run(dryRun: false)
             }
         }
-        for job in syncJobs { job.start() }
+        let catalogJobs = RegistryCommands.backgroundJobs(
+            configuration: configuration, keyRing: authority.keyRing, store: store, logger: logger)
+        for job in syncJobs + catalogJobs { job.start() }
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
             logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
@@ -107,7 +109,7 @@ enum ServeCommand {
         signals.cancel()
         reloader.cancel()
         await reloader.value
-        for job in syncJobs { await job.stop() }
+        for job in syncJobs + catalogJobs { await job.stop() }
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()

@@ -290,6 +290,9 @@ public struct Repository: Sendable, Hashable, Identifiable {
     public var namespaceID: Namespace.ID
     /// The name inside the namespace (may itself contain `/`).
     public var name: String
+    /// The configured name of the registry holding it (repositories are per registry; empty for rows
+    /// stored before registries were told apart).
+    public var registry: String
     /// Free text shown in the UI, if any.
     public var description: String?
     /// When the repository was first seen.
@@ -299,11 +302,13 @@ public struct Repository: Sendable, Hashable, Identifiable {
 
     /// Creates a repository value (normally only a store does this).
     public init(
-        id: ID, namespaceID: Namespace.ID, name: String, description: String?, createdAt: Date, updatedAt: Date
+        id: ID, namespaceID: Namespace.ID, name: String, registry: String = "", description: String?, createdAt: Date,
+        updatedAt: Date
     ) {
         self.id = id
         self.namespaceID = namespaceID
         self.name = name
+        self.registry = registry
         self.description = description
         self.createdAt = createdAt
         self.updatedAt = updatedAt
@@ -331,6 +336,12 @@ public struct Tag: Sendable, Hashable, Identifiable {
     public var pushedByID: User.ID?
     /// The pusher's username as recorded at push time (kept after the user is deleted).
     public var pushedByName: String?
+    /// For an index or manifest list, the platforms it serves (`os/arch[/variant]`); empty otherwise.
+    public var platforms: [String]
+    /// How many pulls of this tag the registry reported.
+    public var pullCount: Int
+    /// When the registry last reported a pull of this tag, if ever.
+    public var lastPulledAt: Date?
     /// When the tag was first pushed.
     public var createdAt: Date
     /// When the tag last moved.
@@ -339,8 +350,12 @@ public struct Tag: Sendable, Hashable, Identifiable {
     /// Creates a tag value (normally only a store does this).
     public init(
         id: ID, repositoryID: Repository.ID, name: String, digest: String, mediaType: String?, size: Int64?,
-        pushedByID: User.ID?, pushedByName: String?, createdAt: Date, updatedAt: Date
+        pushedByID: User.ID?, pushedByName: String?, platforms: [String] = [], pullCount: Int = 0,
+        lastPulledAt: Date? = nil, createdAt: Date, updatedAt: Date
     ) {
+        self.platforms = platforms
+        self.pullCount = pullCount
+        self.lastPulledAt = lastPulledAt
         self.id = id
         self.repositoryID = repositoryID
         self.name = name
@@ -370,12 +385,18 @@ public struct TagPush: Sendable, Hashable {
     public var pushedByID: User.ID?
     /// The pushing user's name as the registry reported it, if any.
     public var pushedByName: String?
+    /// For an index or manifest list, the platforms it serves (`os/arch[/variant]`).
+    public var platforms: [String]
+    /// When the push happened (the event's time), or `nil` for "now".
+    public var pushedAt: Date?
 
     /// Describes a push.
     public init(
         repositoryID: Repository.ID, name: String, digest: String, mediaType: String? = nil, size: Int64? = nil,
-        pushedByID: User.ID? = nil, pushedByName: String? = nil
+        pushedByID: User.ID? = nil, pushedByName: String? = nil, platforms: [String] = [], pushedAt: Date? = nil
     ) {
+        self.platforms = platforms
+        self.pushedAt = pushedAt
         self.repositoryID = repositoryID
         self.name = name
         self.digest = digest
@@ -530,8 +551,10 @@ public struct RegistryEvent: Sendable, Hashable, Identifiable {
 
     /// The database identifier.
     public var id: ID
-    /// The registry's own event id (unique).
+    /// The registry's own event id (unique per registry).
     public var eventID: String
+    /// The configured name of the registry that sent it.
+    public var registry: String
     /// The raw event JSON.
     public var payload: String
     /// When it was received.
@@ -547,11 +570,12 @@ public struct RegistryEvent: Sendable, Hashable, Identifiable {
 
     /// Creates an event value (normally only a store does this).
     public init(
-        id: ID, eventID: String, payload: String, receivedAt: Date, state: RegistryEventState, processedAt: Date?,
-        attempts: Int, lastError: String?
+        id: ID, eventID: String, registry: String = "", payload: String, receivedAt: Date, state: RegistryEventState,
+        processedAt: Date?, attempts: Int, lastError: String?
     ) {
         self.id = id
         self.eventID = eventID
+        self.registry = registry
         self.payload = payload
         self.receivedAt = receivedAt
         self.state = state

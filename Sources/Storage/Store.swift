@@ -93,16 +93,20 @@ public protocol StoreReading {
     func namespaces(ownedBy teamID: Team.ID) throws -> [Namespace]
 
     // MARK: Repositories, tags, stars
-    /// The repository with this name inside a namespace, if any.
-    func repository(named name: String, in namespaceID: Namespace.ID) throws -> Repository?
+    /// The repository with this name inside a namespace of one registry, if any.
+    func repository(named name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository?
     /// The repository with this id, if any.
     func repository(id: Repository.ID) throws -> Repository?
-    /// The repositories of a namespace, ordered by name.
+    /// The repositories of a namespace (of every registry), ordered by name then registry.
     func repositories(in namespaceID: Namespace.ID) throws -> [Repository]
+    /// The repositories one registry holds, ordered by id (namespace names are looked up separately).
+    func repositories(ofRegistry registry: String) throws -> [Repository]
     /// The tag with this name in a repository, if any.
     func tag(named name: String, in repositoryID: Repository.ID) throws -> Tag?
     /// The tags of a repository, ordered by name.
     func tags(in repositoryID: Repository.ID) throws -> [Tag]
+    /// The tags of a repository pointing at this manifest digest, ordered by name.
+    func tags(withDigest digest: String, in repositoryID: Repository.ID) throws -> [Tag]
     /// Whether a user starred a repository.
     func hasStarred(_ userID: User.ID, _ repositoryID: Repository.ID) throws -> Bool
     /// How many users starred a repository.
@@ -117,8 +121,8 @@ public protocol StoreReading {
     func refreshToken(secretHash: String) throws -> RefreshToken?
 
     // MARK: Events
-    /// The stored registry event with this registry event id, if any.
-    func registryEvent(eventID: String) throws -> RegistryEvent?
+    /// The stored event with this event id from this registry, if any.
+    func registryEvent(eventID: String, registry: String) throws -> RegistryEvent?
     /// Up to `limit` registry events in `state`, oldest first.
     func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent]
     /// Up to `limit` audit events, newest first, optionally only those older than `beforeID` (paging).
@@ -192,14 +196,16 @@ public protocol StoreWriting: StoreReading {
     func deleteNamespace(_ namespaceID: Namespace.ID) throws
 
     // MARK: Repositories, tags, stars
-    /// Creates a repository in a namespace.
-    func createRepository(name: String, in namespaceID: Namespace.ID) throws -> Repository
+    /// Creates a repository in a namespace of one registry; `.conflict` if that registry already has it.
+    func createRepository(name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository
     /// Deletes a repository with its tags and stars.
     func deleteRepository(_ repositoryID: Repository.ID) throws
     /// Creates the tag or moves it to the pushed manifest; returns the stored tag.
     func recordTagPush(_ push: TagPush) throws -> Tag
     /// Deletes a tag.
     func deleteTag(_ tagID: Tag.ID) throws
+    /// Counts one pull of a tag and moves its last-pulled time to `date` unless a later pull is recorded.
+    func recordPull(ofTag tagID: Tag.ID, at date: Date) throws
     /// Stars a repository for a user; returns false if it was already starred.
     func star(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool
     /// Removes a star; returns false if there was none.
@@ -222,8 +228,9 @@ public protocol StoreWriting: StoreReading {
     func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int
 
     // MARK: Events
-    /// Stores a registry notification unless its event id is already stored (idempotent by event id).
-    func recordRegistryEvent(eventID: String, payload: String) throws -> RegistryEventInsertion
+    /// Stores a registry notification as pending unless this registry's event id is already stored
+    /// (idempotent per registry and event id: a duplicate is returned unchanged).
+    func recordRegistryEvent(eventID: String, registry: String, payload: String) throws -> RegistryEventInsertion
     /// Moves a registry event to a new state, counting the attempt.
     func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws
     /// Appends one audit event.

@@ -28,7 +28,7 @@ private struct Seed: Sendable {
             let token = try writer.createApplicationToken(
                 NewApplicationToken(ownerID: alice.id, name: "ci", secretHash: "hash-ci", prefix: "pct_ci"))
             let link = try writer.linkIdentity(providerID: "corp", subject: "alice-corp", to: alice.id)
-            let repository = try writer.createRepository(name: "app", in: shared.id)
+            let repository = try writer.createRepository(name: "app", in: shared.id, registry: "main")
             _ = try writer.recordTagPush(TagPush(repositoryID: repository.id, name: "v1", digest: "sha256:aa"))
             return Seed(
                 alice: alice, bob: bob, devs: devs, other: other, shared: shared, token: token, link: link,
@@ -169,7 +169,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
                 _ = try $0.appendAuditEvent(NewAuditEvent(action: "x", outcome: .success))
             }
             try await expectWrite(in: store, advances: false) { writer in
-                guard case .inserted(let event) = try writer.recordRegistryEvent(eventID: "e1", payload: "{}") else {
+                guard
+                    case .inserted(let event) = try writer.recordRegistryEvent(
+                        eventID: "e1", registry: "main", payload: "{}")
+                else {
                     throw DeliberateFailure()
                 }
                 try writer.setState(.processed, ofRegistryEvent: event.id, error: nil)
@@ -205,7 +208,7 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     @Test func repositoriesTagsAndStarsLeaveTheGenerationAlone() async throws {
         try await withSeededStore { store, seed in
             try await expectWrite(in: store, advances: false) {
-                _ = try $0.createRepository(name: "other", in: seed.shared.id)
+                _ = try $0.createRepository(name: "other", in: seed.shared.id, registry: "main")
             }
             try await expectWrite(in: store, advances: false) {
                 _ = try $0.recordTagPush(TagPush(repositoryID: seed.repository.id, name: "v1", digest: "sha256:bb"))

@@ -295,7 +295,7 @@ import Testing
         try await withMemoryStore { store in
             let (user, namespace, repository) = try await store.write { w -> (User, Namespace, Repository) in
                 let (user, _, namespace) = try createUserWithPersonalNamespace(w, username: "ivan")
-                let repository = try w.createRepository(name: "app", in: namespace.id)
+                let repository = try w.createRepository(name: "app", in: namespace.id, registry: "main")
                 _ = try w.recordTagPush(
                     TagPush(
                         repositoryID: repository.id, name: "v1", digest: "sha256:aa", pushedByID: user.id,
@@ -341,12 +341,12 @@ import Testing
                     try w.createNamespace(name: "b", team: team.id, visibility: .private)
                 )
             }
-            let app = try await store.write { try $0.createRepository(name: "tools/app", in: a.id) }
-            _ = try await store.write { try $0.createRepository(name: "tools/app", in: b.id) }
+            let app = try await store.write { try $0.createRepository(name: "tools/app", in: a.id, registry: "main") }
+            _ = try await store.write { try $0.createRepository(name: "tools/app", in: b.id, registry: "main") }
             await #expect(throws: StoreError.conflict) {
-                _ = try await store.write { try $0.createRepository(name: "tools/app", in: a.id) }
+                _ = try await store.write { try $0.createRepository(name: "tools/app", in: a.id, registry: "main") }
             }
-            #expect(try await store.read { try $0.repository(named: "tools/app", in: a.id) } == app)
+            #expect(try await store.read { try $0.repository(named: "tools/app", in: a.id, registry: "main") } == app)
             #expect(try await store.read { try $0.repositories(in: a.id) } == [app])
             try await store.write { try $0.deleteRepository(app.id) }
             #expect(try await store.read { try $0.repository(id: app.id) } == nil)
@@ -358,7 +358,7 @@ import Testing
             let repository = try await store.write { w -> Repository in
                 let team = try w.createTeam(name: "t")
                 let namespace = try w.createNamespace(name: "n", team: team.id, visibility: .public)
-                return try w.createRepository(name: "web", in: namespace.id)
+                return try w.createRepository(name: "web", in: namespace.id, registry: "main")
             }
             let first = try await store.write {
                 try $0.recordTagPush(
@@ -388,7 +388,7 @@ import Testing
         try await withMemoryStore { store in
             let (user, repository) = try await store.write { w -> (User, Repository) in
                 let (user, _, namespace) = try createUserWithPersonalNamespace(w, username: "jo")
-                return (user, try w.createRepository(name: "r", in: namespace.id))
+                return (user, try w.createRepository(name: "r", in: namespace.id, registry: "main"))
             }
             #expect(try await store.write { try $0.star(repository.id, by: user.id) })
             #expect(try await store.write { try $0.star(repository.id, by: user.id) } == false)
@@ -471,10 +471,12 @@ import Testing
     @Test func registryEventsAreStoredOnceByEventIDAndWorkAsAQueue() async throws {
         try await withMemoryStore { store in
             let first = try await store.write {
-                try $0.recordRegistryEvent(eventID: "ev-1", payload: #"{"action":"push"}"#)
+                try $0.recordRegistryEvent(eventID: "ev-1", registry: "main", payload: #"{"action":"push"}"#)
             }
-            let again = try await store.write { try $0.recordRegistryEvent(eventID: "ev-1", payload: "ignored") }
-            _ = try await store.write { try $0.recordRegistryEvent(eventID: "ev-2", payload: "{}") }
+            let again = try await store.write {
+                try $0.recordRegistryEvent(eventID: "ev-1", registry: "main", payload: "ignored")
+            }
+            _ = try await store.write { try $0.recordRegistryEvent(eventID: "ev-2", registry: "main", payload: "{}") }
             guard case .inserted(let event) = first else {
                 Issue.record("first insert not reported as new")
                 return
@@ -487,7 +489,7 @@ import Testing
                 ])
             try await store.write { try $0.setState(.failed, ofRegistryEvent: event.id, error: "registry down") }
             try await store.write { try $0.setState(.processed, ofRegistryEvent: event.id, error: nil) }
-            let stored = try await store.read { try $0.registryEvent(eventID: "ev-1") }
+            let stored = try await store.read { try $0.registryEvent(eventID: "ev-1", registry: "main") }
             #expect(stored?.state == .processed)
             #expect(stored?.attempts == 2)
             #expect(stored?.processedAt != nil)

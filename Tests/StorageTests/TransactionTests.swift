@@ -108,7 +108,9 @@ final class Signal: Sendable {
                 _ = try await store.write { try $0.createNamespace(name: "n", team: Team.ID(999), visibility: .public) }
             }
             await #expect(throws: StoreError.constraintViolated) {
-                _ = try await store.write { try $0.createRepository(name: "r", in: Namespace.ID(999)) }
+                _ = try await store.write {
+                    try $0.createRepository(name: "r", in: Namespace.ID(999), registry: "main")
+                }
             }
         }
     }

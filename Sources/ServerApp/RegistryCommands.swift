@@ -1,0 +1,408 @@
+import Configuration
+import Diagnostics
+import Foundation
+import HTTPClient
+import RegistryClient
+import RegistryCore
+import RegistryIntegration
+import Storage
+import TokenAuthority
+
+/// How commands and `serve` reach the configured registries: a client per registry whose tokens
+/// Portcullis mints itself, the authorization settings deletions are checked against, and the observer
+/// removals are reported to.
+struct RegistryWiring {
+    let configuration: PortcullisConfiguration
+    let keyRing: SigningKeyRingStore
+    let logger: Logger
+
+    /// Loads the signing keys the registry clients' tokens are signed with.
+    init(configuration: PortcullisConfiguration, logger: Logger) throws(CommandFailure) {
+        self.configuration = configuration
+        self.logger = logger
+        do {
+            keyRing = try SigningKeyRingStore(
+                entries: configuration.token.keyRingEntries, keyIDFormat: configuration.token.ringKeyIDFormat)
+        } catch {
+            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
+        }
+    }
+
+    /// The registries named by `--registry` (every configured one when nil).
+    func registries(named name: String?) throws(CommandFailure) -> [RegistrySettings] {
+        guard !configuration.registries.isEmpty else {
+            throw CommandFailure(.configuration, "no registry is configured (add one under registries:)")
+        }
+        guard let name else { return configuration.registries }
+        guard let found = configuration.registries.first(where: { $0.name == name }) else {
+            throw CommandFailure(
+                .dataError,
+                "no registry named '\(name)'; configured: \(configuration.registries.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return [found]
+    }
+
+    /// The one registry a command acts on: `--registry`, or the only configured one.
+    func registry(named name: String?) throws(CommandFailure) -> RegistrySettings {
+        let found = try registries(named: name)
+        guard found.count == 1 else {
+            throw CommandFailure(
+                .usage,
+                "several registries are configured; choose one with --registry "
+                    + found.map(\.name).joined(separator: "|"))
+        }
+        return found[0]
+    }
+
+    /// Shares a key ring already loaded (`serve`'s, which it reloads as keys rotate).
+    init(configuration: PortcullisConfiguration, keyRing: SigningKeyRingStore, logger: Logger) {
+        self.configuration = configuration
+        self.keyRing = keyRing
+        self.logger = logger
+    }
+
+    /// A client for `registry` that mints its own short-lived tokens for exactly each call's scope.
+    func client(for registry: RegistrySettings) -> any RegistryAPI {
+        RegistryClientAssembly(
+            registries: [registry], issuer: configuration.token.issuer, keyRing: keyRing, logger: logger
+        ).clients[registry.name]!
+    }
+
+    /// The deletion policy switches, as the token endpoint applies them.
+    var authorization: AuthorizationSettings {
+        let policy = configuration.policy
+        return AuthorizationSettings(
+            pushPolicy: PushPolicy(rawValue: policy.pushImages.rawValue) ?? .allowTeams,
+            deleteEnabled: policy.delete.enabled, deleteContributors: policy.delete.contributors,
+            anonymousPull: policy.anonymousBrowsing)
+    }
+
+    /// Who hears of removals (outgoing webhooks). None until the webhooks target provides an observer;
+    /// the reconciler and deletion take it as an optional, so wiring it is this one line.
+    func changeObserver(store: any Store) -> (any RepositoryChangeObserver)? { nil }
+
+    /// A reconciler for `registry`.
+    func reconciler(for registry: RegistrySettings, store: any Store) -> Reconciler {
+        Reconciler(
+            registry: registry.name, api: client(for: registry), store: store, observer: changeObserver(store: store),
+            logger: logger.named("sync"), concurrency: configuration.catalogSync.concurrency)
+    }
+}
+
+/// One reconciliation at a time per database across processes (`serve`'s periodic job and a
+/// `registry sync` by hand): an exclusive `flock` on a file next to the SQLite database.
+final class SyncLock {
+    private let descriptor: Int32
+
+    /// Takes the lock without waiting; nil when another process holds it.
+    init?(databasePath: String) throws(CommandFailure) {
+        let path = databasePath + ".sync.lock"
+        let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
+        guard opened >= 0 else {
+            throw CommandFailure(.cannotCreate, "cannot open the sync lock file \(path): errno \(errno)")
+        }
+        guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
+            close(opened)
+            return nil
+        }
+        descriptor = opened
+    }
+
+    deinit {
+        flock(descriptor, LOCK_UN)
+        close(descriptor)
+    }
+
+    /// Runs `body` holding the lock of the configured database; nil when another process holds it.
+    static func withLock<T>(_ configuration: PortcullisConfiguration, _ body: () async throws -> T) async throws -> T? {
+        guard let lock = try SyncLock(databasePath: configuration.storage.sqlite.path) else { return nil }
+        let result = try await body()
+        withExtendedLifetime(lock) {}
+        return result
+    }
+}
+
+/// `portcullis registry …`
+enum RegistryCommands {
+    /// `registry sync [--registry NAME] [--dry-run]`: reconciles the stored catalog with each registry
+    /// now, printing every change; `--dry-run` writes nothing.
+    static func sync(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: ["dry-run"])
+        let dryRun = parsed.flag("dry-run")
+        let only = parsed.option("registry")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
+        let registries = try wiring.registries(named: only)
+        try await context.withStore { store in
+            let ran = try await SyncLock.withLock(context.configuration) {
+                var unlisted: [String] = []
+                for registry in registries {
+                    let report = try await wiring.reconciler(for: registry, store: store).run(dryRun: dryRun)
+                    print(report.rendered(), terminator: "")
+                    if report.catalogCount == nil { unlisted.append(registry.name) }
+                }
+                return unlisted
+            }
+            guard let unlisted = ran else {
+                throw CommandFailure(.unavailable, "another catalog sync is running against this database; try later")
+            }
+            if !unlisted.isEmpty {
+                throw CommandFailure(
+                    .unavailable,
+                    "the catalog of \(unlisted.joined(separator: ", ")) could not be listed, so nothing was removed there"
+                )
+            }
+        }
+    }
+
+    /// The periodic reconciliation `serve` runs, one job per configured registry; none when disabled.
+    static func backgroundJobs(
+        configuration: PortcullisConfiguration, keyRing: SigningKeyRingStore, store: any Store, logger: Logger
+    ) -> [BackgroundJob] {
+        guard configuration.catalogSync.enabled, !configuration.registries.isEmpty else { return [] }
+        let wiring = RegistryWiring(configuration: configuration, keyRing: keyRing, logger: logger)
+        return configuration.registries.map { registry in
+            let reconciler = wiring.reconciler(for: registry, store: store)
+            return BackgroundJob(
+                name: "catalog-sync:\(registry.name)", interval: configuration.catalogSync.interval,
+                logger: logger.named("jobs")
+            ) {
+                let ran = try await SyncLock.withLock(configuration) { try await reconciler.run() }
+                if ran == nil {
+                    logger.info("catalog sync skipped: another sync holds the lock", ["registry": registry.name])
+                }
+            }
+        }
+    }
+}
+
+/// `portcullis repository …`
+enum RepositoryCommands {
+    /// `repository list [NAMESPACE] [--registry NAME] [--json]`.
+    static func list(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: ["json"])
+        let json = parsed.flag("json")
+        let only = parsed.option("registry")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let namespaceFilter = parsed.positionals.first
+        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
+        let registries = try wiring.registries(named: only).map(\.name)
+        let rows = try await context.read { reader -> [[String: String]] in
+            if let namespaceFilter, try reader.namespace(named: namespaceFilter) == nil {
+                throw CommandFailure(.dataError, "no namespace '\(namespaceFilter)'")
+            }
+            var rows: [[String: String]] = []
+            for registry in registries {
+                for repository in try reader.repositories(ofRegistry: registry) {
+                    let namespace = try reader.namespace(id: repository.namespaceID)
+                    guard namespaceFilter == nil || namespace?.name == namespaceFilter else { continue }
+                    let tags = try reader.tags(in: repository.id)
+                    let full =
+                        namespace?.kind == .global || namespace == nil
+                        ? repository.name : "\(namespace!.name)/\(repository.name)"
+                    rows.append([
+                        "registry": registry, "repository": full, "namespace": namespace?.name ?? "",
+                        "tags": "\(tags.count)",
+                        "updated": (tags.map(\.updatedAt).max() ?? repository.updatedAt).formatted(.iso8601),
+                    ])
+                }
+            }
+            return rows.sorted { ($0["registry"]!, $0["repository"]!) < ($1["registry"]!, $1["repository"]!) }
+        }
+        if json {
+            print(Table.json(rows))
+        } else {
+            print(
+                Table.render(
+                    ["REGISTRY", "REPOSITORY", "TAGS", "UPDATED"],
+                    rows.map { [$0["registry"]!, $0["repository"]!, $0["tags"]!, $0["updated"]!] }), terminator: "")
+        }
+    }
+
+    /// `repository delete NS/REPO --as USER [--registry NAME]`.
+    static func delete(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let name = try parsed.positional(0, "repository (NAMESPACE/NAME)")
+        guard let actor = parsed.option("as") else {
+            throw CommandFailure(.usage, "say whom the deletion acts as with --as USER (checked against the policy)")
+        }
+        let only = parsed.option("registry")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
+        let registry = try wiring.registry(named: only)
+        try await context.withStore { store in
+            let result = try await DeletionCommand.perform(
+                store: store, wiring: wiring, registry: registry, actor: actor
+            ) {
+                try await $0.deleteRepository(name, as: $1)
+            }
+            print(
+                "deleted \(name) at \(registry.name): \(result.digests.count) manifest(s)"
+                    + (result.removedTags.isEmpty ? "" : ", tags \(result.removedTags.joined(separator: ", "))")
+                    + (result.repositoryRemoved ? "; repository removed" : ""))
+        }
+    }
+}
+
+/// `portcullis tag …`
+enum TagCommands {
+    /// `tag list NS/REPO [--registry NAME] [--json]`.
+    static func list(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: ["json"])
+        let json = parsed.flag("json")
+        let name = try parsed.positional(0, "repository (NAMESPACE/NAME)")
+        let only = parsed.option("registry")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
+        let registry = try wiring.registry(named: only).name
+        let tags = try await context.read { reader -> [Storage.Tag] in
+            let parts = RepositoryReference.split(name)
+            guard
+                let namespace = try parts.namespace.map({ try reader.namespace(named: $0) })
+                    ?? reader.globalNamespace(),
+                let repository = try reader.repository(named: parts.name, in: namespace.id, registry: registry)
+            else { throw CommandFailure(.dataError, "no repository '\(name)' in registry '\(registry)'") }
+            return try reader.tags(in: repository.id).sorted { $0.name < $1.name }
+        }
+        let rows: [[String: String]] = tags.map { tag in
+            [
+                "tag": tag.name, "digest": tag.digest, "media_type": tag.mediaType ?? "",
+                "size": tag.size.map(String.init) ?? "", "author": tag.pushedByName ?? "",
+                "platforms": tag.platforms.joined(separator: ","), "pushed": tag.updatedAt.formatted(.iso8601),
+                "last_pulled": tag.lastPulledAt?.formatted(.iso8601) ?? "", "pulls": "\(tag.pullCount)",
+            ]
+        }
+        if json {
+            print(Table.json(rows))
+            return
+        }
+        print(
+            Table.render(
+                ["TAG", "DIGEST", "MEDIA TYPE", "SIZE", "AUTHOR", "PUSHED", "LAST PULLED", "PULLS"],
+                tags.map { tag in
+                    [
+                        tag.name, String(tag.digest.prefix(19)), Table.shortMediaType(tag.mediaType),
+                        tag.size.map(Table.bytes) ?? "-", tag.pushedByName ?? "-", tag.updatedAt.formatted(.iso8601),
+                        tag.lastPulledAt?.formatted(.iso8601) ?? "-", "\(tag.pullCount)",
+                    ]
+                }), terminator: "")
+    }
+
+    /// `tag delete NS/REPO:TAG --as USER [--registry NAME]`.
+    static func delete(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let reference = try parsed.positional(0, "tag (NAMESPACE/NAME:TAG)")
+        guard let colon = reference.lastIndex(of: ":"), !reference[colon...].contains("/"),
+            colon != reference.startIndex, reference.index(after: colon) != reference.endIndex
+        else { throw CommandFailure(.usage, "'\(reference)' is not NAMESPACE/NAME:TAG") }
+        let repository = String(reference[..<colon])
+        let tag = String(reference[reference.index(after: colon)...])
+        guard let actor = parsed.option("as") else {
+            throw CommandFailure(.usage, "say whom the deletion acts as with --as USER (checked against the policy)")
+        }
+        let only = parsed.option("registry")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
+        let registry = try wiring.registry(named: only)
+        try await context.withStore { store in
+            let result = try await DeletionCommand.perform(
+                store: store, wiring: wiring, registry: registry, actor: actor
+            ) {
+                try await $0.deleteTag(tag, in: repository, as: $1)
+            }
+            print(
+                "deleted \(repository)@\(result.digests.joined(separator: ", ")) at \(registry.name): tags "
+                    + result.removedTags.joined(separator: ", ")
+                    + (result.repositoryRemoved ? "; repository removed" : ""))
+        }
+    }
+}
+
+/// Runs a deletion as the named user and turns its refusals into command failures.
+enum DeletionCommand {
+    static func perform(
+        store: any Store, wiring: RegistryWiring, registry: RegistrySettings, actor: String,
+        _ body: (RepositoryDeletion, Principal) async throws -> DeletionResult
+    ) async throws -> DeletionResult {
+        let deletion = RepositoryDeletion(
+            registry: registry.name, api: wiring.client(for: registry), store: store,
+            authorization: wiring.authorization, observer: wiring.changeObserver(store: store),
+            logger: wiring.logger.named("deletion"))
+        do {
+            let principal = try await RepositoryDeletion.principal(named: actor, in: store)
+            return try await body(deletion, principal)
+        } catch let error as DeletionError {
+            let status: ExitStatus
+            switch error.code {
+            case .invalidName: status = .usage
+            case .unknownActor, .notAtRegistry: status = .dataError
+            case .registryRefused:
+                let code = error.registryError?.code
+                status = code == .unreachable || code == .timeout ? .unavailable : .failure
+            case .denied, .partial: status = .failure
+            }
+            throw CommandFailure(status, error.message)
+        }
+    }
+}
+
+/// A repository reference's namespace (nil: the global namespace) and name inside it.
+enum RepositoryReference {
+    static func split(_ fullName: String) -> (namespace: String?, name: String) {
+        guard let slash = fullName.firstIndex(of: "/") else { return (nil, fullName) }
+        return (String(fullName[..<slash]), String(fullName[fullName.index(after: slash)...]))
+    }
+}
+
+/// Plain-text tables and JSON for the listing commands.
+enum Table {
+    /// Left-aligned columns two spaces apart, headed by `header`.
+    static func render(_ header: [String], _ rows: [[String]]) -> String {
+        let all = [header] + rows
+        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
+        return all.map { row in
+            row.indices.map { column in
+                column == row.count - 1
+                    ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
+            }.joined(separator: "  ")
+        }.joined(separator: "\n") + "\n"
+    }
+
+    /// The rows as a JSON array of objects with sorted keys.
+    static func json(_ rows: [[String: String]]) -> String {
+        let data =
+            (try? JSONSerialization.data(withJSONObject: rows, options: [.sortedKeys, .prettyPrinted]))
+            ?? Data("[]".utf8)
+        return String(decoding: data, as: UTF8.self)
+    }
+
+    /// A byte count as a short human figure (1024-based, as `docker images` shows sizes).
+    static func bytes(_ count: Int64) -> String {
+        let units = ["B", "KiB", "MiB", "GiB", "TiB"]
+        var value = Double(count)
+        var unit = 0
+        while value >= 1024 && unit < units.count - 1 {
+            value /= 1024
+            unit += 1
+        }
+        return unit == 0 ? "\(count) B" : "\(String(format: "%.1f", value)) \(units[unit])"
+    }
+
+    /// The manifest media type in a few characters.
+    static func shortMediaType(_ mediaType: String?) -> String {
+        switch mediaType {
+        case ManifestMediaType.dockerManifest?: "docker"
+        case ManifestMediaType.dockerManifestList?: "docker-list"
+        case ManifestMediaType.ociManifest?: "oci"
+        case ManifestMediaType.ociIndex?: "oci-index"
+        case let other?: other
+        case nil: "-"
+        }
+    }
+}

@@ -1,0 +1,181 @@
+import Foundation
+import Storage
+import Testing
+
+@testable import SQLiteStorage
+
+/// The per-registry model of issue 4: repositories and events keyed by registry, pulls, tags by digest.
+@Suite struct RegistryContentsTests {
+    private static func namespace(_ store: SQLiteStore, _ name: String = "team") async throws -> Namespace {
+        try await store.write { w in
+            let team = try w.createTeam(name: "owners-\(name)")
+            return try w.createNamespace(name: name, team: team.id, visibility: .private)
+        }
+    }
+
+    @Test func theSameRepositoryNameMayExistOncePerRegistry() async throws {
+        try await withMemoryStore { store in
+            let namespace = try await Self.namespace(store)
+            let main = try await store.write {
+                try $0.createRepository(name: "app", in: namespace.id, registry: "main")
+            }
+            let mirror = try await store.write {
+                try $0.createRepository(name: "app", in: namespace.id, registry: "mirror")
+            }
+            await #expect(throws: StoreError.conflict) {
+                _ = try await store.write { try $0.createRepository(name: "app", in: namespace.id, registry: "main") }
+            }
+            #expect(main.registry == "main")
+            #expect(
+                try await store.read { try $0.repository(named: "app", in: namespace.id, registry: "mirror") } == mirror
+            )
+            #expect(
+                try await store.read { try $0.repository(named: "app", in: namespace.id, registry: "other") } == nil)
+            #expect(try await store.read { try $0.repositories(ofRegistry: "main") } == [main])
+            #expect(try await store.read { try $0.repositories(ofRegistry: "nowhere") } == [])
+            #expect(try await store.read { try $0.repositories(in: namespace.id) } == [main, mirror])
+        }
+    }
+
+    @Test func eventIDsAreIdempotentPerRegistryNotAcrossRegistries() async throws {
+        try await withMemoryStore { store in
+            let first = try await store.write {
+                try $0.recordRegistryEvent(eventID: "e1", registry: "main", payload: #"{"n":1}"#)
+            }
+            let replay = try await store.write {
+                try $0.recordRegistryEvent(eventID: "e1", registry: "main", payload: #"{"n":2}"#)
+            }
+            let other = try await store.write {
+                try $0.recordRegistryEvent(eventID: "e1", registry: "mirror", payload: #"{"n":3}"#)
+            }
+            guard case .inserted(let event) = first, case .inserted(let otherEvent) = other else {
+                Issue.record("first inserts not reported as new")
+                return
+            }
+            #expect(replay == .duplicate(event))
+            #expect(event.registry == "main")
+            #expect(otherEvent.payload == #"{"n":3}"#)
+            #expect(try await store.read { try $0.registryEvent(eventID: "e1", registry: "mirror") } == otherEvent)
+            #expect(try await store.read { try $0.registryEvents(in: .pending, limit: 10).count } == 2)
+        }
+    }
+
+    @Test func manyEventsInOneTransactionAreStoredOnceEach() async throws {
+        try await withMemoryStore { store in
+            let outcomes = try await store.write { w in
+                try (0..<50).map { index in
+                    try w.recordRegistryEvent(eventID: "e\(index % 25)", registry: "main", payload: "{}")
+                }
+            }
+            let inserted = outcomes.filter { if case .inserted = $0 { true } else { false } }
+            #expect(inserted.count == 25)
+            #expect(try await store.read { try $0.registryEvents(in: .pending, limit: 100).count } == 25)
+        }
+    }
+
+    @Test func pullsCountUpAndTheLastPulledTimeNeverMovesBack() async throws {
+        try await withMemoryStore { store in
+            let namespace = try await Self.namespace(store)
+            let tag = try await store.write { w in
+                let repository = try w.createRepository(name: "app", in: namespace.id, registry: "main")
+                return try w.recordTagPush(TagPush(repositoryID: repository.id, name: "v1", digest: "sha256:aa"))
+            }
+            #expect(tag.pullCount == 0)
+            #expect(tag.lastPulledAt == nil)
+            let late = Date(timeIntervalSince1970: 1_700_000_100)
+            let early = Date(timeIntervalSince1970: 1_700_000_000)
+            try await store.write { try $0.recordPull(ofTag: tag.id, at: late) }
+            try await store.write { try $0.recordPull(ofTag: tag.id, at: early) }
+            let pulled = try await store.read { try $0.tag(named: "v1", in: tag.repositoryID) }
+            #expect(pulled?.pullCount == 2)
+            #expect(pulled?.lastPulledAt == late)
+            await #expect(throws: StoreError.notFound) {
+                try await store.write { try $0.recordPull(ofTag: Tag.ID(9999), at: late) }
+            }
+        }
+    }
+
+    @Test func aMovedTagKeepsItsPullsAndTakesThePushTimeAndPlatforms() async throws {
+        try await withMemoryStore { store in
+            let namespace = try await Self.namespace(store)
+            let pushedAt = Date(timeIntervalSince1970: 1_650_000_000)
+            let tag = try await store.write { w in
+                let repository = try w.createRepository(name: "multi", in: namespace.id, registry: "main")
+                return try w.recordTagPush(
+                    TagPush(
+                        repositoryID: repository.id, name: "latest", digest: "sha256:01",
+                        mediaType: "application/vnd.oci.image.index.v1+json", size: 10,
+                        platforms: ["linux/amd64", "linux/arm/v7", "odd\"name,with\nbreaks"], pushedAt: pushedAt))
+            }
+            #expect(tag.platforms == ["linux/amd64", "linux/arm/v7", "odd\"name,with\nbreaks"])
+            #expect(tag.createdAt == pushedAt)
+            #expect(tag.updatedAt == pushedAt)
+            try await store.write { try $0.recordPull(ofTag: tag.id, at: pushedAt) }
+            let moved = try await store.write {
+                try $0.recordTagPush(TagPush(repositoryID: tag.repositoryID, name: "latest", digest: "sha256:02"))
+            }
+            #expect(moved.id == tag.id)
+            #expect(moved.platforms == [])
+            #expect(moved.pullCount == 1)
+            #expect(moved.createdAt == pushedAt)
+            #expect(moved.updatedAt > pushedAt)
+        }
+    }
+
+    @Test func tagsAreFoundByDigestWithinOneRepository() async throws {
+        try await withMemoryStore { store in
+            let namespace = try await Self.namespace(store)
+            let (one, two) = try await store.write { w -> (Repository, Repository) in
+                let one = try w.createRepository(name: "one", in: namespace.id, registry: "main")
+                let two = try w.createRepository(name: "two", in: namespace.id, registry: "main")
+                for name in ["b", "a", "c"] {
+                    _ = try w.recordTagPush(
+                        TagPush(repositoryID: one.id, name: name, digest: name == "c" ? "sha256:cc" : "sha256:ab"))
+                }
+                _ = try w.recordTagPush(TagPush(repositoryID: two.id, name: "x", digest: "sha256:ab"))
+                return (one, two)
+            }
+            #expect(
+                try await store.read { try $0.tags(withDigest: "sha256:ab", in: one.id).map(\.name) } == ["a", "b"])
+            #expect(try await store.read { try $0.tags(withDigest: "sha256:ab", in: two.id).map(\.name) } == ["x"])
+            #expect(try await store.read { try $0.tags(withDigest: "sha256:zz", in: one.id) } == [])
+        }
+    }
+
+    @Test func migrationFourKeepsEarlierRepositoriesTagsStarsAndEvents() async throws {
+        let connection = try SQLiteConnection(
+            SQLiteOpenOptions(
+                path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
+        defer { connection.close() }
+        _ = try SQLiteMigrator(
+            connection: connection, migrations: Array(SQLiteSchema.migrations.prefix(3)), now: { Date() }
+        ).migrate()
+        try connection.exec(
+            """
+            INSERT INTO users (id, username, created_at, updated_at) VALUES (1, 'ann', 0, 0);
+            INSERT INTO teams (id, name, created_at, updated_at) VALUES (1, 't', 0, 0);
+            INSERT INTO namespaces (id, name, team_id, visibility, kind, created_at, updated_at)
+                VALUES (1, 'ns', 1, 'private', 'regular', 0, 0);
+            INSERT INTO repositories (id, namespace_id, name, created_at, updated_at) VALUES (7, 1, 'app', 5, 6);
+            INSERT INTO tags (id, repository_id, name, digest, size, pushed_by_id, pushed_by_name, created_at, updated_at)
+                VALUES (3, 7, 'v1', 'sha256:aa', 42, 1, 'ann', 5, 6);
+            INSERT INTO stars (user_id, repository_id, created_at) VALUES (1, 7, 8);
+            INSERT INTO registry_events (id, event_id, payload, received_at, state) VALUES (2, 'old', '{}', 9, 'processed');
+            """)
+        let report = try SQLiteMigrator(connection: connection, migrations: SQLiteSchema.migrations, now: { Date() })
+            .migrate()
+        #expect(report.applied.map(\.version) == [4])
+        #expect(
+            try connection.queryInt("SELECT count(*) FROM tags WHERE id = 3 AND repository_id = 7 AND size = 42") == 1)
+        #expect(try connection.queryInt("SELECT count(*) FROM repositories WHERE id = 7 AND registry = ''") == 1)
+        #expect(try connection.queryInt("SELECT count(*) FROM stars WHERE repository_id = 7") == 1)
+        #expect(
+            try connection.queryInt("SELECT count(*) FROM registry_events WHERE event_id = 'old' AND registry = ''")
+                == 1)
+        // The rebuilt children still cascade from the rebuilt parent.
+        try connection.exec("DELETE FROM repositories WHERE id = 7")
+        #expect(try connection.queryInt("SELECT count(*) FROM tags") == 0)
+        #expect(try connection.queryInt("SELECT count(*) FROM stars") == 0)
+        #expect(try connection.queryInt("SELECT count(*) FROM sqlite_schema WHERE name LIKE '%_v4'") == 0)
+    }
+}
