@@ -228,6 +228,23 @@ import Testing
         }
     }
 
+    @Test func aThousandStoredPullsAreEachCountedOnceEvenWithConcurrentPasses() async throws {
+        try await withEventStore { store in
+            let worker = Self.worker(store, registry: FakeRegistry())
+            try await storeEvents([registryEvent(id: "push")], in: store)
+            try await worker.processPending()
+            try await storeEvents(
+                (0..<1_000).map { registryEvent(id: "pull-\($0)", action: "pull", actor: "bob") }, in: store)
+            // A woken loop and a direct caller may overlap; passes take turns, so nothing counts twice.
+            async let first = worker.processPending()
+            async let second = worker.processPending()
+            let reports = try await [first, second]
+            #expect(reports.map(\.processed).reduce(0, +) == 1_000)
+            let tag = try #require(try await Self.tag("v1", of: "demo", namespace: "alice", in: store))
+            #expect(tag.pullCount == 1_000)
+        }
+    }
+
     @Test func theRunningLoopIsWokenByANewEventAndStopsWhenCancelled() async throws {
         try await withEventStore { store in
             let registry = FakeRegistry()
