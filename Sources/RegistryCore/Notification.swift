@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// One event of a registry notification envelope, checked and typed.

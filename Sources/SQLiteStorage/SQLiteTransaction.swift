@@ -457,7 +457,9 @@ final class SQLiteTransaction: StoreWriting {
 
     /// Platforms are stored as a JSON array so any text a manifest names survives unchanged.
     private static func encodePlatforms(_ platforms: [String]) -> String? {
-        guard !platforms.isEmpty, let data = try? JSONEncoder().encode(platforms) else { return nil }
+        let encoder = JSONEncoder()
+        encoder.outputFormatting = .withoutEscapingSlashes
+        guard !platforms.isEmpty, let data = try? encoder.encode(platforms) else { return nil }
         return String(decoding: data, as: UTF8.self)
     }
 

@@ -46,9 +46,13 @@ enum ServeCommand {
             await store.close()
             throw error
         }
+        let registryEvents = RegistryIntegrationAssembly(
+            configuration: configuration, store: store,
+            clients: RegistryClientAssembly(configuration: configuration, keyRing: authority.keyRing, logger: logger)
+                .clients, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
-            authority: authority, logger: logger)
+            authority: authority, registryEvents: registryEvents, logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -100,6 +104,7 @@ enum ServeCommand {
         let catalogJobs = RegistryCommands.backgroundJobs(
             configuration: configuration, keyRing: authority.keyRing, store: store, logger: logger)
         for job in syncJobs + catalogJobs { job.start() }
+        let eventWorker = registryEvents.startWorker()
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
             logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
@@ -110,6 +115,7 @@ enum ServeCommand {
         reloader.cancel()
         await reloader.value
         for job in syncJobs + catalogJobs { await job.stop() }
+        await eventWorker.stop()
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()
@@ -162,11 +168,11 @@ enum ServeCommand {
     }
 }
 
-/// The HTTP routes: the token endpoint, the JWKS, health, readiness and metrics, behind the standard middleware.
+/// The HTTP routes: the token endpoint, the registry events endpoint, the JWKS, health, readiness and metrics, behind the standard middleware.
 enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
-        authority: TokenAuthorityAssembly, logger: Logger
+        authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -192,6 +198,8 @@ enum Routes {
                 return .text("not ready: database unavailable\n", status: .serviceUnavailable)
             }
         }
+        // Before anything that could match the path more loosely (the token endpoint's routes among them).
+        registryEvents?.endpoint.register(on: &router)
         authority.endpoint.register(on: &router)
         let keyRing = authority.keyRing
         router.get("/.well-known/jwks.json") { _ in

@@ -44,11 +44,9 @@ import Testing
             #expect(tag.mediaType == ManifestMediaType.ociManifest)
             #expect(tag.pushedByName == "alice")
             #expect(tag.pushedByID == nil)  // no such user: the name is kept
-            #expect(
-                tag.updatedAt
-                    == RFC3339.date(from: "2026-11-22T12:25:18.784000378Z").map {
-                        Date(timeIntervalSince1970: ($0.timeIntervalSince1970 * 1000).rounded() / 1000)
-                    })
+            // The push time is the event's, as stored (to the millisecond), not the time of processing.
+            let pushedAt = try #require(RFC3339.date(from: "2026-11-22T12:25:18.784000378Z"))
+            #expect(abs(tag.updatedAt.timeIntervalSince(pushedAt)) < 0.001)
             let (namespace, team, audit) = try await store.read { reader in
                 let namespace = try #require(try reader.namespace(named: "alice"))
                 return (
@@ -227,6 +225,23 @@ import Testing
             #expect(states.map { $0?.state } == [.failed, .failed, .ignored, .processed])
             #expect(states[1]?.lastError?.contains("teleport") == true)
             #expect(try await Self.tag("v1", of: "demo", namespace: "alice", in: store) != nil)
+        }
+    }
+
+    @Test func aThousandStoredPullsAreEachCountedOnceEvenWithConcurrentPasses() async throws {
+        try await withEventStore { store in
+            let worker = Self.worker(store, registry: FakeRegistry())
+            try await storeEvents([registryEvent(id: "push")], in: store)
+            try await worker.processPending()
+            try await storeEvents(
+                (0..<1_000).map { registryEvent(id: "pull-\($0)", action: "pull", actor: "bob") }, in: store)
+            // A woken loop and a direct caller may overlap; passes take turns, so nothing counts twice.
+            async let first = worker.processPending()
+            async let second = worker.processPending()
+            let reports = try await [first, second]
+            #expect(reports.map(\.processed).reduce(0, +) == 1_000)
+            let tag = try #require(try await Self.tag("v1", of: "demo", namespace: "alice", in: store))
+            #expect(tag.pullCount == 1_000)
         }
     }
 
