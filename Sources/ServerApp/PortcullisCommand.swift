@@ -34,6 +34,13 @@ public enum PortcullisCommand {
           namespace set-visibility NAME private|protected|public
           ldap sync [--provider ID] [--dry-run]  sync group → team memberships now (and pre-provision group
                                                 members when configured), printing each change
+          webhook create NAMESPACE URL [--format json|cloudevents] [--events push,delete] [--header 'Name: value']...
+                                                an outgoing webhook; prints its id and signing secret, shown once
+          webhook list [NAMESPACE]              webhooks (never their secrets or header values)
+          webhook deliveries WEBHOOK_ID [--limit N]
+                                                the delivery log: state, attempts, status, latency, response
+          webhook redeliver DELIVERY_ID         send a delivery again, with the identical body
+          webhook enable|disable|delete WEBHOOK_ID
 
         Every command takes --config DIR (default: $PORTCULLIS_CONFIG, else ./config.d).
         Passwords come from a prompt or from standard input with --password-stdin, never from arguments.
@@ -102,6 +109,15 @@ public enum PortcullisCommand {
             try await subcommand(command, rest, ["create": TeamCommands.create, "add-member": TeamCommands.addMember])
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])
+        case "webhook":
+            try await subcommand(
+                command, rest,
+                [
+                    "create": WebhookCommands.create, "list": WebhookCommands.list,
+                    "deliveries": WebhookCommands.deliveries, "redeliver": WebhookCommands.redeliver,
+                    "delete": WebhookCommands.delete, "enable": WebhookCommands.enable,
+                    "disable": WebhookCommands.disable,
+                ])
         case "namespace":
             try await subcommand(
                 command, rest,

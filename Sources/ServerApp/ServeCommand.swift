@@ -98,6 +98,9 @@ enum ServeCommand {
             }
         }
         for job in syncJobs { job.start() }
+        let webhooks = WebhooksAssembly(
+            settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
+        webhooks.start()
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
             logger.notice("shutting down", ["signal": String(signal), "grace_period": "\(grace)"])
@@ -108,6 +111,7 @@ enum ServeCommand {
         reloader.cancel()
         await reloader.value
         for job in syncJobs { await job.stop() }
+        await webhooks.stop()
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()
