@@ -221,7 +221,8 @@ extension SQLiteTransaction {
             """,
             [
                 result.newState.rawValue.sqlValue, number.sqlValue,
-                (result.newState == .retrying ? result.nextAttemptAt ?? result.attemptedAt : nil).sqlValue, result.status.sqlValue,
+                (result.newState == .retrying ? result.nextAttemptAt ?? result.attemptedAt : nil).sqlValue,
+                result.status.sqlValue,
                 max(0, result.latencyMilliseconds).sqlValue, result.responseExcerpt.sqlValue, result.error.sqlValue,
                 time.sqlValue, result.newState.rawValue.sqlValue, result.attemptedAt.sqlValue,
                 result.deliveryID.sqlValue,

@@ -147,7 +147,9 @@ enum WebhookCommands {
     private static func recordID<Record>(_ text: String, _ what: String, as: Record.Type) throws(CommandFailure)
         -> RecordID<Record>
     {
-        guard let value = Int64(text), value > 0 else { throw CommandFailure(.usage, "\(what) must be a positive number") }
+        guard let value = Int64(text), value > 0 else {
+            throw CommandFailure(.usage, "\(what) must be a positive number")
+        }
         return RecordID(value)
     }
 

@@ -30,7 +30,8 @@ public struct WebhookDispatcher: RepositoryChangeObserver {
         let due = now()
         var rendered: [WebhookFormat: RenderedWebhookBody] = [:]
         for webhook in webhooks {
-            let body = rendered[webhook.format] ?? WebhookPayload.render(change, namespace: namespace, format: webhook.format)
+            let body =
+                rendered[webhook.format] ?? WebhookPayload.render(change, namespace: namespace, format: webhook.format)
             rendered[webhook.format] = body
             _ = try writer.enqueueWebhookDelivery(
                 NewWebhookDelivery(

@@ -72,7 +72,8 @@ public enum WebhookRules {
         else {
             throw WebhookError(
                 .invalidHeader,
-                "the value of '\(header.name)' must have at most \(maxHeaderValueLength) bytes and no control characters")
+                "the value of '\(header.name)' must have at most \(maxHeaderValueLength) bytes and no control characters"
+            )
         }
     }
 
@@ -114,7 +115,9 @@ public enum WebhookRules {
 
     /// Hostile input echoed in a message, with control characters made visible and a bounded length.
     private static func printable(_ text: String) -> String {
-        let visible = String(String.UnicodeScalarView(text.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
+        let visible = String(
+            String.UnicodeScalarView(
+                text.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
         return text.unicodeScalars.count > 64 ? visible + "…" : visible
     }
 }

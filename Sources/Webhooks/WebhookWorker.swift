@@ -99,7 +99,11 @@ public final class WebhookWorker: Sendable {
 
     /// Stops the loop and waits for attempts in progress to be recorded.
     public func stop() async {
-        guard let running = task.withLock({ running in defer { running = nil }; return running }) else { return }
+        guard
+            let running = task.withLock({ running in
+                defer { running = nil }; return running
+            })
+        else { return }
         running.cancel()
         await running.value
     }
@@ -248,7 +252,11 @@ final class WakeSignal: Sendable {
 
     /// Returns when signalled, after `timeout`, or when the task is cancelled, whichever is first.
     func wait(upTo timeout: Duration) async {
-        if state.withLock({ state in defer { state.pending = false }; return state.pending }) { return }
+        if state.withLock({ state in
+            defer { state.pending = false }; return state.pending
+        }) {
+            return
+        }
         await withTaskGroup(of: Void.self) { group in
             group.addTask { try? await Task.sleep(for: timeout) }
             group.addTask { await self.waitForSignal() }

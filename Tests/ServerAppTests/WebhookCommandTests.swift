@@ -62,8 +62,10 @@ import Testing
         #expect(forbidden.status == 64)
         #expect(forbidden.stderr.contains("Host"))
         #expect(try await sandbox.portcullis(["webhook", "create", "alpha", "ftp://x/"]).status == 64)
-        #expect(try await sandbox.portcullis(["webhook", "create", "alpha", "https://x/", "--events", "pull"]).status == 64)
-        #expect(try await sandbox.portcullis(["webhook", "create", "alpha", "https://x/", "--format", "xml"]).status == 64)
+        #expect(
+            try await sandbox.portcullis(["webhook", "create", "alpha", "https://x/", "--events", "pull"]).status == 64)
+        #expect(
+            try await sandbox.portcullis(["webhook", "create", "alpha", "https://x/", "--format", "xml"]).status == 64)
         #expect(try await sandbox.portcullis(["webhook", "create", "nowhere", "https://x/"]).status == 65)
         #expect(try await sandbox.portcullis(["webhook", "deliveries", "42"]).status == 65)
         #expect(try await sandbox.portcullis(["webhook", "redeliver", "42"]).status == 65)

@@ -46,7 +46,9 @@ import Webhooks
         try await fixture.worker().deliverDue()
         let request = try #require(receiver.requests.first)
         #expect(request.headers["Content-Type"] == "application/cloudevents+json")
-        #expect(WebhookSignature.verify(header: request.headers["X-Portcullis-Signature"], body: request.body, secret: created.secret))
+        #expect(
+            WebhookSignature.verify(
+                header: request.headers["X-Portcullis-Signature"], body: request.body, secret: created.secret))
         let event = try #require(try JSONSerialization.jsonObject(with: Data(request.body)) as? [String: Any])
         #expect(event["specversion"] as? String == "1.0")
         #expect(event["type"] as? String == "io.portcullis.repository.push")
@@ -55,7 +57,8 @@ import Webhooks
     @Test func aReceiverThatIsDownGetsTheDeliveryWhenItComesBack() async throws {
         let fixture = try await Fixture.make()
         let port = try await Receiver.downPort()
-        let created = try await fixture.administration().create(namespace: "alpha", url: "http://127.0.0.1:\(port)/hook")
+        let created = try await fixture.administration().create(
+            namespace: "alpha", url: "http://127.0.0.1:\(port)/hook")
         try await fixture.dispatch(fixture.change())
         let worker = fixture.worker(maxAttempts: 5)
 
@@ -143,7 +146,8 @@ import Webhooks
         let logger = Logger(label: "webhooks", level: .debug, sink: sink)
         let admin = fixture.administration()
         let created = try await admin.create(
-            namespace: "alpha", url: receiver.url, headers: [WebhookHeader(name: "Authorization", value: "Bearer hidden")])
+            namespace: "alpha", url: receiver.url,
+            headers: [WebhookHeader(name: "Authorization", value: "Bearer hidden")])
         try await fixture.dispatch(fixture.change())
         let worker = fixture.worker(logger: logger)
         try await worker.deliverDue()

@@ -9,7 +9,8 @@ import Testing
     {
         NewWebhook(
             namespaceID: (namespace ?? fixture.alpha).id, url: "https://hooks.example/in", format: .json,
-            events: events, headers: [WebhookHeader(name: "Authorization", value: "Bearer x"), WebhookHeader(name: "X-B", value: "2")],
+            events: events,
+            headers: [WebhookHeader(name: "Authorization", value: "Bearer x"), WebhookHeader(name: "X-B", value: "2")],
             secret: "s3cret")
     }
 
