@@ -125,10 +125,20 @@ public final class WebhookWorker: Sendable {
     }
 
     private func loop() async {
+        // Claiming takes the write lock, so an idle poll only reads; a wake-up (or the first pass, for what was
+        // queued before a restart) claims straight away, because the waking transaction may not be committed
+        // yet where a reader would look.
+        var woken = true
         while !Task.isCancelled {
             if await runsHere() {
-                do { try await deliverDue() } catch {
-                    logger.warning("webhook deliveries could not be read", ["error": "\(error)"])
+                var due = woken
+                if !due, let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
+                    due = next <= now()
+                }
+                if due {
+                    do { try await deliverDue() } catch {
+                        logger.warning("webhook deliveries could not be read", ["error": "\(error)"])
+                    }
                 }
             }
             if Task.isCancelled { return }
@@ -137,7 +147,7 @@ public final class WebhookWorker: Sendable {
                 let milliseconds = Int64(max(0, next.timeIntervalSince(now())) * 1000) + 1
                 wait = min(wait, .milliseconds(milliseconds))
             }
-            await signal.wait(upTo: wait)
+            woken = await signal.wait(upTo: wait)
         }
     }
 
@@ -232,14 +242,14 @@ public final class WebhookWorker: Sendable {
 final class WakeSignal: Sendable {
     private struct State {
         var pending = false
-        var waiter: CheckedContinuation<Void, Never>?
+        var waiter: CheckedContinuation<Bool, Never>?
     }
 
     private let state = Mutex(State())
 
     /// Wakes the waiter, or makes the next `wait` return at once.
     func signal() {
-        let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
             if let waiter = state.waiter {
                 state.waiter = nil
                 return waiter
@@ -247,43 +257,51 @@ final class WakeSignal: Sendable {
             state.pending = true
             return nil
         }
-        waiter?.resume()
+        waiter?.resume(returning: true)
     }
 
-    /// Returns when signalled, after `timeout`, or when the task is cancelled, whichever is first.
-    func wait(upTo timeout: Duration) async {
-        if state.withLock({ state in
-            defer { state.pending = false }; return state.pending
-        }) {
-            return
+    /// Returns true when signalled, false after `timeout` or when the task is cancelled, whichever is first.
+    func wait(upTo timeout: Duration) async -> Bool {
+        let pending = state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
         }
-        await withTaskGroup(of: Void.self) { group in
-            group.addTask { try? await Task.sleep(for: timeout) }
+        if pending { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
             group.addTask { await self.waitForSignal() }
-            await group.next()
+            var woken = await group.next() ?? false
             group.cancelAll()
+            // A signal racing the timeout has already been taken from `state`: keep it rather than lose it.
+            for await result in group { woken = woken || result }
+            return woken
         }
     }
 
-    private func waitForSignal() async {
+    /// True when signalled, false when cancelled first.
+    private func waitForSignal() async -> Bool {
         await withTaskCancellationHandler {
-            await withCheckedContinuation { (continuation: CheckedContinuation<Void, Never>) in
-                let resumeNow = state.withLock { state -> Bool in
-                    if state.pending || Task.isCancelled {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow = state.withLock { state -> Bool? in
+                    if state.pending {
                         state.pending = false
                         return true
                     }
+                    if Task.isCancelled { return false }
                     state.waiter = continuation
-                    return false
+                    return nil
                 }
-                if resumeNow { continuation.resume() }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
             }
         } onCancel: {
-            let waiter = state.withLock { state -> CheckedContinuation<Void, Never>? in
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
                 defer { state.waiter = nil }
                 return state.waiter
             }
-            waiter?.resume()
+            waiter?.resume(returning: false)
         }
     }
 }

@@ -205,3 +205,28 @@ import Webhooks
         #expect(policy.backoff(afterFailures: 1000, jitter: 0.5) == .seconds(45))
     }
 }
+
+@Suite struct WebhookWorkerLoopTests {
+    @Test func aWorkerPlacedOnAnotherInstanceSendsNothing() async throws {
+        let fixture = try await Fixture.make()
+        let receiver = try Receiver()
+        let created = try await fixture.administration().create(namespace: "alpha", url: receiver.url)
+        let worker = WebhookWorker(
+            store: fixture.store, client: testClient,
+            policy: WebhookDeliveryPolicy(pollInterval: .milliseconds(20)),
+            logger: Logger(label: "test", level: .error), runsHere: { false }, now: fixture.clock.function)
+        worker.start()
+        try await fixture.dispatch(fixture.change()) { worker.wake() }
+        try await Task.sleep(for: .milliseconds(200))
+        await worker.stop()
+        await receiver.stop()
+        #expect(receiver.requests.isEmpty)
+        #expect(try await fixture.deliveries(of: created.summary.id).first?.state == .pending)
+    }
+
+    @Test func aWakeUpBeforeTheWaitIsKeptAndATimeoutIsNotAWakeUp() async {
+        let signal = WakeSignalProbe()
+        #expect(await signal.waitTimesOut())
+        #expect(await signal.signalThenWait())
+    }
+}
