@@ -228,6 +228,7 @@ public struct AuditSettings: Sendable, Hashable {
 ///   maxBackoff: 1h
 ///   responseExcerptLength: 1KiB
 ///   pollInterval: 5s
+///   retention: 720h
 /// ```
 public struct WebhookSettings: Sendable, Hashable {
     /// The limit for one delivery attempt (connect, send, answer). Default 10s.
@@ -242,6 +243,8 @@ public struct WebhookSettings: Sendable, Hashable {
     public var responseExcerptLength = 1024
     /// How often the delivery worker looks for due deliveries when nothing wakes it. Default 5s.
     public var pollInterval: Duration = .seconds(5)
+    /// How long delivered and failed deliveries stay in the delivery log. Default 720h (30 days).
+    public var retention: Duration = .seconds(30 * 86400)
 
     /// The defaults.
     public init() {}
@@ -265,6 +268,9 @@ public struct WebhookSettings: Sendable, Hashable {
         .value(
             "pollInterval", \.pollInterval, .duration(.milliseconds(10)...(.seconds(3600))),
             "How often the delivery worker looks for due deliveries when nothing wakes it."),
+        .value(
+            "retention", \.retention, .duration(.seconds(3600)...(.seconds(3650 * 86400))),
+            "How long delivered and failed deliveries stay in the delivery log."),
     ]
 }
 

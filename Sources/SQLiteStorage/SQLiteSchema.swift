@@ -273,6 +273,8 @@ enum SQLiteSchema {
         CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
             WHERE state IN ('pending', 'retrying');
         CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+        CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (updated_at)
+            WHERE state IN ('delivered', 'failed');
 
         CREATE TABLE webhook_attempts (
             id               INTEGER PRIMARY KEY,

@@ -229,4 +229,10 @@ extension SQLiteTransaction {
             ])
         return try requireFound(try webhookDelivery(id: result.deliveryID), "webhook delivery")
     }
+
+    func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int {
+        try affected(
+            "DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') AND updated_at < ?",
+            [date.sqlValue])
+    }
 }

@@ -32,7 +32,7 @@ struct WebhooksAssembly {
         let policy = WebhookDeliveryPolicy(
             timeout: settings.timeout, maxAttempts: settings.maxAttempts, initialBackoff: settings.initialBackoff,
             maxBackoff: settings.maxBackoff, responseExcerptBytes: settings.responseExcerptLength,
-            pollInterval: settings.pollInterval)
+            pollInterval: settings.pollInterval, retention: settings.retention)
         let worker = WebhookWorker(
             store: store, client: client ?? CurlHTTPClient(configuration: curl, pool: pool), policy: policy,
             logger: logger.named("webhooks"), runsHere: { await placement.runsHere(Self.jobName) })

@@ -264,6 +264,9 @@ public protocol StoreWriting: StoreReading {
     func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws -> [ClaimedWebhookDelivery]
     /// Appends an attempt to a delivery's log and moves the delivery to the attempt's outcome; returns it.
     func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery
+    /// Deletes delivered and failed deliveries (with their attempt logs) last changed before `date`, keeping
+    /// outstanding ones; returns how many were deleted.
+    func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int
 }
 
 extension StoreReading {

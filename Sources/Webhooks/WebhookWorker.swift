@@ -20,12 +20,14 @@ public struct WebhookDeliveryPolicy: Sendable, Hashable {
     public var pollInterval: Duration
     /// How many deliveries are sent at once. Default: 8.
     public var concurrency: Int
+    /// How long delivered and failed deliveries stay in the log; nil keeps them forever. Default: 30 days.
+    public var retention: Duration?
 
     /// Describes a policy; every parameter has the default documented on its property.
     public init(
         timeout: Duration = .seconds(10), maxAttempts: Int = 8, initialBackoff: Duration = .seconds(10),
         maxBackoff: Duration = .seconds(3600), responseExcerptBytes: Int = 1024, pollInterval: Duration = .seconds(5),
-        concurrency: Int = 8
+        concurrency: Int = 8, retention: Duration? = .seconds(30 * 86400)
     ) {
         self.timeout = timeout
         self.maxAttempts = maxAttempts
@@ -34,6 +36,7 @@ public struct WebhookDeliveryPolicy: Sendable, Hashable {
         self.responseExcerptBytes = responseExcerptBytes
         self.pollInterval = pollInterval
         self.concurrency = concurrency
+        self.retention = retention
     }
 
     /// The wait after `failures` failed attempts (1 for the first): `initialBackoff · 2^(failures-1)`, capped at
@@ -129,8 +132,13 @@ public final class WebhookWorker: Sendable {
         // queued before a restart) claims straight away, because the waking transaction may not be committed
         // yet where a reader would look.
         var woken = true
+        var lastPrune: Date?
         while !Task.isCancelled {
             if await runsHere() {
+                if lastPrune.map({ now().timeIntervalSince($0) >= 3600 }) ?? true {
+                    lastPrune = now()
+                    await prune()
+                }
                 var due = woken
                 if !due, let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
                     due = next <= now()
@@ -148,6 +156,21 @@ public final class WebhookWorker: Sendable {
                 wait = min(wait, .milliseconds(milliseconds))
             }
             woken = await signal.wait(upTo: wait)
+        }
+    }
+
+    /// Deletes finished deliveries older than the retention; returns how many went.
+    @discardableResult
+    public func prune() async -> Int {
+        guard let retention = policy.retention else { return 0 }
+        let cutoff = now().addingTimeInterval(-WebhookDeliveryPolicy.seconds(retention))
+        do {
+            let pruned = try await store.write { try $0.pruneWebhookDeliveries(finishedBefore: cutoff) }
+            if pruned > 0 { logger.info("old webhook deliveries pruned", ["count": String(pruned)]) }
+            return pruned
+        } catch {
+            logger.warning("old webhook deliveries not pruned", ["error": "\(error)"])
+            return 0
         }
     }
 

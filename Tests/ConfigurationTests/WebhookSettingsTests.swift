@@ -12,6 +12,7 @@ import Testing
         #expect(webhooks.maxBackoff == .seconds(3600))
         #expect(webhooks.responseExcerptLength == 1024)
         #expect(webhooks.pollInterval == .seconds(5))
+        #expect(webhooks.retention == .seconds(30 * 86400))
     }
 
     @Test func everyKeyIsDocumentedWithItsDefaultAndVariable() throws {
@@ -23,6 +24,7 @@ import Testing
             ("webhooks.maxBackoff", "1h", "PORTCULLIS_WEBHOOKS_MAX_BACKOFF"),
             ("webhooks.responseExcerptLength", "1KiB", "PORTCULLIS_WEBHOOKS_RESPONSE_EXCERPT_LENGTH"),
             ("webhooks.pollInterval", "5s", "PORTCULLIS_WEBHOOKS_POLL_INTERVAL"),
+            ("webhooks.retention", "720h", "PORTCULLIS_WEBHOOKS_RETENTION"),
         ]
         for (path, value, variable) in expected {
             let key = try #require(keys[path], "\(path) is not documented")

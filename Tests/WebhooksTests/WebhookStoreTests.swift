@@ -148,3 +148,23 @@ import Testing
         #expect(try await fixture.delivery(delivery.id) == nil)
     }
 }
+
+@Suite struct WebhookRetentionTests {
+    @Test func pruningRemovesOnlyFinishedDeliveriesOlderThanTheCutoff() async throws {
+        let fixture = try await Fixture.make()
+        let admin = fixture.administration()
+        let receiver = try Receiver(answers: [(500, "no")])
+        let created = try await admin.create(namespace: "alpha", url: receiver.url)
+        try await fixture.dispatch(fixture.change(id: "old-failed"))
+        try await fixture.dispatch(fixture.change(id: "old-delivered"))
+        let worker = fixture.worker(maxAttempts: 1)
+        try await worker.deliverDue()
+        try await fixture.dispatch(fixture.change(id: "pending"))
+        fixture.clock.advance(by: 31 * 86400)
+        try await fixture.dispatch(fixture.change(id: "recent"))
+        #expect(await worker.prune() == 2)
+        await receiver.stop()
+        let left = try await fixture.deliveries(of: created.summary.id).map(\.changeID).sorted()
+        #expect(left == ["pending", "recent"])
+    }
+}
