@@ -230,3 +230,33 @@ import Webhooks
         #expect(await signal.signalThenWait())
     }
 }
+
+@Suite struct WebhookDeliveryEdgeTests {
+    @Test func aDisabledWebhookKeepsItsQueuedDeliveryUntilEnabledAgain() async throws {
+        let fixture = try await Fixture.make()
+        let receiver = try Receiver()
+        let admin = fixture.administration()
+        let created = try await admin.create(namespace: "alpha", url: receiver.url)
+        try await fixture.dispatch(fixture.change())
+        try await admin.setEnabled(false, for: created.summary.id)
+        let worker = fixture.worker()
+        #expect(try await worker.deliverDue() == 0)
+        try await fixture.dispatch(fixture.change(id: "while-disabled"))
+        try await admin.setEnabled(true, for: created.summary.id)
+        #expect(try await worker.deliverDue() == 1)
+        await receiver.stop()
+        #expect(receiver.requests.count == 1)
+        let states = try await fixture.deliveries(of: created.summary.id).map(\.state)
+        #expect(states == [.delivered])
+    }
+
+    @Test func anExcerptIsCutAtACharacterBoundary() async throws {
+        let fixture = try await Fixture.make()
+        let receiver = try Receiver(answers: [(200, "ééééé")])
+        let created = try await fixture.administration().create(namespace: "alpha", url: receiver.url)
+        try await fixture.dispatch(fixture.change())
+        try await fixture.worker(excerptBytes: 5).deliverDue()
+        await receiver.stop()
+        #expect(try await fixture.deliveries(of: created.summary.id).first?.responseExcerpt == "éé")
+    }
+}
