@@ -22,6 +22,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var notifications = NotificationSettings()
     /// Periodic reconciliation of the stored catalog with each registry.
     public var catalogSync = CatalogSyncSettings()
+    /// Outgoing webhooks: how deliveries are sent and retried.
+    public var webhooks = WebhookSettings()
     /// The registries this server issues tokens for, in file order.
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
@@ -46,6 +48,7 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("audit", \.audit, AuditSettings.fields),
         .section("notifications", \.notifications, NotificationSettings.fields),
         .section("catalogSync", \.catalogSync, CatalogSyncSettings.fields),
+        .section("webhooks", \.webhooks, WebhookSettings.fields),
         .records(
             "registries",
             \.registries,
@@ -266,6 +269,63 @@ public struct CatalogSyncSettings: Sendable, Hashable {
         .value(
             "concurrency", \.concurrency, .integer(1...64),
             "Tag lists and manifest HEADs in flight at once, per registry."),
+    ]
+}
+
+/// Outgoing webhooks: how deliveries are sent and retried (the webhooks themselves are per namespace, in the
+/// database, managed with `portcullis webhook`).
+///
+/// ```yaml
+/// webhooks:
+///   timeout: 10s
+///   maxAttempts: 8
+///   initialBackoff: 10s
+///   maxBackoff: 1h
+///   responseExcerptLength: 1KiB
+///   pollInterval: 5s
+///   retention: 720h
+/// ```
+public struct WebhookSettings: Sendable, Hashable {
+    /// The limit for one delivery attempt (connect, send, answer). Default 10s.
+    public var timeout: Duration = .seconds(10)
+    /// Attempts before a delivery is marked failed, the first one included. Default 8.
+    public var maxAttempts = 8
+    /// The wait after the first failed attempt; it doubles with each further failure (with jitter). Default 10s.
+    public var initialBackoff: Duration = .seconds(10)
+    /// The longest wait between two attempts. Default 1h.
+    public var maxBackoff: Duration = .seconds(3600)
+    /// How many bytes of each response body the delivery log keeps. Default 1 KiB.
+    public var responseExcerptLength = 1024
+    /// How often the delivery worker looks for due deliveries when nothing wakes it. Default 5s.
+    public var pollInterval: Duration = .seconds(5)
+    /// How long delivered and failed deliveries stay in the delivery log. Default 720h (30 days).
+    public var retention: Duration = .seconds(30 * 86400)
+
+    /// The defaults.
+    public init() {}
+
+    static let fields: [Field<WebhookSettings>] = [
+        .value(
+            "timeout", \.timeout, .duration(.seconds(1)...(.seconds(300))),
+            "Limit for one delivery attempt (connect, send, answer)."),
+        .value(
+            "maxAttempts", \.maxAttempts, .integer(1...100),
+            "Attempts before a delivery is marked failed (the first one included)."),
+        .value(
+            "initialBackoff", \.initialBackoff, .duration(.milliseconds(1)...(.seconds(86400))),
+            "Wait after the first failed attempt; doubles with each failure, with jitter."),
+        .value(
+            "maxBackoff", \.maxBackoff, .duration(.milliseconds(1)...(.seconds(7 * 86400))),
+            "Longest wait between two attempts."),
+        .value(
+            "responseExcerptLength", \.responseExcerptLength, .byteSize(0...(64 << 10)),
+            "Bytes of each response body kept in the delivery log."),
+        .value(
+            "pollInterval", \.pollInterval, .duration(.milliseconds(10)...(.seconds(3600))),
+            "How often the delivery worker looks for due deliveries when nothing wakes it."),
+        .value(
+            "retention", \.retention, .duration(.seconds(3600)...(.seconds(3650 * 86400))),
+            "How long delivered and failed deliveries stay in the delivery log."),
     ]
 }
 

@@ -21,6 +21,7 @@ enum SQLiteSchema {
         Migration(version: 2, name: "authorization generation", sql: authorizationGeneration),
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
         Migration(version: 4, name: "registry contents per registry", sql: registryContents),
+        Migration(version: 5, name: "outgoing webhooks", sql: webhooks),
     ]
 
     /// The highest version this binary knows.
@@ -305,6 +306,69 @@ enum SQLiteSchema {
         CREATE INDEX tags_digest ON tags (digest);
         CREATE INDEX stars_repository ON stars (repository_id);
         CREATE INDEX registry_events_state ON registry_events (state, id);
+        """
+
+    /// Outgoing webhooks of namespaces, their queued deliveries and each delivery's attempt log.
+    /// Deliveries keep the exact body they were queued with (TEXT: bodies are rendered JSON, so UTF-8),
+    /// and go with their webhook; the secret is stored as is because signing needs it (see `Webhook.secret`).
+    private static let webhooks = """
+        CREATE TABLE webhooks (
+            id           INTEGER PRIMARY KEY,
+            namespace_id INTEGER NOT NULL REFERENCES namespaces (id) ON DELETE CASCADE,
+            url          TEXT NOT NULL CHECK (url LIKE 'http://%' OR url LIKE 'https://%'),
+            format       TEXT NOT NULL CHECK (format IN ('json', 'cloudevents')),
+            events       TEXT NOT NULL CHECK (length(events) > 0),
+            is_enabled   INTEGER NOT NULL DEFAULT 1 CHECK (is_enabled IN (0, 1)),
+            secret       TEXT NOT NULL CHECK (length(secret) > 0),
+            created_at   INTEGER NOT NULL,
+            updated_at   INTEGER NOT NULL
+        ) STRICT;
+        CREATE INDEX webhooks_namespace ON webhooks (namespace_id);
+
+        CREATE TABLE webhook_headers (
+            webhook_id INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            position   INTEGER NOT NULL,
+            name       TEXT NOT NULL CHECK (length(name) > 0),
+            value      TEXT NOT NULL,
+            PRIMARY KEY (webhook_id, position)
+        ) STRICT, WITHOUT ROWID;
+
+        CREATE TABLE webhook_deliveries (
+            id               INTEGER PRIMARY KEY,
+            webhook_id       INTEGER NOT NULL REFERENCES webhooks (id) ON DELETE CASCADE,
+            change_id        TEXT NOT NULL,
+            event            TEXT NOT NULL CHECK (event IN ('push', 'delete')),
+            content_type     TEXT NOT NULL,
+            body             TEXT NOT NULL,
+            state            TEXT NOT NULL CHECK (state IN ('pending', 'delivered', 'failed', 'retrying')),
+            attempts         INTEGER NOT NULL DEFAULT 0 CHECK (attempts >= 0),
+            next_attempt_at  INTEGER,
+            last_status      INTEGER,
+            last_latency_ms  INTEGER,
+            response_excerpt TEXT,
+            last_error       TEXT,
+            redelivery_of    INTEGER REFERENCES webhook_deliveries (id) ON DELETE SET NULL,
+            created_at       INTEGER NOT NULL,
+            updated_at       INTEGER NOT NULL,
+            delivered_at     INTEGER
+        ) STRICT;
+        CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at)
+            WHERE state IN ('pending', 'retrying');
+        CREATE INDEX webhook_deliveries_webhook ON webhook_deliveries (webhook_id, id);
+        CREATE INDEX webhook_deliveries_finished ON webhook_deliveries (updated_at)
+            WHERE state IN ('delivered', 'failed');
+
+        CREATE TABLE webhook_attempts (
+            id               INTEGER PRIMARY KEY,
+            delivery_id      INTEGER NOT NULL REFERENCES webhook_deliveries (id) ON DELETE CASCADE,
+            number           INTEGER NOT NULL CHECK (number >= 1),
+            attempted_at     INTEGER NOT NULL,
+            status           INTEGER,
+            latency_ms       INTEGER NOT NULL CHECK (latency_ms >= 0),
+            response_excerpt TEXT,
+            error            TEXT,
+            UNIQUE (delivery_id, number)
+        ) STRICT;
         """
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.

@@ -4,8 +4,10 @@ import Storage
 /// The `StoreWriting` handed to `read`/`write` closures: typed queries over one connection inside
 /// one open transaction. Lives only for the duration of the closure (checked: later use throws).
 final class SQLiteTransaction: StoreWriting {
-    private let connection: SQLiteConnection
-    private let now: @Sendable () -> Date
+    // Internal, not private, with the plumbing below: feature extensions in sibling files
+    // (SQLiteWebhooks.swift) build on them.
+    let connection: SQLiteConnection
+    let now: @Sendable () -> Date
     private let isReadOnly: Bool
     private var isActive = true
 
@@ -21,59 +23,59 @@ final class SQLiteTransaction: StoreWriting {
 
     // MARK: Plumbing
 
-    private func checkActive() throws {
+    func checkActive() throws {
         guard isActive else {
             throw StoreError(.internal, "a store transaction was used after its closure returned")
         }
     }
 
-    private func checkWritable() throws {
+    func checkWritable() throws {
         try checkActive()
         if isReadOnly { throw StoreError(.internal, "a read transaction attempted to write") }
     }
 
-    private func rows<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> [T] {
+    func rows<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> [T] {
         try checkActive()
         var result: [T] = []
         try connection.query(sql, values) { result.append(decode($0)) }
         return result
     }
 
-    private func first<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> T? {
+    func first<T>(_ sql: String, _ values: [SQLValue] = [], _ decode: (SQLiteRow) -> T) throws -> T? {
         try rows(sql, values, decode).first
     }
 
-    private func count(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
+    func count(_ sql: String, _ values: [SQLValue] = []) throws -> Int {
         try checkActive()
         return Int(try connection.queryInt(sql, values) ?? 0)
     }
 
     /// Runs an INSERT and returns the new row id.
-    private func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
+    func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
         try checkWritable()
         try connection.run(sql, values)
         return connection.lastInsertRowID
     }
 
     /// Runs an UPDATE/DELETE that must touch a row; `.notFound` names `what` otherwise.
-    private func change(_ what: String, _ sql: String, _ values: [SQLValue]) throws {
+    func change(_ what: String, _ sql: String, _ values: [SQLValue]) throws {
         try checkWritable()
         try connection.run(sql, values)
         if connection.changes == 0 { throw StoreError(.notFound, "\(what) does not exist", subject: what) }
     }
 
     /// Runs an UPDATE/DELETE and returns how many rows it touched.
-    private func affected(_ sql: String, _ values: [SQLValue]) throws -> Int {
+    func affected(_ sql: String, _ values: [SQLValue]) throws -> Int {
         try checkWritable()
         try connection.run(sql, values)
         return connection.changes
     }
 
-    private func requireName(_ value: String, _ what: String) throws {
+    func requireName(_ value: String, _ what: String) throws {
         if value.isEmpty { throw StoreError(.invalidInput, "\(what) must not be empty", subject: what) }
     }
 
-    private func requireFound<T>(_ value: T?, _ what: String) throws -> T {
+    func requireFound<T>(_ value: T?, _ what: String) throws -> T {
         guard let value else { throw StoreError(.notFound, "\(what) does not exist", subject: what) }
         return value
     }

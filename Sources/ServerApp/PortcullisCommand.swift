@@ -46,9 +46,17 @@ public enum PortcullisCommand {
           tag delete NS/REPO:TAG --as USER [--registry NAME]
                                                 delete the tag's manifest at the registry (and so every tag sharing
                                                 its digest), then record it; a registry refusal changes nothing
-        Deletions act as the user named by --as (required: the audit log names a real person, and the
-        authorization policy decides as it would for that user's token). --registry may be left out when
-        only one registry is configured.
+          webhook create NAMESPACE URL [--format json|cloudevents] [--events push,delete] [--header 'Name: value']...
+                                                an outgoing webhook; prints its id and signing secret, shown once
+          webhook list [NAMESPACE]              webhooks (never their secrets or header values)
+          webhook deliveries WEBHOOK_ID [--limit N]
+                                                the delivery log: state, attempts, status, latency, response
+          webhook redeliver DELIVERY_ID         send a delivery again, with the identical body
+          webhook enable|disable|delete WEBHOOK_ID
+
+        Repository and tag deletions act as the user named by --as (required: the audit log names a real
+        person, and the authorization policy decides as it would for that user's token). --registry may be
+        left out when only one registry is configured.
 
         Every command takes --config DIR (default: $PORTCULLIS_CONFIG, else ./config.d).
         Passwords come from a prompt or from standard input with --password-stdin, never from arguments.
@@ -123,6 +131,15 @@ public enum PortcullisCommand {
             try await subcommand(command, rest, ["list": RepositoryCommands.list, "delete": RepositoryCommands.delete])
         case "tag":
             try await subcommand(command, rest, ["list": TagCommands.list, "delete": TagCommands.delete])
+        case "webhook":
+            try await subcommand(
+                command, rest,
+                [
+                    "create": WebhookCommands.create, "list": WebhookCommands.list,
+                    "deliveries": WebhookCommands.deliveries, "redeliver": WebhookCommands.redeliver,
+                    "delete": WebhookCommands.delete, "enable": WebhookCommands.enable,
+                    "disable": WebhookCommands.disable,
+                ])
         case "namespace":
             try await subcommand(
                 command, rest,

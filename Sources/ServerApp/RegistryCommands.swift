@@ -7,6 +7,7 @@ import RegistryCore
 import RegistryIntegration
 import Storage
 import TokenAuthority
+import Webhooks
 
 /// How commands and `serve` reach the configured registries: a client per registry whose tokens
 /// Portcullis mints itself, the authorization settings deletions are checked against, and the observer
@@ -78,9 +79,9 @@ struct RegistryWiring {
             anonymousPull: policy.anonymousBrowsing)
     }
 
-    /// Who hears of removals (outgoing webhooks). None until the webhooks target provides an observer;
-    /// the reconciler and deletion take it as an optional, so wiring it is this one line.
-    func changeObserver(store: any Store) -> (any RepositoryChangeObserver)? { nil }
+    /// Who hears of removals: outgoing webhooks. Deliveries are queued in the removal's transaction; the
+    /// running server's delivery worker finds them at its next poll.
+    func changeObserver(store: any Store) -> (any RepositoryChangeObserver)? { WebhookDispatcher() }
 
     /// A reconciler for `registry`.
     func reconciler(for registry: RegistrySettings, store: any Store) -> Reconciler {

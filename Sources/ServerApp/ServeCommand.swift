@@ -46,10 +46,12 @@ enum ServeCommand {
             await store.close()
             throw error
         }
+        let webhooks = WebhooksAssembly(
+            settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
         let registryEvents = RegistryIntegrationAssembly(
             configuration: configuration, store: store,
             clients: RegistryClientAssembly(configuration: configuration, keyRing: authority.keyRing, logger: logger)
-                .clients, logger: logger)
+                .clients, observer: webhooks.dispatcher, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, logger: logger)
@@ -104,6 +106,7 @@ enum ServeCommand {
         let catalogJobs = RegistryCommands.backgroundJobs(
             configuration: configuration, keyRing: authority.keyRing, store: store, logger: logger)
         for job in syncJobs + catalogJobs { job.start() }
+        webhooks.start()
         let eventWorker = registryEvents.startWorker()
         let grace = configuration.server.shutdownGracePeriod
         let signals = ShutdownSignals.install { signal in
@@ -116,6 +119,7 @@ enum ServeCommand {
         await reloader.value
         for job in syncJobs + catalogJobs { await job.stop() }
         await eventWorker.stop()
+        await webhooks.stop()
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()

@@ -127,6 +127,22 @@ public protocol StoreReading {
     func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent]
     /// Up to `limit` audit events, newest first, optionally only those older than `beforeID` (paging).
     func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent]
+
+    // MARK: Webhooks
+    /// The webhook with this id, if any.
+    func webhook(id: Webhook.ID) throws -> Webhook?
+    /// The webhooks of a namespace, oldest first.
+    func webhooks(in namespaceID: Namespace.ID) throws -> [Webhook]
+    /// Every webhook, ordered by namespace, then oldest first.
+    func allWebhooks() throws -> [Webhook]
+    /// The delivery with this id, if any.
+    func webhookDelivery(id: WebhookDelivery.ID) throws -> WebhookDelivery?
+    /// Up to `limit` deliveries of a webhook, newest first.
+    func webhookDeliveries(of webhookID: Webhook.ID, limit: Int) throws -> [WebhookDelivery]
+    /// The attempt log of a delivery, first attempt first.
+    func webhookAttempts(of deliveryID: WebhookDelivery.ID) throws -> [WebhookAttempt]
+    /// The earliest time an outstanding delivery of an enabled webhook may be sent, if there is one.
+    func nextWebhookDeliveryTime() throws -> Date?
 }
 
 /// Typed changes to the model, valid inside one `Store.write` closure.
@@ -239,6 +255,25 @@ public protocol StoreWriting: StoreReading {
     func appendAuditEvents(_ events: [NewAuditEvent]) throws
     /// Deletes audit events older than `date`; returns how many were deleted.
     func pruneAuditEvents(olderThan date: Date) throws -> Int
+
+    // MARK: Webhooks
+    /// Creates a webhook with its headers; `.constraintViolated` when the namespace does not exist.
+    func createWebhook(_ webhook: NewWebhook) throws -> Webhook
+    /// Enables or disables a webhook.
+    func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws
+    /// Deletes a webhook with its deliveries and their attempt logs.
+    func deleteWebhook(_ webhookID: Webhook.ID) throws
+    /// Queues a delivery in the `pending` state.
+    func enqueueWebhookDelivery(_ delivery: NewWebhookDelivery) throws -> WebhookDelivery
+    /// Takes up to `limit` outstanding deliveries of enabled webhooks that are due at `date`, oldest due first,
+    /// and moves their next attempt to `leaseUntil`, so a worker that dies mid-send leaves them to be retried
+    /// then rather than lost, and a second pass does not send them twice meanwhile.
+    func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws -> [ClaimedWebhookDelivery]
+    /// Appends an attempt to a delivery's log and moves the delivery to the attempt's outcome; returns it.
+    func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery
+    /// Deletes delivered and failed deliveries (with their attempt logs) last changed before `date`, keeping
+    /// outstanding ones; returns how many were deleted.
+    func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int
 }
 
 extension StoreReading {

@@ -162,8 +162,9 @@ import Testing
             INSERT INTO stars (user_id, repository_id, created_at) VALUES (1, 7, 8);
             INSERT INTO registry_events (id, event_id, payload, received_at, state) VALUES (2, 'old', '{}', 9, 'processed');
             """)
-        let report = try SQLiteMigrator(connection: connection, migrations: SQLiteSchema.migrations, now: { Date() })
-            .migrate()
+        let report = try SQLiteMigrator(
+            connection: connection, migrations: Array(SQLiteSchema.migrations.prefix(4)), now: { Date() }
+        ).migrate()
         #expect(report.applied.map(\.version) == [4])
         #expect(
             try connection.queryInt("SELECT count(*) FROM tags WHERE id = 3 AND repository_id = 7 AND size = 42") == 1)

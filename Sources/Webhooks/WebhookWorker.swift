@@ -1,0 +1,330 @@
+import Diagnostics
+import Foundation
+import HTTPClient
+import Storage
+import Synchronization
+
+/// How deliveries are sent and retried.
+public struct WebhookDeliveryPolicy: Sendable, Hashable {
+    /// The limit for one attempt (connect, send, answer). Default: 10 seconds.
+    public var timeout: Duration
+    /// Attempts before a delivery is marked failed (the first one included). Default: 8.
+    public var maxAttempts: Int
+    /// The wait after the first failed attempt; it doubles with each further failure. Default: 10 seconds.
+    public var initialBackoff: Duration
+    /// The longest wait between attempts. Default: 1 hour.
+    public var maxBackoff: Duration
+    /// How many bytes of a response body are kept per attempt. Default: 1024.
+    public var responseExcerptBytes: Int
+    /// How often the worker looks for due deliveries when nothing wakes it. Default: 5 seconds.
+    public var pollInterval: Duration
+    /// How many deliveries are sent at once. Default: 8.
+    public var concurrency: Int
+    /// How long delivered and failed deliveries stay in the log; nil keeps them forever. Default: 30 days.
+    public var retention: Duration?
+
+    /// Describes a policy; every parameter has the default documented on its property.
+    public init(
+        timeout: Duration = .seconds(10), maxAttempts: Int = 8, initialBackoff: Duration = .seconds(10),
+        maxBackoff: Duration = .seconds(3600), responseExcerptBytes: Int = 1024, pollInterval: Duration = .seconds(5),
+        concurrency: Int = 8, retention: Duration? = .seconds(30 * 86400)
+    ) {
+        self.timeout = timeout
+        self.maxAttempts = maxAttempts
+        self.initialBackoff = initialBackoff
+        self.maxBackoff = maxBackoff
+        self.responseExcerptBytes = responseExcerptBytes
+        self.pollInterval = pollInterval
+        self.concurrency = concurrency
+        self.retention = retention
+    }
+
+    /// The wait after `failures` failed attempts (1 for the first): `initialBackoff · 2^(failures-1)`, capped at
+    /// `maxBackoff`, of which the upper half is scaled by `jitter` (0…1) so receivers that come back are not
+    /// hit by every queued delivery at once.
+    public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
+        let initial = Self.seconds(initialBackoff), cap = max(Self.seconds(maxBackoff), initial)
+        let exponent = Double(min(max(failures, 1) - 1, 62))
+        let full = min(initial * pow(2, exponent), cap)
+        let wait = full / 2 + full / 2 * min(max(jitter, 0), 1)
+        return .milliseconds(Int64((wait * 1000).rounded()))
+    }
+
+    static func seconds(_ duration: Duration) -> Double {
+        let parts = duration.components
+        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
+    }
+}
+
+/// Sends queued webhook deliveries: picks those due, POSTs each with its signature, records every attempt,
+/// and schedules retries with exponential backoff until the policy's attempt limit.
+///
+/// Threading: `start`/`stop`/`wake` may be called from any task. Sending goes through `HTTPFetching` (whose
+/// implementations keep blocking I/O off the cooperative pool) and the store; the loop itself only awaits.
+/// Runs on one instance: `runsHere` is asked before every pass (see `JobPlacement` in ServerApp).
+public final class WebhookWorker: Sendable {
+    private let store: any Store
+    private let client: any HTTPFetching
+    private let policy: WebhookDeliveryPolicy
+    private let logger: Logger
+    private let runsHere: @Sendable () async -> Bool
+    private let now: @Sendable () -> Date
+    private let jitter: @Sendable () -> Double
+    private let signal = WakeSignal()
+    private let task = Mutex<Task<Void, Never>?>(nil)
+
+    /// Creates a worker; nothing is sent before `start()` or `deliverDue()`.
+    public init(
+        store: any Store, client: any HTTPFetching, policy: WebhookDeliveryPolicy = WebhookDeliveryPolicy(),
+        logger: Logger, runsHere: @escaping @Sendable () async -> Bool = { true },
+        now: @escaping @Sendable () -> Date = { Date() },
+        jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
+    ) {
+        self.store = store
+        self.client = client
+        self.policy = policy
+        self.logger = logger
+        self.runsHere = runsHere
+        self.now = now
+        self.jitter = jitter
+    }
+
+    /// Tells the loop that deliveries were queued, so it looks now instead of at the next poll.
+    public func wake() { signal.signal() }
+
+    /// Starts the delivery loop in its own task (a no-op when it runs already).
+    public func start() {
+        task.withLock { running in
+            guard running == nil else { return }
+            running = Task { [self] in await loop() }
+        }
+    }
+
+    /// Stops the loop and waits for attempts in progress to be recorded.
+    public func stop() async {
+        guard
+            let running = task.withLock({ running in
+                defer { running = nil }; return running
+            })
+        else { return }
+        running.cancel()
+        await running.value
+    }
+
+    /// Claims every delivery due now (in batches of `concurrency`), sends them, and records the attempts;
+    /// returns how many attempts were made. Throws only when the store fails.
+    @discardableResult
+    public func deliverDue() async throws -> Int {
+        var total = 0
+        while !Task.isCancelled {
+            let batch = try await claimBatch()
+            if batch.isEmpty { break }
+            await withTaskGroup(of: Void.self) { group in
+                for claimed in batch { group.addTask { await self.attempt(claimed) } }
+            }
+            total += batch.count
+        }
+        return total
+    }
+
+    private func loop() async {
+        // Claiming takes the write lock, so an idle poll only reads; a wake-up (or the first pass, for what was
+        // queued before a restart) claims straight away, because the waking transaction may not be committed
+        // yet where a reader would look.
+        var woken = true
+        var lastPrune: Date?
+        while !Task.isCancelled {
+            if await runsHere() {
+                if lastPrune.map({ now().timeIntervalSince($0) >= 3600 }) ?? true {
+                    lastPrune = now()
+                    await prune()
+                }
+                var due = woken
+                if !due, let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
+                    due = next <= now()
+                }
+                if due {
+                    do { try await deliverDue() } catch {
+                        logger.warning("webhook deliveries could not be read", ["error": "\(error)"])
+                    }
+                }
+            }
+            if Task.isCancelled { return }
+            var wait = policy.pollInterval
+            if let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
+                let milliseconds = Int64(max(0, next.timeIntervalSince(now())) * 1000) + 1
+                wait = min(wait, .milliseconds(milliseconds))
+            }
+            woken = await signal.wait(upTo: wait)
+        }
+    }
+
+    /// Deletes finished deliveries older than the retention; returns how many went.
+    @discardableResult
+    public func prune() async -> Int {
+        guard let retention = policy.retention else { return 0 }
+        let cutoff = now().addingTimeInterval(-WebhookDeliveryPolicy.seconds(retention))
+        do {
+            let pruned = try await store.write { try $0.pruneWebhookDeliveries(finishedBefore: cutoff) }
+            if pruned > 0 { logger.info("old webhook deliveries pruned", ["count": String(pruned)]) }
+            return pruned
+        } catch {
+            logger.warning("old webhook deliveries not pruned", ["error": "\(error)"])
+            return 0
+        }
+    }
+
+    /// A write transaction, not a read: it moves the claimed deliveries' next attempt to a lease, and the
+    /// store serializes it after the transaction that queued them (see `WebhookDispatcher`).
+    private func claimBatch() async throws -> [ClaimedWebhookDelivery] {
+        let time = now()
+        let lease = time.addingTimeInterval(WebhookDeliveryPolicy.seconds(policy.timeout) + 60)
+        let limit = max(1, policy.concurrency)
+        return try await store.write { try $0.claimDueWebhookDeliveries(at: time, limit: limit, leaseUntil: lease) }
+    }
+
+    private func attempt(_ claimed: ClaimedWebhookDelivery) async {
+        let delivery = claimed.delivery, webhook = claimed.webhook
+        let body = Array(delivery.body.utf8)
+        var headers = webhook.headers.map { (name: $0.name, value: $0.value) }
+        headers += [
+            (name: "Content-Type", value: delivery.contentType),
+            (name: WebhookSignature.headerName, value: WebhookSignature.header(for: body, secret: webhook.secret)),
+            (name: WebhookSignature.deliveryHeaderName, value: delivery.id.description),
+            (name: WebhookSignature.eventHeaderName, value: delivery.event.rawValue),
+        ]
+        let request = OutboundRequest(
+            method: .post, url: webhook.url, headers: headers, body: body, timeout: policy.timeout,
+            maxResponseBytes: 1 << 20, followRedirects: false)
+        let attemptedAt = now()
+        let clock = ContinuousClock()
+        let started = clock.now
+        var status: Int?
+        var excerpt: String?
+        var failure: String?
+        do {
+            let response = try await client.send(request)
+            status = response.status
+            excerpt = Self.excerpt(of: response.body, limit: policy.responseExcerptBytes)
+            if !(200...299).contains(response.status) { failure = "the receiver answered \(response.status)" }
+        } catch let error as HTTPClientError {
+            failure = error.description
+        } catch {
+            failure = "\(error)"
+        }
+        let elapsed = started.duration(to: clock.now)
+        let latency = Int(WebhookDeliveryPolicy.seconds(elapsed) * 1000)
+        let attempts = delivery.attempts + 1
+        let state: WebhookDeliveryState
+        var nextAttemptAt: Date?
+        if failure == nil {
+            state = .delivered
+        } else if attempts >= policy.maxAttempts {
+            state = .failed
+        } else {
+            state = .retrying
+            let wait = policy.backoff(afterFailures: attempts, jitter: jitter())
+            nextAttemptAt = now().addingTimeInterval(WebhookDeliveryPolicy.seconds(wait))
+        }
+        let result = WebhookAttemptResult(
+            deliveryID: delivery.id, attemptedAt: attemptedAt, status: status, latencyMilliseconds: latency,
+            responseExcerpt: excerpt, error: failure, newState: state, nextAttemptAt: nextAttemptAt)
+        do {
+            _ = try await store.write { try $0.recordWebhookAttempt(result) }
+        } catch let error as StoreError where error.code == .notFound {
+            return  // the webhook was deleted while its delivery was in flight
+        } catch {
+            logger.warning(
+                "webhook attempt not recorded", ["delivery": delivery.id.description, "error": "\(error)"])
+            return
+        }
+        var fields = [
+            "delivery": delivery.id.description, "webhook": webhook.id.description, "attempt": String(attempts),
+            "state": state.rawValue, "latency_ms": String(latency),
+        ]
+        if let status { fields["status"] = String(status) }
+        if let failure { fields["error"] = failure }
+        if state == .delivered {
+            logger.info("webhook delivered", fields)
+        } else {
+            logger.warning(state == .failed ? "webhook delivery failed" : "webhook attempt failed", fields)
+        }
+    }
+
+    /// At most `limit` bytes of `body` as text, cut at a character boundary.
+    static func excerpt(of body: [UInt8], limit: Int) -> String? {
+        guard !body.isEmpty, limit > 0 else { return nil }
+        var text = String(decoding: body.prefix(limit), as: UTF8.self)
+        // A multi-byte character cut in two decodes as U+FFFD at the end; drop it rather than invent it.
+        if body.count > limit, text.unicodeScalars.last == "\u{FFFD}" { text.unicodeScalars.removeLast() }
+        return text
+    }
+}
+
+/// Wakes one waiting loop, or remembers the wake-up for the next wait.
+final class WakeSignal: Sendable {
+    private struct State {
+        var pending = false
+        var waiter: CheckedContinuation<Bool, Never>?
+    }
+
+    private let state = Mutex(State())
+
+    /// Wakes the waiter, or makes the next `wait` return at once.
+    func signal() {
+        let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+            if let waiter = state.waiter {
+                state.waiter = nil
+                return waiter
+            }
+            state.pending = true
+            return nil
+        }
+        waiter?.resume(returning: true)
+    }
+
+    /// Returns true when signalled, false after `timeout` or when the task is cancelled, whichever is first.
+    func wait(upTo timeout: Duration) async -> Bool {
+        let pending = state.withLock { state in
+            defer { state.pending = false }
+            return state.pending
+        }
+        if pending { return true }
+        return await withTaskGroup(of: Bool.self) { group in
+            group.addTask {
+                try? await Task.sleep(for: timeout)
+                return false
+            }
+            group.addTask { await self.waitForSignal() }
+            var woken = await group.next() ?? false
+            group.cancelAll()
+            // A signal racing the timeout has already been taken from `state`: keep it rather than lose it.
+            for await result in group { woken = woken || result }
+            return woken
+        }
+    }
+
+    /// True when signalled, false when cancelled first.
+    private func waitForSignal() async -> Bool {
+        await withTaskCancellationHandler {
+            await withCheckedContinuation { (continuation: CheckedContinuation<Bool, Never>) in
+                let resumeNow = state.withLock { state -> Bool? in
+                    if state.pending {
+                        state.pending = false
+                        return true
+                    }
+                    if Task.isCancelled { return false }
+                    state.waiter = continuation
+                    return nil
+                }
+                if let resumeNow { continuation.resume(returning: resumeNow) }
+            }
+        } onCancel: {
+            let waiter = state.withLock { state -> CheckedContinuation<Bool, Never>? in
+                defer { state.waiter = nil }
+                return state.waiter
+            }
+            waiter?.resume(returning: false)
+        }
+    }
+}

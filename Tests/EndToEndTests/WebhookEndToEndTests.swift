@@ -1,0 +1,76 @@
+import CryptoCore
+import Foundation
+import TestSupport
+import Testing
+
+/// Outgoing webhooks end to end: a skopeo push into docker-registry 2.8 notifies a live `portcullis serve`,
+/// whose event worker records the tag and, in the same transaction, queues a delivery that the webhook
+/// worker POSTs, signed, to a receiver (a small python3 server writing what it got to a file).
+@Suite(.serialized, .enabled(if: Peers.shouldRun, Peers.skipComment))
+struct WebhookEndToEndTests {
+    private static let receiverScript = """
+        import http.server, json, sys
+        class Handler(http.server.BaseHTTPRequestHandler):
+            def do_POST(self):
+                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
+                with open(sys.argv[2], 'a') as out:
+                    out.write(json.dumps({'headers': dict(self.headers), 'body': body.decode()}) + '\\n')
+                self.send_response(204)
+                self.end_headers()
+            def log_message(self, *args):
+                pass
+        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Handler).serve_forever()
+        """
+
+    @Test func aPushReachesASubscribedWebhookSignedInCloudEventsFormat() async throws {
+        let stack = try await RegistryEventsTests.EventsStack.start()
+        defer { stack.stop() }
+        let port = try freePort()
+        let received = stack.scratch.path("received.jsonl")
+        let receiver = try BackgroundProcess(
+            name: "receiver", executable: "/usr/bin/env",
+            arguments: ["python3", "-c", Self.receiverScript, "\(port)", received.path],
+            environment: [:], removing: [], directory: stack.scratch.url, logFile: stack.scratch.path("receiver.log"))
+        defer { receiver.stop() }
+
+        let created = try await stack.portcullis.must([
+            "webhook", "create", "alice", "http://127.0.0.1:\(port)/hook", "--format", "cloudevents", "--events",
+            "push",
+        ])
+        let secret = try #require(
+            created.stdout.split(separator: "\n").last.map { String($0.dropFirst("secret: ".count)) })
+
+        let alice = try await stack.alice()
+        let image = try await OCIImage.build(in: stack.scratch.path("image"))
+        try await stack.push(alice, image.reference, "alice/hooked:v1")
+
+        var lines: [String] = []
+        let arrived = try await waitUntil(seconds: 30) {
+            lines = ((try? String(contentsOf: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
+            return !lines.isEmpty
+        }
+        #expect(arrived, "no delivery arrived\n\(stack.logs())\n\(receiver.logTail())")
+        let request = try #require(
+            try lines.first.flatMap { try JSONSerialization.jsonObject(with: Data($0.utf8)) as? [String: Any] })
+        let headers = try #require(request["headers"] as? [String: String])
+        let body = try #require(request["body"] as? String)
+        #expect(headers["Content-Type"] == "application/cloudevents+json")
+        #expect(headers["X-Portcullis-Event"] == "push")
+        #expect(
+            headers["X-Portcullis-Signature"] == "sha256="
+                + Hex.encode(HMAC.sha256(key: Array(secret.utf8), message: Array(body.utf8))))
+        let event = try #require(try JSONSerialization.jsonObject(with: Data(body.utf8)) as? [String: Any])
+        #expect(event["type"] as? String == "io.portcullis.repository.push")
+        #expect(event["source"] as? String == "/registries/e2e")
+        let data = try #require(event["data"] as? [String: Any])
+        #expect(data["repository"] as? String == "alice/hooked")
+        #expect(data["namespace"] as? String == "alice")
+        #expect(data["tags"] as? [String] == ["v1"])
+        #expect(data["digest"] as? String == image.manifestDigest)
+        #expect(data["actor"] as? String == "alice")
+
+        let log = try await stack.portcullis.must(["webhook", "deliveries", "1"])
+        #expect(log.stdout.contains("delivered"))
+        #expect(!stack.portcullis.logTail(100_000).contains(secret))
+    }
+}

@@ -1,0 +1,161 @@
+import Diagnostics
+import Foundation
+import HTTPClient
+import HTTPCore
+import HTTPServer
+import RegistryCore
+import SQLiteStorage
+import Storage
+import Synchronization
+import Threading
+import Webhooks
+
+/// A pool for the test HTTP client; never shut down, because a `BlockingPool` must outlive its threads.
+let testPool = BlockingPool(name: "webhook-tests", threads: 4)
+
+/// The client the worker sends through: libcurl, with short timeouts so a receiver that is down fails fast.
+let testClient: CurlHTTPClient = {
+    var configuration = CurlHTTPClient.Configuration()
+    configuration.connectTimeout = .seconds(2)
+    configuration.timeout = .seconds(5)
+    return CurlHTTPClient(configuration: configuration, pool: testPool)
+}()
+
+/// A settable clock, so retries are scheduled in real units and tests move time instead of sleeping.
+final class TestClock: Sendable {
+    private let current = Mutex(Date(timeIntervalSince1970: 1_800_000_000))
+    var now: Date { current.withLock { $0 } }
+    func advance(by seconds: TimeInterval) { current.withLock { $0 = $0.addingTimeInterval(seconds) } }
+    var function: @Sendable () -> Date { { self.now } }
+}
+
+/// Log lines, kept for inspection.
+final class CapturingSink: LogSink {
+    private let lines = Mutex<[String]>([])
+    func write(line: String) { lines.withLock { $0.append(line) } }
+    var text: String { lines.withLock { $0.joined(separator: "\n") } }
+}
+
+/// An in-memory store with two namespaces, `alpha` and `beta`, owned by one team.
+struct Fixture {
+    let store: SQLiteStore
+    let clock: TestClock
+    let alpha: Namespace
+    let beta: Namespace
+
+    static func make() async throws -> Fixture {
+        let clock = TestClock()
+        let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: clock.function))
+        _ = try await store.migrate()
+        let (alpha, beta) = try await store.write { writer in
+            let team = try writer.createTeam(name: "owners")
+            return (
+                try writer.createNamespace(name: "alpha", team: team.id, visibility: .private),
+                try writer.createNamespace(name: "beta", team: team.id, visibility: .private)
+            )
+        }
+        return Fixture(store: store, clock: clock, alpha: alpha, beta: beta)
+    }
+
+    func change(
+        _ action: RepositoryChange.Action = .push, in namespace: Namespace? = nil, id: String = "event-1"
+    ) -> RepositoryChange {
+        let namespace = namespace ?? alpha
+        return RepositoryChange(
+            action: action, registry: "main", namespaceID: namespace.id, repository: "\(namespace.name)/app",
+            tags: ["1.0"], digest: "sha256:" + String(repeating: "ab", count: 32),
+            mediaType: "application/vnd.oci.image.manifest.v1+json", size: 12345, actor: "alice",
+            occurredAt: Date(timeIntervalSince1970: 1_800_000_000), id: id)
+    }
+
+    /// Records `change` through a dispatcher, as the event worker does inside its transaction.
+    func dispatch(_ change: RepositoryChange, wake: @escaping @Sendable () -> Void = {}) async throws {
+        let dispatcher = WebhookDispatcher(now: clock.function, queued: wake)
+        try await store.write { try dispatcher.record(change, in: $0) }
+    }
+
+    func administration() -> WebhookAdministration {
+        WebhookAdministration(store: store, actor: "tester", now: clock.function)
+    }
+
+    func worker(
+        maxAttempts: Int = 3, excerptBytes: Int = 1024, logger: Logger = Logger(label: "test", level: .error)
+    ) -> WebhookWorker {
+        WebhookWorker(
+            store: store, client: testClient,
+            policy: WebhookDeliveryPolicy(
+                timeout: .seconds(5), maxAttempts: maxAttempts, initialBackoff: .seconds(10),
+                maxBackoff: .seconds(60), responseExcerptBytes: excerptBytes, pollInterval: .milliseconds(200)),
+            logger: logger, now: clock.function, jitter: { 0 })
+    }
+
+    func delivery(_ id: WebhookDelivery.ID) async throws -> WebhookDelivery? {
+        try await store.read { try $0.webhookDelivery(id: id) }
+    }
+
+    func deliveries(of webhookID: Webhook.ID) async throws -> [WebhookDelivery] {
+        try await store.read { try $0.webhookDeliveries(of: webhookID, limit: 100) }
+    }
+}
+
+/// One request a receiver got.
+struct ReceivedRequest: Sendable {
+    var path: String
+    var headers: HTTPHeaders
+    var body: [UInt8]
+}
+
+/// A webhook receiver on our own HTTPServer at 127.0.0.1: records requests and answers with the scripted
+/// statuses in turn (then 200).
+final class Receiver: HTTPResponder, Sendable {
+    private struct State {
+        var requests: [ReceivedRequest] = []
+        var script: [(status: Int, body: String)] = []
+    }
+
+    private let state = Mutex(State())
+    private let server: HTTPServer
+    let port: Int
+
+    var url: String { "http://127.0.0.1:\(port)/hook" }
+    var requests: [ReceivedRequest] { state.withLock { $0.requests } }
+
+    init(port: Int = 0, answers: [(status: Int, body: String)] = []) throws {
+        let box = ResponderBox()
+        server = HTTPServer(
+            configuration: HTTPServerConfiguration(host: "127.0.0.1", port: port, eventLoops: 1),
+            responder: box, logger: Logger(label: "receiver", level: .error))
+        self.port = try server.start()
+        state.withLock { $0.script = answers }
+        box.target.withLock { $0 = self }
+    }
+
+    func bodyLimit(for head: HTTPRequestHead) -> Int { 1 << 20 }
+
+    func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let answer = state.withLock { state -> (status: Int, body: String) in
+            state.requests.append(ReceivedRequest(path: request.path, headers: request.headers, body: request.body))
+            return state.script.isEmpty ? (200, "thanks") : state.script.removeFirst()
+        }
+        return HTTPResponse(status: HTTPStatus(code: answer.status), body: Array(answer.body.utf8))
+    }
+
+    func stop() async { await server.shutdown(gracePeriod: .milliseconds(100)) }
+
+    /// A loopback port nothing listens on (a receiver that is down), free to listen on later.
+    static func downPort() async throws -> Int {
+        let receiver = try Receiver()
+        await receiver.stop()
+        return receiver.port
+    }
+}
+
+/// Lets the server hold a responder created after it (the receiver owns the server).
+private final class ResponderBox: HTTPResponder, Sendable {
+    let target = Mutex<Receiver?>(nil)
+    func bodyLimit(for head: HTTPRequestHead) -> Int { 1 << 20 }
+    func respond(to request: HTTPRequest) async -> HTTPResponse {
+        guard let receiver = target.withLock({ $0 }) else { return HTTPResponse(status: HTTPStatus(code: 503)) }
+        return await receiver.respond(to: request)
+    }
+}
