@@ -108,6 +108,29 @@ struct RegistryEventsTests {
             guard result.succeeded else { throw HarnessError("pull of \(reference) failed: \(result)\n\(logs())") }
         }
 
+        /// `skopeo delete docker://host/<reference>` (the registry deletes the manifest by digest).
+        func delete(_ client: Skopeo, _ reference: String) async throws {
+            let result = try await client.run([
+                "delete", "--authfile", client.authFile.path, "--tls-verify=false", "docker://\(host)/\(reference)",
+            ])
+            guard result.succeeded else { throw HarnessError("delete of \(reference) failed: \(result)\n\(logs())") }
+        }
+
+        /// Whether `namespace/repository` is recorded at all.
+        func hasRepository(_ namespace: String, _ repository: String) async throws -> Bool {
+            let result = try await Processes.run(
+                "/usr/bin/sqlite3",
+                [
+                    "-readonly", database.path,
+                    """
+                    SELECT count(*) FROM repositories r JOIN namespaces n ON n.id = r.namespace_id
+                    WHERE n.name = '\(namespace)' AND r.name = '\(repository)'
+                    """,
+                ])
+            guard result.succeeded else { throw HarnessError("sqlite3 failed: \(result)") }
+            return result.stdout.trimmingCharacters(in: .whitespacesAndNewlines) != "0"
+        }
+
         /// The recorded tag of `namespace/repository:tag`, as a row of the `tags` table.
         func tag(_ namespace: String, _ repository: String, _ tag: String) async throws -> [String: Any]? {
             let result = try await Processes.run(
@@ -187,6 +210,30 @@ struct RegistryEventsTests {
             $0["digest"] as? String == second.manifestDigest
         }
         #expect((moved["size"] as? Int) == (try Self.imageSize(second)))
+    }
+
+    @Test func aDeleteDoneDirectlyAtTheRegistryRemovesEveryTagOfThatDigestAndTheEmptyRepository() async throws {
+        let stack = try await EventsStack.start()
+        defer { stack.stop() }
+        let alice = try await stack.alice()
+        let image = try await OCIImage.build(in: stack.scratch.path("image"))
+        try await stack.push(alice, image.reference, "alice/gone:v1")
+        try await stack.push(alice, image.reference, "alice/gone:latest")
+        for tag in ["v1", "latest"] {
+            _ = try await stack.waitForTag("alice", "gone", tag, "the digest") {
+                $0["digest"] as? String == image.manifestDigest
+            }
+        }
+
+        // Not through Portcullis: the registry's own delete event (and its untag event) must be enough.
+        try await stack.delete(alice, "alice/gone:v1")
+        let removed = try await waitUntil(seconds: 30) {
+            let v1 = try await stack.tag("alice", "gone", "v1")
+            let latest = try await stack.tag("alice", "gone", "latest")
+            let repository = try await stack.hasRepository("alice", "gone")
+            return v1 == nil && latest == nil && !repository
+        }
+        #expect(removed, "the tags and the repository are still recorded\n\(stack.logs())")
     }
 
     @Test func pullsAreCountedButPortcullissOwnReadsAreNot() async throws {
