@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// What Portcullis records about a manifest document: its kind, its image size, and for an index its
@@ -190,7 +191,7 @@ public struct ManifestSummary: Sendable, Hashable {
 }
 
 /// Why a manifest document could not be summarized.
-public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ManifestError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The document is not JSON.
@@ -212,6 +213,6 @@ public struct ManifestError: Error, Sendable, Hashable, CustomStringConvertible 
         self.message = message
     }
 
-    /// `code: message`.
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// The message, as `CodedError` reports it (`description` is `code: message`).
+    public var reason: String { message }
 }

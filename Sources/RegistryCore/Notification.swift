@@ -154,7 +154,7 @@ public struct RegistryNotification: Sendable, Hashable {
 }
 
 /// Why an envelope or one of its events was refused, with a stable code and a message naming the field.
-public struct NotificationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct NotificationError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The body or the stored event is not JSON.
@@ -182,8 +182,8 @@ public struct NotificationError: Error, Sendable, Hashable, CustomStringConverti
         self.message = message
     }
 
-    /// `code: message`.
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// The message, as `CodedError` reports it (`description` is `code: message`).
+    public var reason: String { message }
 }
 
 /// A notification body split into its events, each checked on its own so one bad event spoils no sibling.

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// What Portcullis asks of one Docker/OCI registry's HTTP API: the catalog, tag lists, manifests and
@@ -63,7 +64,7 @@ public struct FetchedManifest: Sendable, Hashable {
 }
 
 /// Why a registry call failed, with a stable code.
-public struct RegistryAPIError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct RegistryAPIError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The registry could not be reached, or the connection broke (retried before this is thrown).
@@ -95,8 +96,8 @@ public struct RegistryAPIError: Error, Sendable, Hashable, CustomStringConvertib
         self.message = message
     }
 
-    /// `code: message`.
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// The message, as `CodedError` reports it (`description` is `code: message`).
+    public var reason: String { message }
 }
 
 /// The manifest media types Portcullis tracks; blobs and anything else are ignored.

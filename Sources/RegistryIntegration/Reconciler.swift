@@ -5,7 +5,7 @@ import Storage
 import Synchronization
 
 /// Why a reconciliation run did not happen, with a stable code.
-public struct ReconciliationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ReconciliationError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable {
         /// Another run for the same registry is in progress in this process.
@@ -23,8 +23,8 @@ public struct ReconciliationError: Error, Sendable, Hashable, CustomStringConver
         self.message = message
     }
 
-    /// `code: message`.
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// The message, as `CodedError` reports it (`description` is `code: message`).
+    public var reason: String { message }
 }
 
 /// What one reconciliation run found and did.

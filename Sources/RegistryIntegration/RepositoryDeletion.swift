@@ -5,7 +5,7 @@ import Storage
 import TokenAuthority
 
 /// Why a deletion through Portcullis did not happen (or happened only in part), with a stable code.
-public struct DeletionError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct DeletionError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The name is not a valid `namespace/repository[:tag]`.
@@ -38,8 +38,8 @@ public struct DeletionError: Error, Sendable, Hashable, CustomStringConvertible 
         self.registryError = registryError
     }
 
-    /// `code: message`.
-    public var description: String { "\(code.rawValue): \(message)" }
+    /// The message, as `CodedError` reports it (`description` is `code: message`).
+    public var reason: String { message }
 }
 
 /// What a deletion through Portcullis removed.
