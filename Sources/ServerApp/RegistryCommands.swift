@@ -227,25 +227,11 @@ enum RepositoryCommands {
     static func delete(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let name = try parsed.positional(0, "repository (NAMESPACE/NAME)")
-        guard let actor = parsed.option("as") else {
-            throw CommandFailure(.usage, "say whom the deletion acts as with --as USER (checked against the policy)")
-        }
-        let only = parsed.option("registry")
-        let context = try AppContext(&parsed)
-        try parsed.finish(maxPositionals: 1)
-        let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
-        let registry = try wiring.registry(named: only)
-        try await context.withStore { store in
-            let result = try await DeletionCommand.perform(
-                store: store, wiring: wiring, registry: registry, actor: actor
-            ) {
-                try await $0.deleteRepository(name, as: $1)
-            }
-            print(
-                "deleted \(name) at \(registry.name): \(result.digests.count) manifest(s)"
-                    + (result.removedTags.isEmpty ? "" : ", tags \(result.removedTags.joined(separator: ", "))")
-                    + (result.repositoryRemoved ? "; repository removed" : ""))
-        }
+        let (result, registry) = try await DeletionCommand.run(&parsed) { try await $0.deleteRepository(name, as: $1) }
+        print(
+            "deleted \(name) at \(registry.name): \(result.digests.count) manifest(s)"
+                + (result.removedTags.isEmpty ? "" : ", tags \(result.removedTags.joined(separator: ", "))")
+                + (result.repositoryRemoved ? "; repository removed" : ""))
     }
 }
 
@@ -303,6 +289,22 @@ enum TagCommands {
         else { throw CommandFailure(.usage, "'\(reference)' is not NAMESPACE/NAME:TAG") }
         let repository = String(reference[..<colon])
         let tag = String(reference[reference.index(after: colon)...])
+        let (result, registry) = try await DeletionCommand.run(&parsed) {
+            try await $0.deleteTag(tag, in: repository, as: $1)
+        }
+        print(
+            "deleted \(repository)@\(result.digests.joined(separator: ", ")) at \(registry.name): tags "
+                + result.removedTags.joined(separator: ", ") + (result.repositoryRemoved ? "; repository removed" : ""))
+    }
+}
+
+/// Runs a deletion as the named user and turns its refusals into command failures.
+enum DeletionCommand {
+    /// Reads `--as` and `--registry` (the one positional argument already taken), opens the store and runs
+    /// `body`; returns its result and the registry it ran against.
+    static func run(
+        _ parsed: inout ParsedArguments, _ body: (RepositoryDeletion, Principal) async throws -> DeletionResult
+    ) async throws -> (DeletionResult, RegistrySettings) {
         guard let actor = parsed.option("as") else {
             throw CommandFailure(.usage, "say whom the deletion acts as with --as USER (checked against the policy)")
         }
@@ -311,22 +313,12 @@ enum TagCommands {
         try parsed.finish(maxPositionals: 1)
         let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
         let registry = try wiring.registry(named: only)
-        try await context.withStore { store in
-            let result = try await DeletionCommand.perform(
-                store: store, wiring: wiring, registry: registry, actor: actor
-            ) {
-                try await $0.deleteTag(tag, in: repository, as: $1)
-            }
-            print(
-                "deleted \(repository)@\(result.digests.joined(separator: ", ")) at \(registry.name): tags "
-                    + result.removedTags.joined(separator: ", ")
-                    + (result.repositoryRemoved ? "; repository removed" : ""))
+        let result = try await context.withStore { store in
+            try await perform(store: store, wiring: wiring, registry: registry, actor: actor, body)
         }
+        return (result, registry)
     }
-}
 
-/// Runs a deletion as the named user and turns its refusals into command failures.
-enum DeletionCommand {
     static func perform(
         store: any Store, wiring: RegistryWiring, registry: RegistrySettings, actor: String,
         _ body: (RepositoryDeletion, Principal) async throws -> DeletionResult
