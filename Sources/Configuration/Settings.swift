@@ -231,6 +231,8 @@ public struct NotificationSettings: Sendable, Hashable {
     public var maxBodyBytes = 1 << 20
     /// How often the worker looks for stored events when nothing woke it. Default 5s.
     public var pollInterval: Duration = .seconds(5)
+    /// How long processed, ignored and failed events are kept (for de-duplication and inspection). Default 720h.
+    public var retention: Duration = .seconds(30 * 86400)
 
     /// The defaults.
     public init() {}
@@ -245,6 +247,9 @@ public struct NotificationSettings: Sendable, Hashable {
         .value(
             "pollInterval", \.pollInterval, .duration(.milliseconds(100)...(.seconds(3600))),
             "How often the event worker looks for stored events when no notification woke it."),
+        .value(
+            "retention", \.retention, .duration(.seconds(3600)...(.seconds(3650 * 86400))),
+            "How long processed, ignored and failed events are kept; their ids de-duplicate replays meanwhile."),
     ]
 }
 

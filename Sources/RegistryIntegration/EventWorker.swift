@@ -54,15 +54,38 @@ public final class RegistryEventWorker: Sendable {
     /// Makes the running loop look for events now instead of at its next poll.
     public func wake() { signal.signal() }
 
-    /// Runs passes until the task is cancelled: at once, then whenever woken or every `pollInterval`.
-    public func run(pollInterval: Duration, runsHere: @escaping @Sendable () async -> Bool = { true }) async {
+    /// Runs passes until the task is cancelled: at once, then whenever woken or every `pollInterval`; with a
+    /// `retention`, also deletes finished events older than it, at most once an hour.
+    public func run(
+        pollInterval: Duration, retention: Duration? = nil, runsHere: @escaping @Sendable () async -> Bool = { true }
+    ) async {
+        var lastPrune: ContinuousClock.Instant?
         while !Task.isCancelled {
             if await runsHere() {
                 do { _ = try await processPending() } catch is CancellationError { return } catch {
                     logger.warning("registry event pass stopped", ["error": "\(error)"])
                 }
+                if let retention, lastPrune.map({ ContinuousClock.now - $0 >= .seconds(3600) }) ?? true {
+                    lastPrune = ContinuousClock.now
+                    await prune(olderThan: retention)
+                }
             }
             await signal.wait(timeout: pollInterval)
+        }
+    }
+
+    /// Deletes the events that finished more than `retention` ago; pending ones stay. Returns how many went
+    /// (0 when the database failed, which is logged).
+    @discardableResult
+    public func prune(olderThan retention: Duration, now: Date = Date()) async -> Int {
+        let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
+        do {
+            let pruned = try await store.write { try $0.pruneRegistryEvents(finishedBefore: cutoff) }
+            if pruned > 0 { logger.info("registry events pruned", ["count": String(pruned)]) }
+            return pruned
+        } catch {
+            logger.warning("registry events not pruned", ["error": "\(error)"])
+            return 0
         }
     }
 

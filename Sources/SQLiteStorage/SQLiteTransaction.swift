@@ -773,6 +773,12 @@ final class SQLiteTransaction: StoreWriting {
             + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
     }
 
+    func pruneRegistryEvents(finishedBefore date: Date) throws -> Int {
+        try affected(
+            "DELETE FROM registry_events WHERE state != 'pending' AND coalesce(processed_at, received_at) < ?",
+            [date.sqlValue])
+    }
+
     func pruneAuditEvents(olderThan date: Date) throws -> Int {
         try affected("DELETE FROM audit_events WHERE time < ?", [date.sqlValue])
     }

@@ -37,6 +37,9 @@ public enum PortcullisCommand {
           registry sync [--registry NAME] [--dry-run]
                                                 reconcile the stored catalog with the registry now, printing each
                                                 change; never removes anything on a failed or partial listing
+          registry events [--state failed|pending|processed|ignored] [--limit N]
+                                                stored registry notifications in one state, oldest first (default
+                                                failed, with the reason)
           repository list [NAMESPACE] [--registry NAME] [--json]
           repository delete NS/REPO --as USER [--registry NAME]
                                                 delete every manifest of the repository at the registry, then the
@@ -126,7 +129,7 @@ public enum PortcullisCommand {
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])
         case "registry":
-            try await subcommand(command, rest, ["sync": RegistryCommands.sync])
+            try await subcommand(command, rest, ["sync": RegistryCommands.sync, "events": RegistryCommands.events])
         case "repository":
             try await subcommand(command, rest, ["list": RepositoryCommands.list, "delete": RepositoryCommands.delete])
         case "tag":

@@ -158,6 +158,35 @@ enum RegistryCommands {
         }
     }
 
+    /// `registry events [--state pending|processed|failed|ignored] [--limit N]`: stored notifications in one
+    /// state, oldest first (default: failed, with why), so an operator can see what the worker refused.
+    static func events(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let stateText = parsed.option("state") ?? RegistryEventState.failed.rawValue
+        guard let state = RegistryEventState(rawValue: stateText) else {
+            let states = RegistryEventState.allCases.map(\.rawValue).joined(separator: ", ")
+            throw CommandFailure(.usage, "--state takes one of \(states), not '\(stateText)'")
+        }
+        let limitText = parsed.option("limit") ?? "100"
+        guard let limit = Int(limitText), limit > 0 else {
+            throw CommandFailure(.usage, "--limit takes a positive whole number, not '\(limitText)'")
+        }
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let events = try await context.withStore { store in
+            try await store.read { try $0.registryEvents(in: state, limit: limit) }
+        }
+        print(
+            table(
+                header: ["ID", "REGISTRY", "EVENT", "RECEIVED", "ATTEMPTS", "ERROR"],
+                rows: events.map { event in
+                    [
+                        "\(event.id.rawValue)", event.registry, event.eventID, event.receivedAt.formatted(.iso8601),
+                        "\(event.attempts)", WebhookCommands.printable(event.lastError ?? "-"),
+                    ]
+                }), terminator: "")
+    }
+
     /// The periodic reconciliation `serve` runs, one job per configured registry; none when disabled.
     static func backgroundJobs(
         configuration: PortcullisConfiguration, keyRing: SigningKeyRingStore, store: any Store, logger: Logger
@@ -217,9 +246,10 @@ enum RepositoryCommands {
             print(Table.json(rows))
         } else {
             print(
-                Table.render(
-                    ["REGISTRY", "REPOSITORY", "TAGS", "UPDATED"],
-                    rows.map { [$0["registry"]!, $0["repository"]!, $0["tags"]!, $0["updated"]!] }), terminator: "")
+                table(
+                    header: ["REGISTRY", "REPOSITORY", "TAGS", "UPDATED"],
+                    rows: rows.map { [$0["registry"]!, $0["repository"]!, $0["tags"]!, $0["updated"]!] }),
+                terminator: "")
         }
     }
 
@@ -269,9 +299,9 @@ enum TagCommands {
             return
         }
         print(
-            Table.render(
-                ["TAG", "DIGEST", "MEDIA TYPE", "SIZE", "AUTHOR", "PUSHED", "LAST PULLED", "PULLS"],
-                tags.map { tag in
+            table(
+                header: ["TAG", "DIGEST", "MEDIA TYPE", "SIZE", "AUTHOR", "PUSHED", "LAST PULLED", "PULLS"],
+                rows: tags.map { tag in
                     [
                         tag.name, String(tag.digest.prefix(19)), Table.shortMediaType(tag.mediaType),
                         tag.size.map(Table.bytes) ?? "-", tag.pushedByName ?? "-", tag.updatedAt.formatted(.iso8601),
@@ -355,18 +385,6 @@ enum RepositoryReference {
 
 /// Plain-text tables and JSON for the listing commands.
 enum Table {
-    /// Left-aligned columns two spaces apart, headed by `header`.
-    static func render(_ header: [String], _ rows: [[String]]) -> String {
-        let all = [header] + rows
-        let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
-        return all.map { row in
-            row.indices.map { column in
-                column == row.count - 1
-                    ? row[column] : row[column].padding(toLength: widths[column], withPad: " ", startingAt: 0)
-            }.joined(separator: "  ")
-        }.joined(separator: "\n") + "\n"
-    }
-
     /// The rows as a JSON array of objects with sorted keys.
     static func json(_ rows: [[String: String]]) -> String {
         let data =

@@ -12,6 +12,7 @@ struct RegistryIntegrationAssembly {
     /// The worker that turns stored events into repositories and tags.
     let worker: RegistryEventWorker
     private let pollInterval: Duration
+    private let retention: Duration
     private let placement: any JobPlacement
     private let logger: Logger
 
@@ -54,6 +55,7 @@ struct RegistryIntegrationAssembly {
             sources: sources, store: store, logger: logger.named("registry-events")
         ) { worker.wake() }
         self.pollInterval = configuration.notifications.pollInterval
+        self.retention = configuration.notifications.retention
         self.placement = placement
         self.logger = logger
     }
@@ -64,8 +66,11 @@ struct RegistryIntegrationAssembly {
         let worker = worker
         let placement = placement
         let pollInterval = pollInterval
+        let retention = retention
         let task = Task {
-            await worker.run(pollInterval: pollInterval) { await placement.runsHere(Self.jobName) }
+            await worker.run(pollInterval: pollInterval, retention: retention) {
+                await placement.runsHere(Self.jobName)
+            }
         }
         logger.info("registry event worker started", ["poll_interval": "\(pollInterval)"])
         return RegistryEventWorkerJob(task: task)

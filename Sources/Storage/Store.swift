@@ -249,6 +249,10 @@ public protocol StoreWriting: StoreReading {
     func recordRegistryEvent(eventID: String, registry: String, payload: String) throws -> RegistryEventInsertion
     /// Moves a registry event to a new state, counting the attempt.
     func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws
+    /// Deletes registry events that left `pending` before `date`; returns how many were deleted. Pending events
+    /// are never deleted. A deleted event's id no longer de-duplicates, so keep events far longer than a
+    /// registry retries a delivery.
+    func pruneRegistryEvents(finishedBefore date: Date) throws -> Int
     /// Appends one audit event.
     func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent
     /// Appends audit events in order; all or none, like every change in a transaction.

@@ -60,6 +60,27 @@ import Testing
         }
     }
 
+    @Test func pruningDeletesOnlyFinishedEventsOlderThanTheCutoff() async throws {
+        try await withMemoryStore { store in
+            let ids = try await store.write { w in
+                try ["pending", "processed", "failed", "ignored"].map {
+                    try w.recordRegistryEvent(eventID: $0, registry: "main", payload: "{}").event.id
+                }
+            }
+            try await store.write { w in
+                try w.setState(.processed, ofRegistryEvent: ids[1], error: nil)
+                try w.setState(.failed, ofRegistryEvent: ids[2], error: "bad")
+                try w.setState(.ignored, ofRegistryEvent: ids[3], error: nil)
+            }
+            let past = Date().addingTimeInterval(-3600)
+            #expect(try await store.write { try $0.pruneRegistryEvents(finishedBefore: past) } == 0)
+            let future = Date().addingTimeInterval(3600)
+            #expect(try await store.write { try $0.pruneRegistryEvents(finishedBefore: future) } == 3)
+            #expect(try await store.read { try $0.registryEvent(eventID: "pending", registry: "main") } != nil)
+            #expect(try await store.read { try $0.registryEvent(eventID: "processed", registry: "main") } == nil)
+        }
+    }
+
     @Test func manyEventsInOneTransactionAreStoredOnceEach() async throws {
         try await withMemoryStore { store in
             let outcomes = try await store.write { w in
