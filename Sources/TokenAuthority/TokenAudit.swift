@@ -52,6 +52,13 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
         }
     }
 
+    /// Queues `event` when the durability is `.queued` and its backlog has room; false (nothing queued)
+    /// under `.waitForCommit` or a full backlog, where `record` would make the caller wait.
+    public func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool {
+        guard case .queued(let backlog) = durability else { return false }
+        return enqueue(event, done: nil, unlessBacklogReaches: backlog)
+    }
+
     /// Adds `event` to the next group commit, starting the flush loop if it is idle; returns false without
     /// adding it when `backlog` events are already waiting.
     private func enqueue(
