@@ -190,7 +190,9 @@ public struct Router: HTTPResponder, RouteRegistering {
     }
 
     /// Runs `complete` of the first `prepared` inline middleware, innermost first.
-    private func complete(_ request: HTTPRequest, _ response: inout HTTPResponse, prepared: Int, start: ContinuousClock.Instant) {
+    private func complete(
+        _ request: HTTPRequest, _ response: inout HTTPResponse, prepared: Int, start: ContinuousClock.Instant
+    ) {
         let elapsed = ContinuousClock.now - start
         for step in inlineMiddleware[..<prepared].reversed() {
             step.complete(request, &response, elapsed: elapsed)

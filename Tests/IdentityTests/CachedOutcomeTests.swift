@@ -133,7 +133,8 @@ import Testing
         ApplicationTokenCacheTests.expectAuthenticated(try await provider.authenticate(good))
         for attempt in 1...2 {
             ApplicationTokenCacheTests.expectRejected(
-                try await provider.authenticate(environment.credentials("kim", "wrong \(attempt)", from: "198.51.100.9")),
+                try await provider.authenticate(
+                    environment.credentials("kim", "wrong \(attempt)", from: "198.51.100.9")),
                 .invalidCredentials)
         }
         #expect(provider.cachedOutcome(for: good) == nil)

@@ -115,7 +115,8 @@ import Testing
                 try writer.setVisibility(.private, for: namespace.id)
             }
             #expect(immediate(fixture, anonymous) == nil)
-            let after = try fixture.verifiedToken(await fixture.router.respond(to: Fixture.request(anonymous)), subject: "")
+            let after = try fixture.verifiedToken(
+                await fixture.router.respond(to: Fixture.request(anonymous)), subject: "")
             #expect(after.access.isEmpty)
         }
     }
@@ -132,7 +133,8 @@ import Testing
             #expect(await fixture.router.respond(to: Fixture.request(password)).status == .ok)
             #expect(immediate(fixture, password) == nil)
             // Malformed or mismatching requests are answered (with their errors) by the handler.
-            #expect(immediate(fixture, Fixture.getHead(as: "alice", password: Self.secret, scopes: ["bad scope"])) == nil)
+            #expect(
+                immediate(fixture, Fixture.getHead(as: "alice", password: Self.secret, scopes: ["bad scope"])) == nil)
             let mismatch = HTTPRequestHead(
                 method: .get, target: "/v2/token", path: "/v2/token",
                 query: [("account", "bob"), ("scope", scopes[0]), ("service", Fixture.service)],
