@@ -162,3 +162,42 @@ import Testing
         }
     }
 }
+
+/// The fast path reads `Authorization: Basic` byte-wise and only in its plain shape; wherever it reads a
+/// value, the handler's parser reads the same credentials.
+@Suite struct PlainBasicCredentialsTests {
+    static func base64(_ text: String) -> String { Data(text.utf8).base64EncodedString() }
+
+    static let values: [String] = [
+        "Basic " + base64("alice:secret"), "basic " + base64("alice:secret"), "BASIC " + base64("alice:secret"),
+        "Basic " + base64("carol:pa:ss wörd ✓ :: end "), "Basic " + base64(":only-password"),
+        "Basic " + base64("no-colon"), "Basic  " + base64("alice:two-spaces"), "Basic\t" + base64("alice:tab"),
+        "Basic " + base64("alice:trailing") + " ", "Bearer " + base64("alice:secret"), "Basic", "Basic ",
+        "Basic !!!!", "Basicx " + base64("alice:secret"), "Basic " + String(base64("alice:secret").dropLast()),
+        "Basic " + Data([0x61, 0x3A, 0xFF, 0xFE]).base64EncodedString(),
+    ]
+
+    @Test(arguments: values) func thePlainReaderAgreesWithTheHandlersParserOrDeclines(_ value: String) throws {
+        try Self.compare(value)
+    }
+
+    private static func compare(_ value: String) throws {
+        let plain = TokenEndpoint.plainBasicCredentials(value, clientAddress: "192.0.2.1")
+        guard let plain else { return }
+        var request = HTTPRequest(
+            head: HTTPRequestHead(
+                method: .get, target: "/v2/token", path: "/v2/token", headers: ["Authorization": value]))
+        request.context.clientAddress = "192.0.2.1"
+        let handler = try #require(try TokenEndpoint.basicCredentials(request))
+        #expect(plain.username == handler.username)
+        #expect(plain.password == handler.password)
+        #expect(plain.clientAddress == handler.clientAddress)
+    }
+
+    @Test func thePlainShapeIsRead() {
+        let read = TokenEndpoint.plainBasicCredentials("bAsIc " + Self.base64("alice:s:e cret"), clientAddress: "x")
+        #expect(read?.username == "alice")
+        #expect(read?.password == "s:e cret")
+        #expect(TokenEndpoint.plainBasicCredentials("Basic  " + Self.base64("a:b"), clientAddress: "x") == nil)
+    }
+}
