@@ -201,3 +201,31 @@ import Testing
         #expect(TokenEndpoint.plainBasicCredentials("Basic  " + Self.base64("a:b"), clientAddress: "x") == nil)
     }
 }
+
+/// The audit detail is built by appending to one string; its text is exactly the JSON object it always was.
+@Suite struct TokenAuditDetailTests {
+    @Test func theDetailIsTheSameJSONTextMemberForMember() {
+        let full = TokenRequestAudit(
+            username: "alice", provider: "local", clientIP: "192.0.2.1", service: "reg\"istry",
+            requestedScopes: ["repository:a/b:pull,push", "repository:c\\d:pull"],
+            grantedScopes: ["repository:a/b:pull"],
+            outcome: .denied, reason: "line\nbreak")
+        #expect(
+            full.event().detail
+                == #"{"provider":"local","service":"reg\"istry","requested":["repository:a/b:pull,push","repository:c\\d:pull"],"granted":["repository:a/b:pull"],"reason":"line\nbreak"}"#
+        )
+        let bare = TokenRequestAudit(
+            username: nil, clientIP: nil, service: "s", requestedScopes: [], grantedScopes: [], outcome: .success)
+        #expect(bare.event().detail == #"{"service":"s","requested":[],"granted":[]}"#)
+    }
+
+    @Test func longListsAreCutWithACountOfWhatWasLeftOut() {
+        let many = (0..<53).map { "repository:r\($0):pull" }
+        let audit = TokenRequestAudit(
+            username: nil, clientIP: nil, service: "s", requestedScopes: many, grantedScopes: [], outcome: .success)
+        let expected =
+            #"{"service":"s","requested":["# + many.prefix(50).map { "\"\($0)\"" }.joined(separator: ",")
+            + #"],"requestedOmitted":3,"granted":[]}"#
+        #expect(audit.event().detail == expected)
+    }
+}
