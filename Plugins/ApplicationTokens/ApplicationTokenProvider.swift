@@ -123,11 +123,41 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
                 .internalFailure, provider: id, reason: "token \(token.id) has an unreadable restriction")
         }
         await touch(token, hash: hash, at: now)
-        return .authenticated(
-            ExternalIdentity(
-                provider: id, subject: String(owner.id.rawValue), username: owner.username, email: owner.email,
-                displayName: owner.displayName, origin: .localAccount(userID: owner.id.rawValue),
-                restriction: restriction, credential: .applicationToken))
+        return .authenticated(identity(of: owner, restriction: restriction))
+    }
+
+    /// `.notMine` for a password that is not token-shaped; `.authenticated` for a cached token of the named,
+    /// enabled owner that is usable now, whose last-used time is not due to be written; nil otherwise
+    /// (misses, refusals and due writes are `authenticate`'s, which audits and writes them).
+    public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
+        let secret = credentials.password
+        guard secret.utf8.count == ApplicationTokenFormat.length, secret.hasPrefix(ApplicationTokenFormat.prefix)
+        else { return .notMine }
+        let hash = ApplicationTokenFormat.secretHash(of: secret)
+        guard let found = cache.value(for: hash, at: context.store.authorizationGeneration),
+            ConstantTime.equals(found.token.secretHash, hash)
+        else { return nil }
+        let (token, owner) = (found.token, found.owner)
+        let now = context.now()
+        guard owner.username == credentials.username, token.isUsable(at: now), owner.isEnabled,
+            !isTouchDue(token.lastUsedAt, at: now)
+        else { return nil }
+        // An unreadable restriction fails closed, in `authenticate`.
+        let restriction: AccessRestriction?
+        do { restriction = try token.decodedRestriction() } catch { return nil }
+        return .authenticated(identity(of: owner, restriction: restriction))
+    }
+
+    private func identity(of owner: User, restriction: AccessRestriction?) -> ExternalIdentity {
+        ExternalIdentity(
+            provider: id, subject: String(owner.id.rawValue), username: owner.username, email: owner.email,
+            displayName: owner.displayName, origin: .localAccount(userID: owner.id.rawValue),
+            restriction: restriction, credential: .applicationToken)
+    }
+
+    /// Whether a token last used at `lastUsed` should have its last-used time written at `now`.
+    private func isTouchDue(_ lastUsed: Date?, at now: Date) -> Bool {
+        lastUsed.map { now.timeIntervalSince($0) >= configuration.touchInterval.timeInterval } ?? true
     }
 
     /// A stored token and its owner, as read under one authorization generation.
@@ -158,8 +188,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// Writes the last-used time unless it was written within `touchInterval`: no write per request.
     /// The cached copy is updated first, so of many requests arriving together only one writes.
     private func touch(_ token: ApplicationToken, hash: String, at now: Date) async {
-        let interval = configuration.touchInterval.timeInterval
-        func isDue(_ lastUsed: Date?) -> Bool { lastUsed.map { now.timeIntervalSince($0) >= interval } ?? true }
+        func isDue(_ lastUsed: Date?) -> Bool { isTouchDue(lastUsed, at: now) }
         // Most requests fall well inside the interval: decided from the copy in hand, without the cache's lock.
         guard isDue(token.lastUsedAt) else { return }
         let due =

@@ -56,6 +56,16 @@ final class FailureRateLimiter: Sendable {
         }
     }
 
+    /// Whether `refusal(for:now:)` would refuse `address` now, without noting a refusal (so the one audited
+    /// refusal of a window stays `refusal`'s to announce).
+    func isRefusing(_ address: String, now: Date) -> Bool {
+        guard limit > 0 else { return false }
+        return windows.withLock { table in
+            guard let current = table[address] else { return false }
+            return current.start.addingTimeInterval(window) > now && current.failures >= limit
+        }
+    }
+
     /// Counts one failure from `address`.
     func recordFailure(from address: String, now: Date) {
         guard limit > 0 else { return }

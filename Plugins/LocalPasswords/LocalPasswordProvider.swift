@@ -169,6 +169,33 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         return .rejected(.invalidCredentials)
     }
 
+    /// `.authenticated` when the username and password were verified within the cache TTL against the
+    /// password hash of the cached, enabled, unlocked account (under the current authorization generation),
+    /// the client address is not rate limited and no login bookkeeping is due to be written; nil otherwise,
+    /// leaving misses, refusals and writes to `authenticate`. A cached hit is not a password attempt: it
+    /// counts towards nothing but `Statistics.cacheHits`.
+    public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
+        guard let cache, !credentials.password.isEmpty else { return nil }
+        let now = context.now()
+        guard !limiter.isRefusing(credentials.clientAddress, now: now),
+            credentials.username.utf8.count <= Self.maximumUsernameBytes,
+            let user = accounts.value(for: credentials.username, at: context.store.authorizationGeneration),
+            let storedHash = user.passwordHash, user.isEnabled, !(user.lockedUntil.map { $0 > now } ?? false),
+            !needsLoginWrite(user, at: now),
+            let entry = cache.entry(for: cache.key(username: user.username, password: credentials.password), now: now),
+            entry.userID == user.id, ConstantTime.equals(entry.passwordHash, storedHash)
+        else { return nil }
+        cacheHits.add(1, ordering: .relaxed)
+        return .authenticated(identity(of: user))
+    }
+
+    /// Whether a successful login of `user` at `now` writes to the store: when failures or a lock are to
+    /// be cleared, or the last-login time is over a minute old.
+    private func needsLoginWrite(_ user: User, at now: Date) -> Bool {
+        let stale = user.lastLoginAt.map { now.timeIntervalSince($0) >= 60 } ?? true
+        return user.failedLoginCount > 0 || user.lockedUntil != nil || stale
+    }
+
     /// The account with this username: from the cache while the generation holds, else from the store.
     /// Unknown names are not cached, so guessing fills nothing.
     private func account(named username: String) async throws -> User? {
@@ -193,8 +220,7 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     /// Clears failures and notes the login, but writes only when something changes or the last-login
     /// time is over a minute old, so a busy client costs reads, not writes.
     private func noteSuccess(of user: User, at now: Date) async {
-        let stale = user.lastLoginAt.map { now.timeIntervalSince($0) >= 60 } ?? true
-        guard user.failedLoginCount > 0 || user.lockedUntil != nil || stale else { return }
+        guard needsLoginWrite(user, at: now) else { return }
         // The cached account learns what is being written first, so concurrent logins do not all write.
         _ = accounts.modify(user.username) { account in
             account.lastLoginAt = now

@@ -254,6 +254,9 @@ public struct RequestContext: Sendable {
     public var isSecure: Bool = false
     /// The route pattern that matched (`/v2/token`), used as a low-cardinality metrics label.
     public var routePattern: String = ""
+    /// When the router's inline middleware pass began, once `Router.immediateResponse(preparing:)` has
+    /// routed the request and prepared it but left it to `respond(to:)`: that pass is then not begun again.
+    var inlinePassStart: ContinuousClock.Instant?
 
     /// Creates an empty context.
     public init() {}
@@ -302,11 +305,20 @@ public protocol HTTPResponder: Sendable {
     /// The answer to `request` if it can be given at once, synchronously, on the event loop (health
     /// probes); nil sends the request to `respond(to:)`. Must be as cheap as `bodyLimit(for:)`.
     func immediateResponse(to request: HTTPRequest) -> HTTPResponse?
+    /// Like `immediateResponse(to:)`, but may also do the first part of the work `respond(to:)` would do
+    /// (routing, middleware preparation) and note it in `request`: when it returns nil, the caller must
+    /// pass this `request`, not the original, to `respond(to:)`. The server asks this one.
+    func immediateResponse(preparing request: inout HTTPRequest) -> HTTPResponse?
 }
 
 extension HTTPResponder {
     /// Responders without synchronous routes answer everything through `respond(to:)`.
     public func immediateResponse(to request: HTTPRequest) -> HTTPResponse? { nil }
+
+    /// Responders that prepare nothing ahead answer from `immediateResponse(to:)`.
+    public func immediateResponse(preparing request: inout HTTPRequest) -> HTTPResponse? {
+        immediateResponse(to: request)
+    }
 }
 
 extension StringProtocol {

@@ -4,6 +4,14 @@ import Diagnostics
 /// `HTTPResponseError` becomes its own response, anything else a logged, generic 500).
 public typealias HTTPHandler = @Sendable (HTTPRequest) async throws -> HTTPResponse
 
+/// A route's synchronous fast path: the response when it can be given at once on the event loop
+/// without waiting for anything, or nil to leave the request to the route's `HTTPHandler`.
+///
+/// Contract: called on an event-loop thread with the request as the inline middleware prepared it; it
+/// must not block or wait, and returning nil must leave no trace (nothing recorded, logged or counted),
+/// because the handler then answers the same request.
+public typealias ImmediateHandler = @Sendable (HTTPRequest) -> HTTPResponse?
+
 /// Dispatches requests to handlers by method and path pattern, wrapped in middleware; the
 /// `HTTPResponder` the server drives.
 ///
@@ -41,6 +49,8 @@ public struct Router: HTTPResponder, RouteRegistering {
     private var middleware: [any Middleware] = []
     private var table = RouteTable.empty
     private var probes: [String: @Sendable (HTTPRequest) -> HTTPResponse] = [:]
+    /// Whether any route has an `ImmediateHandler`, so other requests skip the lookup.
+    private var hasImmediateRoutes = false
 
     /// Creates a router with no routes and no middleware.
     public init(defaultBodyLimit: Int = 1 << 20, logger: Logger = Logger(label: "http")) {
@@ -76,6 +86,36 @@ public struct Router: HTTPResponder, RouteRegistering {
         add(method, pattern, bodyLimit: bodyLimit, middleware: [], handler)
     }
 
+    /// Routes `method` requests whose path matches `pattern` to `handler`, first offering each one to
+    /// `immediate` on the event loop (see `immediateResponse(preparing:)`), which answers it at once, inside
+    /// the inline middleware, or returns nil to leave it to `handler`.
+    ///
+    /// The fast path is skipped while the router has async (non-inline) middleware, which cannot run
+    /// synchronously: every request then goes to `handler`.
+    public mutating func on(
+        _ method: HTTPMethod, _ pattern: String, bodyLimit: Int? = nil, immediate: @escaping ImmediateHandler,
+        _ handler: @escaping HTTPHandler
+    ) {
+        add(method, pattern, bodyLimit: bodyLimit, middleware: [], immediate: immediate, handler)
+        hasImmediateRoutes = true
+    }
+
+    /// Routes `GET` (and `HEAD`) requests matching `pattern` to `handler`, offering them to `immediate` first.
+    public mutating func get(
+        _ pattern: String, bodyLimit: Int? = nil, immediate: @escaping ImmediateHandler,
+        _ handler: @escaping HTTPHandler
+    ) {
+        on(.get, pattern, bodyLimit: bodyLimit, immediate: immediate, handler)
+    }
+
+    /// Routes `POST` requests matching `pattern` to `handler`, offering them to `immediate` first.
+    public mutating func post(
+        _ pattern: String, bodyLimit: Int? = nil, immediate: @escaping ImmediateHandler,
+        _ handler: @escaping HTTPHandler
+    ) {
+        on(.post, pattern, bodyLimit: bodyLimit, immediate: immediate, handler)
+    }
+
     /// Registers the routes `build` adds under `prefix` (`/api`), each wrapped in `middleware` inside
     /// the router's own (authentication for an API, say).
     ///
@@ -94,12 +134,12 @@ public struct Router: HTTPResponder, RouteRegistering {
 
     mutating func add(
         _ method: HTTPMethod, _ pattern: String, bodyLimit: Int?, middleware: [any Middleware],
-        _ handler: @escaping HTTPHandler
+        immediate: ImmediateHandler? = nil, _ handler: @escaping HTTPHandler
     ) {
         precondition(bodyLimit.map { $0 >= 0 } ?? true, "route \(method) \(pattern) has a negative body limit")
         let route = Route(
             method: method, pattern: pattern, segments: Self.parse(pattern), bodyLimit: bodyLimit,
-            middleware: middleware, handler: handler)
+            middleware: middleware, immediate: immediate, handler: handler)
         table = table.adding(route)
     }
 
@@ -116,9 +156,16 @@ public struct Router: HTTPResponder, RouteRegistering {
     /// Resolves the route, fills `context.routePattern` and `context.pathParameters`, and runs the
     /// middleware chain around the handler; every failure becomes a response.
     public func respond(to request: HTTPRequest) async -> HTTPResponse {
+        let table = self.table
+        if let start = request.context.inlinePassStart {
+            // `immediateResponse(preparing:)` routed and prepared it; its fast path declined.
+            let route = table.find(request.head.method, in: request.head.path).map { table.routes[$0] }
+            var response = await dispatch(request, to: route, in: table)
+            complete(request, &response, prepared: inlineMiddleware.count, start: start)
+            return response
+        }
         if let response = immediateResponse(to: request) { return response }
         var request = request
-        let table = self.table
         let route = table.find(request.head.method, in: request.head.path).map { table.routes[$0] }
         if let route {
             request.context.routePattern = route.pattern
@@ -138,11 +185,18 @@ public struct Router: HTTPResponder, RouteRegistering {
         } catch {
             response = errorResponse(for: error, request: request)
         }
+        complete(request, &response, prepared: prepared, start: start)
+        return response
+    }
+
+    /// Runs `complete` of the first `prepared` inline middleware, innermost first.
+    private func complete(
+        _ request: HTTPRequest, _ response: inout HTTPResponse, prepared: Int, start: ContinuousClock.Instant
+    ) {
         let elapsed = ContinuousClock.now - start
         for step in inlineMiddleware[..<prepared].reversed() {
             step.complete(request, &response, elapsed: elapsed)
         }
-        return response
     }
 
     /// Runs the async middleware and the route's handler, or answers 404/405 through them.
@@ -166,6 +220,42 @@ public struct Router: HTTPResponder, RouteRegistering {
             let probe = probes[request.head.path]
         else { return nil }
         return probe(request)
+    }
+
+    /// A probe's answer, or the answer of the matched route's `ImmediateHandler` inside the inline
+    /// middleware pass (prepare, fast path, complete), all synchronously.
+    ///
+    /// When the fast path declines, `request` comes back routed and prepared (its request id, client
+    /// address and in-flight count already set) and `respond(to:)` of that request runs the handler
+    /// and completes the pass: each inline middleware prepares and completes once per request either way.
+    /// A `prepare` that throws is answered here, as `respond(to:)` would answer it.
+    public func immediateResponse(preparing request: inout HTTPRequest) -> HTTPResponse? {
+        if let response = immediateResponse(to: request) { return response }
+        guard hasImmediateRoutes, middleware.isEmpty else { return nil }
+        let table = self.table
+        guard let index = table.find(request.head.method, in: request.head.path) else { return nil }
+        let route = table.routes[index]
+        guard let immediate = route.immediate, route.middleware.isEmpty else { return nil }
+        request.context.routePattern = route.pattern
+        route.captureParameters(from: request.head.path, into: &request.context.pathParameters)
+        let start = ContinuousClock.now
+        var prepared = 0
+        var response: HTTPResponse
+        do {
+            for step in inlineMiddleware {
+                try step.prepare(&request)
+                prepared += 1
+            }
+            guard let answer = immediate(request) else {
+                request.context.inlinePassStart = start
+                return nil
+            }
+            response = answer
+        } catch {
+            response = errorResponse(for: error, request: request)
+        }
+        complete(request, &response, prepared: prepared, start: start)
+        return response
     }
 
     /// The pattern of the route `method` and `path` would reach, or nil; for tests and diagnostics.
@@ -254,13 +344,16 @@ extension Router {
         /// Group middleware, run inside the router's own.
         var middleware: [any Middleware]
         var handler: HTTPHandler
+        /// The synchronous fast path, if the route has one.
+        var immediate: ImmediateHandler?
         /// Whether any segment captures, so parameter-free routes skip the capture walk.
         var captures: Bool
 
         init(
             method: HTTPMethod, pattern: String, segments: [Segment], bodyLimit: Int?, middleware: [any Middleware],
-            handler: @escaping HTTPHandler
+            immediate: ImmediateHandler? = nil, handler: @escaping HTTPHandler
         ) {
+            self.immediate = immediate
             self.middleware = middleware
             self.method = method
             self.pattern = pattern

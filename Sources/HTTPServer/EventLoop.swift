@@ -528,15 +528,16 @@ final class EventLoop: @unchecked Sendable {
         connection.deadline = 0
         connection.keepAlive = head.keepAlive && stopDeadline == nil
         metrics.requests.add(1, ordering: .relaxed)
-        let request = HTTPRequest(head: head, body: body, connection: connection.info)
+        var prepared = HTTPRequest(head: head, body: body, connection: connection.info)
         let responder = self.responder
-        if let response = responder.immediateResponse(to: request) {
+        if let response = responder.immediateResponse(preparing: &prepared) {
             // Queued rather than written here: completing writes and parses the next pipelined request,
             // which would recurse once per request of a long pipeline.
             localCompletions.append(
                 Completion(fd: connection.fd, generation: connection.generation, response: response))
             return
         }
+        let request = prepared
         let fd = connection.fd
         let generation = connection.generation
         let loop = self

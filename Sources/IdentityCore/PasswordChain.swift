@@ -55,4 +55,20 @@ public struct PasswordChain: Sendable {
         }
         return .unknownUser
     }
+
+    /// The identity `authenticate` would return, when the providers' caches answer at once: each provider
+    /// before the deciding one must know the credentials are not its own, and the deciding one must vouch
+    /// for them from memory (`PasswordAuthenticating.cachedOutcome(for:)`). Nil otherwise, refusals and
+    /// unknown users included: those are only ever decided by `authenticate`.
+    public func cachedAuthentication(_ credentials: PasswordCredentials) -> ExternalIdentity? {
+        guard !credentials.password.isEmpty, !credentials.username.isEmpty else { return nil }
+        for provider in providers {
+            switch provider.cachedOutcome(for: credentials) {
+            case .authenticated(let identity): return identity
+            case .notMine: continue
+            case .rejected, nil: return nil
+            }
+        }
+        return nil
+    }
 }

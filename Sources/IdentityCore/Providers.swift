@@ -122,6 +122,21 @@ extension IdentityProvider {
 public protocol PasswordAuthenticating: IdentityProvider {
     /// Decides whether `credentials` are good.
     func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome
+
+    /// What `authenticate` would decide, when that is known at once from memory: `.authenticated` only
+    /// when its caches vouch for exactly these credentials under the store's current authorization
+    /// generation and `authenticate` would have nothing to record, write or wait for; `.notMine` only when
+    /// the credentials are certainly another provider's (no lookup needed). Nil in every other case
+    /// (refusals, misses, due bookkeeping), which leaves the decision to `authenticate`.
+    ///
+    /// Contract: synchronous and non-blocking (it may run on an event-loop thread), without effects that
+    /// `authenticate` would not also have had; never `.rejected`. The default answers nil.
+    func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome?
+}
+
+extension PasswordAuthenticating {
+    /// Providers without a cache to answer from leave every decision to `authenticate`.
+    public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? { nil }
 }
 
 /// What the web UI needs to send a browser to an external IdP.
@@ -181,6 +196,18 @@ public protocol IdentityRefreshing: IdentityProvider {
 public protocol AuditRecording: Sendable {
     /// Records one event.
     func record(_ event: NewAuditEvent) async
+
+    /// Records `event` if that needs no waiting at all, and says whether it did; false (nothing recorded)
+    /// when `record` would make its caller wait, for a commit or for room in a backlog.
+    ///
+    /// Contract: synchronous and non-blocking, callable from any thread. The default records nothing and
+    /// answers false.
+    func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool
+}
+
+extension AuditRecording {
+    /// Recorders that always make their callers wait record nothing here.
+    public func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool { false }
 }
 
 /// What the composition root hands every provider factory: the only way providers reach shared

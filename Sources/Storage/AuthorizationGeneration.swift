@@ -70,13 +70,21 @@ public final class AuthorizationGenerationTracker: Sendable {
 /// Bounded like `BoundedCache`, on which it is built.
 ///
 /// Threading: every method may be called concurrently; each holds one short lock.
+/// Inlinable, like `BoundedCache`, so each caller's module specialises the lookups.
 public final class AuthorizationCache<Key: Hashable & Sendable, Value: Sendable>: Sendable {
-    private struct Entry: Sendable {
-        var value: Value
-        var generation: AuthorizationGeneration
+    @usableFromInline
+    struct Entry: Sendable {
+        @usableFromInline var value: Value
+        @usableFromInline var generation: AuthorizationGeneration
+
+        @inlinable
+        init(value: Value, generation: AuthorizationGeneration) {
+            self.value = value
+            self.generation = generation
+        }
     }
 
-    private let entries: BoundedCache<Key, Entry>
+    @usableFromInline let entries: BoundedCache<Key, Entry>
 
     /// Creates an empty cache holding at most `capacity` entries (at least one).
     public init(capacity: Int) {
@@ -84,23 +92,27 @@ public final class AuthorizationCache<Key: Hashable & Sendable, Value: Sendable>
     }
 
     /// The value cached for `key`, if it was read under `generation`.
+    @inlinable
     public func value(for key: Key, at generation: AuthorizationGeneration) -> Value? {
         guard let entry = entries.value(for: key), entry.generation == generation else { return nil }
         return entry.value
     }
 
     /// Caches `value` for `key` as read under `generation`.
+    @inlinable
     public func insert(_ value: Value, for key: Key, readAt generation: AuthorizationGeneration) {
         entries.insert(Entry(value: value, generation: generation), for: key)
     }
 
     /// Changes the cached value for `key` in place, keeping its generation; returns what `change` returned,
     /// or nil when nothing is cached for the key.
+    @inlinable
     public func modify<T>(_ key: Key, _ change: (inout Value) -> T) -> T? {
         entries.modify(key) { change(&$0.value) }
     }
 
     /// Forgets the value cached for `key`, if any (a change this process made that the generation does not count).
+    @inlinable
     public func remove(_ key: Key) { entries.remove(key) }
 
     /// The number of entries, stale ones included.

@@ -52,6 +52,13 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
         }
     }
 
+    /// Queues `event` when the durability is `.queued` and its backlog has room; false (nothing queued)
+    /// under `.waitForCommit` or a full backlog, where `record` would make the caller wait.
+    public func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool {
+        guard case .queued(let backlog) = durability else { return false }
+        return enqueue(event, done: nil, unlessBacklogReaches: backlog)
+    }
+
     /// Adds `event` to the next group commit, starting the flush loop if it is idle; returns false without
     /// adding it when `backlog` events are already waiting.
     private func enqueue(
@@ -188,22 +195,32 @@ public struct TokenRequestAudit: Sendable, Hashable {
     /// The audit event: actor, `token.issue`, target `service:<service>`, and a JSON `detail` with
     /// `provider`, `service`, `requested`, `granted` and `reason` (absent members left out).
     public func event(at time: Date? = nil) -> NewAuditEvent {
-        var members: [(String, String)] = []
-        if let provider { members.append(("provider", JSONText.quoted(Self.bounded(provider)))) }
-        members.append(("service", JSONText.quoted(Self.bounded(service))))
-        members.append(contentsOf: Self.scopeMembers("requested", requestedScopes))
-        members.append(contentsOf: Self.scopeMembers("granted", grantedScopes))
-        if let reason { members.append(("reason", JSONText.quoted(Self.bounded(reason)))) }
+        // Appended to one string rather than assembled from member arrays: every token request builds one,
+        // and the intermediate arrays and strings were most of its cost.
+        var detail = "{"
+        detail.reserveCapacity(64 + (requestedScopes.first?.utf8.count ?? 0) + (grantedScopes.first?.utf8.count ?? 0))
+        if let provider { detail += "\"provider\":" + JSONText.quoted(Self.bounded(provider)) + "," }
+        detail += "\"service\":" + JSONText.quoted(Self.bounded(service))
+        Self.appendScopes("requested", requestedScopes, to: &detail)
+        Self.appendScopes("granted", grantedScopes, to: &detail)
+        if let reason { detail += ",\"reason\":" + JSONText.quoted(Self.bounded(reason)) }
+        detail += "}"
         return NewAuditEvent(
             action: Self.action, outcome: outcome, actorID: userID, actorName: username.map(Self.bounded),
             target: "service:" + Self.bounded(service), clientIP: clientIP.map(Self.bounded),
-            detail: JSONText.object(members), time: time)
+            detail: detail, time: time)
     }
 
-    private static func scopeMembers(_ name: String, _ scopes: [String]) -> [(String, String)] {
-        var members = [(name, JSONText.array(scopes.prefix(maximumScopes).map(bounded)))]
-        if scopes.count > maximumScopes { members.append((name + "Omitted", String(scopes.count - maximumScopes))) }
-        return members
+    /// Appends `,"name":[…]` with at most `maximumScopes` bounded scope texts, and `,"nameOmitted":n` when
+    /// some were left out.
+    private static func appendScopes(_ name: String, _ scopes: [String], to detail: inout String) {
+        detail += ",\"" + name + "\":["
+        for (index, scope) in scopes.prefix(maximumScopes).enumerated() {
+            if index > 0 { detail += "," }
+            detail += JSONText.quoted(bounded(scope))
+        }
+        detail += "]"
+        if scopes.count > maximumScopes { detail += ",\"" + name + "Omitted\":" + String(scopes.count - maximumScopes) }
     }
 
     private static func bounded(_ text: String) -> String {

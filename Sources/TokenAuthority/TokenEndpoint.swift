@@ -120,12 +120,101 @@ public struct TokenEndpoint: Sendable {
         self.now = now
     }
 
-    /// Adds `GET` and `POST` of the endpoint's path to `router`.
+    /// Adds `GET` and `POST` of the endpoint's path to `router`, each with its event-loop fast path for
+    /// requests answered entirely from caches.
     public func register(on router: inout Router) {
         let endpoint = self
-        router.get(settings.path) { request in await endpoint.handleGet(request) }
+        router.get(settings.path, immediate: { request in endpoint.immediateGet(request) }) { request in
+            await endpoint.handleGet(request)
+        }
         // Token POST bodies are small forms; 64 KiB leaves room for long scope lists.
-        router.post(settings.path, bodyLimit: 64 * 1024) { request in await endpoint.handlePost(request) }
+        router.post(settings.path, bodyLimit: 64 * 1024, immediate: { request in endpoint.immediatePost(request) }) {
+            request in await endpoint.handlePost(request)
+        }
+    }
+
+    // MARK: Fast path (every step a cache hit)
+
+    /// The answer `handleGet` would give, when it can be given at once: the credentials (if any) are
+    /// vouched for by the providers' caches, the decision is cached under the current authorization
+    /// generation, no refresh token is asked for, and the audit event is queued without waiting. Nil in
+    /// every other case (failures and refusals included), leaving the request to `handleGet`.
+    ///
+    /// Synchronous, for the event loop: it signs a token only when the reuse window has none (one ECDSA
+    /// signature, what the task would have spent on the same thread).
+    func immediateGet(_ request: HTTPRequest) -> HTTPResponse? {
+        let query = request.head
+        guard let service = query.queryValue("service"), settings.services.contains(service),
+            query.queryValue("offline_token") != "true",
+            let (scopes, texts) = try? parseScopes(query.queryValues("scope"))
+        else { return nil }
+        var record = TokenRequestAudit(
+            username: nil, clientIP: request.context.clientAddress, service: service, requestedScopes: texts,
+            grantedScopes: [], outcome: .success)
+        var identity: ExternalIdentity?
+        if let header = request.headers["Authorization"] {
+            guard let credentials = Self.plainBasicCredentials(header, clientAddress: request.context.clientAddress)
+            else { return nil }
+            if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
+                return nil
+            }
+            guard let cached = cachedIdentity(credentials, record: &record) else { return nil }
+            identity = cached
+        }
+        return immediateAnswer(for: identity, scopes: scopes, service: service, record: &record, oauth: false)
+    }
+
+    /// The answer `handlePost` would give to a `grant_type=password` form whose every step is a cache hit
+    /// (as `immediateGet`), or nil.
+    func immediatePost(_ request: HTTPRequest) -> HTTPResponse? {
+        guard let contentType = request.headers["Content-Type"],
+            contentType.lowercased().hasPrefix("application/x-www-form-urlencoded"),
+            let form = URLEncodedForm.decode(request.body)
+        else { return nil }
+        func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
+        guard value("grant_type") == "password", value("access_type") != "offline",
+            let service = value("service"), settings.services.contains(service),
+            let (scopes, texts) = try? parseScopes(form.filter { $0.name == "scope" }.map(\.value)),
+            let username = value("username"), let password = value("password")
+        else { return nil }
+        var record = TokenRequestAudit(
+            username: username, clientIP: request.context.clientAddress, service: service, requestedScopes: texts,
+            grantedScopes: [], outcome: .success)
+        let credentials = PasswordCredentials(
+            username: username, password: password, clientAddress: request.context.clientAddress)
+        guard let identity = cachedIdentity(credentials, record: &record) else { return nil }
+        return immediateAnswer(for: identity, scopes: scopes, service: service, record: &record, oauth: true)
+    }
+
+    /// The identity the password chain's caches vouch for, noted in `record` as `authenticate` notes it.
+    private func cachedIdentity(_ credentials: PasswordCredentials, record: inout TokenRequestAudit)
+        -> ExternalIdentity?
+    {
+        // A federated identity would still need the linker, which reads the store.
+        guard let identity = chain.cachedAuthentication(credentials) else { return nil }
+        if linker != nil, case .federated = identity.origin { return nil }
+        record.username = credentials.username
+        record.provider = identity.provider.rawValue
+        return identity
+    }
+
+    /// The token response for a cached decision, once its audit event is queued; nil when the decision is
+    /// not cached or refuses, signing fails, or the audit recorder would make the caller wait.
+    private func immediateAnswer(
+        for identity: ExternalIdentity?, scopes: [ResourceScope], service: String, record: inout TokenRequestAudit,
+        oauth: Bool
+    ) -> HTTPResponse? {
+        guard let decision = cachedDecision(identity, scopes: scopes),
+            let (principal, granted) = try? apply(decision, of: identity, record: &record)
+        else { return nil }
+        record.grantedScopes = granted.texts
+        guard
+            let issued = try? minter.mint(
+                subject: principal?.username ?? "", audience: service, access: granted.claims, now: now())
+        else { return nil }
+        let response = tokenResponse(issued, granted: granted, refreshToken: nil, oauth: oauth)
+        guard audit.recordWithoutWaiting(record.event(at: now())) else { return nil }
+        return response
     }
 
     // MARK: GET (docker login/pull/push, skopeo)
@@ -140,7 +229,7 @@ public struct TokenEndpoint: Sendable {
             let (scopes, texts) = try parseScopes(query.queryValues("scope"))
             record.requestedScopes = texts
             var identity: ExternalIdentity?
-            if let credentials = try basicCredentials(request) {
+            if let credentials = try Self.basicCredentials(request) {
                 record.username = credentials.username
                 if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
                     throw TokenEndpointError.accountMismatch
@@ -244,9 +333,34 @@ public struct TokenEndpoint: Sendable {
     /// Scopes as parsed, and as texts.
     typealias ParsedScopes = (scopes: [ResourceScope], texts: [String])
 
+    /// The credentials of an `Authorization` value in the plain shape clients send (`Basic`, one space, base64
+    /// without whitespace), read byte-wise for the fast path; nil for any other shape, which then goes to
+    /// `basicCredentials` on the handler's path (to be accepted or refused there). Where both read a value,
+    /// they read the same credentials.
+    static func plainBasicCredentials(_ header: String, clientAddress: String) -> PasswordCredentials? {
+        let utf8 = header.utf8
+        guard utf8.count > 6 else { return nil }
+        var index = utf8.startIndex
+        for expected in "basic".utf8 {
+            // `| 0x20` lowercases ASCII letters; no other byte maps onto a lowercase letter.
+            guard utf8[index] | 0x20 == expected else { return nil }
+            index = utf8.index(after: index)
+        }
+        guard utf8[index] == UInt8(ascii: " ") else { return nil }
+        index = utf8.index(after: index)
+        let encoded = Substring(utf8[index...])
+        guard !encoded.utf8.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }),
+            let bytes = Base64.decode(encoded), let text = String(validating: bytes, as: UTF8.self),
+            let colon = text.utf8.firstIndex(of: UInt8(ascii: ":"))
+        else { return nil }
+        return PasswordCredentials(
+            username: String(text[..<colon]), password: String(text[text.utf8.index(after: colon)...]),
+            clientAddress: clientAddress)
+    }
+
     /// Decodes `Authorization: Basic`, keeping everything after the first `:` as the password (which
     /// may contain `:`, spaces and any UTF-8).
-    private func basicCredentials(_ request: HTTPRequest) throws(TokenEndpointError) -> PasswordCredentials? {
+    static func basicCredentials(_ request: HTTPRequest) throws(TokenEndpointError) -> PasswordCredentials? {
         guard let header = request.headers["Authorization"] else { return nil }
         let parts = header.split(separator: " ", maxSplits: 1)
         guard parts.count == 2, parts[0].caseInsensitiveEquals("Basic") else {
@@ -316,7 +430,7 @@ public struct TokenEndpoint: Sendable {
         _ identity: ExternalIdentity?, scopes: [ResourceScope], record: inout TokenRequestAudit
     ) async throws -> (Principal?, GrantedAccess) {
         let key = DecisionKey(identity: identity, scopes: scopes)
-        let cacheable = scopes.reduce(0) { $0 + $1.name.utf8.count + 16 } <= Self.cacheableScopeBytes
+        let cacheable = Self.isCacheable(scopes)
         let generation = store.authorizationGeneration
         let decision: Decision
         if cacheable, let cached = decisions.value(for: key, at: generation) {
@@ -340,6 +454,25 @@ public struct TokenEndpoint: Sendable {
             }
             if cacheable { decisions.insert(decision, for: key, readAt: generation) }
         }
+        return try apply(decision, of: identity, record: &record)
+    }
+
+    /// Whether decisions about `scopes` are small enough to cache.
+    private static func isCacheable(_ scopes: [ResourceScope]) -> Bool {
+        scopes.reduce(0) { $0 + $1.name.utf8.count + 16 } <= cacheableScopeBytes
+    }
+
+    /// The decision cached for `identity` and `scopes` under the store's current generation, if any.
+    private func cachedDecision(_ identity: ExternalIdentity?, scopes: [ResourceScope]) -> Decision? {
+        guard Self.isCacheable(scopes) else { return nil }
+        return decisions.value(
+            for: DecisionKey(identity: identity, scopes: scopes), at: store.authorizationGeneration)
+    }
+
+    /// The principal and grants of `decision`, noted in `record`; throws the refusal it stands for.
+    private func apply(_ decision: Decision, of identity: ExternalIdentity?, record: inout TokenRequestAudit)
+        throws(TokenEndpointError) -> (Principal?, GrantedAccess)
+    {
         switch decision.resolution {
         case nil: return (nil, decision.granted)
         case .principal(let principal):
@@ -358,6 +491,17 @@ public struct TokenEndpoint: Sendable {
         record.grantedScopes = granted.texts
         let issued = try minter.mint(
             subject: principal?.username ?? "", audience: service, access: granted.claims, now: now())
+        var refreshToken: String?
+        if refresh, let principal, principal.mayReceiveRefreshToken {
+            refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+        }
+        return tokenResponse(issued, granted: granted, refreshToken: refreshToken, oauth: oauth)
+    }
+
+    /// The token response body and headers, the same for both paths.
+    private func tokenResponse(_ issued: IssuedToken, granted: GrantedAccess, refreshToken: String?, oauth: Bool)
+        -> HTTPResponse
+    {
         // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.
         // A compact JWS is base64url and dots only, so it needs no escaping.
         let token = "\"" + issued.token + "\""
@@ -365,10 +509,7 @@ public struct TokenEndpoint: Sendable {
             ("access_token", token), ("expires_in", String(issued.expiresIn)),
             ("issued_at", JSONText.quoted(RFC3339.format(issued.issuedAt))),
         ]
-        if refresh, let principal, principal.mayReceiveRefreshToken {
-            let refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
-            members.append(("refresh_token", JSONText.quoted(refreshToken)))
-        }
+        if let refreshToken { members.append(("refresh_token", JSONText.quoted(refreshToken))) }
         if oauth { members.append(("scope", JSONText.quoted(ResourceScope.render(granted.scopes)))) }
         members.append(("token", token))
         var response = HTTPResponse.json(JSONText.objectBytes(members))

@@ -125,6 +125,39 @@ private let quietLogger = Logger(label: "audit-test", level: .error, sink: failu
         }
     }
 
+    @Test func recordingWithoutWaitingQueuesWhileTheBacklogHasRoomAndRefusesOnceItIsFull() async throws {
+        try await withMemoryStore { store in
+            let recorder = StoreAuditRecorder(store: store, logger: quietLogger, durability: .queued(backlog: 4))
+            let blocker = await WriterBlocker(store)
+            var accepted = 0
+            // The held writer lets at most one batch leave the queue, so a refusal comes soon.
+            for index in 0..<1_000 {
+                guard recorder.recordWithoutWaiting(event(index)) else { break }
+                accepted += 1
+            }
+            #expect(accepted >= 4 && accepted < 1_000)
+            try await blocker.release()
+            await recorder.drain()
+            let stored = try await storedTargets(store)
+            #expect(stored.count == accepted)
+            // With the backlog drained there is room again.
+            #expect(recorder.recordWithoutWaiting(event(5_000)))
+            await recorder.drain()
+            let after = try await storedTargets(store)
+            #expect(after.contains("n5000"))
+        }
+    }
+
+    @Test func recordingWithoutWaitingIsRefusedWhenEveryEventWaitsForItsCommit() async throws {
+        try await withMemoryStore { store in
+            let recorder = StoreAuditRecorder(store: store, logger: quietLogger, durability: .waitForCommit)
+            #expect(!recorder.recordWithoutWaiting(event(1)))
+            await recorder.drain()
+            let stored = try await storedTargets(store)
+            #expect(stored.isEmpty)
+        }
+    }
+
     @Test func waitForCommitReturnsOnlyOnceTheEventIsStored() async throws {
         try await withMemoryStore { store in
             let recorder = StoreAuditRecorder(store: store, logger: quietLogger, durability: .waitForCommit)

@@ -10,12 +10,31 @@ import Testing
 
 @testable import TokenAuthority
 
-/// An audit sink that keeps every event for assertions.
+/// An audit sink that keeps every event for assertions; it records without waiting only while
+/// `acceptsWithoutWaiting` is set (off by default, like a recorder that waits for commits).
 final class RecordingAudit: AuditRecording {
     private let storage = Mutex<[NewAuditEvent]>([])
+    private let accepting: Atomic<Bool>
     /// Every event recorded so far, in order.
     var events: [NewAuditEvent] { storage.withLock { $0 } }
+
+    init(acceptsWithoutWaiting: Bool = false) {
+        accepting = Atomic(acceptsWithoutWaiting)
+    }
+
+    /// Whether `recordWithoutWaiting` records (a recorder with room in its backlog) or refuses (a full one).
+    var acceptsWithoutWaiting: Bool {
+        get { accepting.load(ordering: .relaxed) }
+        set { accepting.store(newValue, ordering: .relaxed) }
+    }
+
     func record(_ event: NewAuditEvent) async { storage.withLock { $0.append(event) } }
+
+    func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool {
+        guard acceptsWithoutWaiting else { return false }
+        storage.withLock { $0.append(event) }
+        return true
+    }
 }
 
 /// A password provider whose decision the test scripts.
@@ -23,22 +42,33 @@ struct ScriptedProvider: PasswordAuthenticating {
     let id: ProviderID
     var displayName: String { id.rawValue }
     let decide: @Sendable (PasswordCredentials) async throws -> PasswordOutcome
+    /// The answer from memory, if the test scripts one.
+    let cached: (@Sendable (PasswordCredentials) -> PasswordOutcome?)?
 
-    init(_ id: ProviderID, decide: @escaping @Sendable (PasswordCredentials) async throws -> PasswordOutcome) {
+    init(
+        _ id: ProviderID, cached: (@Sendable (PasswordCredentials) -> PasswordOutcome?)? = nil,
+        decide: @escaping @Sendable (PasswordCredentials) async throws -> PasswordOutcome
+    ) {
         self.id = id
+        self.cached = cached
         self.decide = decide
     }
 
     func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         try await decide(credentials)
     }
+
+    func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
+        cached?(credentials)
+    }
 }
 
 extension ScriptedProvider {
     /// An `application-tokens` provider that authenticates `secret` as the application token of `user`,
     /// with `restriction`, and leaves every other password to the next provider.
+    /// Its cached answer is the same decision (so the endpoint's fast path sees a cache that always hits).
     static func applicationToken(of user: User, secret: String, restriction: AccessRestriction? = nil) -> Self {
-        ScriptedProvider("application-tokens") { credentials in
+        let decide: @Sendable (PasswordCredentials) -> PasswordOutcome = { credentials in
             guard credentials.password == secret else { return .notMine }
             return .authenticated(
                 ExternalIdentity(
@@ -46,6 +76,7 @@ extension ScriptedProvider {
                     origin: .localAccount(userID: user.id.rawValue), restriction: restriction,
                     credential: .applicationToken))
         }
+        return ScriptedProvider("application-tokens", cached: decide) { decide($0) }
     }
 }
 
@@ -104,6 +135,7 @@ struct EndpointFixture {
 
     let store: SQLiteStore
     let router: Router
+    let endpoint: TokenEndpoint
     let audit: RecordingAudit
     let logLines: LineCollector
     let ring: SigningKeyRing
@@ -115,6 +147,7 @@ struct EndpointFixture {
         providers extra: @escaping @Sendable (any Store, [String: User]) -> [any PasswordAuthenticating] = { _, _ in []
         },
         authorization: AuthorizationSettings = AuthorizationSettings(),
+        audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: { now }))
@@ -132,20 +165,20 @@ struct EndpointFixture {
             let ring = try SigningKeyRing(keys: [
                 try SigningKey(privateKey: TestKeys.ec, certificate: certificate, keyIDFormat: .libtrust)
             ])
-            let audit = RecordingAudit()
             let lines = LineCollector()
             let refreshTokens = RefreshTokenService(store: store, now: { now })
             let endpoint = TokenEndpoint(
                 settings: TokenEndpoint.Settings(
                     path: "/v2/token", services: [service, otherService], authorization: authorization),
                 chain: PasswordChain(extra(store, users) + [StoredPasswordProvider(store: store)]), store: store,
-                minter: TokenMinter(issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring),
+                minter: TokenMinter(
+                    issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
                 refreshTokens: refreshTokens, audit: audit,
                 logger: Logger(label: "token", level: .debug, sink: lines), now: { now })
             var router = Router(logger: Logger(label: "http", sink: lines))
             endpoint.register(on: &router)
             let fixture = EndpointFixture(
-                store: store, router: router, audit: audit, logLines: lines, ring: ring,
+                store: store, router: router, endpoint: endpoint, audit: audit, logLines: lines, ring: ring,
                 refreshTokens: refreshTokens, users: users)
             let result = try await body(fixture)
             await store.close()
@@ -215,13 +248,33 @@ struct EndpointFixture {
     }
 
     private func send(_ head: HTTPRequestHead, body: [UInt8] = []) async -> HTTPResponse {
+        await router.respond(to: Self.request(head, body: body))
+    }
+
+    /// The request `get` and `post` send, as the middleware would have prepared it.
+    static func request(_ head: HTTPRequestHead, body: [UInt8] = []) -> HTTPRequest {
         var context = RequestContext()
         context.clientAddress = Self.clientAddress
         context.requestID = "req-1"
-        return await router.respond(
-            to: HTTPRequest(
-                head: head, body: body, connection: HTTPConnectionInfo(remoteAddress: Self.clientAddress),
-                context: context))
+        return HTTPRequest(
+            head: head, body: body, connection: HTTPConnectionInfo(remoteAddress: Self.clientAddress),
+            context: context)
+    }
+
+    /// The `GET /v2/token` head `get(as:password:scopes:)` sends, for requests built by hand.
+    static func getHead(as user: String?, password: String = "", scopes: [String], extra: [(String, String)] = [])
+        -> HTTPRequestHead
+    {
+        var headers = HTTPHeaders([("Host", "auth.example"), ("User-Agent", "skopeo/1.9.3")])
+        var query = scopes.map { ("scope", $0) } + [("service", Self.service)] + extra
+        if let user {
+            headers.add(name: "Authorization", value: basic(user, password))
+            query.insert(("account", user), at: 0)
+        }
+        let target = "/v2/token?" + query.map { "\($0.0)=\($0.1)" }.joined(separator: "&")
+        return HTTPRequestHead(
+            method: .get, target: target, path: "/v2/token", query: query.map { (name: $0.0, value: $0.1) },
+            headers: headers)
     }
 
     // MARK: Checking answers
