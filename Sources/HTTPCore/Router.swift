@@ -177,16 +177,22 @@ public struct Router: HTTPResponder, RouteRegistering {
         var prepared = 0
         var response: HTTPResponse
         do {
-            for step in inlineMiddleware {
-                try step.prepare(&request)
-                prepared += 1
-            }
+            try prepare(&request, counting: &prepared)
             response = await dispatch(request, to: route, in: table)
         } catch {
             response = errorResponse(for: error, request: request)
         }
         complete(request, &response, prepared: prepared, start: start)
         return response
+    }
+
+    /// Runs `prepare` of every inline middleware in order, counting in `prepared` those that returned (the
+    /// ones `complete` must then run for, also when a later one throws).
+    private func prepare(_ request: inout HTTPRequest, counting prepared: inout Int) throws {
+        for step in inlineMiddleware {
+            try step.prepare(&request)
+            prepared += 1
+        }
     }
 
     /// Runs `complete` of the first `prepared` inline middleware, innermost first.
@@ -242,10 +248,7 @@ public struct Router: HTTPResponder, RouteRegistering {
         var prepared = 0
         var response: HTTPResponse
         do {
-            for step in inlineMiddleware {
-                try step.prepare(&request)
-                prepared += 1
-            }
+            try prepare(&request, counting: &prepared)
             guard let answer = immediate(request) else {
                 request.context.inlinePassStart = start
                 return nil
