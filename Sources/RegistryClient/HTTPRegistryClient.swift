@@ -96,10 +96,10 @@ public final class HTTPRegistryClient: RegistryAPI {
             accept: ManifestMediaType.all.joined(separator: ", "), maxBytes: configuration.maxManifestBytes)
         switch response.status {
         case 200:
-            guard let digest = response.header("Docker-Content-Digest"), RegistryNames.isValidDigest(digest) else {
+            guard let digest = response.header("Docker-Content-Digest"), ContentDigest.isValid(digest) else {
                 throw failure(.badResponse, call, "the answer carries no valid Docker-Content-Digest")
             }
-            if RegistryNames.isValidDigest(reference) && digest != reference {
+            if ContentDigest.isValid(reference) && digest != reference {
                 throw failure(.badResponse, call, "the registry answered for digest \(digest)")
             }
             return ManifestDescriptor(
@@ -124,19 +124,19 @@ public final class HTTPRegistryClient: RegistryAPI {
         case 200:
             let computed = "sha256:" + Hex.encode(Digest.sha256(response.body))
             let announced = response.header("Docker-Content-Digest")
-            if let announced, !RegistryNames.isValidDigest(announced) {
+            if let announced, !ContentDigest.isValid(announced) {
                 throw failure(.badResponse, call, "the answer carries an invalid Docker-Content-Digest")
             }
             // A sha256 reference or header is checked against the bytes; another algorithm cannot be
             // computed here, so it is taken as announced.
-            if reference.hasPrefix("sha256:"), RegistryNames.isValidDigest(reference), computed != reference {
+            if reference.hasPrefix("sha256:"), ContentDigest.isValid(reference), computed != reference {
                 throw failure(
                     .badResponse, call, "the manifest's bytes hash to \(computed), not to the digest asked for")
             }
             if let announced, announced.hasPrefix("sha256:"), announced != computed {
                 throw failure(.badResponse, call, "the manifest's bytes hash to \(computed), not to \(announced)")
             }
-            let digest = announced ?? (RegistryNames.isValidDigest(reference) ? reference : computed)
+            let digest = announced ?? (ContentDigest.isValid(reference) ? reference : computed)
             return FetchedManifest(
                 descriptor: ManifestDescriptor(
                     digest: digest, mediaType: mediaType(of: response), length: Int64(response.body.count)),
@@ -152,7 +152,7 @@ public final class HTTPRegistryClient: RegistryAPI {
     public func deleteManifest(_ repository: String, digest: String) async throws {
         let call = "DELETE manifest \(repository)@\(digest)"
         try requireRepository(repository, call)
-        guard RegistryNames.isValidDigest(digest) else {
+        guard ContentDigest.isValid(digest) else {
             throw failure(
                 .notFound, call, "\"\(digest.prefix(80))\" is not a digest (a registry deletes only by digest)")
         }
@@ -339,13 +339,13 @@ public final class HTTPRegistryClient: RegistryAPI {
     // MARK: Errors
 
     private func requireRepository(_ repository: String, _ call: String) throws {
-        guard RegistryNames.isValidRepository(repository) else {
+        guard RepositoryName.isValid(repository) else {
             throw failure(.notFound, call, "\"\(repository.prefix(80))\" is not a valid repository name")
         }
     }
 
     private func requireReference(_ reference: String, _ call: String) throws {
-        guard RegistryNames.isValidReference(reference) else {
+        guard (TagName.isValid(reference) || ContentDigest.isValid(reference)) else {
             throw failure(.notFound, call, "\"\(reference.prefix(80))\" is not a valid tag or digest")
         }
     }
