@@ -3,6 +3,7 @@ import Foundation
 import RegistryCore
 import Storage
 import Synchronization
+import Threading
 
 /// Processes stored registry events, oldest first, into repositories, tags, pulls and deletions.
 ///
@@ -70,7 +71,7 @@ public final class RegistryEventWorker: Sendable {
                     await prune(olderThan: retention)
                 }
             }
-            await signal.wait(timeout: pollInterval)
+            _ = await signal.wait(upTo: pollInterval)
         }
     }
 

@@ -223,12 +223,6 @@ import Webhooks
         #expect(receiver.requests.isEmpty)
         #expect(try await fixture.deliveries(of: created.summary.id).first?.state == .pending)
     }
-
-    @Test func aWakeUpBeforeTheWaitIsKeptAndATimeoutIsNotAWakeUp() async {
-        let signal = WakeSignalProbe()
-        #expect(await signal.waitTimesOut())
-        #expect(await signal.signalThenWait())
-    }
 }
 
 @Suite struct WebhookDeliveryEdgeTests {
