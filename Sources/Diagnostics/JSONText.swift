@@ -35,6 +35,13 @@ public enum JSONText {
     /// A JSON array of strings.
     public static func array(_ values: [String]) -> String { "[" + values.map(quoted).joined(separator: ",") + "]" }
 
+    /// A flat object of string values with its keys sorted, so stored texts compare stably (audit details);
+    /// nil for no values.
+    public static func object(sortingKeys values: [String: String]) -> String? {
+        guard !values.isEmpty else { return nil }
+        return object(values.sorted { $0.key < $1.key }.map { ($0.key, quoted($0.value)) })
+    }
+
     /// A JSON object of the given members in the given order; values are already JSON text.
     public static func object(_ members: [(String, String)]) -> String {
         String(decoding: objectBytes(members), as: UTF8.self)

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
@@ -132,7 +133,7 @@ public enum GroupSync {
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: action, outcome: .success, actorName: actor, target: target,
-                    detail: AuditDetail.json(detail.merging(["provider": provider]) { old, _ in old })))
+                    detail: JSONText.object(sortingKeys: detail.merging(["provider": provider]) { old, _ in old })))
         }
         for change in changes {
             let current = try writer.memberships(of: user.id)
@@ -174,15 +175,5 @@ public enum GroupSync {
             applied.append(change)
         }
         return applied
-    }
-}
-
-/// Audit details as compact JSON with sorted keys.
-enum AuditDetail {
-    static func json(_ values: [String: String]) -> String? {
-        guard !values.isEmpty,
-            let data = try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
-        else { return nil }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -229,11 +229,11 @@ public final class IdentityMapper: Sendable {
         _ = try writer.appendAuditEvent(
             NewAuditEvent(
                 action: "user.provision", outcome: .success, actorName: actor, target: "user:\(user.username)",
-                detail: AuditDetail.json(["provider": provider, "admin": isAdmin ? "true" : "false"])))
+                detail: JSONText.object(sortingKeys: ["provider": provider, "admin": isAdmin ? "true" : "false"])))
         _ = try writer.appendAuditEvent(
             NewAuditEvent(
                 action: "user.link", outcome: .success, actorName: actor, target: "user:\(user.username)",
-                detail: AuditDetail.json(["provider": provider, "subject": identity.subject])))
+                detail: JSONText.object(sortingKeys: ["provider": provider, "subject": identity.subject])))
         return user
     }
 }

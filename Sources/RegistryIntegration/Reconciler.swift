@@ -327,7 +327,7 @@ enum CatalogState {
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: action, outcome: .success, actorName: Reconciler.actorName, target: target,
-                    detail: RepositoryNames.json(detail)))
+                    detail: JSONText.object(sortingKeys: detail)))
         }
         for name in plan.repositoriesToCreate {
             let located = try RepositoryNames.locate(name, registry: registry, creating: true, writer: writer)
@@ -481,13 +481,5 @@ enum RepositoryNames {
             let repository = try reader.repository(named: name, in: namespace.id, registry: registry)
         else { return nil }
         return (namespace, repository)
-    }
-
-    /// A flat string map as JSON text for audit details (sorted keys, so records compare stably).
-    static func json(_ values: [String: String]) -> String? {
-        guard !values.isEmpty,
-            let data = try? JSONSerialization.data(withJSONObject: values, options: [.sortedKeys])
-        else { return nil }
-        return String(decoding: data, as: UTF8.self)
     }
 }

@@ -284,7 +284,7 @@ public struct RepositoryDeletion: Sendable {
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: action, outcome: .success, actorID: User.ID(principal.userID),
-                    actorName: principal.username, target: target, detail: RepositoryNames.json(detail)))
+                    actorName: principal.username, target: target, detail: JSONText.object(sortingKeys: detail)))
             return DeletionResult(
                 repository: repository, digests: digests, removedTags: removedTags.sorted(),
                 repositoryRemoved: repositoryRemoved)
@@ -298,7 +298,7 @@ public struct RepositoryDeletion: Sendable {
         detail["registry"] = registry
         let event = NewAuditEvent(
             action: action, outcome: outcome, actorID: User.ID(principal.userID), actorName: principal.username,
-            target: target, detail: RepositoryNames.json(detail))
+            target: target, detail: JSONText.object(sortingKeys: detail))
         _ = try await store.write { try $0.appendAuditEvent(event) }
     }
 }
