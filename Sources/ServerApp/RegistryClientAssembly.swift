@@ -55,18 +55,4 @@ struct RegistryClientAssembly {
         self.init(
             registries: configuration.registries, issuer: configuration.token.issuer, keyRing: keyRing, logger: logger)
     }
-
-    /// Clients for a command that runs without the server: loads the configured signing keys itself.
-    static func loadingKeys(configuration: PortcullisConfiguration, logger: Logger) throws(CommandFailure)
-        -> RegistryClientAssembly
-    {
-        let keyRing: SigningKeyRingStore
-        do {
-            keyRing = try SigningKeyRingStore(
-                entries: configuration.token.keyRingEntries, keyIDFormat: configuration.token.ringKeyIDFormat)
-        } catch {
-            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
-        }
-        return RegistryClientAssembly(configuration: configuration, keyRing: keyRing, logger: logger)
-    }
 }

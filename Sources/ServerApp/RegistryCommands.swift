@@ -14,19 +14,24 @@ import Webhooks
 /// removals are reported to.
 struct RegistryWiring {
     let configuration: PortcullisConfiguration
-    let keyRing: SigningKeyRingStore
+    /// The registry clients by configured registry name.
+    let clients: [String: any RegistryAPI]
     let logger: Logger
 
-    /// Loads the signing keys the registry clients' tokens are signed with.
+    /// For a command run without the server: loads the signing keys the clients' tokens are signed with.
     init(configuration: PortcullisConfiguration, logger: Logger) throws(CommandFailure) {
+        let keyRing = try SigningKeyRingStore.configured(by: configuration.token)
+        self.init(
+            configuration: configuration,
+            clients: RegistryClientAssembly(configuration: configuration, keyRing: keyRing, logger: logger).clients,
+            logger: logger)
+    }
+
+    /// Shares clients already built (`serve`'s, signing with its key ring, which it reloads as keys rotate).
+    init(configuration: PortcullisConfiguration, clients: [String: any RegistryAPI], logger: Logger) {
         self.configuration = configuration
+        self.clients = clients
         self.logger = logger
-        do {
-            keyRing = try SigningKeyRingStore(
-                entries: configuration.token.keyRingEntries, keyIDFormat: configuration.token.ringKeyIDFormat)
-        } catch {
-            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
-        }
     }
 
     /// The registries named by `--registry` (every configured one when nil).
@@ -56,28 +61,11 @@ struct RegistryWiring {
         return found[0]
     }
 
-    /// Shares a key ring already loaded (`serve`'s, which it reloads as keys rotate).
-    init(configuration: PortcullisConfiguration, keyRing: SigningKeyRingStore, logger: Logger) {
-        self.configuration = configuration
-        self.keyRing = keyRing
-        self.logger = logger
-    }
-
-    /// A client for `registry` that mints its own short-lived tokens for exactly each call's scope.
-    func client(for registry: RegistrySettings) -> any RegistryAPI {
-        RegistryClientAssembly(
-            registries: [registry], issuer: configuration.token.issuer, keyRing: keyRing, logger: logger
-        ).clients[registry.name]!
-    }
+    /// The client for `registry`, which mints its own short-lived tokens for exactly each call's scope.
+    func client(for registry: RegistrySettings) -> any RegistryAPI { clients[registry.name]! }
 
     /// The deletion policy switches, as the token endpoint applies them.
-    var authorization: AuthorizationSettings {
-        let policy = configuration.policy
-        return AuthorizationSettings(
-            pushPolicy: PushPolicy(rawValue: policy.pushImages.rawValue) ?? .allowTeams,
-            deleteEnabled: policy.delete.enabled, deleteContributors: policy.delete.contributors,
-            anonymousPull: policy.anonymousBrowsing)
-    }
+    var authorization: AuthorizationSettings { configuration.policy.authorization }
 
     /// Who hears of removals: outgoing webhooks. Deliveries are queued in the removal's transaction; the
     /// running server's delivery worker finds them at its next poll.
@@ -189,10 +177,10 @@ enum RegistryCommands {
 
     /// The periodic reconciliation `serve` runs, one job per configured registry; none when disabled.
     static func backgroundJobs(
-        configuration: PortcullisConfiguration, keyRing: SigningKeyRingStore, store: any Store, logger: Logger
+        configuration: PortcullisConfiguration, clients: [String: any RegistryAPI], store: any Store, logger: Logger
     ) -> [BackgroundJob] {
         guard configuration.catalogSync.enabled, !configuration.registries.isEmpty else { return [] }
-        let wiring = RegistryWiring(configuration: configuration, keyRing: keyRing, logger: logger)
+        let wiring = RegistryWiring(configuration: configuration, clients: clients, logger: logger)
         return configuration.registries.map { registry in
             let reconciler = wiring.reconciler(for: registry, store: store)
             return BackgroundJob(

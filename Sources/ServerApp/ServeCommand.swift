@@ -48,10 +48,13 @@ enum ServeCommand {
         }
         let webhooks = WebhooksAssembly(
             settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
+        // One client per registry, shared by the event worker and the catalog sync (one token cache each).
+        let registryClients = RegistryClientAssembly(
+            configuration: configuration, keyRing: authority.keyRing, logger: logger
+        ).clients
         let registryEvents = RegistryIntegrationAssembly(
-            configuration: configuration, store: store,
-            clients: RegistryClientAssembly(configuration: configuration, keyRing: authority.keyRing, logger: logger)
-                .clients, observer: webhooks.dispatcher, logger: logger)
+            configuration: configuration, store: store, clients: registryClients, observer: webhooks.dispatcher,
+            logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, logger: logger)
@@ -104,7 +107,7 @@ enum ServeCommand {
             }
         }
         let catalogJobs = RegistryCommands.backgroundJobs(
-            configuration: configuration, keyRing: authority.keyRing, store: store, logger: logger)
+            configuration: configuration, clients: registryClients, store: store, logger: logger)
         for job in syncJobs + catalogJobs { job.start() }
         webhooks.start()
         let eventWorker = registryEvents.startWorker()

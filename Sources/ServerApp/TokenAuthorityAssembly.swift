@@ -52,22 +52,13 @@ struct TokenAuthorityAssembly {
                 .configuration,
                 "no enabled password provider is configured, so nobody could log in; add one under providers:")
         }
-        do {
-            keyRing = try SigningKeyRingStore(
-                entries: configuration.token.keyRingEntries, keyIDFormat: configuration.token.ringKeyIDFormat)
-        } catch {
-            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
-        }
+        keyRing = try SigningKeyRingStore.configured(by: configuration.token)
         mapping = try IdentityMappingAssembly(
             settings: configuration.providers, providers: providers, store: store, logger: logger)
-        let policy = configuration.policy
         endpoint = TokenEndpoint(
             settings: TokenEndpoint.Settings(
                 path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
-                authorization: AuthorizationSettings(
-                    pushPolicy: PushPolicy(rawValue: policy.pushImages.rawValue) ?? .allowTeams,
-                    deleteEnabled: policy.delete.enabled, deleteContributors: policy.delete.contributors,
-                    anonymousPull: policy.anonymousBrowsing)),
+                authorization: configuration.policy.authorization),
             chain: PasswordChain(passwordProviders), store: store,
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
@@ -101,5 +92,26 @@ struct TokenAuthorityAssembly {
         }
         guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
         return providers
+    }
+}
+
+extension SigningKeyRingStore {
+    /// The ring of `token.signingKeys` (files must exist); a bad key or certificate is a configuration error.
+    static func configured(by token: TokenSettings) throws(CommandFailure) -> SigningKeyRingStore {
+        do {
+            return try SigningKeyRingStore(entries: token.keyRingEntries, keyIDFormat: token.ringKeyIDFormat)
+        } catch {
+            throw CommandFailure(.configuration, "token.signingKeys: \(error)")
+        }
+    }
+}
+
+extension PolicySettings {
+    /// The authorization policy switches these settings choose, as the token endpoint and deletions apply them.
+    var authorization: AuthorizationSettings {
+        AuthorizationSettings(
+            pushPolicy: TokenAuthority.PushPolicy(rawValue: pushImages.rawValue) ?? .allowTeams,
+            deleteEnabled: delete.enabled,
+            deleteContributors: delete.contributors, anonymousPull: anonymousBrowsing)
     }
 }
