@@ -144,7 +144,7 @@ public struct TokenEndpoint: Sendable {
     /// signature, what the task would have spent on the same thread).
     func immediateGet(_ request: HTTPRequest) -> HTTPResponse? {
         let query = request.head
-        guard let service = query.queryValue("service"), settings.services.contains(service),
+        guard let service = try? validService(query.queryValue("service")),
             query.queryValue("offline_token") != "true",
             let (scopes, texts) = try? parseScopes(query.queryValues("scope"))
         else { return nil }
@@ -173,7 +173,7 @@ public struct TokenEndpoint: Sendable {
         else { return nil }
         func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
         guard value("grant_type") == "password", value("access_type") != "offline",
-            let service = value("service"), settings.services.contains(service),
+            let service = try? validService(value("service")),
             let (scopes, texts) = try? parseScopes(form.filter { $0.name == "scope" }.map(\.value)),
             let username = value("username"), let password = value("password")
         else { return nil }
