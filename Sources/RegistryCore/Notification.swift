@@ -404,6 +404,13 @@ private struct EventReader {
 public enum RepositoryName {
     /// Whether `name` is a repository name the registry could have sent: lowercase path components of
     /// `[a-z0-9]` joined by `.`, `_`, `__` or runs of `-`, separated by `/`, at most 255 bytes.
+    /// Splits a full repository name into its namespace (the first component; nil for a one-component name,
+    /// which lives in the global namespace) and the name inside it: `alice/demo` → `alice`, `demo`.
+    public static func split(_ fullName: String) -> (namespace: String?, name: String) {
+        guard let slash = fullName.firstIndex(of: "/") else { return (nil, fullName) }
+        return (String(fullName[..<slash]), String(fullName[fullName.index(after: slash)...]))
+    }
+
     public static func isValid(_ name: String) -> Bool {
         let bytes = Array(name.utf8)
         guard !bytes.isEmpty, bytes.count <= 255 else { return false }

@@ -277,10 +277,7 @@ private struct EventContext: Sendable {
     var fullName: String { notification.target.repository }
 
     /// The namespace name and the name inside it (`alice/demo` → `alice`, `demo`; `busybox` → global).
-    var split: (namespace: String?, name: String) {
-        guard let slash = fullName.firstIndex(of: "/") else { return (nil, fullName) }
-        return (String(fullName[..<slash]), String(fullName[fullName.index(after: slash)...]))
-    }
+    var split: (namespace: String?, name: String) { RepositoryName.split(fullName) }
 
     func apply(in writer: any StoreWriting) throws -> (RegistryEventState, String?) {
         switch notification.action {

@@ -399,31 +399,6 @@ enum RepositoryNames {
         return "\(namespace.name)/\(repositoryName)"
     }
 
-    /// Whether `fullName` is a repository name as the distribution spec allows: `/`-separated
-    /// components of lower-case letters and digits joined by single `.`, `_`, `__` or `-` runs.
-    static func isValid(_ fullName: String) -> Bool {
-        guard !fullName.isEmpty, fullName.utf8.count <= 255 else { return false }
-        return fullName.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { component in
-            guard let first = component.utf8.first, let last = component.utf8.last,
-                isAlphanumeric(first), isAlphanumeric(last)
-            else { return false }
-            return component.utf8.allSatisfy {
-                isAlphanumeric($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "_") || $0 == UInt8(ascii: "-")
-            }
-        }
-    }
-
-    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-            || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-    }
-
-    /// Splits a registry name into its namespace (nil: the global namespace) and the name inside it.
-    static func split(_ fullName: String) -> (namespace: String?, name: String) {
-        guard let slash = fullName.firstIndex(of: "/") else { return (nil, fullName) }
-        return (String(fullName[..<slash]), String(fullName[fullName.index(after: slash)...]))
-    }
-
     struct Located {
         var namespace: Namespace
         var repository: Repository?
@@ -447,7 +422,7 @@ enum RepositoryNames {
     static func locate(_ fullName: String, registry: String, creating: Bool, writer: any StoreWriting) throws
         -> Located
     {
-        let (namespaceName, name) = split(fullName)
+        let (namespaceName, name) = RepositoryName.split(fullName)
         var createdNamespace = false
         let namespace: Namespace
         if let namespaceName {
@@ -476,7 +451,7 @@ enum RepositoryNames {
     static func find(_ fullName: String, registry: String, reader: any StoreReading) throws
         -> (namespace: Namespace, repository: Repository)?
     {
-        let (namespaceName, name) = split(fullName)
+        let (namespaceName, name) = RepositoryName.split(fullName)
         guard let namespace = try namespaceName.map({ try reader.namespace(named: $0) }) ?? reader.globalNamespace(),
             let repository = try reader.repository(named: name, in: namespace.id, registry: registry)
         else { return nil }

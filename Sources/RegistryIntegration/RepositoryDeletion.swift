@@ -213,7 +213,7 @@ public struct RepositoryDeletion: Sendable {
 
     private func authorize(_ repository: String, target: String, action: String, principal: Principal) async throws {
         let scope = ResourceScope.repository(repository, [RegistryAction.delete])
-        guard RepositoryNames.isValid(repository) else {
+        guard RepositoryName.isValid(repository) else {
             throw DeletionError(.invalidName, "'\(repository)' is not a repository name")
         }
         let authorization = authorization

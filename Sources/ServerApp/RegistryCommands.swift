@@ -266,7 +266,7 @@ enum TagCommands {
         let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
         let registry = try wiring.registry(named: only).name
         let tags = try await context.read { reader -> [Storage.Tag] in
-            let parts = RepositoryReference.split(name)
+            let parts = RepositoryName.split(name)
             guard
                 let namespace = try parts.namespace.map({ try reader.namespace(named: $0) })
                     ?? reader.globalNamespace(),
@@ -360,14 +360,6 @@ enum DeletionCommand {
             }
             throw CommandFailure(status, error.message)
         }
-    }
-}
-
-/// A repository reference's namespace (nil: the global namespace) and name inside it.
-enum RepositoryReference {
-    static func split(_ fullName: String) -> (namespace: String?, name: String) {
-        guard let slash = fullName.firstIndex(of: "/") else { return (nil, fullName) }
-        return (String(fullName[..<slash]), String(fullName[fullName.index(after: slash)...]))
     }
 }
 

@@ -202,6 +202,12 @@ private func event(
 }
 
 @Suite struct NameGrammarTests {
+    @Test func aFullNameSplitsAtItsFirstSlashAndAOneComponentNameIsGlobal() {
+        #expect(RepositoryName.split("alice/demo") == ("alice", "demo"))
+        #expect(RepositoryName.split("team/a/b") == ("team", "a/b"))
+        #expect(RepositoryName.split("busybox") == (nil, "busybox"))
+    }
+
     static let names: [(String, Bool)] = [
         ("alice/demo", true), ("library/busybox", true), ("a/b/c-d__e.f", true), ("a--b", true), ("a", true),
         ("", false), ("Alice", false), ("a//b", false), ("/a", false), ("a/", false), ("a_-b", false),
