@@ -1,5 +1,5 @@
 import Foundation
-import Synchronization
+import Threading
 
 /// One access a registry call needs, as the token's `access` claim names it (`type:name:actions`).
 public struct RegistryScope: Sendable, Hashable, CustomStringConvertible {
@@ -63,42 +63,29 @@ public protocol RegistryTokenSource: Sendable {
 /// Minting is cheap but not free (a signature each), and a reconciliation run asks for the same
 /// `repository:<name>:pull` scope several times in a row.
 final class TokenCache: Sendable {
-    private let entries = Mutex<[String: RegistryToken]>([:])
+    private let entries: BoundedCache<String, RegistryToken>
     private let renewalMargin: TimeInterval
-    private let capacity: Int
 
     init(renewalMargin: Duration, capacity: Int = 1024) {
         self.renewalMargin = renewalMargin.seconds
-        self.capacity = capacity
+        entries = BoundedCache(capacity: capacity)
     }
 
     static func key(_ scopes: [RegistryScope]) -> String { scopes.map(\.description).joined(separator: " ") }
 
     /// The cached token for `key` when it stays valid past the renewal margin.
     func token(for key: String, now: Date = Date()) -> RegistryToken? {
-        entries.withLock { entries in
-            guard let token = entries[key] else { return nil }
-            guard token.expiresAt.timeIntervalSince(now) > renewalMargin else {
-                entries[key] = nil
-                return nil
-            }
-            return token
+        guard let token = entries.value(for: key) else { return nil }
+        guard token.expiresAt.timeIntervalSince(now) > renewalMargin else {
+            entries.remove(key)
+            return nil
         }
+        return token
     }
 
-    func store(_ token: RegistryToken, for key: String, now: Date = Date()) {
-        entries.withLock { entries in
-            if entries.count >= capacity {
-                // Expired entries go first; if every one is still fresh the cache starts over, which only
-                // costs a few extra signatures.
-                entries = entries.filter { $0.value.expiresAt.timeIntervalSince(now) > renewalMargin }
-                if entries.count >= capacity { entries.removeAll() }
-            }
-            entries[key] = token
-        }
-    }
+    func store(_ token: RegistryToken, for key: String) { entries.insert(token, for: key) }
 
-    func forget(_ key: String) { _ = entries.withLock { $0.removeValue(forKey: key) } }
+    func forget(_ key: String) { entries.remove(key) }
 }
 
 extension Duration {
