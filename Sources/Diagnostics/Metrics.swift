@@ -80,8 +80,7 @@ public final class Histogram: Sendable {
 
     /// Records a duration in seconds, the Prometheus base unit.
     public func observe(_ duration: Duration) {
-        let (seconds, attoseconds) = duration.components
-        observe(Double(seconds) + Double(attoseconds) / 1e18)
+        observe(duration.inSeconds)
     }
 
     /// The number of observations so far.
@@ -421,5 +420,13 @@ extension Atomic where Value == UInt64 {
             if exchanged { return }
             current = original
         }
+    }
+}
+
+extension Duration {
+    /// The duration in (fractional) seconds, as `Date` arithmetic and Prometheus want it.
+    public var inSeconds: Double {
+        let (seconds, attoseconds) = components
+        return Double(seconds) + Double(attoseconds) / 1e18
     }
 }

@@ -324,9 +324,9 @@ public final class HTTPRegistryClient: RegistryAPI {
     /// Exponential backoff with jitter: a random wait between half and all of `initial × 2^(attempt−1)`,
     /// capped, so clients retrying together spread out.
     private func backoff(afterAttempt attempt: Int) -> Duration {
-        let initial = max(configuration.initialBackoff.seconds, 0.001)
+        let initial = max(configuration.initialBackoff.inSeconds, 0.001)
         let ceiling = min(
-            initial * pow(2, Double(min(attempt - 1, 30))), max(configuration.maxBackoff.seconds, initial))
+            initial * pow(2, Double(min(attempt - 1, 30))), max(configuration.maxBackoff.inSeconds, initial))
         return .milliseconds(Int(Double.random(in: (ceiling / 2)...ceiling) * 1000))
     }
 

@@ -67,7 +67,7 @@ final class TokenCache: Sendable {
     private let renewalMargin: TimeInterval
 
     init(renewalMargin: Duration, capacity: Int = 1024) {
-        self.renewalMargin = renewalMargin.seconds
+        self.renewalMargin = renewalMargin.inSeconds
         entries = BoundedCache(capacity: capacity)
     }
 
@@ -86,12 +86,4 @@ final class TokenCache: Sendable {
     func store(_ token: RegistryToken, for key: String) { entries.insert(token, for: key) }
 
     func forget(_ key: String) { entries.remove(key) }
-}
-
-extension Duration {
-    /// The duration in (fractional) seconds.
-    var seconds: Double {
-        let (whole, attoseconds) = components
-        return Double(whole) + Double(attoseconds) / 1e18
-    }
 }

@@ -79,7 +79,7 @@ public final class RegistryEventWorker: Sendable {
     /// (0 when the database failed, which is logged).
     @discardableResult
     public func prune(olderThan retention: Duration, now: Date = Date()) async -> Int {
-        let cutoff = now.addingTimeInterval(-Double(retention.components.seconds))
+        let cutoff = now.addingTimeInterval(-retention.inSeconds)
         do {
             let pruned = try await store.write { try $0.pruneRegistryEvents(finishedBefore: cutoff) }
             if pruned > 0 { logger.info("registry events pruned", ["count": String(pruned)]) }

@@ -144,8 +144,7 @@ final class RecentTokens: Sendable {
     private let tokens: BoundedCache<Key, IssuedToken>
 
     init(window: Duration, capacity: Int) {
-        let (seconds, attoseconds) = window.components
-        self.window = TimeInterval(seconds) + TimeInterval(attoseconds) / 1e18
+        self.window = window.inSeconds
         tokens = BoundedCache(capacity: capacity)
     }
 

@@ -44,16 +44,11 @@ public struct WebhookDeliveryPolicy: Sendable, Hashable {
     /// `maxBackoff`, of which the upper half is scaled by `jitter` (0…1) so receivers that come back are not
     /// hit by every queued delivery at once.
     public func backoff(afterFailures failures: Int, jitter: Double) -> Duration {
-        let initial = Self.seconds(initialBackoff), cap = max(Self.seconds(maxBackoff), initial)
+        let initial = initialBackoff.inSeconds, cap = max(maxBackoff.inSeconds, initial)
         let exponent = Double(min(max(failures, 1) - 1, 62))
         let full = min(initial * pow(2, exponent), cap)
         let wait = full / 2 + full / 2 * min(max(jitter, 0), 1)
         return .milliseconds(Int64((wait * 1000).rounded()))
-    }
-
-    static func seconds(_ duration: Duration) -> Double {
-        let parts = duration.components
-        return Double(parts.seconds) + Double(parts.attoseconds) / 1e18
     }
 }
 
@@ -164,7 +159,7 @@ public final class WebhookWorker: Sendable {
     @discardableResult
     public func prune() async -> Int {
         guard let retention = policy.retention else { return 0 }
-        let cutoff = now().addingTimeInterval(-WebhookDeliveryPolicy.seconds(retention))
+        let cutoff = now().addingTimeInterval(-retention.inSeconds)
         do {
             let pruned = try await store.write { try $0.pruneWebhookDeliveries(finishedBefore: cutoff) }
             if pruned > 0 { logger.info("old webhook deliveries pruned", ["count": String(pruned)]) }
@@ -179,7 +174,7 @@ public final class WebhookWorker: Sendable {
     /// store serializes it after the transaction that queued them (see `WebhookDispatcher`).
     private func claimBatch() async throws -> [ClaimedWebhookDelivery] {
         let time = now()
-        let lease = time.addingTimeInterval(WebhookDeliveryPolicy.seconds(policy.timeout) + 60)
+        let lease = time.addingTimeInterval(policy.timeout.inSeconds + 60)
         let limit = max(1, policy.concurrency)
         return try await store.write { try $0.claimDueWebhookDeliveries(at: time, limit: limit, leaseUntil: lease) }
     }
@@ -214,7 +209,7 @@ public final class WebhookWorker: Sendable {
             failure = "\(error)"
         }
         let elapsed = started.duration(to: clock.now)
-        let latency = Int(WebhookDeliveryPolicy.seconds(elapsed) * 1000)
+        let latency = Int(elapsed.inSeconds * 1000)
         let attempts = delivery.attempts + 1
         let state: WebhookDeliveryState
         var nextAttemptAt: Date?
@@ -225,7 +220,7 @@ public final class WebhookWorker: Sendable {
         } else {
             state = .retrying
             let wait = policy.backoff(afterFailures: attempts, jitter: jitter())
-            nextAttemptAt = now().addingTimeInterval(WebhookDeliveryPolicy.seconds(wait))
+            nextAttemptAt = now().addingTimeInterval(wait.inSeconds)
         }
         let result = WebhookAttemptResult(
             deliveryID: delivery.id, attemptedAt: attemptedAt, status: status, latencyMilliseconds: latency,
