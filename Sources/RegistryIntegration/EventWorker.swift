@@ -16,16 +16,14 @@ import Threading
 /// Thread-safe: `processPending()` runs one pass at a time (concurrent callers wait for each other);
 /// `wake()` may be called from anywhere.
 public final class RegistryEventWorker: Sendable {
-    /// Names of the records a push into an unknown namespace creates.
+    /// Where pushes into unknown namespaces go.
     public struct Provisioning: Sendable, Hashable {
-        /// The hidden team that owns namespaces created by pushes (the administrators' global team).
-        public var adminTeamName: String
-        /// The name of the global namespace (images without a namespace, `busybox`).
+        /// The name of the global namespace (images without a namespace, `busybox`) and of its hidden team,
+        /// which owns namespaces created by pushes; both are created when missing.
         public var globalNamespaceName: String
 
         /// Describes where pushes into unknown namespaces go.
-        public init(adminTeamName: String, globalNamespaceName: String) {
-            self.adminTeamName = adminTeamName
+        public init(globalNamespaceName: String) {
             self.globalNamespaceName = globalNamespaceName
         }
     }
@@ -332,24 +330,15 @@ private struct EventContext: Sendable {
     /// The push's namespace, created (private, owned by the administrators' hidden team, audited) when
     /// unknown: only an admin can have pushed there, and the image must not be lost.
     private func namespaceForPush(in writer: any StoreWriting, author: User?) throws -> Namespace {
-        let team = {
-            () throws -> Team in
-            if let team = try writer.team(named: provisioning.adminTeamName) { return team }
-            return try writer.createTeam(
-                name: provisioning.adminTeamName, description: "Owners of the global namespace: the administrators.",
-                isHidden: true)
-        }
+        let (global, createdGlobal) = try writer.ensureGlobalNamespace(named: provisioning.globalNamespaceName)
         guard let namespaceName = split.namespace else {
-            if let global = try writer.globalNamespace() { return global }
-            let created = try writer.createNamespace(
-                name: provisioning.globalNamespaceName, team: try team().id, visibility: .public, kind: .global,
-                personalOwner: nil, description: "The global namespace: images named without a namespace.")
-            try auditNamespace(created, in: writer, author: author)
-            return created
+            if createdGlobal { try auditNamespace(global, in: writer, author: author) }
+            return global
         }
         if let namespace = try writer.namespace(named: namespaceName) { return namespace }
+        // Owned by the global namespace's team: the administrators, the only ones who could push here.
         let created = try writer.createNamespace(
-            name: namespaceName, team: try team().id, visibility: .private, kind: .regular, personalOwner: nil,
+            name: namespaceName, team: global.teamID, visibility: .private, kind: .regular, personalOwner: nil,
             description: "Created by a push to the registry \(registry).")
         try auditNamespace(created, in: writer, author: author)
         return created

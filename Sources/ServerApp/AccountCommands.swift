@@ -29,18 +29,9 @@ extension Accounts {
     /// The name of the global namespace (images without a namespace, `busybox`) and its hidden team.
     static let globalNamespaceName = "portcullis-global"
 
-    /// Creates the global namespace on first start, as Portus does when a registry is added: public,
-    /// owned by a hidden team; pushing to it is for administrators only (the access policy).
+    /// Creates the global namespace on first start (see `StoreWriting.ensureGlobalNamespace(named:)`).
     static func ensureGlobalNamespace(in store: any StoreWriting) throws {
-        guard try store.globalNamespace() == nil else { return }
-        let team =
-            try store.team(named: globalNamespaceName)
-            ?? store.createTeam(
-                name: globalNamespaceName, description: "Owners of the global namespace: the administrators.",
-                isHidden: true)
-        _ = try store.createNamespace(
-            name: globalNamespaceName, team: team.id, visibility: .public, kind: .global, personalOwner: nil,
-            description: "The global namespace: images named without a namespace, such as busybox.")
+        _ = try store.ensureGlobalNamespace(named: globalNamespaceName)
     }
 }
 

@@ -46,8 +46,7 @@ struct RegistryIntegrationAssembly {
         }
         let worker = RegistryEventWorker(
             store: store, registries: clients, observer: observer,
-            provisioning: RegistryEventWorker.Provisioning(
-                adminTeamName: Accounts.globalNamespaceName, globalNamespaceName: Accounts.globalNamespaceName),
+            provisioning: RegistryEventWorker.Provisioning(globalNamespaceName: Accounts.globalNamespaceName),
             logger: logger.named("registry-events"))
         self.worker = worker
         self.endpoint = RegistryEventsEndpoint(

@@ -286,6 +286,21 @@ extension StoreReading {
 }
 
 extension StoreWriting {
+    /// The global namespace (images without a namespace, `busybox`), created when missing as Portus does
+    /// when a registry is added: public, named `name`, owned by a hidden team of the same name (the
+    /// administrators; the access policy lets only them push there). Says whether it was created.
+    public func ensureGlobalNamespace(named name: String) throws -> (namespace: Namespace, created: Bool) {
+        if let global = try globalNamespace() { return (global, false) }
+        let team =
+            try self.team(named: name)
+            ?? createTeam(
+                name: name, description: "Owners of the global namespace: the administrators.", isHidden: true)
+        let global = try createNamespace(
+            name: name, team: team.id, visibility: .public, kind: .global, personalOwner: nil,
+            description: "The global namespace: images named without a namespace, such as busybox.")
+        return (global, true)
+    }
+
     /// Appends the events one by one (backends with a cheaper bulk insert override this).
     public func appendAuditEvents(_ events: [NewAuditEvent]) throws {
         for event in events { _ = try appendAuditEvent(event) }

@@ -175,7 +175,7 @@ import Testing
         try await Self.withEndpoint { fixture, store in
             let worker = RegistryEventWorker(
                 store: store, registries: ["main": FakeRegistry()],
-                provisioning: .init(adminTeamName: "admins", globalNamespaceName: "global"),
+                provisioning: .init(globalNamespaceName: "global"),
                 logger: Logger(label: "test", level: .error))
             #expect(try await fixture.post(envelope([registryEvent(id: "push")]), authorization: Self.secret).0 == 200)
             let pull = envelope([registryEvent(id: "pull-1", action: "pull", actor: "bob")])

@@ -7,8 +7,7 @@ import Storage
 import Testing
 
 @Suite struct EventsWorkerTests {
-    private static let provisioning = RegistryEventWorker.Provisioning(
-        adminTeamName: "portcullis-global", globalNamespaceName: "portcullis-global")
+    private static let provisioning = RegistryEventWorker.Provisioning(globalNamespaceName: "portcullis-global")
 
     private static func worker(
         _ store: any Store, registry: FakeRegistry, observer: RecordingObserver? = nil
