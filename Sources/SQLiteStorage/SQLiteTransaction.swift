@@ -96,7 +96,25 @@ final class SQLiteTransaction: StoreWriting {
     }
 
     func user(named username: String) throws -> User? {
-        try first("SELECT \(Self.userColumns) FROM users WHERE username = ?", [username.sqlValue], Self.decodeUser)
+        // The exact spelling uses the unique index; only another spelling (or an unknown name) scans, which
+        // for an unknown name costs far less than the dummy password check that follows it.
+        if let exact = try first(
+            "SELECT \(Self.userColumns) FROM users WHERE username = ?", [username.sqlValue], Self.decodeUser)
+        {
+            return exact
+        }
+        let folded = try users(namedIgnoringCase: username)
+        return folded.count == 1 ? folded[0] : nil
+    }
+
+    func users(namedIgnoringCase username: String) throws -> [User] {
+        // NOCASE folds ASCII letters only: exactly the rule's alphabet, and older non-ASCII names compare
+        // byte for byte as before.
+        try rows(
+            """
+            SELECT \(Self.userColumns) FROM users WHERE username = ? COLLATE NOCASE
+            ORDER BY username = ? DESC, id
+            """, [username.sqlValue, username.sqlValue], Self.decodeUser)
     }
 
     func user(id: User.ID) throws -> User? {

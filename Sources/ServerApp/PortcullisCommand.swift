@@ -11,6 +11,8 @@ public enum PortcullisCommand {
           config check                          validate config.d and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
+          doctor                                check stored data against today's rules (usernames, case
+                                                collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
           audit export --csv [--output PATH]    the whole audit log as CSV
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
@@ -99,6 +101,8 @@ public enum PortcullisCommand {
             print("portcullis \(Version.current)")
         case "serve":
             try await ServeCommand.run(rest)
+        case "doctor":
+            try await DoctorCommand.run(rest)
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "audit":

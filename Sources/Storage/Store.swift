@@ -51,8 +51,13 @@ public protocol Store: Sendable {
 /// for "nothing found" and throw `StoreError` only when the database fails.
 public protocol StoreReading {
     // MARK: Users
-    /// The user with this exact username, if any.
+    /// The account `username` names: the one spelt exactly so, else the only one whose name equals it
+    /// but for the case of ASCII letters (names differing only in case are one account; logins may use
+    /// either spelling). Nil when none, or when several stored before that rule make it ambiguous.
     func user(named username: String) throws -> User?
+    /// Every user whose name equals `username` but for the case of ASCII letters, exact spelling first,
+    /// then by id (at most one, unless names stored before the rule collide).
+    func users(namedIgnoringCase username: String) throws -> [User]
     /// The user with this id, if any.
     func user(id: User.ID) throws -> User?
     /// Every user, ordered by username.
