@@ -23,7 +23,9 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
     public static let lengthLimits = 2...64
 
     /// The separators allowed between letters and digits.
-    public static let separators: Set<UInt8> = [UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "@")]
+    public static let separators: Set<UInt8> = [
+        UInt8(ascii: "."), UInt8(ascii: "_"), UInt8(ascii: "-"), UInt8(ascii: "@"),
+    ]
 
     /// Checks `text` against the rule.
     /// - Throws: `UsernameError` naming the first problem.
@@ -53,9 +55,11 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
         guard lengthLimits.contains(bytes.count) else {
             return bytes.count < lengthLimits.lowerBound
                 ? UsernameError(
-                    .tooShort, "the username has \(bytes.count) character; at least \(lengthLimits.lowerBound) are needed")
+                    .tooShort,
+                    "the username has \(bytes.count) character; at least \(lengthLimits.lowerBound) are needed")
                 : UsernameError(
-                    .tooLong, "the username has \(bytes.count) characters; at most \(lengthLimits.upperBound) are allowed")
+                    .tooLong,
+                    "the username has \(bytes.count) characters; at most \(lengthLimits.upperBound) are allowed")
         }
         return nil
     }
@@ -67,7 +71,9 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
     /// names stored before the rule compare as they always did).
     public static func comparisonKey(_ text: String) -> String {
         guard text.utf8.contains(where: { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") }) else { return text }
-        return String(decoding: text.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 }, as: UTF8.self)
+        return String(
+            decoding: text.utf8.map { $0 >= UInt8(ascii: "A") && $0 <= UInt8(ascii: "Z") ? $0 | 0x20 : $0 },
+            as: UTF8.self)
     }
 
     /// Whether `a` and `b` name the same account (equal but for the case of ASCII letters).
@@ -103,7 +109,8 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
     }
 
     private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z")) || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
+        (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
+            || (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
             || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
     }
 

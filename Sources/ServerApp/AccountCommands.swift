@@ -77,6 +77,10 @@ enum UserCommands {
         guard !(fromStdin && noPassword) else {
             throw CommandFailure(.usage, "--password-stdin and --no-password exclude each other")
         }
+        // Refuse a bad name before asking for a password; the transaction checks it again, with uniqueness.
+        if let problem = Username.problem(with: username) {
+            throw CommandFailure(.dataError, "invalid username \(Username.quoted(username)): \(problem.message)")
+        }
         let hash = noPassword ? nil : try await hashedPassword(fromStdin: fromStdin, pool: context)
         let (user, namespace) = try await context.write { writer in
             try Accounts.createUser(

@@ -372,7 +372,12 @@ private func grants(
             let user = admin ? world.root : world.alice
             let full = try grants(Self.scopes, for: principal(user), settings: Self.deleting, reader: reader)
             return try Self.restrictions.map { restriction in
-                (full, try grants(Self.scopes, for: principal(user, restriction: restriction), settings: Self.deleting, reader: reader))
+                (
+                    full,
+                    try grants(
+                        Self.scopes, for: principal(user, restriction: restriction), settings: Self.deleting,
+                        reader: reader)
+                )
             }
         }
         let namespaces: [String: String?] = [
@@ -387,7 +392,9 @@ private func grants(
                 #expect(got.isSubset(of: full[key] ?? []), "\(scope) with \(String(describing: restriction))")
                 if let ceiling = Self.ceiling(restriction, scope: scope, namespace: namespaces[key] ?? nil) {
                     #expect(got.isSubset(of: ceiling), "\(scope) with \(String(describing: restriction))")
-                    #expect(got == (full[key] ?? []).intersection(ceiling), "\(scope) with \(String(describing: restriction))")
+                    #expect(
+                        got == (full[key] ?? []).intersection(ceiling),
+                        "\(scope) with \(String(describing: restriction))")
                 } else {
                     #expect(got == full[key] ?? [], "\(scope) with \(String(describing: restriction))")
                 }
