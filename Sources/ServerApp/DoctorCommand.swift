@@ -19,6 +19,10 @@ struct DoctorFinding: Sendable, Hashable {
 /// tokens); the report says what to clean up before the rule can be relied on everywhere.
 enum DoctorCommand {
     static func run(_ arguments: [String]) async throws {
+        if arguments.contains("--help") || arguments.contains("-h") {
+            print(PortcullisCommand.usage)
+            return
+        }
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
