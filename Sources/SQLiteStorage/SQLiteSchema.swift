@@ -5,7 +5,8 @@ import Storage
 /// Conventions: timestamps are INTEGER milliseconds since 1970 UTC; booleans are INTEGER 0/1 with
 /// a CHECK; enumerations are TEXT with a CHECK listing the raw values of the Swift enum; text that
 /// is compared for identity (usernames, names) uses the default BINARY collation, so uniqueness is
-/// case-sensitive exactly as the registry's names are.
+/// case-sensitive exactly as the registry's names are. (Usernames are also unique regardless of case,
+/// but that is checked where accounts are created, so databases holding older collisions still open.)
 ///
 /// ON DELETE choices:
 /// - what only exists for its parent goes with it (CASCADE): identity links, memberships, stars and
