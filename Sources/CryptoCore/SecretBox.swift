@@ -87,7 +87,8 @@ public struct SecretBox: Sendable {
                     plaintext.withUnsafeBufferPointer { input -> Bool in
                         if !input.isEmpty {
                             guard
-                                EVP_EncryptUpdate(context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
+                                EVP_EncryptUpdate(
+                                    context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
                                     == 1
                             else { return false }
                             written = Int(length)
@@ -139,7 +140,8 @@ public struct SecretBox: Sendable {
                     ciphertext.withUnsafeBufferPointer { input -> Bool in
                         if !input.isEmpty {
                             guard
-                                EVP_DecryptUpdate(context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
+                                EVP_DecryptUpdate(
+                                    context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
                                     == 1
                             else { return false }
                             written = Int(length)

@@ -100,7 +100,8 @@ enum TokenCommands {
         }
         let rows = tokens.map { token in
             [
-                token.id.description, token.service, WebhookCommands.printable(token.client ?? "-"), token.createdAt.formatted(.iso8601),
+                token.id.description, token.service, WebhookCommands.printable(token.client ?? "-"),
+                token.createdAt.formatted(.iso8601),
                 token.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never", token.expiresAt.formatted(.iso8601),
             ]
         }

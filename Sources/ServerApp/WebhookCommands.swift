@@ -49,7 +49,8 @@ enum WebhookCommands {
             [
                 webhook.id.description, webhook.namespace, printable(webhook.url), webhook.format.rawValue,
                 webhook.events.map(\.rawValue).joined(separator: ","),
-                webhook.headerNames.isEmpty ? "-" : webhook.headerNames.map { "\(printable($0)): ***" }.joined(separator: ", "),
+                webhook.headerNames.isEmpty
+                    ? "-" : webhook.headerNames.map { "\(printable($0)): ***" }.joined(separator: ", "),
                 webhook.isEnabled ? "yes" : "no", webhook.createdAt.formatted(.iso8601),
             ]
         }
@@ -143,7 +144,8 @@ enum WebhookCommands {
         return (webhookID, context)
     }
 
-    private static func administration(_ store: any Store, sealer: WebhookSecretSealer? = nil) -> WebhookAdministration {
+    private static func administration(_ store: any Store, sealer: WebhookSecretSealer? = nil) -> WebhookAdministration
+    {
         WebhookAdministration(store: store, actor: "cli:\(NSUserName())", sealer: sealer)
     }
 

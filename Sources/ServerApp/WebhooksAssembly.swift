@@ -74,7 +74,8 @@ struct WebhooksAssembly {
             } catch {
                 throw CommandFailure(.cannotCreate, "webhooks.secretsKey: cannot create \(path): \(error)")
             }
-            announce("generated the webhook secrets key \(path) (mode 0600) on first start; back it up with the database")
+            announce(
+                "generated the webhook secrets key \(path) (mode 0600) on first start; back it up with the database")
         }
         do {
             return WebhookSecretSealer(key: try AEADKey(base64: try secret.reveal()))

@@ -165,7 +165,8 @@ public struct RefreshTokenService: Sendable {
         if let touch {
             // A token revoked or pruned meanwhile has nothing left to touch; this answer stands either way.
             do { try await store.write { try $0.touchRefreshToken(touch, at: date) } } catch let error as StoreError
-            where error.code == .notFound {}
+                where error.code == .notFound
+            {}
         }
         return redemption
     }

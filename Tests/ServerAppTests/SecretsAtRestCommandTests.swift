@@ -143,7 +143,8 @@ import Testing
         #expect(try await sandbox.portcullis(["token", "refresh", "revoke", "fay", "one"]).status == 64)
         #expect(try await sandbox.portcullis(["token", "refresh", "list", "nobody"]).status == 65)
         #expect(try await sandbox.portcullis(["token", "refresh", "forget", "fay"]).status == 64)
-        #expect(try await sandbox.portcullis(["token", "refresh", "list", "fay"]).stdout.split(separator: "\n").count == 2)
+        #expect(
+            try await sandbox.portcullis(["token", "refresh", "list", "fay"]).stdout.split(separator: "\n").count == 2)
 
         var answers: [String] = []
         for token in tokens {

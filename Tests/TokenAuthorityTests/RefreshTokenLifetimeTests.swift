@@ -165,7 +165,9 @@ final class SteppedClock: Sendable {
             clock.advance(hours: 5)  // `idle` is 25 h unused, `fresh` 5 h
             #expect(try await service.prune() == 2)
             for gone in [idle, revoked] {
-                #expect(try await fixture.store.read { try $0.refreshToken(secretHash: RefreshTokenService.hash(gone)) } == nil)
+                #expect(
+                    try await fixture.store.read { try $0.refreshToken(secretHash: RefreshTokenService.hash(gone)) }
+                        == nil)
             }
             #expect(try await service.redeem(fresh, service: Fixture.service) == .valid(alice.id))
             #expect(try await service.list(of: alice.id).count == 1)

@@ -1,10 +1,10 @@
 import CryptoCore
 import Diagnostics
 import Foundation
+import RegistryCore
 import SQLiteStorage
 import Storage
 import Testing
-import RegistryCore
 import Webhooks
 
 /// Webhook secrets and header values are sealed in the database, and delivery opens them or fails clearly.
