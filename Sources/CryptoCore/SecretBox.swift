@@ -63,47 +63,11 @@ public struct SecretBox: Sendable {
     /// - Throws: `CryptoError.internalFailure` only if OpenSSL fails (an allocation).
     public func seal(_ plaintext: [UInt8], associatedData: [UInt8]) throws(CryptoError) -> [UInt8] {
         let nonce = SecureRandom.bytes(count: Self.nonceLength)
-        guard let context = EVP_CIPHER_CTX_new() else {
-            throw OpenSSLSupport.error(.internalFailure, "EVP_CIPHER_CTX_new failed")
-        }
-        defer { EVP_CIPHER_CTX_free(context) }
-        var output = [UInt8](repeating: 0, count: plaintext.count + Self.tagLength)
         var tag = [UInt8](repeating: 0, count: Self.tagLength)
-        let ok = key.bytes.withUnsafeBufferPointer { keyBytes in
-            nonce.withUnsafeBufferPointer { nonceBytes -> Bool in
-                guard EVP_EncryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-                    EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.nonceLength), nil) == 1,
-                    EVP_EncryptInit_ex(context, nil, nil, keyBytes.baseAddress, nonceBytes.baseAddress) == 1
-                else { return false }
-                var length: Int32 = 0
-                if !associatedData.isEmpty {
-                    let added = associatedData.withUnsafeBufferPointer {
-                        EVP_EncryptUpdate(context, nil, &length, $0.baseAddress, Int32($0.count))
-                    }
-                    guard added == 1 else { return false }
-                }
-                var written = 0
-                let encrypted = output.withUnsafeMutableBufferPointer { out in
-                    plaintext.withUnsafeBufferPointer { input -> Bool in
-                        if !input.isEmpty {
-                            guard
-                                EVP_EncryptUpdate(
-                                    context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
-                                    == 1
-                            else { return false }
-                            written = Int(length)
-                        }
-                        return EVP_EncryptFinal_ex(context, out.baseAddress! + written, &length) == 1
-                    }
-                }
-                guard encrypted else { return false }
-                return tag.withUnsafeMutableBufferPointer {
-                    EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagLength), $0.baseAddress) == 1
-                }
-            }
-        }
-        guard ok else { throw OpenSSLSupport.error(.internalFailure, "AES-256-GCM encryption failed") }
-        return nonce + output.prefix(plaintext.count) + tag
+        guard
+            let ciphertext = try run(plaintext, nonce: nonce, associatedData: associatedData, tag: &tag, encrypt: true)
+        else { throw OpenSSLSupport.error(.internalFailure, "AES-256-GCM encryption failed") }
+        return nonce + ciphertext + tag
     }
 
     /// Checks and decrypts a value `seal` made with the same key and associated data.
@@ -114,52 +78,63 @@ public struct SecretBox: Sendable {
         guard sealed.count >= Self.nonceLength + Self.tagLength else {
             throw CryptoError(.malformedCiphertext, reason: "a sealed value is at least 28 bytes, not \(sealed.count)")
         }
-        let nonce = Array(sealed.prefix(Self.nonceLength))
-        let ciphertext = Array(sealed.dropFirst(Self.nonceLength).dropLast(Self.tagLength))
         var tag = Array(sealed.suffix(Self.tagLength))
+        guard
+            let plaintext = try run(
+                Array(sealed.dropFirst(Self.nonceLength).dropLast(Self.tagLength)),
+                nonce: Array(sealed.prefix(Self.nonceLength)), associatedData: associatedData, tag: &tag,
+                encrypt: false)
+        else {
+            OpenSSLSupport.clearErrors()
+            throw CryptoError(.decryptionFailed, reason: "the key is wrong, or the value or its context was changed")
+        }
+        return plaintext
+    }
+
+    /// One AES-256-GCM pass over `input`: encrypting (then `tag` receives the tag) or decrypting (then `tag` is
+    /// checked, in `EVP_CipherFinal_ex`). Nil when any step fails, a wrong tag included.
+    private func run(
+        _ input: [UInt8], nonce: [UInt8], associatedData: [UInt8], tag: inout [UInt8], encrypt: Bool
+    ) throws(CryptoError) -> [UInt8]? {
         guard let context = EVP_CIPHER_CTX_new() else {
             throw OpenSSLSupport.error(.internalFailure, "EVP_CIPHER_CTX_new failed")
         }
         defer { EVP_CIPHER_CTX_free(context) }
-        var output = [UInt8](repeating: 0, count: ciphertext.count + Self.tagLength)
+        // GCM writes no more than it reads; the spare block keeps the final call's pointer inside the buffer.
+        var output = [UInt8](repeating: 0, count: input.count + Self.tagLength)
         var written = 0
-        let ok = key.bytes.withUnsafeBufferPointer { keyBytes in
-            nonce.withUnsafeBufferPointer { nonceBytes -> Bool in
-                guard EVP_DecryptInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil) == 1,
-                    EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.nonceLength), nil) == 1,
-                    EVP_DecryptInit_ex(context, nil, nil, keyBytes.baseAddress, nonceBytes.baseAddress) == 1
-                else { return false }
-                var length: Int32 = 0
-                if !associatedData.isEmpty {
-                    let added = associatedData.withUnsafeBufferPointer {
-                        EVP_DecryptUpdate(context, nil, &length, $0.baseAddress, Int32($0.count))
-                    }
-                    guard added == 1 else { return false }
+        var length: Int32 = 0
+        let direction: Int32 = encrypt ? 1 : 0
+        guard EVP_CipherInit_ex(context, EVP_aes_256_gcm(), nil, nil, nil, direction) == 1,
+            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_IVLEN, Int32(Self.nonceLength), nil) == 1,
+            EVP_CipherInit_ex(context, nil, nil, key.bytes, nonce, -1) == 1,
+            associatedData.isEmpty
+                || EVP_CipherUpdate(context, nil, &length, associatedData, Int32(associatedData.count)) == 1
+        else { return nil }
+        let processed = output.withUnsafeMutableBufferPointer { out -> Bool in
+            if !input.isEmpty {
+                guard EVP_CipherUpdate(context, out.baseAddress, &length, input, Int32(input.count)) == 1 else {
+                    return false
                 }
-                return output.withUnsafeMutableBufferPointer { out in
-                    ciphertext.withUnsafeBufferPointer { input -> Bool in
-                        if !input.isEmpty {
-                            guard
-                                EVP_DecryptUpdate(
-                                    context, out.baseAddress, &length, input.baseAddress, Int32(input.count))
-                                    == 1
-                            else { return false }
-                            written = Int(length)
-                        }
-                        let tagSet = tag.withUnsafeMutableBufferPointer {
-                            EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagLength), $0.baseAddress)
-                        }
-                        guard tagSet == 1 else { return false }
-                        // The tag is checked here: a wrong key or any changed byte fails, and the output is dropped.
-                        return EVP_DecryptFinal_ex(context, out.baseAddress! + written, &length) == 1
-                    }
-                }
+                written = Int(length)
             }
+            if !encrypt {
+                let tagSet = tag.withUnsafeMutableBufferPointer {
+                    EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_SET_TAG, Int32(Self.tagLength), $0.baseAddress)
+                }
+                guard tagSet == 1 else { return false }
+            }
+            // Decrypting, the tag is checked here: a wrong key or any changed byte fails, and the output is dropped.
+            guard EVP_CipherFinal_ex(context, out.baseAddress! + written, &length) == 1 else { return false }
+            written += Int(length)
+            return true
         }
-        guard ok else {
-            OpenSSLSupport.clearErrors()
-            throw CryptoError(
-                .decryptionFailed, reason: "the key is wrong, or the value or its context was changed")
+        guard processed else { return nil }
+        if encrypt {
+            let tagRead = tag.withUnsafeMutableBufferPointer {
+                EVP_CIPHER_CTX_ctrl(context, EVP_CTRL_GCM_GET_TAG, Int32(Self.tagLength), $0.baseAddress)
+            }
+            guard tagRead == 1 else { return nil }
         }
         return Array(output.prefix(written))
     }
