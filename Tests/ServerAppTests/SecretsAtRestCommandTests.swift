@@ -77,10 +77,8 @@ import Testing
         #expect(inserted.status == 0, "\(inserted.stderr)")
         #expect(contains(databaseBytes(sandbox), "legacy-plain-secret-0815"))
 
-        let port = try freePort()
-        let server = try sandbox.start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
+        let (server, _) = try await sandbox.serve()
         defer { if server.isRunning { server.terminate() } }
-        _ = try await waitForHTTP(port: port, path: "/healthz")
         kill(server.processIdentifier, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
 
@@ -105,13 +103,10 @@ import Testing
 
     @Test func refreshTokensAreListedWithoutSecretsAndRevokedOneByOne() async throws {
         let sandbox = try Sandbox()
-        #expect(
-            try await sandbox.portcullis(["user", "create", "fay", "--password-stdin"], input: "pw-fay-12345\n").status
-                == 0)
-        let port = try freePort()
-        let server = try sandbox.start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
+        let fay = try await sandbox.portcullis(["user", "create", "fay", "--password-stdin"], input: "pw-fay-12345\n")
+        #expect(fay.status == 0, "\(fay.stderr)")
+        let (server, port) = try await sandbox.serve()
         defer { if server.isRunning { server.terminate() } }
-        _ = try await waitForHTTP(port: port, path: "/healthz")
         let base = "http://127.0.0.1:\(port)/v2/token"
 
         var tokens: [String] = []
@@ -161,5 +156,15 @@ import Testing
         #expect(await waitForExit(server, seconds: 20))
         let audit = try await sandbox.portcullis(["audit", "tail", "--lines", "20"])
         #expect(audit.stdout.contains("refresh_token.revoke"))
+    }
+}
+
+extension Sandbox {
+    /// Starts `serve` on a free loopback port and waits until it answers `/healthz`.
+    func serve() async throws -> (process: Process, port: Int) {
+        let port = try freePort()
+        let server = try start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
+        _ = try await waitForHTTP(port: port, path: "/healthz")
+        return (server, port)
     }
 }
