@@ -25,6 +25,9 @@ public enum PortcullisCommand {
                                                 an application token (the docker login password), shown once
           token list USER
           token revoke USER NAME
+          token refresh list USER               the user's live refresh tokens (docker's offline tokens): id,
+                                                service, client, created, last used, expiry; never the token
+          token refresh revoke USER ID
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
           user list
           user set-password NAME [--password-stdin]
@@ -119,7 +122,10 @@ public enum PortcullisCommand {
         case "token":
             try await subcommand(
                 command, rest,
-                ["create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke])
+                [
+                    "create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke,
+                    "refresh": TokenCommands.refresh,
+                ])
         case "user":
             try await subcommand(
                 command, rest,

@@ -244,7 +244,8 @@ public struct TokenEndpoint: Sendable {
             let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
             let response = try await issue(
-                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record,
+                client: request.headers["User-Agent"])
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -302,7 +303,8 @@ public struct TokenEndpoint: Sendable {
             }
             let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let response = try await issue(
-                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true,
+                client: request.headers["User-Agent"] ?? value("client_id"))
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -494,14 +496,15 @@ public struct TokenEndpoint: Sendable {
 
     private func issue(
         to principal: Principal?, granted: GrantedAccess, service: String, refresh: Bool,
-        record: inout TokenRequestAudit, oauth: Bool = false
+        record: inout TokenRequestAudit, oauth: Bool = false, client: String? = nil
     ) async throws -> HTTPResponse {
         record.grantedScopes = granted.texts
         let issued = try minter.mint(
             subject: principal?.username ?? "", audience: service, access: granted.claims, now: now())
         var refreshToken: String?
         if refresh, let principal, principal.mayReceiveRefreshToken {
-            refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+            refreshToken = try await refreshTokens.issue(
+                userID: User.ID(principal.userID), service: service, client: client)
         }
         return tokenResponse(issued, granted: granted, refreshToken: refreshToken, oauth: oauth)
     }
