@@ -22,6 +22,11 @@ enum SQLiteSchema {
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
         Migration(version: 4, name: "registry contents per registry", sql: registryContents),
         Migration(version: 5, name: "outgoing webhooks", sql: webhooks),
+        // 6 and 7 belong to other branches of issue 10; these no-op stand-ins keep the list contiguous
+        // until the merge replaces them.
+        Migration(version: 6, name: "reserved (issue 10)", sql: "-- reserved"),
+        Migration(version: 7, name: "reserved (issue 10)", sql: "-- reserved"),
+        Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
     ]
 
     /// The highest version this binary knows.
