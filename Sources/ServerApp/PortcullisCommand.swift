@@ -13,6 +13,8 @@ public enum PortcullisCommand {
           db migrate                            apply pending database migrations
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
           audit export --csv [--output PATH]    the whole audit log as CSV
+          audit archive --before DATE [--output PATH] [--gzip]
+                                                events before DATE to JSON Lines (0600), then deleted
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
           keys rotate [--type ec|rsa] [--activate-in 1h] [--key PATH] [--certificate PATH]
@@ -102,7 +104,11 @@ public enum PortcullisCommand {
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "audit":
-            try await subcommand(command, rest, ["tail": AuditCommands.tail, "export": AuditCommands.export])
+            try await subcommand(
+                command, rest,
+                [
+                    "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
+                ])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":

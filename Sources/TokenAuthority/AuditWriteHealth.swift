@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import Storage
 import Synchronization
 
 /// Whether audit events are being stored, for `/readyz`, the metrics and the error log.
@@ -43,7 +44,9 @@ public final class AuditWriteHealth: Sendable {
     func recordFailure(_ error: any Error, events: Int, example: NewAuditEventSummary?) {
         failureCounter?.increment(by: Double(events))
         let now = ContinuousClock.now
-        let description = "\(error)"
+        // A store error's reason is SQLite's own words ("database or disk is full"): what the operator needs.
+        var description = "\(error)"
+        if let storeError = error as? StoreError, let reason = storeError.reason { description += " (\(reason))" }
         let suppressed = state.withLock { state -> Int? in
             state.failing = true
             state.failures += events

@@ -148,6 +148,7 @@ struct EndpointFixture {
         },
         authorization: AuthorizationSettings = AuthorizationSettings(),
         audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
+        recorder: ((SQLiteStore) -> any AuditRecording)? = nil,
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: { now }))
@@ -173,7 +174,7 @@ struct EndpointFixture {
                 chain: PasswordChain(extra(store, users) + [StoredPasswordProvider(store: store)]), store: store,
                 minter: TokenMinter(
                     issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
-                refreshTokens: refreshTokens, audit: audit,
+                refreshTokens: refreshTokens, audit: recorder?(store) ?? audit,
                 logger: Logger(label: "token", level: .debug, sink: lines), now: { now })
             var router = Router(logger: Logger(label: "http", sink: lines))
             endpoint.register(on: &router)
