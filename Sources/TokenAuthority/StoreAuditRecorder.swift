@@ -284,8 +284,8 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
         }
     }
 
-    /// Writes the batch and the repeats in one transaction, or (when that fails) each event on its own
-    /// and the repeats together, so one bad event (an actor deleted meanwhile) costs only itself. Returns
+    /// Writes the batch and the repeats in one transaction, or (when a constraint fails it) each event on
+    /// its own and the repeats together, so one bad event (an actor deleted meanwhile) costs only itself. Returns
     /// the id of each stored event (nil for the lost) and whether the repeats were stored.
     private func write(
         _ batch: [Pending], _ repeats: [RepeatWrite], committedFirsts: [UInt64: AuditEvent.ID]
@@ -321,6 +321,19 @@ public final class StoreAuditRecorder: AuditRecording, Sendable {
             health.recordSuccess()
             return (ids, true)
         } catch {
+            // Only a bad event (a constraint) is worth retrying alone; a full disk or a held lock would fail
+            // every retry too, each after the busy timeout, stalling the queue behind it.
+            guard let storeError = error as? StoreError,
+                storeError.code == .constraintViolated || storeError.code == .invalidInput
+            else {
+                let lost = events.count + repeats.reduce(0) { $0 + $1.count }
+                health.recordFailure(
+                    error, events: lost,
+                    example: events.first.map {
+                        NewAuditEventSummary(action: $0.action, outcome: $0.outcome.rawValue)
+                    })
+                return (Array(repeating: nil, count: events.count), false)
+            }
             var ids: [AuditEvent.ID?] = []
             var anyStored = false
             for event in events {

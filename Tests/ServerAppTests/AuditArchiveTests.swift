@@ -5,6 +5,8 @@ import Synchronization
 import TestSupport
 import Testing
 
+@testable import ServerApp
+
 private let old = Date(timeIntervalSince1970: 1_780_000_000)  // 2026-05-28
 private let recent = Date(timeIntervalSince1970: 1_800_000_000)  // 2027-01-15
 
@@ -189,5 +191,34 @@ private final class WriteLockHolder: Sendable {
         #expect(ready.status == 200, "\(ready.body)")
         kill(server.processIdentifier, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
+    }
+}
+
+@Suite struct AuditCountColumnsTests {
+    private let coalesced = AuditEvent(
+        id: AuditEvent.ID(7), time: old, actorID: nil, actorName: "alice", action: "token.issue",
+        target: "service:registry.local", outcome: .success, clientIP: "203.0.113.7", detail: "{}", count: 12,
+        lastTime: old.addingTimeInterval(59))
+
+    @Test func tailShowsTheCountAndLastTimeOfACoalescedLineOnly() {
+        #expect(AuditCommands.line(coalesced).hasSuffix("  count=12 last=2026-05-28T20:27:39Z"))
+        var single = coalesced
+        single.count = 1
+        single.lastTime = nil
+        #expect(!AuditCommands.line(single).contains("count="))
+    }
+
+    @Test func theCSVExportCarriesCountAndLastTimeColumns() {
+        #expect(AuditCommands.columns.suffix(2) == ["count", "last_time"])
+        #expect(AuditCommands.fields(coalesced).suffix(2) == ["12", "2026-05-28T20:27:39Z"])
+    }
+
+    @Test func anArchiveLineIsOneJSONObjectWithEveryStoredField() throws {
+        let line = AuditArchiveCommand.jsonLine(coalesced)
+        #expect(!line.contains("\n"))
+        let object = try #require(try JSONSerialization.jsonObject(with: Data(line.utf8)) as? [String: Any])
+        #expect(object["count"] as? Int == 12)
+        #expect(object["clientIP"] as? String == "203.0.113.7")
+        #expect(object["actorID"] == nil)
     }
 }
