@@ -43,7 +43,7 @@ fuzz: deps
 # then token issuance (application tokens, cached passwords; ES256, RS256), a first bcrypt login, p99
 # under 100 uncached logins, beside nginx and `openssl speed`.
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests

@@ -206,23 +206,6 @@ public struct LogSettings: Sendable, Hashable {
     ]
 }
 
-/// The audit log.
-public struct AuditSettings: Sendable, Hashable {
-    /// Whether a token request is answered only after its audit event is committed. Default false:
-    /// events are committed in groups a few milliseconds after the answer, and a clean shutdown writes
-    /// every one; only a crash can lose the last moment's events.
-    public var waitForCommit = false
-
-    /// The defaults.
-    public init() {}
-
-    static let fields: [Field<AuditSettings>] = [
-        .value(
-            "waitForCommit", \.waitForCommit, .boolean,
-            "Answer token requests only after their audit event is committed (slower; no crash window).")
-    ]
-}
-
 /// The endpoint that receives registry notifications, and the worker that processes them.
 public struct NotificationSettings: Sendable, Hashable {
     /// The path registries POST their notifications to. Default `/v2/webhooks/events`.

@@ -203,11 +203,24 @@ public protocol AuditRecording: Sendable {
     /// Contract: synchronous and non-blocking, callable from any thread. The default records nothing and
     /// answers false.
     func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool
+
+    /// Records `event` and says whether it is safe to act on it: false only when the recorder waits for
+    /// commits (`audit.waitForCommit`) and the event could not be stored, so the caller can refuse what it
+    /// was about to grant rather than grant it unaudited.
+    ///
+    /// Contract: as `record`. The default records and answers true.
+    func recordConfirmingStorage(_ event: NewAuditEvent) async -> Bool
 }
 
 extension AuditRecording {
     /// Recorders that always make their callers wait record nothing here.
     public func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool { false }
+
+    /// Recorders that cannot tell record and answer true.
+    public func recordConfirmingStorage(_ event: NewAuditEvent) async -> Bool {
+        await record(event)
+        return true
+    }
 }
 
 /// What the composition root hands every provider factory: the only way providers reach shared

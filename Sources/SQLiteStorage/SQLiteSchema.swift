@@ -23,10 +23,11 @@ enum SQLiteSchema {
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
         Migration(version: 4, name: "registry contents per registry", sql: registryContents),
         Migration(version: 5, name: "outgoing webhooks", sql: webhooks),
-        // Version 6 belongs to another branch of issue 10; the migrator wants contiguous versions, so this
-        // branch holds its place with a no-op. At merge, keep the other branch's step 6 instead.
+        // Version 6 belongs to another branch of issue 10 (password guessing); the migrator wants contiguous
+        // versions, so this holds its place until that branch lands.
         Migration(version: 6, name: "reserved", sql: "SELECT 1;"),
         Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
+        Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
     ]
 
     /// The highest version this binary knows.

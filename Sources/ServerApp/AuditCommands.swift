@@ -3,7 +3,9 @@ import Storage
 
 /// `portcullis audit tail|export`: the audit log of token requests, logins and administration.
 enum AuditCommands {
-    static let columns = ["id", "time", "actor", "action", "target", "outcome", "client_ip", "detail"]
+    static let columns = [
+        "id", "time", "actor", "action", "target", "outcome", "client_ip", "detail", "count", "last_time",
+    ]
 
     /// `audit tail [-n N] [--follow]`: the newest events, oldest first; `--follow` keeps printing new ones.
     static func tail(_ arguments: [String]) async throws {
@@ -74,6 +76,7 @@ enum AuditCommands {
         [
             String(event.id.rawValue), event.time.formatted(.iso8601), event.actorName ?? "", event.action,
             event.target ?? "", event.outcome.rawValue, event.clientIP ?? "", event.detail ?? "",
+            String(event.count), event.lastTime?.formatted(.iso8601) ?? "",
         ]
     }
 
@@ -83,6 +86,8 @@ enum AuditCommands {
             "\(f[1])  \(f[5].padding(toLength: 7, withPad: " ", startingAt: 0))  \(f[3])  actor=\(f[2].isEmpty ? "-" : f[2])"
             + "  target=\(f[4].isEmpty ? "-" : f[4])  ip=\(f[6].isEmpty ? "-" : f[6])"
             + (f[7].isEmpty ? "" : "  \(f[7])")
+            // A coalesced line: how many identical issuances it stands for, and when the last one was.
+            + (event.count > 1 ? "  count=\(f[8]) last=\(f[9])" : "")
     }
 
     /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180), and defuses spreadsheet

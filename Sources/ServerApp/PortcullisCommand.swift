@@ -15,6 +15,8 @@ public enum PortcullisCommand {
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
           audit export --csv [--output PATH]    the whole audit log as CSV
+          audit archive --before DATE [--output PATH] [--gzip]
+                                                events before DATE to JSON Lines (0600), then deleted
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
           keys rotate [--type ec|rsa] [--activate-in 1h] [--key PATH] [--certificate PATH]
@@ -109,7 +111,11 @@ public enum PortcullisCommand {
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "audit":
-            try await subcommand(command, rest, ["tail": AuditCommands.tail, "export": AuditCommands.export])
+            try await subcommand(
+                command, rest,
+                [
+                    "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
+                ])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":

@@ -134,6 +134,9 @@ public protocol StoreReading {
     func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent]
     /// Up to `limit` audit events, newest first, optionally only those older than `beforeID` (paging).
     func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent]
+    /// Up to `limit` audit events that happened before `date` with ids above `afterID`, oldest (lowest id)
+    /// first: the pages of an archive.
+    func auditEvents(before date: Date, after afterID: AuditEvent.ID?, limit: Int) throws -> [AuditEvent]
 
     // MARK: Webhooks
     /// The webhook with this id, if any.
@@ -266,10 +269,20 @@ public protocol StoreWriting: StoreReading {
     func pruneRegistryEvents(finishedBefore date: Date) throws -> Int
     /// Appends one audit event.
     func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent
-    /// Appends audit events in order; all or none, like every change in a transaction.
-    func appendAuditEvents(_ events: [NewAuditEvent]) throws
+    /// Appends audit events in order; all or none, like every change in a transaction. Returns their ids,
+    /// in the same order.
+    @discardableResult func appendAuditEvents(_ events: [NewAuditEvent]) throws -> [AuditEvent.ID]
     /// Deletes audit events older than `date`; returns how many were deleted.
     func pruneAuditEvents(olderThan date: Date) throws -> Int
+    /// Folds repeats into stored events: adds each `count` to its event's count and moves its last time
+    /// forward to `lastTime`. A repeat whose event no longer exists (pruned) is skipped.
+    func addAuditRepeats(_ repeats: [AuditRepeat]) throws
+    /// Deletes at most `limit` events of `eventClass` that happened before `date`, oldest first; returns
+    /// how many went (fewer than `limit`: none are left). Small batches keep the write lock short.
+    func pruneAuditEvents(of eventClass: AuditEventClass, before date: Date, limit: Int) throws -> Int
+    /// Deletes at most `limit` events that happened before `date` with ids up to `lastID`, oldest first
+    /// (what an archive wrote); returns how many went.
+    func pruneAuditEvents(before date: Date, throughID lastID: AuditEvent.ID, limit: Int) throws -> Int
 
     // MARK: Webhooks
     /// Creates a webhook with its headers; `.constraintViolated` when the namespace does not exist.
@@ -316,8 +329,8 @@ extension StoreWriting {
     }
 
     /// Appends the events one by one (backends with a cheaper bulk insert override this).
-    public func appendAuditEvents(_ events: [NewAuditEvent]) throws {
-        for event in events { _ = try appendAuditEvent(event) }
+    @discardableResult public func appendAuditEvents(_ events: [NewAuditEvent]) throws -> [AuditEvent.ID] {
+        try events.map { try appendAuditEvent($0).id }
     }
 
     /// Stores a new refresh token without a client description.

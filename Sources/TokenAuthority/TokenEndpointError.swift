@@ -19,6 +19,8 @@ enum TokenEndpointError: Error {
     /// A refresh token was refused; the reason goes to the audit log only, never to the client.
     case invalidGrant(RefreshRejection?)
     case internalFailure
+    /// The audit log cannot be written and `audit.waitForCommit` forbids issuing unaudited tokens.
+    case auditUnavailable
 
     /// The HTTP status.
     var status: HTTPStatus {
@@ -27,7 +29,7 @@ enum TokenEndpointError: Error {
         case .accountMismatch, .noAccount, .refusedAccount: .unauthorized
         case .rejected(.rateLimited): .tooManyRequests
         case .rejected: .unauthorized
-        case .providerUnavailable: .serviceUnavailable
+        case .providerUnavailable, .auditUnavailable: .serviceUnavailable
         case .internalFailure: .internalServerError
         }
     }
@@ -54,6 +56,7 @@ enum TokenEndpointError: Error {
             "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
         case .invalidGrant: "the refresh token is invalid, expired, revoked, or for another service"
         case .internalFailure: "internal error; the request id identifies it in the server log"
+        case .auditUnavailable: "the audit log is unavailable, so no token can be issued; try again later"
         }
     }
 
@@ -65,7 +68,7 @@ enum TokenEndpointError: Error {
         // distribution's errcode for 429; docker and skopeo print the message either way.
         case .rejected(.rateLimited): "TOOMANYREQUESTS"
         case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant: "UNAUTHORIZED"
-        case .providerUnavailable: "UNAVAILABLE"
+        case .providerUnavailable, .auditUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
         case .internalFailure: "INTERNAL_ERROR"
         }
@@ -77,7 +80,7 @@ enum TokenEndpointError: Error {
         case .unsupportedGrant: "unsupported_grant_type"
         case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount: "invalid_grant"
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
-        case .providerUnavailable: "temporarily_unavailable"
+        case .providerUnavailable, .auditUnavailable: "temporarily_unavailable"
         case .internalFailure: "server_error"
         }
     }
@@ -94,7 +97,8 @@ enum TokenEndpointError: Error {
     /// How the request is audited.
     var auditOutcome: AuditOutcome {
         switch self {
-        case .providerUnavailable, .internalFailure, .badRequest, .unknownService, .badCredentialsFormat,
+        case .providerUnavailable, .internalFailure, .auditUnavailable, .badRequest, .unknownService,
+            .badCredentialsFormat,
             .unsupportedGrant:
             .failure
         default: .denied

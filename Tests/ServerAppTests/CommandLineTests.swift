@@ -196,7 +196,7 @@ import Testing
         let export = try await sandbox.portcullis(["audit", "export", "--csv"])
         #expect(export.status == 0)
         let lines = export.stdout.split(separator: "\r\n")
-        #expect(lines.first == "id,time,actor,action,target,outcome,client_ip,detail")
+        #expect(lines.first == "id,time,actor,action,target,outcome,client_ip,detail,count,last_time")
         #expect(lines.contains { $0.contains("token.issue") && $0.contains("fay") && $0.contains("denied") })
     }
 

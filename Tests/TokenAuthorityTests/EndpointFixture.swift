@@ -150,6 +150,7 @@ struct EndpointFixture {
         audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
         refreshPolicy: RefreshTokenPolicy = RefreshTokenPolicy(),
         storeClock: @escaping @Sendable () -> Date = { now },
+        recorder: ((SQLiteStore) -> any AuditRecording)? = nil,
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
         // `storeClock` drives the store's timestamps and the refresh tokens' expiry; tokens are minted at `now`.
@@ -176,7 +177,7 @@ struct EndpointFixture {
                 chain: PasswordChain(extra(store, users) + [StoredPasswordProvider(store: store)]), store: store,
                 minter: TokenMinter(
                     issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
-                refreshTokens: refreshTokens, audit: audit,
+                refreshTokens: refreshTokens, audit: recorder?(store) ?? audit,
                 logger: Logger(label: "token", level: .debug, sink: lines), now: { now })
             var router = Router(logger: Logger(label: "http", sink: lines))
             endpoint.register(on: &router)
