@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The `portcullis` command line: `serve`, `config check`, `db migrate`, `keys generate`, and the
@@ -80,11 +81,12 @@ public enum PortcullisCommand {
             try await dispatch(arguments)
             return .success
         } catch let failure as CommandFailure {
-            printError("portcullis: \(failure.message)")
+            // Messages quote names and reasons others chose: each line is made inert (``InertText``).
+            printError("portcullis: \(InertText.escapedLines(failure.message))")
             if failure.status == .usage { printError("Run 'portcullis --help' for usage.") }
             return failure.status
         } catch {
-            printError("portcullis: \(error)")
+            printError("portcullis: \(InertText.escapedLines("\(error)"))")
             return .failure
         }
     }
