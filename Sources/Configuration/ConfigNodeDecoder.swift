@@ -28,7 +28,7 @@ public struct ConfigNodeDecoder: Sendable {
         } catch let failure as NodeDecodingFailure {
             throw ConfigurationError(failure.issue)
         } catch let error as DecodingError {
-            throw ConfigurationError(context.issue(for: error))
+            throw ConfigurationError(context.issues(for: error))
         } catch {
             throw ConfigurationError(
                 ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
@@ -119,7 +119,43 @@ private final class NodeDecodingContext {
         return issues
     }
 
-    /// Locates a `DecodingError` thrown by a hand-written `init(from:)` at the node its path names.
+    /// Locates a `DecodingError` thrown by a hand-written `init(from:)` at the node its path names; a
+    /// plugin's "unknown keys a, b (known: …)" becomes one issue per key, at the key itself.
+    func issues(for error: DecodingError) -> [ConfigIssue] {
+        let issue = issue(for: error)
+        guard case .dataCorrupted = error, let entries = node(at: issue.keyPath)?.entries,
+            let (unknown, known) = Self.unknownKeys(in: issue.message)
+        else { return [issue] }
+        let located = entries.filter { unknown.contains($0.key) }.map { entry in
+            ConfigIssue(
+                .unknownKey, at: entry.keyLocation, keyPath: join(issue.keyPath, entry.key),
+                message: "unknown key" + Suggestion.hint(for: entry.key, in: known))
+        }
+        return located.isEmpty ? [issue] : located
+    }
+
+    /// The node at `keyPath` (which starts with this decode's prefix), if it can be found.
+    private func node(at keyPath: String) -> ConfigNode? {
+        guard keyPath.hasPrefix(self.keyPath) else { return nil }
+        var node = root
+        for component in keyPath.dropFirst(self.keyPath.count).split(separator: ".") {
+            guard let next = node.entries?.first(where: { $0.key == component })?.value else { return nil }
+            node = next
+        }
+        return node
+    }
+
+    /// The names in a plugin's "unknown key(s) a, b (known: c, d)" message.
+    private static func unknownKeys(in message: String) -> (unknown: Set<String>, known: [String])? {
+        guard message.hasPrefix("unknown key"), let open = message.range(of: " (known: "), message.hasSuffix(")")
+        else { return nil }
+        let names = message[message.index(message.startIndex, offsetBy: "unknown key".count)..<open.lowerBound]
+            .drop { $0 == "s" }.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let known = message[open.upperBound..<message.index(before: message.endIndex)].split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        return (Set(names), known)
+    }
+
     func issue(for error: DecodingError) -> ConfigIssue {
         let (code, context): (ConfigIssue.Code, DecodingError.Context)
         switch error {
