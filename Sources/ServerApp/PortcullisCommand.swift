@@ -9,7 +9,8 @@ public enum PortcullisCommand {
 
         Commands:
           serve                                 serve the token authority, UI and API
-          config check                          validate config.d and print the effective configuration
+          config check                          validate config.d as serve does at start (keys, secrets, file
+                                                modes, providers) and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)

@@ -70,15 +70,11 @@ enum StartupValidation {
                         message: "unknown provider type '\(entry.type)'; known types: \(known)"))
                 continue
             }
-            let context = ProviderContext(
-                logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
-                cpuPool: cpuPool, audit: DiscardingAudit())
             do {
                 providers.append(
-                    try BuiltinProviders.registry.makeProvider(
-                        type: entry.type, id: ProviderID(rawValue: entry.id),
-                        displayName: entry.displayName ?? entry.id,
-                        configuration: entry, context: context))
+                    try TokenAuthorityAssembly.makeProvider(
+                        entry, store: store, ioPool: ioPool, cpuPool: cpuPool, audit: DiscardingAudit(), logger: logger)
+                )
             } catch let error as ConfigurationError {
                 issues += error.issues
             } catch {
