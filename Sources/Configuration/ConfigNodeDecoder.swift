@@ -7,9 +7,13 @@ import Foundation
 ///
 /// Besides the standard types it reads `Secret` (`{file: PATH}` or `{env: NAME}` only), `URL`
 /// (absolute), `Duration` (`300`, `"5m"`, `"250ms"`) and `ConfigNode` (kept as written). Swift's
-/// synthesized `init(from:)` stops at the first type error, so a decode reports that error plus,
-/// when decoding succeeded, every unknown key.
+/// synthesized `init(from:)` stops at the first type error; to report every problem at once, the decoder
+/// sets the offending value aside and decodes again (a bounded number of times), so a block with a
+/// misspelt key, a wrong type and an inline secret reports all three.
 public struct ConfigNodeDecoder: Sendable {
+    /// How many problems one block reports at most (each costs one more decoding pass).
+    static let maximumPasses = 32
+
     /// Creates a decoder.
     public init() {}
 
@@ -21,22 +25,114 @@ public struct ConfigNodeDecoder: Sendable {
         from node: ConfigNode,
         keyPath: String = ""
     ) throws(ConfigurationError) -> T {
+        var current = node
+        var issues: [ConfigIssue] = []
+        var setAside: Set<String> = []
+        for _ in 0..<Self.maximumPasses {
+            switch decodeOnce(type, from: current, keyPath: keyPath) {
+            case .success(let value):
+                if issues.isEmpty { return value }
+                throw ConfigurationError(issues)
+            case .failure(let error):
+                // A required value set aside on an earlier pass now reads as missing: not a new problem.
+                let fresh = error.issues.filter { !($0.code == .missingKey && setAside.contains($0.keyPath)) }
+                issues += fresh.filter { !issues.contains($0) }
+                var progressed = false
+                for issue in error.issues where !setAside.contains(issue.keyPath) {
+                    guard let relative = PathComponent.parse(issue.keyPath, under: keyPath),
+                        let pruned = current.removing(relative)
+                    else { continue }
+                    current = pruned
+                    setAside.insert(issue.keyPath)
+                    progressed = true
+                }
+                if !progressed || fresh.isEmpty { throw ConfigurationError(issues) }
+            }
+        }
+        throw ConfigurationError(issues)
+    }
+
+    /// One decoding pass: the value, or the problem that stopped it (with unknown keys when it did not stop).
+    private func decodeOnce<T: Decodable>(
+        _ type: T.Type, from node: ConfigNode, keyPath: String
+    ) -> Result<T, ConfigurationError> {
         let context = NodeDecodingContext(root: node, keyPath: keyPath)
         let value: T
         do {
             value = try context.decodeValue(T.self, from: node, codingPath: [])
         } catch let failure as NodeDecodingFailure {
-            throw ConfigurationError(failure.issue)
+            return .failure(ConfigurationError(failure.issue))
         } catch let error as DecodingError {
-            throw ConfigurationError(context.issues(for: error))
+            return .failure(ConfigurationError(context.issues(for: error)))
         } catch {
-            throw ConfigurationError(
-                ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
-            )
+            return .failure(
+                ConfigurationError(
+                    ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
+                ))
         }
         let unknown = context.unknownKeys()
-        if !unknown.isEmpty { throw ConfigurationError(unknown) }
-        return value
+        if !unknown.isEmpty { return .failure(ConfigurationError(unknown)) }
+        return .success(value)
+    }
+}
+
+/// One step of a key path below a decoded block: a mapping key or a list index.
+private enum PathComponent: Equatable {
+    case key(String)
+    case index(Int)
+
+    /// The steps of `keyPath` below `prefix` (`providers[1].config.servers[0].url` under
+    /// `providers[1].config` is `servers`, `0`, `url`); nil when it is not below `prefix` or names the
+    /// block itself.
+    static func parse(_ keyPath: String, under prefix: String) -> [PathComponent]? {
+        guard keyPath.hasPrefix(prefix) else { return nil }
+        var rest = Substring(keyPath.dropFirst(prefix.count))
+        var components: [PathComponent] = []
+        while !rest.isEmpty {
+            if rest.first == "." { rest = rest.dropFirst() }
+            if rest.first == "[" {
+                guard let close = rest.firstIndex(of: "]"),
+                    let index = Int(rest[rest.index(after: rest.startIndex)..<close])
+                else { return nil }
+                components.append(.index(index))
+                rest = rest[rest.index(after: close)...]
+                continue
+            }
+            let end = rest.firstIndex { $0 == "." || $0 == "[" } ?? rest.endIndex
+            guard end != rest.startIndex else { return nil }
+            components.append(.key(String(rest[..<end])))
+            rest = rest[end...]
+        }
+        return components.isEmpty ? nil : components
+    }
+}
+
+extension ConfigNode {
+    /// This node without the value at `path`, or nil when there is none there.
+    fileprivate func removing(_ path: [PathComponent]) -> ConfigNode? {
+        guard let first = path.first else { return nil }
+        let rest = Array(path.dropFirst())
+        switch (first, kind) {
+        case (.key(let name), .mapping(var entries)):
+            guard let position = entries.firstIndex(where: { $0.key == name }) else { return nil }
+            if rest.isEmpty {
+                entries.remove(at: position)
+            } else {
+                guard let pruned = entries[position].value.removing(rest) else { return nil }
+                entries[position].value = pruned
+            }
+            return ConfigNode(.mapping(entries), at: location)
+        case (.index(let index), .sequence(var items)):
+            // A list item is never removed itself: the items after it would be renumbered, and the key
+            // paths of their problems would name the wrong item.
+            guard items.indices.contains(index), !rest.isEmpty, let pruned = items[index].removing(rest) else {
+                return nil
+            }
+            items[index] = pruned
+            return ConfigNode(.sequence(items), at: location)
+        default:
+            return nil
+        }
     }
 }
 

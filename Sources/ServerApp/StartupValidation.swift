@@ -101,6 +101,12 @@ enum StartupValidation {
             }
         }
         for provider in providers { await provider.shutdown() }
+        // Providers may have queued work when they were made (the local provider prepares its dummy hash
+        // on the CPU pool). Each pool has one thread and runs jobs in order, so an empty job run last
+        // means theirs are done: a process exiting right after the check must not tear OpenSSL down under
+        // a running job (seen as a SIGSEGV in `exit`).
+        await cpuPool.run {}
+        await ioPool.run {}
         await store.close()
         return issues
     }

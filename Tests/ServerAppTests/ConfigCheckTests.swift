@@ -8,7 +8,7 @@ import Testing
     /// A shared secret long enough for the floor.
     static let goodSecret = "0123456789abcdef-events"
 
-    private func expectRefused(
+    func expectRefused(
         _ result: ProcessResult, _ fragments: [String], sourceLocation: SourceLocation = #_sourceLocation
     ) {
         #expect(result.status == 78, "\(result)", sourceLocation: sourceLocation)
@@ -162,5 +162,37 @@ import Testing
         #expect(try await sandbox.portcullis(["keys", "generate"]).status == 0)
         let check = try await sandbox.portcullis(["config", "check"])
         #expect(check.status == 0, "\(check.stderr)")
+    }
+}
+
+extension ConfigCheckTests {
+    @Test func everyProblemInsideOneProvidersBlockIsReported() async throws {
+        let sandbox = try Sandbox()
+        try sandbox.writeConfig(
+            "45-ldap.yaml",
+            """
+            providers:
+              - id: corp
+                type: ldap
+                config:
+                  url: ldap://127.0.0.1:389
+                  startTSL: true
+                  connectTimeout: soon
+                  bindDN: cn=svc,dc=example,dc=org
+                  bindPassword: hunter2
+                  maxConnections: lots
+                  user: {baseDN: "ou=people,dc=example,dc=org", scope: deep}
+            """)
+        let result = try await sandbox.portcullis(["config", "check"])
+        expectRefused(
+            result,
+            [
+                "45-ldap.yaml:6:7: providers[2].config.startTSL: unknown key; did you mean 'startTLS'?",
+                "45-ldap.yaml:7:23: providers[2].config.connectTimeout",
+                "45-ldap.yaml:9:21: providers[2].config.bindPassword",
+                "45-ldap.yaml:10:23: providers[2].config.maxConnections",
+                "45-ldap.yaml:11:60: providers[2].config.user.scope",
+            ])
+        #expect(!result.stderr.contains("hunter2"))
     }
 }
