@@ -30,6 +30,9 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var providers: [ProviderSettings] = []
     /// The fragments that were loaded, in load order.
     public var fragments: [String] = []
+    /// Where each value was written, for checks made after loading (not part of the value: two
+    /// configurations that differ only in where they were written are equal).
+    public var origins = ConfigOrigins()
 
     /// A configuration with every default and no registries or providers.
     public init() {}
@@ -341,6 +344,9 @@ public struct StorageSettings: Sendable, Hashable {
     public var sqlite = SQLiteSettings()
     /// PostgreSQL settings, used when `driver` is `postgres`.
     public var postgres = PostgresSettings()
+    /// Whether `serve` starts although the database, a key or a secret file is open to group or others.
+    /// Default false: it refuses and says which `chmod` to run.
+    public var allowLooseModes = false
 
     /// The defaults.
     public init() {}
@@ -349,6 +355,10 @@ public struct StorageSettings: Sendable, Hashable {
         .value("driver", \.driver, .oneOf(Driver.self), "Storage backend."),
         .section("sqlite", \.sqlite, SQLiteSettings.fields),
         .section("postgres", \.postgres, PostgresSettings.fields),
+        .value(
+            "allowLooseModes", \.allowLooseModes, .boolean,
+            "Start even when the database, a signing or TLS key, or a {file:} secret is open to group or others (refused by default, with the chmod to run)."
+        ),
     ]
 }
 

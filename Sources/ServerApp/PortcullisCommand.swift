@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The `portcullis` command line: `serve`, `config check`, `db migrate`, `keys generate`, and the
@@ -8,7 +9,8 @@ public enum PortcullisCommand {
 
         Commands:
           serve                                 serve the token authority, UI and API
-          config check                          validate config.d and print the effective configuration
+          config check                          validate config.d as serve does at start (keys, secrets, file
+                                                modes, providers) and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           doctor                                check stored data against today's rules (usernames, case
@@ -87,11 +89,12 @@ public enum PortcullisCommand {
             try await dispatch(arguments)
             return .success
         } catch let failure as CommandFailure {
-            printError("portcullis: \(failure.message)")
+            // Messages quote names and reasons others chose: each line is made inert (``InertText``).
+            printError("portcullis: \(InertText.escapedLines(failure.message))")
             if failure.status == .usage { printError("Run 'portcullis --help' for usage.") }
             return failure.status
         } catch {
-            printError("portcullis: \(error)")
+            printError("portcullis: \(InertText.escapedLines("\(error)"))")
             return .failure
         }
     }

@@ -14,7 +14,9 @@ import TokenAuthority
 enum ServeCommand {
     static func run(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
-        let context = try AppContext(&parsed, quiet: false)
+        // The same checks as `config check` (StartupValidation): every problem at once, before anything is
+        // created or opened.
+        let context = try await AppContext.validatedForStart(&parsed, quiet: false, warnings: false)
         try parsed.finish(maxPositionals: 0)
         let configuration = context.configuration
         let logger = context.logger

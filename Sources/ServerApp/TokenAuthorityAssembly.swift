@@ -80,21 +80,30 @@ struct TokenAuthorityAssembly {
         var problems: [String] = []
         var providers: [any IdentityProvider] = []
         for entry in enabled {
-            let context = ProviderContext(
-                logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
-                cpuPool: cpuPool, audit: audit)
             do {
                 providers.append(
-                    try BuiltinProviders.registry.makeProvider(
-                        type: entry.type, id: ProviderID(rawValue: entry.id),
-                        displayName: entry.displayName ?? entry.id,
-                        configuration: entry, context: context))
+                    try makeProvider(
+                        entry, store: store, ioPool: ioPool, cpuPool: cpuPool, audit: audit, logger: logger))
             } catch {
                 problems.append("provider \(entry.id): \(error)")
             }
         }
         guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
         return providers
+    }
+
+    /// Decodes one entry's `config:` block and makes its provider: what `serve` does for each enabled
+    /// entry, and what `StartupValidation` does to check it.
+    static func makeProvider(
+        _ entry: ProviderSettings, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
+        audit: any AuditRecording, logger: Logger
+    ) throws -> any IdentityProvider {
+        let context = ProviderContext(
+            logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
+            cpuPool: cpuPool, audit: audit)
+        return try BuiltinProviders.registry.makeProvider(
+            type: entry.type, id: ProviderID(rawValue: entry.id), displayName: entry.displayName ?? entry.id,
+            configuration: entry, context: context)
     }
 }
 

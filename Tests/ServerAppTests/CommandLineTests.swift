@@ -16,7 +16,7 @@ import Testing
                 eventsSecret: {env: TEST_EVENTS_SECRET}
             """)
         let result = try await sandbox.portcullis(
-            ["config", "check"], environment: ["TEST_EVENTS_SECRET": "hunter2-secret"])
+            ["config", "check"], environment: ["TEST_EVENTS_SECRET": "hunter2-secret-of-length"])
         #expect(result.status == 0, "\(result.stderr)")
         #expect(result.stdout.contains("registry.test"))
         #expect(!result.stdout.contains("hunter2-secret"))
