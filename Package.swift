@@ -145,7 +145,7 @@ var targets: [Target] = [
     .testTarget(
         name: "LDAPTests",
         dependencies: ["LDAPClient", "LDAP", "IdentityCore", "ProviderTesting", "SQLiteStorage", "Storage",
-            "Threading", "Diagnostics", "TestSupport"],
+            "Threading", "Diagnostics", "TestSupport", "LocalPasswords", "CryptoCore"],
         swiftSettings: strictness),
     .testTarget(
         name: "RegistryCoreTests", dependencies: ["RegistryCore", "Storage"], swiftSettings: strictness),

@@ -50,6 +50,12 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         public var dummyBinds: Int
         /// Every bind with a user-supplied password, real or dummy.
         public var passwordBinds: Int { userBinds + dummyBinds }
+
+        /// Creates counters.
+        public init(userBinds: Int, dummyBinds: Int) {
+            self.userBinds = userBinds
+            self.dummyBinds = dummyBinds
+        }
     }
 
     private let client: LDAPClient
