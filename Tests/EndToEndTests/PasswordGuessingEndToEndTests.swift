@@ -23,7 +23,8 @@ struct PasswordGuessingEndToEndTests {
             port: port, service: "guessing.test", issuer: "portcullis-guessing",
             registryURL: "http://127.0.0.1:\(try freePort())")
         defer { portcullis.stop() }
-        let policy = try String(contentsOf: portcullis.configDirectory.appendingPathComponent("30-policy.yaml"), encoding: .utf8)
+        let policy = try String(
+            contentsOf: portcullis.configDirectory.appendingPathComponent("30-policy.yaml"), encoding: .utf8)
         try portcullis.writeConfig(
             "30-policy.yaml",
             policy + "\n  passwordGuessing: {failures: \(failureLimit), window: 1m, concurrentChecks: 4}\n")
@@ -58,7 +59,9 @@ struct PasswordGuessingEndToEndTests {
 
     /// Status, headers (without the date and the per-request id) and body: what must not differ between refusals.
     static func answer(_ result: HTTPResult) -> String {
-        let headers = result.headers.filter { $0.name != "date" && $0.name != "x-request-id" }.map { "\($0.name): \($0.value)" }
+        let headers = result.headers.filter { $0.name != "date" && $0.name != "x-request-id" }.map {
+            "\($0.name): \($0.value)"
+        }
         return "\(result.status)\n\(headers.joined(separator: "\n"))\n\n\(result.text)"
     }
 
@@ -108,7 +111,8 @@ struct PasswordGuessingEndToEndTests {
                 user: (Slapd.alice.uid, Slapd.alice.password), from: "127.0.0.22")
             #expect(directoryLimited.status == 429, "\(directoryLimited)")
             // Another address is untouched.
-            let other = try await portcullis.tokenRequest(user: (Slapd.alice.uid, Slapd.alice.password), from: "127.0.0.23")
+            let other = try await portcullis.tokenRequest(
+                user: (Slapd.alice.uid, Slapd.alice.password), from: "127.0.0.23")
             #expect(other.status == 200, "\(other)")
         }
     }

@@ -55,8 +55,9 @@ struct LDAPGuessingTests {
         let chain = PasswordChain(
             [provider], throttle: GuessingThrottle(limits: GuessingLimits(failures: 4, window: 60)))
         for attempt in 0..<2 {
-            guard case .rejected(_, .invalidCredentials) = await chain.authenticate(
-                environment.credentials("alice", "wrong \(attempt)"))
+            guard
+                case .rejected(_, .invalidCredentials) = await chain.authenticate(
+                    environment.credentials("alice", "wrong \(attempt)"))
             else {
                 Issue.record("attempt \(attempt) was not refused")
                 return
@@ -67,8 +68,9 @@ struct LDAPGuessingTests {
                 return
             }
         }
-        guard case .throttled(let refusal) = await chain.authenticate(
-            environment.credentials("alice", Slapd.alice.password))
+        guard
+            case .throttled(let refusal) = await chain.authenticate(
+                environment.credentials("alice", Slapd.alice.password))
         else {
             Issue.record("the fifth attempt was not throttled")
             return
