@@ -23,11 +23,10 @@ struct PasswordGuessingEndToEndTests {
             port: port, service: "guessing.test", issuer: "portcullis-guessing",
             registryURL: "http://127.0.0.1:\(try freePort())")
         defer { portcullis.stop() }
-        let policy = try String(
-            contentsOf: portcullis.configDirectory.appendingPathComponent("30-policy.yaml"), encoding: .utf8)
+        // Every other policy key keeps its default.
         try portcullis.writeConfig(
             "30-policy.yaml",
-            policy + "\n  passwordGuessing: {failures: \(failureLimit), window: 1m, concurrentChecks: 4}\n")
+            "policy:\n  passwordGuessing: {failures: \(failureLimit), window: 1m, concurrentChecks: 4}\n")
         try portcullis.writeConfig(
             "40-providers.yaml",
             """
