@@ -504,6 +504,8 @@ public struct PolicySettings: Sendable, Hashable {
     public var anonymousBrowsing = true
     /// Whether the first user created through bootstrap becomes admin. Default true.
     public var firstUserAdmin = true
+    /// The per-client-address limits on password guessing.
+    public var passwordGuessing = PasswordGuessingSettings()
 
     /// The Portus defaults.
     public init() {}
@@ -529,6 +531,7 @@ public struct PolicySettings: Sendable, Hashable {
             .boolean,
             "The first user, created by the explicit bootstrap, becomes admin."
         ),
+        .section("passwordGuessing", \.passwordGuessing, PasswordGuessingSettings.fields),
     ]
 }
 

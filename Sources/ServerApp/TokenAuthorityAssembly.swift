@@ -62,12 +62,39 @@ struct TokenAuthorityAssembly {
             settings: TokenEndpoint.Settings(
                 path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
                 authorization: configuration.policy.authorization),
-            chain: PasswordChain(passwordProviders), store: store,
+            chain: PasswordChain(
+                passwordProviders,
+                throttle: GuessingThrottle(
+                    limits: Self.guessingLimits(
+                        configuration.policy.passwordGuessing, providers: providers, logger: logger)
+                )),
+            store: store,
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
             refreshTokens: refreshTokens, audit: audit, logger: logger.named("token"),
             linker: MappedIdentityLinker(mapper: mapping.mapper))
+    }
+
+    /// The chain's guessing limits: `policy.passwordGuessing`, or, while that is left at its defaults, the
+    /// `rateLimit` a local provider still sets from before the limit moved to the chain (with a warning).
+    static func guessingLimits(
+        _ settings: PasswordGuessingSettings, providers: [any IdentityProvider], logger: Logger
+    ) -> GuessingLimits {
+        var limits = GuessingLimits(
+            failures: settings.failures, window: settings.window.inSeconds, concurrentChecks: settings.concurrentChecks)
+        guard settings == PasswordGuessingSettings() else { return limits }
+        for case let local as LocalPasswordProvider in providers {
+            guard let legacy = local.configuration.rateLimit else { continue }
+            logger.warning(
+                "providers[\(local.id)].config.rateLimit is deprecated: the limit now covers every password provider; "
+                    + "move it to policy.passwordGuessing (failures, window)",
+                ["failures": String(legacy.failures), "window": "\(legacy.window.seconds)s"])
+            limits.failures = legacy.failures
+            limits.window = legacy.window.timeInterval
+            break
+        }
+        return limits
     }
 
     /// Makes every enabled provider in ascending `order` (ties keep file order).

@@ -70,6 +70,8 @@ public protocol StoreReading {
     func identityLinks(of userID: User.ID) throws -> [IdentityLink]
     /// Every identity link of one provider, ordered by subject (for group sync).
     func identityLinks(ofProvider providerID: String) throws -> [IdentityLink]
+    /// The password-login record of an account from one client address, if there is one.
+    func addressLoginState(of userID: User.ID, from clientAddress: String) throws -> AddressLoginState?
 
     // MARK: Teams
     /// The team with this exact name, if any.
@@ -179,6 +181,12 @@ public protocol StoreWriting: StoreReading {
     func recordSuccessfulLogin(of userID: User.ID, at date: Date) throws
     /// Counts one failed password login and sets the lock, if any; returns the new failure count.
     func recordFailedLogin(of userID: User.ID, lockedUntil: Date?) throws -> Int
+    /// Creates or replaces the password-login record of `state.userID` from `state.clientAddress`.
+    func saveAddressLoginState(_ state: AddressLoginState) throws
+    /// Deletes the account's per-address records that hold nothing worth keeping at `date`: no lock in force,
+    /// no failure since `failuresSince` and no success since `successesSince`; returns how many went.
+    func pruneAddressLoginStates(of userID: User.ID, at date: Date, failuresSince: Date, successesSince: Date) throws
+        -> Int
     /// Deletes a user with their links, memberships, stars and tokens; authored tags and audit lines keep the name.
     func deleteUser(_ userID: User.ID) throws
     /// Links a federated identity to a user.

@@ -249,7 +249,7 @@ public struct TokenEndpoint: Sendable {
             try await auditIssuance(record)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
+            if error.isAudited { await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason) }
             return error.response(oauth: false)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -308,7 +308,7 @@ public struct TokenEndpoint: Sendable {
             try await auditIssuance(record)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
+            if error.isAudited { await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason) }
             return error.response(oauth: true)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -398,6 +398,7 @@ public struct TokenEndpoint: Sendable {
             record.provider = provider.rawValue
             throw TokenEndpointError.rejected(reason)
         case .unknownUser: throw TokenEndpointError.rejected(.invalidCredentials)
+        case .throttled(let throttling): throw TokenEndpointError.throttled(throttling)
         case .unavailable(let error):
             record.provider = error.provider.rawValue
             logger.warning(

@@ -11,6 +11,8 @@ enum TokenEndpointError: Error {
     case badCredentialsFormat
     case accountMismatch
     case rejected(RejectionReason)
+    /// The password chain refused to check: the client address is over its guessing limits.
+    case throttled(Throttling)
     case noAccount(String)
     /// Identity mapping refused the account (username clash, provisioning off, disabled); `code` is for audit.
     case refusedAccount(message: String, code: String)
@@ -27,7 +29,7 @@ enum TokenEndpointError: Error {
         switch self {
         case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
         case .accountMismatch, .noAccount, .refusedAccount: .unauthorized
-        case .rejected(.rateLimited): .tooManyRequests
+        case .rejected(.rateLimited), .throttled: .tooManyRequests
         case .rejected: .unauthorized
         case .providerUnavailable, .auditUnavailable: .serviceUnavailable
         case .internalFailure: .internalServerError
@@ -49,6 +51,10 @@ enum TokenEndpointError: Error {
         case .rejected(.rateLimited(let seconds)):
             "too many failed logins from this address; retry in \(seconds) seconds"
         case .rejected(.expired): "the application token expired or was revoked"
+        case .throttled(let throttling) where throttling.cause == .concurrency:
+            "too many password checks in progress from this address; retry in \(throttling.retryAfterSeconds) seconds"
+        case .throttled(let throttling):
+            "too many failed logins from this address; retry in \(throttling.retryAfterSeconds) seconds"
         case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
         case .refusedAccount(let message, _): message
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
@@ -66,7 +72,7 @@ enum TokenEndpointError: Error {
         case .badRequest, .badCredentialsFormat: "BAD_REQUEST"
         case .unknownService: "UNSUPPORTED_SERVICE"
         // distribution's errcode for 429; docker and skopeo print the message either way.
-        case .rejected(.rateLimited): "TOOMANYREQUESTS"
+        case .rejected(.rateLimited), .throttled: "TOOMANYREQUESTS"
         case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant: "UNAUTHORIZED"
         case .providerUnavailable, .auditUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
@@ -79,6 +85,8 @@ enum TokenEndpointError: Error {
         switch self {
         case .unsupportedGrant: "unsupported_grant_type"
         case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount: "invalid_grant"
+        // RFC 6749 has no code for rate limits; the 429 status and Retry-After carry the meaning.
+        case .throttled: "temporarily_unavailable"
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
         case .providerUnavailable, .auditUnavailable: "temporarily_unavailable"
         case .internalFailure: "server_error"
@@ -92,6 +100,13 @@ enum TokenEndpointError: Error {
         case .refusedAccount(_, let code): "\(message) (\(code))"
         default: message
         }
+    }
+
+    /// Whether the refusal is audited: a throttled address only once per window (see `Throttling`), so a
+    /// flood of refused attempts cannot flood the audit log.
+    var isAudited: Bool {
+        if case .throttled(let throttling) = self { return throttling.isFirstInWindow }
+        return true
     }
 
     /// How the request is audited.
@@ -109,6 +124,9 @@ enum TokenEndpointError: Error {
     func response(oauth: Bool) -> HTTPResponse {
         var headers = HTTPHeaders()
         if case .rejected(.rateLimited(let seconds)) = self { headers.add(name: "Retry-After", value: String(seconds)) }
+        if case .throttled(let throttling) = self {
+            headers.add(name: "Retry-After", value: String(throttling.retryAfterSeconds))
+        }
         var response = HTTPError(status, code: code, message: message, headers: headers).response()
         if oauth {
             // The registry's error document with the OAuth2 members in front: `{"error":…,"errors":[…]}`.

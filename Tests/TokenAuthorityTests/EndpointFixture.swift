@@ -147,7 +147,7 @@ struct EndpointFixture {
         providers extra: @escaping @Sendable (any Store, [String: User]) -> [any PasswordAuthenticating] = { _, _ in []
         },
         authorization: AuthorizationSettings = AuthorizationSettings(),
-        audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
+        audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero, throttle: GuessingThrottle? = nil,
         refreshPolicy: RefreshTokenPolicy = RefreshTokenPolicy(),
         storeClock: @escaping @Sendable () -> Date = { now },
         recorder: ((SQLiteStore) -> any AuditRecording)? = nil,
@@ -174,7 +174,9 @@ struct EndpointFixture {
             let endpoint = TokenEndpoint(
                 settings: TokenEndpoint.Settings(
                     path: "/v2/token", services: [service, otherService], authorization: authorization),
-                chain: PasswordChain(extra(store, users) + [StoredPasswordProvider(store: store)]), store: store,
+                chain: PasswordChain(
+                    extra(store, users) + [StoredPasswordProvider(store: store)], throttle: throttle, now: { now }),
+                store: store,
                 minter: TokenMinter(
                     issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
                 refreshTokens: refreshTokens, audit: recorder?(store) ?? audit,
