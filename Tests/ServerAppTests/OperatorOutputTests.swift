@@ -71,7 +71,7 @@ import Testing
         #expect(try await sandbox.portcullis(["db", "migrate"]).status == 0)
         let store = try await SQLiteStore.open(
             SQLiteConfiguration(location: .file(sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path)))
-        try await store.write { writer in try writer.appendAuditEvents(events) }
+        try await store.write { writer in _ = try writer.appendAuditEvents(events) }
         await store.close()
     }
 
