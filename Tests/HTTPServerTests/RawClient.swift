@@ -26,12 +26,20 @@ final class RawClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, receiveTimeout: Double = 5) throws {
+    /// Connects to `127.0.0.1:port`, from `source` (a loopback address such as `127.0.0.2`) when given.
+    init(port: Int, from source: String? = nil, receiveTimeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawClientError(description: "socket failed") }
         var timeout = timeval(
             tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
+        if let source {
+            guard bindSource(fd, source) else {
+                let code = errno
+                close(fd)
+                throw RawClientError(description: "bind to \(source) failed: errno \(code)")
+            }
+        }
         var address = sockaddr_in()
         address.sin_family = sa_family_t(AF_INET)
         address.sin_port = in_port_t(UInt16(port).bigEndian)
@@ -147,6 +155,21 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// Everything the server sends until it closes the connection; nil when it is still open at the
+    /// receive timeout.
+    func readUntilClose() -> [UInt8]? {
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                buffer.append(contentsOf: chunk[0..<count])
+                continue
+            }
+            if count == 0 || errno == ECONNRESET { return buffer }
+            return nil
+        }
+    }
+
     /// Bytes received but not consumed by `readResponse`.
     var unreadText: String { String(decoding: buffer, as: UTF8.self) }
 }
@@ -159,4 +182,19 @@ func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async thr
         }
         thread.start()
     }
+}
+
+/// Binds `fd` to the loopback address `source` before it connects, so the server sees that peer
+/// address; the port is left to `connect` (`IP_BIND_ADDRESS_NO_PORT`), which can reuse one local port
+/// towards different servers.
+func bindSource(_ fd: Int32, _ source: String) -> Bool {
+    var one: Int32 = 1
+    // IP_BIND_ADDRESS_NO_PORT (linux/in.h); Glibc's module does not export it.
+    setsockopt(fd, Int32(IPPROTO_IP), 24, &one, socklen_t(MemoryLayout<Int32>.size))
+    var local = sockaddr_in()
+    local.sin_family = sa_family_t(AF_INET)
+    local.sin_addr.s_addr = inet_addr(source)
+    return withUnsafePointer(to: &local) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
+    } == 0
 }

@@ -1,0 +1,87 @@
+import Foundation
+import HTTPServer
+import Testing
+
+/// The header timeout runs from the accept on a new connection (not the idle timeout), and from
+/// the first byte of a later request on a kept-alive one. Every server here has a short header
+/// timeout and a long idle timeout, so a connection closed early was closed by the header timeout;
+/// the receive timeouts only bound a broken run.
+@Suite struct HeaderTimeoutTests {
+    private static func configure(_ configuration: inout HTTPServerConfiguration) {
+        configuration.headerTimeout = .seconds(1)
+        configuration.idleTimeout = .seconds(600)
+    }
+
+    @Test func aConnectionThatSendsNothingIsClosedWithoutAResponseAfterTheHeaderTimeout() async throws {
+        try await withServer(Self.configure) { server, port in
+            let received = try await onThread { () -> [UInt8]? in
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                return client.readUntilClose()
+            }
+            #expect(
+                received == [],
+                "the server sent \(received.map { String(decoding: $0, as: UTF8.self) } ?? "nothing and kept the connection open")"
+            )
+            #expect(server.metrics.timedOutConnections == 1)
+        }
+    }
+
+    @Test(arguments: ["G", "GET / HTTP/1.1\r\n", "GET / HTTP/1.1\r\nHost: x\r\n"])
+    func aPartialFirstHeadGets408AndTheConnectionCloses(partial: String) async throws {
+        try await withServer(Self.configure) { server, port in
+            try await onThread {
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                client.send(partial)
+                let response = try client.readResponse()
+                #expect(response.status == 408)
+                #expect(response.header("Connection") == "close")
+                #expect(client.waitForClose())
+            }
+            #expect(server.metrics.timedOutConnections == 1)
+        }
+    }
+
+    @Test func aKeptAliveConnectionBetweenRequestsWaitsTheIdleTimeoutNotTheHeaderTimeout() async throws {
+        try await withServer(Self.configure) { server, port in
+            try await onThread {
+                let kept = try RawClient(port: port, receiveTimeout: 60)
+                kept.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try kept.readResponse().text == "GET /first")
+                // A silent connection opened after the first response is closed by the header timeout;
+                // once it is, at least a header timeout has passed while `kept` sat idle.
+                let witness = try RawClient(port: port, receiveTimeout: 60)
+                #expect(witness.readUntilClose() == [])
+                #expect(!kept.peerClosedNow())
+                kept.send("GET /second HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try kept.readResponse().text == "GET /second")
+            }
+            #expect(server.metrics.timedOutConnections == 1)
+        }
+    }
+
+    @Test func aKeptAliveConnectionsNextPartialHeadGets408() async throws {
+        try await withServer(Self.configure) { _, port in
+            try await onThread {
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                client.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
+                #expect(try client.readResponse().status == 200)
+                client.send("GET /second HTTP/1.1\r\nHo")
+                let response = try client.readResponse()
+                #expect(response.status == 408)
+                #expect(response.header("Connection") == "close")
+                #expect(client.waitForClose())
+            }
+        }
+    }
+
+    @Test func aConnectionThatSendsItsRequestInTimeIsAnswered() async throws {
+        try await withServer(Self.configure) { _, port in
+            try await onThread {
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                client.send("GET /prompt HTTP/1.1\r\n")
+                client.send("Host: x\r\n\r\n")
+                #expect(try client.readResponse().text == "GET /prompt")
+            }
+        }
+    }
+}
