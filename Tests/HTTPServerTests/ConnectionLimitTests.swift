@@ -1,6 +1,7 @@
 import Diagnostics
 import Foundation
 import HTTPCore
+import TestSupport
 import Testing
 
 @testable import HTTPServer

@@ -2,6 +2,7 @@ import Diagnostics
 import Foundation
 import HTTPCore
 import HTTPServer
+import TestSupport
 import Testing
 
 /// An actor a responder awaits, so the task leaves its event loop and must come back.

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPServer
+import TestSupport
 import Testing
 
 /// The header timeout runs from the accept on a new connection (not the idle timeout), and from

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// A response read off the wire by `RawClient`.
 struct RawResponse: Sendable {
@@ -172,29 +173,4 @@ final class RawClient: @unchecked Sendable {
 
     /// Bytes received but not consumed by `readResponse`.
     var unreadText: String { String(decoding: buffer, as: UTF8.self) }
-}
-
-/// Runs blocking test code on its own thread so the cooperative pool stays free for responders.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
-    }
-}
-
-/// Binds `fd` to the loopback address `source` before it connects, so the server sees that peer
-/// address; the port is left to `connect` (`IP_BIND_ADDRESS_NO_PORT`), which can reuse one local port
-/// towards different servers.
-func bindSource(_ fd: Int32, _ source: String) -> Bool {
-    var one: Int32 = 1
-    // IP_BIND_ADDRESS_NO_PORT (linux/in.h); Glibc's module does not export it.
-    setsockopt(fd, Int32(IPPROTO_IP), 24, &one, socklen_t(MemoryLayout<Int32>.size))
-    var local = sockaddr_in()
-    local.sin_family = sa_family_t(AF_INET)
-    local.sin_addr.s_addr = inet_addr(source)
-    return withUnsafePointer(to: &local) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size)) }
-    } == 0
 }

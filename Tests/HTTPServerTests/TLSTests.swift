@@ -2,6 +2,7 @@ import Diagnostics
 import Foundation
 import HTTPCore
 import HTTPServer
+import TestSupport
 import Testing
 
 /// Runs a command to completion and returns its exit status and standard output.
