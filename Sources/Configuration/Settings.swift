@@ -71,8 +71,8 @@ public struct ServerSettings: Sendable, Hashable {
     public var eventLoops = 0
     /// Open connections beyond this are refused. Default 4096.
     public var maxConnections = 4096
-    /// Open connections from one client address beyond this are refused (IPv6 per /64; trusted
-    /// proxies exempt). Default 256.
+    /// Open connections from one client address beyond this are refused (IPv6 per /64); through
+    /// trusted proxies, requests in flight per forwarded client. Default 256.
     public var maxConnectionsPerAddress = 256
     /// A kept-alive connection idle between requests is closed after this. Default 60s.
     public var idleTimeout: Duration = .seconds(60)
@@ -113,7 +113,7 @@ public struct ServerSettings: Sendable, Hashable {
             "maxConnectionsPerAddress",
             \.maxConnectionsPerAddress,
             .integer(1...1_000_000),
-            "Open connections from one client address (IPv6: per /64) beyond this are refused; trustedProxies are exempt."
+            "Open connections from one client address (IPv6: per /64) beyond this are refused; through trustedProxies, requests in flight per forwarded client."
         ),
         .value(
             "idleTimeout",

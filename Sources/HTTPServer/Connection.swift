@@ -20,6 +20,8 @@ struct Completion: Sendable {
     var fd: Int32
     var generation: UInt64
     var response: HTTPResponse
+    /// The forwarded client whose request-in-flight count this response ends, if it was counted.
+    var releasing: IPAddress? = nil
 }
 
 /// Runs the jobs of responder tasks on their event loop's thread, so a responder that does not
@@ -74,15 +76,19 @@ final class Connection {
     var isFresh = true
     /// What the per-address cap counted this connection under; nil when it was not counted.
     let limitKey: IPAddress?
+    /// The peer is a trusted proxy: its requests count per forwarded client instead.
+    let viaTrustedProxy: Bool
 
     init(
-        fd: Int32, generation: UInt64, info: HTTPConnectionInfo, limitKey: IPAddress?, maxHeaderBytes: Int,
+        fd: Int32, generation: UInt64, info: HTTPConnectionInfo, limitKey: IPAddress?, viaTrustedProxy: Bool,
+        maxHeaderBytes: Int,
         tls: TLSServerSession?
     ) {
         self.fd = fd
         self.generation = generation
         self.info = info
         self.limitKey = limitKey
+        self.viaTrustedProxy = viaTrustedProxy
         self.parser = HTTPRequestParser(maxHeaderBytes: maxHeaderBytes)
         self.tls = tls
     }

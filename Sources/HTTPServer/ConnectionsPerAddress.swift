@@ -19,8 +19,11 @@ import Synchronization
 final class ConnectionsPerAddress: Sendable {
     /// What the accepting loop does with a new connection.
     enum Admission: Equatable {
-        /// Keep it; the caller must `release(key)` when it closes (nil key: not counted, exempt).
+        /// Keep it; the caller must `release(key)` when it closes (nil key: an address of another
+        /// family, not counted).
         case admitted(key: IPAddress?)
+        /// Keep it: the peer is in `exempt` (a trusted proxy) and is not counted.
+        case exempt
         /// Refuse it; `logRefusals` is the number of refusals to report now, or nil to stay quiet.
         case refused(key: IPAddress, logRefusals: Int?)
     }
@@ -65,7 +68,8 @@ final class ConnectionsPerAddress: Sendable {
     /// Counts a new connection from `address` (nil: an unknown family, never counted), or refuses it
     /// when its address already holds `limit`; `now` is the monotonic clock in milliseconds.
     func admit(_ address: IPAddress?, now: Int64) -> Admission {
-        guard let address, !exempt.contains(where: { $0.contains(address) }) else { return .admitted(key: nil) }
+        guard let address else { return .admitted(key: nil) }
+        if exempt.contains(where: { $0.contains(address) }) { return .exempt }
         let key = Self.key(for: address)
         return state.withLock { state -> Admission in
             let count = state.open[key, default: 0]
@@ -103,5 +107,27 @@ final class ConnectionsPerAddress: Sendable {
     func openConnections(from address: IPAddress) -> Int {
         let key = Self.key(for: address)
         return state.withLock { $0.open[key, default: 0] }
+    }
+}
+
+/// The per-client limits every event loop of a server shares.
+///
+/// Behind a trusted proxy the client's address arrives only with each request, so the cap there is
+/// on requests in flight per forwarded client (resolved from `X-Forwarded-For` exactly as
+/// `ForwardedHeadersMiddleware` resolves it for the responder), with the same limit: a client that
+/// could hold `limit` connections directly may have `limit` requests in flight through a proxy.
+/// Requests answered on the event loop (`immediateResponse`) hold nothing and are not counted.
+struct ClientLimits: Sendable {
+    /// Open connections per peer address; trusted proxies exempt.
+    let connections: ConnectionsPerAddress
+    /// Requests in flight per forwarded client, on connections from trusted proxies.
+    let requestsThroughProxies: ConnectionsPerAddress
+    /// Resolves the forwarded client of a request from a trusted proxy.
+    let forwarded: ForwardedHeadersMiddleware
+
+    init(limit: Int, trustedProxies: [CIDR]) {
+        connections = ConnectionsPerAddress(limit: limit, exempt: trustedProxies)
+        requestsThroughProxies = ConnectionsPerAddress(limit: limit, exempt: [])
+        forwarded = ForwardedHeadersMiddleware(trustedProxies: trustedProxies)
     }
 }

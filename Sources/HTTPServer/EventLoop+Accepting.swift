@@ -25,13 +25,19 @@ extension EventLoop {
                 close(fd)
                 continue
             }
-            let limitKey: IPAddress?
-            switch perAddress.admit(address.ipAddress, now: now) {
+            var limitKey: IPAddress? = nil
+            var viaTrustedProxy = false
+            switch limits.connections.admit(address.ipAddress, now: now) {
             case .admitted(let key):
                 limitKey = key
+            case .exempt:
+                viaTrustedProxy = true
             case .refused(let key, let refusals):
                 metrics.rejectedPerAddress.add(1, ordering: .relaxed)
-                if let refusals { logRefusals(refusals, of: key) }
+                if let refusals {
+                    logRefusals(
+                        refusals, of: key, "refused connections: the address holds the most connections allowed")
+                }
                 // Best effort: the socket buffer of a fresh connection always takes these few bytes.
                 _ = sendSome(fd, tooManyFromAddress[...])
                 close(fd)
@@ -41,7 +47,7 @@ extension EventLoop {
             if open > configuration.maxConnections {
                 metrics.open.subtract(1, ordering: .relaxed)
                 metrics.rejected.add(1, ordering: .relaxed)
-                if let limitKey { perAddress.release(limitKey) }
+                if let limitKey { limits.connections.release(limitKey) }
                 _ = sendSome(fd, serviceUnavailable[...])
                 close(fd)
                 continue
@@ -55,7 +61,7 @@ extension EventLoop {
                 } catch {
                     logger.warning("TLS session setup failed", ["error": "\(error)"])
                     metrics.open.subtract(1, ordering: .relaxed)
-                    if let limitKey { perAddress.release(limitKey) }
+                    if let limitKey { limits.connections.release(limitKey) }
                     close(fd)
                     continue
                 }
@@ -63,7 +69,8 @@ extension EventLoop {
             let connection = Connection(
                 fd: fd, generation: nextGeneration,
                 info: HTTPConnectionInfo(remoteAddress: host, remotePort: port, isTLS: session != nil),
-                limitKey: limitKey, maxHeaderBytes: configuration.maxHeaderBytes, tls: session)
+                limitKey: limitKey, viaTrustedProxy: viaTrustedProxy, maxHeaderBytes: configuration.maxHeaderBytes,
+                tls: session)
             nextGeneration &+= 1
             // Generation 0 (low 32 bits) marks the listener and the eventfd in epoll keys.
             if nextGeneration & 0xFFFF_FFFF == 0 { nextGeneration &+= 1 }
@@ -81,12 +88,33 @@ extension EventLoop {
         }
     }
 
+    /// Counts a request from a trusted proxy against its forwarded client; false when that client
+    /// already has the most requests in flight. `key` is what to release once the response is written.
+    func admitForwardedClient(of request: HTTPRequest, key: inout IPAddress?) -> Bool {
+        let client = limits.forwarded.resolve(connection: request.connection, headers: request.head.headers)
+        switch limits.requestsThroughProxies.admit(IPAddress(client.clientAddress), now: now) {
+        case .admitted(let counted):
+            // nil for an unparseable peer address (never from a socket): not counted.
+            key = counted
+            return true
+        case .exempt:
+            return true
+        case .refused(let key, let refusals):
+            metrics.rejectedForwarded.add(1, ordering: .relaxed)
+            if let refusals {
+                logRefusals(
+                    refusals, of: key, "refused requests: the forwarded client has the most requests in flight allowed")
+            }
+            return false
+        }
+    }
+
     /// One warning for a run of refusals from one address (`ConnectionsPerAddress` throttles them).
-    private func logRefusals(_ refusals: Int, of key: IPAddress) {
+    private func logRefusals(_ refusals: Int, of key: IPAddress, _ message: String) {
         logger.warning(
-            "refused connections: the address holds the most connections allowed per address",
+            message,
             [
-                "address": ConnectionsPerAddress.describe(key), "limit": "\(perAddress.limit)",
+                "address": ConnectionsPerAddress.describe(key), "limit": "\(limits.connections.limit)",
                 "refused_since_last_warning": "\(refusals)",
             ])
     }
@@ -100,5 +128,12 @@ func closingResponse(_ statusLine: String, _ body: String) -> [UInt8] {
 }
 
 let serviceUnavailable = closingResponse("503 Service Unavailable", "503 Service Unavailable\n")
+/// Kept-alive: the proxy's connection serves other clients too.
+let tooManyInFlight: HTTPResponse = {
+    var response = HTTPResponse.text(
+        "503 Service Unavailable: too many requests in flight from this client\n", status: .serviceUnavailable)
+    response.headers.add(name: "Retry-After", value: "1")
+    return response
+}()
 let tooManyFromAddress = closingResponse(
     "503 Service Unavailable", "503 Service Unavailable: too many connections from this address\n")

@@ -116,7 +116,7 @@ extension EventLoop {
         connections[Int(connection.fd)] = nil
         connectionCount -= 1
         metrics.open.subtract(1, ordering: .relaxed)
-        if let key = connection.limitKey { perAddress.release(key) }
+        if let key = connection.limitKey { limits.connections.release(key) }
     }
 
     // MARK: Timeouts and shutdown

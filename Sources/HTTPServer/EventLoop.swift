@@ -16,7 +16,7 @@ final class EventLoop: @unchecked Sendable {
     let logger: Logger
     let metrics: HTTPServerMetrics
     /// Shared by every loop of the server.
-    let perAddress: ConnectionsPerAddress
+    let limits: ClientLimits
     let tlsContext: TLSServerContext?
     let epollFD: Int32
     let wakeFD: Int32
@@ -49,7 +49,7 @@ final class EventLoop: @unchecked Sendable {
 
     init(
         index: Int, listenFD: Int32, configuration: HTTPServerConfiguration, responder: any HTTPResponder,
-        logger: Logger, metrics: HTTPServerMetrics, perAddress: ConnectionsPerAddress, tlsContext: TLSServerContext?,
+        logger: Logger, metrics: HTTPServerMetrics, limits: ClientLimits, tlsContext: TLSServerContext?,
         onExit: @escaping @Sendable () -> Void
     ) throws(HTTPServerError) {
         let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -65,7 +65,7 @@ final class EventLoop: @unchecked Sendable {
         self.responder = responder
         self.logger = logger
         self.metrics = metrics
-        self.perAddress = perAddress
+        self.limits = limits
         self.tlsContext = tlsContext
         self.epollFD = epollFD
         self.wakeFD = wakeFD
@@ -410,13 +410,19 @@ final class EventLoop: @unchecked Sendable {
                 Completion(fd: connection.fd, generation: connection.generation, response: response))
             return
         }
+        var releasing: IPAddress? = nil
+        if connection.viaTrustedProxy && !admitForwardedClient(of: prepared, key: &releasing) {
+            localCompletions.append(
+                Completion(fd: connection.fd, generation: connection.generation, response: tooManyInFlight))
+            return
+        }
         let request = prepared
         let fd = connection.fd
         let generation = connection.generation
         let loop = self
-        let work: @Sendable () async -> Void = {
+        let work: @Sendable () async -> Void = { [releasing] in
             let response = await responder.respond(to: request)
-            loop.deliver(Completion(fd: fd, generation: generation, response: response))
+            loop.deliver(Completion(fd: fd, generation: generation, response: response, releasing: releasing))
         }
         switch configuration.responderExecution {
         case .eventLoop: Task(executorPreference: executor, operation: work)
@@ -460,6 +466,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Writes a responder's answer if its connection is still the one that asked.
     func complete(_ completion: Completion) {
+        if let key = completion.releasing { limits.requestsThroughProxies.release(key) }
         guard let connection = connection(completion.fd), connection.generation == completion.generation,
             connection.phase == .processing, let head = connection.head
         else { return }

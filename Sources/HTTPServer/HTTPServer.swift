@@ -109,15 +109,15 @@ public final class HTTPServer: Sendable {
             throw error
         }
         stopped.arm(count: loopCount)
-        let perAddress = ConnectionsPerAddress(
-            limit: configuration.maxConnectionsPerAddress, exempt: configuration.trustedProxies)
+        let limits = ClientLimits(
+            limit: configuration.maxConnectionsPerAddress, trustedProxies: configuration.trustedProxies)
         var loops: [EventLoop] = []
         for (index, fd) in listeners.enumerated() {
             do {
                 loops.append(
                     try EventLoop(
                         index: index, listenFD: fd, configuration: configuration, responder: responder,
-                        logger: logger, metrics: metrics, perAddress: perAddress, tlsContext: tlsContext,
+                        logger: logger, metrics: metrics, limits: limits, tlsContext: tlsContext,
                         onExit: { [stopped] in stopped.countDown() }))
             } catch {
                 for remaining in listeners[index...] { close(remaining) }

@@ -6,6 +6,7 @@ public final class HTTPServerMetrics: Sendable {
     let accepted = Atomic<Int>(0)
     let rejected = Atomic<Int>(0)
     let rejectedPerAddress = Atomic<Int>(0)
+    let rejectedForwarded = Atomic<Int>(0)
     let requests = Atomic<Int>(0)
     let parseErrors = Atomic<Int>(0)
     let timeouts = Atomic<Int>(0)
@@ -21,6 +22,9 @@ public final class HTTPServerMetrics: Sendable {
     /// Connections refused with 503 because their address already held `maxConnectionsPerAddress`
     /// (a counter).
     public var rejectedConnectionsPerAddress: Int { rejectedPerAddress.load(ordering: .relaxed) }
+    /// Requests from trusted proxies refused with 503 because their forwarded client already had
+    /// `maxConnectionsPerAddress` requests in flight (a counter).
+    public var rejectedRequestsPerForwardedClient: Int { rejectedForwarded.load(ordering: .relaxed) }
     /// Requests handed to the responder (a counter).
     public var requestsHandled: Int { requests.load(ordering: .relaxed) }
     /// Requests refused because they could not be parsed or broke a limit (a counter).

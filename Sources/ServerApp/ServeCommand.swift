@@ -163,6 +163,13 @@ enum ServeCommand {
         ) {
             Double(server.metrics.rejectedConnectionsPerAddress)
         }
+        metrics.gauge(
+            "portcullis_http_rejected_requests_per_forwarded_client",
+            help:
+                "Requests through trusted proxies refused since start: their client had server.maxConnectionsPerAddress in flight."
+        ) {
+            Double(server.metrics.rejectedRequestsPerForwardedClient)
+        }
         metrics.gauge("portcullis_http_malformed_requests", help: "Requests rejected by the parser since start.") {
             Double(server.metrics.malformedRequests)
         }

@@ -17,6 +17,11 @@ private func request(_ path: String, port: Int, from source: String) throws -> R
     return try client.readResponse()
 }
 
+/// A request as a trusted proxy forwards it for `client`.
+private func forwarded(_ path: String, _ client: String) -> String {
+    "GET \(path) HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \(client)\r\n\r\n"
+}
+
 @Suite struct ConnectionsPerAddressTests {
     @Test(.enabled(if: FileDescriptorLimit.allows(crowdDescriptors)))
     func oneAddressHolding4000IdleConnectionsGetsItsCapAndOtherAddressesStillGetAnswers() async throws {
@@ -159,6 +164,51 @@ private func request(_ path: String, port: Int, from source: String) throws -> R
         }
     }
 
+    @Test func throughATrustedProxyEachForwardedClientMayHaveTheCapOfRequestsInFlight() async throws {
+        let gate = Gate()
+        try await withServer(
+            {
+                $0.maxConnectionsPerAddress = 2
+                $0.trustedProxies = ["127.0.0.3/32"]
+            }, responder: TestResponder(gate: gate)
+        ) { server, port in
+            // Two requests of one client held in flight, each on its own proxy connection.
+            let held = (0..<2).map { _ in
+                Task {
+                    try await onThread { () -> RawResponse in
+                        let proxy = try RawClient(port: port, from: "127.0.0.3", receiveTimeout: 60)
+                        proxy.send(forwarded("/hold", "198.51.100.7"))
+                        return try proxy.readResponse()
+                    }
+                }
+            }
+            try await waitUntil("both held requests are with the responder") { server.metrics.requestsHandled == 2 }
+            try await onThread {
+                let proxy = try RawClient(port: port, from: "127.0.0.3", receiveTimeout: 60)
+                proxy.send(forwarded("/third", "198.51.100.7"))
+                let refused = try proxy.readResponse()
+                #expect(refused.status == 503)
+                #expect(refused.header("Retry-After") == "1")
+                #expect(refused.text.contains("too many requests in flight from this client"))
+                // The proxy's connection stays open and serves its other clients.
+                #expect(refused.header("Connection") == nil)
+                proxy.send(forwarded("/other", "198.51.100.8"))
+                #expect(try proxy.readResponse().text == "GET /other")
+            }
+            await gate.open()
+            for task in held { #expect(try await task.value.text == "held") }
+            // The answered requests gave their slots back.
+            let again = try await onThread { () -> RawResponse in
+                let proxy = try RawClient(port: port, from: "127.0.0.3", receiveTimeout: 60)
+                proxy.send(forwarded("/again", "198.51.100.7"))
+                return try proxy.readResponse()
+            }
+            #expect(again.text == "GET /again")
+            #expect(server.metrics.rejectedRequestsPerForwardedClient == 1)
+            #expect(server.metrics.rejectedConnectionsPerAddress == 0)
+        }
+    }
+
     // MARK: The table itself
 
     @Test(arguments: [
@@ -210,9 +260,9 @@ private func request(_ path: String, port: Int, from source: String) throws -> R
     @Test func exemptAddressesAreNeverCounted() throws {
         let table = ConnectionsPerAddress(limit: 1, exempt: ["10.0.0.0/8", "2001:db8::/32"])
         for _ in 0..<5 {
-            #expect(table.admit(IPAddress("10.1.2.3"), now: 0) == .admitted(key: nil))
-            #expect(table.admit(IPAddress("::ffff:10.1.2.3"), now: 0) == .admitted(key: nil))
-            #expect(table.admit(IPAddress("2001:db8::5"), now: 0) == .admitted(key: nil))
+            #expect(table.admit(IPAddress("10.1.2.3"), now: 0) == .exempt)
+            #expect(table.admit(IPAddress("::ffff:10.1.2.3"), now: 0) == .exempt)
+            #expect(table.admit(IPAddress("2001:db8::5"), now: 0) == .exempt)
         }
         #expect(table.openConnections(from: try #require(IPAddress("10.1.2.3"))) == 0)
     }

@@ -14,10 +14,28 @@ actor Counter {
     }
 }
 
+/// Holds requests until the test opens it, so a test keeps requests in flight without sleeping.
+actor Gate {
+    private var isOpen = false
+    private var waiters: [CheckedContinuation<Void, Never>] = []
+
+    func wait() async {
+        if isOpen { return }
+        await withCheckedContinuation { waiters.append($0) }
+    }
+
+    func open() {
+        isOpen = true
+        for waiter in waiters { waiter.resume() }
+        waiters = []
+    }
+}
+
 /// Answers by path: `/slow?ms=N` sleeps, `/echo` returns the body, `/info` describes the connection,
-/// `/now…` is answered synchronously on the event loop.
+/// `/hold` waits for `gate`, `/now…` is answered synchronously on the event loop.
 struct TestResponder: HTTPResponder {
     var limit = 1024
+    var gate = Gate()
     let counter = Counter()
 
     func bodyLimit(for head: HTTPRequestHead) -> Int { limit }
@@ -34,6 +52,9 @@ struct TestResponder: HTTPResponder {
             return .text("slow done")
         case "/echo":
             return HTTPResponse(status: .ok, body: request.body)
+        case "/hold":
+            await gate.wait()
+            return .text("held")
         case "/count":
             return .text("count \(await counter.next())")
         case "/bye":

@@ -41,16 +41,7 @@ final class RawClient: @unchecked Sendable {
                 throw RawClientError(description: "bind to \(source) failed: errno \(code)")
             }
         }
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-            }
-        }
-        guard result == 0 else {
+        guard connectToLoopback(fd, port: port) else {
             let code = errno
             close(fd)
             throw RawClientError(description: "connect failed: errno \(code)")

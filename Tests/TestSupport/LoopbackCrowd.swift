@@ -44,16 +44,7 @@ public final class LoopbackCrowd: @unchecked Sendable {
                 Glibc.close(fd)
                 throw LoopbackError("bind to \(source) failed: errno \(code)")
             }
-            var address = sockaddr_in()
-            address.sin_family = sa_family_t(AF_INET)
-            address.sin_port = in_port_t(UInt16(port).bigEndian)
-            address.sin_addr.s_addr = inet_addr("127.0.0.1")
-            let result = withUnsafePointer(to: &address) {
-                $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                    connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
-                }
-            }
-            guard result == 0 else {
+            guard connectToLoopback(fd, port: port) else {
                 let code = errno
                 Glibc.close(fd)
                 throw LoopbackError("connect from \(source) failed: errno \(code)")
@@ -140,6 +131,19 @@ public enum FileDescriptorLimit {
             throw LoopbackError("setrlimit(\(count)) failed: errno \(errno)")
         }
     }
+}
+
+/// Connects the blocking socket `fd` to `127.0.0.1:port`; false with errno set on failure.
+public func connectToLoopback(_ fd: Int32, port: Int) -> Bool {
+    var address = sockaddr_in()
+    address.sin_family = sa_family_t(AF_INET)
+    address.sin_port = in_port_t(UInt16(port).bigEndian)
+    address.sin_addr.s_addr = inet_addr("127.0.0.1")
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
+            connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        }
+    } == 0
 }
 
 /// Binds `fd` to the loopback address `source` before it connects, so the server sees that peer
