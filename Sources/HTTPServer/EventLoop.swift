@@ -9,6 +9,10 @@ import Foundation
 import HTTPCore
 import Synchronization
 
+/// One event loop. Its members are module-internal rather than private only so that
+/// `EventLoop+Accepting.swift` and `EventLoop+Writing.swift` can reach them; nothing outside this
+/// file and those two touches them, and everything below "Loop-thread state" belongs to the loop
+/// thread alone.
 final class EventLoop: @unchecked Sendable {
     let index: Int
     let configuration: HTTPServerConfiguration

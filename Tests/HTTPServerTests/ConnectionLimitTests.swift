@@ -17,6 +17,13 @@ private func request(_ path: String, port: Int, from source: String) throws -> R
     return try client.readResponse()
 }
 
+/// Timeouts no test run reaches, however loaded the machine: the tests that use them count the
+/// connections a server holds, and a header timeout closing a silent one would change the count.
+private func withoutTimeouts(_ configuration: inout HTTPServerConfiguration) {
+    configuration.headerTimeout = .seconds(600)
+    configuration.idleTimeout = .seconds(600)
+}
+
 /// A request as a trusted proxy forwards it for `client`.
 private func forwarded(_ path: String, _ client: String) -> String {
     "GET \(path) HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \(client)\r\n\r\n"
@@ -26,11 +33,9 @@ private func forwarded(_ path: String, _ client: String) -> String {
     @Test(.enabled(if: FileDescriptorLimit.allows(crowdDescriptors)))
     func oneAddressHolding4000IdleConnectionsGetsItsCapAndOtherAddressesStillGetAnswers() async throws {
         try FileDescriptorLimit.raise(to: crowdDescriptors)
-        // Long timeouts: the crowd must still be there when the other addresses ask.
         try await withServer({
             $0.eventLoops = 2
-            $0.headerTimeout = .seconds(600)
-            $0.idleTimeout = .seconds(600)
+            withoutTimeouts(&$0)
         }) { server, port in
             let cap = server.configuration.maxConnectionsPerAddress
             #expect(cap == 256)
@@ -61,8 +66,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
         try await withServer({
             $0.eventLoops = 2
             $0.maxConnections = 600
-            $0.headerTimeout = .seconds(600)
-            $0.idleTimeout = .seconds(600)
+            withoutTimeouts(&$0)
         }) { server, port in
             var crowds: [LoopbackCrowd] = []
             for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
@@ -117,7 +121,10 @@ private func forwarded(_ path: String, _ client: String) -> String {
     }
 
     @Test func aClosedConnectionGivesItsSlotBackToItsAddress() async throws {
-        try await withServer({ $0.maxConnectionsPerAddress = 2 }) { server, port in
+        try await withServer({
+            $0.maxConnectionsPerAddress = 2
+            withoutTimeouts(&$0)
+        }) { server, port in
             let crowd = try await onThread { try LoopbackCrowd(count: 3, port: port, from: "127.0.0.2") }
             try await waitUntil("the third connection is refused") { server.metrics.rejectedConnectionsPerAddress == 1 }
             let fates = try await onThread { crowd.fates() }
@@ -130,7 +137,10 @@ private func forwarded(_ path: String, _ client: String) -> String {
     }
 
     @Test func theRefusalSaysWhyAndClosesTheConnection() async throws {
-        try await withServer({ $0.maxConnectionsPerAddress = 1 }) { server, port in
+        try await withServer({
+            $0.maxConnectionsPerAddress = 1
+            withoutTimeouts(&$0)
+        }) { server, port in
             try await onThread {
                 let first = try RawClient(port: port, from: "127.0.0.2")
                 first.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -151,6 +161,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
         try await withServer({
             $0.maxConnectionsPerAddress = 2
             $0.trustedProxies = ["127.0.0.3/32"]
+            withoutTimeouts(&$0)
         }) { server, port in
             let proxy = try await onThread { try LoopbackCrowd(count: 6, port: port, from: "127.0.0.3") }
             let other = try await onThread { try LoopbackCrowd(count: 3, port: port, from: "127.0.0.2") }
@@ -170,6 +181,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
             {
                 $0.maxConnectionsPerAddress = 2
                 $0.trustedProxies = ["127.0.0.3/32"]
+                withoutTimeouts(&$0)
             }, responder: TestResponder(gate: gate)
         ) { server, port in
             // Two requests of one client held in flight, each on its own proxy connection.

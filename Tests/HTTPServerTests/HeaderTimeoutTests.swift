@@ -4,17 +4,25 @@ import TestSupport
 import Testing
 
 /// The header timeout runs from the accept on a new connection (not the idle timeout), and from
-/// the first byte of a later request on a kept-alive one. Every server here has a short header
-/// timeout and a long idle timeout, so a connection closed early was closed by the header timeout;
-/// the receive timeouts only bound a broken run.
+/// the first byte of a later request on a kept-alive one. Every server here has a header timeout far
+/// shorter than its idle timeout, so a connection closed early was closed by the header timeout; the
+/// receive timeouts only bound a broken run.
 @Suite struct HeaderTimeoutTests {
-    private static func configure(_ configuration: inout HTTPServerConfiguration) {
+    /// For a client that sends nothing: 1 s keeps the test short, and nothing it does can be late.
+    private static func silent(_ configuration: inout HTTPServerConfiguration) {
         configuration.headerTimeout = .seconds(1)
         configuration.idleTimeout = .seconds(600)
     }
 
+    /// For a client that must send something first: its header deadline runs from the accept, so it
+    /// is long enough that a test thread held up on a loaded machine still sends in time.
+    private static func sending(_ configuration: inout HTTPServerConfiguration) {
+        configuration.headerTimeout = .seconds(10)
+        configuration.idleTimeout = .seconds(600)
+    }
+
     @Test func aConnectionThatSendsNothingIsClosedWithoutAResponseAfterTheHeaderTimeout() async throws {
-        try await withServer(Self.configure) { server, port in
+        try await withServer(Self.silent) { server, port in
             let received = try await onThread { () -> [UInt8]? in
                 let client = try RawClient(port: port, receiveTimeout: 60)
                 return client.readUntilClose()
@@ -32,7 +40,7 @@ import Testing
         (1, "GET /second HTTP/1.1\r\nHo"),
     ])
     func aPartialHeadGets408AndTheConnectionCloses(served: Int, partial: String) async throws {
-        try await withServer(Self.configure) { server, port in
+        try await withServer(Self.sending) { server, port in
             try await onThread {
                 let client = try RawClient(port: port, receiveTimeout: 60)
                 for index in 0..<served {
@@ -50,7 +58,7 @@ import Testing
     }
 
     @Test func aKeptAliveConnectionBetweenRequestsWaitsTheIdleTimeoutNotTheHeaderTimeout() async throws {
-        try await withServer(Self.configure) { server, port in
+        try await withServer(Self.sending) { server, port in
             try await onThread {
                 let kept = try RawClient(port: port, receiveTimeout: 60)
                 kept.send("GET /first HTTP/1.1\r\nHost: x\r\n\r\n")
@@ -68,7 +76,7 @@ import Testing
     }
 
     @Test func aConnectionThatSendsItsRequestInTimeIsAnswered() async throws {
-        try await withServer(Self.configure) { _, port in
+        try await withServer(Self.sending) { _, port in
             try await onThread {
                 let client = try RawClient(port: port, receiveTimeout: 60)
                 client.send("GET /prompt HTTP/1.1\r\n")
