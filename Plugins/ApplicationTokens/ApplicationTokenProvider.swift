@@ -9,7 +9,7 @@ import Storage
 /// A password that is not a well-formed `pct_` token (wrong prefix, length, alphabet or checksum) is
 /// `.notMine` at once, without touching the database, so the chain goes on to local passwords. A
 /// well-formed token is this provider's: unknown → `.rejected(.invalidCredentials)`; the username is
-/// not the owner's (case-sensitive) → `.rejected(.invalidCredentials)`; revoked or expired →
+/// not the owner's (in any spelling of its case, as logins are) → `.rejected(.invalidCredentials)`; revoked or expired →
 /// `.rejected(.expired)`; owner disabled → `.rejected(.disabled)`. Success carries the token's
 /// restriction and notes the last-used time at most once per `touchInterval`.
 ///
@@ -101,7 +101,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
             return .rejected(.invalidCredentials)
         }
         let (token, owner) = (found.token, found.owner)
-        guard owner.username == credentials.username else {
+        guard Username.namesSameAccount(owner.username, credentials.username) else {
             await audit(credentials, token: token, owner: owner, reason: "wrong_username")
             return .rejected(.invalidCredentials)
         }
@@ -139,7 +139,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
         else { return nil }
         let (token, owner) = (found.token, found.owner)
         let now = context.now()
-        guard owner.username == credentials.username, token.isUsable(at: now), owner.isEnabled,
+        guard Username.namesSameAccount(owner.username, credentials.username), token.isUsable(at: now), owner.isEnabled,
             !isTouchDue(token.lastUsedAt, at: now)
         else { return nil }
         // An unreadable restriction fails closed, in `authenticate`.

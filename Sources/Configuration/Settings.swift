@@ -300,6 +300,7 @@ public struct CatalogSyncSettings: Sendable, Hashable {
 ///   responseExcerptLength: 1KiB
 ///   pollInterval: 5s
 ///   retention: 720h
+///   secretsKey: {file: var/keys/secrets.key}
 /// ```
 public struct WebhookSettings: Sendable, Hashable {
     /// The limit for one delivery attempt (connect, send, answer). Default 10s.
@@ -316,6 +317,9 @@ public struct WebhookSettings: Sendable, Hashable {
     public var pollInterval: Duration = .seconds(5)
     /// How long delivered and failed deliveries stay in the delivery log. Default 720h (30 days).
     public var retention: Duration = .seconds(30 * 86400)
+    /// The AES-256 key that encrypts webhook secrets and header values in the database (base64 of 32 bytes),
+    /// by reference. Default `{file: var/keys/secrets.key}`, generated on first start when missing.
+    public var secretsKey = Secret(.file("var/keys/secrets.key"))
 
     /// The defaults.
     public init() {}
@@ -342,6 +346,10 @@ public struct WebhookSettings: Sendable, Hashable {
         .value(
             "retention", \.retention, .duration(.seconds(3600)...(.seconds(3650 * 86400))),
             "How long delivered and failed deliveries stay in the delivery log."),
+        .value(
+            "secretsKey", \.secretsKey, .secret,
+            "AES-256 key (base64 of 32 bytes) encrypting webhook secrets and header values; generated if the file is missing."
+        ),
     ]
 }
 
@@ -427,6 +435,8 @@ public struct TokenSettings: Sendable, Hashable {
     /// How long a minted token is handed out again for the same user, registry and grants. Default 10s; 0s
     /// signs every token.
     public var reuseWindow: Duration = .seconds(10)
+    /// Refresh-token expiry and the per-user limit.
+    public var refresh = RefreshTokenSettings()
 
     /// How token headers name the signing key.
     public enum KeyIDFormat: String, Sendable, Hashable, CaseIterable {
@@ -458,6 +468,7 @@ public struct TokenSettings: Sendable, Hashable {
             "reuseWindow", \.reuseWindow, .duration(.zero...(.seconds(60))),
             "Hand out a token minted this recently again for the same user, registry and grants; 0s signs every time."
         ),
+        .section("refresh", \.refresh, RefreshTokenSettings.fields),
     ]
 }
 

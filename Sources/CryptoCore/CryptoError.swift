@@ -32,6 +32,10 @@ public struct CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         case passwordContainsNUL = "crypto.password_contains_nul"
         /// libxcrypt could not produce a salt or a hash.
         case hashingFailed = "crypto.hashing_failed"
+        /// A sealed value did not open: the key is wrong, or the value or its associated data were changed.
+        case decryptionFailed = "crypto.decryption_failed"
+        /// A sealed value is too short (or not the encoding) to hold a nonce and a tag.
+        case malformedCiphertext = "crypto.malformed_ciphertext"
         /// Any other OpenSSL failure (an encoding step, an allocation).
         case internalFailure = "crypto.internal"
     }
@@ -87,6 +91,10 @@ public struct CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
     public static let passwordContainsNUL = CryptoError(.passwordContainsNUL)
     /// An error with code `.hashingFailed`, for matching.
     public static let hashingFailed = CryptoError(.hashingFailed)
+    /// An error with code `.decryptionFailed`, for matching.
+    public static let decryptionFailed = CryptoError(.decryptionFailed)
+    /// An error with code `.malformedCiphertext`, for matching.
+    public static let malformedCiphertext = CryptoError(.malformedCiphertext)
     /// An error with code `.internalFailure`, for matching.
     public static let internalFailure = CryptoError(.internalFailure)
 }

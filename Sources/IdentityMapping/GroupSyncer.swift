@@ -127,6 +127,11 @@ public struct GroupSyncer: Sendable {
                     entries.append(.init(username: identity.subject, action: .skipped("the entry has no username")))
                     continue
                 }
+                if let problem = Username.problem(with: identity.username) {
+                    entries.append(
+                        .init(username: identity.username, action: .skipped("invalid username: \(problem.message)")))
+                    continue
+                }
                 if try reader.user(named: identity.username) != nil {
                     entries.append(
                         .init(

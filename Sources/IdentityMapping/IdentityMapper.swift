@@ -23,7 +23,7 @@ public enum MappingRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     case provisioningDisabled(provider: String)
     /// The linked account is disabled.
     case accountDisabled(username: String)
-    /// The account could not be created (a username that cannot name a namespace).
+    /// The account could not be created: the username breaks `Username`'s rule (or cannot name a namespace).
     case invalidUsername(username: String, reason: String)
 
     /// A stable code for logs and audit.
@@ -47,7 +47,8 @@ public enum MappingRefusal: Error, Sendable, Hashable, CustomStringConvertible {
                 + "automatically; ask an administrator"
         case .accountDisabled: "account disabled"
         case .invalidUsername(let username, let reason):
-            "no account can be created for '\(username)': \(reason)"
+            "no account can be created for \(Username.quoted(username)): \(reason); ask an administrator"
+                + " to create or link one with a valid username"
         }
     }
 }
@@ -180,6 +181,11 @@ public final class IdentityMapper: Sendable {
                 try GroupSync.plan(
                     for: user, provider: provider, groups: groups, rules: rules, reader: reader,
                     entry: identity.distinguishedName))
+        }
+        // A first login whose name breaks the rule is refused before anything is written; accounts linked
+        // earlier keep working whatever their name (`portcullis doctor` lists those).
+        if let problem = Username.problem(with: identity.username) {
+            return .refused(.invalidUsername(username: identity.username, reason: problem.message))
         }
         if try reader.user(named: identity.username) != nil {
             return .refused(.usernameTaken(username: identity.username, provider: provider))

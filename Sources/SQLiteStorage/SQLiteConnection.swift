@@ -91,6 +91,9 @@ final class SQLiteConnection: @unchecked Sendable {
             // documented SQLite recommendation for WAL and is what the crash test checks.
             try exec("PRAGMA synchronous=NORMAL")
             try exec("PRAGMA foreign_keys=ON")
+            // Zero what a change frees inside a page (no extra I/O): a webhook secret sealed in place of
+            // its legacy plain text must not survive in the page's free space.
+            try exec("PRAGMA secure_delete=FAST")
             if options.readOnlyQueries { try exec("PRAGMA query_only=ON") }
         } catch {
             close()

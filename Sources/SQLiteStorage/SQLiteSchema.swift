@@ -5,7 +5,8 @@ import Storage
 /// Conventions: timestamps are INTEGER milliseconds since 1970 UTC; booleans are INTEGER 0/1 with
 /// a CHECK; enumerations are TEXT with a CHECK listing the raw values of the Swift enum; text that
 /// is compared for identity (usernames, names) uses the default BINARY collation, so uniqueness is
-/// case-sensitive exactly as the registry's names are.
+/// case-sensitive exactly as the registry's names are. (Usernames are also unique regardless of case,
+/// but that is checked where accounts are created, so databases holding older collisions still open.)
 ///
 /// ON DELETE choices:
 /// - what only exists for its parent goes with it (CASCADE): identity links, memberships, stars and
@@ -22,6 +23,10 @@ enum SQLiteSchema {
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
         Migration(version: 4, name: "registry contents per registry", sql: registryContents),
         Migration(version: 5, name: "outgoing webhooks", sql: webhooks),
+        // Version 6 belongs to another branch of issue 10; the migrator wants contiguous versions, so this
+        // branch holds its place with a no-op. At merge, keep the other branch's step 6 instead.
+        Migration(version: 6, name: "reserved", sql: "SELECT 1;"),
+        Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
     ]
 
     /// The highest version this binary knows.
@@ -369,6 +374,14 @@ enum SQLiteSchema {
             error            TEXT,
             UNIQUE (delivery_id, number)
         ) STRICT;
+        """
+
+    /// What asked for each refresh token (the user agent), so `token refresh list` can tell them apart.
+    /// Expiry is not stored: it follows from the times and the configured limits, so tightening the limits
+    /// applies to tokens already issued. (Webhook secrets and header values become sealed text in the same
+    /// TEXT columns at the first start after this version: no schema change.)
+    private static let refreshTokenClients = """
+        ALTER TABLE refresh_tokens ADD COLUMN client TEXT;
         """
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.

@@ -96,7 +96,25 @@ final class SQLiteTransaction: StoreWriting {
     }
 
     func user(named username: String) throws -> User? {
-        try first("SELECT \(Self.userColumns) FROM users WHERE username = ?", [username.sqlValue], Self.decodeUser)
+        // The exact spelling uses the unique index; only another spelling (or an unknown name) scans, which
+        // for an unknown name costs far less than the dummy password check that follows it.
+        if let exact = try first(
+            "SELECT \(Self.userColumns) FROM users WHERE username = ?", [username.sqlValue], Self.decodeUser)
+        {
+            return exact
+        }
+        let folded = try users(namedIgnoringCase: username)
+        return folded.count == 1 ? folded[0] : nil
+    }
+
+    func users(namedIgnoringCase username: String) throws -> [User] {
+        // NOCASE folds ASCII letters only: exactly the rule's alphabet, and older non-ASCII names compare
+        // byte for byte as before.
+        try rows(
+            """
+            SELECT \(Self.userColumns) FROM users WHERE username = ? COLLATE NOCASE
+            ORDER BY username = ? DESC, id
+            """, [username.sqlValue, username.sqlValue], Self.decodeUser)
     }
 
     func user(id: User.ID) throws -> User? {
@@ -616,49 +634,6 @@ final class SQLiteTransaction: StoreWriting {
         try change(
             "application token", "UPDATE application_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
             [date.sqlValue, tokenID.sqlValue])
-    }
-
-    private static let refreshTokenColumns = "id, user_id, service, secret_hash, created_at, last_used_at, revoked_at"
-
-    private static func decodeRefreshToken(_ row: SQLiteRow) -> RefreshToken {
-        RefreshToken(
-            id: row.id(0), userID: row.id(1), service: row.text(2), secretHash: row.text(3), createdAt: row.date(4),
-            lastUsedAt: row.optionalDate(5), revokedAt: row.optionalDate(6))
-    }
-
-    func refreshToken(secretHash: String) throws -> RefreshToken? {
-        try first(
-            "SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE secret_hash = ?", [secretHash.sqlValue],
-            Self.decodeRefreshToken)
-    }
-
-    func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken {
-        try requireName(secretHash, "token hash")
-        let id = try insert(
-            "INSERT INTO refresh_tokens (user_id, service, secret_hash, created_at) VALUES (?, ?, ?, ?)",
-            [userID.sqlValue, service.sqlValue, secretHash.sqlValue, now().sqlValue])
-        return try requireFound(
-            try first(
-                "SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE id = ?", [id.sqlValue],
-                Self.decodeRefreshToken), "refresh token")
-    }
-
-    func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
-        try change(
-            "refresh token", "UPDATE refresh_tokens SET last_used_at = ? WHERE id = ?",
-            [date.sqlValue, tokenID.sqlValue])
-    }
-
-    func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
-        try change(
-            "refresh token", "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
-            [date.sqlValue, tokenID.sqlValue])
-    }
-
-    func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int {
-        try affected(
-            "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
-            [date.sqlValue, userID.sqlValue])
     }
 
     // MARK: Events

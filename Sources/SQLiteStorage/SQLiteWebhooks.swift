@@ -1,7 +1,8 @@
 import Foundation
 import Storage
 
-// The webhook part of `StoreReading`/`StoreWriting` over SQLite (tables of schema migration 5).
+// The webhook part of `StoreReading`/`StoreWriting` over SQLite (tables of schema migration 5). Secrets and
+// header values arrive sealed (see `WebhookSecretSealer` in Webhooks) and are stored as given.
 extension SQLiteTransaction {
     // MARK: Webhooks
 
@@ -88,6 +89,22 @@ extension SQLiteTransaction {
                 [id.sqlValue, position.sqlValue, header.name.sqlValue, header.value.sqlValue])
         }
         return try requireFound(try webhook(id: Webhook.ID(id)), "webhook")
+    }
+
+    func setWebhookSecrets(_ webhookID: Webhook.ID, secret: String, headers: [WebhookHeader]) throws {
+        try requireName(secret, "secret")
+        let stored = try requireFound(try webhook(id: webhookID), "webhook")
+        guard stored.headers.map(\.name) == headers.map(\.name) else {
+            throw StoreError(.invalidInput, "the headers differ from the stored ones", subject: "headers")
+        }
+        try change(
+            "webhook", "UPDATE webhooks SET secret = ?, updated_at = ? WHERE id = ?",
+            [secret.sqlValue, now().sqlValue, webhookID.sqlValue])
+        for (position, header) in headers.enumerated() {
+            try change(
+                "webhook header", "UPDATE webhook_headers SET value = ? WHERE webhook_id = ? AND position = ?",
+                [header.value.sqlValue, webhookID.sqlValue, position.sqlValue])
+        }
     }
 
     func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws {

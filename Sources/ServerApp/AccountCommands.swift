@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import IdentityCore
 import Storage
 
 /// Account rules the commands (and later the API and UI) share: creating a user also creates their
@@ -7,7 +8,12 @@ import Storage
 enum Accounts {
     /// Creates `user` with a personal team (owned by them) and a private personal namespace named
     /// after the username by Portus's rules (keeping `-`), suffixed with a number when taken.
+    ///
+    /// Every path that makes an account comes through here, so every one applies `Username`'s rule and
+    /// case-insensitive uniqueness before anything is written.
+    /// - Throws: `CommandFailure(.dataError)` naming the problem with the name; `StoreError` from the store.
     static func createUser(_ user: NewUser, in store: any StoreWriting) throws -> (User, Namespace) {
+        try checkNewUsername(user.username, in: store)
         guard let base = NamespaceNaming.namespaceName(forUsername: user.username) else {
             throw CommandFailure(
                 .dataError, "username '\(user.username)' has no letters or digits to name a namespace after")
@@ -22,6 +28,24 @@ enum Accounts {
             name: name, team: team.id, visibility: .private, kind: .personal, personalOwner: created.id,
             description: "This personal namespace belongs to \(user.username).")
         return (created, namespace)
+    }
+}
+
+extension Accounts {
+    /// Refuses a username that breaks `Username`'s rule or that an account already has in any spelling.
+    static func checkNewUsername(_ username: String, in store: any StoreReading) throws {
+        if let problem = Username.problem(with: username) {
+            throw CommandFailure(
+                .dataError, "invalid username \(Username.quoted(username)): \(problem.message)")
+        }
+        if let holder = try store.users(namedIgnoringCase: username).first {
+            throw CommandFailure(
+                .dataError,
+                holder.username == username
+                    ? "a user named '\(username)' already exists"
+                    : "the username '\(username)' is taken: '\(holder.username)' exists, and names differing "
+                        + "only in case are the same account")
+        }
     }
 }
 
@@ -52,6 +76,10 @@ enum UserCommands {
         try parsed.finish(maxPositionals: 1)
         guard !(fromStdin && noPassword) else {
             throw CommandFailure(.usage, "--password-stdin and --no-password exclude each other")
+        }
+        // Refuse a bad name before asking for a password; the transaction checks it again, with uniqueness.
+        if let problem = Username.problem(with: username) {
+            throw CommandFailure(.dataError, "invalid username \(Username.quoted(username)): \(problem.message)")
         }
         let hash = noPassword ? nil : try await hashedPassword(fromStdin: fromStdin, pool: context)
         let (user, namespace) = try await context.write { writer in

@@ -11,6 +11,8 @@ public enum PortcullisCommand {
           config check                          validate config.d and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
+          doctor                                check stored data against today's rules (usernames, case
+                                                collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
           audit export --csv [--output PATH]    the whole audit log as CSV
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
@@ -23,6 +25,9 @@ public enum PortcullisCommand {
                                                 an application token (the docker login password), shown once
           token list USER
           token revoke USER NAME
+          token refresh list USER               the user's live refresh tokens (docker's offline tokens): id,
+                                                service, client, created, last used, expiry; never the token
+          token refresh revoke USER ID
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
           user list
           user set-password NAME [--password-stdin]
@@ -99,6 +104,8 @@ public enum PortcullisCommand {
             print("portcullis \(Version.current)")
         case "serve":
             try await ServeCommand.run(rest)
+        case "doctor":
+            try await DoctorCommand.run(rest)
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "audit":
@@ -115,7 +122,10 @@ public enum PortcullisCommand {
         case "token":
             try await subcommand(
                 command, rest,
-                ["create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke])
+                [
+                    "create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke,
+                    "refresh": TokenCommands.refresh,
+                ])
         case "user":
             try await subcommand(
                 command, rest,

@@ -46,8 +46,14 @@ enum ServeCommand {
             await store.close()
             throw error
         }
-        let webhooks = WebhooksAssembly(
-            settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
+        let webhooks: WebhooksAssembly
+        do {
+            webhooks = try await WebhooksAssembly.forServing(
+                settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
+        } catch {
+            await store.close()
+            throw error
+        }
         // One client per registry, shared by the event worker and the catalog sync (one token cache each).
         let registryClients = RegistryClientAssembly(
             configuration: configuration, keyRing: authority.keyRing, logger: logger
@@ -108,8 +114,10 @@ enum ServeCommand {
                 _ = try await entry.syncer.run(dryRun: false)
             }
         }
-        let catalogJobs = RegistryCommands.backgroundJobs(
-            configuration: configuration, clients: registryClients, store: store, logger: logger)
+        let catalogJobs =
+            RegistryCommands.backgroundJobs(
+                configuration: configuration, clients: registryClients, store: store, logger: logger)
+            + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
         for job in syncJobs + catalogJobs { job.start() }
         webhooks.start()
         let eventWorker = registryEvents.startWorker()

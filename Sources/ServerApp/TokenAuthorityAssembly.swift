@@ -37,6 +37,8 @@ struct TokenAuthorityAssembly {
     let providers: [any IdentityProvider]
     let keyRing: SigningKeyRingStore
     let endpoint: TokenEndpoint
+    /// The refresh tokens the endpoint issues and redeems (pruned by `serve`'s background job).
+    let refreshTokens: RefreshTokenService
     /// Identity mapping (links, provisioning, group sync) of federated providers.
     let mapping: IdentityMappingAssembly
 
@@ -55,6 +57,7 @@ struct TokenAuthorityAssembly {
         keyRing = try SigningKeyRingStore.configured(by: configuration.token)
         mapping = try IdentityMappingAssembly(
             settings: configuration.providers, providers: providers, store: store, logger: logger)
+        refreshTokens = RefreshTokenService(store: store, policy: configuration.token.refresh.policy)
         endpoint = TokenEndpoint(
             settings: TokenEndpoint.Settings(
                 path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
@@ -63,7 +66,7 @@ struct TokenAuthorityAssembly {
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
-            refreshTokens: RefreshTokenService(store: store), audit: audit, logger: logger.named("token"),
+            refreshTokens: refreshTokens, audit: audit, logger: logger.named("token"),
             linker: MappedIdentityLinker(mapper: mapping.mapper))
     }
 

@@ -1,7 +1,10 @@
 import ApplicationTokens
+import Configuration
+import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
+import TokenAuthority
 
 /// `portcullis token …`: application tokens, usable as the `docker login` password.
 enum TokenCommands {
@@ -75,6 +78,65 @@ enum TokenCommands {
         print("revoked token \(name) of \(username)")
     }
 
+    /// `token refresh list USER` and `token refresh revoke USER ID`: the refresh tokens docker keeps after a
+    /// login (`offline_token=true`).
+    static func refresh(_ arguments: [String]) async throws {
+        switch arguments.first {
+        case "list": try await listRefreshTokens(Array(arguments.dropFirst()))
+        case "revoke": try await revokeRefreshToken(Array(arguments.dropFirst()))
+        default: throw CommandFailure(.usage, "'token refresh' needs a subcommand: list, revoke")
+        }
+    }
+
+    /// `token refresh list USER`: id, service, client, created, last used and expiry of each live token.
+    private static func listRefreshTokens(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let username = try parsed.positional(0, "username")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let policy = context.configuration.token.refresh.policy
+        let tokens = try await withOwner(username, context: context) { store, owner in
+            try await RefreshTokenService(store: store, policy: policy).list(of: owner.id)
+        }
+        let rows = tokens.map { token in
+            [
+                token.id.description, token.service, WebhookCommands.printable(token.client ?? "-"),
+                token.createdAt.formatted(.iso8601),
+                token.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never", token.expiresAt.formatted(.iso8601),
+            ]
+        }
+        print(
+            table(header: ["ID", "SERVICE", "CLIENT", "CREATED", "LAST USED", "EXPIRES"], rows: rows),
+            terminator: "")
+    }
+
+    /// `token refresh revoke USER ID`.
+    private static func revokeRefreshToken(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let username = try parsed.positional(0, "username")
+        let idText = try parsed.positional(1, "refresh token id")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 2)
+        guard let raw = Int64(idText), raw > 0 else {
+            throw CommandFailure(.usage, "the refresh token id must be a number, as 'token refresh list' shows it")
+        }
+        let policy = context.configuration.token.refresh.policy
+        let revoked = try await withOwner(username, context: context) { store, owner in
+            try await RefreshTokenService(store: store, policy: policy).revoke(
+                RefreshToken.ID(raw), of: owner.id, actor: "cli:\(NSUserName())")
+        }
+        guard revoked else { throw CommandFailure(.dataError, "\(username) has no live refresh token \(raw)") }
+        print("revoked refresh token \(raw) of \(username)")
+    }
+
+    /// The job `serve` runs hourly: deletes revoked and expired refresh tokens.
+    static func pruneJob(_ service: RefreshTokenService, logger: Logger) -> BackgroundJob {
+        BackgroundJob(name: "refresh-token-prune", interval: .seconds(3600), logger: logger.named("jobs")) {
+            let pruned = try await service.prune()
+            if pruned > 0 { logger.info("revoked and expired refresh tokens pruned", ["count": String(pruned)]) }
+        }
+    }
+
     /// Opens the store, finds the owner, runs `body`, and maps token and store errors to exit statuses.
     private static func withOwner<T>(
         _ username: String, context: AppContext, _ body: (any Store, User) async throws -> T
@@ -89,5 +151,12 @@ enum TokenCommands {
         } catch let error as ApplicationTokenError {
             throw CommandFailure(.dataError, error.reason)
         }
+    }
+}
+
+extension RefreshTokenSettings {
+    /// The configured expiry and limit, as the refresh-token service applies them.
+    var policy: RefreshTokenPolicy {
+        RefreshTokenPolicy(idleExpiry: idleExpiry, absoluteExpiry: absoluteExpiry, maxPerUser: maxPerUser)
     }
 }

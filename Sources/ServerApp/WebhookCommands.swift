@@ -20,8 +20,11 @@ enum WebhookCommands {
             let format = try WebhookRules.parseFormat(formatName)
             let events = try WebhookRules.parseEvents(eventList)
             let headers = try headerTexts.map { text throws(WebhookError) in try WebhookRules.parseHeader(text) }
+            let sealer = try WebhooksAssembly.sealer(context.configuration.webhooks, createKeyIfMissing: true) {
+                printError($0)
+            }
             return try await context.withStore { store in
-                try await administration(store).create(
+                try await administration(store, sealer: sealer).create(
                     namespace: namespace, url: url, format: format, events: events, headers: headers)
             }
         }
@@ -33,7 +36,7 @@ enum WebhookCommands {
         print("secret: \(created.secret)")
     }
 
-    /// `webhook list [NAMESPACE]`: every webhook, or a namespace's; header values and secrets are never shown.
+    /// `webhook list [NAMESPACE]`: every webhook, or a namespace's; secrets are never shown, header values as `***`.
     static func list(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let namespace = parsed.positionals.first
@@ -46,7 +49,8 @@ enum WebhookCommands {
             [
                 webhook.id.description, webhook.namespace, printable(webhook.url), webhook.format.rawValue,
                 webhook.events.map(\.rawValue).joined(separator: ","),
-                webhook.headerNames.isEmpty ? "-" : webhook.headerNames.joined(separator: ","),
+                webhook.headerNames.isEmpty
+                    ? "-" : webhook.headerNames.map { "\(printable($0)): ***" }.joined(separator: ", "),
                 webhook.isEnabled ? "yes" : "no", webhook.createdAt.formatted(.iso8601),
             ]
         }
@@ -140,8 +144,9 @@ enum WebhookCommands {
         return (webhookID, context)
     }
 
-    private static func administration(_ store: any Store) -> WebhookAdministration {
-        WebhookAdministration(store: store, actor: "cli:\(NSUserName())")
+    private static func administration(_ store: any Store, sealer: WebhookSecretSealer? = nil) -> WebhookAdministration
+    {
+        WebhookAdministration(store: store, actor: "cli:\(NSUserName())", sealer: sealer)
     }
 
     private static func recordID<Record>(_ text: String, _ what: String, as: Record.Type) throws(CommandFailure)

@@ -1,8 +1,11 @@
 import Configuration
+import CryptoCore
 import Diagnostics
+import Foundation
 import HTTPClient
 import Storage
 import Threading
+import TokenAuthority
 import Webhooks
 
 /// Outgoing webhooks, wired for `serve`: the dispatcher that queues deliveries inside the transactions that
@@ -20,7 +23,7 @@ struct WebhooksAssembly {
     /// Builds the dispatcher and the worker from the `webhooks` settings; sends through libcurl on `pool`
     /// unless a `client` is given (tests).
     init(
-        settings: WebhookSettings, store: any Store, pool: BlockingPool, logger: Logger,
+        settings: WebhookSettings, store: any Store, pool: BlockingPool, logger: Logger, sealer: WebhookSecretSealer,
         placement: any JobPlacement = SingleInstancePlacement(), client: (any HTTPFetching)? = nil
     ) {
         var curl = CurlHTTPClient.Configuration()
@@ -34,10 +37,51 @@ struct WebhooksAssembly {
             maxBackoff: settings.maxBackoff, responseExcerptBytes: settings.responseExcerptLength,
             pollInterval: settings.pollInterval, retention: settings.retention)
         let worker = WebhookWorker(
-            store: store, client: client ?? CurlHTTPClient(configuration: curl, pool: pool), policy: policy,
-            logger: logger.named("webhooks"), runsHere: { await placement.runsHere(Self.jobName) })
+            store: store, client: client ?? CurlHTTPClient(configuration: curl, pool: pool), sealer: sealer,
+            policy: policy, logger: logger.named("webhooks"), runsHere: { await placement.runsHere(Self.jobName) })
         self.worker = worker
         dispatcher = WebhookDispatcher(queued: { worker.wake() })
+    }
+
+    /// What `serve` starts with: the secrets key (generated on first start when its file is missing), every
+    /// webhook value stored before encryption sealed with it, then the dispatcher and the worker.
+    static func forServing(settings: WebhookSettings, store: any Store, pool: BlockingPool, logger: Logger)
+        async throws -> WebhooksAssembly
+    {
+        let box = try Self.sealer(settings, createKeyIfMissing: true) { message in
+            logger.notice(message, ["key": settings.secretsKey.referenceDescription])
+        }
+        let sealed = try await mapStoreErrors { try await box.sealLegacyValues(in: store) }
+        if sealed > 0 {
+            logger.notice("encrypted the secrets of webhooks stored before encryption", ["webhooks": String(sealed)])
+        }
+        return WebhooksAssembly(settings: settings, store: store, pool: pool, logger: logger, sealer: box)
+    }
+
+    /// The sealer with the configured `webhooks.secretsKey`. When the key is a `{file: …}` reference whose file
+    /// does not exist and `createKeyIfMissing` is set, a new key is written there first (32 random bytes as
+    /// base64, mode 0600, through a temporary file) and `announce` is told where.
+    /// - Throws: `CommandFailure` (configuration) when the key cannot be read, is not base64 of 32 bytes, or
+    ///   cannot be written.
+    static func sealer(
+        _ settings: WebhookSettings, createKeyIfMissing: Bool, announce: (String) -> Void
+    ) throws(CommandFailure) -> WebhookSecretSealer {
+        let secret = settings.secretsKey
+        if createKeyIfMissing, case .file(let path) = secret.reference, !FileManager.default.fileExists(atPath: path) {
+            do {
+                try KeyRotation.writeNewFile(
+                    path, contents: AEADKey.generate().base64EncodedForKeyFile + "\n", mode: 0o600)
+            } catch {
+                throw CommandFailure(.cannotCreate, "webhooks.secretsKey: cannot create \(path): \(error)")
+            }
+            announce(
+                "generated the webhook secrets key \(path) (mode 0600) on first start; back it up with the database")
+        }
+        do {
+            return WebhookSecretSealer(key: try AEADKey(base64: try secret.reveal()))
+        } catch {
+            throw CommandFailure(.configuration, "webhooks.secretsKey: \(error)")
+        }
     }
 
     /// Starts sending (deliveries queued before a restart go out at once).

@@ -511,11 +511,13 @@ public struct RefreshToken: Sendable, Hashable, Identifiable, CustomStringConver
     public var lastUsedAt: Date?
     /// When it was revoked, if it was.
     public var revokedAt: Date?
+    /// What asked for it (the client's user agent, bounded), if it said; attacker-chosen text.
+    public var client: String?
 
     /// Creates a refresh token value (normally only a store does this).
     public init(
         id: ID, userID: User.ID, service: String, secretHash: String, createdAt: Date, lastUsedAt: Date?,
-        revokedAt: Date?
+        revokedAt: Date?, client: String? = nil
     ) {
         self.id = id
         self.userID = userID
@@ -524,6 +526,7 @@ public struct RefreshToken: Sendable, Hashable, Identifiable, CustomStringConver
         self.createdAt = createdAt
         self.lastUsedAt = lastUsedAt
         self.revokedAt = revokedAt
+        self.client = client
     }
 
     /// A log-safe summary without the hash.

@@ -51,8 +51,13 @@ public protocol Store: Sendable {
 /// for "nothing found" and throw `StoreError` only when the database fails.
 public protocol StoreReading {
     // MARK: Users
-    /// The user with this exact username, if any.
+    /// The account `username` names: the one spelt exactly so, else the only one whose name equals it
+    /// but for the case of ASCII letters (names differing only in case are one account; logins may use
+    /// either spelling). Nil when none, or when several stored before that rule make it ambiguous.
     func user(named username: String) throws -> User?
+    /// Every user whose name equals `username` but for the case of ASCII letters, exact spelling first,
+    /// then by id (at most one, unless names stored before the rule collide).
+    func users(namedIgnoringCase username: String) throws -> [User]
     /// The user with this id, if any.
     func user(id: User.ID) throws -> User?
     /// Every user, ordered by username.
@@ -119,6 +124,8 @@ public protocol StoreReading {
     func applicationTokens(ownedBy userID: User.ID) throws -> [ApplicationToken]
     /// The refresh token whose secret hashes to this value, if any (revoked ones included).
     func refreshToken(secretHash: String) throws -> RefreshToken?
+    /// The refresh tokens of a user that are not revoked (expired ones included), oldest first.
+    func refreshTokens(of userID: User.ID) throws -> [RefreshToken]
 
     // MARK: Events
     /// The stored event with this event id from this registry, if any.
@@ -234,14 +241,18 @@ public protocol StoreWriting: StoreReading {
     func touchApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
     /// Revokes an application token (idempotent: the first revocation time is kept).
     func revokeApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
-    /// Stores a new refresh token.
-    func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken
+    /// Stores a new refresh token; `client` names what asked for it (a user agent), for listings.
+    func createRefreshToken(userID: User.ID, service: String, secretHash: String, client: String?) throws
+        -> RefreshToken
     /// Notes that a refresh token was exchanged.
     func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws
     /// Revokes a refresh token (idempotent).
     func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws
     /// Revokes every refresh token of a user; returns how many were revoked.
     func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int
+    /// Deletes refresh tokens that were revoked, issued before `createdBefore` (absolute expiry), or last used
+    /// (or, never used, issued) before `idleBefore` (idle expiry); returns how many were deleted.
+    func pruneRefreshTokens(createdBefore: Date, idleBefore: Date) throws -> Int
 
     // MARK: Events
     /// Stores a registry notification as pending unless this registry's event id is already stored
@@ -263,6 +274,9 @@ public protocol StoreWriting: StoreReading {
     // MARK: Webhooks
     /// Creates a webhook with its headers; `.constraintViolated` when the namespace does not exist.
     func createWebhook(_ webhook: NewWebhook) throws -> Webhook
+    /// Replaces the stored secret and header values of a webhook (its header names and order stay; `headers`
+    /// must list the same headers). The values are stored as given: sealing them is the caller's policy.
+    func setWebhookSecrets(_ webhookID: Webhook.ID, secret: String, headers: [WebhookHeader]) throws
     /// Enables or disables a webhook.
     func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws
     /// Deletes a webhook with its deliveries and their attempt logs.
@@ -304,6 +318,11 @@ extension StoreWriting {
     /// Appends the events one by one (backends with a cheaper bulk insert override this).
     public func appendAuditEvents(_ events: [NewAuditEvent]) throws {
         for event in events { _ = try appendAuditEvent(event) }
+    }
+
+    /// Stores a new refresh token without a client description.
+    public func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken {
+        try createRefreshToken(userID: userID, service: service, secretHash: secretHash, client: nil)
     }
 
     /// Creates a visible team without description.

@@ -27,7 +27,8 @@ public enum WebhookEvent: String, Sendable, Hashable, CaseIterable, Comparable {
 public struct WebhookHeader: Sendable, Hashable {
     /// The field name as the operator wrote it.
     public var name: String
-    /// The field value (may be a credential: show it to nobody but the receiver).
+    /// The field value (may be a credential: show it to nobody but the receiver); sealed text in a stored
+    /// webhook, like `Webhook.secret`.
     public var value: String
 
     /// Describes a header field.
@@ -56,10 +57,11 @@ public struct Webhook: Sendable, Hashable, Identifiable, CustomStringConvertible
     public var headers: [WebhookHeader]
     /// Whether changes are queued and delivered; a disabled webhook keeps its pending deliveries.
     public var isEnabled: Bool
-    /// The HMAC-SHA256 key of the signature header, as shown once at creation.
+    /// The HMAC-SHA256 key of the signature header, as stored: sealed text (`sealed:v1:…`, see
+    /// `WebhookSecretSealer` in Webhooks), which the delivery worker opens with `webhooks.secretsKey`.
     ///
-    /// Kept in plain text on purpose: unlike a password, it is not checked but *used* to sign each body,
-    /// so a one-way hash could not sign. The database file is owner-only for this reason too.
+    /// Encrypted rather than hashed: unlike a password, it is not checked but *used* to sign each body, so a
+    /// one-way hash could not sign. Rows written before encryption hold plain text until `serve` seals them.
     public var secret: String
     /// When the webhook was created.
     public var createdAt: Date
@@ -107,7 +109,7 @@ public struct NewWebhook: Sendable, Hashable, CustomStringConvertible {
     public var headers: [WebhookHeader]
     /// Whether the webhook starts enabled.
     public var isEnabled: Bool
-    /// The signing secret (see `Webhook.secret` for why it is stored as is).
+    /// The signing secret as it is to be stored (see `Webhook.secret`).
     public var secret: String
 
     /// Describes a webhook to create.

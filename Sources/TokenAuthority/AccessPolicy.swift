@@ -64,11 +64,9 @@ public enum PolicyTarget: Sendable, Hashable {
 ///   event handler or catalog sync must then create the namespace (Portus makes it an orphan
 ///   namespace: private, owned by the global team); a non-admin has to create it first.
 /// - Unknown actions are never granted, and the result is always a subset of `requested`.
-/// - Finally the principal's `restriction` (application tokens) cuts the result: outside its
-///   namespaces nothing is granted (the catalog spans every namespace, so a namespace-restricted
-///   credential never gets it); its actions limit what is kept, where a restriction's `*` permits
-///   every action, its `delete` permits the requests `delete` and, with `pull` and `push` also
-///   permitted, `*`; the catalog is a read and needs `pull` permitted.
+/// - Finally the result is intersected with what the principal's `restriction` (application tokens)
+///   permits on the target (`AccessRestriction.permittedActions(on:)`): a restricted credential never
+///   receives more than its restriction names, on every kind of resource.
 ///
 /// Disabled users never reach the policy: they fail authentication.
 public enum AccessPolicy {
@@ -92,7 +90,7 @@ public enum AccessPolicy {
         }
         let granted = requested.intersection(allowed)
         guard let restriction = principal?.restriction else { return granted }
-        return restricted(granted, on: target, by: restriction)
+        return granted.intersection(restriction.permittedActions(on: target))
     }
 
     // MARK: - The matrix
@@ -148,32 +146,5 @@ public enum AccessPolicy {
         case .contributor: return settings.deleteContributors
         case .viewer, nil: return false
         }
-    }
-
-    // MARK: - Credential restrictions
-
-    private static func restricted(_ granted: Set<String>, on target: PolicyTarget, by restriction: AccessRestriction)
-        -> Set<String>
-    {
-        if let namespaces = restriction.namespaces {
-            let namespace: String?
-            switch target {
-            case .catalog: namespace = nil
-            case .namespace(let facts): namespace = facts.name
-            case .missingNamespace(let name): namespace = name
-            }
-            guard let namespace, namespaces.contains(namespace) else { return [] }
-        }
-        guard let actions = restriction.actions, !actions.contains(RegistryAction.all) else { return granted }
-        let permits = { (action: String) -> Bool in
-            switch action {
-            case RegistryAction.pull, RegistryAction.push, RegistryAction.delete: return actions.contains(action)
-            case RegistryAction.all:
-                if case .catalog = target { return actions.contains(RegistryAction.pull) }
-                return actions.isSuperset(of: [RegistryAction.pull, RegistryAction.push, RegistryAction.delete])
-            default: return false
-            }
-        }
-        return granted.filter(permits)
     }
 }

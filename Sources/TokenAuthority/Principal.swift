@@ -72,3 +72,37 @@ public struct AuthorizationSettings: Sendable, Hashable {
         self.anonymousPull = anonymousPull
     }
 }
+
+extension AccessRestriction {
+    /// Every action a credential with this restriction may be granted on `target`, whatever the user may
+    /// do there: the policy's answer is intersected with it, so a restricted credential never receives
+    /// more than the restriction names.
+    ///
+    /// - Outside the restriction's namespaces nothing (a missing namespace counts by its requested name;
+    ///   the catalog spans every namespace, so a namespace-restricted credential never lists it).
+    /// - On a repository, the named actions; `*` when the restriction names `*`, or names `pull`, `push`
+    ///   and `delete` (what the registry means by `*`); everything when it names `*` or no actions.
+    /// - On the catalog (`registry:catalog:*`), which is none of pull, push or delete, `*` only when the
+    ///   restriction names `*` or no actions: a pull-only token of an administrator cannot list it.
+    public func permittedActions(on target: PolicyTarget) -> Set<String> {
+        if let namespaces {
+            let namespace: String?
+            switch target {
+            case .catalog: namespace = nil
+            case .namespace(let facts): namespace = facts.name
+            case .missingNamespace(let name): namespace = name
+            }
+            guard let namespace, namespaces.contains(namespace) else { return [] }
+        }
+        let names = actions ?? [RegistryAction.all]
+        switch target {
+        case .catalog:
+            return names.contains(RegistryAction.all) ? [RegistryAction.all] : []
+        case .namespace, .missingNamespace:
+            let repositoryActions: Set<String> = [RegistryAction.pull, RegistryAction.push, RegistryAction.delete]
+            if names.contains(RegistryAction.all) { return repositoryActions.union([RegistryAction.all]) }
+            let permitted = names.intersection(repositoryActions)
+            return permitted == repositoryActions ? permitted.union([RegistryAction.all]) : permitted
+        }
+    }
+}

@@ -321,8 +321,10 @@ public enum KeyRotation {
     }
 
     /// Writes `contents` to a fresh temporary file created with `mode`, syncs it, and links it to
-    /// `path` (link fails with EEXIST instead of replacing).
-    private static func writeNewFile(_ path: String, contents: String, mode: mode_t) throws {
+    /// `path` (link fails with EEXIST instead of replacing), creating the directory (0700) if needed. Also
+    /// writes the webhook secrets key on first start.
+    /// - Throws: `SigningKeyError.writeFailed` naming the path and the system's reason.
+    public static func writeNewFile(_ path: String, contents: String, mode: mode_t) throws {
         let directory = (path as NSString).deletingLastPathComponent
         if !directory.isEmpty, !FileManager.default.fileExists(atPath: directory) {
             do {

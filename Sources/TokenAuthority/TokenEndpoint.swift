@@ -144,7 +144,8 @@ public struct TokenEndpoint: Sendable {
     /// signature, what the task would have spent on the same thread).
     func immediateGet(_ request: HTTPRequest) -> HTTPResponse? {
         let query = request.head
-        guard let service = try? validService(query.queryValue("service")),
+        guard TokenRequestParameters.repeatProblem(query: query.query, headers: query.headers) == nil,
+            let service = try? validService(query.queryValue("service")),
             query.queryValue("offline_token") != "true",
             let (scopes, texts) = try? parseScopes(query.queryValues("scope"))
         else { return nil }
@@ -169,7 +170,8 @@ public struct TokenEndpoint: Sendable {
     func immediatePost(_ request: HTTPRequest) -> HTTPResponse? {
         guard let contentType = request.headers["Content-Type"],
             contentType.lowercased().hasPrefix("application/x-www-form-urlencoded"),
-            let form = URLEncodedForm.decode(request.body)
+            let form = URLEncodedForm.decode(request.body),
+            TokenRequestParameters.repeatProblem(form: form, headers: request.headers) == nil
         else { return nil }
         func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
         guard value("grant_type") == "password", value("access_type") != "offline",
@@ -225,6 +227,9 @@ public struct TokenEndpoint: Sendable {
             username: nil, clientIP: request.context.clientAddress, service: query.queryValue("service") ?? "",
             requestedScopes: [], grantedScopes: [], outcome: .success)
         do {
+            if let problem = TokenRequestParameters.repeatProblem(query: query.query, headers: query.headers) {
+                throw problem
+            }
             let service = try validService(query.queryValue("service"))
             let (scopes, texts) = try parseScopes(query.queryValues("scope"))
             record.requestedScopes = texts
@@ -239,7 +244,8 @@ public struct TokenEndpoint: Sendable {
             let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let wantsRefresh = query.queryValue("offline_token") == "true" && principal != nil
             let response = try await issue(
-                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record,
+                client: request.headers["User-Agent"])
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -264,6 +270,9 @@ public struct TokenEndpoint: Sendable {
             else { throw TokenEndpointError.badRequest("the token POST must be application/x-www-form-urlencoded") }
             guard let form = URLEncodedForm.decode(request.body) else {
                 throw TokenEndpointError.badRequest("the form body is not valid URL encoding")
+            }
+            if let problem = TokenRequestParameters.repeatProblem(form: form, headers: request.headers) {
+                throw problem
             }
             func value(_ name: String) -> String? { form.first { $0.name == name }?.value }
             record.service = value("service") ?? ""
@@ -294,7 +303,8 @@ public struct TokenEndpoint: Sendable {
             }
             let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
             let response = try await issue(
-                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true)
+                to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true,
+                client: request.headers["User-Agent"] ?? value("client_id"))
             await auditRecord(record, outcome: .success, reason: nil)
             return response
         } catch let error as TokenEndpointError {
@@ -486,14 +496,15 @@ public struct TokenEndpoint: Sendable {
 
     private func issue(
         to principal: Principal?, granted: GrantedAccess, service: String, refresh: Bool,
-        record: inout TokenRequestAudit, oauth: Bool = false
+        record: inout TokenRequestAudit, oauth: Bool = false, client: String? = nil
     ) async throws -> HTTPResponse {
         record.grantedScopes = granted.texts
         let issued = try minter.mint(
             subject: principal?.username ?? "", audience: service, access: granted.claims, now: now())
         var refreshToken: String?
         if refresh, let principal, principal.mayReceiveRefreshToken {
-            refreshToken = try await refreshTokens.issue(userID: User.ID(principal.userID), service: service)
+            refreshToken = try await refreshTokens.issue(
+                userID: User.ID(principal.userID), service: service, client: client)
         }
         return tokenResponse(issued, granted: granted, refreshToken: refreshToken, oauth: oauth)
     }

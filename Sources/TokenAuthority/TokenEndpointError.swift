@@ -52,7 +52,7 @@ enum TokenEndpointError: Error {
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
         case .unsupportedGrant(let grant):
             "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
-        case .invalidGrant: "the refresh token is invalid, revoked, or for another service"
+        case .invalidGrant: "the refresh token is invalid, expired, revoked, or for another service"
         case .internalFailure: "internal error; the request id identifies it in the server log"
         }
     }

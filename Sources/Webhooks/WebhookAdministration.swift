@@ -42,19 +42,24 @@ public struct WebhookAdministration: Sendable {
     private let actor: String?
     private let now: @Sendable () -> Date
     private let queued: @Sendable () -> Void
+    private let sealer: WebhookSecretSealer?
 
     /// Creates the operations; `actor` is recorded in audit events, `queued` wakes a local worker (if any).
+    /// `sealer` encrypts the secret and header values of created webhooks; only `create` needs it.
     public init(
         store: any Store, actor: String?, now: @escaping @Sendable () -> Date = { Date() },
-        queued: @escaping @Sendable () -> Void = {}
+        queued: @escaping @Sendable () -> Void = {}, sealer: WebhookSecretSealer? = nil
     ) {
         self.store = store
         self.actor = actor
         self.now = now
         self.queued = queued
+        self.sealer = sealer
     }
 
-    /// Creates a webhook for the namespace named `namespace` with a fresh secret, returned once.
+    /// Creates a webhook for the namespace named `namespace` with a fresh secret, returned once. The secret and
+    /// the header values are stored sealed (the row is inserted first with empty values, because its id is part
+    /// of what they are sealed to, and filled in within the same transaction).
     public func create(
         namespace: String, url: String, format: WebhookFormat = .json, events: [WebhookEvent] = WebhookEvent.allCases,
         headers: [WebhookHeader] = []
@@ -62,15 +67,23 @@ public struct WebhookAdministration: Sendable {
         try WebhookRules.validateURL(url)
         try WebhookRules.validateHeaders(headers)
         guard !events.isEmpty else { throw WebhookError(.invalidEvents, "name at least one event") }
+        guard let sealer else {
+            throw WebhookError(.secretsKeyMissing, "creating a webhook needs webhooks.secretsKey to seal its secret")
+        }
         let secret = WebhookSecret.generate()
         let actor = actor
         return try await store.write { writer in
             guard let owner = try writer.namespace(named: namespace) else {
                 throw WebhookError(.unknownNamespace, "no namespace named '\(namespace)'")
             }
-            let webhook = try writer.createWebhook(
+            // "-" holds the place of the sealed secret (the column refuses empty text); it is no secret.
+            let unsealed = try writer.createWebhook(
                 NewWebhook(
-                    namespaceID: owner.id, url: url, format: format, events: events, headers: headers, secret: secret))
+                    namespaceID: owner.id, url: url, format: format, events: events,
+                    headers: headers.map { WebhookHeader(name: $0.name, value: "") }, secret: "-"))
+            let stored = try sealer.sealed(secret: secret, headers: headers, for: unsealed.id)
+            try writer.setWebhookSecrets(unsealed.id, secret: stored.secret, headers: stored.headers)
+            let webhook = try writer.webhook(id: unsealed.id) ?? unsealed
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: "webhook.create", outcome: .success, actorName: actor,

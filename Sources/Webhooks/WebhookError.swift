@@ -22,6 +22,11 @@ public struct WebhookError: CodedError, Hashable, Sendable {
         case webhookNotFound = "webhook.not_found"
         /// No delivery has this id.
         case deliveryNotFound = "webhook.delivery_not_found"
+        /// A stored secret or header value does not open with the configured `webhooks.secretsKey` (a wrong
+        /// key, a changed value, or plain text where sealed text belongs); the delivery fails with this reason.
+        case secretUnreadable = "webhook.secret_unreadable"
+        /// Creating a webhook needs the secrets key, and none was given.
+        case secretsKeyMissing = "webhook.secrets_key_missing"
     }
 
     /// The stable kind of failure.
@@ -51,4 +56,8 @@ public struct WebhookError: CodedError, Hashable, Sendable {
     public static let webhookNotFound = WebhookError(.webhookNotFound)
     /// An error with code `.deliveryNotFound`, for matching.
     public static let deliveryNotFound = WebhookError(.deliveryNotFound)
+    /// An error with code `.secretUnreadable`, for matching.
+    public static let secretUnreadable = WebhookError(.secretUnreadable)
+    /// An error with code `.secretsKeyMissing`, for matching.
+    public static let secretsKeyMissing = WebhookError(.secretsKeyMissing)
 }

@@ -66,12 +66,15 @@ public final class WebhookWorker: Sendable {
     private let runsHere: @Sendable () async -> Bool
     private let now: @Sendable () -> Date
     private let jitter: @Sendable () -> Double
+    private let sealer: WebhookSecretSealer
     private let signal = WakeSignal()
     private let task = Mutex<Task<Void, Never>?>(nil)
 
-    /// Creates a worker; nothing is sent before `start()` or `deliverDue()`.
+    /// Creates a worker; nothing is sent before `start()` or `deliverDue()`. `sealer` opens the stored secrets and
+    /// header values.
     public init(
-        store: any Store, client: any HTTPFetching, policy: WebhookDeliveryPolicy = WebhookDeliveryPolicy(),
+        store: any Store, client: any HTTPFetching, sealer: WebhookSecretSealer,
+        policy: WebhookDeliveryPolicy = WebhookDeliveryPolicy(),
         logger: Logger, runsHere: @escaping @Sendable () async -> Bool = { true },
         now: @escaping @Sendable () -> Date = { Date() },
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
@@ -83,6 +86,7 @@ public final class WebhookWorker: Sendable {
         self.runsHere = runsHere
         self.now = now
         self.jitter = jitter
+        self.sealer = sealer
     }
 
     /// Tells the loop that deliveries were queued, so it looks now instead of at the next poll.
@@ -180,7 +184,19 @@ public final class WebhookWorker: Sendable {
     }
 
     private func attempt(_ claimed: ClaimedWebhookDelivery) async {
-        let delivery = claimed.delivery, webhook = claimed.webhook
+        let delivery = claimed.delivery
+        let webhook: Webhook
+        do {
+            webhook = try sealer.opened(claimed.webhook)
+        } catch {
+            // Retrying cannot help until the key is fixed: fail now with the reason (redeliver afterwards).
+            await record(
+                WebhookAttemptResult(
+                    deliveryID: delivery.id, attemptedAt: now(), status: nil, latencyMilliseconds: 0,
+                    responseExcerpt: nil, error: error.description, newState: .failed, nextAttemptAt: nil),
+                delivery: delivery, webhook: claimed.webhook)
+            return
+        }
         let body = Array(delivery.body.utf8)
         var headers = webhook.headers.map { (name: $0.name, value: $0.value) }
         headers += [
@@ -225,6 +241,13 @@ public final class WebhookWorker: Sendable {
         let result = WebhookAttemptResult(
             deliveryID: delivery.id, attemptedAt: attemptedAt, status: status, latencyMilliseconds: latency,
             responseExcerpt: excerpt, error: failure, newState: state, nextAttemptAt: nextAttemptAt)
+        await record(result, delivery: delivery, webhook: webhook)
+    }
+
+    /// Records one attempt's result and logs it.
+    private func record(_ result: WebhookAttemptResult, delivery: WebhookDelivery, webhook: Webhook) async {
+        let attempts = delivery.attempts + 1, state = result.newState, latency = result.latencyMilliseconds
+        let status = result.status, failure = result.error
         do {
             _ = try await store.write { try $0.recordWebhookAttempt(result) }
         } catch let error as StoreError where error.code == .notFound {

@@ -17,9 +17,11 @@ import Testing
         #expect(
             configuration.fragments.map { URL(fileURLWithPath: $0).lastPathComponent } == [
                 "00-server.yaml", "10-storage.yaml", "20-token.yaml", "30-policy.yaml", "40-providers.yaml",
-                "50-registries.yaml",
+                "50-registries.yaml", "60-webhooks.yaml",
             ]
         )
+        #expect(configuration.webhooks == WebhookSettings(), "the shipped webhooks fragment states the defaults")
+        #expect(configuration.token.refresh == RefreshTokenSettings(), "and so does the refresh block")
         #expect(configuration.server.listen == ListenAddress(host: "127.0.0.1", port: 5080))
         #expect(configuration.providers.map(\.id) == ["app-tokens", "local"])
         #expect(configuration.providers.map(\.type) == ["application-tokens", "local"])

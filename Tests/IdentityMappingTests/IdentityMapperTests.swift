@@ -97,6 +97,43 @@ import Testing
         #expect(try await store.read { try $0.allUsers() }.isEmpty, "the transaction rolled back")
     }
 
+    @Test(arguments: ["bad:name", "a", "..", ".hidden", "a/b", "john doe", "j\u{FC}rgen", "\u{430}lice", "x\u{1B}[2J"])
+    func aFirstLoginWhoseNameBreaksTheRuleIsRefusedBeforeAnythingIsWritten(name: String) async throws {
+        let store = try await makeStore()
+        let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity(name, groups: [Self.developersDN]))
+        let refusal = try #require(outcome.refusal)
+        #expect(refusal.code == "invalid_username")
+        #expect(refusal.description.hasPrefix("no account can be created for '"), "\(refusal)")
+        #expect(!refusal.description.unicodeScalars.contains { $0.value < 0x20 }, "the name is quoted inert")
+        let (users, teams, namespaces, audit) = try await store.read { reader in
+            (
+                try reader.allUsers().count, try reader.allTeams(includingHidden: true).count,
+                try reader.allNamespaces().count, try reader.auditEvents(limit: 5, before: nil).count
+            )
+        }
+        #expect(users == 0 && teams == 0 && namespaces == 0 && audit == 0)
+    }
+
+    @Test func aLinkedAccountWhoseNameBreaksTheRuleStillMaps() async throws {
+        let store = try await makeStore()
+        let user = try await store.write { writer in
+            // Stored before the rule existed (the store itself does not apply it).
+            let user = try writer.createUser(NewUser(username: "j\u{FC}rgen"))
+            _ = try writer.linkIdentity(providerID: "corp-ldap", subject: "uuid-jurgen", to: user.id)
+            return user
+        }
+        let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity("j\u{FC}rgen", subject: "uuid-jurgen"))
+        #expect(outcome.userID == user.id)
+    }
+
+    @Test func aFirstLoginInAnotherCaseThanALocalAccountIsAClashNotASecondAccount() async throws {
+        let store = try await makeStore()
+        _ = try await store.write { try TestProvisioner().createAccount(NewUser(username: "alice"), in: $0) }
+        let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity("Alice"))
+        #expect(outcome.refusal?.code == "username_taken")
+        #expect(try await store.read { try $0.allUsers().count } == 1)
+    }
+
     @Test func aLoginWhoseMembershipsAlreadyMatchWritesNothing() async throws {
         let store = try await makeStore()
         let identity = ldapIdentity("grace", groups: [Self.developersDN])

@@ -15,12 +15,16 @@ import Testing
             #expect(created.failedLoginCount == 0)
             #expect(created.lastLoginAt == nil)
 
-            let (byName, byID, missing) = try await store.read {
-                (try $0.user(named: "alice"), try $0.user(id: created.id), try $0.user(named: "Alice"))
+            let (byName, byID, otherCase, missing) = try await store.read {
+                (
+                    try $0.user(named: "alice"), try $0.user(id: created.id), try $0.user(named: "Alice"),
+                    try $0.user(named: "alicia")
+                )
             }
             #expect(byName == created)
             #expect(byID == created)
-            #expect(missing == nil)  // usernames are case-sensitive
+            #expect(otherCase == created)  // names differing only in case are one account (UsernameLookupTests)
+            #expect(missing == nil)
         }
     }
 

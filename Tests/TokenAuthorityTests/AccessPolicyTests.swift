@@ -339,10 +339,15 @@ import TokenAuthority
         #expect(result == ["pull"])
     }
 
-    @Test func theCatalogUnderAnActionRestrictionNeedsPull() {
-        let readOnly = Self.restricted(actions: ["pull"], admin: true)
-        let pushOnly = Self.restricted(actions: ["push"], admin: true)
-        #expect(AccessPolicy.allowedActions(["*"], on: .catalog, for: readOnly, settings: .init()) == ["*"])
-        #expect(AccessPolicy.allowedActions(["*"], on: .catalog, for: pushOnly, settings: .init()).isEmpty)
+    /// The catalog is none of pull, push and delete: only a restriction naming `*` (or no actions) lists it,
+    /// so a pull-only token of an administrator does not receive `registry:catalog:*`.
+    @Test(
+        arguments: [
+            (["pull"], false), (["push"], false), (["delete"], false), (["pull", "push"], false),
+            (["pull", "push", "delete"], false), (["*"], true), (["pull", "*"], true), ([], false),
+        ] as [(Set<String>, Bool)])
+    func theCatalogUnderAnActionRestrictionNeedsTheWildcardNamed(actions: Set<String>, lists: Bool) {
+        let admin = Self.restricted(actions: actions, admin: true)
+        #expect(AccessPolicy.allowedActions(["*"], on: .catalog, for: admin, settings: .init()) == (lists ? ["*"] : []))
     }
 }

@@ -338,3 +338,97 @@ private func grants(
         await store.close()
     }
 }
+
+/// An application token's restriction is an intersection applied to every resource type: whatever the
+/// user (admin or not) may do, a restricted credential receives at most what its restriction names.
+@Suite struct RestrictionIntersectionTests {
+    static let scopes = [
+        "registry:catalog:*", "repository:dev/app:pull,push,delete,*", "repository:opensource/tool:pull",
+        "repository:busybox:pull,push", "repository:newns/app:pull,push", "registry:other:*", "foo:bar:pull",
+    ]
+    static let restrictions: [AccessRestriction?] = [
+        nil, AccessRestriction(actions: ["pull"]), AccessRestriction(actions: ["pull", "push"]),
+        AccessRestriction(actions: ["pull", "push", "delete"]), AccessRestriction(actions: ["*"]),
+        AccessRestriction(namespaces: ["dev"]), AccessRestriction(namespaces: ["dev"], actions: ["pull"]),
+        AccessRestriction(namespaces: []), AccessRestriction(actions: []),
+    ]
+    static let deleting = AuthorizationSettings(deleteEnabled: true)
+
+    /// What a restriction may ever name for a scope, written out independently of the code under test.
+    static func ceiling(_ restriction: AccessRestriction?, scope: String, namespace: String?) -> Set<String>? {
+        guard let restriction else { return nil }
+        let isCatalog = scope.hasPrefix("registry:catalog:")
+        if let namespaces = restriction.namespaces {
+            guard !isCatalog, let namespace, namespaces.contains(namespace) else { return [] }
+        }
+        guard let actions = restriction.actions, !actions.contains("*") else { return nil }
+        if isCatalog { return [] }
+        return actions.isSuperset(of: ["pull", "push", "delete"]) ? actions.union(["*"]) : actions
+    }
+
+    @Test(arguments: [true, false])
+    func aRestrictedCredentialNeverReceivesMoreThanItsRestrictionNamesNorMoreThanItsUser(admin: Bool) async throws {
+        let table = try await withWorld { reader, world in
+            let user = admin ? world.root : world.alice
+            let full = try grants(Self.scopes, for: principal(user), settings: Self.deleting, reader: reader)
+            return try Self.restrictions.map { restriction in
+                (
+                    full,
+                    try grants(
+                        Self.scopes, for: principal(user, restriction: restriction), settings: Self.deleting,
+                        reader: reader)
+                )
+            }
+        }
+        let namespaces: [String: String?] = [
+            "registry:catalog": nil, "repository:dev/app": "dev", "repository:opensource/tool": "opensource",
+            "repository:busybox": "registry-global", "repository:newns/app": "newns", "registry:other": nil,
+            "foo:bar": nil,
+        ]
+        for (restriction, (full, restricted)) in zip(Self.restrictions, table) {
+            for scope in Self.scopes {
+                let key = scope.split(separator: ":").prefix(2).joined(separator: ":")
+                let got = restricted[key] ?? []
+                #expect(got.isSubset(of: full[key] ?? []), "\(scope) with \(String(describing: restriction))")
+                if let ceiling = Self.ceiling(restriction, scope: scope, namespace: namespaces[key] ?? nil) {
+                    #expect(got.isSubset(of: ceiling), "\(scope) with \(String(describing: restriction))")
+                    #expect(
+                        got == (full[key] ?? []).intersection(ceiling),
+                        "\(scope) with \(String(describing: restriction))")
+                } else {
+                    #expect(got == full[key] ?? [], "\(scope) with \(String(describing: restriction))")
+                }
+            }
+        }
+    }
+
+    @Test(
+        arguments: [
+            // (restriction, admin, scope, granted)
+            (AccessRestriction(actions: ["pull"]), true, "registry:catalog:*", Set<String>()),
+            (AccessRestriction(actions: ["pull", "push", "delete"]), true, "registry:catalog:*", []),
+            (AccessRestriction(actions: ["*"]), true, "registry:catalog:*", ["*"]),
+            (nil, true, "registry:catalog:*", ["*"]),
+            (AccessRestriction(namespaces: ["dev"]), true, "registry:catalog:*", []),
+            (AccessRestriction(actions: ["pull"]), true, "repository:dev/app:pull,push,delete,*", ["pull"]),
+            (AccessRestriction(actions: ["pull"]), false, "repository:dev/app:pull,push,delete,*", ["pull"]),
+            (AccessRestriction(actions: ["pull", "push", "delete"]), true, "repository:dev/app:*", ["*"]),
+            (AccessRestriction(actions: ["pull", "push"]), true, "repository:dev/app:*", []),
+            (AccessRestriction(namespaces: ["dev"]), true, "repository:busybox:pull", []),
+            (AccessRestriction(namespaces: ["dev"]), true, "repository:newns/app:push", []),
+            (AccessRestriction(namespaces: ["dev"]), false, "repository:opensource/tool:pull", []),
+            (AccessRestriction(namespaces: ["dev"], actions: ["pull"]), false, "repository:dev/app:push", []),
+            (AccessRestriction(actions: ["*"]), false, "registry:catalog:*", []),
+            (AccessRestriction(actions: ["*"]), true, "registry:other:*", []),
+        ] as [(AccessRestriction?, Bool, String, Set<String>)])
+    func theseRestrictedRequestsGetExactlyThis(
+        restriction: AccessRestriction?, admin: Bool, scope: String, granted: Set<String>
+    ) async throws {
+        let result = try await withWorld { reader, world in
+            try grants(
+                [scope], for: principal(admin ? world.root : world.alice, restriction: restriction),
+                settings: Self.deleting, reader: reader)
+        }
+        #expect(result.values.first ?? [] == granted)
+    }
+}

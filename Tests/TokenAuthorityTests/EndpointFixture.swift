@@ -148,9 +148,12 @@ struct EndpointFixture {
         },
         authorization: AuthorizationSettings = AuthorizationSettings(),
         audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
+        refreshPolicy: RefreshTokenPolicy = RefreshTokenPolicy(),
+        storeClock: @escaping @Sendable () -> Date = { now },
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
-        let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: { now }))
+        // `storeClock` drives the store's timestamps and the refresh tokens' expiry; tokens are minted at `now`.
+        let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: storeClock))
         do {
             _ = try await store.migrate()
             let hashes = try [
@@ -166,7 +169,7 @@ struct EndpointFixture {
                 try SigningKey(privateKey: TestKeys.ec, certificate: certificate, keyIDFormat: .libtrust)
             ])
             let lines = LineCollector()
-            let refreshTokens = RefreshTokenService(store: store, now: { now })
+            let refreshTokens = RefreshTokenService(store: store, policy: refreshPolicy, now: storeClock)
             let endpoint = TokenEndpoint(
                 settings: TokenEndpoint.Settings(
                     path: "/v2/token", services: [service, otherService], authorization: authorization),

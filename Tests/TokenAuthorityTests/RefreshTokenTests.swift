@@ -31,7 +31,8 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
 
 @Suite struct RefreshTokenTests {
     @Test func anIssuedTokenRedeemsForItsUserAndServiceAndIsStoredOnlyAsAHash() async throws {
-        try await withMemoryStore { store in
+        // The store stamps creation with the same clock the service checks expiry with, as in production.
+        try await withMemoryStore(now: { Date(timeIntervalSince1970: 1_800_000_000) }) { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store, now: { Date(timeIntervalSince1970: 1_800_000_000) })
             let token = try await service.issue(userID: alice.id, service: "my-registry")

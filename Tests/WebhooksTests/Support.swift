@@ -1,3 +1,4 @@
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPClient
@@ -36,12 +37,17 @@ final class CapturingSink: LogSink {
     var text: String { lines.withLock { $0.joined(separator: "\n") } }
 }
 
+/// The secrets key the fixtures seal with (fixed bytes, so runs are alike).
+let testSecretsKey = try! AEADKey(bytes: Array(0..<32))
+
 /// An in-memory store with two namespaces, `alpha` and `beta`, owned by one team.
 struct Fixture {
     let store: SQLiteStore
     let clock: TestClock
     let alpha: Namespace
     let beta: Namespace
+    /// Seals and opens webhook secrets with `testSecretsKey`.
+    let sealer = WebhookSecretSealer(key: testSecretsKey)
 
     static func make() async throws -> Fixture {
         let clock = TestClock()
@@ -75,14 +81,15 @@ struct Fixture {
     }
 
     func administration() -> WebhookAdministration {
-        WebhookAdministration(store: store, actor: "tester", now: clock.function)
+        WebhookAdministration(store: store, actor: "tester", now: clock.function, sealer: sealer)
     }
 
     func worker(
-        maxAttempts: Int = 3, excerptBytes: Int = 1024, logger: Logger = Logger(label: "test", level: .error)
+        maxAttempts: Int = 3, excerptBytes: Int = 1024, logger: Logger = Logger(label: "test", level: .error),
+        sealer: WebhookSecretSealer? = nil
     ) -> WebhookWorker {
         WebhookWorker(
-            store: store, client: testClient,
+            store: store, client: testClient, sealer: sealer ?? self.sealer,
             policy: WebhookDeliveryPolicy(
                 timeout: .seconds(5), maxAttempts: maxAttempts, initialBackoff: .seconds(10),
                 maxBackoff: .seconds(60), responseExcerptBytes: excerptBytes, pollInterval: .milliseconds(200)),

@@ -212,7 +212,7 @@ import Webhooks
         let receiver = try Receiver()
         let created = try await fixture.administration().create(namespace: "alpha", url: receiver.url)
         let worker = WebhookWorker(
-            store: fixture.store, client: testClient,
+            store: fixture.store, client: testClient, sealer: fixture.sealer,
             policy: WebhookDeliveryPolicy(pollInterval: .milliseconds(20)),
             logger: Logger(label: "test", level: .error), runsHere: { false }, now: fixture.clock.function)
         worker.start()
