@@ -6,8 +6,9 @@ import Testing
 
 @testable import HTTPServer
 
-/// Descriptors the crowd tests need: 4,000 client sockets, the server's side of those it keeps, and
-/// room for the rest of the suite running alongside.
+/// Descriptors the crowd tests need: 4,000 client sockets in the crowd's child process (which
+/// inherits the limit), and in this process the server's side of those it accepts, with room for the
+/// rest of the suite running alongside.
 private let crowdDescriptors = 10_000
 
 /// Sends one request from `source` and returns the response.
@@ -53,7 +54,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
                 #expect(response.text == "GET \(path)")
             }
 
-            let fates = try await onThread { crowd.fates() }
+            let fates = try await onThread { try crowd.fates() }
             #expect(fates.count(of: .held) == cap)
             #expect(fates.count(of: .refused) == 4000 - cap)
             withExtendedLifetime(crowd) {}
@@ -86,7 +87,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
 
             // One crowd leaves; its slots serve others again.
             let leaving = crowds.removeFirst()
-            let held = try await onThread { leaving.fates().count(of: .held) }
+            let held = try await onThread { try leaving.fates().count(of: .held) }
             try await onThread { leaving.closeAll() }
             try await waitUntil("the server has closed the connections that left") {
                 server.openConnections == 600 - held
@@ -111,7 +112,7 @@ private func forwarded(_ path: String, _ client: String) -> String {
                 server.metrics.acceptedConnections == 200 && server.openConnections == 0
             }
             for crowd in crowds {
-                let fates = try await onThread { crowd.fates() }
+                let fates = try await onThread { try crowd.fates() }
                 #expect(
                     fates.count(of: .closedSilently) == 100,
                     "\(crowd.source): \(fates.filter { $0 != .closedSilently }.prefix(3))")
@@ -127,9 +128,9 @@ private func forwarded(_ path: String, _ client: String) -> String {
         }) { server, port in
             let crowd = try await onThread { try LoopbackCrowd(count: 3, port: port, from: "127.0.0.2") }
             try await waitUntil("the third connection is refused") { server.metrics.rejectedConnectionsPerAddress == 1 }
-            let fates = try await onThread { crowd.fates() }
+            let fates = try await onThread { try crowd.fates() }
             #expect(fates == [.held, .held, .refused])
-            try await onThread { crowd.close(first: 1) }
+            try await onThread { try crowd.close(first: 1) }
             try await waitUntil("the server has closed the connection that left") { server.openConnections == 1 }
             let response = try await onThread { try request("/again", port: port, from: "127.0.0.2") }
             #expect(response.status == 200)
@@ -168,8 +169,8 @@ private func forwarded(_ path: String, _ client: String) -> String {
             try await waitUntil("the server has seen all nine connections") {
                 server.metrics.acceptedConnections + server.metrics.rejectedConnectionsPerAddress >= 9
             }
-            #expect(try await onThread { proxy.fates() }.count(of: .held) == 6)
-            #expect(try await onThread { other.fates() } == [.held, .held, .refused])
+            #expect(try await onThread { try proxy.fates() }.count(of: .held) == 6)
+            #expect(try await onThread { try other.fates() } == [.held, .held, .refused])
             let response = try await onThread { try request("/through-proxy", port: port, from: "127.0.0.3") }
             #expect(response.status == 200)
         }

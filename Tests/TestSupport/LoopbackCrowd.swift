@@ -9,7 +9,12 @@ public struct LoopbackError: Error, CustomStringConvertible {
 }
 
 /// Many TCP connections from one loopback address that never send a byte: the shape of a client
-/// trying to hold every slot of a server. Blocking calls: use it on a thread of its own (`onThread`).
+/// trying to hold every slot of a server.
+///
+/// The sockets live in a python3 child process, not in the test process: Foundation's `Process.run`
+/// on Linux adds a close action for every descriptor up to the highest one open, and with thousands
+/// of crowd sockets in the test process a concurrent spawn by another test crashed it. Blocking
+/// calls (a round trip to the child): use it on a thread of its own (`onThread`).
 public final class LoopbackCrowd: @unchecked Sendable {
     /// What the server did with one connection of the crowd, seen from the client side.
     public enum Fate: Equatable, Sendable {
@@ -19,67 +24,129 @@ public final class LoopbackCrowd: @unchecked Sendable {
         case refused
         /// The server closed without sending a byte.
         case closedSilently
-        /// Anything else (other bytes, a reset); carries a description for the failure message.
-        case other(String)
+        /// Anything else (other bytes, a reset).
+        case other
     }
 
     /// The loopback address the crowd connects from.
     public let source: String
-    /// The crowd's open sockets.
-    public private(set) var descriptors: [Int32] = []
+    private let process = Process()
+    private let commands = Pipe()
+    private let replies = Pipe()
+    private let errors = Pipe()
+    private var pending: [UInt8] = []
 
-    /// Opens `count` connections to `127.0.0.1:port` from `source`.
+    /// Opens `count` connections to `127.0.0.1:port` from `source`, and returns once all are
+    /// connected (the kernel's handshake, not the server's accept).
     public init(count: Int, port: Int, from source: String) throws {
         self.source = source
-        descriptors.reserveCapacity(count)
-        for _ in 0..<count {
-            let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue | SOCK_CLOEXEC.rawValue), 0)
-            guard fd >= 0 else { throw LoopbackError("socket failed: errno \(errno)") }
-            // Bounds a connect whose SYN the kernel had to retry (a full accept queue); Linux applies
-            // the send timeout to connect.
-            var timeout = timeval(tv_sec: 30, tv_usec: 0)
-            setsockopt(fd, SOL_SOCKET, SO_SNDTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-            guard bindSource(fd, source) else {
-                let code = errno
-                Glibc.close(fd)
-                throw LoopbackError("bind to \(source) failed: errno \(code)")
-            }
-            guard connectToLoopback(fd, port: port) else {
-                let code = errno
-                Glibc.close(fd)
-                throw LoopbackError("connect from \(source) failed: errno \(code)")
-            }
-            descriptors.append(fd)
-        }
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = ["python3", "-c", Self.script, String(port), source, String(count)]
+        process.standardInput = commands
+        process.standardOutput = replies
+        process.standardError = errors
+        try process.run()
+        let ready = try readLine()
+        guard ready == "ready" else { throw LoopbackError("the crowd from \(source) did not start: \(ready)") }
     }
 
-    deinit { closeAll() }
+    deinit {
+        try? commands.fileHandleForWriting.close()
+        if process.isRunning { process.terminate() }
+    }
 
-    /// What became of each connection so far, read without waiting (bytes stay queued).
-    public func fates() -> [Fate] {
-        descriptors.map { fd in
-            var chunk = [UInt8](repeating: 0, count: 512)
-            let count = chunk.withUnsafeMutableBytes {
-                recv(fd, $0.baseAddress, $0.count, Int32(MSG_DONTWAIT | MSG_PEEK))
+    /// What became of each connection so far, read without waiting, in the order they were opened.
+    public func fates() throws -> [Fate] {
+        try send("fates")
+        return try readLine().map { letter -> Fate in
+            switch letter {
+            case "h": .held
+            case "r": .refused
+            case "s": .closedSilently
+            default: .other
             }
-            if count > 0 {
-                let text = String(decoding: chunk[0..<count], as: UTF8.self)
-                return text.hasPrefix("HTTP/1.1 503 ") ? .refused : .other("received \(text.debugDescription)")
-            }
-            if count == 0 { return .closedSilently }
-            let code = errno
-            return code == EAGAIN || code == EWOULDBLOCK ? .held : .other("errno \(code)")
         }
     }
 
     /// Closes the first `count` connections of the crowd.
-    public func close(first count: Int) {
-        for fd in descriptors.prefix(count) { Glibc.close(fd) }
-        descriptors.removeFirst(min(count, descriptors.count))
+    public func close(first count: Int) throws {
+        try send("close \(count)")
+        guard try readLine() == "closed" else { throw LoopbackError("the crowd did not close its connections") }
     }
 
-    /// Closes every connection of the crowd.
-    public func closeAll() { close(first: descriptors.count) }
+    /// Closes every connection of the crowd and ends the child process.
+    public func closeAll() {
+        try? commands.fileHandleForWriting.close()
+        process.waitUntilExit()
+    }
+
+    private func send(_ command: String) throws {
+        try commands.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+    }
+
+    /// One line of the child's answer; what it wrote on standard error if it ended instead.
+    private func readLine() throws -> String {
+        let fd = replies.fileHandleForReading.fileDescriptor
+        while true {
+            if let newline = pending.firstIndex(of: 10) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeFirst(newline + 1)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else {
+                let text = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+                throw LoopbackError("the crowd from \(source) ended: \(text)")
+            }
+            pending.append(contentsOf: chunk[0..<count])
+        }
+    }
+
+    /// The child: connects, says `ready`, then answers `fates` (one letter a connection) and
+    /// `close N` until its standard input ends.
+    private static let script = """
+        import resource, socket, sys
+        port, source, count = int(sys.argv[1]), sys.argv[2], int(sys.argv[3])
+        soft, hard = resource.getrlimit(resource.RLIMIT_NOFILE)
+        if soft != resource.RLIM_INFINITY and soft < count + 64:
+            resource.setrlimit(resource.RLIMIT_NOFILE, (count + 64, hard))
+        sockets = []
+        for _ in range(count):
+            s = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
+            s.setsockopt(socket.IPPROTO_IP, 24, 1)  # IP_BIND_ADDRESS_NO_PORT: the port comes with connect
+            s.bind((source, 0))
+            s.settimeout(30)  # bounds a connect whose SYN had to be retried (a full accept queue)
+            s.connect(("127.0.0.1", port))
+            s.setblocking(False)
+            sockets.append(s)
+        print("ready", flush=True)
+
+        def fate(s):
+            try:
+                data = s.recv(512, socket.MSG_PEEK)
+            except BlockingIOError:
+                return "h"
+            except OSError:
+                return "o"
+            if not data:
+                return "s"
+            return "r" if data.startswith(b"HTTP/1.1 503 ") else "o"
+
+        while True:
+            line = sys.stdin.readline()
+            if not line:
+                break
+            words = line.split()
+            if words[0] == "fates":
+                print("".join(fate(s) for s in sockets), flush=True)
+            elif words[0] == "close":
+                for s in sockets[: int(words[1])]:
+                    s.close()
+                del sockets[: int(words[1])]
+                print("closed", flush=True)
+        """
 }
 
 extension Array where Element == LoopbackCrowd.Fate {
