@@ -41,9 +41,10 @@ fuzz: deps
 
 # wrk against GET /healthz and against nginx returning a constant body, in one run, with the ratio;
 # then token issuance (application tokens, cached passwords; ES256, RS256), a first bcrypt login, p99
-# under 100 uncached logins, beside nginx and `openssl speed`.
+# under 100 uncached logins, beside nginx and `openssl speed`; then the password-login timing oracles
+# (unknown name, wrong password, locked, disabled; local and local+LDAP chains, 50 tries each).
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests

@@ -73,13 +73,16 @@ var targets: [Target] = [
         swiftSettings: strictness),
     // Signed outgoing webhooks with retries and a delivery log.
     .target(
-        name: "Webhooks", dependencies: ["RegistryCore", "Storage", "HTTPClient", "CryptoCore", "Diagnostics", "Threading"],
+        name: "Webhooks",
+        dependencies: ["RegistryCore", "Storage", "HTTPClient", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
     // The events endpoint, the event worker, reconciliation and deletion through Portcullis.
     .target(
         name: "RegistryIntegration",
-        dependencies: ["RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "TokenAuthority",
-            "IdentityCore", "Webhooks", "CryptoCore"],
+        dependencies: [
+            "RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "TokenAuthority",
+            "IdentityCore", "Webhooks", "CryptoCore",
+        ],
         swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)
@@ -123,13 +126,17 @@ var targets: [Target] = [
     .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
     .testTarget(
         name: "ServerAppTests",
-        dependencies: ["ServerApp", "Configuration", "TestSupport", "CryptoCore", "TokenAuthority", "RegistryCore",
-            "Diagnostics"],
+        dependencies: [
+            "ServerApp", "Configuration", "TestSupport", "CryptoCore", "TokenAuthority", "RegistryCore",
+            "Diagnostics",
+        ],
         swiftSettings: strictness),
     .testTarget(
         name: "IdentityTests",
-        dependencies: ["IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
-            "Storage", "CryptoCore"],
+        dependencies: [
+            "IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
+            "Storage", "CryptoCore",
+        ],
         swiftSettings: strictness),
     .testTarget(
         name: "TokenAuthorityTests",
@@ -138,14 +145,18 @@ var targets: [Target] = [
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(
         name: "IdentityMappingTests",
-        dependencies: ["IdentityMapping", "IdentityCore", "Storage", "SQLiteStorage", "Diagnostics", "LDAP",
-            "Threading", "TestSupport"],
+        dependencies: [
+            "IdentityMapping", "IdentityCore", "Storage", "SQLiteStorage", "Diagnostics", "LDAP",
+            "Threading", "TestSupport",
+        ],
         swiftSettings: strictness),
     // Starts a real slapd (Debian) per suite: the LDAP client and the LDAP provider plugin against it.
     .testTarget(
         name: "LDAPTests",
-        dependencies: ["LDAPClient", "LDAP", "IdentityCore", "ProviderTesting", "SQLiteStorage", "Storage",
-            "Threading", "Diagnostics", "TestSupport"],
+        dependencies: [
+            "LDAPClient", "LDAP", "IdentityCore", "ProviderTesting", "SQLiteStorage", "Storage",
+            "Threading", "Diagnostics", "TestSupport", "LocalPasswords", "CryptoCore",
+        ],
         swiftSettings: strictness),
     .testTarget(
         name: "RegistryCoreTests", dependencies: ["RegistryCore", "Storage"], swiftSettings: strictness),
@@ -157,14 +168,19 @@ var targets: [Target] = [
     // The events endpoint and worker, reconciliation and deletion over a real SQLite store.
     .testTarget(
         name: "RegistryIntegrationTests",
-        dependencies: ["RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
-            "Diagnostics", "Threading", "TokenAuthority", "Webhooks", "TestSupport"],
+        dependencies: [
+            "RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
+            "Diagnostics", "Threading", "TokenAuthority", "Webhooks", "TestSupport",
+        ],
         swiftSettings: strictness),
     // Deliveries to a real HTTP receiver on loopback.
     .testTarget(
         name: "WebhooksTests",
-        dependencies: ["Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient", "CryptoCore",
-            "Diagnostics", "TestSupport"],
+        dependencies: [
+            "Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient",
+            "CryptoCore",
+            "Diagnostics", "TestSupport",
+        ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
     .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),

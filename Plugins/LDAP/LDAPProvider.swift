@@ -3,6 +3,7 @@ import Foundation
 import IdentityCore
 import LDAPClient
 import Storage
+import Synchronization
 import Threading
 
 /// Checks usernames and passwords against an LDAP directory by search-then-bind (`type: ldap`), and
@@ -13,8 +14,9 @@ import Threading
 ///    a DN and no password is an "unauthenticated bind", which some servers accept).
 /// 2. Connect (StartTLS or ldaps as configured), bind as the service account (or stay anonymous), and
 ///    search `user.baseDN` for `(&<user.filter>(<usernameAttribute>=<escaped username>))`.
-/// 3. No entry: `.notMine`, so a later provider may know the name. Two or more: `.rejected` and a
-///    warning in the log (an ambiguous name must not log in as whichever entry came first).
+/// 3. No entry: one bind with the password as a DN that does not exist (the work a wrong password costs),
+///    then `.notMine`, so a later provider may know the name. Two or more: `.rejected` and a warning in the
+///    log (an ambiguous name must not log in as whichever entry came first).
 /// 4. Bind as the entry's DN with the password: refused is `.rejected(.invalidCredentials)`.
 /// 5. Rebind as the service account and read the user's groups (their DNs go into `groups`).
 ///
@@ -40,9 +42,30 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
     /// The settings in force.
     public let configuration: Configuration
 
+    /// Counters of the work done so far: how tests see that an unknown name costs what a wrong password costs.
+    public struct Statistics: Sendable, Hashable {
+        /// Binds with a user's password as a real entry.
+        public var userBinds: Int
+        /// Binds with a user's password as a DN that does not exist (unknown names and decoy work).
+        public var dummyBinds: Int
+        /// Every bind with a user-supplied password, real or dummy.
+        public var passwordBinds: Int { userBinds + dummyBinds }
+
+        /// Creates counters.
+        public init(userBinds: Int, dummyBinds: Int) {
+            self.userBinds = userBinds
+            self.dummyBinds = dummyBinds
+        }
+    }
+
     private let client: LDAPClient
     private let context: ProviderContext
     private let logger: Logger
+    /// A DN below the user base that names no entry: binding as it costs the server what a wrong password
+    /// costs, and is refused without touching any real account (a directory's own lockout never counts it).
+    private let absentDN: String
+    private let userBinds = Atomic<Int>(0)
+    private let dummyBinds = Atomic<Int>(0)
 
     /// Creates a provider; does no network I/O.
     ///
@@ -63,6 +86,9 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         self.configuration = configuration
         self.context = context
         self.logger = context.logger.with(["provider": id.rawValue])
+        // Random so that no entry a directory administrator might create can be this one.
+        let marker = String(UInt64.random(in: 0...UInt64.max), radix: 16)
+        self.absentDN = "cn=portcullis-no-such-entry-\(marker),\(configuration.user.baseDN)"
         do {
             self.client = try LDAPClient(options: connection, pool: context.ioPool)
         } catch {
@@ -86,6 +112,11 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
         try LDAPProvider(id: id, displayName: displayName, configuration: configuration, context: context)
     }
 
+    /// The work counters so far.
+    public var statistics: Statistics {
+        Statistics(userBinds: userBinds.load(ordering: .relaxed), dummyBinds: dummyBinds.load(ordering: .relaxed))
+    }
+
     // MARK: - Password login
 
     private enum LoginResult: Sendable {
@@ -106,9 +137,13 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
             let found = try self.searchUsers(
                 session, filter: self.userFilter(self.configuration.user.usernameAttribute, equals: username),
                 sizeLimit: 2)
-            guard let entry = found.first else { return .unknownUser }
+            guard let entry = found.first else {
+                try self.bindAbsentEntry(session, password: password)
+                return .unknownUser
+            }
             guard found.count == 1 else { return .ambiguous(found.map(\.dn)) }
             do {
+                self.userBinds.add(1, ordering: .relaxed)
                 try session.bind(dn: entry.dn, password: password)
             } catch let error as LDAPError where error.code == .invalidCredentials {
                 return .wrongPassword(dn: entry.dn)
@@ -136,6 +171,34 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
             logger.info("LDAP login refused: wrong password", ["dn": dn])
             await audit(credentials, reason: "invalid_credentials")
             return .rejected(.invalidCredentials)
+        }
+    }
+
+    /// The work of a login of an unknown name (connect, search, one bind as a DN that does not exist),
+    /// deciding nothing; failures are ignored (see `PasswordAuthenticating.spendDecoyWork(for:)`).
+    public func spendDecoyWork(for credentials: PasswordCredentials) async {
+        let username = credentials.username
+        let password = credentials.password
+        guard !password.isEmpty, !username.isEmpty, username.utf8.count <= Self.maximumUsernameBytes else { return }
+        _ = try? await client.withSession { session in
+            try self.bindServiceAccount(session)
+            _ = try self.searchUsers(
+                session, filter: self.userFilter(self.configuration.user.usernameAttribute, equals: username),
+                sizeLimit: 2)
+            try self.bindAbsentEntry(session, password: password)
+        }
+    }
+
+    /// Binds as `absentDN` with `password`, which the server refuses as it refuses a wrong password.
+    private func bindAbsentEntry(_ session: LDAPSession, password: String) throws {
+        dummyBinds.add(1, ordering: .relaxed)
+        do {
+            try session.bind(dn: absentDN, password: password)
+        } catch let error as LDAPError
+            where error.code == .invalidCredentials || error.code == .noSuchObject
+            || error.code == .insufficientAccess
+        {
+            // The expected refusal; nothing else is learnt from it.
         }
     }
 

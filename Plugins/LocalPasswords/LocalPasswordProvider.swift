@@ -8,16 +8,23 @@ import Threading
 
 /// Checks usernames and passwords against the Portcullis user table (`type: local`).
 ///
-/// Behaviour, in the order checks run:
-/// 1. A client address over its failure limit is `.rejected(.rateLimited)` before any database or bcrypt work.
-/// 2. An unknown user, or one without a password hash (external-only), costs one dummy hash verification
+/// Behaviour, in the order checks run (the per-address guessing limit is the password chain's, see
+/// `GuessingThrottle`):
+/// 1. An unknown user, or one without a password hash (external-only), costs one dummy hash verification
 ///    of the same kind as real ones and is `.notMine`, so a directory provider later in the chain can
 ///    claim the name and response times do not reveal which names exist.
-/// 3. A disabled user is `.rejected(.disabled)`; a locked one `.rejected(.locked(until:))` (no bcrypt).
-/// 4. A username+password verified within the cache TTL, against the hash still stored, is accepted
-///    without bcrypt; otherwise bcrypt/yescrypt runs on `context.cpuPool`.
-/// 5. A wrong password counts towards lockout (every `lockout.attempts` consecutive failures lock the
-///    account for `lockout.duration`) and the client address's rate limit, and is audited.
+/// 2. A username+password verified within the cache TTL, against the hash still stored, of an enabled and
+///    unlocked account, is accepted without bcrypt; otherwise bcrypt/yescrypt runs on `context.cpuPool`,
+///    for disabled and locked accounts too, so they cost what any other name costs.
+/// 3. A wrong password is `.rejected(.invalidCredentials)` whatever the account's state: it counts towards
+///    lockout (see `Lockout`: per account and client address first, account-wide at `accountAttempts`) and
+///    is audited.
+/// 4. A right password of a disabled account is `.rejected(.disabled)`; of a locked one
+///    `.rejected(.locked(until:))` from an address the account logged in from before (its owner's), and
+///    `.rejected(.invalidCredentials)` from any other, so a lock never tells a guesser that a guess was right.
+///
+/// Lock state is in the store (`AddressLoginState`, and the account-wide count and lock on the user), so
+/// every instance sharing the database sees it.
 ///
 /// Threading: an immutable object with lock-protected caches; `authenticate` may run concurrently.
 public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactory {
@@ -33,12 +40,18 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         public var passwordVerifications: Int
         /// Logins accepted from the verified-credential cache without hashing.
         public var cacheHits: Int
-        /// Dummy verifications spent on unknown or external-only users.
+        /// Dummy verifications spent on unknown or external-only users (and as decoy work for the chain).
         public var dummyVerifications: Int
+
+        /// Every hash verification, real or dummy: what a login cost in hashing.
+        public var hashVerifications: Int { passwordVerifications + dummyVerifications }
     }
 
     /// Usernames longer than this are never looked up.
     public static let maximumUsernameBytes = 512
+    /// How long after its last successful login an address counts as the account's own: an account-wide
+    /// lock does not shut it out, and a locked account says "locked" there.
+    public static let knownAddressPeriod: TimeInterval = 90 * 86_400
 
     /// The configured id.
     public let id: ProviderID
@@ -50,16 +63,27 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
     private let context: ProviderContext
     private let verifier: PasswordVerifier
     private let cache: VerifiedCredentialCache?
-    private let limiter: FailureRateLimiter
-    /// Accounts by username, trusted while the store's authorization generation holds (a password change,
-    /// disable or lock advances it); failures made here drop the entry at once.
-    private let accounts = AuthorizationCache<String, User>(capacity: 10_000)
+    /// Accounts with their record from one client address, trusted while the store's authorization
+    /// generation holds (a password change, disable or lock, here or per address, advances it); failures
+    /// made here drop the entry at once.
+    private let accounts = AuthorizationCache<AccountKey, AccountView>(capacity: 10_000)
     /// The hash method of the last real hash seen, so dummy work costs what real work costs.
     private let typicalMethod: Mutex<PasswordHash.Method>
     private let dummyHashes = Mutex<[PasswordHash.Method: String]>([:])
     private let verifications = Atomic<Int>(0)
     private let cacheHits = Atomic<Int>(0)
     private let dummyVerifications = Atomic<Int>(0)
+
+    private struct AccountKey: Hashable, Sendable {
+        var username: String
+        var clientAddress: String
+    }
+
+    /// An account as seen from one client address.
+    private struct AccountView: Sendable {
+        var user: User
+        var address: AddressLoginState?
+    }
 
     /// Creates a provider.
     ///
@@ -86,8 +110,6 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
             configuration.cache.enabled && configuration.cache.ttl.seconds > 0
             ? VerifiedCredentialCache(
                 ttl: configuration.cache.ttl.timeInterval, capacity: configuration.cache.maxEntries) : nil
-        self.limiter = FailureRateLimiter(
-            limit: configuration.rateLimit.failures, window: configuration.rateLimit.window.timeInterval)
         self.typicalMethod = Mutex(unknownUserHashMethod)
         // Make the first dummy hash now, off the request path, so the first unknown user costs
         // one verification like everyone else rather than a hash plus a verification.
@@ -117,97 +139,133 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
 
     /// Decides whether `credentials` belong to a local account; throws only when the store fails.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
-        let now = context.now()
-        if let refusal = limiter.refusal(for: credentials.clientAddress, now: now) {
-            if refusal.isFirst { await audit(credentials, user: nil, reason: "rate_limited") }
-            return .rejected(.rateLimited(retryAfterSeconds: refusal.retryAfterSeconds))
-        }
         let username = credentials.username
         // No stored name is this long; refusing early keeps hostile input away from the database.
-        guard username.utf8.count <= Self.maximumUsernameBytes else { return .notMine }
-        guard let user = try await account(named: username), let storedHash = user.passwordHash else {
+        guard username.utf8.count <= Self.maximumUsernameBytes else {
             await spendDummyVerification(credentials.password)
             return .notMine
         }
-        guard user.isEnabled else {
-            await audit(credentials, user: user, reason: "disabled")
-            return .rejected(.disabled)
+        guard let view = try await account(named: username, from: credentials.clientAddress),
+            let storedHash = view.user.passwordHash
+        else {
+            await spendDummyVerification(credentials.password)
+            return .notMine
         }
-        if let lockedUntil = user.lockedUntil, lockedUntil > now {
-            await audit(credentials, user: user, reason: "locked")
-            return .rejected(.locked(until: lockedUntil))
-        }
+        let user = view.user
+        let now = context.now()
+        let lock = lock(of: view, at: now)
 
         let password = credentials.password
         let cacheKey = password.isEmpty ? nil : cache?.key(username: user.username, password: password)
-        if let cache, let cacheKey, let entry = cache.entry(for: cacheKey, now: now) {
+        if let cache, let cacheKey, user.isEnabled, lock == nil, let entry = cache.entry(for: cacheKey, now: now) {
             if entry.userID == user.id && ConstantTime.equals(entry.passwordHash, storedHash) {
                 cacheHits.add(1, ordering: .relaxed)
-                await noteSuccess(of: user, at: now)
+                await noteSuccess(of: view, from: credentials.clientAddress, at: now)
                 return .authenticated(identity(of: user))
             }
             // The password changed (or the name now belongs to someone else): verify afresh.
             cache.remove(cacheKey)
         }
 
+        // Every known account costs one verification whatever its state, so disabled and locked accounts
+        // answer a wrong password as fast, and with the same words, as any other.
         var matched = false
         if !password.isEmpty {
             let verifier = self.verifier
             matched = await context.cpuPool.run { verifier(password, storedHash) }
             verifications.add(1, ordering: .relaxed)
             noteHashMethod(of: storedHash)
+        } else {
+            await spendDummyVerification(password)
         }
         let after = context.now()
-        if matched {
-            if let cache, let cacheKey {
-                cache.insert(cacheKey, userID: user.id, passwordHash: storedHash, now: after)
-            }
-            await noteSuccess(of: user, at: after)
-            return .authenticated(identity(of: user))
+        guard matched else {
+            await noteFailure(of: user, credentials, at: after)
+            return .rejected(.invalidCredentials)
         }
-        await noteFailure(of: user, credentials, at: after)
-        return .rejected(.invalidCredentials)
-    }
-
-    /// `.authenticated` when the username and password were verified within the cache TTL against the
-    /// password hash of the cached, enabled, unlocked account (under the current authorization generation),
-    /// the client address is not rate limited and no login bookkeeping is due to be written; nil otherwise,
-    /// leaving misses, refusals and writes to `authenticate`. A cached hit is not a password attempt: it
-    /// counts towards nothing but `Statistics.cacheHits`.
-    public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
-        guard let cache, !credentials.password.isEmpty else { return nil }
-        let now = context.now()
-        guard !limiter.isRefusing(credentials.clientAddress, now: now),
-            credentials.username.utf8.count <= Self.maximumUsernameBytes,
-            let user = accounts.value(for: credentials.username, at: context.store.authorizationGeneration),
-            let storedHash = user.passwordHash, user.isEnabled, !(user.lockedUntil.map { $0 > now } ?? false),
-            !needsLoginWrite(user, at: now),
-            let entry = cache.entry(for: cache.key(username: user.username, password: credentials.password), now: now),
-            entry.userID == user.id, ConstantTime.equals(entry.passwordHash, storedHash)
-        else { return nil }
-        cacheHits.add(1, ordering: .relaxed)
+        guard user.isEnabled else {
+            await audit(credentials, user: user, reason: "disabled")
+            return .rejected(.disabled)
+        }
+        if let lock {
+            // Only the owner's own address learns of the lock: anywhere else "locked" would confirm the guess.
+            let isOwnersAddress = view.address?.isKnown(at: after, within: Self.knownAddressPeriod) ?? false
+            await audit(credentials, user: user, reason: isOwnersAddress ? "locked" : "locked_right_password")
+            return .rejected(isOwnersAddress ? .locked(until: lock) : .invalidCredentials)
+        }
+        if let cache, let cacheKey {
+            cache.insert(cacheKey, userID: user.id, passwordHash: storedHash, now: after)
+        }
+        await noteSuccess(of: view, from: credentials.clientAddress, at: after)
         return .authenticated(identity(of: user))
     }
 
-    /// Whether a successful login of `user` at `now` writes to the store: when failures or a lock are to
-    /// be cleared, or the last-login time is over a minute old.
-    private func needsLoginWrite(_ user: User, at now: Date) -> Bool {
-        let stale = user.lastLoginAt.map { now.timeIntervalSince($0) >= 60 } ?? true
-        return user.failedLoginCount > 0 || user.lockedUntil != nil || stale
+    /// `.authenticated` when the username and password were verified within the cache TTL against the
+    /// password hash of the cached, enabled account, unlocked from this client address (under the current
+    /// authorization generation), and no login bookkeeping is due to be written; nil otherwise, leaving
+    /// misses, refusals and writes to `authenticate`. A cached hit is not a password attempt: it counts
+    /// towards nothing but `Statistics.cacheHits`.
+    public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
+        guard let cache, !credentials.password.isEmpty else { return nil }
+        let now = context.now()
+        guard credentials.username.utf8.count <= Self.maximumUsernameBytes,
+            let view = accounts.value(
+                for: AccountKey(username: credentials.username, clientAddress: credentials.clientAddress),
+                at: context.store.authorizationGeneration),
+            let storedHash = view.user.passwordHash, view.user.isEnabled, lock(of: view, at: now) == nil,
+            !needsLoginWrite(view, at: now),
+            let entry = cache.entry(
+                for: cache.key(username: view.user.username, password: credentials.password), now: now),
+            entry.userID == view.user.id, ConstantTime.equals(entry.passwordHash, storedHash)
+        else { return nil }
+        cacheHits.add(1, ordering: .relaxed)
+        return .authenticated(identity(of: view.user))
     }
 
-    /// The account with this username: from the cache while the generation holds, else from the store.
-    /// Unknown names are not cached, so guessing fills nothing.
-    private func account(named username: String) async throws -> User? {
+    /// One dummy verification, the work an unknown name costs here (see `PasswordAuthenticating`).
+    public func spendDecoyWork(for credentials: PasswordCredentials) async {
+        await spendDummyVerification(credentials.password)
+    }
+
+    /// The lock keeping the account shut from the view's address at `now`: its own lock from that address,
+    /// or the account-wide lock unless the address is the owner's (a recent success from it).
+    private func lock(of view: AccountView, at now: Date) -> Date? {
+        let addressLock = view.address?.lock(at: now)
+        let isKnown = view.address?.isKnown(at: now, within: Self.knownAddressPeriod) ?? false
+        let accountLock = isKnown ? nil : view.user.lockedUntil.flatMap { $0 > now ? $0 : nil }
+        switch (addressLock, accountLock) {
+        case (let one?, let other?): return max(one, other)
+        case (let one?, nil), (nil, let one?): return one
+        case (nil, nil): return nil
+        }
+    }
+
+    /// Whether a successful login from the view's address at `now` writes to the store: when failures or a
+    /// lock are to be cleared, or the last-login time (or the address's last success) is over a minute old.
+    private func needsLoginWrite(_ view: AccountView, at now: Date) -> Bool {
+        let user = view.user
+        func stale(_ date: Date?) -> Bool { date.map { now.timeIntervalSince($0) >= 60 } ?? true }
+        guard let address = view.address else { return true }
+        return user.failedLoginCount > 0 || user.lockedUntil != nil || stale(user.lastLoginAt)
+            || address.failedCount > 0 || address.lockedUntil != nil || stale(address.lastSuccessAt)
+    }
+
+    /// The account with this username and its record from `clientAddress`: from the cache while the
+    /// generation holds, else from the store in one read. Unknown names are not cached, so guessing fills nothing.
+    private func account(named username: String, from clientAddress: String) async throws -> AccountView? {
+        let key = AccountKey(username: username, clientAddress: clientAddress)
         let generation = context.store.authorizationGeneration
-        if let cached = accounts.value(for: username, at: generation) { return cached }
-        let found: User?
+        if let cached = accounts.value(for: key, at: generation) { return cached }
+        let found: AccountView?
         do {
-            found = try await context.store.read { try $0.user(named: username) }
+            found = try await context.store.read { reader -> AccountView? in
+                guard let user = try reader.user(named: username) else { return nil }
+                return AccountView(user: user, address: try reader.addressLoginState(of: user.id, from: clientAddress))
+            }
         } catch {
             throw ProviderError(.internalFailure, provider: id, reason: "reading the user failed: \(error)")
         }
-        if let found { accounts.insert(found, for: username, readAt: generation) }
+        if let found { accounts.insert(found, for: key, readAt: generation) }
         return found
     }
 
@@ -217,55 +275,95 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
             displayName: user.displayName, origin: .localAccount(userID: user.id.rawValue))
     }
 
-    /// Clears failures and notes the login, but writes only when something changes or the last-login
-    /// time is over a minute old, so a busy client costs reads, not writes.
-    private func noteSuccess(of user: User, at now: Date) async {
-        guard needsLoginWrite(user, at: now) else { return }
+    /// Clears failures and locks (the account's, and its record from this address) and notes the login, but
+    /// writes only when something changes or the last-login time is over a minute old, so a busy client
+    /// costs reads, not writes.
+    private func noteSuccess(of view: AccountView, from clientAddress: String, at now: Date) async {
+        guard needsLoginWrite(view, at: now) else { return }
+        let key = AccountKey(username: view.user.username, clientAddress: clientAddress)
+        let userID = view.user.id
+        let record = AddressLoginState(userID: userID, clientAddress: clientAddress, lastSuccessAt: now)
         // The cached account learns what is being written first, so concurrent logins do not all write.
-        _ = accounts.modify(user.username) { account in
-            account.lastLoginAt = now
-            account.failedLoginCount = 0
-            account.lockedUntil = nil
+        _ = accounts.modify(key) { account in
+            account.user.lastLoginAt = now
+            account.user.failedLoginCount = 0
+            account.user.lockedUntil = nil
+            account.address = record
         }
-        let userID = user.id
         do {
-            try await context.store.write { try $0.recordSuccessfulLogin(of: userID, at: now) }
+            try await context.store.write { transaction in
+                try transaction.recordSuccessfulLogin(of: userID, at: now)
+                try transaction.saveAddressLoginState(record)
+            }
         } catch {
             // The password was right; a busy database must not turn that into a refusal.
             context.logger.warning(
-                "recording a successful login failed", ["user": user.username, "error": String(describing: error)])
+                "recording a successful login failed",
+                ["user": view.user.username, "error": String(describing: error)])
         }
     }
 
-    /// Counts the failure towards lockout and the rate limit, and audits it.
+    /// What a failed login changed.
+    private struct FailureEffect: Sendable {
+        var addressLockedUntil: Date?
+        var accountLockedUntil: Date?
+    }
+
+    /// Counts the failure towards lockout from this address and account-wide, in one write, and audits it.
     private func noteFailure(of user: User, _ credentials: PasswordCredentials, at now: Date) async {
-        limiter.recordFailure(from: credentials.clientAddress, now: now)
-        // The failure count (and maybe a lock) changes below: the next login must read it afresh.
-        accounts.remove(user.username)
-        let attempts = configuration.lockout.attempts
-        let duration = configuration.lockout.duration.timeInterval
+        let address = credentials.clientAddress
+        // The failure counts (and maybe a lock) change below: the next login must read them afresh.
+        accounts.remove(AccountKey(username: user.username, clientAddress: address))
+        let lockout = configuration.lockout
         let userID = user.id
-        var newlyLocked = false
+        var effect = FailureEffect()
         do {
-            newlyLocked = try await context.store.write { transaction -> Bool in
-                guard let fresh = try transaction.user(id: userID) else { return false }
+            effect = try await context.store.write { transaction -> FailureEffect in
+                guard let fresh = try transaction.user(id: userID) else { return FailureEffect() }
+                var effect = FailureEffect()
+                var record =
+                    try transaction.addressLoginState(of: userID, from: address)
+                    ?? AddressLoginState(userID: userID, clientAddress: address)
+                record.failedCount += 1
+                record.lastFailureAt = now
+                // Every `attempts`-th consecutive failure from the address locks, each time for longer, so
+                // an expired lock grants a fresh `attempts` tries without a separate reset.
+                if lockout.attempts > 0 && record.failedCount % lockout.attempts == 0 {
+                    record.lockCount += 1
+                    record.lockedUntil = now.addingTimeInterval(lockout.lockDuration(forLock: record.lockCount))
+                    effect.addressLockedUntil = record.lockedUntil
+                }
+                try transaction.saveAddressLoginState(record)
                 let count = fresh.failedLoginCount + 1
-                // Every `attempts`-th consecutive failure locks, so an expired lock grants a fresh
-                // `attempts` tries without needing a separate reset.
-                let locks = attempts > 0 && count % attempts == 0
+                let locksAccount = lockout.accountAttempts > 0 && count % lockout.accountAttempts == 0
+                if locksAccount { effect.accountLockedUntil = now.addingTimeInterval(lockout.duration.timeInterval) }
                 _ = try transaction.recordFailedLogin(
-                    of: userID, lockedUntil: locks ? now.addingTimeInterval(duration) : fresh.lockedUntil)
-                return locks
+                    of: userID, lockedUntil: locksAccount ? effect.accountLockedUntil : fresh.lockedUntil)
+                // Records from addresses that neither failed lately nor ever succeeded go, so guesses from
+                // many addresses do not pile up rows.
+                _ = try transaction.pruneAddressLoginStates(
+                    of: userID, at: now,
+                    failuresSince: now.addingTimeInterval(-max(86_400, lockout.maxDuration.timeInterval)),
+                    successesSince: now.addingTimeInterval(-Self.knownAddressPeriod))
+                return effect
             }
         } catch {
             context.logger.warning(
                 "recording a failed login failed", ["user": user.username, "error": String(describing: error)])
         }
-        await audit(credentials, user: user, reason: newlyLocked ? "invalid_credentials_locked" : "invalid_credentials")
-        if newlyLocked {
+        let reason =
+            effect.accountLockedUntil != nil
+            ? "invalid_credentials_account_locked"
+            : effect.addressLockedUntil != nil ? "invalid_credentials_locked" : "invalid_credentials"
+        await audit(credentials, user: user, reason: reason)
+        if effect.accountLockedUntil != nil {
             context.logger.notice(
-                "account locked after repeated wrong passwords",
-                ["user": user.username, "client": credentials.clientAddress])
+                "account locked for every unfamiliar address after repeated wrong passwords",
+                ["user": user.username, "client": address])
+        } else if effect.addressLockedUntil != nil {
+            context.logger.notice(
+                "account locked from one address after repeated wrong passwords",
+                ["user": user.username, "client": address])
         }
     }
 

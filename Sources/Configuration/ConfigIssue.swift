@@ -26,6 +26,12 @@ public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
         case invalidValue
         /// A secret written inline instead of `{file: …}` or `{env: …}`.
         case inlineSecret
+        /// A shared secret too short to resist guessing (under 16 bytes).
+        case weakSecret
+        /// A file the configuration names (a signing key, a certificate, a TLS key) is missing or unreadable.
+        case missingFile
+        /// A database, key or secret file is open to group or others.
+        case looseFileMode
     }
 
     /// The kind of problem.

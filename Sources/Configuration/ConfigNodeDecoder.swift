@@ -7,9 +7,13 @@ import Foundation
 ///
 /// Besides the standard types it reads `Secret` (`{file: PATH}` or `{env: NAME}` only), `URL`
 /// (absolute), `Duration` (`300`, `"5m"`, `"250ms"`) and `ConfigNode` (kept as written). Swift's
-/// synthesized `init(from:)` stops at the first type error, so a decode reports that error plus,
-/// when decoding succeeded, every unknown key.
+/// synthesized `init(from:)` stops at the first type error; to report every problem at once, the decoder
+/// sets the offending value aside and decodes again (a bounded number of times), so a block with a
+/// misspelt key, a wrong type and an inline secret reports all three.
 public struct ConfigNodeDecoder: Sendable {
+    /// How many problems one block reports at most (each costs one more decoding pass).
+    static let maximumPasses = 32
+
     /// Creates a decoder.
     public init() {}
 
@@ -21,22 +25,54 @@ public struct ConfigNodeDecoder: Sendable {
         from node: ConfigNode,
         keyPath: String = ""
     ) throws(ConfigurationError) -> T {
+        var current = node
+        var issues: [ConfigIssue] = []
+        var setAside: Set<String> = []
+        for _ in 0..<Self.maximumPasses {
+            switch decodeOnce(type, from: current, keyPath: keyPath) {
+            case .success(let value):
+                if issues.isEmpty { return value }
+                throw ConfigurationError(issues)
+            case .failure(let error):
+                // A required value set aside on an earlier pass now reads as missing: not a new problem.
+                let fresh = error.issues.filter { !($0.code == .missingKey && setAside.contains($0.keyPath)) }
+                issues += fresh.filter { !issues.contains($0) }
+                var progressed = false
+                for issue in error.issues where !setAside.contains(issue.keyPath) {
+                    guard let relative = ConfigPathStep.parse(issue.keyPath, under: keyPath),
+                        let pruned = current.removing(relative)
+                    else { continue }
+                    current = pruned
+                    setAside.insert(issue.keyPath)
+                    progressed = true
+                }
+                if !progressed || fresh.isEmpty { throw ConfigurationError(issues) }
+            }
+        }
+        throw ConfigurationError(issues)
+    }
+
+    /// One decoding pass: the value, or the problem that stopped it (with unknown keys when it did not stop).
+    private func decodeOnce<T: Decodable>(
+        _ type: T.Type, from node: ConfigNode, keyPath: String
+    ) -> Result<T, ConfigurationError> {
         let context = NodeDecodingContext(root: node, keyPath: keyPath)
         let value: T
         do {
             value = try context.decodeValue(T.self, from: node, codingPath: [])
         } catch let failure as NodeDecodingFailure {
-            throw ConfigurationError(failure.issue)
+            return .failure(ConfigurationError(failure.issue))
         } catch let error as DecodingError {
-            throw ConfigurationError(context.issue(for: error))
+            return .failure(ConfigurationError(context.issues(for: error)))
         } catch {
-            throw ConfigurationError(
-                ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
-            )
+            return .failure(
+                ConfigurationError(
+                    ConfigIssue(.invalidValue, at: node.location, keyPath: keyPath, message: String(describing: error))
+                ))
         }
         let unknown = context.unknownKeys()
-        if !unknown.isEmpty { throw ConfigurationError(unknown) }
-        return value
+        if !unknown.isEmpty { return .failure(ConfigurationError(unknown)) }
+        return .success(value)
     }
 }
 
@@ -119,7 +155,43 @@ private final class NodeDecodingContext {
         return issues
     }
 
-    /// Locates a `DecodingError` thrown by a hand-written `init(from:)` at the node its path names.
+    /// Locates a `DecodingError` thrown by a hand-written `init(from:)` at the node its path names; a
+    /// plugin's "unknown keys a, b (known: …)" becomes one issue per key, at the key itself.
+    func issues(for error: DecodingError) -> [ConfigIssue] {
+        let issue = issue(for: error)
+        guard case .dataCorrupted = error, let entries = node(at: issue.keyPath)?.entries,
+            let (unknown, known) = Self.unknownKeys(in: issue.message)
+        else { return [issue] }
+        let located = entries.filter { unknown.contains($0.key) }.map { entry in
+            ConfigIssue(
+                .unknownKey, at: entry.keyLocation, keyPath: join(issue.keyPath, entry.key),
+                message: "unknown key" + Suggestion.hint(for: entry.key, in: known))
+        }
+        return located.isEmpty ? [issue] : located
+    }
+
+    /// The node at `keyPath` (which starts with this decode's prefix), if it can be found.
+    private func node(at keyPath: String) -> ConfigNode? {
+        guard keyPath.hasPrefix(self.keyPath) else { return nil }
+        var node = root
+        for component in keyPath.dropFirst(self.keyPath.count).split(separator: ".") {
+            guard let next = node.entries?.first(where: { $0.key == component })?.value else { return nil }
+            node = next
+        }
+        return node
+    }
+
+    /// The names in a plugin's "unknown key(s) a, b (known: c, d)" message.
+    private static func unknownKeys(in message: String) -> (unknown: Set<String>, known: [String])? {
+        guard message.hasPrefix("unknown key"), let open = message.range(of: " (known: "), message.hasSuffix(")")
+        else { return nil }
+        let names = message[message.index(message.startIndex, offsetBy: "unknown key".count)..<open.lowerBound]
+            .drop { $0 == "s" }.split(separator: ",").map { $0.trimmingCharacters(in: .whitespaces) }
+        let known = message[open.upperBound..<message.index(before: message.endIndex)].split(separator: ",")
+            .map { $0.trimmingCharacters(in: .whitespaces) }
+        return (Set(names), known)
+    }
+
     func issue(for error: DecodingError) -> ConfigIssue {
         let (code, context): (ConfigIssue.Code, DecodingError.Context)
         switch error {

@@ -66,6 +66,29 @@ public enum ConfigurationLoader {
         directory: String,
         environment: [String: String]
     ) throws(ConfigurationError) -> PortcullisConfiguration {
+        let report = inspect(directory: directory, environment: environment)
+        guard report.issues.isEmpty, let configuration = report.configuration else {
+            throw ConfigurationError(report.issues)
+        }
+        return configuration
+    }
+
+    /// Loads every fragment of `directory` as ``load(directory:environment:)`` does, but returns the
+    /// configuration as far as it could be decoded together with every issue, so `config check` and
+    /// `serve` can run their further checks (files, secrets, providers) and report all problems at once.
+    /// The configuration is nil only when no fragment could be listed.
+    public static func inspect(directory: String, environment: [String: String]) -> ConfigurationReport {
+        do {
+            return try inspectOrThrow(directory: directory, environment: environment)
+        } catch {
+            return ConfigurationReport(configuration: nil, issues: error.issues)
+        }
+    }
+
+    private static func inspectOrThrow(
+        directory: String,
+        environment: [String: String]
+    ) throws(ConfigurationError) -> ConfigurationReport {
         let paths = try fragmentPaths(in: directory)
         guard !paths.isEmpty else {
             throw ConfigurationError(
@@ -86,7 +109,7 @@ public enum ConfigurationLoader {
                 log.add(.unreadable, at: SourceLocation(file: path, line: 0, column: 0), "", "cannot read the fragment")
             }
         }
-        return try load(sources: sources, environment: environment, log: log)
+        return decode(sources: sources, environment: environment, log: log)
     }
 
     /// Loads in-memory fragments (sorted byte-wise by name, as files would be) and applies
@@ -98,18 +121,22 @@ public enum ConfigurationLoader {
         environment: [String: String] = [:]
     ) throws(ConfigurationError) -> PortcullisConfiguration {
         let sorted = fragments.sorted { $0.name.utf8.lexicographicallyPrecedes($1.name.utf8) }
-        return try load(
+        let report = decode(
             sources: sorted.map { ($0.name, Array($0.text.utf8)) },
             environment: environment,
             log: IssueLog()
         )
+        guard report.issues.isEmpty, let configuration = report.configuration else {
+            throw ConfigurationError(report.issues)
+        }
+        return configuration
     }
 
-    private static func load(
+    private static func decode(
         sources: [(name: String, bytes: [UInt8])],
         environment: [String: String],
         log initialLog: IssueLog
-    ) throws(ConfigurationError) -> PortcullisConfiguration {
+    ) -> ConfigurationReport {
         var state = DecodeState()
         state.log = initialLog
         var documents: [(name: String, root: ConfigNode)] = []
@@ -129,14 +156,13 @@ public enum ConfigurationLoader {
         }
         checkUnknownVariables(environment, state: &state)
         Validation.check(configuration, state: &state)
-        if !state.log.issues.isEmpty {
-            throw ConfigurationError(sorted(state.log.issues, fragments: sources.map(\.name)))
-        }
-        return configuration
+        configuration.origins = ConfigOrigins(state.locations)
+        return ConfigurationReport(
+            configuration: configuration, issues: sorted(state.log.issues, fragments: sources.map(\.name)))
     }
 
-    /// Issues in reading order: by fragment load order, then line and column; environment last.
-    private static func sorted(_ issues: [ConfigIssue], fragments: [String]) -> [ConfigIssue] {
+    /// Issues in reading order: by fragment load order, then line and column; environment and defaults last.
+    public static func sorted(_ issues: [ConfigIssue], fragments: [String]) -> [ConfigIssue] {
         let rank = Dictionary(fragments.enumerated().map { ($1, $0) }, uniquingKeysWith: { first, _ in first })
         return issues.enumerated().sorted { a, b in
             let left = (rank[a.element.file] ?? Int.max, a.element.line, a.element.column, a.offset)
@@ -229,6 +255,20 @@ public enum ConfigurationLoader {
             }
             state.log.add(.unknownEnvironmentVariable, at: .environment(name), "", message)
         }
+    }
+}
+
+/// What loading found: the configuration as far as it could be decoded, and every issue in reading order.
+public struct ConfigurationReport: Sendable {
+    /// The decoded configuration (defaults where a value was wrong); nil when no fragment could be read.
+    public var configuration: PortcullisConfiguration?
+    /// Every problem found; empty when the configuration is valid.
+    public var issues: [ConfigIssue]
+
+    /// Creates a report.
+    public init(configuration: PortcullisConfiguration?, issues: [ConfigIssue]) {
+        self.configuration = configuration
+        self.issues = issues
     }
 }
 

@@ -30,6 +30,9 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var providers: [ProviderSettings] = []
     /// The fragments that were loaded, in load order.
     public var fragments: [String] = []
+    /// Where each value was written, for checks made after loading (not part of the value: two
+    /// configurations that differ only in where they were written are equal).
+    public var origins = ConfigOrigins()
 
     /// A configuration with every default and no registries or providers.
     public init() {}
@@ -217,23 +220,6 @@ public struct LogSettings: Sendable, Hashable {
     ]
 }
 
-/// The audit log.
-public struct AuditSettings: Sendable, Hashable {
-    /// Whether a token request is answered only after its audit event is committed. Default false:
-    /// events are committed in groups a few milliseconds after the answer, and a clean shutdown writes
-    /// every one; only a crash can lose the last moment's events.
-    public var waitForCommit = false
-
-    /// The defaults.
-    public init() {}
-
-    static let fields: [Field<AuditSettings>] = [
-        .value(
-            "waitForCommit", \.waitForCommit, .boolean,
-            "Answer token requests only after their audit event is committed (slower; no crash window).")
-    ]
-}
-
 /// The endpoint that receives registry notifications, and the worker that processes them.
 public struct NotificationSettings: Sendable, Hashable {
     /// The path registries POST their notifications to. Default `/v2/webhooks/events`.
@@ -369,6 +355,9 @@ public struct StorageSettings: Sendable, Hashable {
     public var sqlite = SQLiteSettings()
     /// PostgreSQL settings, used when `driver` is `postgres`.
     public var postgres = PostgresSettings()
+    /// Whether `serve` starts although the database, a key or a secret file is open to group or others.
+    /// Default false: it refuses and says which `chmod` to run.
+    public var allowLooseModes = false
 
     /// The defaults.
     public init() {}
@@ -377,6 +366,10 @@ public struct StorageSettings: Sendable, Hashable {
         .value("driver", \.driver, .oneOf(Driver.self), "Storage backend."),
         .section("sqlite", \.sqlite, SQLiteSettings.fields),
         .section("postgres", \.postgres, PostgresSettings.fields),
+        .value(
+            "allowLooseModes", \.allowLooseModes, .boolean,
+            "Start even when the database, a signing or TLS key, or a {file:} secret is open to group or others (refused by default, with the chmod to run)."
+        ),
     ]
 }
 
@@ -522,6 +515,8 @@ public struct PolicySettings: Sendable, Hashable {
     public var anonymousBrowsing = true
     /// Whether the first user created through bootstrap becomes admin. Default true.
     public var firstUserAdmin = true
+    /// The per-client-address limits on password guessing.
+    public var passwordGuessing = PasswordGuessingSettings()
 
     /// The Portus defaults.
     public init() {}
@@ -547,6 +542,7 @@ public struct PolicySettings: Sendable, Hashable {
             .boolean,
             "The first user, created by the explicit bootstrap, becomes admin."
         ),
+        .section("passwordGuessing", \.passwordGuessing, PasswordGuessingSettings.fields),
     ]
 }
 

@@ -166,7 +166,7 @@ extension ValueType where Value == String {
 }
 
 extension ValueType where Value == Duration {
-    /// A duration: `300` (seconds), `"300s"`, `"5m"`, `"1h"`, `"250ms"`, `"1h30m"`, within `range`.
+    /// A duration: `300` (seconds), `"300s"`, `"5m"`, `"1h"`, `"250ms"`, `"1h30m"`, `"30d"`, within `range`.
     static func duration(_ range: ClosedRange<Duration>) -> ValueType {
         let bounds = "\(DurationFormat.render(range.lowerBound))...\(DurationFormat.render(range.upperBound))"
         return ValueType.scalar("duration (\(bounds))", render: { .string(DurationFormat.render($0)) }) { text, _ in
@@ -469,6 +469,7 @@ enum DurationFormat {
             case "s": factor = 1000
             case "m": factor = 60_000
             case "h": factor = 3_600_000
+            case "d": factor = 86_400_000
             default: return nil
             }
             let (product, overflowed) = number.multipliedReportingOverflow(by: factor)

@@ -20,6 +20,13 @@ enum YAMLParser {
             return .failure(ConfigurationError(ConfigIssue(.syntax, at: start, keyPath: "", message: message)))
         }
         if bytes.count > maximumSize { return refused("fragment is larger than \(maximumSize) bytes") }
+        if let bad = TextEncoding.firstNonUTF8Byte(in: bytes) {
+            let hex = String(bad.byte, radix: 16, uppercase: true)
+            let issue = ConfigIssue(
+                .syntax, at: SourceLocation(file: file, line: bad.line, column: bad.column), keyPath: "",
+                message: "byte 0x\(hex) is not UTF-8; configuration files must be UTF-8 text")
+            return .failure(ConfigurationError(issue))
+        }
         var parser = yaml_parser_t()
         guard yaml_parser_initialize(&parser) == 1 else { return refused("the YAML parser could not be initialised") }
         defer { yaml_parser_delete(&parser) }

@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// A YAML value ready to be written: the effective configuration and `ConfigNode` descriptions.
 indirect enum YAMLTree: Sendable {
     /// Text written as-is (numbers, booleans, flow-form secret references).
@@ -125,8 +127,12 @@ enum YAMLRenderer {
             case "\t": result += "\\t"
             case "\r": result += "\\r"
             default:
-                if scalar.value < 0x20 || scalar.value == 0x7F {
+                if scalar.value < 0x20 || (0x7F..<0xA0).contains(scalar.value) {
                     result += "\\x" + (scalar.value < 0x10 ? "0" : "") + String(scalar.value, radix: 16)
+                } else if InertText.isDangerous(scalar) {
+                    // Bidi controls and line separators: YAML's \uNNNN, so the rendering stays inert too.
+                    let hex = String(scalar.value, radix: 16)
+                    result += "\\u" + String(repeating: "0", count: max(0, 4 - hex.count)) + hex
                 } else {
                     result.unicodeScalars.append(scalar)
                 }

@@ -189,22 +189,10 @@ public struct AccessLogMiddleware: InlineMiddleware {
             ])
     }
 
-    /// `text` with control characters shown as `\xNN` and cut to `limit` characters, so a hostile
-    /// path or user agent cannot forge log lines or drive terminals.
-    static func printable(_ text: String, limit: Int) -> String {
-        let needsWork = text.utf8.count > limit || text.utf8.contains { $0 < 0x20 || $0 == 0x7F }
-        guard needsWork else { return text }
-        var out = ""
-        for scalar in text.unicodeScalars.prefix(limit) {
-            if scalar.value < 0x20 || scalar.value == 0x7F || (0x80..<0xA0).contains(scalar.value) {
-                let hex = String(scalar.value, radix: 16, uppercase: true)
-                out += "\\x" + (hex.count < 2 ? "0" : "") + hex
-            } else {
-                out.unicodeScalars.append(scalar)
-            }
-        }
-        return text.unicodeScalars.count > limit ? out + "…" : out
-    }
+    /// `text` made inert (``InertText``: control characters, ESC, CR/LF and bidi controls escaped visibly)
+    /// and cut to `limit` characters, so a hostile path or user agent cannot forge log lines or drive
+    /// terminals. The same function renders the CLI's tables and the audit log.
+    static func printable(_ text: String, limit: Int) -> String { InertText.escaped(text, limit: limit) }
 }
 
 // MARK: - Security headers

@@ -1,3 +1,5 @@
+import Foundation
+
 /// What the password chain decided for one set of credentials.
 public enum ChainOutcome: Sendable {
     /// A provider vouched for the credentials: this is who they belong to.
@@ -8,6 +10,18 @@ public enum ChainOutcome: Sendable {
     case unknownUser
     /// A provider could not decide (directory down, database failure); the chain stopped there.
     case unavailable(ProviderError)
+    /// The client address is over its guessing limits; no provider was asked (see `GuessingThrottle`).
+    case throttled(Throttling)
+
+    /// Whether this is a failed login that counts towards the client address's guessing limit: every
+    /// refusal and every unknown name, but neither an outage nor a throttled attempt.
+    public var countsAsFailure: Bool {
+        switch self {
+        case .rejected(_, .rateLimited): false
+        case .rejected, .unknownUser: true
+        case .authenticated, .unavailable, .throttled: false
+        }
+    }
 }
 
 /// The `/v2/token` login path: asks the password providers in their configured order.
@@ -22,20 +36,47 @@ public enum ChainOutcome: Sendable {
 ///   a second directory with the same usernames), an attacker could pick which provider checks a
 ///   password by knocking the first one over. A 503 is the honest answer.
 ///
+/// Guessing (see `GuessingThrottle`): an address over its failure limit, or with too many checks running,
+/// is `.throttled` before any provider works; every failed login (`ChainOutcome.countsAsFailure`) counts
+/// towards the limit, whichever provider decided, unknown names included.
+///
+/// Equal work: when a provider refuses, every provider after it that was not asked spends the work it would
+/// have spent on an unknown name (`PasswordAuthenticating.spendDecoyWork(for:)`), so a refusal costs what an
+/// unknown name costs and response times do not say which provider, if any, knows the name.
+///
 /// Threading: a value type holding `Sendable` providers; `authenticate` may be called concurrently.
 public struct PasswordChain: Sendable {
     /// The providers in the order they are asked.
     public let providers: [any PasswordAuthenticating]
+    /// The per-address guessing brake; nil: no limit.
+    public let throttle: GuessingThrottle?
+    private let now: @Sendable () -> Date
 
-    /// Creates a chain of `providers`, already sorted in their configured order.
-    public init(_ providers: [any PasswordAuthenticating]) {
+    /// Creates a chain of `providers`, already sorted in their configured order, limited by `throttle`.
+    public init(
+        _ providers: [any PasswordAuthenticating], throttle: GuessingThrottle? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
+    ) {
         self.providers = providers
+        self.throttle = throttle
+        self.now = now
     }
 
     /// Decides whether `credentials` are good; never throws (a failure to decide is `.unavailable`).
     public func authenticate(_ credentials: PasswordCredentials) async -> ChainOutcome {
+        let address = credentials.clientAddress
+        if let throttle {
+            if let refusal = throttle.beginCheck(from: address, now: now()) { return .throttled(refusal) }
+        }
+        defer { throttle?.finishCheck(from: address) }
+        let outcome = await decide(credentials)
+        if outcome.countsAsFailure { throttle?.recordFailure(from: address, now: now()) }
+        return outcome
+    }
+
+    private func decide(_ credentials: PasswordCredentials) async -> ChainOutcome {
         guard !credentials.password.isEmpty, !credentials.username.isEmpty else { return .unknownUser }
-        for provider in providers {
+        for (index, provider) in providers.enumerated() {
             let outcome: PasswordOutcome
             do {
                 outcome = try await provider.authenticate(credentials)
@@ -49,7 +90,9 @@ public struct PasswordChain: Sendable {
             }
             switch outcome {
             case .authenticated(let identity): return .authenticated(identity)
-            case .rejected(let reason): return .rejected(by: provider.id, reason)
+            case .rejected(let reason):
+                for later in providers[(index + 1)...] { await later.spendDecoyWork(for: credentials) }
+                return .rejected(by: provider.id, reason)
             case .notMine: continue
             }
         }
@@ -60,8 +103,10 @@ public struct PasswordChain: Sendable {
     /// before the deciding one must know the credentials are not its own, and the deciding one must vouch
     /// for them from memory (`PasswordAuthenticating.cachedOutcome(for:)`). Nil otherwise, refusals and
     /// unknown users included: those are only ever decided by `authenticate`.
+    /// A throttled address gets nil too, so its refusal is decided (and audited) by `authenticate`.
     public func cachedAuthentication(_ credentials: PasswordCredentials) -> ExternalIdentity? {
         guard !credentials.password.isEmpty, !credentials.username.isEmpty else { return nil }
+        if let throttle, throttle.isRefusing(credentials.clientAddress, now: now()) { return nil }
         for provider in providers {
             switch provider.cachedOutcome(for: credentials) {
             case .authenticated(let identity): return identity

@@ -132,11 +132,24 @@ public protocol PasswordAuthenticating: IdentityProvider {
     /// Contract: synchronous and non-blocking (it may run on an event-loop thread), without effects that
     /// `authenticate` would not also have had; never `.rejected`. The default answers nil.
     func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome?
+
+    /// Spends the work `authenticate` would spend on a name this provider does not know (one dummy hash
+    /// verification, one directory search and bind), without deciding, recording or auditing anything. The
+    /// chain calls it on the providers it did not ask because an earlier one refused, so a refusal costs what
+    /// an unknown name costs.
+    ///
+    /// Contract: never throws, never authenticates anyone, never touches a real account (no bind as a real
+    /// entry: a directory's own lockout must not count it). The default does nothing, right for providers
+    /// whose unknown-name path costs nothing worth measuring.
+    func spendDecoyWork(for credentials: PasswordCredentials) async
 }
 
 extension PasswordAuthenticating {
     /// Providers without a cache to answer from leave every decision to `authenticate`.
     public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? { nil }
+
+    /// Providers whose unknown names cost nothing spend nothing.
+    public func spendDecoyWork(for credentials: PasswordCredentials) async {}
 }
 
 /// What the web UI needs to send a browser to an external IdP.
@@ -203,11 +216,24 @@ public protocol AuditRecording: Sendable {
     /// Contract: synchronous and non-blocking, callable from any thread. The default records nothing and
     /// answers false.
     func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool
+
+    /// Records `event` and says whether it is safe to act on it: false only when the recorder waits for
+    /// commits (`audit.waitForCommit`) and the event could not be stored, so the caller can refuse what it
+    /// was about to grant rather than grant it unaudited.
+    ///
+    /// Contract: as `record`. The default records and answers true.
+    func recordConfirmingStorage(_ event: NewAuditEvent) async -> Bool
 }
 
 extension AuditRecording {
     /// Recorders that always make their callers wait record nothing here.
     public func recordWithoutWaiting(_ event: NewAuditEvent) -> Bool { false }
+
+    /// Recorders that cannot tell record and answer true.
+    public func recordConfirmingStorage(_ event: NewAuditEvent) async -> Bool {
+        await record(event)
+        return true
+    }
 }
 
 /// What the composition root hands every provider factory: the only way providers reach shared

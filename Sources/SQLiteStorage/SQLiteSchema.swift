@@ -23,10 +23,9 @@ enum SQLiteSchema {
         Migration(version: 3, name: "synced team memberships", sql: syncedMemberships),
         Migration(version: 4, name: "registry contents per registry", sql: registryContents),
         Migration(version: 5, name: "outgoing webhooks", sql: webhooks),
-        // Version 6 belongs to another branch of issue 10; the migrator wants contiguous versions, so this
-        // branch holds its place with a no-op. At merge, keep the other branch's step 6 instead.
-        Migration(version: 6, name: "reserved", sql: "SELECT 1;"),
+        Migration(version: 6, name: "lockout per account and address", sql: addressLockout),
         Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
+        Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
     ]
 
     /// The highest version this binary knows.
@@ -383,6 +382,35 @@ enum SQLiteSchema {
     private static let refreshTokenClients = """
         ALTER TABLE refresh_tokens ADD COLUMN client TEXT;
         """
+
+    /// Lockout per account and client address (`AddressLoginState`); a lock set or lifted here changes what
+    /// the password providers' caches may answer, so it advances the authorization generation, as a lock on
+    /// `users` does.
+    private static let addressLockout =
+        """
+        CREATE TABLE login_address_states (
+            user_id         INTEGER NOT NULL REFERENCES users (id) ON DELETE CASCADE,
+            client_address  TEXT NOT NULL CHECK (length(client_address) BETWEEN 1 AND 255),
+            failed_count    INTEGER NOT NULL DEFAULT 0 CHECK (failed_count >= 0),
+            lock_count      INTEGER NOT NULL DEFAULT 0 CHECK (lock_count >= 0),
+            locked_until    INTEGER,
+            last_failure_at INTEGER,
+            last_success_at INTEGER,
+            PRIMARY KEY (user_id, client_address)
+        ) STRICT, WITHOUT ROWID;
+
+        """
+        + generationTriggers([
+            (
+                "login_address_lock_set",
+                "INSERT ON login_address_states WHEN NEW.locked_until IS NOT NULL"
+            ),
+            (
+                "login_address_lock_changed",
+                "UPDATE OF locked_until ON login_address_states WHEN NEW.locked_until IS NOT OLD.locked_until"
+            ),
+            ("login_address_lock_deleted", "DELETE ON login_address_states WHEN OLD.locked_until IS NOT NULL"),
+        ])
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.
     private static func generationTriggers(_ triggers: [(name: String, event: String)]) -> String {

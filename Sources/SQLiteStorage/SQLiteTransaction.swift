@@ -680,81 +680,9 @@ final class SQLiteTransaction: StoreWriting {
             [state.rawValue.sqlValue, processedAt.sqlValue, error.sqlValue, eventID.sqlValue])
     }
 
-    private static let auditColumns = "id, time, actor_id, actor_name, action, target, outcome, client_ip, detail"
-
-    private static func decodeAudit(_ row: SQLiteRow) -> AuditEvent {
-        AuditEvent(
-            id: row.id(0), time: row.date(1), actorID: row.optionalID(2), actorName: row.optionalText(3),
-            action: row.text(4), target: row.optionalText(5),
-            outcome: AuditOutcome(rawValue: row.text(6)) ?? .failure, clientIP: row.optionalText(7),
-            detail: row.optionalText(8))
-    }
-
-    func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent] {
-        try rows(
-            "SELECT \(Self.auditColumns) FROM audit_events WHERE id < ? ORDER BY id DESC LIMIT ?",
-            [(beforeID?.rawValue ?? Int64.max).sqlValue, max(0, limit).sqlValue], Self.decodeAudit)
-    }
-
-    func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent {
-        try requireName(event.action, "audit action")
-        let time = event.time ?? now()
-        let id = try insert(
-            """
-            INSERT INTO audit_events (time, actor_id, actor_name, action, target, outcome, client_ip, detail)
-            VALUES (?, ?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                time.sqlValue, event.actorID.sqlValue, event.actorName.sqlValue, event.action.sqlValue,
-                event.target.sqlValue, event.outcome.rawValue.sqlValue, event.clientIP.sqlValue, event.detail.sqlValue,
-            ])
-        // Built from what was inserted rather than read back: audit events are the hot write path, and
-        // the only values the database adds are the id and the millisecond rounding of the time.
-        return AuditEvent(
-            id: AuditEvent.ID(id),
-            time: Date(timeIntervalSince1970: (time.timeIntervalSince1970 * 1000).rounded() / 1000),
-            actorID: event.actorID, actorName: event.actorName, action: event.action, target: event.target,
-            outcome: event.outcome, clientIP: event.clientIP, detail: event.detail)
-    }
-
-    /// One multi-row INSERT per chunk of up to 64 events (chunk sizes are powers of two, so a handful of
-    /// cached statements serve every batch): half the cost per event of single-row inserts, which matters
-    /// because every token request writes one.
-    func appendAuditEvents(_ events: [NewAuditEvent]) throws {
-        try checkWritable()
-        for event in events { try requireName(event.action, "audit action") }
-        var start = 0
-        while start < events.count {
-            var size = 64
-            while size > events.count - start { size /= 2 }
-            let chunk = events[start..<(start + size)]
-            var values: [SQLValue] = []
-            values.reserveCapacity(size * 8)
-            for event in chunk {
-                values += [
-                    (event.time ?? now()).sqlValue, event.actorID.sqlValue, event.actorName.sqlValue,
-                    event.action.sqlValue, event.target.sqlValue, event.outcome.rawValue.sqlValue,
-                    event.clientIP.sqlValue, event.detail.sqlValue,
-                ]
-            }
-            try connection.run(Self.auditInsert(rows: size), values)
-            start += size
-        }
-    }
-
-    /// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` rows.
-    private static func auditInsert(rows: Int) -> String {
-        "INSERT INTO audit_events (time, actor_id, actor_name, action, target, outcome, client_ip, detail) VALUES "
-            + Array(repeating: "(?, ?, ?, ?, ?, ?, ?, ?)", count: rows).joined(separator: ", ")
-    }
-
     func pruneRegistryEvents(finishedBefore date: Date) throws -> Int {
         try affected(
             "DELETE FROM registry_events WHERE state != 'pending' AND coalesce(processed_at, received_at) < ?",
             [date.sqlValue])
-    }
-
-    func pruneAuditEvents(olderThan date: Date) throws -> Int {
-        try affected("DELETE FROM audit_events WHERE time < ?", [date.sqlValue])
     }
 }

@@ -1,4 +1,5 @@
 import CryptoCore
+import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
@@ -292,9 +293,11 @@ func mapStoreErrors<T>(_ body: () async throws -> T) async throws -> T {
     }
 }
 
-/// Renders rows as left-aligned columns separated by two spaces.
+/// Renders rows as left-aligned columns separated by two spaces. Every cell is made inert first
+/// (``InertText``): cells hold names, URLs and reasons that others chose, and a line break or an escape
+/// sequence in one must not forge a row or drive the operator's terminal.
 func table(header: [String], rows: [[String]]) -> String {
-    let all = [header] + rows
+    let all = ([header] + rows).map { $0.map { InertText.escaped($0) } }
     let widths = header.indices.map { column in all.map { $0[column].count }.max() ?? 0 }
     return all.map { row in
         row.enumerated().map { index, cell in

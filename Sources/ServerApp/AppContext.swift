@@ -25,17 +25,54 @@ struct AppContext {
     /// their output; warnings and errors still show.
     init(_ arguments: inout ParsedArguments, quiet: Bool = true) throws(CommandFailure) {
         let environment = ProcessInfo.processInfo.environment
-        configDirectory = ConfigurationLoader.directory(
+        let directory = ConfigurationLoader.directory(
             commandLineValue: arguments.option("config"), environment: environment)
+        let configuration: PortcullisConfiguration
         do {
-            configuration = try ConfigurationLoader.load(directory: configDirectory, environment: environment)
+            configuration = try ConfigurationLoader.load(directory: directory, environment: environment)
         } catch {
-            throw CommandFailure(.configuration, "invalid configuration in \(configDirectory):\n\(error)")
+            throw CommandFailure(.configuration, "invalid configuration in \(directory):\n\(error)")
         }
+        self.init(directory: directory, configuration: configuration, quiet: quiet)
+    }
+
+    private init(directory: String, configuration: PortcullisConfiguration, quiet: Bool) {
+        configDirectory = directory
+        self.configuration = configuration
         let level = LogLevel(rawValue: configuration.log.level.rawValue) ?? .info
         logger = Logger(
             label: "portcullis", level: quiet ? max(level, .warning) : level,
             format: LogFormat(rawValue: configuration.log.format.rawValue) ?? .logfmt)
+    }
+
+    /// Loads the configuration and makes every check `serve` makes before it starts
+    /// (``StartupValidation``), reporting the problems of both at once: `serve` and `config check` start
+    /// here, so they accept and refuse the same configurations. `checkLogger` receives the providers'
+    /// start-up warnings (`serve` passes a silent one: it makes the providers again and warns then).
+    static func validatedForStart(
+        _ arguments: inout ParsedArguments, quiet: Bool, warnings: Bool
+    ) async throws(CommandFailure) -> AppContext {
+        let environment = ProcessInfo.processInfo.environment
+        let directory = ConfigurationLoader.directory(
+            commandLineValue: arguments.option("config"), environment: environment)
+        let report = ConfigurationLoader.inspect(directory: directory, environment: environment)
+        guard let configuration = report.configuration else {
+            throw CommandFailure(
+                .configuration,
+                "invalid configuration in \(directory):\n\(ConfigurationError(report.issues))")
+        }
+        let context = AppContext(directory: directory, configuration: configuration, quiet: quiet)
+        let checkLogger = warnings ? context.logger : Logger(label: "portcullis", level: .error, sink: SilentLogSink())
+        let startIssues = await StartupValidation.issues(configuration, environment: environment, logger: checkLogger)
+        let issues = ConfigurationLoader.sorted(report.issues + startIssues, fragments: configuration.fragments)
+        guard issues.isEmpty else {
+            var message = "invalid configuration in \(directory):\n\(ConfigurationError(issues))"
+            if let chmod = StartupValidation.chmodCommand(configuration) {
+                message += "\nto make the files owner-only, run: \(chmod)"
+            }
+            throw CommandFailure(.configuration, message)
+        }
+        return context
     }
 
     /// Opens the configured store and brings its schema up to date.
@@ -110,4 +147,10 @@ struct AppContext {
             throw error
         }
     }
+}
+
+/// Drops every line: the logger of providers made only to be checked, whose warnings `serve` repeats
+/// when it makes them for real.
+private struct SilentLogSink: LogSink {
+    func write(line: String) {}
 }

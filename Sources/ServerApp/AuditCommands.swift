@@ -1,9 +1,12 @@
+import Diagnostics
 import Foundation
 import Storage
 
 /// `portcullis audit tail|export`: the audit log of token requests, logins and administration.
 enum AuditCommands {
-    static let columns = ["id", "time", "actor", "action", "target", "outcome", "client_ip", "detail"]
+    static let columns = [
+        "id", "time", "actor", "action", "target", "outcome", "client_ip", "detail", "count", "last_time",
+    ]
 
     /// `audit tail [-n N] [--follow]`: the newest events, oldest first; `--follow` keeps printing new ones.
     static func tail(_ arguments: [String]) async throws {
@@ -46,7 +49,8 @@ enum AuditCommands {
         }
     }
 
-    /// `audit export --csv [--output PATH]`: every event, oldest first, as RFC 4180 CSV.
+    /// `audit export --csv [--output PATH]`: every event, oldest first, as RFC 4180 CSV (see ``CSV``); a file
+    /// is written owner-only (0600) whatever the umask.
     static func export(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: ["csv"])
         let csv = parsed.flag("csv")
@@ -62,9 +66,7 @@ enum AuditCommands {
             text += fields(event).map(csvField).joined(separator: ",") + "\r\n"
         }
         if let output {
-            do { try text.write(toFile: output, atomically: true, encoding: .utf8) } catch {
-                throw CommandFailure(.cannotCreate, "cannot write \(output): \(error.localizedDescription)")
-            }
+            try OwnerOnlyFile.write(Array(text.utf8), to: output)
         } else {
             print(text, terminator: "")
         }
@@ -74,23 +76,22 @@ enum AuditCommands {
         [
             String(event.id.rawValue), event.time.formatted(.iso8601), event.actorName ?? "", event.action,
             event.target ?? "", event.outcome.rawValue, event.clientIP ?? "", event.detail ?? "",
+            String(event.count), event.lastTime?.formatted(.iso8601) ?? "",
         ]
     }
 
+    /// One event as one line of `audit tail`; every field is made inert (``InertText``), so a username,
+    /// user agent or scope cannot forge a line or drive the terminal.
     static func line(_ event: AuditEvent) -> String {
-        let f = fields(event)
+        let f = fields(event).map { InertText.escaped($0) }
         return
             "\(f[1])  \(f[5].padding(toLength: 7, withPad: " ", startingAt: 0))  \(f[3])  actor=\(f[2].isEmpty ? "-" : f[2])"
             + "  target=\(f[4].isEmpty ? "-" : f[4])  ip=\(f[6].isEmpty ? "-" : f[6])"
             + (f[7].isEmpty ? "" : "  \(f[7])")
+            // A coalesced line: how many identical issuances it stands for, and when the last one was.
+            + (event.count > 1 ? "  count=\(f[8]) last=\(f[9])" : "")
     }
 
-    /// Quotes a CSV field when it holds a comma, quote or line break (RFC 4180), and defuses spreadsheet
-    /// formulas: a field starting with `=`, `+`, `-` or `@` gets a leading apostrophe.
-    static func csvField(_ value: String) -> String {
-        var value = value
-        if let first = value.first, "=+-@".contains(first) { value = "'" + value }
-        guard value.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return value }
-        return "\"" + value.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    /// One field of the CSV export (``CSV/field(_:)``: RFC 4180 quoting, formulas defused, controls escaped).
+    static func csvField(_ value: String) -> String { CSV.field(value) }
 }

@@ -2,11 +2,13 @@ import Configuration
 import Foundation
 import Storage
 
-/// `portcullis config check`: validates config.d and prints the effective configuration.
+/// `portcullis config check`: validates config.d exactly as `serve` does before it starts (files, providers
+/// `config:` blocks, keys, secrets, file modes) and prints the effective configuration.
 enum ConfigCommands {
     static func check(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
-        let context = try AppContext(&parsed)
+        // Exactly what `serve` checks before it starts, every problem at once (StartupValidation).
+        let context = try await AppContext.validatedForStart(&parsed, quiet: true, warnings: true)
         try parsed.finish(maxPositionals: 0)
         // Secrets appear as their {file:}/{env:} references, never as values.
         print("# effective configuration from \(context.configDirectory)")

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import IdentityCore
 import IdentityMapping
@@ -55,7 +56,7 @@ enum LDAPCommands {
             } catch let error as ProviderError {
                 throw CommandFailure(.unavailable, "\(entry.provider): the directory could not be read: \(error)")
             }
-            print(render(report), terminator: "")
+            print(InertText.escapedLines(render(report)), terminator: "")
         }
     }
 

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// The `portcullis` command line: `serve`, `config check`, `db migrate`, `keys generate`, and the
@@ -8,13 +9,16 @@ public enum PortcullisCommand {
 
         Commands:
           serve                                 serve the token authority, UI and API
-          config check                          validate config.d and print the effective configuration
+          config check                          validate config.d as serve does at start (keys, secrets, file
+                                                modes, providers) and print the effective configuration
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           doctor                                check stored data against today's rules (usernames, case
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
           audit export --csv [--output PATH]    the whole audit log as CSV
+          audit archive --before DATE [--output PATH] [--gzip]
+                                                events before DATE to JSON Lines (0600), then deleted
           keys generate [--type ec|rsa] [--bits N] [--key PATH] [--certificate PATH] [--force]
                                                 write a signing key (mode 0600) and its self-signed certificate
           keys rotate [--type ec|rsa] [--activate-in 1h] [--key PATH] [--certificate PATH]
@@ -85,11 +89,12 @@ public enum PortcullisCommand {
             try await dispatch(arguments)
             return .success
         } catch let failure as CommandFailure {
-            printError("portcullis: \(failure.message)")
+            // Messages quote names and reasons others chose: each line is made inert (``InertText``).
+            printError("portcullis: \(InertText.escapedLines(failure.message))")
             if failure.status == .usage { printError("Run 'portcullis --help' for usage.") }
             return failure.status
         } catch {
-            printError("portcullis: \(error)")
+            printError("portcullis: \(InertText.escapedLines("\(error)"))")
             return .failure
         }
     }
@@ -109,7 +114,11 @@ public enum PortcullisCommand {
         case "config":
             try await subcommand(command, rest, ["check": ConfigCommands.check, "keys": ConfigCommands.keys])
         case "audit":
-            try await subcommand(command, rest, ["tail": AuditCommands.tail, "export": AuditCommands.export])
+            try await subcommand(
+                command, rest,
+                [
+                    "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
+                ])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
         case "keys":

@@ -129,7 +129,7 @@ enum RegistryCommands {
                 var unlisted: [String] = []
                 for registry in registries {
                     let report = try await wiring.reconciler(for: registry, store: store).run(dryRun: dryRun)
-                    print(report.rendered(), terminator: "")
+                    print(InertText.escapedLines(report.rendered()), terminator: "")
                     if report.catalogCount == nil { unlisted.append(registry.name) }
                 }
                 return unlisted

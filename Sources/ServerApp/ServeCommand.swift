@@ -14,7 +14,9 @@ import TokenAuthority
 enum ServeCommand {
     static func run(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
-        let context = try AppContext(&parsed, quiet: false)
+        // The same checks as `config check` (StartupValidation): every problem at once, before anything is
+        // created or opened.
+        let context = try await AppContext.validatedForStart(&parsed, quiet: false, warnings: false)
         try parsed.finish(maxPositionals: 0)
         let configuration = context.configuration
         let logger = context.logger
@@ -34,9 +36,8 @@ enum ServeCommand {
 
         let metrics = MetricsRegistry()
         let ioPool = BlockingPool(name: "io", threads: 32)
-        let audit = StoreAuditRecorder(
-            store: store, logger: logger.named("audit"),
-            durability: configuration.audit.waitForCommit ? .waitForCommit : .queued(backlog: 10_000))
+        let audit = AuditAssembly.recorder(
+            configuration.audit, store: store, metrics: metrics, logger: logger.named("audit"))
         let authority: TokenAuthorityAssembly
         do {
             authority = try TokenAuthorityAssembly(
@@ -63,7 +64,7 @@ enum ServeCommand {
             logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
-            authority: authority, registryEvents: registryEvents, logger: logger)
+            authority: authority, registryEvents: registryEvents, auditHealth: audit.health, logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -118,7 +119,8 @@ enum ServeCommand {
             RegistryCommands.backgroundJobs(
                 configuration: configuration, clients: registryClients, store: store, logger: logger)
             + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
-        for job in syncJobs + catalogJobs { job.start() }
+        let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]
+        for job in syncJobs + catalogJobs + auditJobs { job.start() }
         webhooks.start()
         let eventWorker = registryEvents.startWorker()
         let grace = configuration.server.shutdownGracePeriod
@@ -130,7 +132,7 @@ enum ServeCommand {
         signals.cancel()
         reloader.cancel()
         await reloader.value
-        for job in syncJobs + catalogJobs { await job.stop() }
+        for job in syncJobs + catalogJobs + auditJobs { await job.stop() }
         await eventWorker.stop()
         await webhooks.stop()
         for provider in authority.providers { await provider.shutdown() }
@@ -202,7 +204,8 @@ enum ServeCommand {
 enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
-        authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil, logger: Logger
+        authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil,
+        auditHealth: AuditWriteHealth? = nil, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -222,6 +225,7 @@ enum Routes {
                         "not ready: schema version \(status.currentVersion), expected \(status.latestVersion)\n",
                         status: .serviceUnavailable)
                 }
+                if let auditHealth, auditHealth.isFailing { return AuditAssembly.notReady(auditHealth) }
                 return .text("ready\n")
             } catch {
                 logger.warning("readiness check failed", ["error": "\(error)"])

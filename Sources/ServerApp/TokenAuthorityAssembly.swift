@@ -62,12 +62,39 @@ struct TokenAuthorityAssembly {
             settings: TokenEndpoint.Settings(
                 path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
                 authorization: configuration.policy.authorization),
-            chain: PasswordChain(passwordProviders), store: store,
+            chain: PasswordChain(
+                passwordProviders,
+                throttle: GuessingThrottle(
+                    limits: Self.guessingLimits(
+                        configuration.policy.passwordGuessing, providers: providers, logger: logger)
+                )),
+            store: store,
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
             refreshTokens: refreshTokens, audit: audit, logger: logger.named("token"),
             linker: MappedIdentityLinker(mapper: mapping.mapper))
+    }
+
+    /// The chain's guessing limits: `policy.passwordGuessing`, or, while that is left at its defaults, the
+    /// `rateLimit` a local provider still sets from before the limit moved to the chain (with a warning).
+    static func guessingLimits(
+        _ settings: PasswordGuessingSettings, providers: [any IdentityProvider], logger: Logger
+    ) -> GuessingLimits {
+        var limits = GuessingLimits(
+            failures: settings.failures, window: settings.window.inSeconds, concurrentChecks: settings.concurrentChecks)
+        guard settings == PasswordGuessingSettings() else { return limits }
+        for case let local as LocalPasswordProvider in providers {
+            guard let legacy = local.configuration.rateLimit else { continue }
+            logger.warning(
+                "providers[\(local.id)].config.rateLimit is deprecated: the limit now covers every password provider; "
+                    + "move it to policy.passwordGuessing (failures, window)",
+                ["failures": String(legacy.failures), "window": "\(legacy.window.seconds)s"])
+            limits.failures = legacy.failures
+            limits.window = legacy.window.timeInterval
+            break
+        }
+        return limits
     }
 
     /// Makes every enabled provider in ascending `order` (ties keep file order).
@@ -80,21 +107,30 @@ struct TokenAuthorityAssembly {
         var problems: [String] = []
         var providers: [any IdentityProvider] = []
         for entry in enabled {
-            let context = ProviderContext(
-                logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
-                cpuPool: cpuPool, audit: audit)
             do {
                 providers.append(
-                    try BuiltinProviders.registry.makeProvider(
-                        type: entry.type, id: ProviderID(rawValue: entry.id),
-                        displayName: entry.displayName ?? entry.id,
-                        configuration: entry, context: context))
+                    try makeProvider(
+                        entry, store: store, ioPool: ioPool, cpuPool: cpuPool, audit: audit, logger: logger))
             } catch {
                 problems.append("provider \(entry.id): \(error)")
             }
         }
         guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
         return providers
+    }
+
+    /// Decodes one entry's `config:` block and makes its provider: what `serve` does for each enabled
+    /// entry, and what `StartupValidation` does to check it.
+    static func makeProvider(
+        _ entry: ProviderSettings, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
+        audit: any AuditRecording, logger: Logger
+    ) throws -> any IdentityProvider {
+        let context = ProviderContext(
+            logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
+            cpuPool: cpuPool, audit: audit)
+        return try BuiltinProviders.registry.makeProvider(
+            type: entry.type, id: ProviderID(rawValue: entry.id), displayName: entry.displayName ?? entry.id,
+            configuration: entry, context: context)
     }
 }
 

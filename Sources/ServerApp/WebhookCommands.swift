@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Storage
 import Webhooks
@@ -172,17 +173,7 @@ enum WebhookCommands {
         }
     }
 
-    /// Text from a receiver or an operator, safe for a terminal: control characters (escape sequences
-    /// included) become `?`, line breaks a space, and long text is cut.
-    static func printable(_ text: String, limit: Int = 200) -> String {
-        var scalars = String.UnicodeScalarView()
-        for scalar in text.unicodeScalars.prefix(limit) {
-            switch scalar.value {
-            case 0x0A, 0x0D, 0x09: scalars.append(" ")
-            case 0..<0x20, 0x7F, 0x80..<0xA0: scalars.append("?")
-            default: scalars.append(scalar)
-            }
-        }
-        return String(scalars) + (text.unicodeScalars.count > limit ? "…" : "")
-    }
+    /// Text from a receiver or an operator, safe for a terminal (``InertText``) and cut to `limit`
+    /// characters.
+    static func printable(_ text: String, limit: Int = 200) -> String { InertText.escaped(text, limit: limit) }
 }

@@ -636,13 +636,20 @@ public struct AuditEvent: Sendable, Hashable, Identifiable {
     public var clientIP: String?
     /// Extra structured detail as JSON text, if any. Never contains secrets.
     public var detail: String?
+    /// How many identical events this line stands for: more than 1 when repeated successful token issuances
+    /// within `audit.coalesceWindow` were folded into it (`time` is the first, `lastTime` the last).
+    public var count: Int
+    /// When the last of the `count` events happened; `nil` when it is `time` (a single event).
+    public var lastTime: Date?
 
     /// Creates an audit event value (normally only a store does this).
     public init(
         id: ID, time: Date, actorID: User.ID?, actorName: String?, action: String, target: String?,
-        outcome: AuditOutcome, clientIP: String?, detail: String?
+        outcome: AuditOutcome, clientIP: String?, detail: String?, count: Int = 1, lastTime: Date? = nil
     ) {
         self.id = id
+        self.count = count
+        self.lastTime = lastTime
         self.time = time
         self.actorID = actorID
         self.actorName = actorName

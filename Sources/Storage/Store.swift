@@ -70,6 +70,8 @@ public protocol StoreReading {
     func identityLinks(of userID: User.ID) throws -> [IdentityLink]
     /// Every identity link of one provider, ordered by subject (for group sync).
     func identityLinks(ofProvider providerID: String) throws -> [IdentityLink]
+    /// The password-login record of an account from one client address, if there is one.
+    func addressLoginState(of userID: User.ID, from clientAddress: String) throws -> AddressLoginState?
 
     // MARK: Teams
     /// The team with this exact name, if any.
@@ -134,6 +136,9 @@ public protocol StoreReading {
     func registryEvents(in state: RegistryEventState, limit: Int) throws -> [RegistryEvent]
     /// Up to `limit` audit events, newest first, optionally only those older than `beforeID` (paging).
     func auditEvents(limit: Int, before beforeID: AuditEvent.ID?) throws -> [AuditEvent]
+    /// Up to `limit` audit events that happened before `date` with ids above `afterID`, oldest (lowest id)
+    /// first: the pages of an archive.
+    func auditEvents(before date: Date, after afterID: AuditEvent.ID?, limit: Int) throws -> [AuditEvent]
 
     // MARK: Webhooks
     /// The webhook with this id, if any.
@@ -176,6 +181,12 @@ public protocol StoreWriting: StoreReading {
     func recordSuccessfulLogin(of userID: User.ID, at date: Date) throws
     /// Counts one failed password login and sets the lock, if any; returns the new failure count.
     func recordFailedLogin(of userID: User.ID, lockedUntil: Date?) throws -> Int
+    /// Creates or replaces the password-login record of `state.userID` from `state.clientAddress`.
+    func saveAddressLoginState(_ state: AddressLoginState) throws
+    /// Deletes the account's per-address records that hold nothing worth keeping at `date`: no lock in force,
+    /// no failure since `failuresSince` and no success since `successesSince`; returns how many went.
+    func pruneAddressLoginStates(of userID: User.ID, at date: Date, failuresSince: Date, successesSince: Date) throws
+        -> Int
     /// Deletes a user with their links, memberships, stars and tokens; authored tags and audit lines keep the name.
     func deleteUser(_ userID: User.ID) throws
     /// Links a federated identity to a user.
@@ -266,10 +277,20 @@ public protocol StoreWriting: StoreReading {
     func pruneRegistryEvents(finishedBefore date: Date) throws -> Int
     /// Appends one audit event.
     func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent
-    /// Appends audit events in order; all or none, like every change in a transaction.
-    func appendAuditEvents(_ events: [NewAuditEvent]) throws
+    /// Appends audit events in order; all or none, like every change in a transaction. Returns their ids,
+    /// in the same order.
+    @discardableResult func appendAuditEvents(_ events: [NewAuditEvent]) throws -> [AuditEvent.ID]
     /// Deletes audit events older than `date`; returns how many were deleted.
     func pruneAuditEvents(olderThan date: Date) throws -> Int
+    /// Folds repeats into stored events: adds each `count` to its event's count and moves its last time
+    /// forward to `lastTime`. A repeat whose event no longer exists (pruned) is skipped.
+    func addAuditRepeats(_ repeats: [AuditRepeat]) throws
+    /// Deletes at most `limit` events of `eventClass` that happened before `date`, oldest first; returns
+    /// how many went (fewer than `limit`: none are left). Small batches keep the write lock short.
+    func pruneAuditEvents(of eventClass: AuditEventClass, before date: Date, limit: Int) throws -> Int
+    /// Deletes at most `limit` events that happened before `date` with ids up to `lastID`, oldest first
+    /// (what an archive wrote); returns how many went.
+    func pruneAuditEvents(before date: Date, throughID lastID: AuditEvent.ID, limit: Int) throws -> Int
 
     // MARK: Webhooks
     /// Creates a webhook with its headers; `.constraintViolated` when the namespace does not exist.
@@ -316,8 +337,8 @@ extension StoreWriting {
     }
 
     /// Appends the events one by one (backends with a cheaper bulk insert override this).
-    public func appendAuditEvents(_ events: [NewAuditEvent]) throws {
-        for event in events { _ = try appendAuditEvent(event) }
+    @discardableResult public func appendAuditEvents(_ events: [NewAuditEvent]) throws -> [AuditEvent.ID] {
+        try events.map { try appendAuditEvent($0).id }
     }
 
     /// Stores a new refresh token without a client description.

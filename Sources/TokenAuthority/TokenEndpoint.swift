@@ -246,10 +246,10 @@ public struct TokenEndpoint: Sendable {
             let response = try await issue(
                 to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record,
                 client: request.headers["User-Agent"])
-            await auditRecord(record, outcome: .success, reason: nil)
+            try await auditIssuance(record)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
+            if error.isAudited { await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason) }
             return error.response(oauth: false)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -305,10 +305,10 @@ public struct TokenEndpoint: Sendable {
             let response = try await issue(
                 to: principal, granted: granted, service: service, refresh: wantsRefresh, record: &record, oauth: true,
                 client: request.headers["User-Agent"] ?? value("client_id"))
-            await auditRecord(record, outcome: .success, reason: nil)
+            try await auditIssuance(record)
             return response
         } catch let error as TokenEndpointError {
-            await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason)
+            if error.isAudited { await auditRecord(record, outcome: error.auditOutcome, reason: error.auditReason) }
             return error.response(oauth: true)
         } catch {
             logger.error("token request failed", ["error": "\(error)", "request_id": request.context.requestID])
@@ -398,6 +398,7 @@ public struct TokenEndpoint: Sendable {
             record.provider = provider.rawValue
             throw TokenEndpointError.rejected(reason)
         case .unknownUser: throw TokenEndpointError.rejected(.invalidCredentials)
+        case .throttled(let throttling): throw TokenEndpointError.throttled(throttling)
         case .unavailable(let error):
             record.provider = error.provider.rawValue
             logger.warning(
@@ -528,6 +529,17 @@ public struct TokenEndpoint: Sendable {
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         response.headers.replaceOrAdd(name: "Pragma", value: "no-cache")
         return response
+    }
+
+    /// Audits a successful issuance; throws `auditUnavailable` (503) when the recorder waits for commits
+    /// and could not store it, so no token leaves unaudited under `audit.waitForCommit`.
+    private func auditIssuance(_ record: TokenRequestAudit) async throws {
+        var record = record
+        record.outcome = .success
+        record.reason = nil
+        guard await audit.recordConfirmingStorage(record.event(at: now())) else {
+            throw TokenEndpointError.auditUnavailable
+        }
     }
 
     private func auditRecord(_ record: TokenRequestAudit, outcome: AuditOutcome, reason: String?) async {

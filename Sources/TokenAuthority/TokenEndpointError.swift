@@ -11,6 +11,8 @@ enum TokenEndpointError: Error {
     case badCredentialsFormat
     case accountMismatch
     case rejected(RejectionReason)
+    /// The password chain refused to check: the client address is over its guessing limits.
+    case throttled(Throttling)
     case noAccount(String)
     /// Identity mapping refused the account (username clash, provisioning off, disabled); `code` is for audit.
     case refusedAccount(message: String, code: String)
@@ -19,15 +21,17 @@ enum TokenEndpointError: Error {
     /// A refresh token was refused; the reason goes to the audit log only, never to the client.
     case invalidGrant(RefreshRejection?)
     case internalFailure
+    /// The audit log cannot be written and `audit.waitForCommit` forbids issuing unaudited tokens.
+    case auditUnavailable
 
     /// The HTTP status.
     var status: HTTPStatus {
         switch self {
         case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
         case .accountMismatch, .noAccount, .refusedAccount: .unauthorized
-        case .rejected(.rateLimited): .tooManyRequests
+        case .rejected(.rateLimited), .throttled: .tooManyRequests
         case .rejected: .unauthorized
-        case .providerUnavailable: .serviceUnavailable
+        case .providerUnavailable, .auditUnavailable: .serviceUnavailable
         case .internalFailure: .internalServerError
         }
     }
@@ -47,6 +51,10 @@ enum TokenEndpointError: Error {
         case .rejected(.rateLimited(let seconds)):
             "too many failed logins from this address; retry in \(seconds) seconds"
         case .rejected(.expired): "the application token expired or was revoked"
+        case .throttled(let throttling) where throttling.cause == .concurrency:
+            "too many password checks in progress from this address; retry in \(throttling.retryAfterSeconds) seconds"
+        case .throttled(let throttling):
+            "too many failed logins from this address; retry in \(throttling.retryAfterSeconds) seconds"
         case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
         case .refusedAccount(let message, _): message
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
@@ -54,6 +62,7 @@ enum TokenEndpointError: Error {
             "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
         case .invalidGrant: "the refresh token is invalid, expired, revoked, or for another service"
         case .internalFailure: "internal error; the request id identifies it in the server log"
+        case .auditUnavailable: "the audit log is unavailable, so no token can be issued; try again later"
         }
     }
 
@@ -63,9 +72,9 @@ enum TokenEndpointError: Error {
         case .badRequest, .badCredentialsFormat: "BAD_REQUEST"
         case .unknownService: "UNSUPPORTED_SERVICE"
         // distribution's errcode for 429; docker and skopeo print the message either way.
-        case .rejected(.rateLimited): "TOOMANYREQUESTS"
+        case .rejected(.rateLimited), .throttled: "TOOMANYREQUESTS"
         case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant: "UNAUTHORIZED"
-        case .providerUnavailable: "UNAVAILABLE"
+        case .providerUnavailable, .auditUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
         case .internalFailure: "INTERNAL_ERROR"
         }
@@ -76,8 +85,10 @@ enum TokenEndpointError: Error {
         switch self {
         case .unsupportedGrant: "unsupported_grant_type"
         case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount: "invalid_grant"
+        // RFC 6749 has no code for rate limits; the 429 status and Retry-After carry the meaning.
+        case .throttled: "temporarily_unavailable"
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"
-        case .providerUnavailable: "temporarily_unavailable"
+        case .providerUnavailable, .auditUnavailable: "temporarily_unavailable"
         case .internalFailure: "server_error"
         }
     }
@@ -91,10 +102,18 @@ enum TokenEndpointError: Error {
         }
     }
 
+    /// Whether the refusal is audited: a throttled address only once per window (see `Throttling`), so a
+    /// flood of refused attempts cannot flood the audit log.
+    var isAudited: Bool {
+        if case .throttled(let throttling) = self { return throttling.isFirstInWindow }
+        return true
+    }
+
     /// How the request is audited.
     var auditOutcome: AuditOutcome {
         switch self {
-        case .providerUnavailable, .internalFailure, .badRequest, .unknownService, .badCredentialsFormat,
+        case .providerUnavailable, .internalFailure, .auditUnavailable, .badRequest, .unknownService,
+            .badCredentialsFormat,
             .unsupportedGrant:
             .failure
         default: .denied
@@ -105,6 +124,9 @@ enum TokenEndpointError: Error {
     func response(oauth: Bool) -> HTTPResponse {
         var headers = HTTPHeaders()
         if case .rejected(.rateLimited(let seconds)) = self { headers.add(name: "Retry-After", value: String(seconds)) }
+        if case .throttled(let throttling) = self {
+            headers.add(name: "Retry-After", value: String(throttling.retryAfterSeconds))
+        }
         var response = HTTPError(status, code: code, message: message, headers: headers).response()
         if oauth {
             // The registry's error document with the OAuth2 members in front: `{"error":…,"errors":[…]}`.

@@ -123,4 +123,48 @@ private struct LDAPConfiguration: Decodable, Equatable {
             try JSONDecoder().decode([Secret].self, from: Data(#"["hunter2"]"#.utf8))
         }
     }
+
+    @Test func everyProblemOfABlockIsReportedNotOnlyTheFirst() throws {
+        let entry = try provider(
+            """
+                  url: ldaps://ldap.example.com
+                  bindDN: cn=admin
+                  bindPassword: {env: LDAP_BIND}
+                  port: 99999
+                  timeout: soon
+                  startTSL: true
+                  userSearch: {baseDN: "ou=people"}
+                  attributes: {uid: yes}
+
+            """
+        )
+        do {
+            _ = try entry.decodeConfig(as: LDAPConfiguration.self)
+            Issue.record("a block with four problems decoded")
+        } catch {
+            #expect(
+                error.issues.map { "\($0.line):\($0.column) \($0.keyPath) \($0.code)" } == [
+                    "8:13 providers[1].config.port invalidValue",
+                    "9:16 providers[1].config.timeout invalidValue",
+                    "12:19 providers[1].config.attributes wrongType",
+                    "10:7 providers[1].config.startTSL unknownKey",
+                ])
+        }
+    }
+
+    @Test func aRequiredValueThatIsWrongEndsTheBlocksCheckWithoutAFalseMissingKey() throws {
+        let entry = try provider(
+            """
+                  url: ldaps://ldap.example.com
+                  bindDN: [cn=admin]
+                  bindPassword: {env: LDAP_BIND}
+                  userSearch: {baseDN: "ou=people"}
+
+            """
+        )
+        #expect(throws: ConfigurationError.self) { try entry.decodeConfig(as: LDAPConfiguration.self) }
+        do { _ = try entry.decodeConfig(as: LDAPConfiguration.self) } catch {
+            #expect(error.issues.map(\.code) == [.wrongType])
+        }
+    }
 }

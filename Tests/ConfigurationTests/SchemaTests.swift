@@ -119,14 +119,14 @@ import Testing
 
     @Test(arguments: [
         ("300", 300_000), ("300s", 300_000), ("5m", 300_000), ("1h", 3_600_000), ("250ms", 250), ("1h30m", 5_400_000),
-        ("0", 0),
+        ("0", 0), ("30d", 2_592_000_000),
     ])
     func durationsAcceptSecondsAndUnits(text: String, milliseconds: Int64) {
         #expect(DurationFormat.parse(text).map(DurationFormat.milliseconds) == milliseconds)
     }
 
     @Test(arguments: [
-        "", "5", "5 m", "-1s", "1d", "1.5h", "m", "99999999999h", String(repeating: "999999999h", count: 20_000),
+        "", "5", "5 m", "-1s", "1w", "1.5h", "m", "99999999999h", String(repeating: "999999999h", count: 20_000),
     ])
     func malformedDurationsAreRefused(text: String) {
         if text == "5" { return }

@@ -40,6 +40,7 @@ struct LDAPTeamPushTests {
             try await portcullis.createNamespace("ops", team: "ops")
             try Slapd.servicePassword.write(
                 to: portcullis.directory.path("ldap-bind-password"), atomically: true, encoding: .utf8)
+            chmod(portcullis.directory.path("ldap-bind-password").path, 0o600)  // serve refuses looser modes
             try portcullis.writeConfig(
                 "45-ldap.yaml",
                 slapd.providerFragment(

@@ -42,6 +42,8 @@ struct RegistryEventsTests {
             do {
                 let secretFile = portcullis.directory.path("events.secret")
                 try secret.write(to: secretFile, atomically: true, encoding: .utf8)
+                // serve refuses secret files open to group or others.
+                chmod(secretFile.path, 0o600)
                 try portcullis.writeConfig(
                     "60-test-registry.yaml",
                     """

@@ -78,11 +78,10 @@ import Testing
 }
 
 @Suite struct CachedLocalPasswordOutcomeTests {
-    private static func provider(_ environment: TestEnvironment, failures: Int = 30) throws -> LocalPasswordProvider {
+    private static func provider(_ environment: TestEnvironment) throws -> LocalPasswordProvider {
         try LocalPasswordProvider(
-            id: "local", displayName: "Local accounts",
-            configuration: .init(rateLimit: .init(failures: failures, window: .minutes(1))),
-            context: environment.context, unknownUserHashMethod: .bcrypt(cost: 4))
+            id: "local", displayName: "Local accounts", context: environment.context,
+            unknownUserHashMethod: .bcrypt(cost: 4))
     }
 
     @Test func aVerifiedPasswordIsVouchedForAndCountsAsACacheHitOnly() async throws {
@@ -125,25 +124,30 @@ import Testing
         ApplicationTokenCacheTests.expectRejected(try await provider.authenticate(credentials), .disabled)
     }
 
-    @Test func aRateLimitedAddressIsLeftToAuthenticateWhichStillAuditsItsFirstRefusal() async throws {
+    @Test func aThrottledAddressIsLeftToTheChainsAuthenticateWhichSaysWhetherToAudit() async throws {
         let environment = try await TestEnvironment.make()
         try await environment.createUser("kim", password: "pw-kim")
-        let provider = try Self.provider(environment, failures: 2)
+        let provider = try Self.provider(environment)
+        let chain = PasswordChain(
+            [provider], throttle: GuessingThrottle(limits: GuessingLimits(failures: 2, window: 60)),
+            now: environment.clock.function)
         let good = environment.credentials("kim", "pw-kim", from: "198.51.100.9")
-        ApplicationTokenCacheTests.expectAuthenticated(try await provider.authenticate(good))
-        for attempt in 1...2 {
-            ApplicationTokenCacheTests.expectRejected(
-                try await provider.authenticate(
-                    environment.credentials("kim", "wrong \(attempt)", from: "198.51.100.9")),
-                .invalidCredentials)
-        }
-        #expect(provider.cachedOutcome(for: good) == nil)
-        let refusals = { environment.audit.events.filter { $0.detail?.contains("rate_limited") == true }.count }
-        #expect(refusals() == 0)
-        guard case .rejected(.rateLimited) = try await provider.authenticate(good) else {
-            Issue.record("expected a rate-limit refusal")
+        guard case .authenticated = await chain.authenticate(good) else {
+            Issue.record("the first login failed")
             return
         }
-        #expect(refusals() == 1)
+        #expect(chain.cachedAuthentication(good) != nil)
+        for attempt in 1...2 {
+            _ = await chain.authenticate(environment.credentials("kim", "wrong \(attempt)", from: "198.51.100.9"))
+        }
+        #expect(chain.cachedAuthentication(good) == nil)
+        guard case .throttled(let first) = await chain.authenticate(good),
+            case .throttled(let second) = await chain.authenticate(good)
+        else {
+            Issue.record("expected throttling")
+            return
+        }
+        #expect(first.cause == .failures && first.isFirstInWindow && first.retryAfterSeconds == 60)
+        #expect(!second.isFirstInWindow)
     }
 }

@@ -124,10 +124,12 @@ import Testing
         #expect(environment.audit.events(action: "login.password").count == 1)
     }
 
-    @Test func wrongPasswordsLockTheAccountUntilTheDurationPasses() async throws {
+    @Test func wrongPasswordsLockTheAccountFromTheirAddressUntilTheDurationPasses() async throws {
         let environment = try await TestEnvironment.make()
-        try await environment.createUser("carol", password: "pw-carol")
+        let user = try await environment.createUser("carol", password: "pw-carol")
         let provider = try Self.provider(environment, .init(lockout: .init(attempts: 3, duration: .minutes(10))))
+        // Carol's own address: she logged in from it before.
+        _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("carol", "pw-carol")))
         let lockTime = environment.clock.now()
         for _ in 0..<3 {
             Self.expectRejected(
@@ -135,70 +137,105 @@ import Testing
         }
         let stored = try #require(try await environment.user("carol"))
         #expect(stored.failedLoginCount == 3)
-        #expect(stored.lockedUntil == lockTime.addingTimeInterval(600))
+        #expect(stored.lockedUntil == nil)
+        let record = try await environment.store.read { try $0.addressLoginState(of: user.id, from: "192.0.2.1") }
+        #expect(record?.lockedUntil == lockTime.addingTimeInterval(600))
 
+        // The right password is still checked (the same work as any other attempt), and only then is the
+        // lock named, because this is the owner's address.
         let verificationsBefore = provider.statistics.passwordVerifications
         Self.expectRejected(
             try await provider.authenticate(environment.credentials("carol", "pw-carol")),
             .locked(until: lockTime.addingTimeInterval(600)))
-        #expect(provider.statistics.passwordVerifications == verificationsBefore)
+        #expect(provider.statistics.passwordVerifications == verificationsBefore + 1)
+        // Another address is not locked.
+        _ = Self.expectAuthenticated(
+            try await provider.authenticate(environment.credentials("carol", "pw-carol", from: "192.0.2.2")))
 
         environment.clock.advance(by: 601)
         _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("carol", "pw-carol")))
         let unlocked = try #require(try await environment.user("carol"))
         #expect(unlocked.failedLoginCount == 0)
-        #expect(unlocked.lockedUntil == nil)
+        let cleared = try await environment.store.read { try $0.addressLoginState(of: user.id, from: "192.0.2.1") }
+        #expect(cleared?.failedCount == 0 && cleared?.lockedUntil == nil)
     }
 
-    @Test func anExpiredLockGrantsAFreshSetOfAttempts() async throws {
+    @Test func aLockedAccountNeverConfirmsAGuessFromAnUnfamiliarAddress() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.createUser("carl", password: "pw-carl")
+        let provider = try Self.provider(environment, .init(lockout: .init(attempts: 2, duration: .minutes(10))))
+        let guesser = "198.51.100.20"
+        for _ in 0..<2 {
+            _ = try await provider.authenticate(environment.credentials("carl", "wrong", from: guesser))
+        }
+        // The right password from the locked, never-successful address is answered like a wrong one.
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("carl", "pw-carl", from: guesser)),
+            .invalidCredentials)
+    }
+
+    @Test func anExpiredLockGrantsAFreshSetOfAttemptsAndTheNextLockLastsTwiceAsLong() async throws {
         let environment = try await TestEnvironment.make()
         try await environment.createUser("dave", password: "pw-dave")
         let provider = try Self.provider(environment, .init(lockout: .init(attempts: 2, duration: .minutes(1))))
+        _ = Self.expectAuthenticated(try await provider.authenticate(environment.credentials("dave", "pw-dave")))
         for _ in 0..<2 { _ = try await provider.authenticate(environment.credentials("dave", "wrong")) }
         environment.clock.advance(by: 61)
         Self.expectRejected(
             try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
+        let secondLock = environment.clock.now()
         Self.expectRejected(
             try await provider.authenticate(environment.credentials("dave", "wrong")), .invalidCredentials)
-        guard case .rejected(.locked) = try await provider.authenticate(environment.credentials("dave", "pw-dave"))
-        else {
-            Issue.record("the second round of failures did not lock")
-            return
-        }
+        Self.expectRejected(
+            try await provider.authenticate(environment.credentials("dave", "pw-dave")),
+            .locked(until: secondLock.addingTimeInterval(120)))
         let locks = environment.audit.events(action: "login.password").filter {
             $0.detail?.contains("invalid_credentials_locked") == true
         }
         #expect(locks.count == 2)
     }
 
-    @Test func aClientOverItsFailureLimitIsRefusedBeforeAnyHashing() async throws {
+    @Test func theAccountWideLockComesAtTheHigherCountAndSparesTheOwnersAddress() async throws {
         let environment = try await TestEnvironment.make()
-        try await environment.createUser("erin", password: "pw-erin")
+        try await environment.createUser("olga", password: "pw-olga")
         let provider = try Self.provider(
-            environment, .init(lockout: .init(attempts: 0), rateLimit: .init(failures: 2, window: .minutes(1))))
-        for _ in 0..<2 {
-            Self.expectRejected(
-                try await provider.authenticate(environment.credentials("erin", "wrong", from: "198.51.100.7")),
-                .invalidCredentials)
+            environment, .init(lockout: .init(attempts: 3, duration: .minutes(10), accountAttempts: 12)))
+        let owner = "192.0.2.50"
+        _ = Self.expectAuthenticated(
+            try await provider.authenticate(environment.credentials("olga", "pw-olga", from: owner)))
+        // Two guesses each from six addresses: no address reaches its own lock, the account reaches twelve.
+        for index in 0..<6 {
+            for _ in 0..<2 {
+                Self.expectRejected(
+                    try await provider.authenticate(
+                        environment.credentials("olga", "guess", from: "198.51.100.\(index + 1)")),
+                    .invalidCredentials)
+            }
         }
-        let verifications = provider.statistics.passwordVerifications
-        environment.clock.advance(by: 20)
+        let stored = try #require(try await environment.user("olga"))
+        #expect(stored.lockedUntil == environment.clock.now().addingTimeInterval(600))
+        // A new address is shut out even with the right password (and is not told why) ...
         Self.expectRejected(
-            try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.7")),
-            .rateLimited(retryAfterSeconds: 40))
-        Self.expectRejected(
-            try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.7")),
-            .rateLimited(retryAfterSeconds: 40))
-        #expect(provider.statistics.passwordVerifications == verifications)
-        // Another address is not affected, and the limited one may try again after the window.
+            try await provider.authenticate(environment.credentials("olga", "pw-olga", from: "203.0.113.77")),
+            .invalidCredentials)
+        // ... while the owner's usual address still gets in.
         _ = Self.expectAuthenticated(
-            try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.8")))
-        environment.clock.advance(by: 41)
-        _ = Self.expectAuthenticated(
-            try await provider.authenticate(environment.credentials("erin", "pw-erin", from: "198.51.100.7")))
-        let limited = environment.audit.events.filter { $0.detail?.contains("rate_limited") == true }
-        #expect(limited.count == 1)
-        #expect(limited.first?.clientIP == "198.51.100.7")
+            try await provider.authenticate(environment.credentials("olga", "pw-olga", from: owner)))
+    }
+
+    @Test func lockStateIsInTheStoreSoAnotherInstanceSeesIt() async throws {
+        let environment = try await TestEnvironment.make()
+        try await environment.createUser("pete", password: "pw-pete")
+        let configuration = LocalPasswordProvider.Configuration(lockout: .init(attempts: 2, duration: .minutes(10)))
+        let first = try Self.provider(environment, configuration)
+        let second = try Self.provider(environment, configuration)
+        _ = Self.expectAuthenticated(try await second.authenticate(environment.credentials("pete", "pw-pete")))
+        for _ in 0..<2 { _ = try await first.authenticate(environment.credentials("pete", "wrong")) }
+        guard case .rejected(.locked) = try await second.authenticate(environment.credentials("pete", "pw-pete"))
+        else {
+            Issue.record("the second instance did not see the lock")
+            return
+        }
     }
 
     @Test func aRepeatedLoginIsServedFromTheCacheWithoutHashing() async throws {
@@ -253,10 +290,38 @@ import Testing
         Self.expectRejected(try await provider.authenticate(environment.credentials("ivy", "pw-ivy")), .disabled)
         try await environment.store.write { try $0.setEnabled(true, for: user.id) }
         let until = environment.clock.now().addingTimeInterval(60)
-        _ = try await environment.store.write { try $0.recordFailedLogin(of: user.id, lockedUntil: until) }
+        let address = "192.0.2.1"
+        try await environment.store.write {
+            try $0.saveAddressLoginState(
+                AddressLoginState(
+                    userID: user.id, clientAddress: address, failedCount: 10, lockCount: 1, lockedUntil: until,
+                    lastSuccessAt: environment.clock.now()))
+        }
         Self.expectRejected(
-            try await provider.authenticate(environment.credentials("ivy", "pw-ivy")), .locked(until: until))
+            try await provider.authenticate(environment.credentials("ivy", "pw-ivy", from: address)),
+            .locked(until: until))
         #expect(provider.statistics.cacheHits == 0)
+    }
+
+    @Test(arguments: ["unknown", "wrong", "locked", "disabled"])
+    func aWrongPasswordCostsOneVerificationAndGetsTheSameAnswerWhateverTheAccount(case name: String) async throws {
+        let environment = try await TestEnvironment.make()
+        let locked = try await environment.createUser("locked", password: "pw")
+        try await environment.createUser("wrong", password: "pw")
+        try await environment.createUser("disabled", password: "pw", enabled: false)
+        let until = environment.clock.now().addingTimeInterval(3600)
+        try await environment.store.write {
+            _ = try $0.recordFailedLogin(of: locked.id, lockedUntil: until)
+        }
+        let verifier = CountingVerifier()
+        let provider = try Self.provider(environment, verifier: verifier)
+        let outcome = try await provider.authenticate(environment.credentials(name, "not-the-password"))
+        #expect(provider.statistics.hashVerifications == 1)
+        #expect(verifier.count == 1)
+        switch (name, outcome) {
+        case ("unknown", .notMine), (_, .rejected(.invalidCredentials)): break
+        default: Issue.record("\(name): \(outcome)")
+        }
     }
 
     @Test func failuresAreAuditedWithTheClientAddressAndNoPassword() async throws {
@@ -277,13 +342,14 @@ import Testing
         let empty = try JSONDecoder().decode(LocalPasswordProvider.Configuration.self, from: Data("{}".utf8))
         #expect(empty == LocalPasswordProvider.Configuration())
         #expect(empty.lockout.attempts == 10 && empty.lockout.duration.seconds == 600)
-        #expect(empty.rateLimit.failures == 30 && empty.rateLimit.window.seconds == 60)
+        #expect(empty.lockout.accountAttempts == 100 && empty.lockout.maxDuration.seconds == 3600)
+        #expect(empty.rateLimit == nil)
         #expect(empty.cache.enabled && empty.cache.ttl.seconds == 300)
         let custom = try JSONDecoder().decode(
             LocalPasswordProvider.Configuration.self,
             from: Data(#"{"lockout": {"duration": 120}, "rateLimit": {"window": "30s"}, "cache": {"ttl": "1m"}}"#.utf8))
         #expect(custom.lockout == .init(attempts: 10, duration: ConfigDuration(seconds: 120)))
-        #expect(custom.rateLimit.window.seconds == 30)
+        #expect(custom.rateLimit?.window.seconds == 30)
         #expect(custom.cache.ttl.seconds == 60)
     }
 

@@ -174,7 +174,10 @@ import Testing
         }
         let stored = try #require(try await environment.user("carol"))
         #expect(stored.failedLoginCount == 3)
-        #expect(stored.lockedUntil == lockTime.addingTimeInterval(600))
+        let record = try await environment.store.read {
+            try $0.addressLoginState(of: stored.id, from: "192.0.2.1")
+        }
+        #expect(record?.lockedUntil == lockTime.addingTimeInterval(600))
         // The right password, which the credential cache still holds, is refused while locked.
         for _ in 0..<2 {
             ApplicationTokenCacheTests.expectRejected(
@@ -190,9 +193,20 @@ import Testing
         ApplicationTokenCacheTests.expectAuthenticated(
             try await provider.authenticate(environment.credentials("ivy", "pw-ivy")))
         let until = environment.clock.now().addingTimeInterval(60)
-        _ = try await environment.store.write { try $0.recordFailedLogin(of: user.id, lockedUntil: until) }
+        let known = try #require(
+            try await environment.store.read { try $0.addressLoginState(of: user.id, from: "192.0.2.1") })
+        try await environment.store.write {
+            var locked = known
+            locked.lockedUntil = until
+            try $0.saveAddressLoginState(locked)
+        }
         ApplicationTokenCacheTests.expectRejected(
             try await provider.authenticate(environment.credentials("ivy", "pw-ivy")), .locked(until: until))
+        // An account-wide lock set elsewhere shuts out addresses the account never logged in from.
+        _ = try await environment.store.write { try $0.recordFailedLogin(of: user.id, lockedUntil: until) }
+        ApplicationTokenCacheTests.expectRejected(
+            try await provider.authenticate(environment.credentials("ivy", "pw-ivy", from: "198.51.100.3")),
+            .invalidCredentials)
     }
 
     @Test func aUserDisabledInTheStoreAfterALoginIsRefusedOnTheNextLogin() async throws {

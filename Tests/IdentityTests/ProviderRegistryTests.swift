@@ -25,7 +25,7 @@ import Testing
         #expect(local.displayName == "Local accounts")
         #expect(local.configuration.lockout == .init(attempts: 3, duration: .minutes(5)))
         #expect(local.configuration.cache.enabled == false)
-        #expect(local.configuration.rateLimit == .init())
+        #expect(local.configuration.rateLimit == nil)
     }
 
     @Test func anUnknownTypeIsAMisconfigurationListingTheKnownTypes() async throws {

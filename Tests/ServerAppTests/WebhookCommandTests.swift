@@ -74,7 +74,7 @@ import Testing
     }
 
     @Test func printableTextDefusesTerminalEscapes() {
-        #expect(WebhookCommands.printable("ok\u{1B}[2Jgone\nnext") == "ok?[2Jgone next")
+        #expect(WebhookCommands.printable("ok\u{1B}[2Jgone\nnext") == "ok\\x1b[2Jgone\\nnext")
         #expect(WebhookCommands.printable(String(repeating: "a", count: 10), limit: 4) == "aaaa…")
     }
 }

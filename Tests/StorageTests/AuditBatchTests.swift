@@ -14,9 +14,10 @@ import Testing
                     target: "service:s", clientIP: "10.0.0.\(index % 250)", detail: #"{"n":\#(index)}"#,
                     time: Date(timeIntervalSince1970: 1_800_000_000 + Double(index)))
             }
-            try await store.write { try $0.appendAuditEvents(events) }
+            let ids = try await store.write { try $0.appendAuditEvents(events) }
             let stored = try await store.read { try $0.auditEvents(limit: 1000, before: nil) }.reversed()
             #expect(stored.count == count)
+            #expect(stored.map(\.id) == ids)
             #expect(stored.map(\.actorName) == events.map(\.actorName))
             #expect(stored.map(\.outcome) == events.map(\.outcome))
             #expect(stored.map(\.detail) == events.map(\.detail))

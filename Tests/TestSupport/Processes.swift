@@ -7,6 +7,8 @@ public struct ProcessResult: CustomStringConvertible {
     public var stderr: String
     /// Whether the process was killed for running past its deadline.
     public var timedOut = false
+    /// Standard output exactly as written, for tests that check bytes (escape sequences, line ends).
+    public var stdoutBytes: [UInt8] = []
 
     public var succeeded: Bool { status == 0 && !timedOut }
 
@@ -69,11 +71,12 @@ public enum Processes {
             try? await Task.sleep(for: .milliseconds(20))
         }
         process.waitUntilExit()
+        let output = (try? Data(contentsOf: outURL)) ?? Data()
         return ProcessResult(
             status: process.terminationStatus,
-            stdout: String(decoding: (try? Data(contentsOf: outURL)) ?? Data(), as: UTF8.self),
+            stdout: String(decoding: output, as: UTF8.self),
             stderr: String(decoding: (try? Data(contentsOf: errURL)) ?? Data(), as: UTF8.self),
-            timedOut: timedOut)
+            timedOut: timedOut, stdoutBytes: Array(output))
     }
 
     /// The inherited environment without the variables starting with `prefixes`, plus `overrides`.

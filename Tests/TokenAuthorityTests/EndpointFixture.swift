@@ -147,9 +147,10 @@ struct EndpointFixture {
         providers extra: @escaping @Sendable (any Store, [String: User]) -> [any PasswordAuthenticating] = { _, _ in []
         },
         authorization: AuthorizationSettings = AuthorizationSettings(),
-        audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero,
+        audit: RecordingAudit = RecordingAudit(), reuseWindow: Duration = .zero, throttle: GuessingThrottle? = nil,
         refreshPolicy: RefreshTokenPolicy = RefreshTokenPolicy(),
         storeClock: @escaping @Sendable () -> Date = { now },
+        recorder: ((SQLiteStore) -> any AuditRecording)? = nil,
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
         // `storeClock` drives the store's timestamps and the refresh tokens' expiry; tokens are minted at `now`.
@@ -173,10 +174,12 @@ struct EndpointFixture {
             let endpoint = TokenEndpoint(
                 settings: TokenEndpoint.Settings(
                     path: "/v2/token", services: [service, otherService], authorization: authorization),
-                chain: PasswordChain(extra(store, users) + [StoredPasswordProvider(store: store)]), store: store,
+                chain: PasswordChain(
+                    extra(store, users) + [StoredPasswordProvider(store: store)], throttle: throttle, now: { now }),
+                store: store,
                 minter: TokenMinter(
                     issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
-                refreshTokens: refreshTokens, audit: audit,
+                refreshTokens: refreshTokens, audit: recorder?(store) ?? audit,
                 logger: Logger(label: "token", level: .debug, sink: lines), now: { now })
             var router = Router(logger: Logger(label: "http", sink: lines))
             endpoint.register(on: &router)

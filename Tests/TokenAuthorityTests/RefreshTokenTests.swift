@@ -184,7 +184,7 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
             await store.close()
             await recorder.record(NewAuditEvent(action: "token.issue", outcome: .failure))
         }
-        #expect(lines.lines.contains { $0.contains("audit event could not be stored") })
+        #expect(lines.lines.contains { $0.contains("audit events could not be stored") })
     }
 }
 

@@ -272,6 +272,32 @@ private func scripted(
         }
     }
 
+    @Test func anAddressOverTheChainsLimitGets429WithRetryAfterAuditedOncePerWindow() async throws {
+        try await Fixture.with(throttle: GuessingThrottle(limits: GuessingLimits(failures: 2, window: 60))) {
+            (fixture: EndpointFixture) async throws -> Void in
+            for name in ["nobody", "alice"] {
+                let refused = await fixture.get(as: name, password: "wrong", scopes: [])
+                _ = try fixture.registryError(refused, status: .unauthorized)
+            }
+            let before = try fixture.auditRecords.count
+            for _ in 0..<3 {
+                let response = await fixture.get(as: "alice", password: Accounts.alicePassword, scopes: [])
+                let error = try fixture.registryError(response, status: .tooManyRequests)
+                #expect(response.headers["Retry-After"] == "60")
+                #expect(error.code == "TOOMANYREQUESTS")
+                #expect(error.message == "too many failed logins from this address; retry in 60 seconds")
+            }
+            let oauth = await fixture.post(
+                "grant_type=password&service=\(Fixture.service)&username=alice&password=\(Accounts.alicePassword)")
+            #expect(oauth.status == .tooManyRequests)
+            #expect(oauth.headers["Retry-After"] == "60")
+            let records = try fixture.auditRecords
+            #expect(records.count == before + 1)
+            #expect(records.last?.event.outcome == .denied)
+            #expect(records.last?.event.clientIP == Fixture.clientAddress)
+        }
+    }
+
     @Test func aDisabledAccountIsA401WhetherTheProviderOrTheAccountSaysSo() async throws {
         try await Fixture.with(providers: scripted("local-off", for: "alice") { _ in .rejected(.disabled) }) {
             (fixture: EndpointFixture) async throws -> Void in

@@ -29,10 +29,11 @@ struct HTTPResult: CustomStringConvertible {
 enum HTTP {
     /// Sends one request. `basic` credentials travel in a curl config on standard input, so they
     /// never appear in a process listing; `body` is sent with `Transfer-Encoding: chunked` when
-    /// `chunked` is set (the way skopeo and docker POST to the token endpoint).
+    /// `chunked` is set (the way skopeo and docker POST to the token endpoint). `from` is the loopback source
+    /// address to send from (`127.0.0.5`), so one test can be many clients.
     static func request(
         _ url: String, method: String = "GET", headers: [String] = [], basic: (user: String, password: String)? = nil,
-        body: String? = nil, chunked: Bool = false
+        body: String? = nil, chunked: Bool = false, from source: String? = nil
     ) async throws -> HTTPResult {
         let scratch = try TemporaryDirectory("curl")
         defer { scratch.remove() }
@@ -43,6 +44,7 @@ enum HTTP {
         if method == "HEAD" {
             arguments = ["-sS", "-m", "20", "-I", "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"]
         }
+        if let source { arguments += ["--interface", source] }
         for header in headers { arguments += ["-H", header] }
         var input: String?
         if let basic {

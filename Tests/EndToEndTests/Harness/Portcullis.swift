@@ -160,13 +160,15 @@ final class Portcullis {
 
     /// `GET /v2/token` with the given query (service is added) and optional Basic credentials.
     func tokenRequest(
-        scopes: [String] = [], user: (name: String, password: String)? = nil, extra: [(String, String)] = []
+        scopes: [String] = [], user: (name: String, password: String)? = nil, extra: [(String, String)] = [],
+        from source: String? = nil
     ) async throws -> HTTPResult {
         var query: [(String, String)] = [("service", service)]
         if let user { query.append(("account", user.name)) }
         query += scopes.map { ("scope", $0) }
         query += extra
-        return try await HTTP.request(realm + "?" + HTTP.formEncode(query), basic: user.map { ($0.name, $0.password) })
+        return try await HTTP.request(
+            realm + "?" + HTTP.formEncode(query), basic: user.map { ($0.name, $0.password) }, from: source)
     }
 
     /// A bearer token for `scopes`, failing unless the endpoint answers 200 with one.
