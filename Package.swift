@@ -111,7 +111,7 @@ var targets: [Target] = [
     // MARK: Tests
     .testTarget(name: "HTTPCoreTests", dependencies: ["HTTPCore"], swiftSettings: strictness),
     .testTarget(
-        name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore", "CryptoCore"],
+        name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore", "CryptoCore", "TestSupport"],
         swiftSettings: strictness),
     .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics"], swiftSettings: strictness),
     .testTarget(

@@ -74,9 +74,13 @@ public struct ServerSettings: Sendable, Hashable {
     public var eventLoops = 0
     /// Open connections beyond this are refused. Default 4096.
     public var maxConnections = 4096
-    /// An idle keep-alive connection is closed after this. Default 60s.
+    /// Open connections from one client address beyond this are refused (IPv6 per /64); through
+    /// trusted proxies, requests in flight per forwarded client. Default 256.
+    public var maxConnectionsPerAddress = 256
+    /// A kept-alive connection idle between requests is closed after this. Default 60s.
     public var idleTimeout: Duration = .seconds(60)
-    /// The request head must arrive within this. Default 10s.
+    /// A new connection's first request head, and a later head from its first byte, must arrive within
+    /// this. Default 10s.
     public var headerTimeout: Duration = .seconds(10)
     /// The request body must arrive within this. Default 30s.
     public var bodyTimeout: Duration = .seconds(30)
@@ -84,7 +88,8 @@ public struct ServerSettings: Sendable, Hashable {
     public var maxBodySize = 1 << 20
     /// In-flight requests get this long to finish on shutdown. Default 10s.
     public var shutdownGracePeriod: Duration = .seconds(10)
-    /// Peers whose `X-Forwarded-For` is believed, as CIDR blocks. Default none.
+    /// Peers whose `X-Forwarded-For` is believed, as CIDR blocks; exempt from the per-address
+    /// connection cap. Default none.
     public var trustedProxies: [String] = []
     /// In-process TLS; both paths or neither.
     public var tls = TLSSettings()
@@ -108,16 +113,22 @@ public struct ServerSettings: Sendable, Hashable {
             "Open connections beyond this are refused."
         ),
         .value(
+            "maxConnectionsPerAddress",
+            \.maxConnectionsPerAddress,
+            .integer(1...1_000_000),
+            "Open connections from one client address (IPv6: per /64) beyond this are refused; through trustedProxies, requests in flight per forwarded client."
+        ),
+        .value(
             "idleTimeout",
             \.idleTimeout,
             .duration(.seconds(1)...(.seconds(3600))),
-            "An idle keep-alive connection is closed after this."
+            "A kept-alive connection idle between requests is closed after this."
         ),
         .value(
             "headerTimeout",
             \.headerTimeout,
             .duration(.seconds(1)...(.seconds(600))),
-            "The request head must arrive within this."
+            "A new connection's first request head (a later one's from its first byte) must arrive within this; silence is closed, a partial head gets 408."
         ),
         .value(
             "bodyTimeout",
@@ -141,7 +152,7 @@ public struct ServerSettings: Sendable, Hashable {
             "trustedProxies",
             \.trustedProxies,
             .list(of: .cidr),
-            "Peers (CIDR blocks) whose X-Forwarded-For header is believed; from the environment, comma-separated."
+            "Peers (CIDR blocks) whose X-Forwarded-For header is believed, exempt from maxConnectionsPerAddress; from the environment, comma-separated."
         ),
         .section("tls", \.tls, TLSSettings.fields),
     ]

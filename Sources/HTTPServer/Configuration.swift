@@ -37,9 +37,17 @@ public struct HTTPServerConfiguration: Sendable {
     public var eventLoops: Int
     /// The most connections open at once; a connection beyond it is answered `503` and closed. Default: 10000.
     public var maxConnections: Int
+    /// The most connections one client address may have open at once (IPv6 counted per /64); one
+    /// beyond it is answered `503` and closed. Peers in `trustedProxies` are exempt. Default: 256.
+    public var maxConnectionsPerAddress: Int
+    /// Reverse proxies, exempt from `maxConnectionsPerAddress` because their connections carry many
+    /// clients (whose addresses arrive only with each request). Default: none.
+    public var trustedProxies: [CIDR]
     /// How long a keep-alive connection may sit between requests (and how long a write may stall). Default: 60 s.
     public var idleTimeout: Duration
-    /// How long a client may take from the first byte of a request to the end of its headers. Default: 10 s.
+    /// How long a new connection may take to deliver its first request head (TLS handshake included),
+    /// and a kept-alive connection from the first byte of a later request to the end of its headers.
+    /// A connection that sent nothing is closed silently; a partial head gets `408`. Default: 10 s.
     public var headerTimeout: Duration
     /// How long a client may take to send a request body once the headers are in. Default: 30 s.
     public var bodyTimeout: Duration
@@ -53,7 +61,8 @@ public struct HTTPServerConfiguration: Sendable {
     /// Creates a configuration; every parameter has the default documented on its property.
     public init(
         host: String = "127.0.0.1", port: Int = 5080, eventLoops: Int? = nil, maxConnections: Int = 10000,
-        idleTimeout: Duration = .seconds(60), headerTimeout: Duration = .seconds(10),
+        maxConnectionsPerAddress: Int = 256, trustedProxies: [CIDR] = [], idleTimeout: Duration = .seconds(60),
+        headerTimeout: Duration = .seconds(10),
         bodyTimeout: Duration = .seconds(30), maxHeaderBytes: Int = 16 * 1024, tls: TLSConfiguration? = nil,
         responderExecution: ResponderExecution = .eventLoop
     ) {
@@ -61,6 +70,8 @@ public struct HTTPServerConfiguration: Sendable {
         self.port = port
         self.eventLoops = eventLoops ?? HTTPServerConfiguration.coreCount
         self.maxConnections = maxConnections
+        self.maxConnectionsPerAddress = maxConnectionsPerAddress
+        self.trustedProxies = trustedProxies
         self.idleTimeout = idleTimeout
         self.headerTimeout = headerTimeout
         self.bodyTimeout = bodyTimeout

@@ -9,118 +9,51 @@ import Foundation
 import HTTPCore
 import Synchronization
 
-/// A response (or a command) crossing from a task back to its loop.
-struct LoopInbox: ~Copyable {
-    var completions: [Completion] = []
-    var jobs: [UnownedJob] = []
-    var stopDeadline: Int64? = nil
-    var wakePending = false
-    var closed = false
-}
-
-struct Completion: Sendable {
-    var fd: Int32
-    var generation: UInt64
-    var response: HTTPResponse
-}
-
-/// Runs the jobs of responder tasks on their event loop's thread, so a responder that does not
-/// suspend elsewhere answers without any thread hop (`ResponderExecution.eventLoop`).
-final class EventLoopExecutor: TaskExecutor, @unchecked Sendable {
-    fileprivate weak var loop: EventLoop?
-
-    func enqueue(_ job: consuming ExecutorJob) {
-        let unowned = UnownedJob(job)
-        if let loop, loop.enqueue(unowned) { return }
-        // The loop has exited (a task outlived the server): finish it on the global executor.
-        globalConcurrentExecutor.enqueue(ExecutorJob(unowned))
-    }
-}
-
-/// Per-connection state, owned by one loop.
-final class Connection {
-    enum Phase {
-        /// Between requests, nothing buffered: the idle timeout runs.
-        case idle
-        /// Part of a head has arrived: the header timeout runs.
-        case readingHead
-        /// The head is in, the body is arriving: the body timeout runs.
-        case readingBody
-        /// The responder task owns the request; nothing is parsed until its response is written.
-        case processing
-        /// The response that ends the connection is written; unread input is drained briefly so the
-        /// client sees the response rather than a reset.
-        case lingering
-    }
-
-    let fd: Int32
-    let generation: UInt64
-    let info: HTTPConnectionInfo
-    var parser: HTTPRequestParser
-    var phase: Phase = .idle
-    var head: HTTPRequestHead? = nil
-    var keepAlive = true
-    var closeAfterWrite = false
-    var output: [UInt8] = []
-    var outputOffset = 0
-    var deadline: Int64 = 0
-    var timeoutAnswers408 = false
-    var interest: UInt32 = 0
-    var readPaused = false
-    /// The client half-closed: answer what is already buffered, then close.
-    var peerClosed = false
-    var tls: TLSServerSession?
-
-    init(fd: Int32, generation: UInt64, info: HTTPConnectionInfo, maxHeaderBytes: Int, tls: TLSServerSession?) {
-        self.fd = fd
-        self.generation = generation
-        self.info = info
-        self.parser = HTTPRequestParser(maxHeaderBytes: maxHeaderBytes)
-        self.tls = tls
-    }
-
-    var hasPendingOutput: Bool { outputOffset < output.count }
-}
-
+/// One event loop. Its members are module-internal rather than private only so that
+/// `EventLoop+Accepting.swift` and `EventLoop+Writing.swift` can reach them; nothing outside this
+/// file and those two touches them, and everything below "Loop-thread state" belongs to the loop
+/// thread alone.
 final class EventLoop: @unchecked Sendable {
-    private let index: Int
-    private let configuration: HTTPServerConfiguration
-    private let responder: any HTTPResponder
-    private let logger: Logger
-    private let metrics: HTTPServerMetrics
-    private let tlsContext: TLSServerContext?
-    private let epollFD: Int32
-    private let wakeFD: Int32
-    private var listenFD: Int32
-    private let inbox = Mutex(LoopInbox())
-    private let onExit: @Sendable () -> Void
+    let index: Int
+    let configuration: HTTPServerConfiguration
+    let responder: any HTTPResponder
+    let logger: Logger
+    let metrics: HTTPServerMetrics
+    /// Shared by every loop of the server.
+    let limits: ClientLimits
+    let tlsContext: TLSServerContext?
+    let epollFD: Int32
+    let wakeFD: Int32
+    var listenFD: Int32
+    let inbox = Mutex(LoopInbox())
+    let onExit: @Sendable () -> Void
 
     // Loop-thread state.
-    private var connections: [Connection?] = []
-    private var connectionCount = 0
-    private var nextGeneration: UInt64 = 1
-    private var serializer = HTTPResponseSerializer()
-    private var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
-    private var spareCompletions: [Completion] = []
-    private var localCompletions: [Completion] = []
-    private var localJobs: [UnownedJob] = []
-    private var spareJobs: [UnownedJob] = []
-    private let executor = EventLoopExecutor()
+    var connections: [Connection?] = []
+    var connectionCount = 0
+    var nextGeneration: UInt64 = 1
+    var serializer = HTTPResponseSerializer()
+    var readBuffer = [UInt8](repeating: 0, count: 64 * 1024)
+    var spareCompletions: [Completion] = []
+    var localCompletions: [Completion] = []
+    var localJobs: [UnownedJob] = []
+    var spareJobs: [UnownedJob] = []
+    let executor = EventLoopExecutor()
     /// Set once on the loop thread before any connection (hence any task) exists.
-    private var loopThread: pthread_t? = nil
-    private var events = [epoll_event](repeating: epoll_event(), count: 256)
-    private var now: Int64 = 0
-    private var lastSweep: Int64 = 0
-    private var stopDeadline: Int64? = nil
+    var loopThread: pthread_t? = nil
+    var events = [epoll_event](repeating: epoll_event(), count: 256)
+    var now: Int64 = 0
+    var lastSweep: Int64 = 0
+    var stopDeadline: Int64? = nil
     /// While out of file descriptors the level-triggered listener would spin; it rests until then.
-    private var acceptPausedUntil: Int64? = nil
-    private let idleMillis: Int64
-    private let headerMillis: Int64
-    private let bodyMillis: Int64
+    var acceptPausedUntil: Int64? = nil
+    let idleMillis: Int64
+    let headerMillis: Int64
+    let bodyMillis: Int64
 
     init(
         index: Int, listenFD: Int32, configuration: HTTPServerConfiguration, responder: any HTTPResponder,
-        logger: Logger, metrics: HTTPServerMetrics, tlsContext: TLSServerContext?,
+        logger: Logger, metrics: HTTPServerMetrics, limits: ClientLimits, tlsContext: TLSServerContext?,
         onExit: @escaping @Sendable () -> Void
     ) throws(HTTPServerError) {
         let epollFD = epoll_create1(Int32(EPOLL_CLOEXEC))
@@ -136,6 +69,7 @@ final class EventLoop: @unchecked Sendable {
         self.responder = responder
         self.logger = logger
         self.metrics = metrics
+        self.limits = limits
         self.tlsContext = tlsContext
         self.epollFD = epollFD
         self.wakeFD = wakeFD
@@ -148,7 +82,7 @@ final class EventLoop: @unchecked Sendable {
         executor.loop = self
     }
 
-    private var onLoopThread: Bool {
+    var onLoopThread: Bool {
         guard let loopThread else { return false }
         return pthread_equal(pthread_self(), loopThread) != 0
     }
@@ -207,14 +141,14 @@ final class EventLoop: @unchecked Sendable {
 
     /// Writes the eventfd; callers hold the inbox lock, so the loop cannot close the descriptor
     /// (and the number cannot be reused) between the `closed` check and the write.
-    private func signalWake() {
+    func signalWake() {
         var one: UInt64 = 1
         _ = write(wakeFD, &one, 8)
     }
 
     // MARK: Loop
 
-    private func run() {
+    func run() {
         loopThread = pthread_self()
         now = monotonicMilliseconds()
         lastSweep = now
@@ -261,7 +195,7 @@ final class EventLoop: @unchecked Sendable {
         tearDown()
     }
 
-    private func tearDown() {
+    func tearDown() {
         let stranded = inbox.withLock { inbox -> [UnownedJob] in
             inbox.closed = true
             defer { inbox.jobs = [] }
@@ -280,19 +214,19 @@ final class EventLoop: @unchecked Sendable {
         onExit()
     }
 
-    private func connection(_ fd: Int32) -> Connection? {
+    func connection(_ fd: Int32) -> Connection? {
         Int(fd) < connections.count ? connections[Int(fd)] : nil
     }
 
     /// Registers `fd`; connections carry their generation in the upper half of the event key.
-    private func register(_ fd: Int32, events: UInt32, generation: UInt64 = 0) {
+    func register(_ fd: Int32, events: UInt32, generation: UInt64 = 0) {
         let key = UInt64(UInt32(bitPattern: fd)) | (generation & 0xFFFF_FFFF) << 32
         var event = epoll_event(events: events, data: epoll_data_t(u64: key))
         _ = epoll_ctl(epollFD, EPOLL_CTL_ADD, fd, &event)
     }
 
     /// Re-arms epoll: EPOLLIN unless reading is paused, EPOLLOUT only while output is pending.
-    private func updateInterest(_ connection: Connection, wantWrite: Bool = false) {
+    func updateInterest(_ connection: Connection, wantWrite: Bool = false) {
         var mask: UInt32 = 0
         if !connection.readPaused { mask |= EPOLLIN.rawValue }
         if connection.hasPendingOutput || wantWrite { mask |= EPOLLOUT.rawValue }
@@ -303,69 +237,9 @@ final class EventLoop: @unchecked Sendable {
         _ = epoll_ctl(epollFD, EPOLL_CTL_MOD, connection.fd, &event)
     }
 
-    // MARK: Accepting
-
-    private func acceptConnections() {
-        for _ in 0..<64 {
-            guard let (fd, address) = acceptConnection(listenFD) else {
-                let code = errno
-                if code == EINTR || code == ECONNABORTED { continue }
-                if code == EMFILE || code == ENFILE {
-                    logger.warning("out of file descriptors; pausing accept for 100 ms", ["error": errnoText(code)])
-                    _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
-                    acceptPausedUntil = now + 100
-                }
-                return
-            }
-            if stopDeadline != nil {
-                close(fd)
-                continue
-            }
-            let open = metrics.open.add(1, ordering: .relaxed).newValue
-            if open > configuration.maxConnections {
-                metrics.open.subtract(1, ordering: .relaxed)
-                metrics.rejected.add(1, ordering: .relaxed)
-                // Best effort: the socket buffer of a fresh connection always takes these few bytes.
-                _ = sendSome(fd, serviceUnavailable[...])
-                close(fd)
-                continue
-            }
-            metrics.accepted.add(1, ordering: .relaxed)
-            let (host, port) = address.hostAndPort
-            var session: TLSServerSession? = nil
-            if let tlsContext {
-                do {
-                    session = try TLSServerSession(context: tlsContext, socket: fd)
-                } catch {
-                    logger.warning("TLS session setup failed", ["error": "\(error)"])
-                    metrics.open.subtract(1, ordering: .relaxed)
-                    close(fd)
-                    continue
-                }
-            }
-            let connection = Connection(
-                fd: fd, generation: nextGeneration,
-                info: HTTPConnectionInfo(remoteAddress: host, remotePort: port, isTLS: session != nil),
-                maxHeaderBytes: configuration.maxHeaderBytes, tls: session)
-            nextGeneration &+= 1
-            // Generation 0 (low 32 bits) marks the listener and the eventfd in epoll keys.
-            if nextGeneration & 0xFFFF_FFFF == 0 { nextGeneration &+= 1 }
-            while connections.count <= Int(fd) { connections.append(nil) }
-            connections[Int(fd)] = connection
-            connectionCount += 1
-            connection.interest = EPOLLIN.rawValue
-            register(fd, events: EPOLLIN.rawValue, generation: connection.generation)
-            enterIdle(connection)
-            if session != nil {
-                // The handshake must finish as fast as a request head would.
-                connection.deadline = now + headerMillis
-            }
-        }
-    }
-
     // MARK: Events
 
-    private func handle(_ connection: Connection, events: UInt32) {
+    func handle(_ connection: Connection, events: UInt32) {
         if events & (EPOLLERR.rawValue | EPOLLHUP.rawValue) != 0 && events & EPOLLIN.rawValue == 0 {
             closeConnection(connection)
             return
@@ -389,15 +263,15 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func isOpen(_ connection: Connection) -> Bool {
+    func isOpen(_ connection: Connection) -> Bool {
         self.connection(connection.fd) === connection
     }
 
-    private func advanceHandshake(_ connection: Connection) {
+    func advanceHandshake(_ connection: Connection) {
         guard let tls = connection.tls else { return }
         switch tls.handshake() {
         case .done:
-            if connection.phase == .idle { connection.deadline = now + idleMillis }
+            // The accept's header deadline still runs: the first request head is due within it.
             updateInterest(connection)
         case .wantsRead:
             updateInterest(connection)
@@ -408,7 +282,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func readAvailable(_ connection: Connection) {
+    func readAvailable(_ connection: Connection) {
         if let tls = connection.tls, !tls.isEstablished {
             advanceHandshake(connection)
             guard isOpen(connection), tls.isEstablished else { return }
@@ -473,7 +347,7 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Parses buffered input while the connection is free to start (or continue) a request.
-    private func processInput(_ connection: Connection) {
+    func processInput(_ connection: Connection) {
         while connection.phase != .processing && connection.phase != .lingering && !connection.hasPendingOutput {
             let event: HTTPRequestParserEvent?
             do {
@@ -517,14 +391,17 @@ final class EventLoop: @unchecked Sendable {
         }
         if connection.phase == .idle && connection.parser.isReadingHead {
             connection.phase = .readingHead
-            connection.deadline = now + headerMillis
+            // A fresh connection's first head is due headerTimeout after the accept (a first byte must
+            // not buy a slow client a second period); a kept-alive one's from its first byte.
+            if !connection.isFresh { connection.deadline = now + headerMillis }
             connection.timeoutAnswers408 = true
         }
     }
 
-    private func dispatch(_ connection: Connection, body: [UInt8]) {
+    func dispatch(_ connection: Connection, body: [UInt8]) {
         guard let head = connection.head else { return }
         connection.phase = .processing
+        connection.isFresh = false
         connection.deadline = 0
         connection.keepAlive = head.keepAlive && stopDeadline == nil
         metrics.requests.add(1, ordering: .relaxed)
@@ -537,13 +414,19 @@ final class EventLoop: @unchecked Sendable {
                 Completion(fd: connection.fd, generation: connection.generation, response: response))
             return
         }
+        var releasing: IPAddress? = nil
+        if connection.viaTrustedProxy && !admitForwardedClient(of: prepared, key: &releasing) {
+            localCompletions.append(
+                Completion(fd: connection.fd, generation: connection.generation, response: tooManyInFlight))
+            return
+        }
         let request = prepared
         let fd = connection.fd
         let generation = connection.generation
         let loop = self
-        let work: @Sendable () async -> Void = {
+        let work: @Sendable () async -> Void = { [releasing] in
             let response = await responder.respond(to: request)
-            loop.deliver(Completion(fd: fd, generation: generation, response: response))
+            loop.deliver(Completion(fd: fd, generation: generation, response: response, releasing: releasing))
         }
         switch configuration.responderExecution {
         case .eventLoop: Task(executorPreference: executor, operation: work)
@@ -551,7 +434,7 @@ final class EventLoop: @unchecked Sendable {
         }
     }
 
-    private func drainInbox() {
+    func drainInbox() {
         var counter: UInt64 = 0
         _ = read(wakeFD, &counter, 8)
         var stop: Int64? = nil
@@ -572,7 +455,7 @@ final class EventLoop: @unchecked Sendable {
 
     /// Runs responder jobs queued on this loop and writes the responses they produced; a bounded
     /// number of rounds keeps pipelined requests from starving socket events.
-    private func runLocalWork() {
+    func runLocalWork() {
         for _ in 0..<16 {
             if localJobs.isEmpty && localCompletions.isEmpty { return }
             swap(&localJobs, &spareJobs)
@@ -586,7 +469,8 @@ final class EventLoop: @unchecked Sendable {
     }
 
     /// Writes a responder's answer if its connection is still the one that asked.
-    private func complete(_ completion: Completion) {
+    func complete(_ completion: Completion) {
+        if let key = completion.releasing { limits.requestsThroughProxies.release(key) }
         guard let connection = connection(completion.fd), connection.generation == completion.generation,
             connection.phase == .processing, let head = connection.head
         else { return }
@@ -601,161 +485,4 @@ final class EventLoop: @unchecked Sendable {
         connection.head = nil
         flush(connection)
     }
-
-    // MARK: Writing
-
-    private func flush(_ connection: Connection) {
-        guard connection.hasPendingOutput else {
-            updateInterest(connection)
-            return
-        }
-        while connection.hasPendingOutput {
-            let pending = connection.output[connection.outputOffset...]
-            let written: Int
-            if let tls = connection.tls {
-                switch tls.write(pending) {
-                case .done(let bytes): written = bytes
-                case .wantsRead, .wantsWrite: written = -2
-                case .closed, .failed: written = -1
-                }
-            } else {
-                written = sendSome(connection.fd, pending)
-                if written < 0 {
-                    let code = errno
-                    if code == EINTR { continue }
-                    if code != EAGAIN && code != EWOULDBLOCK {
-                        closeConnection(connection)
-                        return
-                    }
-                }
-            }
-            if written == -1 {
-                closeConnection(connection)
-                return
-            }
-            if written < 0 {
-                // The peer is not reading; the idle timeout also bounds a stalled write.
-                connection.deadline = now + idleMillis
-                connection.timeoutAnswers408 = false
-                updateInterest(connection)
-                return
-            }
-            connection.outputOffset += written
-        }
-        connection.output.removeAll(keepingCapacity: connection.output.capacity <= 64 * 1024)
-        connection.outputOffset = 0
-        if connection.phase == .processing {
-            if connection.closeAfterWrite {
-                beginLingering(connection)
-                return
-            }
-            enterIdle(connection)
-            if connection.readPaused && !connection.peerClosed {
-                connection.readPaused = false
-                updateInterest(connection)
-                processInput(connection)
-                if isOpen(connection) && !connection.readPaused { readAvailable(connection) }
-                return
-            }
-            processInput(connection)
-            return
-        }
-        if connection.closeAfterWrite {
-            beginLingering(connection)
-            return
-        }
-        updateInterest(connection)
-        // Body bytes that arrived while `100 Continue` was still queued are waiting in the parser.
-        processInput(connection)
-    }
-
-    private func enterIdle(_ connection: Connection) {
-        connection.phase = .idle
-        connection.deadline = now + idleMillis
-        connection.timeoutAnswers408 = false
-        updateInterest(connection)
-    }
-
-    private func answerParseError(_ connection: Connection, _ error: HTTPParseError) {
-        metrics.parseErrors.add(1, ordering: .relaxed)
-        logger.debug(
-            "refused a malformed request",
-            ["code": error.code.rawValue, "status": "\(error.status.code)", "peer": connection.info.remoteAddress])
-        let response = HTTPResponseSerializer.errorResponse(for: error)
-        serializer.serialize(
-            response, requestMethod: connection.head?.method ?? .get, requestVersion: .http1_1, keepAlive: false,
-            epochSeconds: time(nil),
-            into: &connection.output)
-        connection.phase = .processing
-        connection.closeAfterWrite = true
-        flush(connection)
-    }
-
-    /// Half-closes after the last response and drains input for up to a second, so a client still
-    /// sending (a refused body) reads our response instead of a connection reset.
-    private func beginLingering(_ connection: Connection) {
-        connection.phase = .lingering
-        connection.deadline = now + 1000
-        connection.timeoutAnswers408 = false
-        connection.tls?.close()
-        shutdown(connection.fd, Int32(SHUT_WR))
-        connection.readPaused = false
-        updateInterest(connection)
-    }
-
-    private func closeConnection(_ connection: Connection) {
-        guard isOpen(connection) else { return }
-        connection.tls?.close()
-        connection.tls = nil
-        close(connection.fd)
-        connections[Int(connection.fd)] = nil
-        connectionCount -= 1
-        metrics.open.subtract(1, ordering: .relaxed)
-    }
-
-    // MARK: Timeouts and shutdown
-
-    private func sweepTimeouts() {
-        if let until = acceptPausedUntil, now >= until {
-            acceptPausedUntil = nil
-            if listenFD >= 0 { register(listenFD, events: EPOLLIN.rawValue) }
-        }
-        for case let connection? in connections where connection.deadline != 0 && now >= connection.deadline {
-            if connection.phase != .lingering && connection.phase != .idle {
-                metrics.timeouts.add(1, ordering: .relaxed)
-            }
-            if connection.timeoutAnswers408 && connection.tls == nil && !connection.hasPendingOutput {
-                _ = sendSome(connection.fd, requestTimeout[...])
-            }
-            closeConnection(connection)
-        }
-    }
-
-    private func beginStopping(deadline: Int64) {
-        guard stopDeadline == nil else { return }
-        stopDeadline = deadline
-        if listenFD >= 0 {
-            _ = epoll_ctl(epollFD, EPOLL_CTL_DEL, listenFD, nil)
-            close(listenFD)
-            listenFD = -1
-        }
-        for case let connection? in connections {
-            switch connection.phase {
-            case .idle where !connection.hasPendingOutput:
-                closeConnection(connection)
-            case .processing:
-                connection.keepAlive = false
-            default:
-                break
-            }
-        }
-    }
 }
-
-private let serviceUnavailable: [UInt8] = Array(
-    "HTTP/1.1 503 Service Unavailable\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 24\r\nConnection: close\r\n\r\n503 Service Unavailable\n"
-        .utf8)
-
-private let requestTimeout: [UInt8] = Array(
-    "HTTP/1.1 408 Request Timeout\r\nContent-Type: text/plain; charset=utf-8\r\nContent-Length: 20\r\nConnection: close\r\n\r\n408 Request Timeout\n"
-        .utf8)

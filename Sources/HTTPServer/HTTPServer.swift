@@ -17,10 +17,14 @@ import Synchronization
 /// that queue. One request per connection is in flight at a time, so pipelined responses stay in
 /// order; a per-connection generation number keeps a late response off a reused descriptor.
 ///
-/// Limits: beyond `maxConnections` a new connection is accepted, answered `503 Service Unavailable`
-/// and closed. A connection idle past `idleTimeout` is closed; one that does not finish its headers
-/// within `headerTimeout` of their first byte, or its body within `bodyTimeout`, gets `408` and is
-/// closed (so a slowloris client costs one table entry, never a thread). After a parse error the
+/// Limits: beyond `maxConnections`, or beyond `maxConnectionsPerAddress` from one client address
+/// (trusted proxies exempt; see `ConnectionsPerAddress`), a new connection is accepted, answered
+/// `503 Service Unavailable` and closed. A new connection must deliver its first request head within
+/// `headerTimeout`: one that sent nothing by then is closed without a response (as nginx does), one
+/// that sent part of a head gets `408`. Between requests a kept-alive connection may sit for
+/// `idleTimeout`; from the first byte of a later request its head must arrive within `headerTimeout`,
+/// and a body within `bodyTimeout` of its head, or the client gets `408` and the connection closes
+/// (so a slowloris client costs one table entry for a bounded time, never a thread). After a parse error the
 /// server sends the error status with a short text body and closes. A responder can end a
 /// keep-alive connection by putting `Connection: close` on its response.
 ///
@@ -105,13 +109,15 @@ public final class HTTPServer: Sendable {
             throw error
         }
         stopped.arm(count: loopCount)
+        let limits = ClientLimits(
+            limit: configuration.maxConnectionsPerAddress, trustedProxies: configuration.trustedProxies)
         var loops: [EventLoop] = []
         for (index, fd) in listeners.enumerated() {
             do {
                 loops.append(
                     try EventLoop(
                         index: index, listenFD: fd, configuration: configuration, responder: responder,
-                        logger: logger, metrics: metrics, tlsContext: tlsContext,
+                        logger: logger, metrics: metrics, limits: limits, tlsContext: tlsContext,
                         onExit: { [stopped] in stopped.countDown() }))
             } catch {
                 for remaining in listeners[index...] { close(remaining) }

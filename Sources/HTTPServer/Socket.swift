@@ -2,6 +2,7 @@
 
 import CLinux
 import Glibc
+import HTTPCore
 
 /// A resolved listening address.
 struct SocketAddress {
@@ -57,6 +58,30 @@ struct SocketAddress {
                 }
             }
             return ("unknown", 0)
+        }
+    }
+}
+
+extension SocketAddress {
+    /// The peer's address as a value, IPv4-mapped IPv6 (`::ffff:a.b.c.d` from a dual-stack listener)
+    /// as the IPv4 address it stands for; nil for a family other than IPv4 and IPv6.
+    var ipAddress: IPAddress? {
+        var copy = storage
+        return withUnsafePointer(to: &copy) { pointer -> IPAddress? in
+            if family == AF_INET {
+                return pointer.withMemoryRebound(to: sockaddr_in.self, capacity: 1) {
+                    .v4(UInt32(bigEndian: $0.pointee.sin_addr.s_addr))
+                }
+            } else if family == AF_INET6 {
+                return pointer.withMemoryRebound(to: sockaddr_in6.self, capacity: 1) { v6 in
+                    var value: UInt128 = 0
+                    withUnsafeBytes(of: v6.pointee.sin6_addr) { bytes in
+                        for byte in bytes { value = value << 8 | UInt128(byte) }
+                    }
+                    return IPAddress.v6(value).unmapped
+                }
+            }
+            return nil
         }
     }
 }

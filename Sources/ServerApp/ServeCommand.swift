@@ -69,7 +69,9 @@ enum ServeCommand {
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
                 eventLoops: configuration.server.eventLoops > 0 ? configuration.server.eventLoops : nil,
-                maxConnections: configuration.server.maxConnections, idleTimeout: configuration.server.idleTimeout,
+                maxConnections: configuration.server.maxConnections,
+                maxConnectionsPerAddress: configuration.server.maxConnectionsPerAddress,
+                trustedProxies: trustedProxies, idleTimeout: configuration.server.idleTimeout,
                 headerTimeout: configuration.server.headerTimeout, bodyTimeout: configuration.server.bodyTimeout,
                 tls: configuration.server.tls.isEnabled
                     ? TLSConfiguration(
@@ -164,6 +166,19 @@ enum ServeCommand {
             "portcullis_http_rejected_connections", help: "Connections refused over the connection limit since start."
         ) {
             Double(server.metrics.rejectedConnections)
+        }
+        metrics.gauge(
+            "portcullis_http_rejected_connections_per_address",
+            help: "Connections refused since start because their address held server.maxConnectionsPerAddress."
+        ) {
+            Double(server.metrics.rejectedConnectionsPerAddress)
+        }
+        metrics.gauge(
+            "portcullis_http_rejected_requests_per_forwarded_client",
+            help:
+                "Requests through trusted proxies refused since start: their client had server.maxConnectionsPerAddress in flight."
+        ) {
+            Double(server.metrics.rejectedRequestsPerForwardedClient)
         }
         metrics.gauge("portcullis_http_malformed_requests", help: "Requests rejected by the parser since start.") {
             Double(server.metrics.malformedRequests)

@@ -1,5 +1,6 @@
 import Foundation
 import Glibc
+import TestSupport
 
 /// A response read off the wire by `RawClient`.
 struct RawResponse: Sendable {
@@ -26,22 +27,21 @@ final class RawClient: @unchecked Sendable {
     let fd: Int32
     private var buffer: [UInt8] = []
 
-    init(port: Int, receiveTimeout: Double = 5) throws {
+    /// Connects to `127.0.0.1:port`, from `source` (a loopback address such as `127.0.0.2`) when given.
+    init(port: Int, from source: String? = nil, receiveTimeout: Double = 5) throws {
         fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
         guard fd >= 0 else { throw RawClientError(description: "socket failed") }
         var timeout = timeval(
             tv_sec: Int(receiveTimeout), tv_usec: Int((receiveTimeout - Double(Int(receiveTimeout))) * 1e6))
         setsockopt(fd, SOL_SOCKET, SO_RCVTIMEO, &timeout, socklen_t(MemoryLayout<timeval>.size))
-        var address = sockaddr_in()
-        address.sin_family = sa_family_t(AF_INET)
-        address.sin_port = in_port_t(UInt16(port).bigEndian)
-        address.sin_addr.s_addr = inet_addr("127.0.0.1")
-        let result = withUnsafePointer(to: &address) {
-            $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-                connect(fd, $0, socklen_t(MemoryLayout<sockaddr_in>.size))
+        if let source {
+            guard bindSource(fd, source) else {
+                let code = errno
+                close(fd)
+                throw RawClientError(description: "bind to \(source) failed: errno \(code)")
             }
         }
-        guard result == 0 else {
+        guard connectToLoopback(fd, port: port) else {
             let code = errno
             close(fd)
             throw RawClientError(description: "connect failed: errno \(code)")
@@ -147,16 +147,21 @@ final class RawClient: @unchecked Sendable {
         }
     }
 
+    /// Everything the server sends until it closes the connection; nil when it is still open at the
+    /// receive timeout.
+    func readUntilClose() -> [UInt8]? {
+        while true {
+            var chunk = [UInt8](repeating: 0, count: 4096)
+            let count = chunk.withUnsafeMutableBytes { recv(fd, $0.baseAddress, $0.count, 0) }
+            if count > 0 {
+                buffer.append(contentsOf: chunk[0..<count])
+                continue
+            }
+            if count == 0 || errno == ECONNRESET { return buffer }
+            return nil
+        }
+    }
+
     /// Bytes received but not consumed by `readResponse`.
     var unreadText: String { String(decoding: buffer, as: UTF8.self) }
-}
-
-/// Runs blocking test code on its own thread so the cooperative pool stays free for responders.
-func onThread<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        let thread = Thread {
-            continuation.resume(with: Result { try body() })
-        }
-        thread.start()
-    }
 }

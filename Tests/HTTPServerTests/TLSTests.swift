@@ -2,6 +2,7 @@ import Diagnostics
 import Foundation
 import HTTPCore
 import HTTPServer
+import TestSupport
 import Testing
 
 /// Runs a command to completion and returns its exit status and standard output.
@@ -102,6 +103,42 @@ struct HTTPServerTLSTests {
             let (old, current) = try await onThread { (try handshake("-tls1_1"), try handshake("-tls1_2")) }
             #expect(old != 0)
             #expect(current == 0)
+        }
+    }
+
+    @Test func aTLSConnectionThatSendsNoRequestAfterItsHandshakeIsClosedByTheHeaderTimeout() async throws {
+        let (directory, cert, key) = try await makeCertificate()
+        defer { try? FileManager.default.removeItem(at: directory) }
+        try await withServer({
+            $0.tls = TLSConfiguration(certificatePath: cert, keyPath: key)
+            // Long enough for the handshake on a loaded machine (it is due within it too).
+            $0.headerTimeout = .seconds(10)
+            $0.idleTimeout = .seconds(600)
+        }) { server, port in
+            // s_client completes the handshake, then waits on a standard input that never ends; it
+            // exits when the server closes the connection. The 60 s only bounds a broken run.
+            let (exited, diagnostics) = try await onThread { () -> (Bool, String) in
+                let process = Process()
+                process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
+                process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", cert, "-quiet"]
+                let input = Pipe()
+                let errors = Pipe()
+                process.standardInput = input
+                process.standardOutput = FileHandle.nullDevice
+                process.standardError = errors
+                try process.run()
+                let deadline = Date().addingTimeInterval(60)
+                while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
+                let exited = !process.isRunning
+                if !exited { process.terminate() }
+                process.waitUntilExit()
+                try input.fileHandleForWriting.close()
+                return (exited, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+            }
+            #expect(exited, "the server kept a silent TLS connection open")
+            #expect(diagnostics.contains("verify return:1"), "the handshake did not complete: \(diagnostics)")
+            #expect(server.metrics.timedOutConnections == 1)
+            #expect(server.metrics.requestsHandled == 0)
         }
     }
 
