@@ -38,21 +38,16 @@ struct LDAPTeamPushTests {
             try await portcullis.createNamespace("devs", team: "devs")
             try await portcullis.createTeam("ops", owner: Stack.admin.name)
             try await portcullis.createNamespace("ops", team: "ops")
-            try Slapd.servicePassword.write(
-                to: portcullis.directory.path("ldap-bind-password"), atomically: true, encoding: .utf8)
-            chmod(portcullis.directory.path("ldap-bind-password").path, 0o600)  // serve refuses looser modes
-            try portcullis.writeConfig(
-                "45-ldap.yaml",
-                slapd.providerFragment(
-                    bindPassword: "{file: \(portcullis.directory.path("ldap-bind-password").path)}",
-                    mapping: """
-                        mapping:
-                          emailDomain: example.org
-                          groupSync:
-                            mode: authoritative
-                            rules:
-                              - {group: \(Self.group), team: devs, role: contributor}
-                        """))
+            try portcullis.configureDirectory(
+                slapd,
+                mapping: """
+                    mapping:
+                      emailDomain: example.org
+                      groupSync:
+                        mode: authoritative
+                        rules:
+                          - {group: \(Self.group), team: devs, role: contributor}
+                    """)
             try portcullis.configureSigningKeys([Portcullis.defaultKey])
             try await portcullis.generateKey(.ec)
             return [Portcullis.defaultKey.certificate]

@@ -38,13 +38,7 @@ struct PasswordGuessingEndToEndTests {
                   lockout: {attempts: 3, duration: 10m, accountAttempts: 20}
 
             """)
-        try Slapd.servicePassword.write(
-            to: portcullis.directory.path("ldap-bind-password"), atomically: true, encoding: .utf8)
-        try portcullis.writeConfig(
-            "45-ldap.yaml",
-            slapd.providerFragment(
-                bindPassword: "{file: \(portcullis.directory.path("ldap-bind-password").path)}",
-                mapping: "mapping:\n  emailDomain: example.org"))
+        try portcullis.configureDirectory(slapd, mapping: "mapping:\n  emailDomain: example.org")
         try await portcullis.must(["db", "migrate"])
         for name in ["lena", "lockie", "dina", "olga", "olaf"] {
             try await portcullis.createUser(name, password: password)

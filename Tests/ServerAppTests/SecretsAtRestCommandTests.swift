@@ -125,7 +125,8 @@ import Testing
         #expect(lines.first?.hasPrefix("ID") == true && lines.first?.contains("LAST USED") == true)
         #expect(lines.count == 3, "\(listed.stdout)")
         #expect(listed.stdout.contains("docker/27.1 (linux)"))
-        #expect(!listed.stdout.contains("\u{9B}") && listed.stdout.contains("podman/5.0?2J"), "escapes are defused")
+        #expect(
+            !listed.stdout.contains("\u{9B}") && listed.stdout.contains(#"podman/5.0\x9b2J"#), "escapes are defused")
         for token in tokens {
             #expect(!listed.stdout.contains(token))
             #expect(!listed.stdout.contains(Hex.encode(Digest.sha256(token))))

@@ -57,6 +57,16 @@ final class Portcullis {
         try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
+    /// Declares `slapd` as the `corp-ldap` provider in `45-ldap.yaml`, its service password in an owner-only
+    /// file of the sandbox (serve refuses secret files that group or others may read), then `mapping`.
+    func configureDirectory(_ slapd: Slapd, mapping: String) throws {
+        let passwordFile = directory.path("ldap-bind-password")
+        try Slapd.servicePassword.write(to: passwordFile, atomically: true, encoding: .utf8)
+        guard chmod(passwordFile.path, 0o600) == 0 else { throw CocoaError(.fileWriteNoPermission) }
+        try writeConfig(
+            "45-ldap.yaml", slapd.providerFragment(bindPassword: "{file: \(passwordFile.path)}", mapping: mapping))
+    }
+
     /// Replaces the token fragment so that exactly `signingKeys` (paths relative to the sandbox) sign.
     func configureSigningKeys(_ keys: [(key: String, certificate: String)]) throws {
         let list = keys.map { "    - key: \($0.key)\n      certificate: \($0.certificate)" }.joined(separator: "\n")
