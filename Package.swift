@@ -190,12 +190,27 @@ var products: [Product] = [.executable(name: "portcullis", targets: ["portcullis
 
 // libFuzzer targets link only when asked for (`make fuzz` sets PORTCULLIS_FUZZ=1 and builds them
 // into their own scratch path): a plain `swift build` has no LLVMFuzzerRunDriver to link against.
+// One target per parser of untrusted input; each keeps its seed corpus in `corpus/` (see docs/fuzzing.md).
 if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
-    targets.append(
-        .executableTarget(
-            name: "HTTPParserFuzzer", dependencies: ["HTTPCore"], path: "Tests/Fuzz/HTTPParserFuzzer",
-            swiftSettings: strictness))
-    products.append(.executable(name: "HTTPParserFuzzer", targets: ["HTTPParserFuzzer"]))
+    targets.append(.target(name: "FuzzDriver", path: "Tests/Fuzz/FuzzDriver", swiftSettings: strictness))
+    let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
+        ("HTTPParserFuzzer", ["HTTPCore"]),
+        ("FormFuzzer", ["HTTPCore"]),
+        ("ScopeFuzzer", ["TokenAuthority"]),
+        ("BasicCredentialsFuzzer", ["TokenAuthority", "HTTPCore"]),
+        ("JWTFuzzer", ["TokenAuthority", "CryptoCore"]),
+        ("NotificationFuzzer", ["RegistryCore"]),
+        ("ManifestFuzzer", ["RegistryCore"]),
+        ("YAMLConfigFuzzer", ["Configuration"]),
+    ]
+    for fuzzer in fuzzers {
+        targets.append(
+            .executableTarget(
+                name: fuzzer.name, dependencies: ["FuzzDriver"] + fuzzer.dependencies,
+                path: "Tests/Fuzz/\(fuzzer.name)",
+                exclude: ["corpus"], swiftSettings: strictness))
+        products.append(.executable(name: fuzzer.name, targets: [fuzzer.name]))
+    }
 }
 
 let package = Package(

@@ -6,87 +6,6 @@ import Diagnostics
 // material such as obs-fold, bare CR or LF, Content-Length next to Transfer-Encoding, conflicting
 // lengths) is refused with 400 instead of being guessed at.
 
-/// Why a request could not be parsed; each code maps to one response status.
-public struct HTTPParseError: CodedError, Sendable {
-    /// A stable identifier of the failure, usable in logs, metrics and tests.
-    public enum Code: String, Sendable, CaseIterable {
-        /// The request line or header section (or a chunked trailer section) exceeds the limit: 431.
-        case headerTooLarge = "http.header_too_large"
-        /// The body exceeds the responder's limit: 413.
-        case bodyTooLarge = "http.body_too_large"
-        /// The request line is not `method SP target SP version`: 400.
-        case malformedRequestLine = "http.malformed_request_line"
-        /// A header line has no colon, an empty or invalid name, or whitespace before the colon: 400.
-        case malformedHeader = "http.malformed_header"
-        /// A control character, bare CR or bare LF appears where it is not allowed: 400.
-        case invalidCharacter = "http.invalid_character"
-        /// A header line starts with whitespace (obsolete line folding): 400.
-        case obsoleteLineFolding = "http.obs_fold"
-        /// A chunk-size line or the CRLF after chunk data is malformed: 400.
-        case invalidChunk = "http.invalid_chunk"
-        /// Both Content-Length and Transfer-Encoding are present, or Transfer-Encoding on HTTP/1.0: 400.
-        case conflictingFraming = "http.conflicting_framing"
-        /// Content-Length is not a decimal number, or several disagree: 400.
-        case invalidContentLength = "http.invalid_content_length"
-        /// An HTTP/1.1 request without exactly one Host header: 400.
-        case invalidHost = "http.invalid_host"
-        /// The request target is not origin-form, absolute-form or `*`: 400.
-        case invalidTarget = "http.invalid_target"
-        /// A `%` escape in the path or query is malformed or decodes to invalid UTF-8 or NUL: 400.
-        case invalidPercentEncoding = "http.invalid_percent_encoding"
-        /// The method is a valid token the server does not implement: 501.
-        case unsupportedMethod = "http.unsupported_method"
-        /// A transfer-coding other than `chunked` was used: 501.
-        case unsupportedTransferCoding = "http.unsupported_transfer_coding"
-        /// A well-formed HTTP version other than 1.0 or 1.1: 505.
-        case unsupportedVersion = "http.unsupported_version"
-    }
-
-    /// What went wrong, as a stable code.
-    public let code: Code
-    /// A short explanation for logs; it never contains request bytes.
-    public let reason: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ reason: String) {
-        self.code = code
-        self.reason = reason
-    }
-
-    /// The status the server answers with before closing the connection.
-    public var status: HTTPStatus {
-        switch code {
-        case .headerTooLarge: return .requestHeaderFieldsTooLarge
-        case .bodyTooLarge: return .payloadTooLarge
-        case .unsupportedMethod, .unsupportedTransferCoding: return .notImplemented
-        case .unsupportedVersion: return .httpVersionNotSupported
-        default: return .badRequest
-        }
-    }
-
-}
-
-/// What the parser found in the bytes given to it so far.
-public enum HTTPRequestParserEvent: Sendable {
-    /// The request line and headers are complete; the body (if any) follows.
-    ///
-    /// This is the moment to decide the body limit (`beginBody(limit:)`) and to answer
-    /// `Expect: 100-continue`.
-    case head(HTTPRequestHead)
-    /// The request is complete; `body` is de-chunked and empty when there was none.
-    case complete(body: [UInt8])
-}
-
-/// How the body of the current request is delimited.
-public enum HTTPBodyFraming: Sendable, Equatable {
-    /// No body.
-    case none
-    /// Exactly this many bytes follow the head.
-    case length(Int)
-    /// A chunked body of unknown length follows.
-    case chunked
-}
-
 /// An incremental HTTP/1.x request parser: append bytes as they arrive, then call `next()` until it
 /// returns nil.
 ///
@@ -274,7 +193,10 @@ public struct HTTPRequestParser: Sendable {
         }
         var index = max(scanIndex, readIndex)
         var headEnd = -1
-        let end = buffer.count
+        // Only the first `maxHeaderBytes` bytes of a head are looked at, in order, so the verdict
+        // cannot depend on how the bytes were split: a bare LF past the limit is never seen, whether
+        // it arrived in the same read as the limit's byte or after it.
+        let end = scanLimit(maxHeaderBytes)
         while index < end {
             if buffer[index] == lf {
                 // A bare LF is refused outright instead of waiting for a CRLF CRLF that never comes.
@@ -290,13 +212,10 @@ public struct HTTPRequestParser: Sendable {
         }
         if headEnd < 0 {
             scanIndex = end
-            if end - readIndex > maxHeaderBytes {
+            if buffer.count - readIndex > maxHeaderBytes {
                 throw fail(.headerTooLarge, "request head exceeds \(maxHeaderBytes) bytes")
             }
             return nil
-        }
-        if headEnd - readIndex > maxHeaderBytes {
-            throw fail(.headerTooLarge, "request head exceeds \(maxHeaderBytes) bytes")
         }
         let start = readIndex
         readIndex = headEnd
@@ -601,19 +520,29 @@ public struct HTTPRequestParser: Sendable {
         maxLength: Int, bareLF: HTTPParseError.Code, tooLong: HTTPParseError.Code, _ tooLongReason: String
     ) throws(HTTPParseError) -> Int? {
         var index = max(scanIndex, readIndex)
-        let end = buffer.count
+        // The LF may sit at `readIndex + maxLength` at most; nothing past it is looked at (see `parseHead`).
+        let end = scanLimit(maxLength + 1)
         while index < end {
             if buffer[index] == lf {
                 guard index > readIndex, buffer[index - 1] == cr else { throw fail(bareLF, "bare LF") }
-                if index - readIndex > maxLength { throw fail(tooLong, tooLongReason) }
                 scanIndex = index + 1
                 return index - 1
             }
             index += 1
         }
         scanIndex = end
-        if end - readIndex > maxLength { throw fail(tooLong, tooLongReason) }
+        if buffer.count - readIndex > maxLength { throw fail(tooLong, tooLongReason) }
         return nil
+    }
+
+    /// The end of the window a line or head search may look at: `limit` bytes from `readIndex`, or the
+    /// end of the buffer when that comes first.
+    ///
+    /// Every check of the head and of chunked framing lines looks at bytes in order and only inside
+    /// this window, and the limit is checked once the window is full, so whichever problem comes first
+    /// in the byte stream is the one reported, whatever the packet boundaries.
+    private func scanLimit(_ limit: Int) -> Int {
+        buffer.count - readIndex > limit ? readIndex + max(0, limit) : buffer.count
     }
 
     /// Parses `chunk-size [chunk-ext] CRLF`; nil when the line is incomplete.

@@ -1,14 +1,8 @@
 // libFuzzer target for HTTPRequestParser: arbitrary bytes, fed whole and in several splits, must
 // never crash, hang or disagree with themselves. Built only with PORTCULLIS_FUZZ=1 (see .ci/fuzz).
 
+import FuzzDriver
 import HTTPCore
-
-@_silgen_name("LLVMFuzzerRunDriver")
-func LLVMFuzzerRunDriver(
-    _ argc: UnsafeMutablePointer<CInt>,
-    _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>,
-    _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> CInt
-) -> CInt
 
 /// What a parse produced, compared across splits.
 struct Outcome: Equatable {
@@ -16,15 +10,16 @@ struct Outcome: Equatable {
     var error: HTTPParseError.Code? = nil
 }
 
-func parse(_ bytes: [UInt8], splits: [Int], bodyLimit: Int) -> Outcome {
+/// Parses `bytes` handed over in pieces of the lengths in `splits` (repeated cyclically).
+func parse(_ bytes: ArraySlice<UInt8>, splits: [Int], bodyLimit: Int) -> Outcome {
     var parser = HTTPRequestParser(maxHeaderBytes: 2048, defaultBodyLimit: bodyLimit)
     var outcome = Outcome()
-    var offset = 0
+    var offset = bytes.startIndex
     var splitIndex = 0
-    while offset < bytes.count {
+    while offset < bytes.endIndex {
         let step = max(1, splits[splitIndex % splits.count])
         splitIndex += 1
-        let end = min(bytes.count, offset + step)
+        let end = bytes.endIndex - offset > step ? offset + step : bytes.endIndex
         parser.append(bytes[offset..<end])
         offset = end
         do {
@@ -48,19 +43,21 @@ func parse(_ bytes: [UInt8], splits: [Int], bodyLimit: Int) -> Outcome {
 
 @_cdecl("HTTPParserFuzzer_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {
-    var argc = argc
-    var argv = argv
-    return LLVMFuzzerRunDriver(&argc, &argv) { data, size in
-        guard let data, size > 0 else { return 0 }
-        let bytes = Array(UnsafeBufferPointer(start: data, count: size))
-        // The first byte picks the body limit so 413 paths are reached too.
-        let bodyLimit = Int(bytes[0]) * 8
+    fuzz(argc, argv) { input in
+        // The first byte controls the run: it picks the body limit (so 413 paths are reached too) and
+        // one cut point; the rest is the byte stream.
+        guard let control = input.first else { return }
+        let bytes = input.dropFirst()
+        let bodyLimit = Int(control) * 8
         let whole = parse(bytes, splits: [Int.max], bodyLimit: bodyLimit)
         let single = parse(bytes, splits: [1], bodyLimit: bodyLimit)
         let mixed = parse(bytes, splits: [3, 1, 7, 2, 64], bodyLimit: bodyLimit)
+        let cut = 1 + Int(control) * bytes.count / 256
+        let halves = parse(bytes, splits: [cut, Int.max], bodyLimit: bodyLimit)
         // Splitting must not change the result: an incremental parser that depends on packet
         // boundaries is a request-smuggling bug.
-        precondition(whole == single && whole == mixed, "split-dependent parse: \(whole) / \(single) / \(mixed)")
-        return 0
+        precondition(
+            whole == single && whole == mixed && whole == halves,
+            "split-dependent parse: \(whole) / \(single) / \(mixed) / \(halves)")
     }
 }
