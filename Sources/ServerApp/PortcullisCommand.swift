@@ -77,9 +77,16 @@ public enum PortcullisCommand {
         """
 
     /// Runs the command named by the process arguments and exits with its status.
+    ///
+    /// The exit skips the C library's `atexit` handlers (`_exit` after flushing standard output and error):
+    /// those include OpenSSL's global cleanup, and a blocking-pool thread still finishing a queued job (a
+    /// provider's dummy hash, an LDAP unbind) would run OpenSSL or libldap while it is torn down, which
+    /// crashed a command that had already printed its answer (SIGSEGV, seen under load). Nothing of ours
+    /// needs those handlers: every store write is committed before a command returns.
     public static func main() async {
         let status = await run(Array(CommandLine.arguments.dropFirst()))
-        exit(status.rawValue)
+        fflush(nil)
+        _exit(status.rawValue)
     }
 
     /// Runs one command line (without the program name) and returns its exit status; errors are
