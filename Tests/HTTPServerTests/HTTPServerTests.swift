@@ -399,9 +399,10 @@ func withServer(
     }
 
     @Test func gracefulShutdownFinishesTheInFlightRequestAndClosesIdleConnections() async throws {
+        let responder = TestResponder()
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1),
-            responder: TestResponder(), logger: Logger(label: "test", level: .error))
+            responder: responder, logger: Logger(label: "test", level: .error))
         let port = try server.start()
         let idle = try await onThread { () -> RawClient in
             let client = try RawClient(port: port)
@@ -409,22 +410,24 @@ func withServer(
             _ = try client.readResponse()
             return client
         }
-        let slow = Task {
+        let held = Task {
             try await onThread { () -> RawResponse in
-                let client = try RawClient(port: port, receiveTimeout: 30)
-                // 3 s, not less: on a CI machine whose two cores run the rest of the suite, this task can be
-                // held up for a second between seeing the request dispatched and starting the shutdown.
-                client.send("GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
                 return try client.readResponse()
             }
         }
-        // Shut down only once the slow request is with the responder.
-        for _ in 0..<250 where server.metrics.requestsHandled < 2 { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(server.metrics.requestsHandled == 2)
-        await server.shutdown(gracePeriod: .seconds(10))
-        let response = try await slow.value
+        // The held request is with the responder, which answers only when the gate opens: no race with a
+        // timer, however loaded the machine.
+        #expect(try await waitUntil(seconds: 60) { server.metrics.requestsHandled >= 2 })
+        let shutdown = Task { await server.shutdown(gracePeriod: .seconds(60)) }
+        // The listener closes as the shutdown begins; only then is the held request let go.
+        #expect(try await waitUntil(seconds: 60) { (try? RawClient(port: port)) == nil })
+        await responder.gate.open()
+        await shutdown.value
+        let response = try await held.value
         #expect(response.status == 200)
-        #expect(response.text == "slow done")
+        #expect(response.text == "held")
         #expect(response.header("Connection") == "close")
         #expect(try await onThread { idle.waitForClose() })
         #expect(throws: RawClientError.self) { try RawClient(port: port) }
@@ -432,21 +435,23 @@ func withServer(
     }
 
     @Test func shutdownClosesWhatIsStillOpenAtTheDeadline() async throws {
+        let responder = TestResponder()
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(host: "127.0.0.1", port: 0, eventLoops: 1),
-            responder: TestResponder(), logger: Logger(label: "test", level: .error))
+            responder: responder, logger: Logger(label: "test", level: .error))
         let port = try server.start()
-        let slow = Task {
+        let held = Task {
             try await onThread { () -> Bool in
-                let client = try RawClient(port: port)
-                client.send("GET /slow?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
+                let client = try RawClient(port: port, receiveTimeout: 60)
+                client.send("GET /hold HTTP/1.1\r\nHost: x\r\n\r\n")
                 return client.waitForClose()
             }
         }
-        for _ in 0..<250 where server.metrics.requestsHandled < 1 { try await Task.sleep(for: .milliseconds(20)) }
-        #expect(server.metrics.requestsHandled == 1)
+        // The request stays in flight (its gate is shut) past the grace period, so shutdown must cut it off.
+        #expect(try await waitUntil(seconds: 60) { server.metrics.requestsHandled >= 1 })
         await server.shutdown(gracePeriod: .milliseconds(300))
-        #expect(try await slow.value)
+        #expect(try await held.value)
+        await responder.gate.open()
     }
 
     @Test func connectionInfoCarriesThePeerAddress() async throws {

