@@ -179,20 +179,15 @@ public struct AccessLogMiddleware: InlineMiddleware {
             .info, "request",
             fields: [
                 ("bytes", String(bytes)),
-                ("client", Self.printable(client, limit: 64)),
+                ("client", InertText.escaped(client, limit: 64)),
                 ("duration_ms", milliseconds),
-                ("method", Self.printable(request.method.rawValue, limit: 32)),
-                ("path", Self.printable(request.path, limit: 2048)),
+                ("method", InertText.escaped(request.method.rawValue, limit: 32)),
+                ("path", InertText.escaped(request.path, limit: 2048)),
                 ("request_id", request.context.requestID),
                 ("status", String(status)),
-                ("user_agent", Self.printable(request.headers["User-Agent"] ?? "", limit: 256)),
+                ("user_agent", InertText.escaped(request.headers["User-Agent"] ?? "", limit: 256)),
             ])
     }
-
-    /// `text` made inert (``InertText``: control characters, ESC, CR/LF and bidi controls escaped visibly)
-    /// and cut to `limit` characters, so a hostile path or user agent cannot forge log lines or drive
-    /// terminals. The same function renders the CLI's tables and the audit log.
-    static func printable(_ text: String, limit: Int) -> String { InertText.escaped(text, limit: limit) }
 }
 
 // MARK: - Security headers

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Storage
 
@@ -113,11 +114,6 @@ public enum WebhookRules {
         return format
     }
 
-    /// Hostile input echoed in a message, with control characters made visible and a bounded length.
-    private static func printable(_ text: String) -> String {
-        let visible = String(
-            String.UnicodeScalarView(
-                text.unicodeScalars.prefix(64).map { $0.value < 0x20 || $0.value == 0x7F ? "?" : $0 }))
-        return text.unicodeScalars.count > 64 ? visible + "…" : visible
-    }
+    /// Hostile input echoed in a message: escaped visibly (``InertText``) and bounded, as every operator line is.
+    private static func printable(_ text: String) -> String { InertText.escaped(text, limit: 64) }
 }
