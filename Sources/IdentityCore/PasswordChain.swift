@@ -65,9 +65,7 @@ public struct PasswordChain: Sendable {
     /// Decides whether `credentials` are good; never throws (a failure to decide is `.unavailable`).
     public func authenticate(_ credentials: PasswordCredentials) async -> ChainOutcome {
         let address = credentials.clientAddress
-        if let throttle {
-            if let refusal = throttle.beginCheck(from: address, now: now()) { return .throttled(refusal) }
-        }
+        if let refusal = throttle?.beginCheck(from: address, now: now()) { return .throttled(refusal) }
         defer { throttle?.finishCheck(from: address) }
         let outcome = await decide(credentials)
         if outcome.countsAsFailure { throttle?.recordFailure(from: address, now: now()) }
