@@ -31,7 +31,8 @@ run: release
 test: test-deps
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
-	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt'
+	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt' \
+		|| { .ci/test-summary .build/test-output.txt; exit 1; }
 	.ci/smoke-run
 	.ci/fuzz --check
 	@.ci/test-summary .build/test-output.txt

@@ -106,13 +106,15 @@ public final class Reconciler: Sendable {
     private let observer: (any RepositoryChangeObserver)?
     private let logger: Logger
     private let concurrency: Int
+    private let now: @Sendable () -> Date
     private let running = Mutex(false)
 
     /// Creates a reconciler for the registry configured as `registry`, reached through `api`.
-    /// `concurrency` bounds the tag lists and manifest HEADs in flight at once.
+    /// `concurrency` bounds the tag lists and manifest HEADs in flight at once. `now` dates the listing's start:
+    /// what the store changed at or after it is newer than the listing and is left for the next run.
     public init(
         registry: String, api: any RegistryAPI, store: any Store, observer: (any RepositoryChangeObserver)? = nil,
-        logger: Logger, concurrency: Int = 4
+        logger: Logger, concurrency: Int = 4, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.registry = registry
         self.api = api
@@ -120,6 +122,7 @@ public final class Reconciler: Sendable {
         self.observer = observer
         self.logger = logger
         self.concurrency = max(1, concurrency)
+        self.now = now
     }
 
     /// Lists the registry, plans, and (unless `dryRun`) applies the plan; returns what it found and did.
@@ -134,7 +137,7 @@ public final class Reconciler: Sendable {
         }
         defer { running.withLock { $0 = false } }
 
-        let startedAt = Date()
+        let startedAt = now()
         let registry = registry
         let (storedNames, globalName) = try await store.read { reader in
             (try CatalogState.stored(in: registry, reader: reader).map(\.name), try reader.globalNamespace()?.name)

@@ -1,6 +1,7 @@
 import Diagnostics
 import Foundation
 import RegistryCore
+import RegistryIntegration
 import SQLiteStorage
 import Storage
 import Synchronization
@@ -181,4 +182,16 @@ final class GatedRegistry: RegistryAPI, Sendable {
     func deleteManifest(_ repository: String, digest: String) async throws {
         try await inner.deleteManifest(repository, digest: digest)
     }
+}
+
+/// A reconciler of `api` into `store` whose listing is dated a millisecond after the wall clock. The store keeps
+/// times in whole milliseconds, rounded, so a tag seeded in the same millisecond as the listing began would count
+/// as changed during the listing and be kept; on a fast machine that happened (seen in CI). Nothing in these tests
+/// writes while a reconciler runs, so the offset cannot hide a real change.
+func makeReconciler(
+    _ api: any RegistryAPI, _ store: any Store, observer: (any RepositoryChangeObserver)? = nil
+) -> Reconciler {
+    Reconciler(
+        registry: registryName, api: api, store: store, observer: observer, logger: quietLogger,
+        now: { Date().addingTimeInterval(0.001) })
 }

@@ -8,7 +8,7 @@ import Testing
     @Test func repositoriesOnlyTheRegistryHoldsAreRecordedWithTheirSizes() async throws {
         let store = try await makeStore()
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"], "busybox": ["latest": "sha256:b"]])
-        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let report = try await makeReconciler(registry, store)
             .run()
         #expect(report.plan.repositoriesToCreate == ["alice/app", "busybox"])
         #expect(try await contents(store) == ["alice/app": ["v1": "sha256:a"], "busybox": ["latest": "sha256:b"]])
@@ -27,7 +27,7 @@ import Testing
     @Test func aNamespaceUnknownToPortcullisIsCreatedPrivateAndOwnedByTheGlobalTeam() async throws {
         let store = try await makeStore()
         let registry = CatalogRegistry(["orphan/app": ["v1": "sha256:a"]])
-        _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
+        _ = try await makeReconciler(registry, store).run()
         let (namespace, globalTeam) = try await store.read { reader in
             (try reader.namespace(named: "orphan"), try reader.globalNamespace()?.teamID)
         }
@@ -45,9 +45,7 @@ import Testing
         try await seed(store, "alice/emptied", ["v1": "sha256:d"])
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:new"], "alice/emptied": [:]])
         let observer = ChangeRecorder()
-        let report = try await Reconciler(
-            registry: registryName, api: registry, store: store, observer: observer, logger: quietLogger
-        ).run()
+        let report = try await makeReconciler(registry, store, observer: observer).run()
         #expect(try await contents(store) == ["alice/app": ["v1": "sha256:new"]])
         #expect(report.plan.repositoriesToRemove == ["alice/emptied", "alice/gone"])
         let deletes = observer.changes.withLock { $0 }
@@ -68,7 +66,7 @@ import Testing
         try await seed(store, "alice/gone", ["v1": "sha256:c"])
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"]])
         registry.update { $0.catalogError = RegistryAPIError(.unreachable, "connection refused") }
-        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let report = try await makeReconciler(registry, store)
             .run()
         #expect(report.catalogCount == nil)
         #expect(report.plan.tagsToRemove.isEmpty && report.plan.repositoriesToRemove.isEmpty)
@@ -86,7 +84,7 @@ import Testing
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:moved", "v3": "sha256:c"]])
         registry.update { $0.catalogError = RegistryAPIError(.unauthorized, "catalog answered 401") }
-        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let report = try await makeReconciler(registry, store)
             .run()
         #expect(report.plan.tagsToRemove.isEmpty)
         #expect(try await contents(store) == ["alice/app": ["v1": "sha256:moved", "v2": "sha256:b", "v3": "sha256:c"]])
@@ -101,7 +99,7 @@ import Testing
             "alice/app": ["v1": "sha256:a"], "alice/web": ["v1": "sha256:b", "v2": "sha256:z"],
         ])
         registry.update { $0.tagListErrors["alice/app"] = RegistryAPIError(.serverError, "503 after retries") }
-        _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
+        _ = try await makeReconciler(registry, store).run()
         let after = try await contents(store)
         #expect(after["alice/app"] == ["v1": "sha256:a", "old": "sha256:x"])
         #expect(after["alice/web"] == ["v1": "sha256:b", "v2": "sha256:z"])
@@ -113,7 +111,7 @@ import Testing
         try await seed(store, "alice/app", ["v1": "sha256:a"])
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:moved"]])
         registry.update { $0.headErrors["alice/app:v1"] = RegistryAPIError(.timeout, "HEAD timed out") }
-        _ = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger).run()
+        _ = try await makeReconciler(registry, store).run()
         #expect(try await contents(store) == ["alice/app": ["v1": "sha256:a"]])
         await store.close()
     }
@@ -124,7 +122,7 @@ import Testing
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:new"], "alice/other": ["v1": "sha256:c"]])
         let before = try await contents(store)
         let auditBefore = try await auditActions(store)
-        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let report = try await makeReconciler(registry, store)
             .run(dryRun: true)
         #expect(report.dryRun)
         #expect(!report.plan.isEmpty)
@@ -138,7 +136,7 @@ import Testing
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
         let registry = CatalogRegistry(["alice/app": ["v1": "sha256:a"], "alice/new": ["v1": "sha256:c"]])
-        let reconciler = Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let reconciler = makeReconciler(registry, store)
         #expect(!(try await reconciler.run()).plan.isEmpty)
         let second = try await reconciler.run()
         #expect(second.plan.isEmpty)
@@ -149,7 +147,7 @@ import Testing
     @Test func aSecondRunWhileOneIsInProgressIsRefusedAndTheFirstCompletes() async throws {
         let store = try await makeStore()
         let registry = GatedRegistry(CatalogRegistry(["alice/app": ["v1": "sha256:a"]]))
-        let reconciler = Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let reconciler = makeReconciler(registry, store)
         let first = Task { try await reconciler.run() }
         for await _ in registry.entered.stream { break }
         let error = await #expect(throws: ReconciliationError.self) { try await reconciler.run() }
@@ -163,11 +161,11 @@ import Testing
     @Test func repositoriesSpelledUnderTheGlobalNamespacesOwnNameAreLeftAlone() async throws {
         let store = try await makeStore()
         let registry = CatalogRegistry(["portcullis-global/app": ["v1": "sha256:a"], "app": ["v1": "sha256:a"]])
-        let report = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let report = try await makeReconciler(registry, store)
             .run()
         #expect(try await contents(store) == ["app": ["v1": "sha256:a"]])
         #expect(report.plan.skipped.map(\.repository) == ["portcullis-global/app"])
-        let second = try await Reconciler(registry: registryName, api: registry, store: store, logger: quietLogger)
+        let second = try await makeReconciler(registry, store)
             .run()
         #expect(second.plan.isEmpty)
         await store.close()
