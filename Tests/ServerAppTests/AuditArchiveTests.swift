@@ -51,7 +51,7 @@ private func jsonLines(_ text: String) throws -> [[String: Any]] {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct AuditArchiveTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditArchiveTests {
     @Test func anArchiveHoldsEveryEventBeforeTheDateOnePerLineWithCountsAndThoseRowsAreGone() async throws {
         let sandbox = try Sandbox()
         let database = try await populate(sandbox)
@@ -149,7 +149,7 @@ private final class WriteLockHolder: Sendable {
     }
 }
 
-@Suite(.timeLimit(.minutes(2))) struct AuditReadinessTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditReadinessTests {
     @Test func tokensGoOnWhileAuditWritesFailAndReadinessAndMetricsSaySoUntilTheyRecover() async throws {
         let sandbox = try Sandbox()
         let port = try freePort()

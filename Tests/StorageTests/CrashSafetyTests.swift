@@ -55,7 +55,7 @@ import Testing
         await store.close()
     }
 
-    @Test(.timeLimit(.minutes(3)))
+    @Test(.timeLimit(.minutes(10)))
     func acknowledgedCommitsSurviveKillDashNineAndTheFileStaysIntact() async throws {
         guard ProcessInfo.processInfo.environment[Self.databaseVariable] == nil else { return }  // we are the child
         let executable = CommandLine.arguments[0]

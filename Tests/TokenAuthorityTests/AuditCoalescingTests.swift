@@ -33,7 +33,7 @@ private func storedLines(_ store: some Store) async throws -> [AuditEvent] {
 
 private let quiet = Logger(label: "audit-test", level: .error, sink: LineCollector())
 
-@Suite(.timeLimit(.minutes(1))) struct AuditCoalescingTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditCoalescingTests {
     @Test func identicalIssuancesWithinTheWindowBecomeOneLineWithTheirCountAndFirstAndLastTimes() async throws {
         try await withMemoryStore { store in
             let recorder = StoreAuditRecorder(

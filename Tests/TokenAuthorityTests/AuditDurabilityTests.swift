@@ -60,7 +60,7 @@ private func storedTargets(_ store: SQLiteStore) async throws -> [String] {
 private let failures = LineCollector()
 private let quietLogger = Logger(label: "audit-test", level: .error, sink: failures)
 
-@Suite(.timeLimit(.minutes(1))) struct AuditDurabilityTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditDurabilityTests {
     @Test func aQueuedEventReturnsBeforeItsCommitAndDrainWaitsForIt() async throws {
         try await withMemoryStore { store in
             let recorder = StoreAuditRecorder(store: store, logger: quietLogger, durability: .queued(backlog: 100))

@@ -44,7 +44,7 @@ private func distinctIssuance(_ index: Int) -> NewAuditEvent {
         detail: #"{"n":\#(index)}"#)
 }
 
-@Suite(.timeLimit(.minutes(1))) struct AuditFailureTests {
+@Suite(.timeLimit(.minutes(10))) struct AuditFailureTests {
     @Test func aQueuedRecorderGoesOnWhileTheDiskIsFullAndSaysSoOnceUntilWritesSucceedAgain() async throws {
         try await withMemoryStore { store in
             let lines = LineCollector()
