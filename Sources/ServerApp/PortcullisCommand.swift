@@ -9,8 +9,9 @@ public enum PortcullisCommand {
 
         Commands:
           serve                                 serve the token authority, UI and API
-          config check                          validate config.d as serve does at start (keys, secrets, file
-                                                modes, providers) and print the effective configuration
+          config check [--origins]              validate config.d as serve does at start (keys, secrets, file
+                                                modes, providers) and print the effective configuration;
+                                                --origins: with the file:line (or $VARIABLE) that set each value
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           doctor                                check stored data against today's rules (usernames, case
