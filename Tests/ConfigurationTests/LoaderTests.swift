@@ -28,7 +28,8 @@ import Testing
         #expect(configuration.registries.count == 1)
         #expect(configuration.registries.first?.service == "registry.local")
         #expect(
-            configuration.registries.first?.eventsSecret == Secret(.environment("PORTCULLIS_REGISTRY_EVENTS_SECRET"))
+            configuration.registries.first?.eventsSecret == Secret(.file("var/keys/registry-events.secret")),
+            "a file serve generates on first start, so a fresh clone's registry can deliver notifications"
         )
     }
 
