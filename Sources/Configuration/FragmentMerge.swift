@@ -27,6 +27,8 @@ enum FragmentMerge {
     /// not a mapping, or a named list that is not a list, is reported and left out.
     static func merge(_ documents: [(name: String, root: ConfigNode)], log: inout IssueLog) -> ConfigNode {
         var merged: [ConfigNode.Entry] = []
+        // Section → its position in `merged`: lookups stay linear on a fragment with a huge mapping.
+        var positions: [String: Int] = [:]
         for document in documents {
             guard let topLevel = document.root.entries else {
                 log.add(
@@ -35,11 +37,12 @@ enum FragmentMerge {
                 continue
             }
             for entry in topLevel {
-                let earlier = merged.firstIndex { $0.key == entry.key }
+                let earlier = positions[entry.key]
                 guard let identity = namedLists[entry.key] else {
                     if let earlier {
                         merged[earlier] = overlay(merged[earlier], with: entry)
                     } else {
+                        positions[entry.key] = merged.count
                         merged.append(entry)
                     }
                     continue
@@ -58,6 +61,7 @@ enum FragmentMerge {
                     var first = entry
                     first.value = ConfigNode(
                         .sequence(mergeNamed([], items, identity: identity)), at: entry.value.location)
+                    positions[entry.key] = merged.count
                     merged.append(first)
                 }
             }
@@ -82,10 +86,13 @@ enum FragmentMerge {
         guard case .mapping(var entries) = earlier.kind, !isSecretReference(earlier) else { return nil }
         if later.isNull { return earlier }
         guard case .mapping(let overrides) = later.kind, !isSecretReference(later) else { return nil }
+        // Keys are unique within a mapping (the parser refuses duplicates), so a dictionary indexes them.
+        var positions = Dictionary(entries.enumerated().map { ($1.key, $0) }, uniquingKeysWith: { first, _ in first })
         for override in overrides {
-            if let position = entries.firstIndex(where: { $0.key == override.key }) {
+            if let position = positions[override.key] {
                 entries[position] = overlay(entries[position], with: override)
             } else {
+                positions[override.key] = entries.count
                 entries.append(override)
             }
         }
@@ -104,10 +111,16 @@ enum FragmentMerge {
     /// this fragment, items without a name) are appended for validation to judge.
     private static func mergeNamed(_ earlier: [ConfigNode], _ items: [ConfigNode], identity: String) -> [ConfigNode] {
         var result = earlier
+        var earlierPositions: [String: Int] = [:]
+        for (position, entry) in earlier.enumerated() {
+            if let name = entry[identity]?.scalarText, earlierPositions[name] == nil {
+                earlierPositions[name] = position
+            }
+        }
         var namedHere: Set<String> = []
         for item in items {
             guard let name = item[identity]?.scalarText, !name.isEmpty, namedHere.insert(name).inserted,
-                let position = earlier.firstIndex(where: { $0[identity]?.scalarText == name }),
+                let position = earlierPositions[name],
                 let merged = merge(result[position], with: item)
             else {
                 result.append(item)

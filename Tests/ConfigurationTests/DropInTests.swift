@@ -221,6 +221,20 @@ import Testing
         #expect(configuration.origins.origin(of: "registries[0].eventsSecret") == "config.d/99-b.yaml:3")
     }
 
+    @Test func hugeHostileFragmentsMergeAndEveryUnknownKeyIsReportedWhereTheLaterOneWroteIt() {
+        let count = 5000
+        let keys = (0..<count).map { "  k\($0): 1\n" }.joined()
+        let providers = (0..<count).map { "  - {id: p\($0), type: local}\n" }.joined()
+        let found = issues([
+            ("10-a.yaml", "server:\n" + keys + "providers:\n" + providers),
+            ("99-b.yaml", "server:\n" + keys + "providers:\n" + providers),
+        ])
+        let unknown = found.filter { $0.code == .unknownKey }
+        #expect(unknown.count == count, "each key once, not once per fragment")
+        #expect(unknown.allSatisfy { $0.file == "config.d/99-b.yaml" })
+        #expect(!found.contains { $0.code == .duplicateIdentifier }, "ids of an earlier fragment are overridden")
+    }
+
     @Test func theRenderingWithOriginsEndsEveryValueLineWithWhereItWasSet() throws {
         let configuration = try load(
             [
