@@ -10,9 +10,8 @@ public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
         case unsupportedYAML
         /// The same key written twice in one mapping.
         case duplicateKey
-        /// A singleton section (`server`, `token`, …) defined in two fragments.
-        case duplicateSection
-        /// Two providers with the same `id`, or two registries with the same `name`.
+        /// Two providers with the same `id`, or two registries with the same `name`, in one fragment (across
+        /// fragments the later entry overrides the earlier key by key).
         case duplicateIdentifier
         /// A key the schema does not know.
         case unknownKey

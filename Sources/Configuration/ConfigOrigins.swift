@@ -23,6 +23,14 @@ public struct ConfigOrigins: Sendable, Hashable {
         return SourceLocation(file: "(defaults)", line: 0, column: 0)
     }
 
+    /// Where the value at `keyPath` came from, as `config check --origins` shows it: `file:line` of the
+    /// fragment that set it, `$VARIABLE` for the environment, or `default` when neither wrote it (a key
+    /// left out of a written list entry is a default too: the entry's place is not where it came from).
+    public func origin(of keyPath: String) -> String {
+        guard let location = locations[keyPath] else { return "default" }
+        return location.isEnvironment ? location.file : "\(location.file):\(location.line)"
+    }
+
     /// Whether `keyPath` itself was written in a fragment or the environment.
     public func isWritten(_ keyPath: String) -> Bool { locations[keyPath] != nil }
 

@@ -17,8 +17,9 @@ public struct ConfigurationFragment: Sendable, Hashable {
 /// Loads `config.d/*.yaml` fragments and `PORTCULLIS_*` variables into a validated
 /// ``PortcullisConfiguration``, reporting every problem at once.
 ///
-/// Order of precedence: environment variable > fragment > default. Singleton sections may appear in
-/// one fragment only; `registries` and `providers` lists concatenate in load order.
+/// Order of precedence: environment variable > later fragment > earlier fragment > default. Fragments
+/// merge key by key (``FragmentMerge``): mappings merge, lists and scalars replace, and entries of
+/// `registries` and `providers` are matched by `name` and `id`.
 public enum ConfigurationLoader {
     /// The variable naming the configuration directory when `--config` is not given.
     public static let directoryVariable = "PORTCULLIS_CONFIG"
@@ -149,7 +150,10 @@ public enum ConfigurationLoader {
         }
         var configuration = PortcullisConfiguration()
         configuration.fragments = sources.map(\.name)
-        let merged = merge(documents, log: &state.log)
+        let merged = FragmentMerge.merge(documents, log: &state.log)
+        // Every value merged keeps where it was written, inside providers' `config:` blocks too, so the
+        // origins name the fragment that set it (decoding records the same places for what it reads).
+        recordLocations(of: merged, at: "", into: &state.locations)
         decodeMapping(merged, into: &configuration, fields: PortcullisConfiguration.fields, path: "", state: &state)
         for field in PortcullisConfiguration.fields {
             field.applyEnvironment(&configuration, field.key, environment, &state)
@@ -171,62 +175,20 @@ public enum ConfigurationLoader {
         }.map(\.element)
     }
 
-    /// Combines the documents into one top-level mapping: singleton sections from one fragment each,
-    /// list sections concatenated.
-    private static func merge(_ documents: [(name: String, root: ConfigNode)], log: inout IssueLog) -> ConfigNode {
-        var entries: [ConfigNode.Entry] = []
-        var sectionLocations: [String: SourceLocation] = [:]
-        var listItems: [String: [ConfigNode]] = [:]
-        for document in documents {
-            guard let topLevel = document.root.entries else {
-                log.add(
-                    .wrongType,
-                    at: document.root.location,
-                    "",
-                    "a fragment must be a mapping of sections, got \(document.root.shapeName)"
-                )
-                continue
+    /// Notes where every node below `node` was written, by key path (`providers[1].config.url`).
+    private static func recordLocations(
+        of node: ConfigNode, at path: String, into locations: inout [String: SourceLocation]
+    ) {
+        if !path.isEmpty { locations[path] = node.location }
+        switch node.kind {
+        case .scalar: break
+        case .sequence(let items):
+            for (index, item) in items.enumerated() {
+                recordLocations(of: item, at: "\(path)[\(index)]", into: &locations)
             }
-            for entry in topLevel {
-                if PortcullisConfiguration.listSections.contains(entry.key) {
-                    if entry.value.isNull { continue }
-                    guard let items = entry.value.items else {
-                        log.add(
-                            .wrongType,
-                            at: entry.value.location,
-                            entry.key,
-                            "expected a list, got \(entry.value.shapeName)"
-                        )
-                        continue
-                    }
-                    if listItems[entry.key] == nil {
-                        entries.append(entry)
-                        listItems[entry.key] = []
-                    }
-                    listItems[entry.key]! += items
-                } else if let first = sectionLocations[entry.key] {
-                    log.add(
-                        .duplicateSection,
-                        at: entry.keyLocation,
-                        entry.key,
-                        "section '\(entry.key)' is already defined in \(first); a section belongs in one fragment"
-                    )
-                } else {
-                    sectionLocations[entry.key] = entry.keyLocation
-                    entries.append(entry)
-                }
-            }
+        case .mapping(let entries):
+            for entry in entries { recordLocations(of: entry.value, at: join(path, entry.key), into: &locations) }
         }
-        let merged = entries.map { entry in
-            guard let items = listItems[entry.key] else { return entry }
-            var combined = entry
-            combined.value = ConfigNode(.sequence(items), at: entry.value.location)
-            return combined
-        }
-        let location =
-            documents.first.map { SourceLocation(file: $0.name, line: 1, column: 1) }
-            ?? SourceLocation(file: "", line: 0, column: 0)
-        return ConfigNode(.mapping(merged), at: location)
     }
 
     /// Reports `PORTCULLIS_<SECTION>_*` variables that match no key, with the closest known one.

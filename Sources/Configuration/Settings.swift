@@ -42,6 +42,15 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         YAMLRenderer.render(.map(Self.fields.map { ($0.key, $0.render(self)) }))
     }
 
+    /// ``renderEffective()`` with the origin of every value as a comment at the end of its line:
+    /// `file:line` of the fragment that set it (the last one, when later fragments override),
+    /// `$PORTCULLIS_…` for the environment, or `default`. `config check --origins` prints it.
+    public func renderEffectiveWithOrigins() -> String {
+        YAMLRenderer.render(.map(Self.fields.map { ($0.key, $0.render(self)) })) { keyPath in
+            origins.origin(of: keyPath)
+        }
+    }
+
     static let fields: [Field<PortcullisConfiguration>] = [
         .section("server", \.server, ServerSettings.fields),
         .section("log", \.log, LogSettings.fields),
@@ -55,13 +64,16 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .records(
             "registries",
             \.registries,
-            "Registries this server issues tokens for; lists from every fragment are concatenated."
+            "Registries this server issues tokens for; a later fragment's entry with the same name overrides key by key."
         ),
-        .records("providers", \.providers, "Identity providers; lists from every fragment are concatenated."),
+        .records(
+            "providers", \.providers,
+            "Identity providers; a later fragment's entry with the same id overrides key by key, others are added."),
     ]
 
-    /// Top-level keys whose lists concatenate across fragments; every other section is a singleton.
-    static let listSections: Set<String> = ["registries", "providers"]
+    /// Top-level keys holding lists of named entries (merged by name across fragments, ``FragmentMerge``);
+    /// they cannot be set from the environment.
+    static var listSections: Set<String> { Set(FragmentMerge.namedLists.keys) }
 }
 
 /// The HTTP listener.

@@ -58,6 +58,14 @@ enum YAMLRenderer {
         return lines.joined(separator: "\n") + "\n"
     }
 
+    /// Like ``render(_:)``, with `# comment` after every value written on one line, where `comment` is
+    /// given the value's key path (`server.listen`, `providers[0].config.cache`) and may return nil.
+    static func render(_ tree: YAMLTree, commenting comment: (String) -> String?) -> String {
+        var lines: [String] = []
+        write(tree, indent: "", into: &lines, at: "", commenting: comment)
+        return lines.joined(separator: "\n") + "\n"
+    }
+
     /// The one-line flow form (`[{key: a, certificate: b}]`), for documentation tables.
     static func flow(_ tree: YAMLTree) -> String {
         switch tree {
@@ -78,18 +86,26 @@ enum YAMLRenderer {
         }
     }
 
-    private static func write(_ tree: YAMLTree, indent: String, into lines: inout [String]) {
+    private static func write(
+        _ tree: YAMLTree, indent: String, into lines: inout [String], at path: String = "",
+        commenting comment: (String) -> String? = { _ in nil }
+    ) {
+        func commented(_ line: String, _ path: String) -> String {
+            guard let text = comment(path) else { return line }
+            return line + "  # " + text
+        }
         switch tree {
         case .raw, .string:
-            lines.append(indent + inline(tree)!)
+            lines.append(commented(indent + inline(tree)!, path))
         case .list(let items):
-            for item in items {
+            for (index, item) in items.enumerated() {
+                let itemPath = "\(path)[\(index)]"
                 if let text = inline(item) {
-                    lines.append(indent + "- " + text)
+                    lines.append(commented(indent + "- " + text, itemPath))
                 } else {
                     // The first line of a nested block goes after the dash; the rest keep its indent.
                     var nested: [String] = []
-                    write(item, indent: indent + "  ", into: &nested)
+                    write(item, indent: indent + "  ", into: &nested, at: itemPath, commenting: comment)
                     if let first = nested.first {
                         lines.append(indent + "- " + first.dropFirst(indent.count + 2))
                         lines += nested.dropFirst()
@@ -98,11 +114,12 @@ enum YAMLRenderer {
             }
         case .map(let entries):
             for (key, value) in entries {
+                let keyPath = path.isEmpty ? key : path + "." + key
                 if let text = inline(value) {
-                    lines.append(indent + scalar(key) + ": " + text)
+                    lines.append(commented(indent + scalar(key) + ": " + text, keyPath))
                 } else {
                     lines.append(indent + scalar(key) + ":")
-                    write(value, indent: indent + "  ", into: &lines)
+                    write(value, indent: indent + "  ", into: &lines, at: keyPath, commenting: comment)
                 }
             }
         }

@@ -2,17 +2,22 @@ import Configuration
 import Foundation
 import Storage
 
-/// `portcullis config check`: validates config.d exactly as `serve` does before it starts (files, providers
-/// `config:` blocks, keys, secrets, file modes) and prints the effective configuration.
+/// `portcullis config check [--origins]`: validates config.d exactly as `serve` does before it starts (files,
+/// providers `config:` blocks, keys, secrets, file modes) and prints the effective configuration; with
+/// `--origins`, each value's line ends with where it was set (`# config.d/99-local.yaml:3`, `# $PORTCULLIS_…`,
+/// `# default`), as `git config --show-origin` does.
 enum ConfigCommands {
     static func check(_ arguments: [String]) async throws {
-        var parsed = try ParsedArguments(arguments, flagNames: [])
+        var parsed = try ParsedArguments(arguments, flagNames: ["origins"])
+        let origins = parsed.flag("origins")
         // Exactly what `serve` checks before it starts, every problem at once (StartupValidation).
         let context = try await AppContext.validatedForStart(&parsed, quiet: true, warnings: true)
         try parsed.finish(maxPositionals: 0)
         // Secrets appear as their {file:}/{env:} references, never as values.
         print("# effective configuration from \(context.configDirectory)")
-        print(context.configuration.renderEffective(), terminator: "")
+        let configuration = context.configuration
+        print(
+            origins ? configuration.renderEffectiveWithOrigins() : configuration.renderEffective(), terminator: "")
         printError("configuration OK")
     }
 }

@@ -9,8 +9,9 @@ public enum PortcullisCommand {
 
         Commands:
           serve                                 serve the token authority, UI and API
-          config check                          validate config.d as serve does at start (keys, secrets, file
-                                                modes, providers) and print the effective configuration
+          config check [--origins]              validate config.d as serve does at start (keys, secrets, file
+                                                modes, providers) and print the effective configuration;
+                                                --origins: with the file:line (or $VARIABLE) that set each value
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           doctor                                check stored data against today's rules (usernames, case
@@ -43,6 +44,10 @@ public enum PortcullisCommand {
           namespace set-visibility NAME private|protected|public
           ldap sync [--provider ID] [--dry-run]  sync group → team memberships now (and pre-provision group
                                                 members when configured), printing each change
+          registry config [--registry NAME] [--bundle PATH]
+                                                the auth and notifications sections for the registry's config.yml
+                                                (realm, service, issuer, rootcertbundle, events URL and secret);
+                                                creates a missing signing key and events secret first
           registry sync [--registry NAME] [--dry-run]
                                                 reconcile the stored catalog with the registry now, printing each
                                                 change; never removes anything on a failed or partial listing
@@ -155,7 +160,9 @@ public enum PortcullisCommand {
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])
         case "registry":
-            try await subcommand(command, rest, ["sync": RegistryCommands.sync, "events": RegistryCommands.events])
+            try await subcommand(
+                command, rest,
+                ["sync": RegistryCommands.sync, "events": RegistryCommands.events, "config": RegistryConfigCommand.run])
         case "repository":
             try await subcommand(command, rest, ["list": RepositoryCommands.list, "delete": RepositoryCommands.delete])
         case "tag":

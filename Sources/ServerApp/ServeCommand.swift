@@ -28,6 +28,7 @@ enum ServeCommand {
             }
         }
         try ensureSigningKeys(configuration.token, logger: logger)
+        try RegistryEventSecrets.ensure(configuration.registries, logger: logger)
         let store = try await context.openStore()
         let schema = try await mapStoreErrors { try await store.schemaStatus() }
         logger.info(

@@ -28,7 +28,8 @@ import Testing
         #expect(configuration.registries.count == 1)
         #expect(configuration.registries.first?.service == "registry.local")
         #expect(
-            configuration.registries.first?.eventsSecret == Secret(.environment("PORTCULLIS_REGISTRY_EVENTS_SECRET"))
+            configuration.registries.first?.eventsSecret == Secret(.file("var/keys/registry-events.secret")),
+            "a file serve generates on first start, so a fresh clone's registry can deliver notifications"
         )
     }
 
@@ -253,17 +254,13 @@ import Testing
         )
     }
 
-    @Test func aSingletonSectionInTwoFragmentsNamesBothFiles() {
-        let found = issues([
-            ("00-server.yaml", "server:\n  eventLoops: 2\n"),
+    @Test func aSectionInTwoFragmentsMergesWithTheLaterOneWinning() throws {
+        let configuration = try load([
+            ("00-server.yaml", "server:\n  eventLoops: 2\n  maxConnections: 10\n"),
             ("90-local.yaml", "# override\nserver:\n  eventLoops: 4\n"),
         ])
-        #expect(
-            found.map(\.description) == [
-                "config.d/90-local.yaml:2:1: server: section 'server' is already defined in config.d/00-server.yaml:1:1; a section belongs in one fragment"
-            ]
-        )
-        #expect(found.first?.code == .duplicateSection)
+        #expect(configuration.server.eventLoops == 4)
+        #expect(configuration.server.maxConnections == 10)
     }
 
     @Test func providerListsConcatenateInLexicalOrder() throws {
@@ -281,28 +278,42 @@ import Testing
         #expect(configuration.fragments == ["config.d/40-A.yaml", "config.d/40-a.yaml", "config.d/41-b.yaml"])
     }
 
-    @Test func aDuplicateProviderIDNamesBothPlaces() {
+    @Test func aDuplicateProviderIDInOneFragmentNamesBothPlaces() {
         let found = issues([
             ("40-a.yaml", "providers:\n  - id: corp\n    type: ldap\n"),
-            ("41-b.yaml", "providers:\n  - id: other\n    type: oidc\n  - id: corp\n    type: oidc\n"),
+            ("41-b.yaml", "providers:\n  - id: other\n    type: oidc\n  - id: other\n    type: oidc\n"),
         ])
         #expect(
             found.map(\.description) == [
-                "config.d/41-b.yaml:4:9: providers[2].id: duplicate provider id 'corp' (first defined at config.d/40-a.yaml:2:9)"
+                "config.d/41-b.yaml:4:9: providers[2].id: duplicate provider id 'other' (first defined at config.d/41-b.yaml:2:9)"
             ]
         )
         #expect(found.first?.code == .duplicateIdentifier)
     }
 
-    @Test func aDuplicateRegistryNameNamesBothPlaces() {
-        let registry = "registries:\n  - {name: local, service: REPLACE, url: \"http://r:5000\"}\n"
+    @Test func aDuplicateRegistryNameInOneFragmentNamesBothPlaces() {
         let found = issues([
-            ("50-a.yaml", registry.replacingOccurrences(of: "REPLACE", with: "a")),
-            ("51-b.yaml", registry.replacingOccurrences(of: "REPLACE", with: "b")),
+            (
+                "50-a.yaml",
+                "registries:\n  - {name: local, service: a, url: \"http://r:5000\"}\n"
+                    + "  - {name: local, service: b, url: \"http://r:5000\"}\n"
+            )
         ])
         #expect(
             found.map(\.description) == [
-                "config.d/51-b.yaml:2:12: registries[1].name: duplicate registry name 'local' (first defined at config.d/50-a.yaml:2:12)"
+                "config.d/50-a.yaml:3:12: registries[1].name: duplicate registry name 'local' (first defined at config.d/50-a.yaml:2:12)"
+            ]
+        )
+    }
+
+    @Test func aRegistryServiceClaimedByTwoNamesAcrossFragmentsNamesBothPlaces() {
+        let found = issues([
+            ("50-a.yaml", "registries:\n  - {name: one, service: shared, url: \"http://r:5000\"}\n"),
+            ("51-b.yaml", "registries:\n  - {name: two, service: shared, url: \"http://r:5001\"}\n"),
+        ])
+        #expect(
+            found.map(\.description) == [
+                "config.d/51-b.yaml:2:26: registries[1].service: duplicate registry service 'shared' (first defined at config.d/50-a.yaml:2:26)"
             ]
         )
     }

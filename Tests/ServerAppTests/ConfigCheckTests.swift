@@ -98,13 +98,16 @@ import Testing
             """)
         let check = try await sandbox.portcullis(["config", "check"])
         expectRefused(check, ["60-registry.yaml:5:19: registries[1].eventsSecret", "5 bytes"])
-        // The shipped registry's secret comes from a variable only the server's environment has.
+        // The shipped registry's secret, overridden to come from a variable only the server's environment has.
         try FileManager.default.removeItem(at: sandbox.configDirectory.appendingPathComponent("60-registry.yaml"))
+        try sandbox.writeConfig(
+            "99-local.yaml",
+            "registries:\n  - name: local\n    eventsSecret: {env: PORTCULLIS_REGISTRY_EVENTS_SECRET}\n")
         #expect(try await sandbox.portcullis(["config", "check"]).status == 0)
         let serve = try await sandbox.portcullis(
             ["serve"],
             environment: ["PORTCULLIS_REGISTRY_EVENTS_SECRET": "guessable", "PORTCULLIS_SERVER_LISTEN": "127.0.0.1:0"])
-        expectRefused(serve, ["50-registries.yaml", "registries[0].eventsSecret", "9 bytes"])
+        expectRefused(serve, ["99-local.yaml:3:19: registries[0].eventsSecret", "9 bytes"])
     }
 
     @Test func looseModesOnTheDatabaseKeysAndSecretsAreRefusedWithTheChmodToRun() async throws {

@@ -79,17 +79,26 @@ public final class DockerRegistry {
         public var pathPrefix: String?
         /// The port, or nil for a free one.
         public var port: Int?
+        /// Top-level sections pasted verbatim at the end of `config.yml`, as an operator pastes what
+        /// `portcullis registry config` prints (leave `tokenAuth` and `notifications` nil then).
+        public var pastedSections: String?
 
         /// Describes a registry; the defaults give an open registry with deletion enabled on a free port.
         public init(
             tokenAuth: TokenAuth? = nil, deleteEnabled: Bool = true, notifications: Notifications? = nil,
-            pathPrefix: String? = nil, port: Int? = nil
+            pathPrefix: String? = nil, port: Int? = nil, pastedSections: String? = nil
         ) {
             self.tokenAuth = tokenAuth
             self.deleteEnabled = deleteEnabled
             self.notifications = notifications
             self.pathPrefix = pathPrefix
             self.port = port
+            self.pastedSections = pastedSections
+        }
+
+        /// Whether `GET /v2/` challenges for a token: token auth configured, or an `auth:` section pasted.
+        var usesTokenAuth: Bool {
+            tokenAuth != nil || (pastedSections?.split(separator: "\n").contains { $0.hasPrefix("auth:") } ?? false)
         }
     }
 
@@ -192,7 +201,9 @@ public final class DockerRegistry {
                 ]
             }
         }
-        lines += ["health:", "  storagedriver:", "    enabled: false", ""]
+        lines += ["health:", "  storagedriver:", "    enabled: false"]
+        if let pasted = options.pastedSections { lines.append(pasted) }
+        lines.append("")
         return lines.joined(separator: "\n")
     }
 
@@ -217,7 +228,7 @@ public final class DockerRegistry {
             environment: [:], removing: ["REGISTRY_"], directory: directory.url,
             logFile: directory.path("registry-\(starts).log"))
         self.process = process
-        let tokenAuth = options.tokenAuth != nil
+        let tokenAuth = options.usesTokenAuth
         let probe = url + "/v2/"
         let ready = try await waitUntil(seconds: seconds) {
             guard process.isRunning else { return false }
