@@ -32,6 +32,7 @@ test: test-deps
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
 	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt'
+	.ci/api-contract
 	.ci/smoke-run
 	.ci/fuzz --check
 	@.ci/test-summary .build/test-output.txt
