@@ -7,6 +7,7 @@ import HTTPCore
 import IdentityCore
 import RESTAPI
 import Storage
+import Synchronization
 
 /// Builds the REST API `/api/v1` from the serving parts: token checks through the same application-token
 /// providers and guessing throttle as `/v2/token`, health from the store and the registries.
@@ -48,17 +49,37 @@ struct RESTAPIAssembly {
 
 /// The health resource's checks: the store's schema, and each registry's `/v2/` answering (200 or 401, as
 /// Portus checks it) within two seconds.
-struct ServerHealth: APIHealthChecking {
+///
+/// The registry answers are kept for `probeInterval`: the resource is anonymous, and a client polling it
+/// must not turn into a stream of requests to every registry.
+final class ServerHealth: APIHealthChecking {
+    static let probeInterval: Duration = .seconds(10)
+
     let store: any Store
     let settings: [RegistrySettings]
     let http: any HTTPFetching
+    private let lastProbe = Mutex<(at: ContinuousClock.Instant, report: [APIHealthComponent])?>(nil)
+
+    init(store: any Store, settings: [RegistrySettings], http: any HTTPFetching) {
+        self.store = store
+        self.settings = settings
+        self.http = http
+    }
 
     func database() async -> APIHealthComponent { await StoreHealthCheck(store: store).check() }
 
     func registries() async -> [APIHealthComponent] {
+        let now = ContinuousClock.now
+        if let last = lastProbe.withLock({ $0 }), now - last.at < Self.probeInterval { return last.report }
+        let report = await probeAll()
+        lastProbe.withLock { $0 = (now, report) }
+        return report
+    }
+
+    private func probeAll() async -> [APIHealthComponent] {
         await withTaskGroup(of: (Int, APIHealthComponent).self) { group in
             for (index, registry) in settings.enumerated() {
-                group.addTask { (index, await probe(registry)) }
+                group.addTask { (index, await self.probe(registry)) }
             }
             var found: [(Int, APIHealthComponent)] = []
             for await entry in group { found.append(entry) }
