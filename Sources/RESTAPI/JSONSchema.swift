@@ -1,3 +1,5 @@
+import Diagnostics
+
 /// The shape a JSON value must have: a small typed description from which the API both checks request
 /// bodies and writes the OpenAPI document's schemas, so the two cannot drift apart.
 ///
@@ -132,14 +134,10 @@ extension JSONSchema {
     }
 }
 
-/// Client-chosen names repeated back in error messages: cut short and stripped of control characters, so
-/// an error document never carries a megabyte or a terminal escape back.
+/// Client-chosen names repeated back in error messages: cut short and made inert (`InertText`), so an error
+/// document never carries a megabyte or a terminal escape back to whoever prints it.
 enum InertName {
-    static func shown(_ name: String) -> String {
-        let cleaned = String(
-            String.UnicodeScalarView(name.unicodeScalars.filter { $0.value >= 0x20 && $0.value != 0x7F }))
-        return cleaned.count > 64 ? String(cleaned.prefix(64)) + "…" : cleaned
-    }
+    static func shown(_ name: String) -> String { InertText.escaped(name, limit: 64) }
 }
 
 // MARK: The document's form

@@ -107,3 +107,22 @@ struct ResourceTests {
         #expect(document["openapi"] == .string("3.1.0"))
     }
 }
+
+@Suite("REST API mounting")
+struct MountingTests {
+    @Test("Mounting the API keeps other routes' synchronous fast path on (no router-wide async middleware)")
+    func fastPathStaysOn() async throws {
+        let fixture = try await APIFixture()
+        var router = Router()
+        router.use(RequestIDMiddleware())
+        router.get("/v2/token", immediate: { _ in .text("fast") }) { _ in .text("slow") }
+        fixture.api.register(on: &router)
+        var request = HTTPRequest(head: HTTPRequestHead(method: .get, target: "/v2/token", path: "/v2/token"))
+        let answer = try #require(router.immediateResponse(preparing: &request))
+        #expect(answer.body == Array("fast".utf8))
+        #expect(answer.headers["X-Request-Id"] != nil)
+        var api = HTTPRequest(head: HTTPRequestHead(method: .get, target: "/api/v1/_ping", path: "/api/v1/_ping"))
+        #expect(router.immediateResponse(preparing: &api) == nil)
+        #expect(await router.respond(to: api).status == .ok)
+    }
+}
