@@ -1,6 +1,7 @@
 import Foundation
 import HTTPCore
 import IdentityCore
+import Storage
 
 /// How a request proved who it is: which decides what else it must show.
 ///
@@ -304,6 +305,32 @@ public struct PasswordChainTokenVerifier: APITokenVerifying {
         case .rejected, .unknownUser: return .refused
         case .throttled(let throttling): return .throttled(retryAfterSeconds: throttling.retryAfterSeconds)
         case .unavailable: return .unavailable
+        }
+    }
+}
+
+extension PasswordChainTokenVerifier {
+    /// Finds a token's owner in `store` by the token's hash (`hashing`, as the application-token providers
+    /// store it). Owners of tokens seen before are answered from memory while the store's authorization
+    /// generation is unchanged (no revocation, no account change in between), as the providers cache their own
+    /// reads: an API client presents the same token on every call. Unknown hashes are never cached, so
+    /// guessing fills nothing.
+    public static func ownerLookup(
+        in store: any Store, hashing: @escaping @Sendable (String) -> String
+    ) -> @Sendable (String) async throws -> APITokenOwner? {
+        let cache = AuthorizationCache<String, APITokenOwner>(capacity: 10_000)
+        return { token in
+            let hash = hashing(token)
+            if let owner = cache.value(for: hash, at: store.authorizationGeneration) { return owner }
+            let generation = store.authorizationGeneration
+            let owner = try await store.read { reader -> APITokenOwner? in
+                guard let stored = try reader.applicationToken(secretHash: hash),
+                    let owner = try reader.user(id: stored.ownerID)
+                else { return nil }
+                return APITokenOwner(userID: owner.id.rawValue, username: owner.username, isAdmin: owner.isAdmin)
+            }
+            if let owner { cache.insert(owner, for: hash, readAt: generation) }
+            return owner
         }
     }
 }

@@ -22,25 +22,12 @@ struct RESTAPIAssembly {
         let verifier = PasswordChainTokenVerifier(
             chain: PasswordChain(tokenProviders, throttle: throttle),
             shape: { ApplicationTokenFormat.isWellFormed($0) },
-            ownerOf: Self.tokenOwnerLookup(store))
+            ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = ServerHealth(store: store, settings: configuration.registries, http: http)
         api = RESTAPI(
             routes: SystemResources(store: store, health: health, version: Version.current).routes,
             authenticator: APIAuthenticator(tokens: verifier),
             logger: logger.named("api"))
-    }
-
-    /// Finds a token's owner by the token's hash, as the providers store it.
-    static func tokenOwnerLookup(_ store: any Store) -> @Sendable (String) async throws -> APITokenOwner? {
-        { token in
-            let hash = ApplicationTokenFormat.secretHash(of: token)
-            return try await store.read { reader -> APITokenOwner? in
-                guard let stored = try reader.applicationToken(secretHash: hash),
-                    let owner = try reader.user(id: stored.ownerID)
-                else { return nil }
-                return APITokenOwner(userID: owner.id.rawValue, username: owner.username, isAdmin: owner.isAdmin)
-            }
-        }
     }
 
     /// The API's routes on `router`.

@@ -54,15 +54,7 @@ final class APIFixture: Sendable {
         throttle = GuessingThrottle(limits: GuessingLimits(failures: failures, window: 3600, concurrentChecks: 0))
         let verifier = PasswordChainTokenVerifier(
             chain: PasswordChain([provider], throttle: throttle), shape: { ApplicationTokenFormat.isWellFormed($0) },
-            ownerOf: { token in
-                let hash = ApplicationTokenFormat.secretHash(of: token)
-                return try await store.read { reader -> APITokenOwner? in
-                    guard let stored = try reader.applicationToken(secretHash: hash),
-                        let owner = try reader.user(id: stored.ownerID)
-                    else { return nil }
-                    return APITokenOwner(userID: owner.id.rawValue, username: owner.username, isAdmin: owner.isAdmin)
-                }
-            })
+            ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         api = RESTAPI(
             routes: SystemResources(store: store, health: StoreBackedHealth(store: store), version: "9.9.9-test").routes
                 + extraRoutes,
