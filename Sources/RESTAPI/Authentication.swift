@@ -293,19 +293,26 @@ public struct PasswordChainTokenVerifier: APITokenVerifying {
         do { owner = try await ownerOf(token) } catch { return .unavailable }
         let name = username ?? owner?.username ?? "-"
         let credentials = PasswordCredentials(username: name, password: token, clientAddress: clientAddress)
+        // A token the providers' caches vouch for is decided at once, without taking one of the address's
+        // concurrent-check slots: an API client calls with the same token over many connections.
+        if let identity = chain.cachedAuthentication(credentials) { return verdict(identity, owner: owner) }
         switch await chain.authenticate(credentials) {
-        case .authenticated(let identity):
-            guard let owner, identity.credential == .applicationToken,
-                case .localAccount(let userID) = identity.origin, userID == owner.userID
-            else { return .refused }
-            return .authenticated(
-                APICaller(
-                    userID: owner.userID, username: owner.username, isAdmin: owner.isAdmin,
-                    restriction: identity.restriction, source: .bearer))
+        case .authenticated(let identity): return verdict(identity, owner: owner)
         case .rejected, .unknownUser: return .refused
         case .throttled(let throttling): return .throttled(retryAfterSeconds: throttling.retryAfterSeconds)
         case .unavailable: return .unavailable
         }
+    }
+
+    /// The caller `identity` stands for, if it is the application token of `owner`.
+    private func verdict(_ identity: ExternalIdentity, owner: APITokenOwner?) -> APITokenVerdict {
+        guard let owner, identity.credential == .applicationToken, case .localAccount(let userID) = identity.origin,
+            userID == owner.userID
+        else { return .refused }
+        return .authenticated(
+            APICaller(
+                userID: owner.userID, username: owner.username, isAdmin: owner.isAdmin,
+                restriction: identity.restriction, source: .bearer))
     }
 }
 

@@ -28,7 +28,7 @@ final class APIFixture: Sendable {
     let rootToken: String
 
     /// A fixture whose API serves `SystemResources` and `extraRoutes` (the conventions' test routes).
-    init(extraRoutes: [APIRoute] = [], failures: Int = 30) async throws {
+    init(extraRoutes: [APIRoute] = [], failures: Int = 30, concurrentChecks: Int = 0) async throws {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
         _ = try await store.migrate()
         self.store = store
@@ -51,7 +51,8 @@ final class APIFixture: Sendable {
             context: ProviderContext(
                 logger: logger, store: store, ioPool: BlockingPool(name: "io", threads: 2),
                 cpuPool: BlockingPool(name: "cpu", threads: 1), audit: RecordingAudit()))
-        throttle = GuessingThrottle(limits: GuessingLimits(failures: failures, window: 3600, concurrentChecks: 0))
+        throttle = GuessingThrottle(
+            limits: GuessingLimits(failures: failures, window: 3600, concurrentChecks: concurrentChecks))
         let verifier = PasswordChainTokenVerifier(
             chain: PasswordChain([provider], throttle: throttle), shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))

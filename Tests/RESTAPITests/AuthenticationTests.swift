@@ -136,6 +136,20 @@ struct AuthenticationTests {
         #expect(elsewhere.status == 200)
     }
 
+    @Test("A token the providers already vouched for needs no concurrent-check slot of its address")
+    func cachedTokensSkipTheConcurrencyLimit() async throws {
+        let fixture = try await APIFixture(concurrentChecks: 1)
+        let headers = APIFixture.bearer(fixture.aliceToken)
+        #expect(await fixture.send(.get, "/api/v1/users/me", headers: headers, from: "127.0.0.5").status == 200)
+        // The address's one slot is taken (a password check of another client running), as under load.
+        #expect(fixture.throttle.beginCheck(from: "127.0.0.5", now: Date()) == nil)
+        defer { fixture.throttle.finishCheck(from: "127.0.0.5") }
+        #expect(await fixture.send(.get, "/api/v1/users/me", headers: headers, from: "127.0.0.5").status == 200)
+        let uncached = await fixture.send(
+            .get, "/api/v1/users/me", headers: APIFixture.bearer(fixture.rootToken), from: "127.0.0.5")
+        #expect(uncached.status == 429)
+    }
+
     @Test("Passwords never reach the guessing count: they are refused before any check")
     func passwordsDoNotCount() async throws {
         let fixture = try await APIFixture(failures: 1)
