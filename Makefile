@@ -33,6 +33,7 @@ test: test-deps
 	$(SWIFT) build --build-tests
 	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt' \
 		|| { .ci/test-summary .build/test-output.txt; exit 1; }
+	.ci/api-contract
 	.ci/smoke-run
 	.ci/fuzz --check
 	@.ci/test-summary .build/test-output.txt

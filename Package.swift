@@ -85,6 +85,12 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: REST API
+    // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
+    .target(
+        name: "RESTAPI", dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage"],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -103,7 +109,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks",
+            "RegistryIntegration", "Webhooks", "RESTAPI",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -180,6 +186,14 @@ var targets: [Target] = [
             "Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient",
             "CryptoCore",
             "Diagnostics", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    // The API's conventions over the in-process router, and its resources over a real SQLite store.
+    .testTarget(
+        name: "RESTAPITests",
+        dependencies: [
+            "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
+            "ProviderTesting", "Threading",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

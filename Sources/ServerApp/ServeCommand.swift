@@ -63,9 +63,12 @@ enum ServeCommand {
         let registryEvents = RegistryIntegrationAssembly(
             configuration: configuration, store: store, clients: registryClients, observer: webhooks.dispatcher,
             logger: logger)
+        let api = RESTAPIAssembly(
+            configuration: configuration, store: store, providers: authority.providers,
+            throttle: authority.guessingThrottle, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
-            authority: authority, registryEvents: registryEvents, auditHealth: audit.health, logger: logger)
+            authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -201,12 +204,13 @@ enum ServeCommand {
     }
 }
 
-/// The HTTP routes: the token endpoint, the registry events endpoint, the JWKS, health, readiness and metrics, behind the standard middleware.
+/// The HTTP routes: the token endpoint, the registry events endpoint, the JWKS, health, readiness, metrics and the
+/// REST API, behind the standard middleware.
 enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
         authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil,
-        auditHealth: AuditWriteHealth? = nil, logger: Logger
+        auditHealth: AuditWriteHealth? = nil, api: RESTAPIAssembly? = nil, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -243,6 +247,9 @@ enum Routes {
             return response
         }
         router.get("/metrics") { _ in .metrics(metrics) }
+        // A group without middleware: the API authenticates in its handlers, so the router keeps no async
+        // middleware and the token endpoint's fast path stays on.
+        api?.register(on: &router)
         return router
     }
 }

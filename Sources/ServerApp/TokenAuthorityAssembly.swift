@@ -41,6 +41,8 @@ struct TokenAuthorityAssembly {
     let refreshTokens: RefreshTokenService
     /// Identity mapping (links, provisioning, group sync) of federated providers.
     let mapping: IdentityMappingAssembly
+    /// The per-address password guessing brake, shared with the REST API's token checks.
+    let guessingThrottle: GuessingThrottle
 
     init(
         configuration: PortcullisConfiguration, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
@@ -58,16 +60,13 @@ struct TokenAuthorityAssembly {
         mapping = try IdentityMappingAssembly(
             settings: configuration.providers, providers: providers, store: store, logger: logger)
         refreshTokens = RefreshTokenService(store: store, policy: configuration.token.refresh.policy)
+        guessingThrottle = GuessingThrottle(
+            limits: Self.guessingLimits(configuration.policy.passwordGuessing, providers: providers, logger: logger))
         endpoint = TokenEndpoint(
             settings: TokenEndpoint.Settings(
                 path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
                 authorization: configuration.policy.authorization),
-            chain: PasswordChain(
-                passwordProviders,
-                throttle: GuessingThrottle(
-                    limits: Self.guessingLimits(
-                        configuration.policy.passwordGuessing, providers: providers, logger: logger)
-                )),
+            chain: PasswordChain(passwordProviders, throttle: guessingThrottle),
             store: store,
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,

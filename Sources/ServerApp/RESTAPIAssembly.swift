@@ -1,0 +1,92 @@
+import ApplicationTokens
+import Configuration
+import Diagnostics
+import Foundation
+import HTTPClient
+import HTTPCore
+import IdentityCore
+import RESTAPI
+import Storage
+import Synchronization
+
+/// Builds the REST API `/api/v1` from the serving parts: token checks through the same application-token
+/// providers and guessing throttle as `/v2/token`, health from the store and the registries.
+struct RESTAPIAssembly {
+    let api: RESTAPI
+
+    init(
+        configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
+        throttle: GuessingThrottle?, http: any HTTPFetching = CurlHTTPClient(), logger: Logger
+    ) {
+        let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
+        let verifier = PasswordChainTokenVerifier(
+            chain: PasswordChain(tokenProviders, throttle: throttle),
+            shape: { ApplicationTokenFormat.isWellFormed($0) },
+            ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
+        let health = ServerHealth(store: store, settings: configuration.registries, http: http)
+        api = RESTAPI(
+            routes: SystemResources(store: store, health: health, version: Version.current).routes,
+            authenticator: APIAuthenticator(tokens: verifier),
+            logger: logger.named("api"))
+    }
+
+    /// The API's routes on `router`.
+    func register(on router: inout Router) { api.register(on: &router) }
+}
+
+/// The health resource's checks: the store's schema, and each registry's `/v2/` answering (200 or 401, as
+/// Portus checks it) within two seconds.
+///
+/// The registry answers are kept for `probeInterval`: the resource is anonymous, and a client polling it
+/// must not turn into a stream of requests to every registry.
+final class ServerHealth: APIHealthChecking {
+    static let probeInterval: Duration = .seconds(10)
+
+    let store: any Store
+    let settings: [RegistrySettings]
+    let http: any HTTPFetching
+    private let lastProbe = Mutex<(at: ContinuousClock.Instant, report: [APIHealthComponent])?>(nil)
+
+    init(store: any Store, settings: [RegistrySettings], http: any HTTPFetching) {
+        self.store = store
+        self.settings = settings
+        self.http = http
+    }
+
+    func database() async -> APIHealthComponent { await StoreHealthCheck(store: store).check() }
+
+    func registries() async -> [APIHealthComponent] {
+        let now = ContinuousClock.now
+        if let last = lastProbe.withLock({ $0 }), now - last.at < Self.probeInterval { return last.report }
+        let report = await probeAll()
+        lastProbe.withLock { $0 = (now, report) }
+        return report
+    }
+
+    private func probeAll() async -> [APIHealthComponent] {
+        await withTaskGroup(of: (Int, APIHealthComponent).self) { group in
+            for (index, registry) in settings.enumerated() {
+                group.addTask { (index, await self.probe(registry)) }
+            }
+            var found: [(Int, APIHealthComponent)] = []
+            for await entry in group { found.append(entry) }
+            return found.sorted { $0.0 < $1.0 }.map(\.1)
+        }
+    }
+
+    private func probe(_ registry: RegistrySettings) async -> APIHealthComponent {
+        let url =
+            registry.url.absoluteString.hasSuffix("/") ? registry.url.absoluteString : registry.url.absoluteString + "/"
+        do {
+            let response = try await http.send(
+                OutboundRequest(
+                    url: url + "v2/", timeout: .seconds(2), connectTimeout: .seconds(1), maxResponseBytes: 4096))
+            let reachable = response.status == 200 || response.status == 401
+            return APIHealthComponent(
+                name: registry.name, isHealthy: reachable,
+                message: reachable ? "reachable" : "answered \(response.status)")
+        } catch {
+            return APIHealthComponent(name: registry.name, isHealthy: false, message: "unreachable")
+        }
+    }
+}
