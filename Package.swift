@@ -85,6 +85,11 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: Application services (the CLI, the REST API and the web UI stand on them)
+    .target(
+        name: "Administration", dependencies: ["Storage", "Diagnostics", "IdentityCore", "CryptoCore"],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -103,7 +108,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks",
+            "RegistryIntegration", "Webhooks", "Administration",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -135,12 +140,20 @@ var targets: [Target] = [
         name: "IdentityTests",
         dependencies: [
             "IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
-            "Storage", "CryptoCore",
+            "Storage", "CryptoCore", "Administration",
         ],
+        swiftSettings: strictness),
+    // The application services over a real SQLite store.
+    .testTarget(
+        name: "AdministrationTests",
+        dependencies: ["Administration", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore"],
         swiftSettings: strictness),
     .testTarget(
         name: "TokenAuthorityTests",
-        dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        dependencies: [
+            "TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore", "Administration",
+            "ApplicationTokens", "Threading",
+        ],
         swiftSettings: strictness),
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(
