@@ -33,11 +33,11 @@ public enum PortcullisCommand {
                                                 service, client, created, last used, expiry; never the token
           token refresh revoke USER ID
           robot create NAME --team TEAM --action pull|push|delete... --expires-in D [--namespace N]...
-                [--note TEXT]                   a robot account (a team's token for CI; login TEAM+NAME),
-                                                shown once; push brings pull
+                [--note TEXT] [--as USER]       a robot account (a team's token for CI; login TEAM+NAME),
+                                                shown once; push brings pull; --as: made by that team owner
           robot list --team TEAM
           robot show NAME --team TEAM
-          robot revoke NAME --team TEAM
+          robot revoke NAME --team TEAM [--as USER]
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
           user list
           user set-password NAME [--password-stdin]

@@ -5,7 +5,7 @@ import Storage
 /// `portcullis robot …`: robot accounts, tokens owned by a team for CI systems without OIDC
 /// (`RobotAccountService`). Each command parses, calls the service as the operator, and prints.
 enum RobotCommands {
-    /// `robot create NAME --team TEAM --action A… --expires-in D [--namespace N]… [--note TEXT]`: prints the
+    /// `robot create NAME --team TEAM --action A… --expires-in D [--namespace N]… [--note TEXT] [--as USER]`: prints the
     /// token once, and the login name on standard error.
     static func create(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
@@ -14,6 +14,7 @@ enum RobotCommands {
         let actions = parsed.repeatedOption("action")
         let namespaces = parsed.repeatedOption("namespace")
         let note = parsed.option("note")
+        let actingAs = parsed.option("as")
         guard let expiresIn = parsed.option("expires-in") else {
             throw CommandFailure(.usage, "a robot needs --expires-in (such as 90d); every robot expires")
         }
@@ -22,10 +23,10 @@ enum RobotCommands {
         guard !actions.isEmpty else { throw CommandFailure(.usage, "name its actions: --action pull|push|delete …") }
         let expiresAt = try TokenCommands.expiry(fromNow: expiresIn)
         let maxLifetime = context.configuration.token.robots.maxLifetime
-        let created = try await run(context) { store in
+        let created = try await run(context, as: actingAs) { store, caller in
             try await RobotAccountService(store: store, maxLifetime: Self.seconds(maxLifetime)).create(
                 team: team, name: name, actions: Set(actions), namespaces: namespaces.isEmpty ? nil : Set(namespaces),
-                expiresAt: expiresAt, note: note, by: .operatorAtShell)
+                expiresAt: expiresAt, note: note, by: caller)
         }
         printError(
             "created robot \(created.robot.loginName) (\(created.robot.actions.joined(separator: ",")))"
@@ -40,7 +41,7 @@ enum RobotCommands {
         let team = try required(&parsed, "team")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
-        let robots = try await run(context) { store in
+        let robots = try await run(context) { store, _ in
             try await RobotAccountService(store: store).list(team: team, by: .operatorAtShell)
         }
         print(
@@ -57,7 +58,7 @@ enum RobotCommands {
         let team = try required(&parsed, "team")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
-        let robot = try await run(context) { store in
+        let robot = try await run(context) { store, _ in
             try await RobotAccountService(store: store).show(team: team, name: name, by: .operatorAtShell)
         }
         let fields = row(robot)
@@ -67,15 +68,16 @@ enum RobotCommands {
         if let note = robot.note { print("note: \(WebhookCommands.printable(note))") }
     }
 
-    /// `robot revoke NAME --team TEAM`: the token stops working at once.
+    /// `robot revoke NAME --team TEAM [--as USER]`: the token stops working at once.
     static func revoke(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let name = try parsed.positional(0, "robot name")
         let team = try required(&parsed, "team")
+        let actingAs = parsed.option("as")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
-        try await run(context) { store in
-            try await RobotAccountService(store: store).revoke(team: team, name: name, by: .operatorAtShell)
+        try await run(context, as: actingAs) { store, caller in
+            try await RobotAccountService(store: store).revoke(team: team, name: name, by: caller)
         }
         print("revoked robot \(team)+\(name)")
     }
@@ -100,10 +102,19 @@ enum RobotCommands {
         TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
     }
 
-    /// Opens the store, runs `body`, and maps the service's refusals to exit statuses.
-    private static func run<T>(_ context: AppContext, _ body: (any Store) async throws -> T) async throws -> T {
+    /// Opens the store, runs `body` as the operator or, with `--as USER`, as that account (whose rights the
+    /// service then checks, and whom the robot and the audit record name), and maps refusals to exit statuses.
+    private static func run<T>(
+        _ context: AppContext, as username: String? = nil, _ body: (any Store, Caller) async throws -> T
+    ) async throws -> T {
         do {
-            return try await context.withStore(body)
+            return try await context.withStore { store in
+                guard let username else { return try await body(store, .operatorAtShell) }
+                guard let user = try await store.read({ try $0.user(named: username) }) else {
+                    throw CommandFailure(.dataError, "no user named '\(username)'")
+                }
+                return try await body(store, Caller(userID: user.id, username: user.username, isAdmin: user.isAdmin))
+            }
         } catch let error as RobotAccountError {
             throw CommandFailure(.dataError, error.reason)
         }
