@@ -168,4 +168,20 @@ import Testing
             }
         }
     }
+
+    @Test func makingAndRevokingARobotMoveTheAuthorizationGenerationButUsingItDoesNot() async throws {
+        try await ServiceFixture.with { fixture in
+            let start = fixture.store.authorizationGeneration
+            let created = try await fixture.robots().create(
+                team: "oss", name: "ci", actions: ["pull"], expiresAt: fixture.clock.now + Self.day,
+                by: fixture.caller("bob"))
+            let afterCreate = fixture.store.authorizationGeneration
+            #expect(afterCreate != start)
+            try await fixture.store.write { try $0.touchRobotAccount(created.robot.id, at: fixture.clock.now) }
+            #expect(
+                fixture.store.authorizationGeneration == afterCreate, "a login's bookkeeping is no change of rights")
+            try await fixture.robots().revoke(team: "oss", name: "ci", by: fixture.caller("bob"))
+            #expect(fixture.store.authorizationGeneration != afterCreate)
+        }
+    }
 }
