@@ -85,6 +85,11 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: Application services (the CLI, the REST API and the web UI stand on them)
+    .target(
+        name: "Administration", dependencies: ["Storage", "Diagnostics", "IdentityCore", "CryptoCore"],
+        swiftSettings: strictness),
+
     // MARK: REST API
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
@@ -109,7 +114,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks", "RESTAPI",
+            "RegistryIntegration", "Webhooks", "RESTAPI", "Administration",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -141,12 +146,20 @@ var targets: [Target] = [
         name: "IdentityTests",
         dependencies: [
             "IdentityCore", "ProviderTesting", "LocalPasswords", "ApplicationTokens", "SQLiteStorage",
-            "Storage", "CryptoCore",
+            "Storage", "CryptoCore", "Administration",
         ],
+        swiftSettings: strictness),
+    // The application services over a real SQLite store.
+    .testTarget(
+        name: "AdministrationTests",
+        dependencies: ["Administration", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore"],
         swiftSettings: strictness),
     .testTarget(
         name: "TokenAuthorityTests",
-        dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        dependencies: [
+            "TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore", "Administration",
+            "ApplicationTokens", "Threading",
+        ],
         swiftSettings: strictness),
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(

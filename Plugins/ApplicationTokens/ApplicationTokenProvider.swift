@@ -4,7 +4,8 @@ import Foundation
 import IdentityCore
 import Storage
 
-/// Accepts application tokens as the password of `docker login` (`type: application-tokens`).
+/// Accepts application tokens as the password of `docker login` (`type: application-tokens`), and robot
+/// accounts' tokens (`pcr_…`, with the robot's `<team>+<name>` as the username; see `RobotTokenVerifier`).
 ///
 /// A password that is not a well-formed `pct_` token (wrong prefix, length, alphabet or checksum) is
 /// `.notMine` at once, without touching the database, so the chain goes on to local passwords. A
@@ -56,6 +57,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     private let context: ProviderContext
     /// Tokens seen recently, by secret hash; bounded so a fleet of distinct tokens cannot grow it without end.
     private let cache = AuthorizationCache<String, StoredToken>(capacity: 10_000)
+    /// The check of robot accounts' `pcr_` tokens, which this provider also accepts.
+    private let robots: RobotTokenVerifier
 
     /// Creates a provider.
     public init(
@@ -65,6 +68,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
         self.displayName = displayName
         self.configuration = configuration
         self.context = context
+        self.robots = RobotTokenVerifier(
+            id: id, context: context, touchInterval: configuration.touchInterval.timeInterval)
     }
 
     /// Makes a provider for a `type: application-tokens` entry.
@@ -82,6 +87,7 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// pull, and the store hop was most of a token request's cost.
     public func authenticate(_ credentials: PasswordCredentials) async throws -> PasswordOutcome {
         let secret = credentials.password
+        if RobotTokenVerifier.claims(secret) { return try await robots.authenticate(credentials) }
         // Ordinary passwords (wrong length or prefix) are not ours: decided before any hashing.
         guard secret.utf8.count == ApplicationTokenFormat.length, secret.hasPrefix(ApplicationTokenFormat.prefix)
         else { return .notMine }
@@ -131,6 +137,8 @@ public final class ApplicationTokenProvider: PasswordAuthenticating, ProviderFac
     /// (misses, refusals and due writes are `authenticate`'s, which audits and writes them).
     public func cachedOutcome(for credentials: PasswordCredentials) -> PasswordOutcome? {
         let secret = credentials.password
+        // Robot tokens are decided by `authenticate`, from the store.
+        if RobotTokenVerifier.claims(secret) { return nil }
         guard secret.utf8.count == ApplicationTokenFormat.length, secret.hasPrefix(ApplicationTokenFormat.prefix)
         else { return .notMine }
         let hash = ApplicationTokenFormat.secretHash(of: secret)

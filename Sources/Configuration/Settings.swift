@@ -323,6 +323,10 @@ public struct TokenSettings: Sendable, Hashable {
     public var reuseWindow: Duration = .seconds(10)
     /// Refresh-token expiry and the per-user limit.
     public var refresh = RefreshTokenSettings()
+    /// The per-user limit of application tokens.
+    public var applicationTokens = ApplicationTokenSettings()
+    /// The limits of robot accounts.
+    public var robots = RobotSettings()
 
     /// How token headers name the signing key.
     public enum KeyIDFormat: String, Sendable, Hashable, CaseIterable {
@@ -355,6 +359,8 @@ public struct TokenSettings: Sendable, Hashable {
             "Hand out a token minted this recently again for the same user, registry and grants; 0s signs every time."
         ),
         .section("refresh", \.refresh, RefreshTokenSettings.fields),
+        .section("applicationTokens", \.applicationTokens, ApplicationTokenSettings.fields),
+        .section("robots", \.robots, RobotSettings.fields),
     ]
 }
 

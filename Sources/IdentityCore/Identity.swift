@@ -21,6 +21,9 @@ public enum IdentityOrigin: Sendable, Hashable {
     case localAccount(userID: Int64)
     /// An identity from an external directory or IdP, mapped to an account through identity links.
     case federated
+    /// A robot account (a token owned by a team, not a person): the robot's id. It acts for its team and
+    /// is never mapped to a user.
+    case robot(robotID: Int64)
 }
 
 /// Limits an authentication carries beyond the user's own rights (an application token restricted

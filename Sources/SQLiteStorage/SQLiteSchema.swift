@@ -26,6 +26,9 @@ enum SQLiteSchema {
         Migration(version: 6, name: "lockout per account and address", sql: addressLockout),
         Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
         Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
+        // 9 is issue 11's search index (another branch); a no-op here so the versions stay contiguous.
+        Migration(version: 9, name: "reserved", sql: ""),
+        Migration(version: 10, name: "robot accounts", sql: robotAccounts),
     ]
 
     /// The highest version this binary knows.
@@ -410,6 +413,40 @@ enum SQLiteSchema {
                 "UPDATE OF locked_until ON login_address_states WHEN NEW.locked_until IS NOT OLD.locked_until"
             ),
             ("login_address_lock_deleted", "DELETE ON login_address_states WHEN OLD.locked_until IS NOT NULL"),
+        ])
+
+    /// Robot accounts: tokens owned by a team (`RobotAccount`). They go with their team (CASCADE); the
+    /// account that made one may go without it (SET NULL, the name is copied). A robot always expires.
+    /// Creating, revoking or re-scoping one changes what the token providers' caches may answer.
+    private static let robotAccounts =
+        """
+        CREATE TABLE robot_accounts (
+            id              INTEGER PRIMARY KEY,
+            team_id         INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
+            name            TEXT NOT NULL CHECK (length(name) BETWEEN 1 AND 255),
+            secret_hash     TEXT NOT NULL UNIQUE CHECK (length(secret_hash) > 0),
+            prefix          TEXT NOT NULL,
+            actions         TEXT NOT NULL CHECK (length(actions) > 0),
+            namespaces      TEXT,
+            note            TEXT,
+            created_by_id   INTEGER REFERENCES users (id) ON DELETE SET NULL,
+            created_by_name TEXT NOT NULL,
+            created_at      INTEGER NOT NULL,
+            expires_at      INTEGER NOT NULL,
+            last_used_at    INTEGER,
+            revoked_at      INTEGER,
+            UNIQUE (team_id, name)
+        ) STRICT;
+        CREATE INDEX robot_accounts_created_by ON robot_accounts (created_by_id) WHERE created_by_id IS NOT NULL;
+
+        """
+        + generationTriggers([
+            ("robot_accounts_created", "INSERT ON robot_accounts"),
+            ("robot_accounts_deleted", "DELETE ON robot_accounts"),
+            (
+                "robot_accounts_changed",
+                "UPDATE OF team_id, secret_hash, actions, namespaces, expires_at, revoked_at ON robot_accounts"
+            ),
         ])
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.

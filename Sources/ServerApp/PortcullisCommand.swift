@@ -33,6 +33,12 @@ public enum PortcullisCommand {
           token refresh list USER               the user's live refresh tokens (docker's offline tokens): id,
                                                 service, client, created, last used, expiry; never the token
           token refresh revoke USER ID
+          robot create NAME --team TEAM --action pull|push|delete... --expires-in D [--namespace N]...
+                [--note TEXT] [--as USER]       a robot account (a team's token for CI; login TEAM+NAME),
+                                                shown once; push brings pull; --as: made by that team owner
+          robot list --team TEAM
+          robot show NAME --team TEAM
+          robot revoke NAME --team TEAM [--as USER]
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
           user list
           user set-password NAME [--password-stdin]
@@ -146,6 +152,13 @@ public enum PortcullisCommand {
                 [
                     "create": TokenCommands.create, "list": TokenCommands.list, "revoke": TokenCommands.revoke,
                     "refresh": TokenCommands.refresh,
+                ])
+        case "robot":
+            try await subcommand(
+                command, rest,
+                [
+                    "create": RobotCommands.create, "list": RobotCommands.list, "show": RobotCommands.show,
+                    "revoke": RobotCommands.revoke,
                 ])
         case "user":
             try await subcommand(

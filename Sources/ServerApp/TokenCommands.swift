@@ -1,4 +1,4 @@
-import ApplicationTokens
+import Administration
 import Configuration
 import Diagnostics
 import Foundation
@@ -18,29 +18,24 @@ enum TokenCommands {
         let actions = parsed.repeatedOption("action")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 2)
-        var expiresAt: Date?
-        if let expiresIn {
-            guard let duration = ConfigDuration(parsing: expiresIn), duration.seconds > 0 else {
-                throw CommandFailure(.usage, "--expires-in must be a duration such as 30d, 12h or 3600")
-            }
-            expiresAt = Date().addingTimeInterval(duration.timeInterval)
-        }
+        let expiresAt = try expiresIn.map { try expiry(fromNow: $0) }
         let allowed: Set<String> = ["pull", "push", "delete", "*"]
         if let bad = actions.first(where: { !allowed.contains($0) }) {
             throw CommandFailure(.usage, "--action '\(bad)' is not one of: pull, push, delete, *")
         }
         let restriction = AccessRestriction(
             namespaces: namespaces.isEmpty ? nil : Set(namespaces), actions: actions.isEmpty ? nil : Set(actions))
-        let (plaintext, token) = try await withOwner(username, context: context) { store, owner in
-            try await ApplicationTokenIssuer(store: store).create(
+        let maxPerUser = context.configuration.token.applicationTokens.maxPerUser
+        let created = try await withOwner(username, context: context) { store, owner in
+            try await ApplicationTokenService(store: store, maxPerUser: maxPerUser).create(
                 owner: owner.id, name: name, expiresAt: expiresAt,
-                restriction: restriction.isUnrestricted ? nil : restriction)
+                restriction: restriction.isUnrestricted ? nil : restriction, by: .operatorAtShell)
         }
         printError(
-            "created token \(token.name) for \(username)"
-                + (token.expiresAt.map { ", expiring \($0.formatted(.iso8601))" } ?? "")
+            "created token \(created.token.name) for \(username)"
+                + (created.token.expiresAt.map { ", expiring \($0.formatted(.iso8601))" } ?? "")
                 + "; it is shown only now. Use it as the password: docker login -u \(username) --password-stdin")
-        print(plaintext)
+        print(created.plaintext)
     }
 
     /// `token list USER`: names, prefixes, expiry and last use; never the secret.
@@ -50,14 +45,14 @@ enum TokenCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
         let tokens = try await withOwner(username, context: context) { store, owner in
-            try await ApplicationTokenIssuer(store: store).list(owner: owner.id)
+            try await ApplicationTokenService(store: store).list(owner: owner.id, by: .operatorAtShell)
         }
         let rows = tokens.map { token in
             [
                 token.name, token.prefix + "…", token.createdAt.formatted(.iso8601),
                 token.expiresAt.map { $0.formatted(.iso8601) } ?? "never",
                 token.lastUsedAt.map { $0.formatted(.iso8601) } ?? "never",
-                token.revokedAt == nil ? (token.scope ?? "unrestricted") : "revoked",
+                token.revokedAt == nil ? describe(token.restriction) : "revoked",
             ]
         }
         print(
@@ -73,9 +68,28 @@ enum TokenCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 2)
         try await withOwner(username, context: context) { store, owner in
-            try await ApplicationTokenIssuer(store: store).revoke(owner: owner.id, name: name)
+            try await ApplicationTokenService(store: store).revoke(owner: owner.id, name: name, by: .operatorAtShell)
         }
         print("revoked token \(name) of \(username)")
+    }
+
+    /// A `--expires-in` value as the date that far from now.
+    static func expiry(fromNow text: String) throws -> Date {
+        guard let duration = ConfigDuration(parsing: text), duration.seconds > 0 else {
+            throw CommandFailure(.usage, "--expires-in must be a duration such as 30d, 12h or 3600")
+        }
+        return Date().addingTimeInterval(duration.timeInterval)
+    }
+
+    /// A restriction as a listing shows it: `namespaces=a,b actions=pull`, or `unrestricted`.
+    static func describe(_ restriction: AccessRestriction?) -> String {
+        guard let restriction, !restriction.isUnrestricted else { return "unrestricted" }
+        var parts: [String] = []
+        if let namespaces = restriction.namespaces {
+            parts.append("namespaces=" + namespaces.sorted().joined(separator: ","))
+        }
+        if let actions = restriction.actions { parts.append("actions=" + actions.sorted().joined(separator: ",")) }
+        return parts.joined(separator: " ")
     }
 
     /// `token refresh list USER` and `token refresh revoke USER ID`: the refresh tokens docker keeps after a
@@ -152,6 +166,11 @@ enum TokenCommands {
             throw CommandFailure(.dataError, error.reason)
         }
     }
+}
+
+extension Caller {
+    /// The operator running a command: whoever can open the database acts as an admin.
+    static var operatorAtShell: Caller { .commandLine(osUser: NSUserName()) }
 }
 
 extension RefreshTokenSettings {

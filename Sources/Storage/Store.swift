@@ -124,6 +124,14 @@ public protocol StoreReading {
     func applicationToken(secretHash: String) throws -> ApplicationToken?
     /// The application tokens of a user, ordered by name (revoked ones included).
     func applicationTokens(ownedBy userID: User.ID) throws -> [ApplicationToken]
+    /// The robot account whose secret hashes to this value, if any (revoked and expired ones included).
+    func robotAccount(secretHash: String) throws -> RobotAccount?
+    /// The robot account with this id, if any.
+    func robotAccount(id: RobotAccount.ID) throws -> RobotAccount?
+    /// The robot account of a team with this name, if any.
+    func robotAccount(named name: String, inTeam teamID: Team.ID) throws -> RobotAccount?
+    /// The robot accounts of a team, ordered by name (revoked and expired ones included).
+    func robotAccounts(ofTeam teamID: Team.ID) throws -> [RobotAccount]
     /// The refresh token whose secret hashes to this value, if any (revoked ones included).
     func refreshToken(secretHash: String) throws -> RefreshToken?
     /// The refresh tokens of a user that are not revoked (expired ones included), oldest first.
@@ -252,6 +260,12 @@ public protocol StoreWriting: StoreReading {
     func touchApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
     /// Revokes an application token (idempotent: the first revocation time is kept).
     func revokeApplicationToken(_ tokenID: ApplicationToken.ID, at date: Date) throws
+    /// Stores a new robot account; `.conflict` on a duplicate name in the team or a duplicate hash.
+    func createRobotAccount(_ robot: NewRobotAccount) throws -> RobotAccount
+    /// Notes that a robot account authenticated.
+    func touchRobotAccount(_ robotID: RobotAccount.ID, at date: Date) throws
+    /// Revokes a robot account (idempotent: the first revocation time is kept).
+    func revokeRobotAccount(_ robotID: RobotAccount.ID, at date: Date) throws
     /// Stores a new refresh token; `client` names what asked for it (a user agent), for listings.
     func createRefreshToken(userID: User.ID, service: String, secretHash: String, client: String?) throws
         -> RefreshToken

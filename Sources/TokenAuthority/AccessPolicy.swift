@@ -68,6 +68,9 @@ public enum PolicyTarget: Sendable, Hashable {
 ///   permits on the target (`AccessRestriction.permittedActions(on:)`): a restricted credential never
 ///   receives more than its restriction names, on every kind of resource.
 ///
+/// - A **robot** (`Principal.robot`) holds the owner role in its team's namespaces and nothing anywhere
+///   else, public namespaces included; its restriction (actions, chosen namespaces) then applies as above.
+///
 /// Disabled users never reach the policy: they fail authentication.
 public enum AccessPolicy {
     /// The subset of `requested` that `principal` (nil: anonymous) may do on `target`.
@@ -89,6 +92,11 @@ public enum AccessPolicy {
                 delete: mayDelete(facts, principal, settings))
         }
         let granted = requested.intersection(allowed)
+        // A robot acts only in its team's namespaces (where the resolver gave it the team's role): public
+        // and protected namespaces elsewhere, the catalog and missing namespaces are closed to it.
+        if principal?.robot != nil {
+            guard case .namespace(let facts) = target, facts.role != nil else { return [] }
+        }
         guard let restriction = principal?.restriction else { return granted }
         return granted.intersection(restriction.permittedActions(on: target))
     }

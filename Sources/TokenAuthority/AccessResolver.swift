@@ -84,7 +84,8 @@ public enum AccessResolver {
             var facts = NamespaceFacts(name: namespace.name, visibility: namespace.visibility, kind: namespace.kind)
             if let principal {
                 facts.isOwnPersonalNamespace =
-                    namespace.kind == .personal && namespace.personalOwnerID?.rawValue == principal.userID
+                    principal.robot == nil && namespace.kind == .personal
+                    && namespace.personalOwnerID?.rawValue == principal.userID
                 facts.role = try roles(of: principal)[namespace.teamID]
             }
             return .namespace(facts)
@@ -92,6 +93,12 @@ public enum AccessResolver {
 
         private mutating func roles(of principal: Principal) throws -> [Team.ID: TeamRole] {
             if let rolesByTeam { return rolesByTeam }
+            // A robot holds its team's rights (an owner's) in its team's namespaces, and no membership else.
+            if let robot = principal.robot {
+                let roles = [Team.ID(robot.teamID): TeamRole.owner]
+                rolesByTeam = roles
+                return roles
+            }
             let memberships = try reader.memberships(of: User.ID(principal.userID))
             let roles = Dictionary(memberships.map { ($0.team.id, $0.role) }, uniquingKeysWith: { max($0, $1) })
             rolesByTeam = roles
@@ -126,6 +133,8 @@ public enum PrincipalResolver {
             user = try reader.user(id: User.ID(userID))
         case .federated:
             user = try reader.user(linkedTo: identity.provider.rawValue, subject: identity.subject)
+        case .robot(let robotID):
+            return try resolveRobot(robotID, reader: reader)
         }
         guard let user else { return .noAccount }
         guard user.isEnabled else { return .disabled }
@@ -133,5 +142,20 @@ public enum PrincipalResolver {
             Principal(
                 userID: user.id.rawValue, username: user.username, isAdmin: user.isAdmin,
                 restriction: identity.restriction, credential: identity.credential))
+    }
+
+    /// A robot acts for its team, whoever made it: it resolves while the robot and its team exist, with the
+    /// robot's stored restriction (not the identity's, which a cache may hold from before a change).
+    private static func resolveRobot(_ robotID: Int64, reader: any StoreReading) throws
+        -> PrincipalResolution
+    {
+        guard let robot = try reader.robotAccount(id: RobotAccount.ID(robotID)),
+            let team = try reader.team(id: robot.teamID)
+        else { return .noAccount }
+        guard robot.revokedAt == nil else { return .disabled }
+        return .principal(
+            .robot(
+                RobotActor(robotID: robotID, teamID: team.id.rawValue),
+                loginName: RobotAccount.loginName(team: team.name, robot: robot.name), restriction: robot.restriction))
     }
 }

@@ -14,12 +14,15 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
     public var restriction: AccessRestriction?
     /// What kind of secret authenticated this request.
     public var credential: CredentialKind
+    /// The robot account this principal is, if it is one (then `userID` is 0 and names no account).
+    public var robot: RobotActor?
 
     /// Creates a principal.
     public init(
         userID: Int64, username: String, isAdmin: Bool, restriction: AccessRestriction? = nil,
-        credential: CredentialKind = .password
+        credential: CredentialKind = .password, robot: RobotActor? = nil
     ) {
+        self.robot = robot
         self.userID = userID
         self.username = username
         self.isAdmin = isAdmin
@@ -34,9 +37,31 @@ public struct Principal: Sendable, Hashable, CustomStringConvertible {
         credential == .password && (restriction?.isUnrestricted ?? true)
     }
 
+    /// A robot principal: acts for `team` (as a team owner would, within its restriction), is no admin,
+    /// and names no user account.
+    public static func robot(_ robot: RobotActor, loginName: String, restriction: AccessRestriction) -> Principal {
+        Principal(
+            userID: 0, username: loginName, isAdmin: false, restriction: restriction, credential: .applicationToken,
+            robot: robot)
+    }
+
     /// A log-safe summary.
     public var description: String {
         "Principal(\(username) #\(userID)\(isAdmin ? ", admin" : "")\(restriction.map { _ in ", restricted" } ?? ""))"
+    }
+}
+
+/// The robot account a principal is: a token owned by a team (`RobotAccount`).
+public struct RobotActor: Sendable, Hashable {
+    /// The robot's id.
+    public var robotID: Int64
+    /// The team it acts for.
+    public var teamID: Int64
+
+    /// Names a robot.
+    public init(robotID: Int64, teamID: Int64) {
+        self.robotID = robotID
+        self.teamID = teamID
     }
 }
 

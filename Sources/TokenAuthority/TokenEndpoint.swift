@@ -488,7 +488,8 @@ public struct TokenEndpoint: Sendable {
         case nil: return (nil, decision.granted)
         case .principal(let principal):
             record.username = principal.username
-            record.userID = User.ID(principal.userID)
+            // A robot names no account: the audit row carries its login name only.
+            record.userID = principal.robot == nil ? User.ID(principal.userID) : nil
             return (principal, decision.granted)
         case .disabled: throw TokenEndpointError.rejected(.disabled)
         case .noAccount: throw TokenEndpointError.noAccount(identity?.provider.rawValue ?? "")

@@ -1,3 +1,4 @@
+import Administration
 import Foundation
 import IdentityCore
 import ProviderTesting
@@ -5,6 +6,7 @@ import Storage
 import Testing
 
 @testable import ApplicationTokens
+@testable import CryptoCore
 
 @Suite struct ApplicationTokenFormatTests {
     @Test func aGeneratedTokenIsWellFormed() {
@@ -56,7 +58,7 @@ import Testing
     struct Fixture {
         let environment: TestEnvironment
         let owner: User
-        let issuer: ApplicationTokenIssuer
+        let issuer: TestTokenIssuer
         let provider: ApplicationTokenProvider
 
         static func make(enabled: Bool = true) async throws -> Fixture {
@@ -64,7 +66,7 @@ import Testing
             let owner = try await environment.createUser("alice", password: "pw-alice", enabled: enabled)
             return Fixture(
                 environment: environment, owner: owner,
-                issuer: ApplicationTokenIssuer(store: environment.store, now: environment.clock.function),
+                issuer: TestTokenIssuer(store: environment.store, now: environment.clock.function),
                 provider: ApplicationTokenProvider(id: "tokens", displayName: "Tokens", context: environment.context))
         }
 

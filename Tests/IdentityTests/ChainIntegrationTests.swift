@@ -10,7 +10,7 @@ import Testing
     @Test func tokensAndPasswordsShareOneChain() async throws {
         let environment = try await TestEnvironment.make()
         let alice = try await environment.createUser("alice", password: "pw-alice")
-        let issuer = ApplicationTokenIssuer(store: environment.store, now: environment.clock.function)
+        let issuer = TestTokenIssuer(store: environment.store, now: environment.clock.function)
         let (token, _) = try await issuer.create(
             owner: alice.id, name: "ci", expiresAt: nil, restriction: AccessRestriction(actions: ["pull"]))
         let chain = PasswordChain([

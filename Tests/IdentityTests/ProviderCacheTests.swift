@@ -14,7 +14,7 @@ import Testing
     struct Fixture {
         let environment: TestEnvironment
         let owner: User
-        let issuer: ApplicationTokenIssuer
+        let issuer: TestTokenIssuer
         let provider: ApplicationTokenProvider
 
         static func make(touchInterval: ConfigDuration = .minutes(1)) async throws -> Fixture {
@@ -22,7 +22,7 @@ import Testing
             let owner = try await environment.createUser("alice", password: "pw-alice")
             return Fixture(
                 environment: environment, owner: owner,
-                issuer: ApplicationTokenIssuer(store: environment.store, now: environment.clock.function),
+                issuer: TestTokenIssuer(store: environment.store, now: environment.clock.function),
                 provider: ApplicationTokenProvider(
                     id: "tokens", displayName: "Tokens",
                     configuration: .init(touchInterval: touchInterval), context: environment.context))

@@ -1,14 +1,18 @@
-import CryptoCore
 import Foundation
 
-/// The shape of application token secrets: `pct_` + 43 base62 characters of 32 random bytes + a
+/// The shape of application token secrets: `pct_` (robot accounts: `pcr_`) + 43 base62 characters of 32 random bytes + a
 /// 6-character base62 CRC32 of those 43 characters (GitHub's scheme).
 ///
 /// The prefix makes leaked tokens easy to spot (secret scanners, logs); the checksum lets a typo or a
-/// string that merely looks like a token be refused without a database read.
+/// string that merely looks like a token be refused without a database read. It lives here, not in the
+/// application-tokens plugin, because the services that issue tokens and the plugin that verifies them
+/// both need it, and neither may import the other.
 public enum ApplicationTokenFormat {
-    /// What every token starts with.
+    /// What every personal application token starts with.
     public static let prefix = "pct_"
+    /// What every robot account's token starts with: a different prefix, so a leaked robot token is told
+    /// apart at a glance and the verifier knows which table to read. As long as `prefix`.
+    public static let robotPrefix = "pcr_"
     /// Characters of the random part: 32 bytes need 43 base62 digits (62^43 > 2^256).
     public static let randomLength = 43
     /// Characters of the checksum: a CRC32 needs 6 base62 digits (62^6 > 2^32).
@@ -20,14 +24,14 @@ public enum ApplicationTokenFormat {
 
     private static let alphabet = Array("0123456789ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz".utf8)
 
-    /// A fresh random token.
-    public static func generate() -> String {
+    /// A fresh random token starting with `prefix` (`ApplicationTokenFormat.prefix` or `.robotPrefix`).
+    public static func generate(prefix: String = prefix) -> String {
         let random = base62(SecureRandom.bytes(count: 32), width: randomLength)
         return prefix + random + checksum(of: random)
     }
 
-    /// Whether `text` has the token shape and a matching checksum (no database involved).
-    public static func isWellFormed(_ text: String) -> Bool {
+    /// Whether `text` has the token shape with this prefix and a matching checksum (no database involved).
+    public static func isWellFormed(_ text: String, prefix: String = prefix) -> Bool {
         let bytes = Array(text.utf8)
         let prefixBytes = Array(prefix.utf8)
         guard bytes.count == length, bytes.starts(with: prefixBytes) else { return false }
