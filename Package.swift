@@ -206,7 +206,7 @@ var targets: [Target] = [
         name: "RESTAPITests",
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
-            "ProviderTesting", "Threading",
+            "ProviderTesting", "Threading", "Administration", "CryptoCore",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

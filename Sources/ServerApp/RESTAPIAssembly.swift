@@ -1,5 +1,6 @@
 import ApplicationTokens
 import Configuration
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPClient

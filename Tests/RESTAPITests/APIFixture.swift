@@ -1,4 +1,6 @@
+import Administration
 import ApplicationTokens
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
@@ -34,16 +36,22 @@ final class APIFixture: Sendable {
         self.store = store
         alice = try await store.write { try $0.createUser(NewUser(username: "alice", email: "alice@example.org")) }
         root = try await store.write { try $0.createUser(NewUser(username: "root", isAdmin: true)) }
-        let issuer = ApplicationTokenIssuer(store: store)
-        aliceToken = try await issuer.create(owner: alice.id, name: "ci", expiresAt: nil, restriction: nil).plaintext
+        let issuer = ApplicationTokenService(store: store, maxPerUser: 100)
+        aliceToken = try await issuer.create(
+            owner: alice.id, name: "ci", expiresAt: nil, restriction: nil, by: .commandLine(osUser: "test")
+        ).plaintext
         pullToken = try await issuer.create(
-            owner: alice.id, name: "pull", expiresAt: nil, restriction: AccessRestriction(actions: ["pull"])
+            owner: alice.id, name: "pull", expiresAt: nil, restriction: AccessRestriction(actions: ["pull"]),
+            by: .commandLine(osUser: "test")
         ).plaintext
         readToken = try await issuer.create(
             owner: alice.id, name: "read", expiresAt: nil,
-            restriction: AccessRestriction(namespaces: ["alice"], actions: ["api:read"])
+            restriction: AccessRestriction(namespaces: ["alice"], actions: ["api:read"]),
+            by: .commandLine(osUser: "test")
         ).plaintext
-        rootToken = try await issuer.create(owner: root.id, name: "admin", expiresAt: nil, restriction: nil).plaintext
+        rootToken = try await issuer.create(
+            owner: root.id, name: "admin", expiresAt: nil, restriction: nil, by: .commandLine(osUser: "test")
+        ).plaintext
 
         let logger = Logger(label: "test", level: .error, sink: DiscardingLogSink())
         let provider = ApplicationTokenProvider(

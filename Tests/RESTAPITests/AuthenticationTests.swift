@@ -1,4 +1,6 @@
+import Administration
 import ApplicationTokens
+import CryptoCore
 import Foundation
 import HTTPCore
 import IdentityCore
@@ -82,7 +84,8 @@ struct AuthenticationTests {
         let fixture = try await APIFixture()
         let headers = APIFixture.bearer(fixture.aliceToken)
         #expect(await fixture.send(.get, "/api/v1/users/me", headers: headers).status == 200)
-        try await ApplicationTokenIssuer(store: fixture.store).revoke(owner: fixture.alice.id, name: "ci")
+        try await ApplicationTokenService(store: fixture.store).revoke(
+            owner: fixture.alice.id, name: "ci", by: .commandLine(osUser: "test"))
         #expect(await fixture.send(.get, "/api/v1/users/me", headers: headers).status == 401)
 
         let pull = APIFixture.bearer(fixture.pullToken)

@@ -1,4 +1,6 @@
+import Administration
 import ApplicationTokens
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
