@@ -51,9 +51,15 @@ var targets: [Target] = [
 
     // MARK: Identity and tokens
     .target(name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage"], swiftSettings: strictness),
+    // The pure policy: principals, scopes, who may do what (no I/O, no HTTP, no keys).
+    .target(name: "Authorization", dependencies: ["IdentityCore", "Storage"], swiftSettings: strictness),
+    // JWS/JWT and JWK (RFC 7515, 7519, 7517) over CryptoCore's keys, for the token endpoint and plugins alike.
+    .target(name: "JOSE", dependencies: ["CryptoCore", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "TokenAuthority",
-        dependencies: ["IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading"],
+        dependencies: [
+            "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading",
+        ],
         swiftSettings: strictness),
     // Federated identities to local accounts: links, provisioning, group → team sync.
     .target(
@@ -80,7 +86,7 @@ var targets: [Target] = [
     .target(
         name: "RegistryIntegration",
         dependencies: [
-            "RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "TokenAuthority",
+            "RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "Authorization",
             "IdentityCore", "Webhooks", "CryptoCore",
         ],
         swiftSettings: strictness),
@@ -101,7 +107,8 @@ var targets: [Target] = [
         name: "ServerApp",
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
-            "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
+            "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
+            "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks",
         ],
@@ -127,8 +134,8 @@ var targets: [Target] = [
     .testTarget(
         name: "ServerAppTests",
         dependencies: [
-            "ServerApp", "Configuration", "TestSupport", "CryptoCore", "TokenAuthority", "RegistryCore",
-            "Diagnostics",
+            "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
+            "RegistryCore", "Diagnostics",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -140,8 +147,17 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(
         name: "TokenAuthorityTests",
-        dependencies: ["TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore"],
+        dependencies: [
+            "TokenAuthority", "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage",
+            "HTTPCore",
+        ],
         swiftSettings: strictness),
+    // The policy tables and the resolver over a real SQLite store.
+    .testTarget(
+        name: "AuthorizationTests", dependencies: ["Authorization", "IdentityCore", "Storage", "SQLiteStorage"],
+        swiftSettings: strictness),
+    // JWS signing and verification, JWKs, cross-checked against python3-cryptography.
+    .testTarget(name: "JOSETests", dependencies: ["JOSE", "CryptoCore"], swiftSettings: strictness),
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(
         name: "IdentityMappingTests",
@@ -170,7 +186,7 @@ var targets: [Target] = [
         name: "RegistryIntegrationTests",
         dependencies: [
             "RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
-            "Diagnostics", "Threading", "TokenAuthority", "Webhooks", "TestSupport",
+            "Diagnostics", "Threading", "Authorization", "Webhooks", "TestSupport",
         ],
         swiftSettings: strictness),
     // Deliveries to a real HTTP receiver on loopback.
@@ -196,9 +212,9 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
     let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ("HTTPParserFuzzer", ["HTTPCore"]),
         ("FormFuzzer", ["HTTPCore"]),
-        ("ScopeFuzzer", ["TokenAuthority"]),
+        ("ScopeFuzzer", ["Authorization"]),
         ("BasicCredentialsFuzzer", ["TokenAuthority", "HTTPCore"]),
-        ("JWTFuzzer", ["TokenAuthority", "CryptoCore"]),
+        ("JWTFuzzer", ["JOSE", "CryptoCore"]),
         ("NotificationFuzzer", ["RegistryCore"]),
         ("ManifestFuzzer", ["RegistryCore"]),
         ("YAMLConfigFuzzer", ["Configuration"]),

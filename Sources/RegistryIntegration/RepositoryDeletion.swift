@@ -1,8 +1,8 @@
+import Authorization
 import Diagnostics
 import Foundation
 import RegistryCore
 import Storage
-import TokenAuthority
 
 /// Why a deletion through Portcullis did not happen (or happened only in part), with a stable code.
 public struct DeletionError: CodedError, Sendable, Hashable {
