@@ -32,7 +32,7 @@ var targets: [Target] = [
     .target(name: "Diagnostics", swiftSettings: strictness),
     .target(name: "Threading", swiftSettings: strictness),
     .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
-    .target(name: "Storage", dependencies: ["Threading"], swiftSettings: strictness),
+    .target(name: "Storage", dependencies: ["Threading", "Diagnostics"], swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
@@ -196,6 +196,15 @@ var targets: [Target] = [
             "Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient",
             "CryptoCore",
             "Diagnostics", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.
+    .testTarget(
+        name: "ErrorVocabularyTests",
+        dependencies: [
+            "ApplicationTokens", "Configuration", "CryptoCore", "Diagnostics", "HTTPClient", "HTTPCore", "HTTPServer",
+            "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore", "RegistryIntegration", "Storage",
+            "TestSupport", "TokenAuthority", "Webhooks",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

@@ -6,17 +6,17 @@ import Storage
 /// Why an application token operation was refused.
 public struct ApplicationTokenError: CodedError, Sendable, Hashable {
     /// Stable machine-readable codes.
-    public enum Code: String, Sendable, Hashable {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The name is empty, too long or contains control characters.
-        case invalidName
+        case invalidName = "application_token.invalid_name"
         /// The expiry date is not in the future.
-        case invalidExpiry
+        case invalidExpiry = "application_token.invalid_expiry"
         /// The owner already has a token with this name (revoked ones keep their name).
-        case nameTaken
+        case nameTaken = "application_token.name_taken"
         /// The owner has no token with this name, or the owner does not exist.
-        case notFound
+        case notFound = "application_token.not_found"
         /// The stored restriction of a token is not valid JSON of an `AccessRestriction`.
-        case corruptRestriction
+        case corruptRestriction = "application_token.corrupt_restriction"
     }
 
     /// The code.

@@ -195,11 +195,11 @@ public struct ManifestError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The document is not JSON.
-        case invalidJSON = "manifest_invalid_json"
+        case invalidJSON = "manifest.invalid_json"
         /// The document is JSON but lacks or mistypes a field the summary needs.
-        case malformed = "manifest_malformed"
+        case malformed = "manifest.malformed"
         /// The document is of a kind Portcullis does not track (schema 1, an unknown media type).
-        case unsupported = "manifest_unsupported"
+        case unsupported = "manifest.unsupported"
     }
 
     /// The stable code.

@@ -158,17 +158,17 @@ public struct NotificationError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The body or the stored event is not JSON.
-        case invalidJSON = "invalid_json"
+        case invalidJSON = "notification.invalid_json"
         /// The body is JSON but not `{"events": [...]}`.
-        case notAnEnvelope = "not_an_envelope"
+        case notAnEnvelope = "notification.not_an_envelope"
         /// A required field is absent or null.
-        case missingField = "missing_field"
+        case missingField = "notification.missing_field"
         /// A field has the wrong JSON type.
-        case wrongType = "wrong_type"
+        case wrongType = "notification.wrong_type"
         /// A field has the right type but an unacceptable value.
-        case invalidValue = "invalid_value"
+        case invalidValue = "notification.invalid_value"
         /// The action is not one of push, pull, mount, delete.
-        case unknownAction = "unknown_action"
+        case unknownAction = "notification.unknown_action"
     }
 
     /// The stable code.

@@ -68,21 +68,21 @@ public struct RegistryAPIError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The registry could not be reached, or the connection broke (retried before this is thrown).
-        case unreachable = "registry_unreachable"
+        case unreachable = "registry.unreachable"
         /// The registry did not answer within the timeout.
-        case timeout = "registry_timeout"
+        case timeout = "registry.timeout"
         /// The registry refused our token (401/403).
-        case unauthorized = "registry_unauthorized"
+        case unauthorized = "registry.unauthorized"
         /// The registry refused deletion because it is disabled (405).
-        case deletionDisabled = "registry_deletion_disabled"
+        case deletionDisabled = "registry.deletion_disabled"
         /// The thing asked for does not exist (404) where that is an error.
-        case notFound = "registry_not_found"
+        case notFound = "registry.not_found"
         /// The registry answered 5xx after every retry.
-        case serverError = "registry_server_error"
+        case serverError = "registry.server_error"
         /// The answer could not be understood (bad JSON, missing digest header, a Link loop).
-        case badResponse = "registry_bad_response"
+        case badResponse = "registry.bad_response"
         /// Our own credentials could not be minted.
-        case credentials = "registry_credentials"
+        case credentials = "registry.credentials"
     }
 
     /// The stable code.

@@ -7,9 +7,9 @@ import Synchronization
 /// Why a reconciliation run did not happen, with a stable code.
 public struct ReconciliationError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
-    public enum Code: String, Sendable, Hashable {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
         /// Another run for the same registry is in progress in this process.
-        case alreadyRunning = "reconciliation_already_running"
+        case alreadyRunning = "reconciliation.already_running"
     }
 
     /// The stable code.
