@@ -32,7 +32,7 @@ var targets: [Target] = [
     .target(name: "Diagnostics", swiftSettings: strictness),
     .target(name: "Threading", swiftSettings: strictness),
     .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
-    .target(name: "Storage", dependencies: ["Threading"], swiftSettings: strictness),
+    .target(name: "Storage", dependencies: ["Threading", "Diagnostics"], swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
@@ -51,9 +51,15 @@ var targets: [Target] = [
 
     // MARK: Identity and tokens
     .target(name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage"], swiftSettings: strictness),
+    // The pure policy: principals, scopes, who may do what (no I/O, no HTTP, no keys).
+    .target(name: "Authorization", dependencies: ["IdentityCore", "Storage"], swiftSettings: strictness),
+    // JWS/JWT and JWK (RFC 7515, 7519, 7517) over CryptoCore's keys, for the token endpoint and plugins alike.
+    .target(name: "JOSE", dependencies: ["CryptoCore", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "TokenAuthority",
-        dependencies: ["IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading"],
+        dependencies: [
+            "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading",
+        ],
         swiftSettings: strictness),
     // Federated identities to local accounts: links, provisioning, group → team sync.
     .target(
@@ -80,7 +86,7 @@ var targets: [Target] = [
     .target(
         name: "RegistryIntegration",
         dependencies: [
-            "RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "TokenAuthority",
+            "RegistryCore", "Storage", "HTTPCore", "Diagnostics", "Threading", "Authorization",
             "IdentityCore", "Webhooks", "CryptoCore",
         ],
         swiftSettings: strictness),
@@ -112,7 +118,8 @@ var targets: [Target] = [
         name: "ServerApp",
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
-            "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
+            "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
+            "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration",
         ],
@@ -138,8 +145,8 @@ var targets: [Target] = [
     .testTarget(
         name: "ServerAppTests",
         dependencies: [
-            "ServerApp", "Configuration", "TestSupport", "CryptoCore", "TokenAuthority", "RegistryCore",
-            "Diagnostics",
+            "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
+            "RegistryCore", "Diagnostics",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -157,10 +164,16 @@ var targets: [Target] = [
     .testTarget(
         name: "TokenAuthorityTests",
         dependencies: [
-            "TokenAuthority", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage", "HTTPCore", "Administration",
-            "ApplicationTokens", "Threading",
+            "TokenAuthority", "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage",
+            "HTTPCore", "Administration", "ApplicationTokens", "Threading",
         ],
         swiftSettings: strictness),
+    // The policy tables and the resolver over a real SQLite store.
+    .testTarget(
+        name: "AuthorizationTests", dependencies: ["Authorization", "IdentityCore", "Storage", "SQLiteStorage"],
+        swiftSettings: strictness),
+    // JWS signing and verification, JWKs, cross-checked against python3-cryptography.
+    .testTarget(name: "JOSETests", dependencies: ["JOSE", "CryptoCore"], swiftSettings: strictness),
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(
         name: "IdentityMappingTests",
@@ -189,7 +202,7 @@ var targets: [Target] = [
         name: "RegistryIntegrationTests",
         dependencies: [
             "RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
-            "Diagnostics", "Threading", "TokenAuthority", "Webhooks", "TestSupport",
+            "Diagnostics", "Threading", "Authorization", "Webhooks", "TestSupport",
         ],
         swiftSettings: strictness),
     // Deliveries to a real HTTP receiver on loopback.
@@ -209,6 +222,15 @@ var targets: [Target] = [
             "ProviderTesting", "Threading", "Administration", "CryptoCore",
         ],
         swiftSettings: strictness),
+    // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.
+    .testTarget(
+        name: "ErrorVocabularyTests",
+        dependencies: [
+            "Administration", "ApplicationTokens", "Configuration", "CryptoCore", "Diagnostics", "HTTPClient",
+            "HTTPCore", "HTTPServer", "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore",
+            "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks",
+        ],
+        swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
     .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
 ]
@@ -223,9 +245,9 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
     let fuzzers: [(name: String, dependencies: [Target.Dependency])] = [
         ("HTTPParserFuzzer", ["HTTPCore"]),
         ("FormFuzzer", ["HTTPCore"]),
-        ("ScopeFuzzer", ["TokenAuthority"]),
+        ("ScopeFuzzer", ["Authorization"]),
         ("BasicCredentialsFuzzer", ["TokenAuthority", "HTTPCore"]),
-        ("JWTFuzzer", ["TokenAuthority", "CryptoCore"]),
+        ("JWTFuzzer", ["JOSE", "CryptoCore"]),
         ("NotificationFuzzer", ["RegistryCore"]),
         ("ManifestFuzzer", ["RegistryCore"]),
         ("YAMLConfigFuzzer", ["Configuration"]),

@@ -1,36 +1,38 @@
+import Diagnostics
+
 /// One problem found while loading the configuration, located at `file:line:column` and a key path.
 public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
     /// A stable, machine-readable kind of problem; tests and tooling match on it, never on the text.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The directory or a fragment could not be read.
-        case unreadable
+        case unreadable = "config.unreadable"
         /// The YAML is malformed.
-        case syntax
+        case syntax = "config.syntax"
         /// Valid YAML that configuration does not accept (anchors, aliases, tags, several documents).
-        case unsupportedYAML
+        case unsupportedYAML = "config.unsupported_yaml"
         /// The same key written twice in one mapping.
-        case duplicateKey
+        case duplicateKey = "config.duplicate_key"
         /// Two providers with the same `id`, or two registries with the same `name`, in one fragment (across
         /// fragments the later entry overrides the earlier key by key).
-        case duplicateIdentifier
+        case duplicateIdentifier = "config.duplicate_identifier"
         /// A key the schema does not know.
-        case unknownKey
+        case unknownKey = "config.unknown_key"
         /// A `PORTCULLIS_*` environment variable that matches no key.
-        case unknownEnvironmentVariable
+        case unknownEnvironmentVariable = "config.unknown_environment_variable"
         /// A value of the wrong shape or type (a list where a mapping belongs, `yes` for a boolean).
-        case wrongType
+        case wrongType = "config.wrong_type"
         /// A required key is absent.
-        case missingKey
+        case missingKey = "config.missing_key"
         /// A value of the right type that is not acceptable (port out of range, unknown enum value).
-        case invalidValue
+        case invalidValue = "config.invalid_value"
         /// A secret written inline instead of `{file: …}` or `{env: …}`.
-        case inlineSecret
+        case inlineSecret = "config.inline_secret"
         /// A shared secret too short to resist guessing (under 16 bytes).
-        case weakSecret
+        case weakSecret = "config.weak_secret"
         /// A file the configuration names (a signing key, a certificate, a TLS key) is missing or unreadable.
-        case missingFile
+        case missingFile = "config.missing_file"
         /// A database, key or secret file is open to group or others.
-        case looseFileMode
+        case looseFileMode = "config.loose_file_mode"
     }
 
     /// The kind of problem.
@@ -66,7 +68,13 @@ public struct ConfigIssue: Sendable, Hashable, CustomStringConvertible {
 }
 
 /// Every problem found while loading the configuration, reported together.
-public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ConfigurationError: CodedError, Sendable, Hashable {
+    /// The one code of a configuration that does not load; each issue carries its own finer code.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The configuration has at least one issue.
+        case invalid = "config.invalid"
+    }
+
     /// The problems in the order they were found (file order, then environment).
     public var issues: [ConfigIssue]
 
@@ -76,8 +84,20 @@ public struct ConfigurationError: Error, Sendable, Hashable, CustomStringConvert
     /// Creates an error from one issue.
     public init(_ issue: ConfigIssue) { self.issues = [issue] }
 
-    /// One issue a line, ready for standard error.
-    public var description: String { issues.map(\.description).joined(separator: "\n") }
+    /// Always `.invalid`: the issues say what is wrong.
+    public var code: Code { .invalid }
+
+    /// One issue a line (what `description` shows, without the code).
+    public var reason: String { issues.map(\.description).joined(separator: "\n") }
+
+    /// One issue a line, ready for standard error: each line locates one problem, so no code in front.
+    public var description: String { reason }
+
+    /// Two configuration errors are equal when they list the same issues (every one has the same code).
+    public static func == (lhs: ConfigurationError, rhs: ConfigurationError) -> Bool { lhs.issues == rhs.issues }
+
+    /// Hashes what `==` compares.
+    public func hash(into hasher: inout Hasher) { hasher.combine(issues) }
 }
 
 /// Collects issues while a decoder keeps going, so one run reports every problem.

@@ -1,9 +1,11 @@
+import Diagnostics
+
 /// A failure of a CryptoCore operation: a stable code to branch on, plus details for logs.
 ///
 /// Two errors are equal when their codes are equal, so tests and callers can write
 /// `#expect(throws: CryptoError.invalidPEM)` or `catch let error as CryptoError where error == .weakKey`.
 /// No error ever carries key material, passwords or hashes.
-public struct CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
+public struct CryptoError: CodedError, Sendable {
     /// The stable, machine-readable kind of failure.
     public enum Code: String, Sendable, CaseIterable {
         /// The input was not PEM of the expected kind (or was encrypted).
@@ -61,9 +63,6 @@ public struct CryptoError: Error, Equatable, Sendable, CustomStringConvertible {
         if !openSSLErrors.isEmpty { text += " [openssl: \(openSSLErrors.joined(separator: "; "))]" }
         return text
     }
-
-    /// Equality compares only the stable code.
-    public static func == (lhs: CryptoError, rhs: CryptoError) -> Bool { lhs.code == rhs.code }
 
     /// An error with code `.invalidPEM`, for matching.
     public static let invalidPEM = CryptoError(.invalidPEM)

@@ -197,6 +197,15 @@ func refusePEMPassphrase(
     _ buffer: UnsafeMutablePointer<CChar>?, _ size: Int32, _ writing: Int32, _ context: UnsafeMutableRawPointer?
 ) -> Int32 { -1 }
 
+/// The public numbers of a supported key, without any encoding: what a JWK (in JOSE) or any other
+/// key format carries. Big-endian unsigned bytes throughout.
+public enum PublicKeyComponents: Sendable, Hashable {
+    /// An EC P-256 point: x and y, 32 bytes each.
+    case ecP256(x: [UInt8], y: [UInt8])
+    /// An RSA key: the modulus and the public exponent, without leading zero bytes.
+    case rsa(modulus: [UInt8], exponent: [UInt8])
+}
+
 /// An EC P-256 or RSA public key held by OpenSSL.
 ///
 /// Immutable and safe to share between threads. Verification never throws: any malformed input is
@@ -208,7 +217,8 @@ public final class PublicKey: @unchecked Sendable {
     public let kind: KeyKind
     /// The DER SubjectPublicKeyInfo (what `openssl pkey -pubout -outform DER` prints).
     public let spkiDER: [UInt8]
-    private let components: JWK
+    /// The key's public numbers, from which JOSE builds its JWK.
+    public let components: PublicKeyComponents
 
     /// Takes ownership of `pkey`, freeing it if the key is refused.
     init(owning pkey: OpaquePointer) throws {
@@ -216,7 +226,7 @@ public final class PublicKey: @unchecked Sendable {
             let kind = try KeyInspector.kind(of: pkey)
             self.kind = kind
             self.spkiDER = try OpenSSLSupport.derEncode("public key") { i2d_PUBKEY(pkey, $0) }
-            self.components = try KeyInspector.jwk(of: pkey, kind: kind)
+            self.components = try KeyInspector.components(of: pkey, kind: kind)
         } catch {
             EVP_PKEY_free(pkey)
             throw error
@@ -256,9 +266,13 @@ public final class PublicKey: @unchecked Sendable {
         try self.init(owning: pkey)
     }
 
-    /// Builds a key from a JWK: `kty` "EC" with `crv` "P-256", `x`, `y`, or `kty` "RSA" with `n`, `e`.
-    public convenience init(jwk: JWK) throws {
-        try self.init(owning: try KeyInspector.pkey(from: jwk))
+    /// Builds a key from its public numbers (JOSE's `PublicKey(jwk:)` decodes a JWK into these).
+    ///
+    /// - Throws: `CryptoError.invalidJWK` for an EC point off P-256 or an empty RSA modulus or exponent
+    ///   (the code keeps its JOSE name: a JWK is where such numbers come from), `.weakKey` below 2048
+    ///   RSA bits, `.unsupportedKey` above the largest supported modulus.
+    public convenience init(components: PublicKeyComponents) throws {
+        try self.init(owning: try KeyInspector.pkey(from: components))
     }
 
     /// The key as PEM `PUBLIC KEY`.
@@ -294,12 +308,6 @@ public final class PublicKey: @unchecked Sendable {
         return result == 1
     }
 
-    /// The key as a JWK with only its public members (`kty`, `crv`, `x`, `y` or `kty`, `n`, `e`).
-    public func jwk() -> JWK { components }
-
-    /// The RFC 7638 JWK thumbprint: base64url of the SHA-256 of the canonical required members.
-    public func jwkThumbprint() -> String { Base64URL.encode(Digest.sha256(components.thumbprintInput)) }
-
     /// The Docker libtrust key id: the first 240 bits of SHA-256(SPKI DER), base32, 12 groups of 4 joined by ':'.
     public func libtrustKeyID() -> String {
         let encoded = Array(Base32.encodeUnpadded(Array(Digest.sha256(spkiDER).prefix(30))))
@@ -321,7 +329,7 @@ enum Data64 {
     }
 }
 
-/// Reads the type and public components of an `EVP_PKEY`, and builds one from JWK members.
+/// Reads the type and public components of an `EVP_PKEY`, and builds one from public components.
 enum KeyInspector {
     static func kind(of pkey: OpaquePointer) throws -> KeyKind {
         switch EVP_PKEY_get_base_id(pkey) {
@@ -353,16 +361,16 @@ enum KeyInspector {
         }
     }
 
-    static func jwk(of pkey: OpaquePointer, kind: KeyKind) throws -> JWK {
+    static func components(of pkey: OpaquePointer, kind: KeyKind) throws -> PublicKeyComponents {
         switch kind {
         case .ecP256:
             let x = try bignumParameter(pkey, OpenSSLSupport.cString("qx"), width: 32)
             let y = try bignumParameter(pkey, OpenSSLSupport.cString("qy"), width: 32)
-            return JWK(kty: "EC", crv: "P-256", x: Base64URL.encode(x), y: Base64URL.encode(y))
+            return .ecP256(x: x, y: y)
         case .rsa:
             let n = try bignumParameter(pkey, OpenSSLSupport.cString("n"), width: nil)
             let e = try bignumParameter(pkey, OpenSSLSupport.cString("e"), width: nil)
-            return JWK(kty: "RSA", n: Base64URL.encode(n), e: Base64URL.encode(e))
+            return .rsa(modulus: n, exponent: e)
         }
     }
 
@@ -377,34 +385,28 @@ enum KeyInspector {
         return OpenSSLSupport.bytes(of: value, paddedTo: width)
     }
 
-    static func pkey(from jwk: JWK) throws -> OpaquePointer {
-        switch jwk.kty {
-        case "EC":
-            guard jwk.crv == "P-256" else { throw CryptoError(.unsupportedKey, reason: "EC JWK curve must be P-256") }
-            guard let x = jwk.x.flatMap(Base64URL.decode), let y = jwk.y.flatMap(Base64URL.decode),
-                x.count == 32, y.count == 32
-            else { throw CryptoError(.invalidJWK, reason: "EC JWK needs 32-byte base64url x and y") }
-            return try ecPublicKey(point: [0x04] + x + y)
-        case "RSA":
-            guard var n = jwk.n.flatMap(Base64URL.decode), var e = jwk.e.flatMap(Base64URL.decode) else {
-                throw CryptoError(.invalidJWK, reason: "RSA JWK needs base64url n and e")
+    static func pkey(from components: PublicKeyComponents) throws -> OpaquePointer {
+        switch components {
+        case .ecP256(let x, let y):
+            guard x.count == 32, y.count == 32 else {
+                throw CryptoError(.invalidJWK, reason: "EC P-256 needs 32-byte x and y")
             }
-            n = Array(n.drop { $0 == 0 })
-            e = Array(e.drop { $0 == 0 })
+            return try ecPublicKey(point: [0x04] + x + y)
+        case .rsa(let modulus, let exponent):
+            let n = Array(modulus.drop { $0 == 0 })
+            let e = Array(exponent.drop { $0 == 0 })
             guard !e.isEmpty, e.count <= 8, !n.isEmpty else {
-                throw CryptoError(.invalidJWK, reason: "RSA JWK has an empty modulus or a bad exponent")
+                throw CryptoError(.invalidJWK, reason: "RSA key has an empty modulus or a bad exponent")
             }
             let bits = n.count * 8 - n[0].leadingZeroBitCount
             guard bits >= KeyKind.minimumRSABits else {
                 throw CryptoError(
-                    .weakKey, reason: "RSA JWK has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
+                    .weakKey, reason: "RSA key has \(bits) bits, at least \(KeyKind.minimumRSABits) needed")
             }
             guard bits <= KeyKind.maximumRSABits else {
-                throw CryptoError(.unsupportedKey, reason: "RSA JWK modulus too large")
+                throw CryptoError(.unsupportedKey, reason: "RSA modulus too large")
             }
             return try rsaPublicKey(n: n, e: e)
-        default:
-            throw CryptoError(.unsupportedKey, reason: "JWK kty must be EC or RSA")
         }
     }
 

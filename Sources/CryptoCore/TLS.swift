@@ -9,7 +9,7 @@ import Diagnostics
 /// Why TLS could not be set up or a TLS connection failed.
 public struct TLSError: CodedError, Sendable {
     /// A stable identifier of the failure.
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         /// The certificate file is missing or is not a PEM certificate chain.
         case invalidCertificate = "tls.invalid_certificate"
         /// The key file is missing, is not a PEM private key, or does not match the certificate.

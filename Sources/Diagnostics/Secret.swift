@@ -82,17 +82,17 @@ public struct Secret: Sendable, Hashable, CustomStringConvertible, CustomDebugSt
 }
 
 /// Why a ``Secret`` could not be revealed; names the reference, never the value.
-public struct SecretError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct SecretError: CodedError, Sendable, Hashable {
     /// A stable kind of failure.
-    public enum Code: String, Sendable, Hashable {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The file does not exist or cannot be read.
-        case fileUnreadable
+        case fileUnreadable = "secret.file_unreadable"
         /// The file is not UTF-8 text.
-        case notUTF8
+        case notUTF8 = "secret.not_utf8"
         /// The environment variable is not set.
-        case variableUnset
+        case variableUnset = "secret.variable_unset"
         /// The value is empty.
-        case empty
+        case empty = "secret.empty"
     }
 
     /// The kind of failure.
@@ -106,8 +106,8 @@ public struct SecretError: Error, Sendable, Hashable, CustomStringConvertible {
         self.reference = reference
     }
 
-    /// A message naming the reference.
-    public var description: String {
+    /// A message naming the reference (what `description` shows, without the code).
+    public var reason: String {
         let place = Secret(reference).referenceDescription
         switch code {
         case .fileUnreadable: return "secret \(place): the file cannot be read"
@@ -116,6 +116,10 @@ public struct SecretError: Error, Sendable, Hashable, CustomStringConvertible {
         case .empty: return "secret \(place): the value is empty"
         }
     }
+
+    /// The message alone: it already says what failed, and operators have read it in this form since
+    /// the first release.
+    public var description: String { reason }
 }
 
 extension Secret: Decodable {

@@ -89,7 +89,7 @@ public struct HTTPServerConfiguration: Sendable {
 /// Why the server could not start.
 public struct HTTPServerError: CodedError, Sendable {
     /// A stable identifier of the failure.
-    public enum Code: String, Sendable {
+    public enum Code: String, Sendable, CaseIterable {
         /// Another process already listens on the address and port.
         case addressInUse = "http_server.address_in_use"
         /// The process may not bind that port (a port below 1024 without the capability).

@@ -51,17 +51,17 @@ public enum PasswordOutcome: Sendable {
 
 /// A failure to decide (not a "no"): the provider could not reach its directory, is misconfigured,
 /// or its peer answered something it could not understand. Maps to 503 at the token endpoint.
-public struct ProviderError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct ProviderError: CodedError, Sendable, Hashable {
     /// Stable machine-readable codes.
-    public enum Code: String, Sendable, Hashable {
+    public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The directory or IdP could not be reached or timed out.
-        case unavailable
+        case unavailable = "provider.unavailable"
         /// The provider's configuration does not work (bad bind DN, bad URL).
-        case misconfigured
+        case misconfigured = "provider.misconfigured"
         /// The peer answered something unexpected.
-        case protocolViolation
+        case protocolViolation = "provider.protocol_violation"
         /// A local dependency (the database) failed.
-        case internalFailure
+        case internalFailure = "provider.internal"
     }
 
     /// The code.

@@ -26,13 +26,25 @@ public enum MappingRefusal: Error, Sendable, Hashable, CustomStringConvertible {
     /// The account could not be created: the username breaks `Username`'s rule (or cannot name a namespace).
     case invalidUsername(username: String, reason: String)
 
+    /// The stable codes of refusals, for logs, audit and the token endpoint's message.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// Another account already has the username; never merged silently.
+        case usernameTaken = "mapping.username_taken"
+        /// The provider does not create accounts and nobody linked the identity.
+        case provisioningDisabled = "mapping.provisioning_disabled"
+        /// The linked account is disabled.
+        case accountDisabled = "mapping.account_disabled"
+        /// The username breaks the username rule, so no account can be created.
+        case invalidUsername = "mapping.invalid_username"
+    }
+
     /// A stable code for logs and audit.
-    public var code: String {
+    public var code: Code {
         switch self {
-        case .usernameTaken: "username_taken"
-        case .provisioningDisabled: "provisioning_disabled"
-        case .accountDisabled: "account_disabled"
-        case .invalidUsername: "invalid_username"
+        case .usernameTaken: .usernameTaken
+        case .provisioningDisabled: .provisioningDisabled
+        case .accountDisabled: .accountDisabled
+        case .invalidUsername: .invalidUsername
         }
     }
 

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 
 /// A parsed JSON document that keeps integers apart from fractions and booleans, so a field of the wrong
@@ -98,7 +99,15 @@ public indirect enum JSONValue: Sendable, Hashable, Codable {
 }
 
 /// Why a document is not valid JSON.
-public struct JSONValueError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct JSONValueError: CodedError, Sendable, Hashable {
+    /// The one code: the document is not JSON (the reason says where and why).
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The document is not valid JSON.
+        case invalid = "json.invalid"
+    }
+
+    /// Always `.invalid`.
+    public var code: Code { .invalid }
     /// The parser's reason.
     public var reason: String
 

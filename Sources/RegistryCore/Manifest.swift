@@ -191,28 +191,14 @@ public struct ManifestSummary: Sendable, Hashable {
 }
 
 /// Why a manifest document could not be summarized.
-public struct ManifestError: CodedError, Sendable, Hashable {
-    /// The stable failure codes.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
-        /// The document is not JSON.
-        case invalidJSON = "manifest_invalid_json"
-        /// The document is JSON but lacks or mistypes a field the summary needs.
-        case malformed = "manifest_malformed"
-        /// The document is of a kind Portcullis does not track (schema 1, an unknown media type).
-        case unsupported = "manifest_unsupported"
-    }
+public typealias ManifestError = CodedFailure<ManifestErrorCode>
 
-    /// The stable code.
-    public var code: Code
-    /// A sentence naming the field and the problem.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The message, as `CodedError` reports it (`description` is `code: message`).
-    public var reason: String { message }
+/// The stable codes of a `ManifestError`.
+public enum ManifestErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The document is not JSON.
+    case invalidJSON = "manifest.invalid_json"
+    /// The document is JSON but lacks or mistypes a field the summary needs.
+    case malformed = "manifest.malformed"
+    /// The document is of a kind Portcullis does not track (schema 1, an unknown media type).
+    case unsupported = "manifest.unsupported"
 }

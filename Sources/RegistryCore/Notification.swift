@@ -154,36 +154,22 @@ public struct RegistryNotification: Sendable, Hashable {
 }
 
 /// Why an envelope or one of its events was refused, with a stable code and a message naming the field.
-public struct NotificationError: CodedError, Sendable, Hashable {
-    /// The stable failure codes.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
-        /// The body or the stored event is not JSON.
-        case invalidJSON = "invalid_json"
-        /// The body is JSON but not `{"events": [...]}`.
-        case notAnEnvelope = "not_an_envelope"
-        /// A required field is absent or null.
-        case missingField = "missing_field"
-        /// A field has the wrong JSON type.
-        case wrongType = "wrong_type"
-        /// A field has the right type but an unacceptable value.
-        case invalidValue = "invalid_value"
-        /// The action is not one of push, pull, mount, delete.
-        case unknownAction = "unknown_action"
-    }
+public typealias NotificationError = CodedFailure<NotificationErrorCode>
 
-    /// The stable code.
-    public var code: Code
-    /// A sentence naming the field and the problem; quotes at most a short, sanitized piece of the input.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The message, as `CodedError` reports it (`description` is `code: message`).
-    public var reason: String { message }
+/// The stable codes of a `NotificationError`.
+public enum NotificationErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The body or the stored event is not JSON.
+    case invalidJSON = "notification.invalid_json"
+    /// The body is JSON but not `{"events": [...]}`.
+    case notAnEnvelope = "notification.not_an_envelope"
+    /// A required field is absent or null.
+    case missingField = "notification.missing_field"
+    /// A field has the wrong JSON type.
+    case wrongType = "notification.wrong_type"
+    /// A field has the right type but an unacceptable value.
+    case invalidValue = "notification.invalid_value"
+    /// The action is not one of push, pull, mount, delete.
+    case unknownAction = "notification.unknown_action"
 }
 
 /// A notification body split into its events, each checked on its own so one bad event spoils no sibling.

@@ -64,40 +64,26 @@ public struct FetchedManifest: Sendable, Hashable {
 }
 
 /// Why a registry call failed, with a stable code.
-public struct RegistryAPIError: CodedError, Sendable, Hashable {
-    /// The stable failure codes.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
-        /// The registry could not be reached, or the connection broke (retried before this is thrown).
-        case unreachable = "registry_unreachable"
-        /// The registry did not answer within the timeout.
-        case timeout = "registry_timeout"
-        /// The registry refused our token (401/403).
-        case unauthorized = "registry_unauthorized"
-        /// The registry refused deletion because it is disabled (405).
-        case deletionDisabled = "registry_deletion_disabled"
-        /// The thing asked for does not exist (404) where that is an error.
-        case notFound = "registry_not_found"
-        /// The registry answered 5xx after every retry.
-        case serverError = "registry_server_error"
-        /// The answer could not be understood (bad JSON, missing digest header, a Link loop).
-        case badResponse = "registry_bad_response"
-        /// Our own credentials could not be minted.
-        case credentials = "registry_credentials"
-    }
+public typealias RegistryAPIError = CodedFailure<RegistryAPIErrorCode>
 
-    /// The stable code.
-    public var code: Code
-    /// A human sentence naming the registry call and what went wrong; never contains a token.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The message, as `CodedError` reports it (`description` is `code: message`).
-    public var reason: String { message }
+/// The stable codes of a `RegistryAPIError`.
+public enum RegistryAPIErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The registry could not be reached, or the connection broke (retried before this is thrown).
+    case unreachable = "registry.unreachable"
+    /// The registry did not answer within the timeout.
+    case timeout = "registry.timeout"
+    /// The registry refused our token (401/403).
+    case unauthorized = "registry.unauthorized"
+    /// The registry refused deletion because it is disabled (405).
+    case deletionDisabled = "registry.deletion_disabled"
+    /// The thing asked for does not exist (404) where that is an error.
+    case notFound = "registry.not_found"
+    /// The registry answered 5xx after every retry.
+    case serverError = "registry.server_error"
+    /// The answer could not be understood (bad JSON, missing digest header, a Link loop).
+    case badResponse = "registry.bad_response"
+    /// Our own credentials could not be minted.
+    case credentials = "registry.credentials"
 }
 
 /// The manifest media types Portcullis tracks; blobs and anything else are ignored.

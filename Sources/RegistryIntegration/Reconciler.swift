@@ -5,26 +5,12 @@ import Storage
 import Synchronization
 
 /// Why a reconciliation run did not happen, with a stable code.
-public struct ReconciliationError: CodedError, Sendable, Hashable {
-    /// The stable failure codes.
-    public enum Code: String, Sendable, Hashable {
-        /// Another run for the same registry is in progress in this process.
-        case alreadyRunning = "reconciliation_already_running"
-    }
+public typealias ReconciliationError = CodedFailure<ReconciliationErrorCode>
 
-    /// The stable code.
-    public var code: Code
-    /// A human sentence.
-    public var message: String
-
-    /// Creates an error.
-    public init(_ code: Code, _ message: String) {
-        self.code = code
-        self.message = message
-    }
-
-    /// The message, as `CodedError` reports it (`description` is `code: message`).
-    public var reason: String { message }
+/// The stable codes of a `ReconciliationError`.
+public enum ReconciliationErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// Another run for the same registry is in progress in this process.
+    case alreadyRunning = "reconciliation.already_running"
 }
 
 /// What one reconciliation run found and did.

@@ -1,27 +1,27 @@
+import Authorization
 import Diagnostics
 import Foundation
 import RegistryCore
 import Storage
-import TokenAuthority
 
 /// Why a deletion through Portcullis did not happen (or happened only in part), with a stable code.
 public struct DeletionError: CodedError, Sendable, Hashable {
     /// The stable failure codes.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The name is not a valid `namespace/repository[:tag]`.
-        case invalidName = "deletion_invalid_name"
+        case invalidName = "deletion.invalid_name"
         /// The acting user does not exist or is disabled.
-        case unknownActor = "deletion_unknown_actor"
+        case unknownActor = "deletion.unknown_actor"
         /// The authorization policy does not let the acting user delete in this repository.
-        case denied = "deletion_denied"
+        case denied = "deletion.denied"
         /// The registry does not hold the tag or repository (the database is left as it is; a
         /// `registry sync` settles a stale record).
-        case notAtRegistry = "deletion_not_at_registry"
+        case notAtRegistry = "deletion.not_at_registry"
         /// The registry refused or failed the deletion; the database is left as it is.
-        case registryRefused = "deletion_registry_refused"
+        case registryRefused = "deletion.registry_refused"
         /// Some manifests of a repository were deleted and others refused; the database records
         /// exactly the deleted ones.
-        case partial = "deletion_partial"
+        case partial = "deletion.partial"
     }
 
     /// The stable code.

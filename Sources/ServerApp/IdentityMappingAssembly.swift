@@ -21,7 +21,7 @@ struct MappedIdentityLinker: IdentityLinking {
     func link(_ identity: ExternalIdentity) async throws -> IdentityLinkOutcome {
         switch try await mapper.map(identity) {
         case .mapped(let userID): .linked(userID: userID.rawValue)
-        case .refused(let refusal): .refused(message: refusal.description, code: refusal.code)
+        case .refused(let refusal): .refused(message: refusal.description, code: refusal.code.rawValue)
         }
     }
 }

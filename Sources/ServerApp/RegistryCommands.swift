@@ -1,3 +1,4 @@
+import Authorization
 import Configuration
 import Diagnostics
 import Foundation

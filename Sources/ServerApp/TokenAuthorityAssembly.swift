@@ -1,4 +1,5 @@
 import ApplicationTokens
+import Authorization
 import Configuration
 import Diagnostics
 import Foundation
@@ -148,7 +149,7 @@ extension PolicySettings {
     /// The authorization policy switches these settings choose, as the token endpoint and deletions apply them.
     var authorization: AuthorizationSettings {
         AuthorizationSettings(
-            pushPolicy: TokenAuthority.PushPolicy(rawValue: pushImages.rawValue) ?? .allowTeams,
+            pushPolicy: Authorization.PushPolicy(rawValue: pushImages.rawValue) ?? .allowTeams,
             deleteEnabled: delete.enabled,
             deleteContributors: delete.contributors, anonymousPull: anonymousBrowsing)
     }

@@ -1,33 +1,35 @@
+import Diagnostics
+
 /// Why a store operation failed: a stable code, a message safe to show to users and operators,
 /// and a private reason for logs.
 ///
 /// Equality compares only the code, so tests and callers write
 /// `#expect(throws: StoreError.conflict) { … }` or `catch let error as StoreError where error.code == .notFound`.
-public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
+public struct StoreError: CodedError, Sendable, Hashable {
     /// The stable kinds of failure.
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// A unique constraint clashed; `subject` names what (for example `users.username`).
-        case conflict
+        case conflict = "store.conflict"
         /// The record to change or read does not exist.
-        case notFound
+        case notFound = "store.not_found"
         /// A referenced record is missing or a record is still referenced (foreign key), or a check failed.
-        case constraintViolated
+        case constraintViolated = "store.constraint_violated"
         /// A value was rejected before reaching the database (empty name, out of range).
-        case invalidInput
+        case invalidInput = "store.invalid_input"
         /// The database cannot be reached or is busy/locked beyond the timeout, or the disk failed.
-        case unavailable
+        case unavailable = "store.unavailable"
         /// The database file is damaged or not a database.
-        case corrupt
+        case corrupt = "store.corrupt"
         /// A schema migration failed and was rolled back.
-        case migrationFailed
+        case migrationFailed = "store.migration_failed"
         /// The database was migrated by a newer Portcullis than this binary.
-        case schemaTooNew
+        case schemaTooNew = "store.schema_too_new"
         /// The database lacks tables or columns this binary needs: it was not migrated yet.
-        case schemaMissing
+        case schemaMissing = "store.schema_missing"
         /// The store was closed.
-        case closed
+        case closed = "store.closed"
         /// An unexpected internal error (a bug); the reason says more.
-        case `internal`
+        case `internal` = "store.internal"
     }
 
     /// The stable failure kind.
@@ -36,8 +38,9 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
     public let message: String
     /// What clashed or was missing, as `table.column` or a record kind, when known.
     public let subject: String?
-    /// The low-level reason (a SQLite or libpq message) for logs; may name tables, never bound values.
-    public let reason: String?
+    /// The low-level reason (a SQLite or libpq message) for logs, empty when there is none; may name
+    /// tables, never bound values.
+    public let reason: String
     /// Where the error was raised.
     public let file: String
     /// The line where the error was raised.
@@ -51,19 +54,13 @@ public struct StoreError: Error, Sendable, Hashable, CustomStringConvertible {
         self.code = code
         self.message = message
         self.subject = subject
-        self.reason = reason
+        self.reason = reason ?? ""
         self.file = file
         self.line = line
     }
 
     /// `code: message`, for logs and CLI output.
     public var description: String { "\(code.rawValue): \(message)" }
-
-    /// Compares codes only.
-    public static func == (lhs: StoreError, rhs: StoreError) -> Bool { lhs.code == rhs.code }
-
-    /// Hashes the code only, consistent with `==`.
-    public func hash(into hasher: inout Hasher) { hasher.combine(code) }
 
     /// A unique value clashed (pattern for `#expect(throws:)`).
     public static let conflict = StoreError(.conflict, "already exists")

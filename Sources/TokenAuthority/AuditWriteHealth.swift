@@ -46,7 +46,9 @@ public final class AuditWriteHealth: Sendable {
         let now = ContinuousClock.now
         // A store error's reason is SQLite's own words ("database or disk is full"): what the operator needs.
         var description = "\(error)"
-        if let storeError = error as? StoreError, let reason = storeError.reason { description += " (\(reason))" }
+        if let storeError = error as? StoreError, !storeError.reason.isEmpty {
+            description += " (\(storeError.reason))"
+        }
         let suppressed = state.withLock { state -> Int? in
             state.failing = true
             state.failures += events

@@ -1,6 +1,7 @@
 import CryptoCore
 import Diagnostics
 import Foundation
+import JOSE
 import Synchronization
 
 /// How the `kid` of a signing key is spelled in token headers and the JWKS.

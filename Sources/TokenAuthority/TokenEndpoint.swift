@@ -1,3 +1,4 @@
+import Authorization
 import CryptoCore
 import Diagnostics
 import Foundation

@@ -55,7 +55,7 @@ import Testing
         let local = try await store.write { try TestProvisioner().createAccount(NewUser(username: "alice"), in: $0) }
         let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity("alice", groups: [Self.developersDN]))
         let refusal = try #require(outcome.refusal)
-        #expect(refusal.code == "username_taken")
+        #expect(refusal.code == .usernameTaken)
         #expect(refusal.description.contains("'alice' already belongs to another Portcullis account"))
         #expect(try await store.read { try $0.identityLinks(of: local.id) }.isEmpty)
         #expect(try await membershipSummary(store, "alice").isEmpty)
@@ -66,7 +66,7 @@ import Testing
         var rules = Self.rules
         rules.autoProvision = false
         let outcome = try await makeMapper(store, rules).map(ldapIdentity("dave"))
-        #expect(outcome.refusal?.code == "provisioning_disabled")
+        #expect(outcome.refusal?.code == .provisioningDisabled)
         #expect(try await store.read { try $0.allUsers() }.isEmpty)
     }
 
@@ -87,13 +87,13 @@ import Testing
         let mapper = makeMapper(store, Self.rules)
         let userID = try #require(try await mapper.map(ldapIdentity("frank")).userID)
         try await store.write { try $0.setEnabled(false, for: userID) }
-        #expect(try await mapper.map(ldapIdentity("frank")).refusal?.code == "account_disabled")
+        #expect(try await mapper.map(ldapIdentity("frank")).refusal?.code == .accountDisabled)
     }
 
     @Test func aUsernameThatCannotNameANamespaceIsRefusedWithTheReason() async throws {
         let store = try await makeStore()
         let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity("!!!"))
-        #expect(outcome.refusal?.code == "invalid_username")
+        #expect(outcome.refusal?.code == .invalidUsername)
         #expect(try await store.read { try $0.allUsers() }.isEmpty, "the transaction rolled back")
     }
 
@@ -102,7 +102,7 @@ import Testing
         let store = try await makeStore()
         let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity(name, groups: [Self.developersDN]))
         let refusal = try #require(outcome.refusal)
-        #expect(refusal.code == "invalid_username")
+        #expect(refusal.code == .invalidUsername)
         #expect(refusal.description.hasPrefix("no account can be created for '"), "\(refusal)")
         #expect(!refusal.description.unicodeScalars.contains { $0.value < 0x20 }, "the name is quoted inert")
         let (users, teams, namespaces, audit) = try await store.read { reader in
@@ -130,7 +130,7 @@ import Testing
         let store = try await makeStore()
         _ = try await store.write { try TestProvisioner().createAccount(NewUser(username: "alice"), in: $0) }
         let outcome = try await makeMapper(store, Self.rules).map(ldapIdentity("Alice"))
-        #expect(outcome.refusal?.code == "username_taken")
+        #expect(outcome.refusal?.code == .usernameTaken)
         #expect(try await store.read { try $0.allUsers().count } == 1)
     }
 

@@ -68,7 +68,7 @@ extension SlapdMappingTests {
         #expect(identity.username == Self.jurgen.uid)
         let outcome = try await env.mapper(rules).map(identity)
         let refusal = try #require(outcome.refusal)
-        #expect(refusal.code == "invalid_username")
+        #expect(refusal.code == .invalidUsername)
         #expect(refusal.description.contains("U+00FC is not allowed"), "\(refusal)")
         #expect(refusal.description.contains(#"'j\u{FC}rgen'"#), "the name is quoted inert: \(refusal)")
         let rows = try await Self.accountRows(env.store)

@@ -95,20 +95,20 @@ private func summary(_ plan: ReconciliationPlan) -> [String] {
                 stored("alice/app", ["v1": "sha256:a"]), stored("bob/web", ["v1": "sha256:b", "old": "sha256:c"]),
             ],
             catalog: ["alice/app", "bob/web"],
-            repositories: ["alice/app": .failed("registry_timeout"), "bob/web": answered(["v1": "sha256:b"])],
+            repositories: ["alice/app": .failed("registry.timeout"), "bob/web": answered(["v1": "sha256:b"])],
             expected: ["-bob/web:old"], skips: [.tagListFailed]),
         Case(
             label: "a failed tag list keeps a repository even when the catalog lacks it",
             stored: [stored("alice/app", ["v1": "sha256:a"])], catalog: [],
-            repositories: ["alice/app": .failed("registry_unreachable")], expected: [], skips: [.tagListFailed]),
+            repositories: ["alice/app": .failed("registry.unreachable")], expected: [], skips: [.tagListFailed]),
         Case(
             label: "a failed tag HEAD keeps the tag as it is",
             stored: [stored("alice/app", ["v1": "sha256:a"])], catalog: ["alice/app"],
-            repositories: ["alice/app": .tags(["v1": .failed("registry_server_error")])], expected: [],
+            repositories: ["alice/app": .tags(["v1": .failed("registry.server_error")])], expected: [],
             skips: [.tagHeadFailed]),
         Case(
             label: "a failed HEAD of a new tag adds nothing and creates no repository",
-            stored: [], catalog: ["alice/app"], repositories: ["alice/app": .tags(["v1": .failed("registry_timeout")])],
+            stored: [], catalog: ["alice/app"], repositories: ["alice/app": .tags(["v1": .failed("registry.timeout")])],
             expected: [], skips: [.tagHeadFailed]),
         Case(
             label: "a tag that vanished between list and HEAD is kept",
@@ -146,7 +146,7 @@ private func summary(_ plan: ReconciliationPlan) -> [String] {
         let plan = ReconciliationPlan.make(
             stored: testCase.stored,
             listing: RegistryListing(
-                catalog: testCase.catalog, catalogFailure: testCase.catalog == nil ? "registry_unreachable" : nil,
+                catalog: testCase.catalog, catalogFailure: testCase.catalog == nil ? "registry.unreachable" : nil,
                 repositories: testCase.repositories, startedAt: listedAt))
         #expect(summary(plan) == testCase.expected)
         #expect(Set(plan.skipped.map(\.reason)) == Set(testCase.skips))

@@ -1,9 +1,9 @@
+import Authorization
 import Foundation
 import RegistryCore
 import RegistryIntegration
 import Storage
 import Testing
-import TokenAuthority
 
 private let deletable = AuthorizationSettings(
     pushPolicy: .allowTeams, deleteEnabled: true, deleteContributors: false, anonymousPull: true)

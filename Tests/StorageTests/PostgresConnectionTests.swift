@@ -40,7 +40,7 @@ import Testing
         } catch let error as StoreError {
             #expect(error.code == .invalidInput)
             #expect(!error.message.contains("s3cr3tpw"))
-            #expect(!(error.reason ?? "").contains("s3cr3tpw"))
+            #expect(!error.reason.contains("s3cr3tpw"))
         }
     }
 

@@ -229,7 +229,7 @@ final class Signal: Sendable {
             }
             return await group.reduce(into: Set<String>()) { $0.insert($1) }
         }
-        #expect(outcomes.isSubset(of: ["ok", "closed"]))
+        #expect(outcomes.isSubset(of: ["ok", StoreError.Code.closed.rawValue]))
     }
 
     @Test func workQueuedBeforeCloseStillCompletes() async throws {

@@ -1,8 +1,10 @@
+import Authorization
 import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
 import IdentityCore
+import JOSE
 import SQLiteStorage
 import Storage
 import Synchronization

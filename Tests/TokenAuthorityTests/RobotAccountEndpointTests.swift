@@ -1,3 +1,4 @@
+import Authorization
 import Administration
 import ApplicationTokens
 import CryptoCore

@@ -1,3 +1,4 @@
+import Authorization
 import IdentityCore
 import Storage
 import Testing

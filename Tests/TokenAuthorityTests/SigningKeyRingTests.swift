@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import JOSE
 import Testing
 
 @testable import TokenAuthority
@@ -225,5 +226,18 @@ import Testing
         #expect(generated.algorithm == .rs256)
         #expect(generated.keyID == generated.privateKey.publicKey.jwkThumbprint())
         #expect(generated.privateKey.kind == .rsa(bits: 2048))
+    }
+
+    @Test(arguments: [SigningAlgorithm.es256, .rs256])
+    func pythonCryptographyVerifiesOurTokenAndAgreesOnTheLibtrustKeyID(algorithm: SigningAlgorithm) async throws {
+        let key = algorithm == .es256 ? TestKeys.ec : await TestKeys.rsa()
+        let certificate = try Certificate.selfSigned(key: key, commonName: "cross-check", validity: .seconds(3600))
+        let signingKey = try SigningKey(privateKey: key, certificate: certificate, keyIDFormat: .libtrust)
+        let token = try signingKey.sign(
+            claimsJSON: Array(#"{"iss":"portcullis","sub":"ali/ce","exp":1800000300}"#.utf8))
+        let result = try await Tool.run("python3", ["-c", Tool.pythonVerifier, token])
+        #expect(result.status == 0, "\(result.output)")
+        #expect(result.output.contains("OK \(algorithm.rawValue) \(signingKey.keyID)"), "\(result.output)")
+        #expect(result.output.contains(#"'sub': 'ali/ce'"#), "\(result.output)")
     }
 }

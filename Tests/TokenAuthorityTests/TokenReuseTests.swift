@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import JOSE
 import Testing
 
 @testable import TokenAuthority

@@ -5,7 +5,7 @@
 import CryptoCore
 import Foundation
 import FuzzDriver
-import TokenAuthority
+import JOSE
 
 // Fixed keys made for this target only (they sign nothing anywhere else), so every run is the same.
 let ecKey = try! PrivateKey(

@@ -2,8 +2,8 @@
 // input) must parse without crashing, within the request's bounds, and every scope it accepts must
 // render to text that parses back to the same scope. Built only with PORTCULLIS_FUZZ=1 (see .ci/fuzz).
 
+import Authorization
 import FuzzDriver
-import TokenAuthority
 
 @_cdecl("ScopeFuzzer_main")
 func fuzzerMain(_ argc: CInt, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?) -> CInt {

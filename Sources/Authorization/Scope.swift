@@ -14,7 +14,7 @@ public enum RegistryAction {
 
     /// The order actions are listed in rendered scopes: pull, push, delete, `*`, then any others
     /// alphabetically.
-    static func renderingOrder(_ lhs: String, _ rhs: String) -> Bool {
+    public static func renderingOrder(_ lhs: String, _ rhs: String) -> Bool {
         let rank = { (action: String) -> Int in
             switch action {
             case pull: 0

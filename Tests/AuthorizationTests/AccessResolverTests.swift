@@ -1,8 +1,8 @@
+import Authorization
 import IdentityCore
 import SQLiteStorage
 import Storage
 import Testing
-import TokenAuthority
 
 /// The people and namespaces every resolver test starts from.
 private struct World: Sendable {

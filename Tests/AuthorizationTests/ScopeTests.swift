@@ -1,5 +1,5 @@
+import Authorization
 import Testing
-import TokenAuthority
 
 @Suite struct ScopeTests {
     // MARK: What real clients send (registry-protocol.md)

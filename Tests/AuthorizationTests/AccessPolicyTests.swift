@@ -1,7 +1,7 @@
+import Authorization
 import IdentityCore
 import Storage
 import Testing
-import TokenAuthority
 
 /// The whole Portus matrix (portus-behaviour.md §3.1 with Portcullis's departures), checked cell by
 /// cell against an independent statement of the rules written below in plain terms.
