@@ -85,6 +85,13 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: Application services (accounts, teams, namespaces, repositories, audit) for every front door
+    // The policy types come from TokenAuthority until they move to Authorization; no HTTP, no plugins.
+    .target(
+        name: "Administration",
+        dependencies: ["Storage", "IdentityCore", "Diagnostics", "TokenAuthority", "CryptoCore", "Threading"],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -103,7 +110,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks",
+            "RegistryIntegration", "Webhooks", "Administration",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -180,6 +187,13 @@ var targets: [Target] = [
             "Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient",
             "CryptoCore",
             "Diagnostics", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    // The application services over a real SQLite store, and the resource policy's table.
+    .testTarget(
+        name: "AdministrationTests",
+        dependencies: [
+            "Administration", "Storage", "SQLiteStorage", "TokenAuthority", "Diagnostics", "Threading",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

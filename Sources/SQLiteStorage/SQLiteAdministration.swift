@@ -1,0 +1,55 @@
+import Foundation
+import Storage
+
+/// Queries the administration services need beyond the aggregates' basics: filtered audit pages with a
+/// total, repository descriptions.
+extension SQLiteTransaction {
+    func auditEvents(matching filter: AuditEventFilter, offset: Int, limit: Int) throws -> AuditEventPage {
+        var conditions: [String] = []
+        var values: [SQLValue] = []
+        if let actor = filter.actor {
+            conditions.append("actor_name = ?")
+            values.append(actor.sqlValue)
+        }
+        if let action = filter.action {
+            if action.hasSuffix(".*") {
+                // A family: the prefix up to and including the dot, matched literally (no LIKE wildcards).
+                let prefix = String(action.dropLast())
+                conditions.append("substr(action, 1, ?) = ?")
+                values.append(contentsOf: [prefix.unicodeScalars.count.sqlValue, prefix.sqlValue])
+            } else {
+                conditions.append("action = ?")
+                values.append(action.sqlValue)
+            }
+        }
+        if let target = filter.target {
+            if target.hasSuffix("*") {
+                let prefix = String(target.dropLast())
+                conditions.append("substr(target, 1, ?) = ?")
+                values.append(contentsOf: [prefix.unicodeScalars.count.sqlValue, prefix.sqlValue])
+            } else {
+                conditions.append("target = ?")
+                values.append(target.sqlValue)
+            }
+        }
+        if let since = filter.since {
+            conditions.append("time >= ?")
+            values.append(since.sqlValue)
+        }
+        if let until = filter.until {
+            conditions.append("time < ?")
+            values.append(until.sqlValue)
+        }
+        let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
+        let total = try count("SELECT count(*) FROM audit_events\(whereClause)", values)
+        let events = try auditEvents(
+            where: whereClause, values + [max(0, limit).sqlValue, max(0, offset).sqlValue])
+        return AuditEventPage(events: events, total: total)
+    }
+
+    func setDescription(_ description: String?, forRepository repositoryID: Repository.ID) throws {
+        try change(
+            "repository", "UPDATE repositories SET description = ?, updated_at = ? WHERE id = ?",
+            [description.sqlValue, now().sqlValue, repositoryID.sqlValue])
+    }
+}
