@@ -24,12 +24,7 @@ public struct NamespaceSummary: Sendable, Hashable {
 }
 
 /// The fields namespaces sort by.
-public enum NamespaceSortField: String, SortField {
-    /// By name.
-    case name
-    /// By creation time.
-    case createdAt = "created_at"
-}
+public typealias NamespaceSortField = NameSortField
 
 /// Namespaces: create, list, show, update description, visibility, transfer to another team, delete.
 /// Names follow Portus's rule with `-` kept (``NamespaceNaming``).

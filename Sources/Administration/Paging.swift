@@ -1,6 +1,14 @@
 /// A field a listing may be sorted by; each service lists its own.
 public protocol SortField: RawRepresentable, CaseIterable, Sendable, Hashable where RawValue == String {}
 
+/// The fields of listings of named things (teams, namespaces).
+public enum NameSortField: String, SortField {
+    /// By name.
+    case name
+    /// By creation time.
+    case createdAt = "created_at"
+}
+
 /// Which slice of a listing to return, and in what order: offset/limit paging, so front doors can answer
 /// with a total count (`X-Total-Count`) and page links.
 public struct PageRequest<Field: SortField>: Sendable, Hashable {

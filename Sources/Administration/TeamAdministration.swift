@@ -32,12 +32,7 @@ public struct TeamDetails: Sendable, Hashable {
 }
 
 /// The fields teams sort by.
-public enum TeamSortField: String, SortField {
-    /// By name.
-    case name
-    /// By creation time.
-    case createdAt = "created_at"
-}
+public typealias TeamSortField = NameSortField
 
 /// Teams and memberships, with Portus's member rules: an administrator added to a team is always an owner
 /// and cannot be demoted; the last owner can be neither removed nor demoted; hidden (personal and global)

@@ -11,25 +11,17 @@ extension SQLiteTransaction {
             conditions.append("actor_name = ?")
             values.append(actor.sqlValue)
         }
-        if let action = filter.action {
-            if action.hasSuffix(".*") {
-                // A family: the prefix up to and including the dot, matched literally (no LIKE wildcards).
-                let prefix = String(action.dropLast())
-                conditions.append("substr(action, 1, ?) = ?")
+        for (column, pattern, wildcard) in [("action", filter.action, ".*"), ("target", filter.target, "*")] {
+            guard let pattern else { continue }
+            if pattern.hasSuffix(wildcard) {
+                // A prefix (for an action family, up to and including the dot), matched literally: no LIKE,
+                // so `%` and `_` in a filter mean themselves.
+                let prefix = String(pattern.dropLast())
+                conditions.append("substr(\(column), 1, ?) = ?")
                 values.append(contentsOf: [prefix.unicodeScalars.count.sqlValue, prefix.sqlValue])
             } else {
-                conditions.append("action = ?")
-                values.append(action.sqlValue)
-            }
-        }
-        if let target = filter.target {
-            if target.hasSuffix("*") {
-                let prefix = String(target.dropLast())
-                conditions.append("substr(target, 1, ?) = ?")
-                values.append(contentsOf: [prefix.unicodeScalars.count.sqlValue, prefix.sqlValue])
-            } else {
-                conditions.append("target = ?")
-                values.append(target.sqlValue)
+                conditions.append("\(column) = ?")
+                values.append(pattern.sqlValue)
             }
         }
         if let since = filter.since {

@@ -68,13 +68,7 @@ extension AppContext {
 extension ParsedArguments {
     /// `--offset N --limit N --sort FIELD --desc` as a page request (the CLI lists up to 1000 by default).
     mutating func page<Field: SortField>(sortedBy defaultField: Field) throws(CommandFailure) -> PageRequest<Field> {
-        func number(_ name: String, _ fallback: Int) throws(CommandFailure) -> Int {
-            guard let text = option(name) else { return fallback }
-            guard let value = Int(text) else { throw CommandFailure(.usage, "--\(name) takes a whole number") }
-            return value
-        }
-        let offset = try number("offset", 0)
-        let limit = try number("limit", PageRequest<Field>.maximumLimit)
+        let (offset, limit) = try offsetAndLimit()
         var sort = defaultField
         if let name = option("sort") {
             guard let field = Field(rawValue: name) else {
@@ -84,6 +78,22 @@ extension ParsedArguments {
             sort = field
         }
         return PageRequest(offset: offset, limit: limit, sort: sort, descending: flag("desc"))
+    }
+}
+
+extension ParsedArguments {
+    /// `--offset N --limit N` (the CLI lists up to 1000 by default); the service checks the range.
+    mutating func offsetAndLimit() throws(CommandFailure) -> (offset: Int, limit: Int) {
+        var numbers: [Int] = []
+        for (name, fallback) in [("offset", 0), ("limit", PageRequest<NameSortField>.maximumLimit)] {
+            guard let text = option(name) else {
+                numbers.append(fallback)
+                continue
+            }
+            guard let value = Int(text) else { throw CommandFailure(.usage, "--\(name) takes a whole number") }
+            numbers.append(value)
+        }
+        return (numbers[0], numbers[1])
     }
 }
 

@@ -1,4 +1,5 @@
 import Administration
+import Diagnostics
 import Foundation
 import Storage
 
@@ -124,5 +125,35 @@ enum RepositoryShowCommand {
             ["updated", repository.updatedAt.formatted(.iso8601)],
         ]
         print(table(header: ["FIELD", "VALUE"], rows: rows), terminator: "")
+    }
+}
+
+/// `portcullis audit search`: parse, call ``AuditQueries``, print.
+enum AuditSearchCommand {
+    static func run(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        var filter = AuditEventFilter(
+            actor: parsed.option("actor"), action: parsed.option("action"), target: parsed.option("target"))
+        for (name, keyPath) in [("since", \AuditEventFilter.since), ("until", \AuditEventFilter.until)] {
+            guard let text = parsed.option(name) else { continue }
+            guard let date = AuditArchiveCommand.parseDate(text) else {
+                throw CommandFailure(.usage, "--\(name): '\(text)' is not a date (2026-01-31 or 2026-01-31T12:00:00Z)")
+            }
+            filter[keyPath: keyPath] = date
+        }
+        let (offset, limit) = try parsed.offsetAndLimit()
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let events = try await context.administration {
+            try await $0.audit.list(filter, offset: offset, limit: limit, by: $0.actor)
+        }
+        let rows = events.items.map { event in
+            [
+                RFC3339.format(event.time), event.actorName ?? "-", event.action, event.target ?? "-",
+                event.outcome.rawValue, event.detail ?? "",
+            ]
+        }
+        print(table(header: ["TIME", "ACTOR", "ACTION", "TARGET", "OUTCOME", "DETAIL"], rows: rows), terminator: "")
+        print(pagingFooter(events), terminator: "")
     }
 }

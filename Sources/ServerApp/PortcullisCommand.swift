@@ -16,6 +16,9 @@ public enum PortcullisCommand {
           doctor                                check stored data against today's rules (usernames, case
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
+          audit search [--actor NAME] [--action A|FAMILY.*] [--target T|PREFIX*] [--since DATE] [--until DATE]
+                       [--offset N] [--limit N]
+                                                matching audit events, newest first, with the total
           audit export --csv [--output PATH]    the whole audit log as CSV
           audit archive --before DATE [--output PATH] [--gzip]
                                                 events before DATE to JSON Lines (0600), then deleted
@@ -141,6 +144,7 @@ public enum PortcullisCommand {
                 command, rest,
                 [
                     "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
+                    "search": AuditSearchCommand.run,
                 ])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])

@@ -53,6 +53,11 @@ import Testing
         #expect(listed.stdout.contains("qa") && !listed.stdout.contains("carol "), "personal teams stay hidden")
         let tail = try await sandbox.portcullis(["audit", "tail", "--lines", "50"])
         #expect(tail.stdout.contains("team.change_member_role") && tail.stdout.contains("team.remove_member"))
+        let search = try await sandbox.portcullis(["audit", "search", "--action", "team.*", "--limit", "2"])
+        #expect(search.status == 0, "\(search.stderr)")
+        #expect(search.stdout.contains("team.remove_member") && search.stdout.contains("cli:"), "\(search.stdout)")
+        #expect(search.stdout.contains("(2 of 5 shown; continue with --offset 2)"), "\(search.stdout)")
+        #expect(try await sandbox.portcullis(["audit", "search", "--since", "yesterday"]).status == 64)
     }
 
     @Test func namespacesAreListedShownTransferredAndRepositoriesShown() async throws {
