@@ -4,7 +4,7 @@ import Storage
 import TokenAuthority
 
 /// Who acts on the model: every administration operation takes one, asks the policy about it, and names it
-/// in the audit event it writes.
+/// in the audit event it writes. (Named `Caller`, not `Actor`, so as not to shadow Swift's `Actor` protocol.)
 public struct Caller: Sendable, Hashable, CustomStringConvertible {
     /// The kinds of acting party.
     public enum Kind: Sendable, Hashable {
