@@ -81,3 +81,24 @@ import Testing
         #expect(try await sandbox.portcullis(["team", "delete", "ops"]).status == 0)
     }
 }
+
+/// Hostile input to the administration commands: a clear refusal with exit 65, nothing half-written.
+@Suite(.serialized) struct AdministrationHostileInputTests {
+    @Test(arguments: [
+        ["team", "create", "../etc"], ["team", "create", "qa", "--description", "bell\u{7}"],
+        ["namespace", "create", "a/b", "--team", "owners"], ["namespace", "create", "x\u{1B}[2J", "--team", "owners"],
+        ["team", "add-member", "owners", "nobody"], ["team", "set-role", "owners", "nobody", "owner"],
+        ["namespace", "transfer", "missing", "owners"], ["repository", "show", "../../etc/passwd"],
+        ["user", "show", "nobody"],
+    ])
+    func badNamesAndTextAreRefusedWithExit65AndAnInertMessage(arguments: [String]) async throws {
+        let sandbox = try Sandbox()
+        #expect(try await sandbox.portcullis(["team", "create", "owners"]).status == 0)
+        let result = try await sandbox.portcullis(arguments)
+        #expect(result.status == 65, "\(arguments): \(result.stderr)")
+        #expect(!result.stderr.unicodeScalars.contains { $0.value == 0x1B || $0.value == 0x07 })
+        #expect(!result.stderr.contains("constraint"), "a clear message, not a database error")
+        let teams = try await sandbox.portcullis(["team", "list"])
+        #expect(teams.stdout.split(separator: "\n").count == 2, "only the header and owners: \(teams.stdout)")
+    }
+}
