@@ -134,6 +134,30 @@ public struct TeamAdministration: Sendable {
         }
     }
 
+    /// Renames a team (admins, or owners while `policy.userPermission.manageTeam` is on). Hidden teams keep
+    /// their names: a personal team is named after its user, the global one after the global namespace.
+    public func rename(_ name: String, to newName: String, by actor: Caller) async throws -> TeamDetails {
+        guard NamespaceNaming.isValid(newName) else {
+            throw AdministrationError(
+                .invalidTeamName, "'\(newName)' is not a valid team name (lower-case letters, digits, '.', '_', '-')")
+        }
+        let settings = settings
+        return try await store.write { writer in
+            let acting = try ResolvedCaller(actor, in: writer)
+            let team = try Self.visibleTeam(name, acting, settings, writer)
+            try acting.require(.updateTeam(try acting.standing(in: team, writer)), settings)
+            if newName == team.name { return try Self.details(team, acting, writer) }
+            if try writer.team(named: newName) != nil {
+                throw AdministrationError(.teamNameTaken, "a team named '\(newName)' already exists")
+            }
+            try writer.rename(team: team.id, to: newName)
+            _ = try writer.appendAuditEvent(
+                acting.audit(
+                    "team.change_team_name", target: "team:\(newName)", detail: [("old_name", team.name)]))
+            return try Self.details(try writer.team(id: team.id) ?? team, acting, writer)
+        }
+    }
+
     /// Deletes a team (needs `policy.delete.enabled`; admins and owners). Its namespaces go to the team named
     /// `heir`, which the actor must own; without an heir a team that owns namespaces is not deleted.
     public func delete(_ name: String, handingNamespacesTo heir: String? = nil, by actor: Caller) async throws {

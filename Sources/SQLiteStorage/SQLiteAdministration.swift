@@ -39,6 +39,12 @@ extension SQLiteTransaction {
         return AuditEventPage(events: events, total: total)
     }
 
+    func rename(team teamID: Team.ID, to name: String) throws {
+        try change(
+            "team", "UPDATE teams SET name = ?, updated_at = ? WHERE id = ?",
+            [name.sqlValue, now().sqlValue, teamID.sqlValue])
+    }
+
     func setDescription(_ description: String?, forRepository repositoryID: Repository.ID) throws {
         try change(
             "repository", "UPDATE repositories SET description = ?, updated_at = ? WHERE id = ?",

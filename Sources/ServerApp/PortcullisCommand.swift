@@ -50,6 +50,7 @@ public enum PortcullisCommand {
                                                 administrators are always added as owners
           team remove-member TEAM USER          never the last owner
           team set-role TEAM USER owner|contributor|viewer
+          team update TEAM [--name NEW] [--description TEXT]
           team delete TEAM [--namespaces-to TEAM]
           namespace create NAME --team TEAM [--visibility private|protected|public] [--description TEXT]
           namespace list [PAGING]
@@ -177,7 +178,7 @@ public enum PortcullisCommand {
                 [
                     "create": TeamCommands.create, "list": TeamCommands.list, "show": TeamCommands.show,
                     "add-member": TeamCommands.addMember, "remove-member": TeamCommands.removeMember,
-                    "set-role": TeamCommands.setRole, "delete": TeamCommands.delete,
+                    "set-role": TeamCommands.setRole, "update": TeamCommands.update, "delete": TeamCommands.delete,
                 ])
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])

@@ -89,6 +89,26 @@ enum TeamCommands {
         print("\(username) is now \(role.rawValue) of \(teamName)")
     }
 
+    static func update(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let name = try parsed.positional(0, "team name")
+        let newName = parsed.option("name")
+        let description = parsed.option("description")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        guard newName != nil || description != nil else {
+            throw CommandFailure(.usage, "say what changes: --name NEW and/or --description TEXT ('' clears it)")
+        }
+        try await context.administration { services in
+            if let description {
+                _ = try await services.teams.updateDescription(
+                    description.isEmpty ? nil : description, of: name, by: services.actor)
+            }
+            if let newName { _ = try await services.teams.rename(name, to: newName, by: services.actor) }
+        }
+        print("team \(newName ?? name) updated")
+    }
+
     static func delete(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let name = try parsed.positional(0, "team name")

@@ -204,6 +204,8 @@ public protocol StoreWriting: StoreReading {
     func createTeam(name: String, description: String?, isHidden: Bool) throws -> Team
     /// Changes a team's description.
     func setDescription(_ description: String?, forTeam teamID: Team.ID) throws
+    /// Renames a team; `.conflict` when another team has the name.
+    func rename(team teamID: Team.ID, to name: String) throws
     /// Deletes a team; fails with `.constraintViolated` while it still owns namespaces.
     func deleteTeam(_ teamID: Team.ID) throws
     /// Adds a user to a team; `.conflict` if they already are a member.

@@ -36,6 +36,22 @@ import Testing
             ])
     }
 
+    @Test func ownersRenameTheirTeamButNotOntoAnotherNameOrAHiddenTeam() async throws {
+        let fixture = try await Fixture.make()
+        defer { Task { await fixture.close() } }
+        let alice = try await fixture.user("alice")
+        let bob = try await fixture.user("bob")
+        _ = try await fixture.teams.create("backend", by: alice)
+        _ = try await fixture.teams.create("frontend", by: bob)
+        #expect(try await fixture.teams.rename("backend", to: "platform", by: alice).team.name == "platform")
+        #expect(await code { try await fixture.teams.rename("platform", to: "frontend", by: alice) } == .teamNameTaken)
+        #expect(
+            await code { try await fixture.teams.rename("platform", to: "Bad Name", by: alice) } == .invalidTeamName)
+        #expect(await code { try await fixture.teams.rename("frontend", to: "mine", by: alice) } == .teamNotFound)
+        #expect(await code { try await fixture.teams.rename("alice", to: "renamed", by: alice) } == .forbidden)
+        #expect(try await fixture.auditActions().last == "team.change_team_name")
+    }
+
     @Test func theLastOwnerCanBeNeitherRemovedNorDemoted() async throws {
         let fixture = try await Fixture.make()
         defer { Task { await fixture.close() } }

@@ -77,6 +77,11 @@ import Testing
         #expect(missing.status == 65 && missing.stderr.contains("no repository"), "\(missing.stderr)")
         let teamDelete = try await sandbox.portcullis(["team", "delete", "ops"])
         #expect(teamDelete.status == 65 && teamDelete.stderr.contains("owns images"), "\(teamDelete.stderr)")
+        #expect(
+            try await sandbox.portcullis(["team", "update", "qa", "--name", "quality", "--description", "QA"]).status
+                == 0)
+        #expect(try await sandbox.portcullis(["team", "show", "quality"]).stdout.contains("description: QA"))
+        #expect(try await sandbox.portcullis(["team", "update", "quality"]).status == 64)
         #expect(try await sandbox.portcullis(["namespace", "delete", "images"]).status == 0)
         #expect(try await sandbox.portcullis(["team", "delete", "ops"]).status == 0)
     }
