@@ -91,9 +91,11 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
-    // MARK: Application services (the CLI, the REST API and the web UI stand on them)
+    // MARK: Application services (accounts, teams, namespaces, repositories, tokens, robots, search, stars, audit)
+    // for every front door: the CLI, the REST API and the web UI. No HTTP, no plugins.
     .target(
-        name: "Administration", dependencies: ["Storage", "Diagnostics", "IdentityCore", "CryptoCore"],
+        name: "Administration",
+        dependencies: ["Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading"],
         swiftSettings: strictness),
 
     // MARK: REST API
@@ -156,10 +158,13 @@ var targets: [Target] = [
             "Storage", "CryptoCore", "Administration",
         ],
         swiftSettings: strictness),
-    // The application services over a real SQLite store.
+    // The application services over a real SQLite store, and the resource policy's table.
     .testTarget(
         name: "AdministrationTests",
-        dependencies: ["Administration", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore"],
+        dependencies: [
+            "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
+            "Threading",
+        ],
         swiftSettings: strictness),
     .testTarget(
         name: "TokenAuthorityTests",

@@ -31,6 +31,13 @@ extension SQLiteTransaction {
             [(beforeID?.rawValue ?? Int64.max).sqlValue, max(0, limit).sqlValue], Self.decodeAudit)
     }
 
+    /// The events `whereClause` selects, newest first; the last two values are the limit and the offset.
+    func auditEvents(where whereClause: String, _ values: [SQLValue]) throws -> [AuditEvent] {
+        try rows(
+            "SELECT \(Self.auditColumns) FROM audit_events\(whereClause) ORDER BY id DESC LIMIT ? OFFSET ?", values,
+            Self.decodeAudit)
+    }
+
     func auditEvents(before date: Date, after afterID: AuditEvent.ID?, limit: Int) throws -> [AuditEvent] {
         try rows(
             "SELECT \(Self.auditColumns) FROM audit_events WHERE id > ? AND time < ? ORDER BY id LIMIT ?",

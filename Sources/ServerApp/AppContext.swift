@@ -1,3 +1,4 @@
+import Administration
 import Configuration
 import Diagnostics
 import Foundation
@@ -118,7 +119,7 @@ struct AppContext {
     func bringUpToDate(_ store: any Store) async throws(CommandFailure) -> MigrationReport {
         do {
             let report = try await store.migrate()
-            try await store.write { try Accounts.ensureGlobalNamespace(in: $0) }
+            try await store.write { _ = try $0.ensureGlobalNamespace(named: NamespaceNaming.globalNamespaceName) }
             return report
         } catch {
             throw CommandFailure(.unavailable, "database migration failed: \(error)")

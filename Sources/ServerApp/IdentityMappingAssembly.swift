@@ -6,14 +6,6 @@ import IdentityMapping
 import Storage
 import TokenAuthority
 
-/// Creates accounts the way the `user create` command does: with a hidden personal team and a private
-/// personal namespace, in the caller's transaction.
-struct PersonalAccountProvisioner: AccountProvisioning {
-    func createAccount(_ user: NewUser, in writer: any StoreWriting) throws -> User {
-        try Accounts.createUser(user, in: writer).0
-    }
-}
-
 /// The token endpoint's view of the identity mapper.
 struct MappedIdentityLinker: IdentityLinking {
     let mapper: IdentityMapper

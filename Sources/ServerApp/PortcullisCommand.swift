@@ -17,6 +17,9 @@ public enum PortcullisCommand {
           doctor                                check stored data against today's rules (usernames, case
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
+          audit search [--actor NAME] [--action A|FAMILY.*] [--target T|PREFIX*] [--since DATE] [--until DATE]
+                       [--offset N] [--limit N]
+                                                matching audit events, newest first, with the total
           audit export --csv [--output PATH]    the whole audit log as CSV
           audit archive --before DATE [--output PATH] [--gzip]
                                                 events before DATE to JSON Lines (0600), then deleted
@@ -40,14 +43,29 @@ public enum PortcullisCommand {
           robot show NAME --team TEAM
           robot revoke NAME --team TEAM [--as USER]
           user create NAME [--email E] [--admin] [--password-stdin] [--no-password]
-          user list
+          user list [PAGING]                    PAGING: [--offset N] [--limit N] [--sort FIELD] [--desc]
+          user show NAME                        account, personal namespace and teams
           user set-password NAME [--password-stdin]
-          user make-admin NAME
-          user disable NAME
+          user make-admin|revoke-admin NAME
+          user enable|disable NAME              disabling revokes refresh tokens; never the last admin
+          user delete NAME                      with tokens, links and memberships (an empty personal
+                                                namespace too); not the last admin or a team's last owner
           team create NAME [--owner USER] [--description TEXT]
+          team list [PAGING]
+          team show TEAM                        members with role and source, namespaces
           team add-member TEAM USER [--role owner|contributor|viewer]
+                                                administrators are always added as owners
+          team remove-member TEAM USER          never the last owner
+          team set-role TEAM USER owner|contributor|viewer
+          team update TEAM [--name NEW] [--description TEXT]
+          team delete TEAM [--namespaces-to TEAM]
           namespace create NAME --team TEAM [--visibility private|protected|public] [--description TEXT]
+          namespace list [PAGING]
+          namespace show NAME
           namespace set-visibility NAME private|protected|public
+          namespace set-description NAME TEXT
+          namespace transfer NAME TEAM          hand the namespace to another team
+          namespace delete NAME                 an empty regular namespace (delete its repositories first)
           ldap sync [--provider ID] [--dry-run]  sync group → team memberships now (and pre-provision group
                                                 members when configured), printing each change
           registry config [--registry NAME] [--bundle PATH]
@@ -61,6 +79,8 @@ public enum PortcullisCommand {
                                                 stored registry notifications in one state, oldest first (default
                                                 failed, with the reason)
           repository list [NAMESPACE] [--registry NAME] [--json]
+          repository show NS/REPO [--registry NAME]
+                                                description, star count, tag count
           repository delete NS/REPO --as USER [--registry NAME]
                                                 delete every manifest of the repository at the registry, then the
                                                 repository (the registry must allow deletion)
@@ -136,6 +156,7 @@ public enum PortcullisCommand {
                 command, rest,
                 [
                     "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
+                    "search": AuditSearchCommand.run,
                 ])
         case "db":
             try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
@@ -164,12 +185,19 @@ public enum PortcullisCommand {
             try await subcommand(
                 command, rest,
                 [
-                    "create": UserCommands.create, "list": UserCommands.list,
+                    "create": UserCommands.create, "list": UserCommands.list, "show": UserCommands.show,
                     "set-password": UserCommands.setPassword, "make-admin": UserCommands.makeAdmin,
-                    "disable": UserCommands.disable,
+                    "revoke-admin": UserCommands.revokeAdmin, "enable": UserCommands.enable,
+                    "disable": UserCommands.disable, "delete": UserCommands.delete,
                 ])
         case "team":
-            try await subcommand(command, rest, ["create": TeamCommands.create, "add-member": TeamCommands.addMember])
+            try await subcommand(
+                command, rest,
+                [
+                    "create": TeamCommands.create, "list": TeamCommands.list, "show": TeamCommands.show,
+                    "add-member": TeamCommands.addMember, "remove-member": TeamCommands.removeMember,
+                    "set-role": TeamCommands.setRole, "update": TeamCommands.update, "delete": TeamCommands.delete,
+                ])
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])
         case "registry":
@@ -177,7 +205,12 @@ public enum PortcullisCommand {
                 command, rest,
                 ["sync": RegistryCommands.sync, "events": RegistryCommands.events, "config": RegistryConfigCommand.run])
         case "repository":
-            try await subcommand(command, rest, ["list": RepositoryCommands.list, "delete": RepositoryCommands.delete])
+            try await subcommand(
+                command, rest,
+                [
+                    "list": RepositoryCommands.list, "show": RepositoryShowCommand.run,
+                    "delete": RepositoryCommands.delete,
+                ])
         case "tag":
             try await subcommand(command, rest, ["list": TagCommands.list, "delete": TagCommands.delete])
         case "webhook":
@@ -192,7 +225,12 @@ public enum PortcullisCommand {
         case "namespace":
             try await subcommand(
                 command, rest,
-                ["create": NamespaceCommands.create, "set-visibility": NamespaceCommands.setVisibility])
+                [
+                    "create": NamespaceCommands.create, "list": NamespaceCommands.list, "show": NamespaceCommands.show,
+                    "set-visibility": NamespaceCommands.setVisibility,
+                    "set-description": NamespaceCommands.setDescription, "transfer": NamespaceCommands.transfer,
+                    "delete": NamespaceCommands.delete,
+                ])
         default:
             throw CommandFailure(.usage, "unknown command '\(command)'")
         }

@@ -1,3 +1,4 @@
+import Administration
 import Configuration
 import Diagnostics
 import Foundation
@@ -46,7 +47,7 @@ struct RegistryIntegrationAssembly {
         }
         let worker = RegistryEventWorker(
             store: store, registries: clients, observer: observer,
-            provisioning: RegistryEventWorker.Provisioning(globalNamespaceName: Accounts.globalNamespaceName),
+            provisioning: RegistryEventWorker.Provisioning(globalNamespaceName: NamespaceNaming.globalNamespaceName),
             logger: logger.named("registry-events"))
         self.worker = worker
         self.endpoint = RegistryEventsEndpoint(

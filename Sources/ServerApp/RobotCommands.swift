@@ -113,7 +113,7 @@ enum RobotCommands {
                 guard let user = try await store.read({ try $0.user(named: username) }) else {
                     throw CommandFailure(.dataError, "no user named '\(username)'")
                 }
-                return try await body(store, Caller(userID: user.id, username: user.username, isAdmin: user.isAdmin))
+                return try await body(store, .user(user))
             }
         } catch let error as RobotAccountError {
             throw CommandFailure(.dataError, error.reason)

@@ -147,6 +147,9 @@ public protocol StoreReading {
     /// Up to `limit` audit events that happened before `date` with ids above `afterID`, oldest (lowest id)
     /// first: the pages of an archive.
     func auditEvents(before date: Date, after afterID: AuditEvent.ID?, limit: Int) throws -> [AuditEvent]
+    /// The audit events `filter` matches, newest first, skipping `offset` and returning at most `limit`, with
+    /// the number that match in all (for paging with a total).
+    func auditEvents(matching filter: AuditEventFilter, offset: Int, limit: Int) throws -> AuditEventPage
 
     // MARK: Webhooks
     /// The webhook with this id, if any.
@@ -209,6 +212,8 @@ public protocol StoreWriting: StoreReading {
     func createTeam(name: String, description: String?, isHidden: Bool) throws -> Team
     /// Changes a team's description.
     func setDescription(_ description: String?, forTeam teamID: Team.ID) throws
+    /// Renames a team; `.conflict` when another team has the name.
+    func rename(team teamID: Team.ID, to name: String) throws
     /// Deletes a team; fails with `.constraintViolated` while it still owns namespaces.
     func deleteTeam(_ teamID: Team.ID) throws
     /// Adds a user to a team; `.conflict` if they already are a member.
@@ -242,6 +247,8 @@ public protocol StoreWriting: StoreReading {
     func createRepository(name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository
     /// Deletes a repository with its tags and stars.
     func deleteRepository(_ repositoryID: Repository.ID) throws
+    /// Changes a repository's description.
+    func setDescription(_ description: String?, forRepository repositoryID: Repository.ID) throws
     /// Creates the tag or moves it to the pushed manifest; returns the stored tag.
     func recordTagPush(_ push: TagPush) throws -> Tag
     /// Deletes a tag.

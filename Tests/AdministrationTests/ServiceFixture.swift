@@ -57,7 +57,7 @@ struct ServiceFixture {
     /// The caller `name` signed in.
     func caller(_ name: String) -> Caller {
         let user = users[name]!
-        return Caller(userID: user.id, username: user.username, isAdmin: user.isAdmin)
+        return .user(user)
     }
 
     func tokens(maxPerUser: Int = 5) -> ApplicationTokenService {

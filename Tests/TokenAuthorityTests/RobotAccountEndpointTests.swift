@@ -44,7 +44,7 @@ import Threading
         return try await RobotAccountService(store: fixture.store, now: { Fixture.now }).create(
             team: "oss", name: name, actions: actions, namespaces: namespaces,
             expiresAt: Fixture.now.addingTimeInterval(86_400),
-            by: Caller(userID: bob.id, username: bob.username, isAdmin: false)
+            by: Caller.user(id: bob.id, username: bob.username, isAdmin: false)
         ).plaintext
     }
 

@@ -2,6 +2,9 @@
 ///
 /// A valid name matches `^[a-z0-9]+([._-][a-z0-9]+)*$` and is at most 255 characters.
 public enum NamespaceNaming {
+    /// The name of the global namespace (images without a namespace, `busybox`) and its hidden team.
+    public static let globalNamespaceName = "portcullis-global"
+
     /// The longest namespace name accepted.
     public static let maximumLength = 255
 

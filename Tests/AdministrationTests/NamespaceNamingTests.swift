@@ -1,6 +1,5 @@
+import Administration
 import Testing
-
-@testable import ServerApp
 
 @Suite struct NamespaceNamingTests {
     @Test(arguments: [

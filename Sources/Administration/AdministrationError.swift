@@ -1,0 +1,111 @@
+import Diagnostics
+import Storage
+import Authorization
+
+/// Why an administration operation refused or failed. Input and rule violations carry a code per
+/// aggregate (`team.last_owner`); policy refusals say what is missing (`denial`). Database failures stay
+/// `StoreError`s.
+public struct AdministrationError: CodedError, Hashable, Sendable {
+    /// The stable kind of failure.
+    public enum Code: String, Sendable, Hashable, CaseIterable {
+        /// The policy refuses the actor this operation; `denial` says what is missing (HTTP 403).
+        case forbidden = "administration.forbidden"
+        /// The acting account was deleted or disabled since it authenticated (HTTP 401).
+        case unauthenticated = "administration.unauthenticated"
+        /// Paging out of range: a negative offset, or a limit outside 1…`PageRequest.maximumLimit`.
+        case invalidPaging = "administration.invalid_paging"
+        /// No account has this name.
+        case userNotFound = "account.not_found"
+        /// The username breaks `IdentityCore.Username`'s rule, or has no letter or digit to name a namespace.
+        case invalidUsername = "account.invalid_username"
+        /// An account has this name already (in any case spelling).
+        case usernameTaken = "account.username_taken"
+        /// The password is shorter than 8 characters or longer than bcrypt's 72 bytes.
+        case invalidPassword = "account.invalid_password"
+        /// The change would leave no enabled administrator.
+        case lastAdmin = "account.last_admin"
+        /// Administrators cannot take their own admin flag (another admin must).
+        case ownAdminFlag = "account.own_admin_flag"
+        /// No (visible) team has this name.
+        case teamNotFound = "team.not_found"
+        /// The team name breaks the naming rule.
+        case invalidTeamName = "team.invalid_name"
+        /// A team has this name already.
+        case teamNameTaken = "team.name_taken"
+        /// Personal and global teams take no members by hand.
+        case hiddenTeam = "team.hidden"
+        /// The user is a member already.
+        case alreadyMember = "team.already_member"
+        /// The user is not a member.
+        case notMember = "team.not_member"
+        /// The change would leave the team without an owner.
+        case lastOwner = "team.last_owner"
+        /// An administrator in a team is always an owner.
+        case adminDemotion = "team.admin_demotion"
+        /// The team still owns namespaces and no team to receive them was named.
+        case ownsNamespaces = "team.owns_namespaces"
+        /// No namespace has this name (or the actor may not see it).
+        case namespaceNotFound = "namespace.not_found"
+        /// The namespace name breaks Portus's naming rule.
+        case invalidNamespaceName = "namespace.invalid_name"
+        /// A namespace has this name already.
+        case namespaceNameTaken = "namespace.name_taken"
+        /// The global namespace cannot be private.
+        case globalPrivate = "namespace.global_private"
+        /// The namespace still holds repositories: they are deleted at the registry first.
+        case namespaceNotEmpty = "namespace.not_empty"
+        /// No repository has this name (or the actor may not see it).
+        case repositoryNotFound = "repository.not_found"
+        /// Several registries hold a repository of this name: name the registry.
+        case ambiguousRepository = "repository.ambiguous"
+        /// A description is longer than `AdministrationLimits.descriptionLength` or holds control characters.
+        case invalidDescription = "administration.invalid_description"
+    }
+
+    /// The stable kind of failure.
+    public let code: Code
+    /// What exactly was wrong, for people (names are quoted as given; front doors make them inert).
+    public let reason: String
+    /// For `.forbidden`: what the actor lacks.
+    public let denial: ResourceDenial?
+
+    /// Creates an error.
+    public init(_ code: Code, _ reason: String = "", denial: ResourceDenial? = nil) {
+        self.code = code
+        self.reason = reason
+        self.denial = denial
+    }
+
+    /// Whether this error means "not found" (a front door answers 404).
+    public var isNotFound: Bool {
+        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound].contains(code)
+    }
+
+    /// Whether this error is a clash with what exists (a front door answers 409).
+    public var isConflict: Bool {
+        [
+            .usernameTaken, .teamNameTaken, .namespaceNameTaken, .alreadyMember, .lastOwner, .lastAdmin,
+            .ownsNamespaces,
+            .namespaceNotEmpty,
+        ].contains(code)
+    }
+}
+
+/// Limits on free text the services store.
+public enum AdministrationLimits {
+    /// The longest description (team, namespace, repository), in characters.
+    public static let descriptionLength = 4096
+
+    /// Refuses a description that is too long or carries control characters other than line breaks and tabs.
+    static func checkDescription(_ text: String?) throws {
+        guard let text else { return }
+        guard text.count <= descriptionLength else {
+            throw AdministrationError(
+                .invalidDescription, "the description is longer than \(descriptionLength) characters")
+        }
+        let allowed: Set<Unicode.Scalar> = ["\n", "\t"]
+        if text.unicodeScalars.contains(where: { $0.properties.generalCategory == .control && !allowed.contains($0) }) {
+            throw AdministrationError(.invalidDescription, "the description holds control characters")
+        }
+    }
+}
