@@ -85,6 +85,12 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: Application services (what the CLI and the REST API call): search, explore and stars so far.
+    .target(
+        name: "Administration",
+        dependencies: ["Storage", "Diagnostics", "IdentityCore", "TokenAuthority"],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -103,7 +109,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks",
+            "RegistryIntegration", "Webhooks", "Administration",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -181,6 +187,11 @@ var targets: [Target] = [
             "CryptoCore",
             "Diagnostics", "TestSupport",
         ],
+        swiftSettings: strictness),
+    // Application services over a real SQLite store.
+    .testTarget(
+        name: "AdministrationTests",
+        dependencies: ["Administration", "Storage", "SQLiteStorage", "Diagnostics"],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
     .testTarget(name: "EndToEndTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),

@@ -26,6 +26,7 @@ enum SQLiteSchema {
         Migration(version: 6, name: "lockout per account and address", sql: addressLockout),
         Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
         Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
+        Migration(version: 9, name: "search index", sql: searchIndex),
     ]
 
     /// The highest version this binary knows.
