@@ -134,7 +134,12 @@ public enum PortcullisCommand {
                     "tail": AuditCommands.tail, "export": AuditCommands.export, "archive": AuditArchiveCommand.run,
                 ])
         case "db":
-            try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate, "seed": SeedCommand.run])
+            try await subcommand(
+                command, rest,
+                [
+                    "migrate": DatabaseCommands.migrate, "seed": SeedCommand.run,
+                    "search-timing": SearchTimingCommand.run,
+                ])
         case "keys":
             try await subcommand(
                 command, rest,

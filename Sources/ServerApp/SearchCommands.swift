@@ -199,3 +199,54 @@ enum SeedCommand {
         print(String(format: "seeded %d rows in %.1f s (%.0f rows/s)", report.totalRows, seconds, report.rowsPerSecond))
     }
 }
+
+/// `portcullis db search-timing QUERY… [--kind K] [--as USER] [--iterations N]`: times store-level searches
+/// (`make bench` quotes them; see `.ci/bench-search`), printing one line per query:
+/// `<query> hits=<n> total=<n>[+] p50_ms=<x> p99_ms=<y>`.
+enum SearchTimingCommand {
+    static func run(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let queries = parsed.positionals
+        guard !queries.isEmpty else { throw CommandFailure(.usage, "missing search query") }
+        let kindName = parsed.option("kind") ?? SearchKind.tag.rawValue
+        guard let kind = SearchKind(rawValue: kindName) else {
+            throw CommandFailure(.usage, "--kind takes repository, tag, namespace or team")
+        }
+        let actor = parsed.option("as")
+        let iterationText = parsed.option("iterations") ?? "200"
+        guard let iterations = Int(iterationText), (1...100_000).contains(iterations) else {
+            throw CommandFailure(.usage, "--iterations must be a number from 1 to 100000")
+        }
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: queries.count)
+        try await context.withStore { store in
+            var viewer = SearchViewer.anonymous
+            if let actor {
+                guard let user = try await store.read({ try $0.user(named: actor) }) else {
+                    throw CommandFailure(.dataError, "no user named \(InertText.escaped(actor))")
+                }
+                viewer = user.isAdmin ? .administrator(user.id) : .user(user.id)
+            }
+            let clock = ContinuousClock()
+            for query in queries {
+                let request = SearchRequest(text: query, kind: kind, viewer: viewer)
+                var samples: [Double] = []
+                var page = SearchPage(hits: [], total: 0, isTotalExact: true)
+                for _ in 0..<iterations {
+                    let start = clock.now
+                    page = try await store.read { try $0.search(request) }
+                    let elapsed = clock.now - start
+                    samples.append(
+                        Double(elapsed.components.seconds) * 1000 + Double(elapsed.components.attoseconds) / 1e15)
+                }
+                samples.sort()
+                let p50 = samples[samples.count / 2]
+                let p99 = samples[min(samples.count - 1, samples.count * 99 / 100)]
+                let timing = String(format: "p50_ms=%.3f p99_ms=%.3f", p50, p99)
+                print(
+                    "\(InertText.escaped(query)) hits=\(page.hits.count) "
+                        + "total=\(page.total)\(page.isTotalExact ? "" : "+") \(timing)")
+            }
+        }
+    }
+}
