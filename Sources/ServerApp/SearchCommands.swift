@@ -200,8 +200,8 @@ enum SeedCommand {
     }
 }
 
-/// `portcullis db search-timing QUERY… [--kind K] [--as USER] [--iterations N]`: times store-level searches
-/// (`make bench` quotes them; see `.ci/bench-search`), printing one line per query:
+/// `portcullis db search-timing QUERY… [--kind K] [--as USER | --viewer admin] [--iterations N]`: times
+/// store-level searches (`make bench` quotes them; see `.ci/bench-search`), printing one line per query:
 /// `<query> hits=<n> total=<n>[+] p50_ms=<x> p99_ms=<y>`.
 enum SearchTimingCommand {
     static func run(_ arguments: [String]) async throws {
@@ -213,6 +213,7 @@ enum SearchTimingCommand {
             throw CommandFailure(.usage, "--kind takes repository, tag, namespace or team")
         }
         let actor = parsed.option("as")
+        let asAdministrator = parsed.option("viewer") == "admin"
         let iterationText = parsed.option("iterations") ?? "200"
         guard let iterations = Int(iterationText), (1...100_000).contains(iterations) else {
             throw CommandFailure(.usage, "--iterations must be a number from 1 to 100000")
@@ -220,7 +221,7 @@ enum SearchTimingCommand {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: queries.count)
         try await context.withStore { store in
-            var viewer = SearchViewer.anonymous
+            var viewer = asAdministrator ? SearchViewer.administrator(RecordID(0)) : .anonymous
             if let actor {
                 guard let user = try await store.read({ try $0.user(named: actor) }) else {
                     throw CommandFailure(.dataError, "no user named \(InertText.escaped(actor))")
