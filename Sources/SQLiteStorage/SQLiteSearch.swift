@@ -29,6 +29,8 @@ extension SQLiteTransaction {
         guard let visibility = Self.visibility(request.kind, request.viewer) else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
+        let matchValues = values
+        let matchClause = filters.isEmpty ? "1" : filters.joined(separator: " AND ")
         filters.append(visibility.sql)
         values += visibility.values
         let shape = Self.searchShape(request.kind)
@@ -39,11 +41,19 @@ extension SQLiteTransaction {
         let hits = try rows(
             "SELECT \(shape.columns) FROM \(from) WHERE \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
             values + [request.limit.sqlValue, request.offset.sqlValue], shape.decode)
-        let counted = try count(
-            "SELECT count(*) FROM (SELECT 1 FROM \(from) WHERE \(whereClause) LIMIT ?)",
-            values + [(request.countLimit + 1).sqlValue])
-        let exact = counted <= request.countLimit
-        let total = max(exact ? counted : request.countLimit, hits.isEmpty ? 0 : request.offset + hits.count)
+        // The count reads at most `countLimit + 1` matches of the index and counts the visible ones among them,
+        // so its cost does not depend on how few of many matches the viewer may see; past the limit the total
+        // is a lower bound.
+        let (scanned, visible) =
+            try first(
+                """
+                SELECT count(*), coalesce(sum(visible), 0)
+                FROM (SELECT (\(visibility.sql)) AS visible FROM \(from) WHERE \(matchClause) LIMIT ?)
+                """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
+            ) { row in (Int(row.int(0)), Int(row.int(1))) } ?? (0, 0)
+        let exact = scanned <= request.countLimit
+        let total = max(
+            exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
     }
 

@@ -51,8 +51,8 @@ public struct SearchRequest: Sendable, Hashable {
     public var offset: Int
     /// The most hits to return.
     public var limit: Int
-    /// How many matches to count at most (counting every match of a common substring would read the
-    /// whole index).
+    /// How many index matches the count reads at most (counting every match of a common substring would read
+    /// the whole index); the visible ones among them make the total.
     public var countLimit: Int
 
     /// Describes one page of one section.
@@ -115,8 +115,8 @@ public struct SearchHit: Sendable, Hashable {
 public struct SearchPage: Sendable, Hashable {
     /// The hits, in index order (oldest record first), so paging needs no sort over every match.
     public var hits: [SearchHit]
-    /// The number of visible matches, exact when `isTotalExact`, else a lower bound (the count stops at the
-    /// request's `countLimit`).
+    /// The number of visible matches, exact when `isTotalExact`, else a lower bound (the count reads at most
+    /// the request's `countLimit` matches of the index, visible or not, and counts the visible ones).
     public var total: Int
     /// Whether `total` is exact.
     public var isTotalExact: Bool

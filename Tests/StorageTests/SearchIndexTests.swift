@@ -233,6 +233,25 @@ private func runSQL(_ path: String, _ sql: String) throws {
             #expect(capped.total == 20)
             #expect(!capped.isTotalExact)
             #expect(capped.hits.count == 5)
+            // The count reads at most the limit's worth of index matches, visible or not: with most of them
+            // private, the total is the visible ones among those, a lower bound, and the pages still go on.
+            try await store.write { writer in
+                let team = try writer.createTeam(name: "u")
+                let hidden = try writer.createNamespace(name: "many-private", team: team.id, visibility: .private)
+                for index in 0..<30 { _ = try writer.createRepository(name: "r\(index)", in: hidden.id, registry: "") }
+            }
+            let filtered = try await store.read {
+                try $0.search(SearchRequest(text: "many", kind: .repository, viewer: viewer, limit: 5, countLimit: 20))
+            }
+            #expect(filtered.total == 20)
+            #expect(!filtered.isTotalExact)
+            let beyond = try await store.read {
+                try $0.search(
+                    SearchRequest(
+                        text: "many", kind: .repository, viewer: viewer, offset: 25, limit: 10, countLimit: 20))
+            }
+            #expect(beyond.hits.map(\.name) == (25..<30).map { "many/r\($0)" })
+            #expect(beyond.total == 30)
         }
     }
 }
