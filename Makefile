@@ -48,7 +48,7 @@ fuzz: deps
 # under 100 uncached logins, beside nginx and `openssl speed`; then the password-login timing oracles
 # (unknown name, wrong password, locked, disabled; local and local+LDAP chains, 50 tries each).
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests

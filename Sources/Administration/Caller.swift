@@ -140,3 +140,11 @@ struct ResolvedCaller {
         TeamStanding(isHidden: team.isHidden, role: try role(in: team.id, reader))
     }
 }
+
+extension Caller {
+    /// The store's visibility rules for this caller (the operator at the shell sees what an administrator sees).
+    var viewer: SearchViewer {
+        if isAdmin { return .administrator }
+        return userID.map { .user($0) } ?? .anonymous
+    }
+}

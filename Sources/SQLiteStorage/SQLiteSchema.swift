@@ -26,8 +26,7 @@ enum SQLiteSchema {
         Migration(version: 6, name: "lockout per account and address", sql: addressLockout),
         Migration(version: 7, name: "refresh token clients", sql: refreshTokenClients),
         Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
-        // 9 is issue 11's search index (another branch); a no-op here so the versions stay contiguous.
-        Migration(version: 9, name: "reserved", sql: ""),
+        Migration(version: 9, name: "search index", sql: searchIndex),
         Migration(version: 10, name: "robot accounts", sql: robotAccounts),
     ]
 

@@ -32,7 +32,7 @@ struct AdministrationServices {
     /// The audit log.
     let audit: AuditQueries
     /// Who the command line acts as: the operator, a system administrator, named after their login.
-    let actor = Caller.operator(login: NSUserName())
+    let actor = Caller.operatorAtShell
 }
 
 /// Creates accounts the way `user create` does (``AccountAdministration/provision(_:in:)``), for federated

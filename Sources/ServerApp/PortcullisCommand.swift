@@ -95,6 +95,13 @@ public enum PortcullisCommand {
           webhook deliveries WEBHOOK_ID [--limit N]
                                                 the delivery log: state, attempts, status, latency, response
           webhook redeliver DELIVERY_ID         send a delivery again, with the identical body
+          search QUERY [--as USER] [--kind repository,tag,namespace,team] [--page N] [--per-page N]
+                                                substring search (3+ characters; NS/REPO:TAG finds tags) over
+                                                what USER may see (no --as: everything, as an administrator)
+          star|unstar NS/REPO --as USER [--registry NAME]
+          starred --as USER [--page N] [--per-page N]
+          db seed [--repositories N] [--tags N] [--users N] [--teams N] [--seed-name-prefix P] [--batch N]
+                                                fill the database with deterministic rows (tests, benchmarks)
           webhook enable|disable|delete WEBHOOK_ID
 
         Repository and tag deletions act as the user named by --as (required: the audit log names a real
@@ -159,7 +166,12 @@ public enum PortcullisCommand {
                     "search": AuditSearchCommand.run,
                 ])
         case "db":
-            try await subcommand(command, rest, ["migrate": DatabaseCommands.migrate])
+            try await subcommand(
+                command, rest,
+                [
+                    "migrate": DatabaseCommands.migrate, "seed": SeedCommand.run,
+                    "search-timing": SearchTimingCommand.run,
+                ])
         case "keys":
             try await subcommand(
                 command, rest,
@@ -231,6 +243,8 @@ public enum PortcullisCommand {
                     "set-description": NamespaceCommands.setDescription, "transfer": NamespaceCommands.transfer,
                     "delete": NamespaceCommands.delete,
                 ])
+        case "search", "star", "unstar", "starred":
+            try await SearchCommands.run(command, rest)
         default:
             throw CommandFailure(.usage, "unknown command '\(command)'")
         }

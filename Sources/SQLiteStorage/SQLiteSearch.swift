@@ -1,0 +1,205 @@
+import Foundation
+import Storage
+
+// The search and starred-repository part of `StoreReading` over SQLite (the FTS5 trigram tables of schema
+// migration 9). Every query starts from the index (CROSS JOIN keeps it the outer loop) in rowid order, joins the
+// few rows of the page and filters visibility in the same statement, so a page costs what its rows cost.
+extension SQLiteTransaction {
+    func search(_ request: SearchRequest) throws -> SearchPage {
+        try checkActive()
+        guard request.offset >= 0, request.limit >= 0, request.countLimit >= 0 else {
+            throw StoreError(.invalidInput, "offset, limit and count limit must not be negative", subject: "q")
+        }
+        var values: [SQLValue] = []
+        var filters: [String] = []
+        if let text = request.text {
+            let length = text.unicodeScalars.count
+            guard length >= SearchRequest.minimumLength, length <= SearchRequest.maximumLength else {
+                throw StoreError(
+                    .invalidInput,
+                    "a search needs \(SearchRequest.minimumLength) to \(SearchRequest.maximumLength) characters",
+                    subject: "q")
+            }
+            // FTS5 reads its query as a C string: a NUL would cut the quoted phrase short and make it syntax.
+            // No name holds one, so such a query finds nothing.
+            if text.utf8.contains(0) { return SearchPage(hits: [], total: 0, isTotalExact: true) }
+            filters.append("s.\(Self.searchTable(request.kind)) MATCH ?")
+            values.append(Self.literalPhrase(text).sqlValue)
+        }
+        guard let visibility = Self.visibility(request.kind, request.viewer) else {
+            return SearchPage(hits: [], total: 0, isTotalExact: true)
+        }
+        let matchValues = values
+        let matchClause = filters.isEmpty ? "1" : filters.joined(separator: " AND ")
+        filters.append(visibility.sql)
+        values += visibility.values
+        let shape = Self.searchShape(request.kind)
+        let from = request.text == nil ? shape.browseFrom : shape.from
+        // Index order when searching (FTS5 yields rowids in order, so no sort); the table's id when browsing.
+        let order = request.text == nil ? shape.order : "s.rowid"
+        let whereClause = filters.joined(separator: " AND ")
+        let hits = try rows(
+            "SELECT \(shape.columns) FROM \(from) WHERE \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
+            values + [request.limit.sqlValue, request.offset.sqlValue], shape.decode)
+        // The count reads at most `countLimit + 1` matches of the index and counts the visible ones among them,
+        // so its cost does not depend on how few of many matches the viewer may see; past the limit the total
+        // is a lower bound.
+        let (scanned, visible) =
+            try first(
+                """
+                SELECT count(*), coalesce(sum(visible), 0)
+                FROM (SELECT (\(visibility.sql)) AS visible FROM \(from) WHERE \(matchClause) LIMIT ?)
+                """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
+            ) { row in (Int(row.int(0)), Int(row.int(1))) } ?? (0, 0)
+        let exact = scanned <= request.countLimit
+        let total = max(
+            exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
+        return SearchPage(hits: hits, total: total, isTotalExact: exact)
+    }
+
+    func starredRepositories(of userID: User.ID, visibleTo viewer: SearchViewer, offset: Int, limit: Int) throws
+        -> SearchPage
+    {
+        try checkActive()
+        guard offset >= 0, limit >= 0 else {
+            throw StoreError(.invalidInput, "offset and limit must not be negative", subject: "page")
+        }
+        guard let visibility = Self.visibility(.repository, viewer) else {
+            return SearchPage(hits: [], total: 0, isTotalExact: true)
+        }
+        let shape = Self.searchShape(.repository)
+        let from = """
+            stars st CROSS JOIN repositories r ON r.id = st.repository_id \
+            CROSS JOIN namespaces n ON n.id = r.namespace_id
+            """
+        let values = [userID.sqlValue] + visibility.values
+        let hits = try rows(
+            """
+            SELECT \(shape.columns) FROM \(from) WHERE st.user_id = ? AND \(visibility.sql)
+            ORDER BY st.created_at DESC, r.id DESC LIMIT ? OFFSET ?
+            """, values + [limit.sqlValue, offset.sqlValue], shape.decode)
+        let total = try count(
+            "SELECT count(*) FROM \(from) WHERE st.user_id = ? AND \(visibility.sql)", values)
+        return SearchPage(hits: hits, total: total, isTotalExact: true)
+    }
+
+    // MARK: Query pieces
+
+    /// The text as one FTS5 string: inside double quotes every character but `"` is literal (operators,
+    /// `*`, `NEAR(`, `OR`, `:` and column filters included), and `"` is written twice. With the trigram
+    /// tokenizer a quoted string matches as a substring.
+    static func literalPhrase(_ text: String) -> String {
+        "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// The FTS5 table of a section (also the column name MATCH is applied to).
+    private static func searchTable(_ kind: SearchKind) -> String {
+        switch kind {
+        case .repository: "search_repositories"
+        case .tag: "search_tags"
+        case .namespace: "search_namespaces"
+        case .team: "search_teams"
+        }
+    }
+
+    /// The visibility predicate of a section for a viewer, over the aliases `n` (namespace) or `tm` (team);
+    /// nil when the viewer may see nothing of that section (anonymous callers and teams).
+    private static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
+        if kind == .team {
+            switch viewer {
+            case .anonymous: return nil
+            case .administrator: return ("tm.is_hidden = 0", [])
+            case .user(let id):
+                return (
+                    "tm.is_hidden = 0 AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = tm.id AND m.user_id = ?)",
+                    [id.sqlValue]
+                )
+            }
+        }
+        switch viewer {
+        case .anonymous: return ("n.visibility = 'public'", [])
+        case .administrator: return ("1", [])
+        case .user(let id):
+            return (
+                """
+                (n.visibility IN ('public', 'protected') OR \
+                EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = n.team_id AND m.user_id = ?))
+                """,
+                [id.sqlValue]
+            )
+        }
+    }
+
+    private struct SearchShape {
+        var columns: String
+        /// Starting from the index (a search).
+        var from: String
+        /// Starting from the table itself (explore: no text).
+        var browseFrom: String
+        /// The browsing order (searches follow the index's rowids, which are the same ids).
+        var order: String
+        var decode: (SQLiteRow) -> SearchHit
+    }
+
+    private static func searchShape(_ kind: SearchKind) -> SearchShape {
+        let repositoryName = SQLiteSchema.repositoryFullName("r", "n")
+        switch kind {
+        case .repository:
+            return SearchShape(
+                columns: """
+                    r.id, \(repositoryName), r.description, n.id, n.visibility, r.registry,
+                    (SELECT count(*) FROM stars WHERE repository_id = r.id)
+                    """,
+                from: """
+                    search_repositories s CROSS JOIN repositories r ON r.id = s.rowid \
+                    CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    """,
+                browseFrom: "repositories r CROSS JOIN namespaces n ON n.id = r.namespace_id",
+                order: "r.id",
+                decode: { row in
+                    SearchHit(
+                        kind: .repository, id: row.int(0), name: row.text(1), description: row.optionalText(2),
+                        namespaceID: row.id(3), visibility: NamespaceVisibility(rawValue: row.text(4)),
+                        repositoryID: row.id(0), registry: row.text(5), starCount: Int(row.int(6)))
+                })
+        case .tag:
+            return SearchShape(
+                columns: "t.id, \(repositoryName) || ':' || t.name, n.id, n.visibility, r.id, r.registry, t.digest",
+                from: """
+                    search_tags s CROSS JOIN tags t ON t.id = s.rowid \
+                    CROSS JOIN repositories r ON r.id = t.repository_id CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    """,
+                browseFrom: """
+                    tags t CROSS JOIN repositories r ON r.id = t.repository_id \
+                    CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    """,
+                order: "t.id",
+                decode: { row in
+                    SearchHit(
+                        kind: .tag, id: row.int(0), name: row.text(1), namespaceID: row.id(2),
+                        visibility: NamespaceVisibility(rawValue: row.text(3)), repositoryID: row.id(4),
+                        registry: row.text(5), digest: row.text(6))
+                })
+        case .namespace:
+            return SearchShape(
+                columns: "n.id, n.name, n.description, n.visibility",
+                from: "search_namespaces s CROSS JOIN namespaces n ON n.id = s.rowid",
+                browseFrom: "namespaces n",
+                order: "n.id",
+                decode: { row in
+                    SearchHit(
+                        kind: .namespace, id: row.int(0), name: row.text(1), description: row.optionalText(2),
+                        namespaceID: row.id(0), visibility: NamespaceVisibility(rawValue: row.text(3)))
+                })
+        case .team:
+            return SearchShape(
+                columns: "tm.id, tm.name, tm.description",
+                from: "search_teams s CROSS JOIN teams tm ON tm.id = s.rowid",
+                browseFrom: "teams tm",
+                order: "tm.id",
+                decode: { row in
+                    SearchHit(kind: .team, id: row.int(0), name: row.text(1), description: row.optionalText(2))
+                })
+        }
+    }
+}
