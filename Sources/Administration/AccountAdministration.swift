@@ -1,10 +1,10 @@
+import Authorization
 import CryptoCore
 import Diagnostics
 import Foundation
 import IdentityCore
 import Storage
 import Threading
-import Authorization
 
 /// An account as listed: never its password hash.
 public struct AccountSummary: Sendable, Hashable {

@@ -1,6 +1,6 @@
+import Authorization
 import Diagnostics
 import Storage
-import Authorization
 
 /// Why an administration operation refused or failed. Input and rule violations carry a code per
 /// aggregate (`team.last_owner`); policy refusals say what is missing (`denial`). Database failures stay

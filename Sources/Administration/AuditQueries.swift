@@ -1,6 +1,6 @@
+import Authorization
 import Foundation
 import Storage
-import Authorization
 
 /// The audit log for administrators: filtered by actor, action, target and time, newest first, paged
 /// with a total (the REST API's `audit-events`, `portcullis audit` listings).

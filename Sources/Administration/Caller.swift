@@ -1,7 +1,7 @@
+import Authorization
 import Diagnostics
 import Foundation
 import Storage
-import Authorization
 
 /// Who acts on the model: every administration operation takes one, asks the policy about it, and names it
 /// in the audit event it writes. (Named `Caller`, not `Actor`, so as not to shadow Swift's `Actor` protocol.)

@@ -1,7 +1,7 @@
+import Authorization
 import Diagnostics
 import Foundation
 import Storage
-import Authorization
 
 /// A namespace as listed.
 public struct NamespaceSummary: Sendable, Hashable {

@@ -1,7 +1,7 @@
+import Authorization
 import Diagnostics
 import Foundation
 import Storage
-import Authorization
 
 /// A repository as shown: its description, star count and tag count.
 public struct RepositoryDetails: Sendable, Hashable {

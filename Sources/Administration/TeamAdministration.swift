@@ -1,7 +1,7 @@
+import Authorization
 import Diagnostics
 import Foundation
 import Storage
-import Authorization
 
 /// A team as listed.
 public struct TeamSummary: Sendable, Hashable {

@@ -1,9 +1,9 @@
 import Administration
+import Authorization
 import Configuration
 import Foundation
 import IdentityMapping
 import Storage
-import Authorization
 
 extension PolicySettings {
     /// The switches of `policy.*` as the resource policy reads them.

@@ -1,8 +1,8 @@
 import Administration
+import Authorization
 import Foundation
 import Storage
 import Testing
-import Authorization
 
 @Suite struct NamespaceAdministrationTests {
     @Test func contributorsCreateNamespacesInTheirTeamAndViewersDoNot() async throws {

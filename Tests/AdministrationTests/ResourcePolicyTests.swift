@@ -1,6 +1,6 @@
+import Authorization
 import Storage
 import Testing
-import Authorization
 
 /// The six kinds of caller every row of the matrix is decided for.
 enum Who: String, CaseIterable, Sendable, CustomTestStringConvertible {

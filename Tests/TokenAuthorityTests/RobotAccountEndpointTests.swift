@@ -1,6 +1,6 @@
-import Authorization
 import Administration
 import ApplicationTokens
+import Authorization
 import CryptoCore
 import Diagnostics
 import Foundation
