@@ -33,7 +33,7 @@ struct ConnectionLimitEndToEndTests {
         let port = portcullis.port
         let crowd = try await onThread { try LoopbackCrowd(count: 4000, port: port, from: "127.0.0.2") }
         defer { withExtendedLifetime(crowd) {} }
-        let settled = try await waitUntil(seconds: 60) {
+        let settled = try await waitUntil(seconds: 120) {
             let metrics = try await HTTP.request(portcullis.url + "/metrics").text
             return Self.value(of: "portcullis_http_rejected_connections_per_address", in: metrics) == 4000 - 256
         }

@@ -60,7 +60,7 @@ struct RegistryConfigEndToEndTests {
         // Only an authenticated notification is stored and processed: the tag appearing with the pushed
         // digest is the registry's event, accepted with the secret from the pasted block.
         var listing: ProcessResult?
-        let recorded = try await waitUntil(seconds: 30) {
+        let recorded = try await waitUntil(seconds: 120) {
             let result = try await portcullis.run(["tag", "list", "alice/demo", "--json"])
             listing = result
             return result.succeeded && result.stdout.contains(image.manifestDigest)

@@ -158,7 +158,7 @@ struct RegistryEventsTests {
             _ condition: @escaping ([String: Any]) -> Bool
         ) async throws -> [String: Any] {
             var last: [String: Any]?
-            let reached = try await waitUntil(seconds: 30) {
+            let reached = try await waitUntil(seconds: 120) {
                 last = try await self.tag(namespace, repository, tag)
                 return last.map(condition) ?? false
             }
@@ -229,7 +229,7 @@ struct RegistryEventsTests {
 
         // Not through Portcullis: the registry's own delete event (and its untag event) must be enough.
         try await stack.delete(alice, "alice/gone:v1")
-        let removed = try await waitUntil(seconds: 30) {
+        let removed = try await waitUntil(seconds: 120) {
             let v1 = try await stack.tag("alice", "gone", "v1")
             let latest = try await stack.tag("alice", "gone", "latest")
             let repository = try await stack.hasRepository("alice", "gone")

@@ -52,7 +52,7 @@ struct RobotAccountEndToEndTests {
         #expect(listed.stdout.contains("devs+ci") && listed.stdout.contains("alice"), "\(listed)")
 
         // The token requests are audited under the robot's name.
-        let audited = try await waitUntil(seconds: 30) {
+        let audited = try await waitUntil(seconds: 120) {
             try await Self.sql(
                 stack, "SELECT count(*) FROM audit_events WHERE action = 'token.issue' AND actor_name = 'devs+ci';")
                 != "0"

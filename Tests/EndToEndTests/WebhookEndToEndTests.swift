@@ -45,7 +45,7 @@ struct WebhookEndToEndTests {
         try await stack.push(alice, image.reference, "alice/hooked:v1")
 
         var lines: [String] = []
-        let arrived = try await waitUntil(seconds: 30) {
+        let arrived = try await waitUntil(seconds: 120) {
             lines = ((try? String(contentsOf: received, encoding: .utf8)) ?? "").split(separator: "\n").map(String.init)
             return !lines.isEmpty
         }

@@ -419,10 +419,10 @@ func withServer(
         }
         // The held request is with the responder, which answers only when the gate opens: no race with a
         // timer, however loaded the machine.
-        #expect(try await waitUntil(seconds: 60) { server.metrics.requestsHandled >= 2 })
+        #expect(try await waitUntil(seconds: 120) { server.metrics.requestsHandled >= 2 })
         let shutdown = Task { await server.shutdown(gracePeriod: .seconds(60)) }
         // The listener closes as the shutdown begins; only then is the held request let go.
-        #expect(try await waitUntil(seconds: 60) { (try? RawClient(port: port)) == nil })
+        #expect(try await waitUntil(seconds: 120) { (try? RawClient(port: port)) == nil })
         await responder.gate.open()
         await shutdown.value
         let response = try await held.value
@@ -448,7 +448,7 @@ func withServer(
             }
         }
         // The request stays in flight (its gate is shut) past the grace period, so shutdown must cut it off.
-        #expect(try await waitUntil(seconds: 60) { server.metrics.requestsHandled >= 1 })
+        #expect(try await waitUntil(seconds: 120) { server.metrics.requestsHandled >= 1 })
         await server.shutdown(gracePeriod: .milliseconds(300))
         #expect(try await held.value)
         await responder.gate.open()

@@ -54,7 +54,7 @@ struct HTTPServerTLSTests {
                 try run(
                     "/usr/bin/curl",
                     [
-                        "-sS", "--max-time", "10", "--cacert", cert, "https://127.0.0.1:\(port)/info",
+                        "-sS", "--max-time", "60", "--cacert", cert, "https://127.0.0.1:\(port)/info",
                         "https://127.0.0.1:\(port)/second",
                     ])
             }
@@ -77,7 +77,7 @@ struct HTTPServerTLSTests {
                 try run(
                     "/usr/bin/curl",
                     [
-                        "-sS", "--max-time", "20", "--cacert", cert, "-H", "Expect: 100-continue",
+                        "-sS", "--max-time", "60", "--cacert", cert, "-H", "Expect: 100-continue",
                         "--data-binary", "@\(bodyFile.path)", "-o", echoed, "https://127.0.0.1:\(port)/echo",
                     ])
             }

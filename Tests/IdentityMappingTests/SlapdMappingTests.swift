@@ -201,7 +201,7 @@ extension SlapdMappingTests {
             logFile: sandbox.root.appendingPathComponent("serve.log"))
         defer { server.stop() }
         let environment = ["TEST_LDAP_BIND": Slapd.servicePassword]
-        let provisioned = try await waitUntil(seconds: 30) {
+        let provisioned = try await waitUntil(seconds: 120) {
             guard server.isRunning else { return false }
             return try await sandbox.portcullis(["user", "list"], environment: environment).stdout.contains("carol")
         }

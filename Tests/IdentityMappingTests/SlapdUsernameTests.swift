@@ -100,12 +100,12 @@ extension SlapdMappingTests {
         defer { server.stop() }
         let url = "http://127.0.0.1:\(port)/v2/token?service=registry.local&scope=repository:jurgen/app:pull"
         var answer: ProcessResult?
-        let answered = try await waitUntil(seconds: 30) {
+        let answered = try await waitUntil(seconds: 120) {
             guard server.isRunning else { return false }
             let result = try await Processes.run(
                 "/usr/bin/curl",
                 [
-                    "-s", "-g", "-m", "10", "-u", "\(Self.jurgen.uid):\(Self.jurgen.password)", "-w", "\n%{http_code}",
+                    "-s", "-g", "-m", "60", "-u", "\(Self.jurgen.uid):\(Self.jurgen.password)", "-w", "\n%{http_code}",
                     url,
                 ])
             answer = result
@@ -116,12 +116,20 @@ extension SlapdMappingTests {
         #expect(output.hasSuffix("\n401"), "\(output)")
         #expect(output.contains("U+00FC is not allowed"), "\(output)")
         #expect(!server.logTail(100_000).contains("internal error"))
+        // The refusal is audited after the answer goes out (queued durability): wait for the row before the
+        // server is killed, or a loaded machine kills it first.
+        var tail: ProcessResult?
+        let audited = try await waitUntil(seconds: 120) {
+            tail = try await sandbox.portcullis(["audit", "tail", "--lines", "5"], environment: environment)
+            return tail?.stdout.contains("invalid_username") == true
+        }
+        let audit = try #require(tail)
+        #expect(audited, "\(audit.stdout)\(audit.stderr)")
         server.stop()
 
         let users = try await sandbox.portcullis(["user", "list"], environment: environment)
         #expect(users.status == 0, "\(users.stderr)")
         #expect(users.stdout.split(separator: "\n").count == 1, "no account: \(users.stdout)")
-        let audit = try await sandbox.portcullis(["audit", "tail", "--lines", "5"], environment: environment)
         #expect(audit.stdout.contains("invalid_username"), "\(audit.stdout)")
         #expect(audit.stdout.contains("denied"), "\(audit.stdout)")
     }

@@ -246,7 +246,7 @@ struct LDAPClientTests {
             pool: pool)
         let error = await thrownError { try await client.withSession { try $0.bindAnonymously() } }
         #expect((error as? LDAPError)?.code == .timeout)
-        let released = try await waitUntil(seconds: 3) { pool.activeJobs == 0 }
+        let released = try await waitUntil(seconds: 120) { pool.activeJobs == 0 }
         #expect(released, "a pool thread is still blocked on the hung server")
         withExtendedLifetime(listener) {}
     }

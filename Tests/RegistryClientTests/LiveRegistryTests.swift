@@ -177,7 +177,7 @@ struct LiveRegistryTests {
         ).manifest("team/multi", reference: "v1")
 
         // Two platform manifests and the index: three manifest pushes, no blob events, no pull events.
-        let arrived = try await waitUntil(seconds: 10) { try await receiver.envelopes().count >= 3 }
+        let arrived = try await waitUntil(seconds: 120) { try await receiver.envelopes().count >= 3 }
         #expect(arrived, "\(registry.logTail())")
         try await Task.sleep(for: .milliseconds(300))
         let envelopes = try await receiver.envelopes()

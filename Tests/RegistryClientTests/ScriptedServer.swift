@@ -30,7 +30,7 @@ final class ScriptedServer {
             environment: [:], removing: [], directory: directory.url, logFile: directory.path("server.log"))
         let http = CurlHTTPClient()
         let probe = "\(origin)/_hits/none"
-        let up = try await waitUntil(seconds: 10) { try await http.send(OutboundRequest(url: probe)).status == 200 }
+        let up = try await waitUntil(seconds: 120) { try await http.send(OutboundRequest(url: probe)).status == 200 }
         guard up else { throw PushError("the scripted server did not start\n\(process.logTail())") }
     }
 

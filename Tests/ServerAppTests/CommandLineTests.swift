@@ -291,7 +291,7 @@ struct SimpleResponse {
 /// A minimal blocking HTTP/1.1 GET over a fresh loopback connection (`Connection: close`).
 func httpGet(port: Int, path: String) async throws -> SimpleResponse {
     let result = try await Processes.run(
-        "/usr/bin/curl", ["-s", "-m", "5", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
+        "/usr/bin/curl", ["-s", "-m", "60", "-o", "-", "-w", "\n%{http_code}", "http://127.0.0.1:\(port)\(path)"])
     guard result.status == 0, let newline = result.stdout.lastIndex(of: "\n") else {
         throw POSIXError(.ECONNREFUSED)
     }
@@ -300,7 +300,7 @@ func httpGet(port: Int, path: String) async throws -> SimpleResponse {
         body: String(result.stdout[..<newline]))
 }
 
-func waitForHTTP(port: Int, path: String, seconds: Double = 30) async throws -> SimpleResponse {
+func waitForHTTP(port: Int, path: String, seconds: Double = 120) async throws -> SimpleResponse {
     let deadline = Date().addingTimeInterval(seconds)
     while true {
         if let response = try? await httpGet(port: port, path: path) { return response }

@@ -18,7 +18,7 @@ import Testing
             arguments: ["serve", "--config", sandbox.configDirectory.path],
             environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"], removing: ["PORTCULLIS_"],
             directory: sandbox.root, logFile: sandbox.root.appendingPathComponent("serve-\(run).log"))
-        let started = try await waitUntil(seconds: 30) {
+        let started = try await waitUntil(seconds: 120) {
             guard server.isRunning else { return false }
             let log = (try? String(contentsOf: server.logFile, encoding: .utf8)) ?? ""
             guard log.contains("registry event worker started") else { return false }

@@ -119,7 +119,7 @@ import TokenAuthority
     private func tokenRequest(_ url: String, user: String, password: String) async throws -> SimpleResponse {
         let result = try await Processes.run(
             "/usr/bin/curl",
-            ["-s", "-g", "-m", "10", "-u", "\(user):\(password)", "-o", "-", "-w", "\n%{http_code}", url])
+            ["-s", "-g", "-m", "60", "-u", "\(user):\(password)", "-o", "-", "-w", "\n%{http_code}", url])
         let newline = try #require(result.stdout.lastIndex(of: "\n"))
         return SimpleResponse(
             status: Int(result.stdout[result.stdout.index(after: newline)...]) ?? 0,

@@ -59,9 +59,9 @@ private func expectWrite(
         sourceLocation: sourceLocation)
 }
 
-/// Polls `condition` every 20 ms for up to 10 s; true as soon as it holds.
+/// Polls `condition` every 20 ms for up to 120 s; true as soon as it holds.
 private func eventually(_ condition: () -> Bool) async throws -> Bool {
-    let deadline = ContinuousClock.now + .seconds(10)
+    let deadline = ContinuousClock.now + .seconds(120)
     while ContinuousClock.now < deadline {
         if condition() { return true }
         try await Task.sleep(for: .milliseconds(20))

@@ -205,17 +205,17 @@ public final class Slapd: @unchecked Sendable {
             logFile: directory.path("slapd-\(restarts).log"))
         process = started
         let ldapURL = self.ldapURL
-        let ready = try await waitUntil(seconds: 15) {
+        let ready = try await waitUntil(seconds: 120) {
             guard started.isRunning else { return false }
             let probe = try await Processes.run(
                 "/usr/bin/ldapwhoami", ["-x", "-H", ldapURL, "-D", Self.adminDN, "-w", Self.adminPassword],
-                removing: ["LDAP"], timeout: 5)
+                removing: ["LDAP"], timeout: 20)
             return probe.succeeded
         }
         guard ready else {
             let log = started.logTail()
             stop()
-            throw SlapdError("slapd did not answer on \(ldapURL) within 15 s\n\(log)")
+            throw SlapdError("slapd did not answer on \(ldapURL) within 120 s\n\(log)")
         }
     }
 

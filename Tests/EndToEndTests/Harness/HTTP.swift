@@ -39,10 +39,10 @@ enum HTTP {
         defer { scratch.remove() }
         let headerFile = scratch.path("headers"), bodyFile = scratch.path("body")
         var arguments = [
-            "-sS", "-m", "20", "-X", method, "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}",
+            "-sS", "-m", "60", "-X", method, "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}",
         ]
         if method == "HEAD" {
-            arguments = ["-sS", "-m", "20", "-I", "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"]
+            arguments = ["-sS", "-m", "60", "-I", "-D", headerFile.path, "-o", bodyFile.path, "-w", "%{http_code}"]
         }
         if let source { arguments += ["--interface", source] }
         for header in headers { arguments += ["-H", header] }

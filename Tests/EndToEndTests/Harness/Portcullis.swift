@@ -157,7 +157,7 @@ final class Portcullis {
             arguments: ["serve", "--config", configDirectory.path], environment: environment,
             removing: ["PORTCULLIS_"], directory: directory.url, logFile: directory.path("portcullis.log"))
         self.server = server
-        let healthy = try await waitUntil(seconds: 30) {
+        let healthy = try await waitUntil(seconds: 120) {
             guard server.isRunning else { return false }
             return try await HTTP.request(url + "/healthz").status == 200
         }
