@@ -112,7 +112,8 @@ public struct RegistryResources: Sendable {
             .required("status", .anyString, "Where the result appears (last_sync)."),
         ]))
 
-    private static let name = APIParameter.path("name", .string(minLength: 1, maxLength: 128), "The registry's name.")
+    private static let name = APIParameter.path(
+        "name", .patterned("^[^\\u0000-\\u001F\\u007F]+$", maxLength: 128), "The registry's name.")
 
     /// The routes.
     public var routes: [APIRoute] {

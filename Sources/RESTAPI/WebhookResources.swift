@@ -4,6 +4,11 @@ import HTTPCore
 import Storage
 import Webhooks
 
+extension APIParameter {
+    /// A namespace name in a path: Portus's rule (`NamespaceNaming`), so a name that can never exist is a 400.
+    public static let namespaceName = JSONSchema.patterned("^[a-z0-9]+([._-][a-z0-9]+)*$", maxLength: 255)
+}
+
 /// `namespaces/{ns}/webhooks`: outgoing webhooks of a namespace, their deliveries, and redelivery.
 ///
 /// Who may do what is `WebhookAdministration`'s rule (Portus §3.2: administrators, or owners of the
@@ -90,7 +95,7 @@ public struct WebhookResources: Sendable {
             .required("delivered_at", .nullable(.timestamp)),
         ]))
 
-    private static let ns = APIParameter.path("ns", .string(minLength: 1), "The namespace's name.")
+    private static let ns = APIParameter.path("ns", APIParameter.namespaceName, "The namespace's name.")
     private static let id = APIParameter.path("id", .integer(minimum: 1), "The webhook's id.")
     private static let delivery = APIParameter.path("delivery", .integer(minimum: 1), "The delivery's id.")
 
