@@ -166,7 +166,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading",
+            "Threading", "Webhooks",
         ],
         swiftSettings: strictness),
     .testTarget(

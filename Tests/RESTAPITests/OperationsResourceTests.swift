@@ -2,6 +2,7 @@ import Administration
 import CryptoCore
 import Foundation
 import HTTPCore
+import IdentityCore
 import RESTAPI
 import Storage
 import Synchronization
@@ -207,6 +208,31 @@ struct OperationsResourceTests {
             .status == 404)
         #expect(await fixture.send(.get, base + "/999", headers: APIFixture.bearer(fixture.aliceToken)).status == 404)
         #expect(await fixture.send(.get, base + "/999", headers: APIFixture.bearer(fixture.rootToken)).status == 404)
+    }
+
+    @Test("A token restricted to other namespaces cannot reach this namespace's webhooks; a member may only look")
+    func webhookTokenNamespaces() async throws {
+        let fixture = try await APIFixture()
+        let (_, _) = try await fixture.withBackend()
+        let elsewhere = try await ApplicationTokenService(store: fixture.store, maxPerUser: 10).create(
+            owner: fixture.alice.id, name: "elsewhere", expiresAt: nil,
+            restriction: AccessRestriction(namespaces: ["alice"]), by: .commandLine(osUser: "test")
+        ).plaintext
+        let answer = await fixture.send(
+            .get, "/api/v1/namespaces/backend/webhooks", headers: APIFixture.bearer(elsewhere))
+        #expect(answer.status == 403)
+        _ = try await TeamAdministration(store: fixture.store).addMember(
+            "bob", to: "backend", role: .viewer, by: .user(fixture.alice))
+        let bobToken = try await ApplicationTokenService(store: fixture.store, maxPerUser: 10).create(
+            owner: try #require(try await fixture.store.read { try $0.user(named: "bob") }).id, name: "look",
+            expiresAt: nil, restriction: nil, by: .commandLine(osUser: "test")
+        ).plaintext
+        let bob = APIFixture.bearer(bobToken)
+        #expect(await fixture.send(.get, "/api/v1/namespaces/backend/webhooks", headers: bob).status == 200)
+        let refused = await fixture.send(
+            .post, "/api/v1/namespaces/backend/webhooks", headers: bob, body: #"{"url":"https://hooks.example/x"}"#)
+        #expect(refused.status == 403)
+        #expect(refused.errorCode == "DENIED")
     }
 
     @Test("Update changes URL, events and enabled; delete removes; deliveries page; redeliver queues a copy")
