@@ -71,6 +71,44 @@ struct WebhookAPIEndToEndTests {
     }
 }
 
+/// Registries through the REST API on the real `portcullis serve`: an administrator starts a catalog sync of
+/// Debian's docker-registry holding a pushed image, and sees its result as `last_sync`; a user is refused.
+@Suite(.serialized, .enabled(if: Peers.shouldRun, Peers.skipComment))
+struct RegistryAPIEndToEndTests {
+    @Test func anAdministratorStartsASyncAndSeesItsResult() async throws {
+        let stack = try await RegistryEventsTests.EventsStack.start()
+        defer { stack.stop() }
+        let alice = try await stack.alice()
+        let image = try await OCIImage.build(in: stack.scratch.path("image"))
+        try await stack.push(alice, image.reference, "alice/synced:v1")
+        let admin =
+            "Authorization: Bearer " + (try await stack.portcullis.createApplicationToken(user: "admin", name: "ops"))
+        let user =
+            "Authorization: Bearer " + (try await stack.portcullis.createApplicationToken(user: "alice", name: "x"))
+        let url = stack.portcullis.url + "/api/v1/registries"
+
+        #expect(try await HTTP.request(url, headers: [user]).status == 403)
+        #expect(try await HTTP.request(url + "/e2e/sync", method: "POST", headers: [user]).status == 403)
+        let started = try await HTTP.request(url + "/e2e/sync", method: "POST", headers: [admin])
+        #expect(started.status == 202, "\(started)")
+        #expect(started.header("Location") == "/api/v1/registries/e2e")
+
+        var state: [String: Any] = [:]
+        let finished = try await waitUntil(seconds: 30) {
+            state = (try? await HTTP.request(url + "/e2e", headers: [admin]).json) ?? [:]
+            return state["last_sync"] is [String: Any]
+        }
+        #expect(finished, "\(state)\n\(stack.logs())")
+        let last = state["last_sync"] as? [String: Any] ?? [:]
+        #expect(last["result"] as? String == "succeeded", "\(state)")
+        #expect(state["reachable"] as? Bool == true)
+        #expect(state["event_backlog"] is Int)
+        let audit = try await HTTP.request(
+            stack.portcullis.url + "/api/v1/audit-events?action=registry.sync", headers: [admin])
+        #expect(audit.header("X-Total-Count") == "1", "\(audit)")
+    }
+}
+
 /// The webhook receiver of the end-to-end tests: appends each POST (headers and body) to a file, answers 204.
 enum WebhookReceiverScript {
     static let script = """
