@@ -11,12 +11,7 @@ struct WebhookAPIEndToEndTests {
     @Test func aWebhookMadeThroughTheAPIIsDeliveredListedAndRedelivered() async throws {
         let stack = try await RegistryEventsTests.EventsStack.start()
         defer { stack.stop() }
-        let port = try freePort()
-        let received = stack.scratch.path("received.jsonl")
-        let receiver = try BackgroundProcess(
-            name: "receiver", executable: "/usr/bin/env",
-            arguments: ["python3", "-c", WebhookReceiverScript.script, "\(port)", received.path],
-            environment: [:], removing: [], directory: stack.scratch.url, logFile: stack.scratch.path("receiver.log"))
+        let (receiver, port, received) = try WebhookReceiverScript.start(in: stack.scratch)
         defer { receiver.stop() }
         let token = try await stack.portcullis.createApplicationToken(user: "alice", name: "hooks")
         let auth = "Authorization: Bearer \(token)"
@@ -111,6 +106,17 @@ struct RegistryAPIEndToEndTests {
 
 /// The webhook receiver of the end-to-end tests: appends each POST (headers and body) to a file, answers 204.
 enum WebhookReceiverScript {
+    /// Starts the receiver on a free loopback port in `scratch`: the process, its port, and the file it writes.
+    static func start(in scratch: TemporaryDirectory) throws -> (BackgroundProcess, Int, URL) {
+        let port = try freePort()
+        let received = scratch.path("received.jsonl")
+        let receiver = try BackgroundProcess(
+            name: "receiver", executable: "/usr/bin/env",
+            arguments: ["python3", "-c", script, "\(port)", received.path],
+            environment: [:], removing: [], directory: scratch.url, logFile: scratch.path("receiver.log"))
+        return (receiver, port, received)
+    }
+
     static let script = """
         import http.server, json, sys
         class Handler(http.server.BaseHTTPRequestHandler):

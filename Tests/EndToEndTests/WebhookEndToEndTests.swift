@@ -11,12 +11,7 @@ struct WebhookEndToEndTests {
     @Test func aPushReachesASubscribedWebhookSignedInCloudEventsFormat() async throws {
         let stack = try await RegistryEventsTests.EventsStack.start()
         defer { stack.stop() }
-        let port = try freePort()
-        let received = stack.scratch.path("received.jsonl")
-        let receiver = try BackgroundProcess(
-            name: "receiver", executable: "/usr/bin/env",
-            arguments: ["python3", "-c", WebhookReceiverScript.script, "\(port)", received.path],
-            environment: [:], removing: [], directory: stack.scratch.url, logFile: stack.scratch.path("receiver.log"))
+        let (receiver, port, received) = try WebhookReceiverScript.start(in: stack.scratch)
         defer { receiver.stop() }
 
         let created = try await stack.portcullis.must([
