@@ -93,12 +93,13 @@ public struct WebhookAdministration: Sendable {
         self.sealer = sealer
     }
 
-    /// Creates a webhook for the namespace named `namespace` with a fresh secret, returned once. The secret and
+    /// Creates a webhook (disabled when `isEnabled` is false) for the namespace named `namespace` with a fresh
+    /// secret, returned once. The secret and
     /// the header values are stored sealed (the row is inserted first with empty values, because its id is part
     /// of what they are sealed to, and filled in within the same transaction).
     public func create(
         namespace: String, url: String, format: WebhookFormat = .json, events: [WebhookEvent] = WebhookEvent.allCases,
-        headers: [WebhookHeader] = []
+        headers: [WebhookHeader] = [], isEnabled: Bool = true
     ) async throws -> CreatedWebhook {
         try WebhookRules.validateURL(url)
         try WebhookRules.validateHeaders(headers)
@@ -115,7 +116,8 @@ public struct WebhookAdministration: Sendable {
             let unsealed = try writer.createWebhook(
                 NewWebhook(
                     namespaceID: owner.id, url: url, format: format, events: events,
-                    headers: headers.map { WebhookHeader(name: $0.name, value: "") }, secret: "-"))
+                    headers: headers.map { WebhookHeader(name: $0.name, value: "") }, isEnabled: isEnabled,
+                    secret: "-"))
             let stored = try sealer.sealed(secret: secret, headers: headers, for: unsealed.id)
             try writer.setWebhookSecrets(unsealed.id, secret: stored.secret, headers: stored.headers)
             let webhook = try writer.webhook(id: unsealed.id) ?? unsealed

@@ -202,14 +202,11 @@ public struct WebhookResources: Sendable {
                 }
                 return format
             } ?? .json
-        let administration = service(caller)
-        let created = try await administration.create(
+        let created = try await service(caller).create(
             namespace: namespace, url: body["url"]?.stringValue ?? "", format: format,
-            events: events(body["events"]) ?? WebhookEvent.allCases, headers: headers(body["headers"]) ?? [])
-        var summary = created.summary
-        if body["enabled"]?.boolValue == false {
-            summary = try await administration.update(summary.id, in: namespace, WebhookChange(isEnabled: false))
-        }
+            events: events(body["events"]) ?? WebhookEvent.allCases, headers: headers(body["headers"]) ?? [],
+            isEnabled: body["enabled"]?.boolValue ?? true)
+        let summary = created.summary
         return .created(
             .object([("webhook", json(summary)), ("secret", .string(created.secret))]),
             location: RESTAPI.prefix + "/namespaces/\(PageRequest.percentEncoded(namespace))/webhooks/\(summary.id)")

@@ -272,5 +272,9 @@ struct OperationsResourceTests {
             await fixture.send(.post, "\(base)/\(id)/deliveries/9999/redeliver", headers: alice).status == 404)
         #expect(await fixture.send(.delete, "\(base)/\(id)", headers: alice).status == 204)
         #expect(await fixture.send(.get, "\(base)/\(id)", headers: alice).status == 404)
+        let disabled = await fixture.send(
+            .post, base, headers: alice, body: #"{"url":"https://hooks.example/c","enabled":false}"#)
+        #expect(disabled.status == 201)
+        #expect(disabled.json?["webhook"]?["enabled"] == .bool(false))
     }
 }
