@@ -95,13 +95,16 @@ var targets: [Target] = [
     // for every front door: the CLI, the REST API and the web UI. No HTTP, no plugins.
     .target(
         name: "Administration",
-        dependencies: ["Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading"],
+        dependencies: [
+            "Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading", "Webhooks",
+        ],
         swiftSettings: strictness),
 
     // MARK: REST API
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
-        name: "RESTAPI", dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage"],
+        name: "RESTAPI",
+        dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Webhooks"],
         swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)
@@ -163,7 +166,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading",
+            "Threading", "Webhooks",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -216,7 +219,7 @@ var targets: [Target] = [
         dependencies: [
             "Webhooks", "RegistryCore", "Storage", "SQLiteStorage", "HTTPServer", "HTTPCore", "HTTPClient",
             "CryptoCore",
-            "Diagnostics", "TestSupport",
+            "Diagnostics", "TestSupport", "Administration",
         ],
         swiftSettings: strictness),
     // The API's conventions over the in-process router, and its resources over a real SQLite store.
@@ -224,7 +227,7 @@ var targets: [Target] = [
         name: "RESTAPITests",
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
-            "ProviderTesting", "Threading", "Administration", "CryptoCore",
+            "ProviderTesting", "Threading", "Administration", "CryptoCore", "Webhooks", "Authorization",
         ],
         swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.

@@ -35,3 +35,20 @@ public struct AuditQueries: Sendable {
         }
     }
 }
+
+extension AuditQueries {
+    /// The columns of the audit log as CSV (`portcullis audit export --csv`, `GET /api/v1/audit-events` with
+    /// `Accept: text/csv`): one header for both, so a spreadsheet made from either reads the same.
+    public static let csvColumns = [
+        "id", "time", "actor", "action", "target", "outcome", "client_ip", "detail", "count", "last_time",
+    ]
+
+    /// `event`'s fields in `csvColumns` order, as text not yet made safe (``CSV/record(_:)`` does that).
+    public static func csvFields(_ event: AuditEvent) -> [String] {
+        [
+            String(event.id.rawValue), event.time.formatted(.iso8601), event.actorName ?? "", event.action,
+            event.target ?? "", event.outcome.rawValue, event.clientIP ?? "", event.detail ?? "",
+            String(event.count), event.lastTime?.formatted(.iso8601) ?? "",
+        ]
+    }
+}

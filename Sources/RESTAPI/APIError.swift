@@ -169,6 +169,12 @@ public enum APIErrorMapping {
         "application_token.invalid_name": (.badRequest, "NAME_INVALID"),
         "application_token.invalid_expiry": (.badRequest, "EXPIRY_INVALID"),
         "webhook.unknown_namespace": (.notFound, "NAMESPACE_NOT_FOUND"),
+        "webhook.forbidden_header": (.badRequest, "WEBHOOK_INVALID_HEADER"),
+        "webhook.secrets_key_missing": (.serviceUnavailable, "UNAVAILABLE"),
+        "administration.forbidden": (.forbidden, "DENIED"),
+        "administration.unauthenticated": (.unauthorized, "UNAUTHORIZED"),
+        "administration.invalid_paging": (.badRequest, "PARAMETER_INVALID"),
+        "reconciliation.already_running": (.conflict, "SYNC_RUNNING"),
     ]
 
     /// The API answer for `error` thrown by a handler: API and HTTP errors as they are, mapped coded

@@ -84,13 +84,20 @@ public struct APIResponseSpec: Sendable {
     public var schema: JSONSchema?
     /// Response headers worth documenting (`Location`).
     public var headers: [String]
+    /// Text representations offered besides JSON when `Accept` asks for them (`text/csv`).
+    public var textMediaTypes: [String]
 
-    /// An answer with `status`, described by `summary`, with a body of `schema`.
-    public init(_ status: HTTPStatus, _ summary: String, _ schema: JSONSchema? = nil, headers: [String] = []) {
+    /// An answer with `status`, described by `summary`, with a body of `schema` (or, when `Accept` asks for one
+    /// of `textMediaTypes`, that text).
+    public init(
+        _ status: HTTPStatus, _ summary: String, _ schema: JSONSchema? = nil, headers: [String] = [],
+        textMediaTypes: [String] = []
+    ) {
         self.status = status
         self.summary = summary
         self.schema = schema
         self.headers = headers
+        self.textMediaTypes = textMediaTypes
     }
 }
 
@@ -128,6 +135,8 @@ public struct APIResponse: Sendable {
     public var headers: HTTPHeaders
     /// A body already encoded as JSON, sent instead of `body` when set.
     public var encodedBody: [UInt8]?
+    /// A body that is not JSON, with its media type (`text/csv`), sent instead of `body` when set.
+    public var textBody: (bytes: [UInt8], contentType: String)?
 
     /// Creates a response.
     public init(status: HTTPStatus = .ok, body: JSONValue?, headers: HTTPHeaders = HTTPHeaders()) {
@@ -149,6 +158,18 @@ public struct APIResponse: Sendable {
         var response = APIResponse(body: nil)
         response.encodedBody = json
         return response
+    }
+
+    /// 200 with `text` as `contentType` (`text/csv; charset=utf-8`) and `headers`.
+    public static func text(_ text: String, contentType: String, headers: HTTPHeaders = HTTPHeaders()) -> APIResponse {
+        var response = APIResponse(body: nil, headers: headers)
+        response.textBody = (Array(text.utf8), contentType)
+        return response
+    }
+
+    /// 202 with `body` and `Location: location`: accepted, to be seen there.
+    public static func accepted(_ body: JSONValue, location: String) -> APIResponse {
+        APIResponse(status: .accepted, body: body, headers: ["Location": location])
     }
 
     /// 204 without a body.

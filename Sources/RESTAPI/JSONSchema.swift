@@ -1,4 +1,5 @@
 import Diagnostics
+import Foundation
 
 /// The shape a JSON value must have: a small typed description from which the API both checks request
 /// bodies and writes the OpenAPI document's schemas, so the two cannot drift apart.
@@ -16,6 +17,9 @@ public indirect enum JSONSchema: Sendable {
     /// A string of `minLength`…`maxLength` characters, optionally one of `allowed`, with an informative
     /// `format` (`email`, `date-time`, `uri`) the document states and checks do not enforce beyond length.
     case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, allowed: [String]? = nil)
+    /// A string of 1…`maxLength` characters matching the anchored regular expression `pattern` (names in
+    /// paths: the document states the rule, so generated clients and fuzzers keep to it).
+    case patterned(String, maxLength: Int)
     /// An integer in `minimum`…`maximum`.
     case integer(minimum: Int64? = nil, maximum: Int64? = nil)
     /// `true` or `false`.
@@ -102,6 +106,13 @@ extension JSONSchema {
             if let allowed, !allowed.contains(text) {
                 add("FIELD_INVALID", "\(field) must be one of: \(allowed.joined(separator: ", ")).")
             }
+        case .patterned(let pattern, let maxLength):
+            guard let text = value.stringValue else { return wrongType("a string") }
+            if text.isEmpty || text.count > maxLength
+                || text.range(of: pattern, options: .regularExpression) == nil
+            {
+                add("FIELD_INVALID", "\(field) must match \(pattern) and be at most \(maxLength) characters long.")
+            }
         case .array(let items, let maxItems):
             guard case .array(let elements) = value else { return wrongType("an array") }
             if let maxItems, elements.count > maxItems {
@@ -182,6 +193,11 @@ extension JSONSchema {
             if let format { members.append(("format", .string(format))) }
             if let allowed { members.append(("enum", .array(allowed.map { .string($0) }))) }
             return .object(members)
+        case .patterned(let pattern, let maxLength):
+            return .object([
+                ("type", "string"), ("minLength", .integer(1)), ("maxLength", .integer(Int64(maxLength))),
+                ("pattern", .string(pattern)),
+            ])
         case .array(let items, let maxItems):
             var members: [(String, JSONValue)] = [
                 ("type", "array"), ("items", items.document(components: &components)),

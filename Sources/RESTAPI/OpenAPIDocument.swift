@@ -134,11 +134,14 @@ public enum OpenAPIDocument {
             if route.listing != nil && spec.status == .ok { headers += pagingHeaders }
             if !headers.isEmpty { response.append(("headers", .object(headers))) }
             if let schema = spec.schema {
-                response.append(
-                    (
-                        "content",
-                        .object([("application/json", .object([("schema", schema.document(components: &components))]))])
-                    ))
+                var content: [(String, JSONValue)] = [
+                    ("application/json", .object([("schema", schema.document(components: &components))]))
+                ]
+                // Other representations of the same answer (`text/csv`), chosen by `Accept`.
+                for type in spec.textMediaTypes {
+                    content.append((type, .object([("schema", .object([("type", "string")]))])))
+                }
+                response.append(("content", .object(content)))
             }
             responses.append((String(spec.status.code), .object(response)))
         }

@@ -95,7 +95,10 @@ public struct RESTAPI: Sendable {
             let prepared = try await prepare(request, for: route)
             let answer = try await route.handler(prepared)
             var response = HTTPResponse(status: answer.status, headers: answer.headers)
-            if let encoded = answer.encodedBody {
+            if let text = answer.textBody {
+                response.body = text.bytes
+                response.headers.replaceOrAdd(name: "Content-Type", value: text.contentType)
+            } else if let encoded = answer.encodedBody {
                 response.body = encoded
                 response.headers.replaceOrAdd(name: "Content-Type", value: "application/json")
             } else if let body = answer.body {

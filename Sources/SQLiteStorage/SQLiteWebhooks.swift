@@ -113,6 +113,24 @@ extension SQLiteTransaction {
             [isEnabled.sqlValue, now().sqlValue, webhookID.sqlValue])
     }
 
+    func updateWebhook(_ webhookID: Webhook.ID, url: String, events: [WebhookEvent], headers: [WebhookHeader]?)
+        throws
+    {
+        guard !events.isEmpty else {
+            throw StoreError(.invalidInput, "a webhook needs at least one event", subject: "events")
+        }
+        try change(
+            "webhook", "UPDATE webhooks SET url = ?, events = ?, updated_at = ? WHERE id = ?",
+            [url.sqlValue, Self.encodeEvents(events).sqlValue, now().sqlValue, webhookID.sqlValue])
+        guard let headers else { return }
+        _ = try affected("DELETE FROM webhook_headers WHERE webhook_id = ?", [webhookID.sqlValue])
+        for (position, header) in headers.enumerated() {
+            _ = try insert(
+                "INSERT INTO webhook_headers (webhook_id, position, name, value) VALUES (?, ?, ?, ?)",
+                [webhookID.sqlValue, position.sqlValue, header.name.sqlValue, header.value.sqlValue])
+        }
+    }
+
     func deleteWebhook(_ webhookID: Webhook.ID) throws {
         try change("webhook", "DELETE FROM webhooks WHERE id = ?", [webhookID.sqlValue])
     }
@@ -146,6 +164,16 @@ extension SQLiteTransaction {
         try rows(
             "SELECT \(Self.deliveryColumns) FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ?",
             [webhookID.sqlValue, max(0, limit).sqlValue], Self.decodeDelivery)
+    }
+
+    func webhookDeliveries(of webhookID: Webhook.ID, offset: Int, limit: Int) throws -> WebhookDeliveryPage {
+        let deliveries = try rows(
+            """
+            SELECT \(Self.deliveryColumns) FROM webhook_deliveries d WHERE d.webhook_id = ?
+            ORDER BY d.id DESC LIMIT ? OFFSET ?
+            """, [webhookID.sqlValue, max(0, limit).sqlValue, max(0, offset).sqlValue], Self.decodeDelivery)
+        let total = try count("SELECT COUNT(*) FROM webhook_deliveries WHERE webhook_id = ?", [webhookID.sqlValue])
+        return WebhookDeliveryPage(deliveries: deliveries, total: total)
     }
 
     func webhookAttempts(of deliveryID: WebhookDelivery.ID) throws -> [WebhookAttempt] {

@@ -1,12 +1,11 @@
+import Administration
 import Diagnostics
 import Foundation
 import Storage
 
 /// `portcullis audit tail|export`: the audit log of token requests, logins and administration.
 enum AuditCommands {
-    static let columns = [
-        "id", "time", "actor", "action", "target", "outcome", "client_ip", "detail", "count", "last_time",
-    ]
+    static let columns = AuditQueries.csvColumns
 
     /// `audit tail [-n N] [--follow]`: the newest events, oldest first; `--follow` keeps printing new ones.
     static func tail(_ arguments: [String]) async throws {
@@ -72,13 +71,7 @@ enum AuditCommands {
         }
     }
 
-    static func fields(_ event: AuditEvent) -> [String] {
-        [
-            String(event.id.rawValue), event.time.formatted(.iso8601), event.actorName ?? "", event.action,
-            event.target ?? "", event.outcome.rawValue, event.clientIP ?? "", event.detail ?? "",
-            String(event.count), event.lastTime?.formatted(.iso8601) ?? "",
-        ]
-    }
+    static func fields(_ event: AuditEvent) -> [String] { AuditQueries.csvFields(event) }
 
     /// One event as one line of `audit tail`; every field is made inert (``InertText``), so a username,
     /// user agent or scope cannot forge a line or drive the terminal.

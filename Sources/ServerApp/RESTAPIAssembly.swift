@@ -1,3 +1,4 @@
+import Administration
 import ApplicationTokens
 import Configuration
 import CryptoCore
@@ -17,7 +18,8 @@ struct RESTAPIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
-        throttle: GuessingThrottle?, http: any HTTPFetching = CurlHTTPClient(), logger: Logger
+        throttle: GuessingThrottle?, webhooks: WebhooksAssembly? = nil, registrySync: (any RegistrySyncing)? = nil,
+        http: any HTTPFetching = CurlHTTPClient(), logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
         let verifier = PasswordChainTokenVerifier(
@@ -26,9 +28,28 @@ struct RESTAPIAssembly {
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = ServerHealth(store: store, settings: configuration.registries, http: http)
         api = RESTAPI(
-            routes: SystemResources(store: store, health: health, version: Version.current).routes,
+            routes: SystemResources(store: store, health: health, version: Version.current).routes
+                + Self.operationsRoutes(
+                    configuration: configuration, store: store, webhooks: webhooks, registrySync: registrySync,
+                    health: health),
             authenticator: APIAuthenticator(tokens: verifier),
             logger: logger.named("api"))
+    }
+
+    /// `audit-events`, `registries` and `namespaces/{ns}/webhooks` (see `RESTAPIOperations.swift`).
+    static func operationsRoutes(
+        configuration: PortcullisConfiguration, store: any Store, webhooks: WebhooksAssembly?,
+        registrySync: (any RegistrySyncing)?, health: ServerHealth
+    ) -> [APIRoute] {
+        let settings = configuration.policy.resourcePolicy
+        let sealer = webhooks?.sealer
+        let worker = webhooks?.worker
+        return AuditResources(queries: AuditQueries(store: store, settings: settings)).routes
+            + RegistryResources(registries: registrySync ?? NoRegistrySync(), health: health).routes
+            + WebhookResources { caller in
+                WebhookAdministration(
+                    store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
+            }.routes
     }
 
     /// The API's routes on `router`.

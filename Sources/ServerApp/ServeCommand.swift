@@ -65,7 +65,10 @@ enum ServeCommand {
             logger: logger)
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
-            throttle: authority.guessingThrottle, logger: logger)
+            throttle: authority.guessingThrottle, webhooks: webhooks,
+            registrySync: RegistrySyncPort(
+                configuration: configuration, clients: registryClients, store: store, logger: logger),
+            logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, logger: logger)

@@ -1,3 +1,4 @@
+import Administration
 import Diagnostics
 import Foundation
 import Storage
@@ -147,7 +148,7 @@ enum WebhookCommands {
 
     private static func administration(_ store: any Store, sealer: WebhookSecretSealer? = nil) -> WebhookAdministration
     {
-        WebhookAdministration(store: store, actor: "cli:\(NSUserName())", sealer: sealer)
+        WebhookAdministration(store: store, caller: .operator(login: NSUserName()), sealer: sealer)
     }
 
     private static func recordID<Record>(_ text: String, _ what: String, as: Record.Type) throws(CommandFailure)

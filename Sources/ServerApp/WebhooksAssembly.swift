@@ -19,6 +19,8 @@ struct WebhooksAssembly {
     let dispatcher: WebhookDispatcher
     /// Sends queued deliveries.
     let worker: WebhookWorker
+    /// Seals the secrets and header values of webhooks created through the API.
+    let sealer: WebhookSecretSealer
 
     /// Builds the dispatcher and the worker from the `webhooks` settings; sends through libcurl on `pool`
     /// unless a `client` is given (tests).
@@ -40,6 +42,7 @@ struct WebhooksAssembly {
             store: store, client: client ?? CurlHTTPClient(configuration: curl, pool: pool), sealer: sealer,
             policy: policy, logger: logger.named("webhooks"), runsHere: { await placement.runsHere(Self.jobName) })
         self.worker = worker
+        self.sealer = sealer
         dispatcher = WebhookDispatcher(queued: { worker.wake() })
     }
 

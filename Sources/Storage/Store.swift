@@ -162,6 +162,8 @@ public protocol StoreReading: SearchReading {
     func webhookDelivery(id: WebhookDelivery.ID) throws -> WebhookDelivery?
     /// Up to `limit` deliveries of a webhook, newest first.
     func webhookDeliveries(of webhookID: Webhook.ID, limit: Int) throws -> [WebhookDelivery]
+    /// One page of a webhook's deliveries, newest first, with how many it has in all (the REST API's listing).
+    func webhookDeliveries(of webhookID: Webhook.ID, offset: Int, limit: Int) throws -> WebhookDeliveryPage
     /// The attempt log of a delivery, first attempt first.
     func webhookAttempts(of deliveryID: WebhookDelivery.ID) throws -> [WebhookAttempt]
     /// The earliest time an outstanding delivery of an enabled webhook may be sent, if there is one.
@@ -321,6 +323,9 @@ public protocol StoreWriting: StoreReading {
     func setWebhookSecrets(_ webhookID: Webhook.ID, secret: String, headers: [WebhookHeader]) throws
     /// Enables or disables a webhook.
     func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws
+    /// Changes a webhook's URL and events, and, when `headers` is given, replaces its headers (values stored
+    /// as given: the caller seals them, then stores them with `setWebhookSecrets`).
+    func updateWebhook(_ webhookID: Webhook.ID, url: String, events: [WebhookEvent], headers: [WebhookHeader]?) throws
     /// Deletes a webhook with its deliveries and their attempt logs.
     func deleteWebhook(_ webhookID: Webhook.ID) throws
     /// Queues a delivery in the `pending` state.

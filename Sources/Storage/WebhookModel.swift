@@ -334,3 +334,17 @@ public struct ClaimedWebhookDelivery: Sendable, Hashable {
         self.webhook = webhook
     }
 }
+
+/// One page of a webhook's deliveries, newest first, with how many it has in all.
+public struct WebhookDeliveryPage: Sendable, Hashable {
+    /// The deliveries of the page.
+    public var deliveries: [WebhookDelivery]
+    /// How many deliveries the webhook has.
+    public var total: Int
+
+    /// Creates a page.
+    public init(deliveries: [WebhookDelivery], total: Int) {
+        self.deliveries = deliveries
+        self.total = total
+    }
+}

@@ -8,29 +8,10 @@ import Testing
 /// worker POSTs, signed, to a receiver (a small python3 server writing what it got to a file).
 @Suite(.serialized, .enabled(if: Peers.shouldRun, Peers.skipComment))
 struct WebhookEndToEndTests {
-    private static let receiverScript = """
-        import http.server, json, sys
-        class Handler(http.server.BaseHTTPRequestHandler):
-            def do_POST(self):
-                body = self.rfile.read(int(self.headers.get('Content-Length', 0)))
-                with open(sys.argv[2], 'a') as out:
-                    out.write(json.dumps({'headers': dict(self.headers), 'body': body.decode()}) + '\\n')
-                self.send_response(204)
-                self.end_headers()
-            def log_message(self, *args):
-                pass
-        http.server.HTTPServer(('127.0.0.1', int(sys.argv[1])), Handler).serve_forever()
-        """
-
     @Test func aPushReachesASubscribedWebhookSignedInCloudEventsFormat() async throws {
         let stack = try await RegistryEventsTests.EventsStack.start()
         defer { stack.stop() }
-        let port = try freePort()
-        let received = stack.scratch.path("received.jsonl")
-        let receiver = try BackgroundProcess(
-            name: "receiver", executable: "/usr/bin/env",
-            arguments: ["python3", "-c", Self.receiverScript, "\(port)", received.path],
-            environment: [:], removing: [], directory: stack.scratch.url, logFile: stack.scratch.path("receiver.log"))
+        let (receiver, port, received) = try WebhookReceiverScript.start(in: stack.scratch)
         defer { receiver.stop() }
 
         let created = try await stack.portcullis.must([

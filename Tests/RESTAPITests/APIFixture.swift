@@ -66,7 +66,7 @@ final class APIFixture: Sendable {
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         api = RESTAPI(
             routes: SystemResources(store: store, health: StoreBackedHealth(store: store), version: "9.9.9-test").routes
-                + extraRoutes,
+                + extraRoutes + Self.operationsRoutes(store),
             authenticator: APIAuthenticator(tokens: verifier), logger: logger)
         var router = Router(logger: logger)
         router.use(RequestIDMiddleware())

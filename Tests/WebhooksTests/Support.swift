@@ -1,3 +1,4 @@
+import Administration
 import CryptoCore
 import Diagnostics
 import Foundation
@@ -81,7 +82,7 @@ struct Fixture {
     }
 
     func administration() -> WebhookAdministration {
-        WebhookAdministration(store: store, actor: "tester", now: clock.function, sealer: sealer)
+        WebhookAdministration(store: store, caller: .operator(login: "tester"), now: clock.function, sealer: sealer)
     }
 
     func worker(

@@ -1,3 +1,4 @@
+import Administration
 import Diagnostics
 import Foundation
 import HTTPCore

@@ -1,3 +1,4 @@
+import Administration
 import CryptoCore
 import Diagnostics
 import Foundation
@@ -37,9 +38,10 @@ import Webhooks
     @Test func theDatabaseFileHoldsNeitherTheSecretNorTheHeaderValue() async throws {
         let (store, path) = try await fileStore()
         let sealer = WebhookSecretSealer(key: testSecretsKey)
-        let created = try await WebhookAdministration(store: store, actor: "tester", sealer: sealer).create(
-            namespace: "alpha", url: "https://hooks.example/in",
-            headers: [WebhookHeader(name: "Authorization", value: "Bearer header-value-4711")])
+        let created = try await WebhookAdministration(store: store, caller: .operator(login: "tester"), sealer: sealer)
+            .create(
+                namespace: "alpha", url: "https://hooks.example/in",
+                headers: [WebhookHeader(name: "Authorization", value: "Bearer header-value-4711")])
         let stored = try #require(try await store.read { try $0.webhook(id: created.summary.id) })
         #expect(stored.secret.hasPrefix("sealed:v1:"))
         #expect(stored.headers.map(\.name) == ["Authorization"])
@@ -163,10 +165,11 @@ import Webhooks
     @Test func creatingWithoutASecretsKeyIsRefused() async throws {
         let fixture = try await Fixture.make()
         await #expect(throws: WebhookError.secretsKeyMissing) {
-            try await WebhookAdministration(store: fixture.store, actor: "tester").create(
+            try await WebhookAdministration(store: fixture.store, caller: .operator(login: "tester")).create(
                 namespace: "alpha", url: "https://a.example/")
         }
-        #expect(try await WebhookAdministration(store: fixture.store, actor: "tester").list().isEmpty)
+        #expect(
+            try await WebhookAdministration(store: fixture.store, caller: .operator(login: "tester")).list().isEmpty)
     }
 }
 

@@ -1,5 +1,3 @@
-import Diagnostics
-
 /// RFC 4180 CSV that is safe to open in a spreadsheet and to `cat` on a terminal: what the audit export
 /// (and any later CSV output) writes.
 ///
@@ -9,17 +7,17 @@ import Diagnostics
 ///   spreadsheet may evaluate a cell's later lines too).
 /// - NUL, ESC and the other control characters, DEL, C1 controls and bidirectional overrides are escaped
 ///   visibly (``InertText``: `\x00`, `\x1b`, `\u{202e}`); TAB, CR and LF are kept, inside quotes.
-enum CSV {
+public enum CSV {
     /// The record separator RFC 4180 prescribes.
-    static let recordEnd = "\r\n"
+    public static let recordEnd = "\r\n"
 
     /// One record: the fields, each made safe, joined by commas, ending in CRLF.
-    static func record(_ fields: [String]) -> String {
+    public static func record(_ fields: [String]) -> String {
         fields.map(field).joined(separator: ",") + recordEnd
     }
 
     /// One field, made safe and quoted when needed.
-    static func field(_ value: String) -> String {
+    public static func field(_ value: String) -> String {
         let inert = InertText.escaped(value, allowing: [.lineBreaks, .tab])
         var defused = String.UnicodeScalarView()
         var atLineStart = true
