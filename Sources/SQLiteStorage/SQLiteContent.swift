@@ -27,17 +27,28 @@ extension SQLiteTransaction {
         case .createdAt: orderBy = "created_at \(direction), id \(direction)"
         case .updatedAt: orderBy = "updated_at \(direction), id \(direction)"
         }
-        let items = try rows(
+        // The page's ids first (the sort reads only the namespace's index entries and names), then the rows and
+        // their counts for those ids alone: SQLite would otherwise evaluate the count subqueries for every row
+        // it sorts.
+        let ids = try rows(
+            "SELECT id FROM repositories WHERE namespace_id = ? ORDER BY \(orderBy) LIMIT ? OFFSET ?",
+            [namespaceID.sqlValue, limit.sqlValue, offset.sqlValue]
+        ) { $0.int(0) }
+        guard !ids.isEmpty else { return StorePage(items: [], total: try repositoryCount(in: namespaceID)) }
+        let placeholders = Array(repeating: "?", count: ids.count).joined(separator: ", ")
+        let found = try rows(
             """
             SELECT \(Self.repositoryColumns),
                 (SELECT count(*) FROM tags t WHERE t.repository_id = repositories.id),
                 (SELECT count(*) FROM stars s WHERE s.repository_id = repositories.id)
-            FROM repositories WHERE namespace_id = ? ORDER BY \(orderBy) LIMIT ? OFFSET ?
-            """, [namespaceID.sqlValue, limit.sqlValue, offset.sqlValue]
+            FROM repositories WHERE id IN (\(placeholders))
+            """, ids.map(\.sqlValue)
         ) { row in
             RepositoryListing(
                 repository: Self.decodeRepository(row), tagCount: Int(row.int(7)), starCount: Int(row.int(8)))
         }
+        let byID = Dictionary(found.map { ($0.repository.id.rawValue, $0) }) { first, _ in first }
+        let items = ids.compactMap { byID[$0] }
         return StorePage(items: items, total: try repositoryCount(in: namespaceID))
     }
 
