@@ -12,6 +12,13 @@ enum ContentAPI {
     /// library (`hub.docker.com/_/busybox`). No namespace can be named so (names start with a letter or digit).
     static let globalNamespaceSegment = "_"
 
+    /// Text without NUL (which the HTTP parser refuses in paths and queries before the API sees them).
+    static let textPattern = "^[^\\x00]*$"
+    /// A namespace name or `_`.
+    static let namespacePattern = "^(_|[a-z0-9]+([._-][a-z0-9]+)*)$"
+    /// A tag name (the distribution grammar).
+    static let tagPattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
+
     /// The caller as the services see it: the user, or nobody.
     static func serviceCaller(_ caller: APICaller?) -> Caller {
         guard let caller else { return .anonymous }

@@ -14,8 +14,12 @@ import Diagnostics
 /// ```
 public indirect enum JSONSchema: Sendable {
     /// A string of `minLength`…`maxLength` characters, optionally one of `allowed`, with an informative
-    /// `format` (`email`, `date-time`, `uri`) the document states and checks do not enforce beyond length.
-    case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, allowed: [String]? = nil)
+    /// `format` (`email`, `date-time`, `uri`) the document states and checks do not enforce beyond length, and
+    /// a `pattern` (ECMA-262, anchored) the document states for clients and generators; the handler that reads
+    /// the value enforces it (the HTTP parser already refuses NUL and malformed escapes in paths and queries).
+    case string(
+        minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, allowed: [String]? = nil,
+        pattern: String? = nil)
     /// An integer in `minimum`…`maximum`.
     case integer(minimum: Int64? = nil, maximum: Int64? = nil)
     /// `true` or `false`.
@@ -102,7 +106,7 @@ extension JSONSchema {
             guard let number = value.integerValue else { return wrongType("an integer") }
             if let minimum, number < minimum { add("FIELD_INVALID", "\(field) must be at least \(minimum).") }
             if let maximum, number > maximum { add("FIELD_INVALID", "\(field) must be at most \(maximum).") }
-        case .string(let minLength, let maxLength, _, let allowed):
+        case .string(let minLength, let maxLength, _, let allowed, _):
             guard let text = value.stringValue else { return wrongType("a string") }
             let length = text.count
             if length < minLength { add("FIELD_INVALID", "\(field) must be at least \(minLength) characters long.") }
@@ -187,8 +191,9 @@ extension JSONSchema {
             if let minimum { members.append(("minimum", .integer(minimum))) }
             if let maximum { members.append(("maximum", .integer(maximum))) }
             return .object(members)
-        case .string(let minLength, let maxLength, let format, let allowed):
+        case .string(let minLength, let maxLength, let format, let allowed, let pattern):
             var members: [(String, JSONValue)] = [("type", "string")]
+            if let pattern { members.append(("pattern", .string(pattern))) }
             if minLength > 0 { members.append(("minLength", .integer(Int64(minLength)))) }
             if let maxLength { members.append(("maxLength", .integer(Int64(maxLength)))) }
             if let format { members.append(("format", .string(format))) }

@@ -77,7 +77,8 @@ public struct NamespaceResources: Sendable {
             .optional("team", .string(minLength: 1, maxLength: 255), "Hand the namespace to this team."),
         ]))
 
-    static let nsParameter = APIParameter.path("ns", .string(minLength: 1, maxLength: 255), "The namespace's name.")
+    static let nsParameter = APIParameter.path(
+        "ns", .string(minLength: 1, maxLength: 255, pattern: ContentAPI.textPattern), "The namespace's name.")
 
     /// The routes, in document order.
     public var routes: [APIRoute] {

@@ -118,11 +118,18 @@ public struct RepositoryResources: Sendable {
         .object([.required("description", .nullable(.string(maxLength: AdministrationLimits.descriptionLength)))]))
 
     static let parameters: [APIParameter] = [
-        .path("ns", .string(minLength: 1, maxLength: 255), "The namespace's name, or `_` for the global namespace."),
-        .path("repo", .string(minLength: 1, maxLength: 1024), "The name inside the namespace; `/` written `%252F`."),
-        .query("registry", .string(minLength: 1, maxLength: 255), "The registry, when several hold the name."),
+        .path(
+            "ns", .string(minLength: 1, maxLength: 255, pattern: ContentAPI.namespacePattern),
+            "The namespace's name, or `_` for the global namespace."),
+        .path(
+            "repo", .string(minLength: 1, maxLength: 1024, pattern: ContentAPI.textPattern),
+            "The name inside the namespace; `/` written `%252F`."),
+        .query(
+            "registry", .string(minLength: 1, maxLength: 255, pattern: ContentAPI.textPattern),
+            "The registry, when several hold the name."),
     ]
-    static let tagParameter = APIParameter.path("tag", .string(minLength: 1, maxLength: 128), "The tag's name.")
+    static let tagParameter = APIParameter.path(
+        "tag", .string(minLength: 1, maxLength: 128, pattern: ContentAPI.tagPattern), "The tag's name.")
 
     /// The routes, in document order.
     public var routes: [APIRoute] {

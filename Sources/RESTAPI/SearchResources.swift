@@ -54,7 +54,7 @@ public struct SearchResources: Sendable {
         let search = search
         let listing = APIListing(sortFields: ["id"], defaultSort: "id")
         let query = APIParameter.query(
-            "q", .string(minLength: 1, maxLength: 1024), required: true,
+            "q", .string(minLength: 1, maxLength: 1024, pattern: ContentAPI.textPattern), required: true,
             "3 to 255 characters, taken literally (no wildcards); `ns/repo:tag` finds tags.")
         return [
             APIRoute(
@@ -65,7 +65,7 @@ public struct SearchResources: Sendable {
                 parameters: [
                     query,
                     .query(
-                        "kind", .string(minLength: 1, maxLength: 64),
+                        "kind", .string(minLength: 1, maxLength: 64, pattern: ContentAPI.textPattern),
                         "Sections to search, comma-separated: repositories, tags, namespaces, teams (all by default)."),
                 ],
                 listing: listing,
@@ -99,7 +99,8 @@ public struct SearchResources: Sendable {
                 tags: ["search"], access: .anonymous,
                 parameters: [
                     .query(
-                        "q", .string(minLength: 1, maxLength: 1024), "3 to 255 characters: only names containing it.")
+                        "q", .string(minLength: 1, maxLength: 1024, pattern: ContentAPI.textPattern),
+                        "3 to 255 characters: only names containing it.")
                 ],
                 listing: listing,
                 responses: [APIResponseSpec(.ok, "One page of public repositories.", .array(Self.hitSchema))]
