@@ -127,26 +127,17 @@ public struct NamespaceResources: Sendable {
             },
             APIRoute(
                 .patch, "/namespaces/{ns}", operationID: "updateNamespace",
-                summary: "Changes the description, the visibility or the owning team; each change is checked apart.",
+                summary: "Changes the description, the visibility and the owning team: each checked, all or none.",
                 tags: ["namespaces"], access: .user, parameters: [Self.nsParameter], requestBody: Self.updateSchema,
                 responses: [APIResponseSpec(.ok, "The namespace as changed.", Self.namespaceSchema)]
             ) { request in
                 let (caller, name) = try Self.target(request)
                 let body = request.body ?? .object([])
-                var summary = try await ContentAPI.call { try await namespaces.show(name, by: caller) }
-                if let description = body["description"] {
-                    summary = try await ContentAPI.call {
-                        try await namespaces.updateDescription(description.stringValue, of: name, by: caller)
-                    }
-                }
-                if let visibility = body["visibility"]?.stringValue.flatMap(NamespaceVisibility.init(rawValue:)) {
-                    summary = try await ContentAPI.call {
-                        try await namespaces.setVisibility(visibility, of: name, by: caller)
-                    }
-                }
-                if let team = body["team"]?.stringValue {
-                    summary = try await ContentAPI.call { try await namespaces.transfer(name, to: team, by: caller) }
-                }
+                let changes = NamespaceChanges(
+                    description: body["description"].map { $0.stringValue },
+                    visibility: body["visibility"]?.stringValue.flatMap(NamespaceVisibility.init(rawValue:)),
+                    team: body["team"]?.stringValue)
+                let summary = try await ContentAPI.call { try await namespaces.update(name, changes, by: caller) }
                 return .ok(Self.json(summary))
             },
             APIRoute(

@@ -138,6 +138,20 @@ struct NamespaceAPITests {
         #expect(activities.header("X-Total-Count") == "3")
     }
 
+    @Test("A PATCH with one refused change changes nothing")
+    func patchIsAllOrNothing() async throws {
+        let fixture = try await ContentFixture()
+        let refused = await fixture.send(
+            .patch, "/namespaces/web", fixture.alice, body: #"{"description":"half","team":"ops"}"#)
+        #expect(refused.status == 403)
+        let unchanged = await fixture.send(.get, "/namespaces/web", fixture.alice)
+        #expect(unchanged.json?["description"] == .null)
+        #expect(unchanged.json?["team"] == .string("webteam"))
+        let cleared = await fixture.send(.patch, "/namespaces/web", fixture.alice, body: #"{"description":null}"#)
+        #expect(cleared.status == 200)
+        #expect(cleared.json?["description"] == .null)
+    }
+
     @Test("Deleting a namespace that holds repositories is a 409; an empty one goes with 204")
     func delete() async throws {
         let fixture = try await ContentFixture()
