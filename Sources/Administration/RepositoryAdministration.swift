@@ -55,31 +55,14 @@ public struct RepositoryAdministration: Sendable {
     /// The repository at `path` (`ns/repo`, or `repo` in the global namespace) in `registry` (may be left
     /// out when one registry holds it), if the actor may see it.
     public func show(_ path: String, registry: String? = nil, by actor: Caller) async throws -> RepositoryDetails {
-        let settings = settings
-        return try await store.read { reader in
-            let acting = try ResolvedCaller(actor, in: reader)
-            let (repository, namespace) = try Self.visible(path, registry, acting, settings, reader)
-            return try Self.details(repository, namespace, reader)
-        }
+        try await show(RepositoryPath(path), registry: registry, by: actor)
     }
 
     /// Changes the description (admins and the namespace team's owners).
     public func updateDescription(
         _ description: String?, of path: String, registry: String? = nil, by actor: Caller
     ) async throws -> RepositoryDetails {
-        try AdministrationLimits.checkDescription(description)
-        let settings = settings
-        return try await store.write { writer in
-            let acting = try ResolvedCaller(actor, in: writer)
-            let (repository, namespace) = try Self.visible(path, registry, acting, settings, writer)
-            try acting.require(.updateRepository(try acting.standing(in: namespace, writer)), settings)
-            try writer.setDescription(description, forRepository: repository.id)
-            _ = try writer.appendAuditEvent(
-                acting.audit(
-                    "repository.change_description", target: "repository:\(Self.fullName(repository, namespace))",
-                    detail: [("registry", repository.registry), ("description", description ?? "")]))
-            return try Self.details(try writer.repository(id: repository.id) ?? repository, namespace, writer)
-        }
+        try await updateDescription(description, of: RepositoryPath(path), registry: registry, by: actor)
     }
 
     /// One page of the repository's tags, paged and counted by the store.
@@ -183,13 +166,6 @@ public struct RepositoryAdministration: Sendable {
         }
         guard let global = try reader.globalNamespace() else { return nil }
         return (global, path)
-    }
-
-    private static func visible(
-        _ path: String, _ registry: String?, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings,
-        _ reader: any StoreReading
-    ) throws -> (Repository, Namespace) {
-        try visible(RepositoryPath(path), registry, acting, settings, reader)
     }
 
     private static func visible(

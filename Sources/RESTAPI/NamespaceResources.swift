@@ -31,21 +31,8 @@ public struct NamespaceResources: Sendable {
             .required("created_at", .timestamp),
         ]))
 
-    /// A repository as a namespace's listing shows it.
-    public static let repositoryListingSchema = JSONSchema.named(
-        "RepositoryListing",
-        .object([
-            .required("id", .integer()),
-            .required("name", .anyString, "The name inside the namespace."),
-            .required("full_name", .anyString, "The image path (`ns/app`, or `app` in the global namespace)."),
-            .required("namespace", .anyString),
-            .required("registry", .anyString),
-            .required("description", .nullable(.anyString)),
-            .required("tag_count", .integer(minimum: 0)),
-            .required("star_count", .integer(minimum: 0)),
-            .required("created_at", .timestamp),
-            .required("updated_at", .timestamp),
-        ]))
+    /// A repository as a namespace's listing shows it: the `Repository` document.
+    public static var repositoryListingSchema: JSONSchema { RepositoryResources.repositorySchema }
 
     static let activitySchema = JSONSchema.named(
         "Activity",
