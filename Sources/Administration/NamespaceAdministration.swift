@@ -82,21 +82,19 @@ public struct NamespaceAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
-            let roles = try Self.roles(of: acting, reader)
-            let visible = try reader.allNamespaces().filter { namespace in
-                ResourcePolicy.decide(
-                    .showNamespace(Self.standing(namespace, acting, roles)), by: acting.caller, settings: settings
-                ).isAllowed
+            // Paged and counted in SQL with the visibility rule of Portus's §3.2 scopes (the same predicate
+            // search applies), rather than every namespace filtered here.
+            let viewer: SearchViewer =
+                acting.isAdmin ? .administrator : acting.actor.userID.map { .user($0) } ?? .anonymous
+            if acting.actor.userID == nil && !acting.isAdmin && !settings.anonymousBrowsing {
+                return Page(items: [], total: 0, offset: page.offset, limit: page.limit)
             }
-            let ordered = page.slice(visible) { lhs, rhs in
-                switch page.sort {
-                case .name: lhs.name < rhs.name
-                case .createdAt: lhs.createdAt < rhs.createdAt
-                }
-            }
+            let found = try reader.namespacePage(
+                visibleTo: viewer, byCreation: page.sort == .createdAt, descending: page.descending,
+                offset: page.offset, limit: page.limit)
             return Page(
-                items: try ordered.items.map { try Self.summary($0, reader) }, total: ordered.total,
-                offset: ordered.offset, limit: ordered.limit)
+                items: try found.items.map { try Self.summary($0, reader) }, total: found.total, offset: page.offset,
+                limit: page.limit)
         }
     }
 
@@ -217,20 +215,6 @@ public struct NamespaceAdministration: Sendable {
         case .denied:
             throw AdministrationError(.namespaceNotFound, "no namespace named '\(name)'")
         }
-    }
-
-    /// The actor's role in every team they belong to (one query, for listings).
-    private static func roles(of acting: ResolvedCaller, _ reader: any StoreReading) throws -> [Team.ID: TeamRole] {
-        guard let userID = acting.actor.userID else { return [:] }
-        return Dictionary(try reader.memberships(of: userID).map { ($0.team.id, $0.role) }) { first, _ in first }
-    }
-
-    private static func standing(_ namespace: Namespace, _ acting: ResolvedCaller, _ roles: [Team.ID: TeamRole])
-        -> NamespaceStanding
-    {
-        var role = roles[namespace.teamID]
-        if namespace.kind == .personal, let id = acting.actor.userID, namespace.personalOwnerID == id { role = .owner }
-        return NamespaceStanding(visibility: namespace.visibility, kind: namespace.kind, role: role)
     }
 
     static func summary(_ namespace: Namespace, _ reader: any StoreReading) throws -> NamespaceSummary {

@@ -6,6 +6,23 @@ import Storage
 // index of tags), and its total one count over the same index: the database never hands over more rows than
 // the page holds, and the counts per row (tags, stars) are subqueries evaluated for the page's rows only.
 extension SQLiteTransaction {
+    func namespacePage(
+        visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int
+    ) throws -> StorePage<Namespace> {
+        try Self.checkPaging(offset, limit)
+        // The same visibility predicate search applies (alias n), so the list and search agree.
+        guard let visibility = Self.visibility(.namespace, viewer) else { return StorePage(items: [], total: 0) }
+        let direction = descending ? "DESC" : "ASC"
+        let orderBy = byCreation ? "n.created_at \(direction), n.id \(direction)" : "n.name \(direction)"
+        let items = try rows(
+            """
+            SELECT \(Self.namespaceColumns) FROM namespaces n WHERE \(visibility.sql)
+            ORDER BY \(orderBy) LIMIT ? OFFSET ?
+            """, visibility.values + [limit.sqlValue, offset.sqlValue], Self.decodeNamespace)
+        let total = try count("SELECT count(*) FROM namespaces n WHERE \(visibility.sql)", visibility.values)
+        return StorePage(items: items, total: total)
+    }
+
     func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository] {
         try rows(
             "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? AND name = ? ORDER BY registry",

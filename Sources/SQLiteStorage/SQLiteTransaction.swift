@@ -336,11 +336,11 @@ final class SQLiteTransaction: StoreWriting {
 
     // MARK: Namespaces
 
-    private static let namespaceColumns = """
+    static let namespaceColumns = """
         id, name, team_id, visibility, kind, personal_owner_id, description, created_at, updated_at
         """
 
-    private static func decodeNamespace(_ row: SQLiteRow) -> Namespace {
+    static func decodeNamespace(_ row: SQLiteRow) -> Namespace {
         Namespace(
             id: row.id(0), name: row.text(1), teamID: row.id(2),
             visibility: NamespaceVisibility(rawValue: row.text(3)) ?? .private,
