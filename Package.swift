@@ -104,7 +104,9 @@ var targets: [Target] = [
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
         name: "RESTAPI",
-        dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Webhooks"],
+        dependencies: [
+            "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "Webhooks",
+        ],
         swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)

@@ -31,8 +31,8 @@ public typealias NamespaceSortField = NameSortField
 ///
 /// Throws `AdministrationError` for refusals and rule violations, `StoreError` when the database fails.
 public struct NamespaceAdministration: Sendable {
-    private let store: any Store
-    private let settings: ResourcePolicySettings
+    let store: any Store
+    let settings: ResourcePolicySettings
 
     /// Creates the service.
     public init(store: any Store, settings: ResourcePolicySettings = .init()) {
@@ -82,21 +82,19 @@ public struct NamespaceAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
-            let roles = try Self.roles(of: acting, reader)
-            let visible = try reader.allNamespaces().filter { namespace in
-                ResourcePolicy.decide(
-                    .showNamespace(Self.standing(namespace, acting, roles)), by: acting.caller, settings: settings
-                ).isAllowed
+            // Paged and counted in SQL with the visibility rule of Portus's §3.2 scopes (the same predicate
+            // search applies), rather than every namespace filtered here.
+            let viewer: SearchViewer =
+                acting.isAdmin ? .administrator : acting.actor.userID.map { .user($0) } ?? .anonymous
+            if acting.actor.userID == nil && !acting.isAdmin && !settings.anonymousBrowsing {
+                return Page(items: [], total: 0, offset: page.offset, limit: page.limit)
             }
-            let ordered = page.slice(visible) { lhs, rhs in
-                switch page.sort {
-                case .name: lhs.name < rhs.name
-                case .createdAt: lhs.createdAt < rhs.createdAt
-                }
-            }
+            let found = try reader.namespacePage(
+                visibleTo: viewer, byCreation: page.sort == .createdAt, descending: page.descending,
+                offset: page.offset, limit: page.limit)
             return Page(
-                items: try ordered.items.map { try Self.summary($0, reader) }, total: ordered.total,
-                offset: ordered.offset, limit: ordered.limit)
+                items: try found.items.map { try Self.summary($0, reader) }, total: found.total, offset: page.offset,
+                limit: page.limit)
         }
     }
 
@@ -114,48 +112,67 @@ public struct NamespaceAdministration: Sendable {
     public func updateDescription(_ description: String?, of name: String, by actor: Caller) async throws
         -> NamespaceSummary
     {
-        try AdministrationLimits.checkDescription(description)
-        return try await change(name, by: actor, action: { .updateNamespace($0) }) { writer, namespace, acting in
-            try writer.setDescription(description, forNamespace: namespace.id)
-            return acting.audit(
-                "namespace.change_namespace_description", target: "namespace:\(namespace.name)",
-                detail: [("description", description ?? "")])
-        }
+        try await update(name, NamespaceChanges(description: .some(description)), by: actor)
     }
 
     /// Changes who may pull (admins; owners with `changeVisibility`). The global namespace is never private.
     public func setVisibility(_ visibility: NamespaceVisibility, of name: String, by actor: Caller) async throws
         -> NamespaceSummary
     {
-        try await change(name, by: actor, action: { .changeVisibility($0) }) { writer, namespace, acting in
-            if namespace.kind == .global && visibility == .private {
-                throw AdministrationError(.globalPrivate, "the global namespace cannot be private")
-            }
-            try writer.setVisibility(visibility, for: namespace.id)
-            return acting.audit(
-                "namespace.change_visibility", target: "namespace:\(namespace.name)",
-                detail: [("old", namespace.visibility.rawValue), ("new", visibility.rawValue)])
-        }
+        try await update(name, NamespaceChanges(visibility: visibility), by: actor)
     }
 
     /// Hands the namespace to the team named `team` (admins; owners with `manageNamespace` who also own the
     /// receiving team). Personal and global namespaces stay where they are.
     public func transfer(_ name: String, to team: String, by actor: Caller) async throws -> NamespaceSummary {
+        try await update(name, NamespaceChanges(team: team), by: actor)
+    }
+
+    /// Applies `changes` in one transaction, each checked against the policy and audited on its own, in the order
+    /// description, visibility, team: all of them or, when one is refused, none.
+    public func update(_ name: String, _ changes: NamespaceChanges, by actor: Caller) async throws
+        -> NamespaceSummary
+    {
+        if let description = changes.description { try AdministrationLimits.checkDescription(description) }
         let settings = settings
         return try await store.write { writer in
             let acting = try ResolvedCaller(actor, in: writer)
             let (namespace, standing) = try Self.visible(name, acting, settings, writer)
-            guard let receiving = try writer.team(named: team) else {
-                throw AdministrationError(.teamNotFound, "no team named '\(team)'")
+            var events: [NewAuditEvent] = []
+            let target = "namespace:\(namespace.name)"
+            if let description = changes.description {
+                try acting.require(.updateNamespace(standing), settings)
+                try writer.setDescription(description, forNamespace: namespace.id)
+                events.append(
+                    acting.audit(
+                        "namespace.change_namespace_description", target: target,
+                        detail: [("description", description ?? "")]))
             }
-            let previous = try writer.team(id: namespace.teamID)
-            try acting.require(
-                .transferNamespace(standing, receiving: try acting.standing(in: receiving, writer)), settings)
-            try writer.setTeam(receiving.id, for: namespace.id)
-            _ = try writer.appendAuditEvent(
-                acting.audit(
-                    "namespace.change_team", target: "namespace:\(namespace.name)",
-                    detail: [("old_team", previous?.name), ("new_team", receiving.name)]))
+            if let visibility = changes.visibility {
+                try acting.require(.changeVisibility(standing), settings)
+                if namespace.kind == .global && visibility == .private {
+                    throw AdministrationError(.globalPrivate, "the global namespace cannot be private")
+                }
+                try writer.setVisibility(visibility, for: namespace.id)
+                events.append(
+                    acting.audit(
+                        "namespace.change_visibility", target: target,
+                        detail: [("old", namespace.visibility.rawValue), ("new", visibility.rawValue)]))
+            }
+            if let team = changes.team {
+                guard let receiving = try writer.team(named: team) else {
+                    throw AdministrationError(.teamNotFound, "no team named '\(team)'")
+                }
+                let previous = try writer.team(id: namespace.teamID)
+                try acting.require(
+                    .transferNamespace(standing, receiving: try acting.standing(in: receiving, writer)), settings)
+                try writer.setTeam(receiving.id, for: namespace.id)
+                events.append(
+                    acting.audit(
+                        "namespace.change_team", target: target,
+                        detail: [("old_team", previous?.name), ("new_team", receiving.name)]))
+            }
+            try writer.appendAuditEvents(events)
             return try Self.summary(try writer.namespace(id: namespace.id) ?? namespace, writer)
         }
     }
@@ -170,11 +187,11 @@ public struct NamespaceAdministration: Sendable {
             let acting = try ResolvedCaller(actor, in: writer)
             let (namespace, standing) = try Self.visible(name, acting, settings, writer)
             try acting.require(.deleteNamespace(standing), settings)
-            let repositories = try writer.repositories(in: namespace.id)
-            if !repositories.isEmpty {
+            let repositories = try writer.repositoryCount(in: namespace.id)
+            if repositories > 0 {
                 throw AdministrationError(
                     .namespaceNotEmpty,
-                    "namespace \(namespace.name) holds \(repositories.count) repositories; delete them first")
+                    "namespace \(namespace.name) holds \(repositories) repositories; delete them first")
             }
             try writer.deleteNamespace(namespace.id)
             _ = try writer.appendAuditEvent(acting.audit("namespace.delete", target: "namespace:\(namespace.name)"))
@@ -182,20 +199,6 @@ public struct NamespaceAdministration: Sendable {
     }
 
     // MARK: - Helpers
-
-    private func change(
-        _ name: String, by actor: Caller, action: @escaping @Sendable (NamespaceStanding) -> ResourceAction,
-        _ body: @escaping @Sendable (any StoreWriting, Namespace, ResolvedCaller) throws -> NewAuditEvent
-    ) async throws -> NamespaceSummary {
-        let settings = settings
-        return try await store.write { writer in
-            let acting = try ResolvedCaller(actor, in: writer)
-            let (namespace, standing) = try Self.visible(name, acting, settings, writer)
-            try acting.require(action(standing), settings)
-            _ = try writer.appendAuditEvent(try body(writer, namespace, acting))
-            return try Self.summary(try writer.namespace(id: namespace.id) ?? namespace, writer)
-        }
-    }
 
     /// The namespace named `name` and the actor's standing in it, if the actor may see it.
     static func visible(
@@ -214,24 +217,27 @@ public struct NamespaceAdministration: Sendable {
         }
     }
 
-    /// The actor's role in every team they belong to (one query, for listings).
-    private static func roles(of acting: ResolvedCaller, _ reader: any StoreReading) throws -> [Team.ID: TeamRole] {
-        guard let userID = acting.actor.userID else { return [:] }
-        return Dictionary(try reader.memberships(of: userID).map { ($0.team.id, $0.role) }) { first, _ in first }
-    }
-
-    private static func standing(_ namespace: Namespace, _ acting: ResolvedCaller, _ roles: [Team.ID: TeamRole])
-        -> NamespaceStanding
-    {
-        var role = roles[namespace.teamID]
-        if namespace.kind == .personal, let id = acting.actor.userID, namespace.personalOwnerID == id { role = .owner }
-        return NamespaceStanding(visibility: namespace.visibility, kind: namespace.kind, role: role)
-    }
-
     static func summary(_ namespace: Namespace, _ reader: any StoreReading) throws -> NamespaceSummary {
         NamespaceSummary(
             id: namespace.id, name: namespace.name, team: try reader.team(id: namespace.teamID)?.name ?? "?",
             visibility: namespace.visibility, kind: namespace.kind, description: namespace.description,
-            repositoryCount: try reader.repositories(in: namespace.id).count, createdAt: namespace.createdAt)
+            repositoryCount: try reader.repositoryCount(in: namespace.id), createdAt: namespace.createdAt)
+    }
+}
+
+/// What one namespace update changes; nil members stay as they are.
+public struct NamespaceChanges: Sendable, Hashable {
+    /// The new description (`.some(nil)` clears it).
+    public var description: String??
+    /// The new visibility.
+    public var visibility: NamespaceVisibility?
+    /// The name of the team to hand the namespace to.
+    public var team: String?
+
+    /// Describes an update.
+    public init(description: String?? = nil, visibility: NamespaceVisibility? = nil, team: String? = nil) {
+        self.description = description
+        self.visibility = visibility
+        self.team = team
     }
 }

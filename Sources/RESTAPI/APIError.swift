@@ -173,8 +173,16 @@ public enum APIErrorMapping {
         "webhook.secrets_key_missing": (.serviceUnavailable, "UNAVAILABLE"),
         "administration.forbidden": (.forbidden, "DENIED"),
         "administration.unauthenticated": (.unauthorized, "UNAUTHORIZED"),
-        "administration.invalid_paging": (.badRequest, "PARAMETER_INVALID"),
+        "administration.invalid_paging": (.badRequest, "PAGINATION_NUMBER_INVALID"),
         "reconciliation.already_running": (.conflict, "SYNC_RUNNING"),
+        // Content (namespaces, repositories, tags, stars, search).
+        "namespace.not_empty": (.conflict, "NAMESPACE_NOT_EMPTY"),
+        "namespace.global_private": (.conflict, "NAMESPACE_GLOBAL_PRIVATE"),
+        "repository.ambiguous": (.conflict, "REPOSITORY_AMBIGUOUS"),
+        "repository.tag_not_found": (.notFound, "TAG_NOT_FOUND"),
+        "search.ambiguous_repository": (.conflict, "REPOSITORY_AMBIGUOUS"),
+        "search.query_too_short": (.badRequest, "QUERY_TOO_SHORT"),
+        "search.query_too_long": (.badRequest, "QUERY_TOO_LONG"),
     ]
 
     /// The API answer for `error` thrown by a handler: API and HTTP errors as they are, mapped coded

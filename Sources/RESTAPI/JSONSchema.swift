@@ -15,11 +15,12 @@ import Foundation
 /// ```
 public indirect enum JSONSchema: Sendable {
     /// A string of `minLength`…`maxLength` characters, optionally one of `allowed`, with an informative
-    /// `format` (`email`, `date-time`, `uri`) the document states and checks do not enforce beyond length.
-    case string(minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, allowed: [String]? = nil)
-    /// A string of 1…`maxLength` characters matching the anchored regular expression `pattern` (names in
-    /// paths: the document states the rule, so generated clients and fuzzers keep to it).
-    case patterned(String, maxLength: Int)
+    /// `format` (`email`, `date-time`, `uri`) the document states and checks do not enforce beyond length, and
+    /// a `pattern` (ECMA-262, anchored) the document states for clients and generators and the check enforces
+    /// (the HTTP parser already refuses NUL and malformed escapes in paths and queries).
+    case string(
+        minLength: Int = 0, maxLength: Int? = nil, format: String? = nil, allowed: [String]? = nil,
+        pattern: String? = nil)
     /// An integer in `minimum`…`maximum`.
     case integer(minimum: Int64? = nil, maximum: Int64? = nil)
     /// `true` or `false`.
@@ -34,6 +35,8 @@ public indirect enum JSONSchema: Sendable {
     case named(String, JSONSchema)
     /// Any object (documents passed through whole, such as the OpenAPI document itself).
     case anyObject
+    /// A value matching at least one of these (answers whose shape a parameter chooses, such as grouped tags).
+    case anyOf([JSONSchema])
 
     /// One member of an object schema.
     public struct Member: Sendable {
@@ -92,12 +95,23 @@ extension JSONSchema {
             if value.boolValue == nil { wrongType("a boolean") }
         case .anyObject:
             guard case .object = value else { return wrongType("an object") }
+        case .anyOf(let choices):
+            var best: [APIErrorItem]?
+            for choice in choices {
+                let problems = choice.problems(in: value, field: field, limit: limit)
+                if problems.isEmpty { return }
+                if problems.count < (best?.count ?? Int.max) { best = problems }
+            }
+            found += (best ?? []).prefix(limit - found.count)
         case .integer(let minimum, let maximum):
             guard let number = value.integerValue else { return wrongType("an integer") }
             if let minimum, number < minimum { add("FIELD_INVALID", "\(field) must be at least \(minimum).") }
             if let maximum, number > maximum { add("FIELD_INVALID", "\(field) must be at most \(maximum).") }
-        case .string(let minLength, let maxLength, _, let allowed):
+        case .string(let minLength, let maxLength, _, let allowed, let pattern):
             guard let text = value.stringValue else { return wrongType("a string") }
+            if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+                add("FIELD_INVALID", "\(field) must match \(pattern).")
+            }
             let length = text.count
             if length < minLength { add("FIELD_INVALID", "\(field) must be at least \(minLength) characters long.") }
             if let maxLength, length > maxLength {
@@ -105,13 +119,6 @@ extension JSONSchema {
             }
             if let allowed, !allowed.contains(text) {
                 add("FIELD_INVALID", "\(field) must be one of: \(allowed.joined(separator: ", ")).")
-            }
-        case .patterned(let pattern, let maxLength):
-            guard let text = value.stringValue else { return wrongType("a string") }
-            if text.isEmpty || text.count > maxLength
-                || text.range(of: pattern, options: .regularExpression) == nil
-            {
-                add("FIELD_INVALID", "\(field) must match \(pattern) and be at most \(maxLength) characters long.")
             }
         case .array(let items, let maxItems):
             guard case .array(let elements) = value else { return wrongType("an array") }
@@ -181,23 +188,21 @@ extension JSONSchema {
             return .object([("anyOf", .array([inner.document(components: &components), .object([("type", "null")])]))])
         case .boolean: return .object([("type", "boolean")])
         case .anyObject: return .object([("type", "object")])
+        case .anyOf(let choices):
+            return .object([("anyOf", .array(choices.map { $0.document(components: &components) }))])
         case .integer(let minimum, let maximum):
             var members: [(String, JSONValue)] = [("type", "integer")]
             if let minimum { members.append(("minimum", .integer(minimum))) }
             if let maximum { members.append(("maximum", .integer(maximum))) }
             return .object(members)
-        case .string(let minLength, let maxLength, let format, let allowed):
+        case .string(let minLength, let maxLength, let format, let allowed, let pattern):
             var members: [(String, JSONValue)] = [("type", "string")]
+            if let pattern { members.append(("pattern", .string(pattern))) }
             if minLength > 0 { members.append(("minLength", .integer(Int64(minLength)))) }
             if let maxLength { members.append(("maxLength", .integer(Int64(maxLength)))) }
             if let format { members.append(("format", .string(format))) }
             if let allowed { members.append(("enum", .array(allowed.map { .string($0) }))) }
             return .object(members)
-        case .patterned(let pattern, let maxLength):
-            return .object([
-                ("type", "string"), ("minLength", .integer(1)), ("maxLength", .integer(Int64(maxLength))),
-                ("pattern", .string(pattern)),
-            ])
         case .array(let items, let maxItems):
             var members: [(String, JSONValue)] = [
                 ("type", "array"), ("items", items.document(components: &components)),
@@ -226,4 +231,12 @@ extension JSONSchema {
 extension JSONValue: ExpressibleByStringLiteral {
     /// A string value from a literal (`"integer"`), for building documents.
     public init(stringLiteral value: String) { self = .string(value) }
+}
+
+extension JSONSchema {
+    /// A string of 1…`maxLength` characters matching the anchored regular expression `pattern` (names in paths:
+    /// the document states the rule, so generated clients and fuzzers keep to it, and the check enforces it).
+    public static func patterned(_ pattern: String, maxLength: Int) -> JSONSchema {
+        .string(minLength: 1, maxLength: maxLength, pattern: pattern)
+    }
 }

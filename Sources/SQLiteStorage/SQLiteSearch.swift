@@ -104,7 +104,7 @@ extension SQLiteTransaction {
 
     /// The visibility predicate of a section for a viewer, over the aliases `n` (namespace) or `tm` (team);
     /// nil when the viewer may see nothing of that section (anonymous callers and teams).
-    private static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
+    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
         if kind == .team {
             switch viewer {
             case .anonymous: return nil

@@ -8,6 +8,7 @@ import HTTPClient
 import HTTPCore
 import IdentityCore
 import RESTAPI
+import RegistryCore
 import Storage
 import Synchronization
 
@@ -19,7 +20,7 @@ struct RESTAPIAssembly {
     init(
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
         throttle: GuessingThrottle?, webhooks: WebhooksAssembly? = nil, registrySync: (any RegistrySyncing)? = nil,
-        http: any HTTPFetching = CurlHTTPClient(), logger: Logger
+        http: any HTTPFetching = CurlHTTPClient(), registryClients: [String: any RegistryAPI] = [:], logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
         let verifier = PasswordChainTokenVerifier(
@@ -31,7 +32,9 @@ struct RESTAPIAssembly {
             routes: SystemResources(store: store, health: health, version: Version.current).routes
                 + Self.operationsRoutes(
                     configuration: configuration, store: store, webhooks: webhooks, registrySync: registrySync,
-                    health: health),
+                    health: health)
+                + RESTAPIContent.routes(
+                    configuration: configuration, store: store, clients: registryClients, logger: logger),
             authenticator: APIAuthenticator(tokens: verifier),
             logger: logger.named("api"))
     }

@@ -68,7 +68,7 @@ enum ServeCommand {
             throttle: authority.guessingThrottle, webhooks: webhooks,
             registrySync: RegistrySyncPort(
                 configuration: configuration, clients: registryClients, store: store, logger: logger),
-            logger: logger)
+            registryClients: registryClients, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, logger: logger)
