@@ -101,7 +101,7 @@ var targets: [Target] = [
     // MARK: REST API
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
-        name: "RESTAPI", dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage"],
+        name: "RESTAPI", dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration"],
         swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)

@@ -158,6 +158,42 @@ public struct TeamAdministration: Sendable {
         }
     }
 
+    /// Renames a team and changes its description in one transaction (admins, or owners while
+    /// `policy.userPermission.manageTeam` is on): nil leaves a field as it is, `description: .some(nil)`
+    /// clears it. Either every change lands or none does.
+    public func update(
+        _ name: String, newName: String? = nil, description: String?? = nil, by actor: Caller
+    ) async throws -> TeamDetails {
+        if let newName, !NamespaceNaming.isValid(newName) {
+            throw AdministrationError(
+                .invalidTeamName, "'\(newName)' is not a valid team name (lower-case letters, digits, '.', '_', '-')")
+        }
+        if case .some(let text) = description { try AdministrationLimits.checkDescription(text) }
+        let settings = settings
+        return try await store.write { writer in
+            let acting = try ResolvedCaller(actor, in: writer)
+            let team = try Self.visibleTeam(name, acting, settings, writer)
+            try acting.require(.updateTeam(try acting.standing(in: team, writer)), settings)
+            if let newName, newName != team.name {
+                if try writer.team(named: newName) != nil {
+                    throw AdministrationError(.teamNameTaken, "a team named '\(newName)' already exists")
+                }
+                try writer.rename(team: team.id, to: newName)
+                _ = try writer.appendAuditEvent(
+                    acting.audit(
+                        "team.change_team_name", target: "team:\(newName)", detail: [("old_name", team.name)]))
+            }
+            if case .some(let text) = description, text != team.description {
+                try writer.setDescription(text, forTeam: team.id)
+                _ = try writer.appendAuditEvent(
+                    acting.audit(
+                        "team.change_team_description", target: "team:\(newName ?? team.name)",
+                        detail: [("description", text ?? "")]))
+            }
+            return try Self.details(try writer.team(id: team.id) ?? team, acting, writer)
+        }
+    }
+
     /// Deletes a team (needs `policy.delete.enabled`; admins and owners). Its namespaces go to the team named
     /// `heir`, which the actor must own; without an heir a team that owns namespaces is not deleted.
     public func delete(_ name: String, handingNamespacesTo heir: String? = nil, by actor: Caller) async throws {
