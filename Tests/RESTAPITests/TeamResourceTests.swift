@@ -48,11 +48,11 @@ struct TeamResourceTests {
     @Test(
         "Team names breaking Portus's rules, duplicates, unknown fields and wrong types are refused",
         arguments: [
-            (#"{"name":"Web"}"#, 400, "NAME_INVALID"),
-            (#"{"name":"-web"}"#, 400, "NAME_INVALID"),
-            (#"{"name":"we b"}"#, 400, "NAME_INVALID"),
-            (#"{"name":"../etc"}"#, 400, "NAME_INVALID"),
-            (#"{"name":"web"}"#, 409, "NAME_TAKEN"),
+            (#"{"name":"Web"}"#, 400, "TEAM_INVALID_NAME"),
+            (#"{"name":"-web"}"#, 400, "TEAM_INVALID_NAME"),
+            (#"{"name":"we b"}"#, 400, "TEAM_INVALID_NAME"),
+            (#"{"name":"../etc"}"#, 400, "TEAM_INVALID_NAME"),
+            (#"{"name":"web"}"#, 409, "TEAM_NAME_TAKEN"),
             (#"{"name":"ops","members":[]}"#, 400, "FIELD_UNKNOWN"),
             (#"{"name":["ops"]}"#, 400, "FIELD_TYPE_INVALID"),
             (#"{"name":"ops","owner":"root"}"#, 403, "DENIED"),
@@ -97,7 +97,7 @@ struct TeamResourceTests {
         #expect(added.json?["role"] == .string("contributor"))
         let again = await fixture.send(
             .post, "/api/v1/teams/\(id)/members", headers: Self.asAlice(fixture), body: #"{"username":"bob"}"#)
-        #expect(again.errorCode == "ALREADY_MEMBER")
+        #expect(again.errorCode == "TEAM_ALREADY_MEMBER")
         // bob, a contributor, may not manage members.
         let byBob = await fixture.send(
             .patch, "/api/v1/teams/\(id)/members/\(bob.id.rawValue)", headers: APIFixture.bearer(bobToken),
@@ -111,7 +111,7 @@ struct TeamResourceTests {
         let demoteAdmin = await fixture.send(
             .patch, "/api/v1/teams/\(id)/members/\(fixture.root.id.rawValue)", headers: Self.asAlice(fixture),
             body: #"{"role":"viewer"}"#)
-        #expect(demoteAdmin.errorCode == "ADMIN_DEMOTION")
+        #expect(demoteAdmin.errorCode == "TEAM_ADMIN_DEMOTION")
         #expect(
             await fixture.send(
                 .delete, "/api/v1/teams/\(id)/members/\(fixture.root.id.rawValue)", headers: Self.asAlice(fixture)
@@ -120,7 +120,7 @@ struct TeamResourceTests {
         let alice = fixture.alice.id.rawValue
         let lastRemove = await fixture.send(
             .delete, "/api/v1/teams/\(id)/members/\(alice)", headers: Self.asAlice(fixture))
-        #expect(lastRemove.errorCode == "LAST_OWNER")
+        #expect(lastRemove.errorCode == "TEAM_LAST_OWNER")
         let lastDemote = await fixture.send(
             .patch, "/api/v1/teams/\(id)/members/\(alice)", headers: Self.asAlice(fixture), body: #"{"role":"viewer"}"#)
         #expect(lastDemote.status == 409)
@@ -200,7 +200,7 @@ struct TeamResourceTests {
             return await group.reduce(into: [(Int, String?)]()) { $0.append($1) }
         }
         #expect(demotions.filter { $0.0 == 200 }.count == owners.count - 1)
-        #expect(demotions.filter { $0.1 == "LAST_OWNER" }.count == 1)
+        #expect(demotions.filter { $0.1 == "TEAM_LAST_OWNER" }.count == 1)
         let final = try await fixture.store.read { reader in
             try reader.members(of: Team.ID(id))
         }
@@ -235,7 +235,7 @@ struct TeamResourceTests {
         let duplicate = await fixture.send(
             .post, "/api/v1/teams/\(id)/robots", headers: Self.asAlice(fixture),
             body: #"{"name":"ci","actions":["pull"],"expires_at":"\#(Self.inDays(1))"}"#)
-        #expect(duplicate.errorCode == "NAME_TAKEN")
+        #expect(duplicate.errorCode == "ROBOT_NAME_TAKEN")
 
         #expect(
             await fixture.send(.delete, "/api/v1/teams/\(id)/robots/ci", headers: Self.asAlice(fixture)).status == 204)
@@ -248,13 +248,13 @@ struct TeamResourceTests {
     @Test(
         "Robot creation refuses bad names, actions and expiries",
         arguments: [
-            (#"{"name":"CI","actions":["pull"],"expires_at":"EXP"}"#, "NAME_INVALID"),
+            (#"{"name":"CI","actions":["pull"],"expires_at":"EXP"}"#, "ROBOT_INVALID_NAME"),
             (#"{"name":"ci","actions":["admin"],"expires_at":"EXP"}"#, "FIELD_INVALID"),
-            (#"{"name":"ci","actions":[],"expires_at":"EXP"}"#, "ACTIONS_INVALID"),
-            (#"{"name":"ci","actions":["pull"],"expires_at":"2001-01-01T00:00:00Z"}"#, "EXPIRY_INVALID"),
-            (#"{"name":"ci","actions":["pull"],"expires_at":"2999-01-01T00:00:00Z"}"#, "EXPIRY_INVALID"),
+            (#"{"name":"ci","actions":[],"expires_at":"EXP"}"#, "ROBOT_INVALID_ACTIONS"),
+            (#"{"name":"ci","actions":["pull"],"expires_at":"2001-01-01T00:00:00Z"}"#, "ROBOT_INVALID_EXPIRY"),
+            (#"{"name":"ci","actions":["pull"],"expires_at":"2999-01-01T00:00:00Z"}"#, "ROBOT_INVALID_EXPIRY"),
             (#"{"name":"ci","actions":["pull"]}"#, "FIELD_REQUIRED"),
-            (#"{"name":"ci","actions":["pull"],"expires_at":"EXP","namespaces":["elsewhere"]}"#, "NAMESPACE_INVALID"),
+            (#"{"name":"ci","actions":["pull"],"expires_at":"EXP","namespaces":["elsewhere"]}"#, "ROBOT_INVALID_NAMESPACE"),
         ])
     func refusesBadRobots(body: String, code: String) async throws {
         let fixture = try await APIFixture()

@@ -44,14 +44,14 @@ struct UserResourceTests {
     @Test(
         "Account creation refuses names breaking Portus's rules, bad passwords, unknown fields and wrong types",
         arguments: [
-            (#"{"username":"-bob"}"#, 400, "USERNAME_INVALID"),
-            (#"{"username":"bob smith"}"#, 400, "USERNAME_INVALID"),
-            (#"{"username":"bob/../root"}"#, 400, "USERNAME_INVALID"),
-            (#"{"username":"a..b"}"#, 400, "USERNAME_INVALID"),
-            (#"{"username":"ALICE"}"#, 409, "NAME_TAKEN"),
-            (#"{"username":"alice"}"#, 409, "NAME_TAKEN"),
-            (#"{"username":"bob","password":"short"}"#, 400, "PASSWORD_INVALID"),
-            (#"{"username":"bob","email":"not an address"}"#, 400, "EMAIL_INVALID"),
+            (#"{"username":"-bob"}"#, 400, "ACCOUNT_INVALID_USERNAME"),
+            (#"{"username":"bob smith"}"#, 400, "ACCOUNT_INVALID_USERNAME"),
+            (#"{"username":"bob/../root"}"#, 400, "ACCOUNT_INVALID_USERNAME"),
+            (#"{"username":"a..b"}"#, 400, "ACCOUNT_INVALID_USERNAME"),
+            (#"{"username":"ALICE"}"#, 409, "ACCOUNT_USERNAME_TAKEN"),
+            (#"{"username":"alice"}"#, 409, "ACCOUNT_USERNAME_TAKEN"),
+            (#"{"username":"bob","password":"short"}"#, 400, "ACCOUNT_INVALID_PASSWORD"),
+            (#"{"username":"bob","email":"not an address"}"#, 400, "ACCOUNT_INVALID_EMAIL"),
             (#"{"username":"bob","colour":"red"}"#, 400, "FIELD_UNKNOWN"),
             (#"{"username":"bob","admin":"yes"}"#, 400, "FIELD_TYPE_INVALID"),
             (#"{"username":42}"#, 400, "FIELD_TYPE_INVALID"),
@@ -113,7 +113,7 @@ struct UserResourceTests {
         let refused = await fixture.send(
             .patch, "/api/v1/users/\(alice)", headers: Self.asRoot(fixture),
             body: #"{"display_name":"Other","email":"no-at-sign","password":"another-password"}"#)
-        #expect(refused.errorCode == "EMAIL_INVALID")
+        #expect(refused.errorCode == "ACCOUNT_INVALID_EMAIL")
         let after = try await fixture.store.read { try $0.user(id: fixture.alice.id) }
         #expect(after?.displayName == "Alice A.")
         #expect(after?.passwordHash == hash)
@@ -138,7 +138,7 @@ struct UserResourceTests {
         let root = fixture.root.id.rawValue
         let last = await fixture.send(.delete, "/api/v1/users/\(root)", headers: Self.asRoot(fixture))
         #expect(last.status == 409)
-        #expect(last.errorCode == "LAST_ADMIN")
+        #expect(last.errorCode == "ACCOUNT_LAST_ADMIN")
         #expect(await fixture.send(.delete, "/api/v1/users/\(root)", headers: Self.asAlice(fixture)).status == 403)
     }
 
@@ -156,7 +156,7 @@ struct UserResourceTests {
         let root = fixture.root.id.rawValue
         #expect(
             await fixture.send(.delete, "/api/v1/users/\(root)/enabled", headers: Self.asRoot(fixture)).errorCode
-                == "LAST_ADMIN")
+                == "ACCOUNT_LAST_ADMIN")
         #expect(
             await fixture.send(.put, "/api/v1/users/\(alice)/enabled", headers: Self.asAlice(fixture)).status == 403)
     }
@@ -169,7 +169,7 @@ struct UserResourceTests {
         let granted = await fixture.send(.put, "/api/v1/users/\(alice)/admin", headers: Self.asRoot(fixture))
         #expect(granted.json?["admin"] == .bool(true))
         let own = await fixture.send(.delete, "/api/v1/users/\(root)/admin", headers: Self.asRoot(fixture))
-        #expect(own.errorCode == "OWN_ADMIN_FLAG")
+        #expect(own.errorCode == "ACCOUNT_OWN_ADMIN_FLAG")
         let taken = await fixture.send(.delete, "/api/v1/users/\(root)/admin", headers: Self.asAlice(fixture))
         #expect(taken.json?["admin"] == .bool(false))
         let last = await fixture.send(.delete, "/api/v1/users/\(alice)/admin", headers: Self.asAlice(fixture))
@@ -227,7 +227,7 @@ struct UserResourceTests {
         let wider = await fixture.send(
             .post, "/api/v1/users/\(alice)/tokens", headers: APIFixture.bearer(scoped), body: #"{"name":"wide"}"#)
         #expect(wider.status == 400)
-        #expect(wider.errorCode == "RESTRICTION_INVALID")
+        #expect(wider.errorCode == "APPLICATION_TOKEN_INVALID_RESTRICTION")
         let narrow = await fixture.send(
             .post, "/api/v1/users/\(alice)/tokens", headers: APIFixture.bearer(scoped),
             body: #"{"name":"narrow","namespaces":["alice"],"actions":["api:read"]}"#)
@@ -239,7 +239,7 @@ struct UserResourceTests {
         arguments: [
             (#"{"name":""}"#, 400, "FIELD_INVALID"),
             (#"{"name":"x","actions":["admin"]}"#, 400, "FIELD_INVALID"),
-            (#"{"name":"x","actions":[]}"#, 400, "RESTRICTION_INVALID"),
+            (#"{"name":"x","actions":[]}"#, 400, "APPLICATION_TOKEN_INVALID_RESTRICTION"),
             (#"{"name":"x","expires_at":"tomorrow"}"#, 400, "FIELD_INVALID"),
             (#"{"name":"x","expires_at":"2001-01-01T00:00:00Z"}"#, 400, "EXPIRY_INVALID"),
             (#"{"name":"ci"}"#, 409, "NAME_TAKEN"),
