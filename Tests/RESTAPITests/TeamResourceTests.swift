@@ -254,7 +254,10 @@ struct TeamResourceTests {
             (#"{"name":"ci","actions":["pull"],"expires_at":"2001-01-01T00:00:00Z"}"#, "ROBOT_INVALID_EXPIRY"),
             (#"{"name":"ci","actions":["pull"],"expires_at":"2999-01-01T00:00:00Z"}"#, "ROBOT_INVALID_EXPIRY"),
             (#"{"name":"ci","actions":["pull"]}"#, "FIELD_REQUIRED"),
-            (#"{"name":"ci","actions":["pull"],"expires_at":"EXP","namespaces":["elsewhere"]}"#, "ROBOT_INVALID_NAMESPACE"),
+            (
+                #"{"name":"ci","actions":["pull"],"expires_at":"EXP","namespaces":["elsewhere"]}"#,
+                "ROBOT_INVALID_NAMESPACE"
+            ),
         ])
     func refusesBadRobots(body: String, code: String) async throws {
         let fixture = try await APIFixture()
