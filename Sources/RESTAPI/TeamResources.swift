@@ -20,7 +20,7 @@ public struct TeamResources: Sendable {
 
     static let teamID = PeopleSupport.idParameter("id", "The team's id.")
     static let userID = PeopleSupport.idParameter("user_id", "The member's user id.")
-    static let robotName = APIParameter.path("name", .string(minLength: 2, maxLength: 64), "The robot's name.")
+    static let robotID = PeopleSupport.idParameter("robot_id", "The robot's id.")
     static let role = JSONSchema.string(allowed: TeamRole.allCases.map(\.rawValue))
 
     static let teamSchema = JSONSchema.named(

@@ -85,33 +85,45 @@ extension TeamResources {
                     note: PeopleSupport.optionalString(body, "note") ?? nil, by: PeopleSupport.actor(request))
                 var response = APIResponse.created(
                     .object([("token", .string(created.plaintext)), ("robot", Self.json(created.robot))]),
-                    location: "\(RESTAPI.prefix)/teams/\(team.id.rawValue)/robots/\(created.robot.name)")
+                    location: "\(RESTAPI.prefix)/teams/\(team.id.rawValue)/robots/\(created.robot.id.rawValue)")
                 response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
                 return response
             },
             APIRoute(
-                .get, "/teams/{id}/robots/{name}", operationID: "getTeamRobot",
+                .get, "/teams/{id}/robots/{robot_id}", operationID: "getTeamRobot",
                 summary: "One robot account, without its token (members and administrators).", tags: ["robots"],
-                access: .user, parameters: [Self.teamID, Self.robotName],
+                access: .user, parameters: [Self.teamID, Self.robotID],
                 responses: [APIResponseSpec(.ok, "The robot.", Self.robotSchema)]
             ) { [store, robots] request in
-                let team = try await PeopleSupport.team(PeopleSupport.id(request, "id"), in: store)
-                let robot = try await robots.show(
-                    team: team.name, name: request.pathParameters["name"] ?? "", by: PeopleSupport.actor(request))
+                let (team, name) = try await Self.robot(request, store: store, robots: robots)
+                let robot = try await robots.show(team: team.name, name: name, by: PeopleSupport.actor(request))
                 return .ok(Self.json(robot))
             },
             APIRoute(
-                .delete, "/teams/{id}/robots/{name}", operationID: "revokeTeamRobot",
+                .delete, "/teams/{id}/robots/{robot_id}", operationID: "revokeTeamRobot",
                 summary: "Revokes a robot account; its token stops working at once (owners and administrators).",
-                tags: ["robots"], access: .user, parameters: [Self.teamID, Self.robotName],
+                tags: ["robots"], access: .user, parameters: [Self.teamID, Self.robotID],
                 responses: [APIResponseSpec(.noContent, "Revoked (or already revoked).")]
             ) { [store, robots] request in
-                let team = try await PeopleSupport.team(PeopleSupport.id(request, "id"), in: store)
-                try await robots.revoke(
-                    team: team.name, name: request.pathParameters["name"] ?? "", by: PeopleSupport.actor(request))
+                let (team, name) = try await Self.robot(request, store: store, robots: robots)
+                try await robots.revoke(team: team.name, name: name, by: PeopleSupport.actor(request))
                 return .noContent
             },
         ]
+    }
+
+    /// The team and robot name of a `/teams/{id}/robots/{robot_id}` request, or 404. Reading the list is
+    /// the service's membership check, so a stranger learns nothing about the team's robots.
+    private static func robot(_ request: APIRequest, store: any Store, robots: RobotAccountService) async throws
+        -> (Team, String)
+    {
+        let team = try await PeopleSupport.team(PeopleSupport.id(request, "id"), in: store)
+        let robotID = try PeopleSupport.id(request, "robot_id")
+        let all = try await robots.list(team: team.name, by: PeopleSupport.actor(request))
+        guard let robot = all.first(where: { $0.id.rawValue == robotID }) else {
+            throw APIError.notFound("Team \(team.id) has no robot \(robotID).")
+        }
+        return (team, robot.name)
     }
 
     /// The `RobotAccount` document (never the token or its hash).

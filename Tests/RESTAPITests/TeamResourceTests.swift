@@ -218,14 +218,15 @@ struct TeamResourceTests {
         #expect(created.status == 201)
         let token = try #require(created.json?["token"]?.stringValue)
         #expect(token.hasPrefix("pcr_"))
-        #expect(created.header("Location") == "/api/v1/teams/\(id)/robots/ci")
+        let robotID = try #require(created.json?["robot"]?["id"]?.integerValue)
+        #expect(created.header("Location") == "/api/v1/teams/\(id)/robots/\(robotID)")
         #expect(created.json?["robot"]?["login_name"] == .string("web+ci"))
         #expect(created.json?["robot"]?["actions"] == .array(["pull", "push"]))
 
         let listed = await fixture.send(.get, "/api/v1/teams/\(id)/robots", headers: Self.asAlice(fixture))
         #expect(listed.header("X-Total-Count") == "1")
         #expect(!String(decoding: listed.response.body, as: UTF8.self).contains(token))
-        let shown = await fixture.send(.get, "/api/v1/teams/\(id)/robots/ci", headers: Self.asAlice(fixture))
+        let shown = await fixture.send(.get, "/api/v1/teams/\(id)/robots/\(robotID)", headers: Self.asAlice(fixture))
         #expect(shown.json?["revoked_at"] == .null)
         #expect(TeamResources.robotSchema.problems(in: try #require(shown.json)).isEmpty)
 
@@ -238,11 +239,12 @@ struct TeamResourceTests {
         #expect(duplicate.errorCode == "ROBOT_NAME_TAKEN")
 
         #expect(
-            await fixture.send(.delete, "/api/v1/teams/\(id)/robots/ci", headers: Self.asAlice(fixture)).status == 204)
-        let revoked = await fixture.send(.get, "/api/v1/teams/\(id)/robots/ci", headers: Self.asAlice(fixture))
+            await fixture.send(.delete, "/api/v1/teams/\(id)/robots/\(robotID)", headers: Self.asAlice(fixture)).status
+                == 204)
+        let revoked = await fixture.send(.get, "/api/v1/teams/\(id)/robots/\(robotID)", headers: Self.asAlice(fixture))
         #expect(revoked.json?["revoked_at"] != .null)
         #expect(
-            await fixture.send(.get, "/api/v1/teams/\(id)/robots/nope", headers: Self.asAlice(fixture)).status == 404)
+            await fixture.send(.get, "/api/v1/teams/\(id)/robots/999", headers: Self.asAlice(fixture)).status == 404)
     }
 
     @Test(

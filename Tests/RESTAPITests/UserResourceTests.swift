@@ -271,7 +271,7 @@ struct UserResourceTests {
             (.patch, "/api/v1/teams/1/members/1", #"{"role":"owner"}"#),
             (.delete, "/api/v1/teams/1/members/1", nil),
             (.post, "/api/v1/teams/1/robots", "{}"),
-            (.delete, "/api/v1/teams/1/robots/ci", nil),
+            (.delete, "/api/v1/teams/1/robots/1", nil),
         ] as [(HTTPMethod, String, String?)])
     func restrictedTokensCannotWrite(method: HTTPMethod, path: String, body: String?) async throws {
         let fixture = try await APIFixture()
