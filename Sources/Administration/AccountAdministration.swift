@@ -192,14 +192,17 @@ public struct AccountAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             try ResolvedCaller(actor, in: reader).require(.administer, settings)
-            let accounts = try reader.allUsers().map(AccountSummary.init)
-            return page.slice(accounts) { lhs, rhs in
+            let order: UserOrder =
                 switch page.sort {
-                case .username: lhs.username < rhs.username
-                case .createdAt: lhs.createdAt < rhs.createdAt
-                case .lastLoginAt: (lhs.lastLoginAt ?? .distantPast) < (rhs.lastLoginAt ?? .distantPast)
+                case .username: .username
+                case .createdAt: .createdAt
+                case .lastLoginAt: .lastLoginAt
                 }
-            }
+            let users = try reader.users(
+                in: order, descending: page.descending, offset: page.offset, limit: page.limit)
+            return Page(
+                items: users.map(AccountSummary.init), total: try reader.countUsers(), offset: page.offset,
+                limit: page.limit)
         }
     }
 

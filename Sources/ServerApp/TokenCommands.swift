@@ -159,7 +159,8 @@ enum TokenCommands {
                 return try await body(store, owner)
             }
         } catch let error as ApplicationTokenError {
-            throw CommandFailure(.dataError, error.reason)
+            // A restriction the service refuses is a bad --action or --namespace: a usage error.
+            throw CommandFailure(error.code == .invalidRestriction ? .usage : .dataError, error.reason)
         }
     }
 }

@@ -78,6 +78,13 @@ struct UserResourceTests {
         #expect(page.header("X-Total-Pages") == "3")
         #expect(page.json?.item(0)?["username"] == .string("carol"))
         #expect(page.json?.item(1)?["username"] == .string("bob"))
+        // Equal creation times fall back to the id, in the same direction: the newest account comes first.
+        let newest = await fixture.send(
+            .get, "/api/v1/users?sort=-created_at&per_page=1", headers: Self.asRoot(fixture))
+        #expect(newest.json?.item(0)?["username"] == .string("dave"))
+        let neverLoggedIn = await fixture.send(
+            .get, "/api/v1/users?sort=last_login_at&per_page=100", headers: Self.asRoot(fixture))
+        #expect(neverLoggedIn.json.map { if case .array(let items) = $0 { items.count } else { 0 } } == 5)
         #expect(
             await fixture.send(.get, "/api/v1/users?sort=password", headers: Self.asRoot(fixture)).errorCode
                 == "SORT_INVALID")
