@@ -24,6 +24,8 @@ public struct AccountSummary: Sendable, Hashable {
     public var hasPassword: Bool
     /// When it was created.
     public var createdAt: Date
+    /// When it last changed.
+    public var updatedAt: Date
     /// When it last logged in, if ever.
     public var lastLoginAt: Date?
 
@@ -36,6 +38,7 @@ public struct AccountSummary: Sendable, Hashable {
         isEnabled = user.isEnabled
         hasPassword = user.passwordHash != nil
         createdAt = user.createdAt
+        updatedAt = user.updatedAt
         lastLoginAt = user.lastLoginAt
     }
 }
@@ -152,6 +155,8 @@ public struct AccountAdministration: Sendable {
     /// Creates an account with its hidden personal team and private personal namespace (admins only).
     public func create(_ account: NewAccount, by actor: Caller) async throws -> AccountDetails {
         try Self.checkUsername(account.username)
+        if let email = account.email { try ProfileRules.checkEmail(email) }
+        if let name = account.displayName { try ProfileRules.checkDisplayName(name) }
         let hash: String? = if let password = account.password { try await hashed(password) } else { nil }
         let settings = settings
         return try await store.write { writer in
@@ -187,14 +192,17 @@ public struct AccountAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             try ResolvedCaller(actor, in: reader).require(.administer, settings)
-            let accounts = try reader.allUsers().map(AccountSummary.init)
-            return page.slice(accounts) { lhs, rhs in
+            let order: UserOrder =
                 switch page.sort {
-                case .username: lhs.username < rhs.username
-                case .createdAt: lhs.createdAt < rhs.createdAt
-                case .lastLoginAt: (lhs.lastLoginAt ?? .distantPast) < (rhs.lastLoginAt ?? .distantPast)
+                case .username: .username
+                case .createdAt: .createdAt
+                case .lastLoginAt: .lastLoginAt
                 }
-            }
+            let users = try reader.users(
+                in: order, descending: page.descending, offset: page.offset, limit: page.limit)
+            return Page(
+                items: users.map(AccountSummary.init), total: try reader.countUsers(), offset: page.offset,
+                limit: page.limit)
         }
     }
 
@@ -240,6 +248,35 @@ public struct AccountAdministration: Sendable {
             }
             _ = try writer.appendAuditEvent(
                 acting.audit(isAdmin ? "user.admin_grant" : "user.admin_revoke", target: "user:\(user.username)"))
+            return AccountSummary(try writer.user(id: user.id) ?? user)
+        }
+    }
+
+    /// Changes an account's contact address and display name (admins, or the account itself): a nil
+    /// argument leaves the field as it is, `.some(nil)` clears it. Both change in one transaction or neither.
+    public func updateProfile(
+        email: String?? = nil, displayName: String?? = nil, for username: String, by actor: Caller
+    ) async throws -> AccountSummary {
+        if case .some(.some(let email)) = email { try ProfileRules.checkEmail(email) }
+        if case .some(.some(let name)) = displayName { try ProfileRules.checkDisplayName(name) }
+        let settings = settings
+        return try await store.write { writer in
+            let acting = try ResolvedCaller(actor, in: writer)
+            let user = try Self.user(username, writer)
+            if acting.actor.userID != user.id { try acting.require(.administer, settings) }
+            var changed: [(String, String?)] = []
+            if let email, email != user.email {
+                try writer.setEmail(email, for: user.id)
+                changed.append(("email", email ?? ""))
+            }
+            if let displayName, displayName != user.displayName {
+                try writer.setDisplayName(displayName, for: user.id)
+                changed.append(("display_name", displayName ?? ""))
+            }
+            if !changed.isEmpty {
+                _ = try writer.appendAuditEvent(
+                    acting.audit("user.update", target: "user:\(user.username)", detail: changed))
+            }
             return AccountSummary(try writer.user(id: user.id) ?? user)
         }
     }

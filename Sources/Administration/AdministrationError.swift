@@ -22,6 +22,10 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case usernameTaken = "account.username_taken"
         /// The password is shorter than 8 characters or longer than bcrypt's 72 bytes.
         case invalidPassword = "account.invalid_password"
+        /// The e-mail address is empty, too long, has no `@`, or holds spaces or control characters.
+        case invalidEmail = "account.invalid_email"
+        /// The display name is too long or holds control characters.
+        case invalidDisplayName = "account.invalid_display_name"
         /// The change would leave no enabled administrator.
         case lastAdmin = "account.last_admin"
         /// Administrators cannot take their own admin flag (another admin must).
@@ -90,6 +94,36 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
             .ownsNamespaces,
             .namespaceNotEmpty,
         ].contains(code)
+    }
+}
+
+/// What an account's contact address and display name may be.
+public enum ProfileRules {
+    /// The longest e-mail address (RFC 5321's path limit).
+    public static let emailLength = 254
+    /// The longest display name, in characters.
+    public static let displayNameLength = 255
+
+    /// Throws `account.invalid_email` for an address that cannot be one.
+    public static func checkEmail(_ email: String) throws {
+        let scalars = email.unicodeScalars
+        guard !email.isEmpty, email.utf8.count <= emailLength, email.contains("@"),
+            !scalars.contains(where: { $0.properties.isWhitespace || $0.properties.generalCategory == .control })
+        else {
+            throw AdministrationError(
+                .invalidEmail, "an e-mail address is up to \(emailLength) bytes with an '@' and no spaces")
+        }
+    }
+
+    /// Throws `account.invalid_display_name` for a name too long or with control characters.
+    public static func checkDisplayName(_ name: String) throws {
+        guard name.count <= displayNameLength,
+            !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
+        else {
+            throw AdministrationError(
+                .invalidDisplayName,
+                "a display name is up to \(displayNameLength) characters without control characters")
+        }
     }
 }
 

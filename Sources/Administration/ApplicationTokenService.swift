@@ -10,6 +10,9 @@ public struct ApplicationTokenError: CodedError, Sendable, Hashable {
     public enum Code: String, Sendable, Hashable, CaseIterable {
         /// The name is empty, too long or contains control characters.
         case invalidName = "application_token.invalid_name"
+        /// The restriction names an unknown action, no action or namespace at all, or is wider than the
+        /// restriction of the credential creating it.
+        case invalidRestriction = "application_token.invalid_restriction"
         /// The expiry date is not in the future.
         case invalidExpiry = "application_token.invalid_expiry"
         /// The owner already has a token with this name (revoked ones keep their name).
@@ -93,6 +96,42 @@ public struct CreatedApplicationToken: Sendable, CustomStringConvertible {
 public struct ApplicationTokenService: Sendable {
     /// The longest token name accepted.
     public static let maximumNameLength = 100
+    /// The actions a token may be restricted to: registry actions (`pull`, `push`, `delete`), the REST API's
+    /// (`api:read`, `api:write`), and `*` for everything.
+    public static let permittedActions: Set<String> = ["pull", "push", "delete", "*", "api:read", "api:write"]
+
+    /// Throws `application_token.invalid_restriction` unless `restriction` names only known actions, names at
+    /// least one action and namespace where it names any, and is no wider than `limit` (the restriction of
+    /// the credential creating it): a token limited to one namespace cannot mint one for every namespace.
+    public static func checkRestriction(_ restriction: AccessRestriction?, within limit: AccessRestriction?) throws {
+        if let actions = restriction?.actions {
+            if let unknown = actions.sorted().first(where: { !permittedActions.contains($0) }) {
+                throw ApplicationTokenError(
+                    .invalidRestriction,
+                    reason: "'\(unknown)' is not one of: \(permittedActions.sorted().joined(separator: ", "))")
+            }
+            if actions.isEmpty { throw ApplicationTokenError(.invalidRestriction, reason: "name at least one action") }
+        }
+        if restriction?.namespaces?.isEmpty == true {
+            throw ApplicationTokenError(.invalidRestriction, reason: "name at least one namespace, or none for all")
+        }
+        guard let limit else { return }
+        if let allowed = limit.namespaces, !(restriction?.namespaces.map { $0.isSubset(of: allowed) } ?? false) {
+            throw ApplicationTokenError(
+                .invalidRestriction,
+                reason: "the credential used is limited to namespaces \(allowed.sorted().joined(separator: ", ")); "
+                    + "the new token must be too")
+        }
+        // `api:write` permits reading too, so it covers `api:read`.
+        if let allowed = limit.actions.map({ $0.contains("api:write") ? $0.union(["api:read"]) : $0 }),
+            !allowed.contains("*"), !(restriction?.actions.map { $0.isSubset(of: allowed) } ?? false)
+        {
+            throw ApplicationTokenError(
+                .invalidRestriction,
+                reason: "the credential used is limited to actions \(allowed.sorted().joined(separator: ", ")); "
+                    + "the new token must be too")
+        }
+    }
 
     private let store: any Store
     private let maxPerUser: Int
@@ -109,12 +148,15 @@ public struct ApplicationTokenService: Sendable {
     ///
     /// - Throws: `ApplicationTokenError` (`.forbidden`, `.invalidName`, `.invalidExpiry`, `.nameTaken`,
     ///   `.limitReached`, `.notFound` for a missing owner) or a `StoreError`.
+    ///   `within` is the restriction of the credential the caller used, if any: the new token's is no wider.
     public func create(
-        owner: User.ID, name: String, expiresAt: Date? = nil, restriction: AccessRestriction? = nil, by caller: Caller
+        owner: User.ID, name: String, expiresAt: Date? = nil, restriction: AccessRestriction? = nil,
+        within limit: AccessRestriction? = nil, by caller: Caller
     ) async throws -> CreatedApplicationToken {
         guard caller.mayActFor(owner) else {
             throw ApplicationTokenError(.forbidden, reason: "only the owner or an admin may create a user's tokens")
         }
+        try Self.checkRestriction(restriction, within: limit)
         guard !name.isEmpty, name.count <= Self.maximumNameLength,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
@@ -176,15 +218,26 @@ public struct ApplicationTokenService: Sendable {
     /// - Throws: `ApplicationTokenError` (`.forbidden` unless the caller is the owner or an admin,
     ///   `.notFound` when the owner has no such token) or a `StoreError`.
     public func revoke(owner: User.ID, name: String, by caller: Caller) async throws {
+        try await revoke(owner: owner, by: caller, matching: { $0.name == name }, missing: "no token named \"\(name)\"")
+    }
+
+    /// Revokes `owner`'s token with id `tokenID`, as `revoke(owner:name:by:)` does.
+    public func revoke(owner: User.ID, tokenID: ApplicationToken.ID, by caller: Caller) async throws {
+        try await revoke(owner: owner, by: caller, matching: { $0.id == tokenID }, missing: "no token \(tokenID)")
+    }
+
+    private func revoke(
+        owner: User.ID, by caller: Caller, matching: @escaping @Sendable (ApplicationToken) -> Bool, missing: String
+    ) async throws {
         guard caller.mayActFor(owner) else {
             throw ApplicationTokenError(.forbidden, reason: "only the owner or an admin may revoke a user's tokens")
         }
         let date = now()
         try await store.write { writer in
             guard let user = try writer.user(id: owner),
-                let token = try writer.applicationTokens(ownedBy: owner).first(where: { $0.name == name })
+                let token = try writer.applicationTokens(ownedBy: owner).first(where: matching)
             else {
-                throw ApplicationTokenError(.notFound, reason: "no token named \"\(name)\"")
+                throw ApplicationTokenError(.notFound, reason: missing)
             }
             guard token.revokedAt == nil else { return }
             try writer.revokeApplicationToken(token.id, at: date)

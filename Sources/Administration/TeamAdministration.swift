@@ -119,41 +119,47 @@ public struct TeamAdministration: Sendable {
     /// Changes a team's description (admins, or owners while `policy.userPermission.manageTeam` is on).
     public func updateDescription(_ description: String?, of name: String, by actor: Caller) async throws -> TeamDetails
     {
-        try AdministrationLimits.checkDescription(description)
-        let settings = settings
-        return try await store.write { writer in
-            let acting = try ResolvedCaller(actor, in: writer)
-            let team = try Self.visibleTeam(name, acting, settings, writer)
-            try acting.require(.updateTeam(try acting.standing(in: team, writer)), settings)
-            try writer.setDescription(description, forTeam: team.id)
-            _ = try writer.appendAuditEvent(
-                acting.audit(
-                    "team.change_team_description", target: "team:\(team.name)",
-                    detail: [("description", description ?? "")]))
-            return try Self.details(try writer.team(id: team.id) ?? team, acting, writer)
-        }
+        try await update(name, description: .some(description), by: actor)
     }
 
     /// Renames a team (admins, or owners while `policy.userPermission.manageTeam` is on). Hidden teams keep
     /// their names: a personal team is named after its user, the global one after the global namespace.
     public func rename(_ name: String, to newName: String, by actor: Caller) async throws -> TeamDetails {
-        guard NamespaceNaming.isValid(newName) else {
+        try await update(name, newName: newName, by: actor)
+    }
+
+    /// Renames a team and changes its description in one transaction (admins, or owners while
+    /// `policy.userPermission.manageTeam` is on): nil leaves a field as it is, `description: .some(nil)`
+    /// clears it. Either every change lands or none does.
+    public func update(
+        _ name: String, newName: String? = nil, description: String?? = nil, by actor: Caller
+    ) async throws -> TeamDetails {
+        if let newName, !NamespaceNaming.isValid(newName) {
             throw AdministrationError(
                 .invalidTeamName, "'\(newName)' is not a valid team name (lower-case letters, digits, '.', '_', '-')")
         }
+        if case .some(let text) = description { try AdministrationLimits.checkDescription(text) }
         let settings = settings
         return try await store.write { writer in
             let acting = try ResolvedCaller(actor, in: writer)
             let team = try Self.visibleTeam(name, acting, settings, writer)
             try acting.require(.updateTeam(try acting.standing(in: team, writer)), settings)
-            if newName == team.name { return try Self.details(team, acting, writer) }
-            if try writer.team(named: newName) != nil {
-                throw AdministrationError(.teamNameTaken, "a team named '\(newName)' already exists")
+            if let newName, newName != team.name {
+                if try writer.team(named: newName) != nil {
+                    throw AdministrationError(.teamNameTaken, "a team named '\(newName)' already exists")
+                }
+                try writer.rename(team: team.id, to: newName)
+                _ = try writer.appendAuditEvent(
+                    acting.audit(
+                        "team.change_team_name", target: "team:\(newName)", detail: [("old_name", team.name)]))
             }
-            try writer.rename(team: team.id, to: newName)
-            _ = try writer.appendAuditEvent(
-                acting.audit(
-                    "team.change_team_name", target: "team:\(newName)", detail: [("old_name", team.name)]))
+            if case .some(let text) = description, text != team.description {
+                try writer.setDescription(text, forTeam: team.id)
+                _ = try writer.appendAuditEvent(
+                    acting.audit(
+                        "team.change_team_description", target: "team:\(newName ?? team.name)",
+                        detail: [("description", text ?? "")]))
+            }
             return try Self.details(try writer.team(id: team.id) ?? team, acting, writer)
         }
     }

@@ -183,6 +183,20 @@ public enum APIErrorMapping {
         "search.ambiguous_repository": (.conflict, "REPOSITORY_AMBIGUOUS"),
         "search.query_too_short": (.badRequest, "QUERY_TOO_SHORT"),
         "search.query_too_long": (.badRequest, "QUERY_TOO_LONG"),
+        // People (accounts, tokens, teams, members, robots): what the last word does not tell. The rest is
+        // inferred (`team.not_found` → 404 `TEAM_NOT_FOUND`, `account.invalid_email` → 400 `ACCOUNT_INVALID_EMAIL`).
+        "account.last_admin": (.conflict, "ACCOUNT_LAST_ADMIN"),
+        "account.own_admin_flag": (.conflict, "ACCOUNT_OWN_ADMIN_FLAG"),
+        "application_token.limit_reached": (.conflict, "APPLICATION_TOKEN_LIMIT_REACHED"),
+        "application_token.forbidden": (.forbidden, "DENIED"),
+        "team.hidden": (.conflict, "TEAM_HIDDEN"),
+        "team.already_member": (.conflict, "TEAM_ALREADY_MEMBER"),
+        "team.not_member": (.notFound, "TEAM_NOT_MEMBER"),
+        "team.last_owner": (.conflict, "TEAM_LAST_OWNER"),
+        "team.admin_demotion": (.conflict, "TEAM_ADMIN_DEMOTION"),
+        "team.owns_namespaces": (.conflict, "TEAM_OWNS_NAMESPACES"),
+        "robot.unknown_team": (.notFound, "TEAM_NOT_FOUND"),
+        "robot.forbidden": (.forbidden, "DENIED"),
     ]
 
     /// The API answer for `error` thrown by a handler: API and HTTP errors as they are, mapped coded

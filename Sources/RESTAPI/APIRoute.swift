@@ -241,6 +241,11 @@ public struct APIRoute: Sendable {
         }.joined(separator: "/")
     }
 
+    /// How many segments of the template are literal (not `{name}`): the more, the more specific.
+    var literalSegmentCount: Int {
+        path.split(separator: "/").filter { !($0.hasPrefix("{") && $0.hasSuffix("}")) }.count
+    }
+
     /// Whether `path` (under `/api/v1`) fits the template, segment by segment.
     func matches(_ path: String) -> Bool {
         let template = self.path.split(separator: "/", omittingEmptySubsequences: false)

@@ -80,7 +80,10 @@ public struct RESTAPI: Sendable {
     /// 405 with `Allow` when some route has the path, else 404.
     func unmatched(_ request: HTTPRequest) async -> HTTPResponse {
         let path = String(request.path.dropFirst(Self.prefix.count))
-        var allowed = Set(routes.filter { $0.matches(path) }.map(\.method))
+        // As the router does, a literal segment wins over a parameter: `/users/me` is not `/users/{id}`.
+        let matching = routes.filter { $0.matches(path) }
+        let mostLiteral = matching.map(\.literalSegmentCount).max() ?? 0
+        var allowed = Set(matching.filter { $0.literalSegmentCount == mostLiteral }.map(\.method))
         if allowed.contains(.get) { allowed.insert(.head) }
         let error =
             allowed.isEmpty

@@ -82,12 +82,12 @@ final class SQLiteTransaction: StoreWriting {
 
     // MARK: Users
 
-    private static let userColumns = """
+    static let userColumns = """
         id, username, email, display_name, password_hash, is_admin, is_enabled, failed_login_count, \
         locked_until, created_at, updated_at, last_login_at
         """
 
-    private static func decodeUser(_ row: SQLiteRow) -> User {
+    static func decodeUser(_ row: SQLiteRow) -> User {
         User(
             id: row.id(0), username: row.text(1), email: row.optionalText(2), displayName: row.optionalText(3),
             passwordHash: row.optionalText(4), isAdmin: row.bool(5), isEnabled: row.bool(6),

@@ -29,7 +29,7 @@ public enum PortcullisCommand {
                                                 a new key, published now, signing from --activate-in later
           keys bundle [--output PATH]           the certificates for the registry's rootcertbundle
           keys jwks [--output PATH]             the JWK Set for registry 3.x's jwks option
-          token create USER NAME [--expires-in D] [--namespace N]... [--action pull|push|delete|*]...
+          token create USER NAME [--expires-in D] [--namespace N]... [--action pull|push|delete|api:read|api:write|*]...
                                                 an application token (the docker login password), shown once
           token list USER
           token revoke USER NAME

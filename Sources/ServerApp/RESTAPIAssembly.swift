@@ -11,6 +11,7 @@ import RESTAPI
 import RegistryCore
 import Storage
 import Synchronization
+import Threading
 
 /// Builds the REST API `/api/v1` from the serving parts: token checks through the same application-token
 /// providers and guessing throttle as `/v2/token`, health from the store and the registries.
@@ -28,13 +29,15 @@ struct RESTAPIAssembly {
             shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = ServerHealth(store: store, settings: configuration.registries, http: http)
+        let people = PeopleResourcesAssembly(configuration: configuration, store: store)
         api = RESTAPI(
             routes: SystemResources(store: store, health: health, version: Version.current).routes
                 + Self.operationsRoutes(
                     configuration: configuration, store: store, webhooks: webhooks, registrySync: registrySync,
                     health: health)
                 + RESTAPIContent.routes(
-                    configuration: configuration, store: store, clients: registryClients, logger: logger),
+                    configuration: configuration, store: store, clients: registryClients, logger: logger)
+                + people.routes,
             authenticator: APIAuthenticator(tokens: verifier),
             logger: logger.named("api"))
     }
@@ -57,6 +60,31 @@ struct RESTAPIAssembly {
 
     /// The API's routes on `router`.
     func register(on router: inout Router) { api.register(on: &router) }
+}
+
+/// The people resources (`users`, `users/{id}/tokens`, `teams`, members, robots) over the application
+/// services, with the configured policy switches and limits.
+struct PeopleResourcesAssembly {
+    /// Runs bcrypt for passwords set through the API, off Swift's cooperative pool.
+    static let hashing = BlockingPool(name: "api-hash", threads: 2)
+
+    let routes: [APIRoute]
+
+    init(configuration: PortcullisConfiguration, store: any Store) {
+        let settings = configuration.policy.resourcePolicy
+        let lifetime = configuration.token.robots.maxLifetime.components
+        let users = UserResources(
+            store: store,
+            accounts: AccountAdministration(store: store, settings: settings, hashing: Self.hashing),
+            tokens: ApplicationTokenService(
+                store: store, maxPerUser: configuration.token.applicationTokens.maxPerUser))
+        let teams = TeamResources(
+            store: store, teams: TeamAdministration(store: store, settings: settings),
+            robots: RobotAccountService(
+                store: store,
+                maxLifetime: TimeInterval(lifetime.seconds) + TimeInterval(lifetime.attoseconds) / 1e18))
+        routes = users.routes + teams.routes
+    }
 }
 
 /// The health resource's checks: the store's schema, and each registry's `/v2/` answering (200 or 401, as

@@ -19,10 +19,6 @@ enum TokenCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 2)
         let expiresAt = try expiresIn.map { try expiry(fromNow: $0) }
-        let allowed: Set<String> = ["pull", "push", "delete", "*"]
-        if let bad = actions.first(where: { !allowed.contains($0) }) {
-            throw CommandFailure(.usage, "--action '\(bad)' is not one of: pull, push, delete, *")
-        }
         let restriction = AccessRestriction(
             namespaces: namespaces.isEmpty ? nil : Set(namespaces), actions: actions.isEmpty ? nil : Set(actions))
         let maxPerUser = context.configuration.token.applicationTokens.maxPerUser
@@ -163,7 +159,8 @@ enum TokenCommands {
                 return try await body(store, owner)
             }
         } catch let error as ApplicationTokenError {
-            throw CommandFailure(.dataError, error.reason)
+            // A restriction the service refuses is a bad --action or --namespace: a usage error.
+            throw CommandFailure(error.code == .invalidRestriction ? .usage : .dataError, error.reason)
         }
     }
 }

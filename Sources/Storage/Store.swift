@@ -62,6 +62,11 @@ public protocol StoreReading: SearchReading, ContentReading {
     func user(id: User.ID) throws -> User?
     /// Every user, ordered by username.
     func allUsers() throws -> [User]
+    /// One page of every user in `order` (ties by id), so a listing of many accounts costs its page, not
+    /// the table.
+    func users(in order: UserOrder, descending: Bool, offset: Int, limit: Int) throws -> [User]
+    /// How many users exist.
+    func countUsers() throws -> Int
     /// The number of enabled administrators (used to refuse removing the last one).
     func countAdmins() throws -> Int
     /// The user linked to this federated identity, if any.

@@ -71,12 +71,24 @@ final class APIFixture: Sendable {
         api = RESTAPI(
             routes: SystemResources(store: store, health: StoreBackedHealth(store: store), version: "9.9.9-test").routes
                 + ContentRoutes.make(store: store, settings: settings, deleter: deleter) + extraRoutes
-                + Self.operationsRoutes(store),
+                + Self.operationsRoutes(store) + Self.peopleRoutes(store),
             authenticator: APIAuthenticator(tokens: verifier), logger: logger)
         var router = Router(logger: logger)
         router.use(RequestIDMiddleware())
         api.register(on: &router)
         self.router = router
+    }
+
+    /// The people resources as `serve` mounts them (default policy and limits, 100 tokens per user).
+    static func peopleRoutes(_ store: any Store) -> [APIRoute] {
+        UserResources(
+            store: store,
+            accounts: AccountAdministration(store: store, hashing: BlockingPool(name: "hash", threads: 2)),
+            tokens: ApplicationTokenService(store: store, maxPerUser: 100)
+        ).routes
+            + TeamResources(
+                store: store, teams: TeamAdministration(store: store), robots: RobotAccountService(store: store)
+            ).routes
     }
 
     /// Sends a request through the router as the server would, from `address`.

@@ -137,6 +137,10 @@ import Testing
         #expect(
             try await sandbox.portcullis(["token", "create", "erin", "ci"]).status == 65, "names are unique per owner")
         #expect(try await sandbox.portcullis(["token", "create", "erin", "x", "--action", "admin"]).status == 64)
+        let api = try await sandbox.portcullis(
+            ["token", "create", "erin", "dashboard", "--action", "api:read", "--action", "api:write"])
+        #expect(api.status == 0, "\(api.stderr)")
+        #expect(try await sandbox.portcullis(["token", "list", "erin"]).stdout.contains("api:read"))
         #expect(try await sandbox.portcullis(["token", "revoke", "erin", "ci"]).status == 0)
         #expect(try await sandbox.portcullis(["token", "list", "erin"]).stdout.contains("revoked"))
         #expect(try await sandbox.portcullis(["token", "revoke", "nobody", "ci"]).status == 65)
