@@ -101,7 +101,8 @@ var targets: [Target] = [
     // MARK: REST API
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
-        name: "RESTAPI", dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage"],
+        name: "RESTAPI",
+        dependencies: ["HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization"],
         swiftSettings: strictness),
 
     // MARK: Identity provider plugins (only ServerApp imports them)
@@ -224,7 +225,7 @@ var targets: [Target] = [
         name: "RESTAPITests",
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
-            "ProviderTesting", "Threading", "Administration", "CryptoCore",
+            "ProviderTesting", "Threading", "Administration", "CryptoCore", "Authorization",
         ],
         swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.

@@ -58,6 +58,8 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case repositoryNotFound = "repository.not_found"
         /// Several registries hold a repository of this name: name the registry.
         case ambiguousRepository = "repository.ambiguous"
+        /// The repository has no tag of this name.
+        case tagNotFound = "repository.tag_not_found"
         /// A description is longer than `AdministrationLimits.descriptionLength` or holds control characters.
         case invalidDescription = "administration.invalid_description"
     }
@@ -78,7 +80,7 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
 
     /// Whether this error means "not found" (a front door answers 404).
     public var isNotFound: Bool {
-        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound].contains(code)
+        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound, .tagNotFound].contains(code)
     }
 
     /// Whether this error is a clash with what exists (a front door answers 409).

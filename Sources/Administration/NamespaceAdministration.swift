@@ -31,8 +31,8 @@ public typealias NamespaceSortField = NameSortField
 ///
 /// Throws `AdministrationError` for refusals and rule violations, `StoreError` when the database fails.
 public struct NamespaceAdministration: Sendable {
-    private let store: any Store
-    private let settings: ResourcePolicySettings
+    let store: any Store
+    let settings: ResourcePolicySettings
 
     /// Creates the service.
     public init(store: any Store, settings: ResourcePolicySettings = .init()) {
@@ -170,11 +170,11 @@ public struct NamespaceAdministration: Sendable {
             let acting = try ResolvedCaller(actor, in: writer)
             let (namespace, standing) = try Self.visible(name, acting, settings, writer)
             try acting.require(.deleteNamespace(standing), settings)
-            let repositories = try writer.repositories(in: namespace.id)
-            if !repositories.isEmpty {
+            let repositories = try writer.repositoryCount(in: namespace.id)
+            if repositories > 0 {
                 throw AdministrationError(
                     .namespaceNotEmpty,
-                    "namespace \(namespace.name) holds \(repositories.count) repositories; delete them first")
+                    "namespace \(namespace.name) holds \(repositories) repositories; delete them first")
             }
             try writer.deleteNamespace(namespace.id)
             _ = try writer.appendAuditEvent(acting.audit("namespace.delete", target: "namespace:\(namespace.name)"))
@@ -232,6 +232,6 @@ public struct NamespaceAdministration: Sendable {
         NamespaceSummary(
             id: namespace.id, name: namespace.name, team: try reader.team(id: namespace.teamID)?.name ?? "?",
             visibility: namespace.visibility, kind: namespace.kind, description: namespace.description,
-            repositoryCount: try reader.repositories(in: namespace.id).count, createdAt: namespace.createdAt)
+            repositoryCount: try reader.repositoryCount(in: namespace.id), createdAt: namespace.createdAt)
     }
 }

@@ -82,22 +82,93 @@ public struct RepositoryAdministration: Sendable {
         }
     }
 
-    /// One page of the repository's tags.
+    /// One page of the repository's tags, paged and counted by the store.
     public func tags(
         of path: String, registry: String? = nil, _ page: PageRequest<TagSortField>, by actor: Caller
+    ) async throws -> Page<Tag> {
+        try await tags(of: RepositoryPath(path), registry: registry, page, by: actor)
+    }
+
+    /// One page of the tags of the repository at `path`, paged and counted by the store.
+    public func tags(
+        of path: RepositoryPath, registry: String? = nil, _ page: PageRequest<TagSortField>, by actor: Caller
     ) async throws -> Page<Tag> {
         try page.validate()
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
             let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
-            return page.slice(try reader.tags(in: repository.id)) { lhs, rhs in
+            let order: TagListOrder =
                 switch page.sort {
-                case .name: lhs.name < rhs.name
-                case .pushedAt: lhs.updatedAt < rhs.updatedAt
-                case .size: (lhs.size ?? -1) < (rhs.size ?? -1)
+                case .name: .name
+                case .pushedAt: .pushedAt
+                case .size: .size
                 }
+            let found = try reader.tagPage(
+                in: repository.id, order: order, descending: page.descending, offset: page.offset, limit: page.limit)
+            return Page(items: found.items, total: found.total, offset: page.offset, limit: page.limit)
+        }
+    }
+
+    /// One page of the repository's tags grouped by manifest digest, most recently pushed first (Portus's
+    /// `tags/grouped`); the total counts digests. The page's sort field is ignored.
+    public func tagGroups(
+        of path: RepositoryPath, registry: String? = nil, offset: Int, limit: Int, by actor: Caller
+    ) async throws -> Page<TagDigestGroup> {
+        try PageRequest<TagSortField>(offset: offset, limit: limit, sort: .name).validate()
+        let settings = settings
+        return try await store.read { reader in
+            let acting = try ResolvedCaller(actor, in: reader)
+            let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
+            let found = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
+            return Page(items: found.items, total: found.total, offset: offset, limit: limit)
+        }
+    }
+
+    /// The tag `name` of the repository at `path`, if the actor may see the repository.
+    public func tag(_ name: String, of path: RepositoryPath, registry: String? = nil, by actor: Caller) async throws
+        -> Tag
+    {
+        let settings = settings
+        return try await store.read { reader in
+            let acting = try ResolvedCaller(actor, in: reader)
+            let (repository, namespace) = try Self.visible(path, registry, acting, settings, reader)
+            guard let tag = try reader.tag(named: name, in: repository.id) else {
+                throw AdministrationError(
+                    .tagNotFound, "no tag '\(name)' in \(Self.fullName(repository, namespace))")
             }
+            return tag
+        }
+    }
+
+    /// The repository at `path` (namespace and name given apart), if the actor may see it.
+    public func show(_ path: RepositoryPath, registry: String? = nil, by actor: Caller) async throws
+        -> RepositoryDetails
+    {
+        let settings = settings
+        return try await store.read { reader in
+            let acting = try ResolvedCaller(actor, in: reader)
+            let (repository, namespace) = try Self.visible(path, registry, acting, settings, reader)
+            return try Self.details(repository, namespace, reader)
+        }
+    }
+
+    /// Changes the description of the repository at `path` (admins and the namespace team's owners).
+    public func updateDescription(
+        _ description: String?, of path: RepositoryPath, registry: String? = nil, by actor: Caller
+    ) async throws -> RepositoryDetails {
+        try AdministrationLimits.checkDescription(description)
+        let settings = settings
+        return try await store.write { writer in
+            let acting = try ResolvedCaller(actor, in: writer)
+            let (repository, namespace) = try Self.visible(path, registry, acting, settings, writer)
+            try acting.require(.updateRepository(try acting.standing(in: namespace, writer)), settings)
+            try writer.setDescription(description, forRepository: repository.id)
+            _ = try writer.appendAuditEvent(
+                acting.audit(
+                    "repository.change_description", target: "repository:\(Self.fullName(repository, namespace))",
+                    detail: [("registry", repository.registry), ("description", description ?? "")]))
+            return try Self.details(try writer.repository(id: repository.id) ?? repository, namespace, writer)
         }
     }
 
@@ -118,9 +189,21 @@ public struct RepositoryAdministration: Sendable {
         _ path: String, _ registry: String?, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings,
         _ reader: any StoreReading
     ) throws -> (Repository, Namespace) {
+        try visible(RepositoryPath(path), registry, acting, settings, reader)
+    }
+
+    private static func visible(
+        _ path: RepositoryPath, _ registry: String?, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings,
+        _ reader: any StoreReading
+    ) throws -> (Repository, Namespace) {
         let notFound = AdministrationError(.repositoryNotFound, "no repository named '\(path)'")
-        guard let resolved = try resolve(path, reader) else { throw notFound }
-        let (namespace, name) = resolved
+        let found: (Namespace, String)?
+        switch path.namespace {
+        case .some(let name): found = try reader.namespace(named: name).map { ($0, path.name) }
+        case .none where path.resolvesNamespace: found = try resolve(path.name, reader)
+        case .none: found = try reader.globalNamespace().map { ($0, path.name) }
+        }
+        guard let (namespace, name) = found else { throw notFound }
         let standing = try acting.standing(in: namespace, reader)
         switch ResourcePolicy.decide(.showRepository(standing), by: acting.caller, settings: settings) {
         case .allowed: break
@@ -128,8 +211,8 @@ public struct RepositoryAdministration: Sendable {
             throw AdministrationError(.forbidden, ResourceDenial.loginRequired.message, denial: .loginRequired)
         case .denied: throw notFound
         }
-        let candidates = try reader.repositories(in: namespace.id).filter {
-            $0.name == name && (registry == nil || $0.registry == registry)
+        let candidates = try reader.repositories(named: name, in: namespace.id).filter {
+            registry == nil || $0.registry == registry
         }
         guard let repository = candidates.first else { throw notFound }
         if candidates.count > 1 {
@@ -140,7 +223,7 @@ public struct RepositoryAdministration: Sendable {
         return (repository, namespace)
     }
 
-    private static func fullName(_ repository: Repository, _ namespace: Namespace) -> String {
+    static func fullName(_ repository: Repository, _ namespace: Namespace) -> String {
         namespace.kind == .global ? repository.name : "\(namespace.name)/\(repository.name)"
     }
 
@@ -151,7 +234,36 @@ public struct RepositoryAdministration: Sendable {
             id: repository.id, namespace: namespace.name, name: repository.name,
             fullName: fullName(repository, namespace), registry: repository.registry,
             description: repository.description, starCount: try reader.starCount(of: repository.id),
-            tagCount: try reader.tags(in: repository.id).count, createdAt: repository.createdAt,
+            tagCount: try reader.tagCount(in: repository.id), createdAt: repository.createdAt,
             updatedAt: repository.updatedAt)
     }
+}
+
+/// Where a repository is: a namespace and the name inside it, given apart (the REST API's
+/// `repositories/{ns}/{repo}`), or one path to split by Portus's `full_name` rule (the CLI's `ns/repo`).
+public struct RepositoryPath: Sendable, Hashable, CustomStringConvertible {
+    /// The namespace's name; nil for the global namespace (or, with `resolvesNamespace`, for a path to split).
+    public var namespace: String?
+    /// The name inside the namespace (`app`, `group/app`), or the whole path when `resolvesNamespace`.
+    public var name: String
+    /// Whether `name` is a whole path whose first part may name the namespace.
+    var resolvesNamespace: Bool
+
+    /// The repository `name` of the namespace named `namespace` (nil: the global namespace).
+    public init(namespace: String?, name: String) {
+        self.namespace = namespace
+        self.name = name
+        self.resolvesNamespace = false
+    }
+
+    /// A whole path (`ns/repo`, or `repo` in the global namespace), split at the first `/` when that names a
+    /// namespace.
+    public init(_ path: String) {
+        self.namespace = nil
+        self.name = path
+        self.resolvesNamespace = true
+    }
+
+    /// `ns/name`, or the name alone.
+    public var description: String { namespace.map { "\($0)/\(name)" } ?? name }
 }

@@ -169,6 +169,16 @@ public enum APIErrorMapping {
         "application_token.invalid_name": (.badRequest, "NAME_INVALID"),
         "application_token.invalid_expiry": (.badRequest, "EXPIRY_INVALID"),
         "webhook.unknown_namespace": (.notFound, "NAMESPACE_NOT_FOUND"),
+        // Content (namespaces, repositories, tags, stars, search).
+        "administration.forbidden": (.forbidden, "DENIED"),
+        "administration.invalid_paging": (.badRequest, "PAGINATION_NUMBER_INVALID"),
+        "namespace.not_empty": (.conflict, "NAMESPACE_NOT_EMPTY"),
+        "namespace.global_private": (.conflict, "NAMESPACE_GLOBAL_PRIVATE"),
+        "repository.ambiguous": (.conflict, "REPOSITORY_AMBIGUOUS"),
+        "repository.tag_not_found": (.notFound, "TAG_NOT_FOUND"),
+        "search.ambiguous_repository": (.conflict, "REPOSITORY_AMBIGUOUS"),
+        "search.query_too_short": (.badRequest, "QUERY_TOO_SHORT"),
+        "search.query_too_long": (.badRequest, "QUERY_TOO_LONG"),
     ]
 
     /// The API answer for `error` thrown by a handler: API and HTTP errors as they are, mapped coded

@@ -30,6 +30,8 @@ public indirect enum JSONSchema: Sendable {
     case named(String, JSONSchema)
     /// Any object (documents passed through whole, such as the OpenAPI document itself).
     case anyObject
+    /// A value matching at least one of these (answers whose shape a parameter chooses, such as grouped tags).
+    case anyOf([JSONSchema])
 
     /// One member of an object schema.
     public struct Member: Sendable {
@@ -88,6 +90,14 @@ extension JSONSchema {
             if value.boolValue == nil { wrongType("a boolean") }
         case .anyObject:
             guard case .object = value else { return wrongType("an object") }
+        case .anyOf(let choices):
+            var best: [APIErrorItem]?
+            for choice in choices {
+                let problems = choice.problems(in: value, field: field, limit: limit)
+                if problems.isEmpty { return }
+                if problems.count < (best?.count ?? Int.max) { best = problems }
+            }
+            found += (best ?? []).prefix(limit - found.count)
         case .integer(let minimum, let maximum):
             guard let number = value.integerValue else { return wrongType("an integer") }
             if let minimum, number < minimum { add("FIELD_INVALID", "\(field) must be at least \(minimum).") }
@@ -170,6 +180,8 @@ extension JSONSchema {
             return .object([("anyOf", .array([inner.document(components: &components), .object([("type", "null")])]))])
         case .boolean: return .object([("type", "boolean")])
         case .anyObject: return .object([("type", "object")])
+        case .anyOf(let choices):
+            return .object([("anyOf", .array(choices.map { $0.document(components: &components) }))])
         case .integer(let minimum, let maximum):
             var members: [(String, JSONValue)] = [("type", "integer")]
             if let minimum { members.append(("minimum", .integer(minimum))) }

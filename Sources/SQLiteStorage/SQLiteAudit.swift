@@ -14,10 +14,10 @@ extension SQLiteSchema {
 
 /// The audit log's queries: the hot insert path, coalesced repeats, paging, retention and archiving.
 extension SQLiteTransaction {
-    private static let auditColumns =
+    static let auditColumns =
         "id, time, actor_id, actor_name, action, target, outcome, client_ip, detail, count, last_time"
 
-    private static func decodeAudit(_ row: SQLiteRow) -> AuditEvent {
+    static func decodeAudit(_ row: SQLiteRow) -> AuditEvent {
         AuditEvent(
             id: row.id(0), time: row.date(1), actorID: row.optionalID(2), actorName: row.optionalText(3),
             action: row.text(4), target: row.optionalText(5),

@@ -430,9 +430,9 @@ final class SQLiteTransaction: StoreWriting {
 
     // MARK: Repositories, tags, stars
 
-    private static let repositoryColumns = "id, namespace_id, name, registry, description, created_at, updated_at"
+    static let repositoryColumns = "id, namespace_id, name, registry, description, created_at, updated_at"
 
-    private static func decodeRepository(_ row: SQLiteRow) -> Repository {
+    static func decodeRepository(_ row: SQLiteRow) -> Repository {
         Repository(
             id: row.id(0), namespaceID: row.id(1), name: row.text(2), registry: row.text(3),
             description: row.optionalText(4), createdAt: row.date(5), updatedAt: row.date(6))
@@ -461,12 +461,12 @@ final class SQLiteTransaction: StoreWriting {
             [registry.sqlValue], Self.decodeRepository)
     }
 
-    private static let tagColumns = """
+    static let tagColumns = """
         id, repository_id, name, digest, media_type, size, pushed_by_id, pushed_by_name, platforms, pull_count,
         last_pulled_at, created_at, updated_at
         """
 
-    private static func decodeTag(_ row: SQLiteRow) -> Tag {
+    static func decodeTag(_ row: SQLiteRow) -> Tag {
         Tag(
             id: row.id(0), repositoryID: row.id(1), name: row.text(2), digest: row.text(3),
             mediaType: row.optionalText(4), size: row.optionalInt(5), pushedByID: row.optionalID(6),

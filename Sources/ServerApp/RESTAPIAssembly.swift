@@ -7,6 +7,7 @@ import HTTPClient
 import HTTPCore
 import IdentityCore
 import RESTAPI
+import RegistryCore
 import Storage
 import Synchronization
 
@@ -17,7 +18,8 @@ struct RESTAPIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
-        throttle: GuessingThrottle?, http: any HTTPFetching = CurlHTTPClient(), logger: Logger
+        throttle: GuessingThrottle?, http: any HTTPFetching = CurlHTTPClient(),
+        registryClients: [String: any RegistryAPI] = [:], logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
         let verifier = PasswordChainTokenVerifier(
@@ -26,7 +28,9 @@ struct RESTAPIAssembly {
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = ServerHealth(store: store, settings: configuration.registries, http: http)
         api = RESTAPI(
-            routes: SystemResources(store: store, health: health, version: Version.current).routes,
+            routes: SystemResources(store: store, health: health, version: Version.current).routes
+                + RESTAPIContent.routes(
+                    configuration: configuration, store: store, clients: registryClients, logger: logger),
             authenticator: APIAuthenticator(tokens: verifier),
             logger: logger.named("api"))
     }

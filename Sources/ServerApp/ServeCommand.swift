@@ -65,7 +65,7 @@ enum ServeCommand {
             logger: logger)
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
-            throttle: authority.guessingThrottle, logger: logger)
+            throttle: authority.guessingThrottle, registryClients: registryClients, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, logger: logger)

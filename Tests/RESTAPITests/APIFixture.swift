@@ -1,5 +1,6 @@
 import Administration
 import ApplicationTokens
+import Authorization
 import CryptoCore
 import Diagnostics
 import Foundation
@@ -30,7 +31,10 @@ final class APIFixture: Sendable {
     let rootToken: String
 
     /// A fixture whose API serves `SystemResources` and `extraRoutes` (the conventions' test routes).
-    init(extraRoutes: [APIRoute] = [], failures: Int = 30, concurrentChecks: Int = 0) async throws {
+    init(
+        extraRoutes: [APIRoute] = [], failures: Int = 30, concurrentChecks: Int = 0,
+        settings: ResourcePolicySettings = ResourcePolicySettings(), deleter: (any APIRepositoryDeleting)? = nil
+    ) async throws {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
         _ = try await store.migrate()
         self.store = store
@@ -66,7 +70,7 @@ final class APIFixture: Sendable {
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         api = RESTAPI(
             routes: SystemResources(store: store, health: StoreBackedHealth(store: store), version: "9.9.9-test").routes
-                + extraRoutes,
+                + ContentRoutes.make(store: store, settings: settings, deleter: deleter) + extraRoutes,
             authenticator: APIAuthenticator(tokens: verifier), logger: logger)
         var router = Router(logger: logger)
         router.use(RequestIDMiddleware())

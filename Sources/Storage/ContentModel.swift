@@ -1,0 +1,95 @@
+import Foundation
+
+/// A repository as a namespace's listing shows it: the row with its tag and star counts.
+public struct RepositoryListing: Sendable, Hashable {
+    /// The repository.
+    public var repository: Repository
+    /// How many tags it has.
+    public var tagCount: Int
+    /// How many users starred it.
+    public var starCount: Int
+
+    /// Creates a listing entry.
+    public init(repository: Repository, tagCount: Int, starCount: Int) {
+        self.repository = repository
+        self.tagCount = tagCount
+        self.starCount = starCount
+    }
+}
+
+/// The orders a namespace's repository listing knows.
+public enum RepositoryListOrder: String, Sendable, Hashable, CaseIterable {
+    /// By name, then registry.
+    case name
+    /// By creation time.
+    case createdAt
+    /// By the time of the last change.
+    case updatedAt
+}
+
+/// The orders a repository's tag listing knows.
+public enum TagListOrder: String, Sendable, Hashable, CaseIterable {
+    /// By tag name.
+    case name
+    /// By the time the tag last moved.
+    case pushedAt
+    /// By image size (unknown sizes first in ascending order).
+    case size
+}
+
+/// The tags of one repository that point at one manifest digest.
+public struct TagDigestGroup: Sendable, Hashable {
+    /// The manifest digest.
+    public var digest: String
+    /// The tags pointing at it, ordered by name.
+    public var tags: [Tag]
+
+    /// Creates a group.
+    public init(digest: String, tags: [Tag]) {
+        self.digest = digest
+        self.tags = tags
+    }
+}
+
+/// One page of a listing with the number of items in all.
+public struct StorePage<Item: Sendable>: Sendable {
+    /// The items of the page.
+    public var items: [Item]
+    /// How many items the whole listing has.
+    public var total: Int
+
+    /// Creates a page.
+    public init(items: [Item], total: Int) {
+        self.items = items
+        self.total = total
+    }
+}
+
+/// The paged content queries of `StoreReading`: a namespace's repositories and a repository's tags, each page
+/// read and counted by the database (never a whole table sliced in memory).
+///
+/// Contract: as every `StoreReading` method (synchronous, inside one transaction); a negative `offset` or
+/// `limit` throws `.invalidInput`. The cost of a page grows with the page and with the one namespace or
+/// repository listed, never with the number of rows in the database.
+public protocol ContentReading {
+    /// The repositories named `name` in a namespace, one per registry holding it, ordered by registry.
+    func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository]
+    /// How many repositories a namespace holds (over every registry).
+    func repositoryCount(in namespaceID: Namespace.ID) throws -> Int
+    /// One page of a namespace's repositories with their tag and star counts, in `order` (ties by id).
+    func repositoryPage(
+        in namespaceID: Namespace.ID, order: RepositoryListOrder, descending: Bool, offset: Int, limit: Int
+    ) throws -> StorePage<RepositoryListing>
+    /// How many tags a repository has.
+    func tagCount(in repositoryID: Repository.ID) throws -> Int
+    /// One page of a repository's tags in `order` (ties by name).
+    func tagPage(in repositoryID: Repository.ID, order: TagListOrder, descending: Bool, offset: Int, limit: Int)
+        throws -> StorePage<Tag>
+    /// One page of a repository's tags grouped by manifest digest, the most recently pushed digest first; the
+    /// total counts digests.
+    func tagDigestGroupPage(in repositoryID: Repository.ID, offset: Int, limit: Int) throws
+        -> StorePage<TagDigestGroup>
+    /// The audit events about a namespace, its repositories and their tags (targets `namespace:NAME`,
+    /// `repository:NAME/…`, `tag:NAME/…`), newest first, with the number in all.
+    func auditEvents(aboutNamespace name: String, offset: Int, limit: Int) throws -> StorePage<AuditEvent>
+}
