@@ -123,7 +123,8 @@ extension SQLiteStore {
         }
         guard (0...plan.tags).contains(plan.busyRepositoryTags) else {
             throw StoreError(
-                .invalidInput, "the busy repository cannot hold more tags than are seeded", subject: "busyRepositoryTags")
+                .invalidInput, "the busy repository cannot hold more tags than are seeded",
+                subject: "busyRepositoryTags")
         }
         let clock = ContinuousClock()
         let start = clock.now

@@ -189,7 +189,8 @@ enum SeedCommand {
         let digestPrefix = prefix
         let plan = SeedPlan(
             teams: teams, users: users, repositories: repositories, tags: tags, prefix: prefix,
-            crowdedNamespaceRepositories: crowded, busyRepositoryTags: busy, batchSize: max(1, batch), digest: { "sha256:" + Hex.encode(Digest.sha256("\(digestPrefix)tag\($0)")) })
+            crowdedNamespaceRepositories: crowded, busyRepositoryTags: busy, batchSize: max(1, batch),
+            digest: { "sha256:" + Hex.encode(Digest.sha256("\(digestPrefix)tag\($0)")) })
         let report = try await context.withStore { store in
             guard let sqlite = store as? SQLiteStore else {
                 throw CommandFailure(.configuration, "db seed works on the SQLite store only")
