@@ -46,9 +46,11 @@ fuzz: deps
 # wrk against GET /healthz and against nginx returning a constant body, in one run, with the ratio;
 # then token issuance (application tokens, cached passwords; ES256, RS256), a first bcrypt login, p99
 # under 100 uncached logins, beside nginx and `openssl speed`; then the password-login timing oracles
-# (unknown name, wrong password, locked, disabled; local and local+LDAP chains, 50 tries each).
+# (unknown name, wrong password, locked, disabled; local and local+LDAP chains, 50 tries each); then search at
+# a million tags, and the REST API's read rows on a seeded million-tag database beside a 10,000-tag one and
+# nginx (seeded databases are kept under .build/bench-seed).
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests

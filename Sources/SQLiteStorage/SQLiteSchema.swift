@@ -28,6 +28,7 @@ enum SQLiteSchema {
         Migration(version: 8, name: "audit counts and retention", sql: auditVolume),
         Migration(version: 9, name: "search index", sql: searchIndex),
         Migration(version: 10, name: "robot accounts", sql: robotAccounts),
+        Migration(version: 11, name: "repository listing index", sql: listingIndexes),
     ]
 
     /// The highest version this binary knows.

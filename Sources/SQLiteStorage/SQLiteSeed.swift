@@ -9,9 +9,12 @@ import Storage
 /// - user `i` (`<prefix>user<i>`, no password: external-only) gets a hidden personal team and a private personal
 ///   namespace of the same name, and joins team `i mod T`: as owner when `i < T`, else as contributor when
 ///   `i` is a multiple of 3, else as viewer;
-/// - repository `k` (`repo<k>`) lives in namespace `k mod T`;
-/// - the tags are spread evenly over the repositories (the first `N mod R` get one more); inside a repository tag
-///   `m` is `latest` for `m = 0`, `v<m/100>.<m/10 mod 10>.<m mod 10>` below 1000, `build-<m>` beyond, and its
+/// - repository `k` (`repo<k>`) lives in namespace `k mod T`, except the last `crowdedNamespaceRepositories`
+///   (`k >= R - C`), which all live in namespace 0, so that one namespace's list runs to many pages;
+/// - the tags are spread evenly over the repositories (the first `N mod R` get one more); with
+///   `busyRepositoryTags` B > 0, repository 0 holds the first B tags and the rest are spread evenly over the
+///   other repositories, so that one repository's tag list is long at any scale. Inside a repository tag `m`
+///   is `latest` for `m = 0`, `v<m/100>.<m/10 mod 10>.<m mod 10>` below 1000, `build-<m>` beyond, and its
 ///   digest is `digest(n)` for the tag's overall counter `n`.
 ///
 /// The same plan on an empty database always yields the same names, ids and digests.
@@ -30,10 +33,16 @@ public struct SeedPlan: Sendable {
     public var digest: @Sendable (Int) -> String
     /// Rows per transaction.
     public var batchSize: Int
+    /// How many of the repositories (the last ones) live in namespace 0 instead of `k mod teams`: a benchmark's
+    /// deep page of one namespace's repository list needs a namespace that long.
+    public var crowdedNamespaceRepositories: Int
+    /// How many tags repository 0 holds (0: its even share), so a benchmark's tag page is full at any scale.
+    public var busyRepositoryTags: Int
 
     /// Describes a seeding run.
     public init(
         teams: Int, users: Int, repositories: Int, tags: Int, prefix: String = "",
+        crowdedNamespaceRepositories: Int = 0, busyRepositoryTags: Int = 0,
         batchSize: Int = 10_000, digest: @escaping @Sendable (Int) -> String
     ) {
         self.teams = teams
@@ -41,8 +50,29 @@ public struct SeedPlan: Sendable {
         self.repositories = repositories
         self.tags = tags
         self.prefix = prefix
+        self.crowdedNamespaceRepositories = crowdedNamespaceRepositories
+        self.busyRepositoryTags = busyRepositoryTags
         self.batchSize = batchSize
         self.digest = digest
+    }
+
+    /// The index (among the seeded teams) of the namespace holding repository `k`.
+    public func namespaceIndex(ofRepository k: Int) -> Int {
+        k >= repositories - crowdedNamespaceRepositories ? 0 : k % teams
+    }
+
+    /// Which repository tag `n` (overall) goes to, and its index `m` inside it: the first `extra` repositories of
+    /// the even spread get one tag more than the others.
+    public func placement(ofTag n: Int) -> (repository: Int, index: Int) {
+        // With a busy repository (and others to spread the rest over), repository 0 takes the first tags.
+        let busy = repositories > 1 ? busyRepositoryTags : 0
+        if n < busy { return (0, n) }
+        let first = busy > 0 ? 1 : 0
+        let spread = tags - busy, count = repositories - first
+        let perRepository = spread / count, extra = spread % count
+        let k = n - busy, bigShare = extra * (perRepository + 1)
+        if k < bigShare { return (first + k / (perRepository + 1), k % (perRepository + 1)) }
+        return (first + extra + (k - bigShare) / perRepository, (k - bigShare) % perRepository)
     }
 
     /// The name of tag `m` inside its repository.
@@ -85,6 +115,16 @@ extension SQLiteStore {
         }
         guard plan.tags == 0 || plan.repositories > 0 else {
             throw StoreError(.invalidInput, "tags need at least one repository", subject: "repositories")
+        }
+        guard (0...plan.repositories).contains(plan.crowdedNamespaceRepositories) else {
+            throw StoreError(
+                .invalidInput, "the crowded namespace cannot hold more repositories than are seeded",
+                subject: "crowdedNamespaceRepositories")
+        }
+        guard (0...plan.tags).contains(plan.busyRepositoryTags) else {
+            throw StoreError(
+                .invalidInput, "the busy repository cannot hold more tags than are seeded",
+                subject: "busyRepositoryTags")
         }
         let clock = ContinuousClock()
         let start = clock.now
@@ -165,7 +205,7 @@ extension SQLiteStore {
                     try transaction.insert(
                         "INSERT INTO repositories (namespace_id, name, created_at, updated_at) VALUES (?, ?, ?, ?)",
                         [
-                            teams[k % teams.count].namespace.sqlValue, "repo\(k)".sqlValue,
+                            teams[plan.namespaceIndex(ofRepository: k)].namespace.sqlValue, "repo\(k)".sqlValue,
                             transaction.now().sqlValue, transaction.now().sqlValue,
                         ])
                 }
@@ -173,21 +213,12 @@ extension SQLiteStore {
         }
         rows["repositories", default: 0] += plan.repositories
 
-        // Tag n (overall) goes to repository k with index m inside it; the first `extra` repositories get one more.
-        let perRepository = plan.repositories > 0 ? plan.tags / plan.repositories : 0
-        let extra = plan.repositories > 0 ? plan.tags % plan.repositories : 0
-        let placement: @Sendable (Int) -> (repository: Int, index: Int) = { n in
-            let bigShare = extra * (perRepository + 1)
-            if n < bigShare { return (n / (perRepository + 1), n % (perRepository + 1)) }
-            let rest = n - bigShare
-            return (extra + rest / perRepository, rest % perRepository)
-        }
         let repositoryIDs = repositories
         for batch in Self.batches(plan.tags, plan.batchSize) {
             try await seedBatch { transaction in
                 let time = transaction.now().sqlValue
                 for n in batch {
-                    let (k, m) = placement(n)
+                    let (k, m) = plan.placement(ofTag: n)
                     try transaction.connection.run(
                         """
                         INSERT INTO tags (repository_id, name, digest, media_type, size, created_at, updated_at)

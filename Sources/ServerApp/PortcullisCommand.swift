@@ -101,7 +101,9 @@ public enum PortcullisCommand {
           star|unstar NS/REPO --as USER [--registry NAME]
           starred --as USER [--page N] [--per-page N]
           db seed [--repositories N] [--tags N] [--users N] [--teams N] [--seed-name-prefix P] [--batch N]
-                                                fill the database with deterministic rows (tests, benchmarks)
+                  [--crowded-namespace N] [--busy-repository N]
+                                                fill the database with deterministic rows (tests, benchmarks);
+                                                the last N repositories in ns0, N tags in repo0
           webhook enable|disable|delete WEBHOOK_ID
 
         Repository and tag deletions act as the user named by --as (required: the audit log names a real

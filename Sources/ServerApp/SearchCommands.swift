@@ -158,7 +158,8 @@ enum SearchCommands {
 
 /// `portcullis db seed`: fills the database with deterministic rows for tests and benchmarks.
 enum SeedCommand {
-    /// `db seed [--repositories N] [--tags N] [--users N] [--teams N] [--seed-name-prefix P] [--batch N]`.
+    /// `db seed [--repositories N] [--tags N] [--users N] [--teams N] [--crowded-namespace N] [--busy-repository N]
+    /// [--seed-name-prefix P] [--batch N]`.
     static func run(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         func count(_ name: String, _ fallback: Int) throws -> Int {
@@ -172,7 +173,13 @@ enum SeedCommand {
         let tags = try count("tags", 1000)
         let users = try count("users", 10)
         let teams = try count("teams", 10)
+        let crowded = try count("crowded-namespace", 0)
+        let busy = try count("busy-repository", 0)
         let batch = try count("batch", 10_000)
+        guard crowded <= repositories else {
+            throw CommandFailure(.usage, "--crowded-namespace cannot exceed --repositories (\(repositories))")
+        }
+        guard busy <= tags else { throw CommandFailure(.usage, "--busy-repository cannot exceed --tags (\(tags))") }
         let prefix = parsed.option("seed-name-prefix") ?? ""
         guard prefix.allSatisfy({ $0.isASCII && ($0.isLowercase || $0.isNumber || $0 == "-" || $0 == "_") }) else {
             throw CommandFailure(.usage, "--seed-name-prefix takes lowercase letters, digits, '-' and '_'")
@@ -182,7 +189,8 @@ enum SeedCommand {
         let digestPrefix = prefix
         let plan = SeedPlan(
             teams: teams, users: users, repositories: repositories, tags: tags, prefix: prefix,
-            batchSize: max(1, batch), digest: { "sha256:" + Hex.encode(Digest.sha256("\(digestPrefix)tag\($0)")) })
+            crowdedNamespaceRepositories: crowded, busyRepositoryTags: busy, batchSize: max(1, batch),
+            digest: { "sha256:" + Hex.encode(Digest.sha256("\(digestPrefix)tag\($0)")) })
         let report = try await context.withStore { store in
             guard let sqlite = store as? SQLiteStore else {
                 throw CommandFailure(.configuration, "db seed works on the SQLite store only")

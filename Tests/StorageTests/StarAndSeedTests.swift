@@ -128,6 +128,60 @@ import Testing
             #expect(try await store.seed(other).rows["tags"] == 30)
         }
     }
+
+    @Test func aCrowdedNamespaceTakesTheLastRepositoriesAndABusyRepositoryTheFirstTags() async throws {
+        var plan = Self.plan
+        plan.crowdedNamespaceRepositories = 3
+        plan.busyRepositoryTags = 12
+        let (crowded, tagCounts, busyNames) = try await withMemoryStore { store in
+            _ = try await store.seed(plan)
+            return try await store.read { reader in
+                let ns0 = try #require(try reader.namespace(named: "s-ns0"))
+                let repositories = try reader.allNamespaces().flatMap { try reader.repositories(in: $0.id) }
+                let counts = try Dictionary(
+                    uniqueKeysWithValues: repositories.map { ($0.name, try reader.tags(in: $0.id).count) })
+                let repo0 = try #require(repositories.first { $0.name == "repo0" })
+                return (
+                    try reader.repositories(in: ns0.id).map(\.name).sorted(), counts,
+                    try reader.tags(in: repo0.id).map(\.name).sorted()
+                )
+            }
+        }
+        // repo0 by `k mod 4`, then the last three (repo4, repo5, repo6) instead of ns0, ns1, ns2.
+        #expect(crowded == ["repo0", "repo4", "repo5", "repo6"])
+        #expect(tagCounts["repo0"] == 12)
+        #expect(tagCounts.values.reduce(0, +) == 30)
+        #expect(tagCounts.filter { $0.key != "repo0" }.values.sorted() == [3, 3, 3, 3, 3, 3])
+        #expect(busyNames.first == "latest")
+        #expect(busyNames.contains("v0.1.1"))
+    }
+
+    @Test(arguments: [
+        (repositories: 7, tags: 30, busy: 0, counts: [5, 5, 4, 4, 4, 4, 4]),
+        (repositories: 7, tags: 30, busy: 12, counts: [12, 3, 3, 3, 3, 3, 3]),
+        (repositories: 4, tags: 10, busy: 5, counts: [5, 2, 2, 1]),
+        (repositories: 1, tags: 6, busy: 2, counts: [6]),
+        (repositories: 3, tags: 4, busy: 4, counts: [4, 0, 0]),
+    ])
+    func tagsArePlacedWithoutGapsOrRepeats(repositories: Int, tags: Int, busy: Int, counts: [Int]) {
+        let plan = SeedPlan(
+            teams: 1, users: 0, repositories: repositories, tags: tags, busyRepositoryTags: busy, digest: { "\($0)" })
+        var seen = Array(repeating: [Int](), count: repositories)
+        for n in 0..<tags {
+            let (k, m) = plan.placement(ofTag: n)
+            seen[k].append(m)
+        }
+        #expect(seen.map(\.count) == counts)
+        #expect(seen.allSatisfy { $0 == Array(0..<$0.count) }, "each repository's tags are 0, 1, 2, … in order")
+    }
+
+    @Test func aCrowdedNamespaceLargerThanTheRepositoriesIsRefused() async throws {
+        var plan = Self.plan
+        plan.crowdedNamespaceRepositories = 8
+        try await withMemoryStore { store in
+            await #expect(throws: StoreError.self) { _ = try await store.seed(plan) }
+        }
+    }
 }
 
 extension Array {
