@@ -218,7 +218,16 @@ public final class PublicKey: @unchecked Sendable {
     /// The DER SubjectPublicKeyInfo (what `openssl pkey -pubout -outform DER` prints).
     public let spkiDER: [UInt8]
     /// The key's public numbers, from which JOSE builds its JWK.
-    public let components: PublicKeyComponents
+    public var components: PublicKeyComponents {
+        switch kind {
+        case .ecP256: .ecP256(x: publicNumbers.first, y: publicNumbers.second)
+        case .rsa: .rsa(modulus: publicNumbers.first, exponent: publicNumbers.second)
+        }
+    }
+    /// The two public numbers (x and y, or the modulus and the exponent), kept as plain arrays rather than
+    /// inside the enum: Swift may keep an enum's case in a payload pointer's spare bits, and LeakSanitizer
+    /// (the fuzz targets' ASan build) then takes the array behind that pointer for a leak.
+    private let publicNumbers: (first: [UInt8], second: [UInt8])
 
     /// Takes ownership of `pkey`, freeing it if the key is refused.
     init(owning pkey: OpaquePointer) throws {
@@ -226,7 +235,10 @@ public final class PublicKey: @unchecked Sendable {
             let kind = try KeyInspector.kind(of: pkey)
             self.kind = kind
             self.spkiDER = try OpenSSLSupport.derEncode("public key") { i2d_PUBKEY(pkey, $0) }
-            self.components = try KeyInspector.components(of: pkey, kind: kind)
+            switch try KeyInspector.components(of: pkey, kind: kind) {
+            case .ecP256(let x, let y): self.publicNumbers = (x, y)
+            case .rsa(let modulus, let exponent): self.publicNumbers = (modulus, exponent)
+            }
         } catch {
             EVP_PKEY_free(pkey)
             throw error
