@@ -142,9 +142,10 @@ var targets: [Target] = [
     .testTarget(
         name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage"],
         swiftSettings: strictness),
-    .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore"], swiftSettings: strictness),
+    .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
-        name: "SupportTests", dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore"],
+        name: "SupportTests",
+        dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore", "TestSupport"],
         swiftSettings: strictness),
     // Child processes with deadlines, free ports, temporary directories: shared by the test targets
     // that drive real binaries.
@@ -175,7 +176,7 @@ var targets: [Target] = [
         name: "TokenAuthorityTests",
         dependencies: [
             "TokenAuthority", "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage",
-            "HTTPCore", "Administration", "ApplicationTokens", "Threading",
+            "HTTPCore", "Administration", "ApplicationTokens", "Threading", "TestSupport",
         ],
         swiftSettings: strictness),
     // The policy tables and the resolver over a real SQLite store.

@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// Runs command-line tools (the `openssl` CLI, python3) for cross-checks, in a private temp directory.
 final class Scratch {
@@ -39,7 +40,7 @@ final class Scratch {
         process.standardOutput = pipe
         process.standardError = pipe
         try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let output = readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }

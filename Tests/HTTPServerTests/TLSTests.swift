@@ -15,7 +15,7 @@ private func run(_ executable: String, _ arguments: [String]) throws -> (status:
     process.standardError = FileHandle.nullDevice
     process.standardInput = FileHandle.nullDevice
     try process.run()
-    let data = pipe.fileHandleForReading.readDataToEndOfFile()
+    let data = readToEnd(pipe.fileHandleForReading)
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
@@ -133,7 +133,7 @@ struct HTTPServerTLSTests {
                 if !exited { process.terminate() }
                 process.waitUntilExit()
                 try input.fileHandleForWriting.close()
-                return (exited, String(decoding: errors.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self))
+                return (exited, String(decoding: readToEnd(errors.fileHandleForReading), as: UTF8.self))
             }
             #expect(exited, "the server kept a silent TLS connection open")
             #expect(diagnostics.contains("verify return:1"), "the handshake did not complete: \(diagnostics)")

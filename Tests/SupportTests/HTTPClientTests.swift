@@ -1,5 +1,6 @@
 import Foundation
 import HTTPClient
+import TestSupport
 import Testing
 import Threading
 
@@ -98,7 +99,7 @@ private final class LocalServer: @unchecked Sendable {
         let pipe = Pipe()
         process.standardOutput = pipe
         try process.run()
-        let output = pipe.fileHandleForReading.readDataToEndOfFile()
+        let output = readToEnd(pipe.fileHandleForReading)
         process.waitUntilExit()
         guard let port = Int(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw ServerDidNotStart() }

@@ -196,3 +196,21 @@ public let portcullisExecutable: URL = {
     if FileManager.default.isExecutableFile(atPath: sibling.path) { return sibling }
     return packageRoot.appendingPathComponent(".build/debug/portcullis")
 }()
+
+/// Everything `handle` yields until end of file, read with `read(2)` and retried on EINTR.
+///
+/// Foundation's `readDataToEndOfFile()` traps on EINTR (a `try!` inside FileHandle), and a signal handled
+/// elsewhere in the test process (the child-exit signal of another test's process, a test's own SIGINT)
+/// interrupted such a read once and crashed the whole test run.
+public func readToEnd(_ handle: FileHandle) -> Data {
+    var data = Data()
+    var buffer = [UInt8](repeating: 0, count: 65_536)
+    while true {
+        let count = buffer.withUnsafeMutableBytes { read(handle.fileDescriptor, $0.baseAddress, $0.count) }
+        if count > 0 {
+            data.append(contentsOf: buffer[0..<count])
+        } else if count == 0 || errno != EINTR {
+            return data
+        }
+    }
+}

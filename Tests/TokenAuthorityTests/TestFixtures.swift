@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 
 /// Keys generated once per test process (RSA generation is slow).
 enum TestKeys {
@@ -46,7 +47,7 @@ enum Tool {
             process.standardOutput = pipe
             process.standardError = pipe
             try process.run()
-            let output = pipe.fileHandleForReading.readDataToEndOfFile()
+            let output = readToEnd(pipe.fileHandleForReading)
             process.waitUntilExit()
             return (process.terminationStatus, String(decoding: output, as: UTF8.self))
         }
