@@ -26,13 +26,17 @@ run: release
 	.build/release/portcullis serve --config $(CONFIG_DIR)
 
 # Installs build and test dependencies and every test peer, then runs every test (unit, live loopback,
-# end to end with docker-registry and skopeo), proves `make run`, and replays every fuzz target's
+# end to end with docker-registry and skopeo; the in-process connection crowds in a test process of their
+# own, because Foundation's Process.run can crash while another thread opens thousands of descriptors),
+# holds the REST API to its OpenAPI document with schemathesis, proves `make run`, and replays every fuzz target's
 # checked-in corpus plus a fixed-seed pass (deterministic: the random search is `make fuzz`).
 test: test-deps
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
-	bash -o pipefail -c '$(SWIFT) test --skip-build 2>&1 | tee .build/test-output.txt' \
-		|| { .ci/test-summary .build/test-output.txt; exit 1; }
+	bash -o pipefail -c '$(SWIFT) test --skip-build --skip ConnectionsPerAddressTests 2>&1 | tee .build/test-output.txt \
+		&& $(SWIFT) test --skip-build --filter ConnectionsPerAddressTests 2>&1 | tee -a .build/test-output.txt' \
+		|| { echo "swift test failed (a failed test, or the test process crashed: see above)"; \
+			.ci/test-summary .build/test-output.txt; exit 1; }
 	.ci/api-contract
 	.ci/smoke-run
 	.ci/fuzz --check

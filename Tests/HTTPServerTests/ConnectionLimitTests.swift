@@ -30,7 +30,10 @@ private func forwarded(_ path: String, _ client: String) -> String {
     "GET \(path) HTTP/1.1\r\nHost: x\r\nX-Forwarded-For: \(client)\r\n\r\n"
 }
 
-@Suite struct ConnectionsPerAddressTests {
+/// Serialized, and run by `make test` in a test process of its own: while a crowd's thousands of
+/// connections are being accepted, Foundation's `Process.run` anywhere in the same process can crash
+/// (it lists the process's descriptors while they change).
+@Suite(.serialized) struct ConnectionsPerAddressTests {
     @Test(.enabled(if: FileDescriptorLimit.allows(crowdDescriptors)))
     func oneAddressHolding4000IdleConnectionsGetsItsCapAndOtherAddressesStillGetAnswers() async throws {
         try FileDescriptorLimit.raise(to: crowdDescriptors)
@@ -72,6 +75,13 @@ private func forwarded(_ path: String, _ client: String) -> String {
             var crowds: [LoopbackCrowd] = []
             for source in ["127.0.0.2", "127.0.0.3", "127.0.0.4"] {
                 crowds.append(try await onThread { try LoopbackCrowd(count: 256, port: port, from: source) })
+                // The next crowd's child process starts only once this one is accepted: Foundation's
+                // Process.run lists this process's descriptors and crashed (memcpy past its buffer) when
+                // the server opened descriptors while it listed them.
+                let seen = 256 * crowds.count
+                try await waitUntil("the server has seen \(seen) connections") {
+                    server.metrics.acceptedConnections + server.metrics.rejectedConnections >= seen
+                }
             }
             try await waitUntil("the server has seen all 768 connections") {
                 server.metrics.acceptedConnections + server.metrics.rejectedConnections >= 768
@@ -107,6 +117,10 @@ private func forwarded(_ path: String, _ client: String) -> String {
             var crowds: [LoopbackCrowd] = []
             for source in ["127.0.0.2", "127.0.0.3"] {
                 crowds.append(try await onThread { try LoopbackCrowd(count: 100, port: port, from: source) })
+                let seen = 100 * crowds.count  // as above: the next child starts once these are accepted
+                try await waitUntil("the server has accepted \(seen) connections") {
+                    server.metrics.acceptedConnections >= seen
+                }
             }
             try await waitUntil("the header timeout has closed every silent connection") {
                 server.metrics.acceptedConnections == 200 && server.openConnections == 0
@@ -165,6 +179,10 @@ private func forwarded(_ path: String, _ client: String) -> String {
             withoutTimeouts(&$0)
         }) { server, port in
             let proxy = try await onThread { try LoopbackCrowd(count: 6, port: port, from: "127.0.0.3") }
+            try await waitUntil("the server has seen the proxy's 6 connections") {
+                server.metrics.acceptedConnections + server.metrics.rejectedConnections
+                    + server.metrics.rejectedConnectionsPerAddress >= 6
+            }
             let other = try await onThread { try LoopbackCrowd(count: 3, port: port, from: "127.0.0.2") }
             try await waitUntil("the server has seen all nine connections") {
                 server.metrics.acceptedConnections + server.metrics.rejectedConnectionsPerAddress >= 9
