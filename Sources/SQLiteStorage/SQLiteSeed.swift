@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import Storage
 
@@ -94,7 +95,7 @@ public struct SeedReport: Sendable, Hashable {
     public var totalRows: Int { rows.values.reduce(0, +) }
     /// Rows per second.
     public var rowsPerSecond: Double {
-        let seconds = Double(duration.components.seconds) + Double(duration.components.attoseconds) / 1e18
+        let seconds = duration.inSeconds
         return seconds > 0 ? Double(totalRows) / seconds : 0
     }
 }

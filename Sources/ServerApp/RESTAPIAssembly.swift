@@ -20,8 +20,9 @@ struct RESTAPIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
-        throttle: GuessingThrottle?, webhooks: WebhooksAssembly? = nil, registrySync: (any RegistrySyncing)? = nil,
-        http: any HTTPFetching = CurlHTTPClient(), registryClients: [String: any RegistryAPI] = [:], logger: Logger
+        throttle: GuessingThrottle?, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
+        registrySync: (any RegistrySyncing)? = nil, http: any HTTPFetching = CurlHTTPClient(),
+        registryClients: [String: any RegistryAPI] = [:], logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
         let verifier = PasswordChainTokenVerifier(
@@ -29,7 +30,7 @@ struct RESTAPIAssembly {
             shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = ServerHealth(store: store, settings: configuration.registries, http: http)
-        let people = PeopleResourcesAssembly(configuration: configuration, store: store)
+        let people = PeopleResourcesAssembly(configuration: configuration, store: store, hashing: hashing)
         api = RESTAPI(
             routes: SystemResources(store: store, health: health, version: Version.current).routes
                 + Self.operationsRoutes(
@@ -65,24 +66,22 @@ struct RESTAPIAssembly {
 /// The people resources (`users`, `users/{id}/tokens`, `teams`, members, robots) over the application
 /// services, with the configured policy switches and limits.
 struct PeopleResourcesAssembly {
-    /// Runs bcrypt for passwords set through the API, off Swift's cooperative pool.
-    static let hashing = BlockingPool(name: "api-hash", threads: 2)
-
     let routes: [APIRoute]
 
-    init(configuration: PortcullisConfiguration, store: any Store) {
+    /// `hashing` runs bcrypt for passwords set through the API: the process's CPU pool, which logins share,
+    /// so its admission limit and lower priority hold for both.
+    init(configuration: PortcullisConfiguration, store: any Store, hashing: BlockingPool) {
         let settings = configuration.policy.resourcePolicy
-        let lifetime = configuration.token.robots.maxLifetime.components
         let users = UserResources(
             store: store,
-            accounts: AccountAdministration(store: store, settings: settings, hashing: Self.hashing),
+            accounts: AccountAdministration(store: store, settings: settings, hashing: hashing),
             tokens: ApplicationTokenService(
                 store: store, maxPerUser: configuration.token.applicationTokens.maxPerUser))
         let teams = TeamResources(
             store: store, teams: TeamAdministration(store: store, settings: settings),
             robots: RobotAccountService(
                 store: store,
-                maxLifetime: TimeInterval(lifetime.seconds) + TimeInterval(lifetime.attoseconds) / 1e18))
+                maxLifetime: configuration.token.robots.maxLifetime.inSeconds))
         routes = users.routes + teams.routes
     }
 }

@@ -1,4 +1,5 @@
 import Administration
+import Diagnostics
 import Foundation
 import Storage
 
@@ -24,7 +25,7 @@ enum RobotCommands {
         let expiresAt = try TokenCommands.expiry(fromNow: expiresIn)
         let maxLifetime = context.configuration.token.robots.maxLifetime
         let created = try await run(context, as: actingAs) { store, caller in
-            try await RobotAccountService(store: store, maxLifetime: Self.seconds(maxLifetime)).create(
+            try await RobotAccountService(store: store, maxLifetime: maxLifetime.inSeconds).create(
                 team: team, name: name, actions: Set(actions), namespaces: namespaces.isEmpty ? nil : Set(namespaces),
                 expiresAt: expiresAt, note: note, by: caller)
         }
@@ -96,10 +97,6 @@ enum RobotCommands {
     private static func required(_ parsed: inout ParsedArguments, _ option: String) throws -> String {
         guard let value = parsed.option(option) else { throw CommandFailure(.usage, "--\(option) is required") }
         return value
-    }
-
-    private static func seconds(_ duration: Duration) -> TimeInterval {
-        TimeInterval(duration.components.seconds) + TimeInterval(duration.components.attoseconds) / 1e18
     }
 
     /// Opens the store, runs `body` as the operator or, with `--as USER`, as that account (whose rights the

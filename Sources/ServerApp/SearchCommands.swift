@@ -198,7 +198,7 @@ enum SeedCommand {
             return try await sqlite.seed(plan)
         }
         for table in report.rows.keys.sorted() { print("\(table): \(report.rows[table] ?? 0)") }
-        let seconds = Double(report.duration.components.seconds) + Double(report.duration.components.attoseconds) / 1e18
+        let seconds = report.duration.inSeconds
         print(String(format: "seeded %d rows in %.1f s (%.0f rows/s)", report.totalRows, seconds, report.rowsPerSecond))
     }
 }

@@ -65,7 +65,7 @@ enum ServeCommand {
             logger: logger)
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
-            throttle: authority.guessingThrottle, webhooks: webhooks,
+            throttle: authority.guessingThrottle, hashing: context.cpuPool, webhooks: webhooks,
             registrySync: RegistrySyncPort(
                 configuration: configuration, clients: registryClients, store: store, logger: logger),
             registryClients: registryClients, logger: logger)
