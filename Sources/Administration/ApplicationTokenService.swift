@@ -5,36 +5,25 @@ import IdentityCore
 import Storage
 
 /// Why an application token operation was refused.
-public struct ApplicationTokenError: CodedError, Sendable, Hashable {
-    /// Stable machine-readable codes.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
-        /// The name is empty, too long or contains control characters.
-        case invalidName = "application_token.invalid_name"
-        /// The restriction names an unknown action, no action or namespace at all, or is wider than the
-        /// restriction of the credential creating it.
-        case invalidRestriction = "application_token.invalid_restriction"
-        /// The expiry date is not in the future.
-        case invalidExpiry = "application_token.invalid_expiry"
-        /// The owner already has a token with this name (revoked ones keep their name).
-        case nameTaken = "application_token.name_taken"
-        /// The owner already holds as many live tokens as `token.applicationTokens.maxPerUser` allows.
-        case limitReached = "application_token.limit_reached"
-        /// The owner has no token with this name, or the owner does not exist.
-        case notFound = "application_token.not_found"
-        /// The caller is neither the owner nor an admin.
-        case forbidden = "application_token.forbidden"
-    }
+public typealias ApplicationTokenError = CodedFailure<ApplicationTokenErrorCode>
 
-    /// The code.
-    public var code: Code
-    /// Detail for people; never contains a secret.
-    public var reason: String
-
-    /// Creates an error.
-    public init(_ code: Code, reason: String = "") {
-        self.code = code
-        self.reason = reason
-    }
+/// The stable codes of an `ApplicationTokenError`.
+public enum ApplicationTokenErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The name is empty, too long or contains control characters.
+    case invalidName = "application_token.invalid_name"
+    /// The restriction names an unknown action, no action or namespace at all, or is wider than the
+    /// restriction of the credential creating it.
+    case invalidRestriction = "application_token.invalid_restriction"
+    /// The expiry date is not in the future.
+    case invalidExpiry = "application_token.invalid_expiry"
+    /// The owner already has a token with this name (revoked ones keep their name).
+    case nameTaken = "application_token.name_taken"
+    /// The owner already holds as many live tokens as `token.applicationTokens.maxPerUser` allows.
+    case limitReached = "application_token.limit_reached"
+    /// The owner has no token with this name, or the owner does not exist.
+    case notFound = "application_token.not_found"
+    /// The caller is neither the owner nor an admin.
+    case forbidden = "application_token.forbidden"
 }
 
 /// An application token as listed: everything but the secret and its hash.
@@ -108,18 +97,18 @@ public struct ApplicationTokenService: Sendable {
             if let unknown = actions.sorted().first(where: { !permittedActions.contains($0) }) {
                 throw ApplicationTokenError(
                     .invalidRestriction,
-                    reason: "'\(unknown)' is not one of: \(permittedActions.sorted().joined(separator: ", "))")
+                    "'\(unknown)' is not one of: \(permittedActions.sorted().joined(separator: ", "))")
             }
-            if actions.isEmpty { throw ApplicationTokenError(.invalidRestriction, reason: "name at least one action") }
+            if actions.isEmpty { throw ApplicationTokenError(.invalidRestriction, "name at least one action") }
         }
         if restriction?.namespaces?.isEmpty == true {
-            throw ApplicationTokenError(.invalidRestriction, reason: "name at least one namespace, or none for all")
+            throw ApplicationTokenError(.invalidRestriction, "name at least one namespace, or none for all")
         }
         guard let limit else { return }
         if let allowed = limit.namespaces, !(restriction?.namespaces.map { $0.isSubset(of: allowed) } ?? false) {
             throw ApplicationTokenError(
                 .invalidRestriction,
-                reason: "the credential used is limited to namespaces \(allowed.sorted().joined(separator: ", ")); "
+                "the credential used is limited to namespaces \(allowed.sorted().joined(separator: ", ")); "
                     + "the new token must be too")
         }
         // `api:write` permits reading too, so it covers `api:read`.
@@ -128,7 +117,7 @@ public struct ApplicationTokenService: Sendable {
         {
             throw ApplicationTokenError(
                 .invalidRestriction,
-                reason: "the credential used is limited to actions \(allowed.sorted().joined(separator: ", ")); "
+                "the credential used is limited to actions \(allowed.sorted().joined(separator: ", ")); "
                     + "the new token must be too")
         }
     }
@@ -154,19 +143,18 @@ public struct ApplicationTokenService: Sendable {
         within limit: AccessRestriction? = nil, by caller: Caller
     ) async throws -> CreatedApplicationToken {
         guard caller.mayActFor(owner) else {
-            throw ApplicationTokenError(.forbidden, reason: "only the owner or an admin may create a user's tokens")
+            throw ApplicationTokenError(.forbidden, "only the owner or an admin may create a user's tokens")
         }
         try Self.checkRestriction(restriction, within: limit)
         guard !name.isEmpty, name.count <= Self.maximumNameLength,
             !name.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         else {
             throw ApplicationTokenError(
-                .invalidName,
-                reason: "a token name is 1 to \(Self.maximumNameLength) characters without control characters")
+                .invalidName, "a token name is 1 to \(Self.maximumNameLength) characters without control characters")
         }
         let date = now()
         if let expiresAt, expiresAt <= date {
-            throw ApplicationTokenError(.invalidExpiry, reason: "the expiry date must be in the future")
+            throw ApplicationTokenError(.invalidExpiry, "the expiry date must be in the future")
         }
         let plaintext = ApplicationTokenFormat.generate()
         let record = NewApplicationToken(
@@ -177,18 +165,18 @@ public struct ApplicationTokenService: Sendable {
         do {
             let token = try await store.write { writer -> ApplicationToken in
                 guard let user = try writer.user(id: owner) else {
-                    throw ApplicationTokenError(.notFound, reason: "user \(owner) does not exist")
+                    throw ApplicationTokenError(.notFound, "user \(owner) does not exist")
                 }
                 let existing = try writer.applicationTokens(ownedBy: owner)
                 // Checked before the cap: "the name is taken" says more than "too many" when both hold.
                 if existing.contains(where: { $0.name == name }) {
-                    throw ApplicationTokenError(.nameTaken, reason: "a token named \"\(name)\" already exists")
+                    throw ApplicationTokenError(.nameTaken, "a token named \"\(name)\" already exists")
                 }
                 let live = existing.filter { $0.isUsable(at: date) }.count
                 guard live < maxPerUser else {
                     throw ApplicationTokenError(
                         .limitReached,
-                        reason: "\(user.username) already has \(live) live application tokens, the most "
+                        "\(user.username) already has \(live) live application tokens, the most "
                             + "token.applicationTokens.maxPerUser allows; revoke one first")
                 }
                 let token = try writer.createApplicationToken(record)
@@ -198,7 +186,7 @@ public struct ApplicationTokenService: Sendable {
             }
             return CreatedApplicationToken(plaintext: plaintext, token: ApplicationTokenSummary(token))
         } catch let error as StoreError where error.code == .conflict {
-            throw ApplicationTokenError(.nameTaken, reason: "a token named \"\(name)\" already exists")
+            throw ApplicationTokenError(.nameTaken, "a token named \"\(name)\" already exists")
         }
     }
 
@@ -207,7 +195,7 @@ public struct ApplicationTokenService: Sendable {
     /// - Throws: `ApplicationTokenError(.forbidden)` unless the caller is the owner or an admin; a `StoreError`.
     public func list(owner: User.ID, by caller: Caller) async throws -> [ApplicationTokenSummary] {
         guard caller.mayActFor(owner) else {
-            throw ApplicationTokenError(.forbidden, reason: "only the owner or an admin may list a user's tokens")
+            throw ApplicationTokenError(.forbidden, "only the owner or an admin may list a user's tokens")
         }
         return try await store.read { try $0.applicationTokens(ownedBy: owner) }.map(ApplicationTokenSummary.init)
     }
@@ -230,14 +218,14 @@ public struct ApplicationTokenService: Sendable {
         owner: User.ID, by caller: Caller, matching: @escaping @Sendable (ApplicationToken) -> Bool, missing: String
     ) async throws {
         guard caller.mayActFor(owner) else {
-            throw ApplicationTokenError(.forbidden, reason: "only the owner or an admin may revoke a user's tokens")
+            throw ApplicationTokenError(.forbidden, "only the owner or an admin may revoke a user's tokens")
         }
         let date = now()
         try await store.write { writer in
             guard let user = try writer.user(id: owner),
                 let token = try writer.applicationTokens(ownedBy: owner).first(where: matching)
             else {
-                throw ApplicationTokenError(.notFound, reason: missing)
+                throw ApplicationTokenError(.notFound, missing)
             }
             guard token.revokedAt == nil else { return }
             try writer.revokeApplicationToken(token.id, at: date)

@@ -5,38 +5,27 @@ import IdentityCore
 import Storage
 
 /// Why a robot account operation was refused.
-public struct RobotAccountError: CodedError, Sendable, Hashable {
-    /// Stable machine-readable codes.
-    public enum Code: String, Sendable, Hashable, CaseIterable {
-        /// The robot name breaks the rule (2 to 64 of `a-z`, `0-9`, `.`, `_`, `-`, starting and ending with a
-        /// letter or digit).
-        case invalidName = "robot.invalid_name"
-        /// No action, or one that is not `pull`, `push` or `delete`.
-        case invalidActions = "robot.invalid_actions"
-        /// The expiry is not in the future, or further than `token.robots.maxLifetime`.
-        case invalidExpiry = "robot.invalid_expiry"
-        /// A named namespace does not exist or is not the team's.
-        case invalidNamespace = "robot.invalid_namespace"
-        /// No such team, or a hidden (personal or global) one, which cannot have robots.
-        case unknownTeam = "robot.unknown_team"
-        /// The team already has a robot with this name (revoked ones keep their name).
-        case nameTaken = "robot.name_taken"
-        /// The team has no robot with this name.
-        case notFound = "robot.not_found"
-        /// The caller may not do this to the team's robots (owners and admins manage, members list).
-        case forbidden = "robot.forbidden"
-    }
+public typealias RobotAccountError = CodedFailure<RobotAccountErrorCode>
 
-    /// The code.
-    public var code: Code
-    /// Detail for people; never contains a secret.
-    public var reason: String
-
-    /// Creates an error.
-    public init(_ code: Code, reason: String = "") {
-        self.code = code
-        self.reason = reason
-    }
+/// The stable codes of a `RobotAccountError`.
+public enum RobotAccountErrorCode: String, Sendable, Hashable, CaseIterable {
+    /// The robot name breaks the rule (2 to 64 of `a-z`, `0-9`, `.`, `_`, `-`, starting and ending with a
+    /// letter or digit).
+    case invalidName = "robot.invalid_name"
+    /// No action, or one that is not `pull`, `push` or `delete`.
+    case invalidActions = "robot.invalid_actions"
+    /// The expiry is not in the future, or further than `token.robots.maxLifetime`.
+    case invalidExpiry = "robot.invalid_expiry"
+    /// A named namespace does not exist or is not the team's.
+    case invalidNamespace = "robot.invalid_namespace"
+    /// No such team, or a hidden (personal or global) one, which cannot have robots.
+    case unknownTeam = "robot.unknown_team"
+    /// The team already has a robot with this name (revoked ones keep their name).
+    case nameTaken = "robot.name_taken"
+    /// The team has no robot with this name.
+    case notFound = "robot.not_found"
+    /// The caller may not do this to the team's robots (owners and admins manage, members list).
+    case forbidden = "robot.forbidden"
 }
 
 /// A robot account as listed: everything but the secret and its hash.
@@ -162,28 +151,27 @@ public struct RobotAccountService: Sendable {
         team: String, name: String, actions: Set<String>, namespaces: Set<String>? = nil, expiresAt: Date,
         note: String? = nil, by caller: Caller
     ) async throws -> CreatedRobotAccount {
-        if let problem = Self.problem(withName: name) { throw RobotAccountError(.invalidName, reason: problem) }
+        if let problem = Self.problem(withName: name) { throw RobotAccountError(.invalidName, problem) }
         var actions = actions
         guard !actions.isEmpty, actions.isSubset(of: Self.permittedActions) else {
-            throw RobotAccountError(.invalidActions, reason: "name one or more of: pull, push, delete")
+            throw RobotAccountError(.invalidActions, "name one or more of: pull, push, delete")
         }
         if actions.contains("push") { actions.insert("pull") }
         let date = now()
         guard expiresAt > date else {
-            throw RobotAccountError(.invalidExpiry, reason: "the expiry must be in the future")
+            throw RobotAccountError(.invalidExpiry, "the expiry must be in the future")
         }
         guard expiresAt.timeIntervalSince(date) <= maxLifetime else {
             throw RobotAccountError(
                 .invalidExpiry,
-                reason: "the expiry may be at most \(Int(maxLifetime / 86_400)) days away (token.robots.maxLifetime)")
+                "the expiry may be at most \(Int(maxLifetime / 86_400)) days away (token.robots.maxLifetime)")
         }
         if let note,
             note.count > Self.maximumNoteLength
                 || note.unicodeScalars.contains(where: { $0.properties.generalCategory == .control })
         {
             throw RobotAccountError(
-                .invalidName,
-                reason: "a note is at most \(Self.maximumNoteLength) characters without control characters")
+                .invalidName, "a note is at most \(Self.maximumNoteLength) characters without control characters")
         }
         let plaintext = ApplicationTokenFormat.generate(prefix: ApplicationTokenFormat.robotPrefix)
         let sortedActions = actions.sorted()
@@ -194,12 +182,12 @@ public struct RobotAccountService: Sendable {
                 if let namespaces {
                     guard !namespaces.isEmpty else {
                         throw RobotAccountError(
-                            .invalidNamespace, reason: "name at least one namespace, or none for all")
+                            .invalidNamespace, "name at least one namespace, or none for all")
                     }
                     let owned = Set(try writer.namespaces(ownedBy: found.id).map(\.name))
                     if let stranger = namespaces.sorted().first(where: { !owned.contains($0) }) {
                         throw RobotAccountError(
-                            .invalidNamespace, reason: "'\(stranger)' is not a namespace of team \(found.name)")
+                            .invalidNamespace, "'\(stranger)' is not a namespace of team \(found.name)")
                     }
                 }
                 let robot = try writer.createRobotAccount(
@@ -213,7 +201,7 @@ public struct RobotAccountService: Sendable {
                 return CreatedRobotAccount(plaintext: plaintext, robot: summary)
             }
         } catch let error as StoreError where error.code == .conflict {
-            throw RobotAccountError(.nameTaken, reason: "team \(team) already has a robot named \"\(name)\"")
+            throw RobotAccountError(.nameTaken, "team \(team) already has a robot named \"\(name)\"")
         }
     }
 
@@ -237,7 +225,7 @@ public struct RobotAccountService: Sendable {
             let found = try Self.team(named: team, reader: reader)
             try Self.requireMember(of: found, caller, reader: reader)
             guard let robot = try reader.robotAccount(named: name, inTeam: found.id) else {
-                throw RobotAccountError(.notFound, reason: "team \(found.name) has no robot named \"\(name)\"")
+                throw RobotAccountError(.notFound, "team \(found.name) has no robot named \"\(name)\"")
             }
             return RobotAccountSummary(robot, team: found.name)
         }
@@ -254,7 +242,7 @@ public struct RobotAccountService: Sendable {
             let found = try Self.team(named: team, reader: writer)
             try Self.requireOwner(of: found, caller, reader: writer, doing: "revoke robots")
             guard let robot = try writer.robotAccount(named: name, inTeam: found.id) else {
-                throw RobotAccountError(.notFound, reason: "team \(found.name) has no robot named \"\(name)\"")
+                throw RobotAccountError(.notFound, "team \(found.name) has no robot named \"\(name)\"")
             }
             guard robot.revokedAt == nil else { return }
             try writer.revokeRobotAccount(robot.id, at: date)
@@ -267,7 +255,7 @@ public struct RobotAccountService: Sendable {
 
     private static func team(named name: String, reader: any StoreReading) throws -> Team {
         guard let team = try reader.team(named: name), !team.isHidden else {
-            throw RobotAccountError(.unknownTeam, reason: "no team named '\(name)' that can have robots")
+            throw RobotAccountError(.unknownTeam, "no team named '\(name)' that can have robots")
         }
         return team
     }
@@ -282,7 +270,7 @@ public struct RobotAccountService: Sendable {
     {
         let role = try role(of: caller, in: team, reader: reader)
         guard caller.isAdmin || role == .owner else {
-            throw RobotAccountError(.forbidden, reason: "only owners of team \(team.name) and admins may \(what)")
+            throw RobotAccountError(.forbidden, "only owners of team \(team.name) and admins may \(what)")
         }
     }
 
@@ -290,7 +278,7 @@ public struct RobotAccountService: Sendable {
         let role = try role(of: caller, in: team, reader: reader)
         guard caller.isAdmin || role != nil else {
             throw RobotAccountError(
-                .forbidden, reason: "only members of team \(team.name) and admins may see its robots")
+                .forbidden, "only members of team \(team.name) and admins may see its robots")
         }
     }
 

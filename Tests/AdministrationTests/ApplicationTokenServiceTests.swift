@@ -50,11 +50,11 @@ import Testing
             _ = try await service.create(
                 owner: alice.id, name: "two", expiresAt: fixture.clock.now.addingTimeInterval(60),
                 by: fixture.caller("alice"))
-            await #expect(throws: ApplicationTokenError(.limitReached)) {
+            await #expect(throws: ApplicationTokenError(.limitReached, "")) {
                 _ = try await service.create(owner: alice.id, name: "three", by: fixture.caller("alice"))
             }
             // Neither an admin nor the operator goes past the cap: it is the user's, not the caller's.
-            await #expect(throws: ApplicationTokenError(.limitReached)) {
+            await #expect(throws: ApplicationTokenError(.limitReached, "")) {
                 _ = try await service.create(owner: alice.id, name: "three", by: .commandLine(osUser: "ops"))
             }
             // Expired and revoked tokens no longer count.
@@ -72,7 +72,7 @@ import Testing
         try await ServiceFixture.with { fixture in
             let service = fixture.tokens()
             _ = try await service.create(owner: fixture.users["alice"]!.id, name: "ci", by: fixture.caller("alice"))
-            await #expect(throws: ApplicationTokenError(.nameTaken)) {
+            await #expect(throws: ApplicationTokenError(.nameTaken, "")) {
                 _ = try await service.create(owner: fixture.users["alice"]!.id, name: "ci", by: fixture.caller("alice"))
             }
             _ = try await service.create(owner: fixture.users["bob"]!.id, name: "ci", by: fixture.caller("bob"))
@@ -83,7 +83,7 @@ import Testing
     @Test(arguments: ["", "tab\there", "new\nline", String(repeating: "n", count: 101)])
     func aBadLabelIsRefused(name: String) async throws {
         try await ServiceFixture.with { fixture in
-            await #expect(throws: ApplicationTokenError(.invalidName)) {
+            await #expect(throws: ApplicationTokenError(.invalidName, "")) {
                 _ = try await fixture.tokens().create(
                     owner: fixture.users["alice"]!.id, name: name, by: fixture.caller("alice"))
             }
@@ -95,13 +95,13 @@ import Testing
             let alice = fixture.users["alice"]!
             let service = fixture.tokens()
             _ = try await service.create(owner: alice.id, name: "ci", by: fixture.caller("alice"))
-            await #expect(throws: ApplicationTokenError(.forbidden)) {
+            await #expect(throws: ApplicationTokenError(.forbidden, "")) {
                 _ = try await service.create(owner: alice.id, name: "evil", by: fixture.caller("bob"))
             }
-            await #expect(throws: ApplicationTokenError(.forbidden)) {
+            await #expect(throws: ApplicationTokenError(.forbidden, "")) {
                 _ = try await service.list(owner: alice.id, by: fixture.caller("bob"))
             }
-            await #expect(throws: ApplicationTokenError(.forbidden)) {
+            await #expect(throws: ApplicationTokenError(.forbidden, "")) {
                 try await service.revoke(owner: alice.id, name: "ci", by: fixture.caller("bob"))
             }
             let listed = try await service.list(owner: alice.id, by: fixture.caller("alice"))
@@ -123,10 +123,10 @@ import Testing
 
     @Test func aTokenForAMissingUserOrAMissingTokenIsNotFound() async throws {
         try await ServiceFixture.with { fixture in
-            await #expect(throws: ApplicationTokenError(.notFound)) {
+            await #expect(throws: ApplicationTokenError(.notFound, "")) {
                 _ = try await fixture.tokens().create(owner: User.ID(9_999), name: "ghost", by: fixture.caller("root"))
             }
-            await #expect(throws: ApplicationTokenError(.notFound)) {
+            await #expect(throws: ApplicationTokenError(.notFound, "")) {
                 try await fixture.tokens().revoke(
                     owner: fixture.users["alice"]!.id, name: "nothing", by: fixture.caller("alice"))
             }
@@ -135,7 +135,7 @@ import Testing
 
     @Test func anExpiryInThePastIsRefused() async throws {
         try await ServiceFixture.with { fixture in
-            await #expect(throws: ApplicationTokenError(.invalidExpiry)) {
+            await #expect(throws: ApplicationTokenError(.invalidExpiry, "")) {
                 _ = try await fixture.tokens().create(
                     owner: fixture.users["alice"]!.id, name: "past", expiresAt: fixture.clock.now,
                     by: fixture.caller("alice"))

@@ -37,7 +37,7 @@ import Testing
     func onlyOwnersAndAdminsMakeOrRevokeRobots(name: String) async throws {
         try await ServiceFixture.with { fixture in
             let robots = fixture.robots()
-            await #expect(throws: RobotAccountError(.forbidden)) {
+            await #expect(throws: RobotAccountError(.forbidden, "")) {
                 _ = try await robots.create(
                     team: "oss", name: "ci", actions: ["pull"], expiresAt: fixture.clock.now + Self.day,
                     by: fixture.caller(name))
@@ -45,7 +45,7 @@ import Testing
             _ = try await robots.create(
                 team: "oss", name: "ci", actions: ["pull"], expiresAt: fixture.clock.now + Self.day,
                 by: fixture.caller("root"))
-            await #expect(throws: RobotAccountError(.forbidden)) {
+            await #expect(throws: RobotAccountError(.forbidden, "")) {
                 try await robots.revoke(team: "oss", name: "ci", by: fixture.caller(name))
             }
             try await robots.revoke(team: "oss", name: "ci", by: fixture.caller("bob"))
@@ -63,10 +63,10 @@ import Testing
             }
             #expect(try await robots.list(team: "oss", by: fixture.caller("carol")).map(\.name) == ["ci", "deploy"])
             #expect(try await robots.list(team: "oss", by: fixture.caller("root")).count == 2)
-            await #expect(throws: RobotAccountError(.forbidden)) {
+            await #expect(throws: RobotAccountError(.forbidden, "")) {
                 _ = try await robots.list(team: "oss", by: fixture.caller("alice"))
             }
-            await #expect(throws: RobotAccountError(.forbidden)) {
+            await #expect(throws: RobotAccountError(.forbidden, "")) {
                 _ = try await robots.show(team: "oss", name: "ci", by: fixture.caller("alice"))
             }
         }
@@ -75,7 +75,7 @@ import Testing
     @Test(arguments: ["", "a", "CI", "ci+x", "-ci", "ci-", "c i", "ci$", "ci/x", String(repeating: "r", count: 65)])
     func aBadRobotNameIsRefused(name: String) async throws {
         try await ServiceFixture.with { fixture in
-            await #expect(throws: RobotAccountError(.invalidName)) {
+            await #expect(throws: RobotAccountError(.invalidName, "")) {
                 _ = try await fixture.robots().create(
                     team: "oss", name: name, actions: ["pull"], expiresAt: fixture.clock.now + Self.day,
                     by: fixture.caller("bob"))
@@ -86,7 +86,7 @@ import Testing
     @Test(arguments: [[], ["*"], ["pull", "admin"], ["PULL"]] as [Set<String>])
     func actionsOtherThanPullPushAndDeleteAreRefused(actions: Set<String>) async throws {
         try await ServiceFixture.with { fixture in
-            await #expect(throws: RobotAccountError(.invalidActions)) {
+            await #expect(throws: RobotAccountError(.invalidActions, "")) {
                 _ = try await fixture.robots().create(
                     team: "oss", name: "ci", actions: actions, expiresAt: fixture.clock.now + Self.day,
                     by: fixture.caller("bob"))
@@ -98,7 +98,7 @@ import Testing
         try await ServiceFixture.with { fixture in
             let robots = fixture.robots(maxLifetime: 30 * Self.day)
             for expiry in [fixture.clock.now, fixture.clock.now - 1, fixture.clock.now + 30 * Self.day + 1] {
-                await #expect(throws: RobotAccountError(.invalidExpiry)) {
+                await #expect(throws: RobotAccountError(.invalidExpiry, "")) {
                     _ = try await robots.create(
                         team: "oss", name: "ci", actions: ["pull"], expiresAt: expiry, by: fixture.caller("bob"))
                 }
@@ -119,7 +119,7 @@ import Testing
                 expiresAt: fixture.clock.now + Self.day, by: fixture.caller("bob"))
             #expect(created.robot.namespaces == ["internal"])
             for namespaces in [["elsewhere"], ["internal", "missing"], []] as [Set<String>] {
-                await #expect(throws: RobotAccountError(.invalidNamespace)) {
+                await #expect(throws: RobotAccountError(.invalidNamespace, "")) {
                     _ = try await robots.create(
                         team: "oss", name: "other", actions: ["pull"], namespaces: namespaces,
                         expiresAt: fixture.clock.now + Self.day, by: fixture.caller("root"))
@@ -134,19 +134,19 @@ import Testing
             let expiry = fixture.clock.now + Self.day
             _ = try await robots.create(
                 team: "oss", name: "ci", actions: ["pull"], expiresAt: expiry, by: fixture.caller("bob"))
-            await #expect(throws: RobotAccountError(.nameTaken)) {
+            await #expect(throws: RobotAccountError(.nameTaken, "")) {
                 _ = try await robots.create(
                     team: "oss", name: "ci", actions: ["push"], expiresAt: expiry, by: fixture.caller("bob"))
             }
             _ = try await robots.create(
                 team: "other", name: "ci", actions: ["pull"], expiresAt: expiry, by: fixture.caller("alice"))
             for team in ["alice-personal", "nope"] {
-                await #expect(throws: RobotAccountError(.unknownTeam)) {
+                await #expect(throws: RobotAccountError(.unknownTeam, "")) {
                     _ = try await robots.create(
                         team: team, name: "ci", actions: ["pull"], expiresAt: expiry, by: fixture.caller("root"))
                 }
             }
-            await #expect(throws: RobotAccountError(.notFound)) {
+            await #expect(throws: RobotAccountError(.notFound, "")) {
                 try await robots.revoke(team: "oss", name: "nope", by: fixture.caller("bob"))
             }
         }

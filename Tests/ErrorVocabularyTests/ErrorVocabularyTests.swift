@@ -66,11 +66,11 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary(DeletionError.self),
     ErrorVocabulary("ReconciliationError", ReconciliationError.Code.self),
     ErrorVocabulary(WebhookError.self),
-    ErrorVocabulary(ApplicationTokenError.self),
-    ErrorVocabulary(RobotAccountError.self),
+    ErrorVocabulary("ApplicationTokenError", ApplicationTokenErrorCode.self),
+    ErrorVocabulary("RobotAccountError", RobotAccountErrorCode.self),
     ErrorVocabulary(RestrictionCodingError.self),
     ErrorVocabulary(AdministrationError.self),
-    ErrorVocabulary(SearchError.self),
+    ErrorVocabulary("SearchError", SearchErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the

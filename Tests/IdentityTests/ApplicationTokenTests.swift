@@ -186,7 +186,7 @@ import Testing
         let fixture = try await Fixture.make()
         let bob = try await fixture.environment.createUser("bob", password: "pw-bob")
         _ = try await fixture.issuer.create(owner: fixture.owner.id, name: "ci", expiresAt: nil, restriction: nil)
-        await #expect(throws: ApplicationTokenError(.notFound, reason: "no token named \"ci\"")) {
+        await #expect(throws: ApplicationTokenError(.notFound, "no token named \"ci\"")) {
             try await fixture.issuer.revoke(owner: bob.id, name: "ci")
         }
     }
@@ -244,7 +244,7 @@ import Testing
     @Test func namesAreCheckedAndUniquePerOwner() async throws {
         let fixture = try await Fixture.make()
         _ = try await fixture.issuer.create(owner: fixture.owner.id, name: "ci", expiresAt: nil, restriction: nil)
-        await #expect(throws: ApplicationTokenError(.nameTaken, reason: "a token named \"ci\" already exists")) {
+        await #expect(throws: ApplicationTokenError(.nameTaken, "a token named \"ci\" already exists")) {
             _ = try await fixture.issuer.create(owner: fixture.owner.id, name: "ci", expiresAt: nil, restriction: nil)
         }
         for name in ["", "tab\there", String(repeating: "n", count: 101)] {

@@ -25,7 +25,7 @@ struct TestTokenIssuer: Sendable {
         let token = try await store.read { reader in
             try reader.applicationTokens(ownedBy: owner).first { $0.id == id }
         }
-        guard let token else { throw ApplicationTokenError(.notFound, reason: "the created token is gone") }
+        guard let token else { throw ApplicationTokenError(.notFound, "the created token is gone") }
         return (created.plaintext, token)
     }
 

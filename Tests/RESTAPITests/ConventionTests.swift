@@ -41,7 +41,7 @@ enum ThingRoutes {
                 access: .user, requestBody: thing, responses: [APIResponseSpec(.created, "Made.", thing)]
             ) { request in
                 let name = request.body!["name"]!.stringValue!
-                if name == "taken" { throw ApplicationTokenError(.nameTaken, reason: "a thing named taken exists") }
+                if name == "taken" { throw ApplicationTokenError(.nameTaken, "a thing named taken exists") }
                 return .created(request.body!, location: "/api/v1/things/\(name)")
             },
             APIRoute(
