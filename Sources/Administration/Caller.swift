@@ -120,10 +120,10 @@ struct ResolvedCaller {
             detail: fields.isEmpty ? nil : JSONText.object(fields))
     }
 
-    /// The actor's role in a team, from the team's member list; nil for a non-member or a non-user.
+    /// The actor's role in a team; nil for a non-member or a non-user.
     func role(in teamID: Team.ID, _ reader: any StoreReading) throws -> TeamRole? {
         guard let userID = actor.userID else { return nil }
-        return try reader.members(of: teamID).first { $0.userID == userID }?.role
+        return try reader.role(of: userID, in: teamID)
     }
 
     /// How the actor stands towards a namespace (a user's own personal namespace counts as owned).

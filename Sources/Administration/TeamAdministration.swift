@@ -208,7 +208,7 @@ public struct TeamAdministration: Sendable {
         return try await store.write { writer in
             let (acting, team) = try Self.managed(name, actor, settings, writer)
             let user = try AccountAdministration.user(username, writer)
-            if try writer.members(of: team.id).contains(where: { $0.userID == user.id }) {
+            if try writer.role(of: user.id, in: team.id) != nil {
                 throw AdministrationError(.alreadyMember, "\(user.username) is already a member of \(team.name)")
             }
             let effective: TeamRole = user.isAdmin ? .owner : role

@@ -8,3 +8,66 @@ extension SQLiteSchema {
         CREATE INDEX repositories_namespace_name ON repositories (namespace_id, name, registry);
         """
 }
+
+extension SQLiteSchema {
+    /// Migration 12: the counts every listing shows, kept beside the rows they count, and a generation per
+    /// namespace that changes whenever the order of its repositories may have (`RepositoryOrderCache`). Counting a namespace's
+    /// 10,000 repositories for `X-Total-Count` read 10,000 index entries on every page (0.35 ms, more than the
+    /// rest of the page); a repository's tag and star counts were a subquery per listed row. Triggers keep the
+    /// counts, so every path that adds, moves or removes a row (catalog sync, deletion, cascades, `db seed`)
+    /// keeps them right without knowing about them; the migration fills them once from the rows.
+    static let contentCounts = """
+        ALTER TABLE namespaces ADD COLUMN repository_count INTEGER NOT NULL DEFAULT 0 CHECK (repository_count >= 0);
+        ALTER TABLE namespaces ADD COLUMN listing_generation INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE repositories ADD COLUMN tag_count INTEGER NOT NULL DEFAULT 0 CHECK (tag_count >= 0);
+        ALTER TABLE repositories ADD COLUMN star_count INTEGER NOT NULL DEFAULT 0 CHECK (star_count >= 0);
+        UPDATE namespaces SET repository_count = (SELECT count(*) FROM repositories r WHERE r.namespace_id = namespaces.id);
+        UPDATE repositories SET
+            tag_count = (SELECT count(*) FROM tags t WHERE t.repository_id = repositories.id),
+            star_count = (SELECT count(*) FROM stars s WHERE s.repository_id = repositories.id);
+
+        CREATE TRIGGER repositories_count_insert AFTER INSERT ON repositories BEGIN
+            UPDATE namespaces SET repository_count = repository_count + 1, listing_generation = listing_generation + 1
+                WHERE id = NEW.namespace_id;
+        END;
+        CREATE TRIGGER repositories_count_delete AFTER DELETE ON repositories BEGIN
+            UPDATE namespaces SET repository_count = repository_count - 1, listing_generation = listing_generation + 1
+                WHERE id = OLD.namespace_id;
+        END;
+        CREATE TRIGGER repositories_count_move AFTER UPDATE OF namespace_id ON repositories
+            WHEN NEW.namespace_id IS NOT OLD.namespace_id BEGIN
+            UPDATE namespaces SET repository_count = repository_count - 1, listing_generation = listing_generation + 1
+                WHERE id = OLD.namespace_id;
+            UPDATE namespaces SET repository_count = repository_count + 1, listing_generation = listing_generation + 1
+                WHERE id = NEW.namespace_id;
+        END;
+        CREATE TRIGGER repositories_order_change AFTER UPDATE OF name, registry, created_at, updated_at ON repositories
+        BEGIN
+            UPDATE namespaces SET listing_generation = listing_generation + 1 WHERE id = NEW.namespace_id;
+        END;
+
+        CREATE TRIGGER tags_count_insert AFTER INSERT ON tags BEGIN
+            UPDATE repositories SET tag_count = tag_count + 1 WHERE id = NEW.repository_id;
+        END;
+        CREATE TRIGGER tags_count_delete AFTER DELETE ON tags BEGIN
+            UPDATE repositories SET tag_count = tag_count - 1 WHERE id = OLD.repository_id;
+        END;
+        CREATE TRIGGER tags_count_move AFTER UPDATE OF repository_id ON tags
+            WHEN NEW.repository_id IS NOT OLD.repository_id BEGIN
+            UPDATE repositories SET tag_count = tag_count - 1 WHERE id = OLD.repository_id;
+            UPDATE repositories SET tag_count = tag_count + 1 WHERE id = NEW.repository_id;
+        END;
+
+        CREATE TRIGGER stars_count_insert AFTER INSERT ON stars BEGIN
+            UPDATE repositories SET star_count = star_count + 1 WHERE id = NEW.repository_id;
+        END;
+        CREATE TRIGGER stars_count_delete AFTER DELETE ON stars BEGIN
+            UPDATE repositories SET star_count = star_count - 1 WHERE id = OLD.repository_id;
+        END;
+        CREATE TRIGGER stars_count_move AFTER UPDATE OF repository_id ON stars
+            WHEN NEW.repository_id IS NOT OLD.repository_id BEGIN
+            UPDATE repositories SET star_count = star_count - 1 WHERE id = OLD.repository_id;
+            UPDATE repositories SET star_count = star_count + 1 WHERE id = NEW.repository_id;
+        END;
+        """
+}

@@ -29,6 +29,7 @@ enum SQLiteSchema {
         Migration(version: 9, name: "search index", sql: searchIndex),
         Migration(version: 10, name: "robot accounts", sql: robotAccounts),
         Migration(version: 11, name: "repository listing index", sql: listingIndexes),
+        Migration(version: 12, name: "content counts", sql: contentCounts),
     ]
 
     /// The highest version this binary knows.

@@ -8,12 +8,18 @@ final class SQLiteTransaction: StoreWriting {
     // (SQLiteWebhooks.swift) build on them.
     let connection: SQLiteConnection
     let now: @Sendable () -> Date
-    private let isReadOnly: Bool
+    /// The store's cache of deep listing orders (shared by every transaction of one store).
+    let repositoryOrders: RepositoryOrderCache
+    let isReadOnly: Bool
     private var isActive = true
 
     /// `isReadOnly` guards against a `read` closure casting its `StoreReading` to `StoreWriting`.
-    init(connection: SQLiteConnection, isReadOnly: Bool, now: @escaping @Sendable () -> Date) {
+    init(
+        connection: SQLiteConnection, isReadOnly: Bool, now: @escaping @Sendable () -> Date,
+        repositoryOrders: RepositoryOrderCache
+    ) {
         self.connection = connection
+        self.repositoryOrders = repositoryOrders
         self.isReadOnly = isReadOnly
         self.now = now
     }
@@ -273,6 +279,12 @@ final class SQLiteTransaction: StoreWriting {
         }
     }
 
+    func role(of userID: User.ID, in teamID: Team.ID) throws -> TeamRole? {
+        try first(
+            "SELECT role FROM team_members WHERE team_id = ? AND user_id = ?", [teamID.sqlValue, userID.sqlValue]
+        ) { TeamRole(rawValue: $0.text(0)) ?? .viewer }
+    }
+
     func memberships(of userID: User.ID) throws -> [TeamMembership] {
         try rows(
             """
@@ -515,7 +527,8 @@ final class SQLiteTransaction: StoreWriting {
     }
 
     func starCount(of repositoryID: Repository.ID) throws -> Int {
-        try count("SELECT count(*) FROM stars WHERE repository_id = ?", [repositoryID.sqlValue])
+        // Kept by migration 12's triggers.
+        try count("SELECT star_count FROM repositories WHERE id = ?", [repositoryID.sqlValue])
     }
 
     func createRepository(name: String, in namespaceID: Namespace.ID, registry: String) throws -> Repository {

@@ -89,6 +89,8 @@ public protocol StoreReading: SearchReading, ContentReading {
     func members(of teamID: Team.ID) throws -> [TeamMember]
     /// The teams a user belongs to with their role in each, ordered by team name.
     func memberships(of userID: User.ID) throws -> [TeamMembership]
+    /// The user's role in the team, or nil when they are not a member (one row, whatever the team's size).
+    func role(of userID: User.ID, in teamID: Team.ID) throws -> TeamRole?
 
     // MARK: Namespaces
     /// The namespace with this exact name, if any.
