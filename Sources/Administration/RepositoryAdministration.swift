@@ -200,7 +200,7 @@ public struct RepositoryAdministration: Sendable {
     }
 
     static func fullName(_ repository: Repository, _ namespace: Namespace) -> String {
-        namespace.kind == .global ? repository.name : "\(namespace.name)/\(repository.name)"
+        Repository.fullName(repository.name, namespace: namespace.name, kind: namespace.kind)
     }
 
     private static func details(_ repository: Repository, _ namespace: Namespace, _ reader: any StoreReading) throws

@@ -40,7 +40,9 @@ public struct SearchResults: Sendable, Hashable {
 /// Query rules: at least 3 and at most 255 characters (`search.query_too_short`, `search.query_too_long`);
 /// taken literally (no wildcards or operators); case-insensitive substring. The `ns/repo:tag` form: the tag
 /// section matches the whole query against `ns/repo:tag`; the other sections use the part before the first `:`
-/// (as Portus does), and are left out when that part is shorter than 3 characters.
+/// (as Portus does), and are left out when that part is shorter than 3 characters. Tags are searched when the
+/// query names one (it holds a `:`, as in `web/app:v1` or `:v1.2`) or when asked for: otherwise every tag of a
+/// matching repository would match too, and the section would repeat the repositories' one once per tag.
 /// Anonymous callers are served only when `policy.anonymousBrowsing` is on, and see public namespaces only.
 ///
 /// Throws `SearchError` for refused requests, `StoreError` when the database fails.
@@ -54,13 +56,14 @@ public struct SearchService: Sendable {
         self.anonymousBrowsing = anonymousBrowsing
     }
 
-    /// One page of each section in `kinds` matching `query`.
+    /// One page of each section in `kinds` matching `query`; without `kinds`, the default sections
+    /// (``defaultKinds(for:)``).
     public func search(
-        _ query: String, as caller: Caller, kinds: Set<SearchKind> = Set(SearchKind.allCases),
-        page: PageNumber = PageNumber()
+        _ query: String, as caller: Caller, kinds: Set<SearchKind>? = nil, page: PageNumber = PageNumber()
     ) async throws -> SearchResults {
         try admit(caller)
         try Self.check(query)
+        let kinds = kinds ?? Self.defaultKinds(for: query)
         let offset = try page.offset()
         let beforeColon =
             query.split(separator: ":", maxSplits: 1, omittingEmptySubsequences: false).first.map(String.init) ?? query
@@ -76,6 +79,12 @@ public struct SearchService: Sendable {
         var sections: [SearchKind: SearchPage] = [:]
         for (request, found) in zip(requests, pages) { sections[request.kind] = found }
         return SearchResults(query: query, sections: sections)
+    }
+
+    /// The sections a search covers when the caller names none: repositories, namespaces and teams, and tags
+    /// when the query names a tag (holds a `:`).
+    public static func defaultKinds(for query: String) -> Set<SearchKind> {
+        query.contains(":") ? Set(SearchKind.allCases) : [.repository, .namespace, .team]
     }
 
     /// Public repositories (Portus's explore), optionally only those whose name contains `query`; the same for

@@ -66,7 +66,9 @@ public struct SearchResources: Sendable {
                     query,
                     .query(
                         "kind", .string(minLength: 1, maxLength: 64, pattern: ContentAPI.textPattern),
-                        "Sections to search, comma-separated: repositories, tags, namespaces, teams (all by default)."),
+                        "Sections to search, comma-separated: repositories, tags, namespaces, teams. By default "
+                            + "repositories, namespaces and teams, and tags too when q holds a `:` (`web/app:v1`, `:v1`)."
+                    ),
                 ],
                 listing: listing,
                 responses: [APIResponseSpec(.ok, "One page of each section searched.", Self.resultsSchema)]
@@ -116,9 +118,9 @@ public struct SearchResources: Sendable {
         ]
     }
 
-    /// The sections `kind` names (all when absent); an unknown name is a 400.
-    static func kinds(_ text: String?) throws(APIError) -> Set<SearchKind> {
-        guard let text else { return Set(SearchKind.allCases) }
+    /// The sections `kind` names (nil when absent: the service's default sections); an unknown name is a 400.
+    static func kinds(_ text: String?) throws(APIError) -> Set<SearchKind>? {
+        guard let text else { return nil }
         var kinds = Set<SearchKind>()
         for part in text.split(separator: ",", omittingEmptySubsequences: false) {
             guard let kind = sectionNames.first(where: { $0.value == part })?.key else {

@@ -384,8 +384,8 @@ enum CatalogState {
 enum RepositoryNames {
     /// The name the registry uses for `repositoryName` stored in `namespace`.
     static func fullName(_ repositoryName: String, in namespace: Namespace?) -> String {
-        guard let namespace, namespace.kind != .global else { return repositoryName }
-        return "\(namespace.name)/\(repositoryName)"
+        guard let namespace else { return repositoryName }
+        return Repository.fullName(repositoryName, namespace: namespace.name, kind: namespace.kind)
     }
 
     struct Located {

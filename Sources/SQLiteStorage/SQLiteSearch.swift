@@ -31,6 +31,11 @@ extension SQLiteTransaction {
         }
         let matchValues = values
         let matchClause = filters.isEmpty ? "1" : filters.joined(separator: " AND ")
+        if request.text != nil,
+            let page = try scannedPage(request, visibility, matchClause: matchClause, matchValues: matchValues)
+        {
+            return page
+        }
         filters.append(visibility.sql)
         values += visibility.values
         let shape = Self.searchShape(request.kind)
@@ -52,6 +57,35 @@ extension SQLiteTransaction {
                 """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
             ) { row in (Int(row.int(0)), Int(row.int(1))) } ?? (0, 0)
         let exact = scanned <= request.countLimit
+        let total = max(
+            exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
+        return SearchPage(hits: hits, total: total, isTotalExact: exact)
+    }
+
+    /// A search's page and total from one pass over the index: the first `countLimit + 1` matches, each with
+    /// whether the viewer may see it, make the total, and the visible ones that fall on the page are decoded as
+    /// they pass (a second statement reading the page's rows by id cost as much again). Nil when the page lies
+    /// beyond the matches the pass read: the caller then pages through the index itself.
+    private func scannedPage(
+        _ request: SearchRequest, _ visibility: (sql: String, values: [SQLValue]), matchClause: String,
+        matchValues: [SQLValue]
+    ) throws -> SearchPage? {
+        let shape = Self.searchShape(request.kind)
+        let page = request.offset..<(request.offset + request.limit)
+        var visible = 0
+        let scanned = try rows(
+            """
+            SELECT \(shape.columns), (\(visibility.sql)) FROM \(shape.from) WHERE \(matchClause)
+            ORDER BY s.rowid LIMIT ?
+            """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
+        ) { row -> SearchHit? in
+            guard row.int(shape.columnCount) != 0 else { return nil }
+            defer { visible += 1 }
+            return page.contains(visible) ? shape.decode(row) : nil
+        }
+        let exact = scanned.count <= request.countLimit
+        guard exact || page.upperBound <= visible else { return nil }
+        let hits = scanned.compactMap { $0 }
         let total = max(
             exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
@@ -89,7 +123,12 @@ extension SQLiteTransaction {
     /// `*`, `NEAR(`, `OR`, `:` and column filters included), and `"` is written twice. With the trigram
     /// tokenizer a quoted string matches as a substring.
     static func literalPhrase(_ text: String) -> String {
-        "\"" + text.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+        var phrase = "\""
+        for character in text.unicodeScalars {
+            phrase.unicodeScalars.append(character)
+            if character == "\"" { phrase.unicodeScalars.append("\"") }
+        }
+        return phrase + "\""
     }
 
     /// The FTS5 table of a section (also the column name MATCH is applied to).
@@ -132,6 +171,8 @@ extension SQLiteTransaction {
 
     private struct SearchShape {
         var columns: String
+        /// How many columns `columns` lists (the index of a column appended after them).
+        var columnCount: Int32
         /// Starting from the index (a search).
         var from: String
         /// Starting from the table itself (explore: no text).
@@ -142,14 +183,18 @@ extension SQLiteTransaction {
     }
 
     private static func searchShape(_ kind: SearchKind) -> SearchShape {
-        let repositoryName = SQLiteSchema.repositoryFullName("r", "n")
+        // Names are put together in Swift for the decoded rows only: a search pass reads up to `countLimit`
+        // matches, and concatenating every one's name in SQL cost a tenth of the search.
+        func fullName(_ row: SQLiteRow, kind: Int32) -> String {
+            Repository.fullName(
+                row.text(kind + 2), namespace: row.text(kind + 1),
+                kind: NamespaceKind(rawValue: row.text(kind)) ?? .regular)
+        }
         switch kind {
         case .repository:
             return SearchShape(
-                columns: """
-                    r.id, \(repositoryName), r.description, n.id, n.visibility, r.registry,
-                    (SELECT count(*) FROM stars WHERE repository_id = r.id)
-                    """,
+                columns: "r.id, n.kind, n.name, r.name, r.description, n.id, n.visibility, r.registry, r.star_count",
+                columnCount: 9,
                 from: """
                     search_repositories s CROSS JOIN repositories r ON r.id = s.rowid \
                     CROSS JOIN namespaces n ON n.id = r.namespace_id
@@ -158,13 +203,15 @@ extension SQLiteTransaction {
                 order: "r.id",
                 decode: { row in
                     SearchHit(
-                        kind: .repository, id: row.int(0), name: row.text(1), description: row.optionalText(2),
-                        namespaceID: row.id(3), visibility: NamespaceVisibility(rawValue: row.text(4)),
-                        repositoryID: row.id(0), registry: row.text(5), starCount: Int(row.int(6)))
+                        kind: .repository, id: row.int(0), name: fullName(row, kind: 1),
+                        description: row.optionalText(4), namespaceID: row.id(5),
+                        visibility: NamespaceVisibility(rawValue: row.text(6)), repositoryID: row.id(0),
+                        registry: row.text(7), starCount: Int(row.int(8)))
                 })
         case .tag:
             return SearchShape(
-                columns: "t.id, \(repositoryName) || ':' || t.name, n.id, n.visibility, r.id, r.registry, t.digest",
+                columns: "t.id, n.kind, n.name, r.name, t.name, n.id, n.visibility, r.id, r.registry, t.digest",
+                columnCount: 10,
                 from: """
                     search_tags s CROSS JOIN tags t ON t.id = s.rowid \
                     CROSS JOIN repositories r ON r.id = t.repository_id CROSS JOIN namespaces n ON n.id = r.namespace_id
@@ -176,13 +223,14 @@ extension SQLiteTransaction {
                 order: "t.id",
                 decode: { row in
                     SearchHit(
-                        kind: .tag, id: row.int(0), name: row.text(1), namespaceID: row.id(2),
-                        visibility: NamespaceVisibility(rawValue: row.text(3)), repositoryID: row.id(4),
-                        registry: row.text(5), digest: row.text(6))
+                        kind: .tag, id: row.int(0), name: fullName(row, kind: 1) + ":" + row.text(4),
+                        namespaceID: row.id(5), visibility: NamespaceVisibility(rawValue: row.text(6)),
+                        repositoryID: row.id(7), registry: row.text(8), digest: row.text(9))
                 })
         case .namespace:
             return SearchShape(
                 columns: "n.id, n.name, n.description, n.visibility",
+                columnCount: 4,
                 from: "search_namespaces s CROSS JOIN namespaces n ON n.id = s.rowid",
                 browseFrom: "namespaces n",
                 order: "n.id",
@@ -194,6 +242,7 @@ extension SQLiteTransaction {
         case .team:
             return SearchShape(
                 columns: "tm.id, tm.name, tm.description",
+                columnCount: 3,
                 from: "search_teams s CROSS JOIN teams tm ON tm.id = s.rowid",
                 browseFrom: "teams tm",
                 order: "tm.id",

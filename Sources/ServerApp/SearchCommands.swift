@@ -31,7 +31,7 @@ enum SearchCommands {
         let page = try pageRequest(&parsed)
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 1)
-        var kinds = Set(SearchKind.allCases)
+        var kinds: Set<SearchKind>?
         if let kindList {
             kinds = try Set(
                 kindList.split(separator: ",").map { name in

@@ -284,6 +284,12 @@ public struct Repository: Sendable, Hashable, Identifiable {
     /// The identifier of a stored repository.
     public typealias ID = RecordID<Repository>
 
+    /// A repository's full name as the registry and users spell it: `repo` in the global namespace
+    /// (`busybox`), `ns/repo` elsewhere.
+    public static func fullName(_ name: String, namespace: String, kind: NamespaceKind) -> String {
+        kind == .global ? name : namespace + "/" + name
+    }
+
     /// The database identifier.
     public var id: ID
     /// The namespace it lives in.

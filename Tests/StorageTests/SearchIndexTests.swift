@@ -254,4 +254,42 @@ private func runSQL(_ path: String, _ sql: String) throws {
             #expect(beyond.total == 30)
         }
     }
+
+    @Test func aPageAmongTheCountedMatchesIsTheSameAsAPageReadOffTheIndex() async throws {
+        try await withMemoryStore { store in
+            let member = try await store.write { writer in
+                let member = try writer.createUser(NewUser(username: "member"))
+                let open = try writer.createNamespace(
+                    name: "mixed-open", team: try writer.createTeam(name: "o").id, visibility: .public)
+                let team = try writer.createTeam(name: "c")
+                _ = try writer.addTeamMember(team: team.id, user: member.id, role: .viewer)
+                let closed = try writer.createNamespace(name: "mixed-closed", team: team.id, visibility: .private)
+                // Interleaved, so visible and hidden matches alternate in the index.
+                for index in 0..<40 {
+                    _ = try writer.createRepository(
+                        name: "app\(index)", in: index % 3 == 0 ? closed.id : open.id, registry: "")
+                }
+                return member
+            }
+            for viewer in [SearchViewer.anonymous, .user(member.id), .administrator] {
+                for offset in [0, 5, 20, 35] {
+                    // The default count limit reads every match in one pass; a count limit of 0 makes the store
+                    // page through the index instead.
+                    let (counted, paged) = try await store.read { reader in
+                        (
+                            try reader.search(
+                                SearchRequest(text: "app", kind: .repository, viewer: viewer, offset: offset, limit: 10)
+                            ),
+                            try reader.search(
+                                SearchRequest(
+                                    text: "app", kind: .repository, viewer: viewer, offset: offset, limit: 10,
+                                    countLimit: 0))
+                        )
+                    }
+                    #expect(counted.hits == paged.hits, "viewer \(viewer), offset \(offset)")
+                    #expect(counted.isTotalExact)
+                }
+            }
+        }
+    }
 }
