@@ -3,33 +3,44 @@
 public enum JSONText {
     /// `text` as a quoted JSON string (RFC 8259): quotes, backslashes and control characters are escaped.
     public static func quoted(_ text: String) -> String {
+        var output: [UInt8] = []
+        appendQuoted(text, to: &output)
+        return String(decoding: output, as: UTF8.self)
+    }
+
+    /// Appends `text` as a quoted JSON string to `output`, so a document is written into one buffer without a
+    /// string per value.
+    public static func appendQuoted(_ text: String, to output: inout [UInt8]) {
         // Most values (tokens, names, ids) need no escaping: copy them in one go.
         func isPlain(_ byte: UInt8) -> Bool { byte >= 0x20 && byte != UInt8(ascii: "\"") && byte != UInt8(ascii: "\\") }
-        let plain =
-            text.utf8.withContiguousStorageIfAvailable { $0.allSatisfy(isPlain) } ?? text.utf8.allSatisfy(isPlain)
-        if plain {
-            var output = "\""
-            output.reserveCapacity(text.utf8.count + 2)
-            output += text
-            output += "\""
-            return output
-        }
-        var output = "\""
-        output.reserveCapacity(text.utf8.count + 8)
-        for scalar in text.unicodeScalars {
-            switch scalar {
-            case "\"": output += "\\\""
-            case "\\": output += "\\\\"
-            case "\n": output += "\\n"
-            case "\r": output += "\\r"
-            case "\t": output += "\\t"
-            case _ where scalar.value < 0x20:
-                let hex = String(scalar.value, radix: 16)
-                output += "\\u" + String(repeating: "0", count: 4 - hex.count) + hex
-            default: output.unicodeScalars.append(scalar)
+        var text = text
+        // No reserveCapacity here: reserving a little more on every call would reallocate the buffer each time
+        // (reserveCapacity grows to exactly what is asked), where append grows it geometrically.
+        text.withUTF8 { bytes in
+            output.append(UInt8(ascii: "\""))
+            if bytes.allSatisfy(isPlain) {
+                output.append(contentsOf: bytes)
+            } else {
+                for byte in bytes {
+                    switch byte {
+                    case UInt8(ascii: "\""): output.append(contentsOf: #"\""#.utf8)
+                    case UInt8(ascii: "\\"): output.append(contentsOf: #"\\"#.utf8)
+                    case UInt8(ascii: "\n"): output.append(contentsOf: #"\n"#.utf8)
+                    case UInt8(ascii: "\r"): output.append(contentsOf: #"\r"#.utf8)
+                    case UInt8(ascii: "\t"): output.append(contentsOf: #"\t"#.utf8)
+                    case 0..<0x20:
+                        // UTF-8 continuation and lead bytes are all 0x80 or more, so a byte below 0x20 is a
+                        // whole control character.
+                        let hex = Array("0123456789abcdef".utf8)
+                        output.append(contentsOf: #"\u00"#.utf8)
+                        output.append(hex[Int(byte >> 4)])
+                        output.append(hex[Int(byte & 0x0F)])
+                    default: output.append(byte)
+                    }
+                }
             }
+            output.append(UInt8(ascii: "\""))
         }
-        return output + "\""
     }
 
     /// A JSON array of strings.

@@ -19,6 +19,40 @@ enum ContentAPI {
     /// A tag name (the distribution grammar).
     static let tagPattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
+    /// The three patterns above as plain Swift, which `PatternCache` uses instead of a regular expression:
+    /// every content route checks one to three of them, and ICU matching cost more than the rest of the check.
+    /// `PatternCacheTests` holds each to its pattern over a corpus of awkward names.
+    static let patternMatchers: [String: @Sendable (String) -> Bool] = [
+        textPattern: { !$0.utf8.contains(0) },
+        namespacePattern: { $0 == "_" || isSeparatedName($0.utf8) },
+        tagPattern: { text in
+            let bytes = text.utf8
+            guard let first = bytes.first, bytes.count <= 128, isAlphanumeric(first) || first == UInt8(ascii: "_")
+            else { return false }
+            return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || [UInt8(ascii: "_"), 46, 45].contains($0) }
+        },
+    ]
+
+    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
+        (byte >= 48 && byte <= 57) || (byte | 0x20 >= 97 && byte | 0x20 <= 122)
+    }
+
+    /// `[a-z0-9]+([._-][a-z0-9]+)*`: lower-case runs joined by single separators.
+    private static func isSeparatedName(_ bytes: String.UTF8View) -> Bool {
+        var previousWasSeparator = true
+        for byte in bytes {
+            if (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 122) {
+                previousWasSeparator = false
+            } else if byte == 46 || byte == 95 || byte == 45 {
+                if previousWasSeparator { return false }
+                previousWasSeparator = true
+            } else {
+                return false
+            }
+        }
+        return !previousWasSeparator
+    }
+
     /// The caller as the services see it: the user, or nobody.
     static func serviceCaller(_ caller: APICaller?) -> Caller {
         guard let caller else { return .anonymous }

@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import Synchronization
 
 /// The shape a JSON value must have: a small typed description from which the API both checks request
 /// bodies and writes the OpenAPI document's schemas, so the two cannot drift apart.
@@ -109,7 +110,7 @@ extension JSONSchema {
             if let maximum, number > maximum { add("FIELD_INVALID", "\(field) must be at most \(maximum).") }
         case .string(let minLength, let maxLength, _, let allowed, let pattern):
             guard let text = value.stringValue else { return wrongType("a string") }
-            if let pattern, text.range(of: pattern, options: .regularExpression) == nil {
+            if let pattern, !PatternCache.shared.text(text, matches: pattern) {
                 add("FIELD_INVALID", "\(field) must match \(pattern).")
             }
             let length = text.count
@@ -238,5 +239,33 @@ extension JSONSchema {
     /// the document states the rule, so generated clients and fuzzers keep to it, and the check enforces it).
     public static func patterned(_ pattern: String, maxLength: Int) -> JSONSchema {
         .string(minLength: 1, maxLength: maxLength, pattern: pattern)
+    }
+}
+
+/// The compiled form of each schema pattern, made once: compiling a regular expression cost more than the rest
+/// of checking a request's parameters, and the route table names only a handful of patterns. The content
+/// routes' patterns are matched by plain Swift instead (`ContentAPI.patternMatchers`).
+final class PatternCache: Sendable {
+    static let shared = PatternCache()
+    private let compiled = Mutex<[String: NSRegularExpression]>([:])
+
+    /// Whether `pattern` (anchored by its own `^…$`) finds a match in `text`; a pattern that does not compile
+    /// matches nothing, so a mistake in the route table refuses input rather than letting it through.
+    func text(_ text: String, matches pattern: String) -> Bool {
+        if let matcher = ContentAPI.patternMatchers[pattern] { return matcher(text) }
+        return expression(pattern, matches: text)
+    }
+
+    /// `text` against the compiled regular expression (what the fast matchers are tested against).
+    func expression(_ pattern: String, matches text: String) -> Bool {
+        let expression = compiled.withLock { cache -> NSRegularExpression? in
+            if let found = cache[pattern] { return found }
+            guard let made = try? NSRegularExpression(pattern: pattern) else { return nil }
+            cache[pattern] = made
+            return made
+        }
+        guard let expression else { return false }
+        let range = NSRange(text.startIndex..<text.endIndex, in: text)
+        return expression.firstMatch(in: text, range: range) != nil
     }
 }

@@ -6,7 +6,7 @@ import Diagnostics
 /// Objects keep their members in order, so encoded output is deterministic (the checked-in
 /// `docs/openapi.json` must come out byte for byte the same on every run). Integers and other numbers
 /// are kept apart, so `"per_page": 1.5` is a wrong type and not a rounded 1.
-public indirect enum JSONValue: Sendable, Equatable {
+public enum JSONValue: Sendable, Equatable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -91,13 +91,13 @@ extension JSONValue {
             output.append(contentsOf: repeatElement(UInt8(ascii: " "), count: indent * level))
         }
         switch self {
-        case .null: output += Array("null".utf8)
-        case .bool(let value): output += Array((value ? "true" : "false").utf8)
-        case .integer(let value): output += Array(String(value).utf8)
+        case .null: output.append(contentsOf: "null".utf8)
+        case .bool(let value): output.append(contentsOf: (value ? "true" : "false").utf8)
+        case .integer(let value): output.append(contentsOf: String(value).utf8)
         case .number(let value):
             // JSON has no NaN or infinity; they never come from decoding, so only a programming error makes one.
-            output += Array((value.isFinite ? "\(value)" : "null").utf8)
-        case .string(let text): output += Array(JSONText.quoted(text).utf8)
+            output.append(contentsOf: (value.isFinite ? "\(value)" : "null").utf8)
+        case .string(let text): JSONText.appendQuoted(text, to: &output)
         case .array(let items):
             output.append(UInt8(ascii: "["))
             for (index, item) in items.enumerated() {
@@ -112,7 +112,7 @@ extension JSONValue {
             for (index, (name, value)) in members.enumerated() {
                 if index > 0 { output.append(UInt8(ascii: ",")) }
                 newline(level + 1)
-                output += Array(JSONText.quoted(name).utf8)
+                JSONText.appendQuoted(name, to: &output)
                 output.append(UInt8(ascii: ":"))
                 if indent != nil { output.append(UInt8(ascii: " ")) }
                 value.write(into: &output, indent: indent, level: level + 1)

@@ -91,9 +91,14 @@ public struct PageRequest: Sendable, Hashable {
         headers.add(name: "X-Total-Pages", value: String(lastPage))
         headers.add(name: "X-Page", value: String(page))
         headers.add(name: "X-Per-Page", value: String(perPage))
+        // The path and the other query parameters are the same in every link: encode them once.
+        let others = request.head.query.filter { $0.name != "page" && $0.name != "per_page" }
+            .map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))&" }.joined()
+        let base = Self.percentEncodedPath(request.head.path) + "?" + others + "page="
+        let tail = "&per_page=\(perPage)"
         var links: [String] = []
         func link(_ target: Int, _ relation: String) {
-            links.append("<\(url(of: request, page: target))>; rel=\"\(relation)\"")
+            links.append("<\(base)\(target)\(tail)>; rel=\"\(relation)\"")
         }
         link(1, "first")
         if page > 1 { link(min(page - 1, lastPage), "prev") }
@@ -103,30 +108,25 @@ public struct PageRequest: Sendable, Hashable {
         return headers
     }
 
-    private func url(of request: HTTPRequest, page target: Int) -> String {
-        var query = request.head.query.filter { $0.name != "page" && $0.name != "per_page" }
-        query.append((name: "page", value: String(target)))
-        query.append((name: "per_page", value: String(perPage)))
-        let encoded = query.map { "\(Self.percentEncoded($0.name))=\(Self.percentEncoded($0.value))" }
-        return Self.percentEncodedPath(request.head.path) + "?" + encoded.joined(separator: "&")
-    }
-
     private static func isUnreserved(_ byte: UInt8) -> Bool {
         (byte | 0x20 >= 97 && byte | 0x20 <= 122) || (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "-")
             || byte == UInt8(ascii: ".") || byte == UInt8(ascii: "_") || byte == UInt8(ascii: "~")
     }
 
     static func percentEncoded(_ text: String, keeping extra: UInt8? = nil) -> String {
-        var output = ""
+        // Names and paths are nearly always plain: hand them back as they are.
+        if text.utf8.allSatisfy({ isUnreserved($0) || $0 == extra }) { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var output: [UInt8] = []
+        output.reserveCapacity(text.utf8.count * 3)
         for byte in text.utf8 {
             if isUnreserved(byte) || byte == extra {
-                output.unicodeScalars.append(Unicode.Scalar(byte))
+                output.append(byte)
             } else {
-                let hex = String(byte, radix: 16, uppercase: true)
-                output += "%" + (hex.count == 1 ? "0" + hex : hex)
+                output.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
             }
         }
-        return output
+        return String(decoding: output, as: UTF8.self)
     }
 
     static func percentEncodedPath(_ path: String) -> String { percentEncoded(path, keeping: UInt8(ascii: "/")) }

@@ -1,3 +1,4 @@
+import Diagnostics
 import Foundation
 import HTTPCore
 import Storage
@@ -204,5 +205,5 @@ public struct SystemResources: Sendable {
     }
 
     /// RFC 3339 in UTC, whole seconds.
-    public static func timestamp(_ date: Date) -> String { date.formatted(.iso8601) }
+    public static func timestamp(_ date: Date) -> String { RFC3339.format(date) }
 }
