@@ -10,8 +10,9 @@ extension SQLiteTransaction {
         guard request.offset >= 0, request.limit >= 0, request.countLimit >= 0 else {
             throw StoreError(.invalidInput, "offset, limit and count limit must not be negative", subject: "q")
         }
-        var values: [SQLValue] = []
-        var filters: [String] = []
+        // Searching matches the index; browsing (no text) takes every row of the table.
+        var matchClause = "1"
+        var matchValues: [SQLValue] = []
         if let text = request.text {
             let length = text.unicodeScalars.count
             guard length >= SearchRequest.minimumLength, length <= SearchRequest.maximumLength else {
@@ -23,60 +24,26 @@ extension SQLiteTransaction {
             // FTS5 reads its query as a C string: a NUL would cut the quoted phrase short and make it syntax.
             // No name holds one, so such a query finds nothing.
             if text.utf8.contains(0) { return SearchPage(hits: [], total: 0, isTotalExact: true) }
-            filters.append("s.\(Self.searchTable(request.kind)) MATCH ?")
-            values.append(Self.literalPhrase(text).sqlValue)
+            matchClause = "s.\(Self.searchTable(request.kind)) MATCH ?"
+            matchValues = [Self.literalPhrase(text).sqlValue]
         }
         guard let visibility = Self.visibility(request.kind, request.viewer) else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
-        let matchValues = values
-        let matchClause = filters.isEmpty ? "1" : filters.joined(separator: " AND ")
-        if request.text != nil,
-            let page = try scannedPage(request, visibility, matchClause: matchClause, matchValues: matchValues)
-        {
-            return page
-        }
-        filters.append(visibility.sql)
-        values += visibility.values
         let shape = Self.searchShape(request.kind)
         let from = request.text == nil ? shape.browseFrom : shape.from
         // Index order when searching (FTS5 yields rowids in order, so no sort); the table's id when browsing.
         let order = request.text == nil ? shape.order : "s.rowid"
-        let whereClause = filters.joined(separator: " AND ")
-        let hits = try rows(
-            "SELECT \(shape.columns) FROM \(from) WHERE \(whereClause) ORDER BY \(order) LIMIT ? OFFSET ?",
-            values + [request.limit.sqlValue, request.offset.sqlValue], shape.decode)
-        // The count reads at most `countLimit + 1` matches of the index and counts the visible ones among them,
-        // so its cost does not depend on how few of many matches the viewer may see; past the limit the total
-        // is a lower bound.
-        let (scanned, visible) =
-            try first(
-                """
-                SELECT count(*), coalesce(sum(visible), 0)
-                FROM (SELECT (\(visibility.sql)) AS visible FROM \(from) WHERE \(matchClause) LIMIT ?)
-                """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
-            ) { row in (Int(row.int(0)), Int(row.int(1))) } ?? (0, 0)
-        let exact = scanned <= request.countLimit
-        let total = max(
-            exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
-        return SearchPage(hits: hits, total: total, isTotalExact: exact)
-    }
-
-    /// A search's page and total from one pass over the index: the first `countLimit + 1` matches, each with
-    /// whether the viewer may see it, make the total, and the visible ones that fall on the page are decoded as
-    /// they pass (a second statement reading the page's rows by id cost as much again). Nil when the page lies
-    /// beyond the matches the pass read: the caller then pages through the index itself.
-    private func scannedPage(
-        _ request: SearchRequest, _ visibility: (sql: String, values: [SQLValue]), matchClause: String,
-        matchValues: [SQLValue]
-    ) throws -> SearchPage? {
-        let shape = Self.searchShape(request.kind)
+        // One pass over the first `countLimit + 1` matches, each with whether the viewer may see it: the visible
+        // ones make the total, so its cost does not depend on how few of many matches the viewer may see (past
+        // the limit the total is a lower bound), and those that fall on the page are decoded as they pass (a
+        // second statement for the page cost as much again).
         let page = request.offset..<(request.offset + request.limit)
         var visible = 0
         let scanned = try rows(
             """
-            SELECT \(shape.columns), (\(visibility.sql)) FROM \(shape.from) WHERE \(matchClause)
-            ORDER BY s.rowid LIMIT ?
+            SELECT \(shape.columns), (\(visibility.sql)) FROM \(from) WHERE \(matchClause)
+            ORDER BY \(order) LIMIT ?
             """, visibility.values + matchValues + [(request.countLimit + 1).sqlValue]
         ) { row -> SearchHit? in
             guard row.int(shape.columnCount) != 0 else { return nil }
@@ -84,8 +51,15 @@ extension SQLiteTransaction {
             return page.contains(visible) ? shape.decode(row) : nil
         }
         let exact = scanned.count <= request.countLimit
-        guard exact || page.upperBound <= visible else { return nil }
-        let hits = scanned.compactMap { $0 }
+        var hits = scanned.compactMap { $0 }
+        if !exact && page.upperBound > visible {
+            // The page lies beyond the matches the pass read: step through the index to it.
+            hits = try rows(
+                """
+                SELECT \(shape.columns) FROM \(from) WHERE \(matchClause) AND \(visibility.sql)
+                ORDER BY \(order) LIMIT ? OFFSET ?
+                """, matchValues + visibility.values + [request.limit.sqlValue, request.offset.sqlValue], shape.decode)
+        }
         let total = max(
             exact ? visible : min(visible, request.countLimit), hits.isEmpty ? 0 : request.offset + hits.count)
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
