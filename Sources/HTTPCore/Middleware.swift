@@ -114,7 +114,7 @@ public struct RequestIDMiddleware: InlineMiddleware {
     /// bijective mixer under per-process random keys. Unique within the process, collision-free in
     /// practice across processes, and no system call per request. Request ids are correlation
     /// handles, not secrets.
-    static func generateID() -> String {
+    public static func generateID() -> String {
         let count = sequence.wrappingAdd(1, ordering: .relaxed).newValue
         let high = mix(count &+ keys.0)
         let low = mix(count ^ keys.1)

@@ -49,6 +49,30 @@ public struct HTTPParseError: CodedError, Sendable {
         self.reason = reason
     }
 
+    /// The code clients see in the error document, in the API's spelling (`BODY_TOO_LARGE`).
+    public var publicCode: String { String(code.rawValue.dropFirst("http.".count)).uppercased() }
+
+    /// What the client sees: the rule the request broke, never the request's bytes.
+    public var publicMessage: String {
+        switch code {
+        case .headerTooLarge: "The request line or headers are too large."
+        case .bodyTooLarge: "The body is too large for this resource."
+        case .malformedRequestLine: "The request line is malformed."
+        case .malformedHeader: "A header line is malformed."
+        case .invalidCharacter: "The request holds a control character where none is allowed."
+        case .obsoleteLineFolding: "Folded header lines are not accepted."
+        case .invalidChunk: "The chunked body is malformed."
+        case .conflictingFraming: "The request gives both Content-Length and Transfer-Encoding."
+        case .invalidContentLength: "Content-Length is invalid."
+        case .invalidHost: "An HTTP/1.1 request needs exactly one Host header."
+        case .invalidTarget: "The request target is invalid."
+        case .invalidPercentEncoding: "A percent escape in the path or query is invalid."
+        case .unsupportedMethod: "The method is not implemented."
+        case .unsupportedTransferCoding: "Only the chunked transfer coding is accepted."
+        case .unsupportedVersion: "Only HTTP/1.0 and HTTP/1.1 are supported."
+        }
+    }
+
     /// The status the server answers with before closing the connection.
     public var status: HTTPStatus {
         switch code {

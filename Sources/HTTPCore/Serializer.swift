@@ -80,9 +80,15 @@ public struct HTTPResponseSerializer: Sendable {
         if !bodyless { buffer.append(contentsOf: response.body) }
     }
 
-    /// The small text response sent for a request that could not be parsed, before closing.
-    public static func errorResponse(for error: HTTPParseError) -> HTTPResponse {
-        .text("\(error.status.code) \(error.status.reasonPhrase)\n", status: error.status)
+    /// The response sent for a request that could not be parsed, before closing: the same error document
+    /// every other refusal uses (`{"errors":[{"code":"BODY_TOO_LARGE","message":"…"}]}`), with a fresh
+    /// `X-Request-Id` (`requestID`), so an API client parses it like any other error and can quote the id.
+    public static func errorResponse(for error: HTTPParseError, requestID: String = RequestIDMiddleware.generateID())
+        -> HTTPResponse
+    {
+        var response = HTTPError(error.status, code: error.publicCode, message: error.publicMessage).response()
+        response.headers.replaceOrAdd(name: RequestIDMiddleware.headerName, value: requestID)
+        return response
     }
 
     /// The IMF-fixdate for `epochSeconds`, formatted at most once per second.

@@ -83,10 +83,14 @@ extension EventLoop {
 
     func answerParseError(_ connection: Connection, _ error: HTTPParseError) {
         metrics.parseErrors.add(1, ordering: .relaxed)
+        let requestID = RequestIDMiddleware.generateID()
         logger.debug(
             "refused a malformed request",
-            ["code": error.code.rawValue, "status": "\(error.status.code)", "peer": connection.info.remoteAddress])
-        let response = HTTPResponseSerializer.errorResponse(for: error)
+            [
+                "code": error.code.rawValue, "status": "\(error.status.code)", "peer": connection.info.remoteAddress,
+                "request_id": requestID,
+            ])
+        let response = HTTPResponseSerializer.errorResponse(for: error, requestID: requestID)
         serializer.serialize(
             response, requestMethod: connection.head?.method ?? .get, requestVersion: .http1_1, keepAlive: false,
             epochSeconds: time(nil),

@@ -460,9 +460,18 @@ private func failure(
         #expect(text.contains("X-Ok: d\r\n"))
     }
 
-    @Test func errorResponsesAreShortTextWithTheStatus() {
-        let response = HTTPResponseSerializer.errorResponse(for: HTTPParseError(.obsoleteLineFolding, "x"))
+    @Test func aRequestThatCannotBeParsedGetsTheErrorDocumentAndARequestID() {
+        let response = HTTPResponseSerializer.errorResponse(
+            for: HTTPParseError(.obsoleteLineFolding, "x"), requestID: "abc123")
         #expect(response.status.code == 400)
-        #expect(response.body == Array("400 Bad Request\n".utf8))
+        #expect(response.headers["Content-Type"] == "application/json")
+        #expect(response.headers["X-Request-Id"] == "abc123")
+        #expect(
+            String(decoding: response.body, as: UTF8.self)
+                == #"{"errors":[{"code":"OBS_FOLD","message":"Folded header lines are not accepted."}]}"#)
+        let tooLarge = HTTPResponseSerializer.errorResponse(for: HTTPParseError(.bodyTooLarge, "x"))
+        #expect(tooLarge.status.code == 413)
+        #expect(String(decoding: tooLarge.body, as: UTF8.self).contains(#""code":"BODY_TOO_LARGE""#))
+        #expect(tooLarge.headers["X-Request-Id"]?.count == 24)
     }
 }
