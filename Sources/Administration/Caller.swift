@@ -25,6 +25,10 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
     /// has). Services that change the model re-read the account in their transaction (`ResolvedCaller`); this
     /// flag serves read-only questions such as what a search may show.
     public var isAdmin: Bool
+    /// The namespaces the credential may reach when it is restricted (an application token made for some
+    /// namespaces), nil for every namespace the account may reach. Routes about one namespace refuse the others
+    /// at the front door; listings across namespaces (search, explore, stars) leave them out.
+    public var namespaces: Set<String>?
 
     private init(kind: Kind, name: String?, isAdmin: Bool) {
         self.kind = kind
@@ -37,9 +41,12 @@ public struct Caller: Sendable, Hashable, CustomStringConvertible {
         Caller(kind: .user(user.id), name: user.username, isAdmin: user.isAdmin)
     }
 
-    /// An account known by id, name and admin flag (as authenticated).
-    public static func user(id: User.ID, username: String, isAdmin: Bool) -> Caller {
-        Caller(kind: .user(id), name: username, isAdmin: isAdmin)
+    /// An account known by id, name and admin flag (as authenticated), through a credential restricted to
+    /// `namespaces` when given.
+    public static func user(id: User.ID, username: String, isAdmin: Bool, namespaces: Set<String>? = nil) -> Caller {
+        var caller = Caller(kind: .user(id), name: username, isAdmin: isAdmin)
+        caller.namespaces = namespaces
+        return caller
     }
 
     /// The caller a stored user acts as.

@@ -72,7 +72,9 @@ public struct SearchService: Sendable {
             let text = kind == .tag ? query : beforeColon
             guard text.unicodeScalars.count >= SearchRequest.minimumLength else { continue }
             requests.append(
-                SearchRequest(text: text, kind: kind, viewer: caller.viewer, offset: offset, limit: page.perPage))
+                SearchRequest(
+                    text: text, kind: kind, viewer: caller.viewer, namespaces: caller.namespaces, offset: offset,
+                    limit: page.perPage))
         }
         let planned = requests
         let pages = try await store.read { reader in try planned.map { try reader.search($0) } }
@@ -95,7 +97,8 @@ public struct SearchService: Sendable {
         try admit(caller)
         if let query { try Self.check(query) }
         let request = SearchRequest(
-            text: query, kind: .repository, viewer: .anonymous, offset: try page.offset(), limit: page.perPage)
+            text: query, kind: .repository, viewer: .anonymous, namespaces: caller.namespaces,
+            offset: try page.offset(), limit: page.perPage)
         return try await store.read { try $0.search(request) }
     }
 

@@ -47,9 +47,10 @@ public struct StarService: Sendable {
             throw SearchError(.authenticationRequired, "log in to list starred repositories")
         }
         let offset = try page.offset()
-        let viewer = caller.viewer
+        let (viewer, namespaces) = (caller.viewer, caller.namespaces)
         return try await store.read {
-            try $0.starredRepositories(of: userID, visibleTo: viewer, offset: offset, limit: page.perPage)
+            try $0.starredRepositories(
+                of: userID, visibleTo: viewer, within: namespaces, offset: offset, limit: page.perPage)
         }
     }
 

@@ -56,7 +56,9 @@ enum ContentAPI {
     /// The caller as the services see it: the user, or nobody.
     static func serviceCaller(_ caller: APICaller?) -> Caller {
         guard let caller else { return .anonymous }
-        return .user(id: User.ID(caller.userID), username: caller.username, isAdmin: caller.isAdmin)
+        return .user(
+            id: User.ID(caller.userID), username: caller.username, isAdmin: caller.isAdmin,
+            namespaces: caller.restriction?.namespaces)
     }
 
     /// The caller, required (for routes whose access is `user`), as the services see it.

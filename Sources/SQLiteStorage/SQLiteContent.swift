@@ -7,11 +7,14 @@ import Storage
 // the database never hands over more rows than the page holds, and counts nothing.
 extension SQLiteTransaction {
     func namespacePage(
-        visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int
+        visibleTo viewer: SearchViewer, within namespaces: Set<String>?, byCreation: Bool, descending: Bool,
+        offset: Int, limit: Int
     ) throws -> StorePage<Namespace> {
         try Self.checkPaging(offset, limit)
         // The same visibility predicate search applies (alias n), so the list and search agree.
-        guard let visibility = Self.visibility(.namespace, viewer) else { return StorePage(items: [], total: 0) }
+        guard let visibility = Self.visibility(.namespace, viewer, within: namespaces) else {
+            return StorePage(items: [], total: 0)
+        }
         let direction = descending ? "DESC" : "ASC"
         let orderBy = byCreation ? "n.created_at \(direction), n.id \(direction)" : "n.name \(direction)"
         let items = try rows(

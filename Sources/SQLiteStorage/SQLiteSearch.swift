@@ -27,7 +27,7 @@ extension SQLiteTransaction {
             matchClause = "s.\(Self.searchTable(request.kind)) MATCH ?"
             matchValues = [Self.literalPhrase(text).sqlValue]
         }
-        guard let visibility = Self.visibility(request.kind, request.viewer) else {
+        guard let visibility = Self.visibility(request.kind, request.viewer, within: request.namespaces) else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
         let shape = Self.searchShape(request.kind)
@@ -65,14 +65,14 @@ extension SQLiteTransaction {
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
     }
 
-    func starredRepositories(of userID: User.ID, visibleTo viewer: SearchViewer, offset: Int, limit: Int) throws
-        -> SearchPage
-    {
+    func starredRepositories(
+        of userID: User.ID, visibleTo viewer: SearchViewer, within namespaces: Set<String>?, offset: Int, limit: Int
+    ) throws -> SearchPage {
         try checkActive()
         guard offset >= 0, limit >= 0 else {
             throw StoreError(.invalidInput, "offset and limit must not be negative", subject: "page")
         }
-        guard let visibility = Self.visibility(.repository, viewer) else {
+        guard let visibility = Self.visibility(.repository, viewer, within: namespaces) else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
         let shape = Self.searchShape(.repository)
@@ -113,6 +113,24 @@ extension SQLiteTransaction {
         case .namespace: "search_namespaces"
         case .team: "search_teams"
         }
+    }
+
+    /// The visibility predicate of a section for a viewer whose credential may reach only `namespaces` (nil:
+    /// all), over the aliases `n` (namespace) or `tm` (team; a team shows when it owns one of the namespaces);
+    /// nil when the viewer may see nothing of that section.
+    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer, within namespaces: Set<String>?)
+        -> (sql: String, values: [SQLValue])?
+    {
+        guard let visible = visibility(kind, viewer) else { return nil }
+        guard let namespaces else { return visible }
+        if namespaces.isEmpty { return nil }
+        let names = namespaces.sorted()
+        let placeholders = Array(repeating: "?", count: names.count).joined(separator: ", ")
+        let within =
+            kind == .team
+            ? "EXISTS (SELECT 1 FROM namespaces owned WHERE owned.team_id = tm.id AND owned.name IN (\(placeholders)))"
+            : "n.name IN (\(placeholders))"
+        return ("(\(visible.sql)) AND \(within)", visible.values + names.map(\.sqlValue))
     }
 
     /// The visibility predicate of a section for a viewer, over the aliases `n` (namespace) or `tm` (team);

@@ -73,9 +73,10 @@ public struct StorePage<Item: Sendable>: Sendable {
 /// repository listed, never with the number of rows in the database.
 public protocol ContentReading {
     /// One page of the namespaces `viewer` may see (administrators: all; users: public, protected and their
-    /// teams'; anonymous callers: public), by name or creation time (ties by id).
+    /// teams'; anonymous callers: public) among `namespaces` when given, by name or creation time (ties by id).
     func namespacePage(
-        visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int
+        visibleTo viewer: SearchViewer, within namespaces: Set<String>?, byCreation: Bool, descending: Bool,
+        offset: Int, limit: Int
     ) throws -> StorePage<Namespace>
     /// The repositories named `name` in a namespace, one per registry holding it, ordered by registry.
     func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository]

@@ -48,6 +48,8 @@ public struct SearchRequest: Sendable, Hashable {
     public var kind: SearchKind
     /// Whose visibility applies.
     public var viewer: SearchViewer
+    /// Only records of these namespaces (teams: owning one of them), for a restricted credential; nil for all.
+    public var namespaces: Set<String>?
     /// How many visible matches to skip.
     public var offset: Int
     /// The most hits to return.
@@ -58,12 +60,13 @@ public struct SearchRequest: Sendable, Hashable {
 
     /// Describes one page of one section.
     public init(
-        text: String?, kind: SearchKind, viewer: SearchViewer, offset: Int = 0, limit: Int = 25,
-        countLimit: Int = SearchRequest.defaultCountLimit
+        text: String?, kind: SearchKind, viewer: SearchViewer, namespaces: Set<String>? = nil, offset: Int = 0,
+        limit: Int = 25, countLimit: Int = SearchRequest.defaultCountLimit
     ) {
         self.text = text
         self.kind = kind
         self.viewer = viewer
+        self.namespaces = namespaces
         self.offset = offset
         self.limit = limit
         self.countLimit = countLimit
@@ -139,7 +142,9 @@ public struct SearchPage: Sendable, Hashable {
 public protocol SearchReading {
     /// One page of one search section, filtered by what `request.viewer` may see.
     func search(_ request: SearchRequest) throws -> SearchPage
-    /// The repositories a user starred that `viewer` may see, most recently starred first, as repository hits.
-    func starredRepositories(of userID: User.ID, visibleTo viewer: SearchViewer, offset: Int, limit: Int) throws
-        -> SearchPage
+    /// The repositories a user starred that `viewer` may see (and that lie in `namespaces`, when given), most
+    /// recently starred first, as repository hits.
+    func starredRepositories(
+        of userID: User.ID, visibleTo viewer: SearchViewer, within namespaces: Set<String>?, offset: Int, limit: Int
+    ) throws -> SearchPage
 }

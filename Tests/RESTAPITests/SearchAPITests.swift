@@ -1,6 +1,8 @@
+import Administration
 import Authorization
 import Foundation
 import HTTPCore
+import IdentityCore
 import RESTAPI
 import Storage
 import Testing
@@ -28,6 +30,33 @@ struct SearchAPITests {
         let admin = await fixture.send(.get, "/search?q=vault", fixture.root)
         #expect(Self.section(admin, "repositories") == ["secret/vault"])
         #expect(SearchResources.resultsSchema.problems(in: try #require(admin.json)).isEmpty)
+    }
+
+    @Test("A token restricted to some namespaces finds, lists and explores nothing outside them")
+    func restrictedToken() async throws {
+        let fixture = try await ContentFixture()
+        let token = try await ApplicationTokenService(store: fixture.api.store, maxPerUser: 100).create(
+            owner: fixture.api.root.id, name: "web only", expiresAt: nil,
+            restriction: AccessRestriction(namespaces: ["web"]), by: .commandLine(osUser: "test")
+        ).plaintext
+        let webOnly = APIFixture.bearer(token)
+        // The administrator's own token finds the private repository; the restricted one does not.
+        #expect(Self.section(await fixture.send(.get, "/search?q=vault", fixture.root), "repositories").count == 1)
+        #expect(Self.section(await fixture.send(.get, "/search?q=vault", webOnly), "repositories").isEmpty)
+        #expect(Self.section(await fixture.send(.get, "/search?q=busybox", webOnly), "repositories").isEmpty)
+        #expect(Self.section(await fixture.send(.get, "/search?q=app", webOnly), "repositories") == ["web/app"])
+        #expect(Self.section(await fixture.send(.get, "/search?q=ops&kind=teams", webOnly), "teams").isEmpty)
+        #expect(
+            Self.section(await fixture.send(.get, "/search?q=webteam&kind=teams", webOnly), "teams") == ["webteam"])
+        let namespaces = await fixture.send(.get, "/namespaces", webOnly)
+        #expect(ContentFixture.names(namespaces) == ["web"])
+        let explore = await fixture.send(.get, "/explore", webOnly)
+        #expect(explore.status == 200)
+        #expect(ContentFixture.names(explore).allSatisfy { $0.hasPrefix("web/") })
+        #expect(
+            !ContentFixture.names(await fixture.send(.get, "/explore", fixture.root)).allSatisfy {
+                $0.hasPrefix("web/")
+            })
     }
 
     @Test(

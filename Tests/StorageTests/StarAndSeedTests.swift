@@ -16,7 +16,7 @@ import Testing
                 ]
                 let count = try writer.starCount(of: repository.id)
                 let starred = try writer.starredRepositories(
-                    of: user.id, visibleTo: .user(user.id), offset: 0, limit: 10)
+                    of: user.id, visibleTo: .user(user.id), within: nil, offset: 0, limit: 10)
                 return (
                     results + [
                         try writer.unstar(repository.id, by: user.id), try writer.unstar(repository.id, by: user.id),
@@ -48,7 +48,7 @@ import Testing
                 try writer.deleteUser(leaver.id)
                 #expect(try writer.starCount(of: kept.id) == 1)
                 let page = try writer.starredRepositories(
-                    of: keeper.id, visibleTo: .user(keeper.id), offset: 0, limit: 10)
+                    of: keeper.id, visibleTo: .user(keeper.id), within: nil, offset: 0, limit: 10)
                 #expect(page.hits.map(\.name) == ["lib/kept"])
                 #expect(page.total == 1)
             }
@@ -64,7 +64,8 @@ import Testing
                 let repository = try writer.createRepository(name: "app", in: namespace.id, registry: "")
                 _ = try writer.star(repository.id, by: user.id)
                 try writer.setVisibility(.private, for: namespace.id)
-                let page = try writer.starredRepositories(of: user.id, visibleTo: .user(user.id), offset: 0, limit: 10)
+                let page = try writer.starredRepositories(
+                    of: user.id, visibleTo: .user(user.id), within: nil, offset: 0, limit: 10)
                 #expect(page.hits.isEmpty)
                 #expect(page.total == 0)
             }
