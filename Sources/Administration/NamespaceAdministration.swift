@@ -90,7 +90,8 @@ public struct NamespaceAdministration: Sendable {
                 return Page(items: [], total: 0, offset: page.offset, limit: page.limit)
             }
             let found = try reader.namespacePage(
-                visibleTo: viewer, within: actor.namespaces, byCreation: page.sort == .createdAt, descending: page.descending,
+                visibleTo: viewer, within: actor.namespaces, byCreation: page.sort == .createdAt,
+                descending: page.descending,
                 offset: page.offset, limit: page.limit)
             return Page(
                 items: try found.items.map { try Self.summary($0, reader) }, total: found.total, offset: page.offset,
