@@ -39,18 +39,6 @@ public struct PageRequest<Field: SortField>: Sendable, Hashable {
             throw AdministrationError(.invalidPaging, "the limit must be between 1 and \(Self.maximumLimit)")
         }
     }
-
-    /// The requested slice of `items`, sorted by `areInIncreasingOrder` (ties keep the input order).
-    func slice<Item>(_ items: [Item], by areInIncreasingOrder: (Item, Item) -> Bool) -> Page<Item> {
-        let sorted = items.enumerated().sorted { lhs, rhs in
-            if areInIncreasingOrder(lhs.element, rhs.element) { return !descending }
-            if areInIncreasingOrder(rhs.element, lhs.element) { return descending }
-            return lhs.offset < rhs.offset
-        }.map(\.element)
-        let start = min(offset, sorted.count)
-        let end = min(start + limit, sorted.count)
-        return Page(items: Array(sorted[start..<end]), total: sorted.count, offset: offset, limit: limit)
-    }
 }
 
 /// One page of a listing with the size of the whole.

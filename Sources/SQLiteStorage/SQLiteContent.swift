@@ -26,6 +26,24 @@ extension SQLiteTransaction {
         return StorePage(items: items, total: total)
     }
 
+    func teamPage(visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int)
+        throws -> StorePage<Team>
+    {
+        try Self.checkPaging(offset, limit)
+        // Search's team predicate (alias tm), so the list and search agree on who sees which team.
+        guard let visibility = Self.visibility(.team, viewer) else { return StorePage(items: [], total: 0) }
+        let direction = descending ? "DESC" : "ASC"
+        let orderBy = byCreation ? "tm.created_at \(direction), tm.id \(direction)" : "tm.name \(direction)"
+        let items = try rows(
+            """
+            SELECT tm.id, tm.name, tm.description, tm.is_hidden, tm.created_at, tm.updated_at FROM teams tm
+            WHERE \(visibility.sql) ORDER BY \(orderBy) LIMIT ? OFFSET ?
+            """, visibility.values + [limit.sqlValue, offset.sqlValue]
+        ) { Self.decodeTeam($0) }
+        let total = try count("SELECT count(*) FROM teams tm WHERE \(visibility.sql)", visibility.values)
+        return StorePage(items: items, total: total)
+    }
+
     func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository] {
         try rows(
             "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? AND name = ? ORDER BY registry",

@@ -244,7 +244,7 @@ final class SQLiteTransaction: StoreWriting {
 
     private static let teamColumns = "id, name, description, is_hidden, created_at, updated_at"
 
-    private static func decodeTeam(_ row: SQLiteRow, from offset: Int32 = 0) -> Team {
+    static func decodeTeam(_ row: SQLiteRow, from offset: Int32 = 0) -> Team {
         Team(
             id: row.id(offset), name: row.text(offset + 1), description: row.optionalText(offset + 2),
             isHidden: row.bool(offset + 3), createdAt: row.date(offset + 4), updatedAt: row.date(offset + 5))

@@ -78,6 +78,10 @@ public protocol ContentReading {
         visibleTo viewer: SearchViewer, within namespaces: Set<String>?, byCreation: Bool, descending: Bool,
         offset: Int, limit: Int
     ) throws -> StorePage<Namespace>
+    /// One page of the teams `viewer` may see (administrators: every team that is not hidden; users: their own
+    /// that are not hidden; anonymous callers: none), by name or creation time (ties by id).
+    func teamPage(visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int)
+        throws -> StorePage<Team>
     /// The repositories named `name` in a namespace, one per registry holding it, ordered by registry.
     func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository]
     /// How many repositories a namespace holds (over every registry).

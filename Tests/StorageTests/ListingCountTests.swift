@@ -165,4 +165,37 @@ import Testing
             #expect(total == count)
         }
     }
+
+    @Test func teamPagesHoldTheTeamsAViewerMaySeeInOrderAndCountThem() async throws {
+        try await withMemoryStore { store in
+            let member = try await store.write { writer in
+                let member = try writer.createUser(NewUser(username: "member"))
+                for name in ["delta", "alpha", "charlie", "bravo"] {
+                    let team = try writer.createTeam(name: name)
+                    if name != "charlie" { _ = try writer.addTeamMember(team: team.id, user: member.id, role: .viewer) }
+                }
+                _ = try writer.createTeam(name: "hidden", description: nil, isHidden: true)
+                return member
+            }
+            let (all, second, own, none) = try await store.read { reader in
+                (
+                    try reader.teamPage(
+                        visibleTo: .administrator, byCreation: false, descending: false, offset: 0, limit: 10),
+                    try reader.teamPage(
+                        visibleTo: .administrator, byCreation: false, descending: true, offset: 2, limit: 2),
+                    try reader.teamPage(
+                        visibleTo: .user(member.id), byCreation: true, descending: false, offset: 0, limit: 10),
+                    try reader.teamPage(
+                        visibleTo: .anonymous, byCreation: false, descending: false, offset: 0, limit: 10)
+                )
+            }
+            #expect(all.items.map(\.name) == ["alpha", "bravo", "charlie", "delta"])
+            #expect(all.total == 4)
+            #expect(second.items.map(\.name) == ["bravo", "alpha"])
+            #expect(second.total == 4)
+            #expect(own.items.map(\.name) == ["delta", "alpha", "bravo"])
+            #expect(own.total == 3)
+            #expect(none.items.isEmpty && none.total == 0)
+        }
+    }
 }
