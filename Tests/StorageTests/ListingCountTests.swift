@@ -65,13 +65,8 @@ import Testing
     }
 
     @Test func migrationTwelveCountsTheRowsAlreadyStoredAndMovesKeepTheCountsRight() throws {
-        let connection = try SQLiteConnection(
-            SQLiteOpenOptions(
-                path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
+        let connection = try migratedConnection(through: 11)
         defer { connection.close() }
-        _ = try SQLiteMigrator(
-            connection: connection, migrations: Array(SQLiteSchema.migrations.prefix(11)), now: { Date() }
-        ).migrate()
         try connection.exec(
             """
             INSERT INTO users (id, username, created_at, updated_at) VALUES (1, 'ann', 0, 0), (2, 'bob', 0, 0);

@@ -164,13 +164,8 @@ import Testing
     }
 
     @Test func migrationFourKeepsEarlierRepositoriesTagsStarsAndEvents() async throws {
-        let connection = try SQLiteConnection(
-            SQLiteOpenOptions(
-                path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
+        let connection = try migratedConnection(through: 3)
         defer { connection.close() }
-        _ = try SQLiteMigrator(
-            connection: connection, migrations: Array(SQLiteSchema.migrations.prefix(3)), now: { Date() }
-        ).migrate()
         try connection.exec(
             """
             INSERT INTO users (id, username, created_at, updated_at) VALUES (1, 'ann', 0, 0);

@@ -1,6 +1,7 @@
 import Foundation
-import SQLiteStorage
 import Storage
+
+@testable import SQLiteStorage
 
 /// A fresh directory under the system temp dir, removed by `remove()`.
 struct TemporaryDirectory {
@@ -69,3 +70,15 @@ func createUserWithPersonalNamespace(
 
 /// An error a test closure throws on purpose.
 struct DeliberateFailure: Error, Equatable {}
+
+/// A private in-memory database on one connection, migrated through the first `steps` migrations (for tests
+/// of what a migration does to rows stored before it); close it when done.
+func migratedConnection(through steps: Int) throws -> SQLiteConnection {
+    let connection = try SQLiteConnection(
+        SQLiteOpenOptions(
+            path: ":memory:", readOnlyQueries: false, busyTimeoutMilliseconds: 1000, createIfMissing: true))
+    _ = try SQLiteMigrator(
+        connection: connection, migrations: Array(SQLiteSchema.migrations.prefix(steps)), now: { Date() }
+    ).migrate()
+    return connection
+}
