@@ -29,7 +29,8 @@ enum ContentAPI {
             let bytes = text.utf8
             guard let first = bytes.first, bytes.count <= 128, isAlphanumeric(first) || first == UInt8(ascii: "_")
             else { return false }
-            return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || [UInt8(ascii: "_"), 46, 45].contains($0) }
+            // `_`, `.` and `-` besides letters and digits.
+            return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == 95 || $0 == 46 || $0 == 45 }
         },
     ]
 
