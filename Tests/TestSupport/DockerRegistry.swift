@@ -230,12 +230,13 @@ public final class DockerRegistry {
         self.process = process
         let tokenAuth = options.usesTokenAuth
         let probe = url + "/v2/"
+        // A registry that exited (a configuration it refused, a port taken) ends the wait at once.
         let ready = try await waitUntil(seconds: seconds) {
-            guard process.isRunning else { return false }
+            guard process.isRunning else { return true }
             let answer = try await Self.probe(probe)
             return tokenAuth ? answer.status == 401 && answer.bearerChallenge : answer.status == 200
         }
-        guard ready else {
+        guard ready, process.isRunning else {
             let log = process.logTail()
             stop()
             throw DockerRegistryError("the registry on \(host) did not become ready\n\(log)")

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 /// The exit status and captured output of a finished child process.
 public struct ProcessResult: CustomStringConvertible {
@@ -139,23 +140,41 @@ public final class BackgroundProcess {
     deinit { stop() }
 }
 
-/// A TCP port on 127.0.0.1 that was free a moment ago (the kernel picks it; the socket is closed
-/// before the server binds it, a race no other test here can lose).
+/// The ports `freePort()` hands out: below the kernel's ephemeral range (32768 and up on Linux), so no socket
+/// that binds port 0 or connects out (the in-process servers, every client) can be given one of them between
+/// our check and the peer's own bind, and each handed out once per process (in order from a start that
+/// depends on the process id, so two test processes rarely walk the same ports).
+private let nextPort = Mutex<Int>(20_000 + Int(getpid() % 1_000) * 12)
+
+/// A TCP port on 127.0.0.1 that was free a moment ago, for a peer (a registry, slapd, PostgreSQL) to bind.
+///
+/// The kernel's pick (bind to port 0, close, hand the number on) lost a race in CI: another test's server
+/// bound the same port before the registry did ("address already in use"). These ports come from outside the
+/// range the kernel picks from, and never twice from one process.
 public func freePort() throws -> Int {
+    for _ in 0..<12_000 {
+        let candidate = nextPort.withLock { next -> Int in
+            defer { next = next >= 31_999 ? 20_000 : next + 1 }
+            return next
+        }
+        if canBind(candidate) { return candidate }
+    }
+    throw POSIXError(.EADDRINUSE)
+}
+
+/// Whether a listening socket could bind 127.0.0.1:`port` just now.
+private func canBind(_ port: Int) -> Bool {
     let fd = socket(AF_INET, Int32(SOCK_STREAM.rawValue), 0)
+    guard fd >= 0 else { return false }
     defer { close(fd) }
     var address = sockaddr_in()
     address.sin_family = sa_family_t(AF_INET)
     address.sin_addr.s_addr = inet_addr("127.0.0.1")
-    address.sin_port = 0
-    var length = socklen_t(MemoryLayout<sockaddr_in>.size)
-    let bound = withUnsafeMutablePointer(to: &address) {
-        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) {
-            bind(fd, $0, length) == 0 && getsockname(fd, $0, &length) == 0
-        }
+    address.sin_port = UInt16(port).bigEndian
+    let length = socklen_t(MemoryLayout<sockaddr_in>.size)
+    return withUnsafePointer(to: &address) {
+        $0.withMemoryRebound(to: sockaddr.self, capacity: 1) { bind(fd, $0, length) == 0 }
     }
-    guard bound else { throw POSIXError(.EADDRINUSE) }
-    return Int(UInt16(bigEndian: address.sin_port))
 }
 
 /// A fresh temporary directory, removed by ``remove()``.
