@@ -140,7 +140,7 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics"], swiftSettings: strictness),
     .testTarget(
-        name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage"],
+        name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport"],
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
@@ -149,7 +149,9 @@ var targets: [Target] = [
         swiftSettings: strictness),
     // Child processes with deadlines, free ports, temporary directories: shared by the test targets
     // that drive real binaries.
-    .target(name: "TestSupport", path: "Tests/TestSupport", swiftSettings: strictness),
+    .target(
+        name: "TestSupport", dependencies: ["CryptoCore", "SQLiteStorage"], path: "Tests/TestSupport",
+        swiftSettings: strictness),
     .testTarget(
         name: "ServerAppTests",
         dependencies: [
@@ -169,7 +171,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading", "Webhooks",
+            "Threading", "Webhooks", "TestSupport",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -184,7 +186,7 @@ var targets: [Target] = [
         name: "AuthorizationTests", dependencies: ["Authorization", "IdentityCore", "Storage", "SQLiteStorage"],
         swiftSettings: strictness),
     // JWS signing and verification, JWKs, cross-checked against python3-cryptography.
-    .testTarget(name: "JOSETests", dependencies: ["JOSE", "CryptoCore"], swiftSettings: strictness),
+    .testTarget(name: "JOSETests", dependencies: ["JOSE", "CryptoCore", "TestSupport"], swiftSettings: strictness),
     // Plan tables and store tests; login provisioning and sync against a real slapd.
     .testTarget(
         name: "IdentityMappingTests",

@@ -2,20 +2,8 @@ import Administration
 import Foundation
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
-
-private func withStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
-    let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
-    do {
-        _ = try await store.migrate()
-        let result = try await body(store)
-        await store.close()
-        return result
-    } catch {
-        await store.close()
-        throw error
-    }
-}
 
 /// Users `ann` (member of `web`), `bob` (no team), `root` (admin); namespace `web` (private) with `site`,
 /// `pub` (public) with `site`; tags `latest` and `v2.1.0` on each.
@@ -39,7 +27,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
 
 @Suite struct SearchServiceTests {
     @Test func theRepoTagFormSearchesTagsWithTheWholeQueryAndTheRestWithWhatPrecedesTheColon() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (ann, _, _) = try await seedWorld(store)
             let results = try await SearchService(store: store, anonymousBrowsing: true).search("site:v2", as: ann)
             #expect(results.sections[.tag]?.hits.map(\.name) == ["web/site:v2.1.0", "pub/site:v2.1.0"])
@@ -49,7 +37,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
     }
 
     @Test func aShortPartBeforeTheColonLeavesThoseSectionsOut() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (ann, _, _) = try await seedWorld(store)
             let results = try await SearchService(store: store, anonymousBrowsing: true).search("b:latest", as: ann)
             #expect(Set(results.sections.keys) == [.tag])
@@ -58,7 +46,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
 
     @Test(arguments: ["", "ab", "é€"])
     func aQueryShorterThanThreeCharactersIsRefusedWithItsOwnCode(query: String) async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (ann, _, _) = try await seedWorld(store)
             await #expect(throws: SearchError.queryTooShort) {
                 _ = try await SearchService(store: store, anonymousBrowsing: true).search(query, as: ann)
@@ -68,7 +56,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
 
     @Test(arguments: [(0, 25), (1, 0), (1, 101), (-1, 10), (Int.max, 100)])
     func anOutOfRangePageIsRefused(page: Int, perPage: Int) async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (ann, _, _) = try await seedWorld(store)
             await #expect(throws: SearchError.invalidPage) {
                 _ = try await SearchService(store: store, anonymousBrowsing: true).search(
@@ -78,7 +66,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
     }
 
     @Test func anonymousCallersSeePublicRepositoriesOnlyAndNotAtAllWhenBrowsingIsOff() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             _ = try await seedWorld(store)
             let open = SearchService(store: store, anonymousBrowsing: true)
             #expect(
@@ -94,7 +82,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
     }
 
     @Test func exploreShowsOnlyPublicRepositoriesEvenToAnAdmin() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (_, _, root) = try await seedWorld(store)
             let page = try await SearchService(store: store, anonymousBrowsing: false).explore("sit", as: root)
             #expect(page.hits.map(\.name) == ["pub/site"])
@@ -104,7 +92,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
 
 @Suite struct StarServiceTests {
     @Test func starIsIdempotentAndCountsOnce() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (_, bob, root) = try await seedWorld(store)
             let stars = StarService(store: store)
             let first = try await stars.star("pub/site", as: bob)
@@ -122,7 +110,7 @@ private func seedWorld(_ store: SQLiteStore) async throws -> (ann: Caller, bob: 
     }
 
     @Test func aRepositoryTheCallerMayNotSeeIsReportedAsMissing() async throws {
-        try await withStore { store in
+        try await withMemoryStore { store in
             let (ann, bob, _) = try await seedWorld(store)
             let stars = StarService(store: store)
             await #expect(throws: SearchError.repositoryNotFound) { _ = try await stars.star("web/site", as: bob) }

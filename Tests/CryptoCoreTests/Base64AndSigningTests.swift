@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct Base64DecodingTests {
@@ -82,28 +83,28 @@ import Testing
     }
 
     @Test func manyConcurrentES256SignaturesAllVerify() async throws {
-        try await signConcurrently(with: SharedKeys.ec, algorithm: .es256, count: 96)
-        #expect(SharedKeys.ec.kind == .ecP256)
+        try await signConcurrently(with: TestKeys.ec, algorithm: .es256, count: 96)
+        #expect(TestKeys.ec.kind == .ecP256)
     }
 
     @Test func manyConcurrentRS256SignaturesAllVerify() async throws {
-        let key = await SharedKeys.rsa()
+        let key = await TestKeys.rsa()
         try await signConcurrently(with: key, algorithm: .rs256, count: 48)
     }
 
     @Test func es256SignaturesAreRawSixtyFourBytesAndRS256OnesTheModulusSize() async throws {
         let message = Array("size".utf8)
         for _ in 0..<20 {
-            #expect(try SharedKeys.ec.sign(message, algorithm: .es256).count == 64)
+            #expect(try TestKeys.ec.sign(message, algorithm: .es256).count == 64)
         }
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         for _ in 0..<5 {
             #expect(try rsa.sign(message, algorithm: .rs256).count == 256)
         }
     }
 
     @Test func aRefusedAlgorithmLeavesTheKeySigningCorrectlyAfterwards() async throws {
-        let key = SharedKeys.ec
+        let key = TestKeys.ec
         #expect(throws: CryptoError.self) { try key.sign([1, 2, 3], algorithm: .rs256) }
         let signature = try key.sign([1, 2, 3], algorithm: .es256)
         #expect(key.publicKey.verify(signature: signature, message: [1, 2, 3], algorithm: .es256))

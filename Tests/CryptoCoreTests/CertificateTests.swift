@@ -1,10 +1,11 @@
 import CryptoCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct CertificateTests {
     @Test func aSelfSignedCertificateHasTheRequestedFieldsAccordingToOpenSSL() async throws {
-        let key = SharedKeys.ec
+        let key = TestKeys.ec
         let certificate = try Certificate.selfSigned(
             key: key, commonName: "registry.example.test",
             subjectAlternativeNames: ["localhost", "registry.example.test", "127.0.0.1", "::1"],
@@ -28,7 +29,7 @@ import Testing
     }
 
     @Test func certificateFieldsAreDecoded() async throws {
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         let before = Date()
         let certificate = try Certificate.selfSigned(
             key: rsa, commonName: "Portcullis token signer", validity: .seconds(365 * 86400))
@@ -37,12 +38,12 @@ import Testing
         #expect(certificate.notBefore <= before)
         #expect(abs(certificate.notAfter.timeIntervalSince(before) - 365 * 86400) < 120)
         #expect(certificate.matches(rsa))
-        #expect(!certificate.matches(SharedKeys.ec))
+        #expect(!certificate.matches(TestKeys.ec))
     }
 
     @Test func certificatesRoundTripThroughPEMAndDER() throws {
         let certificate = try Certificate.selfSigned(
-            key: SharedKeys.ec, commonName: "round trip", subjectAlternativeNames: ["a.example"],
+            key: TestKeys.ec, commonName: "round trip", subjectAlternativeNames: ["a.example"],
             validity: .seconds(3600))
         let fromPEM = try Certificate(pem: certificate.pemEncoded())
         #expect(fromPEM.derEncoded == certificate.derEncoded)
@@ -59,7 +60,7 @@ import Testing
         let scratch = try Scratch()
         var serials: Set<String> = []
         for index in 0..<2 {
-            let certificate = try Certificate.selfSigned(key: SharedKeys.ec, commonName: "s", validity: .seconds(600))
+            let certificate = try Certificate.selfSigned(key: TestKeys.ec, commonName: "s", validity: .seconds(600))
             try scratch.write("c\(index).pem", certificate.pemEncoded())
             serials.insert(
                 try await scratch.run("openssl", ["x509", "-in", "c\(index).pem", "-noout", "-serial"]).output)
@@ -71,21 +72,21 @@ import Testing
         for bad in ["evil.example,IP:10.0.0.1", "space name", "", "-leading.example", "a..b", "*.com\n"] {
             #expect(throws: CryptoError.invalidArgument, "\(bad)") {
                 try Certificate.selfSigned(
-                    key: SharedKeys.ec, commonName: "x", subjectAlternativeNames: [bad], validity: .seconds(600))
+                    key: TestKeys.ec, commonName: "x", subjectAlternativeNames: [bad], validity: .seconds(600))
             }
         }
         #expect(throws: CryptoError.invalidArgument) {
-            try Certificate.selfSigned(key: SharedKeys.ec, commonName: "", validity: .seconds(600))
+            try Certificate.selfSigned(key: TestKeys.ec, commonName: "", validity: .seconds(600))
         }
         #expect(throws: CryptoError.invalidArgument) {
-            try Certificate.selfSigned(key: SharedKeys.ec, commonName: "x", validity: .seconds(1))
+            try Certificate.selfSigned(key: TestKeys.ec, commonName: "x", validity: .seconds(1))
         }
     }
 
     @Test func aCertificateCanStartBeingValidAtAGivenFutureTime() async throws {
         let start = Date(timeIntervalSince1970: (Date().timeIntervalSince1970 + 7 * 86400).rounded(.down))
         let certificate = try Certificate.selfSigned(
-            key: SharedKeys.ec, commonName: "next signer", validity: .seconds(30 * 86400), notBefore: start)
+            key: TestKeys.ec, commonName: "next signer", validity: .seconds(30 * 86400), notBefore: start)
         #expect(certificate.notBefore == start)
         #expect(certificate.notAfter == start.addingTimeInterval(30 * 86400))
         let scratch = try Scratch()
@@ -109,7 +110,7 @@ import Testing
         ] {
             #expect(throws: CryptoError.invalidArgument, "\(bad)") {
                 try Certificate.selfSigned(
-                    key: SharedKeys.ec, commonName: "x", validity: .seconds(600), notBefore: bad)
+                    key: TestKeys.ec, commonName: "x", validity: .seconds(600), notBefore: bad)
             }
         }
     }

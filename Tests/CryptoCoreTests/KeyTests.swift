@@ -1,5 +1,6 @@
 import CryptoCore
 import Foundation
+import TestSupport
 import Testing
 
 @Suite struct SigningTests {
@@ -7,8 +8,8 @@ import Testing
 
     @Test(arguments: [SigningAlgorithm.es256, .rs256])
     func aSignatureVerifiesWithTheMatchingPublicKey(algorithm: SigningAlgorithm) async throws {
-        let rsa = await SharedKeys.rsa()
-        let key = algorithm == .es256 ? SharedKeys.ec : rsa
+        let rsa = await TestKeys.rsa()
+        let key = algorithm == .es256 ? TestKeys.ec : rsa
         let signature = try key.sign(message, algorithm: algorithm)
         #expect(key.publicKey.verify(signature: signature, message: message, algorithm: algorithm))
         if algorithm == .es256 { #expect(signature.count == 64) } else { #expect(signature.count == 256) }
@@ -16,8 +17,8 @@ import Testing
 
     @Test(arguments: [SigningAlgorithm.es256, .rs256])
     func aTamperedMessageOrSignatureFailsVerification(algorithm: SigningAlgorithm) async throws {
-        let rsa = await SharedKeys.rsa()
-        let key = algorithm == .es256 ? SharedKeys.ec : rsa
+        let rsa = await TestKeys.rsa()
+        let key = algorithm == .es256 ? TestKeys.ec : rsa
         var signature = try key.sign(message, algorithm: algorithm)
         #expect(
             !key.publicKey.verify(signature: signature, message: Array("header.payloaD".utf8), algorithm: algorithm))
@@ -26,8 +27,8 @@ import Testing
     }
 
     @Test func anES256SignatureOfTheWrongLengthFails() throws {
-        let signature = try SharedKeys.ec.sign(message, algorithm: .es256)
-        let publicKey = SharedKeys.ec.publicKey
+        let signature = try TestKeys.ec.sign(message, algorithm: .es256)
+        let publicKey = TestKeys.ec.publicKey
         #expect(!publicKey.verify(signature: Array(signature.dropLast()), message: message, algorithm: .es256))
         #expect(!publicKey.verify(signature: signature + [0], message: message, algorithm: .es256))
         #expect(!publicKey.verify(signature: [], message: message, algorithm: .es256))
@@ -37,12 +38,12 @@ import Testing
     }
 
     @Test func aSignatureFromTheWrongKeyOrAlgorithmFails() async throws {
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         let other = try PrivateKey.generate(.ecP256)
         let signature = try other.sign(message, algorithm: .es256)
-        #expect(!SharedKeys.ec.publicKey.verify(signature: signature, message: message, algorithm: .es256))
+        #expect(!TestKeys.ec.publicKey.verify(signature: signature, message: message, algorithm: .es256))
         #expect(!rsa.publicKey.verify(signature: signature, message: message, algorithm: .es256))
-        #expect(throws: CryptoError.algorithmMismatch) { try SharedKeys.ec.sign(message, algorithm: .rs256) }
+        #expect(throws: CryptoError.algorithmMismatch) { try TestKeys.ec.sign(message, algorithm: .rs256) }
     }
 
     @Test func rsaKeysUnder2048BitsAreRefused() {
@@ -51,10 +52,10 @@ import Testing
 
     @Test func es256SignaturesVerifyWithTheOpenSSLCommandLine() async throws {
         let scratch = try Scratch()
-        try scratch.write("key.pem", try SharedKeys.ec.pemEncoded())
+        try scratch.write("key.pem", try TestKeys.ec.pemEncoded())
         try scratch.write("message", message)
         try scratch.write(
-            "signature.der", TestDER.ecdsaSignature(raw: try SharedKeys.ec.sign(message, algorithm: .es256)))
+            "signature.der", TestDER.ecdsaSignature(raw: try TestKeys.ec.sign(message, algorithm: .es256)))
         try await scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout", "-out", "public.pem"])
         let result = try await scratch.run(
             "openssl", ["dgst", "-sha256", "-verify", "public.pem", "-signature", "signature.der", "message"])
@@ -62,10 +63,10 @@ import Testing
     }
 
     @Test func signaturesMadeByTheOpenSSLCommandLineVerify() async throws {
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         let scratch = try Scratch()
         try scratch.write("message", message)
-        for (key, algorithm) in [(SharedKeys.ec, SigningAlgorithm.es256), (rsa, .rs256)] {
+        for (key, algorithm) in [(TestKeys.ec, SigningAlgorithm.es256), (rsa, .rs256)] {
             try scratch.write("key.pem", try key.pemEncoded())
             let result = try await scratch.run(
                 "openssl", ["dgst", "-sha256", "-sign", "key.pem", "-out", "signature", "message"])
@@ -78,7 +79,7 @@ import Testing
 
     @Test func verificationLeavesNoStaleOpenSSLErrorsBehind() throws {
         // A failed verification followed by a refused PEM must report only the PEM problem.
-        _ = SharedKeys.ec.publicKey.verify(
+        _ = TestKeys.ec.publicKey.verify(
             signature: [UInt8](repeating: 1, count: 64), message: message, algorithm: .es256)
         do {
             _ = try PrivateKey(pem: "not pem")
@@ -93,8 +94,8 @@ import Testing
 @Suite struct KeyEncodingTests {
     @Test(arguments: [KeyKind.ecP256, .rsa(bits: 2048)])
     func privateKeysRoundTripThroughPKCS8PEM(kind: KeyKind) async throws {
-        let rsa = await SharedKeys.rsa()
-        let key = kind == .ecP256 ? SharedKeys.ec : rsa
+        let rsa = await TestKeys.rsa()
+        let key = kind == .ecP256 ? TestKeys.ec : rsa
         let pem = try key.pemEncoded()
         #expect(pem.hasPrefix("-----BEGIN PRIVATE KEY-----\n"))
         let reloaded = try PrivateKey(pem: pem)
@@ -135,9 +136,9 @@ import Testing
     }
 
     @Test func publicKeyPEMMatchesOpenSSLAndRoundTrips() async throws {
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         let scratch = try Scratch()
-        for key in [SharedKeys.ec, rsa] {
+        for key in [TestKeys.ec, rsa] {
             try scratch.write("key.pem", try key.pemEncoded())
             let result = try await scratch.run("openssl", ["pkey", "-in", "key.pem", "-pubout"])
             #expect(result.output == key.publicKey.pemEncoded())
@@ -145,12 +146,12 @@ import Testing
             #expect(reloaded.spkiDER == key.publicKey.spkiDER)
             #expect(try PublicKey(spkiDER: key.publicKey.spkiDER).kind == key.kind)
         }
-        #expect(SharedKeys.ec.publicKey.spkiDER.count == 91)
+        #expect(TestKeys.ec.publicKey.spkiDER.count == 91)
         #expect(rsa.publicKey.spkiDER.count == 294)
     }
 
     @Test func malformedSubjectPublicKeyInfoIsRefused() {
-        let der = SharedKeys.ec.publicKey.spkiDER
+        let der = TestKeys.ec.publicKey.spkiDER
         #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: []) }
         #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: Array(der.dropLast())) }
         #expect(throws: CryptoError.invalidDER) { try PublicKey(spkiDER: der + [0]) }
@@ -161,9 +162,9 @@ import Testing
 /// The Docker libtrust key id, checked against an independent computation.
 @Suite struct LibtrustKeyIDTests {
     @Test func theLibtrustKeyIDMatchesAnIndependentPythonComputation() async throws {
-        let rsa = await SharedKeys.rsa()
+        let rsa = await TestKeys.rsa()
         let scratch = try Scratch()
-        for key in [SharedKeys.ec.publicKey, rsa.publicKey] {
+        for key in [TestKeys.ec.publicKey, rsa.publicKey] {
             let kid = key.libtrustKeyID()
             let groups = kid.split(separator: ":")
             #expect(groups.count == 12)

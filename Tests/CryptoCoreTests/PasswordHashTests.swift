@@ -1,4 +1,5 @@
 import CryptoCore
+import TestSupport
 import Testing
 
 /// Hashing is deliberately slow CPU work: the tests run it on their own threads, as production code

@@ -75,19 +75,3 @@ enum TestDER {
         return output
     }
 }
-
-/// Keys generated once per test process: RSA generation costs up to a few hundred milliseconds.
-enum SharedKeys {
-    static let ec: PrivateKey = try! PrivateKey.generate(.ecP256)
-    private static let rsaStorage: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
-
-    /// The shared RSA-2048 key, generated off the cooperative pool on first use.
-    static func rsa() async -> PrivateKey { try! await offload { rsaStorage } }
-}
-
-/// Runs blocking work (a child process, key generation) on a fresh thread and awaits its result.
-func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}

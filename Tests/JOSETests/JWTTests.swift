@@ -1,6 +1,7 @@
 import CryptoCore
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 
 @Suite struct JWTTests {
@@ -253,21 +254,5 @@ struct SplitMix {
         z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
         z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
         return z ^ (z >> 31)
-    }
-}
-
-/// Keys generated once per test process (RSA generation is slow).
-enum TestKeys {
-    static let ec: PrivateKey = try! PrivateKey.generate(.ecP256)
-    private static let rsaStorage: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
-
-    /// The shared RSA key, generated off the cooperative pool on first use.
-    static func rsa() async -> PrivateKey { try! await offload { rsaStorage } }
-}
-
-/// Runs blocking work (child processes, key generation) on its own thread.
-func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
     }
 }

@@ -7,6 +7,7 @@ import RegistryIntegration
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 #if canImport(FoundationNetworking)
@@ -70,7 +71,7 @@ import Testing
         ],
         _ body: (Fixture, SQLiteStore) async throws -> Void
     ) async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let fixture = try Fixture(store: store, sources: sources)
             do {
                 try await body(fixture, store)

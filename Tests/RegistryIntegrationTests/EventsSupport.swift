@@ -3,20 +3,7 @@ import RegistryCore
 import SQLiteStorage
 import Storage
 import Synchronization
-
-/// Opens a migrated private in-memory store, runs `body`, then closes it.
-func withEventStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
-    let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
-    do {
-        _ = try await store.migrate()
-        let result = try await body(store)
-        await store.close()
-        return result
-    } catch {
-        await store.close()
-        throw error
-    }
-}
+import TestSupport
 
 /// A digest made of one repeated hex character.
 func fakeDigest(_ character: Character) -> String { "sha256:" + String(repeating: character, count: 64) }

@@ -4,6 +4,7 @@ import RegistryCore
 import RegistryIntegration
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 @Suite struct EventsWorkerTests {
@@ -29,7 +30,7 @@ import Testing
     }
 
     @Test func aPushIntoAnUnknownNamespaceCreatesItPrivateForTheAdminsWithTheTag() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             registry.serve(fakeDigest("a"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 5000))
             let observer = RecordingObserver()
@@ -66,7 +67,7 @@ import Testing
     }
 
     @Test func aRepushMovesTheDigestAndAuditsBoth() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             registry.serve(fakeDigest("a"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 1000))
             registry.serve(fakeDigest("b"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 2000))
@@ -89,7 +90,7 @@ import Testing
     }
 
     @Test func anIndexPushRecordsItsPlatformsAndTheSumOfItsImages() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             registry.serve(
                 fakeDigest("d"), mediaType: ManifestMediaType.ociIndex,
@@ -107,7 +108,7 @@ import Testing
     }
 
     @Test func aPushWhoseManifestCannotBeFetchedIsStillRecordedWithSizeUnknown() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             registry.setFailing(true)
             try await storeEvents([registryEvent(id: "e1")], in: store)
@@ -124,7 +125,7 @@ import Testing
     }
 
     @Test func aKnownPusherIsLinkedAndAGlobalPushLandsInTheGlobalNamespace() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let admin = try await store.write { try $0.createUser(NewUser(username: "root", isAdmin: true)) }
             let registry = FakeRegistry()
             try await storeEvents([registryEvent(id: "e1", repository: "busybox", actor: "root")], in: store)
@@ -141,7 +142,7 @@ import Testing
     }
 
     @Test func pullsAreCountedButNotPortcullissOwnOrByDigestOrOfUnknownTags() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             let worker = Self.worker(store, registry: registry)
             try await storeEvents([registryEvent(id: "push")], in: store)
@@ -165,7 +166,7 @@ import Testing
     }
 
     @Test func aDeleteByDigestRemovesEveryTagWithItAndTheEmptyRepository() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             let observer = RecordingObserver()
             let worker = Self.worker(store, registry: registry, observer: observer)
@@ -199,7 +200,7 @@ import Testing
     }
 
     @Test func blobsMountsAndMalformedEventsDoNotStopTheWorker() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             try await store.write { writer in
                 _ = try writer.recordRegistryEvent(eventID: "junk", registry: "main", payload: "{not json")
@@ -228,7 +229,7 @@ import Testing
     }
 
     @Test func aThousandStoredPullsAreEachCountedOnceEvenWithConcurrentPasses() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let worker = Self.worker(store, registry: FakeRegistry())
             try await storeEvents([registryEvent(id: "push")], in: store)
             try await worker.processPending()
@@ -245,7 +246,7 @@ import Testing
     }
 
     @Test func theRunningLoopIsWokenByANewEventAndStopsWhenCancelled() async throws {
-        try await withEventStore { store in
+        try await withMemoryStore { store in
             let registry = FakeRegistry()
             let worker = Self.worker(store, registry: registry)
             let loop = Task { await worker.run(pollInterval: .seconds(3600)) }

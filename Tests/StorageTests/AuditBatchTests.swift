@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 /// Batched audit inserts: many events in one write keep their order and fields, and a bad one stores none.

@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 @Suite struct UserRepositoryTests {

@@ -38,21 +38,6 @@ func withFileStore<T>(
     }
 }
 
-/// Opens a migrated private in-memory store, runs `body`, then closes it.
-@discardableResult
-func withMemoryStore<T>(_ body: (SQLiteStore) async throws -> T) async throws -> T {
-    let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
-    do {
-        _ = try await store.migrate()
-        let result = try await body(store)
-        await store.close()
-        return result
-    } catch {
-        await store.close()
-        throw error
-    }
-}
-
 /// A user, their hidden personal team (as owner) and their private personal namespace, the way the
 /// CLI composes them in one transaction.
 @discardableResult

@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 /// A one-shot signal a pool thread can raise and an async test can await, without blocking a task.

@@ -1,5 +1,6 @@
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 /// Names differing only in case are one account: lookups find either spelling, exact spelling first, and

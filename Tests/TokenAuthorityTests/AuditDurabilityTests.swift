@@ -3,6 +3,7 @@ import Foundation
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 import TokenAuthority
 

@@ -3,6 +3,7 @@ import Foundation
 import HTTPCore
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import SQLiteStorage

@@ -8,6 +8,7 @@ import JOSE
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import TokenAuthority

@@ -5,25 +5,10 @@ import IdentityCore
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import TokenAuthority
-
-/// Opens a migrated in-memory store, runs `body`, then closes it.
-func withMemoryStore<T>(
-    now: @escaping @Sendable () -> Date = { Date() }, _ body: (SQLiteStore) async throws -> T
-) async throws -> T {
-    let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: now))
-    do {
-        _ = try await store.migrate()
-        let result = try await body(store)
-        await store.close()
-        return result
-    } catch {
-        await store.close()
-        throw error
-    }
-}
 
 func createUser(_ store: some Store, _ name: String) async throws -> User {
     try await store.write { try $0.createUser(NewUser(username: name)) }

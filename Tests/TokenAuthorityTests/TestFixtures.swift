@@ -2,22 +2,6 @@ import CryptoCore
 import Foundation
 import TestSupport
 
-/// Keys generated once per test process (RSA generation is slow).
-enum TestKeys {
-    static let ec: PrivateKey = try! PrivateKey.generate(.ecP256)
-    private static let rsaStorage: PrivateKey = try! PrivateKey.generate(.rsa(bits: 2048))
-
-    /// The shared RSA key, generated off the cooperative pool on first use.
-    static func rsa() async -> PrivateKey { try! await offload { rsaStorage } }
-}
-
-/// Runs blocking work (child processes, key generation) on its own thread.
-func offload<T: Sendable>(_ work: @escaping @Sendable () throws -> T) async throws -> T {
-    try await withCheckedThrowingContinuation { continuation in
-        Thread { continuation.resume(with: Result { try work() }) }.start()
-    }
-}
-
 /// A fresh temp directory, removed when the value is dropped.
 final class TemporaryDirectory: Sendable {
     let path: String

@@ -1,6 +1,7 @@
 import CryptoCore
 import Foundation
 import JOSE
+import TestSupport
 import Testing
 
 @testable import TokenAuthority
