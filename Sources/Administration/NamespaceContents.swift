@@ -2,15 +2,10 @@ import Authorization
 import Foundation
 import Storage
 
-/// The fields a namespace's repositories sort by.
-public enum RepositorySortField: String, SortField {
-    /// By name.
-    case name
-    /// By the time the repository was first seen.
-    case createdAt = "created_at"
-    /// By the time it last changed.
-    case updatedAt = "updated_at"
-}
+/// The fields a namespace's repositories sort by: the store's orders, whose raw values are the API's names.
+public typealias RepositorySortField = RepositoryListOrder
+
+extension RepositoryListOrder: SortField {}
 
 extension NamespaceAdministration {
     /// One page of the repositories of the namespace named `name` with their tag and star counts, if the actor
@@ -24,14 +19,8 @@ extension NamespaceAdministration {
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
             let (namespace, _) = try Self.visible(name, acting, settings, reader)
-            let order: RepositoryListOrder =
-                switch page.sort {
-                case .name: .name
-                case .createdAt: .createdAt
-                case .updatedAt: .updatedAt
-                }
             let found = try reader.repositoryPage(
-                in: namespace.id, order: order, descending: page.descending, offset: page.offset, limit: page.limit)
+                in: namespace.id, order: page.sort, descending: page.descending, offset: page.offset, limit: page.limit)
             return Page(items: found.items, total: found.total, offset: page.offset, limit: page.limit)
         }
     }

@@ -27,15 +27,10 @@ public struct RepositoryDetails: Sendable, Hashable {
     public var updatedAt: Date
 }
 
-/// The fields tags sort by.
-public enum TagSortField: String, SortField {
-    /// By tag name.
-    case name
-    /// By the time the tag last moved.
-    case pushedAt = "pushed_at"
-    /// By image size.
-    case size
-}
+/// The fields a repository's tags sort by: the store's orders, whose raw values are the API's names.
+public typealias TagSortField = TagListOrder
+
+extension TagListOrder: SortField {}
 
 /// Repositories and tags: show, update the description, list tags. Deletion changes the registry, which
 /// this layer does not reach (it holds no HTTP client): it stays with `RegistryIntegration`'s deletion path
@@ -81,14 +76,9 @@ public struct RepositoryAdministration: Sendable {
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
             let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
-            let order: TagListOrder =
-                switch page.sort {
-                case .name: .name
-                case .pushedAt: .pushedAt
-                case .size: .size
-                }
             let found = try reader.tagPage(
-                in: repository.id, order: order, descending: page.descending, offset: page.offset, limit: page.limit)
+                in: repository.id, order: page.sort, descending: page.descending, offset: page.offset, limit: page.limit
+            )
             return Page(items: found.items, total: found.total, offset: page.offset, limit: page.limit)
         }
     }

@@ -17,22 +17,23 @@ public struct RepositoryListing: Sendable, Hashable {
     }
 }
 
-/// The orders a namespace's repository listing knows.
+/// The orders a namespace's repository listing knows; the raw values are the API's `sort` names, so the
+/// application layer sorts by these cases themselves (`RepositorySortField`).
 public enum RepositoryListOrder: String, Sendable, Hashable, CaseIterable {
     /// By name, then registry.
     case name
     /// By creation time.
-    case createdAt
+    case createdAt = "created_at"
     /// By the time of the last change.
-    case updatedAt
+    case updatedAt = "updated_at"
 }
 
-/// The orders a repository's tag listing knows.
+/// The orders a repository's tag listing knows; the raw values are the API's `sort` names (`TagSortField`).
 public enum TagListOrder: String, Sendable, Hashable, CaseIterable {
     /// By tag name.
     case name
     /// By the time the tag last moved.
-    case pushedAt
+    case pushedAt = "pushed_at"
     /// By image size (unknown sizes first in ascending order).
     case size
 }
