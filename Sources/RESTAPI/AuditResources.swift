@@ -110,18 +110,17 @@ public struct AuditResources: Sendable {
     }
 
     static func json(_ event: AuditEvent) -> JSONValue {
-        func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-        return .object([
+        .object([
             ("id", .integer(event.id.rawValue)),
-            ("time", .string(SystemResources.timestamp(event.time))),
-            ("actor", optional(event.actorName)),
+            ("time", JSONValue.timestamp(event.time)),
+            ("actor", JSONValue.optional(event.actorName)),
             ("action", .string(event.action)),
-            ("target", optional(event.target)),
+            ("target", JSONValue.optional(event.target)),
             ("outcome", .string(event.outcome.rawValue)),
-            ("client_ip", optional(event.clientIP)),
-            ("detail", optional(event.detail)),
+            ("client_ip", JSONValue.optional(event.clientIP)),
+            ("detail", JSONValue.optional(event.detail)),
             ("count", .integer(Int64(event.count))),
-            ("last_time", optional(event.lastTime.map(SystemResources.timestamp))),
+            ("last_time", JSONValue.timestamp(event.lastTime)),
         ])
     }
 }

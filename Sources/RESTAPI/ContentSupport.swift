@@ -198,10 +198,6 @@ enum ContentAPI {
 
     // MARK: Documents
 
-    static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-
-    static func timestamp(_ date: Date) -> JSONValue { .string(SystemResources.timestamp(date)) }
-
     /// A page answer of `items` with the paging headers.
     static func page<Item>(_ page: Page<Item>, of request: APIRequest, _ json: (Item) -> JSONValue) -> APIResponse {
         .page(page.items.map(json), total: page.total, of: request)

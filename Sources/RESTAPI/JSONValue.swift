@@ -1,4 +1,5 @@
 import Diagnostics
+import Foundation
 
 /// A JSON document as a value: what the API decodes request bodies into (after checking them against
 /// the route's schema) and what it encodes responses and the OpenAPI document from.
@@ -120,5 +121,15 @@ extension JSONValue {
             if !members.isEmpty { newline(level) }
             output.append(UInt8(ascii: "}"))
         }
+    }
+}
+
+extension JSONValue {
+    /// `text` as a string, or `null` when absent: how every document writes an optional text.
+    public static func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
+
+    /// `date` in RFC 3339 (UTC, whole seconds), or `null` when absent: how every document writes a time.
+    public static func timestamp(_ date: Date?) -> JSONValue {
+        date.map { JSONValue.timestamp($0) } ?? .null
     }
 }

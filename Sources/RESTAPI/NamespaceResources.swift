@@ -185,9 +185,9 @@ public struct NamespaceResources: Sendable {
             ("visibility", .string(namespace.visibility.rawValue)),
             ("kind", .string(namespace.kind.rawValue)),
             ("global", .bool(namespace.kind == .global)),
-            ("description", ContentAPI.optional(namespace.description)),
+            ("description", JSONValue.optional(namespace.description)),
             ("repository_count", .integer(Int64(namespace.repositoryCount))),
-            ("created_at", ContentAPI.timestamp(namespace.createdAt)),
+            ("created_at", JSONValue.timestamp(namespace.createdAt)),
         ])
     }
 
@@ -201,22 +201,22 @@ public struct NamespaceResources: Sendable {
             ("full_name", .string(isGlobal ? repository.name : "\(namespace)/\(repository.name)")),
             ("namespace", .string(namespace)),
             ("registry", .string(repository.registry)),
-            ("description", ContentAPI.optional(repository.description)),
+            ("description", JSONValue.optional(repository.description)),
             ("tag_count", .integer(Int64(listing.tagCount))),
             ("star_count", .integer(Int64(listing.starCount))),
-            ("created_at", ContentAPI.timestamp(repository.createdAt)),
-            ("updated_at", ContentAPI.timestamp(repository.updatedAt)),
+            ("created_at", JSONValue.timestamp(repository.createdAt)),
+            ("updated_at", JSONValue.timestamp(repository.updatedAt)),
         ])
     }
 
     static func json(_ event: AuditEvent) -> JSONValue {
         .object([
             ("id", .integer(event.id.rawValue)),
-            ("time", ContentAPI.timestamp(event.time)),
+            ("time", JSONValue.timestamp(event.time)),
             ("action", .string(event.action)),
             ("outcome", .string(event.outcome.rawValue)),
-            ("actor", ContentAPI.optional(event.actorName)),
-            ("target", ContentAPI.optional(event.target)),
+            ("actor", JSONValue.optional(event.actorName)),
+            ("target", JSONValue.optional(event.target)),
         ])
     }
 }

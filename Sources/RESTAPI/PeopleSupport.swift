@@ -71,14 +71,6 @@ enum PeopleSupport {
         return Set(items.compactMap(\.stringValue))
     }
 
-    /// An optional timestamp as JSON.
-    static func timestamp(_ date: Date?) -> JSONValue {
-        date.map { .string(SystemResources.timestamp($0)) } ?? .null
-    }
-
-    /// An optional text as JSON.
-    static func text(_ value: String?) -> JSONValue { value.map { .string($0) } ?? .null }
-
     /// Strings as a JSON array.
     static func list(_ values: [String]) -> JSONValue { .array(values.map { .string($0) }) }
 

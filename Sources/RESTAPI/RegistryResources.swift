@@ -188,7 +188,7 @@ public struct RegistryResources: Sendable {
                     "last_sync",
                     state.lastSync.map { sync in
                         .object([
-                            ("finished_at", .string(SystemResources.timestamp(sync.finishedAt))),
+                            ("finished_at", JSONValue.timestamp(sync.finishedAt)),
                             ("result", .string(sync.result)), ("summary", .string(sync.summary)),
                         ])
                     } ?? .null

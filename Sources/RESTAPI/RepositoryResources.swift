@@ -311,11 +311,11 @@ public struct RepositoryResources: Sendable {
             ("full_name", .string(details.fullName)),
             ("namespace", .string(details.namespace)),
             ("registry", .string(details.registry)),
-            ("description", ContentAPI.optional(details.description)),
+            ("description", JSONValue.optional(details.description)),
             ("star_count", .integer(Int64(details.starCount))),
             ("tag_count", .integer(Int64(details.tagCount))),
-            ("created_at", ContentAPI.timestamp(details.createdAt)),
-            ("updated_at", ContentAPI.timestamp(details.updatedAt)),
+            ("created_at", JSONValue.timestamp(details.createdAt)),
+            ("updated_at", JSONValue.timestamp(details.updatedAt)),
         ])
     }
 
@@ -325,13 +325,13 @@ public struct RepositoryResources: Sendable {
             ("id", .integer(tag.id.rawValue)),
             ("name", .string(tag.name)),
             ("digest", .string(tag.digest)),
-            ("media_type", ContentAPI.optional(tag.mediaType)),
+            ("media_type", JSONValue.optional(tag.mediaType)),
             ("platforms", .array(tag.platforms.map { .string($0) })),
             ("size", tag.size.map { .integer($0) } ?? .null),
-            ("pushed_by", ContentAPI.optional(tag.pushedByName)),
-            ("pushed_at", ContentAPI.timestamp(tag.updatedAt)),
-            ("created_at", ContentAPI.timestamp(tag.createdAt)),
-            ("last_pulled_at", tag.lastPulledAt.map(ContentAPI.timestamp) ?? .null),
+            ("pushed_by", JSONValue.optional(tag.pushedByName)),
+            ("pushed_at", JSONValue.timestamp(tag.updatedAt)),
+            ("created_at", JSONValue.timestamp(tag.createdAt)),
+            ("last_pulled_at", JSONValue.timestamp(tag.lastPulledAt)),
             ("pull_count", .integer(Int64(tag.pullCount))),
         ])
     }
@@ -347,7 +347,7 @@ public struct RepositoryResources: Sendable {
     static func starredJSON(_ hit: SearchHit) -> JSONValue {
         .object([
             ("id", .integer(hit.id)), ("full_name", .string(hit.name)),
-            ("description", ContentAPI.optional(hit.description)), ("registry", ContentAPI.optional(hit.registry)),
+            ("description", JSONValue.optional(hit.description)), ("registry", JSONValue.optional(hit.registry)),
             ("star_count", .integer(Int64(hit.starCount ?? 0))),
         ])
     }

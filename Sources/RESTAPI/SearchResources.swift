@@ -137,10 +137,10 @@ public struct SearchResources: Sendable {
             ("kind", .string(hit.kind.rawValue)),
             ("id", .integer(hit.id)),
             ("name", .string(hit.name)),
-            ("description", ContentAPI.optional(hit.description)),
-            ("visibility", ContentAPI.optional(hit.visibility?.rawValue)),
-            ("registry", ContentAPI.optional(hit.registry)),
-            ("digest", ContentAPI.optional(hit.digest)),
+            ("description", JSONValue.optional(hit.description)),
+            ("visibility", JSONValue.optional(hit.visibility?.rawValue)),
+            ("registry", JSONValue.optional(hit.registry)),
+            ("digest", JSONValue.optional(hit.digest)),
             ("star_count", hit.starCount.map { .integer(Int64($0)) } ?? .null),
         ])
     }

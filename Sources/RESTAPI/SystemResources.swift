@@ -190,17 +190,16 @@ public struct SystemResources: Sendable {
 
     /// The `User` document of `user` (never the password hash or lockout counters).
     public static func userJSON(_ user: User) -> JSONValue {
-        func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
-        return .object([
+        .object([
             ("id", .integer(user.id.rawValue)),
             ("username", .string(user.username)),
-            ("email", optional(user.email)),
-            ("display_name", optional(user.displayName)),
+            ("email", .optional(user.email)),
+            ("display_name", .optional(user.displayName)),
             ("admin", .bool(user.isAdmin)),
             ("enabled", .bool(user.isEnabled)),
-            ("created_at", .string(timestamp(user.createdAt))),
-            ("updated_at", .string(timestamp(user.updatedAt))),
-            ("last_login_at", optional(user.lastLoginAt.map(timestamp))),
+            ("created_at", .timestamp(user.createdAt)),
+            ("updated_at", .timestamp(user.updatedAt)),
+            ("last_login_at", .timestamp(user.lastLoginAt)),
         ])
     }
 

@@ -209,11 +209,11 @@ public struct TeamResources: Sendable {
         .object([
             ("id", .integer(team.id.rawValue)),
             ("name", .string(team.name)),
-            ("description", PeopleSupport.text(team.description)),
+            ("description", JSONValue.optional(team.description)),
             ("member_count", .integer(Int64(team.memberCount))),
             ("namespace_count", .integer(Int64(team.namespaceCount))),
-            ("role", PeopleSupport.text(team.yourRole?.rawValue)),
-            ("created_at", .string(SystemResources.timestamp(team.createdAt))),
+            ("role", JSONValue.optional(team.yourRole?.rawValue)),
+            ("created_at", JSONValue.timestamp(team.createdAt)),
         ])
     }
 
@@ -229,7 +229,7 @@ public struct TeamResources: Sendable {
     static func json(_ member: TeamMember) -> JSONValue {
         .object([
             ("user_id", .integer(member.userID.rawValue)), ("username", .string(member.username)),
-            ("role", .string(member.role.rawValue)), ("added_at", .string(SystemResources.timestamp(member.addedAt))),
+            ("role", .string(member.role.rawValue)), ("added_at", JSONValue.timestamp(member.addedAt)),
         ])
     }
 }

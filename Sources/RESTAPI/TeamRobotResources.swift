@@ -135,12 +135,12 @@ extension TeamResources {
             ("prefix", .string(robot.prefix)),
             ("actions", PeopleSupport.list(robot.actions)),
             ("namespaces", robot.namespaces.map(PeopleSupport.list) ?? .null),
-            ("note", PeopleSupport.text(robot.note)),
+            ("note", JSONValue.optional(robot.note)),
             ("created_by", .string(robot.createdBy)),
-            ("created_at", .string(SystemResources.timestamp(robot.createdAt))),
-            ("expires_at", .string(SystemResources.timestamp(robot.expiresAt))),
-            ("last_used_at", PeopleSupport.timestamp(robot.lastUsedAt)),
-            ("revoked_at", PeopleSupport.timestamp(robot.revokedAt)),
+            ("created_at", JSONValue.timestamp(robot.createdAt)),
+            ("expires_at", JSONValue.timestamp(robot.expiresAt)),
+            ("last_used_at", JSONValue.timestamp(robot.lastUsedAt)),
+            ("revoked_at", JSONValue.timestamp(robot.revokedAt)),
         ])
     }
 }

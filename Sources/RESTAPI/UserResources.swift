@@ -265,13 +265,13 @@ public struct UserResources: Sendable {
         .object([
             ("id", .integer(account.id.rawValue)),
             ("username", .string(account.username)),
-            ("email", PeopleSupport.text(account.email)),
-            ("display_name", PeopleSupport.text(account.displayName)),
+            ("email", JSONValue.optional(account.email)),
+            ("display_name", JSONValue.optional(account.displayName)),
             ("admin", .bool(account.isAdmin)),
             ("enabled", .bool(account.isEnabled)),
-            ("created_at", .string(SystemResources.timestamp(account.createdAt))),
-            ("updated_at", .string(SystemResources.timestamp(account.updatedAt))),
-            ("last_login_at", PeopleSupport.timestamp(account.lastLoginAt)),
+            ("created_at", JSONValue.timestamp(account.createdAt)),
+            ("updated_at", JSONValue.timestamp(account.updatedAt)),
+            ("last_login_at", JSONValue.timestamp(account.lastLoginAt)),
         ])
     }
 
@@ -283,10 +283,10 @@ public struct UserResources: Sendable {
             ("prefix", .string(token.prefix)),
             ("namespaces", token.restriction?.namespaces.map { PeopleSupport.list($0.sorted()) } ?? .null),
             ("actions", token.restriction?.actions.map { PeopleSupport.list($0.sorted()) } ?? .null),
-            ("created_at", .string(SystemResources.timestamp(token.createdAt))),
-            ("expires_at", PeopleSupport.timestamp(token.expiresAt)),
-            ("last_used_at", PeopleSupport.timestamp(token.lastUsedAt)),
-            ("revoked_at", PeopleSupport.timestamp(token.revokedAt)),
+            ("created_at", JSONValue.timestamp(token.createdAt)),
+            ("expires_at", JSONValue.timestamp(token.expiresAt)),
+            ("last_used_at", JSONValue.timestamp(token.lastUsedAt)),
+            ("revoked_at", JSONValue.timestamp(token.revokedAt)),
         ])
     }
 }

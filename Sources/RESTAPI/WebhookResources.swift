@@ -271,16 +271,14 @@ public struct WebhookResources: Sendable {
             ("events", .array(webhook.events.map { .string($0.rawValue) })),
             ("headers", .array(webhook.headerNames.map { .string($0) })),
             ("enabled", .bool(webhook.isEnabled)),
-            ("created_at", .string(SystemResources.timestamp(webhook.createdAt))),
-            ("updated_at", .string(SystemResources.timestamp(webhook.updatedAt))),
+            ("created_at", JSONValue.timestamp(webhook.createdAt)),
+            ("updated_at", JSONValue.timestamp(webhook.updatedAt)),
         ])
     }
 
     static func json(_ record: WebhookDeliveryRecord) -> JSONValue {
         let delivery = record.delivery
-        func optional(_ text: String?) -> JSONValue { text.map { .string($0) } ?? .null }
         func optional(_ number: Int?) -> JSONValue { number.map { .integer(Int64($0)) } ?? .null }
-        func time(_ date: Date?) -> JSONValue { date.map { .string(SystemResources.timestamp($0)) } ?? .null }
         return .object([
             ("id", .integer(delivery.id.rawValue)),
             ("webhook_id", .integer(delivery.webhookID.rawValue)),
@@ -293,19 +291,19 @@ public struct WebhookResources: Sendable {
                     record.attempts.map { attempt in
                         .object([
                             ("number", .integer(Int64(attempt.number))),
-                            ("attempted_at", .string(SystemResources.timestamp(attempt.attemptedAt))),
+                            ("attempted_at", JSONValue.timestamp(attempt.attemptedAt)),
                             ("status", optional(attempt.status)),
                             ("latency_ms", .integer(Int64(attempt.latencyMilliseconds))),
-                            ("error", optional(attempt.error)),
+                            ("error", JSONValue.optional(attempt.error)),
                         ])
                     })
             ),
             ("last_status", optional(delivery.lastStatus)),
-            ("last_error", optional(delivery.lastError)),
-            ("next_attempt_at", time(delivery.nextAttemptAt)),
+            ("last_error", JSONValue.optional(delivery.lastError)),
+            ("next_attempt_at", JSONValue.timestamp(delivery.nextAttemptAt)),
             ("redelivery_of", delivery.redeliveryOf.map { .integer($0.rawValue) } ?? .null),
-            ("created_at", .string(SystemResources.timestamp(delivery.createdAt))),
-            ("delivered_at", time(delivery.deliveredAt)),
+            ("created_at", JSONValue.timestamp(delivery.createdAt)),
+            ("delivered_at", JSONValue.timestamp(delivery.deliveredAt)),
         ])
     }
 }
