@@ -130,6 +130,6 @@ extension JSONValue {
 
     /// `date` in RFC 3339 (UTC, whole seconds), or `null` when absent: how every document writes a time.
     public static func timestamp(_ date: Date?) -> JSONValue {
-        date.map { JSONValue.timestamp($0) } ?? .null
+        date.map { .string(RFC3339.format($0)) } ?? .null
     }
 }
