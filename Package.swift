@@ -106,6 +106,7 @@ var targets: [Target] = [
         name: "RESTAPI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "Webhooks",
+            "RegistryCore",
         ],
         swiftSettings: strictness),
 

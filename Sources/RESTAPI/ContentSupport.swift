@@ -3,6 +3,7 @@ import Authorization
 import Diagnostics
 import Foundation
 import HTTPCore
+import RegistryCore
 import Storage
 
 /// What the content resources (namespaces, repositories, tags, stars, search) share: the acting party as the
@@ -19,40 +20,15 @@ enum ContentAPI {
     /// A tag name (the distribution grammar).
     static let tagPattern = "^[A-Za-z0-9_][A-Za-z0-9_.-]{0,127}$"
 
-    /// The three patterns above as plain Swift, which `PatternCache` uses instead of a regular expression:
-    /// every content route checks one to three of them, and ICU matching cost more than the rest of the check.
-    /// `PatternCacheTests` holds each to its pattern over a corpus of awkward names.
+    /// The three patterns above as the project's own validators of those names (`NamespaceNaming`, the
+    /// registry's `TagName`), which `PatternCache` uses instead of a regular expression: every content route
+    /// checks one to three of them, and ICU matching cost more than the rest of the check. `PatternCacheTests`
+    /// holds each to its pattern over a corpus of awkward names.
     static let patternMatchers: [String: @Sendable (String) -> Bool] = [
         textPattern: { !$0.utf8.contains(0) },
-        namespacePattern: { $0 == "_" || isSeparatedName($0.utf8) },
-        tagPattern: { text in
-            let bytes = text.utf8
-            guard let first = bytes.first, bytes.count <= 128, isAlphanumeric(first) || first == UInt8(ascii: "_")
-            else { return false }
-            // `_`, `.` and `-` besides letters and digits.
-            return bytes.dropFirst().allSatisfy { isAlphanumeric($0) || $0 == 95 || $0 == 46 || $0 == 45 }
-        },
+        namespacePattern: { $0 == globalNamespaceSegment || NamespaceNaming.isValid($0) },
+        tagPattern: { TagName.isValid($0) },
     ]
-
-    private static func isAlphanumeric(_ byte: UInt8) -> Bool {
-        (byte >= 48 && byte <= 57) || (byte | 0x20 >= 97 && byte | 0x20 <= 122)
-    }
-
-    /// `[a-z0-9]+([._-][a-z0-9]+)*`: lower-case runs joined by single separators.
-    private static func isSeparatedName(_ bytes: String.UTF8View) -> Bool {
-        var previousWasSeparator = true
-        for byte in bytes {
-            if (byte >= 48 && byte <= 57) || (byte >= 97 && byte <= 122) {
-                previousWasSeparator = false
-            } else if byte == 46 || byte == 95 || byte == 45 {
-                if previousWasSeparator { return false }
-                previousWasSeparator = true
-            } else {
-                return false
-            }
-        }
-        return !previousWasSeparator
-    }
 
     /// The caller as the services see it: the user, or nobody.
     static func serviceCaller(_ caller: APICaller?) -> Caller {
@@ -125,7 +101,7 @@ enum ContentAPI {
                 "ns must be a namespace name (lower-case letters, digits, '.', '_', '-') or _ for the global namespace."
             )
         }
-        guard let name = encoded.removingPercentEncoding, isRepositoryName(name) else {
+        guard let name = encoded.removingPercentEncoding, ScopeParser.isValidRepositoryName(name) else {
             throw APIError.invalidParameter(
                 "repo", code: "REPOSITORY_NAME_INVALID",
                 "repo must be a repository name: lower-case components of letters and digits joined by '.', '_', "
@@ -136,52 +112,11 @@ enum ContentAPI {
         return RepositoryPath(namespace: namespace, name: name)
     }
 
-    /// Whether `name` is a repository name by the distribution grammar (`a`, `group/app`, `my_app.v2`), at most
-    /// 255 bytes.
-    static func isRepositoryName(_ name: String) -> Bool {
-        guard !name.isEmpty, name.utf8.count <= 255 else { return false }
-        return name.split(separator: "/", omittingEmptySubsequences: false).allSatisfy { component in
-            isPathComponent(Array(component.utf8))
-        }
-    }
-
-    private static func isPathComponent(_ bytes: [UInt8]) -> Bool {
-        func alphanumeric(_ byte: UInt8) -> Bool { (byte >= 97 && byte <= 122) || (byte >= 48 && byte <= 57) }
-        guard let first = bytes.first, let last = bytes.last, alphanumeric(first), alphanumeric(last) else {
-            return false
-        }
-        // Separators between alphanumeric runs: '.', '_', '__', or any number of '-'.
-        var index = 0
-        while index < bytes.count {
-            if alphanumeric(bytes[index]) {
-                index += 1
-                continue
-            }
-            var end = index
-            while end < bytes.count && !alphanumeric(bytes[end]) { end += 1 }
-            let separator = bytes[index..<end]
-            let allDashes = separator.allSatisfy { $0 == UInt8(ascii: "-") }
-            let valid =
-                allDashes || separator.elementsEqual([UInt8(ascii: ".")])
-                || separator.elementsEqual([UInt8(ascii: "_")])
-                || separator.elementsEqual([UInt8(ascii: "_"), UInt8(ascii: "_")])
-            if !valid { return false }
-            index = end
-        }
-        return true
-    }
-
     /// The tag named by the `tag` path parameter, checked against the distribution grammar (`[A-Za-z0-9_]`
     /// then up to 127 of `[A-Za-z0-9_.-]`).
     static func tagName(_ request: APIRequest) throws(APIError) -> String {
         let tag = request.pathParameters["tag"] ?? ""
-        let bytes = Array(tag.utf8)
-        func word(_ byte: UInt8) -> Bool {
-            (byte | 0x20 >= 97 && byte | 0x20 <= 122) || (byte >= 48 && byte <= 57) || byte == UInt8(ascii: "_")
-        }
-        guard let first = bytes.first, word(first), bytes.count <= 128,
-            bytes.allSatisfy({ word($0) || $0 == UInt8(ascii: ".") || $0 == UInt8(ascii: "-") })
-        else {
+        guard TagName.isValid(tag) else {
             throw APIError.invalidParameter(
                 "tag", code: "TAG_NAME_INVALID",
                 "tag must be a tag name: a letter, digit or '_', then up to 127 of those, '.' and '-'.")
