@@ -110,6 +110,15 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // MARK: Web UI
+    // Server-rendered pages over the application services: sessions, CSRF, the escaping HTML builder, assets.
+    .target(
+        name: "WebUI",
+        dependencies: [
+            "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "CryptoCore",
+        ],
+        swiftSettings: strictness),
+
     // MARK: Identity provider plugins (only ServerApp imports them)
     .target(
         name: "LocalPasswords", dependencies: ["IdentityCore", "CryptoCore", "Storage", "Threading", "Diagnostics"],
@@ -129,7 +138,7 @@ var targets: [Target] = [
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
             "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
-            "RegistryIntegration", "Webhooks", "RESTAPI", "Administration",
+            "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),

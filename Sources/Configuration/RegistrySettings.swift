@@ -130,6 +130,15 @@ public struct RegistrySettings: Sendable, Hashable, SchemaRecord {
     public var url = URL(string: "http://127.0.0.1:5000")!
     /// The shared secret the registry sends with notifications; without it notifications are refused.
     public var eventsSecret: Secret?
+    /// The `host[:port]` clients pull from (`docker pull <publicHost>/ns/repo`), when it differs from `url`'s.
+    public var publicHost: String?
+
+    /// `publicHost`, else the host and port of `url`.
+    public var pullHost: String {
+        if let publicHost, !publicHost.isEmpty { return publicHost }
+        guard let host = url.host else { return url.absoluteString }
+        return url.port.map { "\(host):\($0)" } ?? host
+    }
 
     /// A registry with placeholders (`name`, `service` and `url` are required in a fragment).
     public init() {}
@@ -150,5 +159,8 @@ public struct RegistrySettings: Sendable, Hashable, SchemaRecord {
             .secret,
             "Secret the registry sends in the Authorization header of notifications; without it they are refused."
         ),
+        .optional(
+            "publicHost", \.publicHost, .string,
+            "host[:port] that docker pulls from, shown in the web UI's pull commands; default: the host of url."),
     ]
 }

@@ -24,6 +24,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var catalogSync = CatalogSyncSettings()
     /// Outgoing webhooks: how deliveries are sent and retried.
     public var webhooks = WebhookSettings()
+    /// The web UI.
+    public var ui = UISettings()
     /// The registries this server issues tokens for, in file order.
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
@@ -61,6 +63,7 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("notifications", \.notifications, NotificationSettings.fields),
         .section("catalogSync", \.catalogSync, CatalogSyncSettings.fields),
         .section("webhooks", \.webhooks, WebhookSettings.fields),
+        .section("ui", \.ui, UISettings.fields),
         .records(
             "registries",
             \.registries,

@@ -21,7 +21,8 @@ struct RESTAPIAssembly {
     init(
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
         throttle: GuessingThrottle?, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
-        registrySync: (any RegistrySyncing)? = nil, http: any HTTPFetching = CurlHTTPClient(),
+        sessions: (any APISessionResolving)? = nil, registrySync: (any RegistrySyncing)? = nil,
+        http: any HTTPFetching = CurlHTTPClient(),
         registryClients: [String: any RegistryAPI] = [:], logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
@@ -39,7 +40,7 @@ struct RESTAPIAssembly {
                 + RESTAPIContent.routes(
                     configuration: configuration, store: store, clients: registryClients, logger: logger)
                 + people.routes,
-            authenticator: APIAuthenticator(tokens: verifier),
+            authenticator: APIAuthenticator(tokens: verifier, sessions: sessions),
             logger: logger.named("api"))
     }
 

@@ -63,15 +63,23 @@ enum ServeCommand {
         let registryEvents = RegistryIntegrationAssembly(
             configuration: configuration, store: store, clients: registryClients, observer: webhooks.dispatcher,
             logger: logger)
+        let ui =
+            configuration.ui.enabled
+            ? WebUIAssembly(
+                configuration: configuration, store: store, authority: authority, audit: audit,
+                hashing: context.cpuPool, logger: logger)
+            : nil
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
             throttle: authority.guessingThrottle, hashing: context.cpuPool, webhooks: webhooks,
+            sessions: ui?.apiSessions,
             registrySync: RegistrySyncPort(
                 configuration: configuration, clients: registryClients, store: store, logger: logger),
             registryClients: registryClients, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
-            authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, logger: logger)
+            authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, ui: ui,
+            logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -102,6 +110,7 @@ enum ServeCommand {
                 "public_url": configuration.server.publicURL.absoluteString, "version": Version.current,
                 "config": context.configDirectory,
             ])
+        await ui?.announceSetupCode(logger: logger.named("setup"))
 
         // Re-read the signing keys now and then, so a key added by `keys rotate` and listed in the
         // configuration files is picked up; a failed reload keeps the keys in use and says why.
@@ -213,7 +222,7 @@ enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
         authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil,
-        auditHealth: AuditWriteHealth? = nil, api: RESTAPIAssembly? = nil, logger: Logger
+        auditHealth: AuditWriteHealth? = nil, api: RESTAPIAssembly? = nil, ui: WebUIAssembly? = nil, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -253,6 +262,8 @@ enum Routes {
         // A group without middleware: the API authenticates in its handlers, so the router keeps no async
         // middleware and the token endpoint's fast path stays on.
         api?.register(on: &router)
+        // The same holds for the UI: sessions are resolved in its handlers, not by router middleware.
+        ui?.ui.register(on: &router)
         return router
     }
 }

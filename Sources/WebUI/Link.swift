@@ -1,0 +1,87 @@
+import Foundation
+
+/// A URL the UI may put in `href`, `action` or `src`: a local path made of percent-encoded segments, with an
+/// optional encoded query, or an absolute `http(s)` URL that was checked. There is no initializer from an
+/// arbitrary string, so a name from the database can never become `javascript:…` or `//evil.example`.
+public struct Link: Sendable, Hashable, CustomStringConvertible {
+    /// The URL text, safe to put in an attribute (the attribute escaping still applies).
+    public let text: String
+
+    private init(text: String) { self.text = text }
+
+    /// A local path written in the source (`"/explore"`), with no user data in it.
+    public init(_ path: StaticString) {
+        precondition(path.description.hasPrefix("/") && !path.description.hasPrefix("//"), "a local path")
+        text = path.description
+    }
+
+    /// `/first/second/…`: each segment percent-encoded, so `a/b`, `..` and `?` stay inside their segment.
+    public static func path(_ segments: String...) -> Link { path(segments) }
+
+    /// `/first/second/…` from an array of segments.
+    public static func path(_ segments: [String]) -> Link {
+        Link(text: "/" + segments.map(Self.encodeSegment).joined(separator: "/"))
+    }
+
+    /// This link with `items` as its query (empty values kept, nil values left out).
+    public func query(_ items: [(String, String?)]) -> Link {
+        let pairs = items.compactMap { name, value in
+            value.map { Self.encodeQuery(name) + "=" + Self.encodeQuery($0) }
+        }
+        guard !pairs.isEmpty else { return self }
+        let base = text.split(separator: "?", maxSplits: 1).first.map(String.init) ?? text
+        return Link(text: base + "?" + pairs.joined(separator: "&"))
+    }
+
+    /// This link with a fragment (`#tags`).
+    public func fragment(_ name: StaticString) -> Link { Link(text: text + "#" + name.description) }
+
+    /// An absolute URL for a link to elsewhere (a webhook's target, a provider's page): only `http` and
+    /// `https` with a host, else nil.
+    public static func external(_ url: URL) -> Link? {
+        guard let scheme = url.scheme?.lowercased(), scheme == "http" || scheme == "https", url.host != nil else {
+            return nil
+        }
+        return Link(text: url.absoluteString)
+    }
+
+    /// A path the client sent (`?next=`), accepted only when it is local: starts with one `/`, no `//` or
+    /// `/\\` (both are other hosts to a browser), no control characters, no scheme. Else nil.
+    public static func localRedirect(_ candidate: String?) -> Link? {
+        guard let candidate, candidate.hasPrefix("/"), !candidate.hasPrefix("//"), !candidate.hasPrefix("/\\"),
+            candidate.count <= 2048,
+            !candidate.unicodeScalars.contains(where: { $0.value < 0x21 || $0.value == 0x7F || $0 == "\\" })
+        else { return nil }
+        // Re-encode what is not already a safe URL character (an attacker's quote or angle bracket).
+        let allowed = CharacterSet.urlPathAllowed.union(.urlQueryAllowed).union(CharacterSet(charactersIn: "%#"))
+        guard let encoded = candidate.addingPercentEncoding(withAllowedCharacters: allowed) else { return nil }
+        return Link(text: encoded)
+    }
+
+    /// The text.
+    public var description: String { text }
+
+    private static let segmentAllowed: CharacterSet = {
+        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<"\u{80}"))
+        set.insert(charactersIn: "-._~:@!$'()*+,;=")
+        return set
+    }()
+
+    private static let queryAllowed: CharacterSet = {
+        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<"\u{80}"))
+        set.insert(charactersIn: "-._~:/@!$'()*,;")
+        return set
+    }()
+
+    static func encodeSegment(_ segment: String) -> String {
+        let encoded = segment.addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? ""
+        // `.` and `..` would be resolved away by the browser.
+        if encoded == "." { return "%2E" }
+        if encoded == ".." { return "%2E%2E" }
+        return encoded
+    }
+
+    static func encodeQuery(_ text: String) -> String {
+        text.addingPercentEncoding(withAllowedCharacters: queryAllowed) ?? ""
+    }
+}
