@@ -154,6 +154,13 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
+        name: "WebUITests",
+        dependencies: [
+            "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
+            "ProviderTesting", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    .testTarget(
         name: "SupportTests",
         dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore", "TestSupport"],
         swiftSettings: strictness),

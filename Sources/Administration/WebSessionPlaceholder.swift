@@ -2,6 +2,7 @@
 import Authorization
 import Foundation
 import Storage
+import Synchronization
 import Threading
 
 public struct WebSession: Sendable, Hashable, Identifiable {
@@ -44,14 +45,37 @@ public struct WebSessionSummary: Sendable, Hashable {
 }
 public struct WebSessionService: Sendable {
     public static let touchInterval: TimeInterval = 60
+    let store: any Store
+    static let sessions = Mutex<[String: ActiveWebSession]>([:])
     public init(
         store: any Store, timeouts: WebSessionTimeouts = .init(), now: @escaping @Sendable () -> Date = { Date() }
-    ) {}
+    ) {
+        self.store = store
+    }
     public func start(for userID: User.ID, client: String?, address: String?, replacing previous: String? = nil)
         async throws -> StartedWebSession
-    { fatalError() }
-    public func resolve(_ cookieValue: String) async throws -> ActiveWebSession? { nil }
-    public func end(_ cookieValue: String) async throws {}
+    {
+        guard let user = try await store.read({ try $0.user(id: userID) }) else {
+            throw AdministrationError(.userNotFound)
+        }
+        let value = "pcw_" + UUID().uuidString
+        let session = ActiveWebSession(
+            id: WebSession.ID(Int64.random(in: 1...Int64.max)), user: user, csrfToken: UUID().uuidString,
+            createdAt: Date(),
+            lastSeenAt: Date(), expiresAt: Date().addingTimeInterval(86400))
+        Self.sessions.withLock { $0[value] = session }
+        return StartedWebSession(cookieValue: value, session: session)
+    }
+    public func resolve(_ cookieValue: String) async throws -> ActiveWebSession? {
+        guard var session = Self.sessions.withLock({ $0[cookieValue] }) else { return nil }
+        let userID = session.user.id
+        guard let user = try await store.read({ try $0.user(id: userID) }), user.isEnabled else { return nil }
+        session.user = user
+        return session
+    }
+    public func end(_ cookieValue: String) async throws {
+        _ = Self.sessions.withLock { $0.removeValue(forKey: cookieValue) }
+    }
     public func end(_ id: WebSession.ID, of userID: User.ID, by caller: Caller) async throws {}
     public func endAll(of userID: User.ID, except current: WebSession.ID?, by caller: Caller) async throws -> Int { 0 }
     public func list(of userID: User.ID, current: WebSession.ID?, by caller: Caller) async throws

@@ -63,6 +63,9 @@ public struct WebUI: Sendable {
     /// The session cookie's name: `__Host-` prefixed over HTTPS, which binds it to this host and path `/`.
     var sessionCookieName: String { isSecure ? "__Host-portcullis_session" : "portcullis_session" }
 
+    /// The static files the UI serves.
+    public var assetFiles: [Assets.File] { assets.all }
+
     /// The session cookie's name, for the REST API's session resolver.
     public var sessionCookie: String { sessionCookieName }
 
