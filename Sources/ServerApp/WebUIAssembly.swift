@@ -20,8 +20,10 @@ struct WebUIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, authority: TokenAuthorityAssembly,
-        audit: any AuditRecording, hashing: BlockingPool, logger: Logger
+        audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil, logger: Logger
     ) {
+        let sealer = webhooks?.sealer
+        let worker = webhooks?.worker
         let settings = configuration.policy.resourcePolicy
         sessions = WebSessionService(
             store: store,
@@ -44,7 +46,12 @@ struct WebUIAssembly {
             search: SearchService(store: store, anonymousBrowsing: configuration.policy.anonymousBrowsing),
             stars: StarService(store: store),
             tokens: ApplicationTokenService(store: store, maxPerUser: configuration.token.applicationTokens.maxPerUser),
-            audit: AuditQueries(store: store, settings: settings))
+            audit: AuditQueries(store: store, settings: settings),
+            robots: RobotAccountService(store: store, maxLifetime: configuration.token.robots.maxLifetime.inSeconds),
+            webhooks: { caller in
+                WebhookAdministration(
+                    store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
+            })
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: configuration.server.publicURL, productName: configuration.ui.productName,

@@ -124,14 +124,28 @@ public struct WebUIServices: Sendable {
     public var tokens: ApplicationTokenService
     /// The audit log.
     public var audit: AuditQueries
+    /// Robot accounts of teams.
+    public var robots: RobotAccountService
+    /// A namespace's webhooks, as a caller.
+    public var webhooks: @Sendable (Caller) -> WebhookAdministration
+    /// Deletion through the registry; nil when no registry client is configured (deletes are refused).
+    public var deleter: (any WebRepositoryDeleting)?
+    /// The registries' state and "sync now"; nil when none is configured.
+    public var registries: (any WebRegistryOperations)?
 
     /// Creates the set.
     public init(
         store: any Store, sessions: WebSessionService, setup: FirstRunSetup, signIn: any WebPasswordSignIn,
         accounts: AccountAdministration, teams: TeamAdministration, namespaces: NamespaceAdministration,
         repositories: RepositoryAdministration, search: SearchService, stars: StarService,
-        tokens: ApplicationTokenService, audit: AuditQueries
+        tokens: ApplicationTokenService, audit: AuditQueries, robots: RobotAccountService,
+        webhooks: @escaping @Sendable (Caller) -> WebhookAdministration, deleter: (any WebRepositoryDeleting)? = nil,
+        registries: (any WebRegistryOperations)? = nil
     ) {
+        self.robots = robots
+        self.webhooks = webhooks
+        self.deleter = deleter
+        self.registries = registries
         self.store = store
         self.sessions = sessions
         self.setup = setup
@@ -145,4 +159,70 @@ public struct WebUIServices: Sendable {
         self.tokens = tokens
         self.audit = audit
     }
+}
+
+/// What a deletion removed.
+public struct WebDeletionOutcome: Sendable, Hashable {
+    /// The tags that went (a deleted digest takes every tag on it).
+    public var removedTags: [String]
+    /// The manifests deleted at the registry.
+    public var digests: [String]
+    /// Whether the repository itself is gone.
+    public var repositoryRemoved: Bool
+
+    /// Creates an outcome.
+    public init(removedTags: [String], digests: [String], repositoryRemoved: Bool) {
+        self.removedTags = removedTags
+        self.digests = digests
+        self.repositoryRemoved = repositoryRemoved
+    }
+}
+
+/// Deletes tags and repositories at the registry first, then in the store (`RepositoryDeletion`), as the
+/// caller: the policy decides, the registry must accept.
+///
+/// Contract: throws `AdministrationError` (`.forbidden` with the denial, `.repositoryNotFound`,
+/// `.tagNotFound`) or `WebError`-mappable failures with a message for people when the registry refuses or is
+/// away; never removes from the store what the registry still holds.
+public protocol WebRepositoryDeleting: Sendable {
+    /// Deletes `tags` of `repository` (`ns/name`) in `registry`.
+    func deleteTags(_ tags: [String], in repository: String, registry: String, by caller: Caller) async throws
+        -> WebDeletionOutcome
+    /// Deletes `repository` with all its tags.
+    func deleteRepository(_ repository: String, registry: String, by caller: Caller) async throws
+        -> WebDeletionOutcome
+}
+
+/// One registry's state for the admin page.
+public struct WebRegistryStatus: Sendable, Hashable {
+    /// Its configured name.
+    public var name: String
+    /// Its API URL.
+    public var url: String
+    /// Whether `/v2/` answered at the last probe.
+    public var isReachable: Bool
+    /// When the catalog was last synced, if ever.
+    public var lastSync: Date?
+    /// What the last sync or probe said went wrong, if anything.
+    public var problem: String?
+
+    /// Creates a status.
+    public init(name: String, url: String, isReachable: Bool, lastSync: Date?, problem: String?) {
+        self.name = name
+        self.url = url
+        self.isReachable = isReachable
+        self.lastSync = lastSync
+        self.problem = problem
+    }
+}
+
+/// The registries' state and the "sync now" button of the admin page.
+///
+/// Contract: `statuses` never throws (an unreachable registry is a status); `syncNow` runs or starts a catalog
+/// sync of one registry and throws a message for people when it cannot.
+public protocol WebRegistryOperations: Sendable {
+    /// Every configured registry's state.
+    func statuses() async -> [WebRegistryStatus]
+    /// Syncs `name`'s catalog now.
+    func syncNow(_ name: String) async throws
 }

@@ -70,7 +70,9 @@ final class WebFixture: Sendable {
             teams: TeamAdministration(store: store), namespaces: NamespaceAdministration(store: store),
             repositories: RepositoryAdministration(store: store),
             search: SearchService(store: store, anonymousBrowsing: anonymousBrowsing), stars: StarService(store: store),
-            tokens: ApplicationTokenService(store: store, maxPerUser: 100), audit: AuditQueries(store: store))
+            tokens: ApplicationTokenService(store: store, maxPerUser: 100), audit: AuditQueries(store: store),
+            robots: RobotAccountService(store: store),
+            webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) })
         let logger = Logger(label: "test", level: .error, sink: DiscardingLogSink())
         ui = WebUI(
             settings: WebUISettings(
