@@ -18,7 +18,7 @@ public struct WebSessionTimeouts: Sendable, Hashable {
 }
 
 /// A web session that `WebSessionService.resolve` accepted: the signed-in account as of this request.
-public struct ActiveWebSession: Sendable, Hashable {
+public struct ActiveWebSession: Sendable, Hashable, CustomStringConvertible {
     /// The stored session's id (not a secret: the sessions list shows it).
     public var id: WebSession.ID
     /// The signed-in account, read in the same transaction as the session (enabled).
@@ -34,6 +34,9 @@ public struct ActiveWebSession: Sendable, Hashable {
 
     /// The account acting through this session.
     public var caller: Caller { Caller.user(user) }
+
+    /// A log-safe summary: never the CSRF token.
+    public var description: String { "ActiveWebSession(\(id), \(user.username))" }
 
     /// Whether `token` is this session's CSRF token, compared in constant time.
     public func acceptsCSRFToken(_ token: String) -> Bool { ConstantTime.equals(token, csrfToken) }

@@ -92,16 +92,22 @@ import Testing
         await fixture.close()
     }
 
-    @Test func concurrentAttemptsCreateOnlyOneAdministrator() async throws {
+    @Test func concurrentAttemptsFromTwoInstancesCreateOnlyOneAdministrator() async throws {
         let fixture = try await Fixture.make()
-        let setup = setup(fixture)
-        let setupCode = try #require(try await setup.issueCode())
+        // A second server process on the same database file: its own connections, its own code.
+        let otherStore = try await SQLiteStore.open(
+            SQLiteConfiguration(location: .file(fixture.directory.appendingPathComponent("db.sqlite3").path)))
+        let instances = [setup(fixture), FirstRunSetup(store: otherStore, hashing: Fixture.pool)]
+        let codes = [
+            try #require(try await instances[0].issueCode()), try #require(try await instances[1].issueCode()),
+        ]
+        let attempts = [("first", 0, 0), ("second", 1, 1), ("third", 0, 1), ("fourth", 1, 0)]
         let outcomes = await withTaskGroup(of: AdministrationError.Code?.self) { group in
-            for name in ["first", "second", "third"] {
+            for (name, instance, code) in attempts {
                 group.addTask {
                     do {
-                        _ = try await setup.createAdministrator(
-                            code: setupCode, username: name, password: Password("a long secret"), email: nil)
+                        _ = try await instances[instance].createAdministrator(
+                            code: codes[code], username: name, password: Password("a long secret"), email: nil)
                         return nil
                     } catch let error as AdministrationError {
                         return error.code
@@ -116,6 +122,7 @@ import Testing
         #expect(outcomes.compactMap { $0 }.allSatisfy { $0 == .setupAlreadyDone })
         #expect(try await fixture.store.read { try $0.countUsers() } == 1)
         #expect(try await fixture.store.read { try $0.countAdmins() } == 1)
+        await otherStore.close()
         await fixture.close()
     }
 }

@@ -63,6 +63,7 @@ extension ServiceFixture {
             #expect(started.cookieValue != other.cookieValue && started.session.id != other.session.id)
             #expect(started.session.csrfToken != other.session.csrfToken)
             #expect(!"\(started)".contains(started.cookieValue))
+            #expect(!"\(started.session)".contains(started.session.csrfToken))
 
             let resolved = try #require(try await service.resolve(started.cookieValue))
             #expect(resolved.id == started.session.id && resolved.user.id == alice.id)
