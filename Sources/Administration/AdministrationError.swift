@@ -68,8 +68,8 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case invalidDescription = "administration.invalid_description"
         /// The account has no live web session with this id (it ended, expired, or is another account's).
         case sessionNotFound = "session.not_found"
-        /// The first-run setup code is not the one the server printed (or was already used).
-        case wrongSetupCode = "setup.wrong_code"
+        /// The first-run setup code was refused: it is not one the server printed, or it was already used.
+        case setupCodeRejected = "setup.code_rejected"
         /// First-run setup is over: an account exists, so the first administrator cannot be created this way.
         case setupAlreadyDone = "setup.already_done"
     }

@@ -64,7 +64,7 @@ public struct FirstRunSetup: Sendable {
     /// setup code in the same transaction, so a code works once and only one administrator is ever made this
     /// way. Audited as `setup.administrator_created`.
     ///
-    /// - Throws: `AdministrationError` `.setupAlreadyDone` once an account exists, `.wrongSetupCode`, or the
+    /// - Throws: `AdministrationError` `.setupAlreadyDone` once an account exists, `.setupCodeRejected`, or the
     ///   account rules' codes (`account.invalid_username`, `account.invalid_password`, `account.invalid_email`).
     public func createAdministrator(code: String, username: String, password: Password, email: String?) async throws
         -> AccountDetails
@@ -105,7 +105,7 @@ public struct FirstRunSetup: Sendable {
         }
         guard let hash, try reader.setupCodeExists(hash: hash) else {
             throw AdministrationError(
-                .wrongSetupCode, "that is not the setup code the server printed in its log at start")
+                .setupCodeRejected, "that is not the setup code the server printed in its log at start")
         }
     }
 }

@@ -43,7 +43,7 @@ import Testing
                 await code {
                     try await setup.createAdministrator(
                         code: attempt, username: "root", password: Password("a long secret"), email: nil)
-                } == .wrongSetupCode, "\(attempt)")
+                } == .setupCodeRejected, "\(attempt)")
         }
         #expect(try await setup.isNeeded())
         await fixture.close()
