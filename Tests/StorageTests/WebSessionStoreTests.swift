@@ -1,8 +1,9 @@
 import Foundation
-import SQLiteStorage
 import Storage
 import TestSupport
 import Testing
+
+@testable import SQLiteStorage
 
 /// A clock the store reads and a test moves (no sleeps).
 private final class StoreClock: @unchecked Sendable {
@@ -225,5 +226,37 @@ private final class StoreClock: @unchecked Sendable {
             let days = try await store.read { try $0.dailyPulls(ofTag: Tag.ID(42), since: .distantPast) }
             #expect(days.isEmpty)
         }
+    }
+}
+
+@Suite struct WebSessionMigrationTests {
+    @Test func migration13KeepsEarlierPullTotalsAndItsTablesGoWithTheirUserAndTag() throws {
+        let connection = try migratedConnection(through: 12)
+        defer { connection.close() }
+        try connection.exec(
+            """
+            INSERT INTO users (id, username, created_at, updated_at) VALUES (1, 'ann', 0, 0);
+            INSERT INTO teams (id, name, created_at, updated_at) VALUES (1, 't', 0, 0);
+            INSERT INTO namespaces (id, name, team_id, visibility, kind, created_at, updated_at)
+                VALUES (1, 'one', 1, 'public', 'regular', 0, 0);
+            INSERT INTO repositories (id, namespace_id, name, created_at, updated_at) VALUES (7, 1, 'app', 0, 0);
+            INSERT INTO tags (id, repository_id, name, digest, pull_count, created_at, updated_at)
+                VALUES (1, 7, 'a', 'sha256:a', 5, 0, 0);
+            """)
+        let report = try SQLiteMigrator(connection: connection, migrations: SQLiteSchema.migrations, now: { Date() })
+            .migrate()
+        #expect(report.applied.map(\.version).contains(13))
+        #expect(try connection.queryInt("SELECT pull_count FROM tags WHERE id = 1") == 5)
+        #expect(try connection.queryInt("SELECT count(*) FROM tag_pulls_daily") == 0)
+        try connection.exec(
+            """
+            INSERT INTO web_sessions (user_id, secret_hash, csrf_token, created_at, last_seen_at, expires_at)
+                VALUES (1, 'h', 'c', 0, 0, 1);
+            INSERT INTO tag_pulls_daily (tag_id, day, count) VALUES (1, 0, 3);
+            DELETE FROM users WHERE id = 1;
+            DELETE FROM tags WHERE id = 1;
+            """)
+        #expect(try connection.queryInt("SELECT count(*) FROM web_sessions") == 0)
+        #expect(try connection.queryInt("SELECT count(*) FROM tag_pulls_daily") == 0)
     }
 }
