@@ -197,7 +197,8 @@ extension WebUI {
             case .invalidUsername, .usernameTaken: field = "username"
             case .invalidPassword: field = "password"
             case .invalidEmail: field = "email"
-            default: field = error.code.rawValue.hasPrefix("setup.code") ? "code" : "form"
+            case .setupCodeRejected: field = "code"
+            default: field = "form"
             }
             let status: HTTPStatus = field == "code" ? .forbidden : .unprocessableContent
             return try await setupPage(

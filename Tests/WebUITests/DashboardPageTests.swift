@@ -8,7 +8,7 @@ struct DashboardPageTests {
     @Test("A member's dashboard lists their team's namespace and their teams, without administrator figures")
     func memberDashboard() async throws {
         let fixture = try await WebFixture()
-        let page = await try fixture.browser("vera").get("/")
+        let page = try await fixture.browser("vera").get("/")
         #expect(page.status == 200)
         #expect(page.hasElement(id: "my-namespaces"))
         #expect(page.contains("href=\"/namespaces/acme\""))
@@ -25,7 +25,7 @@ struct DashboardPageTests {
                 NewAuditEvent(action: "token.issue", outcome: .denied, actorName: "mallory"))
             _ = try writer.appendAuditEvent(NewAuditEvent(action: "token.issue", outcome: .success, actorName: "carl"))
         }
-        let page = await try fixture.browser("root").get("/")
+        let page = try await fixture.browser("root").get("/")
         #expect(page.hasElement(id: "admin-tiles"))
         #expect(page.contains("<div class=\"figure\">5</div><div class=\"label\">Users</div>"))
         #expect(page.contains("<div class=\"figure\">1</div><div class=\"label\">Token denials, 24 h</div>"))
@@ -66,14 +66,14 @@ struct DashboardPageTests {
         #expect(tagged.contains("href=\"/repositories/acme/api\""))
         let secret = await vera.get("/search?q=vault")
         #expect(!secret.contains("secret/vault"))
-        let root = await try fixture.browser("root").get("/search?q=vault")
+        let root = try await fixture.browser("root").get("/search?q=vault")
         #expect(root.contains("secret/vault"))
     }
 
     @Test("A too short search says so next to the field")
     func shortSearch() async throws {
         let fixture = try await WebFixture()
-        let page = await try fixture.browser("vera").get("/search?q=ab")
+        let page = try await fixture.browser("vera").get("/search?q=ab")
         #expect(page.status == 200)
         #expect(page.contains("aria-invalid=\"true\""))
     }
