@@ -10,7 +10,8 @@ import Testing
 /// are shared with the rest of the suite.
 @Suite(.serialized, .enabled(if: Browser.shouldRun))
 struct BrowserTests {
-    @Test func aFormIsFilledInPostedAndItsAnswerRead() async throws {
+    @Test(arguments: [false, true])
+    func aFormIsFilledInPostedAndItsAnswerRead(pressingEnter: Bool) async throws {
         try await withPages { base in
             try await withBrowser { browser in
                 try await browser.open(base + "/")
@@ -19,7 +20,11 @@ struct BrowserTests {
                 try await field.type("Ada <Lovelace>")
                 #expect(try await field.property("value") as? String == "Ada <Lovelace>")
                 #expect(try await field.attribute("name") == "name")
-                try await browser.find("#send").click()
+                if pressingEnter {
+                    try await field.type(WebElement.Key.enter)
+                } else {
+                    try await browser.find("#send").click()
+                }
                 #expect(try await browser.find("#greeting").text == "Hello, Ada <Lovelace>")
                 #expect(try await browser.find("#method").text == "POST")
                 #expect(try await browser.currentURL == base + "/submit")

@@ -96,7 +96,20 @@ public struct WebElement: Sendable, CustomStringConvertible {
         try await browser.connection.send(.post, path + "/click", what: locator)
     }
 
-    /// Types `text` into the element (focusing it first), after what it already holds.
+    /// Keys `type(_:)` sends as key presses rather than text (WebDriver §17.4.2 code points).
+    public enum Key {
+        /// Enter: submits the form of a focused text field.
+        public static let enter = "\u{E007}"
+        /// Tab: moves the focus to the next control.
+        public static let tab = "\u{E004}"
+        /// Escape: closes a `<dialog>` opened modally.
+        public static let escape = "\u{E00C}"
+        /// Backspace.
+        public static let backspace = "\u{E003}"
+    }
+
+    /// Types `text` into the element (focusing it first), after what it already holds; ``Key`` values in it
+    /// are pressed as keys (`field.type("alice" + WebElement.Key.enter)`).
     public func type(_ text: String) async throws {
         try await browser.connection.send(.post, path + "/value", ["text": text], what: locator)
     }
