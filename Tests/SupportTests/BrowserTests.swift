@@ -76,6 +76,21 @@ struct BrowserTests {
         }
     }
 
+    @Test func aStrictContentSecurityPolicyStopsPageScriptsButNotTheDriver() async throws {
+        try await withPages { base in
+            try await withBrowser { browser in
+                try await browser.open(base + "/strict")
+                // The web UI's policy (no inline script): the page's own script is refused...
+                #expect(try await browser.find("#scripted").text == "written by the server")
+                // ...while the driver's scripts, clicks and screenshots are not pages' scripts and still work.
+                #expect(try await browser.execute("return document.querySelectorAll('p').length", as: Int.self) == 1)
+                try await browser.find("#send").click()
+                #expect(try await browser.find("#greeting").text == "Hello, policy")
+                #expect(try await !browser.screenshotPNG().isEmpty)
+            }
+        }
+    }
+
     @Test(arguments: [Browser.ColorScheme.light, .dark])
     func theColourSchemeDecidesWhichColoursTheStyleSheetGives(scheme: Browser.ColorScheme) async throws {
         try await withPages { base in
@@ -236,6 +251,14 @@ private func withPages(_ body: (String) async throws -> Void) async throws {
         html("<title>Echo</title><p id=cookies>\(escaped(request.headers["Cookie"] ?? ""))</p>")
     }
     router.get("/scheme") { _ in html(schemePage) }
+    router.get("/strict") { _ in
+        var response = html(
+            "<title>Strict</title><p id=scripted>written by the server</p>"
+                + "<script>document.getElementById('scripted').textContent = 'set by script'</script>"
+                + "<form method=post action=/submit><input name=name value=policy><button id=send>Send</button></form>")
+        response.headers.add(name: "Content-Security-Policy", value: strictPolicy)
+        return response
+    }
     router.get("/tall") { _ in
         html(
             "<title>Tall</title><style>body{margin:0}div{height:600px}</style>"
@@ -268,6 +291,11 @@ private let indexPage = """
     <p id=answer>not asked</p>
     </body></html>
     """
+
+/// The web UI's Content-Security-Policy (WebUI.contentSecurityPolicy), copied: this target does not depend on it.
+private let strictPolicy =
+    "default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; "
+    + "form-action 'self'; frame-ancestors 'none'; base-uri 'none'"
 
 private let schemePage = """
     <!doctype html>
