@@ -202,6 +202,28 @@ struct BrowserTests {
         }
     }
 
+    @Test func aFailureIsDescribedByWhatTheBrowserShowed() async throws {
+        try await withPages { base in
+            try await withBrowser { browser in
+                try await browser.open(base + "/")
+                try await browser.find("#delete").click()
+                let withDialog = await browser.describeFailure()
+                #expect(withDialog.contains("open dialog: Delete the tag?"))
+                try await browser.dismissAlert()
+
+                try await browser.open(base + "/next")
+                let description = await browser.describeFailure()
+                #expect(description.contains("address: \(base)/next"))
+                #expect(description.contains("title: Next"))
+                #expect(description.contains("text: Next page"))
+                let line = try #require(description.split(separator: "\n").first { $0.contains("screenshot: ") })
+                let file = String(line.split(separator: "screenshot: ").last ?? "")
+                #expect(file.hasPrefix(Browser.screenshotDirectory.path + "/failure-"))
+                #expect(FileManager.default.fileExists(atPath: file))
+            }
+        }
+    }
+
     @Test func closingEndsTheDriverAndRemovesTheProfile() async throws {
         guard let browser = try await Browser.start() else { return }
         let log = browser.logFile

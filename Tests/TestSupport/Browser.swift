@@ -266,8 +266,9 @@ public final class Browser: @unchecked Sendable {
 }
 
 /// Starts a browser (see ``Browser/start(javascript:colorScheme:width:height:arguments:)``), runs `body`
-/// with it, and closes it whether `body` returned or threw. Without Chromium it skips `body` with a loud
-/// line, except under `CI=true`, where it throws.
+/// with it, and closes it whether `body` returned or threw; when it threw, first prints what the browser
+/// showed (``Browser/describeFailure()``). Without Chromium it skips `body` with a loud line, except under
+/// `CI=true`, where it throws.
 public func withBrowser(
     javascript: Bool = true, colorScheme: Browser.ColorScheme = .light, width: Int = 1280, height: Int = 900,
     arguments: [String] = [], _ body: (Browser) async throws -> Void
@@ -279,6 +280,7 @@ public func withBrowser(
     do {
         try await body(browser)
     } catch {
+        FileHandle.standardError.write(Data((await browser.describeFailure() + "\n").utf8))
         await browser.close()
         throw error
     }

@@ -1,4 +1,5 @@
 import Foundation
+import Synchronization
 
 // Screenshots as PNG files, for people to look at (the issue keeps the key ones under docs/screenshots/);
 // tests assert on the DOM, never on pixels.
@@ -88,4 +89,28 @@ extension Browser {
         }
         return png
     }
+
+    /// What the browser shows, for a failed test's output: the address, the title, the start of the visible
+    /// text, and a full-page screenshot written as `failure-<n>.png` into ``screenshotDirectory`` (numbered
+    /// per test process). Never throws: each part that fails is left out.
+    public func describeFailure() async -> String {
+        var lines = ["*** The browser showed, when the test failed:"]
+        // An open dialog blocks every other command until it is answered.
+        if let dialog = try? await alertText { lines.append("    open dialog: \(dialog)") }
+        lines.append("    address: " + ((try? await currentURL) ?? "(unknown)"))
+        if let title = try? await title { lines.append("    title: \(title)") }
+        if let text = try? await execute("return document.body ? document.body.innerText : ''", as: String.self) {
+            lines.append("    text: " + text.prefix(1500).split(separator: "\n").joined(separator: "\n          "))
+        }
+        let number = failureScreenshots.add(1, ordering: .relaxed).newValue
+        if let file = try? await screenshot(named: "failure-\(number)") {
+            lines.append("    screenshot: \(file.path)")
+        }
+        lines.append("    the end of the driver's log:")
+        lines.append(logTail(1500))
+        return lines.joined(separator: "\n")
+    }
 }
+
+/// How many failure screenshots this process has written, for their names.
+private let failureScreenshots = Atomic<Int>(0)
