@@ -173,7 +173,8 @@ public final class Browser: @unchecked Sendable {
             "--force-device-scale-factor=1",
             "--lang=en-US",
             // Nothing leaves the machine: no component updates, pings or background fetches, and no name
-            // resolves but localhost and loopback addresses (the rules apply to address literals too).
+            // resolves but localhost and loopback addresses (the rules match address literals too, so
+            // 127.0.0.1 must be excluded explicitly).
             "--disable-background-networking", "--disable-component-update", "--disable-sync",
             "--disable-domain-reliability", "--no-pings", "--disable-breakpad", "--disable-extensions",
             "--no-first-run", "--no-default-browser-check",
