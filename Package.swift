@@ -157,7 +157,8 @@ var targets: [Target] = [
         name: "WebUITests",
         dependencies: [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
-            "ProviderTesting", "TestSupport",
+            "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
+            "RegistryClient", "Authorization",
         ],
         swiftSettings: strictness),
     .testTarget(

@@ -263,6 +263,9 @@ extension WebUI {
     func mappingContentErrors(_ body: () async throws -> WebResponse) async throws -> WebResponse {
         do {
             return try await body()
+        } catch let error as AdministrationError where error.denial == .loginRequired {
+            // A visitor asking for a protected namespace: sign in and come back, rather than a dead end.
+            throw SignInRequired()
         } catch let error as AdministrationError {
             throw error
         } catch let error as WebError {

@@ -12,14 +12,30 @@ extension WebUI {
 
     var namespaceRoutes: [WebRoute] {
         [
-            .get("/namespaces", .anyone) { request in try await namespaceList(request) },
-            .get("/namespaces/new", .signedIn) { request in try await newNamespacePage(request) },
-            .post("/namespaces/new", .signedIn) { request in try await createNamespace(request) },
-            .get("/namespaces/:ns", .anyone) { request in try await namespacePage(request) },
-            .get("/namespaces/:ns/edit", .signedIn) { request in try await editNamespacePage(request) },
-            .post("/namespaces/:ns/edit", .signedIn) { request in try await editNamespace(request) },
-            .get("/namespaces/:ns/delete", .signedIn) { request in try await deleteNamespacePage(request) },
-            .post("/namespaces/:ns/delete", .signedIn) { request in try await deleteNamespace(request) },
+            .get("/namespaces", .anyone) { request in
+                try await mappingContentErrors { try await namespaceList(request) }
+            },
+            .get("/namespaces/new", .signedIn) { request in
+                try await mappingContentErrors { try await newNamespacePage(request) }
+            },
+            .post("/namespaces/new", .signedIn) { request in
+                try await mappingContentErrors { try await createNamespace(request) }
+            },
+            .get("/namespaces/:ns", .anyone) { request in
+                try await mappingContentErrors { try await namespacePage(request) }
+            },
+            .get("/namespaces/:ns/edit", .signedIn) { request in
+                try await mappingContentErrors { try await editNamespacePage(request) }
+            },
+            .post("/namespaces/:ns/edit", .signedIn) { request in
+                try await mappingContentErrors { try await editNamespace(request) }
+            },
+            .get("/namespaces/:ns/delete", .signedIn) { request in
+                try await mappingContentErrors { try await deleteNamespacePage(request) }
+            },
+            .post("/namespaces/:ns/delete", .signedIn) { request in
+                try await mappingContentErrors { try await deleteNamespace(request) }
+            },
         ] + webhookRoutes
     }
 
