@@ -122,7 +122,9 @@ func activityTable(_ events: [AuditEvent], id: String, now: Date = Date()) -> No
                             if event.outcome != .success { " " + badge(event.outcome.rawValue, "danger") }
                         }
                         td(.class("hide-narrow")) { truncated(event.target ?? "", keep: 48) }
-                        td(.class("hide-narrow truncate")) { truncated(event.detail ?? "", keep: 60) }
+                        td(.class("hide-narrow")) {
+                            span(.class("truncate"), .title(event.detail ?? "")) { event.detail ?? "" }
+                        }
                     }
                 }
             }
@@ -158,11 +160,16 @@ func sortHeader(
 /// Pulls per day of the last 30 days as a small bar chart: inline SVG with an `aria-label` summary, and the
 /// numbers in a visually hidden table for screen readers (ui-design.md "Charts").
 func pullsChart(_ days: [DailyPulls], endingOn end: Date = Date(), id: String = "pulls-chart") -> Node {
+    pullsChart(points: days.map { ($0.day, $0.count) }, endingOn: end, id: id)
+}
+
+/// The chart from (day, pulls) points; days outside the 30 shown are left out, several points of one day add up.
+func pullsChart(points: [(day: Date, count: Int)], endingOn end: Date = Date(), id: String = "pulls-chart") -> Node {
     let calendar = UTCDays()
     let last = calendar.start(of: end)
     let series: [(Date, Int)] = (0..<30).map { offset in
         let day = last.addingTimeInterval(Double(offset - 29) * 86400)
-        return (day, days.filter { calendar.start(of: $0.day) == day }.reduce(0) { $0 + $1.count })
+        return (day, points.filter { calendar.start(of: $0.day) == day }.reduce(0) { $0 + $1.count })
     }
     let total = series.reduce(0) { $0 + $1.1 }
     let peak = series.max { $0.1 < $1.1 }
@@ -174,6 +181,9 @@ func pullsChart(_ days: [DailyPulls], endingOn end: Date = Date(), id: String = 
     let (width, height, gap) = (300, 48, 2)
     let barWidth = width / 30 - gap
     let top = max(1, peak?.1 ?? 1)
+    guard total > 0 else {
+        return div(.class("pulls"), .id(id)) { p(.class("muted small")) { summary } }
+    }
     return div(.class("pulls"), .id(id)) {
         svg(
             .class("chart"), .custom("viewBox", "0 0 \(width) \(height)"), .custom("width", "100%"),

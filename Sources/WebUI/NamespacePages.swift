@@ -147,8 +147,10 @@ extension WebUI {
                                         td { visibilityBadge(namespace.visibility) }
                                         td(.class("hide-narrow")) { namespaceTeam(namespace) }
                                         td(.class("num")) { WebFormat.count(namespace.repositoryCount) }
-                                        td(.class("hide-narrow truncate")) {
-                                            truncated(namespace.description ?? "", keep: 80)
+                                        td(.class("hide-narrow")) {
+                                            span(.class("truncate"), .title(namespace.description ?? "")) {
+                                                namespace.description ?? ""
+                                            }
                                         }
                                         if query.isEmpty { td { timeAgo(namespace.createdAt) } }
                                     }
@@ -207,7 +209,7 @@ extension WebUI {
                 breadcrumb: [Crumb("Namespaces", Link("/namespaces")), Crumb(namespace.name)], section: .namespaces,
                 actions: actions
             ) {
-                dl(.class("facts"), .id("namespace-facts")) {
+                dl(.class("facts spaced"), .id("namespace-facts")) {
                     dt { "Visibility" }
                     dd { visibilityBadge(namespace.visibility) }
                     dt { "Team" }

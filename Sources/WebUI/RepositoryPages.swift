@@ -125,7 +125,7 @@ extension WebUI {
                     pullsChart(pulls)
                 }
                 if context.may.mayEditRepositories {
-                    details(.id("edit-description")) {
+                    details(.id("edit-description"), .class("editbox")) {
                         summary { info.description == nil ? "Add a description" : "Edit description" }
                         postForm(
                             action: context.address.subpage("description"), csrf: request.csrfToken,
@@ -195,14 +195,18 @@ extension WebUI {
             table(.id("tags")) {
                 thead {
                     tr {
-                        if selectable {
-                            th(.class("check")) {
-                                input(
-                                    .type("checkbox"), .data("data-select-all", "tag"), .class("js-only"),
-                                    .ariaLabel("Select every tag on this page"))
+                        th {
+                            if selectable {
+                                label(.class("tagpick")) {
+                                    input(
+                                        .type("checkbox"), .data("data-select-all", "tag"), .class("js-only"),
+                                        .ariaLabel("Select every tag on this page"))
+                                    "Tags"
+                                }
+                            } else {
+                                "Tags"
                             }
                         }
-                        th { "Tags" }
                         th { "Digest" }
                         th(.class("hide-narrow")) { "Type" }
                         th(.class("num")) { "Size" }
@@ -217,7 +221,6 @@ extension WebUI {
                         let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
                         let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
                         tr(.data("data-digest", group.digest)) {
-                            if selectable { td(.class("check")) { "" } }
                             td(.class("name")) {
                                 span(.class("taglist")) {
                                     for tag in group.tags {

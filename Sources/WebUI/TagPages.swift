@@ -142,7 +142,7 @@ extension WebUI {
                     p {
                         "The registry deletes images by digest, so this deletes "
                         strong { "\(plan.groups.count) image\(plan.groups.count == 1 ? "" : "s")" }
-                        " and every tag on them: "
+                        plan.groups.count == 1 ? " and every tag on it: " : " and every tag on them: "
                         strong(.id("going-tags")) { all.joined(separator: ", ") }
                         "."
                     }

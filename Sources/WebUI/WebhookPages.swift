@@ -308,8 +308,10 @@ extension WebUI {
             td { code { delivery.event.rawValue } }
             td { badge(delivery.state.rawValue, tone) }
             td(.class("num")) { delivery.lastStatus.map(String.init) ?? "—" }
-            td(.class("hide-narrow truncate")) {
-                truncated(delivery.lastError ?? delivery.responseExcerpt ?? "", keep: 60)
+            td(.class("hide-narrow")) {
+                span(.class("truncate"), .title(delivery.lastError ?? delivery.responseExcerpt ?? "")) {
+                    delivery.lastError ?? delivery.responseExcerpt ?? ""
+                }
             }
             td(.class("num hide-narrow")) { String(delivery.attempts) }
             if may.mayManageWebhooks {

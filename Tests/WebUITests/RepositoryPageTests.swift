@@ -23,7 +23,7 @@ struct RepositoryPageTests {
         #expect(page.contains("3.0 MiB"))
         #expect(page.contains("title=\"\(fixture.digestB)\""))
         #expect(page.hasElement(id: "pulls-chart"))
-        #expect(page.contains("aria-label=\"No pulls in the last 30 days\""))
+        #expect(page.contains("No pulls in the last 30 days"))
         #expect(page.hasElement(id: "tags-form") == mayDelete)
         #expect(page.contains("name=\"tag\" value=\"v1\"") == mayDelete)
         #expect(page.contains("/-/delete\"") == mayDelete)
@@ -214,5 +214,21 @@ struct RepositoryPageTests {
         ])
     func mediaTypes(_ type: String, _ words: String) {
         #expect(MediaTypes.name(type) == words)
+    }
+
+    @Test("The pulls chart is an SVG with a summary label and a hidden table of the 30 days")
+    func pullsChartSummarises() {
+        let end = Date(timeIntervalSince1970: 1_796_601_600)  // 2026-12-07 00:00 UTC
+        let days: [(day: Date, count: Int)] = [
+            (end.addingTimeInterval(-86400), 58), (end.addingTimeInterval(-3 * 86400), 12),
+            (end.addingTimeInterval(-40 * 86400), 999),
+        ]
+        var out: [UInt8] = []
+        pullsChart(points: days, endingOn: end).render(into: &out)
+        let html = String(decoding: out, as: UTF8.self)
+        #expect(html.contains("aria-label=\"70 pulls in the last 30 days, peak 58 on 6 Dec 2026\""))
+        #expect(html.contains("<table class=\"visually-hidden\">"))
+        #expect(html.components(separatedBy: "<rect ").count - 1 == 2)
+        #expect(html.components(separatedBy: "<tr><td>").count - 1 == 30)
     }
 }
