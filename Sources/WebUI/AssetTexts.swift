@@ -210,6 +210,8 @@ extension Assets {
         details.editbox { margin-bottom: 24px; }
         details.editbox > summary { cursor: pointer; color: var(--accent); }
         code.digest { overflow-wrap: anywhere; }
+        td time { white-space: nowrap; }
+        .card p + .copyfield { margin-top: 8px; }
         """#
 
     /// The one script: progressive enhancement only (copy buttons, confirmations, filters, select-all).

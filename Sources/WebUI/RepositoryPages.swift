@@ -207,7 +207,7 @@ extension WebUI {
                                 "Tags"
                             }
                         }
-                        th { "Digest" }
+                        th(.class("hide-narrow")) { "Digest" }
                         th(.class("hide-narrow")) { "Type" }
                         th(.class("num")) { "Size" }
                         th(.class("hide-narrow")) { "Pushed" }
@@ -239,7 +239,7 @@ extension WebUI {
                                     }
                                 }
                             }
-                            td { shortDigest(group.digest) }
+                            td(.class("hide-narrow")) { shortDigest(group.digest) }
                             td(.class("hide-narrow")) {
                                 mediaTypeLabel(first?.mediaType)
                                 if let platforms = first?.platforms, !platforms.isEmpty {

@@ -69,9 +69,10 @@ extension WebUI {
                             if sharing.isEmpty {
                                 span(.class("muted")) { "no other tag" }
                             } else {
-                                for other in sharing {
-                                    a(href: context.address.tag(other), .class("tagpick")) { other }
-                                    " "
+                                span(.class("taglist")) {
+                                    for other in sharing {
+                                        a(href: context.address.tag(other), .class("tagpick")) { other }
+                                    }
                                 }
                             }
                         }
