@@ -196,7 +196,11 @@ extension WebUI {
             }
             throw failure
         }
-        let removed = outcome.removedTags
+        // The registry's own delete notification may reach the event worker and remove the rows before the deletion
+        // records them, so the outcome can name fewer tags than went: every tag the plan saw on a deleted digest went.
+        let deletedDigests = Set(outcome.digests)
+        let planned = plan.groups.filter { deletedDigests.contains($0.digest) }.flatMap { $0.selected + $0.alsoGoing }
+        let removed = Set(outcome.removedTags).union(planned).sorted()
         let message =
             "Deleted \(removed.count) tag\(removed.count == 1 ? "" : "s"): \(removed.joined(separator: ", "))."
         if outcome.repositoryRemoved {
