@@ -140,12 +140,13 @@ extension Node {
 /// A column header that sorts the list: a link to the same list sorted by `field`, flipping the direction when
 /// it is already the sort, with `aria-sort` on the current one.
 func sortHeader(
-    _ text: String, field: String, current: String, descending: Bool, numeric: Bool = false,
+    _ text: String, field: String, current: String, descending: Bool, numeric: Bool = false, hideNarrow: Bool = false,
     link: (String, Bool) -> Link
 ) -> Node {
     let isCurrent = field == current
     let nextDescending = isCurrent ? !descending : false
-    var attributes: [Attribute] = numeric ? [.class("num")] : []
+    let classes = (numeric ? ["num"] : []) + (hideNarrow ? ["hide-narrow"] : [])
+    var attributes: [Attribute] = classes.isEmpty ? [] : [.class(classes.joined(separator: " "))]
     if isCurrent { attributes.append(.custom("aria-sort", descending ? "descending" : "ascending")) }
     return Node.element(
         "th", attributes,

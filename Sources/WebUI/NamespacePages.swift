@@ -133,7 +133,7 @@ extension WebUI {
                                     if query.isEmpty {
                                         sortHeader(
                                             "Created", field: "created_at", current: sort.rawValue,
-                                            descending: descending
+                                            descending: descending, hideNarrow: true
                                         ) { listLink(nil, sort: $0, descending: $1) }
                                     }
                                 }
@@ -152,7 +152,7 @@ extension WebUI {
                                                 namespace.description ?? ""
                                             }
                                         }
-                                        if query.isEmpty { td { timeAgo(namespace.createdAt) } }
+                                        if query.isEmpty { td(.class("hide-narrow")) { timeAgo(namespace.createdAt) } }
                                     }
                                 }
                             }

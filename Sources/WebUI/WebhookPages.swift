@@ -211,13 +211,20 @@ extension WebUI {
 
     // MARK: - One webhook
 
+    /// The webhook the address names, its namespace, the service as the caller, and what the caller may do.
+    private func webhookInContext(_ request: WebRequest) async throws
+        -> (String, Webhook.ID, WebhookAdministration, WebhookSummary, NamespacePermissions)
+    {
+        let name = request.parameter("ns")
+        let id = try webhookID(request)
+        let service = services.webhooks(request.caller)
+        let webhook = try await service.show(id, in: name)
+        return (name, id, service, webhook, try await services.namespaces.permissions(in: name, by: request.caller))
+    }
+
     func webhookPage(_ request: WebRequest) async throws -> WebResponse {
         try await mappingContentErrors {
-            let name = request.parameter("ns")
-            let id = try webhookID(request)
-            let service = services.webhooks(request.caller)
-            let webhook = try await service.show(id, in: name)
-            let may = try await services.namespaces.permissions(in: name, by: request.caller)
+            let (name, id, service, webhook, may) = try await webhookInContext(request)
             let page = request.pageNumber
             let deliveries = try await service.deliveries(of: id, in: name, offset: (page - 1) * 25, limit: 25)
             var actions: [Node] = []
@@ -355,11 +362,7 @@ extension WebUI {
 
     func deleteWebhookPage(_ request: WebRequest) async throws -> WebResponse {
         try await mappingContentErrors {
-            let name = request.parameter("ns")
-            let id = try webhookID(request)
-            let service = services.webhooks(request.caller)
-            let webhook = try await service.show(id, in: name)
-            let may = try await services.namespaces.permissions(in: name, by: request.caller)
+            let (name, id, service, webhook, may) = try await webhookInContext(request)
             guard may.mayCreateWebhooks else {
                 throw WebError.forbidden(
                     "Only owners of the namespace's team (and administrators) may delete webhooks.")
