@@ -78,9 +78,10 @@ struct WebRegistryDeletion: WebRepositoryDeleting {
         case .notAtRegistry: return WebDeletionFailure(.notFound, message, completed: completed)
         case .invalidName, .partial: return WebDeletionFailure(.refused, message, completed: completed)
         case .registryRefused:
-            let code = error.registryError?.code
-            let kind: WebDeletionFailure.Kind = code == .unreachable || code == .timeout ? .unavailable : .refused
-            return WebDeletionFailure(kind, message, completed: completed)
+            let registryCode = error.registryError?.code
+            let code: WebDeletionFailure.Code =
+                registryCode == .unreachable || registryCode == .timeout ? .unavailable : .refused
+            return WebDeletionFailure(code, message, completed: completed)
         }
     }
 }

@@ -211,6 +211,8 @@ extension Assets {
         details.editbox > summary { cursor: pointer; color: var(--accent); }
         code.digest { overflow-wrap: anywhere; }
         td time { white-space: nowrap; }
+        fieldset.field { border: 0; padding: 0; margin-left: 0; margin-right: 0; }
+        fieldset.field legend { font-weight: 600; padding: 0; margin-bottom: 4px; }
         .card p + .copyfield { margin-top: 8px; }
         """#
 

@@ -243,13 +243,13 @@ extension WebUI {
     /// errors (by their stable codes) and deletions the registry refused.
     func contentError(_ error: any Error) -> WebError? {
         if let failure = error as? WebDeletionFailure {
-            switch failure.kind {
-            case .denied: return .forbidden(failure.message)
-            case .notFound: return .notFound(failure.message)
+            switch failure.code {
+            case .denied: return .forbidden(failure.reason)
+            case .notFound: return .notFound(failure.reason)
             case .refused:
-                return WebError(status: .unprocessableContent, title: "The registry refused", message: failure.message)
+                return WebError(status: .unprocessableContent, title: "The registry refused", message: failure.reason)
             case .unavailable:
-                return WebError(status: .serviceUnavailable, title: "Registry unavailable", message: failure.message)
+                return WebError(status: .serviceUnavailable, title: "Registry unavailable", message: failure.reason)
             }
         }
         guard let coded = error as? any CodedError else { return nil }

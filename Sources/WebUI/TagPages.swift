@@ -192,7 +192,7 @@ extension WebUI {
                 by: request.caller)
         } catch var failure as WebDeletionFailure {
             if let done = failure.completed, !done.removedTags.isEmpty {
-                failure.message += " Already deleted before that: \(done.removedTags.joined(separator: ", "))."
+                failure.reason += " Already deleted before that: \(done.removedTags.joined(separator: ", "))."
             }
             throw failure
         }
