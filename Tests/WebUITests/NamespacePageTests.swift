@@ -199,4 +199,23 @@ struct NamespacePageTests {
         let refused = await olivia.post("/namespaces/acme/delete", [])
         #expect(refused.status == 409 || refused.status == 422)
     }
+
+    @Test("A namespace's repositories are paginated 25 a page")
+    func repositoriesPaginate() async throws {
+        let fixture = try await WebFixture()
+        try await fixture.store.write { writer in
+            let acme = try writer.namespace(named: "acme")!
+            for index in 0..<30 {
+                _ = try writer.createRepository(name: String(format: "svc-%02d", index), in: acme.id, registry: "local")
+            }
+        }
+        let carl = try await fixture.browser("carl")
+        let first = await carl.get("/namespaces/acme")
+        #expect(first.count("<td class=\"name\"><a href=\"/repositories/acme/") == 25)
+        #expect(first.contains("href=\"/namespaces/acme?page=2\""))
+        let second = await carl.get("/namespaces/acme?page=2")
+        #expect(second.status == 200)
+        #expect(second.count("<td class=\"name\"><a href=\"/repositories/acme/") == 7)
+        #expect(second.contains("26–32 of 32"))
+    }
 }
