@@ -174,7 +174,7 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI",
         ],
         swiftSettings: strictness),
     .testTarget(
