@@ -157,7 +157,8 @@ var targets: [Target] = [
         name: "WebUITests",
         dependencies: [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
-            "ProviderTesting", "TestSupport",
+            "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
+            "RegistryClient", "Authorization",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -174,7 +175,7 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -259,7 +260,7 @@ var targets: [Target] = [
         dependencies: [
             "Administration", "ApplicationTokens", "Configuration", "CryptoCore", "Diagnostics", "HTTPClient",
             "HTTPCore", "HTTPServer", "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore",
-            "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks",
+            "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks", "WebUI",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

@@ -126,6 +126,19 @@ public struct RepositoryAdministration: Sendable {
         }
     }
 
+    /// Pulls per UTC day of the repository at `path` since `since` (days with pulls only, oldest first), if the
+    /// actor may see it: the repository page's chart.
+    public func dailyPulls(of path: RepositoryPath, registry: String? = nil, since: Date, by actor: Caller)
+        async throws -> [DailyPulls]
+    {
+        let settings = settings
+        return try await store.read { reader in
+            let acting = try ResolvedCaller(actor, in: reader)
+            let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
+            return try reader.dailyPulls(ofRepository: repository.id, since: since)
+        }
+    }
+
     /// Changes the description of the repository at `path` (admins and the namespace team's owners).
     public func updateDescription(
         _ description: String?, of path: RepositoryPath, registry: String? = nil, by actor: Caller

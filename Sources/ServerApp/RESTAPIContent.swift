@@ -52,19 +52,9 @@ struct RegistryDeletionBridge: APIRepositoryDeleting {
         registry name: String, caller: APICaller,
         _ body: (RepositoryDeletion, Principal) async throws -> DeletionResult
     ) async throws -> APIDeletionOutcome {
-        // Rows recorded before registries had names carry '' : the only configured registry holds them.
-        let registries = wiring.configuration.registries
-        guard
-            let registry = registries.first(where: { $0.name == name })
-                ?? (name.isEmpty && registries.count == 1 ? registries.first : nil),
-            wiring.clients[registry.name] != nil
-        else {
+        guard let deletion = RegistryDeletions(wiring: wiring, store: store).deletion(forRegistry: name) else {
             throw APIError.unavailable("The registry holding this repository is not configured.")
         }
-        let deletion = RepositoryDeletion(
-            registry: registry.name, api: wiring.client(for: registry), store: store,
-            authorization: wiring.authorization, observer: wiring.changeObserver(store: store),
-            logger: wiring.logger.named("deletion"))
         let principal = Principal(
             userID: caller.userID, username: caller.username, isAdmin: caller.isAdmin,
             restriction: caller.restriction, credential: .applicationToken)

@@ -67,7 +67,7 @@ enum ServeCommand {
             configuration.ui.enabled
             ? WebUIAssembly(
                 configuration: configuration, store: store, authority: authority, audit: audit,
-                hashing: context.cpuPool, webhooks: webhooks, logger: logger)
+                hashing: context.cpuPool, webhooks: webhooks, registryClients: registryClients, logger: logger)
             : nil
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,

@@ -6,6 +6,7 @@ import Foundation
 import HTTPCore
 import IdentityCore
 import RESTAPI
+import RegistryCore
 import Storage
 import Threading
 import TokenAuthority
@@ -20,7 +21,9 @@ struct WebUIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, authority: TokenAuthorityAssembly,
-        audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil, logger: Logger
+        audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
+        registryClients: [String: any RegistryAPI] = [:],
+        logger: Logger
     ) {
         let sealer = webhooks?.sealer
         let worker = webhooks?.worker
@@ -51,7 +54,9 @@ struct WebUIAssembly {
             webhooks: { caller in
                 WebhookAdministration(
                     store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
-            })
+            },
+            deleter: WebRegistryDeletion.make(
+                configuration: configuration, clients: registryClients, store: store, logger: logger))
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: configuration.server.publicURL, productName: configuration.ui.productName,

@@ -199,6 +199,22 @@ extension Assets {
           .facts dd { margin-bottom: 8px; }
           .truncate { max-width: 16ch; }
         }
+
+        /* Namespace, repository and tag pages */
+        .facts.spaced { margin-bottom: 24px; }
+        .taglist { display: flex; flex-wrap: wrap; gap: 4px 12px; }
+        .tagpick { display: inline-flex; align-items: center; gap: 4px; white-space: nowrap; }
+        .tagpick input { margin: 0; }
+        .platforms { display: inline-flex; flex-wrap: wrap; gap: 4px; margin-top: 4px; }
+        .tagactions { padding: 12px 16px; align-items: center; }
+        .pulls { margin-top: 12px; }
+        details.editbox { margin-bottom: 24px; }
+        details.editbox > summary { cursor: pointer; color: var(--accent); }
+        code.digest { overflow-wrap: anywhere; }
+        td time { white-space: nowrap; }
+        fieldset.field { border: 0; padding: 0; margin-left: 0; margin-right: 0; }
+        fieldset.field legend { font-weight: 600; padding: 0; margin-bottom: 4px; }
+        .card p + .copyfield { margin-top: 8px; }
         """#
 
     /// The one script: progressive enhancement only (copy buttons, confirmations, filters, select-all).

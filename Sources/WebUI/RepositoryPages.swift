@@ -1,4 +1,303 @@
-// Placeholder: the repository pages are being written; this file is replaced when they land.
+import Administration
+import Foundation
+import HTTPCore
+import Storage
+
+// A repository: its pull command, star, description, tags grouped by digest with multi-select delete, and
+// the pulls chart. The URL scheme (nested names, the global namespace, `/-/` before sub-pages) is described
+// on `RepositoryAddress`; the tag page and the deletion confirmations are in TagPages.swift.
 extension WebUI {
-    var repositoryRoutes: [WebRoute] { [] }
+    /// Digest groups (and tag history entries) per page.
+    static let tagGroupsPerPage = 25
+
+    var repositoryRoutes: [WebRoute] {
+        [
+            .get("/repositories/*path", .anyone) { request in try await repositoryGet(request) },
+            .post("/repositories/*path", .signedIn) { request in try await repositoryPost(request) },
+        ]
+    }
+
+    /// A repository as a page sees it: where it is, what it is, and what the caller may do there.
+    struct RepositoryContext: Sendable {
+        var address: RepositoryAddress
+        var details: RepositoryDetails
+        var may: NamespacePermissions
+        var isGlobal: Bool
+
+        var crumbs: [Crumb] {
+            [
+                Crumb("Namespaces", Link("/namespaces")), Crumb(details.namespace, Link.namespace(details.namespace)),
+                Crumb(details.name, address.link),
+            ]
+        }
+    }
+
+    private func address(_ request: WebRequest) throws -> (RepositoryAddress, [String]) {
+        let registry = request.query("registry").flatMap { $0.isEmpty ? nil : $0 }
+        guard let parsed = RepositoryAddress.parse(request.parameter("path"), registry: registry) else {
+            throw WebError.notFound()
+        }
+        return parsed
+    }
+
+    func repositoryContext(_ request: WebRequest, _ address: RepositoryAddress) async throws -> RepositoryContext {
+        let details = try await services.repositories.show(
+            RepositoryPath(address.fullName), registry: address.registry, by: request.caller)
+        let may = try await services.namespaces.permissions(in: details.namespace, by: request.caller)
+        // Links use the stored full name, so `acme/api` and a global `busybox` both come out right.
+        var canonical = address
+        canonical.fullName = details.fullName
+        return RepositoryContext(
+            address: canonical, details: details, may: may, isGlobal: details.fullName == details.name)
+    }
+
+    func repositoryGet(_ request: WebRequest) async throws -> WebResponse {
+        try await mappingContentErrors {
+            let (address, rest) = try address(request)
+            let context = try await repositoryContext(request, address)
+            switch rest {
+            case []: return try await repositoryPage(request, context)
+            case let parts where parts.count == 2 && parts[0] == "tags":
+                return try await tagPage(request, context, parts[1])
+            case ["delete-tags"]: return try await deleteTagsPage(request, context, tags: tagsQueried(request))
+            case ["delete"]: return try await deleteRepositoryPage(request, context)
+            default: throw WebError.notFound()
+            }
+        }
+    }
+
+    func repositoryPost(_ request: WebRequest) async throws -> WebResponse {
+        try await mappingContentErrors {
+            let (address, rest) = try address(request)
+            let context = try await repositoryContext(request, address)
+            switch rest {
+            case ["star"]: return try await toggleStar(request, context)
+            case ["description"]: return try await changeRepositoryDescription(request, context)
+            case ["delete-tags"]:
+                let tags = request.form.all("tag")
+                if request.form["confirm"] == "yes" { return try await deleteTags(request, context, tags: tags) }
+                return try await deleteTagsPage(request, context, tags: tags)
+            case ["delete"]: return try await deleteRepository(request, context)
+            default: throw WebError.notFound()
+            }
+        }
+    }
+
+    private func tagsQueried(_ request: WebRequest) -> [String] {
+        request.http.head.query.filter { $0.name == "tag" }.map(\.value)
+    }
+
+    // MARK: - The repository page
+
+    func repositoryPage(_ request: WebRequest, _ context: RepositoryContext) async throws -> WebResponse {
+        let info = context.details
+        let page = request.pageNumber
+        let perPage = Self.tagGroupsPerPage
+        let groups = try await services.repositories.tagGroups(
+            of: RepositoryPath(info.fullName), registry: info.registry, offset: (page - 1) * perPage,
+            limit: perPage, by: request.caller)
+        let isStarred =
+            try await request.caller.userID.asyncFlatMap { user in
+                try await services.store.read { try $0.hasStarred(user, info.id) }
+            } ?? false
+        let pulls = try await dailyPulls(of: info, as: request.caller)
+        let host = settings.pullHost(of: info.registry)
+        let allTags = groups.items.flatMap(\.tags)
+        let shownTag = allTags.first { $0.name == "latest" }?.name ?? allTags.first?.name ?? "latest"
+        let mayDelete = context.may.mayDeleteRepositories && !groups.items.isEmpty
+        var actions: [Node] = [starControl(request, context, isStarred: isStarred)]
+        if context.may.mayDeleteRepositories {
+            actions.append(linkButton("Delete repository", to: context.address.subpage("delete"), style: "danger"))
+        }
+        return .page(
+            Page(
+                info.fullName, lede: info.description, breadcrumb: context.crumbs, section: .namespaces,
+                actions: actions
+            ) {
+                section(.class("card"), .id("pull-section")) {
+                    h2 { "Pull" }
+                    copyField("docker pull \(host)/\(info.fullName):\(shownTag)", label: "pull command")
+                    p(.class("muted small")) {
+                        "Registry \(info.registry.isEmpty ? host : info.registry) · "
+                        "\(WebFormat.count(info.tagCount)) tag\(info.tagCount == 1 ? "" : "s") · "
+                        "\(WebFormat.count(info.starCount)) star\(info.starCount == 1 ? "" : "s")"
+                    }
+                    pullsChart(pulls)
+                }
+                if context.may.mayEditRepositories {
+                    details(.id("edit-description"), .class("editbox")) {
+                        summary { info.description == nil ? "Add a description" : "Edit description" }
+                        postForm(
+                            action: context.address.subpage("description"), csrf: request.csrfToken,
+                            .id("description-form")
+                        ) {
+                            descriptionField(info.description, error: nil)
+                            submitButton("Save description", style: "secondary")
+                        }
+                    }
+                }
+                section(.class("card flush"), .id("tags-section")) {
+                    h2 { "Tags" }
+                    if groups.items.isEmpty {
+                        emptyState(
+                            "No tags.", "Push one:", command: "docker push \(host)/\(info.fullName):1.0")
+                    } else if mayDelete {
+                        postForm(
+                            action: context.address.subpage("delete-tags"), csrf: request.csrfToken, .id("tags-form")
+                        ) {
+                            tagTable(groups.items, context, selectable: true)
+                            div(.class("formrow tagactions")) {
+                                submitButton(
+                                    "Delete selected tags", style: "danger small", .data("data-count-for", "tag"),
+                                    .data("data-label", "Delete # tags"), .id("delete-selected"))
+                                span(.class("muted")) {
+                                    "A tag's image goes with it, and so do other tags on the same digest."
+                                }
+                            }
+                        }
+                    } else {
+                        tagTable(groups.items, context, selectable: false)
+                    }
+                    pager(
+                        total: groups.total, page: page, perPage: perPage,
+                        link: {
+                            context.address.link.query([("registry", context.address.registry), ("page", String($0))])
+                        })
+                }
+            })
+    }
+
+    /// The star button (a form, so it works without script), or the count with a sign-in link for visitors.
+    func starControl(_ request: WebRequest, _ context: RepositoryContext, isStarred: Bool) -> Node {
+        let count = WebFormat.count(context.details.starCount)
+        guard request.session != nil else {
+            return a(href: Link("/sign-in").query([("next", request.http.head.target)]), .class("button"), .id("star"))
+            {
+                "☆ Star · \(count)"
+            }
+        }
+        return postForm(
+            action: context.address.subpage("star"), csrf: request.csrfToken, .class("inline"), .id("star-form")
+        ) {
+            hiddenField("starred", isStarred ? "no" : "yes")
+            button(
+                .type("submit"), .class("button"), .id("star"), .custom("aria-pressed", isStarred ? "true" : "false"),
+                .title(isStarred ? "Remove your star" : "Star this repository")
+            ) {
+                isStarred ? "★ Starred · \(count)" : "☆ Star · \(count)"
+            }
+        }
+    }
+
+    /// The tags grouped by digest: one row per digest, its tags together (with checkboxes when deletable).
+    func tagTable(_ groups: [TagDigestGroup], _ context: RepositoryContext, selectable: Bool) -> Node {
+        div(.class("tablewrap")) {
+            table(.id("tags")) {
+                thead {
+                    tr {
+                        th {
+                            if selectable {
+                                label(.class("tagpick")) {
+                                    input(
+                                        .type("checkbox"), .data("data-select-all", "tag"), .class("js-only"),
+                                        .ariaLabel("Select every tag on this page"))
+                                    "Tags"
+                                }
+                            } else {
+                                "Tags"
+                            }
+                        }
+                        th(.class("hide-narrow")) { "Digest" }
+                        th(.class("hide-narrow")) { "Type" }
+                        th(.class("num")) { "Size" }
+                        th(.class("hide-narrow")) { "Pushed" }
+                        th(.class("hide-narrow")) { "Last pulled" }
+                        th(.class("num hide-narrow")) { "Pulls" }
+                    }
+                }
+                tbody {
+                    for group in groups {
+                        let first = group.tags.first
+                        let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
+                        let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
+                        tr(.data("data-digest", group.digest)) {
+                            td(.class("name")) {
+                                span(.class("taglist")) {
+                                    for tag in group.tags {
+                                        if selectable {
+                                            label(.class("tagpick")) {
+                                                input(
+                                                    .type("checkbox"), .name("tag"), .value(tag.name),
+                                                    .ariaLabel("Select tag \(tag.name)"))
+                                                a(href: context.address.tag(tag.name)) { truncated(tag.name, keep: 32) }
+                                            }
+                                        } else {
+                                            a(href: context.address.tag(tag.name), .class("tagpick")) {
+                                                truncated(tag.name, keep: 32)
+                                            }
+                                        }
+                                    }
+                                }
+                            }
+                            td(.class("hide-narrow")) { shortDigest(group.digest) }
+                            td(.class("hide-narrow")) {
+                                mediaTypeLabel(first?.mediaType)
+                                if let platforms = first?.platforms, !platforms.isEmpty {
+                                    br()
+                                    platformList(platforms)
+                                }
+                            }
+                            td(.class("num")) { WebFormat.size(first?.size) }
+                            td(.class("hide-narrow")) {
+                                timeAgo(newest?.updatedAt)
+                                if let by = newest?.pushedByName {
+                                    span(.class("muted")) { " by " + by }
+                                }
+                            }
+                            td(.class("hide-narrow")) { timeAgo(lastPulled) }
+                            td(.class("num hide-narrow")) {
+                                WebFormat.count(group.tags.reduce(0) { $0 + $1.pullCount })
+                            }
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    /// Pulls per day of the repository over the last 30 days.
+    func dailyPulls(of details: RepositoryDetails, as caller: Caller) async throws -> [DailyPulls] {
+        var calendar = Calendar(identifier: .gregorian)
+        calendar.timeZone = TimeZone(identifier: "UTC")!
+        let since = calendar.startOfDay(for: Date()).addingTimeInterval(-29 * 86400)
+        return try await services.repositories.dailyPulls(
+            of: RepositoryPath(details.fullName), registry: details.registry, since: since, by: caller)
+    }
+
+    // MARK: - Changes
+
+    func toggleStar(_ request: WebRequest, _ context: RepositoryContext) async throws -> WebResponse {
+        let starring = request.form["starred"] != "no"
+        let name = context.details.fullName
+        let registry = context.details.registry
+        let result =
+            starring
+            ? try await services.stars.star(name, registry: registry, as: request.caller)
+            : try await services.stars.unstar(name, registry: registry, as: request.caller)
+        return .redirect(
+            context.address.link,
+            Flash(.success, result.isStarred ? "Starred \(name)." : "Removed your star from \(name)."))
+    }
+
+    func changeRepositoryDescription(_ request: WebRequest, _ context: RepositoryContext) async throws -> WebResponse {
+        let text = request.form["description"] ?? ""
+        do {
+            _ = try await services.repositories.updateDescription(
+                text.isEmpty ? nil : text, of: RepositoryPath(context.details.fullName),
+                registry: context.details.registry, by: request.caller)
+        } catch let error as AdministrationError where error.code == .invalidDescription {
+            return .redirect(context.address.link, Flash(.error, WebError.sentence(error.reason)))
+        }
+        return .redirect(context.address.link, Flash(.success, "Description saved."))
+    }
 }

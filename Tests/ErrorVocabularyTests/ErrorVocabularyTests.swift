@@ -17,6 +17,7 @@ import Storage
 import TestSupport
 import Testing
 import TokenAuthority
+import WebUI
 import Webhooks
 
 /// One error type's stable codes, read from its `Code` enum, so a new case is checked without editing
@@ -64,6 +65,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary("ManifestError", ManifestError.Code.self),
     ErrorVocabulary("RegistryAPIError", RegistryAPIError.Code.self),
     ErrorVocabulary(DeletionError.self),
+    ErrorVocabulary(WebDeletionFailure.self),
     ErrorVocabulary("ReconciliationError", ReconciliationError.Code.self),
     ErrorVocabulary(WebhookError.self),
     ErrorVocabulary("ApplicationTokenError", ApplicationTokenErrorCode.self),

@@ -24,7 +24,10 @@ final class WebFixture: Sendable {
     let digestB = "sha256:" + String(repeating: "b", count: 64)
     let sessions: WebSessionService
 
-    init(anonymousBrowsing: Bool = true, publicURL: String = "http://portcullis.test") async throws {
+    init(
+        anonymousBrowsing: Bool = true, publicURL: String = "http://portcullis.test",
+        configure: @Sendable (any Store, inout WebUIServices) -> Void = { _, _ in }
+    ) async throws {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
         _ = try await store.migrate()
         self.store = store
@@ -64,7 +67,7 @@ final class WebFixture: Sendable {
         }
         let hashing = BlockingPool(name: "hash", threads: 1)
         sessions = WebSessionService(store: store)
-        let services = WebUIServices(
+        var services = WebUIServices(
             store: store, sessions: sessions, setup: FirstRunSetup(store: store, hashing: hashing),
             signIn: FixturePasswords(users: users), accounts: AccountAdministration(store: store, hashing: hashing),
             teams: TeamAdministration(store: store), namespaces: NamespaceAdministration(store: store),
@@ -73,6 +76,7 @@ final class WebFixture: Sendable {
             tokens: ApplicationTokenService(store: store, maxPerUser: 100), audit: AuditQueries(store: store),
             robots: RobotAccountService(store: store),
             webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) })
+        configure(store, &services)
         let logger = Logger(label: "test", level: .error, sink: DiscardingLogSink())
         ui = WebUI(
             settings: WebUISettings(
