@@ -32,6 +32,10 @@ extension SQLiteTransaction {
             conditions.append("time < ?")
             values.append(until.sqlValue)
         }
+        if let outcome = filter.outcome {
+            conditions.append("outcome = ?")
+            values.append(outcome.rawValue.sqlValue)
+        }
         let whereClause = conditions.isEmpty ? "" : " WHERE " + conditions.joined(separator: " AND ")
         let total = try count("SELECT count(*) FROM audit_events\(whereClause)", values)
         let events = try auditEvents(

@@ -20,7 +20,8 @@ struct WebUIAssembly {
 
     init(
         configuration: PortcullisConfiguration, store: any Store, authority: TokenAuthorityAssembly,
-        audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil, logger: Logger
+        audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
+        registries: (any WebRegistryOperations)? = nil, logger: Logger
     ) {
         let sealer = webhooks?.sealer
         let worker = webhooks?.worker
@@ -37,7 +38,7 @@ struct WebUIAssembly {
                     .filter { !($0 is ApplicationTokenProvider) },
                 throttle: authority.guessingThrottle),
             linker: MappedIdentityLinker(mapper: authority.mapping.mapper), audit: audit)
-        let services = WebUIServices(
+        var services = WebUIServices(
             store: store, sessions: sessions, setup: setup, signIn: signIn,
             accounts: AccountAdministration(store: store, settings: settings, hashing: hashing),
             teams: TeamAdministration(store: store, settings: settings),
@@ -51,7 +52,8 @@ struct WebUIAssembly {
             webhooks: { caller in
                 WebhookAdministration(
                     store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
-            })
+            }, registries: registries)
+        services.providerHealth = WebProviderHealthPort(providers: authority.providers)
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: configuration.server.publicURL, productName: configuration.ui.productName,

@@ -12,16 +12,20 @@ public struct AuditEventFilter: Sendable, Hashable {
     public var since: Date?
     /// Only events before this time.
     public var until: Date?
+    /// Only events with this outcome.
+    public var outcome: AuditOutcome?
 
     /// Describes a filter; nil conditions match everything.
     public init(
-        actor: String? = nil, action: String? = nil, target: String? = nil, since: Date? = nil, until: Date? = nil
+        actor: String? = nil, action: String? = nil, target: String? = nil, since: Date? = nil, until: Date? = nil,
+        outcome: AuditOutcome? = nil
     ) {
         self.actor = actor
         self.action = action
         self.target = target
         self.since = since
         self.until = until
+        self.outcome = outcome
     }
 }
 
