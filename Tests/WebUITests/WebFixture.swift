@@ -24,7 +24,11 @@ final class WebFixture: Sendable {
     let digestB = "sha256:" + String(repeating: "b", count: 64)
     let sessions: WebSessionService
 
-    init(anonymousBrowsing: Bool = true, publicURL: String = "http://portcullis.test") async throws {
+    init(
+        anonymousBrowsing: Bool = true, publicURL: String = "http://portcullis.test",
+        registries: (any WebRegistryOperations)? = nil, providerHealth: (any WebProviderHealthChecking)? = nil,
+        providers: [WebProvider] = [WebProvider(id: "local", displayName: "Local accounts", type: "local")]
+    ) async throws {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
         _ = try await store.migrate()
         self.store = store
@@ -64,7 +68,7 @@ final class WebFixture: Sendable {
         }
         let hashing = BlockingPool(name: "hash", threads: 1)
         sessions = WebSessionService(store: store)
-        let services = WebUIServices(
+        var services = WebUIServices(
             store: store, sessions: sessions, setup: FirstRunSetup(store: store, hashing: hashing),
             signIn: FixturePasswords(users: users), accounts: AccountAdministration(store: store, hashing: hashing),
             teams: TeamAdministration(store: store), namespaces: NamespaceAdministration(store: store),
@@ -72,14 +76,16 @@ final class WebFixture: Sendable {
             search: SearchService(store: store, anonymousBrowsing: anonymousBrowsing), stars: StarService(store: store),
             tokens: ApplicationTokenService(store: store, maxPerUser: 100), audit: AuditQueries(store: store),
             robots: RobotAccountService(store: store),
-            webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) })
+            webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) },
+            registries: registries)
+        services.providerHealth = providerHealth
         let logger = Logger(label: "test", level: .error, sink: DiscardingLogSink())
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: URL(string: publicURL)!,
                 registries: [WebRegistry(name: "local", pullHost: "registry.test:5000")],
                 anonymousBrowsing: anonymousBrowsing,
-                providers: [WebProvider(id: "local", displayName: "Local accounts", type: "local")]),
+                providers: providers),
             services: services, logger: logger)
         var router = Router(logger: logger)
         router.use(RequestIDMiddleware())
