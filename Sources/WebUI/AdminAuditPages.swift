@@ -160,7 +160,7 @@ extension WebUI {
                                     tbody {
                                         for event in found.items {
                                             tr {
-                                                td {
+                                                td(.class("nowrap")) {
                                                     timeAgo(event.time, now: now)
                                                     if event.count > 1 {
                                                         " "
@@ -172,18 +172,20 @@ extension WebUI {
                                                         }
                                                     }
                                                 }
-                                                td(.class("name")) {
-                                                    truncated(event.actorName ?? "anonymous", keep: 32)
+                                                td(.class("nowrap")) {
+                                                    truncated(event.actorName ?? "anonymous", keep: 24)
                                                 }
                                                 td { code { event.action } }
-                                                td(.class("name hide-narrow")) {
-                                                    truncated(event.target ?? "—", keep: 40)
+                                                td(.class("nowrap hide-narrow")) {
+                                                    truncated(event.target ?? "—", keep: 32)
                                                 }
                                                 td { outcomeBadge(event.outcome) }
                                                 td(.class("hide-narrow")) { code { event.clientIP ?? "—" } }
                                                 td(.class("hide-narrow detail")) {
                                                     if let detail = event.detail {
-                                                        code { truncated(detail, keep: 64) }
+                                                        span(.class("small"), .title(detail)) {
+                                                            String(Self.readableDetail(detail).prefix(120))
+                                                        }
                                                     }
                                                 }
                                             }
@@ -198,6 +200,16 @@ extension WebUI {
                     }
                 }
             })
+    }
+
+    /// An event's detail for people: a JSON object of strings as `key: value, …` (sorted), anything else as
+    /// stored. The whole stored text stays in the tooltip and in the CSV.
+    static func readableDetail(_ detail: String) -> String {
+        guard let object = (try? JSONSerialization.jsonObject(with: Data(detail.utf8))) as? [String: Any] else {
+            return detail
+        }
+        return object.keys.sorted().map { key in "\(key): \(object[key].map { "\($0)" } ?? "")" }
+            .joined(separator: ", ")
     }
 
     func outcomeBadge(_ outcome: AuditOutcome) -> Node {

@@ -125,6 +125,12 @@ extension WebUI {
             })
     }
 
+    private func signInWay(_ provider: WebProvider) -> String {
+        if provider.signsInByRedirect { return "a button on the sign-in page" }
+        if provider.type == "application-tokens" { return "tokens as docker login and API passwords" }
+        return "username and password"
+    }
+
     func syncRegistry(_ request: WebRequest) async throws -> WebResponse {
         let name = request.parameter("name")
         guard let registries = services.registries else {
@@ -179,10 +185,7 @@ extension WebUI {
                                                 div(.class("muted small")) { code { provider.id } }
                                             }
                                             td { badge(provider.type) }
-                                            td {
-                                                provider.signsInByRedirect
-                                                    ? "button on the sign-in page" : "username and password"
-                                            }
+                                            td { signInWay(provider) }
                                             td {
                                                 if let report = health[provider.id] {
                                                     badge(

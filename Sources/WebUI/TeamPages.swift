@@ -195,7 +195,7 @@ extension WebUI {
                                 .id("add-member-form")
                             ) {
                                 textField(
-                                    "username", label: "Add a member", help: "Their username.", required: true,
+                                    "username", label: "Add a member by username", required: true,
                                     autocomplete: "off")
                                 selectField(
                                     "role", label: "Role",
