@@ -258,7 +258,7 @@ var targets: [Target] = [
         dependencies: [
             "Administration", "ApplicationTokens", "Configuration", "CryptoCore", "Diagnostics", "HTTPClient",
             "HTTPCore", "HTTPServer", "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore",
-            "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks",
+            "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks", "WebUI",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

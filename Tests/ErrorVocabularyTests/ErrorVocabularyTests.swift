@@ -17,6 +17,7 @@ import Storage
 import TestSupport
 import Testing
 import TokenAuthority
+import WebUI
 import Webhooks
 
 /// One error type's stable codes, read from its `Code` enum, so a new case is checked without editing
@@ -71,6 +72,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary(RestrictionCodingError.self),
     ErrorVocabulary(AdministrationError.self),
     ErrorVocabulary("SearchError", SearchErrorCode.self),
+    ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the
