@@ -51,7 +51,7 @@ final class WebProviderHealthPort: WebProviderHealthChecking {
     static let cacheLifetime: Duration = .seconds(10)
 
     private let providers: [String: any HealthReporting]
-    private let cache = Mutex<[String: (at: ContinuousClock.Instant, report: WebProviderHealth)]>([:])
+    private let cache = Mutex<[String: (at: ContinuousClock.Instant, report: ProviderHealth)]>([:])
 
     init(providers: [any IdentityProvider]) {
         var reporting: [String: any HealthReporting] = [:]
@@ -61,12 +61,11 @@ final class WebProviderHealthPort: WebProviderHealthChecking {
         self.providers = reporting
     }
 
-    func health(of id: String) async -> WebProviderHealth? {
+    func health(of id: String) async -> ProviderHealth? {
         guard let provider = providers[id] else { return nil }
         let now = ContinuousClock.now
         if let kept = cache.withLock({ $0[id] }), now - kept.at < Self.cacheLifetime { return kept.report }
-        let checked = await provider.checkHealth()
-        let report = WebProviderHealth(isHealthy: checked.isHealthy, message: checked.message)
+        let report = await provider.checkHealth()
         cache.withLock { $0[id] = (now, report) }
         return report
     }

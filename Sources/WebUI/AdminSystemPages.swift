@@ -2,21 +2,8 @@ import Administration
 import Diagnostics
 import Foundation
 import HTTPCore
+import IdentityCore
 import Storage
-
-/// What a provider's health check said.
-public struct WebProviderHealth: Sendable, Hashable {
-    /// Whether it can serve sign-ins now.
-    public var isHealthy: Bool
-    /// What the check saw, for administrators ("the directory answers", the error).
-    public var message: String
-
-    /// Creates a health report.
-    public init(isHealthy: Bool, message: String) {
-        self.isHealthy = isHealthy
-        self.message = message
-    }
-}
 
 /// The identity providers' health for the admin page.
 ///
@@ -24,7 +11,7 @@ public struct WebProviderHealth: Sendable, Hashable {
 /// probe); bounded by the provider's own timeouts, and cheap to call repeatedly (implementations cache).
 public protocol WebProviderHealthChecking: Sendable {
     /// The health of provider `id`, nil when it cannot say.
-    func health(of id: String) async -> WebProviderHealth?
+    func health(of id: String) async -> ProviderHealth?
 }
 
 // Registries (state, last sync, "sync now") and identity providers (configured order, type, health): the
@@ -146,9 +133,9 @@ extension WebUI {
 
     func providersPage(_ request: WebRequest) async throws -> WebResponse {
         let providers = settings.providers
-        var health: [String: WebProviderHealth] = [:]
+        var health: [String: ProviderHealth] = [:]
         if let checker = services.providerHealth {
-            await withTaskGroup(of: (String, WebProviderHealth?).self) { group in
+            await withTaskGroup(of: (String, ProviderHealth?).self) { group in
                 for provider in providers {
                     group.addTask { (provider.id, await checker.health(of: provider.id)) }
                 }

@@ -1,5 +1,6 @@
 import Foundation
 import HTTPCore
+import IdentityCore
 import Storage
 import Synchronization
 import Testing
@@ -80,8 +81,8 @@ final class FixtureRegistries: WebRegistryOperations {
 struct FixtureProviderHealth: WebProviderHealthChecking {
     let message: String
 
-    func health(of id: String) async -> WebProviderHealth? {
-        id == "corp-ldap" ? WebProviderHealth(isHealthy: false, message: message) : nil
+    func health(of id: String) async -> ProviderHealth? {
+        id == "corp-ldap" ? ProviderHealth(isHealthy: false, message: message) : nil
     }
 }
 
