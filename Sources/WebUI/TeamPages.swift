@@ -107,7 +107,7 @@ extension WebUI {
                                         th { "Team" }
                                         th(.class("hide-narrow")) { "Description" }
                                         th(.class("num")) { "Members" }
-                                        th(.class("num")) { "Namespaces" }
+                                        th(.class("num hide-narrow")) { "Namespaces" }
                                         th { "Your role" }
                                     }
                                 }
@@ -119,7 +119,7 @@ extension WebUI {
                                                 truncated(team.description ?? "", keep: 60)
                                             }
                                             td(.class("num")) { WebFormat.count(team.memberCount) }
-                                            td(.class("num")) { WebFormat.count(team.namespaceCount) }
+                                            td(.class("num hide-narrow")) { WebFormat.count(team.namespaceCount) }
                                             td { team.yourRole.map(roleBadge) ?? span(.class("muted")) { "—" } }
                                         }
                                     }
