@@ -48,15 +48,9 @@ extension WebUI {
                 actions: [linkButton("New user", to: Link("/admin/users").fragment("new-user"), style: "primary")],
                 status: status
             ) {
-                getForm(action: Link("/admin/users"), .class("formrow filterbar"), .role("search")) {
-                    div(.class("field")) {
-                        label(.labelFor("user-q"), .class("visually-hidden")) { "Search users" }
-                        input(
-                            .id("user-q"), .type("search"), .name("q"), .value(query),
-                            .custom("placeholder", "Search by username, name or e-mail"))
-                    }
-                    submitButton("Search", style: "secondary")
-                }
+                searchBar(
+                    Link("/admin/users"), id: "user-q", query: query, label: "Search users",
+                    placeholder: "Search by username, name or e-mail")
                 div(.class("card flush"), .id("users")) {
                     if found.items.isEmpty {
                         emptyState("No user matches “\(query)”", "Try part of a username, a name or an e-mail address.")

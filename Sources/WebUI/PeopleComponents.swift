@@ -30,6 +30,17 @@ func credentialStateBadge(revokedAt: Date?, expiresAt: Date?, now: Date = Date()
     return badge("active", "active")
 }
 
+/// A list's search box (`?q=`): a labelled search field and its button, a GET form that changes nothing.
+func searchBar(_ action: Link, id: String, query: String, label labelText: String, placeholder: String) -> Node {
+    getForm(action: action, .class("formrow filterbar"), .role("search")) {
+        div(.class("field")) {
+            label(.labelFor(id), .class("visually-hidden")) { labelText }
+            input(.id(id), .type("search"), .name("q"), .value(query), .custom("placeholder", placeholder))
+        }
+        submitButton("Search", style: "secondary")
+    }
+}
+
 /// How the page states the expiry choices of token and robot forms, in days.
 let expiryChoices: [(days: Int, label: String)] = [
     (7, "7 days"), (30, "30 days"), (90, "90 days"), (180, "180 days"), (365, "1 year"),

@@ -77,15 +77,9 @@ extension WebUI {
                     ? [linkButton("New team", to: Link("/teams").fragment("new-team"), style: "primary")] : [],
                 status: status
             ) {
-                getForm(action: Link("/teams"), .class("formrow filterbar"), .role("search")) {
-                    div(.class("field")) {
-                        label(.labelFor("team-q"), .class("visually-hidden")) { "Search teams" }
-                        input(
-                            .id("team-q"), .type("search"), .name("q"), .value(query),
-                            .custom("placeholder", "Search teams by name or description"))
-                    }
-                    submitButton("Search", style: "secondary")
-                }
+                searchBar(
+                    Link("/teams"), id: "team-q", query: query, label: "Search teams",
+                    placeholder: "Search teams by name or description")
                 div(.class("card flush"), .id("teams")) {
                     if let hint {
                         emptyState("Keep typing", hint)
