@@ -164,10 +164,11 @@ var targets: [Target] = [
         name: "SupportTests",
         dependencies: ["Diagnostics", "Threading", "HTTPClient", "HTTPServer", "HTTPCore", "TestSupport"],
         swiftSettings: strictness),
-    // Child processes with deadlines, free ports, temporary directories: shared by the test targets
-    // that drive real binaries.
+    // Child processes with deadlines, free ports, temporary directories, and a WebDriver client for headless
+    // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
-        name: "TestSupport", dependencies: ["CryptoCore", "SQLiteStorage"], path: "Tests/TestSupport",
+        name: "TestSupport", dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "Diagnostics"],
+        path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
         name: "ServerAppTests",

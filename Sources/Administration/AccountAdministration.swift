@@ -207,7 +207,8 @@ public struct AccountAdministration: Sendable {
     }
 
     /// Enables or disables an account. Users may disable themselves; only admins disable others or
-    /// re-enable. The last enabled administrator cannot be disabled. Disabling revokes refresh tokens.
+    /// re-enable. The last enabled administrator cannot be disabled. Disabling revokes refresh tokens and ends
+    /// web sessions.
     public func setEnabled(_ isEnabled: Bool, for username: String, by actor: Caller) async throws -> AccountSummary {
         let settings = settings, date = now()
         return try await store.write { writer in
@@ -219,7 +220,10 @@ public struct AccountAdministration: Sendable {
                     .lastAdmin, "\(user.username) is the last enabled administrator; make another admin first")
             }
             try writer.setEnabled(isEnabled, for: user.id)
-            if !isEnabled { _ = try writer.revokeRefreshTokens(of: user.id, at: date) }
+            if !isEnabled {
+                _ = try writer.revokeRefreshTokens(of: user.id, at: date)
+                _ = try writer.revokeWebSessions(of: user.id, except: nil, at: date)
+            }
             _ = try writer.appendAuditEvent(
                 acting.audit(isEnabled ? "user.enable" : "user.disable", target: "user:\(user.username)"))
             return AccountSummary(try writer.user(id: user.id) ?? user)
@@ -281,8 +285,12 @@ public struct AccountAdministration: Sendable {
         }
     }
 
-    /// Sets a new password (admins, or the account itself) and revokes the account's refresh tokens.
-    public func setPassword(_ password: Password, for username: String, by actor: Caller) async throws {
+    /// Sets a new password (admins, or the account itself), revokes the account's refresh tokens and ends its
+    /// web sessions but `keeping` (the session of the account changing its own password, so it stays signed in
+    /// there and nowhere else).
+    public func setPassword(
+        _ password: Password, for username: String, by actor: Caller, keeping session: WebSession.ID? = nil
+    ) async throws {
         let hash = try await hashed(password)
         let settings = settings, date = now()
         try await store.write { writer in
@@ -292,6 +300,8 @@ public struct AccountAdministration: Sendable {
             try writer.setPasswordHash(hash, for: user.id)
             // A new password ends every session that the old one started.
             _ = try writer.revokeRefreshTokens(of: user.id, at: date)
+            _ = try writer.revokeWebSessions(
+                of: user.id, except: acting.actor.userID == user.id ? session : nil, at: date)
             _ = try writer.appendAuditEvent(acting.audit("user.password_change", target: "user:\(user.username)"))
         }
     }
@@ -377,9 +387,14 @@ public struct AccountAdministration: Sendable {
     // MARK: - Helpers
 
     private func hashed(_ password: Password) async throws -> String {
+        try await Self.hash(password, on: hashing)
+    }
+
+    /// Checks `password` against the rules and hashes it on `pool` (shared with first-run setup).
+    static func hash(_ password: Password, on pool: BlockingPool) async throws -> String {
         let text = password.text
         try PasswordRules.check(text)
-        return try await hashing.run { try PasswordHash.make(password: text, method: PasswordRules.method) }
+        return try await pool.run { try PasswordHash.make(password: text, method: PasswordRules.method) }
     }
 
     static func user(_ username: String, _ reader: any StoreReading) throws -> User {
@@ -389,7 +404,7 @@ public struct AccountAdministration: Sendable {
         return user
     }
 
-    private static func details(_ user: User, _ reader: any StoreReading) throws -> AccountDetails {
+    static func details(_ user: User, _ reader: any StoreReading) throws -> AccountDetails {
         AccountDetails(
             account: AccountSummary(user), personalNamespace: try reader.personalNamespace(of: user.id)?.name,
             memberships: try reader.memberships(of: user.id).filter { !$0.team.isHidden }.map {

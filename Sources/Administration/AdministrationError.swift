@@ -66,6 +66,12 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case tagNotFound = "repository.tag_not_found"
         /// A description is longer than `AdministrationLimits.descriptionLength` or holds control characters.
         case invalidDescription = "administration.invalid_description"
+        /// The account has no live web session with this id (it ended, expired, or is another account's).
+        case sessionNotFound = "session.not_found"
+        /// The first-run setup code was refused: it is not one the server printed, or it was already used.
+        case setupCodeRejected = "setup.code_rejected"
+        /// First-run setup is over: an account exists, so the first administrator cannot be created this way.
+        case setupAlreadyDone = "setup.already_done"
     }
 
     /// The stable kind of failure.
@@ -84,7 +90,8 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
 
     /// Whether this error means "not found" (a front door answers 404).
     public var isNotFound: Bool {
-        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound, .tagNotFound].contains(code)
+        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound, .tagNotFound, .sessionNotFound]
+            .contains(code)
     }
 
     /// Whether this error is a clash with what exists (a front door answers 409).
@@ -92,7 +99,7 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         [
             .usernameTaken, .teamNameTaken, .namespaceNameTaken, .alreadyMember, .lastOwner, .lastAdmin,
             .ownsNamespaces,
-            .namespaceNotEmpty,
+            .namespaceNotEmpty, .setupAlreadyDone,
         ].contains(code)
     }
 }

@@ -30,6 +30,7 @@ enum SQLiteSchema {
         Migration(version: 10, name: "robot accounts", sql: robotAccounts),
         Migration(version: 11, name: "repository listing index", sql: listingIndexes),
         Migration(version: 12, name: "content counts", sql: contentCounts),
+        Migration(version: 13, name: "web sessions, setup codes and daily pulls", sql: webSessions),
     ]
 
     /// The highest version this binary knows.

@@ -581,6 +581,8 @@ final class SQLiteTransaction: StoreWriting {
                 last_pulled_at = CASE WHEN last_pulled_at IS NULL OR last_pulled_at < ?1 THEN ?1 ELSE last_pulled_at END
             WHERE id = ?2
             """, [date.sqlValue, tagID.sqlValue])
+        // The chart of pulls per day (migration 13): counted by the pull's own day, whatever order events come in.
+        try countDailyPull(ofTag: tagID, at: date)
     }
 
     func star(_ repositoryID: Repository.ID, by userID: User.ID) throws -> Bool {

@@ -140,6 +140,7 @@ enum ServeCommand {
             RegistryCommands.backgroundJobs(
                 configuration: configuration, clients: registryClients, store: store, logger: logger)
             + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
+            + (ui.map { [$0.pruneJob(logger: logger)] } ?? [])
         let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]
         for job in syncJobs + catalogJobs + auditJobs { job.start() }
         webhooks.start()

@@ -78,6 +78,15 @@ struct WebUIAssembly {
         }
     }
 
+    /// Deletes ended and expired browser sessions every hour.
+    func pruneJob(logger: Logger) -> BackgroundJob {
+        let sessions = sessions
+        return BackgroundJob(name: "web-session-prune", interval: .seconds(3600), logger: logger.named("jobs")) {
+            let pruned = try await sessions.prune()
+            if pruned > 0 { logger.info("ended and expired web sessions pruned", ["count": String(pruned)]) }
+        }
+    }
+
     /// The API's session resolver: the UI's cookie, with the session's CSRF token for unsafe methods.
     var apiSessions: any APISessionResolving { WebSessionAPIBridge(sessions: sessions, cookieName: ui.sessionCookie) }
 }

@@ -20,6 +20,7 @@ public struct AuditEventFilter: Sendable, Hashable {
         actor: String? = nil, action: String? = nil, target: String? = nil, since: Date? = nil, until: Date? = nil,
         outcome: AuditOutcome? = nil
     ) {
+        self.outcome = outcome
         self.actor = actor
         self.action = action
         self.target = target

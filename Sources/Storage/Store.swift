@@ -144,6 +144,19 @@ public protocol StoreReading: SearchReading, ContentReading, PeopleReading {
     /// The refresh tokens of a user that are not revoked (expired ones included), oldest first.
     func refreshTokens(of userID: User.ID) throws -> [RefreshToken]
 
+    // MARK: Web sessions, first-run setup, daily pulls
+    /// The web session whose cookie value hashes to this value, if any (revoked and expired ones included).
+    func webSession(secretHash: String) throws -> WebSession?
+    /// The web sessions of a user that are not revoked (expired ones included), newest first.
+    func webSessions(of userID: User.ID) throws -> [WebSession]
+    /// Whether a first-run setup code with this hash is stored.
+    func setupCodeExists(hash: String) throws -> Bool
+    /// The pulls of a repository's tags per UTC day, from the day holding `since` on: days with pulls only,
+    /// oldest first.
+    func dailyPulls(ofRepository id: Repository.ID, since: Date) throws -> [DailyPulls]
+    /// The pulls of one tag per UTC day, from the day holding `since` on: days with pulls only, oldest first.
+    func dailyPulls(ofTag id: Tag.ID, since: Date) throws -> [DailyPulls]
+
     // MARK: Events
     /// The stored event with this event id from this registry, if any.
     func registryEvent(eventID: String, registry: String) throws -> RegistryEvent?
@@ -295,6 +308,25 @@ public protocol StoreWriting: StoreReading {
     /// (or, never used, issued) before `idleBefore` (idle expiry); returns how many were deleted.
     func pruneRefreshTokens(createdBefore: Date, idleBefore: Date) throws -> Int
 
+    // MARK: Web sessions, first-run setup
+    /// Stores a new web session, started and last seen now; `.conflict` on a duplicate hash.
+    func createWebSession(
+        userID: User.ID, secretHash: String, csrfToken: String, expiresAt: Date, client: String?, address: String?
+    ) throws -> WebSession
+    /// Notes that a web session was used at `date` (its last-seen time never moves backwards).
+    func touchWebSession(_ id: WebSession.ID, at date: Date) throws
+    /// Ends a web session (idempotent: the first revocation time is kept).
+    func revokeWebSession(_ id: WebSession.ID, at date: Date) throws
+    /// Ends every live web session of a user but `except`; returns how many were ended.
+    func revokeWebSessions(of userID: User.ID, except: WebSession.ID?, at date: Date) throws -> Int
+    /// Deletes web sessions that were revoked, whose absolute end is before `date`, or, when `lastSeenBefore`
+    /// is given, last seen before it (idle); returns how many were deleted.
+    func pruneWebSessions(before date: Date, lastSeenBefore: Date?) throws -> Int
+    /// Stores the hash of a first-run setup code (storing one twice is no error).
+    func addSetupCode(hash: String, at date: Date) throws
+    /// Deletes every first-run setup code (setup is done).
+    func deleteSetupCodes() throws
+
     // MARK: Events
     /// Stores a registry notification as pending unless this registry's event id is already stored
     /// (idempotent per registry and event id: a duplicate is returned unchanged).
@@ -377,6 +409,11 @@ extension StoreWriting {
     /// Stores a new refresh token without a client description.
     public func createRefreshToken(userID: User.ID, service: String, secretHash: String) throws -> RefreshToken {
         try createRefreshToken(userID: userID, service: service, secretHash: secretHash, client: nil)
+    }
+
+    /// Deletes web sessions that were revoked or whose absolute end is before `date`.
+    public func pruneWebSessions(before date: Date) throws -> Int {
+        try pruneWebSessions(before: date, lastSeenBefore: nil)
     }
 
     /// Creates a visible team without description.

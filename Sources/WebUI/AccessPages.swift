@@ -148,9 +148,9 @@ extension WebUI {
             div(.class("card")) {
                 h1 { "Create the first administrator" }
                 p(.class("muted")) {
-                    "No account exists yet. Enter the setup code the server printed in its log when it started "
-                    code { "setup code" }
-                    ", then choose the administrator's name and password."
+                    "No account exists yet. Enter the one-time setup code from the server's log (the line with "
+                    code { "setup_code=" }
+                    "), then choose the first administrator's name and password."
                 }
                 if let general = errors["form"] {
                     div(.class("flash error"), .role("alert")) { general }
@@ -197,7 +197,8 @@ extension WebUI {
             case .invalidUsername, .usernameTaken: field = "username"
             case .invalidPassword: field = "password"
             case .invalidEmail: field = "email"
-            default: field = error.code.rawValue.hasPrefix("setup.code") ? "code" : "form"
+            case .setupCodeRejected: field = "code"
+            default: field = "form"
             }
             let status: HTTPStatus = field == "code" ? .forbidden : .unprocessableContent
             return try await setupPage(

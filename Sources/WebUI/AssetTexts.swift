@@ -142,7 +142,8 @@ extension Assets {
         .field.invalid input, .field.invalid select, .field.invalid textarea { border-color: var(--danger); }
         .choices { display: flex; flex-wrap: wrap; gap: 8px 16px; }
         .choices label { display: inline-flex; gap: 8px; align-items: center; font-weight: 400; }
-        .formrow { display: flex; gap: 8px; align-items: flex-end; flex-wrap: wrap; }
+        .formrow { display: flex; gap: 8px; align-items: flex-start; flex-wrap: wrap; }
+        .formrow > .button { margin-top: 28px; min-height: 36px; }
         .formrow .field { flex: 1; min-width: 160px; margin-bottom: 0; }
         .narrow { max-width: 480px; }
         .inline { display: inline; }

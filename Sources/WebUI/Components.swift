@@ -94,7 +94,7 @@ func linkButton(_ text: String, to link: Link, style: String = "secondary") -> N
 }
 
 /// "1–25 of 10,432" with previous, next and nearby page links; nothing when everything fits on one page.
-func pager(total: Int, page: Int, perPage: Int, link: (Int) -> Link, isExact: Bool = true) -> Node {
+func pager(total: Int, page: Int, perPage: Int, isExact: Bool = true, link: (Int) -> Link) -> Node {
     let pages = max(1, (total + perPage - 1) / perPage)
     guard total > perPage || page > 1 else { return .empty }
     let first = total == 0 ? 0 : (page - 1) * perPage + 1

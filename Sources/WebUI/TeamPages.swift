@@ -120,7 +120,7 @@ extension WebUI {
                                 }
                             }
                         }
-                        pager(total: total, page: page, perPage: perPage, link: listLink, isExact: isExact)
+                        pager(total: total, page: page, perPage: perPage, isExact: isExact, link: listLink)
                     }
                 }
                 if mayCreate {

@@ -17,7 +17,7 @@ import Testing
         #expect(
             configuration.fragments.map { URL(fileURLWithPath: $0).lastPathComponent } == [
                 "00-server.yaml", "10-storage.yaml", "20-token.yaml", "30-policy.yaml", "40-providers.yaml",
-                "50-registries.yaml", "60-audit.yaml", "60-webhooks.yaml",
+                "50-registries.yaml", "60-audit.yaml", "60-webhooks.yaml", "70-ui.yaml",
             ]
         )
         #expect(configuration.webhooks == WebhookSettings(), "the shipped webhooks fragment states the defaults")

@@ -137,6 +137,16 @@ public final class BackgroundProcess {
         process.waitUntilExit()
     }
 
+    /// Kills the process's whole group with SIGKILL (Foundation starts every child as the leader of a new
+    /// process group, which the processes it starts inherit) and reaps the process; safe to call more than
+    /// once. For servers that start their own children, such as chromedriver and its browser.
+    public func stopGroup() {
+        guard !stopped else { return }
+        stopped = true
+        kill(-process.processIdentifier, SIGKILL)
+        process.waitUntilExit()
+    }
+
     deinit { stop() }
 }
 

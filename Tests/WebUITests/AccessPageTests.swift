@@ -89,4 +89,55 @@ struct AccessPageTests {
         }
         #expect(assets.reduce(0) { $0 + $1.bytes.count } <= 60 * 1024)
     }
+
+    @Test("A hostile username is kept in the form as text, and the password is never sent back")
+    func hostileUsernameIsEscaped() async throws {
+        let fixture = try await WebFixture()
+        var visitor = fixture.visitor
+        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let payload = "\"><script>alert(1)</script>"
+        let page = await visitor.post(
+            "/sign-in", [("username", payload), ("password", "secret-typed-here")], csrf: "visitor-token-0123456789")
+        #expect(page.status == 401)
+        #expect(!page.contains("<script>alert(1)"))
+        #expect(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""))
+        #expect(!page.contains("secret-typed-here"))
+    }
+
+    @Test("A provider's refusal message with markup is shown as text")
+    func providerMessageIsEscaped() async throws {
+        let fixture = try await WebFixture()
+        var visitor = fixture.visitor
+        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let page = await visitor.post(
+            "/sign-in", [("username", "refused"), ("password", "x")], csrf: "visitor-token-0123456789")
+        #expect(page.status == 403)
+        #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;"))
+        #expect(!page.contains("<img src=x"))
+    }
+
+    @Test("Signed-in pages send a visitor to sign in and back", arguments: ["/profile", "/teams", "/admin/users"])
+    func signedInPagesRedirect(_ path: String) async throws {
+        let fixture = try await WebFixture()
+        let page = await fixture.visitor.get(path)
+        #expect(page.status == 303 || page.status == 404)
+        if page.status == 303 {
+            #expect(page.location == "/sign-in?next=" + path.replacingOccurrences(of: "/", with: "/"))
+        }
+    }
+
+    @Test("Over HTTPS the session cookie is __Host- prefixed, Secure, HttpOnly and SameSite=Lax")
+    func secureCookies() async throws {
+        let fixture = try await WebFixture(publicURL: "https://portcullis.test")
+        var visitor = fixture.visitor
+        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let page = await visitor.post(
+            "/sign-in", [("username", "carl"), ("password", "carl-password")], csrf: "visitor-token-0123456789",
+            origin: "https://portcullis.test")
+        #expect(page.status == 303)
+        let cookie = try #require(
+            page.response.headers.values(for: "Set-Cookie").first { $0.hasPrefix("__Host-portcullis_session=") })
+        for attribute in ["Path=/", "HttpOnly", "SameSite=Lax", "Secure"] { #expect(cookie.contains(attribute)) }
+        #expect(!cookie.contains("Domain="))
+    }
 }

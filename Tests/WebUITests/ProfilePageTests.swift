@@ -170,15 +170,33 @@ struct ProfilePageTests {
         #expect(page.hasElement(id: "end-others-form"))
         #expect(page.postFormsCarryCSRF())
         #expect(!page.contains("<script>alert(1)"))
-        // The placeholder session service lists nothing; the store-backed one (wip-sessions) lists both.
-        if page.contains("this session") {
-            #expect(page.escapesMarkup)
-            #expect(page.contains("Firefox on Linux"))
-        }
+        #expect(page.contains("this session"))
+        #expect(page.escapesMarkup)
+        #expect(page.contains("Firefox on Linux"))
         let ended = await olivia.post("/profile/sessions/others/end", [])
         #expect(ended.status == 303)
-        #expect(ended.flash?.hasSuffix("ended.") == true)
+        #expect(ended.flash == "1 other session ended.")
+        let after = await olivia.get("/profile/sessions")
+        #expect(!after.contains("Firefox on Linux"))
+        #expect(after.contains("this session"))
         #expect(await olivia.post("/profile/sessions/others/end", [], csrf: "").status == 403)
+    }
+
+    @Test("One other session is ended from the list; another person's session cannot be")
+    func endOneSession() async throws {
+        let fixture = try await WebFixture()
+        let olivia = try await fixture.browser("olivia")
+        _ = try await fixture.browser("olivia", client: "curl/8.5.0")
+        let page = await olivia.get("/profile/sessions")
+        let action = try #require(page.postForms.map(\.action).first { $0.hasSuffix("/end") && !$0.contains("others") })
+        let eve = try await fixture.browser("eve")
+        let refused = await eve.post(action, [])
+        #expect(refused.status == 303)
+        #expect(refused.flash?.contains("no live session") == true)
+        #expect(await olivia.get("/profile/sessions").contains("curl"))
+        let ended = await olivia.post(action, [])
+        #expect(ended.flash == "Session ended.")
+        #expect(!(await olivia.get("/profile/sessions").contains("curl")))
     }
 
     private func hash(_ username: String, _ fixture: WebFixture) async throws -> String? {

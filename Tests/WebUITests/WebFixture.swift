@@ -210,6 +210,7 @@ struct FixturePasswords: WebPasswordSignIn {
     func signIn(username: String, password: String, clientAddress: String) async -> WebSignInOutcome {
         if username == "locked" { return .locked(until: Date(timeIntervalSince1970: 2_000_000_000)) }
         if username == "down" { return .unavailable(provider: "ldap") }
+        if username == "refused" { return .refusedAccount(message: "Not in <img src=x onerror=alert(1)> group") }
         guard let user = users[username], password == "\(username)-password" else { return .refused }
         return .signedIn(user.id)
     }
