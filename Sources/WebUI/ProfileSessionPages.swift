@@ -35,7 +35,7 @@ extension WebUI {
                                 thead {
                                     tr {
                                         th { "Client" }
-                                        th { "Address" }
+                                        th(.class("hide-narrow")) { "Address" }
                                         th(.class("hide-narrow")) { "Signed in" }
                                         th { "Last seen" }
                                         th { span(.class("visually-hidden")) { "End" } }
@@ -56,7 +56,7 @@ extension WebUI {
                                                     }
                                                 }
                                             }
-                                            td { code { session.address ?? "—" } }
+                                            td(.class("hide-narrow")) { code { session.address ?? "—" } }
                                             td(.class("hide-narrow")) { timeAgo(session.createdAt, now: now) }
                                             td { timeAgo(session.lastSeenAt, now: now) }
                                             td(.class("num")) {
