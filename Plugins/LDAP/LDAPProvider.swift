@@ -514,3 +514,17 @@ private func bytes(fromHex text: String) -> [UInt8]? {
     }
     return bytes
 }
+
+extension LDAPProvider: HealthReporting {
+    /// Connects and binds as the service account (anonymously without one): what every login needs first.
+    public func checkHealth() async -> ProviderHealth {
+        do {
+            try await run("health check") { [self] session in try bindServiceAccount(session, again: true) }
+            return ProviderHealth(isHealthy: true, message: "The directory at \(configuration.url) answers.")
+        } catch let error as ProviderError {
+            return ProviderHealth(isHealthy: false, message: error.reason)
+        } catch {
+            return ProviderHealth(isHealthy: false, message: "The directory at \(configuration.url) failed: \(error)")
+        }
+    }
+}

@@ -136,8 +136,8 @@ public enum PasswordRules {
 ///
 /// Throws `AdministrationError` for refusals and rule violations, `StoreError` when the database fails.
 public struct AccountAdministration: Sendable {
-    private let store: any Store
-    private let settings: ResourcePolicySettings
+    let store: any Store
+    let settings: ResourcePolicySettings
     private let hashing: BlockingPool
     private let now: @Sendable () -> Date
 

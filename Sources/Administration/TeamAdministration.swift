@@ -41,8 +41,8 @@ public typealias TeamSortField = NameSortField
 ///
 /// Throws `AdministrationError` for refusals and rule violations, `StoreError` when the database fails.
 public struct TeamAdministration: Sendable {
-    private let store: any Store
-    private let settings: ResourcePolicySettings
+    let store: any Store
+    let settings: ResourcePolicySettings
 
     /// Creates the service.
     public init(store: any Store, settings: ResourcePolicySettings = .init()) {

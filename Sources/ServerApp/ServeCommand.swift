@@ -2,6 +2,7 @@ import Configuration
 import CryptoCore
 import Diagnostics
 import Foundation
+import HTTPClient
 import HTTPCore
 import HTTPServer
 import IdentityCore
@@ -63,19 +64,23 @@ enum ServeCommand {
         let registryEvents = RegistryIntegrationAssembly(
             configuration: configuration, store: store, clients: registryClients, observer: webhooks.dispatcher,
             logger: logger)
+        // One sync port for the API and the admin pages, so both see the same running syncs.
+        let registrySync = RegistrySyncPort(
+            configuration: configuration, clients: registryClients, store: store, logger: logger)
         let ui =
             configuration.ui.enabled
             ? WebUIAssembly(
                 configuration: configuration, store: store, authority: authority, audit: audit,
-                hashing: context.cpuPool, webhooks: webhooks, registryClients: registryClients, logger: logger)
+                hashing: context.cpuPool, webhooks: webhooks, registryClients: registryClients,
+                registries: WebRegistryPort(
+                    sync: registrySync,
+                    health: ServerHealth(store: store, settings: configuration.registries, http: CurlHTTPClient())),
+                logger: logger)
             : nil
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
             throttle: authority.guessingThrottle, hashing: context.cpuPool, webhooks: webhooks,
-            sessions: ui?.apiSessions,
-            registrySync: RegistrySyncPort(
-                configuration: configuration, clients: registryClients, store: store, logger: logger),
-            registryClients: registryClients, logger: logger)
+            sessions: ui?.apiSessions, registrySync: registrySync, registryClients: registryClients, logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, ui: ui,

@@ -22,7 +22,7 @@ struct WebUIAssembly {
     init(
         configuration: PortcullisConfiguration, store: any Store, authority: TokenAuthorityAssembly,
         audit: any AuditRecording, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
-        registryClients: [String: any RegistryAPI] = [:],
+        registryClients: [String: any RegistryAPI] = [:], registries: (any WebRegistryOperations)? = nil,
         logger: Logger
     ) {
         let sealer = webhooks?.sealer
@@ -40,7 +40,7 @@ struct WebUIAssembly {
                     .filter { !($0 is ApplicationTokenProvider) },
                 throttle: authority.guessingThrottle),
             linker: MappedIdentityLinker(mapper: authority.mapping.mapper), audit: audit)
-        let services = WebUIServices(
+        var services = WebUIServices(
             store: store, sessions: sessions, setup: setup, signIn: signIn,
             accounts: AccountAdministration(store: store, settings: settings, hashing: hashing),
             teams: TeamAdministration(store: store, settings: settings),
@@ -56,7 +56,9 @@ struct WebUIAssembly {
                     store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
             },
             deleter: WebRegistryDeletion.make(
-                configuration: configuration, clients: registryClients, store: store, logger: logger))
+                configuration: configuration, clients: registryClients, store: store, logger: logger),
+            registries: registries)
+        services.providerHealth = WebProviderHealthPort(providers: authority.providers)
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: configuration.server.publicURL, productName: configuration.ui.productName,

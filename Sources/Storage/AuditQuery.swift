@@ -26,6 +26,7 @@ public struct AuditEventFilter: Sendable, Hashable {
         self.target = target
         self.since = since
         self.until = until
+        self.outcome = outcome
     }
 }
 

@@ -49,7 +49,7 @@ public protocol Store: Sendable {
 ///
 /// Contract: called synchronously on the store's thread; methods return `nil` or an empty array
 /// for "nothing found" and throw `StoreError` only when the database fails.
-public protocol StoreReading: SearchReading, ContentReading {
+public protocol StoreReading: SearchReading, ContentReading, PeopleReading {
     // MARK: Users
     /// The account `username` names: the one spelt exactly so, else the only one whose name equals it
     /// but for the case of ASCII letters (names differing only in case are one account; logins may use

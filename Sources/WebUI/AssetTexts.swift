@@ -215,6 +215,41 @@ extension Assets {
         fieldset.field { border: 0; padding: 0; margin-left: 0; margin-right: 0; }
         fieldset.field legend { font-weight: 600; padding: 0; margin-bottom: 4px; }
         .card p + .copyfield { margin-top: 8px; }
+        /* Teams, administration and profile pages */
+        .small { font-size: 13px; }
+        .nowrap { white-space: nowrap; }
+        .cardfoot { padding: 16px; border-top: 1px solid var(--border); }
+        .cardfoot > .help { margin: 8px 0 0; color: var(--muted); font-size: 13px; }
+        details.cardfoot > summary { list-style: none; display: inline-flex; }
+        details.cardfoot > summary::-webkit-details-marker { display: none; }
+        details.cardfoot[open] > summary { margin-bottom: 16px; }
+        .rolechange { display: flex; gap: 8px; align-items: center; }
+        .rolechange select { width: auto; min-height: 28px; padding: 2px 8px; }
+        .linklist { list-style: none; margin: 0; padding: 0 16px 16px; display: flex; flex-wrap: wrap; gap: 8px 24px; }
+        .button.danger-text { color: var(--danger); }
+        .danger-zone { border-color: var(--danger); }
+        .danger-zone h2 { color: var(--danger); }
+        .tabs { display: flex; flex-wrap: wrap; gap: 4px; border-bottom: 1px solid var(--border); margin-bottom: 24px; }
+        .tabs a { padding: 8px 10px; color: var(--muted); border-bottom: 2px solid transparent; margin-bottom: -1px; white-space: nowrap; }
+        .tabs a:hover { color: var(--text); text-decoration: none; }
+        .tabs a[aria-current="page"] { color: var(--text); border-bottom-color: var(--accent); font-weight: 600; }
+        .filterbar { margin-bottom: 16px; }
+        .filterbar .field { max-width: 480px; }
+        .filters .formrow { align-items: center; }
+        .filtergrid { display: grid; gap: 0 16px; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); }
+        .secret h2 { margin-bottom: 8px; }
+        .secret .copyfield { margin-bottom: 12px; background: var(--surface); }
+        .badges { display: inline-flex; gap: 4px; flex-wrap: wrap; }
+        label.check { display: inline-flex; gap: 8px; align-items: center; font-weight: 400; }
+        fieldset.field { border: 0; padding: 0; margin: 0 0 16px; min-width: 0; }
+        fieldset.field legend { padding: 0; font-weight: 600; margin-bottom: 4px; }
+        td.detail { min-width: 180px; max-width: 320px; }
+        td.detail code { overflow-wrap: anywhere; font-size: 12px; }
+        /* Visually hidden headers in a scrolled table must not widen the page. */
+        .tablewrap { position: relative; }
+        .grid { margin-bottom: 24px; }
+        .grid > .card { margin-bottom: 0; }
+        form > .help, .stack .help { color: var(--muted); font-size: 13px; margin: 4px 0 0; }
         """#
 
     /// The one script: progressive enhancement only (copy buttons, confirmations, filters, select-all).

@@ -108,10 +108,17 @@ struct Layout: Sendable {
             }
             if request.session?.user.isAdmin == true {
                 li(.class("group")) { "Administration" }
-                li { navLink("Users", Link("/admin/users"), isCurrent: current == .admin) }
-                li { navLink("Registries", Link("/admin/registries"), isCurrent: false) }
-                li { navLink("Identity providers", Link("/admin/providers"), isCurrent: false) }
-                li { navLink("Audit log", Link("/admin/audit"), isCurrent: false) }
+                let path = request.http.head.path
+                li {
+                    navLink(
+                        "Users", Link("/admin/users"), isCurrent: current == .admin && path.hasPrefix("/admin/users"))
+                }
+                li { navLink("Registries", Link("/admin/registries"), isCurrent: path.hasPrefix("/admin/registries")) }
+                li {
+                    navLink(
+                        "Identity providers", Link("/admin/providers"), isCurrent: path.hasPrefix("/admin/providers"))
+                }
+                li { navLink("Audit log", Link("/admin/audit"), isCurrent: path.hasPrefix("/admin/audit")) }
             }
         }
         return nav(.class("sidenav"), .ariaLabel("Main")) {

@@ -132,6 +132,8 @@ public struct WebUIServices: Sendable {
     public var deleter: (any WebRepositoryDeleting)?
     /// The registries' state and "sync now"; nil when none is configured.
     public var registries: (any WebRegistryOperations)?
+    /// The identity providers' health (the admin page); nil when none can say. Set after `init`.
+    public var providerHealth: (any WebProviderHealthChecking)? = nil
 
     /// Creates the set.
     public init(
@@ -205,14 +207,29 @@ public struct WebRegistryStatus: Sendable, Hashable {
     public var lastSync: Date?
     /// What the last sync or probe said went wrong, if anything.
     public var problem: String?
+    /// Whether a catalog sync of it runs now.
+    public var isSyncing: Bool
+    /// How the last sync ended (`succeeded`, `partial`, `failed`), nil if none ran.
+    public var lastResult: String?
+    /// The last sync's summary of changes.
+    public var lastSummary: String?
+    /// Registry notifications stored and not yet processed.
+    public var eventBacklog: Int
 
     /// Creates a status.
-    public init(name: String, url: String, isReachable: Bool, lastSync: Date?, problem: String?) {
+    public init(
+        name: String, url: String, isReachable: Bool, lastSync: Date?, problem: String?, isSyncing: Bool = false,
+        lastResult: String? = nil, lastSummary: String? = nil, eventBacklog: Int = 0
+    ) {
         self.name = name
         self.url = url
         self.isReachable = isReachable
         self.lastSync = lastSync
         self.problem = problem
+        self.isSyncing = isSyncing
+        self.lastResult = lastResult
+        self.lastSummary = lastSummary
+        self.eventBacklog = eventBacklog
     }
 }
 
@@ -223,6 +240,6 @@ public struct WebRegistryStatus: Sendable, Hashable {
 public protocol WebRegistryOperations: Sendable {
     /// Every configured registry's state.
     func statuses() async -> [WebRegistryStatus]
-    /// Syncs `name`'s catalog now.
-    func syncNow(_ name: String) async throws
+    /// Starts a catalog sync of `name` now, recorded in the audit log under `actor`'s name.
+    func syncNow(_ name: String, by actor: String) async throws
 }

@@ -73,6 +73,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary(RestrictionCodingError.self),
     ErrorVocabulary(AdministrationError.self),
     ErrorVocabulary("SearchError", SearchErrorCode.self),
+    ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the

@@ -26,6 +26,8 @@ final class WebFixture: Sendable {
 
     init(
         anonymousBrowsing: Bool = true, publicURL: String = "http://portcullis.test",
+        registries: (any WebRegistryOperations)? = nil, providerHealth: (any WebProviderHealthChecking)? = nil,
+        providers: [WebProvider] = [WebProvider(id: "local", displayName: "Local accounts", type: "local")],
         configure: @Sendable (any Store, inout WebUIServices) -> Void = { _, _ in }
     ) async throws {
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory))
@@ -75,7 +77,9 @@ final class WebFixture: Sendable {
             search: SearchService(store: store, anonymousBrowsing: anonymousBrowsing), stars: StarService(store: store),
             tokens: ApplicationTokenService(store: store, maxPerUser: 100), audit: AuditQueries(store: store),
             robots: RobotAccountService(store: store),
-            webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) })
+            webhooks: { caller in WebhookAdministration(store: store, caller: caller, queued: {}, sealer: nil) },
+            registries: registries)
+        services.providerHealth = providerHealth
         configure(store, &services)
         let logger = Logger(label: "test", level: .error, sink: DiscardingLogSink())
         ui = WebUI(
@@ -83,7 +87,7 @@ final class WebFixture: Sendable {
                 publicURL: URL(string: publicURL)!,
                 registries: [WebRegistry(name: "local", pullHost: "registry.test:5000")],
                 anonymousBrowsing: anonymousBrowsing,
-                providers: [WebProvider(id: "local", displayName: "Local accounts", type: "local")]),
+                providers: providers),
             services: services, logger: logger)
         var router = Router(logger: logger)
         router.use(RequestIDMiddleware())
