@@ -198,7 +198,9 @@ extension WebUI {
             return try await profilePage(request, errors: ["current": text], status: .unprocessableContent)
         }
         do {
-            try await services.accounts.setPassword(Password(password), for: user.username, by: request.caller)
+            // Every other session of the account ends; the one changing the password stays signed in.
+            try await services.accounts.setPassword(
+                Password(password), for: user.username, by: request.caller, keeping: request.session?.id)
         } catch let error as AdministrationError where error.code == .invalidPassword {
             return try await profilePage(
                 request, errors: ["password": message(for: error) ?? ""], status: .unprocessableContent)

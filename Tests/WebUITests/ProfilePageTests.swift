@@ -50,6 +50,7 @@ struct ProfilePageTests {
         let fixture = try await WebFixture()
         try await fixture.store.write { try $0.setPasswordHash("$2b$12$placeholder", for: fixture.users["olivia"]!.id) }
         let olivia = try await fixture.browser("olivia")
+        let otherBrowser = try await fixture.browser("olivia")
         #expect(await olivia.get("/profile").hasElement(id: "password-form"))
         let wrong = await olivia.post(
             "/profile/password",
@@ -66,6 +67,9 @@ struct ProfilePageTests {
             [("current", "olivia-password"), ("password", "a new long one"), ("confirmation", "a new long one")])
         #expect(changed.status == 303)
         #expect(try await hash("olivia", fixture) != "$2b$12$placeholder")
+        // The session that changed it stays signed in; the account's other sessions end.
+        #expect(await olivia.get("/profile").status == 200)
+        #expect(await otherBrowser.get("/profile").status == 303)
     }
 
     @Test("An account that signs in through LDAP is told why it cannot change its password here")
