@@ -166,7 +166,7 @@ extension Assets {
         .copyfield .copy { border: 0; border-left: 1px solid var(--border); background: none; color: var(--text); padding: 0 12px; cursor: pointer; font: inherit; font-size: 13px; min-width: 64px; }
         .copyfield .copy:hover { background: var(--surface-2); }
         .js-only { display: none; }
-        .js .js-only { display: inline-flex; }
+        .js .js-only { display: inline-flex; align-items: center; justify-content: center; }
 
         /* Sign-in and setup */
         .signin { max-width: 400px; margin: 64px auto; padding: 0 16px; }
@@ -243,7 +243,7 @@ extension Assets {
         label.check { display: inline-flex; gap: 8px; align-items: center; font-weight: 400; }
         fieldset.field { border: 0; padding: 0; margin: 0 0 16px; min-width: 0; }
         fieldset.field legend { padding: 0; font-weight: 600; margin-bottom: 4px; }
-        td.detail { min-width: 180px; max-width: 320px; }
+        td.detail { min-width: 180px; max-width: 320px; overflow-wrap: anywhere; }
         td.detail code { overflow-wrap: anywhere; font-size: 12px; }
         /* Visually hidden headers in a scrolled table must not widen the page. */
         .tablewrap { position: relative; }
