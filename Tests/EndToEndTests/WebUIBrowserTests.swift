@@ -58,6 +58,7 @@ struct WebUIBrowserTests {
             try await browser.find("#field-name").type("laptop")
             try await browser.find("#create-token-form button[type=submit]").click()
             let secret = try await browser.find(".secret")
+            if javascript { try await browser.screenshots(named: "token-created") }
             let shown = try await secret.text
             #expect(shown.contains("pct_"), "\(shown)")
             #expect(shown.contains("docker login"))
