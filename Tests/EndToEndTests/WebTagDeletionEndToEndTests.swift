@@ -64,19 +64,8 @@ struct WebTagDeletionEndToEndTests {
     }
 
     @Test func aTagDeletedThroughTheConfirmationPageIsGoneAtTheRegistryWithTheTagsSharingItsDigest() async throws {
-        let stack = try await Stack.start()
+        let (stack, alice, _, second) = try await Stack.withDemoImages()
         defer { stack.stop() }
-        let alice = try await stack.alice()
-        let first = try await OCIImage.build(in: stack.scratch.path("first"))
-        let second = try await OCIImage.build(in: stack.scratch.path("second"))
-        try await stack.push(alice, first.reference, "alice/demo:v1")
-        try await stack.push(alice, second.reference, "alice/demo:v2")
-        try await stack.push(alice, second.reference, "alice/demo:stable")
-        for (tag, image) in [("v1", first), ("v2", second), ("stable", second)] {
-            _ = try await stack.waitForTag("alice", "demo", tag, "its digest") {
-                $0["digest"] as? String == image.manifestDigest
-            }
-        }
 
         var browser = Browser(base: stack.portcullis.url)
         _ = try await browser.get("/sign-in")

@@ -12,28 +12,6 @@ import Testing
 struct WebUIBrowserTests {
     typealias Stack = RegistryEventsTests.EventsStack
 
-    /// A stack with `alice/demo:v1` (one image) and `alice/demo:v2` and `:stable` (another, one digest), recorded.
-    static func stackWithImages() async throws -> (Stack, Skopeo) {
-        let stack = try await Stack.start()
-        do {
-            let alice = try await stack.alice()
-            let first = try await OCIImage.build(in: stack.scratch.path("first"))
-            let second = try await OCIImage.build(in: stack.scratch.path("second"))
-            try await stack.push(alice, first.reference, "alice/demo:v1")
-            try await stack.push(alice, second.reference, "alice/demo:v2")
-            try await stack.push(alice, second.reference, "alice/demo:stable")
-            for (tag, image) in [("v1", first), ("v2", second), ("stable", second)] {
-                _ = try await stack.waitForTag("alice", "demo", tag, "its digest") {
-                    $0["digest"] as? String == image.manifestDigest
-                }
-            }
-            return (stack, alice)
-        } catch {
-            stack.stop()
-            throw error
-        }
-    }
-
     /// Signs in through the sign-in form.
     static func signIn(_ browser: Browser, at base: String, as user: (name: String, password: String)) async throws {
         try await browser.open(base + "/sign-in")
@@ -47,7 +25,7 @@ struct WebUIBrowserTests {
 
     @Test(arguments: [true, false])
     func aPersonSignsInCreatesATokenStarsARepositoryDeletesATagAndSignsOut(javascript: Bool) async throws {
-        let (stack, alice) = try await Self.stackWithImages()
+        let (stack, alice, _, _) = try await Stack.withDemoImages()
         defer { stack.stop() }
         let base = stack.portcullis.url
         try await withBrowser(javascript: javascript) { browser in
@@ -107,9 +85,8 @@ struct WebUIBrowserTests {
     }
 
     @Test func everyPageIsPhotographedAtBothWidthsInLightAndDark() async throws {
-        let (stack, alice) = try await Self.stackWithImages()
+        let (stack, _, _, _) = try await Stack.withDemoImages()
         defer { stack.stop() }
-        _ = alice
         let base = stack.portcullis.url
         try await stack.portcullis.must(["team", "create", "platform", "--owner", "alice"])
         try await stack.portcullis.must(["team", "add-member", "platform", "admin", "--role", "viewer"])
@@ -136,6 +113,33 @@ struct WebUIBrowserTests {
                     try await browser.screenshots(named: page.name + suffix)
                 }
             }
+        }
+    }
+}
+
+extension RegistryEventsTests.EventsStack {
+    /// A stack with `alice/demo:v1` (the first image) and `alice/demo:v2` and `:stable` (the second, one digest),
+    /// recorded by the event worker; with alice's logged-in skopeo and both images.
+    static func withDemoImages() async throws -> (
+        RegistryEventsTests.EventsStack, Skopeo, first: OCIImage, second: OCIImage
+    ) {
+        let stack = try await start()
+        do {
+            let alice = try await stack.alice()
+            let first = try await OCIImage.build(in: stack.scratch.path("first"))
+            let second = try await OCIImage.build(in: stack.scratch.path("second"))
+            try await stack.push(alice, first.reference, "alice/demo:v1")
+            try await stack.push(alice, second.reference, "alice/demo:v2")
+            try await stack.push(alice, second.reference, "alice/demo:stable")
+            for (tag, image) in [("v1", first), ("v2", second), ("stable", second)] {
+                _ = try await stack.waitForTag("alice", "demo", tag, "its digest") {
+                    $0["digest"] as? String == image.manifestDigest
+                }
+            }
+            return (stack, alice, first, second)
+        } catch {
+            stack.stop()
+            throw error
         }
     }
 }

@@ -18,11 +18,9 @@ struct AccessPageTests {
     @Test("Signing in with the right password starts a session and returns to a local next page")
     func signInStartsSession() async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let page = await visitor.post(
-            "/sign-in", [("username", "olivia"), ("password", "olivia-password"), ("next", "/explore")],
-            csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "olivia"), ("password", "olivia-password"), ("next", "/explore")])
         #expect(page.status == 303)
         #expect(page.location == "/explore")
         #expect(page.response.headers.values(for: "Set-Cookie").contains { $0.hasPrefix("portcullis_session=") })
@@ -33,38 +31,34 @@ struct AccessPageTests {
         arguments: ["//evil.example/x", "https://evil.example", "/\\evil.example", "javascript:alert(1)"])
     func openRedirectRefused(_ next: String) async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let page = await visitor.post(
-            "/sign-in", [("username", "olivia"), ("password", "olivia-password"), ("next", next)],
-            csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "olivia"), ("password", "olivia-password"), ("next", next)])
         #expect(page.location == "/")
     }
 
     @Test("A wrong password, a lockout and an outage are clear messages, and the username is kept")
     func refusalsAreMessages() async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let wrong = await visitor.post(
-            "/sign-in", [("username", "olivia"), ("password", "nope")], csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "olivia"), ("password", "nope")])
         #expect(wrong.status == 401)
         #expect(wrong.contains("Wrong username or password."))
         #expect(wrong.contains("value=\"olivia\""))
         let locked = await visitor.post(
-            "/sign-in", [("username", "locked"), ("password", "x")], csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "locked"), ("password", "x")])
         #expect(locked.status == 423)
         #expect(locked.contains("locked until"))
         let down = await visitor.post(
-            "/sign-in", [("username", "down"), ("password", "x")], csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "down"), ("password", "x")])
         #expect(down.status == 503)
     }
 
     @Test("A sign-in without the visitor's CSRF token is refused with 403")
     func signInNeedsCSRF() async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let page = await visitor.post(
             "/sign-in", [("username", "olivia"), ("password", "olivia-password")], csrf: "another-token-0123456789")
         #expect(page.status == 403)
@@ -93,11 +87,10 @@ struct AccessPageTests {
     @Test("A hostile username is kept in the form as text, and the password is never sent back")
     func hostileUsernameIsEscaped() async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let payload = "\"><script>alert(1)</script>"
         let page = await visitor.post(
-            "/sign-in", [("username", payload), ("password", "secret-typed-here")], csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", payload), ("password", "secret-typed-here")])
         #expect(page.status == 401)
         #expect(!page.contains("<script>alert(1)"))
         #expect(page.contains("value=\"&quot;&gt;&lt;script&gt;alert(1)&lt;/script&gt;\""))
@@ -107,10 +100,9 @@ struct AccessPageTests {
     @Test("A provider's refusal message with markup is shown as text")
     func providerMessageIsEscaped() async throws {
         let fixture = try await WebFixture()
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let page = await visitor.post(
-            "/sign-in", [("username", "refused"), ("password", "x")], csrf: "visitor-token-0123456789")
+            "/sign-in", [("username", "refused"), ("password", "x")])
         #expect(page.status == 403)
         #expect(page.contains("&lt;img src=x onerror=alert(1)&gt;"))
         #expect(!page.contains("<img src=x"))
@@ -129,10 +121,9 @@ struct AccessPageTests {
     @Test("Over HTTPS the session cookie is __Host- prefixed, Secure, HttpOnly and SameSite=Lax")
     func secureCookies() async throws {
         let fixture = try await WebFixture(publicURL: "https://portcullis.test")
-        var visitor = fixture.visitor
-        visitor.cookies["pc_csrf"] = "visitor-token-0123456789"
+        let visitor = fixture.signingInVisitor
         let page = await visitor.post(
-            "/sign-in", [("username", "carl"), ("password", "carl-password")], csrf: "visitor-token-0123456789",
+            "/sign-in", [("username", "carl"), ("password", "carl-password")],
             origin: "https://portcullis.test")
         #expect(page.status == 303)
         let cookie = try #require(

@@ -105,6 +105,15 @@ final class WebFixture: Sendable {
     /// A visitor's browser (no session).
     var visitor: WebClient { WebClient(fixture: self, cookies: [:], csrfToken: nil) }
 
+    /// The visitor token a signing-in browser holds (its `pc_csrf` cookie, echoed by its forms).
+    static let visitorToken = "visitor-token-0123456789"
+
+    /// A visitor's browser that has been shown the sign-in form: its pre-session CSRF cookie is set and its
+    /// forms carry the same token.
+    var signingInVisitor: WebClient {
+        WebClient(fixture: self, cookies: ["pc_csrf": Self.visitorToken], csrfToken: Self.visitorToken)
+    }
+
     /// Sends a request through the router as the server would.
     func send(
         _ method: HTTPMethod, _ target: String, headers: HTTPHeaders = HTTPHeaders(), body: [UInt8] = [],
