@@ -137,8 +137,7 @@ public struct WebUI: Sendable {
         do {
             try checkAccess(route.access, web)
             response = try await route.handler(web)
-        } catch let error as SignInRequired {
-            _ = error
+        } catch is SignInRequired {
             response = .redirect(Link("/sign-in").query([("next", request.head.target)]))
         } catch {
             if let page = WebError.from(error) {
@@ -190,7 +189,8 @@ public struct WebUI: Sendable {
         response.headers.replaceOrAdd(name: "Content-Security-Policy", value: Self.contentSecurityPolicy)
         response.headers.replaceOrAdd(name: "Cache-Control", value: "no-store")
         response.headers.replaceOrAdd(name: "Referrer-Policy", value: "same-origin")
-        if web.session != nil || answer.setsSession { response.headers.add(name: "Vary", value: "Cookie") }
+        // What a page shows depends on who is signed in.
+        response.headers.replaceOrAdd(name: "Vary", value: "Cookie")
         return response
     }
 
@@ -223,14 +223,6 @@ public struct WebUI: Sendable {
 /// Thrown by a handler or the access check when the page needs a signed-in user: a redirect to sign-in
 /// that comes back here.
 struct SignInRequired: Error {}
-
-extension WebResponse {
-    /// Whether this response starts a session (its cookie varies the response).
-    var setsSession: Bool {
-        if case .response(let response) = self { return response.headers["Set-Cookie"] != nil }
-        return false
-    }
-}
 
 /// Who may open a page.
 enum WebAccess: Sendable {
