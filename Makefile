@@ -26,7 +26,7 @@ run: release
 	.build/release/portcullis serve --config $(CONFIG_DIR)
 
 # Installs build and test dependencies and every test peer, then runs every test (unit, live loopback,
-# end to end with docker-registry and skopeo; the in-process connection crowds in a test process of their
+# end to end with docker-registry and skopeo, the web UI in headless Chromium over WebDriver; the in-process connection crowds in a test process of their
 # own, because Foundation's Process.run can crash while another thread opens thousands of descriptors),
 # holds the REST API to its OpenAPI document with schemathesis, proves `make run`, and replays every fuzz target's
 # checked-in corpus plus a fixed-seed pass (deterministic: the random search is `make fuzz`).
@@ -51,7 +51,8 @@ fuzz: deps
 # then token issuance (application tokens, cached passwords; ES256, RS256), a first bcrypt login, p99
 # under 100 uncached logins, beside nginx and `openssl speed`; then the password-login timing oracles
 # (unknown name, wrong password, locked, disabled; local and local+LDAP chains, 50 tries each); then search at
-# a million tags, and the REST API's read rows on a seeded million-tag database beside a 10,000-tag one and
+# a million tags, and the REST API's read rows and the web UI's repository page, dashboard and search page (signed
+# in, with their HTML sizes and the assets' total) on a seeded million-tag database beside a 10,000-tag one and
 # nginx (seeded databases are kept under .build/bench-seed).
 bench: test-deps
 	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api
