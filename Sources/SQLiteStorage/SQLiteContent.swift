@@ -129,14 +129,28 @@ extension SQLiteTransaction {
         -> StorePage<TagDigestGroup>
     {
         try Self.checkPaging(offset, limit)
-        let digests = try rows(
-            """
-            SELECT digest FROM tags WHERE repository_id = ? GROUP BY digest
-            ORDER BY max(updated_at) DESC, digest LIMIT ? OFFSET ?
-            """, [repositoryID.sqlValue, limit.sqlValue, offset.sqlValue]
-        ) { $0.text(0) }
-        let total = try count(
-            "SELECT count(DISTINCT digest) FROM tags WHERE repository_id = ?", [repositoryID.sqlValue])
+        let total =
+            try first(
+                "SELECT digest_count FROM repositories WHERE id = ?", [repositoryID.sqlValue]
+            ) { Int($0.int(0)) } ?? 0
+        // Newest push first: a digest's first row in (updated_at DESC, digest) order is its latest push, so the
+        // order of first sightings is `max(updated_at) DESC, digest`. Read a window of rows and widen it until it
+        // holds enough digests (or the repository's end): the cost follows the page, not the repository.
+        let wanted = offset + limit
+        var window = max(wanted * 4, 64)
+        var digests: [String] = []
+        while true {
+            let recent = try rows(
+                """
+                SELECT digest FROM tags WHERE repository_id = ? ORDER BY updated_at DESC, digest LIMIT ?
+                """, [repositoryID.sqlValue, window.sqlValue]
+            ) { $0.text(0) }
+            var seen = Set<String>()
+            digests = recent.filter { seen.insert($0).inserted }
+            if digests.count >= wanted || recent.count < window { break }
+            window *= 4
+        }
+        digests = Array(digests.dropFirst(offset).prefix(limit))
         guard !digests.isEmpty else { return StorePage(items: [], total: total) }
         let placeholders = Array(repeating: "?", count: digests.count).joined(separator: ", ")
         let tags = try rows(

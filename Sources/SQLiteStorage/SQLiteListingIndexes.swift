@@ -71,3 +71,38 @@ extension SQLiteSchema {
         END;
         """
 }
+
+extension SQLiteSchema {
+    /// Migration 14: a repository's tags grouped by digest, newest push first, without reading every tag. The web
+    /// UI's repository page grouped and counted all of a repository's tags on every view (`GROUP BY digest ORDER BY
+    /// max(updated_at)` and `count(DISTINCT digest)`: 30 ms for a 10,000-tag repository, `make bench`). Now the
+    /// digests are counted by triggers beside `tag_count`, and a page walks `tags_repository_recency` from the newest
+    /// push until it has seen enough digests; `tags_repository_digest` answers the triggers' "is this the digest's
+    /// first or last tag?" from the index.
+    static let tagDigestGroups = """
+        CREATE INDEX tags_repository_digest ON tags (repository_id, digest);
+        CREATE INDEX tags_repository_recency ON tags (repository_id, updated_at DESC, digest);
+        ALTER TABLE repositories ADD COLUMN digest_count INTEGER NOT NULL DEFAULT 0 CHECK (digest_count >= 0);
+        UPDATE repositories SET digest_count = (
+            SELECT count(DISTINCT digest) FROM tags t WHERE t.repository_id = repositories.id);
+
+        CREATE TRIGGER tags_digest_insert AFTER INSERT ON tags
+            WHEN (SELECT count(*) FROM tags WHERE repository_id = NEW.repository_id AND digest = NEW.digest) = 1
+        BEGIN
+            UPDATE repositories SET digest_count = digest_count + 1 WHERE id = NEW.repository_id;
+        END;
+        CREATE TRIGGER tags_digest_delete AFTER DELETE ON tags
+            WHEN NOT EXISTS (SELECT 1 FROM tags WHERE repository_id = OLD.repository_id AND digest = OLD.digest)
+        BEGIN
+            UPDATE repositories SET digest_count = digest_count - 1 WHERE id = OLD.repository_id;
+        END;
+        CREATE TRIGGER tags_digest_change AFTER UPDATE OF digest, repository_id ON tags
+            WHEN NEW.digest IS NOT OLD.digest OR NEW.repository_id IS NOT OLD.repository_id
+        BEGIN
+            UPDATE repositories SET digest_count = digest_count - 1 WHERE id = OLD.repository_id
+                AND NOT EXISTS (SELECT 1 FROM tags WHERE repository_id = OLD.repository_id AND digest = OLD.digest);
+            UPDATE repositories SET digest_count = digest_count + 1 WHERE id = NEW.repository_id
+                AND (SELECT count(*) FROM tags WHERE repository_id = NEW.repository_id AND digest = NEW.digest) = 1;
+        END;
+        """
+}

@@ -31,6 +31,7 @@ enum SQLiteSchema {
         Migration(version: 11, name: "repository listing index", sql: listingIndexes),
         Migration(version: 12, name: "content counts", sql: contentCounts),
         Migration(version: 13, name: "web sessions, setup codes and daily pulls", sql: webSessions),
+        Migration(version: 14, name: "tag digest groups", sql: tagDigestGroups),
     ]
 
     /// The highest version this binary knows.
