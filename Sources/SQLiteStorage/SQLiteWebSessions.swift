@@ -87,8 +87,7 @@ extension SQLiteTransaction {
     func dailyPulls(ofRepository id: Repository.ID, since: Date) throws -> [DailyPulls] {
         try rows(
             """
-            SELECT d.day, sum(d.count) FROM tag_pulls_daily d JOIN tags t ON t.id = d.tag_id
-            WHERE t.repository_id = ? AND d.day >= ? GROUP BY d.day ORDER BY d.day
+            SELECT day, count FROM repository_pulls_daily WHERE repository_id = ? AND day >= ? ORDER BY day
             """, [id.sqlValue, Self.dayStart(since)], Self.decodeDailyPulls)
     }
 

@@ -152,7 +152,7 @@ public protocol StoreReading: SearchReading, ContentReading, PeopleReading {
     /// Whether a first-run setup code with this hash is stored.
     func setupCodeExists(hash: String) throws -> Bool
     /// The pulls of a repository's tags per UTC day, from the day holding `since` on: days with pulls only,
-    /// oldest first.
+    /// oldest first. Pulls of tags deleted since still count (they were the repository's).
     func dailyPulls(ofRepository id: Repository.ID, since: Date) throws -> [DailyPulls]
     /// The pulls of one tag per UTC day, from the day holding `since` on: days with pulls only, oldest first.
     func dailyPulls(ofTag id: Tag.ID, since: Date) throws -> [DailyPulls]
