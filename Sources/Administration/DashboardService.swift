@@ -12,6 +12,9 @@ public struct DashboardOverview: Sendable, Hashable {
     public var namespaceTotal: Int
     /// The events about those namespaces (their repositories and tags included), newest first, at most 20.
     public var activity: [AuditEvent]
+    /// The caller's starred repositories that they may still see, most recently starred first, at most
+    /// `starLimit`.
+    public var starred: SearchPage
     /// The server's figures, for administrators only.
     public var figures: AdministratorFigures?
 }
@@ -42,6 +45,8 @@ public struct AdministratorFigures: Sendable, Hashable {
 public struct DashboardService: Sendable {
     /// The most namespaces the dashboard lists (a link leads to the full list).
     public static let namespaceLimit = 12
+    /// The most starred repositories the dashboard lists.
+    public static let starLimit = 10
     /// The most events the activity list shows.
     public static let activityLimit = 20
     /// The most namespaces whose activity is merged (the newest events of each are read).
@@ -94,13 +99,16 @@ public struct DashboardService: Sendable {
                         limit: 1
                     ).total)
             }
+            let starred = try reader.starredRepositories(
+                of: user.id, visibleTo: caller.viewer, within: caller.namespaces, offset: 0, limit: Self.starLimit)
             return DashboardOverview(
                 teams: memberships.map { DashboardTeam(name: $0.team.name, role: $0.role, syncedFrom: $0.syncedFrom) }
                     .sorted { $0.name < $1.name },
                 namespaces: try owned.prefix(Self.namespaceLimit).map {
                     try NamespaceAdministration.summary($0, reader)
                 },
-                namespaceTotal: owned.count, activity: Array(activity.prefix(Self.activityLimit)), figures: figures)
+                namespaceTotal: owned.count, activity: Array(activity.prefix(Self.activityLimit)), starred: starred,
+                figures: figures)
         }
     }
 }

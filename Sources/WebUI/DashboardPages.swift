@@ -14,7 +14,6 @@ extension WebUI {
             return .redirect(settings.anonymousBrowsing ? Link("/explore") : Link("/sign-in"))
         }
         let overview = try await DashboardService(store: services.store).overview(for: request.caller)
-        let starred = try await services.stars.starred(as: request.caller, page: PageNumber(page: 1, perPage: 10))
         let user = session.user
         let greeting = user.displayName.flatMap { $0.isEmpty ? nil : $0 } ?? user.username
         return .page(
@@ -22,7 +21,7 @@ extension WebUI {
                 if let figures = overview.figures { administratorTiles(figures) }
                 div(.class("grid")) {
                     namespacesCard(overview)
-                    starredCard(starred)
+                    starredCard(overview.starred)
                 }
                 div(.class("grid")) {
                     activityCard(overview.activity)
