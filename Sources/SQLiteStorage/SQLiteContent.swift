@@ -152,11 +152,13 @@ extension SQLiteTransaction {
         }
         digests = Array(digests.dropFirst(offset).prefix(limit))
         guard !digests.isEmpty else { return StorePage(items: [], total: total) }
+        // By digest, not by the (repository, name) key: left alone, SQLite reads every tag of the repository in
+        // name order to skip the ones on other digests.
         let placeholders = Array(repeating: "?", count: digests.count).joined(separator: ", ")
         let tags = try rows(
             """
-            SELECT \(Self.tagColumns) FROM tags WHERE repository_id = ? AND digest IN (\(placeholders))
-            ORDER BY name
+            SELECT \(Self.tagColumns) FROM tags INDEXED BY tags_repository_digest
+            WHERE repository_id = ? AND digest IN (\(placeholders)) ORDER BY name
             """, [repositoryID.sqlValue] + digests.map(\.sqlValue), Self.decodeTag)
         let byDigest = Dictionary(grouping: tags, by: \.digest)
         return StorePage(

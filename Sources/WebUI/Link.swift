@@ -61,20 +61,39 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     /// The text.
     public var description: String { text }
 
-    private static let segmentAllowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<"\u{80}"))
-        set.insert(charactersIn: "-._~:@!$'()*+,;=")
-        return set
-    }()
+    /// Bytes a path segment keeps as they are (RFC 3986 unreserved and sub-delims, `:` and `@`).
+    private static let segmentAllowed = byteSet("-._~:@!$'()*+,;=")
+    /// Bytes a query name or value keeps as they are (`&`, `=`, `+` and `#` are encoded).
+    private static let queryAllowed = byteSet("-._~:/@!$'()*,;")
 
-    private static let queryAllowed: CharacterSet = {
-        var set = CharacterSet.alphanumerics.intersection(CharacterSet(charactersIn: Unicode.Scalar(0)..<"\u{80}"))
-        set.insert(charactersIn: "-._~:/@!$'()*,;")
+    private static func byteSet(_ extra: String) -> [Bool] {
+        var set = [Bool](repeating: false, count: 256)
+        for byte in UInt8(ascii: "a")...UInt8(ascii: "z") { set[Int(byte)] = true }
+        for byte in UInt8(ascii: "A")...UInt8(ascii: "Z") { set[Int(byte)] = true }
+        for byte in UInt8(ascii: "0")...UInt8(ascii: "9") { set[Int(byte)] = true }
+        for byte in extra.utf8 { set[Int(byte)] = true }
         return set
-    }()
+    }
+
+    /// `text`'s UTF-8 with every byte outside `allowed` written `%XX`; the text itself when nothing needs it
+    /// (names usually don't), without going through Foundation.
+    private static func percentEncoded(_ text: String, keeping allowed: [Bool]) -> String {
+        guard text.utf8.contains(where: { !allowed[Int($0)] }) else { return text }
+        let hex = Array("0123456789ABCDEF".utf8)
+        var out: [UInt8] = []
+        out.reserveCapacity(text.utf8.count * 3)
+        for byte in text.utf8 {
+            if allowed[Int(byte)] {
+                out.append(byte)
+            } else {
+                out.append(contentsOf: [UInt8(ascii: "%"), hex[Int(byte >> 4)], hex[Int(byte & 0x0F)]])
+            }
+        }
+        return String(decoding: out, as: UTF8.self)
+    }
 
     static func encodeSegment(_ segment: String) -> String {
-        let encoded = segment.addingPercentEncoding(withAllowedCharacters: segmentAllowed) ?? ""
+        let encoded = percentEncoded(segment, keeping: segmentAllowed)
         // `.` and `..` would be resolved away by the browser.
         if encoded == "." { return "%2E" }
         if encoded == ".." { return "%2E%2E" }
@@ -82,6 +101,6 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     }
 
     static func encodeQuery(_ text: String) -> String {
-        text.addingPercentEncoding(withAllowedCharacters: queryAllowed) ?? ""
+        percentEncoded(text, keeping: queryAllowed)
     }
 }

@@ -1,0 +1,33 @@
+import Testing
+
+@testable import WebUI
+
+@Suite("Links the pages make")
+struct LinkTests {
+    @Test(
+        "Each path segment is percent-encoded, so a name stays inside its segment",
+        arguments: [
+            ("a/b", "/x/a%2Fb"), ("..", "/x/%2E%2E"), (".", "/x/%2E"), ("v1?x=1#y", "/x/v1%3Fx=1%23y"),
+            ("é", "/x/%C3%A9"), ("100%", "/x/100%25"), ("\"<>", "/x/%22%3C%3E"),
+            ("plain-name_1.2", "/x/plain-name_1.2"),
+        ])
+    func segmentsAreEncoded(_ segment: String, _ expected: String) {
+        #expect(Link.path("x", segment).text == expected)
+    }
+
+    @Test("Query values are encoded, & = + # included")
+    func queryValuesAreEncoded() {
+        #expect(
+            Link("/search").query([("q", "a&b=c+d#e f"), ("page", "2")]).text
+                == "/search?q=a%26b%3Dc%2Bd%23e%20f&page=2")
+    }
+
+    @Test(
+        "Only local paths are accepted as a redirect after sign-in",
+        arguments: [
+            "//evil.example", "/\\evil.example", "https://evil.example", "javascript:alert(1)", "/ok\n", "", "evil",
+        ])
+    func foreignRedirectsAreRefused(_ candidate: String) {
+        #expect(Link.localRedirect(candidate) == nil)
+    }
+}
