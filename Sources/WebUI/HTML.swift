@@ -156,18 +156,18 @@ public enum HTMLEscaping {
         text.withUTF8 { bytes in
             var start = 0
             for index in 0..<bytes.count {
-                let replacement: [UInt8]
+                let replacement: StaticString
                 switch bytes[index] {
-                case UInt8(ascii: "&"): replacement = Array("&amp;".utf8)
-                case UInt8(ascii: "<"): replacement = Array("&lt;".utf8)
-                case UInt8(ascii: ">"): replacement = Array("&gt;".utf8)
-                case UInt8(ascii: "\""): replacement = Array("&quot;".utf8)
-                case UInt8(ascii: "'"): replacement = Array("&#39;".utf8)
-                case 0: replacement = Array("\u{FFFD}".utf8)
+                case UInt8(ascii: "&"): replacement = "&amp;"
+                case UInt8(ascii: "<"): replacement = "&lt;"
+                case UInt8(ascii: ">"): replacement = "&gt;"
+                case UInt8(ascii: "\""): replacement = "&quot;"
+                case UInt8(ascii: "'"): replacement = "&#39;"
+                case 0: replacement = "\u{FFFD}"
                 default: continue
                 }
                 out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-                out.append(contentsOf: replacement)
+                replacement.withUTF8Buffer { out.append(contentsOf: $0) }
                 start = index + 1
             }
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<bytes.count]))

@@ -31,3 +31,23 @@ struct LinkTests {
         #expect(Link.localRedirect(candidate) == nil)
     }
 }
+
+@Suite("How the UI writes sizes and escapes text")
+struct FormatTests {
+    @Test(
+        "Sizes are binary units with one decimal",
+        arguments: [
+            (Int64(0), "0 B"), (1023, "1023 B"), (1024, "1.0 KiB"), (1536, "1.5 KiB"), (3_145_728, "3.0 MiB"),
+            (48_496_640, "46.3 MiB"), (1_073_741_823, "1024.0 MiB"), (1_073_741_824, "1.0 GiB"),
+        ])
+    func sizes(_ bytes: Int64, _ expected: String) {
+        #expect(WebFormat.size(bytes) == expected)
+    }
+
+    @Test("Markup characters and NUL are escaped in text and attributes")
+    func escaping() {
+        #expect(
+            HTMLEscaping.escaped("<a href='x'>&\"\u{0}</a>")
+                == "&lt;a href=&#39;x&#39;&gt;&amp;&quot;\u{FFFD}&lt;/a&gt;")
+    }
+}
