@@ -110,6 +110,11 @@ public struct WebSessionService: Sendable {
     private let timeouts: WebSessionTimeouts
     private let now: @Sendable () -> Date
     private let settings = ResourcePolicySettings()
+    /// Sessions and their accounts as last read, by cookie hash, trusted while the store's authorization
+    /// generation holds: ending a session, and any change to its account, advance it (migration 14's triggers),
+    /// at once on this instance and within the backend's polling interval on others, as for the token caches.
+    /// Timeouts are checked on every use all the same.
+    private let recent = AuthorizationCache<String, Found>(capacity: 10_000)
 
     /// Creates the service.
     public init(
@@ -162,11 +167,16 @@ public struct WebSessionService: Sendable {
     public func resolve(_ cookieValue: String) async throws -> ActiveWebSession? {
         guard let hash = Self.secretHash(ofCookie: cookieValue) else { return nil }
         let date = now(), timeouts = timeouts
-        let found = try await store.read { reader -> Found? in
-            guard let session = try reader.webSession(secretHash: hash),
-                let user = try reader.user(id: session.userID)
-            else { return nil }
-            return Found(session: session, user: user)
+        let generation = store.authorizationGeneration
+        var found = recent.value(for: hash, at: generation)
+        if found == nil {
+            found = try await store.read { reader -> Found? in
+                guard let session = try reader.webSession(secretHash: hash),
+                    let user = try reader.user(id: session.userID)
+                else { return nil }
+                return Found(session: session, user: user)
+            }
+            if let found { recent.insert(found, for: hash, readAt: generation) }
         }
         // The lookup was by the hash's index; compare again in constant time all the same.
         guard let found, ConstantTime.equals(found.session.secretHash, hash), found.user.isEnabled,
@@ -184,6 +194,7 @@ public struct WebSessionService: Sendable {
             }
             guard touched else { return nil }
             session.lastSeenAt = date
+            recent.insert(Found(session: session, user: found.user), for: hash, readAt: generation)
         }
         return ActiveWebSession(session, user: found.user, expiresAt: end)
     }

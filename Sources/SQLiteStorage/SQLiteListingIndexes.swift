@@ -81,6 +81,8 @@ extension SQLiteSchema {
     /// first or last tag?" from the index. Pulls per day are also summed per repository by a trigger
     /// (`repository_pulls_daily`): the page's chart joined every tag of the repository to its daily rows (3 ms for
     /// 10,000 tags). A repository's history keeps the pulls of tags deleted since; it goes with the repository.
+    /// Ending or deleting a web session and changing an account's profile advance the authorization generation,
+    /// so `WebSessionService` can keep resolved sessions while it holds.
     static let tagDigestGroups = """
         CREATE INDEX tags_repository_digest ON tags (repository_id, digest);
         CREATE INDEX tags_repository_recency ON tags (repository_id, updated_at DESC, digest);
@@ -120,6 +122,15 @@ extension SQLiteSchema {
             INSERT INTO repository_pulls_daily (repository_id, day, count)
                 SELECT repository_id, NEW.day, NEW.count FROM tags WHERE id = NEW.tag_id
                 ON CONFLICT (repository_id, day) DO UPDATE SET count = count + excluded.count;
+        END;
+        CREATE TRIGGER web_sessions_ended_authorization AFTER UPDATE OF revoked_at, expires_at ON web_sessions BEGIN
+            UPDATE authorization_generation SET value = value + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER web_sessions_deleted_authorization AFTER DELETE ON web_sessions BEGIN
+            UPDATE authorization_generation SET value = value + 1 WHERE id = 1;
+        END;
+        CREATE TRIGGER users_profile_changed_authorization AFTER UPDATE OF display_name, email ON users BEGIN
+            UPDATE authorization_generation SET value = value + 1 WHERE id = 1;
         END;
         CREATE TRIGGER tag_pulls_daily_update AFTER UPDATE OF count ON tag_pulls_daily BEGIN
             UPDATE repository_pulls_daily SET count = count + (NEW.count - OLD.count)

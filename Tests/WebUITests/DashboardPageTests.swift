@@ -104,3 +104,25 @@ struct DashboardPageTests {
         #expect(dashboard.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
     }
 }
+
+@Suite("Sessions as the pages see them")
+struct SessionFreshnessTests {
+    @Test("A renamed account is greeted by its new name on the next page, though sessions are kept in memory")
+    func profileChangesShowAtOnce() async throws {
+        let fixture = try await WebFixture()
+        let olivia = try await fixture.browser("olivia")
+        #expect(await olivia.get("/").contains("Welcome back, olivia."))
+        let changed = await olivia.post("/profile", [("display_name", "Olivia Park"), ("email", "olivia@example.org")])
+        #expect(changed.status == 303)
+        #expect(await olivia.get("/").contains("Welcome back, Olivia Park."))
+    }
+
+    @Test("A signed-out session stops working at once, though it was just used")
+    func signOutIsImmediate() async throws {
+        let fixture = try await WebFixture()
+        let carl = try await fixture.browser("carl")
+        #expect(await carl.get("/").status == 200)
+        #expect(await carl.post("/sign-out", []).status == 303)
+        #expect(await carl.get("/").status == 303)
+    }
+}
