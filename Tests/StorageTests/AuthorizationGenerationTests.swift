@@ -189,8 +189,13 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
                 try $0.touchApplicationToken(seed.token.id, at: Date())
             }
             try await expectWrite(in: store, advances: false) { try $0.touchIdentityLink(seed.link.id, at: Date()) }
-            try await expectWrite(in: store, advances: false) { try $0.setEmail("a@example.test", for: seed.alice.id) }
-            try await expectWrite(in: store, advances: false) { try $0.setDisplayName("Alice", for: seed.alice.id) }
+        }
+    }
+
+    @Test func aProfileChangeAdvancesTheGenerationBecauseResolvedWebSessionsCarryTheAccount() async throws {
+        try await withSeededStore { store, seed in
+            try await expectWrite(in: store, advances: true) { try $0.setEmail("a@example.test", for: seed.alice.id) }
+            try await expectWrite(in: store, advances: true) { try $0.setDisplayName("Alice", for: seed.alice.id) }
         }
     }
 
