@@ -92,14 +92,14 @@ struct Flash: Sendable, Hashable {
 
     /// The cookie value: kind, a dot, the message in base64url.
     var cookieValue: String {
-        kind.rawValue + "." + Data(message.utf8).base64URLEncoded
+        kind.rawValue + "." + Base64URL.encode(Array(message.utf8))
     }
 
     /// The flash a cookie value carries, nil when malformed.
     init?(cookieValue: String) {
         let parts = cookieValue.split(separator: ".", maxSplits: 1)
         guard parts.count == 2, let kind = Kind(rawValue: String(parts[0])), parts[1].count <= 2048,
-            let data = Data(base64URLEncoded: String(parts[1])), let message = String(data: data, encoding: .utf8)
+            let bytes = Base64URL.decode(String(parts[1])), let message = String(validating: bytes, as: UTF8.self)
         else { return nil }
         self.kind = kind
         self.message = message
@@ -152,7 +152,7 @@ enum WebCSRF {
     static let visitorCookie = "pc_csrf"
 
     /// A new random token.
-    static func newToken() -> String { Data(SecureRandom.bytes(count: 24)).base64URLEncoded }
+    static func newToken() -> String { Base64URL.encode(SecureRandom.bytes(count: 24)) }
 
     /// Whether `request` carries `expected` and comes from `origin` (nil: the check of origin is skipped).
     static func accepts(_ request: HTTPRequest, form: WebForm, expected: String, origin: String?) -> Bool {
@@ -162,20 +162,5 @@ enum WebCSRF {
             return false
         }
         return ConstantTime.equals(Array(given.utf8), Array(expected.utf8))
-    }
-}
-
-extension Data {
-    /// Base64url without padding (RFC 4648 §5).
-    var base64URLEncoded: String {
-        base64EncodedString().replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
-            .replacingOccurrences(of: "=", with: "")
-    }
-
-    /// Decodes base64url with or without padding.
-    init?(base64URLEncoded text: String) {
-        var base = text.replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
-        while base.count % 4 != 0 { base += "=" }
-        self.init(base64Encoded: base)
     }
 }

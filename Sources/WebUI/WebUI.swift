@@ -92,12 +92,10 @@ public struct WebUI: Sendable {
         } catch {
             logger.error("session lookup failed", ["error": "\(error)"])
             return render(
-                errorPage(
-                    WebError(
-                        status: .serviceUnavailable, title: "Unavailable",
-                        message: "The database is unavailable. Try again in a moment.")), request: request,
-                cookies: cookies,
-                session: nil, setCookies: [])
+                WebError(
+                    status: .serviceUnavailable, title: "Unavailable",
+                    message: "The database is unavailable. Try again in a moment."),
+                request: request, session: nil, csrfToken: "", setCookies: [])
         }
         if session == nil, cookies[sessionCookieName] != nil {
             setCookies.append(WebCookies.setCookie(sessionCookieName, "", secure: isSecure, maxAge: 0))
@@ -112,18 +110,17 @@ public struct WebUI: Sendable {
         if request.head.method == .post {
             guard let fields = URLEncodedForm.decode(request.body) else {
                 return render(
-                    errorPage(.badRequest("The form could not be read.")), request: request,
-                    cookies: cookies, session: session, setCookies: setCookies)
+                    .badRequest("The form could not be read."), request: request, session: session,
+                    csrfToken: csrfToken, setCookies: setCookies)
             }
             form = WebForm(fields: fields)
             guard WebCSRF.accepts(request, form: form, expected: csrfToken, origin: origin) else {
                 return render(
-                    errorPage(
-                        WebError(
-                            status: .forbidden, title: "Form expired",
-                            message: "This form was not sent from a page of this site, or it is out of date. "
-                                + "Go back, reload the page and try again.")), request: request, cookies: cookies,
-                    session: session, setCookies: setCookies)
+                    WebError(
+                        status: .forbidden, title: "Form expired",
+                        message: "This form was not sent from a page of this site, or it is out of date. "
+                            + "Go back, reload the page and try again."),
+                    request: request, session: session, csrfToken: csrfToken, setCookies: setCookies)
             }
         }
         let flash = cookies[Flash.cookieName].flatMap(Flash.init(cookieValue:))
@@ -156,14 +153,15 @@ public struct WebUI: Sendable {
         return finish(response, web: web, setCookies: setCookies)
     }
 
+    /// An error page answered before the handler ran, its forms carrying `csrfToken` (the one the browser holds
+    /// after `setCookies`).
     private func render(
-        _ page: Page, request: HTTPRequest, cookies: [String: String], session: ActiveWebSession?,
-        setCookies: [String]
+        _ error: WebError, request: HTTPRequest, session: ActiveWebSession?, csrfToken: String, setCookies: [String]
     ) -> HTTPResponse {
         let web = WebRequest(
             http: request, session: session, caller: session?.caller ?? .anonymous, form: .empty, flash: nil,
-            csrfToken: session?.csrfToken ?? cookies[WebCSRF.visitorCookie] ?? "")
-        return finish(.page(page), web: web, setCookies: setCookies)
+            csrfToken: csrfToken)
+        return finish(.page(errorPage(error)), web: web, setCookies: setCookies)
     }
 
     /// The HTTP response for a handler's answer, with the UI's headers.
