@@ -54,6 +54,16 @@ struct RepositoryAddress: Sendable, Hashable {
 }
 
 extension Link {
+    /// A repository's page by its full name (`RepositoryAddress` spells the scheme).
+    static func repository(_ fullName: String) -> Link { RepositoryAddress(fullName: fullName).link }
+
+    /// A tag's page from `ns/repo:tag` (a search hit's name).
+    static func tag(_ reference: String) -> Link {
+        guard let colon = reference.lastIndex(of: ":") else { return repository(reference) }
+        return RepositoryAddress(fullName: String(reference[..<colon]))
+            .tag(String(reference[reference.index(after: colon)...]))
+    }
+
     /// A namespace's page.
     static func namespace(_ name: String) -> Link { Link.path("namespaces", name) }
 

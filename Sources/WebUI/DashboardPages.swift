@@ -70,7 +70,7 @@ extension WebUI {
                             for namespace in overview.namespaces {
                                 tr {
                                     td(.class("name")) {
-                                        a(href: Link.path("namespaces", namespace.name)) { namespace.name }
+                                        a(href: Link.namespace(namespace.name)) { namespace.name }
                                     }
                                     td { visibilityBadge(namespace.visibility) }
                                     td(.class("num")) { WebFormat.count(namespace.repositoryCount) }
@@ -121,7 +121,7 @@ extension WebUI {
                         tbody {
                             for team in teams {
                                 tr {
-                                    td(.class("name")) { a(href: Link.path("teams", team.name)) { team.name } }
+                                    td(.class("name")) { a(href: Link.team(team.name)) { team.name } }
                                     td {
                                         badge(team.role.rawValue, team.role == .owner ? "owner" : nil)
                                         if let source = team.syncedFrom {
@@ -184,13 +184,5 @@ enum ActivityText {
     static func target(_ target: String) -> String {
         guard let colon = target.firstIndex(of: ":") else { return target }
         return String(target[target.index(after: colon)...])
-    }
-}
-
-extension Link {
-    /// A repository's page: `/repositories/<namespace>/<name…>` (each segment encoded; nested names keep their
-    /// slashes as path separators).
-    static func repository(_ fullName: String) -> Link {
-        Link.path(["repositories"] + fullName.split(separator: "/").map(String.init))
     }
 }

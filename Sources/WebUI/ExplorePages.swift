@@ -140,7 +140,7 @@ extension WebUI {
                 tbody {
                     for hit in hits {
                         tr {
-                            td(.class("name")) { a(href: Link.path("namespaces", hit.name)) { hit.name } }
+                            td(.class("name")) { a(href: Link.namespace(hit.name)) { hit.name } }
                             td { hit.visibility.map(visibilityBadge) ?? .empty }
                             td(.class("muted hide-narrow")) { hit.description ?? "" }
                         }
@@ -152,7 +152,7 @@ extension WebUI {
                 tbody {
                     for hit in hits {
                         tr {
-                            td(.class("name")) { a(href: Link.path("teams", hit.name)) { hit.name } }
+                            td(.class("name")) { a(href: Link.team(hit.name)) { hit.name } }
                             td(.class("muted hide-narrow")) { hit.description ?? "" }
                         }
                     }
@@ -189,15 +189,5 @@ extension WebUI {
                 }
             }
         }
-    }
-}
-
-extension Link {
-    /// A tag's page from `ns/repo:tag`: `/repositories/<ns>/<repo…>/-/tags/<tag>`.
-    static func tag(_ reference: String) -> Link {
-        guard let colon = reference.lastIndex(of: ":") else { return repository(reference) }
-        let repository = reference[..<colon].split(separator: "/").map(String.init)
-        return Link.path(
-            ["repositories"] + repository + ["-", "tags", String(reference[reference.index(after: colon)...])])
     }
 }

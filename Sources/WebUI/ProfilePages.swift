@@ -151,7 +151,7 @@ extension WebUI {
                     if let personal = details.personalNamespace {
                         p(.class("cardfoot muted")) {
                             "Your personal namespace: "
-                            a(href: Link.path("namespaces", personal)) { personal }
+                            a(href: Link.namespace(personal)) { personal }
                         }
                     }
                 }

@@ -25,7 +25,7 @@ extension WebUI {
     static let teamsPerPage = 25
 
     /// `/teams/<name>`.
-    func teamLink(_ name: String) -> Link { Link.path("teams", name) }
+    func teamLink(_ name: String) -> Link { Link.team(name) }
 
     func teamCrumbs(_ name: String? = nil) -> [Crumb] {
         guard let name else { return [Crumb("Teams")] }
@@ -213,7 +213,7 @@ extension WebUI {
                     } else {
                         ul(.class("linklist")) {
                             for namespace in details.namespaces {
-                                li { a(href: Link.path("namespaces", namespace)) { truncated(namespace) } }
+                                li { a(href: Link.namespace(namespace)) { truncated(namespace) } }
                             }
                         }
                     }
