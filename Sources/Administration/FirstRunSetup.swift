@@ -22,17 +22,14 @@ public struct FirstRunSetup: Sendable {
     public static let codeLength = 16
 
     private let store: any Store
-    private let settings: ResourcePolicySettings
     private let hashing: BlockingPool
     private let now: @Sendable () -> Date
 
     /// Creates the service; `hashing` runs bcrypt off Swift's cooperative pool.
     public init(
-        store: any Store, settings: ResourcePolicySettings = .init(), hashing: BlockingPool,
-        now: @escaping @Sendable () -> Date = { Date() }
+        store: any Store, hashing: BlockingPool, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
-        self.settings = settings
         self.hashing = hashing
         self.now = now
     }

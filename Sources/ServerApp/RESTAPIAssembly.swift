@@ -22,7 +22,7 @@ struct RESTAPIAssembly {
         configuration: PortcullisConfiguration, store: any Store, providers: [any IdentityProvider],
         throttle: GuessingThrottle?, hashing: BlockingPool, webhooks: WebhooksAssembly? = nil,
         sessions: (any APISessionResolving)? = nil, registrySync: (any RegistrySyncing)? = nil,
-        http: any HTTPFetching = CurlHTTPClient(),
+        http: any HTTPFetching = CurlHTTPClient(), health: ServerHealth? = nil,
         registryClients: [String: any RegistryAPI] = [:], logger: Logger
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
@@ -30,7 +30,7 @@ struct RESTAPIAssembly {
             chain: PasswordChain(tokenProviders, throttle: throttle),
             shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
-        let health = ServerHealth(store: store, settings: configuration.registries, http: http)
+        let health = health ?? ServerHealth(store: store, settings: configuration.registries, http: http)
         let people = PeopleResourcesAssembly(configuration: configuration, store: store, hashing: hashing)
         api = RESTAPI(
             routes: SystemResources(store: store, health: health, version: Version.current).routes

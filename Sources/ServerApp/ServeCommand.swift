@@ -67,20 +67,21 @@ enum ServeCommand {
         // One sync port for the API and the admin pages, so both see the same running syncs.
         let registrySync = RegistrySyncPort(
             configuration: configuration, clients: registryClients, store: store, logger: logger)
+        // One health prober too: its answers are kept for a while, so two would probe every registry twice.
+        let health = ServerHealth(store: store, settings: configuration.registries, http: CurlHTTPClient())
         let ui =
             configuration.ui.enabled
             ? WebUIAssembly(
                 configuration: configuration, store: store, authority: authority, audit: audit,
                 hashing: context.cpuPool, webhooks: webhooks, registryClients: registryClients,
-                registries: WebRegistryPort(
-                    sync: registrySync,
-                    health: ServerHealth(store: store, settings: configuration.registries, http: CurlHTTPClient())),
+                registries: WebRegistryPort(sync: registrySync, health: health),
                 logger: logger)
             : nil
         let api = RESTAPIAssembly(
             configuration: configuration, store: store, providers: authority.providers,
             throttle: authority.guessingThrottle, hashing: context.cpuPool, webhooks: webhooks,
-            sessions: ui?.apiSessions, registrySync: registrySync, registryClients: registryClients, logger: logger)
+            sessions: ui?.apiSessions, registrySync: registrySync, health: health, registryClients: registryClients,
+            logger: logger)
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, ui: ui,

@@ -33,7 +33,7 @@ struct WebUIAssembly {
             timeouts: WebSessionTimeouts(
                 idle: configuration.ui.sessionIdleTimeout.inSeconds,
                 absolute: configuration.ui.sessionLifetime.inSeconds))
-        setup = FirstRunSetup(store: store, settings: settings, hashing: hashing)
+        setup = FirstRunSetup(store: store, hashing: hashing)
         let signIn = PasswordChainSignIn(
             chain: PasswordChain(
                 authority.providers.compactMap { $0 as? any PasswordAuthenticating }
