@@ -126,16 +126,22 @@ public struct RepositoryAdministration: Sendable {
         }
     }
 
-    /// Pulls per UTC day of the repository at `path` since `since` (days with pulls only, oldest first), if the
-    /// actor may see it: the repository page's chart.
-    public func dailyPulls(of path: RepositoryPath, registry: String? = nil, since: Date, by actor: Caller)
-        async throws -> [DailyPulls]
-    {
+    /// What the repository page shows beyond the repository itself, read in one transaction: a page of its tags
+    /// grouped by digest, whether the caller starred it, and its pulls per UTC day since `pullsSince` (days with
+    /// pulls only, oldest first); if the actor may see it.
+    public func page(
+        of path: RepositoryPath, registry: String? = nil, offset: Int, limit: Int, pullsSince: Date, by actor: Caller
+    ) async throws -> RepositoryPageContents {
+        try PageRequest<TagSortField>(offset: offset, limit: limit, sort: .name).validate()
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
             let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
-            return try reader.dailyPulls(ofRepository: repository.id, since: since)
+            let groups = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
+            return RepositoryPageContents(
+                groups: Page(items: groups.items, total: groups.total, offset: offset, limit: limit),
+                isStarred: try actor.userID.map { try reader.hasStarred($0, repository.id) } ?? false,
+                dailyPulls: try reader.dailyPulls(ofRepository: repository.id, since: pullsSince))
         }
     }
 
@@ -216,6 +222,16 @@ public struct RepositoryAdministration: Sendable {
             tagCount: try reader.tagCount(in: repository.id), createdAt: repository.createdAt,
             updatedAt: repository.updatedAt)
     }
+}
+
+/// What the repository page shows beyond the repository (`RepositoryAdministration.page`).
+public struct RepositoryPageContents: Sendable {
+    /// A page of the tags grouped by digest, the most recently pushed digest first.
+    public var groups: Page<TagDigestGroup>
+    /// Whether the caller starred the repository.
+    public var isStarred: Bool
+    /// Pulls per UTC day, oldest first, days with pulls only.
+    public var dailyPulls: [DailyPulls]
 }
 
 /// Where a repository is: a namespace and the name inside it, given apart (the REST API's

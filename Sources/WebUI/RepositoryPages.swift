@@ -93,14 +93,10 @@ extension WebUI {
         let info = context.details
         let page = request.pageNumber
         let perPage = Self.tagGroupsPerPage
-        let groups = try await services.repositories.tagGroups(
+        let contents = try await services.repositories.page(
             of: RepositoryPath(info.fullName), registry: info.registry, offset: (page - 1) * perPage,
-            limit: perPage, by: request.caller)
-        let isStarred =
-            try await request.caller.userID.asyncFlatMap { user in
-                try await services.store.read { try $0.hasStarred(user, info.id) }
-            } ?? false
-        let pulls = try await dailyPulls(of: info, as: request.caller)
+            limit: perPage, pullsSince: Self.chartStart(), by: request.caller)
+        let (groups, isStarred, pulls) = (contents.groups, contents.isStarred, contents.dailyPulls)
         let host = settings.pullHost(of: info.registry)
         let allTags = groups.items.flatMap(\.tags)
         let shownTag = allTags.first { $0.name == "latest" }?.name ?? allTags.first?.name ?? "latest"
@@ -265,13 +261,10 @@ extension WebUI {
         }
     }
 
-    /// Pulls per day of the repository over the last 30 days.
-    func dailyPulls(of details: RepositoryDetails, as caller: Caller) async throws -> [DailyPulls] {
-        var calendar = Calendar(identifier: .gregorian)
-        calendar.timeZone = TimeZone(identifier: "UTC")!
-        let since = calendar.startOfDay(for: Date()).addingTimeInterval(-29 * 86400)
-        return try await services.repositories.dailyPulls(
-            of: RepositoryPath(details.fullName), registry: details.registry, since: since, by: caller)
+    /// The start of the UTC day 29 days ago: the pulls chart's 30 days, today included.
+    static func chartStart(now: Date = Date()) -> Date {
+        let day = 86_400.0
+        return Date(timeIntervalSince1970: (now.timeIntervalSince1970 / day).rounded(.down) * day - 29 * day)
     }
 
     // MARK: - Changes
