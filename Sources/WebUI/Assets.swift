@@ -15,7 +15,7 @@ public struct Assets: Sendable {
 
         init(name: String, extension fileExtension: String, text: String, contentType: String) {
             bytes = Array(text.utf8)
-            let hash = Digest.sha256(bytes).prefix(6).map { String(format: "%02x", $0) }.joined()
+            let hash = Hex.encode(Digest.sha256(bytes).prefix(6))
             path = "/assets/\(name).\(hash).\(fileExtension)"
             self.contentType = contentType
         }
