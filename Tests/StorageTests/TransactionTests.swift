@@ -60,8 +60,10 @@ final class Signal: Sendable {
                 try await store.write { w in
                     _ = try w.createUser(NewUser(username: "uncommitted"))
                     inside.raise()
-                    // Blocks the writer's own pool thread (never a task), bounded so a bug cannot hang the suite.
-                    _ = release.wait(timeout: .now() + 20)
+                    // Blocks the writer's own pool thread (never a task) until the reads are done; bounded only so a
+                    // bug cannot hang the suite. The bound must not stand in for the reads' duration: on a loaded CI
+                    // machine 24 reads took over 20 s once, the write committed under them and the test failed.
+                    _ = release.wait(timeout: .now() + 600)
                 }
             }
             await inside.wait()
