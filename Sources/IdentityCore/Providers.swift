@@ -182,16 +182,67 @@ public struct CallbackParameters: Sendable, Hashable {
     public init(values: [String: String]) { self.values = values }
 }
 
+/// What a provider hands back at the end of a redirect login that is worth keeping for later: the refresh
+/// token (revalidation, revocation at sign-out) and the ID token (the `id_token_hint` of RP-initiated
+/// logout). Secrets: stored sealed, never logged or shown.
+public struct ProviderGrant: Sendable, Hashable, Codable {
+    /// The OAuth2 refresh token, if the provider issued one.
+    public var refreshToken: String?
+    /// The compact ID token of the login (OpenID providers), for the logout hint.
+    public var idToken: String?
+    /// When the access token of this grant expires, if said.
+    public var accessTokenExpiresAt: Date?
+
+    /// Creates a grant.
+    public init(refreshToken: String? = nil, idToken: String? = nil, accessTokenExpiresAt: Date? = nil) {
+        self.refreshToken = refreshToken
+        self.idToken = idToken
+        self.accessTokenExpiresAt = accessTokenExpiresAt
+    }
+}
+
+/// A finished redirect login: who it proved, and the grant to keep.
+public struct RedirectLogin: Sendable {
+    /// The identity the provider vouched for (its `subject` is stable; its issuer is in `issuer`).
+    public var identity: ExternalIdentity
+    /// The issuer that vouched (an OpenID provider's `iss`, or the OAuth2 provider's base URL).
+    public var issuer: String
+    /// Tokens to keep for revalidation and sign-out; nil when there is nothing worth keeping.
+    public var grant: ProviderGrant?
+
+    /// Creates a login result.
+    public init(identity: ExternalIdentity, issuer: String, grant: ProviderGrant? = nil) {
+        self.identity = identity
+        self.issuer = issuer
+        self.grant = grant
+    }
+}
+
 /// A provider that logs users in through a browser redirect (OAuth2, OpenID Connect).
 ///
-/// Contract: `beginLogin` builds the authorization URL and the pending state; `completeLogin` checks
-/// the callback against that state (state, nonce, PKCE) and returns the identity, throwing
-/// `ProviderError` when the IdP is unreachable or its answer is invalid.
+/// Contract: `beginLogin` builds the authorization URL and the pending state (PKCE verifier, nonce), which
+/// the caller keeps in the store or a sealed cookie, never in process memory, and consumes once;
+/// `completeLogin` checks the callback against that state (nonce, PKCE, the ID token) and returns the
+/// identity. The caller has already checked `state` itself. A refusal by the user or the provider (an `error`
+/// parameter) or an answer that fails a check (the ID token's signature, `iss`, `aud`, `nonce`, times) throws
+/// a `ProviderError` whose reason names what failed; an unreachable provider throws
+/// `ProviderError(.unavailable…)`. Neither may hang: every fetch is bounded.
 public protocol RedirectAuthenticating: IdentityProvider {
     /// Starts a login that returns to `callbackURL` carrying `state`.
     func beginLogin(callbackURL: URL, state: String) async throws -> RedirectStart
     /// Finishes a login from the IdP's callback.
-    func completeLogin(_ callback: CallbackParameters, pending: PendingLogin) async throws -> ExternalIdentity
+    func completeLogin(_ callback: CallbackParameters, pending: PendingLogin) async throws -> RedirectLogin
+}
+
+/// A redirect provider that can end the person's session at the provider and revoke what it granted.
+///
+/// Contract: both are best effort from the caller's side: the local session has already ended when they run.
+public protocol RedirectSigningOut: RedirectAuthenticating {
+    /// Where to send the browser after the local session ended (RP-initiated logout), returning to
+    /// `returnURL`; nil when the provider offers no end-session endpoint or it is not configured.
+    func signOutURL(grant: ProviderGrant?, returnURL: URL) async -> URL?
+    /// Revokes `grant`'s refresh token at the provider; throws `ProviderError` when the provider failed.
+    func revoke(_ grant: ProviderGrant) async throws
 }
 
 /// A provider that can re-check an identity later (group changes, disabled accounts).
@@ -201,6 +252,26 @@ public protocol RedirectAuthenticating: IdentityProvider {
 public protocol IdentityRefreshing: IdentityProvider {
     /// Re-reads `identity` at the provider.
     func refresh(_ identity: ExternalIdentity) async throws -> ExternalIdentity?
+}
+
+/// A redirect provider that re-checks a federated identity with the grant kept from its login (a refresh
+/// token, or the provider's API with it), for the revalidation job.
+///
+/// Contract: `.valid` with the refreshed identity and the grant to keep from now on (refresh tokens
+/// rotate); `.gone` when the provider says the person no longer exists, is disabled, revoked the grant
+/// (`invalid_grant`) or left the allowed organisations; throws `ProviderError(.unavailable…)` when it could
+/// not decide (an outage: the caller applies its grace period).
+public protocol GrantRevalidating: RedirectAuthenticating {
+    /// Re-checks `identity` with `grant`.
+    func revalidate(_ identity: ExternalIdentity, grant: ProviderGrant?) async throws -> Revalidation
+}
+
+/// The answer of `GrantRevalidating.revalidate`.
+public enum Revalidation: Sendable {
+    /// Still valid: the refreshed identity and the grant to keep.
+    case valid(ExternalIdentity, ProviderGrant?)
+    /// No longer valid at the provider.
+    case gone(reason: String)
 }
 
 /// Where providers record security events (failures, lockouts) for the audit log.
