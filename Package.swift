@@ -41,7 +41,11 @@ var targets: [Target] = [
         name: "HTTPServer",
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
-    .target(name: "HTTPClient", dependencies: ["CCurl", "Threading", "Diagnostics"], swiftSettings: strictness),
+    // The outbound HTTP port (no C): what plugins fetch through; HTTPClient implements it over libcurl.
+    .target(name: "HTTPFetchingCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
+    .target(
+        name: "HTTPClient", dependencies: ["CCurl", "HTTPFetchingCore", "Threading", "Diagnostics"],
+        swiftSettings: strictness),
     .target(name: "LDAPClient", dependencies: ["CLDAP", "Threading", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
@@ -50,7 +54,9 @@ var targets: [Target] = [
         name: "PostgresStorage", dependencies: ["CPQ", "Storage", "Threading"], swiftSettings: strictness),
 
     // MARK: Identity and tokens
-    .target(name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage"], swiftSettings: strictness),
+    .target(
+        name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage", "HTTPFetchingCore"],
+        swiftSettings: strictness),
     // The pure policy: principals, scopes, who may do what (no I/O, no HTTP, no keys).
     .target(name: "Authorization", dependencies: ["IdentityCore", "Storage"], swiftSettings: strictness),
     // JWS/JWT and JWK (RFC 7515, 7519, 7517) over CryptoCore's keys, for the token endpoint and plugins alike.
