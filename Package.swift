@@ -70,6 +70,11 @@ var targets: [Target] = [
     // Federated identities to local accounts: links, provisioning, group → team sync.
     .target(
         name: "IdentityMapping", dependencies: ["IdentityCore", "Storage", "Diagnostics"], swiftSettings: strictness),
+    // The OAuth2 client (PKCE, code exchange, refresh, revocation) every redirect provider shares, OpenID
+    // discovery, the per-issuer JWKS cache and ID token validation, over the HTTPFetching port (no C, no curl).
+    .target(
+        name: "OAuth2", dependencies: ["IdentityCore", "HTTPFetchingCore", "JOSE", "CryptoCore", "Diagnostics"],
+        swiftSettings: strictness),
     // Conformance suites every provider plugin's tests run (imports Swift Testing).
     .target(
         name: "ProviderTesting", dependencies: ["IdentityCore", "Diagnostics", "Storage", "Threading"],
@@ -135,6 +140,10 @@ var targets: [Target] = [
     .target(
         name: "LDAP", dependencies: ["IdentityCore", "LDAPClient", "Storage", "Threading", "Diagnostics"],
         path: "Plugins/LDAP", swiftSettings: strictness),
+    .target(
+        name: "OIDC",
+        dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "JOSE", "CryptoCore", "Diagnostics"],
+        path: "Plugins/OIDC", swiftSettings: strictness),
 
     // MARK: Composition root and executable
     .target(
@@ -143,7 +152,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
             "TokenAuthority",
-            "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
+            "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
         ],
         swiftSettings: strictness),

@@ -8,6 +8,7 @@ import HTTPCore
 import IdentityCore
 import LDAP
 import LocalPasswords
+import OIDC
 import Storage
 import Synchronization
 import Threading
@@ -16,7 +17,7 @@ import TokenAuthority
 /// The provider types this build knows: the composition root is the only place that imports plugins.
 enum BuiltinProviders {
     static let registry = ProviderRegistry([
-        LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self,
+        LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self, OIDCProvider.self,
     ])
 }
 
