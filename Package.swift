@@ -183,7 +183,8 @@ var targets: [Target] = [
     // Child processes with deadlines, free ports, temporary directories, and a WebDriver client for headless
     // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
-        name: "TestSupport", dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "Diagnostics"],
+        name: "TestSupport",
+        dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics"],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
@@ -267,6 +268,15 @@ var targets: [Target] = [
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
             "ProviderTesting", "Threading", "Administration", "CryptoCore", "Webhooks", "Authorization",
+        ],
+        swiftSettings: strictness),
+    // The OAuth2 client, discovery, the JWKS cache and ID token checks, and the oidc plugin: against a hostile
+    // issuer on loopback (our HTTPServer) and the real oidc-provider-mock.
+    .testTarget(
+        name: "OIDCTests",
+        dependencies: [
+            "OAuth2", "OIDC", "IdentityCore", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "CryptoCore",
+            "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
         ],
         swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.
