@@ -20,7 +20,8 @@ extension ConfigCheckTests {
                   authorizationParameters: {prompt: login}
             """)
         // Port 1 answers nothing: a check (and a start) that fetched discovery would fail or hang here.
-        let good = try await sandbox.portcullis(["config", "check"], environment: ["SSO_CLIENT_SECRET": "s3cret-value"])
+        let good = try await sandbox.portcullis(
+            ["config", "check"], environment: ["SSO_CLIENT_SECRET": "s3cret-value"])
         #expect(good.status == 0, "\(good.stderr)")
         #expect(!good.stdout.contains("s3cret-value") && !good.stderr.contains("s3cret-value"))
 
