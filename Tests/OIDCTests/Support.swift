@@ -28,8 +28,8 @@ enum TestClient {
 /// The callback URL the tests pretend to serve.
 let callbackURL = URL(string: "http://127.0.0.1:5080/auth/oidc/callback")!
 
-/// RSA and EC keys made once per test process (generation is the slow part of these tests).
-enum TestKeys {
+/// The hostile issuer's RSA and EC keys, made once per test process (generation is the slow part of these tests).
+enum IssuerKeys {
     static let first = HostileIssuer.SigningKey(keyID: "key-1", key: try! PrivateKey.generate(.rsa(bits: 2048)))
     static let second = HostileIssuer.SigningKey(keyID: "key-2", key: try! PrivateKey.generate(.rsa(bits: 2048)))
     static let ec = HostileIssuer.SigningKey(keyID: "ec-1", key: try! PrivateKey.generate(.ecP256))

@@ -169,9 +169,12 @@ public final class HostileIssuer: Sendable {
         return claims
     }
 
-    /// A compact JWS of `claims` signed with `key` (RS256 for RSA, ES256 for EC), its `kid` in the header.
-    public static func sign(_ claims: [String: any Sendable], with key: SigningKey) -> String {
-        let algorithm: SigningAlgorithm = key.key.kind == .ecP256 ? .es256 : .rs256
+    /// A compact JWS of `claims` signed with `key` (by default RS256 for RSA, ES256 for EC), its `kid` in the
+    /// header.
+    public static func sign(
+        _ claims: [String: any Sendable], with key: SigningKey, algorithm: SigningAlgorithm? = nil
+    ) -> String {
+        let algorithm = algorithm ?? (key.key.kind == .ecP256 ? .es256 : .rs256)
         return try! JWT.sign(claimsJSON: json(claims), key: key.key, algorithm: algorithm, keyID: key.keyID)
     }
 
