@@ -150,6 +150,18 @@ struct HostileIssuerTests {
         #expect(setup.issuer.jwksFetches == 2, "the new key is cached")
     }
 
+    @Test("A key published for RS256 does not verify a PS256 token, even with PS256 allowed")
+    func keysAreBoundToTheirAlgorithm() async throws {
+        let bound = HostileIssuer.SigningKey(keyID: "key-1", key: IssuerKeys.first.key, algorithm: "RS256")
+        let setup = try await Setup.make(keys: [bound]) { $0.allowedAlgorithms = ["RS256", "PS256"] }
+        defer { Task { await setup.stop() } }
+        let error = await providerError {
+            _ = try await setup.login { HostileIssuer.sign($0, with: bound, algorithm: .ps256) }
+        }
+        #expect(error?.reason.contains("no trusted key fits alg PS256") == true, "\(error?.reason ?? "accepted")")
+        #expect(try await setup.login { HostileIssuer.sign($0, with: bound) }.identity.subject == "alice")
+    }
+
     @Test("A flood of unknown kids fetches the JWKS at most once per 30 s")
     func unknownKeyFloodIsBounded() async throws {
         let setup = try await Setup.make()

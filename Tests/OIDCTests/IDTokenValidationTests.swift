@@ -28,7 +28,7 @@ struct IDTokenValidationTests {
     ) async throws -> VerifiedIDToken {
         try await VerifiedIDToken.verify(
             token, requirements: requirements, expectedNonce: nonce, now: now, provider: "sso"
-        ) { keyID in
+        ) { keyID, _ in
             keys.filter { keyID == nil || $0.keyID == keyID }.map(\.key.publicKey)
         }
     }
@@ -167,7 +167,7 @@ struct IDTokenValidationTests {
             _ = try await VerifiedIDToken.verify(
                 HostileIssuer.unsigned(Self.claims()), requirements: Self.requirements, expectedNonce: "n-1",
                 now: Self.now, provider: "sso"
-            ) { _ in
+            ) { _, _ in
                 Issue.record("keys were looked up for an unsigned token")
                 return []
             }

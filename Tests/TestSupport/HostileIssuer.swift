@@ -21,11 +21,14 @@ public final class HostileIssuer: Sendable {
         public var keyID: String?
         /// The private key.
         public var key: PrivateKey
+        /// The `alg` the JWKS entry names, if any.
+        public var algorithm: String?
 
         /// Creates a key entry.
-        public init(keyID: String?, key: PrivateKey) {
+        public init(keyID: String?, key: PrivateKey, algorithm: String? = nil) {
             self.keyID = keyID
             self.key = key
+            self.algorithm = algorithm
         }
     }
 
@@ -92,6 +95,7 @@ public final class HostileIssuer: Sendable {
                     var jwk = entry.key.publicKey.jwk()
                     jwk.kid = entry.keyID
                     jwk.use = "sig"
+                    jwk.alg = entry.algorithm
                     return jwk
                 }
                 var response = HTTPResponse.json(Array(try! JSONEncoder().encode(["keys": keys])))
