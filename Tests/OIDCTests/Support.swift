@@ -44,15 +44,17 @@ func testStore() async throws -> any Store {
     return store
 }
 
-/// An `oidc` provider for `issuer` over loopback, with `clock`.
+/// An `oidc` provider for `issuer` over loopback, with `clock` (nil: the real clock, for a real peer whose tokens
+/// carry real times).
 func makeProvider(
-    issuer: String, clock: FixedClock, store: any Store, id: ProviderID = "corp-sso",
+    issuer: String, clock: FixedClock?, store: any Store, id: ProviderID = "corp-sso",
     _ adjust: (inout OIDCProvider.Configuration) -> Void = { _ in }
 ) throws -> OIDCProvider {
     var configuration = OIDCProvider.Configuration(
         issuer: issuer, clientID: TestClient.id, clientSecret: TestClient.secret)
     adjust(&configuration)
-    var context = TestProviderContext.make(store: store, clock: clock)
+    var context = TestProviderContext.make(store: store, clock: clock ?? FixedClock())
+    if clock == nil { context.now = { Date() } }
     context.http = loopbackHTTP
     return try OIDCProvider(id: id, displayName: "Corporate SSO", configuration: configuration, context: context)
 }
