@@ -30,12 +30,12 @@ struct Page: Sendable {
     /// A bare page (sign-in, setup): no navigation around it.
     var isBare = false
     /// The content.
-    var body: [Node]
+    var body: Node
 
     /// A page with `title` and `body`.
     init(
         _ title: String, lede: String? = nil, breadcrumb: [Crumb] = [], section: NavSection? = nil,
-        actions: [Node] = [], status: HTTPStatus = .ok, @HTMLBuilder body: () -> [Node]
+        actions: [Node] = [], status: HTTPStatus = .ok, @HTMLBuilder body: () -> Node
     ) {
         self.title = title
         self.lede = lede
