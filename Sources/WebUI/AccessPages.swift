@@ -31,7 +31,7 @@ extension WebUI {
         let next = Link.localRedirect(request.form["next"] ?? request.query("next"))?.text
         var page = Page("Sign in", status: status) {
             div(.class("brand")) {
-                Node.void("img", [.src(Link.asset(assets.logo)), .custom("alt", ""), .custom("width", "32")])
+                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
                 settings.productName
             }
             div(.class("card")) {
@@ -142,7 +142,7 @@ extension WebUI {
         let form = request.form
         var page = Page("Set up \(settings.productName)", status: status) {
             div(.class("brand")) {
-                Node.void("img", [.src(Link.asset(assets.logo)), .custom("alt", ""), .custom("width", "32")])
+                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
                 settings.productName
             }
             div(.class("card")) {
