@@ -244,6 +244,7 @@ public struct AccountAdministration: Sendable {
                 throw AdministrationError(.lastAdmin, "\(user.username) is the last enabled administrator")
             }
             try writer.setAdmin(isAdmin, for: user.id)
+            try writer.setAdminGrant(of: user.id, provider: nil)
             if isAdmin {
                 // Portus: an administrator in a team is always an owner.
                 for membership in try writer.memberships(of: user.id) where membership.role != .owner {

@@ -35,13 +35,6 @@ struct AdministrationServices {
     let actor = Caller.operatorAtShell
 }
 
-/// Creates accounts the way `user create` does (``AccountAdministration/provision(_:in:)``), for federated
-/// logins and group sync, in the caller's transaction.
-struct PersonalAccountProvisioner: AccountProvisioning {
-    func createAccount(_ user: NewUser, in writer: any StoreWriting) throws -> User {
-        try AccountAdministration.provision(user, in: writer).0
-    }
-}
 
 extension AppContext {
     /// Opens the store, hands `body` the services, and closes the store again; administration errors

@@ -109,6 +109,12 @@ extension WebUI {
         }
     }
 
+    /// `path` on this server's public URL (a return address for identity providers).
+    func callbackBase(_ path: String) -> URL {
+        let base = settings.publicURL.absoluteString
+        return URL(string: (base.hasSuffix("/") ? String(base.dropLast()) : base) + path) ?? settings.publicURL
+    }
+
     /// 303 to `link`, setting the new session's cookie (it lasts until the session's absolute end).
     func sessionRedirect(to link: Link, starting started: StartedWebSession) -> HTTPResponse {
         var response = HTTPResponse(status: .seeOther)
@@ -121,11 +127,17 @@ extension WebUI {
     }
 
     func signOut(_ request: WebRequest) async throws -> WebResponse {
+        var providerLogout: URL?
         if let value = WebCookies.parse(request.http.headers)[sessionCookieName] {
-            try await services.sessions.end(value)
+            if let federation = services.federation {
+                // Ends the session; revokes the provider's grant and offers its end-session page when it has one.
+                providerLogout = try await federation.signOut(sessionCookie: value, returnURL: callbackBase("/sign-in"))
+            } else {
+                try await services.sessions.end(value)
+            }
         }
         var response = HTTPResponse(status: .seeOther)
-        response.headers.add(name: "Location", value: "/sign-in")
+        response.headers.add(name: "Location", value: providerLogout?.absoluteString ?? "/sign-in")
         response.headers.add(
             name: "Set-Cookie", value: WebCookies.setCookie(sessionCookieName, "", secure: isSecure, maxAge: 0))
         response.headers.add(

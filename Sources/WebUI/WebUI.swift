@@ -38,7 +38,7 @@ public struct WebUI: Sendable {
 
     /// Every page route, in one list (each area's routes are in its own file).
     var routes: [WebRoute] {
-        accessRoutes + dashboardRoutes + exploreRoutes + namespaceRoutes + repositoryRoutes + teamRoutes
+        accessRoutes + federatedRoutes + dashboardRoutes + exploreRoutes + namespaceRoutes + repositoryRoutes + teamRoutes
             + adminRoutes + profileRoutes
     }
 
