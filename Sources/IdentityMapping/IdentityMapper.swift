@@ -262,6 +262,8 @@ public final class IdentityMapper: Sendable {
             throw ProvisioningFailure(reason: String(describing: error))
         }
         _ = try writer.linkIdentity(providerID: provider, subject: identity.subject, to: user.id)
+        // Made an administrator by an admin group: sync may take it away again when the group does.
+        if isAdmin { try writer.setAdminGrant(of: user.id, provider: provider) }
         let actor = "sync:\(provider)"
         _ = try writer.appendAuditEvent(
             NewAuditEvent(

@@ -1,0 +1,152 @@
+import Administration
+import Foundation
+import IdentityCore
+import ProviderTesting
+import Storage
+import Testing
+
+/// Linking identities from the profile, revalidation and suspension (issue 13 §2).
+@Suite struct FederatedIdentityTests {
+    @Test("A signed-in owner links an identity through the same redirect, sees it, signs in with it, and unlinks it")
+    func linkAndUnlinkFromTheProfile() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "eve", SSOFixture.identity("sub-eve", username: "eve.corp", groups: ["devs"]))
+        // eve also has a password, so unlinking does not take away her only way to sign in.
+        let eveID = sso.web.users["eve"]!.id
+        try await sso.store.write { try $0.setPasswordHash("$2b$04$abcdefghijklmnopqrstuu", for: eveID) }
+        var eve = try await sso.web.browser("eve")
+        let profile = await eve.get("/profile")
+        #expect(profile.hasElement(id: "link-identity"))
+        #expect(profile.contains("Link Corp SSO"))
+        let begun = await eve.post("/profile/identities/link", [("provider", "corp-sso")])
+        #expect(begun.status == 303)
+        eve.keepCookies(from: begun)
+        let state = try SSOFixture.state(in: begun)
+        let done = await sso.callback(&eve, code: "eve", state: state)
+        #expect(done.status == 303)
+        #expect(done.location == "/profile")
+        let eveUser = try #require(try await sso.user("eve"))
+        let links = try await sso.store.read { try $0.identityLinks(of: eveUser.id) }
+        #expect(links.map(\.subject) == ["sub-eve"])
+        #expect(try await sso.user("eve.corp") == nil)  // linked, not a new account
+        // The link synced the groups too.
+        let memberships = try await sso.store.read { try $0.memberships(of: eveUser.id) }
+        #expect(memberships.contains { $0.team.name == "developers" && $0.syncedFrom == "corp-sso" })
+        #expect(try await sso.audit("sso.link").first?.outcome == .success)
+        let listed = await eve.get("/profile")
+        #expect(listed.contains("sub-eve"))
+        #expect(!listed.hasElement(id: "link-identity"))
+        // The identity now signs in to eve.
+        var elsewhere = sso.web.visitor
+        let signedIn = try await sso.signIn(&elsewhere, code: "eve")
+        #expect(signedIn.status == 303)
+        let session = try #require(elsewhere.cookies["portcullis_session"])
+        #expect(try await sso.web.sessions.resolve(session)?.user.username == "eve")
+        // Unlinking ends the sessions it started and the identity no longer signs in to eve.
+        let unlinked = await eve.post("/profile/identities/\(links[0].id.rawValue)/unlink", [])
+        #expect(unlinked.status == 303)
+        #expect(try await sso.store.read { try $0.identityLinks(of: eveUser.id) }.isEmpty)
+        #expect(try await sso.web.sessions.resolve(session) == nil)
+    }
+
+    @Test("An identity linked to another account already cannot be linked again")
+    func linkedElsewhereIsRefused() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var visitor = sso.web.visitor
+        _ = try await sso.signIn(&visitor, code: "dana")
+        var eve = try await sso.web.browser("eve")
+        let begun = await eve.post("/profile/identities/link", [("provider", "corp-sso")])
+        eve.keepCookies(from: begun)
+        let page = await sso.callback(&eve, code: "dana", state: try SSOFixture.state(in: begun))
+        #expect(page.status == 409)
+        #expect(page.contains("linked to another Portcullis account"))
+    }
+
+    @Test("The only way to sign in cannot be unlinked by its owner")
+    func lastSignInMethodStays() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        _ = try await sso.signIn(&browser, code: "dana")
+        let dana = try #require(try await sso.user("dana"))
+        let link = try #require(try await sso.store.read { try $0.identityLinks(of: dana.id) }.first)
+        browser.csrfToken = try await sso.web.sessions.resolve(browser.cookies["portcullis_session"] ?? "")?.csrfToken
+        let refused = await browser.post("/profile/identities/\(link.id.rawValue)/unlink", [])
+        #expect(refused.status == 303)
+        #expect(refused.flash?.contains("only way to sign in") == true)
+        #expect(try await sso.store.read { try $0.identityLinks(of: dana.id) }.count == 1)
+    }
+
+    @Test("Revalidation: gone at the provider suspends at once (sessions end, the account is refused) until a new sign-in")
+    func goneSuspendsAtOnce() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        _ = try await sso.signIn(&browser, code: "dana")
+        let session = try #require(browser.cookies["portcullis_session"])
+        // Not due yet: nothing is asked.
+        var report = try await sso.federation.revalidate()
+        #expect(report.confirmed == 0 && sso.provider.revalidated.isEmpty)
+        sso.clock.advance(by: 3601)
+        report = try await sso.federation.revalidate()
+        #expect(report.confirmed == 1 && sso.provider.revalidated == ["sub-dana"])
+        sso.provider.scriptRevalidation(subject: "sub-dana", .success(.gone(reason: "invalid_grant")))
+        sso.clock.advance(by: 3601)
+        report = try await sso.federation.revalidate()
+        #expect(report.suspended == 1)
+        let dana = try #require(try await sso.user("dana"))
+        #expect(!dana.isEnabled)
+        #expect(try await sso.web.sessions.resolve(session) == nil)
+        #expect(try await sso.audit("sso.identity_suspended").count == 1)
+        // Signing in again through the provider lifts the suspension.
+        sso.provider.scriptRevalidation(subject: "sub-dana", .success(.valid(SSOFixture.identity("sub-dana", username: "dana"), nil)))
+        var again = sso.web.visitor
+        #expect(try await sso.signIn(&again, code: "dana").status == 303)
+        #expect(try await sso.user("dana")?.isEnabled == true)
+        #expect(try await sso.audit("sso.identity_restored").count == 1)
+    }
+
+    @Test("Revalidation: a provider that cannot answer suspends only after the grace period of failures")
+    func outagesHaveAGracePeriod() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        _ = try await sso.signIn(&browser, code: "dana")
+        sso.provider.scriptRevalidation(
+            subject: "sub-dana", .failure(ProviderError(.unavailable, provider: "corp-sso", reason: "timed out")))
+        sso.clock.advance(by: 3601)
+        #expect(try await sso.federation.revalidate().failing == 1)
+        // The first failure was an hour after sign-in; 23 more hours of failures stay within the 24 h grace.
+        for _ in 0..<23 {
+            sso.clock.advance(by: 3600)
+            #expect(try await sso.federation.revalidate().suspended == 0)
+        }
+        #expect(try await sso.user("dana")?.isEnabled == true)
+        sso.clock.advance(by: 3600)
+        #expect(try await sso.federation.revalidate().suspended == 1)
+        #expect(try await sso.user("dana")?.isEnabled == false)
+    }
+
+    @Test("A success within the grace period starts the count afresh")
+    func aSuccessResetsTheGracePeriod() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        _ = try await sso.signIn(&browser, code: "dana")
+        let down = Result<Revalidation, ProviderError>.failure(
+            ProviderError(.unavailable, provider: "corp-sso", reason: "timed out"))
+        sso.provider.scriptRevalidation(subject: "sub-dana", down)
+        sso.clock.advance(by: 3601)
+        _ = try await sso.federation.revalidate()
+        sso.clock.advance(by: 20 * 3600)
+        sso.provider.scriptRevalidation(
+            subject: "sub-dana", .success(.valid(SSOFixture.identity("sub-dana", username: "dana"), nil)))
+        #expect(try await sso.federation.revalidate().confirmed == 1)
+        sso.provider.scriptRevalidation(subject: "sub-dana", down)
+        sso.clock.advance(by: 3601)
+        _ = try await sso.federation.revalidate()
+        sso.clock.advance(by: 10 * 3600)
+        #expect(try await sso.federation.revalidate().suspended == 0)
+    }
+}
