@@ -29,7 +29,9 @@ public struct FederatedSignInTimes: Sendable, Hashable {
     public var revalidationGrace: TimeInterval
 
     /// Describes the times.
-    public init(loginLifetime: TimeInterval = 600, revalidateEvery: TimeInterval = 3600, revalidationGrace: TimeInterval = 86400) {
+    public init(
+        loginLifetime: TimeInterval = 600, revalidateEvery: TimeInterval = 3600, revalidationGrace: TimeInterval = 86400
+    ) {
         self.loginLifetime = loginLifetime
         self.revalidateEvery = revalidateEvery
         self.revalidationGrace = revalidationGrace
@@ -148,11 +150,14 @@ public struct FederatedSignIn: Sendable {
         browserBinding: String?
     ) async throws -> BegunFederatedLogin {
         guard let entry = providers[providerID] else {
-            throw FederatedSignInError(.unknownProvider, "No sign-in provider is configured with the id '\(InertText.escaped(providerID, limit: 64))'.")
+            throw FederatedSignInError(
+                .unknownProvider,
+                "No sign-in provider is configured with the id '\(InertText.escaped(providerID, limit: 64))'.")
         }
         let state = Base64URL.encode(SecureRandom.bytes(count: 32))
         let binding =
-            browserBinding.flatMap { Self.isRandomValue($0) ? $0 : nil } ?? Base64URL.encode(SecureRandom.bytes(count: 32))
+            browserBinding.flatMap { Self.isRandomValue($0) ? $0 : nil }
+            ?? Base64URL.encode(SecureRandom.bytes(count: 32))
         let start: RedirectStart
         do {
             start = try await entry.provider.beginLogin(callbackURL: callbackURL, state: state)
@@ -226,17 +231,20 @@ public struct FederatedSignIn: Sendable {
         audit.intent = state.intent
         let display = entry.provider.displayName
         if let error = callback.parameters["error"] {
-            let description = callback.parameters["error_description"].map { ": " + InertText.escaped($0, limit: 300) } ?? ""
+            let description =
+                callback.parameters["error_description"].map { ": " + InertText.escaped($0, limit: 300) } ?? ""
             throw FederatedSignInError(
                 .providerRefused,
                 "\(display) answered '\(InertText.escaped(error, limit: 64))'\(description). Nothing was changed; "
                     + "you can try again.")
         }
-        let pending = (try? JSONDecoder().decode(PendingLogin.self, from: Data(state.pending.utf8)))
+        let pending =
+            (try? JSONDecoder().decode(PendingLogin.self, from: Data(state.pending.utf8)))
             ?? PendingLogin(data: [:])
         let login: RedirectLogin
         do {
-            login = try await entry.provider.completeLogin(CallbackParameters(values: callback.parameters), pending: pending)
+            login = try await entry.provider.completeLogin(
+                CallbackParameters(values: callback.parameters), pending: pending)
         } catch let error as ProviderError {
             throw Self.refusal(for: error, provider: display)
         }
@@ -476,7 +484,8 @@ public struct FederatedSignIn: Sendable {
     static func isRandomValue(_ value: String) -> Bool {
         value.utf8.count == 43
             && value.utf8.allSatisfy { byte in
-                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte) || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                    || (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
                     || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte) || byte == UInt8(ascii: "-")
                     || byte == UInt8(ascii: "_")
             }
@@ -493,7 +502,8 @@ public struct FederatedSignIn: Sendable {
         switch error.code {
         case .unavailable:
             FederatedSignInError(
-                .providerUnavailable, "\(display) is not answering, so the sign-in cannot be finished. Try again in a moment.")
+                .providerUnavailable,
+                "\(display) is not answering, so the sign-in cannot be finished. Try again in a moment.")
         case .misconfigured, .protocolViolation, .internalFailure:
             FederatedSignInError(
                 .providerAnswer,
@@ -559,7 +569,8 @@ struct GrantSealer: Sendable {
 
     func seal(_ grant: ProviderGrant, provider: String, subject: String) throws -> String {
         let plain = try JSONEncoder().encode(grant)
-        return Self.prefix + Base64URL.encode(try box.seal(Array(plain), associatedData: Self.binding(provider, subject)))
+        return Self.prefix
+            + Base64URL.encode(try box.seal(Array(plain), associatedData: Self.binding(provider, subject)))
     }
 
     func open(_ stored: String, provider: String, subject: String) throws -> ProviderGrant? {

@@ -35,7 +35,6 @@ struct AdministrationServices {
     let actor = Caller.operatorAtShell
 }
 
-
 extension AppContext {
     /// Opens the store, hands `body` the services, and closes the store again; administration errors
     /// become command failures (exit 65, or 64 for bad paging), store errors as `withStore` maps them.

@@ -76,7 +76,8 @@ struct IdentityMappingAssembly {
             let sync = entry.mapping.groupSync
             guard
                 !sync.rules.isEmpty || sync.interval > .zero || sync.preProvision || !entry.mapping.adminGroups.isEmpty,
-                let provider = providers.first(where: { $0.id.rawValue == entry.id }), !(provider is any GroupDirectory),
+                let provider = providers.first(where: { $0.id.rawValue == entry.id }),
+                !(provider is any GroupDirectory),
                 !(provider is any RedirectAuthenticating)
             else { continue }
             problems.append(

@@ -1,7 +1,7 @@
 import Administration
 import ApplicationTokens
-import CryptoCore
 import Configuration
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
@@ -70,7 +70,9 @@ struct WebUIAssembly {
             let key = webhooks.flatMap { _ in try? AEADKey(base64: try configuration.webhooks.secretsKey.reveal()) }
             services.federation = FederatedSignIn(
                 store: store,
-                providers: redirectProviders.map { RedirectProviderEntry(provider: $0, rules: mapper.rules(for: $0.id)) },
+                providers: redirectProviders.map {
+                    RedirectProviderEntry(provider: $0, rules: mapper.rules(for: $0.id))
+                },
                 mapper: mapper, sessions: sessions, grantKey: key,
                 times: FederatedSignInTimes(
                     loginLifetime: login.stateLifetime.inSeconds, revalidateEvery: login.revalidateEvery.inSeconds,

@@ -20,7 +20,8 @@ extension WebUI {
 
     /// Where a provider sends the browser back: the public URL's origin and `/sign-in/<id>/callback`.
     func callbackURL(for provider: String) -> URL {
-        let base = settings.publicURL.absoluteString.hasSuffix("/")
+        let base =
+            settings.publicURL.absoluteString.hasSuffix("/")
             ? String(settings.publicURL.absoluteString.dropLast()) : settings.publicURL.absoluteString
         return URL(string: base + Link.path("sign-in", provider, "callback").text) ?? settings.publicURL
     }

@@ -172,7 +172,9 @@ extension WebUI {
                         }
                         div(.class("providers")) {
                             for provider in linkable {
-                                postForm(action: Link("/profile/identities/link"), csrf: request.csrfToken, .class("inline")) {
+                                postForm(
+                                    action: Link("/profile/identities/link"), csrf: request.csrfToken, .class("inline")
+                                ) {
                                     hiddenField("provider", provider.id)
                                     submitButton("Link \(provider.displayName)", style: "secondary")
                                 }

@@ -78,7 +78,9 @@ import Testing
         #expect(try await sso.store.read { try $0.identityLinks(of: dana.id) }.count == 1)
     }
 
-    @Test("Revalidation: gone at the provider suspends at once (sessions end, the account is refused) until a new sign-in")
+    @Test(
+        "Revalidation: gone at the provider suspends at once (sessions end, the account is refused) until a new sign-in"
+    )
     func goneSuspendsAtOnce() async throws {
         let sso = try await SSOFixture()
         sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
@@ -100,7 +102,8 @@ import Testing
         #expect(try await sso.web.sessions.resolve(session) == nil)
         #expect(try await sso.audit("sso.identity_suspended").count == 1)
         // Signing in again through the provider lifts the suspension.
-        sso.provider.scriptRevalidation(subject: "sub-dana", .success(.valid(SSOFixture.identity("sub-dana", username: "dana"), nil)))
+        sso.provider.scriptRevalidation(
+            subject: "sub-dana", .success(.valid(SSOFixture.identity("sub-dana", username: "dana"), nil)))
         var again = sso.web.visitor
         #expect(try await sso.signIn(&again, code: "dana").status == 303)
         #expect(try await sso.user("dana")?.isEnabled == true)

@@ -199,9 +199,11 @@ import Testing
         #expect(refusal.outcome == .denied && refusal.detail?.contains("sso.state_") == true)
     }
 
-    @Test("A next address on another site is ignored: the sign-in ends at home", arguments: [
-        "https://elsewhere.example/", "//elsewhere.example/x", "/\\elsewhere.example", "javascript:alert(1)",
-    ])
+    @Test(
+        "A next address on another site is ignored: the sign-in ends at home",
+        arguments: [
+            "https://elsewhere.example/", "//elsewhere.example/x", "/\\elsewhere.example", "javascript:alert(1)",
+        ])
     func foreignNextIsIgnored(_ next: String) async throws {
         let sso = try await SSOFixture()
         sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))

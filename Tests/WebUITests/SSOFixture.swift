@@ -23,7 +23,9 @@ final class SSOFixture: Sendable {
     static let defaultRules: MappingRules = {
         var rules = MappingRules(
             autoProvision: true, adminGroups: [GroupPattern("admins")], syncMode: .authoritative,
-            syncRules: [GroupSyncRule(group: GroupPattern("devs"), team: "developers", role: .contributor, createTeam: true)])
+            syncRules: [
+                GroupSyncRule(group: GroupPattern("devs"), team: "developers", role: .contributor, createTeam: true)
+            ])
         rules.requiresVerifiedEmail = true
         return rules
     }()
