@@ -29,6 +29,7 @@ extension WebUI {
         if request.session != nil { return .redirect(destination(request)) }
         if try await services.setup.isNeeded() { return .redirect(Link("/setup")) }
         let next = Link.localRedirect(request.form["next"] ?? request.query("next"))?.text
+        let redirectProviders = settings.providers.filter(\.signsInByRedirect)
         var page = Page("Sign in", status: status) {
             div(.class("brand")) {
                 Node.void("img", [.src(Link.asset(assets.logo)), .custom("alt", ""), .custom("width", "32")])
@@ -49,12 +50,11 @@ extension WebUI {
                         autocomplete: "current-password", autofocus: !username.isEmpty)
                     submitButton("Sign in", .class("button primary"))
                 }
-                let redirectProviders = settings.providers.filter(\.signsInByRedirect)
                 if !redirectProviders.isEmpty {
                     div(.class("divider")) { "or" }
                     div(.class("providers")) {
                         for provider in redirectProviders {
-                            a(href: Link.path("sign-in", provider.id), .class("button")) {
+                            a(href: Link.path("sign-in", provider.id).query([("next", next)]), .class("button")) {
                                 "Sign in with \(provider.displayName)"
                             }
                         }
@@ -62,7 +62,12 @@ extension WebUI {
                 }
             }
             p(.class("muted")) {
-                "For docker login, use your username and password, or an application token from your profile."
+                if redirectProviders.isEmpty {
+                    "For docker login, use your username and password, or an application token from your profile."
+                } else {
+                    "For docker login, use your username and password. If you sign in with a provider, create an "
+                    "application token on your profile and use it as the password."
+                }
             }
         }
         page.isBare = true

@@ -11,6 +11,7 @@ extension WebUI {
             .get("/sign-in/:provider", .anyone) { request in try await beginFederatedSignIn(request) },
             .get("/sign-in/:provider/callback", .anyone) { request in try await finishFederatedSignIn(request) },
             .post("/profile/identities/link", .signedIn) { request in try await beginLink(request) },
+            .get("/profile/identities/:id/unlink", .signedIn) { request in try await confirmUnlink(request) },
             .post("/profile/identities/:id/unlink", .signedIn) { request in try await unlinkIdentity(request) },
         ]
     }
@@ -78,6 +79,28 @@ extension WebUI {
         } catch let error as FederatedSignInError {
             return federatedRefusal(error)
         }
+    }
+
+    func confirmUnlink(_ request: WebRequest) async throws -> WebResponse {
+        guard let federation = services.federation else { throw WebError.notFound() }
+        let links = try await federation.linkedIdentities(of: request.user.id, by: request.caller)
+        guard let link = links.first(where: { String($0.id.rawValue) == request.parameter("id") }) else {
+            throw WebError.notFound("There is no such linked identity.")
+        }
+        return .page(
+            confirmationPage(
+                "Unlink your \(link.providerName) identity?", breadcrumb: profileCrumbs("Unlink identity"),
+                section: .profile, csrf: request.csrfToken,
+                action: Link.path("profile", "identities", String(link.id.rawValue), "unlink"), button: "Unlink",
+                cancel: Link("/profile")
+            ) {
+                p {
+                    "The \(link.providerName) identity "
+                    code { link.subject }
+                    " stops signing in to this account, and the browsers it signed in are signed out. Your "
+                        + "application tokens keep working. You can link it again later."
+                }
+            })
     }
 
     func unlinkIdentity(_ request: WebRequest) async throws -> WebResponse {

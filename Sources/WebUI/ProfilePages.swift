@@ -114,8 +114,7 @@ extension WebUI {
                             linkable.isEmpty
                                 ? "You sign in with this account's own password. Signing in through a configured "
                                     + "identity provider links its identity here."
-                                : "You sign in with this account's own password. Link an identity below to sign in "
-                                    + "with it too.")
+                                : "Nothing is linked yet.")
                     } else {
                         div(.class("tablewrap")) {
                             table {
@@ -147,13 +146,11 @@ extension WebUI {
                                             }
                                             td(.class("num")) {
                                                 if services.federation != nil {
-                                                    postForm(
-                                                        action: Link.path(
+                                                    a(
+                                                        href: Link.path(
                                                             "profile", "identities", String(link.id.rawValue), "unlink"),
-                                                        csrf: request.csrfToken, .class("inline")
-                                                    ) {
-                                                        submitButton("Unlink", style: "small danger-text")
-                                                    }
+                                                        .class("button small danger-text")
+                                                    ) { "Unlink" }
                                                 }
                                             }
                                         }
@@ -162,21 +159,21 @@ extension WebUI {
                             }
                         }
                     }
-                }
-                if !linkable.isEmpty, services.federation != nil {
-                    section(.class("card narrow"), .id("link-identity"), .ariaLabel("Link an identity")) {
-                        h2 { "Link an identity" }
-                        p(.class("muted")) {
-                            "Sign in at a provider to link that identity to this account; afterwards it signs you "
-                                + "in here too. Nothing is ever linked by e-mail address."
-                        }
-                        div(.class("providers")) {
-                            for provider in linkable {
-                                postForm(
-                                    action: Link("/profile/identities/link"), csrf: request.csrfToken, .class("inline")
-                                ) {
-                                    hiddenField("provider", provider.id)
-                                    submitButton("Link \(provider.displayName)", style: "secondary")
+                    if !linkable.isEmpty, services.federation != nil {
+                        div(.class("cardfoot"), .id("link-identity")) {
+                            p(.class("muted")) {
+                                "Link an identity to sign in with it too: you sign in at the provider and come back "
+                                    + "here. Nothing is ever linked by e-mail address."
+                            }
+                            div(.class("providers inline-buttons")) {
+                                for provider in linkable {
+                                    postForm(
+                                        action: Link("/profile/identities/link"), csrf: request.csrfToken,
+                                        .class("inline")
+                                    ) {
+                                        hiddenField("provider", provider.id)
+                                        submitButton("Link \(provider.displayName)", style: "secondary")
+                                    }
                                 }
                             }
                         }

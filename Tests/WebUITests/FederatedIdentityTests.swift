@@ -43,6 +43,8 @@ import Testing
         let session = try #require(elsewhere.cookies["portcullis_session"])
         #expect(try await sso.web.sessions.resolve(session)?.user.username == "eve")
         // Unlinking ends the sessions it started and the identity no longer signs in to eve.
+        let confirm = await eve.get("/profile/identities/\(links[0].id.rawValue)/unlink")
+        #expect(confirm.status == 200 && confirm.hasElement(id: "confirm-form"))
         let unlinked = await eve.post("/profile/identities/\(links[0].id.rawValue)/unlink", [])
         #expect(unlinked.status == 303)
         #expect(try await sso.store.read { try $0.identityLinks(of: eveUser.id) }.isEmpty)
