@@ -88,42 +88,17 @@ extension FederatedSignIn {
         }
     }
 
-    /// Links an identity to an account by hand (an administrator, from the CLI or the admin user page).
+    /// Links an identity of one of these providers to an account by hand (an administrator).
     ///
-    /// - Throws: `administration.forbidden` unless the caller is an administrator, `account.not_found`,
-    ///   `sso.unknown_provider`, `sso.linked_elsewhere`.
+    /// - Throws: `sso.unknown_provider`, and what `IdentityLinkAdministration.link` throws.
     public func adminLink(username: String, providerID: String, issuer: String, subject: String, by caller: Caller)
         async throws
     {
         guard providers[providerID] != nil else {
             throw FederatedSignInError(.unknownProvider, "No redirect sign-in provider has the id \(providerID).")
         }
-        let settings = ResourcePolicySettings()
-        try await store.write { writer in
-            let acting = try ResolvedCaller(caller, in: writer)
-            try acting.require(.administer, settings)
-            guard let user = try writer.user(named: username) else {
-                throw AdministrationError(.userNotFound, "no user named \(Username.quoted(username))")
-            }
-            guard !subject.isEmpty, !issuer.isEmpty else {
-                throw FederatedSignInError(.linkNotFound, "Both the issuer and the subject are needed.")
-            }
-            if let current = try writer.user(linkedTo: providerID, subject: subject) {
-                guard current.id == user.id else {
-                    throw FederatedSignInError(
-                        .linkedElsewhere, "That identity is linked to \(current.username) already; unlink it first.")
-                }
-                return
-            }
-            let link = try writer.linkIdentity(providerID: providerID, subject: subject, to: user.id)
-            try writer.saveFederatedIdentity(
-                FederatedIdentity(
-                    linkID: link.id, providerID: providerID, subject: subject, userID: user.id, issuer: issuer))
-            _ = try writer.appendAuditEvent(
-                acting.audit(
-                    "user.link", target: "user:\(user.username)",
-                    detail: [("provider", providerID), ("subject", subject), ("by", "administrator")]))
-        }
+        try await IdentityLinkAdministration(store: store).link(
+            username: username, providerID: providerID, issuer: issuer, subject: subject, by: caller)
     }
 
     // MARK: - Revalidation
@@ -247,5 +222,78 @@ public struct PersonalAccountProvisioner: AccountProvisioning {
     /// Creates `user` with its personal namespace.
     public func createAccount(_ user: NewUser, in writer: any StoreWriting) throws -> User {
         try AccountAdministration.provision(user, in: writer).0
+    }
+}
+
+/// Links and unlinks federated identities by hand: administrators only (the command line's `user link` and
+/// `user unlink`). An identity is `(provider, issuer, subject)`; one identity belongs to one account.
+public struct IdentityLinkAdministration: Sendable {
+    let store: any Store
+
+    /// Creates the service.
+    public init(store: any Store) { self.store = store }
+
+    /// Links `(providerID, issuer, subject)` to `username`'s account. Linking it again to the same account is
+    /// no error.
+    ///
+    /// - Throws: `administration.forbidden` unless the caller is an administrator, `account.not_found`,
+    ///   `sso.link_not_found` for an empty issuer or subject, `sso.linked_elsewhere`.
+    public func link(username: String, providerID: String, issuer: String, subject: String, by caller: Caller)
+        async throws
+    {
+        let settings = ResourcePolicySettings()
+        try await store.write { writer in
+            let acting = try ResolvedCaller(caller, in: writer)
+            try acting.require(.administer, settings)
+            guard let user = try writer.user(named: username) else {
+                throw AdministrationError(.userNotFound, "no user named \(Username.quoted(username))")
+            }
+            guard !subject.isEmpty, !issuer.isEmpty, !providerID.isEmpty else {
+                throw FederatedSignInError(.linkNotFound, "The provider, the issuer and the subject are all needed.")
+            }
+            if let current = try writer.user(linkedTo: providerID, subject: subject) {
+                guard current.id == user.id else {
+                    throw FederatedSignInError(
+                        .linkedElsewhere, "That identity is linked to \(current.username) already; unlink it first.")
+                }
+                return
+            }
+            let link = try writer.linkIdentity(providerID: providerID, subject: subject, to: user.id)
+            try writer.saveFederatedIdentity(
+                FederatedIdentity(
+                    linkID: link.id, providerID: providerID, subject: subject, userID: user.id, issuer: issuer))
+            _ = try writer.appendAuditEvent(
+                acting.audit(
+                    "user.link", target: "user:\(user.username)",
+                    detail: [("provider", providerID), ("subject", subject), ("by", "administrator")]))
+        }
+    }
+
+    /// Unlinks `(providerID, subject)` from `username`'s account and ends the sessions it started.
+    ///
+    /// - Throws: `administration.forbidden` unless the caller is an administrator, `account.not_found`,
+    ///   `sso.link_not_found`.
+    public func unlink(username: String, providerID: String, subject: String, by caller: Caller) async throws {
+        let settings = ResourcePolicySettings()
+        try await store.write { writer in
+            let acting = try ResolvedCaller(caller, in: writer)
+            try acting.require(.administer, settings)
+            guard let user = try writer.user(named: username) else {
+                throw AdministrationError(.userNotFound, "no user named \(Username.quoted(username))")
+            }
+            guard
+                let link = try writer.identityLinks(of: user.id).first(where: {
+                    $0.providerID == providerID && $0.subject == subject
+                })
+            else {
+                throw FederatedSignInError(.linkNotFound, "\(user.username) has no such linked identity.")
+            }
+            _ = try writer.revokeWebSessions(ofIdentityLink: link.id, at: Date())
+            try writer.unlinkIdentity(link.id)
+            _ = try writer.appendAuditEvent(
+                acting.audit(
+                    "user.unlink", target: "user:\(user.username)",
+                    detail: [("provider", providerID), ("subject", subject), ("by", "administrator")]))
+        }
     }
 }
