@@ -188,6 +188,7 @@ extension FederatedSignIn {
             if user.isEnabled { try writer.setEnabled(false, for: user.id) }
             try writer.saveFederatedIdentity(current)
             let ended = try writer.revokeWebSessions(of: user.id, except: nil, at: date)
+            _ = try writer.revokeRefreshTokens(of: user.id, at: date)
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: "sso.identity_suspended", outcome: .success, actorName: "sso:\(current.providerID)",

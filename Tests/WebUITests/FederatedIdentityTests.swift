@@ -4,6 +4,7 @@ import IdentityCore
 import ProviderTesting
 import Storage
 import Testing
+import Threading
 
 /// Linking identities from the profile, revalidation and suspension (issue 13 §2).
 @Suite struct FederatedIdentityTests {
@@ -153,5 +154,26 @@ import Testing
         _ = try await sso.federation.revalidate()
         sso.clock.advance(by: 10 * 3600)
         #expect(try await sso.federation.revalidate().suspended == 0)
+    }
+}
+
+/// What an administrator's decision does to a suspension.
+@Suite struct SuspensionAdministrationTests {
+    @Test("An administrator enabling a suspended account clears the suspension, so revalidation resumes")
+    func enablingClearsTheSuspension() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        _ = try await sso.signIn(&browser, code: "dana")
+        sso.provider.scriptRevalidation(subject: "sub-dana", .success(.gone(reason: "user disabled")))
+        sso.clock.advance(by: 3601)
+        #expect(try await sso.federation.revalidate().suspended == 1)
+        let admin = AccountAdministration(store: sso.store, hashing: BlockingPool(name: "hash", threads: 1))
+        _ = try await admin.setEnabled(true, for: "dana", by: .operator(login: "test"))
+        let dana = try #require(try await sso.user("dana"))
+        let record = try await sso.store.read { reader -> FederatedIdentity? in
+            try reader.identityLinks(of: dana.id).first.flatMap { try reader.federatedIdentity(linkID: $0.id) }
+        }
+        #expect(dana.isEnabled && record?.suspendedAt == nil)
     }
 }
