@@ -222,6 +222,11 @@ import Testing
             "/sign-in/corp-sso/callback?error=access_denied&error_description=User+cancelled&state=" + state)
         #expect(cancelled.status == 403)
         #expect(cancelled.contains("access_denied") && cancelled.contains("User cancelled"))
+        let (hostileState, _) = try await sso.begin(&browser)
+        let hostile = await browser.get(
+            "/sign-in/corp-sso/callback?error=%3Cscript%3Ealert(1)%3C%2Fscript%3E&state=" + hostileState)
+        #expect(hostile.status == 403)
+        #expect(!hostile.contains("<script>alert(1)") && hostile.contains("&lt;script&gt;"))
         let (second, _) = try await sso.begin(&browser)
         #expect(await sso.callback(&browser, code: "down", state: second).status == 503)
         let (third, _) = try await sso.begin(&browser)
@@ -229,7 +234,7 @@ import Testing
         #expect(forged.status == 502)
         #expect(forged.contains("signature does not verify"))
         #expect(await sso.web.visitor.get("/sign-in/nobody").status == 404)
-        #expect(try await sso.audit("sso.sign_in").count == 3)
+        #expect(try await sso.audit("sso.sign_in").count == 4)
     }
 
     @Test("Sign-out ends the session, revokes the grant at the provider and goes to its end-session page")
@@ -247,6 +252,20 @@ import Testing
         #expect(sso.provider.revoked.map(\.refreshToken) == ["refresh-dana"])
         #expect(try await sso.web.sessions.resolve(session) == nil)
         #expect(try await sso.audit("sso.grant_revoked").first?.outcome == .success)
+    }
+
+    @Test("Two callbacks racing with one state: exactly one signs in")
+    func racingCallbacksSignInOnce() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var browser = sso.web.visitor
+        let (state, _) = try await sso.begin(&browser)
+        let first = browser, second = browser
+        async let a = first.get("/sign-in/corp-sso/callback?code=dana&state=" + state)
+        async let b = second.get("/sign-in/corp-sso/callback?code=dana&state=" + state)
+        let statuses = await [a.status, b.status].sorted()
+        #expect(statuses == [303, 400])
+        #expect(try await sso.store.read { try $0.identityLinks(ofProvider: "corp-sso") }.count == 1)
     }
 
     static func sha256(_ text: String) -> String { Hex.encode(Digest.sha256(text)) }
