@@ -1,6 +1,8 @@
 import Administration
+import Diagnostics
 import Foundation
 import IdentityCore
+import IdentityMapping
 import ProviderTesting
 import Storage
 import Testing
@@ -175,5 +177,38 @@ import Threading
             try reader.identityLinks(of: dana.id).first.flatMap { try reader.federatedIdentity(linkID: $0.id) }
         }
         #expect(dana.isEnabled && record?.suspendedAt == nil)
+    }
+}
+
+/// Several instances over one database.
+@Suite struct FederatedInstancesTests {
+    @Test("A login begun on one instance is finished by another: the state is in the store, not in memory")
+    func anotherInstanceFinishesTheLogin() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        let begun = try await sso.federation.beginSignIn(
+            providerID: "corp-sso", next: "/teams", callbackURL: URL(string: "http://portcullis.test/cb")!)
+        let state = try #require(
+            URLComponents(url: begun.authorizationURL, resolvingAgainstBaseURL: false)?.queryItems?.first {
+                $0.name == "state"
+            }?.value)
+        // A second instance: its own mapper, sessions and key, the same store.
+        let other = FederatedSignIn(
+            store: sso.store,
+            providers: [RedirectProviderEntry(provider: sso.provider, rules: SSOFixture.defaultRules)],
+            mapper: IdentityMapper(
+                store: sso.store, rules: [:], provisioner: PersonalAccountProvisioner(),
+                logger: Logger(label: "other", level: .error, sink: DiscardingLogSink())),
+            sessions: WebSessionService(store: sso.store), grantKey: nil, now: sso.clock.function)
+        let result = try await other.complete(
+            providerID: "corp-sso",
+            FederatedSignIn.Callback(
+                parameters: ["code": "dana", "state": state], browserBinding: begun.browserBinding,
+                signedInUserID: nil, previousSession: nil, client: "test", address: "127.0.0.1"))
+        guard case .signedIn(let started, let next) = result else {
+            Issue.record("not signed in: \(result)")
+            return
+        }
+        #expect(next == "/teams" && started.session.user.username == "dana")
     }
 }
