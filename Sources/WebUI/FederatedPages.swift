@@ -130,7 +130,7 @@ extension WebUI {
     func federatedRefusal(_ error: FederatedSignInError) -> WebResponse {
         var page = Page(error.title, status: Self.status(error.status)) {
             div(.class("brand")) {
-                Node.void("img", [.src(Link.asset(assets.logo)), .custom("alt", ""), .custom("width", "32")])
+                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
                 settings.productName
             }
             div(.class("card"), .id("sso-refusal")) {
