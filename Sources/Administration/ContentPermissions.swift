@@ -34,6 +34,21 @@ public struct NamespacePermissions: Sendable, Hashable {
         mayDeleteRepositories: false, mayShowWebhooks: false, mayCreateWebhooks: false, mayManageWebhooks: false)
 }
 
+extension NamespacePermissions {
+    /// What `acting` may do where it has `standing`, as the policy decides.
+    init(of acting: ResolvedCaller, standing: NamespaceStanding, settings: ResourcePolicySettings) {
+        func may(_ action: ResourceAction) -> Bool {
+            ResourcePolicy.decide(action, by: acting.caller, settings: settings).isAllowed
+        }
+        self.init(
+            mayEdit: may(.updateNamespace(standing)), mayChangeVisibility: may(.changeVisibility(standing)),
+            mayTransfer: may(.transferNamespace(standing, receiving: TeamStanding(role: .owner))),
+            mayDelete: may(.deleteNamespace(standing)), mayEditRepositories: may(.updateRepository(standing)),
+            mayDeleteRepositories: may(.deleteRepository(standing)), mayShowWebhooks: may(.showWebhook(standing)),
+            mayCreateWebhooks: may(.createWebhook(standing)), mayManageWebhooks: may(.updateWebhook(standing)))
+    }
+}
+
 extension NamespaceAdministration {
     /// What the actor may do in the namespace named `name`, if they may see it (else "not found").
     public func permissions(in name: String, by actor: Caller) async throws -> NamespacePermissions {
@@ -41,15 +56,7 @@ extension NamespaceAdministration {
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
             let (_, standing) = try Self.visible(name, acting, settings, reader)
-            func may(_ action: ResourceAction) -> Bool {
-                ResourcePolicy.decide(action, by: acting.caller, settings: settings).isAllowed
-            }
-            return NamespacePermissions(
-                mayEdit: may(.updateNamespace(standing)), mayChangeVisibility: may(.changeVisibility(standing)),
-                mayTransfer: may(.transferNamespace(standing, receiving: TeamStanding(role: .owner))),
-                mayDelete: may(.deleteNamespace(standing)), mayEditRepositories: may(.updateRepository(standing)),
-                mayDeleteRepositories: may(.deleteRepository(standing)), mayShowWebhooks: may(.showWebhook(standing)),
-                mayCreateWebhooks: may(.createWebhook(standing)), mayManageWebhooks: may(.updateWebhook(standing)))
+            return NamespacePermissions(of: acting, standing: standing, settings: settings)
         }
     }
 

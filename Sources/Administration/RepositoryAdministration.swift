@@ -126,9 +126,9 @@ public struct RepositoryAdministration: Sendable {
         }
     }
 
-    /// What the repository page shows beyond the repository itself, read in one transaction: a page of its tags
-    /// grouped by digest, whether the caller starred it, and its pulls per UTC day since `pullsSince` (days with
-    /// pulls only, oldest first); if the actor may see it.
+    /// Everything the repository page shows, read in one transaction: the repository, what the caller may do in
+    /// its namespace, a page of its tags grouped by digest, whether the caller starred it, and its pulls per UTC
+    /// day since `pullsSince` (days with pulls only, oldest first); if the actor may see it.
     public func page(
         of path: RepositoryPath, registry: String? = nil, offset: Int, limit: Int, pullsSince: Date, by actor: Caller
     ) async throws -> RepositoryPageContents {
@@ -136,9 +136,12 @@ public struct RepositoryAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
-            let (repository, _) = try Self.visible(path, registry, acting, settings, reader)
+            let (repository, namespace) = try Self.visible(path, registry, acting, settings, reader)
             let groups = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
             return RepositoryPageContents(
+                details: try Self.details(repository, namespace, reader),
+                permissions: NamespacePermissions(
+                    of: acting, standing: try acting.standing(in: namespace, reader), settings: settings),
                 groups: Page(items: groups.items, total: groups.total, offset: offset, limit: limit),
                 isStarred: try actor.userID.map { try reader.hasStarred($0, repository.id) } ?? false,
                 dailyPulls: try reader.dailyPulls(ofRepository: repository.id, since: pullsSince))
@@ -226,6 +229,10 @@ public struct RepositoryAdministration: Sendable {
 
 /// What the repository page shows beyond the repository (`RepositoryAdministration.page`).
 public struct RepositoryPageContents: Sendable {
+    /// The repository.
+    public var details: RepositoryDetails
+    /// What the caller may do in the repository's namespace (which buttons to show).
+    public var permissions: NamespacePermissions
     /// A page of the tags grouped by digest, the most recently pushed digest first.
     public var groups: Page<TagDigestGroup>
     /// Whether the caller starred the repository.

@@ -12,11 +12,14 @@ public struct Assets: Sendable {
         public let bytes: [UInt8]
         /// Its media type.
         public let contentType: String
+        /// The link to it.
+        let link: Link
 
         init(name: String, extension fileExtension: String, text: String, contentType: String) {
             bytes = Array(text.utf8)
             let hash = Hex.encode(Digest.sha256(bytes).prefix(6))
             path = "/assets/\(name).\(hash).\(fileExtension)"
+            link = Link.path(path.split(separator: "/").map(String.init))
             self.contentType = contentType
         }
     }

@@ -37,6 +37,9 @@ struct RepositoryAddress: Sendable, Hashable {
     /// A tag's page.
     func tag(_ name: String) -> Link { subpage("tags", name) }
 
+    /// Tag pages for many tags (a table's rows), the repository's part encoded once.
+    var tagLinks: LinkFamily { LinkFamily(subpage("tags")) }
+
     private var segments: [String] { fullName.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
 
     private func withRegistry(_ link: Link) -> Link { link.query([("registry", registry)]) }

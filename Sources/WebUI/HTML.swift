@@ -7,57 +7,140 @@
 /// written in the source, never taken from a request or the database. So no user-controlled value can open a
 /// tag, close an attribute or become a `javascript:` URL, whatever the page's author forgets.
 public struct Node: Sendable {
-    enum Content: Sendable {
-        case element(tag: StaticString, attributes: [Attribute], children: [Node], isVoid: Bool)
+    /// Markup is built eagerly: an element writes its tags around its children's bytes as it is made, so a page
+    /// is a few byte buffers, not a tree of small nodes to walk and free afterwards (that tree cost the repository
+    /// page more than its database read). Text stays a `String` until it is placed, so a short text costs no
+    /// buffer; and markup past `largeCount` is joined by reference rather than copied into each enclosing element.
+    enum Storage: Sendable {
+        case markup([UInt8])
         case text(String)
-        case fragment([Node])
+        case joined([Node], count: Int)
     }
 
-    let content: Content
+    var storage: Storage
 
-    /// Text, escaped when rendered.
-    public static func text(_ text: String) -> Node { Node(content: .text(text)) }
+    /// Above this many bytes, enclosing elements keep a node by reference instead of copying it.
+    static let largeCount = 2048
+
+    /// Text, escaped when placed.
+    public static func text(_ text: String) -> Node { Node(storage: .text(text)) }
 
     /// Several nodes side by side.
-    public static func fragment(_ nodes: [Node]) -> Node { Node(content: .fragment(nodes)) }
+    public static func fragment(_ nodes: [Node]) -> Node {
+        let count = nodes.reduce(0) { $0 + $1.estimatedCount }
+        if count > largeCount { return Node(storage: .joined(nodes, count: count)) }
+        var out: [UInt8] = []
+        out.reserveCapacity(count)
+        for node in nodes { node.render(into: &out) }
+        return Node(storage: .markup(out))
+    }
 
     /// Nothing.
-    public static let empty = Node(content: .fragment([]))
+    public static let empty = Node(storage: .markup([]))
+
+    /// An element with children.
+    public static func element(_ tag: StaticString, _ attributes: [Attribute], _ children: Node) -> Node {
+        var out: [UInt8] = []
+        let childCount = children.estimatedCount
+        if childCount > largeCount {
+            out.reserveCapacity(tag.utf8CodeUnitCount + 2 + 48 * attributes.count)
+            openTag(tag, attributes, into: &out)
+            let open = Node(storage: .markup(out))
+            var close: [UInt8] = []
+            closeTag(tag, into: &close)
+            return Node(
+                storage: .joined(
+                    [open, children, Node(storage: .markup(close))],
+                    count: open.estimatedCount + childCount + close.count))
+        }
+        out.reserveCapacity(2 * tag.utf8CodeUnitCount + 5 + childCount + 48 * attributes.count)
+        openTag(tag, attributes, into: &out)
+        children.render(into: &out)
+        closeTag(tag, into: &out)
+        return Node(storage: .markup(out))
+    }
 
     /// An element with children.
     public static func element(_ tag: StaticString, _ attributes: [Attribute], _ children: [Node]) -> Node {
-        Node(content: .element(tag: tag, attributes: attributes, children: children, isVoid: false))
+        element(tag, attributes, .fragment(children))
     }
 
     /// A void element (`input`, `meta`, `link`, `br`): no children, no end tag.
     public static func void(_ tag: StaticString, _ attributes: [Attribute]) -> Node {
-        Node(content: .element(tag: tag, attributes: attributes, children: [], isVoid: true))
+        var out: [UInt8] = []
+        out.reserveCapacity(tag.utf8CodeUnitCount + 2 + 48 * attributes.count)
+        openTag(tag, attributes, into: &out)
+        return Node(storage: .markup(out))
+    }
+
+    /// Whether the node renders to nothing.
+    public var isEmpty: Bool {
+        switch storage {
+        case .markup(let bytes): bytes.isEmpty
+        case .text(let text): text.isEmpty
+        case .joined(_, let count): count == 0
+        }
     }
 
     /// Appends this node's markup to `out`.
     public func render(into out: inout [UInt8]) {
-        switch content {
+        switch storage {
+        case .markup(let bytes): out.append(contentsOf: bytes)
         case .text(let text): HTMLEscaping.appendEscaped(text, to: &out)
-        case .fragment(let nodes): for node in nodes { node.render(into: &out) }
-        case .element(let tag, let attributes, let children, let isVoid):
-            out.append(UInt8(ascii: "<"))
-            Self.append(tag, to: &out)
-            for attribute in attributes { attribute.render(into: &out) }
-            out.append(UInt8(ascii: ">"))
-            if isVoid { return }
-            for child in children { child.render(into: &out) }
-            out.append(contentsOf: [UInt8(ascii: "<"), UInt8(ascii: "/")])
-            Self.append(tag, to: &out)
-            out.append(UInt8(ascii: ">"))
+        case .joined(let parts, _): for part in parts { part.render(into: &out) }
         }
     }
 
     /// The markup as bytes.
     public var bytes: [UInt8] {
+        if case .markup(let bytes) = storage { return bytes }
         var out: [UInt8] = []
-        out.reserveCapacity(4096)
+        out.reserveCapacity(estimatedCount)
         render(into: &out)
         return out
+    }
+
+    /// The bytes this node will take, for reserving (text may grow when escaped).
+    var estimatedCount: Int {
+        switch storage {
+        case .markup(let bytes): bytes.count
+        case .text(let text): text.utf8.count + 8
+        case .joined(_, let count): count
+        }
+    }
+
+    /// This node followed by `next`, reusing this node's buffer when it is the only owner.
+    consuming func appending(_ next: Node) -> Node {
+        switch storage {
+        case .joined(var parts, let count):
+            storage = .markup([])
+            parts.append(next)
+            return Node(storage: .joined(parts, count: count + next.estimatedCount))
+        case .markup(var bytes):
+            if next.estimatedCount > Self.largeCount {
+                return Node(
+                    storage: .joined([Node(storage: .markup(bytes)), next], count: bytes.count + next.estimatedCount))
+            }
+            storage = .markup([])
+            next.render(into: &bytes)
+            return Node(storage: .markup(bytes))
+        case .text:
+            return .fragment([self, next])
+        }
+    }
+
+    static func openTag(_ tag: StaticString, _ attributes: [Attribute], into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "<"))
+        append(tag, to: &out)
+        for attribute in attributes { attribute.render(into: &out) }
+        out.append(UInt8(ascii: ">"))
+    }
+
+    static func closeTag(_ tag: StaticString, into out: inout [UInt8]) {
+        out.append(UInt8(ascii: "<"))
+        out.append(UInt8(ascii: "/"))
+        append(tag, to: &out)
+        out.append(UInt8(ascii: ">"))
     }
 
     static func append(_ name: StaticString, to out: inout [UInt8]) {
@@ -182,25 +265,70 @@ public enum HTMLEscaping {
     }
 }
 
-/// Builds `[Node]` from statements: strings become escaped text, `if`, `switch` and `for` work.
+/// Builds a `Node` from statements: strings become escaped text, `if`, `switch` and `for` work. Statements are
+/// joined one at a time into the first one's buffer (`buildPartialBlock`), so a block costs no array of parts.
 @resultBuilder
 public enum HTMLBuilder {
-    /// Statements side by side.
-    public static func buildBlock(_ parts: [Node]...) -> [Node] { parts.flatMap { $0 } }
+    /// An empty block.
+    public static func buildBlock() -> Node { .empty }
+    /// The first statement of a block.
+    public static func buildPartialBlock(first: Node) -> Node { first }
+    /// The next statement of a block, appended.
+    public static func buildPartialBlock(accumulated: consuming Node, next: Node) -> Node {
+        accumulated.appending(next)
+    }
     /// A node.
-    public static func buildExpression(_ node: Node) -> [Node] { [node] }
+    public static func buildExpression(_ node: Node) -> Node { node }
     /// Several nodes.
-    public static func buildExpression(_ nodes: [Node]) -> [Node] { nodes }
+    public static func buildExpression(_ nodes: [Node]) -> Node { .fragment(nodes) }
     /// Text, escaped.
-    public static func buildExpression(_ text: String) -> [Node] { [.text(text)] }
+    public static func buildExpression(_ text: String) -> Node { .text(text) }
     /// `if` without `else`.
-    public static func buildOptional(_ part: [Node]?) -> [Node] { part ?? [] }
+    public static func buildOptional(_ part: Node?) -> Node { part ?? .empty }
     /// `if`/`else`, `switch`.
-    public static func buildEither(first: [Node]) -> [Node] { first }
+    public static func buildEither(first: Node) -> Node { first }
     /// `if`/`else`, `switch`.
-    public static func buildEither(second: [Node]) -> [Node] { second }
+    public static func buildEither(second: Node) -> Node { second }
     /// `for … in`.
-    public static func buildArray(_ parts: [[Node]]) -> [Node] { parts.flatMap { $0 } }
+    public static func buildArray(_ parts: [Node]) -> Node { .fragment(parts) }
     /// `if #available`.
-    public static func buildLimitedAvailability(_ part: [Node]) -> [Node] { part }
+    public static func buildLimitedAvailability(_ part: Node) -> Node { part }
+}
+
+/// Writes markup straight into one buffer, for the long tables (a page of tag groups): there, even a node per
+/// cell costs more than the page's database read. The same rules as the builder hold: tag names are static, text
+/// and attribute values are escaped, URLs are `Link`s.
+struct HTMLWriter {
+    private var bytes: [UInt8] = []
+
+    /// A writer with room for `capacity` bytes.
+    init(reservingCapacity capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    /// `<tag …>`, what `body` writes, `</tag>`.
+    mutating func element(_ tag: StaticString, _ attributes: Attribute..., body: (inout HTMLWriter) -> Void) {
+        Node.openTag(tag, attributes, into: &bytes)
+        body(&self)
+        Node.closeTag(tag, into: &bytes)
+    }
+
+    /// `<tag …>text</tag>`, the text escaped.
+    mutating func element(_ tag: StaticString, _ attributes: Attribute..., text: String) {
+        Node.openTag(tag, attributes, into: &bytes)
+        HTMLEscaping.appendEscaped(text, to: &bytes)
+        Node.closeTag(tag, into: &bytes)
+    }
+
+    /// A void element (`input`, `br`).
+    mutating func void(_ tag: StaticString, _ attributes: Attribute...) {
+        Node.openTag(tag, attributes, into: &bytes)
+    }
+
+    /// Text, escaped.
+    mutating func text(_ text: String) { HTMLEscaping.appendEscaped(text, to: &bytes) }
+
+    /// A node built elsewhere (a shared component).
+    mutating func append(_ node: Node) { node.render(into: &bytes) }
+
+    /// What was written.
+    var node: Node { Node(storage: .markup(bytes)) }
 }

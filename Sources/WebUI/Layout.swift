@@ -8,6 +8,24 @@ import Storage
 struct Layout: Sendable {
     let assets: Assets
     let productName: String
+    /// Every side navigation, rendered once.
+    private let navigations: [NavigationKey: Node]
+    /// The head's elements after the title, the same on every page.
+    private let headTail: Node
+    /// The footer, the same on every page.
+    private let footerNode: Node
+
+    init(assets: Assets, productName: String) {
+        self.assets = assets
+        self.productName = productName
+        navigations = Dictionary(uniqueKeysWithValues: NavigationKey.all.map { ($0, Self.sideNavigation($0)) })
+        headTail = .fragment([
+            linkElement(.custom("rel", "stylesheet"), .href(assets.styleSheet.link)),
+            linkElement(.custom("rel", "icon"), .href(assets.logo.link), .type("image/svg+xml")),
+            script(src: assets.script.link),
+        ])
+        footerNode = footer(.class("footer")) { "\(productName) · identity and access for your registries" }
+    }
 
     /// The whole document for `page` as `request` sees it.
     func document(_ page: Page, for request: WebRequest) -> [UInt8] {
@@ -20,9 +38,7 @@ struct Layout: Sendable {
                 meta(.name("csrf-token"), .custom("content", request.csrfToken))
                 meta(.name("color-scheme"), .custom("content", "light dark"))
                 titleElement { "\(page.title) · \(productName)" }
-                linkElement(.custom("rel", "stylesheet"), .href(Link.asset(assets.styleSheet)))
-                linkElement(.custom("rel", "icon"), .href(Link.asset(assets.logo)), .type("image/svg+xml"))
-                script(src: Link.asset(assets.script))
+                headTail
             }
             body {
                 a(href: Link("/").fragment("content"), .class("skip-link")) { "Skip to content" }
@@ -34,7 +50,8 @@ struct Layout: Sendable {
                 } else {
                     topBar(request)
                     div(.class("frame")) {
-                        sideNavigation(current: page.section, request: request)
+                        navigations[NavigationKey(current: page.section, request: request)]
+                            ?? Self.sideNavigation(NavigationKey(current: page.section, request: request))
                         mainElement(.id("content")) {
                             breadcrumb(page.breadcrumb)
                             header(.class("pagehead")) {
@@ -48,7 +65,7 @@ struct Layout: Sendable {
                             page.body
                         }
                     }
-                    footer(.class("footer")) { "\(productName) · identity and access for your registries" }
+                    footerNode
                 }
             }
         }.render(into: &out)
@@ -58,7 +75,7 @@ struct Layout: Sendable {
     private func topBar(_ request: WebRequest) -> Node {
         header(.class("topbar")) {
             a(href: Link("/"), .class("brand")) {
-                Node.void("img", [.src(Link.asset(assets.logo)), .custom("alt", ""), .custom("width", "24")])
+                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "24")])
                 productName
             }
             getForm(action: Link("/search"), .class("search"), .role("search")) {
@@ -94,31 +111,66 @@ struct Layout: Sendable {
         }
     }
 
-    private func sideNavigation(current: NavSection?, request: WebRequest) -> Node {
+    /// Which side navigation a request sees: it depends on no data but who is signed in and where they are, so
+    /// every variant is rendered once, when the layout is made.
+    struct NavigationKey: Hashable, Sendable {
+        var isSignedIn: Bool
+        var isAdmin: Bool
+        var current: NavSection?
+        /// The index in `adminPages` of the administration page the request is on, for administrators.
+        var adminPage: Int?
+
+        /// The administration pages with a navigation entry.
+        static let adminPages: [(path: StaticString, text: String)] = [
+            ("/admin/users", "Users"), ("/admin/registries", "Registries"), ("/admin/providers", "Identity providers"),
+            ("/admin/audit", "Audit log"),
+        ]
+
+        static var all: [NavigationKey] {
+            let sections: [NavSection?] = [nil] + NavSection.allCases
+            let adminPages: [Int?] = [nil] + Array(adminPages.indices)
+            return sections.flatMap { current in
+                [NavigationKey(isSignedIn: false, isAdmin: false, current: current, adminPage: nil)]
+                    + [NavigationKey(isSignedIn: true, isAdmin: false, current: current, adminPage: nil)]
+                    + adminPages.map { NavigationKey(isSignedIn: true, isAdmin: true, current: current, adminPage: $0) }
+            }
+        }
+
+        init(isSignedIn: Bool, isAdmin: Bool, current: NavSection?, adminPage: Int?) {
+            self.isSignedIn = isSignedIn
+            self.isAdmin = isAdmin
+            self.current = current
+            self.adminPage = adminPage
+        }
+
+        init(current: NavSection?, request: WebRequest) {
+            let path = request.http.head.path
+            isSignedIn = request.session != nil
+            isAdmin = request.session?.user.isAdmin == true
+            self.current = current
+            adminPage = isAdmin ? Self.adminPages.firstIndex { path.hasPrefix($0.path.description) } : nil
+        }
+    }
+
+    static func sideNavigation(_ key: NavigationKey) -> Node {
         let entries: [(NavSection, String, Link)] =
-            request.session == nil
-            ? [(.explore, "Explore", Link("/explore"))]
-            : [
+            key.isSignedIn
+            ? [
                 (.dashboard, "Dashboard", Link("/")), (.explore, "Explore", Link("/explore")),
                 (.namespaces, "Namespaces", Link("/namespaces")), (.teams, "Teams", Link("/teams")),
             ]
+            : [(.explore, "Explore", Link("/explore"))]
         let list = ul {
             for (section, text, link) in entries {
-                li { navLink(text, link, isCurrent: section == current) }
+                li { navLink(text, link, isCurrent: section == key.current) }
             }
-            if request.session?.user.isAdmin == true {
+            if key.isAdmin {
                 li(.class("group")) { "Administration" }
-                let path = request.http.head.path
-                li {
-                    navLink(
-                        "Users", Link("/admin/users"), isCurrent: current == .admin && path.hasPrefix("/admin/users"))
+                for (index, page) in NavigationKey.adminPages.enumerated() {
+                    // "Users" is current only on the admin section's pages, the others wherever their path is.
+                    let isCurrent = key.adminPage == index && (index != 0 || key.current == .admin)
+                    li { navLink(page.text, Link(page.path), isCurrent: isCurrent) }
                 }
-                li { navLink("Registries", Link("/admin/registries"), isCurrent: path.hasPrefix("/admin/registries")) }
-                li {
-                    navLink(
-                        "Identity providers", Link("/admin/providers"), isCurrent: path.hasPrefix("/admin/providers"))
-                }
-                li { navLink("Audit log", Link("/admin/audit"), isCurrent: path.hasPrefix("/admin/audit")) }
             }
         }
         return nav(.class("sidenav"), .ariaLabel("Main")) {
@@ -130,7 +182,7 @@ struct Layout: Sendable {
         }
     }
 
-    private func navLink(_ text: String, _ link: Link, isCurrent: Bool) -> Node {
+    private static func navLink(_ text: String, _ link: Link, isCurrent: Bool) -> Node {
         isCurrent ? a(href: link, .custom("aria-current", "page")) { text } : a(href: link) { text }
     }
 
@@ -158,9 +210,4 @@ struct Layout: Sendable {
             button(.type("button"), .data("data-dismiss", ""), .ariaLabel("Dismiss"), .class("js-only")) { "×" }
         }
     }
-}
-
-extension Link {
-    /// The URL of a bundled asset.
-    static func asset(_ file: Assets.File) -> Link { Link.path(file.path.split(separator: "/").map(String.init)) }
 }

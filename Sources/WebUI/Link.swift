@@ -7,7 +7,7 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
     /// The URL text, safe to put in an attribute (the attribute escaping still applies).
     public let text: String
 
-    private init(text: String) { self.text = text }
+    fileprivate init(text: String) { self.text = text }
 
     /// A local path written in the source (`"/explore"`), with no user data in it.
     public init(_ path: StaticString) {
@@ -102,5 +102,24 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
 
     static func encodeQuery(_ text: String) -> String {
         percentEncoded(text, keeping: queryAllowed)
+    }
+}
+
+/// Links that differ only in their last path segment (a table's rows): the common part is encoded once, not per
+/// row.
+struct LinkFamily: Sendable {
+    private let prefix: String
+    private let suffix: String
+
+    /// The links `base/<segment>`; a query on `base` stays on each of them.
+    init(_ base: Link) {
+        let parts = base.text.split(separator: "?", maxSplits: 1, omittingEmptySubsequences: false)
+        prefix = parts[0] + "/"
+        suffix = parts.count > 1 ? "?" + parts[1] : ""
+    }
+
+    /// The member for `segment` (percent-encoded as `Link.path` encodes it).
+    func callAsFunction(_ segment: String) -> Link {
+        Link(text: prefix + Link.encodeSegment(segment) + suffix)
     }
 }

@@ -91,7 +91,7 @@ func checkboxGroup(
 /// the form, and a way back. Works without JavaScript; the script may show it as a dialog.
 func confirmationPage(
     _ title: String, breadcrumb: [Crumb], section: NavSection?, csrf: String, action: Link, button: String,
-    cancel: Link, fields: [(String, String)] = [], inputs: [Node] = [], @HTMLBuilder what: () -> [Node]
+    cancel: Link, fields: [(String, String)] = [], inputs: [Node] = [], @HTMLBuilder what: () -> Node
 ) -> Page {
     let explanation = what()
     return Page(title, breadcrumb: breadcrumb, section: section) {

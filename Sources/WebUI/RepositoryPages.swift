@@ -24,6 +24,15 @@ extension WebUI {
         var may: NamespacePermissions
         var isGlobal: Bool
 
+        /// The context of the repository `details` describes, reached at `address`. Links use the stored full
+        /// name, so `acme/api` and a global `busybox` both come out right.
+        init(_ address: RepositoryAddress, _ details: RepositoryDetails, _ may: NamespacePermissions) {
+            self.address = RepositoryAddress(fullName: details.fullName, registry: address.registry)
+            self.details = details
+            self.may = may
+            self.isGlobal = details.fullName == details.name
+        }
+
         var crumbs: [Crumb] {
             [
                 Crumb("Namespaces", Link("/namespaces")), Crumb(details.namespace, Link.namespace(details.namespace)),
@@ -44,19 +53,16 @@ extension WebUI {
         let details = try await services.repositories.show(
             RepositoryPath(address.fullName), registry: address.registry, by: request.caller)
         let may = try await services.namespaces.permissions(in: details.namespace, by: request.caller)
-        // Links use the stored full name, so `acme/api` and a global `busybox` both come out right.
-        var canonical = address
-        canonical.fullName = details.fullName
-        return RepositoryContext(
-            address: canonical, details: details, may: may, isGlobal: details.fullName == details.name)
+        return RepositoryContext(address, details, may)
     }
 
     func repositoryGet(_ request: WebRequest) async throws -> WebResponse {
         try await mappingContentErrors {
             let (address, rest) = try address(request)
+            // The repository page reads everything in one transaction; its sub-pages start from the context.
+            if rest.isEmpty { return try await repositoryPage(request, address) }
             let context = try await repositoryContext(request, address)
             switch rest {
-            case []: return try await repositoryPage(request, context)
             case let parts where parts.count == 2 && parts[0] == "tags":
                 return try await tagPage(request, context, parts[1])
             case ["delete-tags"]: return try await deleteTagsPage(request, context, tags: tagsQueried(request))
@@ -89,13 +95,14 @@ extension WebUI {
 
     // MARK: - The repository page
 
-    func repositoryPage(_ request: WebRequest, _ context: RepositoryContext) async throws -> WebResponse {
-        let info = context.details
+    func repositoryPage(_ request: WebRequest, _ address: RepositoryAddress) async throws -> WebResponse {
         let page = request.pageNumber
         let perPage = Self.tagGroupsPerPage
         let contents = try await services.repositories.page(
-            of: RepositoryPath(info.fullName), registry: info.registry, offset: (page - 1) * perPage,
+            of: RepositoryPath(address.fullName), registry: address.registry, offset: (page - 1) * perPage,
             limit: perPage, pullsSince: Self.chartStart(), by: request.caller)
+        let context = RepositoryContext(address, contents.details, contents.permissions)
+        let info = context.details
         let (groups, isStarred, pulls) = (contents.groups, contents.isStarred, contents.dailyPulls)
         let host = settings.pullHost(of: info.registry)
         let allTags = groups.items.flatMap(\.tags)
@@ -211,54 +218,60 @@ extension WebUI {
                         th(.class("num hide-narrow")) { "Pulls" }
                     }
                 }
-                tbody {
-                    for group in groups {
-                        let first = group.tags.first
-                        let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
-                        let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
-                        tr(.data("data-digest", group.digest)) {
-                            td(.class("name")) {
-                                span(.class("taglist")) {
-                                    for tag in group.tags {
-                                        if selectable {
-                                            label(.class("tagpick")) {
-                                                input(
-                                                    .type("checkbox"), .name("tag"), .value(tag.name),
-                                                    .ariaLabel("Select tag \(tag.name)"))
-                                                a(href: context.address.tag(tag.name)) { truncated(tag.name, keep: 32) }
-                                            }
-                                        } else {
-                                            a(href: context.address.tag(tag.name), .class("tagpick")) {
-                                                truncated(tag.name, keep: 32)
-                                            }
-                                        }
+                tbody { tagRows(groups, tagLink: context.address.tagLinks, selectable: selectable) }
+            }
+        }
+    }
+
+    /// The tag table's rows, a digest group each, written straight into one buffer (`HTMLWriter`).
+    private func tagRows(_ groups: [TagDigestGroup], tagLink: LinkFamily, selectable: Bool, now: Date = Date())
+        -> Node
+    {
+        var html = HTMLWriter(reservingCapacity: groups.count * 1024)
+        for group in groups {
+            let first = group.tags.first
+            let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
+            let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
+            html.element("tr", .data("data-digest", group.digest)) { html in
+                html.element("td", .class("name")) { html in
+                    html.element("span", .class("taglist")) { html in
+                        for tag in group.tags {
+                            if selectable {
+                                html.element("label", .class("tagpick")) { html in
+                                    html.void(
+                                        "input", .type("checkbox"), .name("tag"), .value(tag.name),
+                                        .ariaLabel("Select tag \(tag.name)"))
+                                    html.element("a", .href(tagLink(tag.name))) {
+                                        $0.append(truncated(tag.name, keep: 32))
                                     }
                                 }
-                            }
-                            td(.class("hide-narrow")) { shortDigest(group.digest) }
-                            td(.class("hide-narrow")) {
-                                mediaTypeLabel(first?.mediaType)
-                                if let platforms = first?.platforms, !platforms.isEmpty {
-                                    br()
-                                    platformList(platforms)
+                            } else {
+                                html.element("a", .href(tagLink(tag.name)), .class("tagpick")) {
+                                    $0.append(truncated(tag.name, keep: 32))
                                 }
-                            }
-                            td(.class("num")) { WebFormat.size(first?.size) }
-                            td(.class("hide-narrow")) {
-                                timeAgo(newest?.updatedAt)
-                                if let by = newest?.pushedByName {
-                                    span(.class("muted")) { " by " + by }
-                                }
-                            }
-                            td(.class("hide-narrow")) { timeAgo(lastPulled) }
-                            td(.class("num hide-narrow")) {
-                                WebFormat.count(group.tags.reduce(0) { $0 + $1.pullCount })
                             }
                         }
                     }
                 }
+                html.element("td", .class("hide-narrow")) { $0.append(shortDigest(group.digest)) }
+                html.element("td", .class("hide-narrow")) { html in
+                    html.append(mediaTypeLabel(first?.mediaType))
+                    if let platforms = first?.platforms, !platforms.isEmpty {
+                        html.void("br")
+                        html.append(platformList(platforms))
+                    }
+                }
+                html.element("td", .class("num"), text: WebFormat.size(first?.size))
+                html.element("td", .class("hide-narrow")) { html in
+                    html.append(timeAgo(newest?.updatedAt, now: now))
+                    if let by = newest?.pushedByName { html.element("span", .class("muted"), text: " by " + by) }
+                }
+                html.element("td", .class("hide-narrow")) { $0.append(timeAgo(lastPulled, now: now)) }
+                html.element(
+                    "td", .class("num hide-narrow"), text: WebFormat.count(group.tags.reduce(0) { $0 + $1.pullCount }))
             }
         }
+        return html.node
     }
 
     /// The start of the UTC day 29 days ago: the pulls chart's 30 days, today included.

@@ -121,11 +121,20 @@ enum WebCookies {
             for pair in header.split(separator: ";") {
                 let parts = pair.split(separator: "=", maxSplits: 1)
                 guard parts.count == 2 else { continue }
-                let name = parts[0].trimmingCharacters(in: .whitespaces)
-                if cookies[name] == nil { cookies[name] = parts[1].trimmingCharacters(in: .whitespaces) }
+                let name = trimmed(parts[0])
+                if cookies[name] == nil { cookies[name] = trimmed(parts[1]) }
             }
         }
         return cookies
+    }
+
+    /// `text` without the spaces and tabs around it (RFC 6265's optional whitespace), without Foundation's
+    /// character sets, which cost more than the rest of the parsing together.
+    private static func trimmed(_ text: Substring) -> String {
+        let isBlank = { (character: Character) in character == " " || character == "\t" }
+        guard let first = text.firstIndex(where: { !isBlank($0) }), let last = text.lastIndex(where: { !isBlank($0) })
+        else { return "" }
+        return String(text[first...last])
     }
 
     /// A `Set-Cookie` value: HttpOnly, SameSite=Lax, Path=/, and Secure over HTTPS; `maxAge` nil for a
