@@ -174,7 +174,7 @@ var targets: [Target] = [
         dependencies: [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
             "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
-            "RegistryClient", "Authorization", "IdentityCore", "IdentityMapping",
+            "RegistryClient", "Authorization", "OIDC", "HTTPClient", "IdentityCore", "IdentityMapping",
         ],
         swiftSettings: strictness),
     .testTarget(
