@@ -120,6 +120,26 @@ struct OIDCSignInTests {
         #expect(try await web.store.read { try $0.user(named: "alice") }?.isEnabled == false)
     }
 
+    @Test("Sign-out ends the session and sends the browser to the mock's end-session endpoint with the hint")
+    func signOutThroughTheRealProvider() async throws {
+        let mock = try await OIDCProviderMock.start()
+        defer { mock.stop() }
+        let (web, _) = try await Self.fixture(mock)
+        var browser = web.visitor
+        #expect(try await Self.signIn("alice", at: mock, in: &browser).status == 303)
+        let session = try #require(browser.cookies["portcullis_session"])
+        browser.csrfToken = try await web.sessions.resolve(session)?.csrfToken
+        let out = await browser.post("/sign-out", [])
+        #expect(out.status == 303)
+        let location = try #require(out.location.flatMap { URLComponents(string: $0) })
+        #expect(location.string?.hasPrefix(mock.issuer + "/oauth2/end_session?") == true)
+        let query = Dictionary((location.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { first, _ in first }
+        #expect(query["id_token_hint"]?.split(separator: ".").count == 3)
+        #expect(query["post_logout_redirect_uri"] == "http://portcullis.test/sign-in")
+        #expect(query["client_id"] == "portcullis")
+        #expect(try await web.sessions.resolve(session) == nil)
+    }
+
     @Test("carol's unverified email is refused with a page, and no account is made")
     func carolIsRefused() async throws {
         let mock = try await OIDCProviderMock.start()
