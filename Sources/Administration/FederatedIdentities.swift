@@ -109,8 +109,42 @@ extension FederatedSignIn {
     /// account (if enabled) and ends its sessions, so its application tokens are refused everywhere until the
     /// person signs in again through the provider. Also prunes expired login states.
     public func revalidate() async throws -> RevalidationReport {
+        _ = try await store.write { [now] in try $0.pruneLoginStates(expiredBefore: now()) }
+        return try await revalidate(providerIDs, regardlessOfSchedule: false)
+    }
+
+    /// Re-checks every identity of the provider `providerID` now, whenever it was last checked (an administrator
+    /// after an incident at the provider, or to see a removal take effect at once), with the same outcomes as
+    /// the scheduled run. Audited as `sso.revalidate`.
+    ///
+    /// - Throws: `administration.forbidden` unless the caller is an administrator; `sso.unknown_provider`.
+    public func revalidateNow(providerID: String, by caller: Caller) async throws -> RevalidationReport {
+        try await store.read { reader in
+            try ResolvedCaller(caller, in: reader).require(.administer, ResourcePolicySettings())
+        }
+        guard providers[providerID] != nil else {
+            throw FederatedSignInError(.unknownProvider, "No redirect sign-in provider has the id \(providerID).")
+        }
+        let report = try await revalidate([providerID], regardlessOfSchedule: true)
+        _ = try await store.write { writer in
+            try writer.appendAuditEvent(
+                try ResolvedCaller(caller, in: writer).audit(
+                    "sso.revalidate", target: "provider:\(providerID)",
+                    detail: [
+                        ("confirmed", String(report.confirmed)), ("suspended", String(report.suspended)),
+                        ("failing", String(report.failing)), ("skipped", String(report.skipped)),
+                    ]))
+        }
+        return report
+    }
+
+    /// Whether identities of `providerID` can be re-checked (its plugin is `GrantRevalidating`).
+    public func canRevalidate(_ providerID: String) -> Bool {
+        providers[providerID]?.provider is any GrantRevalidating
+    }
+
+    private func revalidate(_ providerIDs: [String], regardlessOfSchedule: Bool) async throws -> RevalidationReport {
         let date = now()
-        _ = try await store.write { try $0.pruneLoginStates(expiredBefore: date) }
         var report = RevalidationReport()
         for providerID in providerIDs {
             guard let entry = providers[providerID] else { continue }
@@ -121,7 +155,8 @@ extension FederatedSignIn {
             }
             for record in records {
                 guard record.suspendedAt == nil, let sealed = record.sealedGrant,
-                    record.checkedAt.map({ date.timeIntervalSince($0) >= times.revalidateEvery }) ?? true
+                    regardlessOfSchedule
+                        || record.checkedAt.map({ date.timeIntervalSince($0) >= times.revalidateEvery }) ?? true
                 else {
                     report.skipped += 1
                     continue

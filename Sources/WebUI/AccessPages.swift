@@ -141,15 +141,43 @@ extension WebUI {
                 try await services.sessions.end(value)
             }
         }
-        var response = HTTPResponse(status: .seeOther)
-        response.headers.add(name: "Location", value: providerLogout?.absoluteString ?? "/sign-in")
+        var response: HTTPResponse
+        if let providerLogout = providerLogout.flatMap(Link.external) {
+            // A page that goes on to the provider, not a redirect: under `form-action 'self'` a browser does not
+            // follow the sign-out form's redirect to another origin.
+            response = HTTPResponse(status: .ok)
+            response.body = layout.document(providerSignOutPage(providerLogout), for: request)
+            response.headers.add(name: "Content-Type", value: "text/html; charset=utf-8")
+        } else {
+            response = HTTPResponse(status: .seeOther)
+            response.headers.add(name: "Location", value: "/sign-in")
+            response.headers.add(
+                name: "Set-Cookie",
+                value: WebCookies.setCookie(
+                    Flash.cookieName, Flash(.success, "You are signed out.").cookieValue, secure: isSecure, maxAge: 60))
+        }
         response.headers.add(
             name: "Set-Cookie", value: WebCookies.setCookie(sessionCookieName, "", secure: isSecure, maxAge: 0))
-        response.headers.add(
-            name: "Set-Cookie",
-            value: WebCookies.setCookie(
-                Flash.cookieName, Flash(.success, "You are signed out.").cookieValue, secure: isSecure, maxAge: 60))
         return .response(response)
+    }
+
+    /// "Signed out here, now at the provider": goes on to the provider's end-session page by itself, with a link
+    /// for browsers that do not.
+    private func providerSignOutPage(_ providerLogout: Link) -> Page {
+        var page = Page("Signed out") {
+            div(.class("brand")) {
+                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
+                settings.productName
+            }
+            div(.class("card"), .id("provider-sign-out")) {
+                h1 { "You are signed out" }
+                p { "Your session here has ended. Your identity provider is ending its session too." }
+                a(href: providerLogout, .class("button primary")) { "Continue to your identity provider" }
+            }
+        }
+        page.isBare = true
+        page.goesOnTo = providerLogout
+        return page
     }
 
     func setupPage(_ request: WebRequest, errors: [String: String] = [:], status: HTTPStatus = .ok) async throws

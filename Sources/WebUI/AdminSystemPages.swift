@@ -22,6 +22,7 @@ extension WebUI {
             .get("/admin/registries", .admin) { request in try await registriesPage(request) },
             .post("/admin/registries/:name/sync", .admin) { request in try await syncRegistry(request) },
             .get("/admin/providers", .admin) { request in try await providersPage(request) },
+            .post("/admin/providers/:id/revalidate", .admin) { request in try await revalidateProvider(request) },
         ]
     }
 
@@ -131,6 +132,28 @@ extension WebUI {
         return done(Link("/admin/registries"), "Sync of \(name) started. Reload to see how it ends.")
     }
 
+    /// "Re-check now": every identity of one redirect provider re-checked at once, with what came of it.
+    func revalidateProvider(_ request: WebRequest) async throws -> WebResponse {
+        let id = request.parameter("id")
+        guard let federation = services.federation, federation.canRevalidate(id) else {
+            throw WebError.notFound("No provider with the id \(id) re-checks identities.")
+        }
+        let report: RevalidationReport
+        do {
+            report = try await federation.revalidateNow(providerID: id, by: request.caller)
+        } catch {
+            return try refused(Link("/admin/providers"), error)
+        }
+        let counts = [
+            (report.confirmed, "confirmed"), (report.suspended, "suspended"), (report.failing, "not answered for"),
+            (report.skipped, "without a grant to check"),
+        ].filter { $0.0 > 0 }.map { "\($0.0) \($0.1)" }
+        return done(
+            Link("/admin/providers"),
+            counts.isEmpty
+                ? "No identity of \(id) to re-check." : "Identities of \(id): " + counts.joined(separator: ", ") + ".")
+    }
+
     func providersPage(_ request: WebRequest) async throws -> WebResponse {
         let providers = settings.providers
         var health: [String: ProviderHealth] = [:]
@@ -161,6 +184,7 @@ extension WebUI {
                                         th { "Type" }
                                         th { "Sign-in" }
                                         th { "Health" }
+                                        th { span(.class("visually-hidden")) { "Identities" } }
                                     }
                                 }
                                 tbody {
@@ -183,6 +207,15 @@ extension WebUI {
                                                     span(.class("muted")) { "nothing to check" }
                                                 }
                                             }
+                                            td {
+                                                if services.federation?.canRevalidate(provider.id) == true {
+                                                    postForm(
+                                                        action: Link.path(
+                                                            "admin", "providers", provider.id, "revalidate"),
+                                                        csrf: request.csrfToken
+                                                    ) { submitButton("Re-check identities now", style: "small") }
+                                                }
+                                            }
                                         }
                                     }
                                 }
@@ -192,7 +225,9 @@ extension WebUI {
                 }
                 p(.class("muted")) {
                     "Health is checked when this page opens (at most every 10 seconds): for a directory, a connection "
-                        + "and a bind with the service account."
+                        + "and a bind with the service account; for an OpenID provider, its discovery document. "
+                        + "Identities signed in through a provider are re-checked there every login.revalidateEvery; "
+                        + "\u{201C}Re-check identities now\u{201D} does it at once."
                 }
             })
     }

@@ -206,6 +206,10 @@ extension Attribute {
     public static func action(_ link: Link) -> Attribute { Attribute(name: "action", value: .text(link.text)) }
     /// `src="…"`: only a `Link`.
     public static func src(_ link: Link) -> Attribute { Attribute(name: "src", value: .text(link.text)) }
+    /// `content="0; url=…"` of a `<meta http-equiv="refresh">`: only a `Link`.
+    public static func refresh(to link: Link) -> Attribute {
+        Attribute(name: "content", value: .text("0; url=" + link.text))
+    }
     /// A `data-…` attribute for the page script; `name` is the whole attribute name (`"data-copy"`).
     public static func data(_ name: StaticString, _ value: String) -> Attribute { .custom(name, value) }
     /// `aria-label="…"`.

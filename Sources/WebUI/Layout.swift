@@ -38,6 +38,7 @@ struct Layout: Sendable {
                 meta(.name("csrf-token"), .custom("content", request.csrfToken))
                 meta(.name("color-scheme"), .custom("content", "light dark"))
                 titleElement { "\(page.title) · \(productName)" }
+                if let next = page.goesOnTo { meta(.custom("http-equiv", "refresh"), .refresh(to: next)) }
                 headTail
             }
             body {

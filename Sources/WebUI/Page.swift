@@ -29,6 +29,9 @@ struct Page: Sendable {
     var status: HTTPStatus = .ok
     /// A bare page (sign-in, setup): no navigation around it.
     var isBare = false
+    /// Where the browser goes on by itself (`<meta http-equiv="refresh">`): the provider's end-session page after
+    /// sign-out, which a form's redirect may not reach under `form-action 'self'`.
+    var goesOnTo: Link?
     /// The content.
     var body: Node
 

@@ -25,7 +25,8 @@ struct RegistryEventsTests {
             self.scratch = scratch
         }
 
-        static func start() async throws -> EventsStack {
+        /// Starts the stack; `configure` may add config.d fragments before `serve` starts.
+        static func start(configure: (Portcullis) async throws -> Void = { _ in }) async throws -> EventsStack {
             try Peers.require()
             guard FileManager.default.isExecutableFile(atPath: "/usr/bin/sqlite3") else {
                 throw HarnessError("/usr/bin/sqlite3 is missing (Debian package sqlite3)")
@@ -69,6 +70,7 @@ struct RegistryEventsTests {
                         notifications: DockerRegistry.Notifications(
                             url: portcullis.url + "/v2/webhooks/events", authorization: "Bearer \(secret)"),
                         port: registryPort))
+                try await configure(portcullis)
                 try await portcullis.start()
                 try await registry!.start()
                 return EventsStack(portcullis: portcullis, registry: registry!, scratch: scratch)

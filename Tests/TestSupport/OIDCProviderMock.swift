@@ -22,6 +22,15 @@ public final class OIDCProviderMock: @unchecked Sendable {
         /// The `groups` claim.
         public var groups: [String]
 
+        /// A user with these claims (`preferred_username` is the subject).
+        public init(subject: String, email: String, emailVerified: Bool, name: String, groups: [String]) {
+            self.subject = subject
+            self.email = email
+            self.emailVerified = emailVerified
+            self.name = name
+            self.groups = groups
+        }
+
         /// The JSON the mock takes in `--user-claims`.
         var claimsJSON: String {
             let groupList = groups.map { "\"\($0)\"" }.joined(separator: ",")

@@ -115,6 +115,33 @@ import Threading
         #expect(try await sso.audit("sso.identity_restored").count == 1)
     }
 
+    @Test(
+        "An administrator's re-check now asks the provider at once, whenever the identity was last checked; others get 403"
+    )
+    func administratorsRecheckNow() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var dana = sso.web.visitor
+        _ = try await sso.signIn(&dana, code: "dana")
+        sso.provider.scriptRevalidation(subject: "sub-dana", .success(.gone(reason: "invalid_grant")))
+
+        let member = try await sso.web.browser("carl")
+        #expect(await member.post("/admin/providers/corp-sso/revalidate", []).status == 403)
+        let admin = try await sso.web.browser("root")
+        #expect(await admin.post("/admin/providers/corp-sso/revalidate", [], csrf: "forged").status == 403)
+        #expect(await admin.post("/admin/providers/local/revalidate", []).status == 404)
+        #expect(try await sso.user("dana")?.isEnabled == true, "a refused re-check changed something")
+
+        // Just signed in, so not due: only "now" asks.
+        let providers = await admin.get("/admin/providers")
+        #expect(providers.postForms.contains { $0.action == "/admin/providers/corp-sso/revalidate" && $0.hasCSRF })
+        let done = await admin.post("/admin/providers/corp-sso/revalidate", [])
+        #expect(done.status == 303 && done.location == "/admin/providers")
+        #expect(done.flash == "Identities of corp-sso: 1 suspended.")
+        #expect(try await sso.user("dana")?.isEnabled == false)
+        #expect(try await sso.audit("sso.revalidate").first?.actorName == "root")
+    }
+
     @Test("Revalidation: a provider that cannot answer suspends only after the grace period of failures")
     func outagesHaveAGracePeriod() async throws {
         let sso = try await SSOFixture()

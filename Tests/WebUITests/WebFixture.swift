@@ -194,6 +194,13 @@ struct WebPage: Sendable {
     func header(_ name: String) -> String? { response.headers[name] }
     var location: String? { response.headers["Location"] }
 
+    /// Where the page sends the browser on by itself (`<meta http-equiv="refresh" content="0; url=…">`), the
+    /// URL unescaped; nil when it does not.
+    var goesOnTo: String? {
+        guard let start = html.range(of: "<meta http-equiv=\"refresh\" content=\"0; url=") else { return nil }
+        return String(html[start.upperBound...].prefix { $0 != "\"" }).replacingOccurrences(of: "&amp;", with: "&")
+    }
+
     /// Whether the HTML contains `text` (as written in the markup, so escaped text is matched escaped).
     func contains(_ text: String) -> Bool { html.contains(text) }
 
