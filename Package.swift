@@ -41,7 +41,11 @@ var targets: [Target] = [
         name: "HTTPServer",
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
         swiftSettings: strictness),
-    .target(name: "HTTPClient", dependencies: ["CCurl", "Threading", "Diagnostics"], swiftSettings: strictness),
+    // The outbound HTTP port (no C): what plugins fetch through; HTTPClient implements it over libcurl.
+    .target(name: "HTTPFetchingCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
+    .target(
+        name: "HTTPClient", dependencies: ["CCurl", "HTTPFetchingCore", "Threading", "Diagnostics"],
+        swiftSettings: strictness),
     .target(name: "LDAPClient", dependencies: ["CLDAP", "Threading", "Diagnostics"], swiftSettings: strictness),
     .target(
         name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
@@ -50,7 +54,9 @@ var targets: [Target] = [
         name: "PostgresStorage", dependencies: ["CPQ", "Storage", "Threading"], swiftSettings: strictness),
 
     // MARK: Identity and tokens
-    .target(name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage"], swiftSettings: strictness),
+    .target(
+        name: "IdentityCore", dependencies: ["Diagnostics", "Threading", "Storage", "HTTPFetchingCore"],
+        swiftSettings: strictness),
     // The pure policy: principals, scopes, who may do what (no I/O, no HTTP, no keys).
     .target(name: "Authorization", dependencies: ["IdentityCore", "Storage"], swiftSettings: strictness),
     // JWS/JWT and JWK (RFC 7515, 7519, 7517) over CryptoCore's keys, for the token endpoint and plugins alike.
@@ -64,6 +70,11 @@ var targets: [Target] = [
     // Federated identities to local accounts: links, provisioning, group → team sync.
     .target(
         name: "IdentityMapping", dependencies: ["IdentityCore", "Storage", "Diagnostics"], swiftSettings: strictness),
+    // The OAuth2 client (PKCE, code exchange, refresh, revocation) every redirect provider shares, OpenID
+    // discovery, the per-issuer JWKS cache and ID token validation, over the HTTPFetching port (no C, no curl).
+    .target(
+        name: "OAuth2", dependencies: ["IdentityCore", "HTTPFetchingCore", "JOSE", "CryptoCore", "Diagnostics"],
+        swiftSettings: strictness),
     // Conformance suites every provider plugin's tests run (imports Swift Testing).
     .target(
         name: "ProviderTesting", dependencies: ["IdentityCore", "Diagnostics", "Storage", "Threading"],
@@ -129,6 +140,10 @@ var targets: [Target] = [
     .target(
         name: "LDAP", dependencies: ["IdentityCore", "LDAPClient", "Storage", "Threading", "Diagnostics"],
         path: "Plugins/LDAP", swiftSettings: strictness),
+    .target(
+        name: "OIDC",
+        dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "JOSE", "CryptoCore", "Diagnostics"],
+        path: "Plugins/OIDC", swiftSettings: strictness),
 
     // MARK: Composition root and executable
     .target(
@@ -137,7 +152,7 @@ var targets: [Target] = [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
             "TokenAuthority",
-            "LocalPasswords", "ApplicationTokens", "LDAP", "IdentityMapping", "RegistryCore", "RegistryClient",
+            "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
         ],
         swiftSettings: strictness),
@@ -168,7 +183,8 @@ var targets: [Target] = [
     // Child processes with deadlines, free ports, temporary directories, and a WebDriver client for headless
     // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
-        name: "TestSupport", dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "Diagnostics"],
+        name: "TestSupport",
+        dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics"],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
@@ -252,6 +268,15 @@ var targets: [Target] = [
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
             "ProviderTesting", "Threading", "Administration", "CryptoCore", "Webhooks", "Authorization",
+        ],
+        swiftSettings: strictness),
+    // The OAuth2 client, discovery, the JWKS cache and ID token checks, and the oidc plugin: against a hostile
+    // issuer on loopback (our HTTPServer) and the real oidc-provider-mock.
+    .testTarget(
+        name: "OIDCTests",
+        dependencies: [
+            "OAuth2", "OIDC", "IdentityCore", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "CryptoCore",
+            "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
         ],
         swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.

@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import HTTPFetchingCore
 import Storage
 import Threading
 
@@ -322,11 +323,15 @@ public struct ProviderContext: Sendable {
     public var audit: any AuditRecording
     /// The clock (tests fix it).
     public var now: @Sendable () -> Date
+    /// Outbound HTTP (OpenID discovery, JWKS, token endpoints, provider APIs): the only way a plugin reaches
+    /// the network over HTTP, so no plugin links libcurl and tests hand a loopback-only or scripted fetcher.
+    /// Defaults to one that refuses every request.
+    public var http: any HTTPFetching
 
     /// Creates a context.
     public init(
         logger: Logger, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool, audit: any AuditRecording,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, http: any HTTPFetching = NoHTTPFetching()
     ) {
         self.logger = logger
         self.store = store
@@ -334,6 +339,7 @@ public struct ProviderContext: Sendable {
         self.cpuPool = cpuPool
         self.audit = audit
         self.now = now
+        self.http = http
     }
 }
 

@@ -314,6 +314,36 @@ public struct UnverifiedJWT: Sendable, Hashable {
         return VerifiedJWT(header: header, claims: unverifiedClaims, algorithm: algorithm)
     }
 
+    /// Verifies the token with whichever of `candidates` verifies it: for issuers whose tokens carry no `kid`
+    /// (or whose JWKS gives several keys one `kid`), each key whose type fits the token's `alg` is tried.
+    ///
+    /// The checks and errors are those of `verify(keyLookup:allowedAlgorithms:now:leeway:requireExpiry:)`;
+    /// `.unknownKey` when no candidate fits the algorithm, `.invalidSignature` when none verifies. Dates are
+    /// checked only after a signature verified, so an expired token with a bad signature reads as a forgery.
+    public func verify(
+        tryingEach candidates: [PublicKey], allowedAlgorithms: Set<SigningAlgorithm>, now: Date,
+        leeway: Duration = .seconds(60), requireExpiry: Bool = true
+    ) throws -> VerifiedJWT {
+        guard let algorithm = SigningAlgorithm(rawValue: header.algorithm), allowedAlgorithms.contains(algorithm)
+        else {
+            throw JWTError(.disallowedAlgorithm, reason: "alg \(Self.printable(header.algorithm)) is not accepted")
+        }
+        let fitting = candidates.filter { algorithm.fits($0.kind) }
+        guard !fitting.isEmpty else {
+            throw JWTError(.unknownKey, reason: "no trusted key fits alg \(algorithm.rawValue)")
+        }
+        for key in fitting {
+            do {
+                return try verify(
+                    keyLookup: { _ in key }, allowedAlgorithms: allowedAlgorithms, now: now, leeway: leeway,
+                    requireExpiry: requireExpiry)
+            } catch let error as JWTError where error.code == .invalidSignature {
+                continue
+            }
+        }
+        throw JWTError(.invalidSignature, reason: "signature does not verify with any of \(fitting.count) keys")
+    }
+
     /// Decodes one part, refusing padding, foreign characters and non-zero trailing bits (so one token
     /// has exactly one spelling).
     private static func strictBase64URL(_ part: ArraySlice<UInt8>) -> [UInt8]? {

@@ -3,18 +3,21 @@ import Authorization
 import Configuration
 import Diagnostics
 import Foundation
+import HTTPClient
 import HTTPCore
 import IdentityCore
 import LDAP
 import LocalPasswords
+import OIDC
 import Storage
+import Synchronization
 import Threading
 import TokenAuthority
 
 /// The provider types this build knows: the composition root is the only place that imports plugins.
 enum BuiltinProviders {
     static let registry = ProviderRegistry([
-        LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self,
+        LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self, OIDCProvider.self,
     ])
 }
 
@@ -127,10 +130,42 @@ struct TokenAuthorityAssembly {
     ) throws -> any IdentityProvider {
         let context = ProviderContext(
             logger: logger.named("provider").with(["provider": entry.id]), store: store, ioPool: ioPool,
-            cpuPool: cpuPool, audit: audit)
+            cpuPool: cpuPool, audit: audit, http: ProviderHTTPClients.Fetcher(providerID: entry.id))
         return try BuiltinProviders.registry.makeProvider(
             type: entry.type, id: ProviderID(rawValue: entry.id), displayName: entry.displayName ?? entry.id,
             configuration: entry, context: context)
+    }
+}
+
+/// The outbound HTTP clients handed to providers: one per provider id, each on its own small pool, so a
+/// provider whose endpoints hang ties up only its own threads and never another provider's logins (or the
+/// I/O pool LDAP binds run on). Made on a provider's first request (providers that never fetch, and the
+/// start-up check, cost no threads) and kept for the process's life, as pools must be.
+enum ProviderHTTPClients {
+    /// The port handed to provider `providerID`: its client, made on first use.
+    struct Fetcher: HTTPFetching {
+        let providerID: String
+        func send(_ request: OutboundRequest) async throws -> InboundResponse {
+            try await ProviderHTTPClients.client(for: providerID).send(request)
+        }
+    }
+
+    private static let clients = Mutex<[String: CurlHTTPClient]>([:])
+
+    /// The client for provider `id`: libcurl with 5 s connect and 15 s total timeouts and a 1 MiB body limit
+    /// (discovery, JWKS and token answers are a few KiB); requests may ask for less.
+    static func client(for id: String) -> CurlHTTPClient {
+        clients.withLock { clients in
+            if let existing = clients[id] { return existing }
+            var configuration = CurlHTTPClient.Configuration()
+            configuration.connectTimeout = .seconds(5)
+            configuration.timeout = .seconds(15)
+            configuration.maxResponseBytes = 1 << 20
+            let client = CurlHTTPClient(
+                configuration: configuration, pool: BlockingPool(name: "provider-http-\(id)", threads: 4))
+            clients[id] = client
+            return client
+        }
     }
 }
 

@@ -161,3 +161,15 @@ public struct HTTPClientError: CodedError, Sendable {
     /// An error with code `.transferFailed`, for matching.
     public static let transferFailed = HTTPClientError(.transferFailed)
 }
+
+/// The fetcher a `ProviderContext` holds when the composition root handed none: every request fails with
+/// `.connectionFailed`, so a provider that needs the network says so instead of reaching out unannounced.
+public struct NoHTTPFetching: HTTPFetching {
+    /// Creates the refusing fetcher.
+    public init() {}
+
+    /// Always throws `HTTPClientError(.connectionFailed)`.
+    public func send(_ request: OutboundRequest) async throws -> InboundResponse {
+        throw HTTPClientError(.connectionFailed, message: "no HTTP client was handed to this component")
+    }
+}
