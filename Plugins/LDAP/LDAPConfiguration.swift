@@ -95,7 +95,7 @@ extension LDAPProvider {
 
         /// Decodes the block; missing optional fields keep their defaults, unknown keys are errors.
         public init(from decoder: any Decoder) throws {
-            try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            try ConfigurationDecoding.rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             url = try container.decode(String.self, forKey: .url)
             startTLS = try container.decodeIfPresent(Bool.self, forKey: .startTLS) ?? false
@@ -175,7 +175,7 @@ extension LDAPProvider {
 
         /// Decodes `one` or `sub`, with an error listing both otherwise.
         public init(from decoder: any Decoder) throws {
-            self = try decodeChoice(decoder, Self.allCases)
+            self = try ConfigurationDecoding.choice(decoder, Self.allCases)
         }
     }
 
@@ -192,7 +192,7 @@ extension LDAPProvider {
 
         /// Decodes one of the four names, with an error listing them otherwise.
         public init(from decoder: any Decoder) throws {
-            self = try decodeChoice(decoder, Self.allCases)
+            self = try ConfigurationDecoding.choice(decoder, Self.allCases)
         }
 
         /// The group filter used when none is configured.
@@ -246,7 +246,7 @@ extension LDAPProvider {
 
         /// Decodes the block; missing optional fields keep their defaults, unknown keys are errors.
         public init(from decoder: any Decoder) throws {
-            try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            try ConfigurationDecoding.rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             let defaults = UserSearch(baseDN: "")
             baseDN = try container.decode(String.self, forKey: .baseDN)
@@ -318,7 +318,7 @@ extension LDAPProvider {
 
         /// Decodes the block; missing optional fields keep their defaults, unknown keys are errors.
         public init(from decoder: any Decoder) throws {
-            try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            try ConfigurationDecoding.rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             self.init(
                 baseDN: try container.decode(String.self, forKey: .baseDN),
@@ -346,39 +346,7 @@ extension LDAPProvider {
     }
 }
 
-// MARK: - Decoding and validation helpers
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-private func rejectUnknownKeys(in decoder: any Decoder, allowed: [String]) throws {
-    let container = try decoder.container(keyedBy: AnyKey.self)
-    let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
-    guard unknown.isEmpty else {
-        throw DecodingError.dataCorrupted(
-            DecodingError.Context(
-                codingPath: decoder.codingPath,
-                debugDescription:
-                    "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) "
-                    + "(known: \(allowed.joined(separator: ", ")))"))
-    }
-}
-
-private func decodeChoice<T: RawRepresentable>(_ decoder: any Decoder, _ choices: [T]) throws -> T
-where T.RawValue == String {
-    let container = try decoder.singleValueContainer()
-    let text = try container.decode(String.self)
-    guard let choice = choices.first(where: { $0.rawValue == text }) else {
-        throw DecodingError.dataCorruptedError(
-            in: container,
-            debugDescription: "\"\(text)\" is not one of \(choices.map(\.rawValue).joined(separator: ", "))")
-    }
-    return choice
-}
+// MARK: - Validation helpers
 
 /// An attribute description: a name (`uid`, `sAMAccountName`) or a numeric OID.
 func isAttributeName(_ text: String) -> Bool {

@@ -47,7 +47,9 @@ extension OIDCProvider {
             case both
 
             /// Decodes one of the names, with an error listing them otherwise.
-            public init(from decoder: any Decoder) throws { self = try decodeChoice(decoder, Self.allCases) }
+            public init(from decoder: any Decoder) throws {
+                self = try ConfigurationDecoding.choice(decoder, Self.allCases)
+            }
         }
 
         /// The issuer, byte-equal to the provider's `iss` (discovery is `<issuer>/.well-known/openid-configuration`).
@@ -118,7 +120,7 @@ extension OIDCProvider {
 
         /// Decodes the block; missing optional fields keep their defaults, unknown keys are errors.
         public init(from decoder: any Decoder) throws {
-            try rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
+            try ConfigurationDecoding.rejectUnknownKeys(in: decoder, allowed: CodingKeys.allCases.map(\.rawValue))
             let container = try decoder.container(keyedBy: CodingKeys.self)
             let defaults = Configuration(issuer: "", clientID: "", clientSecret: "")
             issuer = try container.decode(String.self, forKey: .issuer)
@@ -233,36 +235,4 @@ extension OIDCProvider {
                 ])
         }
     }
-}
-
-private struct AnyKey: CodingKey {
-    var stringValue: String
-    var intValue: Int? { nil }
-    init(stringValue: String) { self.stringValue = stringValue }
-    init?(intValue: Int) { nil }
-}
-
-private func rejectUnknownKeys(in decoder: any Decoder, allowed: [String]) throws {
-    let container = try decoder.container(keyedBy: AnyKey.self)
-    let unknown = container.allKeys.map(\.stringValue).filter { !allowed.contains($0) }.sorted()
-    guard unknown.isEmpty else {
-        throw DecodingError.dataCorrupted(
-            DecodingError.Context(
-                codingPath: decoder.codingPath,
-                debugDescription:
-                    "unknown key\(unknown.count == 1 ? "" : "s") \(unknown.joined(separator: ", ")) "
-                    + "(known: \(allowed.joined(separator: ", ")))"))
-    }
-}
-
-private func decodeChoice<T: RawRepresentable>(_ decoder: any Decoder, _ choices: [T]) throws -> T
-where T.RawValue == String {
-    let container = try decoder.singleValueContainer()
-    let text = try container.decode(String.self)
-    guard let choice = choices.first(where: { $0.rawValue == text }) else {
-        throw DecodingError.dataCorruptedError(
-            in: container,
-            debugDescription: "\"\(text)\" is not one of \(choices.map(\.rawValue).joined(separator: ", "))")
-    }
-    return choice
 }

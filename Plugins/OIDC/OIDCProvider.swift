@@ -74,7 +74,7 @@ public final class OIDCProvider: RedirectSigningOut, GrantRevalidating, HealthRe
     /// The identity the claims describe: `sub` as subject; the username from the first claim of the chain that
     /// has a value (else `sub`); `email`, `email_verified`, `name`; groups from the configured claim and source.
     public func identity(
-        subject: String, idTokenClaims: [String: JSONValue], userinfo: [String: JSONValue]?
+        subject: String, idTokenClaims: [String: ClaimValue], userinfo: [String: ClaimValue]?
     ) -> ExternalIdentity {
         let claims = idTokenClaims.merging(userinfo ?? [:]) { _, fresh in fresh }
         let email = claims["email"]?.string.flatMap { $0.isEmpty ? nil : $0 }
@@ -153,13 +153,13 @@ public final class OIDCProvider: RedirectSigningOut, GrantRevalidating, HealthRe
 
     /// The payload of an ID token this provider verified at login and that was kept sealed since: read without
     /// a second verification (its keys may have rotated), only for claims a refresh answer did not repeat.
-    private static func payloadClaims(of compact: String) -> [String: JSONValue]? {
+    private static func payloadClaims(of compact: String) -> [String: ClaimValue]? {
         let parts = compact.split(separator: ".", omittingEmptySubsequences: false)
         guard parts.count == 3 else { return nil }
         var text = String(parts[1]).replacingOccurrences(of: "-", with: "+").replacingOccurrences(of: "_", with: "/")
         while text.count % 4 != 0 { text += "=" }
         guard let data = Data(base64Encoded: text) else { return nil }
-        return JSONValue.object(parsing: Array(data))
+        return ClaimValue.object(parsing: Array(data))
     }
 
     // MARK: - Health

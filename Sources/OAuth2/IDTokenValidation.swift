@@ -36,7 +36,7 @@ public struct VerifiedIDToken: Sendable {
     /// `sub`: never empty.
     public let subject: String
     /// Every claim of the payload.
-    public let claims: [String: JSONValue]
+    public let claims: [String: ClaimValue]
     /// The compact form, kept as the `id_token_hint` of RP-initiated logout.
     public let compact: String
 
@@ -99,7 +99,7 @@ public struct VerifiedIDToken: Sendable {
             throw refused(
                 "its aud \(Printable.short(claims.audience.joined(separator: ", "))) does not contain the client id")
         }
-        let all = JSONValue.object(parsing: claims.json) ?? [:]
+        let all = ClaimValue.object(parsing: claims.json) ?? [:]
         let authorizedParty = all["azp"]?.string
         if claims.audience.count > 1 || authorizedParty != nil {
             guard let authorizedParty, Array(authorizedParty.utf8) == Array(requirements.clientID.utf8) else {

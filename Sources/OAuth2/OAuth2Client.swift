@@ -237,7 +237,7 @@ public struct OAuth2Client: Sendable {
     }
 
     private func parseTokenResponse(_ response: InboundResponse) throws -> TokenResponse {
-        guard let object = JSONValue.object(parsing: response.body) else {
+        guard let object = ClaimValue.object(parsing: response.body) else {
             throw ProviderError(
                 .protocolViolation, provider: settings.provider,
                 reason: "the token endpoint answered something that is not a JSON object "
@@ -270,7 +270,7 @@ public struct OAuth2Client: Sendable {
 
     /// An OAuth2 error answer's `error` and `error_description`, if the body is one.
     static func refusal(in response: InboundResponse) -> OAuth2Refusal? {
-        guard let object = JSONValue.object(parsing: response.body), let error = object["error"]?.string,
+        guard let object = ClaimValue.object(parsing: response.body), let error = object["error"]?.string,
             !error.isEmpty
         else { return nil }
         return OAuth2Refusal(
@@ -331,7 +331,7 @@ public struct OAuth2Client: Sendable {
     /// - Throws: `.unavailable` for transport failures and 5xx/429, `.protocolViolation` for another non-200
     ///   status or a body that is not a JSON object.
     public func getJSON(_ url: String, bearer: String? = nil, what: String) async throws -> (
-        object: [String: JSONValue], response: InboundResponse
+        object: [String: ClaimValue], response: InboundResponse
     ) {
         var headers: [(name: String, value: String)] = [("Accept", "application/json")]
         if let bearer { headers.append(("Authorization", "Bearer " + bearer)) }
@@ -341,7 +341,7 @@ public struct OAuth2Client: Sendable {
                 response.status >= 500 || response.status == 429 ? .unavailable : .protocolViolation,
                 provider: settings.provider, reason: "the \(what) answered HTTP \(response.status)")
         }
-        guard let object = JSONValue.object(parsing: response.body) else {
+        guard let object = ClaimValue.object(parsing: response.body) else {
             throw ProviderError(
                 .protocolViolation, provider: settings.provider,
                 reason: "the \(what) answered something that is not a JSON object "

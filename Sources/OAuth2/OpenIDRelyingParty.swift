@@ -54,12 +54,12 @@ public struct OpenIDLogin: Sendable {
     /// The verified ID token.
     public var idToken: VerifiedIDToken
     /// The userinfo answer (its `sub` equals the ID token's), if asked.
-    public var userinfo: [String: JSONValue]?
+    public var userinfo: [String: ClaimValue]?
     /// The token endpoint's answer (secrets: never log).
     public var tokens: TokenResponse
 
     /// The ID token's claims with userinfo's laid over them (userinfo is the fresher source).
-    public var claims: [String: JSONValue] { idToken.claims.merging(userinfo ?? [:]) { _, fresh in fresh } }
+    public var claims: [String: ClaimValue] { idToken.claims.merging(userinfo ?? [:]) { _, fresh in fresh } }
 
     /// The grant worth keeping: the refresh token, the ID token for the logout hint, the access token's expiry.
     public func grant(at now: Date) -> ProviderGrant {
@@ -72,7 +72,7 @@ public struct OpenIDLogin: Sendable {
 /// What a refresh with a kept grant found.
 public enum OpenIDRefresh: Sendable {
     /// The grant still works: the tokens, the new ID token if one came, and the userinfo answer if asked.
-    case refreshed(tokens: TokenResponse, idToken: VerifiedIDToken?, userinfo: [String: JSONValue]?)
+    case refreshed(tokens: TokenResponse, idToken: VerifiedIDToken?, userinfo: [String: ClaimValue]?)
     /// The provider refused the refresh token (`invalid_grant`): revoked, expired, or the user is gone.
     case refused(OAuth2Refusal)
 }
@@ -168,12 +168,7 @@ public final class OpenIDRelyingParty: Sendable {
         let tokens: TokenResponse
         switch outcome {
         case .granted(let granted): tokens = granted
-        case .refused(let refusal):
-            throw ProviderError(
-                refusal.error == "invalid_client" || refusal.error == "unauthorized_client"
-                    ? .misconfigured
-                    : .protocolViolation,
-                provider: provider, reason: "the token endpoint refused the code: \(refusal)")
+        case .refused(let refusal): throw refused(refusal, what: "the code")
         }
         guard let compact = tokens.idToken else {
             throw ProviderError(
@@ -181,12 +176,21 @@ public final class OpenIDRelyingParty: Sendable {
                 reason: "the token answer has no id_token (is openid in scopes?)")
         }
         let idToken = try await verifyIDToken(compact, expectedNonce: nonce)
-        var userinfo: [String: JSONValue]?
+        var userinfo: [String: ClaimValue]?
         if settings.useUserinfo, let endpoint = metadata.userinfoEndpoint {
             userinfo = try await fetchUserinfo(
                 endpoint: endpoint, accessToken: tokens.accessToken, subject: idToken.subject)
         }
         return OpenIDLogin(idToken: idToken, userinfo: userinfo, tokens: tokens)
+    }
+
+    /// A token endpoint's refusal as an error: a client the provider does not accept is our misconfiguration,
+    /// anything else (a used or expired code, a PKCE mismatch) a refusal naming the provider's error.
+    private func refused(_ refusal: OAuth2Refusal, what: String) -> ProviderError {
+        let clientProblem = refusal.error == "invalid_client" || refusal.error == "unauthorized_client"
+        return ProviderError(
+            clientProblem ? .misconfigured : .protocolViolation, provider: provider,
+            reason: "the token endpoint refused \(what): \(refusal)")
     }
 
     /// Verifies an ID token of this issuer (keys from the cache), expecting `expectedNonce` when not nil.
@@ -201,7 +205,7 @@ public final class OpenIDRelyingParty: Sendable {
     /// - Throws: `.protocolViolation` for a missing or different `sub` (a token substitution), a non-JSON
     ///   (signed or encrypted) answer or a refusal; `.unavailable` for an outage.
     public func fetchUserinfo(endpoint: String, accessToken: String, subject: String) async throws -> [String:
-        JSONValue]
+        ClaimValue]
     {
         let (object, _) = try await client.getJSON(endpoint, bearer: accessToken, what: "userinfo endpoint")
         guard let sub = object["sub"]?.string else {
@@ -228,12 +232,7 @@ public final class OpenIDRelyingParty: Sendable {
         switch outcome {
         case .granted(let granted): tokens = granted
         case .refused(let refusal) where refusal.error == "invalid_grant": return .refused(refusal)
-        case .refused(let refusal):
-            throw ProviderError(
-                refusal.error == "invalid_client" || refusal.error == "unauthorized_client"
-                    ? .misconfigured
-                    : .protocolViolation,
-                provider: provider, reason: "the token endpoint refused the refresh: \(refusal)")
+        case .refused(let refusal): throw refused(refusal, what: "the refresh")
         }
         var idToken: VerifiedIDToken?
         if let compact = tokens.idToken {
@@ -244,7 +243,7 @@ public final class OpenIDRelyingParty: Sendable {
             }
             idToken = verified
         }
-        var userinfo: [String: JSONValue]?
+        var userinfo: [String: ClaimValue]?
         if let endpoint = metadata.userinfoEndpoint {
             userinfo = try await fetchUserinfo(endpoint: endpoint, accessToken: tokens.accessToken, subject: subject)
         }

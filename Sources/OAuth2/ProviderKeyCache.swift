@@ -185,7 +185,7 @@ public actor ProviderKeyCache {
     /// them beside the signing keys.
     ///
     /// - Throws: `.protocolViolation` when there is no `keys` array or no usable key in it.
-    static func parseKeySet(_ object: [String: JSONValue], provider: ProviderID) throws -> [IssuerKey] {
+    static func parseKeySet(_ object: [String: ClaimValue], provider: ProviderID) throws -> [IssuerKey] {
         guard case .array(let entries)? = object["keys"] else {
             throw ProviderError(.protocolViolation, provider: provider, reason: "the JWKS has no keys array")
         }

@@ -52,7 +52,7 @@ public struct OpenIDProviderMetadata: Sendable, Hashable {
     ///   no token of this issuer could be accepted); `.protocolViolation` when a required member is missing or
     ///   an endpoint is not an absolute http(s) URL.
     public static func parse(
-        _ object: [String: JSONValue], expectedIssuer: String, provider: ProviderID
+        _ object: [String: ClaimValue], expectedIssuer: String, provider: ProviderID
     ) throws -> OpenIDProviderMetadata {
         func violation(_ reason: String) -> ProviderError {
             ProviderError(.protocolViolation, provider: provider, reason: "the discovery document \(reason)")

@@ -74,7 +74,7 @@ struct OAuth2UnitTests {
         "A discovery document of another issuer is a misconfiguration naming both values",
         arguments: ["https://sso.example.org/", "https://SSO.example.org", "https://sso.example.org/realms/other"])
     func discoveryIssuerMustBeByteEqual(published: String) {
-        let document: [String: JSONValue] = [
+        let document: [String: ClaimValue] = [
             "issuer": .string(published), "authorization_endpoint": .string("https://sso.example.org/a"),
             "token_endpoint": .string("https://sso.example.org/t"), "jwks_uri": .string("https://sso.example.org/k"),
         ]
@@ -88,7 +88,7 @@ struct OAuth2UnitTests {
 
     @Test("A discovery document without a token endpoint is a protocol violation naming it")
     func discoveryNeedsItsEndpoints() {
-        let document: [String: JSONValue] = [
+        let document: [String: ClaimValue] = [
             "issuer": .string("https://sso.example.org"),
             "authorization_endpoint": .string("https://sso.example.org/a"),
             "jwks_uri": .string("https://sso.example.org/k"),
@@ -110,10 +110,10 @@ struct OAuth2UnitTests {
 
     @Test("Claims read booleans sent as strings, and a single group as a list")
     func claimValues() {
-        #expect(JSONValue.string("true").bool == true)
-        #expect(JSONValue.bool(false).bool == false)
-        #expect(JSONValue.number(1).bool == nil)
-        #expect(JSONValue.string("devs").strings == ["devs"])
-        #expect(JSONValue.array([.string("a"), .number(2), .string("b")]).strings == ["a", "b"])
+        #expect(ClaimValue.string("true").bool == true)
+        #expect(ClaimValue.bool(false).bool == false)
+        #expect(ClaimValue.number(1).bool == nil)
+        #expect(ClaimValue.string("devs").strings == ["devs"])
+        #expect(ClaimValue.array([.string("a"), .number(2), .string("b")]).strings == ["a", "b"])
     }
 }

@@ -83,7 +83,7 @@ struct OIDCConfigurationTests {
         let provider = try makeProvider(
             issuer: "https://sso.example.org", clock: FixedClock(), store: try await testStore())
         let identity = provider.identity(
-            subject: "sub-123", idTokenClaims: claims.mapValues { JSONValue.string($0) }, userinfo: nil)
+            subject: "sub-123", idTokenClaims: claims.mapValues { ClaimValue.string($0) }, userinfo: nil)
         #expect(identity.username == username)
     }
 }

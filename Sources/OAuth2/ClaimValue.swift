@@ -1,7 +1,9 @@
 import Foundation
 
-/// A JSON value of an answer whose members are not all known in advance (ID token claims, userinfo).
-public enum JSONValue: Sendable, Hashable, Decodable {
+/// A JSON value of an answer whose members are not all known in advance: ID token claims, userinfo, token and
+/// discovery answers. (RegistryCore's and RESTAPI's `JSONValue`s keep integers apart and member order for
+/// their own strict schemas; claims need neither, only lenient readers such as `bool` and `strings`.)
+public enum ClaimValue: Sendable, Hashable, Decodable {
     /// `null`.
     case null
     /// `true` or `false`.
@@ -11,9 +13,9 @@ public enum JSONValue: Sendable, Hashable, Decodable {
     /// A string.
     case string(String)
     /// An array.
-    case array([JSONValue])
+    case array([ClaimValue])
     /// An object.
-    case object([String: JSONValue])
+    case object([String: ClaimValue])
 
     /// Decodes any JSON value.
     public init(from decoder: any Decoder) throws {
@@ -26,10 +28,10 @@ public enum JSONValue: Sendable, Hashable, Decodable {
             self = .number(value)
         } else if let value = try? container.decode(String.self) {
             self = .string(value)
-        } else if let value = try? container.decode([JSONValue].self) {
+        } else if let value = try? container.decode([ClaimValue].self) {
             self = .array(value)
         } else {
-            self = .object(try container.decode([String: JSONValue].self))
+            self = .object(try container.decode([String: ClaimValue].self))
         }
     }
 
@@ -61,7 +63,7 @@ public enum JSONValue: Sendable, Hashable, Decodable {
     }
 
     /// Parses `bytes` as a JSON object; nil when they are not one.
-    public static func object(parsing bytes: [UInt8]) -> [String: JSONValue]? {
-        try? JSONDecoder().decode([String: JSONValue].self, from: Data(bytes))
+    public static func object(parsing bytes: [UInt8]) -> [String: ClaimValue]? {
+        try? JSONDecoder().decode([String: ClaimValue].self, from: Data(bytes))
     }
 }
