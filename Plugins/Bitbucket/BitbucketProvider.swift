@@ -12,7 +12,7 @@ import OAuth2
 ///
 /// Bitbucket access tokens expire after two hours and come with a refresh token: revalidation redeems it
 /// (`invalid_grant` means the consumer was revoked or the account is gone) and reads the API again.
-public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendable {
+public final class BitbucketProvider: GrantRevalidating, HealthReporting, ProviderFactory, Sendable {
     /// The `type` of `providers:` entries this plugin answers to.
     public static let typeName = "bitbucket"
     /// The most pages of workspaces or addresses read (100 each): a bound against a provider that links forever.
@@ -26,6 +26,7 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
     public let configuration: Configuration
     private let client: OAuth2Client
     private let flow: OAuth2CodeFlow
+    private let api: ProviderAPI
     private let now: @Sendable () -> Date
 
     /// Creates a provider; no network I/O happens here.
@@ -49,6 +50,9 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
             client: client, authorizationEndpoint: configuration.webRoot + "/site/oauth2/authorize",
             tokenEndpoint: configuration.webRoot + "/site/oauth2/access_token", scopes: configuration.scopes,
             providerName: "Bitbucket")
+        api = ProviderAPI(
+            client: client, root: configuration.apiRoot, providerName: "Bitbucket",
+            headers: [("Accept", "application/json")], maximumPages: Self.maximumPages)
     }
 
     /// Makes a provider from its `config:` block (no network I/O).
@@ -76,7 +80,7 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
         let account: Account
         do {
             account = try await self.account(accessToken: tokens.accessToken)
-        } catch let refused as TokenRefused {
+        } catch let refused as ProviderAPI.TokenRefused {
             throw ProviderError(
                 .protocolViolation, provider: id,
                 reason: "Bitbucket refused the access token it just issued: \(refused)")
@@ -129,7 +133,7 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
         let account: Account
         do {
             account = try await self.account(accessToken: tokens.accessToken)
-        } catch let refused as TokenRefused {
+        } catch let refused as ProviderAPI.TokenRefused {
             return .gone(reason: "Bitbucket no longer accepts the account's access token: \(refused)")
         }
         guard account.identity.subject == identity.subject else {
@@ -141,6 +145,11 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
         if let refusal = account.refusal(by: configuration) { return .gone(reason: refusal) }
         return .valid(account.identity, self.grant(from: tokens, keeping: refreshToken))
     }
+
+    // MARK: - Health
+
+    /// Whether Bitbucket's API answers (`/user` asked without a token: a 401 is an answer).
+    public func checkHealth() async -> ProviderHealth { await api.checkHealth(path: "/user") }
 
     // MARK: - The REST API
 
@@ -198,17 +207,9 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
         var next: String?
     }
 
-    /// Bitbucket said no to the access token (401 or 403).
-    struct TokenRefused: Error, CustomStringConvertible {
-        var path: String
-        var status: Int
-        var description: String { "HTTP \(status) at \(path)" }
-    }
-
     /// Reads the account, its addresses and workspaces with `accessToken`.
     func account(accessToken: String) async throws -> Account {
-        let response = try await get(configuration.apiRoot + "/user", accessToken: accessToken, path: "/user")
-        let user = try decode(User.self, from: response, path: "/user")
+        let user = try await api.object(User.self, at: "/user", accessToken: accessToken)
         let emails: [Email] = try await allPages("/user/emails", accessToken: accessToken)
         let permissions: [WorkspacePermission] = try await allPages(
             "/user/permissions/workspaces", accessToken: accessToken)
@@ -226,57 +227,11 @@ public final class BitbucketProvider: GrantRevalidating, ProviderFactory, Sendab
         return Account(identity: identity, workspaces: workspaces)
     }
 
-    /// Every item of a paginated 2.0 list, 100 a page, following `next` within the API root.
+    /// Every item of a paginated 2.0 list, 100 a page, following its `next` member.
     private func allPages<Item: Decodable>(_ path: String, accessToken: String) async throws -> [Item] {
-        var items: [Item] = []
-        var next: String? = configuration.apiRoot + path + "?pagelen=100"
-        var pages = 0
-        while let url = next {
-            pages += 1
-            guard pages <= Self.maximumPages else {
-                throw ProviderError(
-                    .protocolViolation, provider: id,
-                    reason: "Bitbucket's \(path) has more than \(Self.maximumPages) pages; refusing to read on")
-            }
-            let page = try decode(
-                Page<Item>.self, from: try await get(url, accessToken: accessToken, path: path), path: path)
-            items += page.values
-            next = page.next
-            if let link = next, !ProviderAddress.isWithin(link, root: configuration.apiRoot) {
-                throw ProviderError(
-                    .protocolViolation, provider: id,
-                    reason: "Bitbucket's \(path) links its next page outside the API root \(configuration.apiRoot)")
-            }
-        }
-        return items
-    }
-
-    /// GETs `url` with the access token, bounded by the client's limits.
-    private func get(_ url: String, accessToken: String, path: String) async throws -> InboundResponse {
-        let request = OutboundRequest(
-            method: .get, url: url,
-            headers: [("Accept", "application/json"), ("Authorization", "Bearer " + accessToken)])
-        let response = try await client.send(request, what: "Bitbucket API \(path)")
-        switch response.status {
-        case 200: return response
-        case 429, 500...599:
-            throw ProviderError(
-                .unavailable, provider: id, reason: "Bitbucket's \(path) answered HTTP \(response.status)")
-        case 401, 403: throw TokenRefused(path: path, status: response.status)
-        default:
-            throw ProviderError(
-                .protocolViolation, provider: id, reason: "Bitbucket's \(path) answered HTTP \(response.status)")
-        }
-    }
-
-    private func decode<Value: Decodable>(_ type: Value.Type, from response: InboundResponse, path: String) throws
-        -> Value
-    {
-        do {
-            return try JSONDecoder().decode(type, from: Data(response.body))
-        } catch {
-            throw ProviderError(
-                .protocolViolation, provider: id, reason: "Bitbucket's \(path) answered JSON of another shape")
+        try await api.allPages(path, query: "?pagelen=100", accessToken: accessToken) { response, api in
+            let page = try api.decode(Page<Item>.self, from: response, path: path)
+            return (page.values, page.next)
         }
     }
 }

@@ -72,13 +72,7 @@ extension GitHubProvider {
             let defaults = Configuration(clientID: "", clientSecret: "")
             clientID = try container.decode(String.self, forKey: .clientID)
             // By reference only ({file: …} or {env: …}): an inline secret ends up in backups and logs.
-            let secret = try container.decode(Secret.self, forKey: .clientSecret)
-            do {
-                clientSecret = try secret.reveal()
-            } catch {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .clientSecret, in: container, debugDescription: error.description)
-            }
+            clientSecret = try container.decodeSecretValue(forKey: .clientSecret)
             webURL = try container.decodeIfPresent(String.self, forKey: .webURL) ?? defaults.webURL
             apiURL = try container.decodeIfPresent(String.self, forKey: .apiURL) ?? defaults.apiURL
             allowedOrganizations = try container.decodeIfPresent([String].self, forKey: .allowedOrganizations) ?? []
@@ -88,16 +82,10 @@ extension GitHubProvider {
                 try container.decodeIfPresent(ConfigDuration.self, forKey: .requestTimeout) ?? defaults.requestTimeout
         }
 
-        /// `webURL` and `apiURL` without a trailing slash, so paths join cleanly.
-        var webRoot: String { Self.trimmed(webURL) }
-        /// See `webRoot`.
-        var apiRoot: String { Self.trimmed(apiURL) }
-
-        private static func trimmed(_ url: String) -> String {
-            var text = url
-            while text.hasSuffix("/") { text.removeLast() }
-            return text
-        }
+        /// `webURL` without a trailing slash, so paths join cleanly.
+        var webRoot: String { ProviderAddress.withoutTrailingSlash(webURL) }
+        /// `apiURL` without a trailing slash.
+        var apiRoot: String { ProviderAddress.withoutTrailingSlash(apiURL) }
 
         /// Problems that make the configuration unusable, as sentences (empty when it is fine). No network I/O.
         public var problems: [String] {

@@ -14,7 +14,7 @@ import OAuth2
 /// token and revalidation asks the API again with it: a 401 means the person revoked the app or is gone.
 /// There is no sign-out at GitHub: revoking the grant at sign-out would make the next revalidation suspend
 /// the person, whose application tokens must outlive their web session.
-public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable {
+public final class GitHubProvider: GrantRevalidating, HealthReporting, ProviderFactory, Sendable {
     /// The `type` of `providers:` entries this plugin answers to.
     public static let typeName = "github"
     /// The most pages of organisations, teams or addresses read (100 each): a bound against a provider
@@ -27,8 +27,8 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
     public let displayName: String
     /// The settings in force.
     public let configuration: Configuration
-    private let client: OAuth2Client
     private let flow: OAuth2CodeFlow
+    private let api: ProviderAPI
 
     /// Creates a provider; no network I/O happens here.
     ///
@@ -41,7 +41,7 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         self.id = id
         self.displayName = displayName
         self.configuration = configuration
-        client = OAuth2Client(
+        let client = OAuth2Client(
             settings: OAuth2ClientSettings(
                 provider: id, clientID: configuration.clientID, clientSecret: configuration.clientSecret,
                 authentication: .clientSecretPost, requestTimeout: .seconds(configuration.requestTimeout.seconds)),
@@ -50,6 +50,12 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
             client: client, authorizationEndpoint: configuration.webRoot + "/login/oauth/authorize",
             tokenEndpoint: configuration.webRoot + "/login/oauth/access_token", scopes: configuration.scopes,
             providerName: "GitHub")
+        api = ProviderAPI(
+            client: client, root: configuration.apiRoot, providerName: "GitHub",
+            headers: [
+                ("Accept", "application/vnd.github+json"), ("X-GitHub-Api-Version", "2022-11-28"),
+                ("User-Agent", "Portcullis"),
+            ], maximumPages: Self.maximumPages)
     }
 
     /// Makes a provider from its `config:` block (no network I/O).
@@ -77,7 +83,7 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         let account: Account
         do {
             account = try await self.account(accessToken: accessToken)
-        } catch let refused as TokenRefused {
+        } catch let refused as ProviderAPI.TokenRefused {
             throw ProviderError(
                 .protocolViolation, provider: id, reason: "GitHub refused the access token it just issued: \(refused)")
         }
@@ -110,7 +116,7 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         let account: Account
         do {
             account = try await self.account(accessToken: accessToken)
-        } catch let refused as TokenRefused {
+        } catch let refused as ProviderAPI.TokenRefused {
             return .gone(reason: "GitHub no longer accepts the access token: \(refused)")
         }
         guard account.identity.subject == identity.subject else {
@@ -122,6 +128,11 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         if let refusal = account.refusal(by: configuration) { return .gone(reason: refusal) }
         return .valid(account.identity, grant)
     }
+
+    // MARK: - Health
+
+    /// Whether GitHub's API answers (`/user` asked without a token: a 401 is an answer).
+    public func checkHealth() async -> ProviderHealth { await api.checkHealth(path: "/user") }
 
     // MARK: - The REST API
 
@@ -175,17 +186,9 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         var organization: Owner
     }
 
-    /// GitHub said no to the access token (401, or 403 without an exhausted rate limit).
-    struct TokenRefused: Error, CustomStringConvertible {
-        var path: String
-        var status: Int
-        var description: String { "HTTP \(status) at \(path)" }
-    }
-
     /// Reads the account, its addresses, organisations and teams with `accessToken`.
     func account(accessToken: String) async throws -> Account {
-        let userResponse = try await get(configuration.apiRoot + "/user", accessToken: accessToken, path: "/user")
-        let user = try decode(User.self, from: userResponse, path: "/user")
+        let user = try await api.object(User.self, at: "/user", accessToken: accessToken)
         let emails: [Email] = try await allPages("/user/emails", accessToken: accessToken)
         let organizations: [Organization] = try await allPages("/user/orgs", accessToken: accessToken)
         let teams: [Team] = try await allPages("/user/teams", accessToken: accessToken)
@@ -201,61 +204,10 @@ public final class GitHubProvider: GrantRevalidating, ProviderFactory, Sendable 
         return Account(identity: identity, organizations: organizationNames, teams: teamNames)
     }
 
-    /// Every item of a paginated list endpoint, 100 a page, following `Link: rel="next"` within the API root.
+    /// Every item of a GitHub list, 100 a page, following `Link: rel="next"`.
     private func allPages<Item: Decodable>(_ path: String, accessToken: String) async throws -> [Item] {
-        var items: [Item] = []
-        var next: String? = configuration.apiRoot + path + "?per_page=100"
-        var pages = 0
-        while let url = next {
-            pages += 1
-            guard pages <= Self.maximumPages else {
-                throw ProviderError(
-                    .protocolViolation, provider: id,
-                    reason: "GitHub's \(path) has more than \(Self.maximumPages) pages; refusing to read on")
-            }
-            let response = try await get(url, accessToken: accessToken, path: path)
-            items += try decode([Item].self, from: response, path: path)
-            next = Self.nextLink(in: response.values(for: "Link"))
-            if let link = next, !ProviderAddress.isWithin(link, root: configuration.apiRoot) {
-                throw ProviderError(
-                    .protocolViolation, provider: id,
-                    reason: "GitHub's \(path) links its next page outside the API root \(configuration.apiRoot)")
-            }
-        }
-        return items
-    }
-
-    /// GETs `url` with the access token, bounded by the client's limits.
-    private func get(_ url: String, accessToken: String, path: String) async throws -> InboundResponse {
-        let request = OutboundRequest(
-            method: .get, url: url,
-            headers: [
-                ("Accept", "application/vnd.github+json"), ("Authorization", "Bearer " + accessToken),
-                ("X-GitHub-Api-Version", "2022-11-28"), ("User-Agent", "Portcullis"),
-            ])
-        let response = try await client.send(request, what: "GitHub API \(path)")
-        switch response.status {
-        case 200: return response
-        case 429, 500...599:
-            throw ProviderError(.unavailable, provider: id, reason: "GitHub's \(path) answered HTTP \(response.status)")
-        case 403 where response.header("X-RateLimit-Remaining") == "0":
-            throw ProviderError(
-                .unavailable, provider: id, reason: "GitHub's rate limit is exhausted (\(path) answered HTTP 403)")
-        case 401, 403: throw TokenRefused(path: path, status: response.status)
-        default:
-            throw ProviderError(
-                .protocolViolation, provider: id, reason: "GitHub's \(path) answered HTTP \(response.status)")
-        }
-    }
-
-    private func decode<Value: Decodable>(_ type: Value.Type, from response: InboundResponse, path: String) throws
-        -> Value
-    {
-        do {
-            return try JSONDecoder().decode(type, from: Data(response.body))
-        } catch {
-            throw ProviderError(
-                .protocolViolation, provider: id, reason: "GitHub's \(path) answered JSON of another shape")
+        try await api.allPages(path, query: "?per_page=100", accessToken: accessToken) { response, api in
+            (try api.decode([Item].self, from: response, path: path), Self.nextLink(in: response.values(for: "Link")))
         }
     }
 

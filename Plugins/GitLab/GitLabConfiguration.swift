@@ -63,13 +63,7 @@ extension GitLabProvider {
             issuer = try container.decodeIfPresent(String.self, forKey: .issuer) ?? defaults.issuer
             clientID = try container.decode(String.self, forKey: .clientID)
             // By reference only ({file: …} or {env: …}): an inline secret ends up in backups and logs.
-            let secret = try container.decode(Secret.self, forKey: .clientSecret)
-            do {
-                clientSecret = try secret.reveal()
-            } catch {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .clientSecret, in: container, debugDescription: error.description)
-            }
+            clientSecret = try container.decodeSecretValue(forKey: .clientSecret)
             allowedGroups = try container.decodeIfPresent([String].self, forKey: .allowedGroups) ?? []
             scopes = try container.decodeIfPresent([String].self, forKey: .scopes) ?? defaults.scopes
             requestTimeout =

@@ -11,7 +11,7 @@ typealias Claims = [String: ClaimValue]
 /// type reads GitLab's claims: `sub` (the numeric user id) as subject, `nickname` (the username), the verified
 /// address, and the groups (userinfo's `groups`, the ID token's `groups_direct`, and the role claims
 /// `https://gitlab.org/claims/groups/owner|maintainer|developer`), then applies the group limit.
-public final class GitLabProvider: RedirectSigningOut, GrantRevalidating, ProviderFactory, Sendable {
+public final class GitLabProvider: RedirectSigningOut, GrantRevalidating, HealthReporting, ProviderFactory, Sendable {
     /// The `type` of `providers:` entries this plugin answers to.
     public static let typeName = "gitlab"
     /// The claims GitLab lists the groups in where the person has that role.
@@ -155,4 +155,9 @@ public final class GitLabProvider: RedirectSigningOut, GrantRevalidating, Provid
                     accessTokenExpiresAt: tokens.expiresIn.map { now().addingTimeInterval(TimeInterval($0)) }))
         }
     }
+
+    // MARK: - Health
+
+    /// Whether GitLab's discovery document and keys can be had now (or from the cache).
+    public func checkHealth() async -> ProviderHealth { await relyingParty.checkHealth() }
 }

@@ -69,13 +69,7 @@ extension GoogleProvider {
             issuer = try container.decodeIfPresent(String.self, forKey: .issuer) ?? defaults.issuer
             clientID = try container.decode(String.self, forKey: .clientID)
             // By reference only ({file: …} or {env: …}): an inline secret ends up in backups and logs.
-            let secret = try container.decode(Secret.self, forKey: .clientSecret)
-            do {
-                clientSecret = try secret.reveal()
-            } catch {
-                throw DecodingError.dataCorruptedError(
-                    forKey: .clientSecret, in: container, debugDescription: error.description)
-            }
+            clientSecret = try container.decodeSecretValue(forKey: .clientSecret)
             allowedDomains = try container.decodeIfPresent([String].self, forKey: .allowedDomains) ?? []
             offlineAccess = try container.decodeIfPresent(Bool.self, forKey: .offlineAccess) ?? defaults.offlineAccess
             scopes = try container.decodeIfPresent([String].self, forKey: .scopes) ?? defaults.scopes

@@ -12,7 +12,7 @@ typealias Claims = [String: ClaimValue]
 ///
 /// The `hd` authorization parameter only preselects an account at Google's page: anyone can remove it from
 /// the URL. The domain limit is the signed ID token's `hd` claim, checked here on the server.
-public final class GoogleProvider: RedirectSigningOut, GrantRevalidating, ProviderFactory, Sendable {
+public final class GoogleProvider: RedirectSigningOut, GrantRevalidating, HealthReporting, ProviderFactory, Sendable {
     /// The `type` of `providers:` entries this plugin answers to.
     public static let typeName = "google"
 
@@ -155,4 +155,9 @@ public final class GoogleProvider: RedirectSigningOut, GrantRevalidating, Provid
                     accessTokenExpiresAt: tokens.expiresIn.map { now().addingTimeInterval(TimeInterval($0)) }))
         }
     }
+
+    // MARK: - Health
+
+    /// Whether Google's discovery document and keys can be had now (or from the cache).
+    public func checkHealth() async -> ProviderHealth { await relyingParty.checkHealth() }
 }

@@ -16,6 +16,13 @@ public enum ProviderAddress {
         return nil
     }
 
+    /// `url` without trailing slashes, so a configured root and a path join cleanly.
+    public static func withoutTrailingSlash(_ url: String) -> String {
+        var text = url
+        while text.hasSuffix("/") { text.removeLast() }
+        return text
+    }
+
     /// Whether `host` is a loopback name or address (`localhost`, 127.0.0.0/8, `::1`).
     public static func isLoopback(_ host: String) -> Bool {
         host == "localhost" || host.hasPrefix("127.") || host == "[::1]" || host == "::1"

@@ -88,7 +88,9 @@ struct BitbucketProviderTests {
         fake.authorization.signIn(Self.ada)
         let provider = try await makeProvider(fake)
         let login = try await signIn(with: provider)
+        #expect(await provider.checkHealth().isHealthy)
         await fake.stop()
+        #expect(await !provider.checkHealth().isHealthy)
         let error = await providerError { _ = try await provider.revalidate(login.identity, grant: login.grant) }
         #expect(error?.code == .unavailable)
         let start = try await provider.beginLogin(callbackURL: callbackURL, state: "s")

@@ -86,6 +86,24 @@ struct GitHubProviderTests {
         #expect(requests.contains("/api/v3/user/teams?per_page=2&page=3"))
     }
 
+    @Test func aNextLinkOutsideTheAPIRootIsRefusedAndTheTokenNeverSentThere() async throws {
+        let fake = try FakeGitHub(clientID: TestClient.id, clientSecret: TestClient.secret)
+        let elsewhere = try FakeGitHub(clientID: TestClient.id, clientSecret: TestClient.secret)
+        defer {
+            Task {
+                await fake.stop()
+                await elsewhere.stop()
+            }
+        }
+        fake.authorization.signIn(Self.octocat)
+        fake.linkNextPages(to: elsewhere.apiURL + "/user/emails?page=2")
+        let provider = try await makeProvider(fake)
+        let error = await providerError { _ = try await signIn(with: provider) }
+        #expect(error?.code == .protocolViolation)
+        #expect(error?.reason.contains("outside the API root") == true)
+        #expect(elsewhere.authorization.apiRequests.isEmpty)
+    }
+
     @Test func anAccountWithoutAVerifiedPrimaryAddressIsRefused() async throws {
         let fake = try FakeGitHub(clientID: TestClient.id, clientSecret: TestClient.secret)
         defer { Task { await fake.stop() } }
@@ -103,7 +121,9 @@ struct GitHubProviderTests {
         fake.authorization.signIn(Self.octocat)
         let provider = try await makeProvider(fake)
         let start = try await provider.beginLogin(callbackURL: callbackURL, state: "s")
+        #expect(await provider.checkHealth().isHealthy)
         await fake.stop()
+        #expect(await !provider.checkHealth().isHealthy)
         let error = await providerError {
             _ = try await provider.completeLogin(
                 CallbackParameters(values: ["code": "code-1", "state": "s"]), pending: start.pending)

@@ -85,6 +85,8 @@ struct GoogleProviderTests {
         let clock = FixedClock()
         let fake = try makeFake(clock: clock)
         let provider = try await makeProvider(fake, clock: clock)
+        // Another instance (its own discovery cache) sees the provider up before it stops.
+        #expect(try await makeProvider(fake, clock: clock).checkHealth().isHealthy)
         await fake.stop()
         let error = await providerError { _ = try await provider.beginLogin(callbackURL: callbackURL, state: "s") }
         #expect(error?.code == .unavailable)

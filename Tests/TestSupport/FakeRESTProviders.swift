@@ -21,6 +21,7 @@ public final class FakeGitHub: Sendable {
         let maximumPageSize = Atomic<Int>(100)
         let hangAPI = Atomic<Bool>(false)
         let stopped = Atomic<Bool>(false)
+        let foreignNextLink = Mutex<String?>(nil)
 
         init(authorization: FakeAuthorizationServer) { self.authorization = authorization }
 
@@ -98,7 +99,11 @@ public final class FakeGitHub: Sendable {
                 "<\(root)/api/v3\(path)?per_page=\(page.size)&page=\(number)>; rel=\"\(relation)\""
             }
             var links: [String] = []
-            if page.hasNext { links += [link(page.page + 1, "next"), link(lastPage, "last")] }
+            if let foreign = foreignNextLink.withLock({ $0 }) {
+                links.append("<\(foreign)>; rel=\"next\"")
+            } else if page.hasNext {
+                links += [link(page.page + 1, "next"), link(lastPage, "last")]
+            }
             if page.page > 1 { links += [link(page.page - 1, "prev"), link(1, "first")] }
             if !links.isEmpty { response.headers.add(name: "Link", value: links.joined(separator: ", ")) }
             return response
@@ -122,6 +127,10 @@ public final class FakeGitHub: Sendable {
 
     /// The most items a page holds, whatever `per_page` asks (GitHub's is 100); tests lower it to get pages.
     public func setMaximumPageSize(_ size: Int) { responder.maximumPageSize.store(size, ordering: .relaxed) }
+
+    /// Makes every list's `rel="next"` link point at `url` (a hostile or broken GitHub sending the client
+    /// elsewhere with its token).
+    public func linkNextPages(to url: String) { responder.foreignNextLink.withLock { $0 = url } }
 
     /// Makes every API request hang until the fake stops (the client's timeout must end it).
     public func hangAPI() { responder.hangAPI.store(true, ordering: .relaxed) }
