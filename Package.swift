@@ -341,6 +341,20 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
     }
 }
 
+// The oidc callback benchmark (`.ci/bench-oidc`, `make bench`) links only when asked for (PORTCULLIS_BENCH=1, into
+// its own scratch path), since it builds the test support in release.
+if ProcessInfo.processInfo.environment["PORTCULLIS_BENCH"] == "1" {
+    targets.append(
+        .executableTarget(
+            name: "OIDCBench",
+            dependencies: [
+                "OIDC", "OAuth2", "IdentityCore", "HTTPClient", "CryptoCore", "Diagnostics", "SQLiteStorage", "Storage",
+                "Threading", "TestSupport",
+            ],
+            path: "Tests/Bench/OIDCBench", swiftSettings: strictness))
+    products.append(.executable(name: "OIDCBench", targets: ["OIDCBench"]))
+}
+
 let package = Package(
     name: "Portcullis",
     products: products,

@@ -69,7 +69,7 @@ extension OIDCProvider {
         public var groupsClaim: String
         /// Where the groups claim is read. Default `both`.
         public var groupsFrom: GroupsSource
-        /// The ID token algorithms accepted (RS256, ES256). Default `[RS256]`.
+        /// The ID token algorithms accepted (RS256, ES256, PS256). Default `[RS256]`.
         public var allowedAlgorithms: [String]
         /// The tolerated clock skew for `exp`, `nbf`, `iat` (0 to 5 minutes). Default 60 s.
         public var clockSkew: ConfigDuration
@@ -187,7 +187,7 @@ extension OIDCProvider {
             if allowedAlgorithms.isEmpty { found.append("allowedAlgorithms must name at least one algorithm") }
             for name in allowedAlgorithms where SigningAlgorithm(rawValue: name) == nil {
                 found.append(
-                    "allowedAlgorithms: \(name) is not accepted (RS256 or ES256; none and HS* never are)")
+                    "allowedAlgorithms: \(name) is not accepted (RS256, ES256 or PS256; none and HS* never are)")
             }
             if clockSkew.seconds > 300 { found.append("clockSkew must be at most 5m") }
             if !(1...60).contains(requestTimeout.seconds) { found.append("requestTimeout must be between 1s and 60s") }

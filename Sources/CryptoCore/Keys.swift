@@ -28,11 +28,14 @@ public enum SigningAlgorithm: String, Sendable, CaseIterable {
     case es256 = "ES256"
     /// RSASSA-PKCS1-v1_5 with SHA-256.
     case rs256 = "RS256"
+    /// RSASSA-PSS with SHA-256, MGF1 with SHA-256 and a 32-byte salt (RFC 7518 §3.5): what some OpenID
+    /// providers sign ID tokens with. Portcullis's own tokens never use it (registries accept ES256 and RS256).
+    case ps256 = "PS256"
 
     /// Whether this algorithm can be used with a key of `kind`.
     public func fits(_ kind: KeyKind) -> Bool {
         switch (self, kind) {
-        case (.es256, .ecP256), (.rs256, .rsa): return true
+        case (.es256, .ecP256), (.rs256, .rsa), (.ps256, .rsa): return true
         default: return false
         }
     }
@@ -140,6 +143,7 @@ public final class PrivateKey: @unchecked Sendable {
         guard algorithm.fits(kind) else {
             throw CryptoError(.algorithmMismatch, reason: "\(algorithm.rawValue) cannot sign with a \(kind) key")
         }
+        if algorithm == .ps256 { return try signPSS(message) }
         let digest = Digest.sha256(message)
         let context = try checkOutSigner()
         var length = Int(EVP_PKEY_get_size(pkey))
@@ -157,9 +161,31 @@ public final class PrivateKey: @unchecked Sendable {
         checkIn(context)
         signature.removeSubrange(length...)
         switch algorithm {
-        case .rs256: return signature
+        case .rs256, .ps256: return signature
         case .es256: return try ECDSASignatureFormat.raw(fromDER: signature)
         }
+    }
+
+    /// A PS256 signature: rare (tests and peers), so made with a fresh context rather than the pooled ones.
+    private func signPSS(_ message: [UInt8]) throws -> [UInt8] {
+        defer { OpenSSLSupport.clearErrors() }
+        guard let context = EVP_MD_CTX_new() else { throw OpenSSLSupport.error(.signingFailed, "no signing context") }
+        defer { EVP_MD_CTX_free(context) }
+        var keyContext: OpaquePointer?
+        guard EVP_DigestSignInit(context, &keyContext, EVP_sha256(), nil, pkey) == 1,
+            EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
+            EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+        else { throw OpenSSLSupport.error(.signingFailed, "PSS sign init failed") }
+        var length = Int(EVP_PKEY_get_size(pkey))
+        var signature = [UInt8](repeating: 0, count: length)
+        let signed = signature.withUnsafeMutableBufferPointer { output in
+            message.withUnsafeBufferPointer {
+                EVP_DigestSign(context, output.baseAddress, &length, $0.baseAddress, $0.count)
+            }
+        }
+        guard signed == 1 else { throw OpenSSLSupport.error(.signingFailed, "signing failed") }
+        signature.removeSubrange(length...)
+        return signature
     }
 
     /// An idle signing context, or a new one: `EVP_PKEY_sign_init` done, and for RSA PKCS#1 v1.5
@@ -302,7 +328,7 @@ public final class PublicKey: @unchecked Sendable {
         guard algorithm.fits(kind), !signature.isEmpty else { return false }
         let encoded: [UInt8]
         switch algorithm {
-        case .rs256: encoded = signature
+        case .rs256, .ps256: encoded = signature
         case .es256:
             guard signature.count == 64, let der = try? ECDSASignatureFormat.der(fromRaw: signature) else {
                 return false
@@ -311,7 +337,14 @@ public final class PublicKey: @unchecked Sendable {
         }
         guard let context = EVP_MD_CTX_new() else { return false }
         defer { EVP_MD_CTX_free(context) }
-        guard EVP_DigestVerifyInit(context, nil, EVP_sha256(), nil, pkey) == 1 else { return false }
+        var keyContext: OpaquePointer?
+        guard EVP_DigestVerifyInit(context, &keyContext, EVP_sha256(), nil, pkey) == 1 else { return false }
+        if algorithm == .ps256 {
+            // RFC 7518 §3.5: MGF1 with the same SHA-256 (OpenSSL's default) and a salt as long as the hash.
+            guard EVP_PKEY_CTX_set_rsa_padding(keyContext, RSA_PKCS1_PSS_PADDING) == 1,
+                EVP_PKEY_CTX_set_rsa_pss_saltlen(keyContext, RSA_PSS_SALTLEN_DIGEST) == 1
+            else { return false }
+        }
         let result = encoded.withUnsafeBufferPointer { sig in
             message.withUnsafeBufferPointer {
                 EVP_DigestVerify(context, sig.baseAddress, sig.count, $0.baseAddress, $0.count)

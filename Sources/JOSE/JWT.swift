@@ -275,7 +275,7 @@ public struct UnverifiedJWT: Sendable, Hashable {
 
     /// Verifies the token with the key `keyLookup` returns for its `kid` (nil when the header has none).
     ///
-    /// Checks, in order: `alg` is ES256 or RS256 and in `allowedAlgorithms` (so `none` and `HS*` are
+    /// Checks, in order: `alg` is ES256, RS256 or PS256 and in `allowedAlgorithms` (so `none` and `HS*` are
     /// always refused); a key exists (`keyLookup` returning nil gives `.unknownKey`; it may throw
     /// `.missingKeyID` itself); `alg` fits the key's type; the signature verifies; `exp` is present
     /// when `requireExpiry` and `now < exp + leeway`; `now >= nbf - leeway` when `nbf` is present.

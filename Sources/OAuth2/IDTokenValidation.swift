@@ -41,7 +41,7 @@ public struct VerifiedIDToken: Sendable {
     public let compact: String
 
     /// Checks `compact` against `requirements` with the keys `keys` gives for its `kid` (every candidate for a
-    /// token without `kid`), at `now`.
+    /// token without `kid`) and its (allowed) `alg`, at `now`.
     ///
     /// Order: parse; `alg` in the allow-list (before any key is fetched, so `alg: none` or HS256 costs the
     /// provider nothing); signature with a candidate key; `exp` (required), `nbf`; `iss` byte-equal; `aud`
@@ -53,7 +53,7 @@ public struct VerifiedIDToken: Sendable {
     ///   `keys` (an unreachable JWKS: `.unavailable`) pass through.
     public static func verify(
         _ compact: String, requirements: IDTokenRequirements, expectedNonce: String?, now: Date,
-        provider: ProviderID, keys: (_ keyID: String?) async throws -> [PublicKey]
+        provider: ProviderID, keys: (_ keyID: String?, _ algorithm: String) async throws -> [PublicKey]
     ) async throws -> VerifiedIDToken {
         func refused(_ reason: String) -> ProviderError {
             ProviderError(.protocolViolation, provider: provider, reason: "the ID token was refused: \(reason)")
@@ -72,7 +72,7 @@ public struct VerifiedIDToken: Sendable {
                 "its alg \(Printable.short(token.header.algorithm)) is not allowed (allowed: \(allowed); never none or HS*)"
             )
         }
-        let candidates = try await keys(token.header.keyID)
+        let candidates = try await keys(token.header.keyID, algorithm.rawValue)
         let verified: VerifiedJWT
         do {
             verified = try token.verify(

@@ -197,7 +197,13 @@ public final class OpenIDRelyingParty: Sendable {
     public func verifyIDToken(_ compact: String, expectedNonce: String?) async throws -> VerifiedIDToken {
         try await VerifiedIDToken.verify(
             compact, requirements: settings.requirements, expectedNonce: expectedNonce, now: now(), provider: provider
-        ) { [cache] keyID in try await cache.candidateKeys(for: keyID).map(\.key) }
+        ) { [cache] keyID, algorithm in
+            // A key whose JWK names another `alg` is not a candidate (RFC 7517 §4.4): a provider that
+            // publishes one RSA key for RS256 must not have it accept PS256 forgeries made elsewhere, or
+            // the reverse.
+            try await cache.candidateKeys(for: keyID).filter { $0.algorithm == nil || $0.algorithm == algorithm }
+                .map(\.key)
+        }
     }
 
     /// Asks the userinfo endpoint with `accessToken`; its `sub` must equal `subject`.

@@ -91,6 +91,18 @@ import Testing
         }
     }
 
+    @Test func base64URLDecodingMatchesFoundationsDecoderOnEveryLength() {
+        for length in 0..<300 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) }
+            let standard = Data(bytes).base64EncodedString()
+            let url = standard.replacingOccurrences(of: "+", with: "-").replacingOccurrences(of: "/", with: "_")
+                .replacingOccurrences(of: "=", with: "")
+            #expect(Base64URL.decode(url) == [UInt8](Data(base64Encoded: standard)!), "length \(length)")
+        }
+        // Bits after the last whole byte are not checked here (JOSE checks the canonical spelling).
+        #expect(Base64URL.decode("AB") == [0x00])
+    }
+
     @Test func base64URLRejectsPaddingStandardAlphabetAndImpossibleLengths() {
         #expect(Base64URL.decode("-_8=") == nil)
         #expect(Base64URL.decode("+/8") == nil)

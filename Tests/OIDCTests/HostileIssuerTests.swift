@@ -18,7 +18,7 @@ struct HostileIssuerTests {
         let clock: FixedClock
 
         static func make(
-            keys: [HostileIssuer.SigningKey] = [TestKeys.first],
+            keys: [HostileIssuer.SigningKey] = [IssuerKeys.first],
             _ adjust: (inout OIDCProvider.Configuration) -> Void = { _ in }
         ) async throws -> Setup {
             let issuer = try HostileIssuer(keys: keys)
@@ -31,7 +31,7 @@ struct HostileIssuerTests {
         /// nonce, and completes it.
         func login(
             refreshToken: String? = "refresh-1",
-            forge: (_ claims: [String: any Sendable]) -> String? = { HostileIssuer.sign($0, with: TestKeys.first) }
+            forge: (_ claims: [String: any Sendable]) -> String? = { HostileIssuer.sign($0, with: IssuerKeys.first) }
         ) async throws -> RedirectLogin {
             let start = try await provider.beginLogin(callbackURL: callbackURL, state: "state-1")
             let nonce = queryItems(of: start.authorizationURL)["nonce"]
@@ -63,7 +63,7 @@ struct HostileIssuerTests {
             var claims = claims
             claims["groups"] = ["devs"]
             claims["preferred_username"] = "alice.l"
-            return HostileIssuer.sign(claims, with: TestKeys.first)
+            return HostileIssuer.sign(claims, with: IssuerKeys.first)
         }
         #expect(login.identity.subject == "alice")
         #expect(login.identity.username == "alice.l")
@@ -95,32 +95,33 @@ struct HostileIssuerTests {
         Attack(
             name: "wrong aud",
             forge: { claims, _ in
-                HostileIssuer.sign(claims.merging(["aud": "someone-else"]) { $1 }, with: TestKeys.first)
+                HostileIssuer.sign(claims.merging(["aud": "someone-else"]) { $1 }, with: IssuerKeys.first)
             },
             reason: "aud"),
         Attack(
             name: "wrong iss",
             forge: { claims, issuer in
-                HostileIssuer.sign(claims.merging(["iss": issuer + "/evil"]) { $1 }, with: TestKeys.first)
+                HostileIssuer.sign(claims.merging(["iss": issuer + "/evil"]) { $1 }, with: IssuerKeys.first)
             }, reason: "is not the configured issuer"),
         Attack(
             name: "wrong nonce",
-            forge: { claims, _ in HostileIssuer.sign(claims.merging(["nonce": "replayed"]) { $1 }, with: TestKeys.first)
+            forge: { claims, _ in
+                HostileIssuer.sign(claims.merging(["nonce": "replayed"]) { $1 }, with: IssuerKeys.first)
             },
             reason: "nonce"),
         Attack(
             name: "expired",
             forge: { claims, _ in
-                HostileIssuer.sign(claims.merging(["exp": 1_800_000_000 - 3600]) { $1 }, with: TestKeys.first)
+                HostileIssuer.sign(claims.merging(["exp": 1_800_000_000 - 3600]) { $1 }, with: IssuerKeys.first)
             }, reason: "expired"),
         Attack(
             name: "nbf in the future",
             forge: { claims, _ in
-                HostileIssuer.sign(claims.merging(["nbf": 1_800_000_000 + 3600]) { $1 }, with: TestKeys.first)
+                HostileIssuer.sign(claims.merging(["nbf": 1_800_000_000 + 3600]) { $1 }, with: IssuerKeys.first)
             }, reason: "not valid yet"),
         Attack(
             name: "signed by a stranger under a published kid",
-            forge: { claims, _ in HostileIssuer.sign(claims, with: TestKeys.stranger) }, reason: "signature"),
+            forge: { claims, _ in HostileIssuer.sign(claims, with: IssuerKeys.stranger) }, reason: "signature"),
     ]
 
     @Test("A hostile ID token is refused naming what failed, and no identity comes back", arguments: attacks)
@@ -140,13 +141,25 @@ struct HostileIssuerTests {
         defer { Task { await setup.stop() } }
         _ = try await setup.login()
         #expect(setup.issuer.jwksFetches == 1)
-        setup.issuer.update { $0.publishedKeys = [TestKeys.second] }
+        setup.issuer.update { $0.publishedKeys = [IssuerKeys.second] }
         setup.clock.advance(by: 31)
-        let login = try await setup.login { HostileIssuer.sign($0, with: TestKeys.second) }
+        let login = try await setup.login { HostileIssuer.sign($0, with: IssuerKeys.second) }
         #expect(login.identity.subject == "alice")
         #expect(setup.issuer.jwksFetches == 2)
-        _ = try await setup.login { HostileIssuer.sign($0, with: TestKeys.second) }
+        _ = try await setup.login { HostileIssuer.sign($0, with: IssuerKeys.second) }
         #expect(setup.issuer.jwksFetches == 2, "the new key is cached")
+    }
+
+    @Test("A key published for RS256 does not verify a PS256 token, even with PS256 allowed")
+    func keysAreBoundToTheirAlgorithm() async throws {
+        let bound = HostileIssuer.SigningKey(keyID: "key-1", key: IssuerKeys.first.key, algorithm: "RS256")
+        let setup = try await Setup.make(keys: [bound]) { $0.allowedAlgorithms = ["RS256", "PS256"] }
+        defer { Task { await setup.stop() } }
+        let error = await providerError {
+            _ = try await setup.login { HostileIssuer.sign($0, with: bound, algorithm: .ps256) }
+        }
+        #expect(error?.reason.contains("no trusted key fits alg PS256") == true, "\(error?.reason ?? "accepted")")
+        #expect(try await setup.login { HostileIssuer.sign($0, with: bound) }.identity.subject == "alice")
     }
 
     @Test("A flood of unknown kids fetches the JWKS at most once per 30 s")
@@ -157,14 +170,14 @@ struct HostileIssuerTests {
         #expect(setup.issuer.jwksFetches == 1)
         for round in 0..<2 {
             for index in 0..<25 {
-                let forged = HostileIssuer.SigningKey(keyID: "forged-\(round)-\(index)", key: TestKeys.stranger.key)
+                let forged = HostileIssuer.SigningKey(keyID: "forged-\(round)-\(index)", key: IssuerKeys.stranger.key)
                 let error = await providerError { _ = try await setup.login { HostileIssuer.sign($0, with: forged) } }
                 #expect(error?.reason.contains("forged-\(round)-\(index)") == true, "\(error?.reason ?? "accepted")")
             }
             #expect(setup.issuer.jwksFetches == 1 + round, "round \(round)")
             setup.clock.advance(by: 31)
             // The first forged kid after the interval refetches once; the rest of the round does not.
-            let forged = HostileIssuer.SigningKey(keyID: "after-\(round)", key: TestKeys.stranger.key)
+            let forged = HostileIssuer.SigningKey(keyID: "after-\(round)", key: IssuerKeys.stranger.key)
             _ = await providerError { _ = try await setup.login { HostileIssuer.sign($0, with: forged) } }
             #expect(setup.issuer.jwksFetches == 2 + round, "round \(round)")
             setup.clock.advance(by: 1)

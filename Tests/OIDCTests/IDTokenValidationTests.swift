@@ -23,19 +23,19 @@ struct IDTokenValidationTests {
     }
 
     static func verify(
-        _ token: String, keys: [HostileIssuer.SigningKey] = [TestKeys.first], nonce: String? = "n-1",
+        _ token: String, keys: [HostileIssuer.SigningKey] = [IssuerKeys.first], nonce: String? = "n-1",
         requirements: IDTokenRequirements = requirements
     ) async throws -> VerifiedIDToken {
         try await VerifiedIDToken.verify(
             token, requirements: requirements, expectedNonce: nonce, now: now, provider: "sso"
-        ) { keyID in
+        ) { keyID, _ in
             keys.filter { keyID == nil || $0.keyID == keyID }.map(\.key.publicKey)
         }
     }
 
     @Test("A good token verifies and keeps its claims")
     func goodTokenVerifies() async throws {
-        let token = HostileIssuer.sign(Self.claims { $0["groups"] = ["devs"] }, with: TestKeys.first)
+        let token = HostileIssuer.sign(Self.claims { $0["groups"] = ["devs"] }, with: IssuerKeys.first)
         let verified = try await Self.verify(token)
         #expect(verified.subject == "alice")
         #expect(verified.claims["groups"]?.strings == ["devs"])
@@ -58,14 +58,14 @@ struct IDTokenValidationTests {
             reason: "alg \"HS256\" is not allowed"),
         Case(
             name: "signed by a key the issuer does not publish",
-            token: { HostileIssuer.sign(claims(), with: TestKeys.stranger) }, reason: "signature does not verify"),
+            token: { HostileIssuer.sign(claims(), with: IssuerKeys.stranger) }, reason: "signature does not verify"),
         Case(
             name: "wrong aud",
-            token: { HostileIssuer.sign(claims { $0["aud"] = "another-client" }, with: TestKeys.first) },
+            token: { HostileIssuer.sign(claims { $0["aud"] = "another-client" }, with: IssuerKeys.first) },
             reason: "aud"),
         Case(
             name: "several audiences without azp",
-            token: { HostileIssuer.sign(claims { $0["aud"] = [TestClient.id, "other"] }, with: TestKeys.first) },
+            token: { HostileIssuer.sign(claims { $0["aud"] = [TestClient.id, "other"] }, with: IssuerKeys.first) },
             reason: "azp"),
         Case(
             name: "azp of another client",
@@ -74,38 +74,38 @@ struct IDTokenValidationTests {
                     claims {
                         $0["aud"] = [TestClient.id, "other"]
                         $0["azp"] = "other"
-                    }, with: TestKeys.first)
+                    }, with: IssuerKeys.first)
             }, reason: "azp"),
         Case(
             name: "wrong iss",
-            token: { HostileIssuer.sign(claims { $0["iss"] = "https://sso.example.org/" }, with: TestKeys.first) },
+            token: { HostileIssuer.sign(claims { $0["iss"] = "https://sso.example.org/" }, with: IssuerKeys.first) },
             reason: "iss \"https://sso.example.org/\" is not the configured issuer"),
         Case(
-            name: "wrong nonce", token: { HostileIssuer.sign(claims { $0["nonce"] = "n-2" }, with: TestKeys.first) },
+            name: "wrong nonce", token: { HostileIssuer.sign(claims { $0["nonce"] = "n-2" }, with: IssuerKeys.first) },
             reason: "nonce"),
         Case(
-            name: "no nonce", token: { HostileIssuer.sign(claims { $0["nonce"] = nil }, with: TestKeys.first) },
+            name: "no nonce", token: { HostileIssuer.sign(claims { $0["nonce"] = nil }, with: IssuerKeys.first) },
             reason: "no nonce"),
         Case(
             name: "expired beyond the skew",
             token: {
-                HostileIssuer.sign(claims { $0["exp"] = Int(now.timeIntervalSince1970) - 61 }, with: TestKeys.first)
+                HostileIssuer.sign(claims { $0["exp"] = Int(now.timeIntervalSince1970) - 61 }, with: IssuerKeys.first)
             }, reason: "expired"),
         Case(
             name: "nbf in the future beyond the skew",
             token: {
-                HostileIssuer.sign(claims { $0["nbf"] = Int(now.timeIntervalSince1970) + 120 }, with: TestKeys.first)
+                HostileIssuer.sign(claims { $0["nbf"] = Int(now.timeIntervalSince1970) + 120 }, with: IssuerKeys.first)
             }, reason: "not valid yet"),
         Case(
             name: "iat in the future beyond the skew",
             token: {
-                HostileIssuer.sign(claims { $0["iat"] = Int(now.timeIntervalSince1970) + 120 }, with: TestKeys.first)
+                HostileIssuer.sign(claims { $0["iat"] = Int(now.timeIntervalSince1970) + 120 }, with: IssuerKeys.first)
             }, reason: "issued in the future"),
         Case(
-            name: "no exp", token: { HostileIssuer.sign(claims { $0["exp"] = nil }, with: TestKeys.first) },
+            name: "no exp", token: { HostileIssuer.sign(claims { $0["exp"] = nil }, with: IssuerKeys.first) },
             reason: "no exp"),
         Case(
-            name: "no sub", token: { HostileIssuer.sign(claims { $0["sub"] = nil }, with: TestKeys.first) },
+            name: "no sub", token: { HostileIssuer.sign(claims { $0["sub"] = nil }, with: IssuerKeys.first) },
             reason: "no sub"),
         Case(name: "not a JWT", token: { "not.a.jwt" }, reason: "jwt.malformed"),
     ]
@@ -120,7 +120,7 @@ struct IDTokenValidationTests {
     @Test("Times within the skew are accepted; the skew is configurable")
     func skewIsTolerated() async throws {
         let late = HostileIssuer.sign(
-            Self.claims { $0["exp"] = Int(Self.now.timeIntervalSince1970) - 30 }, with: TestKeys.first)
+            Self.claims { $0["exp"] = Int(Self.now.timeIntervalSince1970) - 30 }, with: IssuerKeys.first)
         _ = try await Self.verify(late)
         var strict = Self.requirements
         strict.skew = .seconds(10)
@@ -130,20 +130,35 @@ struct IDTokenValidationTests {
 
     @Test("A token without kid verifies by trying each published key")
     func tokenWithoutKeyIDTriesEachKey() async throws {
-        let unnamed = HostileIssuer.SigningKey(keyID: nil, key: TestKeys.second.key)
+        let unnamed = HostileIssuer.SigningKey(keyID: nil, key: IssuerKeys.second.key)
         let token = HostileIssuer.sign(Self.claims(), with: unnamed)
-        let verified = try await Self.verify(token, keys: [TestKeys.first, TestKeys.ec, TestKeys.second])
+        let verified = try await Self.verify(token, keys: [IssuerKeys.first, IssuerKeys.ec, IssuerKeys.second])
         #expect(verified.subject == "alice")
     }
 
     @Test("ES256 verifies when allowed and is refused when only RS256 is")
     func es256FollowsTheAllowList() async throws {
-        let token = HostileIssuer.sign(Self.claims(), with: TestKeys.ec)
+        let token = HostileIssuer.sign(Self.claims(), with: IssuerKeys.ec)
         var both = Self.requirements
         both.allowedAlgorithms = [.rs256, .es256]
-        _ = try await Self.verify(token, keys: [TestKeys.ec], requirements: both)
-        let error = await providerError { _ = try await Self.verify(token, keys: [TestKeys.ec]) }
+        _ = try await Self.verify(token, keys: [IssuerKeys.ec], requirements: both)
+        let error = await providerError { _ = try await Self.verify(token, keys: [IssuerKeys.ec]) }
         #expect(error?.reason.contains("alg \"ES256\" is not allowed") == true)
+    }
+
+    @Test("PS256 verifies when allowed and is refused when only RS256 is")
+    func ps256FollowsTheAllowList() async throws {
+        let token = HostileIssuer.sign(Self.claims(), with: IssuerKeys.first, algorithm: .ps256)
+        var both = Self.requirements
+        both.allowedAlgorithms = [.rs256, .ps256]
+        _ = try await Self.verify(token, requirements: both)
+        let error = await providerError { _ = try await Self.verify(token) }
+        #expect(error?.reason.contains("alg \"PS256\" is not allowed") == true)
+        let pkcs1 = HostileIssuer.sign(Self.claims(), with: IssuerKeys.first, algorithm: .rs256)
+        let relabelled = pkcs1.split(separator: ".").dropFirst().joined(separator: ".")
+        let header = Base64URL.encode(Array(#"{"alg":"PS256","kid":"key-1"}"#.utf8))
+        let confused = await providerError { _ = try await Self.verify(header + "." + relabelled, requirements: both) }
+        #expect(confused?.reason.contains("signature") == true, "an RS256 signature is not a PS256 one")
     }
 
     @Test("A refused alg costs no key lookup")
@@ -152,7 +167,7 @@ struct IDTokenValidationTests {
             _ = try await VerifiedIDToken.verify(
                 HostileIssuer.unsigned(Self.claims()), requirements: Self.requirements, expectedNonce: "n-1",
                 now: Self.now, provider: "sso"
-            ) { _ in
+            ) { _, _ in
                 Issue.record("keys were looked up for an unsigned token")
                 return []
             }

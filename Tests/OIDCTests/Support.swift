@@ -28,8 +28,8 @@ enum TestClient {
 /// The callback URL the tests pretend to serve.
 let callbackURL = URL(string: "http://127.0.0.1:5080/auth/oidc/callback")!
 
-/// RSA and EC keys made once per test process (generation is the slow part of these tests).
-enum TestKeys {
+/// The hostile issuer's RSA and EC keys, made once per test process (generation is the slow part of these tests).
+enum IssuerKeys {
     static let first = HostileIssuer.SigningKey(keyID: "key-1", key: try! PrivateKey.generate(.rsa(bits: 2048)))
     static let second = HostileIssuer.SigningKey(keyID: "key-2", key: try! PrivateKey.generate(.rsa(bits: 2048)))
     static let ec = HostileIssuer.SigningKey(keyID: "ec-1", key: try! PrivateKey.generate(.ecP256))
@@ -44,15 +44,17 @@ func testStore() async throws -> any Store {
     return store
 }
 
-/// An `oidc` provider for `issuer` over loopback, with `clock`.
+/// An `oidc` provider for `issuer` over loopback, with `clock` (nil: the real clock, for a real peer whose tokens
+/// carry real times).
 func makeProvider(
-    issuer: String, clock: FixedClock, store: any Store, id: ProviderID = "corp-sso",
+    issuer: String, clock: FixedClock?, store: any Store, id: ProviderID = "corp-sso",
     _ adjust: (inout OIDCProvider.Configuration) -> Void = { _ in }
 ) throws -> OIDCProvider {
     var configuration = OIDCProvider.Configuration(
         issuer: issuer, clientID: TestClient.id, clientSecret: TestClient.secret)
     adjust(&configuration)
-    var context = TestProviderContext.make(store: store, clock: clock)
+    var context = TestProviderContext.make(store: store, clock: clock ?? FixedClock())
+    if clock == nil { context.now = { Date() } }
     context.http = loopbackHTTP
     return try OIDCProvider(id: id, displayName: "Corporate SSO", configuration: configuration, context: context)
 }

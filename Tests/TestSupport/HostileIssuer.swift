@@ -21,11 +21,14 @@ public final class HostileIssuer: Sendable {
         public var keyID: String?
         /// The private key.
         public var key: PrivateKey
+        /// The `alg` the JWKS entry names, if any.
+        public var algorithm: String?
 
         /// Creates a key entry.
-        public init(keyID: String?, key: PrivateKey) {
+        public init(keyID: String?, key: PrivateKey, algorithm: String? = nil) {
             self.keyID = keyID
             self.key = key
+            self.algorithm = algorithm
         }
     }
 
@@ -92,6 +95,7 @@ public final class HostileIssuer: Sendable {
                     var jwk = entry.key.publicKey.jwk()
                     jwk.kid = entry.keyID
                     jwk.use = "sig"
+                    jwk.alg = entry.algorithm
                     return jwk
                 }
                 var response = HTTPResponse.json(Array(try! JSONEncoder().encode(["keys": keys])))
@@ -169,9 +173,12 @@ public final class HostileIssuer: Sendable {
         return claims
     }
 
-    /// A compact JWS of `claims` signed with `key` (RS256 for RSA, ES256 for EC), its `kid` in the header.
-    public static func sign(_ claims: [String: any Sendable], with key: SigningKey) -> String {
-        let algorithm: SigningAlgorithm = key.key.kind == .ecP256 ? .es256 : .rs256
+    /// A compact JWS of `claims` signed with `key` (by default RS256 for RSA, ES256 for EC), its `kid` in the
+    /// header.
+    public static func sign(
+        _ claims: [String: any Sendable], with key: SigningKey, algorithm: SigningAlgorithm? = nil
+    ) -> String {
+        let algorithm = algorithm ?? (key.key.kind == .ecP256 ? .es256 : .rs256)
         return try! JWT.sign(claimsJSON: json(claims), key: key.key, algorithm: algorithm, keyID: key.keyID)
     }
 
