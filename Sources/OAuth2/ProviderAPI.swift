@@ -23,6 +23,9 @@ public struct ProviderAPI: Sendable {
     /// The most pages one list may take: a bound against a provider that links forever.
     public let maximumPages: Int
 
+    /// The largest page accepted, in bytes.
+    public static let maximumPageBytes = 1 << 20
+
     /// The provider refused the access token (401, or 403 without an exhausted rate limit).
     public struct TokenRefused: Error, CustomStringConvertible {
         /// The path asked.
@@ -84,8 +87,10 @@ public struct ProviderAPI: Sendable {
 
     /// GETs `url` with the access token, bounded by the client's limits; see the type's status rules.
     public func get(_ url: String, accessToken: String, path: String) async throws -> InboundResponse {
+        // A page of 100 GitHub teams, each with its organisation, can pass the client's 256 KiB for token answers.
         let request = OutboundRequest(
-            method: .get, url: url, headers: headers + [("Authorization", "Bearer " + accessToken)])
+            method: .get, url: url, headers: headers + [("Authorization", "Bearer " + accessToken)],
+            maxResponseBytes: Self.maximumPageBytes)
         let response = try await client.send(request, what: "\(providerName) API \(path)")
         switch response.status {
         case 200: return response
