@@ -183,6 +183,21 @@ struct GitHubProviderTests {
         #expect(error?.code == .unavailable)
     }
 
+    @Test func anExhaustedRateLimitIsAnOutageNotARevokedToken() async throws {
+        let fake = try FakeGitHub(clientID: TestClient.id, clientSecret: TestClient.secret)
+        defer { Task { await fake.stop() } }
+        fake.authorization.signIn(Self.octocat)
+        let provider = try await makeProvider(fake)
+        let login = try await signIn(with: provider)
+        fake.exhaustRateLimit()
+        // A 403 that would otherwise mean "suspended": revalidation must not suspend anyone for it.
+        let error = await providerError { _ = try await provider.revalidate(login.identity, grant: login.grant) }
+        #expect(error?.code == .unavailable)
+        #expect(error?.reason.contains("rate limit") == true)
+        fake.exhaustRateLimit(false)
+        #expect(try await provider.revalidate(login.identity, grant: login.grant).validIdentity != nil)
+    }
+
     @Test(arguments: [
         (GitHubProvider.Configuration(clientID: "", clientSecret: "s"), "clientID must not be empty"),
         (

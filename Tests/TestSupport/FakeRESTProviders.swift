@@ -22,6 +22,7 @@ public final class FakeGitHub: Sendable {
         let hangAPI = Atomic<Bool>(false)
         let stopped = Atomic<Bool>(false)
         let foreignNextLink = Mutex<String?>(nil)
+        let rateLimited = Atomic<Bool>(false)
 
         init(authorization: FakeAuthorizationServer) { self.authorization = authorization }
 
@@ -43,6 +44,13 @@ public final class FakeGitHub: Sendable {
             if hangAPI.load(ordering: .relaxed) {
                 while !stopped.load(ordering: .relaxed) { try? await Task.sleep(for: .milliseconds(50)) }
                 return HTTPResponse(status: .serviceUnavailable)
+            }
+            if rateLimited.load(ordering: .relaxed) {
+                var response = FakeAuthorizationServer.json(
+                    ["message": "API rate limit exceeded for user ID 583231."], status: .forbidden)
+                response.headers.add(name: "X-RateLimit-Limit", value: "5000")
+                response.headers.add(name: "X-RateLimit-Remaining", value: "0")
+                return response
             }
             guard let account = authorization.account(for: request) else {
                 return FakeAuthorizationServer.json(
@@ -131,6 +139,12 @@ public final class FakeGitHub: Sendable {
     /// Makes every list's `rel="next"` link point at `url` (a hostile or broken GitHub sending the client
     /// elsewhere with its token).
     public func linkNextPages(to url: String) { responder.foreignNextLink.withLock { $0 = url } }
+
+    /// Answers every API request with GitHub's 403 for an exhausted rate limit (`X-RateLimit-Remaining: 0`), or
+    /// stops doing so.
+    public func exhaustRateLimit(_ exhausted: Bool = true) {
+        responder.rateLimited.store(exhausted, ordering: .relaxed)
+    }
 
     /// Makes every API request hang until the fake stops (the client's timeout must end it).
     public func hangAPI() { responder.hangAPI.store(true, ordering: .relaxed) }
