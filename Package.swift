@@ -108,6 +108,7 @@ var targets: [Target] = [
         name: "Administration",
         dependencies: [
             "Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading", "Webhooks",
+            "IdentityMapping",
         ],
         swiftSettings: strictness),
 
@@ -187,7 +188,7 @@ var targets: [Target] = [
         dependencies: [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
             "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
-            "RegistryClient", "Authorization",
+            "RegistryClient", "Authorization", "OIDC", "HTTPClient", "IdentityCore", "IdentityMapping",
         ],
         swiftSettings: strictness),
     .testTarget(

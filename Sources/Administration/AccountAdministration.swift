@@ -223,6 +223,18 @@ public struct AccountAdministration: Sendable {
             if !isEnabled {
                 _ = try writer.revokeRefreshTokens(of: user.id, at: date)
                 _ = try writer.revokeWebSessions(of: user.id, except: nil, at: date)
+            } else {
+                // An administrator's decision ends suspensions by revalidation: the identities are checked again.
+                for link in try writer.identityLinks(of: user.id) {
+                    guard var record = try writer.federatedIdentity(linkID: link.id), record.suspendedAt != nil else {
+                        continue
+                    }
+                    record.suspendedAt = nil
+                    record.suspensionReason = nil
+                    record.disabledAccount = false
+                    record.failingSince = nil
+                    try writer.saveFederatedIdentity(record)
+                }
             }
             _ = try writer.appendAuditEvent(
                 acting.audit(isEnabled ? "user.enable" : "user.disable", target: "user:\(user.username)"))
@@ -244,6 +256,7 @@ public struct AccountAdministration: Sendable {
                 throw AdministrationError(.lastAdmin, "\(user.username) is the last enabled administrator")
             }
             try writer.setAdmin(isAdmin, for: user.id)
+            try writer.setAdminGrant(of: user.id, provider: nil)
             if isAdmin {
                 // Portus: an administrator in a team is always an owner.
                 for membership in try writer.memberships(of: user.id) where membership.role != .owner {

@@ -70,6 +70,18 @@ public struct MappingSettings: Sendable, Hashable {
     public var emailDomain: String?
     /// Group → team sync.
     public var groupSync = GroupSyncSettings()
+    /// `refuse` a first login whose username is taken (default), or `suffix` it (`name-2`, `name-3`, …).
+    public var usernameCollision = UsernameCollision.refuse
+    /// Whether a browser sign-in whose email address the provider did not verify is refused. Default true.
+    public var requireVerifiedEmail = true
+
+    /// What a first login does when its username belongs to another account.
+    public enum UsernameCollision: String, Sendable, Hashable, CaseIterable {
+        /// Refuse with a page saying so (an administrator links or renames).
+        case refuse
+        /// Take the first free `name-2`, `name-3`, … (up to 99).
+        case suffix
+    }
 
     /// The defaults: provision, no admins, no guessed email, no sync rules.
     public init() {}
@@ -79,14 +91,20 @@ public struct MappingSettings: Sendable, Hashable {
             "autoProvision", \.autoProvision, .boolean, "A first login creates the account and its personal namespace."),
         .value(
             "adminGroups", \.adminGroups, .list(of: .string),
-            "Group DN or name globs (* and ?) whose members become administrators (never demoted by sync)."),
+            "Group DN or name globs (* and ?) whose members become administrators; sync removes only what it gave."),
         .value(
             "adminBases", \.adminBases, .list(of: .string),
-            "DNs under which every user entry becomes an administrator (never demoted by sync)."),
+            "DNs under which every user entry becomes an administrator; sync removes only what it gave."),
         .optional(
             "emailDomain", \.emailDomain, .string,
             "Guess missing emails as username@domain; fromDN takes the dc= parts of the user's DN."),
         .section("groupSync", \.groupSync, GroupSyncSettings.fields),
+        .value(
+            "usernameCollision", \.usernameCollision, .oneOf(UsernameCollision.self),
+            "A first sign-in whose username is taken: refuse it, or suffix it (name-2, name-3, …)."),
+        .value(
+            "requireVerifiedEmail", \.requireVerifiedEmail, .boolean,
+            "Refuse browser sign-ins whose email address the provider has not verified."),
     ]
 }
 

@@ -26,6 +26,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var webhooks = WebhookSettings()
     /// The web UI.
     public var ui = UISettings()
+    /// Sign-in through identity providers, and passwords at the registry.
+    public var login = LoginSettings()
     /// The registries this server issues tokens for, in file order.
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
@@ -64,6 +66,7 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .section("catalogSync", \.catalogSync, CatalogSyncSettings.fields),
         .section("webhooks", \.webhooks, WebhookSettings.fields),
         .section("ui", \.ui, UISettings.fields),
+        .section("login", \.login, LoginSettings.fields),
         .records(
             "registries",
             \.registries,

@@ -67,6 +67,32 @@ public struct Username: Sendable, Hashable, CustomStringConvertible {
     /// Whether `text` follows the rule.
     public static func isValid(_ text: String) -> Bool { problem(with: text) == nil }
 
+    /// `text` made to follow the rule, for names an identity provider chose (a claim, an email's local part):
+    /// accents dropped (`José` → `Jose`), every other character outside the rule and every run of separators
+    /// turned into one `-`, separators at the ends removed, cut to the length limit. Nil when fewer than two
+    /// characters are left. A valid name comes back unchanged.
+    public static func sanitized(_ text: String) -> String? {
+        if isValid(text) { return text }
+        let folded = text.folding(options: [.diacriticInsensitive, .widthInsensitive], locale: nil)
+        var bytes: [UInt8] = []
+        for byte in folded.utf8 {
+            let isLetterOrDigit =
+                (UInt8(ascii: "a")...UInt8(ascii: "z")).contains(byte)
+                || (UInt8(ascii: "A")...UInt8(ascii: "Z")).contains(byte)
+                || (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(byte)
+            if isLetterOrDigit {
+                bytes.append(byte)
+            } else if let last = bytes.last, !separators.contains(last) {
+                bytes.append(separators.contains(byte) ? byte : UInt8(ascii: "-"))
+            }
+        }
+        while let last = bytes.last, separators.contains(last) { bytes.removeLast() }
+        if bytes.count > lengthLimits.upperBound { bytes = Array(bytes.prefix(lengthLimits.upperBound)) }
+        while let last = bytes.last, separators.contains(last) { bytes.removeLast() }
+        let result = String(decoding: bytes, as: UTF8.self)
+        return isValid(result) ? result : nil
+    }
+
     /// The key two spellings of one name share: ASCII letters lower-cased, anything else untouched (so
     /// names stored before the rule compare as they always did).
     public static func comparisonKey(_ text: String) -> String {

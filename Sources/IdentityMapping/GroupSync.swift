@@ -13,6 +13,9 @@ public enum SyncChange: Sendable, Hashable, CustomStringConvertible {
     case remove(team: String, role: TeamRole)
     /// Become an administrator (a member of an admin group).
     case grantAdmin
+    /// Stop being an administrator: this provider's admin group made the account one and no longer does.
+    /// Administrators made by hand (or by another provider) are never demoted by sync.
+    case revokeAdmin
 
     /// `add to team devs as contributor (creating the team)`
     public var description: String {
@@ -23,6 +26,7 @@ public enum SyncChange: Sendable, Hashable, CustomStringConvertible {
             "change role in team \(team) from \(from.rawValue) to \(to.rawValue)"
         case .remove(let team, let role): "remove from team \(team) (was \(role.rawValue))"
         case .grantAdmin: "make administrator"
+        case .revokeAdmin: "no longer administrator (left the admin group)"
         }
     }
 }
@@ -54,9 +58,11 @@ public enum GroupSync {
     ///   - isAdmin: whether the account is an administrator already.
     ///   - rules: the provider's mapping rules (mode included).
     ///   - entry: the user's directory entry, when known (for `adminBases`).
+    ///   - adminGrant: the provider whose admin group made the account an administrator, if sync did; only
+    ///     such rights are taken away when the groups no longer grant them.
     public static func plan(
         provider: String, groups: [DirectoryGroup], memberships: [TeamMembership], teams: [String: Team],
-        isAdmin: Bool, rules: MappingRules, entry: String? = nil
+        isAdmin: Bool, rules: MappingRules, entry: String? = nil, adminGrant: String? = nil
     ) -> SyncPlan {
         var wanted: [String: (role: TeamRole, create: Bool)] = [:]
         for rule in rules.syncRules where groups.contains(where: rule.group.matches) {
@@ -99,8 +105,11 @@ public enum GroupSync {
                 plan.changes.append(.remove(team: team, role: role))
             }
         }
-        if !isAdmin, rules.makesAdmin(groups: groups, entry: entry) {
+        let makesAdmin = rules.makesAdmin(groups: groups, entry: entry)
+        if !isAdmin, makesAdmin {
             plan.changes.append(.grantAdmin)
+        } else if isAdmin, !makesAdmin, adminGrant == provider {
+            plan.changes.append(.revokeAdmin)
         }
         return plan
     }
@@ -116,7 +125,7 @@ public enum GroupSync {
         }
         return plan(
             provider: provider, groups: groups, memberships: try reader.memberships(of: user.id), teams: teams,
-            isAdmin: user.isAdmin, rules: rules, entry: entry)
+            isAdmin: user.isAdmin, rules: rules, entry: entry, adminGrant: try reader.adminGrant(of: user.id))
     }
 
     /// Applies `changes` for `user` and appends one audit event per change made; returns the changes
@@ -170,7 +179,16 @@ public enum GroupSync {
             case .grantAdmin:
                 guard let stored = try writer.user(id: user.id), !stored.isAdmin else { continue }
                 try writer.setAdmin(true, for: user.id)
+                try writer.setAdminGrant(of: user.id, provider: provider)
                 try audit("user.sync.admin", target: "user:\(user.username)", [:])
+            case .revokeAdmin:
+                // The last administrator stays one: a group emptied at the provider must not lock everyone out.
+                guard let stored = try writer.user(id: user.id), stored.isAdmin,
+                    try writer.adminGrant(of: user.id) == provider, try writer.countAdmins() > 1
+                else { continue }
+                try writer.setAdmin(false, for: user.id)
+                try writer.setAdminGrant(of: user.id, provider: nil)
+                try audit("user.sync.admin_revoked", target: "user:\(user.username)", [:])
             }
             applied.append(change)
         }

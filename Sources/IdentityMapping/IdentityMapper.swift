@@ -147,12 +147,14 @@ public final class IdentityMapper: Sendable {
                 case .linked(let user, let plan):
                     let applied = try GroupSync.apply(plan.changes, to: user, provider: provider, writer: writer)
                     return WriteResult(outcome: .mapped(user.id), applied: applied)
-                case .unlinked:
+                case .unlinked(let username):
                     guard rules.autoProvision else {
                         return WriteResult(outcome: .refused(.provisioningDisabled(provider: provider)), applied: [])
                     }
+                    var named = identity
+                    named.username = username
                     return try Self.provision(
-                        identity, groups: groups, rules: rules, provisioner: provisioner, writer: writer)
+                        named, groups: groups, rules: rules, provisioner: provisioner, writer: writer)
                 }
             }
         } catch let failure as ProvisioningFailure {
@@ -173,7 +175,8 @@ public final class IdentityMapper: Sendable {
 
     private enum Lookup: Sendable {
         case linked(User, SyncPlan)
-        case unlinked
+        /// Not linked: the account to create gets this username (the identity's, or a suffixed one).
+        case unlinked(username: String)
         case refused(MappingRefusal)
     }
 
@@ -199,10 +202,26 @@ public final class IdentityMapper: Sendable {
         if let problem = Username.problem(with: identity.username) {
             return .refused(.invalidUsername(username: identity.username, reason: problem.message))
         }
-        if try reader.user(named: identity.username) != nil {
-            return .refused(.usernameTaken(username: identity.username, provider: provider))
+        guard try isTaken(identity.username, reader) else { return .unlinked(username: identity.username) }
+        if rules.suffixesTakenUsernames {
+            // `alice-2`, `alice-3`, …: the base is cut so the suffixed name still fits the length limit.
+            let base = String(identity.username.prefix(Username.lengthLimits.upperBound - 4))
+            for number in 2...Self.maximumSuffix {
+                let candidate = "\(base)-\(number)"
+                if Username.isValid(candidate), try !isTaken(candidate, reader) {
+                    return .unlinked(username: candidate)
+                }
+            }
         }
-        return .unlinked
+        return .refused(.usernameTaken(username: identity.username, provider: provider))
+    }
+
+    /// The highest suffix tried before a taken username is refused after all.
+    static let maximumSuffix = 99
+
+    /// Whether an account has `username`, or the same name in another case.
+    private static func isTaken(_ username: String, _ reader: any StoreReading) throws -> Bool {
+        try reader.user(named: username) != nil || !reader.users(namedIgnoringCase: username).isEmpty
     }
 
     /// Creates the account, links the identity and applies the first sync, auditing each step.
@@ -243,6 +262,8 @@ public final class IdentityMapper: Sendable {
             throw ProvisioningFailure(reason: String(describing: error))
         }
         _ = try writer.linkIdentity(providerID: provider, subject: identity.subject, to: user.id)
+        // Made an administrator by an admin group: sync may take it away again when the group does.
+        if isAdmin { try writer.setAdminGrant(of: user.id, provider: provider) }
         let actor = "sync:\(provider)"
         _ = try writer.appendAuditEvent(
             NewAuditEvent(

@@ -93,9 +93,10 @@ public enum EmailGuess: Sendable, Hashable {
 public struct MappingRules: Sendable, Hashable {
     /// Whether a first login creates the account (with its personal namespace). Default true.
     public var autoProvision: Bool
-    /// Members of matching groups become administrators (never demoted by sync).
+    /// Members of matching groups become administrators; sync takes away only the rights it gave.
     public var adminGroups: [GroupPattern]
-    /// Users whose directory entry lies under one of these DNs become administrators (never demoted by sync).
+    /// Users whose directory entry lies under one of these DNs become administrators; sync takes away only the
+    /// rights it gave.
     public var adminBases: [String]
     /// How to guess a missing email address.
     public var emailGuess: EmailGuess
@@ -108,6 +109,11 @@ public struct MappingRules: Sendable, Hashable {
     public var preProvision: Bool
     /// The group → team rules.
     public var syncRules: [GroupSyncRule]
+    /// Whether a first login whose username is taken gets `name-2`, `name-3`, … instead of a refusal.
+    /// Default false: refused, so nobody is handed a look-alike of someone else's name unasked.
+    public var suffixesTakenUsernames: Bool = false
+    /// Whether a browser sign-in whose email address the provider did not verify is refused. Default true.
+    public var requiresVerifiedEmail: Bool = true
 
     /// Creates rules; the defaults provision accounts and sync nothing.
     public init(

@@ -135,6 +135,14 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// Runs a statement and calls `row` for each result row.
     func query(_ sql: String, _ values: [SQLValue] = [], row: (SQLiteRow) throws -> Void) throws {
+        try scan(sql, values) {
+            try row($0); return true
+        }
+    }
+
+    /// Runs a query and hands each row to `row` until it answers false: the rows after that are never read,
+    /// so a scan in index order costs what the caller needed, not what a LIMIT had to guess.
+    func scan(_ sql: String, _ values: [SQLValue] = [], while row: (SQLiteRow) throws -> Bool) throws {
         guard let handle else { throw StoreError.closed }
         let statement = try take(sql, handle: handle)
         defer { giveBack(sql, statement) }
@@ -156,7 +164,7 @@ final class SQLiteConnection: @unchecked Sendable {
         while true {
             let rc = sqlite3_step(statement)
             if rc == SQLITE_ROW {
-                try row(SQLiteRow(statement: statement))
+                guard try row(SQLiteRow(statement: statement)) else { return }
             } else if rc == SQLITE_DONE {
                 return
             } else {

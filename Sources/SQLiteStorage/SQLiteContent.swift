@@ -134,21 +134,21 @@ extension SQLiteTransaction {
                 "SELECT digest_count FROM repositories WHERE id = ?", [repositoryID.sqlValue]
             ) { Int($0.int(0)) } ?? 0
         // Newest push first: a digest's first row in (updated_at DESC, digest) order is its latest push, so the
-        // order of first sightings is `max(updated_at) DESC, digest`. Read a window of rows and widen it until it
-        // holds enough digests (or the repository's end): the cost follows the page, not the repository.
+        // order of first sightings is `max(updated_at) DESC, digest`. Step through the recency index until it has
+        // shown enough digests (or the repository's end): the cost follows the page, not the repository.
         let wanted = offset + limit
-        var window = max(wanted * 4, 64)
         var digests: [String] = []
-        while true {
-            let recent = try rows(
-                """
-                SELECT digest FROM tags WHERE repository_id = ? ORDER BY updated_at DESC, digest LIMIT ?
-                """, [repositoryID.sqlValue, window.sqlValue]
-            ) { $0.text(0) }
-            var seen = Set<String>()
-            digests = recent.filter { seen.insert($0).inserted }
-            if digests.count >= wanted || recent.count < window { break }
-            window *= 4
+        var seen = Set<String>()
+        try checkActive()
+        if wanted > 0 {
+            try connection.scan(
+                "SELECT digest FROM tags WHERE repository_id = ? ORDER BY updated_at DESC, digest",
+                [repositoryID.sqlValue]
+            ) { row in
+                let digest = row.text(0)
+                if seen.insert(digest).inserted { digests.append(digest) }
+                return digests.count < wanted
+            }
         }
         digests = Array(digests.dropFirst(offset).prefix(limit))
         guard !digests.isEmpty else { return StorePage(items: [], total: total) }

@@ -32,6 +32,7 @@ enum SQLiteSchema {
         Migration(version: 12, name: "content counts", sql: contentCounts),
         Migration(version: 13, name: "web sessions, setup codes and daily pulls", sql: webSessions),
         Migration(version: 14, name: "tag digest groups", sql: tagDigestGroups),
+        Migration(version: 15, name: "federated sign-in", sql: federation),
     ]
 
     /// The highest version this binary knows.

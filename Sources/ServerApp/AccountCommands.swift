@@ -5,6 +5,44 @@ import Storage
 
 /// `portcullis user …`: parse, call ``AccountAdministration``, print.
 enum UserCommands {
+    /// `user link NAME --provider ID --issuer URL --subject SUB`: links a federated identity by hand.
+    static func link(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let username = try parsed.positional(0, "username")
+        let provider = parsed.option("provider") ?? ""
+        let issuer = parsed.option("issuer") ?? ""
+        let subject = parsed.option("subject") ?? ""
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        guard !provider.isEmpty, !issuer.isEmpty, !subject.isEmpty else {
+            throw CommandFailure(.usage, "user link needs --provider, --issuer and --subject")
+        }
+        guard context.configuration.providers.contains(where: { $0.enabled && $0.id == provider }) else {
+            throw CommandFailure(.dataError, "no enabled provider has the id \(provider)")
+        }
+        try await context.withIdentityLinks { links, actor in
+            try await links.link(username: username, providerID: provider, issuer: issuer, subject: subject, by: actor)
+        }
+        print("linked \(provider) identity \(subject) (issuer \(issuer)) to \(username)")
+    }
+
+    /// `user unlink NAME --provider ID --subject SUB`.
+    static func unlink(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let username = try parsed.positional(0, "username")
+        let provider = parsed.option("provider") ?? ""
+        let subject = parsed.option("subject") ?? ""
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        guard !provider.isEmpty, !subject.isEmpty else {
+            throw CommandFailure(.usage, "user unlink needs --provider and --subject")
+        }
+        try await context.withIdentityLinks { links, actor in
+            try await links.unlink(username: username, providerID: provider, subject: subject, by: actor)
+        }
+        print("unlinked \(provider) identity \(subject) from \(username)")
+    }
+
     static func create(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: ["admin", "password-stdin", "no-password"])
         let username = try parsed.positional(0, "username")

@@ -35,15 +35,20 @@ struct AdministrationServices {
     let actor = Caller.operatorAtShell
 }
 
-/// Creates accounts the way `user create` does (``AccountAdministration/provision(_:in:)``), for federated
-/// logins and group sync, in the caller's transaction.
-struct PersonalAccountProvisioner: AccountProvisioning {
-    func createAccount(_ user: NewUser, in writer: any StoreWriting) throws -> User {
-        try AccountAdministration.provision(user, in: writer).0
-    }
-}
-
 extension AppContext {
+    /// Hands `body` the identity-link service and the operator as actor; errors become command failures.
+    func withIdentityLinks(_ body: (IdentityLinkAdministration, Caller) async throws -> Void) async throws {
+        try await withStore { store in
+            do {
+                try await body(IdentityLinkAdministration(store: store), Caller.operatorAtShell)
+            } catch let error as AdministrationError {
+                throw CommandFailure(.dataError, error.reason.isEmpty ? error.code.rawValue : error.reason)
+            } catch let error as FederatedSignInError {
+                throw CommandFailure(.dataError, error.reason)
+            }
+        }
+    }
+
     /// Opens the store, hands `body` the services, and closes the store again; administration errors
     /// become command failures (exit 65, or 64 for bad paging), store errors as `withStore` maps them.
     func administration<T>(_ body: (AdministrationServices) async throws -> T) async throws -> T {

@@ -1,3 +1,4 @@
+import Administration
 import Configuration
 import Diagnostics
 import Foundation
@@ -38,7 +39,7 @@ extension MappingSettings {
             case "fromDN": .distinguishedName
             case let domain?: .domain(domain)
             }
-        return MappingRules(
+        var rules = MappingRules(
             autoProvision: autoProvision, adminGroups: adminGroups.map(GroupPattern.init), adminBases: adminBases,
             emailGuess: guess,
             syncMode: groupSync.mode == .authoritative ? .authoritative : .additive,
@@ -48,6 +49,9 @@ extension MappingSettings {
                     group: GroupPattern($0.group), team: $0.team, role: TeamRole(rawValue: $0.role.rawValue) ?? .viewer,
                     createTeam: $0.create)
             })
+        rules.suffixesTakenUsernames = usernameCollision == .suffix
+        rules.requiresVerifiedEmail = requireVerifiedEmail
+        return rules
     }
 }
 
@@ -72,7 +76,9 @@ struct IdentityMappingAssembly {
             let sync = entry.mapping.groupSync
             guard
                 !sync.rules.isEmpty || sync.interval > .zero || sync.preProvision || !entry.mapping.adminGroups.isEmpty,
-                let provider = providers.first(where: { $0.id.rawValue == entry.id }), !(provider is any GroupDirectory)
+                let provider = providers.first(where: { $0.id.rawValue == entry.id }),
+                !(provider is any GroupDirectory),
+                !(provider is any RedirectAuthenticating)
             else { continue }
             problems.append(
                 "\(entry.keyPath).mapping: provider type '\(entry.type)' reports no groups, so adminGroups and "

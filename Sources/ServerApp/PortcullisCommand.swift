@@ -47,6 +47,8 @@ public enum PortcullisCommand {
           user show NAME                        account, personal namespace and teams
           user set-password NAME [--password-stdin]
           user make-admin|revoke-admin NAME
+          user link NAME --provider ID --issuer URL --subject SUB   link an SSO identity (never by email)
+          user unlink NAME --provider ID --subject SUB
           user enable|disable NAME              disabling revokes refresh tokens; never the last admin
           user delete NAME                      with tokens, links and memberships (an empty personal
                                                 namespace too); not the last admin or a team's last owner
@@ -202,7 +204,8 @@ public enum PortcullisCommand {
                     "create": UserCommands.create, "list": UserCommands.list, "show": UserCommands.show,
                     "set-password": UserCommands.setPassword, "make-admin": UserCommands.makeAdmin,
                     "revoke-admin": UserCommands.revokeAdmin, "enable": UserCommands.enable,
-                    "disable": UserCommands.disable, "delete": UserCommands.delete,
+                    "disable": UserCommands.disable, "delete": UserCommands.delete, "link": UserCommands.link,
+                    "unlink": UserCommands.unlink,
                 ])
         case "team":
             try await subcommand(

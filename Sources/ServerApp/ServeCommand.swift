@@ -142,6 +142,7 @@ enum ServeCommand {
                 configuration: configuration, clients: registryClients, store: store, logger: logger)
             + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
             + (ui.map { [$0.pruneJob(logger: logger)] } ?? [])
+            + (ui?.revalidationJob(configuration: configuration, logger: logger).map { [$0] } ?? [])
         let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]
         for job in syncJobs + catalogJobs + auditJobs { job.start() }
         webhooks.start()

@@ -71,11 +71,19 @@ struct TokenAuthorityAssembly {
         refreshTokens = RefreshTokenService(store: store, policy: configuration.token.refresh.policy)
         guessingThrottle = GuessingThrottle(
             limits: Self.guessingLimits(configuration.policy.passwordGuessing, providers: providers, logger: logger))
+        var endpointSettings = TokenEndpoint.Settings(
+            path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
+            authorization: configuration.policy.authorization)
+        endpointSettings.passwords = RegistryPasswords(
+            accepted: configuration.login.passwordsAtRegistry,
+            tokensPage: configuration.server.publicURL.appending(path: "profile/tokens").absoluteString)
+        // Passwords off at the registry: only application tokens (and robots) are asked at all.
+        let registryProviders =
+            configuration.login.passwordsAtRegistry
+            ? passwordProviders : passwordProviders.filter { $0 is ApplicationTokenProvider }
         endpoint = TokenEndpoint(
-            settings: TokenEndpoint.Settings(
-                path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
-                authorization: configuration.policy.authorization),
-            chain: PasswordChain(passwordProviders, throttle: guessingThrottle),
+            settings: endpointSettings,
+            chain: PasswordChain(registryProviders, throttle: guessingThrottle),
             store: store,
             minter: TokenMinter(
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,

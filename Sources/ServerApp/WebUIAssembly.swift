@@ -1,6 +1,7 @@
 import Administration
 import ApplicationTokens
 import Configuration
+import CryptoCore
 import Diagnostics
 import Foundation
 import HTTPCore
@@ -18,6 +19,8 @@ struct WebUIAssembly {
     let ui: WebUI
     let sessions: WebSessionService
     let setup: FirstRunSetup
+    /// Sign-in through redirect providers; nil when none is configured.
+    let federation: FederatedSignIn?
 
     init(
         configuration: PortcullisConfiguration, store: any Store, authority: TokenAuthorityAssembly,
@@ -59,13 +62,33 @@ struct WebUIAssembly {
                 configuration: configuration, clients: registryClients, store: store, logger: logger),
             registries: registries)
         services.providerHealth = WebProviderHealthPort(providers: authority.providers)
+        let mapper = authority.mapping.mapper
+        let redirectProviders = authority.providers.compactMap { $0 as? any RedirectAuthenticating }
+        if !redirectProviders.isEmpty {
+            let login = configuration.login
+            // Grants are sealed with the server's secrets key (`webhooks.secretsKey`), which `serve` creates.
+            let key = webhooks.flatMap { _ in try? AEADKey(base64: try configuration.webhooks.secretsKey.reveal()) }
+            services.federation = FederatedSignIn(
+                store: store,
+                providers: redirectProviders.map {
+                    RedirectProviderEntry(provider: $0, rules: mapper.rules(for: $0.id))
+                },
+                mapper: mapper, sessions: sessions, grantKey: key,
+                times: FederatedSignInTimes(
+                    loginLifetime: login.stateLifetime.inSeconds, revalidateEvery: login.revalidateEvery.inSeconds,
+                    revalidationGrace: login.revalidationGrace.inSeconds))
+        }
+        federation = services.federation
+        let redirectIDs = Set(redirectProviders.map(\.id.rawValue))
         ui = WebUI(
             settings: WebUISettings(
                 publicURL: configuration.server.publicURL, productName: configuration.ui.productName,
                 registries: configuration.registries.map { WebRegistry(name: $0.name, pullHost: $0.pullHost) },
                 anonymousBrowsing: configuration.policy.anonymousBrowsing,
                 providers: configuration.providers.filter(\.enabled).map {
-                    WebProvider(id: $0.id, displayName: $0.displayName ?? $0.id, type: $0.type)
+                    WebProvider(
+                        id: $0.id, displayName: $0.displayName ?? $0.id, type: $0.type,
+                        signsInByRedirect: redirectIDs.contains($0.id))
                 }),
             services: services, logger: logger.named("ui"))
     }
@@ -89,6 +112,26 @@ struct WebUIAssembly {
         return BackgroundJob(name: "web-session-prune", interval: .seconds(3600), logger: logger.named("jobs")) {
             let pruned = try await sessions.prune()
             if pruned > 0 { logger.info("ended and expired web sessions pruned", ["count": String(pruned)]) }
+        }
+    }
+
+    /// Re-checks federated identities at their providers (`login.revalidateEvery`; the job wakes at a tenth of
+    /// it, so each identity is checked within that much of being due) and prunes expired login states.
+    func revalidationJob(configuration: PortcullisConfiguration, logger: Logger) -> BackgroundJob? {
+        guard let federation else { return nil }
+        let every = configuration.login.revalidateEvery
+        return BackgroundJob(
+            name: "sso-revalidation", interval: max(.seconds(60), every / 10), logger: logger.named("jobs")
+        ) {
+            let report = try await federation.revalidate()
+            if report.suspended > 0 || report.failing > 0 {
+                logger.notice(
+                    "federated identities revalidated",
+                    [
+                        "confirmed": String(report.confirmed), "suspended": String(report.suspended),
+                        "failing": String(report.failing),
+                    ])
+            }
         }
     }
 

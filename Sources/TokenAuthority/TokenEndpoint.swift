@@ -22,6 +22,8 @@ public struct TokenEndpoint: Sendable {
         public var services: Set<String>
         /// The policy switches.
         public var authorization: AuthorizationSettings
+        /// Passwords at the registry: accepted or not, and where application tokens are made.
+        public var passwords = RegistryPasswords()
 
         /// Creates settings.
         public init(path: String, services: Set<String>, authorization: AuthorizationSettings) {
@@ -398,7 +400,9 @@ public struct TokenEndpoint: Sendable {
         case .rejected(let provider, let reason):
             record.provider = provider.rawValue
             throw TokenEndpointError.rejected(reason)
-        case .unknownUser: throw TokenEndpointError.rejected(.invalidCredentials)
+        case .unknownUser:
+            let passwords = settings.passwords, username = credentials.username
+            throw try await store.read { try passwords.refusal(for: username, reader: $0) }
         case .throttled(let throttling): throw TokenEndpointError.throttled(throttling)
         case .unavailable(let error):
             record.provider = error.provider.rawValue

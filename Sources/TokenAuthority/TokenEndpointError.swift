@@ -14,6 +14,10 @@ enum TokenEndpointError: Error {
     /// The password chain refused to check: the client address is over its guessing limits.
     case throttled(Throttling)
     case noAccount(String)
+    /// A password for an account that has none (it signs in through an identity provider).
+    case noPassword(tokensPage: String)
+    /// Passwords are turned off at the registry (`login.passwordsAtRegistry: false`).
+    case passwordsOff(tokensPage: String)
     /// Identity mapping refused the account (username clash, provisioning off, disabled); `code` is for audit.
     case refusedAccount(message: String, code: String)
     case providerUnavailable(String)
@@ -28,7 +32,7 @@ enum TokenEndpointError: Error {
     var status: HTTPStatus {
         switch self {
         case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
-        case .accountMismatch, .noAccount, .refusedAccount: .unauthorized
+        case .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff: .unauthorized
         case .rejected(.rateLimited), .throttled: .tooManyRequests
         case .rejected: .unauthorized
         case .providerUnavailable, .auditUnavailable: .serviceUnavailable
@@ -56,6 +60,12 @@ enum TokenEndpointError: Error {
         case .throttled(let throttling):
             "too many failed logins from this address; retry in \(throttling.retryAfterSeconds) seconds"
         case .noAccount(let provider): "no Portcullis account is linked to this \(provider) identity"
+        case .noPassword(let page):
+            "this account signs in through single sign-on and has no password: create an application token at "
+                + "\(page) and use it as the password"
+        case .passwordsOff(let page):
+            "passwords are not accepted by this registry: create an application token at \(page) and use it as "
+                + "the password"
         case .refusedAccount(let message, _): message
         case .providerUnavailable(let provider): "identity provider \(provider) unavailable; try again later"
         case .unsupportedGrant(let grant):
@@ -73,7 +83,8 @@ enum TokenEndpointError: Error {
         case .unknownService: "UNSUPPORTED_SERVICE"
         // distribution's errcode for 429; docker and skopeo print the message either way.
         case .rejected(.rateLimited), .throttled: "TOOMANYREQUESTS"
-        case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant: "UNAUTHORIZED"
+        case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant, .noPassword, .passwordsOff:
+            "UNAUTHORIZED"
         case .providerUnavailable, .auditUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
         case .internalFailure: "INTERNAL_ERROR"
@@ -84,7 +95,8 @@ enum TokenEndpointError: Error {
     var oauthError: String {
         switch self {
         case .unsupportedGrant: "unsupported_grant_type"
-        case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount: "invalid_grant"
+        case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff:
+            "invalid_grant"
         // RFC 6749 has no code for rate limits; the 429 status and Retry-After carry the meaning.
         case .throttled: "temporarily_unavailable"
         case .badRequest, .unknownService, .badCredentialsFormat: "invalid_request"

@@ -29,6 +29,7 @@ extension WebUI {
         if request.session != nil { return .redirect(destination(request)) }
         if try await services.setup.isNeeded() { return .redirect(Link("/setup")) }
         let next = Link.localRedirect(request.form["next"] ?? request.query("next"))?.text
+        let redirectProviders = settings.providers.filter(\.signsInByRedirect)
         var page = Page("Sign in", status: status) {
             div(.class("brand")) {
                 Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
@@ -49,12 +50,11 @@ extension WebUI {
                         autocomplete: "current-password", autofocus: !username.isEmpty)
                     submitButton("Sign in", .class("button primary"))
                 }
-                let redirectProviders = settings.providers.filter(\.signsInByRedirect)
                 if !redirectProviders.isEmpty {
                     div(.class("divider")) { "or" }
                     div(.class("providers")) {
                         for provider in redirectProviders {
-                            a(href: Link.path("sign-in", provider.id), .class("button")) {
+                            a(href: Link.path("sign-in", provider.id).query([("next", next)]), .class("button")) {
                                 "Sign in with \(provider.displayName)"
                             }
                         }
@@ -62,7 +62,12 @@ extension WebUI {
                 }
             }
             p(.class("muted")) {
-                "For docker login, use your username and password, or an application token from your profile."
+                if redirectProviders.isEmpty {
+                    "For docker login, use your username and password, or an application token from your profile."
+                } else {
+                    "For docker login, use your username and password. If you sign in with a provider, create an "
+                    "application token on your profile and use it as the password."
+                }
             }
         }
         page.isBare = true
@@ -109,6 +114,12 @@ extension WebUI {
         }
     }
 
+    /// `path` on this server's public URL (a return address for identity providers).
+    func callbackBase(_ path: String) -> URL {
+        let base = settings.publicURL.absoluteString
+        return URL(string: (base.hasSuffix("/") ? String(base.dropLast()) : base) + path) ?? settings.publicURL
+    }
+
     /// 303 to `link`, setting the new session's cookie (it lasts until the session's absolute end).
     func sessionRedirect(to link: Link, starting started: StartedWebSession) -> HTTPResponse {
         var response = HTTPResponse(status: .seeOther)
@@ -121,11 +132,17 @@ extension WebUI {
     }
 
     func signOut(_ request: WebRequest) async throws -> WebResponse {
+        var providerLogout: URL?
         if let value = WebCookies.parse(request.http.headers)[sessionCookieName] {
-            try await services.sessions.end(value)
+            if let federation = services.federation {
+                // Ends the session; revokes the provider's grant and offers its end-session page when it has one.
+                providerLogout = try await federation.signOut(sessionCookie: value, returnURL: callbackBase("/sign-in"))
+            } else {
+                try await services.sessions.end(value)
+            }
         }
         var response = HTTPResponse(status: .seeOther)
-        response.headers.add(name: "Location", value: "/sign-in")
+        response.headers.add(name: "Location", value: providerLogout?.absoluteString ?? "/sign-in")
         response.headers.add(
             name: "Set-Cookie", value: WebCookies.setCookie(sessionCookieName, "", secure: isSecure, maxAge: 0))
         response.headers.add(

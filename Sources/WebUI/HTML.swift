@@ -294,3 +294,41 @@ public enum HTMLBuilder {
     /// `if #available`.
     public static func buildLimitedAvailability(_ part: Node) -> Node { part }
 }
+
+/// Writes markup straight into one buffer, for the long tables (a page of tag groups): there, even a node per
+/// cell costs more than the page's database read. The same rules as the builder hold: tag names are static, text
+/// and attribute values are escaped, URLs are `Link`s.
+struct HTMLWriter {
+    private var bytes: [UInt8] = []
+
+    /// A writer with room for `capacity` bytes.
+    init(reservingCapacity capacity: Int) { bytes.reserveCapacity(capacity) }
+
+    /// `<tag …>`, what `body` writes, `</tag>`.
+    mutating func element(_ tag: StaticString, _ attributes: Attribute..., body: (inout HTMLWriter) -> Void) {
+        Node.openTag(tag, attributes, into: &bytes)
+        body(&self)
+        Node.closeTag(tag, into: &bytes)
+    }
+
+    /// `<tag …>text</tag>`, the text escaped.
+    mutating func element(_ tag: StaticString, _ attributes: Attribute..., text: String) {
+        Node.openTag(tag, attributes, into: &bytes)
+        HTMLEscaping.appendEscaped(text, to: &bytes)
+        Node.closeTag(tag, into: &bytes)
+    }
+
+    /// A void element (`input`, `br`).
+    mutating func void(_ tag: StaticString, _ attributes: Attribute...) {
+        Node.openTag(tag, attributes, into: &bytes)
+    }
+
+    /// Text, escaped.
+    mutating func text(_ text: String) { HTMLEscaping.appendEscaped(text, to: &bytes) }
+
+    /// A node built elsewhere (a shared component).
+    mutating func append(_ node: Node) { node.render(into: &bytes) }
+
+    /// What was written.
+    var node: Node { Node(storage: .markup(bytes)) }
+}

@@ -89,6 +89,18 @@ struct WebError: Error, Sendable {
     /// The page for an error a service threw: its reason for people, and the status a REST client would get.
     static func from(_ error: any Error) -> WebError? {
         if let error = error as? WebError { return error }
+        if let error = error as? FederatedSignInError {
+            let status: HTTPStatus =
+                switch error.status {
+                case 400: .badRequest
+                case 403: .forbidden
+                case 404: .notFound
+                case 409: .conflict
+                case 503: .serviceUnavailable
+                default: HTTPStatus(code: error.status, reasonPhrase: "Bad Gateway")
+                }
+            return WebError(status: status, title: error.title, message: error.reason)
+        }
         guard let error = error as? AdministrationError else { return nil }
         let reason = error.reason.isEmpty ? "The request was refused." : Self.sentence(error.reason)
         if error.code == .forbidden {

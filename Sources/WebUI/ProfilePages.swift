@@ -43,6 +43,11 @@ extension WebUI {
         let account = details.account
         let userID = user.id
         let links = try await services.store.read { try $0.identityLinks(of: userID) }
+        let federated = try await services.federation?.linkedIdentities(of: userID, by: request.caller) ?? []
+        let suspended = Dictionary(federated.map { ($0.id, $0) }, uniquingKeysWith: { a, _ in a })
+        let linkable = settings.providers.filter { provider in
+            provider.signsInByRedirect && !links.contains { $0.providerID == provider.id }
+        }
         let form = request.form
         let editing = request.http.head.method == .post && request.http.head.path == "/profile"
         let providerName: (String) -> String = { id in
@@ -106,8 +111,10 @@ extension WebUI {
                     if links.isEmpty {
                         emptyState(
                             "No linked identities",
-                            "You sign in with this account's own password. Signing in through a configured identity "
-                                + "provider links its identity here.")
+                            linkable.isEmpty
+                                ? "You sign in with this account's own password. Signing in through a configured "
+                                    + "identity provider links its identity here."
+                                : "Nothing is linked yet.")
                     } else {
                         div(.class("tablewrap")) {
                             table {
@@ -117,6 +124,7 @@ extension WebUI {
                                         th { "Identity" }
                                         th(.class("hide-narrow")) { "Linked" }
                                         th { "Last used" }
+                                        th { span(.class("visually-hidden")) { "Unlink" } }
                                     }
                                 }
                                 tbody {
@@ -125,8 +133,46 @@ extension WebUI {
                                             td { providerName(link.providerID) }
                                             td(.class("name")) { code { truncated(link.subject, keep: 48) } }
                                             td(.class("hide-narrow")) { timeAgo(link.createdAt) }
-                                            td { timeAgo(link.lastSeenAt) }
+                                            td {
+                                                timeAgo(link.lastSeenAt)
+                                                if let record = suspended[link.id], record.suspendedAt != nil {
+                                                    " "
+                                                    badge("suspended", "danger")
+                                                    div(.class("muted small")) {
+                                                        record.suspensionReason ?? ""
+                                                        ". Sign in with it again to lift the suspension."
+                                                    }
+                                                }
+                                            }
+                                            td(.class("num")) {
+                                                if services.federation != nil {
+                                                    a(
+                                                        href: Link.path(
+                                                            "profile", "identities", String(link.id.rawValue), "unlink"),
+                                                        .class("button small danger-text")
+                                                    ) { "Unlink" }
+                                                }
+                                            }
                                         }
+                                    }
+                                }
+                            }
+                        }
+                    }
+                    if !linkable.isEmpty, services.federation != nil {
+                        div(.class("cardfoot"), .id("link-identity")) {
+                            p(.class("muted")) {
+                                "Link an identity to sign in with it too: you sign in at the provider and come back "
+                                    + "here. Nothing is ever linked by e-mail address."
+                            }
+                            div(.class("providers inline-buttons")) {
+                                for provider in linkable {
+                                    postForm(
+                                        action: Link("/profile/identities/link"), csrf: request.csrfToken,
+                                        .class("inline")
+                                    ) {
+                                        hiddenField("provider", provider.id)
+                                        submitButton("Link \(provider.displayName)", style: "secondary")
                                     }
                                 }
                             }

@@ -218,55 +218,60 @@ extension WebUI {
                         th(.class("num hide-narrow")) { "Pulls" }
                     }
                 }
-                let tagLink = context.address.tagLinks
-                tbody {
-                    for group in groups {
-                        let first = group.tags.first
-                        let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
-                        let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
-                        tr(.data("data-digest", group.digest)) {
-                            td(.class("name")) {
-                                span(.class("taglist")) {
-                                    for tag in group.tags {
-                                        if selectable {
-                                            label(.class("tagpick")) {
-                                                input(
-                                                    .type("checkbox"), .name("tag"), .value(tag.name),
-                                                    .ariaLabel("Select tag \(tag.name)"))
-                                                a(href: tagLink(tag.name)) { truncated(tag.name, keep: 32) }
-                                            }
-                                        } else {
-                                            a(href: tagLink(tag.name), .class("tagpick")) {
-                                                truncated(tag.name, keep: 32)
-                                            }
-                                        }
+                tbody { tagRows(groups, tagLink: context.address.tagLinks, selectable: selectable) }
+            }
+        }
+    }
+
+    /// The tag table's rows, a digest group each, written straight into one buffer (`HTMLWriter`).
+    private func tagRows(_ groups: [TagDigestGroup], tagLink: LinkFamily, selectable: Bool, now: Date = Date())
+        -> Node
+    {
+        var html = HTMLWriter(reservingCapacity: groups.count * 1024)
+        for group in groups {
+            let first = group.tags.first
+            let newest = group.tags.max { $0.updatedAt < $1.updatedAt }
+            let lastPulled = group.tags.compactMap(\.lastPulledAt).max()
+            html.element("tr", .data("data-digest", group.digest)) { html in
+                html.element("td", .class("name")) { html in
+                    html.element("span", .class("taglist")) { html in
+                        for tag in group.tags {
+                            if selectable {
+                                html.element("label", .class("tagpick")) { html in
+                                    html.void(
+                                        "input", .type("checkbox"), .name("tag"), .value(tag.name),
+                                        .ariaLabel("Select tag \(tag.name)"))
+                                    html.element("a", .href(tagLink(tag.name))) {
+                                        $0.append(truncated(tag.name, keep: 32))
                                     }
                                 }
-                            }
-                            td(.class("hide-narrow")) { shortDigest(group.digest) }
-                            td(.class("hide-narrow")) {
-                                mediaTypeLabel(first?.mediaType)
-                                if let platforms = first?.platforms, !platforms.isEmpty {
-                                    br()
-                                    platformList(platforms)
+                            } else {
+                                html.element("a", .href(tagLink(tag.name)), .class("tagpick")) {
+                                    $0.append(truncated(tag.name, keep: 32))
                                 }
-                            }
-                            td(.class("num")) { WebFormat.size(first?.size) }
-                            td(.class("hide-narrow")) {
-                                timeAgo(newest?.updatedAt)
-                                if let by = newest?.pushedByName {
-                                    span(.class("muted")) { " by " + by }
-                                }
-                            }
-                            td(.class("hide-narrow")) { timeAgo(lastPulled) }
-                            td(.class("num hide-narrow")) {
-                                WebFormat.count(group.tags.reduce(0) { $0 + $1.pullCount })
                             }
                         }
                     }
                 }
+                html.element("td", .class("hide-narrow")) { $0.append(shortDigest(group.digest)) }
+                html.element("td", .class("hide-narrow")) { html in
+                    html.append(mediaTypeLabel(first?.mediaType))
+                    if let platforms = first?.platforms, !platforms.isEmpty {
+                        html.void("br")
+                        html.append(platformList(platforms))
+                    }
+                }
+                html.element("td", .class("num"), text: WebFormat.size(first?.size))
+                html.element("td", .class("hide-narrow")) { html in
+                    html.append(timeAgo(newest?.updatedAt, now: now))
+                    if let by = newest?.pushedByName { html.element("span", .class("muted"), text: " by " + by) }
+                }
+                html.element("td", .class("hide-narrow")) { $0.append(timeAgo(lastPulled, now: now)) }
+                html.element(
+                    "td", .class("num hide-narrow"), text: WebFormat.count(group.tags.reduce(0) { $0 + $1.pullCount }))
             }
         }
+        return html.node
     }
 
     /// The start of the UTC day 29 days ago: the pulls chart's 30 days, today included.

@@ -38,8 +38,8 @@ public struct WebUI: Sendable {
 
     /// Every page route, in one list (each area's routes are in its own file).
     var routes: [WebRoute] {
-        accessRoutes + dashboardRoutes + exploreRoutes + namespaceRoutes + repositoryRoutes + teamRoutes
-            + adminRoutes + profileRoutes
+        accessRoutes + federatedRoutes + dashboardRoutes + exploreRoutes + namespaceRoutes + repositoryRoutes
+            + teamRoutes + adminRoutes + profileRoutes
     }
 
     /// Adds the pages and the assets to `router`.

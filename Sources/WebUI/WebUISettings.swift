@@ -134,6 +134,8 @@ public struct WebUIServices: Sendable {
     public var registries: (any WebRegistryOperations)?
     /// The identity providers' health (the admin page); nil when none can say. Set after `init`.
     public var providerHealth: (any WebProviderHealthChecking)? = nil
+    /// Sign-in through redirect providers (OAuth2, OpenID Connect); nil when none is configured. Set after `init`.
+    public var federation: FederatedSignIn? = nil
 
     /// Creates the set.
     public init(

@@ -72,6 +72,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary("RobotAccountError", RobotAccountErrorCode.self),
     ErrorVocabulary(RestrictionCodingError.self),
     ErrorVocabulary(AdministrationError.self),
+    ErrorVocabulary(FederatedSignInError.self),
     ErrorVocabulary("SearchError", SearchErrorCode.self),
     ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
 ]

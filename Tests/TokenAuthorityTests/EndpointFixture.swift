@@ -154,6 +154,7 @@ struct EndpointFixture {
         refreshPolicy: RefreshTokenPolicy = RefreshTokenPolicy(),
         storeClock: @escaping @Sendable () -> Date = { now },
         recorder: ((SQLiteStore) -> any AuditRecording)? = nil,
+        passwords: RegistryPasswords = RegistryPasswords(), storedPasswords: Bool = true,
         _ body: (EndpointFixture) async throws -> T
     ) async throws -> T {
         // `storeClock` drives the store's timestamps and the refresh tokens' expiry; tokens are minted at `now`.
@@ -174,11 +175,13 @@ struct EndpointFixture {
             ])
             let lines = LineCollector()
             let refreshTokens = RefreshTokenService(store: store, policy: refreshPolicy, now: storeClock)
+            var settings = TokenEndpoint.Settings(
+                path: "/v2/token", services: [service, otherService], authorization: authorization)
+            settings.passwords = passwords
+            let stored: [any PasswordAuthenticating] = storedPasswords ? [StoredPasswordProvider(store: store)] : []
             let endpoint = TokenEndpoint(
-                settings: TokenEndpoint.Settings(
-                    path: "/v2/token", services: [service, otherService], authorization: authorization),
-                chain: PasswordChain(
-                    extra(store, users) + [StoredPasswordProvider(store: store)], throttle: throttle, now: { now }),
+                settings: settings,
+                chain: PasswordChain(extra(store, users) + stored, throttle: throttle, now: { now }),
                 store: store,
                 minter: TokenMinter(
                     issuer: issuer, lifetime: .seconds(lifetime), keyRing: ring, reuseWindow: reuseWindow),
