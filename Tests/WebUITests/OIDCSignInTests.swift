@@ -32,9 +32,11 @@ struct OIDCSignInTests {
         return rules
     }()
 
-    /// A web fixture whose `corp-sso` is an `oidc` provider for `mock`, on the real clock (the mock's tokens carry
-    /// real times).
-    static func fixture(_ mock: OIDCProviderMock) async throws -> (WebFixture, FederatedSignIn) {
+    /// A web fixture whose `corp-sso` is an `oidc` provider for `mock`: the provider on the real clock (the mock's
+    /// tokens carry real times), the sign-in service on `clock`, which tests move to make revalidation due.
+    static func fixture(
+        _ mock: OIDCProviderMock, clock: FixedClock = FixedClock(Date())
+    ) async throws -> (WebFixture, FederatedSignIn) {
         var curl = CurlHTTPClient.Configuration()
         curl.connectTimeout = .seconds(2)
         curl.timeout = .seconds(10)
@@ -58,7 +60,7 @@ struct OIDCSignInTests {
                 logger: Logger(label: "mapping", level: .error, sink: DiscardingLogSink()))
             let federation = FederatedSignIn(
                 store: store, providers: [RedirectProviderEntry(provider: provider, rules: rules)], mapper: mapper,
-                sessions: services.sessions, grantKey: AEADKey.generate(), now: { Date() })
+                sessions: services.sessions, grantKey: AEADKey.generate(), now: clock.function)
             services.federation = federation
             made.withLock { $0 = federation }
         }
@@ -100,6 +102,42 @@ struct OIDCSignInTests {
         }
         #expect(record?.issuer == mock.issuer && record?.subject == "alice")
         #expect((await browser.get("/")).status == 200)
+    }
+
+    @Test("Revalidation with the kept refresh token confirms alice, and suspends her once the provider revoked it")
+    func revalidationThroughTheRealProvider() async throws {
+        let mock = try await OIDCProviderMock.start()
+        defer { mock.stop() }
+        let clock = FixedClock(Date())
+        let (web, federation) = try await Self.fixture(mock, clock: clock)
+        var browser = web.visitor
+        #expect(try await Self.signIn("alice", at: mock, in: &browser).status == 303)
+        clock.advance(by: 3601)
+        #expect(try await federation.revalidate().confirmed == 1)
+        try await mock.revokeTokens(of: "alice")
+        clock.advance(by: 3601)
+        #expect(try await federation.revalidate().suspended == 1)
+        #expect(try await web.store.read { try $0.user(named: "alice") }?.isEnabled == false)
+    }
+
+    @Test("Sign-out ends the session and sends the browser to the mock's end-session endpoint with the hint")
+    func signOutThroughTheRealProvider() async throws {
+        let mock = try await OIDCProviderMock.start()
+        defer { mock.stop() }
+        let (web, _) = try await Self.fixture(mock)
+        var browser = web.visitor
+        #expect(try await Self.signIn("alice", at: mock, in: &browser).status == 303)
+        let session = try #require(browser.cookies["portcullis_session"])
+        browser.csrfToken = try await web.sessions.resolve(session)?.csrfToken
+        let out = await browser.post("/sign-out", [])
+        #expect(out.status == 303)
+        let location = try #require(out.location.flatMap { URLComponents(string: $0) })
+        #expect(location.string?.hasPrefix(mock.issuer + "/oauth2/end_session?") == true)
+        let query = Dictionary((location.queryItems ?? []).map { ($0.name, $0.value ?? "") }) { first, _ in first }
+        #expect(query["id_token_hint"]?.split(separator: ".").count == 3)
+        #expect(query["post_logout_redirect_uri"] == "http://portcullis.test/sign-in")
+        #expect(query["client_id"] == "portcullis")
+        #expect(try await web.sessions.resolve(session) == nil)
     }
 
     @Test("carol's unverified email is refused with a page, and no account is made")
