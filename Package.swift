@@ -145,6 +145,19 @@ var targets: [Target] = [
         name: "OIDC",
         dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "JOSE", "CryptoCore", "Diagnostics"],
         path: "Plugins/OIDC", swiftSettings: strictness),
+    // The social providers: OAuth2 + REST (GitHub, Bitbucket) and OpenID Connect wrapped (GitLab, Google).
+    .target(
+        name: "GitHub", dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "Diagnostics"],
+        path: "Plugins/GitHub", swiftSettings: strictness),
+    .target(
+        name: "GitLab", dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "Diagnostics"],
+        path: "Plugins/GitLab", swiftSettings: strictness),
+    .target(
+        name: "Google", dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "Diagnostics"],
+        path: "Plugins/Google", swiftSettings: strictness),
+    .target(
+        name: "Bitbucket", dependencies: ["IdentityCore", "OAuth2", "HTTPFetchingCore", "Diagnostics"],
+        path: "Plugins/Bitbucket", swiftSettings: strictness),
 
     // MARK: Composition root and executable
     .target(
@@ -155,6 +168,7 @@ var targets: [Target] = [
             "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
+            "GitHub", "GitLab", "Google", "Bitbucket",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -278,6 +292,14 @@ var targets: [Target] = [
         dependencies: [
             "OAuth2", "OIDC", "IdentityCore", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "CryptoCore",
             "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    // GitHub, GitLab, Google and Bitbucket against loopback fakes of their endpoints (our HTTPServer).
+    .testTarget(
+        name: "SocialProviderTests",
+        dependencies: [
+            "GitHub", "GitLab", "Google", "Bitbucket", "OAuth2", "IdentityCore", "HTTPClient", "HTTPFetchingCore",
+            "CryptoCore", "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
         ],
         swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.

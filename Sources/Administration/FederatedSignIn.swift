@@ -504,6 +504,13 @@ public struct FederatedSignIn: Sendable {
             FederatedSignInError(
                 .providerUnavailable,
                 "\(display) is not answering, so the sign-in cannot be finished. Try again in a moment.")
+        case .accessDenied:
+            // The provider vouched for the person; a configured limit (organisation, team, group, workspace,
+            // domain) refuses them, and the reason names it.
+            FederatedSignInError(
+                .accountRefused,
+                "\(display) signed you in, but this server only admits some of its users: "
+                    + "\(InertText.escaped(error.reason, limit: 300)). Ask an administrator if you should have access.")
         case .misconfigured, .protocolViolation, .internalFailure:
             FederatedSignInError(
                 .providerAnswer,

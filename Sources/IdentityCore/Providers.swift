@@ -63,6 +63,9 @@ public struct ProviderError: CodedError, Sendable, Hashable {
         case protocolViolation = "provider.protocol_violation"
         /// A local dependency (the database) failed.
         case internalFailure = "provider.internal"
+        /// The provider vouched for the person, but a configured limit refuses them (not in an allowed
+        /// organisation, team, group, workspace or domain).
+        case accessDenied = "provider.access_denied"
     }
 
     /// The code.
@@ -184,21 +187,34 @@ public struct CallbackParameters: Sendable, Hashable {
 }
 
 /// What a provider hands back at the end of a redirect login that is worth keeping for later: the refresh
-/// token (revalidation, revocation at sign-out) and the ID token (the `id_token_hint` of RP-initiated
-/// logout). Secrets: stored sealed, never logged or shown.
-public struct ProviderGrant: Sendable, Hashable, Codable {
+/// token (revalidation, revocation at sign-out), the ID token (the `id_token_hint` of RP-initiated
+/// logout) and, for providers whose access tokens do not expire (GitHub OAuth apps), the access token that
+/// revalidation calls the provider's API with. Secrets: stored sealed, never logged or shown.
+public struct ProviderGrant: Sendable, Hashable, Codable, CustomStringConvertible {
     /// The OAuth2 refresh token, if the provider issued one.
     public var refreshToken: String?
     /// The compact ID token of the login (OpenID providers), for the logout hint.
     public var idToken: String?
     /// When the access token of this grant expires, if said.
     public var accessTokenExpiresAt: Date?
+    /// The OAuth2 access token, kept only by providers that revalidate through their API with it.
+    public var accessToken: String?
 
     /// Creates a grant.
-    public init(refreshToken: String? = nil, idToken: String? = nil, accessTokenExpiresAt: Date? = nil) {
+    public init(
+        refreshToken: String? = nil, idToken: String? = nil, accessTokenExpiresAt: Date? = nil,
+        accessToken: String? = nil
+    ) {
         self.refreshToken = refreshToken
         self.idToken = idToken
         self.accessTokenExpiresAt = accessTokenExpiresAt
+        self.accessToken = accessToken
+    }
+
+    /// A log-safe summary: which tokens are held, never their values.
+    public var description: String {
+        "ProviderGrant(refreshToken: \(refreshToken == nil ? "-" : "***"), idToken: \(idToken == nil ? "-" : "***"), "
+            + "accessToken: \(accessToken == nil ? "-" : "***"))"
     }
 }
 

@@ -1,8 +1,12 @@
 import ApplicationTokens
 import Authorization
+import Bitbucket
 import Configuration
 import Diagnostics
 import Foundation
+import GitHub
+import GitLab
+import Google
 import HTTPClient
 import HTTPCore
 import IdentityCore
@@ -18,6 +22,7 @@ import TokenAuthority
 enum BuiltinProviders {
     static let registry = ProviderRegistry([
         LocalPasswordProvider.self, ApplicationTokenProvider.self, LDAPProvider.self, OIDCProvider.self,
+        GitHubProvider.self, GitLabProvider.self, GoogleProvider.self, BitbucketProvider.self,
     ])
 }
 

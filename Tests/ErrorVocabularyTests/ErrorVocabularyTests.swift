@@ -92,6 +92,8 @@ let exempt: [String: String] = [
     "ScopeProblem": "a refused scope is listed in a ScopeParseResult and answered as the registry's 400",
     "JSONSyntaxError": "the REST API's JSON reader's position and message; the API answers it as `JSON_MALFORMED`",
     "CommandFailure": "the command line's exit status (sysexits) and message; the codes are in what it wraps",
+    "TokenRefused": "OAuth2.ProviderAPI's signal to its plugin, never surfaced: revalidation answers it `.gone`, a "
+        + "sign-in `provider.protocol_violation`",
 ]
 
 @Suite struct ErrorVocabularyTests {
