@@ -88,8 +88,18 @@ struct SSOBrowserTests {
         defer { stack.stop() }
         let base = stack.portcullis.url
         try await withBrowser(javascript: javascript) { browser in
+            if javascript {
+                try await browser.open(base + "/sign-in")
+                try await browser.screenshots(named: "sso-sign-in")
+            }
             try await Self.signIn(browser, at: base, through: mock, as: "dana")
-            if javascript { try await browser.screenshots(named: "sso-signed-in") }
+            if javascript {
+                try await browser.screenshots(named: "sso-signed-in")
+                try await browser.open(base + "/admin/providers")
+                try await browser.screenshots(named: "sso-admin-providers")
+                try await browser.open(base + "/profile")
+                try await browser.screenshots(named: "sso-profile")
+            }
             // The provider's groups: administrator rights and a team membership, marked as the provider's.
             #expect(try await browser.pageSource.contains("/admin/users"), "dana is not an administrator")
             try await browser.open(base + "/teams/devs")
