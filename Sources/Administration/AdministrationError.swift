@@ -48,6 +48,12 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case adminDemotion = "team.admin_demotion"
         /// The team still owns namespaces and no team to receive them was named.
         case ownsNamespaces = "team.owns_namespaces"
+        /// A provider group named as a team member is malformed (no provider, an empty or wildcard group).
+        case invalidGroup = "team.invalid_group"
+        /// The provider group is named as a member of the team already.
+        case groupAlreadyMember = "team.group_already_member"
+        /// The team names no such provider group.
+        case groupNotMember = "team.group_not_member"
         /// No namespace has this name (or the actor may not see it).
         case namespaceNotFound = "namespace.not_found"
         /// The namespace name breaks Portus's naming rule.

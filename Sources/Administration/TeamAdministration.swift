@@ -273,7 +273,7 @@ public struct TeamAdministration: Sendable {
 
     /// The team named `name` if the actor may see it; a team they may not see is "not found", so names do
     /// not leak. Hidden teams are not found for non-admins.
-    private static func visibleTeam(
+    static func visibleTeam(
         _ name: String, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings, _ reader: any StoreReading
     ) throws -> Team {
         guard let team = try reader.team(named: name) else {
@@ -291,7 +291,7 @@ public struct TeamAdministration: Sendable {
     }
 
     /// The actor and the team, once the policy lets the actor manage its members.
-    private static func managed(
+    static func managed(
         _ name: String, _ actor: Caller, _ settings: ResourcePolicySettings, _ writer: any StoreWriting
     ) throws -> (ResolvedCaller, Team) {
         let acting = try ResolvedCaller(actor, in: writer)

@@ -119,6 +119,7 @@ public enum GroupSync {
         for user: User, provider: String, groups: [DirectoryGroup], rules: MappingRules, reader: any StoreReading,
         entry: String? = nil
     ) throws -> SyncPlan {
+        let rules = try rules.includingTeamGroupLinks(of: provider, reader)
         var teams: [String: Team] = [:]
         for name in Set(rules.syncRules.map(\.team)) {
             if let team = try reader.team(named: name) { teams[name] = team }
@@ -193,5 +194,20 @@ public enum GroupSync {
             applied.append(change)
         }
         return applied
+    }
+}
+
+extension MappingRules {
+    /// These rules with the provider's groups that team owners named as team members (`TeamGroupLink`) as rules
+    /// of their own: the same sync, mode and provenance as the configured rules. A link names an existing team,
+    /// so it never creates one.
+    func includingTeamGroupLinks(of provider: String, _ reader: any StoreReading) throws -> MappingRules {
+        let links = try reader.teamGroupLinks(ofProvider: provider)
+        guard !links.isEmpty else { return self }
+        var rules = self
+        rules.syncRules += links.map {
+            GroupSyncRule(group: GroupPattern($0.group), team: $0.teamName, role: $0.role, createTeam: false)
+        }
+        return rules
     }
 }

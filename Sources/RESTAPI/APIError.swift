@@ -195,6 +195,8 @@ public enum APIErrorMapping {
         "team.last_owner": (.conflict, "TEAM_LAST_OWNER"),
         "team.admin_demotion": (.conflict, "TEAM_ADMIN_DEMOTION"),
         "team.owns_namespaces": (.conflict, "TEAM_OWNS_NAMESPACES"),
+        "team.group_already_member": (.conflict, "TEAM_GROUP_ALREADY_MEMBER"),
+        "team.group_not_member": (.notFound, "TEAM_GROUP_NOT_MEMBER"),
         "robot.unknown_team": (.notFound, "TEAM_NOT_FOUND"),
         "robot.forbidden": (.forbidden, "DENIED"),
     ]

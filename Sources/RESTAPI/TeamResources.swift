@@ -136,7 +136,7 @@ public struct TeamResources: Sendable {
                     team.name, handingNamespacesTo: request.query("heir"), by: PeopleSupport.actor(request))
                 return .noContent
             },
-        ] + memberRoutes + robotRoutes
+        ] + memberRoutes + groupRoutes + robotRoutes
     }
 
     private var memberRoutes: [APIRoute] {

@@ -33,6 +33,7 @@ enum SQLiteSchema {
         Migration(version: 13, name: "web sessions, setup codes and daily pulls", sql: webSessions),
         Migration(version: 14, name: "tag digest groups", sql: tagDigestGroups),
         Migration(version: 15, name: "federated sign-in", sql: federation),
+        Migration(version: 16, name: "team group links", sql: teamGroupLinks),
     ]
 
     /// The highest version this binary knows.

@@ -167,6 +167,7 @@ extension WebUI {
             can.maySeeRobots
             ? try await refusing { try await services.robots.list(team: team.name, by: request.caller) } : []
         let owners = details.members.filter { $0.role == .owner }.count
+        let groups = try await services.teams.groupLinks(of: team.name, by: request.caller)
         let link = teamLink(team.name)
         return .page(
             Page(
@@ -204,6 +205,7 @@ extension WebUI {
                         }
                     }
                 }
+                teamGroupsSection(team: team.name, links: groups, mayManage: can.mayManageMembers, request: request)
                 section(.class("card flush"), .id("namespaces"), .ariaLabel("Namespaces")) {
                     h2 { "Namespaces" }
                     if details.namespaces.isEmpty {

@@ -39,7 +39,7 @@ public struct WebUI: Sendable {
     /// Every page route, in one list (each area's routes are in its own file).
     var routes: [WebRoute] {
         accessRoutes + federatedRoutes + dashboardRoutes + exploreRoutes + namespaceRoutes + repositoryRoutes
-            + teamRoutes + adminRoutes + profileRoutes
+            + teamRoutes + teamGroupRoutes + adminRoutes + profileRoutes
     }
 
     /// Adds the pages and the assets to `router`.

@@ -105,6 +105,13 @@ struct SSOBrowserTests {
             try await browser.open(base + "/teams/devs")
             let members = try await browser.find("#members").text
             #expect(members.contains("dana"), "\(members)")
+            // Provider groups named as members: an administrator names one before anyone of it signs in.
+            try await browser.find("#add-group-form input[name=group]").type("release-managers")
+            try await browser.find("#add-group-form button[type=submit]").click()
+            try await browser.waitUntil(timeout: .seconds(30), "the provider group in the team's list") {
+                try await browser.exists("#provider-groups-table")
+            }
+            if javascript { try await browser.screenshots(named: "sso-team") }
 
             // An application token made in the UI, shown once, pushes through skopeo.
             try await browser.open(base + "/profile/tokens")
