@@ -37,6 +37,13 @@ struct OIDCSignInTests {
     static func fixture(
         _ mock: OIDCProviderMock, clock: FixedClock = FixedClock(Date())
     ) async throws -> (WebFixture, FederatedSignIn) {
+        try await fixture(issuer: mock.issuer, clock: clock)
+    }
+
+    /// The same fixture for any issuer (client `portcullis`, secret `s3`).
+    static func fixture(
+        issuer: String, clock: FixedClock = FixedClock(Date())
+    ) async throws -> (WebFixture, FederatedSignIn) {
         var curl = CurlHTTPClient.Configuration()
         curl.connectTimeout = .seconds(2)
         curl.timeout = .seconds(10)
@@ -46,7 +53,7 @@ struct OIDCSignInTests {
         context.http = CurlHTTPClient(configuration: curl, pool: BlockingPool(name: "oidc-web", threads: 4))
         let provider = try OIDCProvider(
             id: "corp-sso", displayName: "Corp SSO",
-            configuration: OIDCProvider.Configuration(issuer: mock.issuer, clientID: "portcullis", clientSecret: "s3"),
+            configuration: OIDCProvider.Configuration(issuer: issuer, clientID: "portcullis", clientSecret: "s3"),
             context: context)
         let made = Mutex<FederatedSignIn?>(nil)
         let web = try await WebFixture(
