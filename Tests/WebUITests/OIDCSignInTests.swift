@@ -35,14 +35,14 @@ struct OIDCSignInTests {
     /// A web fixture whose `corp-sso` is an `oidc` provider for `mock`: the provider on the real clock (the mock's
     /// tokens carry real times), the sign-in service on `clock`, which tests move to make revalidation due.
     static func fixture(
-        _ mock: OIDCProviderMock, clock: FixedClock = FixedClock(Date())
+        _ mock: OIDCProviderMock, clock: FixedClock = FixedClock(Date()), rules: MappingRules = Self.rules
     ) async throws -> (WebFixture, FederatedSignIn) {
-        try await fixture(issuer: mock.issuer, clock: clock)
+        try await fixture(issuer: mock.issuer, clock: clock, rules: rules)
     }
 
     /// The same fixture for any issuer (client `portcullis`, secret `s3`).
     static func fixture(
-        issuer: String, clock: FixedClock = FixedClock(Date())
+        issuer: String, clock: FixedClock = FixedClock(Date()), rules: MappingRules = Self.rules
     ) async throws -> (WebFixture, FederatedSignIn) {
         var curl = CurlHTTPClient.Configuration()
         curl.connectTimeout = .seconds(2)
@@ -156,5 +156,20 @@ struct OIDCSignInTests {
         let done = try await Self.signIn("carol", at: mock, in: &browser)
         #expect(done.status == 403, "\(done.status)")
         #expect(try await web.store.read { try $0.user(named: "carol") } == nil)
+    }
+
+    @Test("With sign-up off, bob (unknown here) is refused with a page and no account is made")
+    func signUpOff() async throws {
+        let mock = try await OIDCProviderMock.start()
+        defer { mock.stop() }
+        var rules = Self.rules
+        rules.autoProvision = false
+        let (web, _) = try await Self.fixture(mock, rules: rules)
+        var browser = web.visitor
+        let done = try await Self.signIn("bob", at: mock, in: &browser)
+        #expect(done.status == 403, "\(done.status)")
+        #expect(done.contains("sign-up"), "\(done.html.prefix(2000))")
+        #expect(browser.cookies["portcullis_session"] == nil)
+        #expect(try await web.store.read { try $0.user(named: "bob") } == nil)
     }
 }
