@@ -455,7 +455,7 @@ enum SQLiteSchema {
         ])
 
     /// `AFTER <event>` triggers, each named `<name>_authorization`, that advance the authorization generation.
-    private static func generationTriggers(_ triggers: [(name: String, event: String)]) -> String {
+    static func generationTriggers(_ triggers: [(name: String, event: String)]) -> String {
         triggers.map { trigger in
             """
             CREATE TRIGGER \(trigger.name)_authorization AFTER \(trigger.event) BEGIN

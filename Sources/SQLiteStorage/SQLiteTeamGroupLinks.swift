@@ -3,8 +3,10 @@ import Storage
 
 extension SQLiteSchema {
     /// Migration 16: provider groups named as team members (`TeamGroupLink`). They go with their team (CASCADE);
-    /// a group is named once per team and provider.
-    static let teamGroupLinks = """
+    /// a group is named once per team and provider. Adding or removing one advances the authorization
+    /// generation, so identities whose mapping is cached as settled are synced again at their next login.
+    static let teamGroupLinks =
+        """
         CREATE TABLE team_group_links (
             id          INTEGER PRIMARY KEY,
             team_id     INTEGER NOT NULL REFERENCES teams (id) ON DELETE CASCADE,
@@ -16,7 +18,12 @@ extension SQLiteSchema {
             UNIQUE (team_id, provider_id, group_name)
         ) STRICT;
         CREATE INDEX team_group_links_provider ON team_group_links (provider_id);
+
         """
+        + generationTriggers([
+            ("team_group_links_created", "INSERT ON team_group_links"),
+            ("team_group_links_deleted", "DELETE ON team_group_links"),
+        ])
 }
 
 // Team group links over SQLite (migration 16).

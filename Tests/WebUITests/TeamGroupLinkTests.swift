@@ -33,6 +33,26 @@ struct TeamGroupLinkTests {
         #expect(membership?.syncedFrom == "corp-sso")
     }
 
+    @Test("A group named after its person signed in is taken at their next sign-in (the mapping cache lets go)")
+    func aGroupNamedLaterIsTakenAtTheNextSignIn() async throws {
+        let sso = try await SSOFixture()
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana", groups: ["acme-devs"]))
+        var first = sso.web.visitor
+        #expect(try await sso.signIn(&first, code: "dana").status == 303)
+        let olivia = try await sso.web.browser("olivia")
+        let before = sso.store.authorizationGeneration
+        _ = await olivia.post(
+            "/teams/acme/groups", [("provider", "corp-sso"), ("group", "acme-devs"), ("role", "viewer")])
+        #expect(sso.store.authorizationGeneration > before, "naming a group left cached mappings settled")
+        var again = sso.web.visitor
+        #expect(try await sso.signIn(&again, code: "dana").status == 303)
+        let role = try await sso.store.read { reader -> TeamRole? in
+            guard let user = try reader.user(named: "dana") else { return nil }
+            return try reader.memberships(of: user.id).first { $0.team.name == "acme" }?.role
+        }
+        #expect(role == .viewer)
+    }
+
     @Test("Only owners and administrators name or remove groups; bad names, wildcards and repeats are refused")
     func namingGroupsIsGuarded() async throws {
         let sso = try await SSOFixture()
