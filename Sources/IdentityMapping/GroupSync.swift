@@ -119,7 +119,6 @@ public enum GroupSync {
         for user: User, provider: String, groups: [DirectoryGroup], rules: MappingRules, reader: any StoreReading,
         entry: String? = nil
     ) throws -> SyncPlan {
-        let rules = try rules.includingTeamGroupLinks(of: provider, reader)
         var teams: [String: Team] = [:]
         for name in Set(rules.syncRules.map(\.team)) {
             if let team = try reader.team(named: name) { teams[name] = team }
@@ -200,8 +199,9 @@ public enum GroupSync {
 extension MappingRules {
     /// These rules with the provider's groups that team owners named as team members (`TeamGroupLink`) as rules
     /// of their own: the same sync, mode and provenance as the configured rules. A link names an existing team,
-    /// so it never creates one.
-    func includingTeamGroupLinks(of provider: String, _ reader: any StoreReading) throws -> MappingRules {
+    /// so it never creates one. Callers merge once per transaction or sync run, then plan for each person with
+    /// the result (`IdentityMapper.map`, `GroupSyncer`).
+    public func includingTeamGroupLinks(of provider: String, _ reader: any StoreReading) throws -> MappingRules {
         let links = try reader.teamGroupLinks(ofProvider: provider)
         guard !links.isEmpty else { return self }
         var rules = self

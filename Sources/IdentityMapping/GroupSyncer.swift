@@ -106,6 +106,7 @@ public struct GroupSyncer: Sendable {
         let accounts = known
         let members = newcomers
         let body: @Sendable (any StoreReading) throws -> GroupSyncReport = { reader in
+            let rules = try rules.includingTeamGroupLinks(of: provider.rawValue, reader)
             var entries: [GroupSyncReport.Entry] = []
             var notes: [String] = []
             let writer = dryRun ? nil : reader as? any StoreWriting

@@ -122,7 +122,9 @@ public final class IdentityMapper: Sendable {
         let provider = identity.provider.rawValue
         let groups = identity.groups.map(DistinguishedName.group)
         let found = try await store.read { reader -> Lookup in
-            try Self.lookUp(identity, groups: groups, rules: rules, reader: reader)
+            try Self.lookUp(
+                identity, groups: groups, rules: try rules.includingTeamGroupLinks(of: provider, reader), reader: reader
+            )
         }
         switch found {
         case .refused(let refusal):
@@ -141,6 +143,7 @@ public final class IdentityMapper: Sendable {
         let result: WriteResult
         do {
             result = try await store.write { writer -> WriteResult in
+                let rules = try rules.includingTeamGroupLinks(of: provider, writer)
                 switch try Self.lookUp(identity, groups: groups, rules: rules, reader: writer) {
                 case .refused(let refusal):
                     return WriteResult(outcome: .refused(refusal), applied: [])
