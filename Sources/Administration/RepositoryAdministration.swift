@@ -136,12 +136,12 @@ public struct RepositoryAdministration: Sendable {
         let settings = settings
         return try await store.read { reader in
             let acting = try ResolvedCaller(actor, in: reader)
-            let (repository, namespace) = try Self.visible(path, registry, acting, settings, reader)
+            let (repository, namespace, standing) = try Self.visibleWithStanding(
+                path, registry, acting, settings, reader)
             let groups = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
             return RepositoryPageContents(
                 details: try Self.details(repository, namespace, reader),
-                permissions: NamespacePermissions(
-                    of: acting, standing: try acting.standing(in: namespace, reader), settings: settings),
+                permissions: NamespacePermissions(of: acting, standing: standing, settings: settings),
                 groups: Page(items: groups.items, total: groups.total, offset: offset, limit: limit),
                 isStarred: try actor.userID.map { try reader.hasStarred($0, repository.id) } ?? false,
                 dailyPulls: try reader.dailyPulls(ofRepository: repository.id, since: pullsSince))
@@ -184,6 +184,15 @@ public struct RepositoryAdministration: Sendable {
         _ path: RepositoryPath, _ registry: String?, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings,
         _ reader: any StoreReading
     ) throws -> (Repository, Namespace) {
+        let found = try visibleWithStanding(path, registry, acting, settings, reader)
+        return (found.repository, found.namespace)
+    }
+
+    /// `visible`, with the caller's standing in the namespace it decided on (the repository page's permissions).
+    private static func visibleWithStanding(
+        _ path: RepositoryPath, _ registry: String?, _ acting: ResolvedCaller, _ settings: ResourcePolicySettings,
+        _ reader: any StoreReading
+    ) throws -> (repository: Repository, namespace: Namespace, standing: NamespaceStanding) {
         let notFound = AdministrationError(.repositoryNotFound, "no repository named '\(path)'")
         let found: (Namespace, String)?
         switch path.namespace {
@@ -208,7 +217,7 @@ public struct RepositoryAdministration: Sendable {
                 .ambiguousRepository,
                 "'\(path)' exists in registries \(candidates.map(\.registry).joined(separator: ", ")); name one")
         }
-        return (repository, namespace)
+        return (repository, namespace, standing)
     }
 
     static func fullName(_ repository: Repository, _ namespace: Namespace) -> String {

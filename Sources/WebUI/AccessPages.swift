@@ -31,10 +31,7 @@ extension WebUI {
         let next = Link.localRedirect(request.form["next"] ?? request.query("next"))?.text
         let redirectProviders = settings.providers.filter(\.signsInByRedirect)
         var page = Page("Sign in", status: status) {
-            div(.class("brand")) {
-                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
-                settings.productName
-            }
+            brandMark
             div(.class("card")) {
                 h1 { "Sign in" }
                 if let error {
@@ -161,14 +158,19 @@ extension WebUI {
         return .response(response)
     }
 
+    /// The logo and product name above the bare pages' card (sign-in, setup, sign-out, SSO refusals).
+    var brandMark: Node {
+        div(.class("brand")) {
+            Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
+            settings.productName
+        }
+    }
+
     /// "Signed out here, now at the provider": goes on to the provider's end-session page by itself, with a link
     /// for browsers that do not.
     private func providerSignOutPage(_ providerLogout: Link) -> Page {
         var page = Page("Signed out") {
-            div(.class("brand")) {
-                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
-                settings.productName
-            }
+            brandMark
             div(.class("card"), .id("provider-sign-out")) {
                 h1 { "You are signed out" }
                 p { "Your session here has ended. Your identity provider is ending its session too." }
@@ -186,10 +188,7 @@ extension WebUI {
         guard try await services.setup.isNeeded() else { return .redirect(Link("/sign-in")) }
         let form = request.form
         var page = Page("Set up \(settings.productName)", status: status) {
-            div(.class("brand")) {
-                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
-                settings.productName
-            }
+            brandMark
             div(.class("card")) {
                 h1 { "Create the first administrator" }
                 p(.class("muted")) {

@@ -129,10 +129,7 @@ extension WebUI {
     /// A refused sign-in: a bare page saying what happened, with its precise status and a way back.
     func federatedRefusal(_ error: FederatedSignInError) -> WebResponse {
         var page = Page(error.title, status: Self.status(error.status)) {
-            div(.class("brand")) {
-                Node.void("img", [.src(assets.logo.link), .custom("alt", ""), .custom("width", "32")])
-                settings.productName
-            }
+            brandMark
             div(.class("card"), .id("sso-refusal")) {
                 h1 { error.title }
                 div(.class("flash error"), .role("alert"), .id("sso-error")) { error.reason }

@@ -51,8 +51,7 @@ struct Layout: Sendable {
                 } else {
                     topBar(request)
                     div(.class("frame")) {
-                        navigations[NavigationKey(current: page.section, request: request)]
-                            ?? Self.sideNavigation(NavigationKey(current: page.section, request: request))
+                        sideNavigation(NavigationKey(current: page.section, request: request))
                         mainElement(.id("content")) {
                             breadcrumb(page.breadcrumb)
                             header(.class("pagehead")) {
@@ -152,6 +151,10 @@ struct Layout: Sendable {
             adminPage = isAdmin ? Self.adminPages.firstIndex { path.hasPrefix($0.path.description) } : nil
         }
     }
+
+    /// The side navigation for `key`, rendered when the layout was made (`NavigationKey.all` holds every key a
+    /// request can make).
+    private func sideNavigation(_ key: NavigationKey) -> Node { navigations[key] ?? Self.sideNavigation(key) }
 
     static func sideNavigation(_ key: NavigationKey) -> Node {
         let entries: [(NavSection, String, Link)] =
