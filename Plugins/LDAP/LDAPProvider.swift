@@ -77,10 +77,7 @@ public final class LDAPProvider: PasswordAuthenticating, GroupDirectory, Identit
             connectTimeout: .seconds(configuration.connectTimeout.seconds),
             operationTimeout: .seconds(configuration.operationTimeout.seconds),
             maximumConcurrentSessions: min(max(configuration.maxConnections, 1), 1024))
-        let problems = connection.problems + configuration.problems
-        guard problems.isEmpty else {
-            throw ProviderError(.misconfigured, provider: id, reason: problems.joined(separator: "; "))
-        }
+        try ProviderError.requireNone(connection.problems + configuration.problems, provider: id)
         self.id = id
         self.displayName = displayName
         self.configuration = configuration

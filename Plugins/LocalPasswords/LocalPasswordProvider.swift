@@ -97,10 +97,7 @@ public final class LocalPasswordProvider: PasswordAuthenticating, ProviderFactor
         unknownUserHashMethod: PasswordHash.Method = .bcrypt(cost: 12),
         verifier: @escaping PasswordVerifier = { PasswordHash.verify(password: $0, against: $1) }
     ) throws {
-        let problems = configuration.problems
-        guard problems.isEmpty else {
-            throw ProviderError(.misconfigured, provider: id, reason: problems.joined(separator: "; "))
-        }
+        try ProviderError.requireNone(configuration.problems, provider: id)
         self.id = id
         self.displayName = displayName
         self.configuration = configuration

@@ -26,10 +26,7 @@ public final class OIDCProvider: RedirectSigningOut, GrantRevalidating, HealthRe
     ///
     /// - Throws: `ProviderError(.misconfigured)` listing every problem of `configuration`.
     public init(id: ProviderID, displayName: String, configuration: Configuration, context: ProviderContext) throws {
-        let problems = configuration.problems
-        guard problems.isEmpty else {
-            throw ProviderError(.misconfigured, provider: id, reason: problems.joined(separator: "; "))
-        }
+        try ProviderError.requireNone(configuration.problems, provider: id)
         self.id = id
         self.displayName = displayName
         self.configuration = configuration

@@ -96,6 +96,16 @@ public struct ProviderError: CodedError, Sendable, Hashable {
     }
 }
 
+extension ProviderError {
+    /// Throws `.misconfigured` naming every one of `problems` (a configuration's sentences), unless there are none:
+    /// what each plugin's initializer checks first.
+    public static func requireNone(_ problems: [String], provider: ProviderID) throws {
+        guard problems.isEmpty else {
+            throw ProviderError(.misconfigured, provider: provider, reason: problems.joined(separator: "; "))
+        }
+    }
+}
+
 /// A configured identity provider instance; capabilities are the protocols refining this one.
 ///
 /// Contract: instances are created once at start by their factory and used concurrently from many
