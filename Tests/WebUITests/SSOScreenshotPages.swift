@@ -42,5 +42,15 @@ struct SSOScreenshotPages {
         try write("profile-linked", await eve.get("/profile"))
         let link = try #require(try await sso.store.read { try $0.identityLinks(of: eveID) }.first)
         try write("unlink", await eve.get("/profile/identities/\(link.id.rawValue)/unlink"))
+        // The sign-out page that goes on to the provider, without its refresh, so it stays to be photographed.
+        sso.provider.script(code: "dana", SSOFixture.identity("sub-dana", username: "dana"))
+        var dana = sso.web.visitor
+        _ = try await sso.signIn(&dana, code: "dana")
+        let session = try #require(dana.cookies["portcullis_session"])
+        dana.csrfToken = try await sso.web.sessions.resolve(session)?.csrfToken
+        let out = await dana.post("/sign-out", [])
+        let still = out.html.replacingOccurrences(
+            of: #"<meta http-equiv="refresh" content="0; url=\#(out.goesOnTo ?? "")">"#, with: "")
+        try Data(still.utf8).write(to: directory.appendingPathComponent("signed-out.html"))
     }
 }
