@@ -127,10 +127,13 @@ public struct RepositoryAdministration: Sendable {
     }
 
     /// Everything the repository page shows, read in one transaction: the repository, what the caller may do in
-    /// its namespace, a page of its tags grouped by digest, whether the caller starred it, and its pulls per UTC
-    /// day since `pullsSince` (days with pulls only, oldest first); if the actor may see it.
+    /// its namespace, whether the caller starred it, its content version, and its listing (a page of its tags
+    /// grouped by digest and its pulls per UTC day since `pullsSince`, days with pulls only, oldest first); if
+    /// the actor may see it. When `known` names this repository at its current content version the listing is not
+    /// read (nil): the caller still has what it made from it.
     public func page(
-        of path: RepositoryPath, registry: String? = nil, offset: Int, limit: Int, pullsSince: Date, by actor: Caller
+        of path: RepositoryPath, registry: String? = nil, offset: Int, limit: Int, pullsSince: Date,
+        unlessUnchangedSince known: RepositoryContentStamp? = nil, by actor: Caller
     ) async throws -> RepositoryPageContents {
         try PageRequest<TagSortField>(offset: offset, limit: limit, sort: .name).validate()
         let settings = settings
@@ -138,13 +141,20 @@ public struct RepositoryAdministration: Sendable {
             let acting = try ResolvedCaller(actor, in: reader)
             let (repository, namespace, standing) = try Self.visibleWithStanding(
                 path, registry, acting, settings, reader)
-            let groups = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
+            let stamp = RepositoryContentStamp(
+                repositoryID: repository.id, version: try reader.contentVersion(ofRepository: repository.id))
+            var listing: RepositoryListingPage?
+            if stamp != known {
+                let groups = try reader.tagDigestGroupPage(in: repository.id, offset: offset, limit: limit)
+                listing = RepositoryListingPage(
+                    groups: Page(items: groups.items, total: groups.total, offset: offset, limit: limit),
+                    dailyPulls: try reader.dailyPulls(ofRepository: repository.id, since: pullsSince))
+            }
             return RepositoryPageContents(
                 details: try Self.details(repository, namespace, reader),
                 permissions: NamespacePermissions(of: acting, standing: standing, settings: settings),
-                groups: Page(items: groups.items, total: groups.total, offset: offset, limit: limit),
                 isStarred: try actor.userID.map { try reader.hasStarred($0, repository.id) } ?? false,
-                dailyPulls: try reader.dailyPulls(ofRepository: repository.id, since: pullsSince))
+                stamp: stamp, listing: listing)
         }
     }
 
@@ -242,10 +252,32 @@ public struct RepositoryPageContents: Sendable {
     public var details: RepositoryDetails
     /// What the caller may do in the repository's namespace (which buttons to show).
     public var permissions: NamespacePermissions
-    /// A page of the tags grouped by digest, the most recently pushed digest first.
-    public var groups: Page<TagDigestGroup>
     /// Whether the caller starred the repository.
     public var isStarred: Bool
+    /// The repository and its content version when it was read.
+    public var stamp: RepositoryContentStamp
+    /// The tags and pulls; nil when the caller said it knew this stamp.
+    public var listing: RepositoryListingPage?
+}
+
+/// A repository at one content version (`ContentReading.contentVersion`): equal stamps, equal listings.
+public struct RepositoryContentStamp: Sendable, Hashable {
+    /// The repository.
+    public var repositoryID: Repository.ID
+    /// Its content version.
+    public var version: Int
+
+    /// The repository `repositoryID` at content version `version`.
+    public init(repositoryID: Repository.ID, version: Int) {
+        self.repositoryID = repositoryID
+        self.version = version
+    }
+}
+
+/// The part of the repository page that changes only with its tags: a page of them and the pulls per day.
+public struct RepositoryListingPage: Sendable {
+    /// A page of the tags grouped by digest, the most recently pushed digest first.
+    public var groups: Page<TagDigestGroup>
     /// Pulls per UTC day, oldest first, days with pulls only.
     public var dailyPulls: [DailyPulls]
 }

@@ -100,6 +100,11 @@ public protocol ContentReading {
     /// total counts digests.
     func tagDigestGroupPage(in repositoryID: Repository.ID, offset: Int, limit: Int) throws
         -> StorePage<TagDigestGroup>
+    /// A number that changes whenever the repository's tags change: one added, pushed again, pulled (its
+    /// counters and the pulls per day) or removed. Kept by the database, so it moves for every writer on every
+    /// instance; a reader that finds the number it saw before may reuse what it made from the listing then.
+    /// 0 for a repository that does not exist.
+    func contentVersion(ofRepository id: Repository.ID) throws -> Int
     /// The audit events about a namespace, its repositories and their tags (targets `namespace:NAME`,
     /// `repository:NAME/…`, `tag:NAME/…`), newest first, with the number in all.
     func auditEvents(aboutNamespace name: String, offset: Int, limit: Int) throws -> StorePage<AuditEvent>

@@ -190,7 +190,7 @@ func pullsChart(points: [(day: Date, count: Int)], endingOn end: Date = Date(), 
     let summary =
         total == 0
         ? "No pulls in the last 30 days"
-        : "\(WebFormat.count(total)) pulls in the last 30 days, peak \(WebFormat.count(peak?.1 ?? 0)) on "
+        : "\(WebFormat.count(total)) pull\(total == 1 ? "" : "s") in the last 30 days, peak \(WebFormat.count(peak?.1 ?? 0)) on "
             + WebFormat.day(peak?.0 ?? last)
     let (width, height, gap) = (300, 48, 2)
     let barWidth = width / 30 - gap

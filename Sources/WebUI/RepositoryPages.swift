@@ -97,18 +97,16 @@ extension WebUI {
 
     func repositoryPage(_ request: WebRequest, _ address: RepositoryAddress) async throws -> WebResponse {
         let page = request.pageNumber
-        let perPage = Self.tagGroupsPerPage
-        let contents = try await services.repositories.page(
-            of: RepositoryPath(address.fullName), registry: address.registry, offset: (page - 1) * perPage,
-            limit: perPage, pullsSince: Self.chartStart(), by: request.caller)
+        let (contents, listed) = try await listing(request, address, page: page)
         let context = RepositoryContext(address, contents.details, contents.permissions)
         let info = context.details
-        let (groups, isStarred, pulls) = (contents.groups, contents.isStarred, contents.dailyPulls)
         let host = settings.pullHost(of: info.registry)
-        let allTags = groups.items.flatMap(\.tags)
+        let groups = listed.listing.groups
+        let allTags = groups.items.lazy.flatMap(\.tags)
         let shownTag = allTags.first { $0.name == "latest" }?.name ?? allTags.first?.name ?? "latest"
         let mayDelete = context.may.mayDeleteRepositories && !groups.items.isEmpty
-        var actions: [Node] = [starControl(request, context, isStarred: isStarred)]
+        let table = listed.tables[mayDelete] ?? .empty
+        var actions: [Node] = [starControl(request, context, isStarred: contents.isStarred)]
         if context.may.mayDeleteRepositories {
             actions.append(linkButton("Delete repository", to: context.address.subpage("delete"), style: "danger"))
         }
@@ -125,7 +123,7 @@ extension WebUI {
                         "\(WebFormat.count(info.tagCount)) tag\(info.tagCount == 1 ? "" : "s") · "
                         "\(WebFormat.count(info.starCount)) star\(info.starCount == 1 ? "" : "s")"
                     }
-                    pullsChart(pulls)
+                    listed.chart
                 }
                 if context.may.mayEditRepositories {
                     details(.id("edit-description"), .class("editbox")) {
@@ -147,27 +145,80 @@ extension WebUI {
                     } else if mayDelete {
                         postForm(
                             action: context.address.subpage("delete-tags"), csrf: request.csrfToken, .id("tags-form")
-                        ) {
-                            tagTable(groups.items, context, selectable: true)
-                            div(.class("formrow tagactions")) {
-                                submitButton(
-                                    "Delete selected tags", style: "danger small", .data("data-count-for", "tag"),
-                                    .data("data-label", "Delete # tags"), .id("delete-selected"))
-                                span(.class("muted")) {
-                                    "A tag's image goes with it, and so do other tags on the same digest."
-                                }
-                            }
-                        }
+                        ) { table }
                     } else {
-                        tagTable(groups.items, context, selectable: false)
+                        table
                     }
-                    pager(
-                        total: groups.total, page: page, perPage: perPage,
-                        link: {
-                            context.address.link.query([("registry", context.address.registry), ("page", String($0))])
-                        })
+                    listed.pager ?? .empty
                 }
             })
+    }
+
+    /// The page's contents, and its listing rendered for this caller's variant: from the cache when the
+    /// repository's tags are as they were when it was read (the listing is then not read again), else read and
+    /// rendered now and kept.
+    private func listing(_ request: WebRequest, _ address: RepositoryAddress, page: Int) async throws
+        -> (RepositoryPageContents, RepositoryListingCache.Entry)
+    {
+        let key = RepositoryListingCache.Key(path: address.fullName, registry: address.registry, page: page)
+        let now = Date()
+        var cached = listingCache.entry(for: key, at: now)
+        while true {
+            let contents = try await services.repositories.page(
+                of: RepositoryPath(address.fullName), registry: address.registry,
+                offset: (page - 1) * Self.tagGroupsPerPage, limit: Self.tagGroupsPerPage,
+                pullsSince: Self.chartStart(now: now), unlessUnchangedSince: cached?.stamp, by: request.caller)
+            var entry: RepositoryListingCache.Entry
+            var changed = false
+            if let listing = contents.listing {
+                entry = RepositoryListingCache.Entry(
+                    stamp: contents.stamp, fullName: contents.details.fullName, readAt: now, listing: listing,
+                    chart: pullsChart(listing.dailyPulls, endingOn: now))
+                changed = true
+            } else if let kept = cached, kept.fullName == contents.details.fullName {
+                entry = kept
+            } else {
+                // The namespace was renamed since the entry was read: its links are stale, so read afresh.
+                cached = nil
+                continue
+            }
+            let context = RepositoryContext(address, contents.details, contents.permissions)
+            let groups = entry.listing.groups
+            let selectable = context.may.mayDeleteRepositories && !groups.items.isEmpty
+            if entry.tables[selectable] == nil, !groups.items.isEmpty {
+                entry.tables[selectable] = tagTableBody(
+                    groups.items, context, selectable: selectable, now: entry.readAt)
+                changed = true
+            }
+            if entry.pager == nil {
+                entry.pager = pager(
+                    total: groups.total, page: page, perPage: Self.tagGroupsPerPage,
+                    link: {
+                        context.address.link.query([("registry", context.address.registry), ("page", String($0))])
+                    })
+                changed = true
+            }
+            if changed { listingCache.keep(entry, for: key, at: now) }
+            return (contents, entry)
+        }
+    }
+
+    /// The tag table, and under it (when tags are selectable) the button that deletes the selected ones.
+    private func tagTableBody(_ groups: [TagDigestGroup], _ context: RepositoryContext, selectable: Bool, now: Date)
+        -> Node
+    {
+        guard selectable else { return tagTable(groups, context, selectable: false, now: now) }
+        return .fragment([
+            tagTable(groups, context, selectable: true, now: now),
+            div(.class("formrow tagactions")) {
+                submitButton(
+                    "Delete selected tags", style: "danger small", .data("data-count-for", "tag"),
+                    .data("data-label", "Delete # tags"), .id("delete-selected"))
+                span(.class("muted")) {
+                    "A tag's image goes with it, and so do other tags on the same digest."
+                }
+            },
+        ])
     }
 
     /// The star button (a form, so it works without script), or the count with a sign-in link for visitors.
@@ -193,7 +244,9 @@ extension WebUI {
     }
 
     /// The tags grouped by digest: one row per digest, its tags together (with checkboxes when deletable).
-    func tagTable(_ groups: [TagDigestGroup], _ context: RepositoryContext, selectable: Bool) -> Node {
+    func tagTable(_ groups: [TagDigestGroup], _ context: RepositoryContext, selectable: Bool, now: Date = Date())
+        -> Node
+    {
         div(.class("tablewrap")) {
             table(.id("tags")) {
                 thead {
@@ -218,13 +271,13 @@ extension WebUI {
                         th(.class("num hide-narrow")) { "Pulls" }
                     }
                 }
-                tbody { tagRows(groups, tagLink: context.address.tagLinks, selectable: selectable) }
+                tbody { tagRows(groups, tagLink: context.address.tagLinks, selectable: selectable, now: now) }
             }
         }
     }
 
     /// The tag table's rows, a digest group each, written straight into one buffer (`HTMLWriter`).
-    private func tagRows(_ groups: [TagDigestGroup], tagLink: LinkFamily, selectable: Bool, now: Date = Date())
+    private func tagRows(_ groups: [TagDigestGroup], tagLink: LinkFamily, selectable: Bool, now: Date)
         -> Node
     {
         var html = HTMLWriter(reservingCapacity: groups.count * 1024)

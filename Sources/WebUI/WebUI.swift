@@ -26,6 +26,8 @@ public struct WebUI: Sendable {
     let assets: Assets
     let layout: Layout
     let logger: Logger
+    /// Repository listings as rendered, reused while their repository's tags are unchanged.
+    let listingCache = RepositoryListingCache()
 
     /// A UI over `services`, configured by `settings`.
     public init(settings: WebUISettings, services: WebUIServices, assets: Assets = .bundled, logger: Logger) {

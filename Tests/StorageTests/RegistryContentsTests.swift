@@ -117,6 +117,50 @@ import Testing
         }
     }
 
+    @Test("A repository's content version moves with every change to its tags and their pulls, and only then")
+    func theContentVersionFollowsTheTags() async throws {
+        try await withMemoryStore { store in
+            let namespace = try await Self.namespace(store)
+            let (repository, other) = try await store.write { w in
+                (
+                    try w.createRepository(name: "app", in: namespace.id, registry: "main"),
+                    try w.createRepository(name: "other", in: namespace.id, registry: "main")
+                )
+            }
+            func version(_ id: Repository.ID = repository.id) async throws -> Int {
+                try await store.read { try $0.contentVersion(ofRepository: id) }
+            }
+            var seen = try await version()
+            func expectMoved(_ change: String) async throws {
+                let now = try await version()
+                #expect(now != seen, "\(change) left the content version at \(now)")
+                seen = now
+            }
+            let tag = try await store.write {
+                try $0.recordTagPush(TagPush(repositoryID: repository.id, name: "v1", digest: "sha256:aa"))
+            }
+            try await expectMoved("a new tag")
+            _ = try await store.write {
+                try $0.recordTagPush(TagPush(repositoryID: repository.id, name: "v1", digest: "sha256:bb"))
+            }
+            try await expectMoved("a tag pushed again")
+            try await store.write { try $0.recordPull(ofTag: tag.id, at: Date(timeIntervalSince1970: 1_700_000_000)) }
+            try await expectMoved("a pull")
+            let otherBefore = try await version(other.id)
+            try await store.write { w in
+                let user = try w.createUser(NewUser(username: "stella"))
+                _ = try w.star(repository.id, by: user.id)
+                try w.setDescription("changed", forRepository: repository.id)
+                _ = try w.recordTagPush(TagPush(repositoryID: other.id, name: "v1", digest: "sha256:cc"))
+            }
+            #expect(try await version() == seen, "a star, a description or another repository's tag moved it")
+            #expect(try await version(other.id) != otherBefore)
+            try await store.write { try $0.deleteTag(tag.id) }
+            try await expectMoved("a deleted tag")
+            #expect(try await version(Repository.ID(9999)) == 0)
+        }
+    }
+
     @Test func aMovedTagKeepsItsPullsAndTakesThePushTimeAndPlatforms() async throws {
         try await withMemoryStore { store in
             let namespace = try await Self.namespace(store)
