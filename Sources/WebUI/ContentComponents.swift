@@ -29,18 +29,18 @@ struct RepositoryAddress: Sendable, Hashable {
     var registry: String?
 
     /// The repository page.
-    var link: Link { withRegistry(Link.path(["repositories"] + segments)) }
+    var link: Link { withRegistry(Link.path("repositories", slashSeparated: fullName)) }
 
     /// A sub-page: `/repositories/<name>/-/<rest…>`.
-    func subpage(_ rest: String...) -> Link { withRegistry(Link.path(["repositories"] + segments + ["-"] + rest)) }
+    func subpage(_ rest: String...) -> Link {
+        withRegistry(Link.path("repositories", slashSeparated: fullName).appending(["-"] + rest))
+    }
 
     /// A tag's page.
     func tag(_ name: String) -> Link { subpage("tags", name) }
 
     /// Tag pages for many tags (a table's rows), the repository's part encoded once.
     var tagLinks: LinkFamily { LinkFamily(subpage("tags")) }
-
-    private var segments: [String] { fullName.split(separator: "/", omittingEmptySubsequences: false).map(String.init) }
 
     private func withRegistry(_ link: Link) -> Link { link.query([("registry", registry)]) }
 

@@ -172,22 +172,29 @@ extension WebUI {
                         th(.class("num")) { "Stars" }
                     }
                 }
-                tbody {
-                    for hit in hits {
-                        tr {
-                            td(.class("name")) {
-                                a(href: Link.repository(hit.name)) { hit.name }
-                                if let visibility = hit.visibility, visibility != .public {
-                                    " "
-                                    visibilityBadge(visibility)
-                                }
-                            }
-                            td(.class("muted hide-narrow")) { truncated(hit.description ?? "", keep: 80) }
-                            td(.class("num")) { WebFormat.count(hit.starCount ?? 0) }
-                        }
-                    }
-                }
+                tbody { repositoryRows(hits) }
             }
         }
+    }
+
+    /// The rows of `repositoryTable`, written straight into one buffer (`HTMLWriter`): a list page shows many.
+    private func repositoryRows(_ hits: [SearchHit]) -> Node {
+        var html = HTMLWriter(reservingCapacity: hits.count * 256)
+        for hit in hits {
+            html.element("tr") { html in
+                html.element("td", .class("name")) { html in
+                    html.element("a", .href(Link.repository(hit.name)), text: hit.name)
+                    if let visibility = hit.visibility, visibility != .public {
+                        html.text(" ")
+                        html.append(visibilityBadge(visibility))
+                    }
+                }
+                html.element("td", .class("muted hide-narrow")) {
+                    $0.append(truncated(hit.description ?? "", keep: 80))
+                }
+                html.element("td", .class("num"), text: WebFormat.count(hit.starCount ?? 0))
+            }
+        }
+        return html.node
     }
 }

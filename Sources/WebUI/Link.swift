@@ -23,6 +23,31 @@ public struct Link: Sendable, Hashable, CustomStringConvertible {
         Link(text: "/" + segments.map(Self.encodeSegment).joined(separator: "/"))
     }
 
+    /// `/<first>/<path>` for `path`'s `/`-separated segments, each encoded as `path(_:)` encodes it: one string
+    /// when no segment needs encoding (names rarely do), as on every row of a list of repositories.
+    static func path(_ first: String, slashSeparated path: String) -> Link {
+        var segmentLength = 0, segmentIsDots = true, plain = !path.isEmpty
+        for byte in path.utf8 where plain {
+            if byte == UInt8(ascii: "/") {
+                plain = segmentLength > 0 && !(segmentIsDots && segmentLength <= 2)
+                (segmentLength, segmentIsDots) = (0, true)
+            } else {
+                plain = segmentAllowed[Int(byte)]
+                segmentLength += 1
+                segmentIsDots = segmentIsDots && byte == UInt8(ascii: ".")
+            }
+        }
+        if plain, segmentLength > 0, !(segmentIsDots && segmentLength <= 2) {
+            return Link(text: "/" + encodeSegment(first) + "/" + path)
+        }
+        return Self.path([first] + path.split(separator: "/", omittingEmptySubsequences: false).map(String.init))
+    }
+
+    /// This path with `segments` after it, each encoded as `path(_:)` encodes it (call before adding a query).
+    func appending(_ segments: [String]) -> Link {
+        Link(text: text + "/" + segments.map(Self.encodeSegment).joined(separator: "/"))
+    }
+
     /// This link with `items` as its query (empty values kept, nil values left out).
     public func query(_ items: [(String, String?)]) -> Link {
         let pairs = items.compactMap { name, value in

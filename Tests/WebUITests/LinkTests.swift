@@ -15,6 +15,17 @@ struct LinkTests {
         #expect(Link.path("x", segment).text == expected)
     }
 
+    @Test(
+        "A slash-separated name comes out as its segments encoded one by one, with or without the plain-name shortcut",
+        arguments: [
+            "acme/api", "busybox", "a/b/c", "a/./b", "a/../b", ".", "..", "...", "a/.", "a/..", "a//b", "", "a/", "/a",
+            "ä/b", "a b/c", "a.b/c..d", "v1?x/y#z", "100%/x",
+        ])
+    func slashSeparatedNamesMatchTheirSegments(_ name: String) {
+        let segments = name.split(separator: "/", omittingEmptySubsequences: false).map(String.init)
+        #expect(Link.path("repositories", slashSeparated: name) == Link.path(["repositories"] + segments))
+    }
+
     @Test("Query values are encoded, & = + # included")
     func queryValuesAreEncoded() {
         #expect(
