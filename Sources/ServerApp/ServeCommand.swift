@@ -32,6 +32,10 @@ enum ServeCommand {
         try RegistryEventSecrets.ensure(configuration.registries, logger: logger)
         let store = try await context.openStore()
         let schema = try await mapStoreErrors { try await store.schemaStatus() }
+        do { try await WorkloadIdentityAssembly.refuseNameClashes(configuration, store: store) } catch {
+            await store.close()
+            throw error
+        }
         logger.info(
             "database ready",
             ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])

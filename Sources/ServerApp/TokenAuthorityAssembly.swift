@@ -89,7 +89,8 @@ struct TokenAuthorityAssembly {
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
             refreshTokens: refreshTokens, audit: audit, logger: logger.named("token"),
-            linker: MappedIdentityLinker(mapper: mapping.mapper))
+            linker: MappedIdentityLinker(mapper: mapping.mapper),
+            workloads: WorkloadIdentityAssembly.logins(configuration, store: store, logger: logger.named("workload")))
     }
 
     /// The chain's guessing limits: `policy.passwordGuessing`, or, while that is left at its defaults, the
