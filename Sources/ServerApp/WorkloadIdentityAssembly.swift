@@ -30,6 +30,16 @@ enum WorkloadIdentityAssembly {
             http: { issuer in ProviderHTTPClients.Fetcher(providerID: "workload-" + issuer) })
     }
 
+    /// The job `serve` runs hourly: deletes single-use `jti` records and workload refresh tokens that expired.
+    static func pruneJob(_ logins: WorkloadLogins, logger: Logger) -> BackgroundJob {
+        BackgroundJob(name: "workload-identity-prune", interval: .seconds(3600), logger: logger.named("jobs")) {
+            let pruned = try await logins.prune()
+            if pruned > 0 {
+                logger.info("expired workload jti records and refresh tokens pruned", ["count": String(pruned)])
+            }
+        }
+    }
+
     /// The policies whose names are users' names, as problems naming the policy and its `file:line`: the
     /// username of a `docker login` must say whose login it is.
     static func nameClashes(

@@ -194,6 +194,12 @@ public struct WorkloadLogins: Sendable {
         return .valid(VerifiedWorkload(policy: policy, issuer: issuer, claims: claims, jti: stored.jti))
     }
 
+    /// Deletes single-use `jti` records and refresh tokens that expired; returns how many rows went.
+    public func prune() async throws -> Int {
+        let date = now()
+        return try await store.write { try $0.pruneWorkloadIdentity(expiredBefore: date) }
+    }
+
     private static func claims(of stored: WorkloadRefreshToken) -> WorkloadClaims {
         WorkloadClaims(payload: Array(stored.claims.utf8)) ?? WorkloadClaims([:])
     }
