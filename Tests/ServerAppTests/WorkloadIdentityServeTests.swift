@@ -1,3 +1,4 @@
+import CryptoCore
 import Foundation
 import TestSupport
 import Testing
@@ -21,6 +22,9 @@ import Testing
                   match: {ref_path: ["refs/heads/main"]}
                   grant: [{namespace: acme, repositories: [web], actions: [pull, push]}]
             """)
+        #expect(try await sandbox.portcullis(["user", "create", "carol", "--no-password"]).status == 0)
+        #expect(try await sandbox.portcullis(["team", "create", "acme", "--owner", "carol"]).status == 0)
+        #expect(try await sandbox.portcullis(["namespace", "create", "acme", "--team", "acme"]).status == 0)
         let port = try freePort()
         let server = try sandbox.start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
         defer { if server.isRunning { server.terminate() } }
@@ -44,6 +48,11 @@ import Testing
             JSONSerialization.jsonObject(with: Data(login.stdout.utf8)) as? [String: Any], "\(login.stdout)")
         let refreshToken = try #require(answer["refresh_token"] as? String, "\(login.stdout)")
         #expect(refreshToken.hasPrefix("pcw_"))
+        // The registry token grants what the policy allows of what was asked.
+        let registryToken = try #require(answer["token"] as? String)
+        let payload = try #require(Base64URL.decode(String(registryToken.split(separator: ".")[1])))
+        #expect(String(decoding: payload, as: UTF8.self).contains(#""name":"acme/web""#))
+        #expect(String(decoding: payload, as: UTF8.self).contains(#""sub":"ci-acme-web""#))
 
         let refresh = try await Processes.run(
             "/usr/bin/curl",
