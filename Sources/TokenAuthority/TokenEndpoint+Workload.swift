@@ -93,10 +93,7 @@ extension TokenEndpoint {
             if !actions.isEmpty { wanted.append((scope, actions)) }
         }
         let namespaces = Set(wanted.compactMap { $0.0.namespaceName })
-        let existing: Set<String> =
-            namespaces.isEmpty
-            ? []
-            : try await store.read { reader in Set(try namespaces.filter { try reader.namespace(named: $0) != nil }) }
+        let existing = try await workloads?.existingNamespaces(namespaces) ?? []
         let grants = wanted.compactMap { scope, actions -> GrantedScope? in
             guard let namespace = scope.namespaceName, existing.contains(namespace) else {
                 return nil

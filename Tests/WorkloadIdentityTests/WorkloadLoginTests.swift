@@ -48,6 +48,14 @@ import WorkloadIdentity
                 on: router, username: "ci-acme-api", password: fixture.token(),
                 scopes: ["repository:acme/api:pull,push,delete", "repository:ghost/app:pull,push"])
             #expect(try fixture.granted(response).scopes == ["repository:acme/api:pull,push"])
+            // Once the namespace exists (the authorization generation moves), the next login gets it.
+            _ = try await fixture.store.write { writer in
+                let team = try writer.createTeam(name: "ghost")
+                _ = try writer.createNamespace(name: "ghost", team: team.id, visibility: .private)
+            }
+            let again = await fixture.get(
+                on: router, username: "ci-acme-api", password: fixture.token(), scopes: ["repository:ghost/app:pull"])
+            #expect(try fixture.granted(again).scopes == ["repository:ghost/app:pull"])
         }
     }
 
