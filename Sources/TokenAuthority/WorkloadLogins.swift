@@ -125,7 +125,11 @@ public struct WorkloadLogins: Sendable {
         guard let iss = registered.issuer, Array(iss.utf8) == Array(issuer.issuer.utf8) else {
             return .refused(.tokenIssuer)
         }
-        guard registered.audience.contains(where: { issuer.audiences.contains($0) }) else {
+        guard
+            registered.audience.contains(where: { audience in
+                issuer.audiences.contains { $0.utf8.elementsEqual(audience.utf8) }
+            })
+        else {
             return .refused(.tokenAudience)
         }
         let skew = TimeInterval(issuer.clockSkew.components.seconds)

@@ -36,6 +36,12 @@ import WorkloadIdentity
         #expect(Self.policy.evaluate(claims).refusal?.failed == failed)
     }
 
+    @Test func requireComparesBytesNotCanonicalEquivalence() {
+        let policy = WorkloadPolicy(name: "p", issuer: "i", require: [.init("environment", "caf\u{E9}")], grant: [])
+        #expect(policy.evaluate(WorkloadClaims(["environment": "caf\u{E9}"])) == .allowed)
+        #expect(policy.evaluate(WorkloadClaims(["environment": "cafe\u{301}"])) == .refused(.require("environment")))
+    }
+
     @Test(arguments: ["repository_id", "ref", "job_workflow_ref"])
     func aMissingClaimNeverMatches(claim: String) {
         var claims = Self.good
