@@ -347,6 +347,7 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
         ("NotificationFuzzer", ["RegistryCore"]),
         ("ManifestFuzzer", ["RegistryCore"]),
         ("YAMLConfigFuzzer", ["Configuration"]),
+        ("ClaimsFuzzer", ["WorkloadIdentity"]),
     ]
     for fuzzer in fuzzers {
         targets.append(
