@@ -354,6 +354,12 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_BENCH"] == "1" {
             ],
             path: "Tests/Bench/OIDCBench", swiftSettings: strictness))
     products.append(.executable(name: "OIDCBench", targets: ["OIDCBench"]))
+    // The loopback CI issuer `.ci/bench-workload` points the release server at (issue 14 §4).
+    targets.append(
+        .executableTarget(
+            name: "WorkloadBench", dependencies: ["CryptoCore", "TestSupport"], path: "Tests/Bench/WorkloadBench",
+            swiftSettings: strictness))
+    products.append(.executable(name: "WorkloadBench", targets: ["WorkloadBench"]))
 }
 
 let package = Package(
