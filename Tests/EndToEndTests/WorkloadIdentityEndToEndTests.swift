@@ -65,18 +65,21 @@ struct WorkloadIdentityEndToEndTests {
                 try await stack.image("es256"), to: stack.registry, "acme/api-worker:v1.2.0",
                 credentials: (Self.policy, es256))
             #expect(tagged.succeeded, "\(tagged)\n\(stack.logs())")
-            #expect(try await workload.audited("workload.login", ["success", "456789", "refs/heads/main", Self.policy]))
+            #expect(
+                try await workload.audited("workload.login", ["success", "456789", "refs/heads/main", Self.policy]))
 
             // Outside the grant: the same good token pushes nowhere else (the scope is not granted).
             let elsewhere = try await client.push(
-                try await stack.image("elsewhere"), to: stack.registry, "acme/other:1", credentials: (Self.policy, rs256))
+                try await stack.image("elsewhere"), to: stack.registry, "acme/other:1",
+                credentials: (Self.policy, rs256))
             #expect(!elsewhere.succeeded, "\(elsewhere)")
 
             // The refusals skopeo meets: a re-created repository, a feature branch, pull_request_target.
             for refusal in Self.refusals.prefix(3) {
                 let (user, token) = refusal.make(ci)
                 let refused = try await client.push(
-                    try await stack.image("refused"), to: stack.registry, "acme/api:refused", credentials: (user, token))
+                    try await stack.image("refused"), to: stack.registry, "acme/api:refused", credentials: (user, token)
+                )
                 #expect(!refused.succeeded, "\(refusal.label): \(refused)")
             }
             // Every refusal at the token endpoint: 401, no token, and the first failed condition in the audit.
@@ -111,7 +114,8 @@ struct WorkloadIdentityEndToEndTests {
                 scopes: ["repository:acme/api:pull,push"], user: ("alice", token))
             #expect(answer.status == 401, "\(answer)")
             let withPassword = try await stack.client("alice").push(
-                try await stack.image("alice"), to: stack.registry, "alice/app:1", credentials: Stack.alice.credentials)
+                try await stack.image("alice"), to: stack.registry, "alice/app:1",
+                credentials: (Stack.alice.name, Stack.alice.password))
             #expect(withPassword.succeeded, "\(withPassword)\n\(stack.logs())")
             // The same token under the policy's name pushes: the refusal was the name's, not the token's.
             let asPolicy = try await stack.client("policy").push(
@@ -135,12 +139,15 @@ struct WorkloadIdentityEndToEndTests {
 
             let branch = try await client.push(
                 try await stack.image("gitlab-branch"), to: stack.registry, "acme/gitlab-app:2",
-                credentials: (WorkloadStack.gitlabPolicy, ci.sign(ci.gitlab(audience: Self.audience).onBranch("topic"))))
+                credentials: (WorkloadStack.gitlabPolicy, ci.sign(ci.gitlab(audience: Self.audience).onBranch("topic")))
+            )
             #expect(!branch.succeeded, "\(branch)")
             #expect(try await workload.audited("workload.login", ["match.ref_path"]))
             let recreated = try await client.push(
                 try await stack.image("gitlab-recreated"), to: stack.registry, "acme/gitlab-app:3",
-                credentials: (WorkloadStack.gitlabPolicy, ci.sign(ci.gitlab(audience: Self.audience).recreated(id: "9"))))
+                credentials: (
+                    WorkloadStack.gitlabPolicy, ci.sign(ci.gitlab(audience: Self.audience).recreated(id: "9"))
+                ))
             #expect(!recreated.succeeded, "\(recreated)")
             #expect(try await workload.audited("workload.login", ["require.project_id"]))
             // A GitHub token under the GitLab policy: another issuer, refused.

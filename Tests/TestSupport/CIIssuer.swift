@@ -98,7 +98,8 @@ public struct CIClaims: Sendable {
                 "repository": "\(owner)/\(repository)", "repository_id": repositoryID, "repository_owner": owner,
                 "repository_owner_id": ownerID, "repository_visibility": "private", "run_id": "9876543210",
                 "run_number": "42", "run_attempt": "1", "actor": "octocat", "actor_id": "583231",
-                "workflow": "release", "workflow_ref": workflow, "workflow_sha": "8e2b1b1cbbd4d8b8c54d7c5d5a7cb0a9c1c3e2f4",
+                "workflow": "release", "workflow_ref": workflow,
+                "workflow_sha": "8e2b1b1cbbd4d8b8c54d7c5d5a7cb0a9c1c3e2f4",
                 "job_workflow_ref": workflow, "job_workflow_sha": "8e2b1b1cbbd4d8b8c54d7c5d5a7cb0a9c1c3e2f4",
                 "event_name": "push", "head_ref": "", "base_ref": "", "runner_environment": "github-hosted",
             ])
