@@ -108,7 +108,7 @@ var targets: [Target] = [
         name: "Administration",
         dependencies: [
             "Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading", "Webhooks",
-            "IdentityMapping",
+            "IdentityMapping", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
@@ -118,7 +118,7 @@ var targets: [Target] = [
         name: "RESTAPI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "Webhooks",
-            "RegistryCore",
+            "RegistryCore", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
@@ -128,6 +128,7 @@ var targets: [Target] = [
         name: "WebUI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "CryptoCore",
+            "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
