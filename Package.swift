@@ -196,6 +196,7 @@ var targets: [Target] = [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
             "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
             "RegistryClient", "Authorization", "OIDC", "HTTPClient", "IdentityCore", "IdentityMapping",
+            "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -206,7 +207,10 @@ var targets: [Target] = [
     // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
         name: "TestSupport",
-        dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics"],
+        dependencies: [
+            "CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics",
+            "WorkloadIdentity",
+        ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
@@ -300,6 +304,7 @@ var targets: [Target] = [
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
             "ProviderTesting", "Threading", "Administration", "CryptoCore", "Webhooks", "Authorization",
+            "TestSupport", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     // The OAuth2 client, discovery, the JWKS cache and ID token checks, and the oidc plugin: against a hostile

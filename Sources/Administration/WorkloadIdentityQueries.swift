@@ -149,8 +149,9 @@ public struct WorkloadDecisionRecord: Sendable, Hashable {
         public var value: String
     }
 
-    /// The detail members that are not claims.
-    static let reserved: Set<String> = ["policy", "issuer", "failed"]
+    /// The detail members that are not claims (the token endpoint's `service`, and the scopes `requested` and
+    /// `granted`, which are lists and so never read as claims).
+    static let reserved: Set<String> = ["policy", "issuer", "failed", "service"]
 
     /// Reads `event`; a detail that is not a JSON object gives a record with no claims (nothing is lost: the
     /// audit log keeps the text).

@@ -81,7 +81,7 @@ public struct WorkloadIdentityResources: Sendable {
                 listing: APIListing(sortFields: ["name"], defaultSort: "name"),
                 responses: [APIResponseSpec(.ok, "One page of policies.", .array(Self.policySchema))]
             ) { [queries] request in
-                let all = try await ContentSupport.call {
+                let all = try await ContentAPI.call {
                     try await queries.policies(by: try request.requireCaller().serviceCaller)
                 }
                 let ordered = PeopleSupport.sorted(all, request) { entry, _ in entry.policy.name }
@@ -94,7 +94,7 @@ public struct WorkloadIdentityResources: Sendable {
                 responses: [APIResponseSpec(.ok, "The policy.", Self.policySchema)]
             ) { [queries] request in
                 let name = request.pathParameters["name"] ?? ""
-                let entry = try await ContentSupport.call {
+                let entry = try await ContentAPI.call {
                     try await queries.policy(named: name, by: try request.requireCaller().serviceCaller)
                 }
                 return .ok(Self.json(entry))
@@ -126,12 +126,12 @@ public struct WorkloadIdentityResources: Sendable {
                     policy: request.query("policy"),
                     kind: request.query("kind").flatMap(WorkloadDecisionFilter.Kind.init(rawValue:)),
                     outcome: request.query("outcome").flatMap(AuditOutcome.init(rawValue:)))
-                let found = try await ContentSupport.call {
+                let found = try await ContentAPI.call {
                     try await queries.decisions(
                         filter, offset: page.offset, limit: page.perPage,
                         by: try request.requireCaller().serviceCaller)
                 }
-                return ContentSupport.page(found, of: request, Self.json)
+                return ContentAPI.page(found, of: request, Self.json)
             },
         ]
     }
@@ -151,7 +151,10 @@ public struct WorkloadIdentityResources: Sendable {
             ("profile", JSONValue.optional(entry.issuer?.profile.rawValue)),
             ("audiences", .array((entry.issuer?.audiences ?? []).map(JSONValue.string))),
             ("algorithms", .array((entry.issuer?.algorithms ?? []).map { .string($0.rawValue) })),
-            ("require", .array(policy.require.map { .object([("claim", .string($0.claim)), ("value", .string($0.value))]) })),
+            (
+                "require",
+                .array(policy.require.map { .object([("claim", .string($0.claim)), ("value", .string($0.value))]) })
+            ),
             ("match", patterns(policy.match)),
             ("deny", patterns(policy.deny)),
             (
@@ -182,7 +185,10 @@ public struct WorkloadIdentityResources: Sendable {
             ("policy", JSONValue.optional(decision.policy)),
             ("issuer", JSONValue.optional(decision.issuer)),
             ("failed", JSONValue.optional(decision.failed)),
-            ("claims", .array(decision.claims.map { .object([("name", .string($0.name)), ("value", .string($0.value))]) })),
+            (
+                "claims",
+                .array(decision.claims.map { .object([("name", .string($0.name)), ("value", .string($0.value))]) })
+            ),
             ("client_ip", JSONValue.optional(decision.clientIP)),
             ("count", .integer(Int64(decision.count))),
         ])

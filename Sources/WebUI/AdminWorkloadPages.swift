@@ -67,8 +67,10 @@ extension WebUI {
                                 selected: policyFilter ?? "")
                             selectField(
                                 "outcome", label: "Outcome",
-                                options: [("", "Any"), ("success", "allowed"), ("denied", "refused"),
-                                    ("failure", "failed")], selected: outcomeFilter?.rawValue ?? "")
+                                options: [
+                                    ("", "Any"), ("success", "allowed"), ("denied", "refused"),
+                                    ("failure", "failed"),
+                                ], selected: outcomeFilter?.rawValue ?? "")
                         }
                         div(.class("formrow")) {
                             submitButton("Filter", style: "secondary")
@@ -140,7 +142,8 @@ extension WebUI {
                             code {
                                 grant.namespace + "/"
                                     + (grant.repositories.count == 1
-                                        ? grant.repositories[0] : "{" + grant.repositories.joined(separator: ", ") + "}")
+                                        ? grant.repositories[0]
+                                        : "{" + grant.repositories.joined(separator: ", ") + "}")
                             }
                             " "
                             for action in grant.actions { badge(action.rawValue) }

@@ -3,8 +3,9 @@ import Foundation
 import Storage
 import TestSupport
 import Testing
-@testable import WebUI
 import WorkloadIdentity
+
+@testable import WebUI
 
 /// `/admin/workload-identity`: the trust policies of ``WorkloadSamples`` and the decisions audited for them,
 /// over HTTP requests to the UI's router as `serve` mounts it.
@@ -37,7 +38,7 @@ struct WorkloadIdentityPageTests {
     @Test("An administrator sees every policy with its pins, matches, denials and grants, and where it is declared")
     func policiesShown() async throws {
         let fixture = try await Self.fixture()
-        let page = await fixture.browser("root").get("/admin/workload-identity")
+        let page = try await fixture.browser("root").get("/admin/workload-identity")
         #expect(page.status == 200)
         #expect(page.hasElement(id: "policy-ci-acme-api") && page.hasElement(id: "policy-ci-acme-gitlab"))
         #expect(page.contains("repository_id = 456789") && page.contains("repository_owner_id = 123456"))
@@ -52,7 +53,8 @@ struct WorkloadIdentityPageTests {
         #expect(page.contains("href=\"/admin/workload-identity\" aria-current=\"page\""))
     }
 
-    @Test("Recent decisions show the deciding claims and, for a refusal, the condition that failed; filters narrow them")
+    @Test(
+        "Recent decisions show the deciding claims and, for a refusal, the condition that failed; filters narrow them")
     func decisionsShown() async throws {
         let fixture = try await Self.fixture()
         try await Self.decide(fixture, policy: "ci-acme-api", outcome: .success, claims: Self.github)
@@ -92,7 +94,7 @@ struct WorkloadIdentityPageTests {
         claims[claim] = markup
         try await Self.decide(fixture, policy: "ci-acme-api", outcome: .denied, claims: claims, failed: "match.ref")
         try await Self.decide(fixture, policy: markup, outcome: .denied, claims: claims, failed: markup)
-        let page = await fixture.browser("root").get("/admin/workload-identity")
+        let page = try await fixture.browser("root").get("/admin/workload-identity")
         #expect(page.status == 200)
         #expect(!page.contains("<script>alert(1)") && !page.contains("<img src=x"))
         #expect(page.contains("&lt;script&gt;alert(1)&lt;/script&gt;"))
@@ -102,7 +104,7 @@ struct WorkloadIdentityPageTests {
     func nonAdministratorsRefused(_ username: String) async throws {
         let fixture = try await Self.fixture()
         try await Self.decide(fixture, policy: "ci-acme-api", outcome: .success, claims: Self.github)
-        let page = await fixture.browser(username).get("/admin/workload-identity")
+        let page = try await fixture.browser(username).get("/admin/workload-identity")
         #expect(page.status == 403)
         #expect(page.contains("Only administrators may open this page."))
         #expect(!page.contains("ci-acme-api") && !page.contains("456789"))
@@ -113,14 +115,16 @@ struct WorkloadIdentityPageTests {
     @Test("Without any policy the page says how to add one")
     func emptyState() async throws {
         let fixture = try await Self.fixture(WorkloadIdentitySettings())
-        let page = await fixture.browser("root").get("/admin/workload-identity")
+        let page = try await fixture.browser("root").get("/admin/workload-identity")
         #expect(page.status == 200)
         #expect(page.contains("No trust policy is configured"))
         #expect(page.contains("45-workload-identity.yaml.example"))
         #expect(page.contains("No decision yet"))
     }
 
-    @Test("Session lengths read as people say them", arguments: [(3600, "1 h"), (1800, "30 min"), (5400, "90 min"), (9000, "2 h 30 min"), (45, "45 s")])
+    @Test(
+        "Session lengths read as people say them",
+        arguments: [(3600, "1 h"), (1800, "30 min"), (5400, "90 min"), (9000, "2 h 30 min"), (45, "45 s")])
     func sessionLengths(_ seconds: Int, _ text: String) {
         #expect(WebUI.workloadDuration(.seconds(seconds)) == text)
     }
