@@ -14,9 +14,6 @@ extension WebUI {
 
     static let workloadDecisionsPerPage = 25
 
-    /// The claims a decision row shows first: what names the repository or project, then the ref.
-    static let workloadHeadlineClaims = ["repository", "project_path", "ref_path", "ref"]
-
     func workloadPage(_ request: WebRequest) async throws -> WebResponse {
         guard let queries = services.workloadIdentity else { throw WebError.notFound() }
         let policies = try await queries.policies(by: request.caller)
@@ -187,8 +184,7 @@ extension WebUI {
                 thead {
                     tr {
                         th { "Time" }
-                        th { "Policy" }
-                        th { "Decision" }
+                        th { "Policy and decision" }
                         th { "Repository and ref" }
                         th(.class("hide-narrow")) { "Run" }
                         th(.class("hide-narrow")) { "Client" }
@@ -197,27 +193,28 @@ extension WebUI {
                 tbody {
                     for decision in decisions {
                         tr {
-                            td(.class("nowrap")) {
+                            td {
                                 timeAgo(decision.time, now: now)
                                 if decision.count > 1 {
                                     " "
                                     badge("×\(WebFormat.count(decision.count))")
                                 }
+                                div(.class("muted small")) { decision.kind?.rawValue ?? "" }
                             }
-                            td { code { decision.policy ?? "—" } }
-                            td {
+                            td(.class("name")) {
+                                div { code { decision.policy ?? "—" } }
                                 outcomeBadge(decision.outcome)
-                                " "
-                                span(.class("muted small")) { decision.kind?.rawValue ?? "" }
                                 if let failed = decision.failed {
                                     div(.class("small")) { code { failed } }
                                 }
                             }
-                            td {
-                                for name in Self.workloadHeadlineClaims {
-                                    if let value = decision[claim: name] {
-                                        div(.class("small")) { truncated(value, keep: 48) }
-                                    }
+                            td(.class("name")) {
+                                if let subject = decision[claim: "repository"] ?? decision[claim: "project_path"] {
+                                    div { truncated(subject, keep: 48) }
+                                }
+                                // GitLab's bare `ref` beside `ref_path` says the same thing twice: the path is shown.
+                                if let ref = decision[claim: "ref_path"] ?? decision[claim: "ref"] {
+                                    div(.class("small")) { truncated(ref, keep: 48) }
                                 }
                                 if let id = decision[claim: "repository_id"] ?? decision[claim: "project_id"] {
                                     div(.class("muted small")) { "id " + id }
@@ -228,7 +225,7 @@ extension WebUI {
                                     div { run }
                                 }
                                 if let jti = decision[claim: "jti"] {
-                                    div(.class("muted")) { truncated("jti " + jti, keep: 24) }
+                                    div(.class("muted nowrap")) { truncated("jti " + jti, keep: 20) }
                                 }
                             }
                             td(.class("hide-narrow")) { code { decision.clientIP ?? "—" } }
