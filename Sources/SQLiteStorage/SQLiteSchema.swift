@@ -34,6 +34,7 @@ enum SQLiteSchema {
         Migration(version: 14, name: "tag digest groups", sql: tagDigestGroups),
         Migration(version: 15, name: "federated sign-in", sql: federation),
         Migration(version: 16, name: "team group links", sql: teamGroupLinks),
+        Migration(version: 17, name: "workload identity", sql: workloadIdentity),
     ]
 
     /// The highest version this binary knows.

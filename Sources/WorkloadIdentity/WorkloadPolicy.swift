@@ -176,7 +176,7 @@ public enum WorkloadDecision: Sendable, Hashable {
 }
 
 /// Why a workload login or refresh was refused: the `failed` member of its audit entry.
-public enum WorkloadRefusal: Error, Sendable, Hashable, CustomStringConvertible {
+public enum WorkloadRefusal: Sendable, Hashable, CustomStringConvertible {
     /// A `require` claim is missing or differs.
     case require(String)
     /// A `match` claim is missing or matches none of its globs.
