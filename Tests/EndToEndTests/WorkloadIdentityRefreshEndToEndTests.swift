@@ -61,18 +61,29 @@ struct WorkloadIdentityRefreshEndToEndTests {
             }
 
             // A restart alone changes nothing: the refresh token lives in the store.
-            try await workload.reconfigure(policies: true)
+            try await workload.reconfigure(policies: .both)
             let afterRestart = try await Self.refresh(stack, refreshToken, scope: scope)
             #expect(afterRestart.status == 200, "\(afterRestart)\n\(stack.logs())")
 
-            // The policy removed from config.d: the next refresh is refused, and so is skopeo's next push.
-            try await workload.reconfigure(policies: false)
+            // The policy removed from config.d (another stays): the next refresh is refused with the reason
+            // audited, and so is skopeo's next push.
+            try await workload.reconfigure(policies: .gitlabOnly)
             let removed = try await Self.refresh(stack, refreshToken, scope: scope)
-            #expect(removed.status == 401 && removed.json?["access_token"] == nil, "\(removed)")
+            #expect(Self.isRefused(removed), "\(removed)")
             let refused = try await client.push(try await stack.image("gone"), to: stack.registry, "acme/api:gone")
             #expect(!refused.succeeded, "\(refused)")
-            #expect(try await workload.audited("workload.refresh", ["policy.unknown"]))
+            #expect(try await workload.audited("workload.refresh", ["denied", "policy.unknown", policy]))
+
+            // Every policy removed (workload identity off): still refused.
+            try await workload.reconfigure(policies: .none)
+            let off = try await Self.refresh(stack, refreshToken, scope: scope)
+            #expect(Self.isRefused(off), "\(off)")
         }
+    }
+
+    /// A refused refresh: OAuth2's 400 `invalid_grant` (RFC 6749 §5.2) or a 401, and no token.
+    private static func isRefused(_ answer: HTTPResult) -> Bool {
+        [400, 401].contains(answer.status) && answer.json?["access_token"] == nil && answer.json?["token"] == nil
     }
 
     @Test func configCheckRefusesAGitHubPolicyThatPinsOnlyNamesNamingFileAndLine() async throws {

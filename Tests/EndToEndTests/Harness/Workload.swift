@@ -64,8 +64,11 @@ final class WorkloadStack {
         await workload.stop()
     }
 
-    /// The issuers' section, and the policies unless `policies` is false (an issuer with no policy left).
-    static func configuration(github: String, gitlab: String, policies: Bool = true) -> String {
+    /// Which policies a fragment declares.
+    enum Policies { case both, gitlabOnly, none }
+
+    /// The issuers' section and `policies`.
+    static func configuration(github: String, gitlab: String, policies: Policies = .both) -> String {
         let issuers = """
             workloadIdentity:
               issuers:
@@ -85,9 +88,8 @@ final class WorkloadStack {
                   clockSkew: 0s
 
             """
-        guard policies else { return issuers }
-        return issuers + """
-              policies:
+        guard policies != .none else { return issuers }
+        let githubEntry = """
                 - name: \(githubPolicy)
                   issuer: github
                   require: {repository_owner_id: "123456", repository_id: "456789"}
@@ -99,6 +101,9 @@ final class WorkloadStack {
                     - {namespace: acme, repositories: ["api", "api-*"], actions: [pull, push]}
                   session: 1h
                   jti: reuse
+
+            """
+        let gitlabEntry = """
                 - name: \(gitlabPolicy)
                   issuer: gitlab
                   require: {project_id: "4711", namespace_id: "22"}
@@ -109,10 +114,11 @@ final class WorkloadStack {
                   session: 1h
 
             """
+        return issuers + "  policies:\n" + (policies == .both ? githubEntry : "") + gitlabEntry
     }
 
-    /// Rewrites the fragment (`policies: false` drops every policy) and restarts `serve` to read it.
-    func reconfigure(policies: Bool) async throws {
+    /// Rewrites the fragment with `policies` and restarts `serve` to read it.
+    func reconfigure(policies: Policies) async throws {
         try stack.portcullis.writeConfig(
             Self.fragment, Self.configuration(github: github.issuer, gitlab: gitlab.issuer, policies: policies))
         try await stack.portcullis.restart()
