@@ -232,7 +232,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading", "Webhooks", "TestSupport",
+            "Threading", "Webhooks", "TestSupport", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     .testTarget(
