@@ -40,6 +40,15 @@ enum WorkloadIdentityAssembly {
         }
     }
 
+    /// The usernames accounts may not take: every trust policy's name, lowercased (usernames are unique
+    /// regardless of case), with the policy and where it is defined.
+    static func reservedUsernames(_ configuration: PortcullisConfiguration) -> [String: String] {
+        Dictionary(
+            configuration.workloadIdentity.policies.map {
+                ($0.name.lowercased(), "CI trust policy '\($0.name)' (\($0.definedAt))")
+            }, uniquingKeysWith: { first, _ in first })
+    }
+
     /// The policies whose names are users' names, as problems naming the policy and its `file:line`: the
     /// username of a `docker login` must say whose login it is.
     static func nameClashes(

@@ -79,13 +79,25 @@ extension TokenEndpoint {
     }
 
     /// Mints the token for an accepted workload: the intersection of the policy's grant and the scopes
-    /// asked for, through the same minter as every other identity, with the policy's name as subject.
+    /// asked for, in namespaces that exist (as for any non-administrator; the registry would otherwise take a
+    /// push Portcullis knows nothing of), `delete` only while deletion is enabled, through the same minter as
+    /// every other identity, with the policy's name as subject.
     private func workloadIssue(
         _ workload: VerifiedWorkload, refreshToken: String?, request: WorkloadRequest, audit: inout WorkloadAudit
     ) async throws -> HTTPResponse {
-        let grants = request.scopes.compactMap { scope -> GrantedScope? in
-            guard scope.type == ResourceScope.repositoryType else { return nil }
-            let actions = workload.policy.grantedActions(onRepository: scope.name, requested: scope.actions)
+        let deleteEnabled = settings.authorization.deleteEnabled
+        var wanted: [(ResourceScope, Set<String>)] = []
+        for scope in request.scopes where scope.type == ResourceScope.repositoryType {
+            var actions = workload.policy.grantedActions(onRepository: scope.name, requested: scope.actions)
+            if !deleteEnabled { actions.remove(RegistryAction.delete) }
+            if !actions.isEmpty { wanted.append((scope, actions)) }
+        }
+        let namespaces = Set(wanted.compactMap { $0.0.namespaceName })
+        let existing = try await workloads?.existingNamespaces(namespaces) ?? []
+        let grants = wanted.compactMap { scope, actions -> GrantedScope? in
+            guard let namespace = scope.namespaceName, existing.contains(namespace) else {
+                return nil
+            }
             return GrantedScope(
                 requested: scope, granted: ResourceScope(type: scope.type, name: scope.name, actions: actions))
         }

@@ -39,6 +39,9 @@ public struct WorkloadLogins: Sendable {
     private let keyCaches: [String: ProviderKeyCache]
     private let store: any Store
     private let now: @Sendable () -> Date
+    /// Whether a namespace exists, trusted while the store's authorization generation holds (creating or
+    /// deleting a namespace advances it): most logins then skip the store.
+    private let namespaces = AuthorizationCache<String, Bool>(capacity: 1024)
 
     /// Creates the service; `http` fetches discovery and JWKS for `issuer` (the composition root gives each
     /// issuer its own client pool).
@@ -122,7 +125,11 @@ public struct WorkloadLogins: Sendable {
         guard let iss = registered.issuer, Array(iss.utf8) == Array(issuer.issuer.utf8) else {
             return .refused(.tokenIssuer)
         }
-        guard registered.audience.contains(where: { issuer.audiences.contains($0) }) else {
+        guard
+            registered.audience.contains(where: { audience in
+                issuer.audiences.contains { $0.utf8.elementsEqual(audience.utf8) }
+            })
+        else {
             return .refused(.tokenAudience)
         }
         let skew = TimeInterval(issuer.clockSkew.components.seconds)
@@ -192,6 +199,31 @@ public struct WorkloadLogins: Sendable {
             return .policyRefused(stored, refusal, claims: claims)
         }
         return .valid(VerifiedWorkload(policy: policy, issuer: issuer, claims: claims, jti: stored.jti))
+    }
+
+    /// Which of `names` are existing namespaces: from the cache while the authorization generation holds,
+    /// else in one read.
+    public func existingNamespaces(_ names: Set<String>) async throws -> Set<String> {
+        let generation = store.authorizationGeneration
+        var known: Set<String> = []
+        var unknown: [String] = []
+        for name in names {
+            switch namespaces.value(for: name, at: generation) {
+            case true?: known.insert(name)
+            case false?: break
+            case nil: unknown.append(name)
+            }
+        }
+        guard !unknown.isEmpty else { return known }
+        let asked = unknown
+        let found = try await store.read { reader in
+            try asked.map { ($0, try reader.namespace(named: $0) != nil) }
+        }
+        for (name, exists) in found {
+            namespaces.insert(exists, for: name, readAt: generation)
+            if exists { known.insert(name) }
+        }
+        return known
     }
 
     /// Deletes single-use `jti` records and refresh tokens that expired; returns how many rows went.

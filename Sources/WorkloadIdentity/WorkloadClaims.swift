@@ -12,12 +12,11 @@ public struct WorkloadClaims: Sendable, Hashable {
     /// Claims from name → string form.
     public init(_ values: [String: String]) { self.values = values }
 
-    /// The claims of a JWT payload (a JSON object); nil when it is not one.
+    /// The claims of a JWT payload; nil when it is not exactly one JSON object with unique member names
+    /// (``ClaimScanner``).
     public init?(payload: [UInt8]) {
-        guard let object = try? JSONDecoder().decode([String: ScalarText].self, from: Data(payload)) else {
-            return nil
-        }
-        values = object.compactMapValues(\.text)
+        guard let values = ClaimScanner.scalars(payload) else { return nil }
+        self.values = values
     }
 
     /// The string form of `claim`, if the token carries it as a scalar.
@@ -33,27 +32,5 @@ public struct WorkloadClaims: Sendable, Hashable {
     /// The ``audited`` claims present, in that order, each cut to 256 characters.
     public var auditedValues: [(String, String)] {
         Self.audited.compactMap { name in values[name].map { (name, String($0.prefix(256))) } }
-    }
-
-    /// One JSON value read as a scalar's text; nil for arrays, objects and null.
-    private struct ScalarText: Decodable {
-        var text: String?
-
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if container.decodeNil() {
-                text = nil
-            } else if let value = try? container.decode(Bool.self) {
-                text = value ? "true" : "false"
-            } else if let value = try? container.decode(Int64.self) {
-                text = String(value)
-            } else if let value = try? container.decode(Double.self) {
-                text = value.isFinite ? String(value) : nil
-            } else if let value = try? container.decode(String.self) {
-                text = value
-            } else {
-                text = nil
-            }
-        }
     }
 }

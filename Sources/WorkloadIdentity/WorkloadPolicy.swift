@@ -69,7 +69,8 @@ public struct WorkloadPolicy: Sendable, Hashable {
     /// order within each list.
     public func evaluate(_ claims: WorkloadClaims) -> WorkloadDecision {
         for requirement in require {
-            guard let value = claims[requirement.claim], value == requirement.value else {
+            // Byte for byte: String's == would let a differently normalized spelling pass as "exact".
+            guard let value = claims[requirement.claim], value.utf8.elementsEqual(requirement.value.utf8) else {
                 return .refused(.require(requirement.claim))
             }
         }

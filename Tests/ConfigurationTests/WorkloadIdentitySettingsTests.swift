@@ -167,6 +167,19 @@ import WorkloadIdentity
         #expect(lines.count == 1 && lines[0].contains("missing required key 'grant'"), "\(lines)")
     }
 
+    @Test func policiesInSeveralFragmentsAddUpAndASameNamedOneOverridesKeyByKey() throws {
+        let teamA =
+            "workloadIdentity:\n  policies:\n    - {name: a, issuer: gitlab, require: {project_id: \"1\"}, grant: [{namespace: a, repositories: [x]}]}\n"
+        let teamB =
+            "workloadIdentity:\n  policies:\n    - {name: b, issuer: gitlab, require: {project_id: \"2\"}, grant: [{namespace: b, repositories: [x]}]}\n    - {name: a, session: 2h}\n"
+        let settings = try load([("45-issuers.yaml", Self.issuers), ("46-a.yaml", teamA), ("47-b.yaml", teamB)])
+            .workloadIdentity
+        #expect(settings.issuers.map(\.name) == ["github", "gitlab"])
+        #expect(settings.policies.map(\.name) == ["a", "b"])
+        #expect(settings.policy(named: "a")?.session == .seconds(7200))
+        #expect(settings.policy(named: "a")?.require == [.init("project_id", "1")], "kept from the first fragment")
+    }
+
     @Test func withoutTheSectionWorkloadIdentityIsOff() throws {
         let settings = try load([("00.yaml", "")]).workloadIdentity
         #expect(!settings.isEnabled && settings.issuers.isEmpty)

@@ -47,19 +47,26 @@ extension ConfigCheckTests {
         #expect(good.stdout.contains("workloadIdentity:") && good.stdout.contains("ci-acme-api"))
     }
 
-    @Test func aPolicyBearingAUsersNameFailsConfigCheckOnceTheDatabaseExists() async throws {
+    @Test func aPolicyBearingAUsersNameFailsConfigCheckAndNoAccountMayTakeAPolicysName() async throws {
         let sandbox = try Sandbox()
-        try sandbox.writeConfig(
-            "45-workload-identity.yaml",
+        let policy =
             Self.workloadIssuer + """
                     - name: deploy
                       issuer: github
                       require: {repository_id: "456789"}
                       grant: [{namespace: acme, repositories: [api]}]
-                """)
+                """
+        try sandbox.writeConfig("45-workload-identity.yaml", policy)
         #expect(
             try await sandbox.portcullis(["config", "check"]).status == 0, "no database yet: nothing to clash with")
+        let taken = try await sandbox.portcullis(["user", "create", "deploy", "--no-password"])
+        #expect(taken.status != 0 && taken.stderr.contains("CI trust policy 'deploy'"), "\(taken)")
+
+        // A user made before the policy was configured: the policy is refused, naming its line.
+        try FileManager.default.removeItem(
+            at: sandbox.configDirectory.appendingPathComponent("45-workload-identity.yaml"))
         #expect(try await sandbox.portcullis(["user", "create", "deploy", "--no-password"]).status == 0)
+        try sandbox.writeConfig("45-workload-identity.yaml", policy)
         let refused = try await sandbox.portcullis(["config", "check"])
         expectRefused(refused, ["45-workload-identity.yaml:8", "policy 'deploy' has the name of user 'deploy'"])
     }

@@ -60,6 +60,7 @@ struct WorkloadFixture {
     let audit: AuditLog
     let ring: SigningKeyRing
     let pool: BlockingPool
+    let authorization: AuthorizationSettings
 
     /// The settings of the tests: issuer `github` (the hostile issuer, profile github) and policy
     /// `ci-acme-api` pinned to owner 123456 and repository 456789, refs main and v* tags, no
@@ -85,7 +86,9 @@ struct WorkloadFixture {
     }
 
     /// Starts the issuer and the store, runs `body`, and stops both.
-    static func with<T>(_ body: (WorkloadFixture) async throws -> T) async throws -> T {
+    static func with<T>(
+        authorization: AuthorizationSettings = AuthorizationSettings(), _ body: (WorkloadFixture) async throws -> T
+    ) async throws -> T {
         let key = HostileIssuer.SigningKey(keyID: "ci-key-1", key: await TestKeys.rsa())
         let issuer = try HostileIssuer(keys: [key])
         let clock = TestClock(start)
@@ -94,7 +97,11 @@ struct WorkloadFixture {
         do {
             _ = try await store.migrate()
             let hash = try PasswordHash.make(password: alicePassword, method: .bcrypt(cost: 4))
-            _ = try await store.write { try $0.createUser(NewUser(username: "alice", passwordHash: hash)) }
+            _ = try await store.write { writer in
+                _ = try writer.createUser(NewUser(username: "alice", passwordHash: hash))
+                let team = try writer.createTeam(name: "acme")
+                _ = try writer.createNamespace(name: "acme", team: team.id, visibility: .private)
+            }
             let certificate = try Certificate.selfSigned(
                 key: TestKeys.ec, commonName: "portcullis", validity: .seconds(30 * 86400),
                 notBefore: start.addingTimeInterval(-86400))
@@ -102,7 +109,8 @@ struct WorkloadFixture {
                 try SigningKey(privateKey: TestKeys.ec, certificate: certificate, keyIDFormat: .libtrust)
             ])
             let fixture = WorkloadFixture(
-                issuer: issuer, key: key, clock: clock, store: store, audit: AuditLog(), ring: ring, pool: pool)
+                issuer: issuer, key: key, clock: clock, store: store, audit: AuditLog(), ring: ring, pool: pool,
+                authorization: authorization)
             let result = try await body(fixture)
             await store.close()
             await issuer.stop()
@@ -128,7 +136,7 @@ struct WorkloadFixture {
             settings: settings, store: store, http: { _ in CurlHTTPClient() }, now: clock.reader)
         let endpoint = TokenEndpoint(
             settings: TokenEndpoint.Settings(
-                path: "/v2/token", services: [Self.service, Self.otherService], authorization: AuthorizationSettings()),
+                path: "/v2/token", services: [Self.service, Self.otherService], authorization: authorization),
             chain: PasswordChain([local]), store: store,
             minter: TokenMinter(issuer: "portcullis", lifetime: .seconds(300), keyRing: ring, reuseWindow: .zero),
             refreshTokens: RefreshTokenService(store: store, now: clock.reader), audit: audit, logger: logger,

@@ -1,3 +1,4 @@
+import Authorization
 import CryptoCore
 import Foundation
 import HTTPCore
@@ -33,6 +34,28 @@ import WorkloadIdentity
             // The JWT is a credential: no event holds it whole.
             let compact = fixture.token()
             #expect(!fixture.audit.events.contains { ($0.detail ?? "").contains(compact.split(separator: ".")[2]) })
+        }
+    }
+
+    @Test func grantsNeedAnExistingNamespaceAndDeleteNeedsDeletionEnabled() async throws {
+        var authorization = AuthorizationSettings()
+        authorization.deleteEnabled = false
+        try await WorkloadFixture.with(authorization: authorization) { fixture in
+            var settings = WorkloadFixture.settings(issuer: fixture.issuer.issuer, grant: [.pull, .push, .delete])
+            settings.policies[0].grant.append(.init(namespace: "ghost", repositories: ["*"], actions: [.pull, .push]))
+            let router = try fixture.endpoint(settings)
+            let response = await fixture.get(
+                on: router, username: "ci-acme-api", password: fixture.token(),
+                scopes: ["repository:acme/api:pull,push,delete", "repository:ghost/app:pull,push"])
+            #expect(try fixture.granted(response).scopes == ["repository:acme/api:pull,push"])
+            // Once the namespace exists (the authorization generation moves), the next login gets it.
+            _ = try await fixture.store.write { writer in
+                let team = try writer.createTeam(name: "ghost")
+                _ = try writer.createNamespace(name: "ghost", team: team.id, visibility: .private)
+            }
+            let again = await fixture.get(
+                on: router, username: "ci-acme-api", password: fixture.token(), scopes: ["repository:ghost/app:pull"])
+            #expect(try fixture.granted(again).scopes == ["repository:ghost/app:pull"])
         }
     }
 

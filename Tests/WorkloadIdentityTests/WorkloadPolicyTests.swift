@@ -36,6 +36,12 @@ import WorkloadIdentity
         #expect(Self.policy.evaluate(claims).refusal?.failed == failed)
     }
 
+    @Test func requireComparesBytesNotCanonicalEquivalence() {
+        let policy = WorkloadPolicy(name: "p", issuer: "i", require: [.init("environment", "caf\u{E9}")], grant: [])
+        #expect(policy.evaluate(WorkloadClaims(["environment": "caf\u{E9}"])) == .allowed)
+        #expect(policy.evaluate(WorkloadClaims(["environment": "cafe\u{301}"])) == .refused(.require("environment")))
+    }
+
     @Test(arguments: ["repository_id", "ref", "job_workflow_ref"])
     func aMissingClaimNeverMatches(claim: String) {
         var claims = Self.good
@@ -96,5 +102,35 @@ import WorkloadIdentity
         policy.require.append(.init("repository_owner_id", "1"))
         #expect(WorkloadProfile.github.isPinned(policy))
         #expect(!WorkloadProfile.gitlab.isPinned(policy))
+    }
+}
+
+@Suite struct ClaimScannerTests {
+    @Test(arguments: [
+        (
+            #"{"a":"x","n":-12.5e+3,"t":true,"f":false,"z":null}"#,
+            ["a": "x", "n": "-12.5e+3", "t": "true", "f": "false"]
+        ),
+        (#" { "e" : "q\"\\\/\b\f\n\r\t" } "#, ["e": "q\"\\/\u{8}\u{C}\n\r\t"]),
+        (#"{"u":"\u00e9\ud83d\ude00","raw":"é"}"#, ["u": "é😀", "raw": "é"]),
+        (#"{"aud":["a",{"b":[1,2,{}],"c":null}],"o":{},"l":[],"s":"k"}"#, ["s": "k"]),
+        (#"{}"#, [:]),
+    ])
+    func scalarsAreReadAndEverythingElseSkipped(json: String, expected: [String: String]) {
+        #expect(WorkloadClaims(payload: Array(json.utf8))?.values == expected)
+    }
+
+    @Test(arguments: [
+        #"{"a":"1","a":"2"}"#, #"{"a":1,}"#, #"{"a":[1,]}"#, #"{"a":01}"#, #"{"a":"\x"}"#, #"{"a":"\ud83d"}"#,
+        #"{"a":tru}"#, #"["a"]"#, #"{"a":1} {}"#, #"{"a":"unterminated}"#, "{\"a\":\"\u{1}\"}", #"{"a":{"b"}}"#,
+        #"{"a":-}"#, #"{"a":1.}"#, #"{"a":1e}"#, "", #"{"a" 1}"#,
+        "{\"a\":" + String(repeating: "[", count: 40) + String(repeating: "]", count: 40) + "}",
+    ])
+    func anythingButOneObjectWithUniqueNamesIsRefused(json: String) {
+        #expect(WorkloadClaims(payload: Array(json.utf8)) == nil)
+    }
+
+    @Test func invalidUTF8IsRefused() {
+        #expect(WorkloadClaims(payload: Array(#"{"a":""#.utf8) + [0xFF] + Array(#""}"#.utf8)) == nil)
     }
 }
