@@ -7,15 +7,16 @@ import CryptoCore
 import Foundation
 import TestSupport
 
+/// Writes `line` to standard output at once (the script waits for `ready`; print's buffer would hold it).
+func say(_ line: String) { FileHandle.standardOutput.write(Data((line + "\n").utf8)) }
+
 let audience = CommandLine.arguments.dropFirst().first ?? "https://registry.bench"
 let issuer = try CIIssuer()
 let claims = issuer.github(audience: audience, lifetime: 3600)
-print("issuer \(issuer.issuer)")
-print("rs256 \(issuer.sign(claims, algorithm: .rs256))")
-print("es256 \(issuer.sign(claims, algorithm: .es256))")
-print("ready")
-fflush(stdout)
+say("issuer \(issuer.issuer)")
+say("rs256 \(issuer.sign(claims, algorithm: .rs256))")
+say("es256 \(issuer.sign(claims, algorithm: .es256))")
+say("ready")
 while readLine() != nil {}
-print("jwks-fetches \(issuer.server.jwksFetches)")
-fflush(stdout)
+say("jwks-fetches \(issuer.server.jwksFetches)")
 await issuer.stop()
