@@ -54,9 +54,10 @@ fuzz: deps
 # a million tags, and the REST API's read rows and the web UI's repository page, dashboard and search page (signed
 # in, with their HTML sizes and the assets' total) on a seeded million-tag database beside a 10,000-tag one and
 # nginx (seeded databases are kept under .build/bench-seed); then the oidc callback with a warm JWKS beside
-# `openssl speed` RS256 verify, and its JWKS fetches per 1,000 sign-ins.
+# `openssl speed` RS256 verify, and its JWKS fetches per 1,000 sign-ins; then CI workload identity logins (RS256 and
+# ES256 job tokens, warm JWKS) beside `openssl speed` verify rates on both cores.
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api && .ci/bench-oidc
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api && .ci/bench-oidc && .ci/bench-workload
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests

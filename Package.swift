@@ -112,7 +112,7 @@ var targets: [Target] = [
         name: "Administration",
         dependencies: [
             "Storage", "IdentityCore", "Diagnostics", "Authorization", "CryptoCore", "Threading", "Webhooks",
-            "IdentityMapping",
+            "IdentityMapping", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
@@ -122,7 +122,7 @@ var targets: [Target] = [
         name: "RESTAPI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "Webhooks",
-            "RegistryCore",
+            "RegistryCore", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
@@ -132,6 +132,7 @@ var targets: [Target] = [
         name: "WebUI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "CryptoCore",
+            "WorkloadIdentity",
         ],
         swiftSettings: strictness),
 
@@ -195,6 +196,7 @@ var targets: [Target] = [
             "WebUI", "Administration", "Storage", "SQLiteStorage", "HTTPCore", "Diagnostics", "Threading",
             "ProviderTesting", "TestSupport", "Webhooks", "CryptoCore", "RegistryIntegration", "RegistryCore",
             "RegistryClient", "Authorization", "OIDC", "HTTPClient", "IdentityCore", "IdentityMapping",
+            "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -205,7 +207,10 @@ var targets: [Target] = [
     // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
         name: "TestSupport",
-        dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics"],
+        dependencies: [
+            "CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics",
+            "WorkloadIdentity",
+        ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
@@ -227,7 +232,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading", "Webhooks", "TestSupport",
+            "Threading", "Webhooks", "TestSupport", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -299,6 +304,7 @@ var targets: [Target] = [
         dependencies: [
             "RESTAPI", "HTTPCore", "IdentityCore", "Storage", "SQLiteStorage", "ApplicationTokens", "Diagnostics",
             "ProviderTesting", "Threading", "Administration", "CryptoCore", "Webhooks", "Authorization",
+            "TestSupport", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     // The OAuth2 client, discovery, the JWKS cache and ID token checks, and the oidc plugin: against a hostile
@@ -371,6 +377,12 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_BENCH"] == "1" {
             ],
             path: "Tests/Bench/OIDCBench", swiftSettings: strictness))
     products.append(.executable(name: "OIDCBench", targets: ["OIDCBench"]))
+    // The loopback CI issuer `.ci/bench-workload` points the release server at (issue 14 §4).
+    targets.append(
+        .executableTarget(
+            name: "WorkloadBench", dependencies: ["CryptoCore", "TestSupport"], path: "Tests/Bench/WorkloadBench",
+            swiftSettings: strictness))
+    products.append(.executable(name: "WorkloadBench", targets: ["WorkloadBench"]))
 }
 
 let package = Package(

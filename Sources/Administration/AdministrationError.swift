@@ -78,6 +78,8 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
         case setupCodeRejected = "setup.code_rejected"
         /// First-run setup is over: an account exists, so the first administrator cannot be created this way.
         case setupAlreadyDone = "setup.already_done"
+        /// config.d declares no workload identity policy of this name.
+        case workloadPolicyNotFound = "workload.policy_not_found"
     }
 
     /// The stable kind of failure.
@@ -96,8 +98,10 @@ public struct AdministrationError: CodedError, Hashable, Sendable {
 
     /// Whether this error means "not found" (a front door answers 404).
     public var isNotFound: Bool {
-        [.userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound, .tagNotFound, .sessionNotFound]
-            .contains(code)
+        [
+            .userNotFound, .teamNotFound, .namespaceNotFound, .repositoryNotFound, .tagNotFound, .sessionNotFound,
+            .workloadPolicyNotFound,
+        ].contains(code)
     }
 
     /// Whether this error is a clash with what exists (a front door answers 409).

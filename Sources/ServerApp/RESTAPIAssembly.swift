@@ -44,7 +44,8 @@ struct RESTAPIAssembly {
             logger: logger.named("api"))
     }
 
-    /// `audit-events`, `registries` and `namespaces/{ns}/webhooks` (see `RESTAPIOperations.swift`).
+    /// `audit-events`, `registries`, `namespaces/{ns}/webhooks` and `workload-identity/…` (see
+    /// `RESTAPIOperations.swift`).
     static func operationsRoutes(
         configuration: PortcullisConfiguration, store: any Store, webhooks: WebhooksAssembly?,
         registrySync: (any RegistrySyncing)?, health: ServerHealth
@@ -58,6 +59,10 @@ struct RESTAPIAssembly {
                 WebhookAdministration(
                     store: store, caller: caller, settings: settings, queued: { worker?.wake() }, sealer: sealer)
             }.routes
+            + WorkloadIdentityResources(
+                queries: WorkloadIdentityQueries(
+                    store: store, settings: settings, workload: configuration.workloadIdentity)
+            ).routes
     }
 
     /// The API's routes on `router`.

@@ -64,6 +64,8 @@ struct WebUIAssembly {
                 configuration: configuration, clients: registryClients, store: store, logger: logger),
             registries: registries)
         services.providerHealth = WebProviderHealthPort(providers: authority.providers)
+        services.workloadIdentity = WorkloadIdentityQueries(
+            store: store, settings: settings, workload: configuration.workloadIdentity)
         let mapper = authority.mapping.mapper
         let redirectProviders = authority.providers.compactMap { $0 as? any RedirectAuthenticating }
         if !redirectProviders.isEmpty {

@@ -18,7 +18,7 @@ extension WebUI {
             .post("/admin/users/:user/password", .admin) { request in try await resetPassword(request) },
             .get("/admin/users/:user/delete", .admin) { request in try await confirmUserDeletion(request) },
             .post("/admin/users/:user/delete", .admin) { request in try await deleteUser(request) },
-        ] + adminSystemRoutes + auditRoutes
+        ] + adminSystemRoutes + auditRoutes + workloadRoutes
     }
 
     static let usersPerPage = 25

@@ -123,7 +123,7 @@ struct Layout: Sendable {
         /// The administration pages with a navigation entry.
         static let adminPages: [(path: StaticString, text: String)] = [
             ("/admin/users", "Users"), ("/admin/registries", "Registries"), ("/admin/providers", "Identity providers"),
-            ("/admin/audit", "Audit log"),
+            ("/admin/audit", "Audit log"), ("/admin/workload-identity", "Workload identity"),
         ]
 
         static var all: [NavigationKey] {

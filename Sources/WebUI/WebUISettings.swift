@@ -136,6 +136,9 @@ public struct WebUIServices: Sendable {
     public var providerHealth: (any WebProviderHealthChecking)? = nil
     /// Sign-in through redirect providers (OAuth2, OpenID Connect); nil when none is configured. Set after `init`.
     public var federation: FederatedSignIn? = nil
+    /// CI workload identity's policies and decisions (the admin page); nil when the server has none to show. Set
+    /// after `init`.
+    public var workloadIdentity: WorkloadIdentityQueries? = nil
 
     /// Creates the set.
     public init(

@@ -81,7 +81,9 @@ let vocabulary: [ErrorVocabulary] = [
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the
 /// account, team, namespace and repository services, each code prefixed by the aggregate it concerns.
 let severalModules: [String: Set<Substring>] = [
-    "AdministrationError": ["administration", "account", "team", "namespace", "repository", "session", "setup"]
+    "AdministrationError": [
+        "administration", "account", "team", "namespace", "repository", "session", "setup", "workload",
+    ]
 ]
 
 /// Public error types without a `module.snake_case` code, and why.

@@ -6,6 +6,7 @@ import IdentityCore
 import RESTAPI
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 import Webhooks
 
@@ -17,6 +18,9 @@ extension APIFixture {
         return AuditResources(queries: AuditQueries(store: store)).routes
             + RegistryResources(registries: OneRegistry()).routes
             + WebhookResources { WebhookAdministration(store: store, caller: $0, sealer: sealer) }.routes
+            + WorkloadIdentityResources(
+                queries: WorkloadIdentityQueries(store: store, workload: WorkloadSamples.settings)
+            ).routes
     }
 
     /// Team `backend` owned by alice, with namespace `backend`; bob, a user outside it, and his token.

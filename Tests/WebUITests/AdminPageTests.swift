@@ -8,7 +8,7 @@ import Testing
 struct AdminPageTests {
     static let adminPaths = [
         "/admin/users", "/admin/users/olivia", "/admin/users/olivia/delete", "/admin/registries", "/admin/providers",
-        "/admin/audit", "/admin/audit.csv",
+        "/admin/audit", "/admin/audit.csv", "/admin/workload-identity",
     ]
 
     @Test(

@@ -168,6 +168,14 @@ final class Portcullis {
         }
     }
 
+    /// Stops `serve` and starts it again on the same sandbox, database and port: how a changed config.d takes
+    /// effect (the server reads its configuration once, at start).
+    func restart() async throws {
+        server?.stop()
+        server = nil
+        try await start()
+    }
+
     /// `GET /v2/token` with the given query (service is added) and optional Basic credentials.
     func tokenRequest(
         scopes: [String] = [], user: (name: String, password: String)? = nil, extra: [(String, String)] = [],

@@ -50,6 +50,31 @@ struct Skopeo {
             ])
     }
 
+    /// Pushes with `--dest-creds USER:PASSWORD` instead of the auth file, as a CI job hands its OIDC token to
+    /// skopeo (`--creds <policy>:<JWT>`).
+    func push(
+        _ image: OCIImage, to registry: Registry, _ reference: String, credentials: (user: String, password: String)
+    ) async throws -> ProcessResult {
+        try await run([
+            "copy", "--dest-creds", "\(credentials.user):\(credentials.password)", "--dest-tls-verify=false",
+            image.reference, "docker://\(registry.host)/\(reference)",
+        ])
+    }
+
+    /// Writes the auth file entry `docker login` leaves when the token endpoint returned a refresh token: the
+    /// `identitytoken`, and `auth` = base64("USER:") (containers/image ignores an identity token without it).
+    /// From then on skopeo POSTs `grant_type=refresh_token` and never sends the password.
+    func storeIdentityToken(_ refreshToken: String, user: String, for registry: Registry) throws {
+        let entry: [String: Any] = [
+            "auths": [
+                registry.host: [
+                    "auth": Data("\(user):".utf8).base64EncodedString(), "identitytoken": refreshToken,
+                ]
+            ]
+        ]
+        try JSONSerialization.data(withJSONObject: entry, options: [.sortedKeys]).write(to: authFile)
+    }
+
     /// Pulls `docker://<registry>/<reference>` into a new OCI layout under `directory`; `anonymous`
     /// sends no credentials at all.
     func pull(
