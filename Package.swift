@@ -180,7 +180,8 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics"], swiftSettings: strictness),
     .testTarget(
-        name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport"],
+        name: "StorageTests",
+        dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
@@ -199,7 +200,10 @@ var targets: [Target] = [
     // Chromium: shared by the test targets that drive real binaries and browsers.
     .target(
         name: "TestSupport",
-        dependencies: ["CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics"],
+        dependencies: [
+            "CryptoCore", "SQLiteStorage", "PostgresStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE",
+            "Diagnostics",
+        ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
     .testTarget(
