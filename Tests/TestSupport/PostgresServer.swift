@@ -175,17 +175,11 @@ public final class PostgresServer: @unchecked Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
         for name in names where name.hasPrefix("portcullis-e2e-postgres-") {
             let directory = temporary.appendingPathComponent(name)
-            let pidFile = directory.appendingPathComponent("data/postmaster.pid")
-            let firstLine = ((try? String(contentsOf: pidFile, encoding: .utf8)) ?? "").split(separator: "\n").first
-            guard let pid = firstLine.flatMap({ Int32($0.trimmingCharacters(in: .whitespaces)) }), pid > 1 else {
-                continue
-            }
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            // The fields after the parenthesised command name are the state, then the parent's PID.
-            let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first
-            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            let command = String(decoding: commandLine, as: UTF8.self)
-            guard command.contains(directory.appendingPathComponent("data").path), parent == "1" else { continue }
+            guard
+                let pid = orphanedPeer(
+                    pidFile: directory.appendingPathComponent("data/postmaster.pid"),
+                    commandMark: directory.appendingPathComponent("data").path)
+            else { continue }
             kill(pid, SIGQUIT)
             try? FileManager.default.removeItem(at: directory)
         }
