@@ -111,6 +111,36 @@ struct PostgresMigratorTests {
         #expect(status.isNewerThanBinary)
     }
 
+    @Test func aMigratorWhoseConnectionIsLostWhileWaitingForTheLockReportsUnavailableAndWritesNothing() async throws {
+        let database = try await PostgresFixture.database("lost")
+        let holder = try await PostgresFixture.pool.run { try PostgresConnection(database) }
+        defer { holder.close() }
+        try await PostgresFixture.pool.run {
+            try holder.execute("BEGIN; SELECT pg_advisory_xact_lock(\(PostgresMigrator.lockKey))")
+        }
+        let waiting = Task {
+            try await PostgresFixture.with(database) { try PostgresMigrator(connection: $0).migrate() }
+        }
+        // The condition: the migrator's backend waits for the lock the holder took.
+        var waiter: String?
+        let found = try await waitUntil(seconds: 30) {
+            waiter = try await PostgresFixture.pool.run {
+                try holder.query("SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND NOT granted").first?[0]
+                    ?? nil
+            }
+            return waiter != nil
+        }
+        try #require(found, "the migrator never waited for the lock")
+        let pid = try #require(waiter)
+        try await PostgresFixture.pool.run {
+            _ = try holder.query("SELECT pg_terminate_backend(\(pid))")
+            try holder.execute("ROLLBACK")
+        }
+        await #expect(throws: StoreError.unavailable) { try await waiting.value }
+        let status = try await PostgresFixture.with(database) { try PostgresMigrator(connection: $0).status() }
+        #expect(status.currentVersion == 0)
+    }
+
     /// A test-only list whose third step creates a table and then fails.
     static let brokenList = [
         Migration(version: 1, name: "first", sql: "CREATE TABLE first_table (id BIGINT PRIMARY KEY);"),

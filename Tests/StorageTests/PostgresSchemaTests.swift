@@ -30,6 +30,38 @@ struct PostgresSchemaTests {
         #expect(!sqlite.isEmpty)
     }
 
+    @Test func searchFindsSubstringsCaseInsensitivelyThroughTheTrigramIndex() async throws {
+        let database = try await PostgresFixture.database("search")
+        let (names, plan) = try await PostgresFixture.with(database) { connection in
+            _ = try PostgresMigrator(connection: connection).migrate()
+            try connection.execute(
+                """
+                INSERT INTO users (id, username, created_at, updated_at) VALUES (1, 'alice', 0, 0);
+                INSERT INTO teams (id, name, created_at, updated_at) VALUES (1, 'Platform', 0, 0);
+                INSERT INTO namespaces (id, name, team_id, visibility, kind, created_at, updated_at)
+                    VALUES (1, 'backend', 1, 'public', 'regular', 0, 0), (2, 'library', 1, 'public', 'global', 0, 0);
+                INSERT INTO repositories (id, namespace_id, name, created_at, updated_at)
+                    VALUES (1, 1, 'PaymentService', 0, 0), (2, 2, 'postgres', 0, 0);
+                INSERT INTO tags (id, repository_id, name, digest, created_at, updated_at)
+                    VALUES (1, 1, 'v1.2', 'd1', 0, 0), (2, 2, '15-bookworm', 'd2', 0, 0);
+                """)
+            let names = try connection.query(
+                """
+                SELECT name FROM search_repositories WHERE name ILIKE '%mentser%'
+                UNION ALL SELECT name FROM search_tags WHERE name ILIKE '%BOOKW%'
+                UNION ALL SELECT name FROM search_teams WHERE name ILIKE '%atfo%'
+                """
+            ).map { $0[0] ?? "" }
+            // With so few rows the planner would scan; forbidding the scan shows the index can answer.
+            let plan = try connection.query(
+                "SET enable_seqscan = off; EXPLAIN SELECT id FROM search_tags WHERE name ILIKE '%bookw%'"
+            ).map { $0[0] ?? "" }.joined(separator: "\n")
+            return (names, plan)
+        }
+        #expect(names == ["backend/PaymentService", "postgres:15-bookworm", "Platform"])
+        #expect(plan.contains("search_tags_trigrams"), "\(plan)")
+    }
+
     /// What the catalog comparison reads: `table.column` pairs, trigger names, index names.
     enum CatalogPart: String, CaseIterable, CustomTestStringConvertible, Sendable {
         case columns, triggers, indexes
