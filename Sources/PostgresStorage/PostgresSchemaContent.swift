@@ -249,9 +249,21 @@ extension PostgresSchema {
             old.map {
                 "EXISTS (SELECT 1 FROM \($0) o WHERE o.repository_id = p.repository_id AND o.digest = p.digest) OR "
             } ?? ""
+        // SQLite's `tags_digest_change` runs only when a digest or repository changed; without a column list
+        // this one runs for every UPDATE (a pull's counters too) and returns at once unless one did.
+        let unchanged =
+            (old != nil && new != nil)
+            ? """
+                IF NOT EXISTS (SELECT 1 FROM old_rows o JOIN new_rows n ON n.id = o.id
+                               WHERE n.digest IS DISTINCT FROM o.digest
+                                  OR n.repository_id IS DISTINCT FROM o.repository_id) THEN
+                    RETURN NULL;
+                END IF;
+            """ : ""
         return """
             CREATE FUNCTION \(name)() RETURNS trigger LANGUAGE plpgsql AS $$
             BEGIN
+            \(unchanged)
                 UPDATE repositories r SET digest_count = r.digest_count + d.delta
                 FROM (
                     SELECT repository_id, sum(after - before) AS delta FROM (
