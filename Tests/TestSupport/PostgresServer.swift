@@ -124,13 +124,13 @@ public final class PostgresServer: @unchecked Sendable {
     }
 
     /// Creates an empty database named after `label` and a counter (unique in this server) and returns its
-    /// connection string; it goes with the server.
+    /// connection string; it goes with the server. Blocks on libpq: call it on a `BlockingPool` thread.
     public func createDatabase(_ label: String) throws -> String {
         let number = databaseCount.withLock { count -> Int in
             count += 1
             return count
         }
-        let safe = String(label.lowercased().map { $0.isLetter || $0.isNumber ? $0 : "_" }.prefix(40))
+        let safe = String(label.lowercased().map { $0.isASCII && ($0.isLetter || $0.isNumber) ? $0 : "_" }.prefix(40))
         let name = "t\(number)_\(safe)"
         let admin = try PostgresConnection(connectionString(), connectTimeout: .seconds(5))
         defer { admin.close() }
