@@ -33,10 +33,13 @@ var targets: [Target] = [
     .target(name: "Threading", swiftSettings: strictness),
     .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
     .target(name: "Storage", dependencies: ["Threading", "Diagnostics"], swiftSettings: strictness),
+    // CI workload identity: trusted issuers, trust policies and their pure evaluation over a token's claims.
+    .target(name: "WorkloadIdentity", swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
-    .target(name: "Configuration", dependencies: ["CYAML", "Diagnostics"], swiftSettings: strictness),
+    .target(
+        name: "Configuration", dependencies: ["CYAML", "Diagnostics", "WorkloadIdentity"], swiftSettings: strictness),
     .target(
         name: "HTTPServer",
         dependencies: ["CLinux", "HTTPCore", "CryptoCore", "Diagnostics", "Threading"],
@@ -65,6 +68,7 @@ var targets: [Target] = [
         name: "TokenAuthority",
         dependencies: [
             "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "HTTPCore", "Diagnostics", "Threading",
+            "OAuth2", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     // Federated identities to local accounts: links, provisioning, group → team sync.
@@ -168,7 +172,7 @@ var targets: [Target] = [
             "TokenAuthority",
             "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
-            "GitHub", "GitLab", "Google", "Bitbucket",
+            "GitHub", "GitLab", "Google", "Bitbucket", "OAuth2", "WorkloadIdentity",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -178,7 +182,9 @@ var targets: [Target] = [
     .testTarget(
         name: "HTTPServerTests", dependencies: ["HTTPServer", "HTTPCore", "CryptoCore", "TestSupport"],
         swiftSettings: strictness),
-    .testTarget(name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics"], swiftSettings: strictness),
+    .testTarget(
+        name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics", "WorkloadIdentity"],
+        swiftSettings: strictness),
     .testTarget(
         name: "StorageTests",
         dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
@@ -233,6 +239,16 @@ var targets: [Target] = [
         dependencies: [
             "TokenAuthority", "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage", "SQLiteStorage",
             "HTTPCore", "Administration", "ApplicationTokens", "Threading", "TestSupport",
+        ],
+        swiftSettings: strictness),
+    // Trust policies and their evaluation; CI token logins and refreshes at the real token endpoint against a
+    // loopback issuer (HostileIssuer), with an injected clock.
+    .testTarget(
+        name: "WorkloadIdentityTests",
+        dependencies: [
+            "WorkloadIdentity", "TokenAuthority", "Authorization", "JOSE", "IdentityCore", "CryptoCore", "Storage",
+            "SQLiteStorage", "HTTPCore", "HTTPClient", "HTTPFetchingCore", "OAuth2", "Threading", "TestSupport",
+            "Diagnostics", "LocalPasswords",
         ],
         swiftSettings: strictness),
     // The policy tables and the resolver over a real SQLite store.
@@ -335,6 +351,7 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_FUZZ"] == "1" {
         ("NotificationFuzzer", ["RegistryCore"]),
         ("ManifestFuzzer", ["RegistryCore"]),
         ("YAMLConfigFuzzer", ["Configuration"]),
+        ("ClaimsFuzzer", ["WorkloadIdentity"]),
     ]
     for fuzzer in fuzzers {
         targets.append(

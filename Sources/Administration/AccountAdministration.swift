@@ -140,21 +140,30 @@ public struct AccountAdministration: Sendable {
     let settings: ResourcePolicySettings
     private let hashing: BlockingPool
     private let now: @Sendable () -> Date
+    /// Lowercased usernames no account may take, with what holds them (the CI trust policies: a `docker login`
+    /// under a policy's name must be that policy's, never a person's).
+    private let reservedUsernames: [String: String]
 
-    /// Creates the service; `hashing` runs bcrypt off Swift's cooperative pool.
+    /// Creates the service; `hashing` runs bcrypt off Swift's cooperative pool. `reservedUsernames` maps
+    /// lowercased names to what holds them ("CI trust policy 'ci-acme-api'").
     public init(
         store: any Store, settings: ResourcePolicySettings = .init(), hashing: BlockingPool,
-        now: @escaping @Sendable () -> Date = { Date() }
+        now: @escaping @Sendable () -> Date = { Date() }, reservedUsernames: [String: String] = [:]
     ) {
         self.store = store
         self.settings = settings
         self.hashing = hashing
         self.now = now
+        self.reservedUsernames = reservedUsernames
     }
 
     /// Creates an account with its hidden personal team and private personal namespace (admins only).
     public func create(_ account: NewAccount, by actor: Caller) async throws -> AccountDetails {
         try Self.checkUsername(account.username)
+        if let holder = reservedUsernames[account.username.lowercased()] {
+            throw AdministrationError(
+                .usernameTaken, "the username '\(account.username)' is taken by \(holder); choose another")
+        }
         if let email = account.email { try ProfileRules.checkEmail(email) }
         if let name = account.displayName { try ProfileRules.checkDisplayName(name) }
         let hash: String? = if let password = account.password { try await hashed(password) } else { nil }

@@ -60,10 +60,22 @@ extension TeamAdministration {
     ///
     /// - Throws: `team.group_not_member`, and what removing a member throws.
     public func removeGroup(_ id: TeamGroupLink.ID, from name: String, by actor: Caller) async throws {
+        try await removeGroup(from: name, by: actor) { $0.id == id }
+    }
+
+    /// Removes the group `group` of the provider `providerID` from the team's members, as `removeGroup(_:from:by:)`
+    /// (the command line names groups, not ids).
+    public func removeGroup(_ group: String, of providerID: String, from name: String, by actor: Caller) async throws {
+        try await removeGroup(from: name, by: actor) { $0.providerID == providerID && $0.group == group }
+    }
+
+    private func removeGroup(
+        from name: String, by actor: Caller, where matches: @escaping @Sendable (TeamGroupLink) -> Bool
+    ) async throws {
         let settings = settings
         try await store.write { writer in
             let (acting, team) = try Self.managed(name, actor, settings, writer)
-            guard let link = try writer.teamGroupLinks(ofTeam: team.id).first(where: { $0.id == id }) else {
+            guard let link = try writer.teamGroupLinks(ofTeam: team.id).first(where: matches) else {
                 throw AdministrationError(.groupNotMember, "team \(team.name) names no such provider group")
             }
             try writer.deleteTeamGroupLink(link.id, ofTeam: team.id)

@@ -270,6 +270,14 @@ enum Validation {
             state: &state
         )
         unique(configuration.providers.map(\.id), list: "providers", key: "id", what: "provider id", state: &state)
+        let workload = configuration.workloadIdentity
+        unique(
+            workload.issuers.map(\.name), list: "workloadIdentity.issuers", key: "name", what: "workload issuer name",
+            state: &state)
+        unique(
+            workload.policies.map(\.name), list: "workloadIdentity.policies", key: "name", what: "trust policy name",
+            state: &state)
+        WorkloadIdentityRules.check(workload, state: &state, location: location)
     }
 
     private static func unique(_ values: [String], list: String, key: String, what: String, state: inout DecodeState) {

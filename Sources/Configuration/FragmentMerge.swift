@@ -14,7 +14,9 @@
 ///   (registries) or `id` (providers) matches one of an earlier fragment merges into it key by key, and
 ///   any other is added at the end. So `providers: [{id: local, enabled: false}]` turns the shipped
 ///   provider off, and a fragment adding an LDAP provider keeps the shipped ones. The same name or id
-///   twice in one fragment is still a duplicate (reported by validation).
+///   twice in one fragment is still a duplicate (reported by validation). The lists
+///   `workloadIdentity.issuers` and `workloadIdentity.policies` are named the same way (by `name`), so a
+///   fragment per team adds its trust policies.
 ///
 /// A key written twice inside one fragment stays an error (`YAMLParser` reports it), and every merged
 /// value keeps the location it was written at, so `config check --origins` names the fragment and line
@@ -22,6 +24,11 @@
 enum FragmentMerge {
     /// The top-level list sections whose entries are matched across fragments, with the key naming them.
     static let namedLists: [String: String] = ["registries": "name", "providers": "id"]
+    /// Lists of named entries inside a top-level section, matched across fragments the same way: a team's
+    /// fragment adds its trust policies to the shipped ones rather than replacing them.
+    static let nestedNamedLists: [String: [String: String]] = [
+        "workloadIdentity": ["issuers": "name", "policies": "name"]
+    ]
 
     /// Merges the fragments' documents, in load order, into one top-level mapping; a document that is
     /// not a mapping, or a named list that is not a list, is reported and left out.
@@ -39,7 +46,9 @@ enum FragmentMerge {
             for entry in topLevel {
                 let earlier = positions[entry.key]
                 guard let identity = namedLists[entry.key] else {
-                    if let earlier {
+                    if let earlier, let lists = nestedNamedLists[entry.key] {
+                        merged[earlier] = overlay(merged[earlier], with: entry, namedLists: lists)
+                    } else if let earlier {
                         merged[earlier] = overlay(merged[earlier], with: entry)
                     } else {
                         positions[entry.key] = merged.count
@@ -78,6 +87,40 @@ enum FragmentMerge {
         guard let merged = merge(earlier.value, with: later.value) else { return later }
         var result = earlier
         result.value = merged
+        return result
+    }
+
+    /// ``overlay(_:with:)`` of a section holding lists of named entries (`namedLists`: key → the key naming
+    /// its entries): where both hold such a list, later entries merge into earlier ones of the same name and
+    /// new ones are added; every other key overlays as usual.
+    static func overlay(
+        _ earlier: ConfigNode.Entry, with later: ConfigNode.Entry, namedLists: [String: String]
+    ) -> ConfigNode.Entry {
+        guard case .mapping(let earlierEntries) = earlier.value.kind, case .mapping(let laterEntries) = later.value.kind
+        else { return overlay(earlier, with: later) }
+        var lists: [ConfigNode.Entry] = []
+        var rest: [ConfigNode.Entry] = []
+        for entry in laterEntries {
+            if let identity = namedLists[entry.key], let items = entry.value.items,
+                let previous = earlierEntries.first(where: { $0.key == entry.key }),
+                let earlierItems = previous.value.items
+            {
+                var combined = previous
+                combined.value = ConfigNode(
+                    .sequence(mergeNamed(earlierItems, items, identity: identity)), at: previous.value.location)
+                lists.append(combined)
+            } else {
+                rest.append(entry)
+            }
+        }
+        var laterRest = later
+        laterRest.value = ConfigNode(.mapping(rest), at: later.value.location)
+        var result = overlay(earlier, with: laterRest)
+        guard case .mapping(var entries) = result.value.kind else { return result }
+        for list in lists {
+            if let position = entries.firstIndex(where: { $0.key == list.key }) { entries[position] = list }
+        }
+        result.value = ConfigNode(.mapping(entries), at: result.value.location)
         return result
     }
 

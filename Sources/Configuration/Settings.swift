@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import WorkloadIdentity
 
 /// The validated, typed configuration of a Portcullis server.
 ///
@@ -32,6 +33,8 @@ public struct PortcullisConfiguration: Sendable, Hashable {
     public var registries: [RegistrySettings] = []
     /// The identity providers, in file order (sort by ``ProviderSettings/order`` to use them).
     public var providers: [ProviderSettings] = []
+    /// CI workload identity: trusted CI issuers and the trust policies whose names are `docker login` usernames.
+    public var workloadIdentity = WorkloadIdentitySettings()
     /// The fragments that were loaded, in load order.
     public var fragments: [String] = []
     /// Where each value was written, for checks made after loading (not part of the value: two
@@ -75,6 +78,7 @@ public struct PortcullisConfiguration: Sendable, Hashable {
         .records(
             "providers", \.providers,
             "Identity providers; a later fragment's entry with the same id overrides key by key, others are added."),
+        .section("workloadIdentity", \.workloadIdentity, WorkloadIdentitySettings.fields),
     ]
 
     /// Top-level keys holding lists of named entries (merged by name across fragments, ``FragmentMerge``);

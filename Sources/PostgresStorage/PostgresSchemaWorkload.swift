@@ -1,12 +1,7 @@
 extension PostgresSchema {
-    /// CI workload identity (issue 14): `workload_token_uses` remembers the `jti`s of single-use policies until
-    /// their tokens expire (the primary key makes a replay a conflict, whichever instance sees it);
-    /// `workload_refresh_tokens` holds the refresh tokens of workload logins (see SQLite's migration of the same
-    /// name).
-    ///
-    /// Not yet in `migrations`: it becomes migration 18, "workload identity", in the same change that makes it
-    /// SQLite's migration 18 (`PostgresSchemaTests` then compares the two); until then
-    /// `PostgresMigratorTests` applies it after migration 17 to check that it runs.
+    /// Migration 18: CI workload identity (issue 14). `workload_token_uses` remembers the `jti`s of single-use
+    /// policies until their tokens expire (the primary key makes a replay a conflict, whichever instance sees
+    /// it); `workload_refresh_tokens` holds the refresh tokens of workload logins (see SQLite's migration 18).
     static let workloadIdentity = """
         CREATE TABLE workload_token_uses (
             issuer     TEXT NOT NULL CHECK (length(issuer) BETWEEN 1 AND 64),

@@ -35,6 +35,7 @@ enum SQLiteSchema {
         Migration(version: 15, name: "federated sign-in", sql: federation),
         Migration(version: 16, name: "team group links", sql: teamGroupLinks),
         Migration(version: 17, name: "repository content versions", sql: contentVersions),
+        Migration(version: 18, name: "workload identity", sql: workloadIdentity),
     ]
 
     /// The highest version this binary knows.

@@ -58,7 +58,9 @@ extension AppContext {
             do {
                 return try await body(
                     AdministrationServices(
-                        accounts: AccountAdministration(store: store, settings: settings, hashing: pool),
+                        accounts: AccountAdministration(
+                            store: store, settings: settings, hashing: pool,
+                            reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(configuration)),
                         teams: TeamAdministration(store: store, settings: settings),
                         namespaces: NamespaceAdministration(store: store, settings: settings),
                         repositories: RepositoryAdministration(store: store, settings: settings),

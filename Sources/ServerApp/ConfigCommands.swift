@@ -13,6 +13,8 @@ enum ConfigCommands {
         // Exactly what `serve` checks before it starts, every problem at once (StartupValidation).
         let context = try await AppContext.validatedForStart(&parsed, quiet: true, warnings: true)
         try parsed.finish(maxPositionals: 0)
+        // Where the database exists, trust policies must not bear a user's name (as `serve` refuses).
+        try await WorkloadIdentityAssembly.checkNameClashes(context)
         // Secrets appear as their {file:}/{env:} references, never as values.
         print("# effective configuration from \(context.configDirectory)")
         let configuration = context.configuration

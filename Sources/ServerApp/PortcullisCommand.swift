@@ -59,6 +59,9 @@ public enum PortcullisCommand {
                                                 administrators are always added as owners
           team remove-member TEAM USER          never the last owner
           team set-role TEAM USER owner|contributor|viewer
+          team groups TEAM                      provider groups named as members (synced at sign-in)
+          team add-group TEAM --provider ID --group NAME [--role owner|contributor|viewer]
+          team remove-group TEAM --provider ID --group NAME
           team update TEAM [--name NEW] [--description TEXT]
           team delete TEAM [--namespaces-to TEAM]
           namespace create NAME --team TEAM [--visibility private|protected|public] [--description TEXT]
@@ -214,6 +217,8 @@ public enum PortcullisCommand {
                     "create": TeamCommands.create, "list": TeamCommands.list, "show": TeamCommands.show,
                     "add-member": TeamCommands.addMember, "remove-member": TeamCommands.removeMember,
                     "set-role": TeamCommands.setRole, "update": TeamCommands.update, "delete": TeamCommands.delete,
+                    "groups": TeamCommands.groups, "add-group": TeamCommands.addGroup,
+                    "remove-group": TeamCommands.removeGroup,
                 ])
         case "ldap":
             try await subcommand(command, rest, ["sync": LDAPCommands.sync])

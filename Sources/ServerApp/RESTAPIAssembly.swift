@@ -75,7 +75,9 @@ struct PeopleResourcesAssembly {
         let settings = configuration.policy.resourcePolicy
         let users = UserResources(
             store: store,
-            accounts: AccountAdministration(store: store, settings: settings, hashing: hashing),
+            accounts: AccountAdministration(
+                store: store, settings: settings, hashing: hashing,
+                reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(configuration)),
             tokens: ApplicationTokenService(
                 store: store, maxPerUser: configuration.token.applicationTokens.maxPerUser))
         let teams = TeamResources(

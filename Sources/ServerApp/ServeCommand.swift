@@ -32,6 +32,10 @@ enum ServeCommand {
         try RegistryEventSecrets.ensure(configuration.registries, logger: logger)
         let store = try await context.openStore()
         let schema = try await mapStoreErrors { try await store.schemaStatus() }
+        do { try await WorkloadIdentityAssembly.refuseNameClashes(configuration, store: store) } catch {
+            await store.close()
+            throw error
+        }
         logger.info(
             "database ready",
             ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])
@@ -141,6 +145,7 @@ enum ServeCommand {
             RegistryCommands.backgroundJobs(
                 configuration: configuration, clients: registryClients, store: store, logger: logger)
             + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
+            + (authority.workloads.map { [WorkloadIdentityAssembly.pruneJob($0, logger: logger)] } ?? [])
             + (ui.map { [$0.pruneJob(logger: logger)] } ?? [])
             + (ui?.revalidationJob(configuration: configuration, logger: logger).map { [$0] } ?? [])
         let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]

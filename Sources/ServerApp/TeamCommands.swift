@@ -76,6 +76,53 @@ enum TeamCommands {
         print("removed \(username) from \(teamName)")
     }
 
+    static func groups(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let name = try parsed.positional(0, "team name")
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let links = try await context.administration { try await $0.teams.groupLinks(of: name, by: $0.actor) }
+        let rows = links.map { link in
+            [
+                link.providerID, link.group, link.role.rawValue, link.createdAt.formatted(.iso8601),
+                link.createdBy ?? "-",
+            ]
+        }
+        print(table(header: ["PROVIDER", "GROUP", "ROLE", "ADDED", "BY"], rows: rows), terminator: "")
+    }
+
+    static func addGroup(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let teamName = try parsed.positional(0, "team name")
+        let (provider, group) = try providerGroup(&parsed)
+        let role = try parseRole(parsed.option("role") ?? TeamRole.viewer.rawValue)
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        let link = try await context.administration {
+            try await $0.teams.addGroup(group, of: provider, to: teamName, role: role, by: $0.actor)
+        }
+        print("the group \(link.group) of \(provider) is a member of \(teamName) as \(link.role.rawValue)")
+    }
+
+    static func removeGroup(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let teamName = try parsed.positional(0, "team name")
+        let (provider, group) = try providerGroup(&parsed)
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 1)
+        try await context.administration {
+            try await $0.teams.removeGroup(group, of: provider, from: teamName, by: $0.actor)
+        }
+        print("removed the group \(group) of \(provider) from \(teamName)")
+    }
+
+    private static func providerGroup(_ parsed: inout ParsedArguments) throws -> (provider: String, group: String) {
+        guard let provider = parsed.option("provider"), let group = parsed.option("group") else {
+            throw CommandFailure(.usage, "name the group: --provider ID --group NAME")
+        }
+        return (provider, group)
+    }
+
     static func setRole(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let teamName = try parsed.positional(0, "team name")

@@ -52,6 +52,8 @@ struct TokenAuthorityAssembly {
     let mapping: IdentityMappingAssembly
     /// The per-address password guessing brake, shared with the REST API's token checks.
     let guessingThrottle: GuessingThrottle
+    /// CI workload logins under trust policies; nil when none are configured.
+    let workloads: WorkloadLogins?
 
     init(
         configuration: PortcullisConfiguration, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,
@@ -81,6 +83,7 @@ struct TokenAuthorityAssembly {
         let registryProviders =
             configuration.login.passwordsAtRegistry
             ? passwordProviders : passwordProviders.filter { $0 is ApplicationTokenProvider }
+        workloads = WorkloadIdentityAssembly.logins(configuration, store: store, logger: logger.named("workload"))
         endpoint = TokenEndpoint(
             settings: endpointSettings,
             chain: PasswordChain(registryProviders, throttle: guessingThrottle),
@@ -89,7 +92,8 @@ struct TokenAuthorityAssembly {
                 issuer: configuration.token.issuer, lifetime: configuration.token.lifetime, keyRing: keyRing,
                 reuseWindow: configuration.token.reuseWindow),
             refreshTokens: refreshTokens, audit: audit, logger: logger.named("token"),
-            linker: MappedIdentityLinker(mapper: mapping.mapper))
+            linker: MappedIdentityLinker(mapper: mapping.mapper),
+            workloads: workloads)
     }
 
     /// The chain's guessing limits: `policy.passwordGuessing`, or, while that is left at its defaults, the

@@ -45,7 +45,9 @@ struct WebUIAssembly {
             linker: MappedIdentityLinker(mapper: authority.mapping.mapper), audit: audit)
         var services = WebUIServices(
             store: store, sessions: sessions, setup: setup, signIn: signIn,
-            accounts: AccountAdministration(store: store, settings: settings, hashing: hashing),
+            accounts: AccountAdministration(
+                store: store, settings: settings, hashing: hashing,
+                reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(configuration)),
             teams: TeamAdministration(store: store, settings: settings),
             namespaces: NamespaceAdministration(store: store, settings: settings),
             repositories: RepositoryAdministration(store: store, settings: settings),

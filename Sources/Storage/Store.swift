@@ -49,7 +49,9 @@ public protocol Store: Sendable {
 ///
 /// Contract: called synchronously on the store's thread; methods return `nil` or an empty array
 /// for "nothing found" and throw `StoreError` only when the database fails.
-public protocol StoreReading: SearchReading, ContentReading, PeopleReading, FederationReading, TeamGroupLinkReading {
+public protocol StoreReading:
+    SearchReading, ContentReading, PeopleReading, FederationReading, TeamGroupLinkReading, WorkloadIdentityReading
+{
     // MARK: Users
     /// The account `username` names: the one spelt exactly so, else the only one whose name equals it
     /// but for the case of ASCII letters (names differing only in case are one account; logins may use
@@ -196,7 +198,7 @@ public protocol StoreReading: SearchReading, ContentReading, PeopleReading, Fede
 /// Unique clashes throw `.conflict` naming the clashing column; changing a record that does not
 /// exist throws `.notFound`; a missing referenced record throws `.constraintViolated`. A throw
 /// that the closure lets propagate rolls back everything done in the transaction.
-public protocol StoreWriting: StoreReading, FederationWriting, TeamGroupLinkWriting {
+public protocol StoreWriting: StoreReading, FederationWriting, TeamGroupLinkWriting, WorkloadIdentityWriting {
     // MARK: Users
     /// Creates a user (no personal team or namespace: callers add those in the same transaction).
     func createUser(_ user: NewUser) throws -> User

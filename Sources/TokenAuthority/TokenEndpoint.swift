@@ -47,6 +47,8 @@ public struct TokenEndpoint: Sendable {
     let parsedScopes = BoundedCache<[String], ParsedScopes>(capacity: 10_000)
     /// Maps federated identities to local accounts; without it they resolve through existing links only.
     let linker: (any IdentityLinking)?
+    /// CI workload logins under trust policies; nil when none are configured.
+    let workloads: WorkloadLogins?
     /// Decisions by (identity, scopes), trusted while the store's authorization generation holds.
     let decisions = AuthorizationCache<DecisionKey, Decision>(capacity: 10_000)
 
@@ -110,9 +112,11 @@ public struct TokenEndpoint: Sendable {
     public init(
         settings: Settings, chain: PasswordChain, store: any Store, minter: TokenMinter,
         refreshTokens: RefreshTokenService, audit: any AuditRecording, logger: Logger,
-        linker: (any IdentityLinking)? = nil, now: @escaping @Sendable () -> Date = { Date() }
+        linker: (any IdentityLinking)? = nil, workloads: WorkloadLogins? = nil,
+        now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.linker = linker
+        self.workloads = workloads
         self.settings = settings
         self.chain = chain
         self.store = store
@@ -157,7 +161,8 @@ public struct TokenEndpoint: Sendable {
             grantedScopes: [], outcome: .success)
         var identity: ExternalIdentity?
         if let header = request.headers["Authorization"] {
-            guard let credentials = Self.plainBasicCredentials(header, clientAddress: request.context.clientAddress)
+            guard let credentials = Self.plainBasicCredentials(header, clientAddress: request.context.clientAddress),
+                workloads?.policy(forLogin: credentials.username, password: credentials.password) == nil
             else { return nil }
             if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
                 return nil
@@ -180,7 +185,8 @@ public struct TokenEndpoint: Sendable {
         guard value("grant_type") == "password", value("access_type") != "offline",
             let service = try? validService(value("service")),
             let (scopes, texts) = try? parseScopes(form.filter { $0.name == "scope" }.map(\.value)),
-            let username = value("username"), let password = value("password")
+            let username = value("username"), let password = value("password"),
+            workloads?.policy(forLogin: username, password: password) == nil
         else { return nil }
         var record = TokenRequestAudit(
             username: username, clientIP: request.context.clientAddress, service: service, requestedScopes: texts,
@@ -242,6 +248,14 @@ public struct TokenEndpoint: Sendable {
                 if let account = query.queryValue("account"), !account.isEmpty, account != credentials.username {
                     throw TokenEndpointError.accountMismatch
                 }
+                if let policy = workloads?.policy(forLogin: credentials.username, password: credentials.password) {
+                    return await workloadLogin(
+                        credentials.password, policy: policy,
+                        request: WorkloadRequest(
+                            service: service, scopes: scopes, requestedTexts: texts,
+                            wantsRefresh: query.queryValue("offline_token") == "true",
+                            clientIP: request.context.clientAddress, oauth: false))
+                }
                 identity = try await authenticate(credentials, record: &record)
             }
             let (principal, granted) = try await authorize(identity, scopes: scopes, record: &record)
@@ -290,6 +304,14 @@ public struct TokenEndpoint: Sendable {
                     throw TokenEndpointError.badRequest("grant_type=password needs username and password")
                 }
                 record.username = username
+                if let policy = workloads?.policy(forLogin: username, password: password) {
+                    return await workloadLogin(
+                        password, policy: policy,
+                        request: WorkloadRequest(
+                            service: service, scopes: scopes, requestedTexts: texts,
+                            wantsRefresh: value("access_type") == "offline", clientIP: request.context.clientAddress,
+                            oauth: true))
+                }
                 identity = try await authenticate(
                     PasswordCredentials(
                         username: username, password: password, clientAddress: request.context.clientAddress),
@@ -298,6 +320,13 @@ public struct TokenEndpoint: Sendable {
             case "refresh_token":
                 guard let token = value("refresh_token"), !token.isEmpty else {
                     throw TokenEndpointError.badRequest("grant_type=refresh_token needs refresh_token")
+                }
+                if workloads != nil, token.hasPrefix(WorkloadLogins.refreshPrefix) {
+                    return await workloadRefresh(
+                        token,
+                        request: WorkloadRequest(
+                            service: service, scopes: scopes, requestedTexts: texts, wantsRefresh: false,
+                            clientIP: request.context.clientAddress, oauth: true))
                 }
                 identity = try await redeem(token, service: service)
                 record.provider = "refresh-token"
@@ -517,7 +546,7 @@ public struct TokenEndpoint: Sendable {
     }
 
     /// The token response body and headers, the same for both paths.
-    private func tokenResponse(_ issued: IssuedToken, granted: GrantedAccess, refreshToken: String?, oauth: Bool)
+    func tokenResponse(_ issued: IssuedToken, granted: GrantedAccess, refreshToken: String?, oauth: Bool)
         -> HTTPResponse
     {
         // Written by hand, in sorted key order: JSONSerialization cost more per token than signing it.

@@ -3,6 +3,7 @@ import Foundation
 import HTTPCore
 import IdentityCore
 import Storage
+import WorkloadIdentity
 
 /// Why the token endpoint refused a request, with the status and an actionable message for the user.
 enum TokenEndpointError: Error {
@@ -25,6 +26,9 @@ enum TokenEndpointError: Error {
     /// A refresh token was refused; the reason goes to the audit log only, never to the client.
     case invalidGrant(RefreshRejection?)
     case internalFailure
+    /// A CI job token was refused by trust policy `policy`; the client learns which condition failed (the job
+    /// knows its own claims), never the policy's values.
+    case workloadRefused(policy: String, WorkloadRefusal)
     /// The audit log cannot be written and `audit.waitForCommit` forbids issuing unaudited tokens.
     case auditUnavailable
 
@@ -32,7 +36,7 @@ enum TokenEndpointError: Error {
     var status: HTTPStatus {
         switch self {
         case .badRequest, .unknownService, .badCredentialsFormat, .unsupportedGrant, .invalidGrant: .badRequest
-        case .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff: .unauthorized
+        case .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff, .workloadRefused: .unauthorized
         case .rejected(.rateLimited), .throttled: .tooManyRequests
         case .rejected: .unauthorized
         case .providerUnavailable, .auditUnavailable: .serviceUnavailable
@@ -71,6 +75,8 @@ enum TokenEndpointError: Error {
         case .unsupportedGrant(let grant):
             "unsupported grant_type '\(Self.echoed(grant))'; use password or refresh_token"
         case .invalidGrant: "the refresh token is invalid, expired, revoked, or for another service"
+        case .workloadRefused(let policy, let refusal):
+            "the CI token was refused by trust policy '\(policy)' (\(refusal.failed))"
         case .internalFailure: "internal error; the request id identifies it in the server log"
         case .auditUnavailable: "the audit log is unavailable, so no token can be issued; try again later"
         }
@@ -83,7 +89,8 @@ enum TokenEndpointError: Error {
         case .unknownService: "UNSUPPORTED_SERVICE"
         // distribution's errcode for 429; docker and skopeo print the message either way.
         case .rejected(.rateLimited), .throttled: "TOOMANYREQUESTS"
-        case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant, .noPassword, .passwordsOff:
+        case .accountMismatch, .rejected, .noAccount, .refusedAccount, .invalidGrant, .noPassword, .passwordsOff,
+            .workloadRefused:
             "UNAUTHORIZED"
         case .providerUnavailable, .auditUnavailable: "UNAVAILABLE"
         case .unsupportedGrant: "UNSUPPORTED"
@@ -95,7 +102,8 @@ enum TokenEndpointError: Error {
     var oauthError: String {
         switch self {
         case .unsupportedGrant: "unsupported_grant_type"
-        case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff:
+        case .rejected, .invalidGrant, .accountMismatch, .noAccount, .refusedAccount, .noPassword, .passwordsOff,
+            .workloadRefused:
             "invalid_grant"
         // RFC 6749 has no code for rate limits; the 429 status and Retry-After carry the meaning.
         case .throttled: "temporarily_unavailable"

@@ -46,6 +46,24 @@ import Testing
             await code { try await fixture.accounts.create(NewAccount(username: name), by: fixture.admin) } == expected)
     }
 
+    @Test(arguments: ["ci-acme-api", "CI-Acme-API"])
+    func aCITrustPolicysNameIsTakenForAccounts(name: String) async throws {
+        let fixture = try await Fixture.make()
+        defer { Task { await fixture.close() } }
+        let accounts = AccountAdministration(
+            store: fixture.store, hashing: Fixture.pool,
+            reservedUsernames: ["ci-acme-api": "CI trust policy 'ci-acme-api' (config.d/45-wi.yaml:9)"])
+        var message = ""
+        do {
+            _ = try await accounts.create(NewAccount(username: name), by: fixture.admin)
+        } catch let error as AdministrationError {
+            #expect(error.code == .usernameTaken)
+            message = error.reason
+        }
+        #expect(message.contains("CI trust policy 'ci-acme-api' (config.d/45-wi.yaml:9)"), "\(message)")
+        #expect(try await fixture.store.read { try $0.user(named: "ci-acme-api") } == nil)
+    }
+
     @Test func onlyAdministratorsListAccountsAndTheListPagesWithATotal() async throws {
         let fixture = try await Fixture.make()
         defer { Task { await fixture.close() } }

@@ -75,6 +75,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary(FederatedSignInError.self),
     ErrorVocabulary("SearchError", SearchErrorCode.self),
     ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
+    ErrorVocabulary(WorkloadLoginError.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the

@@ -28,6 +28,41 @@ import Testing
         #expect(try await sandbox.portcullis(["user", "list", "--sort", "password"]).status == 64)
     }
 
+    @Test("Provider groups are named as team members, listed and removed from the command line")
+    func providerGroupsAreManagedFromTheCommandLine() async throws {
+        let sandbox = try Sandbox()
+        #expect(try await sandbox.portcullis(["user", "create", "carol", "--no-password"]).status == 0)
+        #expect(try await sandbox.portcullis(["team", "create", "qa", "--owner", "carol"]).status == 0)
+        let added = try await sandbox.portcullis([
+            "team", "add-group", "qa", "--provider", "corp", "--group", "acme/qa", "--role", "contributor",
+        ])
+        #expect(added.status == 0, "\(added.stderr)")
+        #expect(added.stdout.contains("acme/qa of corp is a member of qa as contributor"), "\(added.stdout)")
+        let twice = try await sandbox.portcullis([
+            "team", "add-group", "qa", "--provider", "corp", "--group", "acme/qa",
+        ])
+        #expect(twice.status == 65 && twice.stderr.contains("already"), "\(twice.stderr)")
+        let wildcard = try await sandbox.portcullis([
+            "team", "add-group", "qa", "--provider", "corp", "--group", "acme/*",
+        ])
+        #expect(wildcard.status != 0 && wildcard.stderr.contains("no * or ?"), "\(wildcard.stderr)")
+        let unnamed = try await sandbox.portcullis(["team", "add-group", "qa", "--group", "acme/qa"])
+        #expect(unnamed.status == 64 && unnamed.stderr.contains("--provider ID --group NAME"), "\(unnamed.stderr)")
+        let listed = try await sandbox.portcullis(["team", "groups", "qa"])
+        #expect(listed.status == 0 && listed.stdout.contains("corp") && listed.stdout.contains("acme/qa"))
+        #expect(listed.stdout.contains("contributor"), "\(listed.stdout)")
+        let removed = try await sandbox.portcullis([
+            "team", "remove-group", "qa", "--provider", "corp", "--group", "acme/qa",
+        ])
+        #expect(removed.status == 0, "\(removed.stderr)")
+        let gone = try await sandbox.portcullis([
+            "team", "remove-group", "qa", "--provider", "corp", "--group", "acme/qa",
+        ])
+        #expect(gone.status == 65 && gone.stderr.contains("no such provider group"), "\(gone.stderr)")
+        let tail = try await sandbox.portcullis(["audit", "tail", "--lines", "20"])
+        #expect(tail.stdout.contains("team.add_group") && tail.stdout.contains("team.remove_group"))
+    }
+
     @Test func teamsAreListedShownAndTheirMembersManagedWithPortusRules() async throws {
         let sandbox = try Sandbox()
         for name in ["carol", "dave", "root"] {

@@ -1,9 +1,8 @@
 import Foundation
+import PostgresStorage
 import Storage
 import TestSupport
 import Testing
-
-@testable import PostgresStorage
 
 /// `PostgresMigrator` against a real PostgreSQL: a database per test.
 @Suite(.enabled(if: PostgresServer.shouldRun), .postgres("migrator"))
@@ -179,26 +178,6 @@ struct PostgresMigratorTests {
             try PostgresMigrator(connection: $0, migrations: fixedList).migrate()
         }
         #expect(report.fromVersion == 2 && report.toVersion == 3)
-    }
-
-    @Test func theWorkloadIdentityStepAppliesAfterMigration17() async throws {
-        let database = try await PostgresFixture.database("workload")
-        let list =
-            PostgresSchema.migrations + [
-                Migration(version: 18, name: "workload identity", sql: PostgresSchema.workloadIdentity)
-            ]
-        let (report, tables) = try await PostgresFixture.with(database) { connection in
-            _ = try PostgresMigrator(connection: connection).migrate()
-            let report = try PostgresMigrator(connection: connection, migrations: list).migrate()
-            let tables = try connection.query(
-                """
-                SELECT table_name FROM information_schema.tables
-                WHERE table_schema = current_schema() AND table_name LIKE 'workload%' ORDER BY 1
-                """)
-            return (report, tables)
-        }
-        #expect(report.applied.map(\.version) == [18])
-        #expect(tables == [["workload_refresh_tokens"], ["workload_token_uses"]])
     }
 
     @Test func aMigrationListWithAGapIsRefusedBeforeTouchingTheDatabase() async throws {
