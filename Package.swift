@@ -187,7 +187,8 @@ var targets: [Target] = [
         name: "ConfigurationTests", dependencies: ["Configuration", "Diagnostics", "WorkloadIdentity"],
         swiftSettings: strictness),
     .testTarget(
-        name: "StorageTests", dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport"],
+        name: "StorageTests",
+        dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
@@ -208,8 +209,8 @@ var targets: [Target] = [
     .target(
         name: "TestSupport",
         dependencies: [
-            "CryptoCore", "SQLiteStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE", "Diagnostics",
-            "WorkloadIdentity",
+            "CryptoCore", "SQLiteStorage", "PostgresStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE",
+            "Diagnostics", "WorkloadIdentity",
         ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),

@@ -204,6 +204,22 @@ public struct TemporaryDirectory {
     public func remove() { try? FileManager.default.removeItem(at: url) }
 }
 
+/// The process whose id is the first line of `pidFile`, when it is a peer that a crashed test run left behind:
+/// still alive, its parent gone (reparented to PID 1), and its command line containing `commandMark` (its own
+/// configuration file or data directory), so another test run's live peers are never taken for one.
+public func orphanedPeer(pidFile: URL, commandMark: String) -> pid_t? {
+    let text = (try? String(contentsOf: pidFile, encoding: .utf8)) ?? ""
+    let firstLine = text.split(separator: "\n").first.map { $0.trimmingCharacters(in: .whitespaces) }
+    guard let pid = firstLine.flatMap({ pid_t($0) }), pid > 1 else { return nil }
+    let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
+    let command = String(decoding: commandLine, as: UTF8.self)
+    let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
+    // The fields after the parenthesised command name are the state, then the parent's PID.
+    let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first
+    guard command.contains(commandMark), parent == "1" else { return nil }
+    return pid
+}
+
 /// Polls `condition` every 100 ms until it holds or `seconds` pass.
 public func waitUntil(seconds: Double, _ condition: () async throws -> Bool) async throws -> Bool {
     let deadline = Date().addingTimeInterval(seconds)

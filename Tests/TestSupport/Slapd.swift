@@ -178,15 +178,11 @@ public final class Slapd: @unchecked Sendable {
         let names = (try? FileManager.default.contentsOfDirectory(atPath: temporary.path)) ?? []
         for name in names where name.hasPrefix("portcullis-e2e-ldap-") {
             let directory = temporary.appendingPathComponent(name)
-            let pidFile = directory.appendingPathComponent("slapd.pid")
-            let pidText = (try? String(contentsOf: pidFile, encoding: .utf8)) ?? ""
-            guard let pid = Int32(pidText.trimmingCharacters(in: .whitespacesAndNewlines)), pid > 1 else { continue }
-            let commandLine = (try? Data(contentsOf: URL(fileURLWithPath: "/proc/\(pid)/cmdline"))) ?? Data()
-            let command = String(decoding: commandLine, as: UTF8.self)
-            let stat = (try? String(contentsOfFile: "/proc/\(pid)/stat", encoding: .utf8)) ?? ""
-            // The fields after the parenthesised command name are the state, then the parent's PID.
-            let parent = stat.split(separator: ")").last?.split(separator: " ").dropFirst().first
-            guard command.contains(directory.appendingPathComponent("slapd.conf").path), parent == "1" else { continue }
+            guard
+                let pid = orphanedPeer(
+                    pidFile: directory.appendingPathComponent("slapd.pid"),
+                    commandMark: directory.appendingPathComponent("slapd.conf").path)
+            else { continue }
             kill(pid, SIGKILL)
             try? FileManager.default.removeItem(at: directory)
         }
