@@ -12,33 +12,52 @@ public enum Base64 {
     }()
 
     /// Decodes padded base64; nil for a length that is not a multiple of four, a byte outside the
-    /// alphabet, or padding anywhere but the end. Decoded byte by byte: it runs for every `docker login`
-    /// and token request, where Foundation's decoder cost more than the rest of the header handling.
+    /// alphabet, or padding anywhere but the end. Decoded four characters at a time straight from the text's
+    /// bytes: it runs for every `docker login` and token request (twice when the fast path declines one), and a
+    /// CI job token makes the credentials a kilobyte long.
     public static func decode(_ text: some StringProtocol) -> [UInt8]? {
-        var input = Array(text.utf8)
+        if let decoded = text.utf8.withContiguousStorageIfAvailable({ decode(bytes: $0) }) { return decoded }
+        return Array(text.utf8).withUnsafeBufferPointer { decode(bytes: $0) }
+    }
+
+    private static func decode(bytes input: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         guard input.count % 4 == 0 else { return nil }
-        var padding = 0
-        while padding < 2, input.last == UInt8(ascii: "=") {
-            input.removeLast()
-            padding += 1
-        }
-        var output = [UInt8]()
-        output.reserveCapacity(input.count * 3 / 4)
-        var accumulator: UInt32 = 0
-        var bits = 0
-        for byte in input {
-            let value = values[Int(byte)]
-            guard value != 0xFF else { return nil }
-            accumulator = accumulator << 6 | UInt32(value)
-            bits += 6
-            if bits >= 8 {
-                bits -= 8
-                output.append(UInt8(truncatingIfNeeded: accumulator >> UInt32(bits)))
+        var count = input.count
+        if count > 0, input[count - 1] == UInt8(ascii: "=") { count -= 1 }
+        if count > 0, input[count - 1] == UInt8(ascii: "=") { count -= 1 }
+        return values.withUnsafeBufferPointer { table -> [UInt8]? in
+            // Every 6-bit value is below 0x40; 0xFF marks a byte outside the alphabet (`=` included).
+            func value(_ index: Int) -> UInt32 { UInt32(table[Int(input[index])]) }
+            var output = [UInt8]()
+            output.reserveCapacity(count * 3 / 4)
+            var index = 0
+            while index + 4 <= count {
+                let (a, b, c, d) = (value(index), value(index + 1), value(index + 2), value(index + 3))
+                guard (a | b | c | d) & 0x80 == 0 else { return nil }
+                let group = a << 18 | b << 12 | c << 6 | d
+                output.append(UInt8(truncatingIfNeeded: group >> 16))
+                output.append(UInt8(truncatingIfNeeded: group >> 8))
+                output.append(UInt8(truncatingIfNeeded: group))
+                index += 4
+            }
+            switch count - index {
+            case 0: return output
+            case 2:
+                let (a, b) = (value(index), value(index + 1))
+                // Leftover bits must be zero, as in every canonical encoding.
+                guard (a | b) & 0x80 == 0, b & 0x0F == 0 else { return nil }
+                output.append(UInt8(truncatingIfNeeded: a << 2 | b >> 4))
+                return output
+            case 3:
+                let (a, b, c) = (value(index), value(index + 1), value(index + 2))
+                guard (a | b | c) & 0x80 == 0, c & 0x03 == 0 else { return nil }
+                let group = a << 18 | b << 12 | c << 6
+                output.append(UInt8(truncatingIfNeeded: group >> 16))
+                output.append(UInt8(truncatingIfNeeded: group >> 8))
+                return output
+            default: return nil
             }
         }
-        // Leftover bits must be zero, as in every canonical encoding.
-        guard accumulator & ((1 << UInt32(bits)) - 1) == 0 else { return nil }
-        return output
     }
 }
 
