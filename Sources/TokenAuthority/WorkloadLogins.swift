@@ -75,7 +75,9 @@ public struct WorkloadLogins: Sendable {
     /// Whether `text` has the shape of a compact JWS whose header is a JSON object (`eyJ` is `{"` in
     /// base64url): a password never looks like one by accident.
     public static func looksLikeJWT(_ text: String) -> Bool {
-        text.hasPrefix("eyJ") && text.utf8.count(where: { $0 == UInt8(ascii: ".") }) == 2
+        guard text.utf8.starts(with: "eyJ".utf8) else { return false }
+        var text = text
+        return text.withUTF8 { bytes in bytes.reduce(0) { $0 + ($1 == UInt8(ascii: ".") ? 1 : 0) } } == 2
     }
 
     /// Verifies `compact` for `policy`: algorithm, signature with the issuer's keys, times, `iss`, `aud`,
