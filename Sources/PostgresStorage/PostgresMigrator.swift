@@ -82,6 +82,9 @@ public struct PostgresMigrator: Sendable {
     private func locked<T>(_ body: (Int) throws -> T) throws -> T {
         try connection.execute("BEGIN")
         do {
+            // `CREATE TABLE IF NOT EXISTS` of the bookkeeping table notices every step that the table exists,
+            // which libpq would print on standard error: warnings and worse only, for this transaction.
+            try connection.execute("SET LOCAL client_min_messages = warning")
             try connection.execute("SELECT pg_advisory_xact_lock(\(Self.lockKey))")
             try connection.execute(PostgresSchema.bookkeeping)
             let current = try recordedVersion()
