@@ -112,7 +112,7 @@ public struct RefreshTokenService: Sendable {
     /// which exists nowhere else afterwards. When the user already holds `policy.maxPerUser` live tokens,
     /// the oldest are revoked in the same transaction, each with an audit event.
     public func issue(userID: User.ID, service: String, client: String? = nil) async throws -> String {
-        let token = Self.prefix + Base64URL.encode(SecureRandom.bytes(count: 32))
+        let token = Self.newSecret(prefix: Self.prefix)
         let hash = Self.hash(token)
         let client = client.map { String($0.prefix(Self.maximumClientLength)) }.flatMap { $0.isEmpty ? nil : $0 }
         let date = now()
@@ -234,8 +234,11 @@ public struct RefreshTokenService: Sendable {
     /// The stored form of a token: lowercase hex SHA-256 of its UTF-8 bytes.
     public static func hash(_ token: String) -> String { Hex.encode(Digest.sha256(token)) }
 
-    /// Whether `token` has the exact shape `pcr_` + 43 base64url characters.
-    static func isWellFormed(_ token: String) -> Bool {
+    /// A new refresh token: `prefix` and 32 random bytes in base64url (43 characters).
+    static func newSecret(prefix: String) -> String { prefix + Base64URL.encode(SecureRandom.bytes(count: 32)) }
+
+    /// Whether `token` has the exact shape `prefix` (`pcr_` unless given) + 43 base64url characters.
+    static func isWellFormed(_ token: String, prefix: String = prefix) -> Bool {
         let bytes = Array(token.utf8)
         guard bytes.count == prefix.utf8.count + secretLength, token.hasPrefix(prefix) else { return false }
         return bytes.dropFirst(prefix.utf8.count).allSatisfy { byte in

@@ -160,7 +160,7 @@ public struct WorkloadLogins: Sendable {
 
     /// Issues a refresh token for `workload` bound to `service`, valid for the policy's session.
     public func issueRefreshToken(for workload: VerifiedWorkload, service: String) async throws -> String {
-        let token = Self.refreshPrefix + Base64URL.encode(SecureRandom.bytes(count: 32))
+        let token = RefreshTokenService.newSecret(prefix: Self.refreshPrefix)
         let date = now()
         var claims = JSONText.object(
             workload.claims.values.sorted { $0.key < $1.key }.map { ($0.key, JSONText.quoted($0.value)) })
@@ -193,10 +193,10 @@ public struct WorkloadLogins: Sendable {
         guard stored.revokedAt == nil else { return .refused(policy: stored.policy, .revoked) }
         guard stored.service == service else { return .refused(policy: stored.policy, .otherService) }
         guard stored.expiresAt > now() else { return .refused(policy: stored.policy, .expired) }
+        let claims = Self.claims(of: stored)
         guard let policy = settings.policy(named: stored.policy), policy.issuer == stored.issuer,
             let issuer = settings.issuer(named: policy.issuer)
-        else { return .policyRefused(stored, .policyUnknown, claims: Self.claims(of: stored)) }
-        let claims = Self.claims(of: stored)
+        else { return .policyRefused(stored, .policyUnknown, claims: claims) }
         if case .refused(let refusal) = policy.evaluate(claims) {
             return .policyRefused(stored, refusal, claims: claims)
         }
@@ -240,14 +240,7 @@ public struct WorkloadLogins: Sendable {
 
     /// Whether `token` has the exact shape `pcw_` + 43 base64url characters.
     public static func isWellFormedRefreshToken(_ token: String) -> Bool {
-        let bytes = Array(token.utf8)
-        guard bytes.count == refreshPrefix.utf8.count + 43, token.hasPrefix(refreshPrefix) else { return false }
-        return bytes.dropFirst(refreshPrefix.utf8.count).allSatisfy { byte in
-            (byte >= UInt8(ascii: "A") && byte <= UInt8(ascii: "Z"))
-                || (byte >= UInt8(ascii: "a") && byte <= UInt8(ascii: "z"))
-                || (byte >= UInt8(ascii: "0") && byte <= UInt8(ascii: "9"))
-                || byte == UInt8(ascii: "-") || byte == UInt8(ascii: "_")
-        }
+        RefreshTokenService.isWellFormed(token, prefix: refreshPrefix)
     }
 }
 
