@@ -27,7 +27,7 @@ run: release
 
 # Installs build and test dependencies and every test peer, then runs every test (unit, live loopback,
 # end to end with docker-registry and skopeo, the web UI in headless Chromium over WebDriver; the in-process connection crowds in a test process of their
-# own, because Foundation's Process.run can crash while another thread opens thousands of descriptors),
+# own, serialized, because they hold thousands of descriptors each),
 # holds the REST API to its OpenAPI document with schemathesis, proves `make run`, and replays every fuzz target's
 # checked-in corpus plus a fixed-seed pass (deterministic: the random search is `make fuzz`).
 test: test-deps

@@ -210,7 +210,7 @@ var targets: [Target] = [
         name: "TestSupport",
         dependencies: [
             "CryptoCore", "SQLiteStorage", "PostgresStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE",
-            "Diagnostics", "WorkloadIdentity",
+            "Diagnostics", "WorkloadIdentity", "CLinux",
         ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),

@@ -32,15 +32,9 @@ final class Scratch {
     private static func runBlocking(
         _ tool: String, _ arguments: [String], in directory: URL
     ) throws -> (status: Int32, output: String) {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [tool] + arguments
-        process.currentDirectoryURL = directory
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        process.standardError = pipe
-        try process.run()
-        let output = readToEnd(pipe.fileHandleForReading)
+        let process = try ChildProcess(
+            "/usr/bin/env", [tool] + arguments, directory: directory.path, output: .pipe, errors: .standardOutput)
+        let output = process.output.map(readToEnd) ?? Data()
         process.waitUntilExit()
         return (process.terminationStatus, String(decoding: output, as: UTF8.self))
     }

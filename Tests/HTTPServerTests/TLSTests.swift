@@ -7,15 +7,8 @@ import Testing
 
 /// Runs a command to completion and returns its exit status and standard output.
 private func run(_ executable: String, _ arguments: [String]) throws -> (status: Int32, output: String) {
-    let process = Process()
-    process.executableURL = URL(fileURLWithPath: executable)
-    process.arguments = arguments
-    let pipe = Pipe()
-    process.standardOutput = pipe
-    process.standardError = FileHandle.nullDevice
-    process.standardInput = FileHandle.nullDevice
-    try process.run()
-    let data = readToEnd(pipe.fileHandleForReading)
+    let process = try ChildProcess(executable, arguments, output: .pipe)
+    let data = process.output.map(readToEnd) ?? Data()
     process.waitUntilExit()
     return (process.terminationStatus, String(decoding: data, as: UTF8.self))
 }
@@ -118,22 +111,16 @@ struct HTTPServerTLSTests {
             // s_client completes the handshake, then waits on a standard input that never ends; it
             // exits when the server closes the connection. The 60 s only bounds a broken run.
             let (exited, diagnostics) = try await onThread { () -> (Bool, String) in
-                let process = Process()
-                process.executableURL = URL(fileURLWithPath: "/usr/bin/openssl")
-                process.arguments = ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", cert, "-quiet"]
-                let input = Pipe()
-                let errors = Pipe()
-                process.standardInput = input
-                process.standardOutput = FileHandle.nullDevice
-                process.standardError = errors
-                try process.run()
+                let process = try ChildProcess(
+                    "/usr/bin/openssl", ["s_client", "-connect", "127.0.0.1:\(port)", "-CAfile", cert, "-quiet"],
+                    input: .pipe, errors: .pipe)
                 let deadline = Date().addingTimeInterval(60)
                 while process.isRunning && Date() < deadline { Thread.sleep(forTimeInterval: 0.02) }
                 let exited = !process.isRunning
                 if !exited { process.terminate() }
                 process.waitUntilExit()
-                try input.fileHandleForWriting.close()
-                return (exited, String(decoding: readToEnd(errors.fileHandleForReading), as: UTF8.self))
+                try process.input?.close()
+                return (exited, String(decoding: process.errors.map(readToEnd) ?? Data(), as: UTF8.self))
             }
             #expect(exited, "the server kept a silent TLS connection open")
             #expect(diagnostics.contains("verify return:1"), "the handshake did not complete: \(diagnostics)")

@@ -189,7 +189,7 @@ private final class WriteLockHolder: Sendable {
             ready = try await httpGet(port: port, path: "/readyz")
         }
         #expect(ready.status == 200, "\(ready.body)")
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
     }
 }

@@ -190,7 +190,7 @@ import Testing
                 "http://127.0.0.1:\(port)/v2/token?service=registry.local&scope=repository:fay/app:pull",
             ])
         #expect(denied.stdout == "401")
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
 
         let tail = try await sandbox.portcullis(["audit", "tail", "--lines", "5"])
@@ -223,7 +223,7 @@ import Testing
             "the first start generates a signing key")
         #expect(
             FileManager.default.fileExists(atPath: sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path))
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         let exited = await waitForExit(server, seconds: 20)
         #expect(exited)
         #expect(server.terminationStatus == 0)
@@ -274,16 +274,11 @@ struct Sandbox {
             environment: environment, removing: ["PORTCULLIS_"], directory: root)
     }
 
-    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> Process {
-        let process = Process()
-        process.executableURL = portcullisExecutable
-        process.arguments = arguments + ["--config", configDirectory.path]
-        process.currentDirectoryURL = root
-        process.environment = ProcessInfo.processInfo.environment.merging(environment) { _, new in new }
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
+        try ChildProcess(
+            portcullisExecutable.path, arguments + ["--config", configDirectory.path],
+            environment: ProcessInfo.processInfo.environment.merging(environment) { _, new in new },
+            directory: root.path)
     }
 }
 
@@ -313,11 +308,6 @@ func waitForHTTP(port: Int, path: String, seconds: Double = 120) async throws ->
     }
 }
 
-func waitForExit(_ process: Process, seconds: Double) async -> Bool {
-    let deadline = Date().addingTimeInterval(seconds)
-    while process.isRunning {
-        if Date() > deadline { return false }
-        try? await Task.sleep(for: .milliseconds(50))
-    }
-    return true
+func waitForExit(_ process: ChildProcess, seconds: Double) async -> Bool {
+    await process.exited(within: seconds)
 }

@@ -79,7 +79,7 @@ import Testing
 
         let (server, _) = try await sandbox.serve()
         defer { if server.isRunning { server.terminate() } }
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
 
         let stored = try await sqlite(sandbox, "SELECT secret FROM webhooks; SELECT value FROM webhook_headers;")
@@ -153,7 +153,7 @@ import Testing
             answers.append(exchange.stdout)
         }
         #expect(answers == ["400", "200"], "the revoked token is refused at once, the other still works")
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
         let audit = try await sandbox.portcullis(["audit", "tail", "--lines", "20"])
         #expect(audit.stdout.contains("refresh_token.revoke"))
@@ -162,7 +162,7 @@ import Testing
 
 extension Sandbox {
     /// Starts `serve` on a free loopback port and waits until it answers `/healthz`.
-    func serve() async throws -> (process: Process, port: Int) {
+    func serve() async throws -> (process: ChildProcess, port: Int) {
         let port = try freePort()
         let server = try start(["serve"], environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"])
         _ = try await waitForHTTP(port: port, path: "/healthz")

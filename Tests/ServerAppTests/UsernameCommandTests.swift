@@ -110,7 +110,7 @@ import TokenAuthority
         #expect(repeated.status == 400)
         #expect(repeated.body.contains("'account' is given more than once"), "\(repeated.body)")
 
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
     }
 

@@ -62,7 +62,7 @@ import Testing
                     + refreshToken, "http://127.0.0.1:\(port)/v2/token",
             ])
         #expect(refresh.stdout == "200")
-        kill(server.processIdentifier, SIGTERM)
+        kill(server.pid, SIGTERM)
         #expect(await waitForExit(server, seconds: 20))
         await issuer.stop()
 

@@ -1,6 +1,7 @@
 import Foundation
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 /// Crash safety of acknowledged commits, tested with a real `kill -9`.
@@ -73,16 +74,12 @@ import Testing
         var acknowledged = Set<Int>()
         var nextNumber = 0
         for round in 0..<3 {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: executable)
-            process.arguments = ["--testing-library", "swift-testing", "--filter", Self.childTestName]
             var environment = ProcessInfo.processInfo.environment
             environment[Self.databaseVariable] = path
             environment[Self.firstNumberVariable] = String(nextNumber)
-            process.environment = environment
-            process.standardOutput = FileHandle.nullDevice
-            process.standardError = FileHandle.nullDevice
-            try process.run()
+            let process = try ChildProcess(
+                executable, ["--testing-library", "swift-testing", "--filter", Self.childTestName],
+                environment: environment)
 
             // Wait for a few hundred acknowledged commits, bounded in time.
             let target = acknowledged.count + 300
@@ -91,11 +88,11 @@ import Testing
                 try await Task.sleep(for: .milliseconds(10))
             }
             try await Task.sleep(for: .milliseconds(Int.random(in: 0...40)))
-            kill(process.processIdentifier, SIGKILL)
+            kill(process.pid, SIGKILL)
             let exitDeadline = Date().addingTimeInterval(20)
             while process.isRunning && Date() < exitDeadline { try await Task.sleep(for: .milliseconds(10)) }
             #expect(!process.isRunning, "round \(round): the child did not die")
-            #expect(process.terminationReason == .uncaughtSignal, "round \(round): the child exited by itself")
+            #expect(process.wasKilledBySignal, "round \(round): the child exited by itself")
 
             acknowledged = try readAcknowledged(path)
             #expect(acknowledged.count >= target, "round \(round): only \(acknowledged.count) commits acknowledged")

@@ -9,14 +9,14 @@ private let testPool = BlockingPool(name: "test-http", threads: 4)
 
 /// A python3 child process serving HTTP on a loopback port; `stop()` kills it and waits for it.
 private final class LocalServer: @unchecked Sendable {
-    let process: Process
+    let process: ChildProcess
     let port: Int
     let directory: URL
 
     var baseURL: String { "\(scheme)://127.0.0.1:\(port)" }
     private let scheme: String
 
-    private init(process: Process, port: Int, directory: URL, scheme: String) {
+    private init(process: ChildProcess, port: Int, directory: URL, scheme: String) {
         self.process = process
         self.port = port
         self.directory = directory
@@ -81,7 +81,7 @@ private final class LocalServer: @unchecked Sendable {
     private func stopBlocking() {
         // SIGKILL, not terminate(): the child inherits the test thread's signal mask, where SIGTERM
         // may be blocked, and a surviving server would outlive the test run.
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         process.waitUntilExit()
         try? FileManager.default.removeItem(at: directory)
     }
@@ -90,16 +90,13 @@ private final class LocalServer: @unchecked Sendable {
     static func freePort() async throws -> Int { try await testPool.run { try freePortBlocking() } }
 
     private static func freePortBlocking() throws -> Int {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = [
-            "python3", "-c",
-            "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()",
-        ]
-        let pipe = Pipe()
-        process.standardOutput = pipe
-        try process.run()
-        let output = readToEnd(pipe.fileHandleForReading)
+        let process = try ChildProcess(
+            "/usr/bin/env",
+            [
+                "python3", "-c",
+                "import socket; s = socket.socket(); s.bind(('127.0.0.1', 0)); print(s.getsockname()[1]); s.close()",
+            ], output: .pipe)
+        let output = process.output.map(readToEnd) ?? Data()
         process.waitUntilExit()
         guard let port = Int(String(decoding: output, as: UTF8.self).trimmingCharacters(in: .whitespacesAndNewlines))
         else { throw ServerDidNotStart() }
@@ -112,15 +109,8 @@ private final class LocalServer: @unchecked Sendable {
         return directory
     }
 
-    static func launch(_ arguments: [String], in directory: URL) throws -> Process {
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.standardOutput = FileHandle.nullDevice
-        process.standardError = FileHandle.nullDevice
-        try process.run()
-        return process
+    static func launch(_ arguments: [String], in directory: URL) throws -> ChildProcess {
+        try ChildProcess("/usr/bin/env", arguments, directory: directory.path)
     }
 
     struct ServerDidNotStart: Error {}

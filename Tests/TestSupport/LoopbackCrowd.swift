@@ -30,29 +30,23 @@ public final class LoopbackCrowd: @unchecked Sendable {
 
     /// The loopback address the crowd connects from.
     public let source: String
-    private let process = Process()
-    private let commands = Pipe()
-    private let replies = Pipe()
-    private let errors = Pipe()
+    private let process: ChildProcess
     private var pending: [UInt8] = []
 
     /// Opens `count` connections to `127.0.0.1:port` from `source`, and returns once all are
     /// connected (the kernel's handshake, not the server's accept).
     public init(count: Int, port: Int, from source: String) throws {
         self.source = source
-        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-        process.arguments = ["python3", "-c", Self.script, String(port), source, String(count)]
-        process.standardInput = commands
-        process.standardOutput = replies
-        process.standardError = errors
-        try process.run()
+        process = try ChildProcess(
+            "/usr/bin/env", ["python3", "-c", Self.script, String(port), source, String(count)], input: .pipe,
+            output: .pipe, errors: .pipe)
         let ready = try readLine()
         guard ready == "ready" else { throw LoopbackError("the crowd from \(source) did not start: \(ready)") }
     }
 
     deinit {
-        try? commands.fileHandleForWriting.close()
-        if process.isRunning { process.terminate() }
+        try? process.input?.close()
+        process.terminate()
     }
 
     /// What became of each connection so far, read without waiting, in the order they were opened.
@@ -76,17 +70,17 @@ public final class LoopbackCrowd: @unchecked Sendable {
 
     /// Closes every connection of the crowd and ends the child process.
     public func closeAll() {
-        try? commands.fileHandleForWriting.close()
+        try? process.input?.close()
         process.waitUntilExit()
     }
 
     private func send(_ command: String) throws {
-        try commands.fileHandleForWriting.write(contentsOf: Data((command + "\n").utf8))
+        try process.input?.write(contentsOf: Data((command + "\n").utf8))
     }
 
     /// One line of the child's answer; what it wrote on standard error if it ended instead.
     private func readLine() throws -> String {
-        let fd = replies.fileHandleForReading.fileDescriptor
+        guard let fd = process.output?.fileDescriptor else { throw LoopbackError("the crowd has no output") }
         while true {
             if let newline = pending.firstIndex(of: 10) {
                 let line = String(decoding: pending[..<newline], as: UTF8.self)
@@ -97,7 +91,7 @@ public final class LoopbackCrowd: @unchecked Sendable {
             let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
             if count < 0 && errno == EINTR { continue }
             guard count > 0 else {
-                let text = String(decoding: errors.fileHandleForReading.availableData, as: UTF8.self)
+                let text = String(decoding: (process.errors?.availableData ?? Data()), as: UTF8.self)
                 throw LoopbackError("the crowd from \(source) ended: \(text)")
             }
             pending.append(contentsOf: chunk[0..<count])

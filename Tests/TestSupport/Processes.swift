@@ -48,32 +48,19 @@ public enum Processes {
             try? err.close()
         }
 
-        let process = Process()
-        process.executableURL = URL(fileURLWithPath: path)
-        process.arguments = arguments
-        if let directory { process.currentDirectoryURL = directory }
-        process.environment = childEnvironment(environment, removing: prefixes)
-        process.standardOutput = out
-        process.standardError = err
-        let stdin = Pipe()
-        process.standardInput = stdin
-        try process.run()
+        let process = try ChildProcess(
+            path, arguments, environment: childEnvironment(environment, removing: prefixes), directory: directory?.path,
+            input: .pipe, output: .descriptor(out.fileDescriptor), errors: .descriptor(err.fileDescriptor))
         // A child that exits without reading its input (a refused argument) closes the pipe: the write then
         // fails with EPIPE, which `write(_:)` turned into a crash of the whole test run (its internal try!).
-        if let input { try? stdin.fileHandleForWriting.write(contentsOf: Data(input.utf8)) }
-        try stdin.fileHandleForWriting.close()
+        if let input { try? process.input?.write(contentsOf: Data(input.utf8)) }
+        try process.input?.close()
 
-        let deadline = Date().addingTimeInterval(timeout)
-        var timedOut = false
-        while process.isRunning {
-            if Date() > deadline {
-                kill(process.processIdentifier, SIGKILL)
-                timedOut = true
-                break
-            }
-            try? await Task.sleep(for: .milliseconds(20))
+        let timedOut = await !process.exited(within: timeout)
+        if timedOut {
+            kill(process.pid, SIGKILL)
+            _ = await process.exited(within: 60)
         }
-        process.waitUntilExit()
         let output = (try? Data(contentsOf: outURL)) ?? Data()
         return ProcessResult(
             status: process.terminationStatus,
@@ -100,7 +87,7 @@ public enum Processes {
 public final class BackgroundProcess {
     public let name: String
     public let logFile: URL
-    private let process = Process()
+    private let process: ChildProcess
     private var stopped = false
 
     public init(
@@ -112,17 +99,12 @@ public final class BackgroundProcess {
         _ = FileManager.default.createFile(atPath: logFile.path, contents: nil)
         let log = try FileHandle(forWritingTo: logFile)
         defer { try? log.close() }
-        process.executableURL = URL(fileURLWithPath: executable)
-        process.arguments = arguments
-        process.currentDirectoryURL = directory
-        process.environment = Processes.childEnvironment(environment, removing: prefixes)
-        process.standardInput = FileHandle.nullDevice
-        process.standardOutput = log
-        process.standardError = log
-        try process.run()
+        process = try ChildProcess(
+            executable, arguments, environment: Processes.childEnvironment(environment, removing: prefixes),
+            directory: directory.path, input: .null, output: .descriptor(log.fileDescriptor), errors: .standardOutput)
     }
 
-    public var pid: Int32 { process.processIdentifier }
+    public var pid: Int32 { process.pid }
     public var isRunning: Bool { process.isRunning }
 
     /// The end of the log, for failure messages.
@@ -135,17 +117,17 @@ public final class BackgroundProcess {
     public func stop() {
         guard !stopped else { return }
         stopped = true
-        if process.isRunning { kill(process.processIdentifier, SIGKILL) }
+        process.signal(SIGKILL)
         process.waitUntilExit()
     }
 
-    /// Kills the process's whole group with SIGKILL (Foundation starts every child as the leader of a new
-    /// process group, which the processes it starts inherit) and reaps the process; safe to call more than
-    /// once. For servers that start their own children, such as chromedriver and its browser.
+    /// Kills the process's whole group with SIGKILL (every ``ChildProcess`` leads a new process group, which
+    /// the processes it starts inherit) and reaps the process; safe to call more than once. For servers that
+    /// start their own children, such as chromedriver and its browser.
     public func stopGroup() {
         guard !stopped else { return }
         stopped = true
-        kill(-process.processIdentifier, SIGKILL)
+        process.signalGroup(SIGKILL)
         process.waitUntilExit()
     }
 

@@ -24,14 +24,8 @@ final class TemporaryDirectory: Sendable {
 enum Tool {
     static func run(_ tool: String, _ arguments: [String]) async throws -> (status: Int32, output: String) {
         try await offload {
-            let process = Process()
-            process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
-            process.arguments = [tool] + arguments
-            let pipe = Pipe()
-            process.standardOutput = pipe
-            process.standardError = pipe
-            try process.run()
-            let output = readToEnd(pipe.fileHandleForReading)
+            let process = try ChildProcess("/usr/bin/env", [tool] + arguments, output: .pipe, errors: .standardOutput)
+            let output = process.output.map(readToEnd) ?? Data()
             process.waitUntilExit()
             return (process.terminationStatus, String(decoding: output, as: UTF8.self))
         }
