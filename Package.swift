@@ -34,7 +34,8 @@ var targets: [Target] = [
     .target(name: "HTTPCore", dependencies: ["Diagnostics"], swiftSettings: strictness),
     .target(name: "Storage", dependencies: ["Threading", "Diagnostics"], swiftSettings: strictness),
     // CI workload identity: trusted issuers, trust policies and their pure evaluation over a token's claims.
-    .target(name: "WorkloadIdentity", swiftSettings: strictness),
+    .target(name: "JSONScanning", swiftSettings: strictness),
+    .target(name: "WorkloadIdentity", dependencies: ["JSONScanning"], swiftSettings: strictness),
 
     // MARK: Edges (C libraries, sockets, SQL)
     .target(name: "CryptoCore", dependencies: ["COpenSSL", "CCrypt", "Diagnostics"], swiftSettings: strictness),
@@ -63,7 +64,7 @@ var targets: [Target] = [
     // The pure policy: principals, scopes, who may do what (no I/O, no HTTP, no keys).
     .target(name: "Authorization", dependencies: ["IdentityCore", "Storage"], swiftSettings: strictness),
     // JWS/JWT and JWK (RFC 7515, 7519, 7517) over CryptoCore's keys, for the token endpoint and plugins alike.
-    .target(name: "JOSE", dependencies: ["CryptoCore", "Diagnostics"], swiftSettings: strictness),
+    .target(name: "JOSE", dependencies: ["CryptoCore", "Diagnostics", "JSONScanning"], swiftSettings: strictness),
     .target(
         name: "TokenAuthority",
         dependencies: [
@@ -381,7 +382,7 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_BENCH"] == "1" {
     // The loopback CI issuer `.ci/bench-workload` points the release server at (issue 14 §4).
     targets.append(
         .executableTarget(
-            name: "WorkloadBench", dependencies: ["CryptoCore", "TestSupport"], path: "Tests/Bench/WorkloadBench",
+            name: "WorkloadBench", dependencies: ["CryptoCore", "JOSE", "TestSupport"], path: "Tests/Bench/WorkloadBench",
             swiftSettings: strictness))
     products.append(.executable(name: "WorkloadBench", targets: ["WorkloadBench"]))
 }

@@ -131,6 +131,61 @@ public enum Base64URL {
         guard count % 4 != 1 else { return nil }
         return output
     }
+
+    /// Decodes unpadded base64url that is spelt canonically: nil for any other character, for padding, for an
+    /// impossible length, and for non-zero bits left over after the last whole byte, so that each byte string
+    /// has exactly one accepted spelling (a JWS part must; checked here in the one pass that decodes it,
+    /// instead of encoding the result again to compare).
+    public static func decodeCanonical(_ text: ArraySlice<UInt8>) -> [UInt8]? {
+        let remainder = text.count % 4
+        guard remainder != 1 else { return nil }
+        let outputCount = text.count / 4 * 3 + (remainder == 0 ? 0 : remainder - 1)
+        var valid = true
+        // Four characters make three bytes: a whole group is one table lookup per character and one 24-bit
+        // word, without per-byte bookkeeping (every CI login's token passes here).
+        let output = [UInt8](unsafeUninitializedCapacity: outputCount) { buffer, count in
+            var index = text.startIndex
+            var out = 0
+            while index + 4 <= text.endIndex {
+                let a = values[Int(text[index])], b = values[Int(text[index + 1])]
+                let c = values[Int(text[index + 2])], d = values[Int(text[index + 3])]
+                guard (a | b | c | d) & 0xC0 == 0 else {
+                    valid = false
+                    break
+                }
+                let word = UInt32(a) << 18 | UInt32(b) << 12 | UInt32(c) << 6 | UInt32(d)
+                buffer[out] = UInt8(truncatingIfNeeded: word >> 16)
+                buffer[out + 1] = UInt8(truncatingIfNeeded: word >> 8)
+                buffer[out + 2] = UInt8(truncatingIfNeeded: word)
+                out += 3
+                index += 4
+            }
+            if valid, remainder > 0 {
+                var word: UInt32 = 0
+                for offset in 0..<remainder {
+                    let value = values[Int(text[index + offset])]
+                    guard value != 0xFF else {
+                        valid = false
+                        break
+                    }
+                    word = word << 6 | UInt32(value)
+                }
+                // 2 characters carry 1 byte and 4 spare bits, 3 carry 2 bytes and 2 spare bits: spare bits must be 0.
+                let spareBits = UInt32(remainder == 2 ? 4 : 2)
+                if valid, word & ((1 << spareBits) - 1) == 0 {
+                    word >>= spareBits
+                    for offset in (0..<(remainder - 1)).reversed() {
+                        buffer[out] = UInt8(truncatingIfNeeded: word >> UInt32(8 * offset))
+                        out += 1
+                    }
+                } else {
+                    valid = false
+                }
+            }
+            count = valid ? out : 0
+        }
+        return valid ? output : nil
+    }
 }
 
 /// Lowercase hexadecimal text for bytes.

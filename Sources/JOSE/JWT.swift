@@ -1,6 +1,7 @@
 import CryptoCore
 import Diagnostics
 import Foundation
+import JSONScanning
 
 /// A failure to sign, parse or verify a JSON Web Token: a stable code to branch on, plus details for logs.
 ///
@@ -156,6 +157,8 @@ public struct JWTClaims: Sendable, Hashable {
     public var tokenID: String?
     /// The payload's UTF-8 JSON object, byte for byte, for decoding private claims.
     public var json: [UInt8]
+    /// The payload's members, scanned once at parsing (private claims read from here cost no second parse).
+    public var members: [String: JSONMember]
 
     /// Decodes the payload into `type` (for private claims such as `access`, `email` or `groups`).
     ///
@@ -177,6 +180,25 @@ public struct VerifiedJWT: Sendable, Hashable {
     public var claims: JWTClaims
     /// The algorithm that verified it.
     public var algorithm: SigningAlgorithm
+
+    /// Checks the token's dates at `now`: `exp` present when `requireExpiry` and `now < exp + leeway`;
+    /// `now >= nbf - leeway` when `nbf` is present. `verify` runs it after the signature; a caller that
+    /// remembers a verified token runs it again at each later use.
+    ///
+    /// - Throws: `JWTError` `.expired`, `.missingExpiry` or `.notYetValid`.
+    public func checkTimes(at now: Date, leeway: Duration = .seconds(60), requireExpiry: Bool = true) throws {
+        let slack = TimeInterval(leeway.components.seconds)
+        if let expiresAt = claims.expiresAt {
+            guard now < expiresAt.addingTimeInterval(slack) else {
+                throw JWTError(.expired, reason: "expired at \(expiresAt)")
+            }
+        } else if requireExpiry {
+            throw JWTError(.missingExpiry, reason: "the token has no exp claim")
+        }
+        if let notBefore = claims.notBefore, now < notBefore.addingTimeInterval(-slack) {
+            throw JWTError(.notYetValid, reason: "not valid before \(notBefore)")
+        }
+    }
 }
 
 /// A compact JWS parsed strictly but not yet trusted; `verify` turns it into a `VerifiedJWT`.
@@ -214,39 +236,34 @@ public struct UnverifiedJWT: Sendable, Hashable {
             let signature = Self.strictBase64URL(parts[2])
         else { throw JWTError(.malformed, reason: "a part is not canonical unpadded base64url") }
 
-        let rawHeader: RawHeader
-        do {
-            rawHeader = try JSONDecoder().decode(RawHeader.self, from: Data(headerJSON))
-        } catch {
+        guard let header = JSONObjectScanner.members(of: headerJSON), let algorithm = header["alg"]?.string,
+            let type = Self.optionalString(header["typ"]), let keyID = Self.optionalString(header["kid"]),
+            let certificates = Self.optionalStrings(header["x5c"])
+        else {
             throw JWTError(.malformed, reason: "header is not a JSON object with a string alg and typed members")
         }
-        guard rawHeader.crit == nil else {
+        guard header["crit"] == nil || header["crit"] == .null else {
             throw JWTError(.unsupportedCriticalHeader, reason: "critical header extensions are not supported")
         }
         var chain: [[UInt8]] = []
-        for entry in rawHeader.x5c ?? [] {
+        for entry in certificates ?? [] {
             guard let der = Data(base64Encoded: entry), !der.isEmpty else {
                 throw JWTError(.malformed, reason: "x5c entry is not standard base64")
             }
             chain.append([UInt8](der))
         }
-        let rawClaims: RawClaims
-        do {
-            rawClaims = try JSONDecoder().decode(RawClaims.self, from: Data(payloadJSON))
-        } catch {
+        guard let members = JSONObjectScanner.members(of: payloadJSON),
+            let issuer = Self.optionalString(members["iss"]), let subject = Self.optionalString(members["sub"]),
+            let tokenID = Self.optionalString(members["jti"]), let audience = Self.audience(members["aud"]),
+            let expiresAt = Self.optionalDate(members["exp"]), let notBefore = Self.optionalDate(members["nbf"]),
+            let issuedAt = Self.optionalDate(members["iat"])
+        else {
             throw JWTError(.malformed, reason: "payload is not a JSON object with correctly typed registered claims")
         }
-        for date in [rawClaims.exp, rawClaims.nbf, rawClaims.iat] {
-            guard date?.isFinite ?? true else { throw JWTError(.malformed, reason: "a date claim is not finite") }
-        }
-        self.header = JOSEHeader(
-            algorithm: rawHeader.alg, type: rawHeader.typ, keyID: rawHeader.kid, certificateChain: chain)
+        self.header = JOSEHeader(algorithm: algorithm, type: type, keyID: keyID, certificateChain: chain)
         self.unverifiedClaims = JWTClaims(
-            issuer: rawClaims.iss, subject: rawClaims.sub, audience: rawClaims.aud?.values ?? [],
-            expiresAt: rawClaims.exp.map(Date.init(timeIntervalSince1970:)),
-            notBefore: rawClaims.nbf.map(Date.init(timeIntervalSince1970:)),
-            issuedAt: rawClaims.iat.map(Date.init(timeIntervalSince1970:)), tokenID: rawClaims.jti,
-            json: payloadJSON)
+            issuer: issuer, subject: subject, audience: audience, expiresAt: expiresAt, notBefore: notBefore,
+            issuedAt: issuedAt, tokenID: tokenID, json: payloadJSON, members: members)
         self.signingInput = Array(bytes[..<parts[1].endIndex])
         self.signature = signature
     }
@@ -300,18 +317,9 @@ public struct UnverifiedJWT: Sendable, Hashable {
         guard key.verify(signature: signature, message: signingInput, algorithm: algorithm) else {
             throw JWTError(.invalidSignature, reason: "signature does not verify")
         }
-        let slack = TimeInterval(leeway.components.seconds)
-        if let expiresAt = unverifiedClaims.expiresAt {
-            guard now < expiresAt.addingTimeInterval(slack) else {
-                throw JWTError(.expired, reason: "expired at \(expiresAt)")
-            }
-        } else if requireExpiry {
-            throw JWTError(.missingExpiry, reason: "the token has no exp claim")
-        }
-        if let notBefore = unverifiedClaims.notBefore, now < notBefore.addingTimeInterval(-slack) {
-            throw JWTError(.notYetValid, reason: "not valid before \(notBefore)")
-        }
-        return VerifiedJWT(header: header, claims: unverifiedClaims, algorithm: algorithm)
+        let verified = VerifiedJWT(header: header, claims: unverifiedClaims, algorithm: algorithm)
+        try verified.checkTimes(at: now, leeway: leeway, requireExpiry: requireExpiry)
+        return verified
     }
 
     /// Verifies the token with whichever of `candidates` verifies it: for issuers whose tokens carry no `kid`
@@ -347,9 +355,7 @@ public struct UnverifiedJWT: Sendable, Hashable {
     /// Decodes one part, refusing padding, foreign characters and non-zero trailing bits (so one token
     /// has exactly one spelling).
     private static func strictBase64URL(_ part: ArraySlice<UInt8>) -> [UInt8]? {
-        let text = String(decoding: part, as: UTF8.self)
-        guard let decoded = Base64URL.decode(text), Base64URL.encode(decoded) == text else { return nil }
-        return decoded
+        Base64URL.decodeCanonical(part)
     }
 
     /// Header values go into log reasons; keep them short and printable.
@@ -359,34 +365,41 @@ public struct UnverifiedJWT: Sendable, Hashable {
         return "\"\(cleaned)\""
     }
 
-    private struct RawHeader: Decodable {
-        var alg: String
-        var typ: String?
-        var kid: String?
-        var x5c: [String]?
-        var crit: [String]?
+    // Registered members: absent or `null` is nil (as Codable's optionals read them); the wrong JSON type is
+    // malformed. The double optionals below say "absent" (.some(nil)) apart from "wrong type" (nil).
+
+    private static func optionalString(_ member: JSONMember?) -> String?? {
+        switch member {
+        case nil, .null?: .some(nil)
+        case .string(let text)?: .some(text)
+        default: nil
+        }
     }
 
-    private struct RawClaims: Decodable {
-        var iss: String?
-        var sub: String?
-        var aud: Audience?
-        var exp: Double?
-        var nbf: Double?
-        var iat: Double?
-        var jti: String?
+    private static func optionalStrings(_ member: JSONMember?) -> [String]?? {
+        switch member {
+        case nil, .null?: return .some(nil)
+        case .array(let elements)?:
+            let strings = elements.compactMap(\.string)
+            return strings.count == elements.count ? .some(strings) : nil
+        default: return nil
+        }
     }
 
-    private struct Audience: Decodable {
-        var values: [String]
+    /// `aud`: one string or an array of strings; empty when absent.
+    private static func audience(_ member: JSONMember?) -> [String]? {
+        if case .string(let one)? = member { return [one] }
+        return optionalStrings(member).map { $0 ?? [] }
+    }
 
-        init(from decoder: any Decoder) throws {
-            let container = try decoder.singleValueContainer()
-            if let one = try? container.decode(String.self) {
-                values = [one]
-            } else {
-                values = try container.decode([String].self)
-            }
+    /// A NumericDate (seconds since 1970, fractions allowed); a number that is not finite is malformed.
+    private static func optionalDate(_ member: JSONMember?) -> Date?? {
+        switch member {
+        case nil, .null?: return .some(nil)
+        case .number(let text)?:
+            guard let seconds = Double(text), seconds.isFinite else { return nil }
+            return .some(Date(timeIntervalSince1970: seconds))
+        default: return nil
         }
     }
 }

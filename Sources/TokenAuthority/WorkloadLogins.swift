@@ -42,6 +42,9 @@ public struct WorkloadLogins: Sendable {
     /// Whether a namespace exists, trusted while the store's authorization generation holds (creating or
     /// deleting a namespace advances it): most logins then skip the store.
     private let namespaces = AuthorizationCache<String, Bool>(capacity: 1024)
+    /// Job tokens verified before, so the same token presented again (docker sends it with every token request
+    /// of a job) skips its parse and signature check; see ``VerifiedTokenMemo`` for what is checked again.
+    private let verifiedTokens = VerifiedTokenMemo()
 
     /// Creates the service; `http` fetches discovery and JWKS for `issuer` (the composition root gives each
     /// issuer its own client pool).
@@ -91,37 +94,11 @@ public struct WorkloadLogins: Sendable {
         guard let issuer = settings.issuer(named: policy.issuer), let cache = keyCaches[issuer.name] else {
             return .refused(.policyUnknown)
         }
-        let token: UnverifiedJWT
-        do { token = try UnverifiedJWT(compact: compact) } catch { return .refused(.tokenMalformed) }
-        let allowed = Set(issuer.algorithms.compactMap { SigningAlgorithm(rawValue: $0.rawValue) })
-        // Before any key is fetched, so alg none or HS256 costs the issuer nothing.
-        guard let algorithm = SigningAlgorithm(rawValue: token.header.algorithm), allowed.contains(algorithm) else {
-            return .refused(.tokenAlgorithm)
-        }
-        let candidates: [PublicKey]
-        do {
-            candidates = try await cache.candidateKeys(for: token.header.keyID).filter {
-                $0.algorithm == nil || $0.algorithm == algorithm.rawValue
-            }.map(\.key)
-        } catch let error as ProviderError where error.code == .protocolViolation && token.header.keyID != nil {
-            return .refused(.tokenUnknownKey)
-        } catch let error as ProviderError {
-            throw WorkloadLoginError(.issuerUnavailable, issuer: issuer.name, reason: error.reason)
-        }
         let date = now()
         let verified: VerifiedJWT
-        do {
-            verified = try token.verify(
-                tryingEach: candidates, allowedAlgorithms: allowed, now: date, leeway: issuer.clockSkew,
-                requireExpiry: true)
-        } catch let error as JWTError {
-            switch error.code {
-            case .disallowedAlgorithm, .algorithmKeyMismatch: return .refused(.tokenAlgorithm)
-            case .unknownKey, .missingKeyID: return .refused(.tokenUnknownKey)
-            case .expired, .missingExpiry: return .refused(.tokenExpired)
-            case .notYetValid: return .refused(.tokenNotYetValid)
-            default: return .refused(.tokenSignature)
-            }
+        switch try await signatureChecked(compact, issuer: issuer, keys: cache, at: date) {
+        case .refused(let refusal): return .refused(refusal)
+        case .verified(let jwt): verified = jwt
         }
         let registered = verified.claims
         guard let iss = registered.issuer, Array(iss.utf8) == Array(issuer.issuer.utf8) else {
@@ -140,7 +117,8 @@ public struct WorkloadLogins: Sendable {
         guard date.timeIntervalSince(issuedAt) <= TimeInterval(issuer.maxTokenAge.components.seconds) else {
             return .refused(.tokenTooOld)
         }
-        guard let claims = WorkloadClaims(payload: registered.json) else { return .refused(.tokenMalformed) }
+        // The payload was scanned once when the token was parsed; its members are the claims.
+        let claims = WorkloadClaims(members: registered.members)
         if case .refused(let refusal) = policy.evaluate(claims) { return .refused(refusal, claims: claims) }
         if policy.jti == .singleUse {
             guard let jti = registered.tokenID, !jti.isEmpty, jti.utf8.count <= 512 else {
@@ -156,6 +134,70 @@ public struct WorkloadLogins: Sendable {
         }
         return .accepted(
             VerifiedWorkload(policy: policy, issuer: issuer, claims: claims, jti: registered.tokenID))
+    }
+
+    private enum SignatureCheck {
+        case verified(VerifiedJWT)
+        case refused(WorkloadRefusal)
+    }
+
+    /// The token's algorithm and signature checked with the issuer's current keys, then its dates at `date`;
+    /// a token verified before with the very same keys is taken from ``verifiedTokens`` without parsing or
+    /// verifying it again (its algorithm and dates are checked again).
+    private func signatureChecked(
+        _ compact: String, issuer: WorkloadIssuer, keys cache: ProviderKeyCache, at date: Date
+    ) async throws -> SignatureCheck {
+        let allowed = Set(issuer.algorithms.compactMap { SigningAlgorithm(rawValue: $0.rawValue) })
+        func usable(_ keys: [IssuerKey], for algorithm: SigningAlgorithm) -> [PublicKey] {
+            keys.filter { $0.algorithm == nil || $0.algorithm == algorithm.rawValue }.map(\.key)
+        }
+        let memoKey = VerifiedTokenMemo.key(compact)
+        if let remembered = verifiedTokens.entry(for: memoKey, issuer: issuer.name),
+            allowed.contains(remembered.jwt.algorithm),
+            let current = try? await cache.candidateKeys(for: remembered.jwt.header.keyID),
+            VerifiedTokenMemo.sameKeys(usable(current, for: remembered.jwt.algorithm), as: remembered)
+        {
+            do {
+                try remembered.jwt.checkTimes(at: date, leeway: issuer.clockSkew, requireExpiry: true)
+            } catch let error as JWTError {
+                return .refused(Self.refusal(for: error))
+            }
+            return .verified(remembered.jwt)
+        }
+        let token: UnverifiedJWT
+        do { token = try UnverifiedJWT(compact: compact) } catch { return .refused(.tokenMalformed) }
+        // Before any key is fetched, so alg none or HS256 costs the issuer nothing.
+        guard let algorithm = SigningAlgorithm(rawValue: token.header.algorithm), allowed.contains(algorithm) else {
+            return .refused(.tokenAlgorithm)
+        }
+        let candidates: [PublicKey]
+        do {
+            candidates = usable(try await cache.candidateKeys(for: token.header.keyID), for: algorithm)
+        } catch let error as ProviderError where error.code == .protocolViolation && token.header.keyID != nil {
+            return .refused(.tokenUnknownKey)
+        } catch let error as ProviderError {
+            throw WorkloadLoginError(.issuerUnavailable, issuer: issuer.name, reason: error.reason)
+        }
+        do {
+            let verified = try token.verify(
+                tryingEach: candidates, allowedAlgorithms: allowed, now: date, leeway: issuer.clockSkew,
+                requireExpiry: true)
+            verifiedTokens.remember(.init(issuer: issuer.name, jwt: verified, keys: candidates), for: memoKey)
+            return .verified(verified)
+        } catch let error as JWTError {
+            return .refused(Self.refusal(for: error))
+        }
+    }
+
+    /// The refusal for a token JOSE would not verify.
+    private static func refusal(for error: JWTError) -> WorkloadRefusal {
+        switch error.code {
+        case .disallowedAlgorithm, .algorithmKeyMismatch: .tokenAlgorithm
+        case .unknownKey, .missingKeyID: .tokenUnknownKey
+        case .expired, .missingExpiry: .tokenExpired
+        case .notYetValid: .tokenNotYetValid
+        default: .tokenSignature
+        }
     }
 
     /// Issues a refresh token for `workload` bound to `service`, valid for the policy's session.

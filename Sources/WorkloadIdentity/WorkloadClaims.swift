@@ -1,4 +1,5 @@
 import Foundation
+import JSONScanning
 
 /// The claims of a verified CI token as policies see them: each scalar claim as a string.
 ///
@@ -13,9 +14,19 @@ public struct WorkloadClaims: Sendable, Hashable {
     public init(_ values: [String: String]) { self.values = values }
 
     /// The claims of a JWT payload; nil when it is not exactly one JSON object with unique member names
-    /// (``ClaimScanner``).
+    /// (`JSONObjectScanner`).
     public init?(payload: [UInt8]) {
-        guard let values = ClaimScanner.scalars(payload) else { return nil }
+        guard let members = JSONObjectScanner.members(of: payload) else { return nil }
+        self.init(members: members)
+    }
+
+    /// The scalar claims among a payload's scanned members (a verified JWT's `members`, scanned once).
+    public init(members: [String: JSONMember]) {
+        var values: [String: String] = [:]
+        values.reserveCapacity(members.count)
+        for (name, member) in members {
+            if let text = member.scalarText { values[name] = text }
+        }
         self.values = values
     }
 

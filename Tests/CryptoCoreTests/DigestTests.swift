@@ -111,6 +111,26 @@ import Testing
         #expect(Base64URL.decode("") == [])
     }
 
+    @Test func canonicalDecodingAcceptsExactlyWhatEncodingWrites() {
+        for length in 0..<300 {
+            let bytes = (0..<length).map { UInt8(truncatingIfNeeded: $0 &* 151 &+ 7) }
+            let text = Base64URL.encode(bytes)
+            #expect(Base64URL.decodeCanonical(ArraySlice(text.utf8)) == bytes, "length \(length)")
+            // Any last character other than the canonical one spells the same bytes with spare bits set.
+            guard let last = text.utf8.last else { continue }
+            for other in "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789-_".utf8 where other != last {
+                let variant = Array(text.utf8.dropLast()) + [other]
+                let decoded = Base64URL.decodeCanonical(variant[...])
+                #expect(decoded == nil || Base64URL.encode(decoded!) == String(decoding: variant, as: UTF8.self))
+            }
+        }
+        for hostile in ["AB", "AAB", "-_8=", "+/8", "abcde", "ab cd", "A", "AAAA=", "AA\u{0}A"] {
+            #expect(Base64URL.decodeCanonical(ArraySlice(hostile.utf8)) == nil, "\(hostile)")
+        }
+        #expect(Base64URL.decodeCanonical(ArraySlice("AA".utf8)) == [0x00])
+        #expect(Base64URL.decodeCanonical([]) == [])
+    }
+
     @Test func hexRoundTripsAndRejectsBadInput() {
         #expect(Hex.encode([0x00, 0xab, 0xff]) == "00abff")
         #expect(Hex.decode("00ABff") == [0x00, 0xab, 0xff])

@@ -163,6 +163,27 @@ import WorkloadIdentity
         }
     }
 
+    @Test func aTokenPresentedAgainIsJudgedAgainAndIsVerifiedAnewOnceTheIssuersKeysChange() async throws {
+        try await WorkloadFixture.with { fixture in
+            fixture.issuer.update { $0.jwksCacheControl = "max-age=300" }
+            let router = try fixture.endpoint()
+            let now = Int(fixture.clock.now.timeIntervalSince1970)
+            let token = fixture.token(["exp": now + 3600])
+            for _ in 0..<3 {
+                _ = try fixture.granted(await fixture.get(on: router, username: "ci-acme-api", password: token))
+            }
+            // The key set expires (after its 5 minutes) and the issuer now publishes another key under the same kid:
+            // the token remembered as verified must be verified again, with the key published now.
+            let successor = HostileIssuer.SigningKey(keyID: "ci-key-1", key: try PrivateKey.generate(.rsa(bits: 2048)))
+            fixture.issuer.update { $0.publishedKeys = [successor] }
+            fixture.clock.advance(by: 301)
+            let rotated = await fixture.get(on: router, username: "ci-acme-api", password: token)
+            #expect(rotated.status == .unauthorized)
+            #expect(try fixture.audit.lastWorkloadDetail()["failed"] as? String == "token.signature")
+            #expect(fixture.issuer.jwksFetches == 2, "the expired key set was fetched again")
+        }
+    }
+
     @Test func aUsersNameWithAJWTIsRefusedByThePasswordPath() async throws {
         try await WorkloadFixture.with { fixture in
             let router = try fixture.endpoint()

@@ -105,7 +105,7 @@ import WorkloadIdentity
     }
 }
 
-@Suite struct ClaimScannerTests {
+@Suite struct ClaimScanningTests {
     @Test(arguments: [
         (
             #"{"a":"x","n":-12.5e+3,"t":true,"f":false,"z":null}"#,

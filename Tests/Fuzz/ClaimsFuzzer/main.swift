@@ -1,4 +1,4 @@
-// libFuzzer target for WorkloadClaims(payload:): the claims of a CI job token, scanned by ClaimScanner, must
+// libFuzzer target for WorkloadClaims(payload:): the claims of a CI job token, scanned by JSONObjectScanner, must
 // never crash or hang, and whatever it accepts must survive a round trip: its members written back as a JSON
 // object scan again to the same members. Built only with PORTCULLIS_FUZZ=1 (see .ci/fuzz).
 

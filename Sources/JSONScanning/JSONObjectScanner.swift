@@ -1,30 +1,69 @@
-/// A single pass over a JWT payload that yields its scalar members as policies compare them, without a
-/// general JSON decoder: every CI login parses one, and Foundation's decoders cost more than the signature
-/// check (measured: about 0.7 ms for a GitHub token's 20 claims, against 17 µs for an RS256 verification).
+/// One member of a scanned JSON object: scalars as written, arrays one level deep, objects checked and skipped.
 ///
-/// Strict where it matters: the text must be one JSON object (RFC 8259) in valid UTF-8; a member name
-/// written twice makes the whole payload unreadable (a token whose `repository_id` means two things must not
-/// be judged by either); nesting deeper than 32 is refused. Strings are unescaped; numbers, `true` and
-/// `false` are kept as written; `null`, arrays and objects are checked and skipped.
-enum ClaimScanner {
-    /// The scalar members of the object in `bytes`, or nil when `bytes` is not exactly one valid JSON object
-    /// with unique member names.
-    static func scalars(_ bytes: [UInt8]) -> [String: String]? {
-        var scanner = Cursor(bytes: bytes)
-        guard let result = scanner.object() else { return nil }
-        scanner.skipWhitespace()
-        return scanner.index == bytes.count ? result : nil
+/// Strings are unescaped; numbers keep their JSON text (`456789`, `1.5e3`), so a reader decides how to take them
+/// (a JWT's `exp` as a number of seconds, a CI policy's `repository_id` as text).
+public enum JSONMember: Sendable, Hashable {
+    /// A string, unescaped.
+    case string(String)
+    /// A number, exactly as written.
+    case number(String)
+    /// `true` or `false`.
+    case bool(Bool)
+    /// `null`.
+    case null
+    /// An array: its scalar elements as members, and each nested array or object as ``object``.
+    case array([JSONMember])
+    /// An object (or, inside an array, any nested array or object): checked, its contents not kept.
+    case object
+
+    /// The string, or nil for any other kind.
+    public var string: String? { if case .string(let text) = self { text } else { nil } }
+
+    /// The scalar as text (a string itself, a number or boolean as its JSON text); nil for null, arrays and
+    /// objects.
+    public var scalarText: String? {
+        switch self {
+        case .string(let text), .number(let text): text
+        case .bool(let value): value ? "true" : "false"
+        case .null, .array, .object: nil
+        }
+    }
+}
+
+/// A single strict pass over one JSON object (RFC 8259) that yields its members, without a general JSON
+/// decoder: every CI login and every OpenID sign-in parses a JWT header and payload, and Foundation's
+/// decoders cost more than the signature check (measured: about 0.7 ms for a GitHub token's 20 claims,
+/// against 17 µs for an RS256 verification).
+///
+/// Strict where it matters: the text must be exactly one JSON object in valid UTF-8; a member name written
+/// twice makes the whole object unreadable (a token whose `repository_id` or `alg` means two things must not be
+/// judged by either); nesting deeper than 32 is refused.
+public enum JSONObjectScanner {
+    /// The deepest nesting of arrays and objects accepted inside a member.
+    public static let maximumDepth = 32
+
+    /// The members of the object in `bytes`, or nil when `bytes` is not exactly one valid JSON object with
+    /// unique member names.
+    public static func members(of bytes: [UInt8]) -> [String: JSONMember]? {
+        var cursor = Cursor(bytes: bytes)
+        guard let result = cursor.object() else { return nil }
+        cursor.skipWhitespace()
+        return cursor.index == bytes.count ? result : nil
     }
 
     private struct Cursor {
         let bytes: [UInt8]
         var index = 0
-        static let maximumDepth = 32
 
         init(bytes: [UInt8]) { self.bytes = bytes }
 
         mutating func skipWhitespace() {
-            while index < bytes.count, [0x20, 0x09, 0x0A, 0x0D].contains(bytes[index]) { index += 1 }
+            while index < bytes.count {
+                switch bytes[index] {
+                case 0x20, 0x09, 0x0A, 0x0D: index += 1
+                default: return
+                }
+            }
         }
 
         mutating func consume(_ byte: UInt8) -> Bool {
@@ -34,36 +73,55 @@ enum ClaimScanner {
             return true
         }
 
-        /// The top-level object: names to scalar texts.
-        mutating func object() -> [String: String]? {
+        /// The top-level object: names to members.
+        mutating func object() -> [String: JSONMember]? {
             guard consume(UInt8(ascii: "{")) else { return nil }
-            var result: [String: String] = [:]
-            var names = Set<String>()
+            var result: [String: JSONMember] = [:]
             if consume(UInt8(ascii: "}")) { return result }
             repeat {
                 skipWhitespace()
-                guard let name = string(), consume(UInt8(ascii: ":")), names.insert(name).inserted else { return nil }
+                guard let name = string(), consume(UInt8(ascii: ":")), result[name] == nil else { return nil }
                 skipWhitespace()
                 guard index < bytes.count else { return nil }
-                switch bytes[index] {
-                case UInt8(ascii: "\""):
-                    guard let value = string() else { return nil }
-                    result[name] = value
-                case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    guard skipNested() else { return nil }
-                default:
-                    guard let literal = literal() else { return nil }
-                    if literal != "null" { result[name] = literal }
+                if bytes[index] == UInt8(ascii: "[") {
+                    guard let elements = array() else { return nil }
+                    result[name] = .array(elements)
+                } else {
+                    guard let member = value() else { return nil }
+                    result[name] = member
                 }
             } while consume(UInt8(ascii: ","))
             return consume(UInt8(ascii: "}")) ? result : nil
+        }
+
+        /// A value other than an array at the top level: a scalar, or an object checked and skipped.
+        mutating func value() -> JSONMember? {
+            guard index < bytes.count else { return nil }
+            switch bytes[index] {
+            case UInt8(ascii: "\""): return string().map(JSONMember.string)
+            case UInt8(ascii: "{"), UInt8(ascii: "["): return skipNested() ? .object : nil
+            default: return literal()
+            }
+        }
+
+        /// A top-level member's array: each element a scalar, or ``JSONMember/object`` for nested structure.
+        mutating func array() -> [JSONMember]? {
+            guard consume(UInt8(ascii: "[")) else { return nil }
+            var elements: [JSONMember] = []
+            if consume(UInt8(ascii: "]")) { return elements }
+            repeat {
+                skipWhitespace()
+                guard let element = value() else { return nil }
+                elements.append(element)
+            } while consume(UInt8(ascii: ","))
+            return consume(UInt8(ascii: "]")) ? elements : nil
         }
 
         /// A string at `index` (which holds its opening quote), unescaped.
         mutating func string() -> String? {
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\"") else { return nil }
             index += 1
-            // Most claims hold no escape: take the run up to the first quote, backslash or control byte at once.
+            // Most members hold no escape: take the run up to the first quote, backslash or control byte at once.
             var end = index
             while end < bytes.count, bytes[end] != UInt8(ascii: "\""), bytes[end] != UInt8(ascii: "\\"),
                 bytes[end] >= 0x20
@@ -138,11 +196,19 @@ enum ClaimScanner {
             }
         }
 
-        /// `true`, `false`, `null` or a number, as written.
-        mutating func literal() -> String? {
-            for word in ["true", "false", "null"] where bytes[index...].starts(with: word.utf8) {
-                index += word.utf8.count
-                return word
+        /// `true`, `false`, `null` or a number (kept as written).
+        mutating func literal() -> JSONMember? {
+            if bytes[index...].starts(with: "true".utf8) {
+                index += 4
+                return .bool(true)
+            }
+            if bytes[index...].starts(with: "false".utf8) {
+                index += 5
+                return .bool(false)
+            }
+            if bytes[index...].starts(with: "null".utf8) {
+                index += 4
+                return .null
             }
             let start = index
             func digits() -> Bool {
@@ -167,7 +233,7 @@ enum ClaimScanner {
                 }
                 guard digits() else { return nil }
             }
-            return String(decoding: bytes[start..<index], as: UTF8.self)
+            return .number(String(decoding: bytes[start..<index], as: UTF8.self))
         }
 
         /// Checks and skips an array or object at `index`, nested at most `maximumDepth` deep.
@@ -179,10 +245,11 @@ enum ClaimScanner {
                 let byte = bytes[index]
                 switch byte {
                 case UInt8(ascii: "{"), UInt8(ascii: "["):
-                    guard closers.count < Self.maximumDepth else { return false }
-                    closers.append(byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]"))
+                    guard closers.count < JSONObjectScanner.maximumDepth else { return false }
+                    let closer = byte == UInt8(ascii: "{") ? UInt8(ascii: "}") : UInt8(ascii: "]")
+                    closers.append(closer)
                     index += 1
-                    if consume(closers.last!) {
+                    if consume(closer) {
                         closers.removeLast()
                         if closers.isEmpty { return true }
                         if !afterValue(&closers) { return false }
