@@ -13,6 +13,32 @@ import Threading
         #expect(cache.value(for: 99) == "v99")
     }
 
+    @Test func theOldestEntryIsEvictedFirstAndRemovedKeysAreSkipped() {
+        let cache = BoundedCache<String, Int>(capacity: 3)
+        for (value, key) in ["a", "b", "c", "d"].enumerated() { cache.insert(value, for: key) }
+        #expect(cache.value(for: "a") == nil)
+        // Replacing a value keeps its place in line; a removed key leaves none behind it.
+        cache.insert(10, for: "b")
+        cache.remove("c")
+        cache.insert(4, for: "e")
+        #expect(cache.count == 3)
+        cache.insert(5, for: "f")
+        #expect(cache.value(for: "b") == nil)
+        #expect(cache.value(for: "d") == 3 && cache.value(for: "e") == 4 && cache.value(for: "f") == 5)
+    }
+
+    @Test func aFloodOfDistinctKeysWithRemovalsAndReinsertsKeepsTheNewest() {
+        let cache = BoundedCache<Int, Int>(capacity: 100)
+        for key in 0..<100_000 {
+            cache.insert(key, for: key)
+            if key % 3 == 0 { cache.remove(key - 1) }
+            if key % 5 == 0 { cache.insert(key, for: key - 2) }
+        }
+        #expect(cache.count <= 100)
+        #expect(cache.value(for: 99_999) == 99_999)
+        #expect(cache.value(for: 0) == nil)
+    }
+
     @Test func aCapacityBelowOneStillHoldsOneEntry() {
         let cache = BoundedCache<String, Int>(capacity: 0)
         cache.insert(1, for: "a")
