@@ -195,6 +195,8 @@ extension Assets {
           .pagehead { margin-bottom: 16px; }
           .hide-narrow { display: none; }
           th, td { padding: 8px; }
+          td.name { min-width: 96px; }
+          th { white-space: normal; }
           .facts { grid-template-columns: minmax(0, 1fr); gap: 0; }
           .facts dd { margin-bottom: 8px; }
           .truncate { max-width: 16ch; }
@@ -236,6 +238,9 @@ extension Assets {
         .filterbar { margin-bottom: 16px; }
         .filterbar .field { max-width: 480px; }
         .filters .formrow { align-items: center; }
+        /* Below a grid of fields the button needs no label's height above it (.formrow's 28px is for buttons
+           beside fields): the fields' own margin is the gap. */
+        .filters .formrow > .button { margin-top: 0; }
         .filtergrid { display: grid; gap: 0 16px; grid-template-columns: repeat(auto-fit, minmax(170px, 1fr)); }
         .secret h2 { margin-bottom: 8px; }
         .secret .copyfield { margin-bottom: 12px; background: var(--surface); }

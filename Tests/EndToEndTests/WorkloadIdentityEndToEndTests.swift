@@ -102,6 +102,32 @@ struct WorkloadIdentityEndToEndTests {
         }
     }
 
+    @Test(.enabled(if: Browser.shouldRun, "needs chromium and chromium-driver"))
+    func theAdminPageShowsThePoliciesAndTheirDecisionsAndIsPhotographed() async throws {
+        try await WorkloadStack.with { workload in
+            let stack = workload.stack
+            let ci = workload.github
+            let good = try await stack.portcullis.tokenRequest(
+                scopes: ["repository:acme/api:pull,push"],
+                user: (Self.policy, ci.sign(ci.github(audience: Self.audience))))
+            #expect(good.status == 200, "\(good)")
+            for refusal in Self.refusals.prefix(4) {
+                let (user, token) = refusal.make(ci)
+                _ = try await stack.portcullis.tokenRequest(
+                    scopes: ["repository:acme/api:pull,push"], user: (user, token))
+            }
+            for scheme in [Browser.ColorScheme.light, .dark] {
+                try await withBrowser(colorScheme: scheme) { browser in
+                    try await WebUIBrowserTests.signIn(browser, at: stack.portcullis.url, as: Stack.admin.credentials)
+                    try await browser.open(stack.portcullis.url + "/admin/workload-identity")
+                    let text = try await browser.find("main").text
+                    #expect(text.contains(Self.policy) && text.contains("deny.event_name"), "\(text.prefix(2000))")
+                    try await browser.screenshots(named: "admin-workload-identity" + (scheme == .dark ? "-dark" : ""))
+                }
+            }
+        }
+    }
+
     @Test func aUsersNameWithACIJobsTokenIsRefusedWhileTheUsersPasswordStillWorks() async throws {
         try await WorkloadStack.with { workload in
             let stack = workload.stack
