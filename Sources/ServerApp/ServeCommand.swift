@@ -145,7 +145,7 @@ enum ServeCommand {
             RegistryCommands.backgroundJobs(
                 configuration: configuration, clients: registryClients, store: store, logger: logger)
             + [TokenCommands.pruneJob(authority.refreshTokens, logger: logger)]
-            + (authority.workloads.map { [WorkloadIdentityAssembly.pruneJob($0, logger: logger)] } ?? [])
+            + [WorkloadIdentityAssembly.pruneJob(authority.workloads, logger: logger)]
             + (ui.map { [$0.pruneJob(logger: logger)] } ?? [])
             + (ui?.revalidationJob(configuration: configuration, logger: logger).map { [$0] } ?? [])
         let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]

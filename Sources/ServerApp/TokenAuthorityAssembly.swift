@@ -52,8 +52,8 @@ struct TokenAuthorityAssembly {
     let mapping: IdentityMappingAssembly
     /// The per-address password guessing brake, shared with the REST API's token checks.
     let guessingThrottle: GuessingThrottle
-    /// CI workload logins under trust policies; nil when none are configured.
-    let workloads: WorkloadLogins?
+    /// CI workload logins under trust policies (with none configured, it refuses and audits refreshes of earlier ones).
+    let workloads: WorkloadLogins
 
     init(
         configuration: PortcullisConfiguration, store: any Store, ioPool: BlockingPool, cpuPool: BlockingPool,

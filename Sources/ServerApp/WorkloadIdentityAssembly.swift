@@ -9,22 +9,25 @@ import WorkloadIdentity
 /// Builds CI workload identity from `workloadIdentity`: the login service the token endpoint asks, with one
 /// HTTP client pool per issuer, and the start-time rule that no policy bears a user's name.
 enum WorkloadIdentityAssembly {
-    /// The login service, or nil when no policy is configured; logs at start every policy that pins only
-    /// mutable claims by its own choice (`allowMutableClaims: true`).
+    /// The login service; logs at start every policy that pins only mutable claims by its own choice
+    /// (`allowMutableClaims: true`). Built without policies too: a workload refresh token issued before the last
+    /// policy was removed must still be refused as `workload.refresh` with `policy.unknown` and audited, and its
+    /// records pruned; logins are workload logins only while a policy is configured.
     static func logins(
         _ configuration: PortcullisConfiguration, store: any Store, logger: Logger
-    ) -> WorkloadLogins? {
+    ) -> WorkloadLogins {
         let settings = configuration.workloadIdentity
-        guard settings.isEnabled else { return nil }
         for policy in settings.mutablyPinnedPolicies {
             logger.warning(
                 "trust policy pins only mutable claims (allowMutableClaims: true): a deleted and re-created "
                     + "repository of the same name would inherit it",
                 ["policy": policy.name, "issuer": policy.issuer, "defined_at": policy.definedAt])
         }
-        logger.info(
-            "CI workload identity enabled",
-            ["issuers": String(settings.issuers.count), "policies": String(settings.policies.count)])
+        if settings.isEnabled {
+            logger.info(
+                "CI workload identity enabled",
+                ["issuers": String(settings.issuers.count), "policies": String(settings.policies.count)])
+        }
         return WorkloadLogins(
             settings: settings, store: store,
             http: { issuer in ProviderHTTPClients.Fetcher(providerID: "workload-" + issuer) })

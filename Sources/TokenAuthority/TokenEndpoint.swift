@@ -163,7 +163,7 @@ public struct TokenEndpoint: Sendable {
         if let header = request.headers["Authorization"] {
             // A CI job token makes the header a kilobyte or more and never takes this path: leave such headers
             // to `handleGet` rather than decode them twice (a cached password is far shorter).
-            guard workloads == nil || header.utf8.count <= Self.longestImmediateHeader,
+            guard workloads?.isEnabled != true || header.utf8.count <= Self.longestImmediateHeader,
                 let credentials = Self.plainBasicCredentials(header, clientAddress: request.context.clientAddress),
                 workloads?.policy(forLogin: credentials.username, password: credentials.password) == nil
             else { return nil }

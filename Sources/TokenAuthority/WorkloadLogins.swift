@@ -68,6 +68,10 @@ public struct WorkloadLogins: Sendable {
         keyCaches = caches
     }
 
+    /// Whether any trust policy is configured (without one, only refresh tokens issued earlier come here, to be
+    /// refused and audited).
+    public var isEnabled: Bool { settings.isEnabled }
+
     /// The policy a login names, when it is a workload login: `username` is a configured policy and
     /// `password` has the shape of a compact JWS (`eyJ…` and two dots). Any other login is not one.
     public func policy(forLogin username: String, password: String) -> WorkloadPolicy? {

@@ -74,10 +74,18 @@ struct WorkloadIdentityRefreshEndToEndTests {
             #expect(!refused.succeeded, "\(refused)")
             #expect(try await workload.audited("workload.refresh", ["denied", "policy.unknown", policy]))
 
-            // Every policy removed (workload identity off): still refused.
+            // Every policy removed (workload identity off): still refused, and still audited as a workload refresh.
+            let refusedBefore = try await workload.auditDetails("workload.refresh").filter {
+                $0.contains("policy.unknown")
+            }.count
             try await workload.reconfigure(policies: .none)
             let off = try await Self.refresh(stack, refreshToken, scope: scope)
             #expect(Self.isRefused(off), "\(off)")
+            #expect(
+                try await waitUntil(seconds: 60) {
+                    try await workload.auditDetails("workload.refresh").filter { $0.contains("policy.unknown") }.count
+                        > refusedBefore
+                }, "no workload.refresh audit row for a refresh with no policy configured")
         }
     }
 
