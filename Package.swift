@@ -234,7 +234,7 @@ var targets: [Target] = [
         name: "AdministrationTests",
         dependencies: [
             "Administration", "Authorization", "Storage", "SQLiteStorage", "IdentityCore", "CryptoCore", "Diagnostics",
-            "Threading", "Webhooks", "TestSupport", "WorkloadIdentity",
+            "Threading", "Webhooks", "TestSupport", "WorkloadIdentity", "IdentityMapping",
         ],
         swiftSettings: strictness),
     .testTarget(

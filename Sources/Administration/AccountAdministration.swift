@@ -160,10 +160,7 @@ public struct AccountAdministration: Sendable {
     /// Creates an account with its hidden personal team and private personal namespace (admins only).
     public func create(_ account: NewAccount, by actor: Caller) async throws -> AccountDetails {
         try Self.checkUsername(account.username)
-        if let holder = reservedUsernames[account.username.lowercased()] {
-            throw AdministrationError(
-                .usernameTaken, "the username '\(account.username)' is taken by \(holder); choose another")
-        }
+        try Self.checkNotReserved(account.username, reservedUsernames)
         if let email = account.email { try ProfileRules.checkEmail(email) }
         if let name = account.displayName { try ProfileRules.checkDisplayName(name) }
         let hash: String? = if let password = account.password { try await hashed(password) } else { nil }
@@ -396,6 +393,15 @@ public struct AccountAdministration: Sendable {
             name: name, team: team.id, visibility: .private, kind: .personal, personalOwner: created.id,
             description: "This personal namespace belongs to \(user.username).")
         return (created, namespace)
+    }
+
+    /// Throws `account.username_taken` when `username` (in any case) is in `reserved` (lowercased name → what
+    /// holds it: a CI trust policy, whose name is a `docker login` username).
+    public static func checkNotReserved(_ username: String, _ reserved: [String: String]) throws {
+        if let holder = reserved[username.lowercased()] {
+            throw AdministrationError(
+                .usernameTaken, "the username '\(username)' is taken by \(holder); choose another")
+        }
     }
 
     /// Throws `account.invalid_username` for a name that breaks `Username`'s rule.

@@ -252,12 +252,21 @@ extension FederatedSignIn {
 
 /// Creates accounts as every front door does (with their personal team and namespace), for identity mapping.
 public struct PersonalAccountProvisioner: AccountProvisioning {
-    /// Creates the provisioner.
-    public init() {}
+    private let reservedUsernames: [String: String]
+
+    /// Creates the provisioner; `reservedUsernames` maps lowercased names no account may take (CI trust
+    /// policies' names, which are `docker login` usernames) to what holds them.
+    public init(reservedUsernames: [String: String] = [:]) {
+        self.reservedUsernames = reservedUsernames
+    }
 
     /// Creates `user` with its personal namespace.
+    ///
+    /// - Throws: `account.username_taken` when the name is reserved (the mapper refuses the login naming
+    ///   why), and store errors.
     public func createAccount(_ user: NewUser, in writer: any StoreWriting) throws -> User {
-        try AccountAdministration.provision(user, in: writer).0
+        try AccountAdministration.checkNotReserved(user.username, reservedUsernames)
+        return try AccountAdministration.provision(user, in: writer).0
     }
 }
 

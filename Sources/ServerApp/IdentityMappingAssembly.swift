@@ -61,8 +61,10 @@ struct IdentityMappingAssembly {
     /// One syncer per enabled provider that is a group directory, with its rules.
     let syncers: [(provider: ProviderID, rules: MappingRules, syncer: GroupSyncer)]
 
+    /// `reservedUsernames`: names provisioning may not give an account (CI trust policies').
     init(
-        settings: [ProviderSettings], providers: [any IdentityProvider], store: any Store, logger: Logger
+        settings: [ProviderSettings], providers: [any IdentityProvider], store: any Store, logger: Logger,
+        reservedUsernames: [String: String] = [:]
     ) throws(CommandFailure) {
         var rules: [ProviderID: MappingRules] = [:]
         var problems: [String] = []
@@ -85,7 +87,7 @@ struct IdentityMappingAssembly {
                     + "groupSync cannot apply; remove them")
         }
         guard problems.isEmpty else { throw CommandFailure(.configuration, problems.joined(separator: "\n")) }
-        let provisioner = PersonalAccountProvisioner()
+        let provisioner = PersonalAccountProvisioner(reservedUsernames: reservedUsernames)
         mapper = IdentityMapper(
             store: store, rules: rules, provisioner: provisioner, logger: logger.named("mapping"))
         syncers = providers.compactMap { provider in

@@ -37,7 +37,8 @@ enum LDAPCommands {
     ) async throws {
         let mapping = try IdentityMappingAssembly(
             settings: context.configuration.providers, providers: providers, store: store,
-            logger: context.logger)
+            logger: context.logger, reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(context.configuration)
+        )
         var syncers = mapping.syncers
         if let only {
             syncers = syncers.filter { $0.provider.rawValue == only }

@@ -69,7 +69,8 @@ struct TokenAuthorityAssembly {
         }
         keyRing = try SigningKeyRingStore.configured(by: configuration.token)
         mapping = try IdentityMappingAssembly(
-            settings: configuration.providers, providers: providers, store: store, logger: logger)
+            settings: configuration.providers, providers: providers, store: store, logger: logger,
+            reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(configuration))
         refreshTokens = RefreshTokenService(store: store, policy: configuration.token.refresh.policy)
         guessingThrottle = GuessingThrottle(
             limits: Self.guessingLimits(configuration.policy.passwordGuessing, providers: providers, logger: logger))
