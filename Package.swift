@@ -123,7 +123,7 @@ var targets: [Target] = [
         name: "RESTAPI",
         dependencies: [
             "HTTPCore", "Diagnostics", "IdentityCore", "Storage", "Administration", "Authorization", "Webhooks",
-            "RegistryCore", "WorkloadIdentity",
+            "RegistryCore", "WorkloadIdentity", "JSONScanning",
         ],
         swiftSettings: strictness),
 

@@ -1,3 +1,21 @@
+/// The one-character escapes of JSON strings (RFC 8259 §7), shared by every JSON reader here.
+public enum JSONEscape {
+    /// The byte a backslash followed by `escape` stands for (after `"`, `\`, `/`, `b`, `f`, `n`, `r` or `t`); nil
+    /// for any other byte, `u` included (its four hex digits follow).
+    @inlinable
+    public static func byte(for escape: UInt8) -> UInt8? {
+        switch escape {
+        case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): escape
+        case UInt8(ascii: "b"): 0x08
+        case UInt8(ascii: "f"): 0x0C
+        case UInt8(ascii: "n"): 0x0A
+        case UInt8(ascii: "r"): 0x0D
+        case UInt8(ascii: "t"): 0x09
+        default: nil
+        }
+    }
+}
+
 /// One member of a scanned JSON object: scalars as written, arrays one level deep, objects checked and skipped.
 ///
 /// Strings are unescaped; numbers keep their JSON text (`456789`, `1.5e3`), so a reader decides how to take them
@@ -144,17 +162,12 @@ public enum JSONObjectScanner {
                     guard index < bytes.count else { return nil }
                     let escape = bytes[index]
                     index += 1
-                    switch escape {
-                    case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(escape)
-                    case UInt8(ascii: "b"): output.append(0x08)
-                    case UInt8(ascii: "f"): output.append(0x0C)
-                    case UInt8(ascii: "n"): output.append(0x0A)
-                    case UInt8(ascii: "r"): output.append(0x0D)
-                    case UInt8(ascii: "t"): output.append(0x09)
-                    case UInt8(ascii: "u"):
-                        guard let scalar = unicodeEscape() else { return nil }
+                    if let decoded = JSONEscape.byte(for: escape) {
+                        output.append(decoded)
+                    } else if escape == UInt8(ascii: "u"), let scalar = unicodeEscape() {
                         output.append(contentsOf: Array(String(Character(scalar)).utf8))
-                    default: return nil
+                    } else {
+                        return nil
                     }
                 case 0x00..<0x20: return nil
                 default: output.append(byte)

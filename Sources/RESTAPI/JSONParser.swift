@@ -1,3 +1,5 @@
+import JSONScanning
+
 /// Why a request body is not JSON, with the byte offset where reading stopped.
 public struct JSONSyntaxError: Error, Sendable, Equatable, CustomStringConvertible {
     /// Where reading stopped, counted in bytes from the start of the body.
@@ -174,13 +176,11 @@ public enum JSONParser {
         mutating func escape(into output: inout [UInt8]) throws(JSONSyntaxError) {
             guard let byte = current else { throw failure("unterminated escape") }
             index += 1
+            if let decoded = JSONEscape.byte(for: byte) {
+                output.append(decoded)
+                return
+            }
             switch byte {
-            case UInt8(ascii: "\""), UInt8(ascii: "\\"), UInt8(ascii: "/"): output.append(byte)
-            case UInt8(ascii: "b"): output.append(0x08)
-            case UInt8(ascii: "f"): output.append(0x0C)
-            case UInt8(ascii: "n"): output.append(0x0A)
-            case UInt8(ascii: "r"): output.append(0x0D)
-            case UInt8(ascii: "t"): output.append(0x09)
             case UInt8(ascii: "u"):
                 var scalar = try hex4()
                 if (0xD800...0xDBFF).contains(scalar) {
