@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import SQLStorage
 import Storage
 import Synchronization
 import Threading

@@ -1,8 +1,8 @@
 import Storage
 
-// The people listings of `StoreReading` over SQLite: the accounts page of the admin UI with its search.
-extension SQLiteTransaction {
-    func userPage(matching text: String?, offset: Int, limit: Int) throws -> StorePage<User> {
+// The people listings of `StoreReading` on both SQL backends: the accounts page of the admin UI with its search.
+extension SQLTransaction {
+    package func userPage(matching text: String?, offset: Int, limit: Int) throws -> StorePage<User> {
         guard offset >= 0, limit >= 0 else {
             throw StoreError(.invalidInput, "offset and limit must not be negative", subject: "page")
         }

@@ -1,11 +1,11 @@
 import Foundation
 import Storage
 
-// The search and starred-repository part of `StoreReading` over SQLite (the FTS5 trigram tables of schema
+// The search and starred-repository part of `StoreReading` on both SQL backends (the FTS5 trigram tables of schema
 // migration 9). Every query starts from the index (CROSS JOIN keeps it the outer loop) in rowid order, joins the
 // few rows of the page and filters visibility in the same statement, so a page costs what its rows cost.
-extension SQLiteTransaction {
-    func search(_ request: SearchRequest) throws -> SearchPage {
+extension SQLTransaction {
+    package func search(_ request: SearchRequest) throws -> SearchPage {
         try checkActive()
         guard request.offset >= 0, request.limit >= 0, request.countLimit >= 0 else {
             throw StoreError(.invalidInput, "offset, limit and count limit must not be negative", subject: "q")
@@ -65,7 +65,7 @@ extension SQLiteTransaction {
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
     }
 
-    func starredRepositories(
+    package func starredRepositories(
         of userID: User.ID, visibleTo viewer: SearchViewer, within namespaces: Set<String>?, offset: Int, limit: Int
     ) throws -> SearchPage {
         try checkActive()
@@ -96,7 +96,7 @@ extension SQLiteTransaction {
     /// The text as one FTS5 string: inside double quotes every character but `"` is literal (operators,
     /// `*`, `NEAR(`, `OR`, `:` and column filters included), and `"` is written twice. With the trigram
     /// tokenizer a quoted string matches as a substring.
-    static func literalPhrase(_ text: String) -> String {
+    package static func literalPhrase(_ text: String) -> String {
         var phrase = "\""
         for character in text.unicodeScalars {
             phrase.unicodeScalars.append(character)
@@ -118,7 +118,7 @@ extension SQLiteTransaction {
     /// The visibility predicate of a section for a viewer whose credential may reach only `namespaces` (nil:
     /// all), over the aliases `n` (namespace) or `tm` (team; a team shows when it owns one of the namespaces);
     /// nil when the viewer may see nothing of that section.
-    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer, within namespaces: Set<String>?)
+    package static func visibility(_ kind: SearchKind, _ viewer: SearchViewer, within namespaces: Set<String>?)
         -> (sql: String, values: [SQLValue])?
     {
         guard let visible = visibility(kind, viewer) else { return nil }
@@ -135,7 +135,7 @@ extension SQLiteTransaction {
 
     /// The visibility predicate of a section for a viewer, over the aliases `n` (namespace) or `tm` (team);
     /// nil when the viewer may see nothing of that section (anonymous callers and teams).
-    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
+    package static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
         if kind == .team {
             switch viewer {
             case .anonymous: return nil
@@ -171,13 +171,13 @@ extension SQLiteTransaction {
         var browseFrom: String
         /// The browsing order (searches follow the index's rowids, which are the same ids).
         var order: String
-        var decode: (SQLiteRow) -> SearchHit
+        var decode: (Connection.Row) -> SearchHit
     }
 
     private static func searchShape(_ kind: SearchKind) -> SearchShape {
         // Names are put together in Swift for the decoded rows only: a search pass reads up to `countLimit`
         // matches, and concatenating every one's name in SQL cost a tenth of the search.
-        func fullName(_ row: SQLiteRow, kind: Int32) -> String {
+        func fullName(_ row: Connection.Row, kind: Int32) -> String {
             Repository.fullName(
                 row.text(kind + 2), namespace: row.text(kind + 1),
                 kind: NamespaceKind(rawValue: row.text(kind)) ?? .regular)
