@@ -18,6 +18,9 @@ public final class PostgresConnection: @unchecked Sendable {
     var preparedStatements: [String: String] = [:]
     /// Rows changed by the last statement run through `run`.
     var lastChanges = 0
+    /// Whether statements are prepared once and kept (faster) or sent unnamed each time (for a pooler in
+    /// transaction mode that cannot carry prepared statements between server connections).
+    var usesPreparedStatements = true
 
     /// Connects with a conninfo string (`host=… port=… dbname=…`) or a `postgresql://` URL.
     ///
@@ -128,10 +131,14 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             return rows
         default:
-            let reason = PQresultErrorMessage(result).map { String(cString: $0) } ?? Self.message(handle)
-            let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            let code: StoreError.Code = PQstatus(handle) == CONNECTION_OK ? .internal : .unavailable
-            throw StoreError(code, "PostgreSQL statement failed: \(trimmed)", reason: trimmed)
+            // Lost connections, busy servers and timeouts keep their meaning; anything else here is a script (a
+            // migration, BEGIN or COMMIT) that failed, shown with PostgreSQL's own message.
+            let mapped = Self.statementError(result, handle)
+            if mapped.code == .unavailable || mapped.code == .conflict { throw mapped }
+            let primary =
+                PQresultErrorField(result, Int32(Character("M").asciiValue ?? 0)).map { String(cString: $0) }
+                ?? mapped.message
+            throw StoreError(.internal, "PostgreSQL statement failed: \(primary)", reason: mapped.reason)
         }
     }
 

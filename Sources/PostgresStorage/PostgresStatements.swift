@@ -54,6 +54,7 @@ extension PostgresConnection: SQLConnection {
     /// Prepares `sql` on first use (placeholders translated to `$n`), then executes it with `values` as text.
     private func executePrepared(_ sql: String, _ values: [SQLValue]) throws -> OpaquePointer {
         guard let handle else { throw StoreError(.closed, "the PostgreSQL connection is closed") }
+        guard usesPreparedStatements else { return try executeUnnamed(Self.numberedPlaceholders(sql), values, handle) }
         let name: String
         if let prepared = preparedStatements[sql] {
             name = prepared
@@ -67,7 +68,26 @@ extension PostgresConnection: SQLConnection {
             guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw Self.statementError(result, handle) }
             preparedStatements[sql] = name
         }
-        let texts: [String?] = values.map { value in
+        let texts = Self.texts(values)
+        let result = Self.withOptionalCStrings(texts) { pointers in
+            PQexecPrepared(handle, name, Int32(texts.count), pointers, nil, nil, 0)
+        }
+        return try Self.checked(result, handle)
+    }
+
+    /// Parses, binds and executes in one round trip without naming a statement: nothing is left on the server
+    /// session, for a pooler that hands each transaction another server connection.
+    private func executeUnnamed(_ sql: String, _ values: [SQLValue], _ handle: OpaquePointer) throws -> OpaquePointer {
+        let texts = Self.texts(values)
+        let result = Self.withOptionalCStrings(texts) { pointers in
+            PQexecParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
+        }
+        return try Self.checked(result, handle)
+    }
+
+    /// Parameters in text format (PostgreSQL infers each one's type from where it stands).
+    private static func texts(_ values: [SQLValue]) -> [String?] {
+        values.map { value in
             switch value {
             case .null: nil
             case .integer(let number): String(number)
@@ -75,16 +95,17 @@ extension PostgresConnection: SQLConnection {
             case .text(let text): text
             }
         }
-        let result = Self.withOptionalCStrings(texts) { pointers in
-            PQexecPrepared(handle, name, Int32(texts.count), pointers, nil, nil, 0)
-        }
-        guard let result else { throw Self.connectionError(handle) }
+    }
+
+    /// The result of a statement that succeeded; otherwise the error, with the result freed.
+    private static func checked(_ result: OpaquePointer?, _ handle: OpaquePointer) throws -> OpaquePointer {
+        guard let result else { throw connectionError(handle) }
         switch PQresultStatus(result) {
         case PGRES_COMMAND_OK, PGRES_TUPLES_OK, PGRES_EMPTY_QUERY:
             return result
         default:
             defer { PQclear(result) }
-            throw Self.statementError(result, handle)
+            throw statementError(result, handle)
         }
     }
 
@@ -168,7 +189,9 @@ extension PostgresConnection: SQLConnection {
         case _ where state.hasPrefix("22"):
             return StoreError(.invalidInput, "a value was rejected by the database", reason: reason)
         default:
-            return StoreError(.internal, "unexpected database error", reason: "\(state): \(reason)")
+            // PostgreSQL's primary message (a syntax or schema error names no row values); the migrator shows it.
+            let primary = field("M") ?? reason
+            return StoreError(.internal, "PostgreSQL statement failed: \(primary)", reason: "\(state): \(reason)")
         }
     }
 

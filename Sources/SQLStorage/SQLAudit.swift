@@ -97,7 +97,7 @@ extension SQLTransaction {
             // max(): a repeat flushed late never moves the last time backwards.
             try connection.run(
                 """
-                UPDATE audit_events SET count = count + ?, last_time = max(coalesce(last_time, time), ?)
+                UPDATE audit_events SET count = count + ?, last_time = \(dialect.greatest("coalesce(last_time, time)", "?"))
                 WHERE id = ?
                 """,
                 [item.count.sqlValue, item.lastTime.sqlValue, item.id.sqlValue])

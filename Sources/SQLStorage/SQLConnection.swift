@@ -150,6 +150,54 @@ package struct SQLDialect: Sendable, Hashable {
         }
     }
 
+    /// The literal for true (SQLite stores flags as 1, which its partial indexes name).
+    package var `true`: String { server == .sqlite ? "1" : "TRUE" }
+
+    /// The literal for false.
+    package var `false`: String { server == .sqlite ? "0" : "FALSE" }
+
+    /// A condition that `table`'s search index (schema migration 9) holds `columns` matching the next
+    /// parameter, which is `searchPattern(text)` (once per column for PostgreSQL).
+    package func searchMatch(_ table: String, columns: [String]) -> String {
+        switch server {
+        case .sqlite: return "s.\(table) MATCH ?"
+        case .postgres: return "(" + columns.map { "s.\($0) ILIKE ?" }.joined(separator: " OR ") + ")"
+        }
+    }
+
+    /// The value `searchMatch` compares with: FTS5's quoted phrase, or an ILIKE pattern with `%`, `_` and `\\`
+    /// escaped (pg_trgm's GIN index answers it as FTS5's trigram table answers the phrase).
+    package func searchPattern(_ text: String) -> String {
+        switch server {
+        case .sqlite:
+            var phrase = "\""
+            for character in text.unicodeScalars {
+                phrase.unicodeScalars.append(character)
+                if character == "\"" { phrase.unicodeScalars.append("\"") }
+            }
+            return phrase + "\""
+        case .postgres:
+            var pattern = "%"
+            for character in text.unicodeScalars {
+                if character == "%" || character == "_" || character == "\\" { pattern.unicodeScalars.append("\\") }
+                pattern.unicodeScalars.append(character)
+            }
+            return pattern + "%"
+        }
+    }
+
+    /// The search index's key column (FTS5's rowid).
+    package var searchKey: String { server == .sqlite ? "rowid" : "id" }
+
+    /// SQLite's hint naming the index a query must use (` INDEXED BY name`); nothing for PostgreSQL, whose
+    /// planner chooses by statistics.
+    package func indexedBy(_ index: String) -> String { server == .sqlite ? " INDEXED BY \(index)" : "" }
+
+    /// Whether two values differ, NULL counting as a value (SQLite's `IS NOT`, standard `IS DISTINCT FROM`).
+    package func isDistinct(_ first: String, _ second: String) -> String {
+        server == .sqlite ? "\(first) IS NOT \(second)" : "\(first) IS DISTINCT FROM \(second)"
+    }
+
     /// A join the query planner must keep in the written order (SQLite's CROSS JOIN); a plain join elsewhere.
     package var orderedJoin: String {
         switch server {

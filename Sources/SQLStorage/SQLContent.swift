@@ -12,7 +12,7 @@ extension SQLTransaction {
     ) throws -> StorePage<Namespace> {
         try Self.checkPaging(offset, limit)
         // The same visibility predicate search applies (alias n), so the list and search agree.
-        guard let visibility = Self.visibility(.namespace, viewer, within: namespaces) else {
+        guard let visibility = Self.visibility(.namespace, viewer, within: namespaces, dialect: dialect) else {
             return StorePage(items: [], total: 0)
         }
         let direction = descending ? "DESC" : "ASC"
@@ -31,7 +31,9 @@ extension SQLTransaction {
     {
         try Self.checkPaging(offset, limit)
         // Search's team predicate (alias tm), so the list and search agree on who sees which team.
-        guard let visibility = Self.visibility(.team, viewer) else { return StorePage(items: [], total: 0) }
+        guard let visibility = Self.visibility(.team, viewer, dialect: dialect) else {
+            return StorePage(items: [], total: 0)
+        }
         let direction = descending ? "DESC" : "ASC"
         let orderBy = byCreation ? "tm.created_at \(direction), tm.id \(direction)" : "tm.name \(direction)"
         let items = try rows(
@@ -157,7 +159,7 @@ extension SQLTransaction {
         let placeholders = Array(repeating: "?", count: digests.count).joined(separator: ", ")
         let tags = try rows(
             """
-            SELECT \(Self.tagColumns) FROM tags INDEXED BY tags_repository_digest
+            SELECT \(Self.tagColumns) FROM tags\(dialect.indexedBy("tags_repository_digest"))
             WHERE repository_id = ? AND digest IN (\(placeholders)) ORDER BY name
             """, [repositoryID.sqlValue] + digests.map(\.sqlValue), Self.decodeTag)
         let byDigest = Dictionary(grouping: tags, by: \.digest)

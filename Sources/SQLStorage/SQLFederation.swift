@@ -105,7 +105,10 @@ extension SQLTransaction {
 
     package func attachIdentityLink(_ linkID: IdentityLink.ID, toSession sessionID: WebSession.ID) throws {
         _ = try affected(
-            "INSERT OR REPLACE INTO federated_sessions (session_id, link_id) VALUES (?, ?)",
+            """
+            INSERT INTO federated_sessions (session_id, link_id) VALUES (?, ?)
+            ON CONFLICT (session_id) DO UPDATE SET link_id = excluded.link_id
+            """,
             [sessionID.sqlValue, linkID.sqlValue])
     }
 
@@ -120,7 +123,10 @@ extension SQLTransaction {
     package func setAdminGrant(of userID: User.ID, provider: String?) throws {
         if let provider {
             _ = try affected(
-                "INSERT OR REPLACE INTO admin_grants (user_id, provider_id) VALUES (?, ?)",
+                """
+                INSERT INTO admin_grants (user_id, provider_id) VALUES (?, ?)
+                ON CONFLICT (user_id) DO UPDATE SET provider_id = excluded.provider_id
+                """,
                 [userID.sqlValue, provider.sqlValue])
         } else {
             _ = try affected("DELETE FROM admin_grants WHERE user_id = ?", [userID.sqlValue])

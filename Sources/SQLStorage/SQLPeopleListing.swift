@@ -11,8 +11,10 @@ extension SQLTransaction {
         let (condition, values): (String, [SQLValue]) =
             if let text, !text.isEmpty {
                 (
-                    " WHERE instr(lower(username), lower(?1)) > 0 OR instr(lower(coalesce(email, '')), lower(?1)) > 0"
-                        + " OR instr(lower(coalesce(display_name, '')), lower(?1)) > 0", [text.sqlValue]
+                    " WHERE "
+                        + ["username", "coalesce(email, '')", "coalesce(display_name, '')"].map {
+                            "\(dialect.position(of: "lower(?1)", in: "lower(\($0))")) > 0"
+                        }.joined(separator: " OR "), [text.sqlValue]
                 )
             } else {
                 ("", [])

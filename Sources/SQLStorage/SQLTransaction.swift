@@ -28,6 +28,9 @@ package final class SQLTransaction<Connection: SQLConnection>: StoreWriting {
         self.now = now
     }
 
+    /// The spellings of this connection's SQL where the backends differ.
+    package var dialect: SQLDialect { connection.dialect }
+
     /// Marks the transaction finished so an escaped reference fails loudly instead of writing outside it.
     package func end() { isActive = false }
 
@@ -129,7 +132,7 @@ package final class SQLTransaction<Connection: SQLConnection>: StoreWriting {
         // byte for byte as before.
         try rows(
             """
-            SELECT \(Self.userColumns) FROM users WHERE username = ? COLLATE NOCASE
+            SELECT \(Self.userColumns) FROM users WHERE \(dialect.equalsIgnoringCase("username"))
             ORDER BY username = ? DESC, id
             """, [username.sqlValue, username.sqlValue], Self.decodeUser)
     }
@@ -143,7 +146,7 @@ package final class SQLTransaction<Connection: SQLConnection>: StoreWriting {
     }
 
     package func countAdmins() throws -> Int {
-        try count("SELECT count(*) FROM users WHERE is_admin = 1 AND is_enabled = 1")
+        try count("SELECT count(*) FROM users WHERE is_admin = \(dialect.true) AND is_enabled = \(dialect.true)")
     }
 
     package func user(linkedTo providerID: String, subject: String) throws -> User? {
@@ -275,7 +278,8 @@ package final class SQLTransaction<Connection: SQLConnection>: StoreWriting {
 
     package func allTeams(includingHidden: Bool) throws -> [Team] {
         try rows(
-            "SELECT \(Self.teamColumns) FROM teams WHERE is_hidden = 0 OR ? ORDER BY name", [includingHidden.sqlValue]
+            "SELECT \(Self.teamColumns) FROM teams WHERE is_hidden = \(dialect.false) OR ? ORDER BY name",
+            [includingHidden.sqlValue]
         ) { Self.decodeTeam($0) }
     }
 

@@ -70,7 +70,7 @@ extension SQLTransaction {
         _ = try affected(
             """
             INSERT INTO tag_pulls_daily (tag_id, day, count) VALUES (?, ?, 1)
-            ON CONFLICT (tag_id, day) DO UPDATE SET count = count + 1
+            ON CONFLICT (tag_id, day) DO UPDATE SET count = tag_pulls_daily.count + 1
             """, [tagID.sqlValue, Self.dayStart(date)])
     }
 
@@ -97,7 +97,8 @@ extension SQLTransaction {
 
     package func touchWebSession(_ id: WebSession.ID, at date: Date) throws {
         try change(
-            "web session", "UPDATE web_sessions SET last_seen_at = max(last_seen_at, ?) WHERE id = ?",
+            "web session",
+            "UPDATE web_sessions SET last_seen_at = \(dialect.greatest("last_seen_at", "?")) WHERE id = ?",
             [date.sqlValue, id.sqlValue])
     }
 
@@ -109,7 +110,10 @@ extension SQLTransaction {
 
     package func revokeWebSessions(of userID: User.ID, except: WebSession.ID?, at date: Date) throws -> Int {
         try affected(
-            "UPDATE web_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL AND id IS NOT ?",
+            """
+            UPDATE web_sessions SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL
+                AND \(dialect.isDistinct("id", "?"))
+            """,
             [date.sqlValue, userID.sqlValue, except.sqlValue])
     }
 

@@ -198,7 +198,7 @@ extension SQLTransaction {
         try first(
             """
             SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = 1
+            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = \(dialect.true)
             """
         ) { $0.optionalDate(0) } ?? nil
     }
@@ -226,7 +226,7 @@ extension SQLTransaction {
         let due = try rows(
             """
             SELECT \(Self.deliveryColumns) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = 1 AND d.next_attempt_at <= ?
+            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = \(dialect.true) AND d.next_attempt_at <= ?
             ORDER BY d.next_attempt_at, d.id LIMIT ?
             """, [date.sqlValue, max(0, limit).sqlValue], Self.decodeDelivery)
         guard !due.isEmpty else { return [] }
