@@ -221,7 +221,7 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading",
         ],
         swiftSettings: strictness),
     .testTarget(
