@@ -213,7 +213,7 @@ var targets: [Target] = [
         name: "TestSupport",
         dependencies: [
             "CryptoCore", "SQLiteStorage", "PostgresStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE",
-            "Diagnostics", "WorkloadIdentity", "CLinux",
+            "Diagnostics", "WorkloadIdentity", "CLinux", "Storage", "Threading",
         ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
