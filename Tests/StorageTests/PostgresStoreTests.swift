@@ -1,6 +1,7 @@
 import Foundation
 import SQLStorage
 import Storage
+import Synchronization
 import TestSupport
 import Testing
 
@@ -182,6 +183,48 @@ struct PostgresStoreTests {
         }
     }
 
+    @Test func aServerRestartUnderLoadLosesNoAcknowledgedWriteAndTheStoreCarriesOn() async throws {
+        // A server of its own: the restart must not cut the other tests of the suite off.
+        let server = try await PostgresServer.start(label: "restart")
+        defer { server.remove() }
+        let url = try await PostgresFixture.pool.run { try server.createDatabase("restart") }
+        try await Self.withStore(url, statementTimeout: .seconds(10)) { store in
+            let load = Load()
+            try await withThrowingTaskGroup(of: Void.self) { group in
+                for writer in 0..<3 {
+                    group.addTask {
+                        var attempt = 0
+                        while !load.done.withLock({ $0 }) {
+                            attempt += 1
+                            let name = "team-\(writer)-\(attempt)"
+                            do {
+                                _ = try await store.write {
+                                    try $0.createTeam(name: name, description: nil, isHidden: false)
+                                }
+                                load.acknowledged.withLock { $0.append(name) }
+                            } catch let error as StoreError where error.code == .unavailable {
+                                // The server is away: not acknowledged, so it may or may not be stored. Back off
+                                // a little before the next attempt rather than spin on a closed port.
+                                load.refused.withLock { $0 += 1 }
+                                try await Task.sleep(for: .milliseconds(50))
+                            }
+                        }
+                    }
+                }
+                let count = { load.acknowledged.withLock { $0.count } }
+                #expect(try await waitUntil(seconds: 60) { count() >= 30 })
+                try await server.restart()
+                let atRestart = count()
+                #expect(try await waitUntil(seconds: 60) { count() >= atRestart + 30 }, "writes go on after it")
+                load.done.withLock { $0 = true }
+                try await group.waitForAll()
+            }
+            let stored = Set(try await store.read { try $0.allTeams(includingHidden: true).map(\.name) })
+            let lost = load.acknowledged.withLock { $0 }.filter { !stored.contains($0) }
+            #expect(lost.isEmpty, "acknowledged writes lost across the restart: \(lost)")
+        }
+    }
+
     @Test func aServerThatIsNotThereIsUnavailableWithoutThePassword() async throws {
         do {
             _ = try await PostgresStore.open(
@@ -219,4 +262,14 @@ struct PostgresStoreTests {
     func placeholdersAreNumberedOutsideQuotes(_ sql: String, _ expected: String) {
         #expect(PostgresConnection.numberedPlaceholders(sql) == expected)
     }
+}
+
+/// What the writers of the restart test share.
+private final class Load: Sendable {
+    /// The names whose write returned (acknowledged).
+    let acknowledged = Mutex<[String]>([])
+    /// Writes refused while the server was away.
+    let refused = Mutex(0)
+    /// Set when the writers should stop.
+    let done = Mutex(false)
 }
