@@ -51,7 +51,7 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .target(name: "LDAPClient", dependencies: ["CLDAP", "Threading", "Diagnostics"], swiftSettings: strictness),
     // The store's queries written once over a connection protocol (no C): both SQL backends run them.
-    .target(name: "SQLStorage", dependencies: ["Storage", "Diagnostics"], swiftSettings: strictness),
+    .target(name: "SQLStorage", dependencies: ["Storage", "Diagnostics", "Threading"], swiftSettings: strictness),
     .target(
         name: "SQLiteStorage", dependencies: ["CSQLite3", "SQLStorage", "Storage", "Threading", "Diagnostics"],
         swiftSettings: strictness),

@@ -81,14 +81,15 @@ public final class PostgresStore: Store, @unchecked Sendable {
     private let configuration: PostgresConfiguration
     private let logger: Logger?
     private let pool: BlockingPool
-    private let slots: ConnectionSlots
-    private let state = NSLock()
-    private var isClosed = false
+    private let slots: Checkout<ConnectionSlot>
+    private let gate = PoolGate()
     private let generation = AuthorizationGenerationTracker()
     private let repositoryOrders = RepositoryOrderCache()
     private let poller = Mutex<Task<Void, Never>?>(nil)
 
-    private init(configuration: PostgresConfiguration, logger: Logger?, pool: BlockingPool, slots: ConnectionSlots) {
+    private init(
+        configuration: PostgresConfiguration, logger: Logger?, pool: BlockingPool, slots: Checkout<ConnectionSlot>
+    ) {
         self.configuration = configuration
         self.logger = logger
         self.pool = pool
@@ -103,7 +104,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
     {
         let size = max(1, configuration.poolSize)
         let pool = BlockingPool(name: "postgres", threads: size)
-        let slots = ConnectionSlots(count: size, configuration: configuration)
+        let slots = Checkout((0..<size).map { _ in ConnectionSlot(configuration: configuration) })
         do {
             let version = try await pool.run {
                 let slot = slots.checkOut()
@@ -117,7 +118,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
                     "libpq": String(PostgresConnection.libraryVersion),
                 ])
         } catch {
-            retire(pool)
+            PoolGate.retire(pool)
             throw error
         }
         let store = PostgresStore(configuration: configuration, logger: logger, pool: pool, slots: slots)
@@ -127,14 +128,14 @@ public final class PostgresStore: Store, @unchecked Sendable {
     }
 
     deinit {
-        if !isClosed { Self.retire(pool) }
+        if !gate.isClosed { PoolGate.retire(pool) }
     }
 
     // MARK: Store
 
     /// Runs `body` in a `REPEATABLE READ READ ONLY` transaction: one snapshot, never blocking a writer.
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
-        try await submit { [slots, configuration, repositoryOrders] in
+        try await gate.submit(to: pool) { [slots, configuration, repositoryOrders] in
             try Self.transaction(
                 slots: slots, writing: false, configuration: configuration, orders: repositoryOrders, body)
         }
@@ -144,7 +145,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
     /// throw. The authorization generation is read after the commit, so this instance's caches see the change
     /// before `write` returns.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        try await submit { [slots, configuration, repositoryOrders, generation] in
+        try await gate.submit(to: pool) { [slots, configuration, repositoryOrders, generation] in
             let result = try Self.transaction(
                 slots: slots, writing: true, configuration: configuration, orders: repositoryOrders, body)
             Self.observeGeneration(slots: slots, into: generation)
@@ -158,7 +159,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
     /// Applies the pending steps of `PostgresSchema.migrations` (see `PostgresMigrator`: several instances may
     /// run this at once; each step is applied exactly once).
     public func migrate() async throws -> MigrationReport {
-        let report = try await submit { [slots, configuration, generation] in
+        let report = try await gate.submit(to: pool) { [slots, configuration, generation] in
             defer { Self.observeGeneration(slots: slots, into: generation) }
             return try Self.withConnection(slots) { connection in
                 try PostgresMigrator(connection: connection, now: configuration.now).migrate()
@@ -172,18 +173,14 @@ public final class PostgresStore: Store, @unchecked Sendable {
 
     /// Reads the recorded schema version; proves the server answers.
     public func schemaStatus() async throws -> SchemaStatus {
-        try await submit { [slots] in
+        try await gate.submit(to: pool) { [slots] in
             try Self.withConnection(slots) { try PostgresMigrator(connection: $0).status() }
         }
     }
 
     /// Finishes queued work, then closes every connection.
     public func close() async {
-        let wasClosed = state.withLock {
-            defer { isClosed = true }
-            return isClosed
-        }
-        guard !wasClosed else { return }
+        guard gate.close() else { return }
         poller.withLock { $0?.cancel() }
         // Jobs queued before this point still run (the pool is FIFO); each of these takes one slot for good.
         await withTaskGroup(of: Void.self) { group in
@@ -191,7 +188,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
                 group.addTask { [pool, slots] in await pool.run { slots.checkOut().close() } }
             }
         }
-        Self.retire(pool)
+        PoolGate.retire(pool)
         logger?.info("postgres store closed")
     }
 
@@ -199,7 +196,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
 
     /// Runs `body` between BEGIN and COMMIT on a checked-out connection; any throw rolls back.
     private static func transaction<T>(
-        slots: ConnectionSlots, writing: Bool, configuration: PostgresConfiguration, orders: RepositoryOrderCache,
+        slots: Checkout<ConnectionSlot>, writing: Bool, configuration: PostgresConfiguration,
+        orders: RepositoryOrderCache,
         _ body: (SQLTransaction<PostgresConnection>) throws -> T
     ) throws -> T {
         let slot = slots.checkOut()
@@ -251,7 +249,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
     }
 
     /// Runs `body` with a checked-out connection outside any transaction (migrations, status).
-    private static func withConnection<T>(_ slots: ConnectionSlots, _ body: (PostgresConnection) throws -> T) throws
+    private static func withConnection<T>(_ slots: Checkout<ConnectionSlot>, _ body: (PostgresConnection) throws -> T)
+        throws
         -> T
     {
         let slot = slots.checkOut()
@@ -266,11 +265,13 @@ public final class PostgresStore: Store, @unchecked Sendable {
 
     /// Reads the counter once through the pool.
     private func observeGeneration() async {
-        try? await submit { [slots, generation] in Self.observeGeneration(slots: slots, into: generation) }
+        try? await gate.submit(to: pool) { [slots, generation] in Self.observeGeneration(slots: slots, into: generation)
+        }
     }
 
     /// Feeds the counter into `tracker`; silent before migration 2 created its table or while the server is away.
-    private static func observeGeneration(slots: ConnectionSlots, into tracker: AuthorizationGenerationTracker) {
+    private static func observeGeneration(slots: Checkout<ConnectionSlot>, into tracker: AuthorizationGenerationTracker)
+    {
         let value = try? withConnection(slots) { try $0.queryInt(PostgresSchema.authorizationGenerationQuery, []) }
         if let value = value ?? nil { tracker.observe(databaseValue: value) }
     }
@@ -282,31 +283,14 @@ public final class PostgresStore: Store, @unchecked Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self else { return }
-                let polled: Void? = try? await self.submit { [slots = self.slots, generation = self.generation] in
+                let polled: Void? = try? await self.gate.submit(to: self.pool) {
+                    [slots = self.slots, generation = self.generation] in
                     Self.observeGeneration(slots: slots, into: generation)
                 }
                 if polled == nil { return }  // closed
             }
         }
         poller.withLock { $0 = task }
-    }
-
-    /// Queues `body` on the pool unless the store is closed (checked and enqueued under one lock).
-    private func submit<T: Sendable>(_ body: @escaping @Sendable () throws -> T) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = state.withLock {
-                guard !isClosed else { return false }
-                pool.submit { continuation.resume(with: Result { try body() }) }
-                return true
-            }
-            if !accepted { continuation.resume(throwing: StoreError.closed) }
-        }
-    }
-
-    /// Shuts a pool down and keeps it alive (its exiting threads still touch it; see `SQLiteStore.retire`).
-    private static func retire(_ pool: BlockingPool) {
-        pool.shutdown()
-        _ = Unmanaged.passRetained(pool)
     }
 }
 
@@ -339,32 +323,6 @@ final class ConnectionSlot: @unchecked Sendable {
 
     /// Closes the connection for good.
     func close() { drop() }
-}
-
-/// The idle slots; the pool has as many threads as slots, so a running job always finds one.
-final class ConnectionSlots: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var idle: [ConnectionSlot]
-
-    init(count: Int, configuration: PostgresConfiguration) {
-        idle = (0..<count).map { _ in ConnectionSlot(configuration: configuration) }
-    }
-
-    /// Takes an idle slot, waiting (on a pool thread, never a task) until one is returned.
-    func checkOut() -> ConnectionSlot {
-        condition.lock()
-        defer { condition.unlock() }
-        while idle.isEmpty { condition.wait() }
-        return idle.removeLast()
-    }
-
-    /// Returns a slot for the next job.
-    func checkIn(_ slot: ConnectionSlot) {
-        condition.lock()
-        idle.append(slot)
-        condition.signal()
-        condition.unlock()
-    }
 }
 
 extension Duration {

@@ -27,19 +27,7 @@ struct PgBouncerStoreTests {
             #expect(reports.map(\.applied.count).reduce(0, +) == PostgresSchema.latestVersion)
 
             let user = try await first.write { try $0.createUser(NewUser(username: "bounced")) }
-            try await withThrowingTaskGroup(of: Void.self) { group in
-                for index in 0..<16 {
-                    let store = index.isMultiple(of: 2) ? first : second
-                    group.addTask {
-                        try await store.write { writer in
-                            let count = try #require(try writer.user(id: user.id)).failedLoginCount
-                            try writer.setDisplayName(String(count + 1), for: user.id)
-                            _ = try writer.recordFailedLogin(of: user.id, lockedUntil: nil)
-                        }
-                    }
-                }
-                try await group.waitForAll()
-            }
+            try await incrementConcurrently(user.id, times: 16, alternating: [first, second])
             let read = try await second.read { try $0.user(named: "BOUNCED") }
             #expect(read?.failedLoginCount == 16 && read?.displayName == "16", "writes stay serialized")
             await #expect(throws: StoreError.conflict) {

@@ -36,21 +36,7 @@ struct PostgresStoreTests {
         try await Self.withStore(url) { first in
             try await Self.withStore(url) { second in
                 let user = try await first.write { try $0.createUser(NewUser(username: "counter")) }
-                // Each write reads the count and writes it back one higher: without serialized writes two of them
-                // read the same value and one increment is lost.
-                try await withThrowingTaskGroup(of: Void.self) { group in
-                    for index in 0..<24 {
-                        let store = index.isMultiple(of: 2) ? first : second
-                        group.addTask {
-                            try await store.write { writer in
-                                let count = try #require(try writer.user(id: user.id)).failedLoginCount
-                                try writer.setDisplayName(String(count + 1), for: user.id)
-                                _ = try writer.recordFailedLogin(of: user.id, lockedUntil: nil)
-                            }
-                        }
-                    }
-                    try await group.waitForAll()
-                }
+                try await incrementConcurrently(user.id, times: 24, alternating: [first, second])
                 let final = try await second.read { try $0.user(id: user.id) }
                 #expect(final?.failedLoginCount == 24)
                 #expect(final?.displayName == "24")
@@ -272,4 +258,23 @@ private final class Load: Sendable {
     let refused = Mutex(0)
     /// Set when the writers should stop.
     let done = Mutex(false)
+}
+
+/// Runs `times` write transactions at once, alternating between `stores`, each reading the user's failed-login
+/// count and writing it back one higher (as the display name and through `recordFailedLogin`): unless writes are
+/// serialized, two of them read the same value and an increment is lost.
+func incrementConcurrently(_ userID: User.ID, times: Int, alternating stores: [any Store]) async throws {
+    try await withThrowingTaskGroup(of: Void.self) { group in
+        for index in 0..<times {
+            let store = stores[index % stores.count]
+            group.addTask {
+                try await store.write { writer in
+                    let count = try #require(try writer.user(id: userID)).failedLoginCount
+                    try writer.setDisplayName(String(count + 1), for: userID)
+                    _ = try writer.recordFailedLogin(of: userID, lockedUntil: nil)
+                }
+            }
+        }
+        try await group.waitForAll()
+    }
 }
