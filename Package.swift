@@ -51,11 +51,14 @@ var targets: [Target] = [
         name: "HTTPClient", dependencies: ["CCurl", "HTTPFetchingCore", "Threading", "Diagnostics"],
         swiftSettings: strictness),
     .target(name: "LDAPClient", dependencies: ["CLDAP", "Threading", "Diagnostics"], swiftSettings: strictness),
+    // The store's queries written once over a connection protocol (no C): both SQL backends run them.
+    .target(name: "SQLStorage", dependencies: ["Storage", "Diagnostics", "Threading"], swiftSettings: strictness),
     .target(
-        name: "SQLiteStorage", dependencies: ["CSQLite3", "Storage", "Threading", "Diagnostics"],
+        name: "SQLiteStorage", dependencies: ["CSQLite3", "SQLStorage", "Storage", "Threading", "Diagnostics"],
         swiftSettings: strictness),
     .target(
-        name: "PostgresStorage", dependencies: ["CPQ", "Storage", "Threading"], swiftSettings: strictness),
+        name: "PostgresStorage", dependencies: ["CPQ", "SQLStorage", "Storage", "Threading", "Diagnostics"],
+        swiftSettings: strictness),
 
     // MARK: Identity and tokens
     .target(
@@ -189,7 +192,7 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(
         name: "StorageTests",
-        dependencies: ["SQLiteStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
+        dependencies: ["SQLiteStorage", "SQLStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
@@ -211,7 +214,7 @@ var targets: [Target] = [
         name: "TestSupport",
         dependencies: [
             "CryptoCore", "SQLiteStorage", "PostgresStorage", "HTTPClient", "HTTPServer", "HTTPCore", "JOSE",
-            "Diagnostics", "WorkloadIdentity", "CLinux",
+            "Diagnostics", "WorkloadIdentity", "CLinux", "Storage", "Threading",
         ],
         path: "Tests/TestSupport",
         swiftSettings: strictness),
@@ -219,7 +222,7 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading",
         ],
         swiftSettings: strictness),
     .testTarget(

@@ -299,6 +299,25 @@ public struct PostgresSettings: Sendable, Hashable {
     public var url: Secret?
     /// Connections kept open. Default 10.
     public var poolSize = 10
+    /// libpq's `sslmode`, overriding the URL's; nil keeps the URL's (libpq's default is `prefer`).
+    public var sslMode: SSLMode?
+    /// CA certificates (PEM) the server's certificate must chain to, for `verify-ca` and `verify-full`.
+    public var caFile: String?
+    /// The longest one database statement may run, waiting for the writers' lock included. Default 30s.
+    public var statementTimeout: Duration = .seconds(30)
+    /// Whether statements are prepared once per connection (fastest); false for a pooler in transaction mode
+    /// that cannot carry them (PgBouncer before 1.21). Default true.
+    public var preparedStatements = true
+
+    /// libpq's TLS modes.
+    public enum SSLMode: String, Sendable, Hashable, CaseIterable {
+        case disable
+        case allow
+        case prefer
+        case require
+        case verifyCA = "verify-ca"
+        case verifyFull = "verify-full"
+    }
 
     /// The defaults.
     public init() {}
@@ -311,6 +330,15 @@ public struct PostgresSettings: Sendable, Hashable {
             "Connection URL (postgres://user:password@host/db) by reference; required with the postgres driver."
         ),
         .value("poolSize", \.poolSize, .integer(1...1000), "Connections kept open."),
+        .optional(
+            "sslMode", \.sslMode, .oneOf(SSLMode.self), "TLS to the server (libpq sslmode); unset keeps the URL's."),
+        .optional("caFile", \.caFile, .path, "CA certificates (PEM) the server's certificate must chain to."),
+        .value(
+            "statementTimeout", \.statementTimeout, .duration(.milliseconds(100)...(.seconds(3600))),
+            "Longest one statement may run (set per transaction); then the request fails with 503."),
+        .value(
+            "preparedStatements", \.preparedStatements, .boolean,
+            "Prepare statements once per connection; false behind a pooler in transaction mode that cannot keep them."),
     ]
 }
 

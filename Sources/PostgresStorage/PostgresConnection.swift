@@ -2,7 +2,7 @@ import CPQ
 import Foundation
 import Storage
 
-/// One libpq connection: the seed of the future PostgreSQL `Store` backend.
+/// One libpq connection: what `PostgresStore` pools and the migrator runs on.
 ///
 /// Threading: libpq calls block (connect, query), so every method here is synchronous and must run
 /// on a `BlockingPool` thread, never on the cooperative pool. A connection must be used by one
@@ -12,20 +12,31 @@ import Storage
 /// `.invalidInput` (malformed connection string) or `.internal` (a statement failed); the message
 /// carries libpq's own text, with the password never included.
 public final class PostgresConnection: @unchecked Sendable {
-    private var handle: OpaquePointer?
+    /// The libpq connection; nil once closed.
+    private(set) var handle: OpaquePointer?
+    /// Names of the statements prepared on this connection, by SQL text (see `PostgresStatements.swift`).
+    var preparedStatements: [String: String] = [:]
+    /// Rows changed by the last statement run through `run`.
+    var lastChanges = 0
+    /// Whether statements are prepared once and kept (faster) or sent unnamed each time (for a pooler in
+    /// transaction mode that cannot carry prepared statements between server connections).
+    var usesPreparedStatements = true
 
     /// Connects with a conninfo string (`host=… port=… dbname=…`) or a `postgresql://` URL.
     ///
     /// `connectTimeout` bounds the TCP/TLS connect (libpq's `connect_timeout`, whole seconds, at
     /// least 2 as libpq requires); `statementTimeout`, when given, bounds every statement server-side.
+    ///
+    /// `options` adds libpq keywords that override the string's own (`sslmode`, `sslrootcert`, …).
     public init(
-        _ connectionString: String, connectTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil
+        _ connectionString: String, connectTimeout: Duration = .seconds(5), statementTimeout: Duration? = nil,
+        options: [(keyword: String, value: String)] = []
     ) throws {
         // Validate first: with expand_dbname, a string that is neither conninfo nor a URL would
         // silently be taken as a bare database name.
         var parseError: UnsafeMutablePointer<CChar>?
-        if let options = PQconninfoParse(connectionString, &parseError) {
-            PQconninfoFree(options)
+        if let parsed = PQconninfoParse(connectionString, &parseError) {
+            PQconninfoFree(parsed)
         } else {
             let reason = parseError.map { String(cString: $0) } ?? "out of memory"
             if let parseError { PQfreemem(parseError) }
@@ -41,6 +52,10 @@ public final class PostgresConnection: @unchecked Sendable {
                 / 1_000_000_000_000_000
             keywords.append("options")
             values.append("-c statement_timeout=\(max(1, milliseconds))")
+        }
+        for option in options {
+            keywords.append(option.keyword)
+            values.append(option.value)
         }
         // With expand_dbname=1, libpq parses the "dbname" value as a full conninfo string or URL;
         // the keywords after it override what it says about timeouts.
@@ -65,6 +80,7 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Closes the connection; safe to call more than once.
     public func close() {
+        preparedStatements.removeAll()
         if let handle {
             PQfinish(handle)
             self.handle = nil
@@ -115,10 +131,14 @@ public final class PostgresConnection: @unchecked Sendable {
             }
             return rows
         default:
-            let reason = PQresultErrorMessage(result).map { String(cString: $0) } ?? Self.message(handle)
-            let trimmed = reason.trimmingCharacters(in: .whitespacesAndNewlines)
-            let code: StoreError.Code = PQstatus(handle) == CONNECTION_OK ? .internal : .unavailable
-            throw StoreError(code, "PostgreSQL statement failed: \(trimmed)", reason: trimmed)
+            // Lost connections, busy servers and timeouts keep their meaning; anything else here is a script (a
+            // migration, BEGIN or COMMIT) that failed, shown with PostgreSQL's own message.
+            let mapped = Self.statementError(result, handle)
+            if mapped.code == .unavailable || mapped.code == .conflict { throw mapped }
+            let primary =
+                PQresultErrorField(result, Int32(Character("M").asciiValue ?? 0)).map { String(cString: $0) }
+                ?? mapped.message
+            throw StoreError(.internal, "PostgreSQL statement failed: \(primary)", reason: mapped.reason)
         }
     }
 

@@ -1,5 +1,6 @@
 import CSQLite3
 import Foundation
+import SQLStorage
 import Storage
 
 /// `SQLITE_TRANSIENT` is a cast macro Swift cannot import: it tells SQLite to copy bound text at
@@ -15,33 +16,6 @@ private let SQLITE_CONSTRAINT_PRIMARYKEY: Int32 = SQLITE_CONSTRAINT | (6 << 8)
 // swift-format-ignore: AlwaysUseLowerCamelCase
 private let SQLITE_CONSTRAINT_FOREIGNKEY: Int32 = SQLITE_CONSTRAINT | (3 << 8)
 
-/// A value bound to a statement parameter.
-enum SQLValue: Sendable {
-    case null
-    case integer(Int64)
-    case real(Double)
-    case text(String)
-}
-
-/// Converts Swift values to bindable SQL values.
-protocol SQLBindable {
-    var sqlValue: SQLValue { get }
-}
-
-extension Int64: SQLBindable { var sqlValue: SQLValue { .integer(self) } }
-extension Int: SQLBindable { var sqlValue: SQLValue { .integer(Int64(self)) } }
-extension Bool: SQLBindable { var sqlValue: SQLValue { .integer(self ? 1 : 0) } }
-extension String: SQLBindable { var sqlValue: SQLValue { .text(self) } }
-extension Double: SQLBindable { var sqlValue: SQLValue { .real(self) } }
-extension RecordID: SQLBindable { var sqlValue: SQLValue { .integer(rawValue) } }
-extension Date: SQLBindable {
-    /// Timestamps are stored as integer milliseconds since 1970 (UTC): exact, compact, comparable in SQL.
-    var sqlValue: SQLValue { .integer(Int64((timeIntervalSince1970 * 1000).rounded())) }
-}
-extension Optional: SQLBindable where Wrapped: SQLBindable {
-    var sqlValue: SQLValue { self?.sqlValue ?? .null }
-}
-
 /// How a connection is opened.
 struct SQLiteOpenOptions {
     var path: String
@@ -52,7 +26,7 @@ struct SQLiteOpenOptions {
 
 /// One SQLite connection opened with `SQLITE_OPEN_NOMUTEX`: it must only be used by one thread at a
 /// time, which the store guarantees by confining it to a pool thread (writer) or a checkout (readers).
-final class SQLiteConnection: @unchecked Sendable {
+final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Prepared statements by SQL text; a statement in use is taken out so nested use prepares afresh.
     private var cache: [String: OpaquePointer] = [:]
@@ -120,6 +94,24 @@ final class SQLiteConnection: @unchecked Sendable {
 
     /// The rowid of the last successful INSERT.
     var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
+
+    /// SQLite's spellings.
+    var dialect: SQLDialect { .sqlite }
+
+    /// Runs an INSERT and returns the new row id.
+    func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
+        try run(sql, values)
+        return lastInsertRowID
+    }
+
+    /// Runs a multi-row INSERT and returns the new ids, first row first.
+    func insert(_ sql: String, _ values: [SQLValue], rows count: Int) throws -> [Int64] {
+        try run(sql, values)
+        // AUTOINCREMENT ids of one statement inside a write transaction are consecutive: each is one above the
+        // largest ever used, and nobody else can insert meanwhile.
+        let last = lastInsertRowID
+        return stride(from: Int64(count - 1), through: 0, by: -1).map { last - $0 }
+    }
 
     /// Runs one or more statements without parameters or results.
     func exec(_ sql: String) throws {
@@ -261,7 +253,7 @@ final class SQLiteConnection: @unchecked Sendable {
 }
 
 /// One result row, valid only inside the `query` row callback.
-struct SQLiteRow {
+struct SQLiteRow: SQLRow {
     fileprivate let statement: OpaquePointer
 
     func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
@@ -283,10 +275,6 @@ struct SQLiteRow {
     func date(_ column: Int32) -> Date { Date(timeIntervalSince1970: Double(int(column)) / 1000) }
 
     func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
-
-    func id<Record>(_ column: Int32) -> RecordID<Record> { RecordID(int(column)) }
-
-    func optionalID<Record>(_ column: Int32) -> RecordID<Record>? { optionalInt(column).map(RecordID.init) }
 }
 
 /// The SQLite library version string, for diagnostics.

@@ -1,4 +1,5 @@
 import Foundation
+import SQLStorage
 import Storage
 
 /// Applies `Migration` steps to a SQLite connection, each step and its bookkeeping row in one

@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import SQLStorage
 import Storage
 
 /// What `SQLiteStore.seed` writes: deterministic shapes derived from counters, for tests and benchmarks.

@@ -1,5 +1,6 @@
 import Diagnostics
 import Foundation
+import SQLStorage
 import Storage
 import Synchronization
 import Threading
@@ -57,16 +58,15 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     private let writerPool: BlockingPool
     private let writer: SQLiteConnection
     private let readerPool: BlockingPool?
-    private let readers: ReaderCheckout?
-    private let state = NSLock()
-    private var isClosed = false
+    private let readers: Checkout<SQLiteConnection>?
+    private let gate = PoolGate()
     private let generation = AuthorizationGenerationTracker()
     private let repositoryOrders = RepositoryOrderCache()
     private let poller = Mutex<Task<Void, Never>?>(nil)
 
     private init(
         configuration: SQLiteConfiguration, logger: Logger?, writerPool: BlockingPool, writer: SQLiteConnection,
-        readerPool: BlockingPool?, readers: ReaderCheckout?
+        readerPool: BlockingPool?, readers: Checkout<SQLiteConnection>?
     ) {
         self.configuration = configuration
         self.logger = logger
@@ -103,7 +103,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                         path: path, readOnlyQueries: false, busyTimeoutMilliseconds: Int32(milliseconds),
                         createIfMissing: true))
             }
-            var readers: ReaderCheckout?
+            var readers: Checkout<SQLiteConnection>?
             if let readerPool {
                 do {
                     let connections = try await readerPool.run {
@@ -114,7 +114,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                                     busyTimeoutMilliseconds: Int32(milliseconds), createIfMissing: false))
                         }
                     }
-                    readers = ReaderCheckout(connections)
+                    readers = Checkout(connections)
                 } catch {
                     await writerPool.run { writer.close() }
                     throw error
@@ -132,18 +132,18 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             }
             return store
         } catch {
-            retire(writerPool)
-            if let readerPool { retire(readerPool) }
+            PoolGate.retire(writerPool)
+            if let readerPool { PoolGate.retire(readerPool) }
             throw error
         }
     }
 
     deinit {
         // Only reached without `close()` when the owner forgot it; the pools must not be freed
-        // under their idle threads (see `retire`).
-        if !isClosed {
-            Self.retire(writerPool)
-            if let readerPool { Self.retire(readerPool) }
+        // under their idle threads (see `PoolGate.retire`).
+        if !gate.isClosed {
+            PoolGate.retire(writerPool)
+            if let readerPool { PoolGate.retire(readerPool) }
         }
     }
 
@@ -153,12 +153,12 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         guard let readerPool, let readers else {
             // In-memory databases are private to one connection: reads share the writer thread.
-            return try await submit(to: writerPool) { [writer, configuration, repositoryOrders] in
+            return try await gate.submit(to: writerPool) { [writer, configuration, repositoryOrders] in
                 try Self.transaction(
                     on: writer, begin: "BEGIN", readOnly: true, now: configuration.now, orders: repositoryOrders, body)
             }
         }
-        return try await submit(to: readerPool) { [configuration, repositoryOrders] in
+        return try await gate.submit(to: readerPool) { [configuration, repositoryOrders] in
             let connection = readers.checkOut()
             defer { readers.checkIn(connection) }
             return try Self.transaction(
@@ -171,7 +171,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     /// The authorization generation is read after the commit, on the writer thread, so a change that
     /// matters to cached decisions is visible in `authorizationGeneration` before this returns.
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
-        return try await submit(to: writerPool) { [writer, configuration, generation, repositoryOrders] in
+        return try await gate.submit(to: writerPool) { [writer, configuration, generation, repositoryOrders] in
             defer { Self.observeGeneration(on: writer, into: generation) }
             // IMMEDIATE takes the write lock up front, so a busy database fails at BEGIN (after the
             // busy timeout) instead of half-way through the closure.
@@ -186,7 +186,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
     public func migrate() async throws -> MigrationReport {
-        let report = try await submit(to: writerPool) { [writer, configuration, generation] in
+        let report = try await gate.submit(to: writerPool) { [writer, configuration, generation] in
             defer { Self.observeGeneration(on: writer, into: generation) }
             return try SQLiteMigrator(
                 connection: writer, migrations: SQLiteSchema.migrations, now: configuration.now
@@ -202,18 +202,14 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Reads the recorded schema version; proves the database file is reachable and readable.
     public func schemaStatus() async throws -> SchemaStatus {
-        return try await submit(to: writerPool) { [writer] in
+        return try await gate.submit(to: writerPool) { [writer] in
             try SQLiteMigrator(connection: writer, migrations: SQLiteSchema.migrations, now: { Date() }).status()
         }
     }
 
     /// Finishes queued work, checkpoints the WAL into the main file and closes every connection.
     public func close() async {
-        let wasClosed = state.withLock {
-            defer { isClosed = true }
-            return isClosed
-        }
-        guard !wasClosed else { return }
+        guard gate.close() else { return }
         poller.withLock { $0?.cancel() }
         // Jobs queued before this point still run: both pools are FIFO.
         await writerPool.run { [writer] in
@@ -228,8 +224,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
                 }
             }
         }
-        Self.retire(writerPool)
-        if let readerPool { Self.retire(readerPool) }
+        PoolGate.retire(writerPool)
+        if let readerPool { PoolGate.retire(readerPool) }
         logger?.info("sqlite store closed")
     }
 
@@ -237,7 +233,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Runs `PRAGMA integrity_check` on the writer connection; returns `["ok"]` for a healthy file.
     public func integrityCheck() async throws -> [String] {
-        return try await submit(to: writerPool) { [writer] in
+        return try await gate.submit(to: writerPool) { [writer] in
             var lines: [String] = []
             try writer.query("PRAGMA integrity_check") { lines.append($0.text(0)) }
             return lines
@@ -248,7 +244,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
 
     /// Reads the generation counter on the writer connection (after a commit, or at open).
     private func observeGeneration() async {
-        try? await submit(to: writerPool) { [writer, generation] in
+        try? await gate.submit(to: writerPool) { [writer, generation] in
             Self.observeGeneration(on: writer, into: generation)
         }
     }
@@ -268,7 +264,7 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             while !Task.isCancelled {
                 try? await Task.sleep(for: interval)
                 guard let self, let readerPool = self.readerPool, let readers = self.readers else { return }
-                let polled: Void? = try? await self.submit(to: readerPool) { [generation = self.generation] in
+                let polled: Void? = try? await self.gate.submit(to: readerPool) { [generation = self.generation] in
                     let connection = readers.checkOut()
                     defer { readers.checkIn(connection) }
                     Self.observeGeneration(on: connection, into: generation)
@@ -277,21 +273,6 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             }
         }
         poller.withLock { $0 = task }
-    }
-
-    /// Queues `body` on `pool` unless the store is closed. The check and the enqueue happen under
-    /// one lock, so no job can slip in after `close()` shut the pools down (which would trap).
-    private func submit<T: Sendable>(
-        to pool: BlockingPool, _ body: @escaping @Sendable () throws -> T
-    ) async throws -> T {
-        try await withCheckedThrowingContinuation { (continuation: CheckedContinuation<T, any Error>) in
-            let accepted = state.withLock {
-                guard !isClosed else { return false }
-                pool.submit { continuation.resume(with: Result { try body() }) }
-                return true
-            }
-            if !accepted { continuation.resume(throwing: StoreError.closed) }
-        }
     }
 
     /// Runs `body` between `begin` and COMMIT on the calling pool thread; any throw rolls back.
@@ -315,41 +296,5 @@ public final class SQLiteStore: Store, @unchecked Sendable {
             try? connection.exec("ROLLBACK")
             throw error
         }
-    }
-
-    /// Shuts a pool down and deliberately keeps it alive: `BlockingPool`'s threads reference the
-    /// pool unowned and still touch its lock while exiting after `shutdown()`, and the pool offers
-    /// no join, so freeing it here could be a use-after-free. The leak is one small object per
-    /// closed store; the threads themselves exit.
-    private static func retire(_ pool: BlockingPool) {
-        pool.shutdown()
-        _ = Unmanaged.passRetained(pool)
-    }
-}
-
-/// The idle reader connections; a pool job checks one out for the duration of its transaction.
-///
-/// The reader pool has as many threads as connections, so a running job always finds one idle;
-/// the wait exists only for `close()`, which collects every connection as jobs return them.
-final class ReaderCheckout: @unchecked Sendable {
-    private let condition = NSCondition()
-    private var idle: [SQLiteConnection]
-
-    init(_ connections: [SQLiteConnection]) { idle = connections }
-
-    /// Takes an idle connection, waiting (on a pool thread, never a task) until one is returned.
-    func checkOut() -> SQLiteConnection {
-        condition.lock()
-        defer { condition.unlock() }
-        while idle.isEmpty { condition.wait() }
-        return idle.removeLast()
-    }
-
-    /// Returns a connection for the next job.
-    func checkIn(_ connection: SQLiteConnection) {
-        condition.lock()
-        idle.append(connection)
-        condition.signal()
-        condition.unlock()
     }
 }

@@ -2,6 +2,7 @@ import Administration
 import Configuration
 import Diagnostics
 import Foundation
+import PostgresStorage
 import SQLiteStorage
 import Storage
 import Threading
@@ -100,9 +101,7 @@ struct AppContext {
                 throw CommandFailure(.unavailable, "cannot open the SQLite database \(path): \(error)")
             }
         case .postgres:
-            throw CommandFailure(
-                .configuration,
-                "storage.driver 'postgres' is not available in this release yet; use 'sqlite'")
+            store = try await openPostgresStore()
         }
         if migrate {
             do {
@@ -113,6 +112,28 @@ struct AppContext {
             }
         }
         return store
+    }
+
+    /// Connects the PostgreSQL store (`storage.postgres`); the URL is revealed here only, never logged.
+    private func openPostgresStore() async throws(CommandFailure) -> any Store {
+        let settings = configuration.storage.postgres
+        guard let reference = settings.url else {
+            throw CommandFailure(.configuration, "storage.postgres.url is required with the postgres driver")
+        }
+        let url: String
+        do { url = try reference.reveal() } catch {
+            throw CommandFailure(.configuration, "storage.postgres.url: \(error)")
+        }
+        do {
+            return try await PostgresStore.open(
+                PostgresConfiguration(
+                    url: url.trimmingCharacters(in: .whitespacesAndNewlines), sslMode: settings.sslMode?.rawValue,
+                    caFile: settings.caFile, poolSize: settings.poolSize, statementTimeout: settings.statementTimeout,
+                    preparedStatements: settings.preparedStatements),
+                logger: logger.named("storage"))
+        } catch {
+            throw CommandFailure(.unavailable, "cannot open the PostgreSQL database: \(error)")
+        }
     }
 
     /// Applies pending migrations and creates what every database needs (the global namespace).

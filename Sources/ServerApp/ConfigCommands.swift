@@ -34,8 +34,18 @@ extension ConfigCommands {
     }
 }
 
-/// `portcullis db migrate`: applies pending schema migrations.
+/// `portcullis db migrate`: applies pending schema migrations; `db status`: where the schema stands.
 enum DatabaseCommands {
+    /// Prints the driver and the schema version without changing anything (an empty database stays empty).
+    static func status(_ arguments: [String]) async throws {
+        var parsed = try ParsedArguments(arguments, flagNames: [])
+        let context = try AppContext(&parsed)
+        try parsed.finish(maxPositionals: 0)
+        let status = try await context.withStore(migrate: false) { store in try await store.schemaStatus() }
+        print("driver: \(context.configuration.storage.driver.rawValue)")
+        print(status.summary)
+    }
+
     static func migrate(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: [])
         let context = try AppContext(&parsed)

@@ -14,6 +14,7 @@ public enum PortcullisCommand {
                                                 --origins: with the file:line (or $VARIABLE) that set each value
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
+          db status                             the storage driver and the schema version (without migrating)
           doctor                                check stored data against today's rules (usernames, case
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
@@ -176,7 +177,7 @@ public enum PortcullisCommand {
             try await subcommand(
                 command, rest,
                 [
-                    "migrate": DatabaseCommands.migrate, "seed": SeedCommand.run,
+                    "migrate": DatabaseCommands.migrate, "status": DatabaseCommands.status, "seed": SeedCommand.run,
                     "search-timing": SearchTimingCommand.run,
                 ])
         case "keys":

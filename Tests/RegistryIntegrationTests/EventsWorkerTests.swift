@@ -7,7 +7,7 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite struct EventsWorkerTests {
+@Suite(.storeBackends("EventsWorkerTests")) struct EventsWorkerTests {
     private static let provisioning = RegistryEventWorker.Provisioning(globalNamespaceName: "portcullis-global")
 
     private static func worker(
@@ -29,8 +29,10 @@ import Testing
         }
     }
 
-    @Test func aPushIntoAnUnknownNamespaceCreatesItPrivateForTheAdminsWithTheTag() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPushIntoAnUnknownNamespaceCreatesItPrivateForTheAdminsWithTheTag(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             registry.serve(fakeDigest("a"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 5000))
             let observer = RecordingObserver()
@@ -66,8 +68,10 @@ import Testing
         }
     }
 
-    @Test func aRepushMovesTheDigestAndAuditsBoth() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aRepushMovesTheDigestAndAuditsBoth(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             registry.serve(fakeDigest("a"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 1000))
             registry.serve(fakeDigest("b"), mediaType: ManifestMediaType.ociManifest, body: imageManifest(size: 2000))
@@ -89,8 +93,10 @@ import Testing
         }
     }
 
-    @Test func anIndexPushRecordsItsPlatformsAndTheSumOfItsImages() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func anIndexPushRecordsItsPlatformsAndTheSumOfItsImages(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             registry.serve(
                 fakeDigest("d"), mediaType: ManifestMediaType.ociIndex,
@@ -107,8 +113,10 @@ import Testing
         }
     }
 
-    @Test func aPushWhoseManifestCannotBeFetchedIsStillRecordedWithSizeUnknown() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPushWhoseManifestCannotBeFetchedIsStillRecordedWithSizeUnknown(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             registry.setFailing(true)
             try await storeEvents([registryEvent(id: "e1")], in: store)
@@ -124,8 +132,10 @@ import Testing
         }
     }
 
-    @Test func aKnownPusherIsLinkedAndAGlobalPushLandsInTheGlobalNamespace() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aKnownPusherIsLinkedAndAGlobalPushLandsInTheGlobalNamespace(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let admin = try await store.write { try $0.createUser(NewUser(username: "root", isAdmin: true)) }
             let registry = FakeRegistry()
             try await storeEvents([registryEvent(id: "e1", repository: "busybox", actor: "root")], in: store)
@@ -141,8 +151,10 @@ import Testing
         }
     }
 
-    @Test func pullsAreCountedButNotPortcullissOwnOrByDigestOrOfUnknownTags() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pullsAreCountedButNotPortcullissOwnOrByDigestOrOfUnknownTags(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             let worker = Self.worker(store, registry: registry)
             try await storeEvents([registryEvent(id: "push")], in: store)
@@ -165,8 +177,10 @@ import Testing
         }
     }
 
-    @Test func aDeleteByDigestRemovesEveryTagWithItAndTheEmptyRepository() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aDeleteByDigestRemovesEveryTagWithItAndTheEmptyRepository(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             let observer = RecordingObserver()
             let worker = Self.worker(store, registry: registry, observer: observer)
@@ -199,8 +213,10 @@ import Testing
         }
     }
 
-    @Test func blobsMountsAndMalformedEventsDoNotStopTheWorker() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func blobsMountsAndMalformedEventsDoNotStopTheWorker(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             try await store.write { writer in
                 _ = try writer.recordRegistryEvent(eventID: "junk", registry: "main", payload: "{not json")
@@ -228,8 +244,10 @@ import Testing
         }
     }
 
-    @Test func aThousandStoredPullsAreEachCountedOnceEvenWithConcurrentPasses() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aThousandStoredPullsAreEachCountedOnceEvenWithConcurrentPasses(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let worker = Self.worker(store, registry: FakeRegistry())
             try await storeEvents([registryEvent(id: "push")], in: store)
             try await worker.processPending()
@@ -245,8 +263,10 @@ import Testing
         }
     }
 
-    @Test func theRunningLoopIsWokenByANewEventAndStopsWhenCancelled() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func theRunningLoopIsWokenByANewEventAndStopsWhenCancelled(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let registry = FakeRegistry()
             let worker = Self.worker(store, registry: registry)
             let loop = Task { await worker.run(pollInterval: .seconds(3600)) }

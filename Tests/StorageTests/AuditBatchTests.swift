@@ -5,10 +5,10 @@ import TestSupport
 import Testing
 
 /// Batched audit inserts: many events in one write keep their order and fields, and a bad one stores none.
-@Suite struct AuditBatchTests {
-    @Test(arguments: [1, 63, 64, 65, 200])
-    func aBatchIsStoredInOrderWithEveryField(count: Int) async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("AuditBatchTests")) struct AuditBatchTests {
+    @Test(arguments: StoreBackend.allCases, [1, 63, 64, 65, 200])
+    func aBatchIsStoredInOrderWithEveryField(_ backend: StoreBackend, count: Int) async throws {
+        try await backend.withStore { store in
             let events = (0..<count).map { index in
                 NewAuditEvent(
                     action: "token.issue", outcome: index % 2 == 0 ? .success : .denied, actorName: "u\(index)",
@@ -28,8 +28,10 @@ import Testing
         }
     }
 
-    @Test func aBatchWithAnInvalidEventStoresNothing() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aBatchWithAnInvalidEventStoresNothing(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let events =
                 (0..<10).map { NewAuditEvent(action: "token.issue", outcome: .success, target: "t\($0)") }
                 + [NewAuditEvent(action: "", outcome: .success)]

@@ -1,4 +1,5 @@
 import Foundation
+import SQLStorage
 import Storage
 import TestSupport
 import Testing
@@ -18,7 +19,7 @@ private struct Seed: Sendable {
     var link: IdentityLink
     var repository: Repository
 
-    static func make(in store: SQLiteStore) async throws -> Seed {
+    static func make(in store: any Store) async throws -> Seed {
         try await store.write { writer in
             let (alice, _, _) = try createUserWithPersonalNamespace(writer, username: "alice")
             let bob = try writer.createUser(NewUser(username: "bob"))
@@ -39,8 +40,8 @@ private struct Seed: Sendable {
 }
 
 /// Opens a migrated in-memory store with the seed, runs `body`, closes the store.
-private func withSeededStore(_ body: (SQLiteStore, Seed) async throws -> Void) async throws {
-    try await withMemoryStore { store in
+private func withSeededStore(_ backend: StoreBackend, _ body: (any Store, Seed) async throws -> Void) async throws {
+    try await backend.withStore { store in
         let seed = try await Seed.make(in: store)
         try await body(store, seed)
     }
@@ -48,7 +49,7 @@ private func withSeededStore(_ body: (SQLiteStore, Seed) async throws -> Void) a
 
 /// Commits `body` and checks whether it moved the store's generation forward (never backwards).
 private func expectWrite(
-    in store: SQLiteStore, advances expected: Bool, sourceLocation: SourceLocation = #_sourceLocation,
+    in store: any Store, advances expected: Bool, sourceLocation: SourceLocation = #_sourceLocation,
     _ body: @escaping @Sendable (any StoreWriting) throws -> Void
 ) async throws {
     let before = store.authorizationGeneration
@@ -70,9 +71,11 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
     return condition()
 }
 
-@Suite struct AuthorizationGenerationStoreTests {
-    @Test func accountChangesAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+@Suite(.storeBackends("AuthorizationGenerationStoreTests")) struct AuthorizationGenerationStoreTests {
+    @Test(arguments: StoreBackend.allCases) func accountChangesAdvanceTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) { _ = try $0.createUser(NewUser(username: "carol")) }
             try await expectWrite(in: store, advances: true) { try $0.setAdmin(true, for: seed.bob.id) }
             try await expectWrite(in: store, advances: true) { try $0.setEnabled(false, for: seed.bob.id) }
@@ -84,8 +87,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func aLockThatStartsOrEndsAdvancesTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func aLockThatStartsOrEndsAdvancesTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             let until = Date(timeIntervalSince1970: 1_900_000_000)
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.recordFailedLogin(of: seed.bob.id, lockedUntil: until)
@@ -97,8 +102,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func teamMembershipChangesAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func teamMembershipChangesAdvanceTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.addTeamMember(team: seed.devs.id, user: seed.bob.id, role: .contributor)
             }
@@ -111,8 +118,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func namespaceChangesAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func namespaceChangesAdvanceTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.createNamespace(name: "fresh", team: seed.devs.id, visibility: .public)
             }
@@ -123,8 +132,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func identityLinkChangesAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func identityLinkChangesAdvanceTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.linkIdentity(providerID: "corp", subject: "bob-corp", to: seed.bob.id)
             }
@@ -132,8 +143,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func applicationTokenCreationAndRevocationAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func applicationTokenCreationAndRevocationAdvanceTheGeneration(
+        _ backend: StoreBackend
+    ) async throws {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.createApplicationToken(
                     NewApplicationToken(ownerID: seed.bob.id, name: "deploy", secretHash: "hash-d", prefix: "pct_d"))
@@ -164,8 +177,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func bookkeepingAuditAndRegistryWritesLeaveTheGenerationAlone() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func bookkeepingAuditAndRegistryWritesLeaveTheGenerationAlone(
+        _ backend: StoreBackend
+    ) async throws {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: false) {
                 _ = try $0.appendAuditEvent(NewAuditEvent(action: "x", outcome: .success))
             }
@@ -192,15 +207,20 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func aProfileChangeAdvancesTheGenerationBecauseResolvedWebSessionsCarryTheAccount() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases)
+    func aProfileChangeAdvancesTheGenerationBecauseResolvedWebSessionsCarryTheAccount(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: true) { try $0.setEmail("a@example.test", for: seed.alice.id) }
             try await expectWrite(in: store, advances: true) { try $0.setDisplayName("Alice", for: seed.alice.id) }
         }
     }
 
-    @Test func aFailedLoginThatKeepsTheSameLockLeavesTheGenerationAlone() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func aFailedLoginThatKeepsTheSameLockLeavesTheGenerationAlone(
+        _ backend: StoreBackend
+    ) async throws {
+        try await withSeededStore(backend) { store, seed in
             let until = Date(timeIntervalSince1970: 1_900_000_000)
             try await expectWrite(in: store, advances: true) {
                 _ = try $0.recordFailedLogin(of: seed.bob.id, lockedUntil: until)
@@ -211,8 +231,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func repositoriesTagsAndStarsLeaveTheGenerationAlone() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func repositoriesTagsAndStarsLeaveTheGenerationAlone(
+        _ backend: StoreBackend
+    ) async throws {
+        try await withSeededStore(backend) { store, seed in
             try await expectWrite(in: store, advances: false) {
                 _ = try $0.createRepository(name: "other", in: seed.shared.id, registry: "main")
             }
@@ -232,8 +254,10 @@ private func eventually(_ condition: () -> Bool) async throws -> Bool {
         }
     }
 
-    @Test func aRolledBackWriteDoesNotAdvanceTheGeneration() async throws {
-        try await withSeededStore { store, seed in
+    @Test(arguments: StoreBackend.allCases) func aRolledBackWriteDoesNotAdvanceTheGeneration(_ backend: StoreBackend)
+        async throws
+    {
+        try await withSeededStore(backend) { store, seed in
             let before = store.authorizationGeneration
             await #expect(throws: DeliberateFailure()) {
                 try await store.write { writer in

@@ -1,4 +1,6 @@
 import Foundation
+import PostgresStorage
+import SQLStorage
 import Storage
 import TestSupport
 import Testing
@@ -7,14 +9,17 @@ import Testing
 
 /// Migration 12: the counts listings show are columns kept by triggers, and deep pages of a namespace read a
 /// cached order that its listing generation invalidates.
-@Suite struct ListingCountTests {
+@Suite(.storeBackends("ListingCountTests")) struct ListingCountTests {
     /// Rows whose kept count differs from a count of the rows themselves (0 when every count is right).
     private static func wrongCounts(_ reader: any StoreReading) throws -> Int64 {
-        guard let transaction = reader as? SQLiteTransaction else { return -1 }
-        return try wrongCounts(in: transaction.connection)
+        if let transaction = reader as? SQLiteTransaction { return try wrongCounts(in: transaction.connection) }
+        if let transaction = reader as? SQLTransaction<PostgresConnection> {
+            return try wrongCounts(in: transaction.connection)
+        }
+        return -1
     }
 
-    private static func wrongCounts(in connection: SQLiteConnection) throws -> Int64 {
+    private static func wrongCounts<Connection: SQLConnection>(in connection: Connection) throws -> Int64 {
         let sql = """
             SELECT (SELECT count(*) FROM namespaces n
                     WHERE repository_count != (SELECT count(*) FROM repositories r WHERE r.namespace_id = n.id))
@@ -25,8 +30,10 @@ import Testing
         return try connection.queryInt(sql) ?? -1
     }
 
-    @Test func countsFollowEveryPushStarDeletionAndCascade() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func countsFollowEveryPushStarDeletionAndCascade(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let ann = try writer.createUser(NewUser(username: "ann"))
                 let bob = try writer.createUser(NewUser(username: "bob"))
@@ -162,8 +169,10 @@ import Testing
         }
     }
 
-    @Test func teamPagesHoldTheTeamsAViewerMaySeeInOrderAndCountThem() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func teamPagesHoldTheTeamsAViewerMaySeeInOrderAndCountThem(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let member = try await store.write { writer in
                 let member = try writer.createUser(NewUser(username: "member"))
                 for name in ["delta", "alpha", "charlie", "bravo"] {

@@ -5,11 +5,13 @@ import TestSupport
 import Testing
 
 /// The per-address lockout records of schema migration 6.
-@Suite struct LoginLockoutStoreTests {
+@Suite(.storeBackends("LoginLockoutStoreTests")) struct LoginLockoutStoreTests {
     static let address = "198.51.100.4"
 
-    @Test func aRecordIsSavedReplacedAndReadBackPerAccountAndAddress() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aRecordIsSavedReplacedAndReadBackPerAccountAndAddress(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             let lock = Date(timeIntervalSince1970: 2_000_000_000)
             let first = AddressLoginState(
@@ -27,9 +29,9 @@ import Testing
         }
     }
 
-    @Test(arguments: ["", String(repeating: "a", count: 256)])
-    func anUnusableAddressIsRefusedWithoutAWrite(address: String) async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases, ["", String(repeating: "a", count: 256)])
+    func anUnusableAddressIsRefusedWithoutAWrite(_ backend: StoreBackend, address: String) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             await #expect(throws: StoreError.self) {
                 try await store.write {
@@ -39,8 +41,10 @@ import Testing
         }
     }
 
-    @Test func pruningKeepsLocksRecentFailuresAndKnownAddressesOnly() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pruningKeepsLocksRecentFailuresAndKnownAddressesOnly(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             let now = Date(timeIntervalSince1970: 2_000_000_000)
             let old = now.addingTimeInterval(-200_000)
@@ -65,8 +69,8 @@ import Testing
         }
     }
 
-    @Test func recordsGoWithTheirAccount() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func recordsGoWithTheirAccount(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             try await store.write {
                 try $0.saveAddressLoginState(AddressLoginState(userID: user.id, clientAddress: Self.address))
@@ -76,8 +80,10 @@ import Testing
         }
     }
 
-    @Test func aPerAddressLockThatStartsOrEndsAdvancesTheAuthorizationGeneration() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPerAddressLockThatStartsOrEndsAdvancesTheAuthorizationGeneration(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             var record = AddressLoginState(userID: user.id, clientAddress: Self.address, failedCount: 1)
             var before = store.authorizationGeneration

@@ -5,15 +5,17 @@ import TestSupport
 import Testing
 
 /// The admin pages' account search and the audit log's outcome filter, over SQLite.
-@Suite struct PeopleListingTests {
+@Suite(.storeBackends("PeopleListingTests")) struct PeopleListingTests {
     @Test(
         "Accounts are found by a literal, case-insensitive part of their username, e-mail or display name",
-        arguments: [
+        arguments: StoreBackend.allCases,
+        [
             ("OLI", ["olivia"]), ("example.org", ["carl", "olivia"]), ("Nguyen", ["carl"]), ("%", []),
             ("_", ["ops_bot"]), ("", ["carl", "olivia", "ops_bot"]),
         ])
-    func accountsMatch(_ text: String, _ expected: [String]) async throws {
-        try await withMemoryStore { store in
+    func accountsMatch(_ backend: StoreBackend, _ search: (text: String, expected: [String])) async throws {
+        let (text, expected) = search
+        try await backend.withStore { store in
             let page = try await store.write { writer in
                 _ = try writer.createUser(NewUser(username: "olivia", email: "olivia@example.org"))
                 _ = try writer.createUser(
@@ -26,9 +28,9 @@ import Testing
         }
     }
 
-    @Test("A page of accounts holds at most its limit and counts them all")
-    func accountsArePaged() async throws {
-        try await withMemoryStore { store in
+    @Test("A page of accounts holds at most its limit and counts them all", arguments: StoreBackend.allCases)
+    func accountsArePaged(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let (first, second) = try await store.write { writer in
                 for index in 0..<7 { _ = try writer.createUser(NewUser(username: "user\(index)")) }
                 return (
@@ -41,9 +43,9 @@ import Testing
         }
     }
 
-    @Test("The audit log filters by outcome")
-    func auditOutcome() async throws {
-        try await withMemoryStore { store in
+    @Test("The audit log filters by outcome", arguments: StoreBackend.allCases)
+    func auditOutcome(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let denied = try await store.write { writer in
                 _ = try writer.appendAuditEvent(NewAuditEvent(action: "ui.sign_in", outcome: .denied))
                 _ = try writer.appendAuditEvent(NewAuditEvent(action: "ui.sign_in", outcome: .success))

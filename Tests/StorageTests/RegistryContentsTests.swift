@@ -6,16 +6,18 @@ import Testing
 @testable import SQLiteStorage
 
 /// The per-registry model of issue 4: repositories and events keyed by registry, pulls, tags by digest.
-@Suite struct RegistryContentsTests {
-    private static func namespace(_ store: SQLiteStore, _ name: String = "team") async throws -> Namespace {
+@Suite(.storeBackends("RegistryContentsTests")) struct RegistryContentsTests {
+    private static func namespace(_ store: any Store, _ name: String = "team") async throws -> Namespace {
         try await store.write { w in
             let team = try w.createTeam(name: "owners-\(name)")
             return try w.createNamespace(name: name, team: team.id, visibility: .private)
         }
     }
 
-    @Test func theSameRepositoryNameMayExistOncePerRegistry() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func theSameRepositoryNameMayExistOncePerRegistry(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let namespace = try await Self.namespace(store)
             let main = try await store.write {
                 try $0.createRepository(name: "app", in: namespace.id, registry: "main")
@@ -38,8 +40,10 @@ import Testing
         }
     }
 
-    @Test func eventIDsAreIdempotentPerRegistryNotAcrossRegistries() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func eventIDsAreIdempotentPerRegistryNotAcrossRegistries(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let first = try await store.write {
                 try $0.recordRegistryEvent(eventID: "e1", registry: "main", payload: #"{"n":1}"#)
             }
@@ -61,8 +65,10 @@ import Testing
         }
     }
 
-    @Test func pruningDeletesOnlyFinishedEventsOlderThanTheCutoff() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pruningDeletesOnlyFinishedEventsOlderThanTheCutoff(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let ids = try await store.write { w in
                 try ["pending", "processed", "failed", "ignored"].map {
                     try w.recordRegistryEvent(eventID: $0, registry: "main", payload: "{}").event.id
@@ -82,8 +88,10 @@ import Testing
         }
     }
 
-    @Test func manyEventsInOneTransactionAreStoredOnceEach() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func manyEventsInOneTransactionAreStoredOnceEach(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let outcomes = try await store.write { w in
                 try (0..<50).map { index in
                     try w.recordRegistryEvent(eventID: "e\(index % 25)", registry: "main", payload: "{}")
@@ -95,8 +103,10 @@ import Testing
         }
     }
 
-    @Test func pullsCountUpAndTheLastPulledTimeNeverMovesBack() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pullsCountUpAndTheLastPulledTimeNeverMovesBack(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let namespace = try await Self.namespace(store)
             let tag = try await store.write { w in
                 let repository = try w.createRepository(name: "app", in: namespace.id, registry: "main")
@@ -117,9 +127,11 @@ import Testing
         }
     }
 
-    @Test("A repository's content version moves with every change to its tags and their pulls, and only then")
-    func theContentVersionFollowsTheTags() async throws {
-        try await withMemoryStore { store in
+    @Test(
+        "A repository's content version moves with every change to its tags and their pulls, and only then",
+        arguments: StoreBackend.allCases)
+    func theContentVersionFollowsTheTags(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let namespace = try await Self.namespace(store)
             let (repository, other) = try await store.write { w in
                 (
@@ -161,8 +173,10 @@ import Testing
         }
     }
 
-    @Test func aMovedTagKeepsItsPullsAndTakesThePushTimeAndPlatforms() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aMovedTagKeepsItsPullsAndTakesThePushTimeAndPlatforms(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let namespace = try await Self.namespace(store)
             let pushedAt = Date(timeIntervalSince1970: 1_650_000_000)
             let tag = try await store.write { w in
@@ -188,8 +202,10 @@ import Testing
         }
     }
 
-    @Test func tagsAreFoundByDigestWithinOneRepository() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func tagsAreFoundByDigestWithinOneRepository(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let namespace = try await Self.namespace(store)
             let (one, two) = try await store.write { w -> (Repository, Repository) in
                 let one = try w.createRepository(name: "one", in: namespace.id, registry: "main")

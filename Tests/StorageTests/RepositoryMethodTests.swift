@@ -4,9 +4,11 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite struct UserRepositoryTests {
-    @Test func aCreatedUserCanBeFoundByNameAndIdWithDefaults() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("UserRepositoryTests")) struct UserRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func aCreatedUserCanBeFoundByNameAndIdWithDefaults(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let created = try await store.write {
                 try $0.createUser(NewUser(username: "alice", passwordHash: "$2b$10$x"))
             }
@@ -29,8 +31,10 @@ import Testing
         }
     }
 
-    @Test func aDuplicateUsernameIsAConflictNamingTheColumn() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aDuplicateUsernameIsAConflictNamingTheColumn(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             _ = try await store.write { try $0.createUser(NewUser(username: "bob")) }
             do {
                 _ = try await store.write { try $0.createUser(NewUser(username: "bob")) }
@@ -43,16 +47,18 @@ import Testing
         }
     }
 
-    @Test func anEmptyUsernameIsRejectedAsInvalidInput() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func anEmptyUsernameIsRejectedAsInvalidInput(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             await #expect(throws: StoreError.invalidInput) {
                 _ = try await store.write { try $0.createUser(NewUser(username: "")) }
             }
         }
     }
 
-    @Test func userSettersChangeOnlyTheirField() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func userSettersChangeOnlyTheirField(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "carol", passwordHash: "old")) }
             let changed = try await store.write { w -> User? in
                 try w.setPasswordHash("new", for: user.id)
@@ -71,8 +77,8 @@ import Testing
         }
     }
 
-    @Test func changingAMissingUserIsNotFound() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func changingAMissingUserIsNotFound(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             await #expect(throws: StoreError.notFound) {
                 try await store.write { try $0.setAdmin(true, for: User.ID(4242)) }
             }
@@ -82,8 +88,10 @@ import Testing
         }
     }
 
-    @Test func countAdminsCountsOnlyEnabledAdministrators() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func countAdminsCountsOnlyEnabledAdministrators(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let count = try await store.write { w -> Int in
                 _ = try w.createUser(NewUser(username: "root", isAdmin: true))
                 let other = try w.createUser(NewUser(username: "ops", isAdmin: true))
@@ -96,8 +104,10 @@ import Testing
         }
     }
 
-    @Test func failedLoginsCountUpAndASuccessResetsThem() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func failedLoginsCountUpAndASuccessResetsThem(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let lock = Date(timeIntervalSince1970: 2_000_000_000)
             let user = try await store.write { try $0.createUser(NewUser(username: "dave")) }
             let counts = try await store.write { w in
@@ -119,8 +129,10 @@ import Testing
         }
     }
 
-    @Test func identityLinksMapAProviderSubjectToOneUser() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func identityLinksMapAProviderSubjectToOneUser(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "erin")) }
             let link = try await store.write {
                 try $0.linkIdentity(providerID: "corp-ldap", subject: "uuid-1", to: user.id)
@@ -151,9 +163,11 @@ import Testing
     }
 }
 
-@Suite struct TeamAndNamespaceRepositoryTests {
-    @Test func aUserWithPersonalTeamAndNamespaceIsCreatedInOneTransaction() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("TeamAndNamespaceRepositoryTests")) struct TeamAndNamespaceRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func aUserWithPersonalTeamAndNamespaceIsCreatedInOneTransaction(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (user, team, namespace) = try await store.write {
                 try createUserWithPersonalNamespace($0, username: "alice")
             }
@@ -176,8 +190,10 @@ import Testing
         }
     }
 
-    @Test func teamMembershipIsUniqueAndRolesCanChange() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func teamMembershipIsUniqueAndRolesCanChange(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let (team, user) = try await store.write { w in
                 (try w.createTeam(name: "platform"), try w.createUser(NewUser(username: "gina")))
             }
@@ -201,8 +217,10 @@ import Testing
         #expect(TeamRole.contributor < .owner)
     }
 
-    @Test func duplicateTeamAndNamespaceNamesAreConflicts() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func duplicateTeamAndNamespaceNamesAreConflicts(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let team = try await store.write { try $0.createTeam(name: "qa") }
             _ = try await store.write { try $0.createNamespace(name: "qa", team: team.id, visibility: .protected) }
             await #expect(throws: StoreError.conflict) { _ = try await store.write { try $0.createTeam(name: "qa") } }
@@ -212,8 +230,10 @@ import Testing
         }
     }
 
-    @Test func namespaceVisibilityTeamAndDescriptionCanChange() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func namespaceVisibilityTeamAndDescriptionCanChange(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let (first, second) = try await store.write { w in
                 (try w.createTeam(name: "a"), try w.createTeam(name: "b"))
             }
@@ -234,8 +254,10 @@ import Testing
         }
     }
 
-    @Test func thereIsAtMostOneGlobalNamespaceAndItIsNeverPrivate() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func thereIsAtMostOneGlobalNamespaceAndItIsNeverPrivate(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let team = try await store.write { try $0.createTeam(name: "global", description: nil, isHidden: true) }
             let global = try await store.write {
                 try $0.createNamespace(name: "registry", team: team.id, visibility: .public, kind: .global)
@@ -257,8 +279,10 @@ import Testing
         }
     }
 
-    @Test func aPersonalNamespaceNeedsItsOwnerAndOthersMustNotHaveOne() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPersonalNamespaceNeedsItsOwnerAndOthersMustNotHaveOne(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (team, user) = try await store.write { w in
                 (try w.createTeam(name: "t"), try w.createUser(NewUser(username: "hal")))
             }
@@ -279,8 +303,10 @@ import Testing
         }
     }
 
-    @Test func aTeamThatOwnsNamespacesCannotBeDeleted() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aTeamThatOwnsNamespacesCannotBeDeleted(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let team = try await store.write { try $0.createTeam(name: "owners") }
             let namespace = try await store.write {
                 try $0.createNamespace(name: "ns", team: team.id, visibility: .private)
@@ -296,8 +322,10 @@ import Testing
         }
     }
 
-    @Test func deletingAUserCascadesToOwnedRowsButKeepsHistoryNames() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func deletingAUserCascadesToOwnedRowsButKeepsHistoryNames(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (user, namespace, repository) = try await store.write { w -> (User, Namespace, Repository) in
                 let (user, _, namespace) = try createUserWithPersonalNamespace(w, username: "ivan")
                 let repository = try w.createRepository(name: "app", in: namespace.id, registry: "main")
@@ -336,9 +364,10 @@ import Testing
     }
 }
 
-@Suite struct RegistryContentRepositoryTests {
-    @Test func repositoriesAreUniquePerNamespace() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("RegistryContentRepositoryTests")) struct RegistryContentRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func repositoriesAreUniquePerNamespace(_ backend: StoreBackend) async throws
+    {
+        try await backend.withStore { store in
             let (a, b) = try await store.write { w -> (Namespace, Namespace) in
                 let team = try w.createTeam(name: "t")
                 return (
@@ -358,8 +387,10 @@ import Testing
         }
     }
 
-    @Test func aTagPushCreatesThenMovesTheTagKeepingItsIdentity() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aTagPushCreatesThenMovesTheTagKeepingItsIdentity(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let repository = try await store.write { w -> Repository in
                 let team = try w.createTeam(name: "t")
                 let namespace = try w.createNamespace(name: "n", team: team.id, visibility: .public)
@@ -389,8 +420,8 @@ import Testing
         }
     }
 
-    @Test func starringIsIdempotentAndCounted() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func starringIsIdempotentAndCounted(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let (user, repository) = try await store.write { w -> (User, Repository) in
                 let (user, _, namespace) = try createUserWithPersonalNamespace(w, username: "jo")
                 return (user, try w.createRepository(name: "r", in: namespace.id, registry: "main"))
@@ -406,9 +437,11 @@ import Testing
     }
 }
 
-@Suite struct TokenAndEventRepositoryTests {
-    @Test func applicationTokensAreFoundByHashAndUniquePerOwnerName() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("TokenAndEventRepositoryTests")) struct TokenAndEventRepositoryTests {
+    @Test(arguments: StoreBackend.allCases) func applicationTokensAreFoundByHashAndUniquePerOwnerName(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "kim")) }
             let expiry = Date(timeIntervalSince1970: 2_100_000_000)
             let token = try await store.write {
@@ -452,8 +485,10 @@ import Testing
         }
     }
 
-    @Test func refreshTokensCanBeRevokedOneByOneOrAllForAUser() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func refreshTokensCanBeRevokedOneByOneOrAllForAUser(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "lee")) }
             let (a, _) = try await store.write { w in
                 (
@@ -473,8 +508,10 @@ import Testing
         }
     }
 
-    @Test func registryEventsAreStoredOnceByEventIDAndWorkAsAQueue() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func registryEventsAreStoredOnceByEventIDAndWorkAsAQueue(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let first = try await store.write {
                 try $0.recordRegistryEvent(eventID: "ev-1", registry: "main", payload: #"{"action":"push"}"#)
             }
@@ -502,8 +539,10 @@ import Testing
         }
     }
 
-    @Test func auditEventsPageNewestFirstAndCanBePruned() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func auditEventsPageNewestFirstAndCanBePruned(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let base = Date(timeIntervalSince1970: 1_600_000_000)
             let appended = try await store.write { w in
                 try (0..<5).map { index in

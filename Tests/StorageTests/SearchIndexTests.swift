@@ -41,7 +41,7 @@ private func makeWorld(_ writer: any StoreWriting) throws -> World {
 }
 
 private func names(
-    _ store: SQLiteStore, _ text: String?, _ kind: SearchKind, _ viewer: SearchViewer = .administrator
+    _ store: any Store, _ text: String?, _ kind: SearchKind, _ viewer: SearchViewer = .administrator
 ) async throws -> [String] {
     try await store.read { try $0.search(SearchRequest(text: text, kind: kind, viewer: viewer)) }.hits.map(\.name)
 }
@@ -54,9 +54,11 @@ private func runSQL(_ path: String, _ sql: String) throws {
     try raw.exec(sql)
 }
 
-@Suite struct SearchIndexTests {
-    @Test func insertedRecordsAreFoundBySubstringInEverySection() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("SearchIndexTests")) struct SearchIndexTests {
+    @Test(arguments: StoreBackend.allCases) func insertedRecordsAreFoundBySubstringInEverySection(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             _ = try await store.write { try makeWorld($0) }
             #expect(try await names(store, "public/ap", .repository) == ["ns-public/app"])
             #expect(
@@ -69,8 +71,10 @@ private func runSQL(_ path: String, _ sql: String) throws {
         }
     }
 
-    @Test func theGlobalNamespaceIsLeftOutOfRepositoryNames() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func theGlobalNamespaceIsLeftOutOfRepositoryNames(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let (global, _) = try writer.ensureGlobalNamespace(named: "portus_global")
                 let busybox = try writer.createRepository(name: "busybox", in: global.id, registry: "main")
@@ -145,11 +149,12 @@ private func runSQL(_ path: String, _ sql: String) throws {
         }
     }
 
-    @Test(arguments: visibilityCells)
-    func everySectionShowsANamespaceOnlyToWhoMaySeeIt(who: Who, visibility: NamespaceVisibility, visible: Bool)
-        async throws
-    {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases, visibilityCells)
+    func everySectionShowsANamespaceOnlyToWhoMaySeeIt(
+        _ backend: StoreBackend, _ cell: (who: Who, visibility: NamespaceVisibility, visible: Bool)
+    ) async throws {
+        let (who, visibility, visible) = cell
+        try await backend.withStore { store in
             let world = try await store.write { try makeWorld($0) }
             let viewer = Self.viewer(who, world)
             let name = "ns-\(visibility.rawValue)"
@@ -164,9 +169,12 @@ private func runSQL(_ path: String, _ sql: String) throws {
 
     static let teamCells: [(Who, Bool)] = [(.anonymous, false), (.outsider, false), (.member, true), (.admin, true)]
 
-    @Test(arguments: teamCells)
-    func teamsAreFoundOnlyByTheirMembersAndAdmins(who: Who, visible: Bool) async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases, teamCells)
+    func teamsAreFoundOnlyByTheirMembersAndAdmins(_ backend: StoreBackend, _ cell: (who: Who, visible: Bool))
+        async throws
+    {
+        let (who, visible) = cell
+        try await backend.withStore { store in
             let world = try await store.write { writer in
                 let world = try makeWorld(writer)
                 _ = try writer.createTeam(name: "webteam-hidden", description: nil, isHidden: true)
@@ -184,9 +192,12 @@ private func runSQL(_ path: String, _ sql: String) throws {
         ("-ab", false), ("AND NOT", false), ("{name}", false), ("\\%%", false), ("\u{0}ab", false),
     ]
 
-    @Test(arguments: hostileQueries)
-    func aHostileQueryIsPlainTextNeverSyntax(query: String, matches: Bool) async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases, hostileQueries)
+    func aHostileQueryIsPlainTextNeverSyntax(_ backend: StoreBackend, _ hostile: (query: String, matches: Bool))
+        async throws
+    {
+        let (query, matches) = hostile
+        try await backend.withStore { store in
             _ = try await store.write { writer in
                 _ = try writer.createTeam(
                     name: "odd", description: "100% \"q\" a_b x*y NEAR( or OR ", isHidden: false)
@@ -199,9 +210,9 @@ private func runSQL(_ path: String, _ sql: String) throws {
         }
     }
 
-    @Test(arguments: ["", "a", "ab", "é", String(repeating: "x", count: 256)])
-    func aQueryShorterThanThreeOrLongerThan255CharactersIsRefused(query: String) async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases, ["", "a", "ab", "é", String(repeating: "x", count: 256)])
+    func aQueryShorterThanThreeOrLongerThan255CharactersIsRefused(_ backend: StoreBackend, query: String) async throws {
+        try await backend.withStore { store in
             do {
                 _ = try await names(store, query, .repository)
                 Issue.record("accepted \(query.count) characters")
@@ -212,8 +223,10 @@ private func runSQL(_ path: String, _ sql: String) throws {
         }
     }
 
-    @Test func pagesFollowTheIndexOrderAndTheTotalStopsAtTheCountLimit() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pagesFollowTheIndexOrderAndTheTotalStopsAtTheCountLimit(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let team = try writer.createTeam(name: "t")
                 let namespace = try writer.createNamespace(name: "many", team: team.id, visibility: .public)
@@ -256,8 +269,10 @@ private func runSQL(_ path: String, _ sql: String) throws {
         }
     }
 
-    @Test func aPageAmongTheCountedMatchesIsTheSameAsAPageReadOffTheIndex() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPageAmongTheCountedMatchesIsTheSameAsAPageReadOffTheIndex(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let member = try await store.write { writer in
                 let member = try writer.createUser(NewUser(username: "member"))
                 let open = try writer.createNamespace(

@@ -4,9 +4,11 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite struct StarStoreTests {
-    @Test func starringTwiceKeepsOneStarAndUnstarringTwiceIsNoError() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("StarStoreTests")) struct StarStoreTests {
+    @Test(arguments: StoreBackend.allCases) func starringTwiceKeepsOneStarAndUnstarringTwiceIsNoError(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (results, count, starred) = try await store.write { writer in
                 let user = try writer.createUser(NewUser(username: "sam"))
                 let team = try writer.createTeam(name: "t")
@@ -32,8 +34,10 @@ import Testing
         }
     }
 
-    @Test func starsGoWithTheirRepositoryAndTheirUser() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func starsGoWithTheirRepositoryAndTheirUser(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let keeper = try writer.createUser(NewUser(username: "keeper"))
                 let leaver = try writer.createUser(NewUser(username: "leaver"))
@@ -56,8 +60,10 @@ import Testing
         }
     }
 
-    @Test func aStarredRepositoryThatTurnedPrivateIsNotListedToANonMember() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aStarredRepositoryThatTurnedPrivateIsNotListedToANonMember(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let user = try writer.createUser(NewUser(username: "sam"))
                 let team = try writer.createTeam(name: "t")

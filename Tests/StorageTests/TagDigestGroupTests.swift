@@ -4,7 +4,7 @@ import Storage
 import TestSupport
 import Testing
 
-@Suite("Tags grouped by digest")
+@Suite("Tags grouped by digest", .storeBackends("TagDigestGroupTests"))
 struct TagDigestGroupTests {
     /// The groups as the query before migration 14 made them: every tag read, grouped, ordered by the digest's
     /// latest push (newest first), then by digest.
@@ -13,10 +13,10 @@ struct TagDigestGroupTests {
         return latest.keys.sorted { (latest[$0]!, $1) > (latest[$1]!, $0) }
     }
 
-    @Test("Pages and the digest count follow pushes, re-tags, moves and deletions")
-    func pagesFollowChanges() async throws {
+    @Test("Pages and the digest count follow pushes, re-tags, moves and deletions", arguments: StoreBackend.allCases)
+    func pagesFollowChanges(_ backend: StoreBackend) async throws {
         let start = Date(timeIntervalSince1970: 1_700_000_000)
-        try await withMemoryStore { store in
+        try await backend.withStore { store in
             let digests = (0..<7).map { "sha256:" + String(repeating: String($0), count: 64) }
             let repository = try await store.write { writer -> Repository in
                 let team = try writer.createTeam(name: "t", description: nil, isHidden: false)

@@ -5,9 +5,11 @@ import Testing
 
 /// Names differing only in case are one account: lookups find either spelling, exact spelling first, and
 /// collisions stored before that rule stay reachable by their exact spelling only.
-@Suite struct UsernameLookupTests {
-    @Test func aNameIsFoundInAnySpellingOfItsCase() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("UsernameLookupTests")) struct UsernameLookupTests {
+    @Test(arguments: StoreBackend.allCases) func aNameIsFoundInAnySpellingOfItsCase(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let alice = try await store.write { try $0.createUser(NewUser(username: "Alice")) }
             let found = try await store.read { reader in
                 try ["Alice", "alice", "ALICE", "aLiCe", "alice ", "alicia"].map { try reader.user(named: $0)?.id }
@@ -16,8 +18,10 @@ import Testing
         }
     }
 
-    @Test func oldCollisionsAreReachableByTheirExactSpellingAndAmbiguousOtherwise() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func oldCollisionsAreReachableByTheirExactSpellingAndAmbiguousOtherwise(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (upper, lower) = try await store.write { writer in
                 (try writer.createUser(NewUser(username: "Dora")), try writer.createUser(NewUser(username: "dora")))
             }
@@ -34,8 +38,8 @@ import Testing
         }
     }
 
-    @Test func onlyASCIILettersFold() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func onlyASCIILettersFold(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             _ = try await store.write { try $0.createUser(NewUser(username: "J\u{FC}rgen")) }
             let (folded, exact, nonASCIIFold) = try await store.read { reader in
                 (

@@ -13,12 +13,14 @@ private final class StoreClock: @unchecked Sendable {
     func advance(by seconds: TimeInterval) { lock.withLock { current += seconds } }
 }
 
-@Suite struct WebSessionStoreTests {
+@Suite(.storeBackends("WebSessionStoreTests")) struct WebSessionStoreTests {
     private static func hash(_ n: Int) -> String { String(repeating: String(n % 10), count: 64) }
 
-    @Test func aSessionIsFoundByItsHashAndListedNewestFirstUntilRevoked() async throws {
+    @Test(arguments: StoreBackend.allCases) func aSessionIsFoundByItsHashAndListedNewestFirstUntilRevoked(
+        _ backend: StoreBackend
+    ) async throws {
         let clock = StoreClock()
-        try await withMemoryStore(now: { clock.now }) { store in
+        try await backend.withStore(now: { clock.now }) { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "sam")) }
             let end = clock.now.addingTimeInterval(3600)
             let first = try await store.write {
@@ -47,8 +49,8 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func twoSessionsCannotShareAHash() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func twoSessionsCannotShareAHash(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let user = try await store.write { try $0.createUser(NewUser(username: "sam")) }
             let create: @Sendable (any StoreWriting) throws -> WebSession = {
                 try $0.createWebSession(
@@ -60,9 +62,11 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func touchingNeverMovesTheLastSeenTimeBackwards() async throws {
+    @Test(arguments: StoreBackend.allCases) func touchingNeverMovesTheLastSeenTimeBackwards(_ backend: StoreBackend)
+        async throws
+    {
         let clock = StoreClock()
-        try await withMemoryStore(now: { clock.now }) { store in
+        try await backend.withStore(now: { clock.now }) { store in
             let session = try await store.write { writer in
                 let user = try writer.createUser(NewUser(username: "sam"))
                 return try writer.createWebSession(
@@ -79,8 +83,10 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func endingEverySessionOfAUserKeepsTheOneNamedAndOtherUsers() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func endingEverySessionOfAUserKeepsTheOneNamedAndOtherUsers(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let (sam, kim, sessions) = try await store.write { writer in
                 let sam = try writer.createUser(NewUser(username: "sam"))
                 let kim = try writer.createUser(NewUser(username: "kim"))
@@ -102,9 +108,11 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func pruningDeletesRevokedExpiredAndIdleSessionsOnly() async throws {
+    @Test(arguments: StoreBackend.allCases) func pruningDeletesRevokedExpiredAndIdleSessionsOnly(
+        _ backend: StoreBackend
+    ) async throws {
         let clock = StoreClock()
-        try await withMemoryStore(now: { clock.now }) { store in
+        try await backend.withStore(now: { clock.now }) { store in
             let start = clock.now
             let user = try await store.write { try $0.createUser(NewUser(username: "sam")) }
             func create(_ n: Int, end: TimeInterval) async throws -> WebSession {
@@ -133,8 +141,9 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func deletingAUserDeletesTheirSessions() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func deletingAUserDeletesTheirSessions(_ backend: StoreBackend) async throws
+    {
+        try await backend.withStore { store in
             try await store.write { writer in
                 let user = try writer.createUser(NewUser(username: "sam"))
                 _ = try writer.createWebSession(
@@ -146,8 +155,10 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func setupCodesAreStoredOnceEachAndDeletedTogether() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func setupCodesAreStoredOnceEachAndDeletedTogether(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             try await store.write { writer in
                 try writer.addSetupCode(hash: Self.hash(1), at: Date())
                 try writer.addSetupCode(hash: Self.hash(1), at: Date())
@@ -162,13 +173,15 @@ private final class StoreClock: @unchecked Sendable {
     }
 }
 
-@Suite struct DailyPullTests {
+@Suite(.storeBackends("DailyPullTests")) struct DailyPullTests {
     /// 2027-01-15 00:00:00 UTC.
     static let dayOne = Date(
         timeIntervalSince1970: 1_800_000_000 - 1_800_000_000.truncatingRemainder(dividingBy: 86_400))
 
-    @Test func pullsAreCountedPerUTCDayPerTagAndSummedPerRepository() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func pullsAreCountedPerUTCDayPerTagAndSummedPerRepository(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let day = 86_400.0
             let one = Self.dayOne
             let (repository, other, latest, stable) = try await store.write { writer in
@@ -220,8 +233,8 @@ private final class StoreClock: @unchecked Sendable {
         }
     }
 
-    @Test func aPullOfAMissingTagCountsNothing() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aPullOfAMissingTagCountsNothing(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             await #expect(throws: StoreError.notFound) {
                 try await store.write { try $0.recordPull(ofTag: Tag.ID(42), at: Date()) }
             }

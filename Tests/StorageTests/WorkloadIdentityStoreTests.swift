@@ -6,11 +6,13 @@ import Testing
 @testable import SQLiteStorage
 
 /// Migration 18 over SQLite: single-use `jti` records and workload refresh tokens.
-@Suite struct WorkloadIdentityStoreTests {
+@Suite(.storeBackends("WorkloadIdentityStoreTests")) struct WorkloadIdentityStoreTests {
     static let start = Date(timeIntervalSince1970: 1_800_000_000)
 
-    @Test func aJTIIsRecordedOnceUntilItExpiresAndThenMayBeTakenOver() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aJTIIsRecordedOnceUntilItExpiresAndThenMayBeTakenOver(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             let until = Self.start.addingTimeInterval(300)
             func use(_ jti: String, issuer: String = "github", at offset: TimeInterval) async throws -> Bool {
                 try await store.write {
@@ -29,8 +31,10 @@ import Testing
         }
     }
 
-    @Test func aRefreshTokenIsFoundByItsHashRevokedByPolicyAndPrunedOnceExpired() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aRefreshTokenIsFoundByItsHashRevokedByPolicyAndPrunedOnceExpired(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             @Sendable func token(_ n: Int, policy: String) -> WorkloadRefreshToken {
                 WorkloadRefreshToken(
                     id: .init(0), secretHash: String(repeating: String(n), count: 64), policy: policy,

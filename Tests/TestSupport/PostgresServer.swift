@@ -4,7 +4,7 @@ import Synchronization
 
 /// A real PostgreSQL 15 (Debian's `postgresql-15`) in a temporary directory on a free loopback port, for the
 /// PostgreSQL tests: started by ``start(label:)``, one database per test by ``createDatabase(_:)``, stopped and
-/// deleted by ``remove()``.
+/// deleted by ``remove()``; ``restart()`` stops and starts it on the same files and port, as an operator would.
 ///
 /// PostgreSQL refuses to run as root, and CI runs as root: then `initdb` and `postgres` run as `nobody`
 /// (through `setpriv`), owning only the data directory. The server listens on 127.0.0.1 only, with no Unix
@@ -47,13 +47,23 @@ public final class PostgresServer: @unchecked Sendable {
     public let directory: TemporaryDirectory
     /// The port on 127.0.0.1.
     public let port: Int
-    private let process: BackgroundProcess
+    /// Starts the postmaster (the same programs, files and settings each time); the argument numbers the log.
+    private let launch: @Sendable (Int) throws -> BackgroundProcess
+    private let lock = NSLock()
+    private var current: BackgroundProcess
+    private var starts = 1
     private let databaseCount = Mutex(0)
 
-    private init(directory: TemporaryDirectory, port: Int, process: BackgroundProcess) {
+    /// The running postmaster.
+    private var process: BackgroundProcess { lock.withLock { current } }
+
+    private init(
+        directory: TemporaryDirectory, port: Int, launch: @escaping @Sendable (Int) throws -> BackgroundProcess
+    ) throws {
         self.directory = directory
         self.port = port
-        self.process = process
+        self.launch = launch
+        current = try launch(1)
     }
 
     /// A libpq connection string for `database` as the superuser `postgres`.
@@ -96,25 +106,20 @@ public final class PostgresServer: @unchecked Sendable {
                 "dynamic_shared_memory_type=mmap", "log_min_messages=warning",
             ]
             let arguments = ["-D", data.path] + settings.flatMap { ["-c", $0] }
-            let process = try BackgroundProcess(
-                name: "postgres",
-                executable: account == nil ? "\(binDirectory)/postgres" : "/usr/bin/setpriv",
-                arguments: asAccount(account, "\(binDirectory)/postgres") + arguments,
-                environment: [:], removing: ["PG", "LC_", "LANG"], directory: directory.url,
-                logFile: directory.path("postgres.log"))
-            let server = PostgresServer(directory: directory, port: port, process: process)
-            let ready = try await waitUntil(seconds: 60) {
-                guard process.isRunning else { return false }
-                let probe = try await Processes.run(
-                    "\(binDirectory)/pg_isready",
-                    ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-t", "2"],
-                    removing: ["PG"], timeout: 10)
-                return probe.succeeded
+            let root = directory.url
+            let server = try PostgresServer(directory: directory, port: port) { run in
+                try BackgroundProcess(
+                    name: "postgres",
+                    executable: account == nil ? "\(binDirectory)/postgres" : "/usr/bin/setpriv",
+                    arguments: asAccount(account, "\(binDirectory)/postgres") + arguments,
+                    environment: [:], removing: ["PG", "LC_", "LANG"], directory: root,
+                    logFile: root.appendingPathComponent(run == 1 ? "postgres.log" : "postgres-\(run).log"))
             }
-            guard ready else {
-                let log = process.logTail()
+            do {
+                try await server.waitUntilReady()
+            } catch {
                 server.remove()
-                throw PostgresServerError("PostgreSQL did not answer on 127.0.0.1:\(port) within 60 s\n\(log)")
+                throw error
             }
             return server
         } catch {
@@ -141,13 +146,48 @@ public final class PostgresServer: @unchecked Sendable {
     /// Stops the server (a fast shutdown, which removes its shared memory; killed after 30 s) and deletes its
     /// files. Safe to call more than once.
     public func remove() {
+        stop()
+        directory.remove()
+    }
+
+    /// Stops the server with a fast shutdown (every session ends; committed transactions are kept, as after any
+    /// clean restart) and starts it again on the same files and port, then waits until it answers.
+    public func restart() async throws {
+        stop()
+        try lock.withLock {
+            starts += 1
+            current = try launch(starts)
+        }
+        try await waitUntilReady()
+    }
+
+    /// A fast shutdown of the running postmaster (SIGINT), killed with its process group after 30 s.
+    private func stop() {
+        let process = self.process
         if process.isRunning {
             kill(process.pid, SIGINT)
             let deadline = Date().addingTimeInterval(30)
             while process.isRunning && Date() < deadline { usleep(20_000) }
         }
         process.stopGroup()
-        directory.remove()
+    }
+
+    /// Waits (a condition, at most 60 s) until `pg_isready` says the server accepts connections.
+    private func waitUntilReady() async throws {
+        let process = self.process
+        let port = self.port
+        let ready = try await waitUntil(seconds: 60) {
+            guard process.isRunning else { return false }
+            let probe = try await Processes.run(
+                "\(Self.binDirectory)/pg_isready",
+                ["-h", "127.0.0.1", "-p", String(port), "-U", "postgres", "-d", "postgres", "-t", "2"],
+                removing: ["PG"], timeout: 10)
+            return probe.succeeded
+        }
+        guard ready else {
+            throw PostgresServerError(
+                "PostgreSQL did not answer on 127.0.0.1:\(port) within 60 s\n\(process.logTail())")
+        }
     }
 
     /// The account to run PostgreSQL as: nobody when we are root (PostgreSQL refuses root), else ourselves.

@@ -7,9 +7,11 @@ import TokenAuthority
 private let now = Date(timeIntervalSince1970: 1_800_000_000)
 private let day: TimeInterval = 86_400
 
-@Suite struct AuditPrunerTests {
-    @Test func eachClassIsPrunedPastItsOwnRetentionInBatchesOfTheGivenSize() async throws {
-        try await withMemoryStore { store in
+@Suite(.storeBackends("AuditPrunerTests")) struct AuditPrunerTests {
+    @Test(arguments: StoreBackend.allCases) func eachClassIsPrunedPastItsOwnRetentionInBatchesOfTheGivenSize(
+        _ backend: StoreBackend
+    ) async throws {
+        try await backend.withStore { store in
             // 25 issuances 40 days old, 5 a day old; 7 denials and 3 refused logins 100 days old, 2 a day
             // old; 4 administration events 400 days old and 6 a day old.
             var events: [NewAuditEvent] = []

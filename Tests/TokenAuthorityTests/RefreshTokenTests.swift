@@ -14,10 +14,12 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
     try await store.write { try $0.createUser(NewUser(username: name)) }
 }
 
-@Suite struct RefreshTokenTests {
-    @Test func anIssuedTokenRedeemsForItsUserAndServiceAndIsStoredOnlyAsAHash() async throws {
+@Suite(.storeBackends("RefreshTokenTests")) struct RefreshTokenTests {
+    @Test(arguments: StoreBackend.allCases) func anIssuedTokenRedeemsForItsUserAndServiceAndIsStoredOnlyAsAHash(
+        _ backend: StoreBackend
+    ) async throws {
         // The store stamps creation with the same clock the service checks expiry with, as in production.
-        try await withMemoryStore(now: { Date(timeIntervalSince1970: 1_800_000_000) }) { store in
+        try await backend.withStore(now: { Date(timeIntervalSince1970: 1_800_000_000) }) { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store, now: { Date(timeIntervalSince1970: 1_800_000_000) })
             let token = try await service.issue(userID: alice.id, service: "my-registry")
@@ -40,8 +42,8 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         }
     }
 
-    @Test func twoIssuedTokensDiffer() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func twoIssuedTokensDiffer(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store)
             let first = try await service.issue(userID: alice.id, service: "s")
@@ -50,8 +52,9 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         }
     }
 
-    @Test func aTokenForAnotherServiceIsRefused() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func aTokenForAnotherServiceIsRefused(_ backend: StoreBackend) async throws
+    {
+        try await backend.withStore { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store)
             let token = try await service.issue(userID: alice.id, service: "registry-a")
@@ -59,8 +62,10 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         }
     }
 
-    @Test func unknownAndMalformedTokensAreRefused() async throws {
-        try await withMemoryStore { (store: SQLiteStore) async throws -> Void in
+    @Test(arguments: StoreBackend.allCases) func unknownAndMalformedTokensAreRefused(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { (store: any Store) async throws -> Void in
             let service = RefreshTokenService(store: store)
             let unknown = "pcr_" + Base64URL.encode(SecureRandom.bytes(count: 32))
             #expect(try await service.redeem(unknown, service: "s") == .invalid(.unknown))
@@ -74,8 +79,8 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         }
     }
 
-    @Test func revokedTokensAreRefused() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func revokedTokensAreRefused(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store)
             let one = try await service.issue(userID: alice.id, service: "s")
@@ -91,8 +96,10 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         }
     }
 
-    @Test func theUserIsRecheckedAtEveryRedemption() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases) func theUserIsRecheckedAtEveryRedemption(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
             let alice = try await createUser(store, "alice")
             let service = RefreshTokenService(store: store)
             let token = try await service.issue(userID: alice.id, service: "s")
@@ -109,7 +116,7 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
     }
 }
 
-@Suite struct TokenAuditTests {
+@Suite(.storeBackends("TokenAuditTests")) struct TokenAuditTests {
     @Test func aTokenRequestBecomesAnAuditEventWithJSONDetail() throws {
         let audit = TokenRequestAudit(
             userID: User.ID(7), username: "alice", provider: "corp-ldap", clientIP: "192.0.2.1", service: "my-registry",
@@ -150,10 +157,12 @@ func createUser(_ store: some Store, _ name: String) async throws -> User {
         #expect(detail.utf8.count < 20_000)
     }
 
-    @Test func theStoreRecorderAppendsEventsAndSwallowsFailures() async throws {
+    @Test(arguments: StoreBackend.allCases) func theStoreRecorderAppendsEventsAndSwallowsFailures(
+        _ backend: StoreBackend
+    ) async throws {
         let lines = LineCollector()
         let logger = Logger(label: "audit", sink: lines)
-        try await withMemoryStore { store in
+        try await backend.withStore { store in
             let recorder = StoreAuditRecorder(store: store, logger: logger)
             await recorder.record(
                 TokenRequestAudit(

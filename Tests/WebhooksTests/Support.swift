@@ -9,6 +9,7 @@ import RegistryCore
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Threading
 import Webhooks
 
@@ -43,7 +44,7 @@ let testSecretsKey = try! AEADKey(bytes: Array(0..<32))
 
 /// An in-memory store with two namespaces, `alpha` and `beta`, owned by one team.
 struct Fixture {
-    let store: SQLiteStore
+    let store: any Store
     let clock: TestClock
     let alpha: Namespace
     let beta: Namespace
@@ -54,6 +55,19 @@ struct Fixture {
         let clock = TestClock()
         let store = try await SQLiteStore.open(SQLiteConfiguration(location: .inMemory, now: clock.function))
         _ = try await store.migrate()
+        return try await make(store: store, clock: clock)
+    }
+
+    /// Runs `body` with a fixture on a fresh store of `backend` (closed afterwards).
+    static func with(_ backend: StoreBackend, _ body: (Fixture) async throws -> Void) async throws {
+        let clock = TestClock()
+        try await backend.withStore(now: clock.function) { store in
+            try await body(try await make(store: store, clock: clock))
+        }
+    }
+
+    /// The two namespaces on a migrated `store` whose clock is `clock`.
+    private static func make(store: any Store, clock: TestClock) async throws -> Fixture {
         let (alpha, beta) = try await store.write { writer in
             let team = try writer.createTeam(name: "owners")
             return (

@@ -1,8 +1,8 @@
 import Storage
 
-// The people listings of `StoreReading` over SQLite: the accounts page of the admin UI with its search.
-extension SQLiteTransaction {
-    func userPage(matching text: String?, offset: Int, limit: Int) throws -> StorePage<User> {
+// The people listings of `StoreReading` on both SQL backends: the accounts page of the admin UI with its search.
+extension SQLTransaction {
+    package func userPage(matching text: String?, offset: Int, limit: Int) throws -> StorePage<User> {
         guard offset >= 0, limit >= 0 else {
             throw StoreError(.invalidInput, "offset and limit must not be negative", subject: "page")
         }
@@ -11,8 +11,10 @@ extension SQLiteTransaction {
         let (condition, values): (String, [SQLValue]) =
             if let text, !text.isEmpty {
                 (
-                    " WHERE instr(lower(username), lower(?1)) > 0 OR instr(lower(coalesce(email, '')), lower(?1)) > 0"
-                        + " OR instr(lower(coalesce(display_name, '')), lower(?1)) > 0", [text.sqlValue]
+                    " WHERE "
+                        + ["username", "coalesce(email, '')", "coalesce(display_name, '')"].map {
+                            "\(dialect.position(of: "lower(?1)", in: "lower(\($0))")) > 0"
+                        }.joined(separator: " OR "), [text.sqlValue]
                 )
             } else {
                 ("", [])

@@ -1,18 +1,18 @@
 import Foundation
 import Storage
 
-// The paged content listings of `StoreReading` over SQLite. Each page is one statement with LIMIT/OFFSET over
+// The paged content listings of `StoreReading` on both SQL backends. Each page is one statement with LIMIT/OFFSET over
 // the rows of one namespace (`repositories_namespace`) or one repository (the `UNIQUE (repository_id, name)`
 // index of tags), and its total and the counts per row (tags, stars) are columns kept by triggers (migration 12):
 // the database never hands over more rows than the page holds, and counts nothing.
-extension SQLiteTransaction {
-    func namespacePage(
+extension SQLTransaction {
+    package func namespacePage(
         visibleTo viewer: SearchViewer, within namespaces: Set<String>?, byCreation: Bool, descending: Bool,
         offset: Int, limit: Int
     ) throws -> StorePage<Namespace> {
         try Self.checkPaging(offset, limit)
         // The same visibility predicate search applies (alias n), so the list and search agree.
-        guard let visibility = Self.visibility(.namespace, viewer, within: namespaces) else {
+        guard let visibility = Self.visibility(.namespace, viewer, within: namespaces, dialect: dialect) else {
             return StorePage(items: [], total: 0)
         }
         let direction = descending ? "DESC" : "ASC"
@@ -26,12 +26,14 @@ extension SQLiteTransaction {
         return StorePage(items: items, total: total)
     }
 
-    func teamPage(visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int)
+    package func teamPage(visibleTo viewer: SearchViewer, byCreation: Bool, descending: Bool, offset: Int, limit: Int)
         throws -> StorePage<Team>
     {
         try Self.checkPaging(offset, limit)
         // Search's team predicate (alias tm), so the list and search agree on who sees which team.
-        guard let visibility = Self.visibility(.team, viewer) else { return StorePage(items: [], total: 0) }
+        guard let visibility = Self.visibility(.team, viewer, dialect: dialect) else {
+            return StorePage(items: [], total: 0)
+        }
         let direction = descending ? "DESC" : "ASC"
         let orderBy = byCreation ? "tm.created_at \(direction), tm.id \(direction)" : "tm.name \(direction)"
         let items = try rows(
@@ -44,17 +46,17 @@ extension SQLiteTransaction {
         return StorePage(items: items, total: total)
     }
 
-    func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository] {
+    package func repositories(named name: String, in namespaceID: Namespace.ID) throws -> [Repository] {
         try rows(
             "SELECT \(Self.repositoryColumns) FROM repositories WHERE namespace_id = ? AND name = ? ORDER BY registry",
             [namespaceID.sqlValue, name.sqlValue], Self.decodeRepository)
     }
 
-    func repositoryCount(in namespaceID: Namespace.ID) throws -> Int {
+    package func repositoryCount(in namespaceID: Namespace.ID) throws -> Int {
         try count("SELECT repository_count FROM namespaces WHERE id = ?", [namespaceID.sqlValue])
     }
 
-    func repositoryPage(
+    package func repositoryPage(
         in namespaceID: Namespace.ID, order: RepositoryListOrder, descending: Bool, offset: Int, limit: Int
     ) throws -> StorePage<RepositoryListing> {
         try Self.checkPaging(offset, limit)
@@ -104,11 +106,11 @@ extension SQLiteTransaction {
         return StorePage(items: ids.compactMap { byID[$0] }, total: total)
     }
 
-    func tagCount(in repositoryID: Repository.ID) throws -> Int {
+    package func tagCount(in repositoryID: Repository.ID) throws -> Int {
         try count("SELECT tag_count FROM repositories WHERE id = ?", [repositoryID.sqlValue])
     }
 
-    func tagPage(in repositoryID: Repository.ID, order: TagListOrder, descending: Bool, offset: Int, limit: Int)
+    package func tagPage(in repositoryID: Repository.ID, order: TagListOrder, descending: Bool, offset: Int, limit: Int)
         throws -> StorePage<Tag>
     {
         try Self.checkPaging(offset, limit)
@@ -125,7 +127,7 @@ extension SQLiteTransaction {
         return StorePage(items: tags, total: try tagCount(in: repositoryID))
     }
 
-    func tagDigestGroupPage(in repositoryID: Repository.ID, offset: Int, limit: Int) throws
+    package func tagDigestGroupPage(in repositoryID: Repository.ID, offset: Int, limit: Int) throws
         -> StorePage<TagDigestGroup>
     {
         try Self.checkPaging(offset, limit)
@@ -157,7 +159,7 @@ extension SQLiteTransaction {
         let placeholders = Array(repeating: "?", count: digests.count).joined(separator: ", ")
         let tags = try rows(
             """
-            SELECT \(Self.tagColumns) FROM tags INDEXED BY tags_repository_digest
+            SELECT \(Self.tagColumns) FROM tags\(dialect.indexedBy("tags_repository_digest"))
             WHERE repository_id = ? AND digest IN (\(placeholders)) ORDER BY name
             """, [repositoryID.sqlValue] + digests.map(\.sqlValue), Self.decodeTag)
         let byDigest = Dictionary(grouping: tags, by: \.digest)
@@ -165,7 +167,7 @@ extension SQLiteTransaction {
             items: digests.map { TagDigestGroup(digest: $0, tags: byDigest[$0] ?? []) }, total: total)
     }
 
-    func auditEvents(aboutNamespace name: String, offset: Int, limit: Int) throws -> StorePage<AuditEvent> {
+    package func auditEvents(aboutNamespace name: String, offset: Int, limit: Int) throws -> StorePage<AuditEvent> {
         try Self.checkPaging(offset, limit)
         // Literal prefixes through substr (no LIKE, so `_` in a name means itself).
         let repositoryPrefix = "repository:\(name)/", tagPrefix = "tag:\(name)/"

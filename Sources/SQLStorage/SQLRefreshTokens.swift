@@ -1,24 +1,25 @@
 import Foundation
 import Storage
 
-// The refresh-token part of `StoreReading`/`StoreWriting` over SQLite (the `client` column is migration 7's).
-extension SQLiteTransaction {
-    private static let refreshTokenColumns =
+// The refresh-token part of `StoreReading`/`StoreWriting` on both SQL backends (the `client` column is migration 7's).
+extension SQLTransaction {
+    private static var refreshTokenColumns: String {
         "id, user_id, service, secret_hash, created_at, last_used_at, revoked_at, client"
+    }
 
-    private static func decodeRefreshToken(_ row: SQLiteRow) -> RefreshToken {
+    private static func decodeRefreshToken(_ row: Connection.Row) -> RefreshToken {
         RefreshToken(
             id: row.id(0), userID: row.id(1), service: row.text(2), secretHash: row.text(3), createdAt: row.date(4),
             lastUsedAt: row.optionalDate(5), revokedAt: row.optionalDate(6), client: row.optionalText(7))
     }
 
-    func refreshToken(secretHash: String) throws -> RefreshToken? {
+    package func refreshToken(secretHash: String) throws -> RefreshToken? {
         try first(
             "SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE secret_hash = ?", [secretHash.sqlValue],
             Self.decodeRefreshToken)
     }
 
-    func refreshTokens(of userID: User.ID) throws -> [RefreshToken] {
+    package func refreshTokens(of userID: User.ID) throws -> [RefreshToken] {
         try rows(
             """
             SELECT \(Self.refreshTokenColumns) FROM refresh_tokens WHERE user_id = ? AND revoked_at IS NULL
@@ -26,7 +27,7 @@ extension SQLiteTransaction {
             """, [userID.sqlValue], Self.decodeRefreshToken)
     }
 
-    func createRefreshToken(userID: User.ID, service: String, secretHash: String, client: String?) throws
+    package func createRefreshToken(userID: User.ID, service: String, secretHash: String, client: String?) throws
         -> RefreshToken
     {
         try requireName(secretHash, "token hash")
@@ -39,25 +40,25 @@ extension SQLiteTransaction {
                 Self.decodeRefreshToken), "refresh token")
     }
 
-    func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
+    package func touchRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
         try change(
             "refresh token", "UPDATE refresh_tokens SET last_used_at = ? WHERE id = ?",
             [date.sqlValue, tokenID.sqlValue])
     }
 
-    func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
+    package func revokeRefreshToken(_ tokenID: RefreshToken.ID, at date: Date) throws {
         try change(
             "refresh token", "UPDATE refresh_tokens SET revoked_at = coalesce(revoked_at, ?) WHERE id = ?",
             [date.sqlValue, tokenID.sqlValue])
     }
 
-    func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int {
+    package func revokeRefreshTokens(of userID: User.ID, at date: Date) throws -> Int {
         try affected(
             "UPDATE refresh_tokens SET revoked_at = ? WHERE user_id = ? AND revoked_at IS NULL",
             [date.sqlValue, userID.sqlValue])
     }
 
-    func pruneRefreshTokens(createdBefore: Date, idleBefore: Date) throws -> Int {
+    package func pruneRefreshTokens(createdBefore: Date, idleBefore: Date) throws -> Int {
         try affected(
             """
             DELETE FROM refresh_tokens

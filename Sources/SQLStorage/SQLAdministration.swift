@@ -3,8 +3,8 @@ import Storage
 
 /// Queries the administration services need beyond the aggregates' basics: filtered audit pages with a
 /// total, repository descriptions.
-extension SQLiteTransaction {
-    func auditEvents(matching filter: AuditEventFilter, offset: Int, limit: Int) throws -> AuditEventPage {
+extension SQLTransaction {
+    package func auditEvents(matching filter: AuditEventFilter, offset: Int, limit: Int) throws -> AuditEventPage {
         var conditions: [String] = []
         var values: [SQLValue] = []
         if let actor = filter.actor {
@@ -43,13 +43,13 @@ extension SQLiteTransaction {
         return AuditEventPage(events: events, total: total)
     }
 
-    func rename(team teamID: Team.ID, to name: String) throws {
+    package func rename(team teamID: Team.ID, to name: String) throws {
         try change(
             "team", "UPDATE teams SET name = ?, updated_at = ? WHERE id = ?",
             [name.sqlValue, now().sqlValue, teamID.sqlValue])
     }
 
-    func setDescription(_ description: String?, forRepository repositoryID: Repository.ID) throws {
+    package func setDescription(_ description: String?, forRepository repositoryID: Repository.ID) throws {
         try change(
             "repository", "UPDATE repositories SET description = ?, updated_at = ? WHERE id = ?",
             [description.sqlValue, now().sqlValue, repositoryID.sqlValue])

@@ -11,13 +11,13 @@ import Synchronization
 /// state than the transaction sees, and another instance's writes (which raise the same column) invalidate it
 /// as well as this one's. Shallow pages never use it: stepping over a few hundred entries costs less than keeping
 /// a list.
-final class RepositoryOrderCache: Sendable {
+package final class RepositoryOrderCache: Sendable {
     /// The offset from which a page reads the cached order (20 pages of 25).
-    static let minimumOffset = 500
+    package static let minimumOffset = 500
     /// The most ids kept over all entries (8 MB); the least recently used entries go first.
-    static let capacity = 1_000_000
+    package static let capacity = 1_000_000
 
-    struct Key: Hashable {
+    package struct Key: Hashable {
         var namespaceID: Namespace.ID
         var order: RepositoryListOrder
         var descending: Bool
@@ -37,9 +37,12 @@ final class RepositoryOrderCache: Sendable {
 
     private let state = Mutex(State())
 
+    /// An empty cache.
+    package init() {}
+
     /// The ids at `offset..<offset + limit` of the order `key` names as of `generation`, or nil when the cache
     /// holds no list of that generation.
-    func page(_ key: Key, generation: Int64, offset: Int, limit: Int) -> [Int64]? {
+    package func page(_ key: Key, generation: Int64, offset: Int, limit: Int) -> [Int64]? {
         state.withLock { state in
             guard var entry = state.entries[key], entry.generation == generation else { return nil }
             state.clock += 1
@@ -52,7 +55,7 @@ final class RepositoryOrderCache: Sendable {
 
     /// Keeps `ids`, the whole order `key` names as of `generation`, evicting the least recently used lists
     /// beyond the capacity (a list larger than the capacity is not kept).
-    func keep(_ ids: [Int64], for key: Key, generation: Int64) {
+    package func keep(_ ids: [Int64], for key: Key, generation: Int64) {
         guard ids.count <= Self.capacity else { return }
         state.withLock { state in
             if let old = state.entries.removeValue(forKey: key) { state.size -= old.ids.count }

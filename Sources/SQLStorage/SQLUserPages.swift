@@ -1,7 +1,7 @@
 import Storage
 
-extension SQLiteTransaction {
-    func users(in order: UserOrder, descending: Bool, offset: Int, limit: Int) throws -> [User] {
+extension SQLTransaction {
+    package func users(in order: UserOrder, descending: Bool, offset: Int, limit: Int) throws -> [User] {
         // The column comes from a closed enum, never from the request; ties go by id so pages never overlap.
         let column =
             switch order {
@@ -15,5 +15,5 @@ extension SQLiteTransaction {
             [limit.sqlValue, offset.sqlValue], Self.decodeUser)
     }
 
-    func countUsers() throws -> Int { try count("SELECT count(*) FROM users") }
+    package func countUsers() throws -> Int { try count("SELECT count(*) FROM users") }
 }

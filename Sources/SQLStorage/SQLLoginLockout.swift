@@ -1,9 +1,9 @@
 import Foundation
 import Storage
 
-// The per-address lockout part of `StoreReading`/`StoreWriting` over SQLite (table of schema migration 6).
-extension SQLiteTransaction {
-    func addressLoginState(of userID: User.ID, from clientAddress: String) throws -> AddressLoginState? {
+// The per-address lockout part of `StoreReading`/`StoreWriting` on both SQL backends (table of schema migration 6).
+extension SQLTransaction {
+    package func addressLoginState(of userID: User.ID, from clientAddress: String) throws -> AddressLoginState? {
         try first(
             """
             SELECT failed_count, lock_count, locked_until, last_failure_at, last_success_at
@@ -17,7 +17,7 @@ extension SQLiteTransaction {
         }
     }
 
-    func saveAddressLoginState(_ state: AddressLoginState) throws {
+    package func saveAddressLoginState(_ state: AddressLoginState) throws {
         try checkWritable()
         guard !state.clientAddress.isEmpty, state.clientAddress.utf8.count <= 255 else {
             throw StoreError(.constraintViolated, "a login record needs a client address of 1 to 255 bytes")
@@ -39,7 +39,8 @@ extension SQLiteTransaction {
             ])
     }
 
-    func pruneAddressLoginStates(of userID: User.ID, at date: Date, failuresSince: Date, successesSince: Date) throws
+    package func pruneAddressLoginStates(of userID: User.ID, at date: Date, failuresSince: Date, successesSince: Date)
+        throws
         -> Int
     {
         try checkWritable()

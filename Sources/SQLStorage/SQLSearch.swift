@@ -1,17 +1,17 @@
 import Foundation
 import Storage
 
-// The search and starred-repository part of `StoreReading` over SQLite (the FTS5 trigram tables of schema
+// The search and starred-repository part of `StoreReading` on both SQL backends (the FTS5 trigram tables of schema
 // migration 9). Every query starts from the index (CROSS JOIN keeps it the outer loop) in rowid order, joins the
 // few rows of the page and filters visibility in the same statement, so a page costs what its rows cost.
-extension SQLiteTransaction {
-    func search(_ request: SearchRequest) throws -> SearchPage {
+extension SQLTransaction {
+    package func search(_ request: SearchRequest) throws -> SearchPage {
         try checkActive()
         guard request.offset >= 0, request.limit >= 0, request.countLimit >= 0 else {
             throw StoreError(.invalidInput, "offset, limit and count limit must not be negative", subject: "q")
         }
         // Searching matches the index; browsing (no text) takes every row of the table.
-        var matchClause = "1"
+        var matchClause = dialect.true
         var matchValues: [SQLValue] = []
         if let text = request.text {
             let length = text.unicodeScalars.count
@@ -24,16 +24,20 @@ extension SQLiteTransaction {
             // FTS5 reads its query as a C string: a NUL would cut the quoted phrase short and make it syntax.
             // No name holds one, so such a query finds nothing.
             if text.utf8.contains(0) { return SearchPage(hits: [], total: 0, isTotalExact: true) }
-            matchClause = "s.\(Self.searchTable(request.kind)) MATCH ?"
-            matchValues = [Self.literalPhrase(text).sqlValue]
+            let columns = Self.searchColumns(request.kind)
+            matchClause = dialect.searchMatch(Self.searchTable(request.kind), columns: columns)
+            let pattern = dialect.searchPattern(text).sqlValue
+            matchValues = dialect.server == .sqlite ? [pattern] : columns.map { _ in pattern }
         }
-        guard let visibility = Self.visibility(request.kind, request.viewer, within: request.namespaces) else {
+        guard
+            let visibility = Self.visibility(request.kind, request.viewer, within: request.namespaces, dialect: dialect)
+        else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
-        let shape = Self.searchShape(request.kind)
+        let shape = Self.searchShape(request.kind, dialect: dialect)
         let from = request.text == nil ? shape.browseFrom : shape.from
         // Index order when searching (FTS5 yields rowids in order, so no sort); the table's id when browsing.
-        let order = request.text == nil ? shape.order : "s.rowid"
+        let order = request.text == nil ? shape.order : "s.\(dialect.searchKey)"
         // One pass over the first `countLimit + 1` matches, each with whether the viewer may see it: the visible
         // ones make the total, so its cost does not depend on how few of many matches the viewer may see (past
         // the limit the total is a lower bound), and those that fall on the page are decoded as they pass (a
@@ -65,20 +69,20 @@ extension SQLiteTransaction {
         return SearchPage(hits: hits, total: total, isTotalExact: exact)
     }
 
-    func starredRepositories(
+    package func starredRepositories(
         of userID: User.ID, visibleTo viewer: SearchViewer, within namespaces: Set<String>?, offset: Int, limit: Int
     ) throws -> SearchPage {
         try checkActive()
         guard offset >= 0, limit >= 0 else {
             throw StoreError(.invalidInput, "offset and limit must not be negative", subject: "page")
         }
-        guard let visibility = Self.visibility(.repository, viewer, within: namespaces) else {
+        guard let visibility = Self.visibility(.repository, viewer, within: namespaces, dialect: dialect) else {
             return SearchPage(hits: [], total: 0, isTotalExact: true)
         }
-        let shape = Self.searchShape(.repository)
+        let shape = Self.searchShape(.repository, dialect: dialect)
         let from = """
-            stars st CROSS JOIN repositories r ON r.id = st.repository_id \
-            CROSS JOIN namespaces n ON n.id = r.namespace_id
+            stars st \(dialect.orderedJoin) repositories r ON r.id = st.repository_id \
+            \(dialect.orderedJoin) namespaces n ON n.id = r.namespace_id
             """
         let values = [userID.sqlValue] + visibility.values
         let hits = try rows(
@@ -96,13 +100,13 @@ extension SQLiteTransaction {
     /// The text as one FTS5 string: inside double quotes every character but `"` is literal (operators,
     /// `*`, `NEAR(`, `OR`, `:` and column filters included), and `"` is written twice. With the trigram
     /// tokenizer a quoted string matches as a substring.
-    static func literalPhrase(_ text: String) -> String {
-        var phrase = "\""
-        for character in text.unicodeScalars {
-            phrase.unicodeScalars.append(character)
-            if character == "\"" { phrase.unicodeScalars.append("\"") }
-        }
-        return phrase + "\""
+    package static func literalPhrase(_ text: String) -> String {
+        SQLDialect.sqlite.searchPattern(text)
+    }
+
+    /// The columns of a section's index a search matches (FTS5 matches them all through the table's name).
+    private static func searchColumns(_ kind: SearchKind) -> [String] {
+        kind == .namespace || kind == .team ? ["name", "description"] : ["name"]
     }
 
     /// The FTS5 table of a section (also the column name MATCH is applied to).
@@ -118,10 +122,10 @@ extension SQLiteTransaction {
     /// The visibility predicate of a section for a viewer whose credential may reach only `namespaces` (nil:
     /// all), over the aliases `n` (namespace) or `tm` (team; a team shows when it owns one of the namespaces);
     /// nil when the viewer may see nothing of that section.
-    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer, within namespaces: Set<String>?)
-        -> (sql: String, values: [SQLValue])?
-    {
-        guard let visible = visibility(kind, viewer) else { return nil }
+    package static func visibility(
+        _ kind: SearchKind, _ viewer: SearchViewer, within namespaces: Set<String>?, dialect: SQLDialect
+    ) -> (sql: String, values: [SQLValue])? {
+        guard let visible = visibility(kind, viewer, dialect: dialect) else { return nil }
         guard let namespaces else { return visible }
         if namespaces.isEmpty { return nil }
         let names = namespaces.sorted()
@@ -135,21 +139,23 @@ extension SQLiteTransaction {
 
     /// The visibility predicate of a section for a viewer, over the aliases `n` (namespace) or `tm` (team);
     /// nil when the viewer may see nothing of that section (anonymous callers and teams).
-    static func visibility(_ kind: SearchKind, _ viewer: SearchViewer) -> (sql: String, values: [SQLValue])? {
+    package static func visibility(_ kind: SearchKind, _ viewer: SearchViewer, dialect: SQLDialect) -> (
+        sql: String, values: [SQLValue]
+    )? {
         if kind == .team {
             switch viewer {
             case .anonymous: return nil
-            case .administrator: return ("tm.is_hidden = 0", [])
+            case .administrator: return ("tm.is_hidden = \(dialect.false)", [])
             case .user(let id):
                 return (
-                    "tm.is_hidden = 0 AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = tm.id AND m.user_id = ?)",
+                    "tm.is_hidden = \(dialect.false) AND EXISTS (SELECT 1 FROM team_members m WHERE m.team_id = tm.id AND m.user_id = ?)",
                     [id.sqlValue]
                 )
             }
         }
         switch viewer {
         case .anonymous: return ("n.visibility = 'public'", [])
-        case .administrator: return ("1", [])
+        case .administrator: return (dialect.true, [])
         case .user(let id):
             return (
                 """
@@ -171,13 +177,15 @@ extension SQLiteTransaction {
         var browseFrom: String
         /// The browsing order (searches follow the index's rowids, which are the same ids).
         var order: String
-        var decode: (SQLiteRow) -> SearchHit
+        var decode: (Connection.Row) -> SearchHit
     }
 
-    private static func searchShape(_ kind: SearchKind) -> SearchShape {
+    private static func searchShape(_ kind: SearchKind, dialect: SQLDialect) -> SearchShape {
+        let join = dialect.orderedJoin
+        let key = dialect.searchKey
         // Names are put together in Swift for the decoded rows only: a search pass reads up to `countLimit`
         // matches, and concatenating every one's name in SQL cost a tenth of the search.
-        func fullName(_ row: SQLiteRow, kind: Int32) -> String {
+        func fullName(_ row: Connection.Row, kind: Int32) -> String {
             Repository.fullName(
                 row.text(kind + 2), namespace: row.text(kind + 1),
                 kind: NamespaceKind(rawValue: row.text(kind)) ?? .regular)
@@ -188,10 +196,10 @@ extension SQLiteTransaction {
                 columns: "r.id, n.kind, n.name, r.name, r.description, n.id, n.visibility, r.registry, r.star_count",
                 columnCount: 9,
                 from: """
-                    search_repositories s CROSS JOIN repositories r ON r.id = s.rowid \
-                    CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    search_repositories s \(join) repositories r ON r.id = s.\(key) \
+                    \(join) namespaces n ON n.id = r.namespace_id
                     """,
-                browseFrom: "repositories r CROSS JOIN namespaces n ON n.id = r.namespace_id",
+                browseFrom: "repositories r \(join) namespaces n ON n.id = r.namespace_id",
                 order: "r.id",
                 decode: { row in
                     SearchHit(
@@ -205,12 +213,12 @@ extension SQLiteTransaction {
                 columns: "t.id, n.kind, n.name, r.name, t.name, n.id, n.visibility, r.id, r.registry, t.digest",
                 columnCount: 10,
                 from: """
-                    search_tags s CROSS JOIN tags t ON t.id = s.rowid \
-                    CROSS JOIN repositories r ON r.id = t.repository_id CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    search_tags s \(join) tags t ON t.id = s.\(key) \
+                    \(join) repositories r ON r.id = t.repository_id \(join) namespaces n ON n.id = r.namespace_id
                     """,
                 browseFrom: """
-                    tags t CROSS JOIN repositories r ON r.id = t.repository_id \
-                    CROSS JOIN namespaces n ON n.id = r.namespace_id
+                    tags t \(join) repositories r ON r.id = t.repository_id \
+                    \(join) namespaces n ON n.id = r.namespace_id
                     """,
                 order: "t.id",
                 decode: { row in
@@ -223,7 +231,7 @@ extension SQLiteTransaction {
             return SearchShape(
                 columns: "n.id, n.name, n.description, n.visibility",
                 columnCount: 4,
-                from: "search_namespaces s CROSS JOIN namespaces n ON n.id = s.rowid",
+                from: "search_namespaces s \(join) namespaces n ON n.id = s.\(key)",
                 browseFrom: "namespaces n",
                 order: "n.id",
                 decode: { row in
@@ -235,7 +243,7 @@ extension SQLiteTransaction {
             return SearchShape(
                 columns: "tm.id, tm.name, tm.description",
                 columnCount: 3,
-                from: "search_teams s CROSS JOIN teams tm ON tm.id = s.rowid",
+                from: "search_teams s \(join) teams tm ON tm.id = s.\(key)",
                 browseFrom: "teams tm",
                 order: "tm.id",
                 decode: { row in

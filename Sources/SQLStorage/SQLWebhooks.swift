@@ -1,16 +1,18 @@
 import Foundation
 import Storage
 
-// The webhook part of `StoreReading`/`StoreWriting` over SQLite (tables of schema migration 5). Secrets and
+// The webhook part of `StoreReading`/`StoreWriting` on both SQL backends (tables of schema migration 5). Secrets and
 // header values arrive sealed (see `WebhookSecretSealer` in Webhooks) and are stored as given.
-extension SQLiteTransaction {
+extension SQLTransaction {
     // MARK: Webhooks
 
-    private static let webhookColumns = """
+    private static var webhookColumns: String {
+        """
         id, namespace_id, url, format, events, is_enabled, secret, created_at, updated_at
         """
+    }
 
-    private static func decodeWebhook(_ row: SQLiteRow) -> Webhook {
+    private static func decodeWebhook(_ row: Connection.Row) -> Webhook {
         Webhook(
             id: row.id(0), namespaceID: row.id(1), url: row.text(2),
             format: WebhookFormat(rawValue: row.text(3)) ?? .json,
@@ -49,25 +51,25 @@ extension SQLiteTransaction {
         }
     }
 
-    func webhook(id: Webhook.ID) throws -> Webhook? {
+    package func webhook(id: Webhook.ID) throws -> Webhook? {
         try withHeaders(
             rows("SELECT \(Self.webhookColumns) FROM webhooks WHERE id = ?", [id.sqlValue], Self.decodeWebhook)
         ).first
     }
 
-    func webhooks(in namespaceID: Namespace.ID) throws -> [Webhook] {
+    package func webhooks(in namespaceID: Namespace.ID) throws -> [Webhook] {
         try withHeaders(
             rows(
                 "SELECT \(Self.webhookColumns) FROM webhooks WHERE namespace_id = ? ORDER BY id",
                 [namespaceID.sqlValue], Self.decodeWebhook))
     }
 
-    func allWebhooks() throws -> [Webhook] {
+    package func allWebhooks() throws -> [Webhook] {
         try withHeaders(
             rows("SELECT \(Self.webhookColumns) FROM webhooks ORDER BY namespace_id, id", [], Self.decodeWebhook))
     }
 
-    func createWebhook(_ new: NewWebhook) throws -> Webhook {
+    package func createWebhook(_ new: NewWebhook) throws -> Webhook {
         guard !new.events.isEmpty else {
             throw StoreError(.invalidInput, "a webhook needs at least one event", subject: "events")
         }
@@ -84,14 +86,14 @@ extension SQLiteTransaction {
                 time.sqlValue, time.sqlValue,
             ])
         for (position, header) in new.headers.enumerated() {
-            _ = try insert(
+            try execute(
                 "INSERT INTO webhook_headers (webhook_id, position, name, value) VALUES (?, ?, ?, ?)",
                 [id.sqlValue, position.sqlValue, header.name.sqlValue, header.value.sqlValue])
         }
         return try requireFound(try webhook(id: Webhook.ID(id)), "webhook")
     }
 
-    func setWebhookSecrets(_ webhookID: Webhook.ID, secret: String, headers: [WebhookHeader]) throws {
+    package func setWebhookSecrets(_ webhookID: Webhook.ID, secret: String, headers: [WebhookHeader]) throws {
         try requireName(secret, "secret")
         let stored = try requireFound(try webhook(id: webhookID), "webhook")
         guard stored.headers.map(\.name) == headers.map(\.name) else {
@@ -107,13 +109,13 @@ extension SQLiteTransaction {
         }
     }
 
-    func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws {
+    package func setEnabled(_ isEnabled: Bool, forWebhook webhookID: Webhook.ID) throws {
         try change(
             "webhook", "UPDATE webhooks SET is_enabled = ?, updated_at = ? WHERE id = ?",
             [isEnabled.sqlValue, now().sqlValue, webhookID.sqlValue])
     }
 
-    func updateWebhook(_ webhookID: Webhook.ID, url: String, events: [WebhookEvent], headers: [WebhookHeader]?)
+    package func updateWebhook(_ webhookID: Webhook.ID, url: String, events: [WebhookEvent], headers: [WebhookHeader]?)
         throws
     {
         guard !events.isEmpty else {
@@ -125,25 +127,27 @@ extension SQLiteTransaction {
         guard let headers else { return }
         _ = try affected("DELETE FROM webhook_headers WHERE webhook_id = ?", [webhookID.sqlValue])
         for (position, header) in headers.enumerated() {
-            _ = try insert(
+            try execute(
                 "INSERT INTO webhook_headers (webhook_id, position, name, value) VALUES (?, ?, ?, ?)",
                 [webhookID.sqlValue, position.sqlValue, header.name.sqlValue, header.value.sqlValue])
         }
     }
 
-    func deleteWebhook(_ webhookID: Webhook.ID) throws {
+    package func deleteWebhook(_ webhookID: Webhook.ID) throws {
         try change("webhook", "DELETE FROM webhooks WHERE id = ?", [webhookID.sqlValue])
     }
 
     // MARK: Deliveries
 
-    private static let deliveryColumns = """
+    private static var deliveryColumns: String {
+        """
         d.id, d.webhook_id, d.change_id, d.event, d.content_type, d.body, d.state, d.attempts, d.next_attempt_at, \
         d.last_status, d.last_latency_ms, d.response_excerpt, d.last_error, d.redelivery_of, d.created_at, \
         d.updated_at, d.delivered_at
         """
+    }
 
-    private static func decodeDelivery(_ row: SQLiteRow) -> WebhookDelivery {
+    private static func decodeDelivery(_ row: Connection.Row) -> WebhookDelivery {
         WebhookDelivery(
             id: row.id(0), webhookID: row.id(1), changeID: row.text(2),
             event: WebhookEvent(rawValue: row.text(3)) ?? .push, contentType: row.text(4), body: row.text(5),
@@ -154,19 +158,19 @@ extension SQLiteTransaction {
             updatedAt: row.date(15), deliveredAt: row.optionalDate(16))
     }
 
-    func webhookDelivery(id: WebhookDelivery.ID) throws -> WebhookDelivery? {
+    package func webhookDelivery(id: WebhookDelivery.ID) throws -> WebhookDelivery? {
         try first(
             "SELECT \(Self.deliveryColumns) FROM webhook_deliveries d WHERE d.id = ?", [id.sqlValue],
             Self.decodeDelivery)
     }
 
-    func webhookDeliveries(of webhookID: Webhook.ID, limit: Int) throws -> [WebhookDelivery] {
+    package func webhookDeliveries(of webhookID: Webhook.ID, limit: Int) throws -> [WebhookDelivery] {
         try rows(
             "SELECT \(Self.deliveryColumns) FROM webhook_deliveries d WHERE d.webhook_id = ? ORDER BY d.id DESC LIMIT ?",
             [webhookID.sqlValue, max(0, limit).sqlValue], Self.decodeDelivery)
     }
 
-    func webhookDeliveries(of webhookID: Webhook.ID, offset: Int, limit: Int) throws -> WebhookDeliveryPage {
+    package func webhookDeliveries(of webhookID: Webhook.ID, offset: Int, limit: Int) throws -> WebhookDeliveryPage {
         let deliveries = try rows(
             """
             SELECT \(Self.deliveryColumns) FROM webhook_deliveries d WHERE d.webhook_id = ?
@@ -176,7 +180,7 @@ extension SQLiteTransaction {
         return WebhookDeliveryPage(deliveries: deliveries, total: total)
     }
 
-    func webhookAttempts(of deliveryID: WebhookDelivery.ID) throws -> [WebhookAttempt] {
+    package func webhookAttempts(of deliveryID: WebhookDelivery.ID) throws -> [WebhookAttempt] {
         try rows(
             """
             SELECT id, delivery_id, number, attempted_at, status, latency_ms, response_excerpt, error
@@ -190,16 +194,16 @@ extension SQLiteTransaction {
         }
     }
 
-    func nextWebhookDeliveryTime() throws -> Date? {
+    package func nextWebhookDeliveryTime() throws -> Date? {
         try first(
             """
             SELECT min(d.next_attempt_at) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = 1
+            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = \(dialect.true)
             """
         ) { $0.optionalDate(0) } ?? nil
     }
 
-    func enqueueWebhookDelivery(_ new: NewWebhookDelivery) throws -> WebhookDelivery {
+    package func enqueueWebhookDelivery(_ new: NewWebhookDelivery) throws -> WebhookDelivery {
         let time = now()
         let id = try insert(
             """
@@ -215,12 +219,14 @@ extension SQLiteTransaction {
         return try requireFound(try webhookDelivery(id: WebhookDelivery.ID(id)), "webhook delivery")
     }
 
-    func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws -> [ClaimedWebhookDelivery] {
+    package func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws
+        -> [ClaimedWebhookDelivery]
+    {
         try checkWritable()
         let due = try rows(
             """
             SELECT \(Self.deliveryColumns) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = 1 AND d.next_attempt_at <= ?
+            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = \(dialect.true) AND d.next_attempt_at <= ?
             ORDER BY d.next_attempt_at, d.id LIMIT ?
             """, [date.sqlValue, max(0, limit).sqlValue], Self.decodeDelivery)
         guard !due.isEmpty else { return [] }
@@ -239,13 +245,13 @@ extension SQLiteTransaction {
         return claimed
     }
 
-    func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery {
+    package func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery {
         guard result.newState != .pending else {
             throw StoreError(.invalidInput, "an attempt cannot leave a delivery pending", subject: "state")
         }
         let delivery = try requireFound(try webhookDelivery(id: result.deliveryID), "webhook delivery")
         let number = delivery.attempts + 1
-        _ = try insert(
+        try execute(
             """
             INSERT INTO webhook_attempts
                 (delivery_id, number, attempted_at, status, latency_ms, response_excerpt, error)
@@ -275,7 +281,7 @@ extension SQLiteTransaction {
         return try requireFound(try webhookDelivery(id: result.deliveryID), "webhook delivery")
     }
 
-    func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int {
+    package func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int {
         try affected(
             "DELETE FROM webhook_deliveries WHERE state IN ('delivered', 'failed') AND updated_at < ?",
             [date.sqlValue])
