@@ -6,9 +6,13 @@ import Synchronization
 /// Who this process is in lease rows: the host, the process id and a suffix new at every start, so a
 /// restarted process (which may get the same pid in a container) is a new holder.
 enum LeaseHolder {
-    /// `host/pid/suffix` for a process of `kind` (`serve`, `cli`).
+    /// `kind@host/pid/suffix` for a holder of `kind` (`serve` for an instance, `run` for one sync run).
     static func forThisProcess(_ kind: String) -> String {
-        let host = ProcessInfo.processInfo.hostName.prefix(100)
+        // gethostname, not ProcessInfo.hostName, which may ask DNS and wait on a broken resolver.
+        var buffer = [CChar](repeating: 0, count: 256)
+        let named = gethostname(&buffer, buffer.count - 1) == 0
+        let bytes = buffer.prefix { $0 != 0 }.map { UInt8(bitPattern: $0) }
+        let host = named && !bytes.isEmpty ? String(decoding: bytes, as: UTF8.self).prefix(100) : "unknown"
         let suffix = UUID().uuidString.prefix(8).lowercased()
         return "\(kind)@\(host)/\(getpid())/\(suffix)"
     }

@@ -20,26 +20,13 @@ import Testing
     private func withInstances(
         _ body: (JobLeases, JobLeases, TestClock, any Store) async throws -> Void
     ) async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("leases-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("portcullis.sqlite3").path
-        let first = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-        _ = try await first.migrate()
-        let second = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-        let clock = TestClock()
-        let logger = Logger(label: "test", level: .error)
-        let a = JobLeases(store: first, holder: "a", duration: .seconds(30), now: { clock.now }, logger: logger)
-        let b = JobLeases(store: second, holder: "b", duration: .seconds(30), now: { clock.now }, logger: logger)
-        do {
+        try await withTwoStoresOnOneFile { first, second in
+            let clock = TestClock()
+            let logger = Logger(label: "test", level: .error)
+            let a = JobLeases(store: first, holder: "a", duration: .seconds(30), now: { clock.now }, logger: logger)
+            let b = JobLeases(store: second, holder: "b", duration: .seconds(30), now: { clock.now }, logger: logger)
             try await body(a, b, clock, first)
-        } catch {
-            await first.close()
-            await second.close()
-            throw error
         }
-        await first.close()
-        await second.close()
     }
 
     @Test func oneInstanceRunsAJobAndTheOtherDoesNotWhileTheHolderRenews() async throws {

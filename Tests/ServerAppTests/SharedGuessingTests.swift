@@ -13,32 +13,24 @@ import Testing
     static let now = Date(timeIntervalSince1970: 2_000_000_000)
 
     @Test func failuresSplitBetweenTwoInstancesAddUpToOneAllowance() async throws {
-        let directory = FileManager.default.temporaryDirectory.appendingPathComponent("guessing-\(UUID().uuidString)")
-        try FileManager.default.createDirectory(at: directory, withIntermediateDirectories: true)
-        defer { try? FileManager.default.removeItem(at: directory) }
-        let path = directory.appendingPathComponent("portcullis.sqlite3").path
-        let first = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-        _ = try await first.migrate()
-        let second = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-        let limits = GuessingLimits(failures: 6, window: 60, concurrentChecks: 0)
-        let a = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: first))
-        let b = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: second))
+        try await withTwoStoresOnOneFile { first, second in
+            let limits = GuessingLimits(failures: 6, window: 60, concurrentChecks: 0)
+            let a = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: first))
+            let b = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: second))
 
-        // Alternating, as a round-robin load balancer sends them: three failures on each instance.
-        for index in 0..<6 {
-            let instance = index.isMultiple(of: 2) ? a : b
-            await instance.recordSharedFailure(from: Self.address, now: Self.now + Double(index))
+            // Alternating, as a round-robin load balancer sends them: three failures on each instance.
+            for index in 0..<6 {
+                let instance = index.isMultiple(of: 2) ? a : b
+                await instance.recordSharedFailure(from: Self.address, now: Self.now + Double(index))
+            }
+            #expect(b.isRefusing(Self.address, now: Self.now + 6), "b recorded the sixth failure: it knows all six")
+            #expect(a.isRefusing(Self.address, now: Self.now + 6) == false, "a has seen five so far")
+            await a.recordSharedFailure(from: Self.address, now: Self.now + 7)
+            #expect(a.isRefusing(Self.address, now: Self.now + 7), "one more failure on a, and a knows the total")
+            let refusal = try #require(a.beginCheck(from: Self.address, now: Self.now + 7))
+            #expect(refusal.cause == .failures && refusal.retryAfterSeconds == 53, "the shared window's end")
+            #expect(a.isRefusing(Self.address, now: Self.now + 60) == false, "the window ends for both alike")
         }
-        #expect(b.isRefusing(Self.address, now: Self.now + 6), "b recorded the sixth failure: it knows all six")
-        #expect(a.isRefusing(Self.address, now: Self.now + 6) == false, "a has seen five so far")
-        await a.recordSharedFailure(from: Self.address, now: Self.now + 7)
-        #expect(a.isRefusing(Self.address, now: Self.now + 7), "one more failure on a, and a knows the total")
-        let refusal = try #require(a.beginCheck(from: Self.address, now: Self.now + 7))
-        #expect(refusal.cause == .failures && refusal.retryAfterSeconds == 53, "the shared window's end")
-        #expect(a.isRefusing(Self.address, now: Self.now + 60) == false, "the window ends for both alike")
-
-        await first.close()
-        await second.close()
     }
 
     @Test func withoutALedgerEachInstanceCountsOnlyItsOwn() async throws {
