@@ -187,9 +187,12 @@ enum ExclusiveLease {
         return try await store.write { try $0.acquireLease(name, holder: holder, for: seconds, at: now) }
     }
 
-    /// Runs `body` holding `lease` (from `take`), renewing it meanwhile, and gives it up after.
+    /// Runs `body` holding `lease` (from `take`), renewing it meanwhile, and gives it up after. `body` gets
+    /// the fence to run first in its write transactions (`StoreWriting.requireLease`): if the lease was lost
+    /// meanwhile (renewals failed past its expiry and another run took it), the write is refused.
     static func run<T: Sendable>(
-        holding lease: Lease, store: any Store, _ body: @Sendable () async throws -> T
+        holding lease: Lease, store: any Store,
+        _ body: @Sendable (_ fence: @escaping @Sendable (any StoreWriting) throws -> Void) async throws -> T
     ) async throws -> T {
         let seconds = JobLeases.seconds(duration)
         let renewer = Task {
@@ -200,8 +203,11 @@ enum ExclusiveLease {
             }
         }
         defer { renewer.cancel() }
+        let fence: @Sendable (any StoreWriting) throws -> Void = { writer in
+            try writer.requireLease(lease.name, holder: lease.holder, epoch: lease.epoch, at: Date())
+        }
         let result: T
-        do { result = try await body() } catch {
+        do { result = try await body(fence) } catch {
             await release(lease, store: store)
             throw error
         }
@@ -211,7 +217,8 @@ enum ExclusiveLease {
 
     /// Takes `name` and runs `body` under it; nil without running when another holder has it.
     static func withLease<T: Sendable>(
-        _ name: String, store: any Store, _ body: @Sendable () async throws -> T
+        _ name: String, store: any Store,
+        _ body: @Sendable (_ fence: @escaping @Sendable (any StoreWriting) throws -> Void) async throws -> T
     ) async throws -> T? {
         guard let lease = try await take(name, store: store) else { return nil }
         return try await run(holding: lease, store: store, body)

@@ -99,7 +99,7 @@ enum RegistryCommands {
             for registry in registries {
                 let reconciler = wiring.reconciler(for: registry, store: store)
                 let ran = try await ExclusiveLease.withLease(ExclusiveLease.catalogSync(registry.name), store: store) {
-                    try await reconciler.run(dryRun: dryRun)
+                    fence in try await reconciler.run(dryRun: dryRun, fence: fence)
                 }
                 guard let report = ran else {
                     throw CommandFailure(
@@ -160,7 +160,7 @@ enum RegistryCommands {
                 logger: logger.named("jobs")
             ) {
                 let ran = try await ExclusiveLease.withLease(ExclusiveLease.catalogSync(registry.name), store: store) {
-                    try await reconciler.run()
+                    fence in try await reconciler.run(fence: fence)
                 }
                 if ran == nil {
                     logger.info("catalog sync skipped: another sync is running", ["registry": registry.name])

@@ -68,7 +68,9 @@ final class RegistrySyncPort: RegistrySyncing {
             defer { _ = running.withLock { $0.remove(name) } }
             let event: NewAuditEvent
             do {
-                let report = try await ExclusiveLease.run(holding: lease, store: store) { try await reconciler.run() }
+                let report = try await ExclusiveLease.run(holding: lease, store: store) { fence in
+                    try await reconciler.run(fence: fence)
+                }
                 let plan = report.plan
                 let summary =
                     "\(plan.repositoriesToCreate.count) repositories created, \(plan.tagsToAdd.count) tags added, "

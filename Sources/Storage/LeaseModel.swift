@@ -72,6 +72,16 @@ public protocol LeaseWriting: LeaseReading {
         -> Bool
 }
 
+extension LeaseReading {
+    /// Throws `.conflict` unless `holder` holds the lease `name` under `epoch` at `now`: the fence a job's
+    /// write transaction runs first, so work begun under a lease since taken over writes nothing.
+    public func requireLease(_ name: String, holder: String, epoch: Int64, at now: Date) throws {
+        guard let lease = try lease(named: name), lease.epoch == epoch, lease.isHeld(by: holder, at: now) else {
+            throw StoreError(.conflict, "the lease \(name) is no longer held under epoch \(epoch)", subject: name)
+        }
+    }
+}
+
 /// One client address's window of failed password logins, counted across every instance on the database.
 public struct GuessingWindow: Sendable, Hashable {
     /// The client address (after trusted-proxy resolution).

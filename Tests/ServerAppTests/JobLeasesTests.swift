@@ -97,11 +97,36 @@ import Testing
             let name = ExclusiveLease.catalogSync("local")
             let first = try #require(try await ExclusiveLease.take(name, store: store))
             #expect(try await ExclusiveLease.take(name, store: store) == nil, "a second run, even in one process")
-            let inner = try await ExclusiveLease.run(holding: first, store: store) {
-                try await ExclusiveLease.withLease(name, store: store) { "ran" }
+            let inner = try await ExclusiveLease.run(holding: first, store: store) { _ in
+                try await ExclusiveLease.withLease(name, store: store) { _ in "ran" }
             }
             #expect(inner == nil)
-            #expect(try await ExclusiveLease.withLease(name, store: store) { "ran" } == "ran", "free once it ended")
+            let after = try await ExclusiveLease.withLease(name, store: store) { _ in "ran" }
+            #expect(after == "ran", "free once it ended")
+        }
+    }
+
+    @Test func aRunWhoseLeaseWasTakenOverWritesNothing() async throws {
+        try await withInstances { _, _, _, store in
+            let name = ExclusiveLease.catalogSync("local")
+            let lease = try #require(try await ExclusiveLease.take(name, store: store))
+            let outcome = try await ExclusiveLease.run(holding: lease, store: store) { fence in
+                // The run stalls past its lease and another run takes it over (as after 30 s without renewal).
+                _ = try await store.write { writer in
+                    try writer.acquireLease(name, holder: "other", for: 30, at: lease.expiresAt)
+                }
+                do {
+                    try await store.write { writer in
+                        try fence(writer)
+                        _ = try writer.createUser(NewUser(username: "written-after-the-lease"))
+                    }
+                    return "written"
+                } catch let error as StoreError {
+                    return error.code.rawValue
+                }
+            }
+            #expect(outcome == "store.conflict")
+            #expect(try await store.read { try $0.user(named: "written-after-the-lease") } == nil)
         }
     }
 }
