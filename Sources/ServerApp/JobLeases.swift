@@ -113,7 +113,9 @@ final class JobLeases: JobPlacement {
     /// over after its holder died or gave it up is noticed here, within one round).
     func renew() async {
         let at = now()
-        for name in known.withLock({ $0.keys.sorted() }) { _ = await acquire(name, at: at) }
+        let names = known.withLock { $0.keys.sorted() }
+        guard !names.isEmpty else { return }
+        _ = await acquire(names, at: at)
     }
 
     /// Starts renewing every third of the lease duration until `stop()`.
@@ -145,30 +147,47 @@ final class JobLeases: JobPlacement {
     /// Takes or renews `job`'s lease; on a database failure this instance stops counting itself the holder
     /// (its jobs pause: better no run than two).
     private func acquire(_ job: String, at: Date) async -> Lease? {
+        await acquire([job], at: at)[job]
+    }
+
+    /// Takes or renews the leases of `jobs` in one write transaction (one round of the loop is one write,
+    /// whatever the number of jobs); the leases taken, by name.
+    private func acquire(_ jobs: [String], at: Date) async -> [String: Lease] {
         let holder = holder
         let seconds = seconds
+        let rows: [(job: String, taken: Lease?, row: Lease?)]
         do {
-            let (taken, row) = try await store.write { writer in
-                let taken = try writer.acquireLease(job, holder: holder, for: seconds, at: at)
-                return (taken, try taken ?? writer.lease(named: job))
+            rows = try await store.write { writer in
+                try jobs.map { job in
+                    let taken = try writer.acquireLease(job, holder: holder, for: seconds, at: at)
+                    return (job, taken, try taken ?? writer.lease(named: job))
+                }
             }
+        } catch {
+            logger.warning("job leases not renewed", ["jobs": jobs.joined(separator: ","), "error": "\(error)"])
+            known.withLock { known in
+                for job in jobs {
+                    if case .some(.some(let lease)) = known[job], lease.holder == holder { known[job] = .some(nil) }
+                }
+            }
+            return [:]
+        }
+        var taken: [String: Lease] = [:]
+        for (job, lease, row) in rows {
             let previous = known.withLock { known -> Lease? in
                 defer { known[job] = .some(row) }
                 return known[job] ?? nil
             }
-            if let taken, previous?.holder != holder || previous?.epoch != taken.epoch {
-                logger.info("job lease taken", ["job": job, "epoch": String(taken.epoch), "holder": holder])
-            } else if taken == nil, previous?.holder == holder {
+            if let lease {
+                taken[job] = lease
+                if previous?.holder != holder || previous?.epoch != lease.epoch {
+                    logger.info("job lease taken", ["job": job, "epoch": String(lease.epoch), "holder": holder])
+                }
+            } else if previous?.holder == holder {
                 logger.warning("job lease lost to another instance", ["job": job, "holder": row?.holder ?? ""])
             }
-            return taken
-        } catch {
-            logger.warning("job lease not renewed", ["job": job, "error": "\(error)"])
-            known.withLock { known in
-                if case .some(.some(let lease)) = known[job], lease.holder == holder { known[job] = .some(nil) }
-            }
-            return nil
         }
+        return taken
     }
 }
 
