@@ -47,7 +47,7 @@ public struct CatalogSyncSettings: Sendable, Hashable {
     static let fields: [Field<CatalogSyncSettings>] = [
         .value("enabled", \.enabled, .boolean, "Reconcile the stored catalog with each registry periodically."),
         .value(
-            "interval", \.interval, .duration(.seconds(60)...(.seconds(7 * 86_400))),
+            "interval", \.interval, .duration(.seconds(10)...(.seconds(7 * 86_400))),
             "Time between reconciliation runs; the first comes one interval after start."),
         .value(
             "concurrency", \.concurrency, .integer(1...64),

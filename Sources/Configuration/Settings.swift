@@ -261,6 +261,9 @@ public struct StorageSettings: Sendable, Hashable {
     /// Whether `serve` starts although the database, a key or a secret file is open to group or others.
     /// Default false: it refuses and says which `chmod` to run.
     public var allowLooseModes = false
+    /// How long an instance's lease on a singleton job lasts without renewal: when the instance dies, another
+    /// one on the same database takes its jobs over within this time. Default 30s.
+    public var leaseDuration: Duration = .seconds(30)
 
     /// The defaults.
     public init() {}
@@ -272,6 +275,10 @@ public struct StorageSettings: Sendable, Hashable {
         .value(
             "allowLooseModes", \.allowLooseModes, .boolean,
             "Start even when the database, a signing or TLS key, or a {file:} secret is open to group or others (refused by default, with the chmod to run)."
+        ),
+        .value(
+            "leaseDuration", \.leaseDuration, .duration(.seconds(3)...(.seconds(600))),
+            "How long an instance's lease on a singleton job (catalog sync, group sync, pruning) lasts unrenewed: when it dies, another instance takes its jobs over within this time."
         ),
     ]
 }

@@ -68,7 +68,7 @@ public struct PasswordChain: Sendable {
         if let refusal = throttle?.beginCheck(from: address, now: now()) { return .throttled(refusal) }
         defer { throttle?.finishCheck(from: address) }
         let outcome = await decide(credentials)
-        if outcome.countsAsFailure { throttle?.recordFailure(from: address, now: now()) }
+        if outcome.countsAsFailure { await throttle?.recordSharedFailure(from: address, now: now()) }
         return outcome
     }
 

@@ -49,12 +49,26 @@ public struct Throttling: Sendable, Hashable {
     }
 }
 
+/// Where failed password logins per client address are counted across every instance sharing a database.
+///
+/// Contract: `countFailure` adds one failure from `address` to its running window (one begun less than
+/// `window` before `now`), or begins a new one at `now`, atomically across instances, and returns the
+/// window's start and its failures counted by every instance. It may throw when the database is away; the
+/// throttle then keeps counting in memory only.
+public protocol GuessingLedger: Sendable {
+    /// Counts one failure and returns the shared window (start, failures).
+    func countFailure(from address: String, window: TimeInterval, now: Date) async throws -> (
+        start: Date, failures: Int
+    )
+}
+
 /// Counts failed password logins and running checks per client address for the password chain.
 ///
-/// The state is per process, deliberately: it is a brake on one client's rate and parallelism, kept in
-/// memory so that refusing costs nothing (no database write per guess). Behind a load balancer with N
-/// instances an address gets N times the allowance; account lockout, which is in the store, is what holds
-/// across instances.
+/// Refusing costs nothing: the checks read memory only (no database work per guess, and none on the token
+/// endpoint's cached path). With a `ledger`, every failure is also counted in the store and the answer,
+/// the address's failures on every instance, is adopted here: behind a load balancer with N instances an
+/// address gets one allowance between them (give or take one failure per other instance before each
+/// learns of the total), not N. The concurrency limit stays per process: it bounds this process's work.
 ///
 /// Memory is bounded: past `capacity` addresses, finished windows are dropped, and if every window is still
 /// running the table is emptied (an attacker with that many addresses is not slowed by a per-address limit
@@ -76,13 +90,17 @@ public final class GuessingThrottle: Sendable {
 
     /// The limits in force.
     public let limits: GuessingLimits
+    /// Where failures are counted across instances, if anywhere.
+    public let ledger: (any GuessingLedger)?
     private let capacity: Int
     private let state = Mutex(State())
 
-    /// A throttle enforcing `limits`, remembering at most `capacity` addresses' windows.
-    public init(limits: GuessingLimits, capacity: Int = 100_000) {
+    /// A throttle enforcing `limits`, remembering at most `capacity` addresses' windows, sharing its failure
+    /// counts through `ledger` when given.
+    public init(limits: GuessingLimits, capacity: Int = 100_000, ledger: (any GuessingLedger)? = nil) {
         self.limits = limits
         self.capacity = capacity
+        self.ledger = ledger
     }
 
     /// Admits one password check from `address` (which the caller must end with `finishCheck(from:)`), or
@@ -123,6 +141,25 @@ public final class GuessingThrottle: Sendable {
         state.withLock { state in
             var window = liveWindow(&state, address, now: now)
             window.failures += 1
+            state.windows[address] = window
+        }
+    }
+
+    /// Counts one failed login from `address` here and in the ledger, then adopts the ledger's count when it
+    /// is higher (failures made on other instances); a ledger failure leaves the local count alone.
+    public func recordSharedFailure(from address: String, now: Date) async {
+        recordFailure(from: address, now: now)
+        guard limits.failures > 0, let ledger else { return }
+        guard let shared = try? await ledger.countFailure(from: address, window: limits.window, now: now) else {
+            return
+        }
+        state.withLock { state in
+            var window = liveWindow(&state, address, now: now)
+            if shared.failures > window.failures {
+                window.failures = shared.failures
+                // The shared window began earlier: the refusal ends when it ends, on every instance alike.
+                window.start = min(window.start, shared.start)
+            }
             state.windows[address] = window
         }
     }

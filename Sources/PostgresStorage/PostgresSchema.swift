@@ -37,6 +37,7 @@ public enum PostgresSchema {
         Migration(version: 16, name: "team group links", sql: teamGroupLinks),
         Migration(version: 17, name: "repository content versions", sql: contentVersions),
         Migration(version: 18, name: "workload identity", sql: workloadIdentity),
+        Migration(version: 19, name: "leases and shared guessing counters", sql: leases),
     ]
 
     /// The highest version this binary knows.

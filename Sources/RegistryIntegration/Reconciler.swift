@@ -112,7 +112,13 @@ public final class Reconciler: Sendable {
     }
 
     /// Lists the registry, plans, and (unless `dryRun`) applies the plan; returns what it found and did.
-    public func run(dryRun: Bool = false) async throws -> ReconciliationReport {
+    ///
+    /// `fence` runs first inside the transaction that applies the plan and may throw to write nothing: a run
+    /// under a lease checks there that the lease is still its own (a run that outlived its lease, paused or
+    /// cut off from the database, must not overwrite what the next holder's run wrote).
+    public func run(dryRun: Bool = false, fence: (@Sendable (any StoreWriting) throws -> Void)? = nil) async throws
+        -> ReconciliationReport
+    {
         let acquired = running.withLock { busy in
             if busy { return false }
             busy = true
@@ -145,6 +151,7 @@ public final class Reconciler: Sendable {
         let facts = await manifestFacts(for: preview.tagsToAdd + preview.tagsToMove)
         let observer = observer
         let plan = try await store.write { writer in
+            try fence?(writer)
             let plan = ReconciliationPlan.make(
                 stored: try CatalogState.stored(in: registry, reader: writer), listing: listing)
             try CatalogState.apply(plan, registry: registry, facts: facts, observer: observer, writer: writer)

@@ -5,8 +5,8 @@ import HTTPCore
 import Storage
 import TokenAuthority
 
-/// The audit log's parts for `serve`: the recorder with its health metrics, the readiness answer while
-/// audit writes fail, and the retention job.
+/// The audit log's parts for `serve`: the recorder with its health metrics (which `/readyz` reads, see
+/// `Readiness`), and the retention job.
 enum AuditAssembly {
     /// How often the retention job runs (its first run comes one interval after start).
     static let pruneInterval = Duration.seconds(15 * 60)
@@ -46,12 +46,5 @@ enum AuditAssembly {
             for (eventClass, count) in deleted where count > 0 { fields[eventClass.rawValue] = String(count) }
             logger.info("pruned audit events past their retention", fields)
         }
-    }
-
-    /// `/readyz` while audit writes fail: 503 naming the audit log (the error itself goes to the log).
-    static func notReady(_ health: AuditWriteHealth) -> HTTPResponse {
-        .text(
-            "not ready: audit log writes are failing (\(health.failureCount) events lost since start); see the log\n",
-            status: .serviceUnavailable)
     }
 }

@@ -10,9 +10,18 @@ import Synchronization
 protocol JobPlacement: Sendable {
     /// Whether this instance runs `job` now.
     func runsHere(_ job: String) async -> Bool
+
+    /// Whether this instance runs this tick of the periodic `job` (one every `interval`): true at most once
+    /// per tick across every instance. The default asks `runsHere`.
+    func claimsRun(of job: String, every interval: Duration) async -> Bool
 }
 
-/// One instance owns every job: SQLite is single-instance, so today this is the only placement.
+extension JobPlacement {
+    func claimsRun(of job: String, every interval: Duration) async -> Bool { await runsHere(job) }
+}
+
+/// This process owns every job (the commands that run one job by hand; `serve` places its jobs with
+/// `JobLeases`).
 struct SingleInstancePlacement: JobPlacement {
     func runsHere(_ job: String) async -> Bool { true }
 }
@@ -38,18 +47,22 @@ final class BackgroundJob: Sendable {
         self.body = body
     }
 
-    /// Starts the loop (the first run comes after one interval: logins sync on their own meanwhile).
-    func start() {
+    /// Starts the loop (the first run comes after one interval: logins sync on their own meanwhile); each
+    /// tick runs where `placement` (else the one given at creation) says.
+    func start(on placement: (any JobPlacement)? = nil) {
         let name = name
         let interval = interval
-        let placement = placement
+        let placement = placement ?? self.placement
         let body = body
         let logger = logger
         let started = Task {
             while !Task.isCancelled {
                 do { try await Task.sleep(for: interval) } catch { return }
-                guard await placement.runsHere(name) else { continue }
-                do { try await body() } catch is CancellationError { return } catch {
+                guard await placement.claimsRun(of: name, every: interval) else { continue }
+                do {
+                    try await body()
+                    logger.debug("background job ran", ["job": name])
+                } catch is CancellationError { return } catch {
                     logger.warning("background job failed", ["job": name, "error": "\(error)"])
                 }
             }

@@ -80,39 +80,6 @@ struct RegistryWiring {
     }
 }
 
-/// One reconciliation at a time per database across processes (`serve`'s periodic job and a
-/// `registry sync` by hand): an exclusive `flock` on a file next to the SQLite database.
-final class SyncLock {
-    private let descriptor: Int32
-
-    /// Takes the lock without waiting; nil when another process holds it.
-    init?(databasePath: String) throws(CommandFailure) {
-        let path = databasePath + ".sync.lock"
-        let opened = open(path, O_RDWR | O_CREAT | O_CLOEXEC, 0o600)
-        guard opened >= 0 else {
-            throw CommandFailure(.cannotCreate, "cannot open the sync lock file \(path): errno \(errno)")
-        }
-        guard flock(opened, LOCK_EX | LOCK_NB) == 0 else {
-            close(opened)
-            return nil
-        }
-        descriptor = opened
-    }
-
-    deinit {
-        flock(descriptor, LOCK_UN)
-        close(descriptor)
-    }
-
-    /// Runs `body` holding the lock of the configured database; nil when another process holds it.
-    static func withLock<T>(_ configuration: PortcullisConfiguration, _ body: () async throws -> T) async throws -> T? {
-        guard let lock = try SyncLock(databasePath: configuration.storage.sqlite.path) else { return nil }
-        let result = try await body()
-        withExtendedLifetime(lock) {}
-        return result
-    }
-}
-
 /// `portcullis registry …`
 enum RegistryCommands {
     /// `registry sync [--registry NAME] [--dry-run]`: reconciles the stored catalog with each registry
@@ -126,17 +93,21 @@ enum RegistryCommands {
         let wiring = try RegistryWiring(configuration: context.configuration, logger: context.logger)
         let registries = try wiring.registries(named: only)
         try await context.withStore { store in
-            let ran = try await SyncLock.withLock(context.configuration) {
-                var unlisted: [String] = []
-                for registry in registries {
-                    let report = try await wiring.reconciler(for: registry, store: store).run(dryRun: dryRun)
-                    print(InertText.escapedLines(report.rendered()), terminator: "")
-                    if report.catalogCount == nil { unlisted.append(registry.name) }
+            // Each registry's sync lease, so a running server's sync or another `registry sync`, on this host or
+            // any other on the database, is never run over.
+            var unlisted: [String] = []
+            for registry in registries {
+                let reconciler = wiring.reconciler(for: registry, store: store)
+                let ran = try await ExclusiveLease.withLease(ExclusiveLease.catalogSync(registry.name), store: store) {
+                    fence in try await reconciler.run(dryRun: dryRun, fence: fence)
                 }
-                return unlisted
-            }
-            guard let unlisted = ran else {
-                throw CommandFailure(.unavailable, "another catalog sync is running against this database; try later")
+                guard let report = ran else {
+                    throw CommandFailure(
+                        .unavailable,
+                        "a catalog sync of \(registry.name) is running against this database; try later")
+                }
+                print(InertText.escapedLines(report.rendered()), terminator: "")
+                if report.catalogCount == nil { unlisted.append(registry.name) }
             }
             if !unlisted.isEmpty {
                 throw CommandFailure(
@@ -188,9 +159,11 @@ enum RegistryCommands {
                 name: "catalog-sync:\(registry.name)", interval: configuration.catalogSync.interval,
                 logger: logger.named("jobs")
             ) {
-                let ran = try await SyncLock.withLock(configuration) { try await reconciler.run() }
+                let ran = try await ExclusiveLease.withLease(ExclusiveLease.catalogSync(registry.name), store: store) {
+                    fence in try await reconciler.run(fence: fence)
+                }
                 if ran == nil {
-                    logger.info("catalog sync skipped: another sync holds the lock", ["registry": registry.name])
+                    logger.info("catalog sync skipped: another sync is running", ["registry": registry.name])
                 }
             }
         }

@@ -8,7 +8,7 @@ import Storage
 import Synchronization
 
 /// The API's registries port over the catalog sync (`Reconciler`): states read from the store, syncs started
-/// in the background under the same cross-process `SyncLock` as `serve`'s periodic job and `registry sync`.
+/// in the background under the same per-registry `ExclusiveLease` as `serve`'s periodic job and `registry sync`.
 ///
 /// Every finished sync appends a `registry.sync` audit event (target `registry/<name>`, result and counts in
 /// its detail); the last one is what `states` shows, so every instance on the database sees the same.
@@ -52,18 +52,25 @@ final class RegistrySyncPort: RegistrySyncing {
     func startSync(of name: String, actor: String) async throws -> RegistrySyncStart {
         guard let registry = configuration.registries.first(where: { $0.name == name }) else { return .unknownRegistry }
         // Taken now, so a second request sees 409 at once rather than a background failure.
-        guard let lock = try? SyncLock(databasePath: configuration.storage.sqlite.path) else { return .alreadyRunning }
         let claimed = running.withLock { busy in busy.insert(name).inserted }
         guard claimed else { return .alreadyRunning }
+        let lease: Lease?
+        do { lease = try await ExclusiveLease.take(ExclusiveLease.catalogSync(name), store: store) } catch {
+            _ = running.withLock { $0.remove(name) }
+            throw error
+        }
+        guard let lease else {
+            _ = running.withLock { $0.remove(name) }
+            return .alreadyRunning
+        }
         let reconciler = wiring.reconciler(for: registry, store: store)
         Task { [self] in
-            defer {
-                withExtendedLifetime(lock) {}
-                _ = running.withLock { $0.remove(name) }
-            }
+            defer { _ = running.withLock { $0.remove(name) } }
             let event: NewAuditEvent
             do {
-                let report = try await reconciler.run()
+                let report = try await ExclusiveLease.run(holding: lease, store: store) { fence in
+                    try await reconciler.run(fence: fence)
+                }
                 let plan = report.plan
                 let summary =
                     "\(plan.repositoriesToCreate.count) repositories created, \(plan.tagsToAdd.count) tags added, "

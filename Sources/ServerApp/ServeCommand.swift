@@ -40,6 +40,11 @@ enum ServeCommand {
             "database ready",
             ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])
 
+        // The singleton jobs below run on the instance holding their lease, so several instances on one
+        // database run each once per tick between them.
+        let leases = JobLeases(
+            store: store, holder: LeaseHolder.forThisProcess("serve"), duration: configuration.storage.leaseDuration,
+            logger: logger.named("jobs"))
         let metrics = MetricsRegistry()
         let ioPool = BlockingPool(name: "io", threads: 32)
         let audit = AuditAssembly.recorder(
@@ -56,7 +61,7 @@ enum ServeCommand {
         let webhooks: WebhooksAssembly
         do {
             webhooks = try await WebhooksAssembly.forServing(
-                settings: configuration.webhooks, store: store, pool: ioPool, logger: logger)
+                settings: configuration.webhooks, store: store, pool: ioPool, placement: leases, logger: logger)
         } catch {
             await store.close()
             throw error
@@ -67,7 +72,7 @@ enum ServeCommand {
         ).clients
         let registryEvents = RegistryIntegrationAssembly(
             configuration: configuration, store: store, clients: registryClients, observer: webhooks.dispatcher,
-            logger: logger)
+            placement: leases, logger: logger)
         // One sync port for the API and the admin pages, so both see the same running syncs.
         let registrySync = RegistrySyncPort(
             configuration: configuration, clients: registryClients, store: store, logger: logger)
@@ -89,7 +94,7 @@ enum ServeCommand {
         let router = Routes.make(
             configuration: configuration, store: store, metrics: metrics, trustedProxies: trustedProxies,
             authority: authority, registryEvents: registryEvents, auditHealth: audit.health, api: api, ui: ui,
-            logger: logger)
+            leases: leases, logger: logger)
         let server = HTTPServer(
             configuration: HTTPServerConfiguration(
                 host: configuration.server.listen.host, port: configuration.server.listen.port,
@@ -149,7 +154,8 @@ enum ServeCommand {
             + (ui.map { [$0.pruneJob(logger: logger)] } ?? [])
             + (ui?.revalidationJob(configuration: configuration, logger: logger).map { [$0] } ?? [])
         let auditJobs = [AuditAssembly.pruningJob(configuration.audit, store: store, logger: logger.named("audit"))]
-        for job in syncJobs + catalogJobs + auditJobs { job.start() }
+        leases.start()
+        for job in syncJobs + catalogJobs + auditJobs { job.start(on: leases) }
         webhooks.start()
         let eventWorker = registryEvents.startWorker()
         let grace = configuration.server.shutdownGracePeriod
@@ -164,6 +170,8 @@ enum ServeCommand {
         for job in syncJobs + catalogJobs + auditJobs { await job.stop() }
         await eventWorker.stop()
         await webhooks.stop()
+        // Last: every loop that asks for a lease has stopped, so the leases given up stay given up.
+        await leases.stop()
         for provider in authority.providers { await provider.shutdown() }
         await audit.drain()
         await store.close()
@@ -235,7 +243,8 @@ enum Routes {
     static func make(
         configuration: PortcullisConfiguration, store: any Store, metrics: MetricsRegistry, trustedProxies: [CIDR],
         authority: TokenAuthorityAssembly, registryEvents: RegistryIntegrationAssembly? = nil,
-        auditHealth: AuditWriteHealth? = nil, api: RESTAPIAssembly? = nil, ui: WebUIAssembly? = nil, logger: Logger
+        auditHealth: AuditWriteHealth? = nil, api: RESTAPIAssembly? = nil, ui: WebUIAssembly? = nil,
+        leases: JobLeases? = nil, logger: Logger
     ) -> Router {
         var router = Router(defaultBodyLimit: configuration.server.maxBodySize, logger: logger.named("http"))
         router.use(RequestIDMiddleware())
@@ -247,21 +256,9 @@ enum Routes {
         // Liveness is answered on the event loop, before any middleware (see Router.probe).
         let alive = HTTPResponse.text("ok\n")
         router.probe("/healthz") { _ in alive }
-        router.get("/readyz") { _ in
-            do {
-                let status = try await store.schemaStatus()
-                guard status.currentVersion == status.latestVersion else {
-                    return .text(
-                        "not ready: schema version \(status.currentVersion), expected \(status.latestVersion)\n",
-                        status: .serviceUnavailable)
-                }
-                if let auditHealth, auditHealth.isFailing { return AuditAssembly.notReady(auditHealth) }
-                return .text("ready\n")
-            } catch {
-                logger.warning("readiness check failed", ["error": "\(error)"])
-                return .text("not ready: database unavailable\n", status: .serviceUnavailable)
-            }
-        }
+        let readiness = Readiness(
+            configuration: configuration, store: store, auditHealth: auditHealth, leases: leases, logger: logger)
+        router.get("/readyz") { request in await readiness.answer(request) }
         // Before anything that could match the path more loosely (the token endpoint's routes among them).
         registryEvents?.endpoint.register(on: &router)
         authority.endpoint.register(on: &router)

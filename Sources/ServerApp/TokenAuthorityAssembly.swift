@@ -73,7 +73,8 @@ struct TokenAuthorityAssembly {
             reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(configuration))
         refreshTokens = RefreshTokenService(store: store, policy: configuration.token.refresh.policy)
         guessingThrottle = GuessingThrottle(
-            limits: Self.guessingLimits(configuration.policy.passwordGuessing, providers: providers, logger: logger))
+            limits: Self.guessingLimits(configuration.policy.passwordGuessing, providers: providers, logger: logger),
+            ledger: StoreGuessingLedger(store: store))
         var endpointSettings = TokenEndpoint.Settings(
             path: configuration.token.path, services: Set(configuration.registries.map(\.service)),
             authorization: configuration.policy.authorization)

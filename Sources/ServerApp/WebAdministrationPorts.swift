@@ -6,7 +6,7 @@ import Synchronization
 import WebUI
 
 /// The admin pages' registries port over what the REST API's `registries` resource uses: the catalog sync
-/// (`RegistrySyncPort`, states from the store, syncs under the shared `SyncLock`) and the `/v2/` probes of
+/// (`RegistrySyncPort`, states from the store, syncs under the per-registry `ExclusiveLease`) and the `/v2/` probes of
 /// `ServerHealth` (cached for its probe interval), so the page and `GET /api/v1/registries` agree.
 struct WebRegistryPort: WebRegistryOperations {
     let sync: any RegistrySyncing

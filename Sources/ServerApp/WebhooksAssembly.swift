@@ -48,9 +48,9 @@ struct WebhooksAssembly {
 
     /// What `serve` starts with: the secrets key (generated on first start when its file is missing), every
     /// webhook value stored before encryption sealed with it, then the dispatcher and the worker.
-    static func forServing(settings: WebhookSettings, store: any Store, pool: BlockingPool, logger: Logger)
-        async throws -> WebhooksAssembly
-    {
+    static func forServing(
+        settings: WebhookSettings, store: any Store, pool: BlockingPool, placement: any JobPlacement, logger: Logger
+    ) async throws -> WebhooksAssembly {
         let box = try Self.sealer(settings, createKeyIfMissing: true) { message in
             logger.notice(message, ["key": settings.secretsKey.referenceDescription])
         }
@@ -58,7 +58,8 @@ struct WebhooksAssembly {
         if sealed > 0 {
             logger.notice("encrypted the secrets of webhooks stored before encryption", ["webhooks": String(sealed)])
         }
-        return WebhooksAssembly(settings: settings, store: store, pool: pool, logger: logger, sealer: box)
+        return WebhooksAssembly(
+            settings: settings, store: store, pool: pool, logger: logger, sealer: box, placement: placement)
     }
 
     /// The sealer with the configured `webhooks.secretsKey`. When the key is a `{file: …}` reference whose file

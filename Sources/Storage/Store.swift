@@ -50,7 +50,8 @@ public protocol Store: Sendable {
 /// Contract: called synchronously on the store's thread; methods return `nil` or an empty array
 /// for "nothing found" and throw `StoreError` only when the database fails.
 public protocol StoreReading:
-    SearchReading, ContentReading, PeopleReading, FederationReading, TeamGroupLinkReading, WorkloadIdentityReading
+    SearchReading, ContentReading, PeopleReading, FederationReading, TeamGroupLinkReading, WorkloadIdentityReading,
+    LeaseReading
 {
     // MARK: Users
     /// The account `username` names: the one spelt exactly so, else the only one whose name equals it
@@ -198,7 +199,9 @@ public protocol StoreReading:
 /// Unique clashes throw `.conflict` naming the clashing column; changing a record that does not
 /// exist throws `.notFound`; a missing referenced record throws `.constraintViolated`. A throw
 /// that the closure lets propagate rolls back everything done in the transaction.
-public protocol StoreWriting: StoreReading, FederationWriting, TeamGroupLinkWriting, WorkloadIdentityWriting {
+public protocol StoreWriting:
+    StoreReading, FederationWriting, TeamGroupLinkWriting, WorkloadIdentityWriting, LeaseWriting, GuessingWindowWriting
+{
     // MARK: Users
     /// Creates a user (no personal team or namespace: callers add those in the same transaction).
     func createUser(_ user: NewUser) throws -> User

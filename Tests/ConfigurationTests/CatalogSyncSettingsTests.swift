@@ -20,7 +20,7 @@ import Testing
         #expect(configuration.catalogSync.concurrency == 8)
     }
 
-    @Test func anIntervalShorterThanAMinuteIsRefusedNamingTheKey() {
+    @Test func anIntervalShorterThanTenSecondsIsRefusedNamingTheKey() {
         let lines = report([("60-sync.yaml", "catalogSync:\n  interval: 5s\n")])
         #expect(lines.count == 1)
         #expect(lines.first?.contains("catalogSync.interval") == true)

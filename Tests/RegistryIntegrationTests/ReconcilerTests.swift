@@ -132,6 +132,22 @@ import Testing
         await store.close()
     }
 
+    @Test func aRunWhoseFenceRefusesWritesNothing() async throws {
+        let store = try await makeStore()
+        try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])
+        let registry = CatalogRegistry(["alice/app": ["v1": "sha256:new"], "alice/other": ["v1": "sha256:c"]])
+        let before = try await contents(store)
+        let auditBefore = try await auditActions(store)
+        await #expect(throws: StoreError.self) {
+            try await makeReconciler(registry, store).run { _ in
+                throw StoreError(.conflict, "the lease registry-sync:local is no longer held under epoch 1")
+            }
+        }
+        #expect(try await contents(store) == before)
+        #expect(try await auditActions(store) == auditBefore)
+        await store.close()
+    }
+
     @Test func aSecondRunFindsNothingToChange() async throws {
         let store = try await makeStore()
         try await seed(store, "alice/app", ["v1": "sha256:a", "v2": "sha256:b"])

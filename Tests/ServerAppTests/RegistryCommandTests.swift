@@ -34,6 +34,35 @@ import Testing
         #expect(processed.stdout.contains("e-done"))
     }
 
+    @Test func registrySyncRefusesWhileAnotherRunHoldsTheRegistrysSyncLeaseAndLeavesNoLockFile() async throws {
+        let sandbox = try Sandbox()
+        defer { try? FileManager.default.removeItem(at: sandbox.root) }
+        let database = sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path
+        let migrated = try await sandbox.portcullis(["db", "migrate"])
+        #expect(migrated.status == 0, "\(migrated.stderr)")
+        try await #require(sandbox.portcullis(["keys", "generate"]).succeeded, "the sync mints its registry tokens")
+        // Another run (a server's timer, the API, another host) holds the lease for 30 s from now.
+        let now = Int64(Date().timeIntervalSince1970 * 1000)
+        let held = try await Processes.run(
+            "/usr/bin/sqlite3",
+            [
+                database,
+                """
+                INSERT INTO leases (name, holder, epoch, acquired_at, expires_at)
+                VALUES ('registry-sync:local', 'run@elsewhere/1/abcd', 3, \(now), \(now + 30_000));
+                """,
+            ])
+        #expect(held.succeeded, "\(held)")
+
+        let refused = try await sandbox.portcullis(["registry", "sync"])
+        #expect(refused.status == 69, "\(refused)")
+        #expect(refused.stderr.contains("a catalog sync of local is running against this database"), "\(refused)")
+        #expect(!FileManager.default.fileExists(atPath: database + ".sync.lock"), "no flock file any more")
+        let lease = try await Processes.run(
+            "/usr/bin/sqlite3", [database, "SELECT holder, epoch FROM leases WHERE name = 'registry-sync:local'"])
+        #expect(lease.stdout == "run@elsewhere/1/abcd|3\n", "the refused run changed nothing")
+    }
+
     @Test(arguments: [
         ["registry", "events", "--state", "lost"], ["registry", "events", "--limit", "0"],
         ["tag", "delete", "alpha/app:v1"], ["repository", "delete", "alpha/app"],

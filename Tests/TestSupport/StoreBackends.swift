@@ -54,6 +54,56 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
         }
     }
 
+    /// Two handles on one empty, migrated database of this backend, as two instances open it (SQLite: one file,
+    /// two stores; PostgreSQL: one database, two pools), for the rules several instances rely on.
+    public func withTwoStores(_ body: (any Store, any Store) async throws -> Void) async throws {
+        switch self {
+        case .sqlite:
+            let directory = try TemporaryDirectory("two-stores")
+            defer { directory.remove() }
+            let path = directory.path("portcullis.sqlite").path
+            let first = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
+            _ = try await first.migrate()
+            let second = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
+            try await Self.run(body, first, second)
+        case .postgres:
+            guard let server = Self.server else {
+                if PostgresServer.shouldRun {
+                    throw PostgresServerError("no PostgreSQL for this test (its suite lacks the .storeBackends trait)")
+                }
+                FileHandle.standardError.write(Data("*** PostgreSQL case SKIPPED: PostgreSQL is not installed\n".utf8))
+                return
+            }
+            await PostgresBudget.shared.acquire()
+            do {
+                let url = try await Self.pool.run { try server.createDatabase("instances") }
+                let first = try await PostgresStore.open(PostgresConfiguration(url: url, poolSize: 1))
+                _ = try await first.migrate()
+                let second = try await PostgresStore.open(PostgresConfiguration(url: url, poolSize: 1))
+                try await Self.run(body, first, second)
+                await PostgresBudget.shared.release()
+            } catch {
+                await PostgresBudget.shared.release()
+                throw error
+            }
+        }
+    }
+
+    /// Runs `body` with both stores and closes them, whether it threw or not.
+    private static func run(
+        _ body: (any Store, any Store) async throws -> Void, _ first: any Store, _ second: any Store
+    ) async throws {
+        do {
+            try await body(first, second)
+        } catch {
+            await second.close()
+            await first.close()
+            throw error
+        }
+        await second.close()
+        await first.close()
+    }
+
     private static func withPostgresStore(
         on server: PostgresServer, now: @escaping @Sendable () -> Date, _ body: (any Store) async throws -> Void
     ) async throws {
