@@ -110,11 +110,13 @@ extension SQLTransaction {
 
     package func pruneAuditEvents(of eventClass: AuditEventClass, before date: Date, limit: Int) throws -> Int {
         let selection: String
+        // The same rule as `AuditEventClass.of`, in SQL (the actions are constants of ours, not input).
+        let tokenActions = "(" + AuditEventClass.tokenActions.map { "'\($0)'" }.joined(separator: ", ") + ")"
         switch eventClass {
-        case .tokenIssued: selection = "action = 'token.issue' AND outcome = 'success'"
+        case .tokenIssued: selection = "action IN \(tokenActions) AND outcome = 'success'"
         case .tokenDenied:
-            selection = "((action = 'token.issue' AND outcome != 'success') OR action LIKE 'login.%')"
-        case .admin: selection = "action != 'token.issue' AND action NOT LIKE 'login.%'"
+            selection = "((action IN \(tokenActions) AND outcome != 'success') OR action LIKE 'login.%')"
+        case .admin: selection = "action NOT IN \(tokenActions) AND action NOT LIKE 'login.%'"
         }
         return try affected(
             """

@@ -23,9 +23,12 @@ private let day: TimeInterval = 86_400
                             time: now.addingTimeInterval(-daysAgo * day + Double(index))))
                 }
             }
-            add(25, "token.issue", .success, daysAgo: 40)
+            // CI jobs' logins and refreshes are token requests too.
+            add(20, "token.issue", .success, daysAgo: 40)
+            add(5, "workload.login", .success, daysAgo: 40)
             add(5, "token.issue", .success, daysAgo: 1)
-            add(7, "token.issue", .denied, daysAgo: 100)
+            add(5, "token.issue", .denied, daysAgo: 100)
+            add(2, "workload.refresh", .denied, daysAgo: 100)
             add(3, "login.password", .denied, daysAgo: 100)
             add(2, "token.issue", .failure, daysAgo: 1)
             add(4, "user.create", .success, daysAgo: 400)
@@ -59,6 +62,8 @@ private let day: TimeInterval = 86_400
         ("token.issue", .denied, .tokenDenied), ("token.issue", .failure, .tokenDenied),
         ("login.password", .denied, .tokenDenied), ("login.application_token", .denied, .tokenDenied),
         ("user.create", .success, .admin), ("tag.push", .success, .admin), ("webhook.delete", .failure, .admin),
+        ("workload.login", .success, .tokenIssued), ("workload.login", .denied, .tokenDenied),
+        ("workload.refresh", .success, .tokenIssued), ("workload.refresh", .failure, .tokenDenied),
     ])
     func everyEventBelongsToTheClassItsActionAndOutcomeName(
         action: String, outcome: AuditOutcome, expected: AuditEventClass
