@@ -35,13 +35,7 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
         case .sqlite:
             try await withMemoryStore(now: now) { try await body($0) }
         case .postgres:
-            guard let server = Self.server else {
-                if PostgresServer.shouldRun {
-                    throw PostgresServerError("no PostgreSQL for this test (its suite lacks the .storeBackends trait)")
-                }
-                FileHandle.standardError.write(Data("*** PostgreSQL case SKIPPED: PostgreSQL is not installed\n".utf8))
-                return
-            }
+            guard let server = try Self.suiteServer() else { return }
             // Table-driven suites run dozens of cases at once; the server takes 60 connections.
             await PostgresBudget.shared.acquire()
             do {
@@ -67,13 +61,7 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
             let second = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
             try await Self.run(body, first, second)
         case .postgres:
-            guard let server = Self.server else {
-                if PostgresServer.shouldRun {
-                    throw PostgresServerError("no PostgreSQL for this test (its suite lacks the .storeBackends trait)")
-                }
-                FileHandle.standardError.write(Data("*** PostgreSQL case SKIPPED: PostgreSQL is not installed\n".utf8))
-                return
-            }
+            guard let server = try Self.suiteServer() else { return }
             await PostgresBudget.shared.acquire()
             do {
                 let url = try await Self.pool.run { try server.createDatabase("instances") }
@@ -87,6 +75,18 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
                 throw error
             }
         }
+    }
+
+    /// The suite's PostgreSQL; nil (said on standard error) when PostgreSQL is not installed outside CI.
+    ///
+    /// - Throws: when PostgreSQL should run but the suite has no `.storeBackends` trait to start it.
+    private static func suiteServer() throws -> PostgresServer? {
+        if let server { return server }
+        if PostgresServer.shouldRun {
+            throw PostgresServerError("no PostgreSQL for this test (its suite lacks the .storeBackends trait)")
+        }
+        FileHandle.standardError.write(Data("*** PostgreSQL case SKIPPED: PostgreSQL is not installed\n".utf8))
+        return nil
     }
 
     /// Runs `body` with both stores and closes them, whether it threw or not.
