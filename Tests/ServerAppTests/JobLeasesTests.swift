@@ -3,6 +3,7 @@ import Foundation
 import SQLiteStorage
 import Storage
 import Synchronization
+import TestSupport
 import Testing
 
 @testable import ServerApp
@@ -20,7 +21,7 @@ import Testing
     private func withInstances(
         _ body: (JobLeases, JobLeases, TestClock, any Store) async throws -> Void
     ) async throws {
-        try await withTwoStoresOnOneFile { first, second in
+        try await StoreBackend.sqlite.withTwoStores { first, second in
             let clock = TestClock()
             let logger = Logger(label: "test", level: .error)
             let a = JobLeases(store: first, holder: "a", duration: .seconds(30), now: { clock.now }, logger: logger)

@@ -2,6 +2,7 @@ import Foundation
 import IdentityCore
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 
 @testable import ServerApp
@@ -13,7 +14,7 @@ import Testing
     static let now = Date(timeIntervalSince1970: 2_000_000_000)
 
     @Test func failuresSplitBetweenTwoInstancesAddUpToOneAllowance() async throws {
-        try await withTwoStoresOnOneFile { first, second in
+        try await StoreBackend.sqlite.withTwoStores { first, second in
             let limits = GuessingLimits(failures: 6, window: 60, concurrentChecks: 0)
             let a = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: first))
             let b = GuessingThrottle(limits: limits, ledger: StoreGuessingLedger(store: second))
