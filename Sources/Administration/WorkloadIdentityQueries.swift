@@ -162,16 +162,8 @@ public struct WorkloadDecisionRecord: Sendable, Hashable {
         outcome = event.outcome
         clientIP = event.clientIP
         count = event.count
-        let object =
-            event.detail.flatMap { try? JSONSerialization.jsonObject(with: Data($0.utf8)) } as? [String: Any] ?? [:]
-        var values: [String: String] = [:]
-        for (name, value) in object {
-            switch value {
-            case let text as String: values[name] = text
-            case let number as NSNumber: values[name] = "\(number)"
-            default: continue
-            }
-        }
+        // The detail's scalar members as strings, read as a job token's claims are.
+        let values = event.detail.flatMap { WorkloadClaims(payload: Array($0.utf8))?.values } ?? [:]
         policy = values["policy"] ?? event.actorName
         issuer = values["issuer"]
         failed = values["failed"]

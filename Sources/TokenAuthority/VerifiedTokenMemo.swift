@@ -39,8 +39,8 @@ struct VerifiedTokenMemo: Sendable {
     /// The key under which `compact` is remembered.
     static func key(_ compact: String) -> [UInt8] { Digest.sha256(compact) }
 
-    /// The remembered verification of the token with `key` by `issuer`, if its candidate keys are still
-    /// exactly `currentKeys`.
+    /// The remembered verification of the token with `key` by `issuer`, if any; the caller checks that its
+    /// keys are still current (``sameKeys(_:as:)``).
     func entry(for key: [UInt8], issuer: String) -> Entry? {
         guard let entry = entries.value(for: key), entry.issuer == issuer else { return nil }
         return entry
