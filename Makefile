@@ -30,10 +30,12 @@ run: release
 # own, serialized, because they hold thousands of descriptors each),
 # holds the REST API to its OpenAPI document with schemathesis, proves `make run`, and replays every fuzz target's
 # checked-in corpus plus a fixed-seed pass (deterministic: the random search is `make fuzz`).
+# The test process holds some 1,500 descriptors at its peak (stores, peers, sockets of tests running in
+# parallel), so its soft open-file limit is raised to the hard one first: 1,024 is a common default.
 test: test-deps
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
-	bash -o pipefail -c '$(SWIFT) test --skip-build --skip ConnectionsPerAddressTests 2>&1 | tee .build/test-output.txt \
+	bash -o pipefail -c 'ulimit -n "$$(ulimit -Hn)" 2>/dev/null; $(SWIFT) test --skip-build --skip ConnectionsPerAddressTests 2>&1 | tee .build/test-output.txt \
 		&& $(SWIFT) test --skip-build --filter ConnectionsPerAddressTests 2>&1 | tee -a .build/test-output.txt' \
 		|| { echo "swift test failed (a failed test, or the test process crashed: see above)"; \
 			.ci/test-summary .build/test-output.txt; exit 1; }

@@ -42,9 +42,14 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
         let rc = sqlite3_open_v2(options.path, &db, flags, nil)
         guard rc == SQLITE_OK, let db else {
             let reason = db.map { String(cString: sqlite3_errmsg($0)) } ?? "out of memory"
+            // The operating system's reason (no such directory, permission, too many open files) is what
+            // an operator acts on; SQLite's own message only says it could not open the file.
+            let systemErrno = db.map { sqlite3_system_errno($0) } ?? 0
             // A failed open can still hand back a handle that must be closed.
             if let db { sqlite3_close_v2(db) }
-            throw SQLiteConnection.error(code: rc, reason: reason, context: "open database")
+            let context =
+                systemErrno == 0 ? "open database" : "open database: \(String(cString: strerror(systemErrno)))"
+            throw SQLiteConnection.error(code: rc, reason: reason, context: context)
         }
         handle = db
         do {

@@ -118,10 +118,11 @@ import Testing
         }
     }
 
-    @Test func aDatabaseInAMissingDirectoryIsUnavailable() async throws {
-        await #expect(throws: StoreError.unavailable) {
+    @Test func aDatabaseInAMissingDirectoryIsUnavailableAndTheMessageSaysWhatTheSystemAnswered() async throws {
+        let error = await #expect(throws: StoreError.unavailable) {
             _ = try await SQLiteStore.open(
                 SQLiteConfiguration(location: .file("/nonexistent-portcullis-dir/sub/db.sqlite")))
         }
+        #expect(error?.message.contains("No such file or directory") == true, "\(String(describing: error))")
     }
 }
