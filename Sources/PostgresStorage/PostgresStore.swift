@@ -156,6 +156,8 @@ public final class PostgresStore: Store, @unchecked Sendable {
     /// The authorization generation as last observed (see `Store.authorizationGeneration`).
     public var authorizationGeneration: AuthorizationGeneration { generation.current }
 
+    public var authorizationCounterSeen: Int64? { generation.lastDatabaseValue }
+
     /// Applies the pending steps of `PostgresSchema.migrations` (see `PostgresMigrator`: several instances may
     /// run this at once; each step is applied exactly once).
     public func migrate() async throws -> MigrationReport {

@@ -184,6 +184,8 @@ public final class SQLiteStore: Store, @unchecked Sendable {
     /// The authorization generation as last observed (see `Store.authorizationGeneration`).
     public var authorizationGeneration: AuthorizationGeneration { generation.current }
 
+    public var authorizationCounterSeen: Int64? { generation.lastDatabaseValue }
+
     /// Applies the pending steps of `SQLiteSchema.migrations`, each in its own transaction.
     public func migrate() async throws -> MigrationReport {
         let report = try await gate.submit(to: writerPool) { [writer, configuration, generation] in

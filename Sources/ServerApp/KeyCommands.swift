@@ -148,6 +148,17 @@ struct SigningKeyFiles {
         FileManager.default.fileExists(atPath: keyPath) && FileManager.default.fileExists(atPath: certificatePath)
     }
 
+    /// Whether both files exist by the end of `timeout`, asked every 50 ms: a key without its certificate
+    /// is another process's first start, between linking the key and the certificate.
+    func appear(within timeout: Duration) -> Bool {
+        let deadline = ContinuousClock.now + timeout
+        while !exist {
+            guard ContinuousClock.now < deadline else { return false }
+            usleep(50_000)
+        }
+        return true
+    }
+
     /// Generates a key and a certificate valid from `delay` from now, written as new files (the key with
     /// mode 0600, each through a temporary file, so a crash never leaves half a key).
     @discardableResult

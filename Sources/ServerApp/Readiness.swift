@@ -6,7 +6,9 @@ import Storage
 import TokenAuthority
 
 /// `GET /readyz`: whether this instance should get traffic, and what it runs on: the database (driver and
-/// where, never credentials), the schema version, and the job leases this instance holds now.
+/// where, never credentials), the schema version, the database's authorization change counter as this instance
+/// last read it (instances on one database caught up with each other show the same value), and the job leases
+/// this instance holds now.
 ///
 /// Plain text by default (first line `ready` or `not ready: why`, as load balancers and scripts read it),
 /// JSON when the client asks (`Accept: application/json` or `?format=json`); 503 whenever not ready.
@@ -73,6 +75,7 @@ struct Readiness: Sendable {
         var text = problem.map { "not ready: \($0)\n" } ?? "ready\n"
         text += "database: " + database.map { "\($0.0)=\($0.1)" }.joined(separator: " ") + "\n"
         if let schema { text += "schema: \(schema.currentVersion) (this binary: \(schema.latestVersion))\n" }
+        if let counter = store.authorizationCounterSeen { text += "authorization counter seen: \(counter)\n" }
         text += "leases held: " + (held.isEmpty ? "none" : held.map { "\($0.name)#\($0.epoch)" }.joined(separator: " "))
         return .text(text + "\n", status: status)
     }
@@ -89,6 +92,9 @@ struct Readiness: Sendable {
                         ("version", String(schema.currentVersion)), ("expected", String(schema.latestVersion)),
                     ])
                 ))
+        }
+        if let counter = store.authorizationCounterSeen {
+            members.append(("authorizationCounter", String(counter)))
         }
         if let leases { members.append(("instance", JSONText.quoted(leases.holder))) }
         let rendered = held.map { lease in

@@ -30,15 +30,23 @@ enum ServeCommand {
         }
         try ensureSigningKeys(configuration.token, logger: logger)
         try RegistryEventSecrets.ensure(configuration.registries, logger: logger)
-        let store = try await context.openStore()
-        let schema = try await mapStoreErrors { try await store.schemaStatus() }
-        do { try await WorkloadIdentityAssembly.refuseNameClashes(configuration, store: store) } catch {
+        let store = try await context.openStore(migrate: false)
+        let migration: MigrationReport
+        do {
+            migration = try await context.bringUpToDate(store)
+            try await WorkloadIdentityAssembly.refuseNameClashes(configuration, store: store)
+        } catch {
             await store.close()
             throw error
         }
+        // Of several instances starting at once on an empty database, exactly one applies each migration; the
+        // others wait for its lock and find nothing left to do (`applied: 0`).
         logger.info(
             "database ready",
-            ["driver": configuration.storage.driver.rawValue, "schema": String(schema.currentVersion)])
+            [
+                "driver": configuration.storage.driver.rawValue, "schema": String(migration.toVersion),
+                "applied": String(migration.applied.count),
+            ])
 
         // The singleton jobs below run on the instance holding their lease, so several instances on one
         // database run each once per tick between them.
@@ -184,14 +192,24 @@ enum ServeCommand {
         for (index, entry) in token.signingKeys.enumerated() {
             let files = SigningKeyFiles(keyPath: entry.key, certificatePath: entry.certificate)
             if files.exist { continue }
-            guard index == 0, !FileManager.default.fileExists(atPath: entry.key) else {
-                throw CommandFailure(
-                    .noInput, "signing key \(entry.key) or certificate \(entry.certificate) is missing")
+            let missing = CommandFailure(
+                .noInput, "signing key \(entry.key) or certificate \(entry.certificate) is missing")
+            guard index == 0 else { throw missing }
+            if !FileManager.default.fileExists(atPath: entry.key) {
+                do {
+                    try files.generate(.defaultKey, commonName: token.issuer, delay: .zero, replacing: false)
+                    logger.notice(
+                        "generated a signing key on first start; give the certificate to the registry as auth.token.rootcertbundle",
+                        ["key": entry.key, "certificate": entry.certificate])
+                    continue
+                } catch {
+                    // Several instances started at once on one config directory: the first to link the key
+                    // file won and writes the certificate next; the others use that pair.
+                    guard FileManager.default.fileExists(atPath: entry.key) else { throw error }
+                }
             }
-            try files.generate(.defaultKey, commonName: token.issuer, delay: .zero, replacing: false)
-            logger.notice(
-                "generated a signing key on first start; give the certificate to the registry as auth.token.rootcertbundle",
-                ["key": entry.key, "certificate": entry.certificate])
+            guard files.appear(within: .seconds(10)) else { throw missing }
+            logger.notice("using the signing key another instance generated on first start", ["key": entry.key])
         }
     }
 

@@ -75,11 +75,15 @@ struct WebhooksAssembly {
             do {
                 try KeyRotation.writeNewFile(
                     path, contents: AEADKey.generate().base64EncodedForKeyFile + "\n", mode: 0o600)
+                announce(
+                    "generated the webhook secrets key \(path) (mode 0600) on first start; back it up with the database"
+                )
             } catch {
-                throw CommandFailure(.cannotCreate, "webhooks.secretsKey: cannot create \(path): \(error)")
+                // Another instance starting at once linked it first (whole, never half written): use that one.
+                guard FileManager.default.fileExists(atPath: path) else {
+                    throw CommandFailure(.cannotCreate, "webhooks.secretsKey: cannot create \(path): \(error)")
+                }
             }
-            announce(
-                "generated the webhook secrets key \(path) (mode 0600) on first start; back it up with the database")
         }
         do {
             return WebhookSecretSealer(key: try AEADKey(base64: try secret.reveal()))

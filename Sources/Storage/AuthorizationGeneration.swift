@@ -45,6 +45,9 @@ public final class AuthorizationGenerationTracker: Sendable {
     /// The current generation.
     public var current: AuthorizationGeneration { state.withLock { AuthorizationGeneration($0.generation) } }
 
+    /// The last value of the database's change counter noted, nil before the first.
+    public var lastDatabaseValue: Int64? { state.withLock { $0.databaseValue } }
+
     /// Notes a value of the database's change counter; advances the generation when it differs from the last.
     public func observe(databaseValue: Int64) {
         state.withLock { state in

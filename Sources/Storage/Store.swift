@@ -43,6 +43,13 @@ public protocol Store: Sendable {
     /// other processes sharing the database (the CLI beside a running server) within the backend's polling
     /// interval. Caches of authorization decisions (`AuthorizationCache`) are keyed on it.
     var authorizationGeneration: AuthorizationGeneration { get }
+
+    /// The database's authorization change counter as this process last read it (nil before the first read).
+    ///
+    /// Unlike the generation, which is this process's own, the counter is the database's: every instance on one
+    /// database reads the same values, so comparing two instances' counters says whether one has caught up
+    /// with a change the other made (`/readyz` shows it).
+    var authorizationCounterSeen: Int64? { get }
 }
 
 /// Typed, read-only queries over the model, valid inside one `Store.read`/`Store.write` closure.

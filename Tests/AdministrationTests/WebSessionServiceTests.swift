@@ -31,6 +31,7 @@ private final class CountingStore: Store, @unchecked Sendable {
     func schemaStatus() async throws -> SchemaStatus { try await base.schemaStatus() }
     func close() async { await base.close() }
     var authorizationGeneration: AuthorizationGeneration { base.authorizationGeneration }
+    var authorizationCounterSeen: Int64? { base.authorizationCounterSeen }
 }
 
 extension ServiceFixture {

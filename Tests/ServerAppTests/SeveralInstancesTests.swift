@@ -1,11 +1,16 @@
 import Foundation
 import TestSupport
 import Testing
+import Threading
 
-/// Two real `portcullis serve` processes on one SQLite file, on loopback ports, against a fake registry that
-/// counts catalog listings: the catalog sync runs on the instance holding its lease only, and when that
-/// instance is killed (SIGKILL: no goodbye) the other takes the lease over and syncs on.
+/// Two real `portcullis serve` processes on one database (one SQLite file, or one PostgreSQL database), on
+/// loopback ports, against a fake registry that counts catalog listings: the catalog sync runs on the instance
+/// holding its lease only, and when that instance is killed (SIGKILL: no goodbye) the other takes the lease over
+/// and syncs on.
 @Suite(.serialized) struct SeveralInstancesTests {
+    /// The threads the blocking libpq calls of these tests run on.
+    static let pool = BlockingPool(name: "several-instances-tests", threads: 1)
+
     struct Instance {
         let process: BackgroundProcess
         let port: Int
@@ -32,12 +37,14 @@ import Testing
         }
     }
 
-    private func serve(_ sandbox: Sandbox, _ label: String) async throws -> Instance {
+    private func serve(_ sandbox: Sandbox, _ label: String, _ environment: [String: String]) async throws -> Instance {
         let port = try freePort()
         let process = try BackgroundProcess(
             name: "portcullis-\(label)", executable: portcullisExecutable.path,
             arguments: ["serve", "--config", sandbox.configDirectory.path],
-            environment: ["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)", "PORTCULLIS_LOG_LEVEL": "debug"],
+            environment: environment.merging([
+                "PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)", "PORTCULLIS_LOG_LEVEL": "debug",
+            ]) { $1 },
             removing: ["PORTCULLIS_"], directory: sandbox.root,
             logFile: sandbox.root.appendingPathComponent("serve-\(label).log"))
         let ready = try await waitUntil(seconds: 120) {
@@ -49,12 +56,34 @@ import Testing
         return Instance(process: process, port: port)
     }
 
-    @Test func theCatalogSyncRunsOnTheLeaseHolderOnlyAndMovesToTheOtherInstanceWhenTheHolderIsKilled()
-        async throws
-    {
+    @Test(arguments: StoreBackend.allCases)
+    func theCatalogSyncRunsOnTheLeaseHolderOnlyAndMovesToTheOtherInstanceWhenTheHolderIsKilled(
+        _ backend: StoreBackend
+    ) async throws {
+        var environment: [String: String] = [:]
+        var postgres: PostgresServer?
+        defer { postgres?.remove() }
+        if backend == .postgres {
+            guard PostgresServer.shouldRun else { return }
+            let server = try await PostgresServer.start(label: "instances")
+            postgres = server
+            environment["TEST_DATABASE_URL"] = try await Self.pool.run { try server.createDatabase("instances") }
+        }
         let registry = try FakeCatalogRegistry()
         let sandbox = try Sandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.root) }
+        if backend == .postgres {
+            try sandbox.writeConfig(
+                "90-postgres.yaml",
+                """
+                storage:
+                  driver: postgres
+                  postgres:
+                    url: {env: TEST_DATABASE_URL}
+                    poolSize: 2
+
+                """)
+        }
         try sandbox.writeConfig(
             "55-instances.yaml",
             """
@@ -67,9 +96,9 @@ import Testing
               leaseDuration: 3s
             """)
         // One after the other: the first creates the signing key and the database the second finds.
-        let a = try await serve(sandbox, "a")
+        let a = try await serve(sandbox, "a", environment)
         defer { if a.process.isRunning { a.process.stop() } }
-        let b = try await serve(sandbox, "b")
+        let b = try await serve(sandbox, "b", environment)
         defer { if b.process.isRunning { b.process.stop() } }
 
         let synced = try await waitUntil(seconds: 120) { registry.catalogRequests >= 3 }

@@ -16,6 +16,8 @@ final class Portcullis {
     let service: String
     let issuer: String
     private var server: BackgroundProcess?
+    /// More variables for every command and `serve` of this sandbox (a database URL the config refers to).
+    var extraEnvironment: [String: String] = [:]
 
     var configDirectory: URL { directory.path("config.d") }
     var url: String { "http://127.0.0.1:\(port)" }
@@ -29,7 +31,7 @@ final class Portcullis {
             "PORTCULLIS_SERVER_PUBLIC_URL": url,
             "PORTCULLIS_TOKEN_ISSUER": issuer,
             "PORTCULLIS_LOG_LEVEL": "debug",
-        ]
+        ].merging(extraEnvironment) { $1 }
     }
 
     /// Creates the sandbox: the shipped config.d without its sample registry, plus

@@ -93,7 +93,7 @@ final class Stack {
     }
 
     /// The accounts, team and namespaces every scenario uses, through the administration CLI.
-    private static func seed(_ portcullis: Portcullis) async throws {
+    static func seed(_ portcullis: Portcullis) async throws {
         try await portcullis.must(["db", "migrate"])
         try await portcullis.createUser(admin.name, password: admin.password, admin: true)
         for user in [alice, bob, carol] {
