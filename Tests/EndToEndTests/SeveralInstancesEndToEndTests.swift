@@ -152,7 +152,67 @@ struct SeveralInstancesEndToEndTests {
         #expect(connections.allSatisfy { $0 > 0 }, "every instance issued tokens: \(connections)")
     }
 
+    @Test func postgreSQLRestartedUnderWritesThroughTwoInstancesLosesNoAcknowledgedWriteAndAnswers503Meanwhile()
+        async throws
+    {
+        let cluster = try await Cluster.prepare(instances: 2, seeded: true)
+        defer { cluster.stop() }
+        let adminToken = try await cluster.portcullis.createApplicationToken(user: Stack.admin.name, name: "api")
+        try await cluster.startAll()
+        let headers = ["Authorization: Bearer \(adminToken)", "Content-Type: application/json"]
+        let outcomes = WriteOutcomes()
+        let urls = cluster.instances.map(\.url)
+
+        /// One writer: creates accounts through the instances in turn until told to stop.
+        @Sendable func write(_ writer: Int) async {
+            var attempt = 0
+            while !(await outcomes.stopped) {
+                attempt += 1
+                let name = "w\(writer)-\(attempt)"
+                let url = urls[attempt % urls.count]
+                let status =
+                    (try? await HTTP.request(
+                        url + "/api/v1/users", method: "POST", headers: headers,
+                        body: #"{"username":"\#(name)"}"#))?.status ?? 0
+                await outcomes.record(name, status)
+            }
+        }
+        try await withThrowingTaskGroup(of: Void.self) { group in
+            for writer in 1...3 { group.addTask { await write(writer) } }
+            let started = try await waitUntil(seconds: 120) { await outcomes.acknowledged.count >= 15 }
+            #expect(started, "writes were acknowledged before the restart")
+            try await cluster.postgres.restart()
+            let before = await outcomes.acknowledged.count
+            let resumed = try await waitUntil(seconds: 120) { await outcomes.acknowledged.count >= before + 15 }
+            #expect(resumed, "writes were acknowledged again after the restart\n\(cluster.logs())")
+            await outcomes.stop()
+            try await group.waitForAll()
+        }
+
+        let acknowledged = await outcomes.acknowledged
+        let refusals = await outcomes.refusals
+        #expect(refusals.allSatisfy { $0 == 503 }, "while the database was away: 503, nothing else: \(refusals)")
+        let listed = try await cluster.portcullis.must(["user", "list"])
+        let names = Set(listed.stdout.split(whereSeparator: \.isWhitespace).map(String.init))
+        let lost = acknowledged.filter { !names.contains($0) }
+        #expect(lost.isEmpty, "acknowledged (201) but missing after the restart: \(lost)")
+        print("\(acknowledged.count) writes acknowledged, \(refusals.count) refused while PostgreSQL restarted")
+    }
+
     // MARK: - Helpers
+
+    /// What the writers of the restart test saw.
+    actor WriteOutcomes {
+        private(set) var acknowledged: [String] = []
+        private(set) var refusals: [Int] = []
+        private(set) var stopped = false
+
+        func record(_ name: String, _ status: Int) {
+            if status == 201 { acknowledged.append(name) } else { refusals.append(status) }
+        }
+
+        func stop() { stopped = true }
+    }
 
     /// `GET /v2/token` on one instance with Basic credentials.
     private static func tokenRequest(

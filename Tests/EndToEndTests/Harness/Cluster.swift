@@ -50,10 +50,12 @@ final class Cluster {
     }
 
     /// A PostgreSQL server with an empty database, the sandbox configured for it, and the balancer in front of
-    /// `count` instance ports; nothing migrated, no key, no instance started. With `registry`, the Stack's cast
-    /// is seeded, a signing key generated (as an operator provisions one for a deployment) and the registry
-    /// started, trusting the key and sending clients to the balancer's realm.
-    static func prepare(instances count: Int, registry withRegistry: Bool = false) async throws -> Cluster {
+    /// `count` instance ports; nothing migrated, no key, no instance started. With `seeded`, the Stack's cast
+    /// is seeded and a signing key generated (as an operator provisions one for a deployment); with `registry`
+    /// as well, the registry is started, trusting the key and sending clients to the balancer's realm.
+    static func prepare(instances count: Int, seeded: Bool = false, registry withRegistry: Bool = false) async throws
+        -> Cluster
+    {
         try Peers.require()
         let postgres = try await PostgresServer.start(label: "cluster")
         do {
@@ -83,9 +85,11 @@ final class Cluster {
                 """)
             try portcullis.configureSigningKeys([Portcullis.defaultKey])
             var registry: Registry?
-            if withRegistry {
+            if seeded || withRegistry {
                 try await Stack.seed(portcullis)
                 try await portcullis.generateKey(.ec)
+            }
+            if withRegistry {
                 let bundle = portcullis.directory.path("rootcertbundle.pem")
                 try portcullis.writeBundle(of: [Portcullis.defaultKey.certificate], to: bundle)
                 registry = try Registry(
