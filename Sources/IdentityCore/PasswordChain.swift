@@ -74,6 +74,11 @@ public struct PasswordChain: Sendable {
 
     private func decide(_ credentials: PasswordCredentials) async -> ChainOutcome {
         guard !credentials.password.isEmpty, !credentials.username.isEmpty else { return .unknownUser }
+        // No provider is asked about a name or password holding a NUL: crypt(3), libldap and libpq read C strings
+        // and would check what comes before it instead ("alice\0x" as "alice").
+        guard !credentials.username.utf8.contains(0), !credentials.password.utf8.contains(0) else {
+            return .unknownUser
+        }
         for (index, provider) in providers.enumerated() {
             let outcome: PasswordOutcome
             do {

@@ -68,7 +68,7 @@ extension PostgresConnection: SQLConnection {
             guard PQresultStatus(result) == PGRES_COMMAND_OK else { throw Self.statementError(result, handle) }
             preparedStatements[sql] = name
         }
-        let texts = Self.texts(values)
+        let texts = try Self.texts(values)
         let result = Self.withOptionalCStrings(texts) { pointers in
             PQexecPrepared(handle, name, Int32(texts.count), pointers, nil, nil, 0)
         }
@@ -78,7 +78,7 @@ extension PostgresConnection: SQLConnection {
     /// Parses, binds and executes in one round trip without naming a statement: nothing is left on the server
     /// session, for a pooler that hands each transaction another server connection.
     private func executeUnnamed(_ sql: String, _ values: [SQLValue], _ handle: OpaquePointer) throws -> OpaquePointer {
-        let texts = Self.texts(values)
+        let texts = try Self.texts(values)
         let result = Self.withOptionalCStrings(texts) { pointers in
             PQexecParams(handle, sql, Int32(texts.count), nil, pointers, nil, nil, 0)
         }
@@ -86,13 +86,23 @@ extension PostgresConnection: SQLConnection {
     }
 
     /// Parameters in text format (PostgreSQL infers each one's type from where it stands).
-    private static func texts(_ values: [SQLValue]) -> [String?] {
-        values.map { value in
+    ///
+    /// - Throws: `StoreError(.invalidInput)` for text holding a NUL: PostgreSQL text cannot hold one, and libpq
+    ///   reads parameters as C strings, so it would silently cut the value there ("a\0b" stored, and looked up,
+    ///   as "a"). Refused instead, so no value is ever shortened into another.
+    private static func texts(_ values: [SQLValue]) throws -> [String?] {
+        try values.map { value in
             switch value {
-            case .null: nil
-            case .integer(let number): String(number)
-            case .real(let number): String(number)
-            case .text(let text): text
+            case .null: return nil
+            case .integer(let number): return String(number)
+            case .real(let number): return String(number)
+            case .text(let text):
+                guard !text.utf8.contains(0) else {
+                    throw StoreError(
+                        .invalidInput, "a text value holds a NUL character, which PostgreSQL cannot store",
+                        reason: "NUL in a text parameter")
+                }
+                return text
             }
         }
     }

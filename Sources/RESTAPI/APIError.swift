@@ -1,6 +1,7 @@
 import Diagnostics
 import Foundation
 import HTTPCore
+import IdentityCore
 
 /// One entry of an API error document: a stable UPPER_SNAKE code clients branch on, a message for
 /// people, and the request field it is about, when there is one (`email`, `per_page`, `items[2].name`).
@@ -122,11 +123,18 @@ extension APIError {
         APIError(.badRequest, code: code, message: message, field: field)
     }
 
-    /// 429 `TOO_MANY_REQUESTS` with `Retry-After`.
-    public static func tooManyRequests(retryAfterSeconds: Int) -> APIError {
-        APIError(
-            .tooManyRequests, code: "TOO_MANY_REQUESTS", message: "Too many failed attempts; try again later.",
-            headers: ["Retry-After": String(retryAfterSeconds)])
+    /// 429 `TOO_MANY_REQUESTS` with `Retry-After`, saying which limit the address met: its failed attempts, or
+    /// its credential checks in progress at once (a client calling with a token the caches no longer vouch for,
+    /// over many connections at once, meets the second and should retry, not suspect its token).
+    public static func tooManyRequests(_ throttling: Throttling) -> APIError {
+        let message =
+            switch throttling.cause {
+            case .failures: "Too many failed attempts from this address; try again later."
+            case .concurrency: "Too many credential checks in progress from this address at once; retry shortly."
+            }
+        return APIError(
+            .tooManyRequests, code: "TOO_MANY_REQUESTS", message: message,
+            headers: ["Retry-After": String(throttling.retryAfterSeconds)])
     }
 
     /// 503 `UNAVAILABLE`.

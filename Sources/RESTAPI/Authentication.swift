@@ -76,8 +76,9 @@ public enum APITokenVerdict: Sendable, Hashable {
     case authenticated(APICaller)
     /// Unknown, revoked, expired, another user's, or its owner disabled: all alike to the client.
     case refused
-    /// The client address made too many failed attempts (the password guessing limit).
-    case throttled(retryAfterSeconds: Int)
+    /// The client address made too many failed attempts, or has too many checks in progress at once (the password
+    /// guessing limits).
+    case throttled(Throttling)
     /// The check could not be made (the database failed).
     case unavailable
 }
@@ -203,7 +204,7 @@ public struct APIAuthenticator: Sendable {
             caller.source = source
             return caller
         case .refused: throw APIError.unauthorized("The application token is not valid.")
-        case .throttled(let seconds): throw APIError.tooManyRequests(retryAfterSeconds: seconds)
+        case .throttled(let throttling): throw APIError.tooManyRequests(throttling)
         case .unavailable: throw APIError.unavailable("The credentials could not be checked; try again later.")
         }
     }
@@ -299,7 +300,7 @@ public struct PasswordChainTokenVerifier: APITokenVerifying {
         switch await chain.authenticate(credentials) {
         case .authenticated(let identity): return verdict(identity, owner: owner)
         case .rejected, .unknownUser: return .refused
-        case .throttled(let throttling): return .throttled(retryAfterSeconds: throttling.retryAfterSeconds)
+        case .throttled(let throttling): return .throttled(throttling)
         case .unavailable: return .unavailable
         }
     }

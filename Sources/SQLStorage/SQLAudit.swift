@@ -36,6 +36,7 @@ extension SQLTransaction {
 
     package func appendAuditEvent(_ event: NewAuditEvent) throws -> AuditEvent {
         try requireName(event.action, "audit action")
+        let event = Self.recordable(event)
         let time = event.time ?? now()
         let id = try insert(
             """
@@ -70,7 +71,7 @@ extension SQLTransaction {
             let chunk = events[start..<(start + size)]
             var values: [SQLValue] = []
             values.reserveCapacity(size * 8)
-            for event in chunk {
+            for event in chunk.lazy.map(Self.recordable) {
                 values += [
                     (event.time ?? now()).sqlValue, event.actorID.sqlValue, event.actorName.sqlValue,
                     event.action.sqlValue, event.target.sqlValue, event.outcome.rawValue.sqlValue,
@@ -83,6 +84,22 @@ extension SQLTransaction {
             start += size
         }
         return ids
+    }
+
+    /// Audit text as both backends can hold it: a NUL (which PostgreSQL refuses in text, and which a hostile
+    /// username may carry into a failed login's record) is written as U+FFFD. The audit log records what was
+    /// tried; it must never fail to because of what was tried.
+    static func recordable(_ event: NewAuditEvent) -> NewAuditEvent {
+        func clean(_ text: String?) -> String? {
+            guard let text, text.utf8.contains(0) else { return text }
+            return text.replacingOccurrences(of: "\u{0}", with: "\u{FFFD}")
+        }
+        var event = event
+        event.actorName = clean(event.actorName)
+        event.target = clean(event.target)
+        event.clientIP = clean(event.clientIP)
+        event.detail = clean(event.detail)
+        return event
     }
 
     /// `INSERT INTO audit_events … VALUES (…), (…)` for `rows` rows.

@@ -398,7 +398,7 @@ public struct TokenEndpoint: Sendable {
         index = utf8.index(after: index)
         let encoded = Substring(utf8[index...])
         guard !encoded.utf8.contains(where: { $0 == UInt8(ascii: " ") || $0 == UInt8(ascii: "\t") }),
-            let bytes = Base64.decode(encoded), let text = String(validating: bytes, as: UTF8.self),
+            let bytes = Base64.decode(encoded), !bytes.contains(0), let text = String(validating: bytes, as: UTF8.self),
             let colon = text.utf8.firstIndex(of: UInt8(ascii: ":"))
         else { return nil }
         return PasswordCredentials(
@@ -414,7 +414,8 @@ public struct TokenEndpoint: Sendable {
         guard parts.count == 2, parts[0].caseInsensitiveEquals("Basic") else {
             throw TokenEndpointError.badCredentialsFormat
         }
-        guard let bytes = Base64.decode(parts[1].trimmingSpaces()),
+        // A NUL is in no username, and C libraries (crypt, libldap, libpq) would end the string there.
+        guard let bytes = Base64.decode(parts[1].trimmingSpaces()), !bytes.contains(0),
             let text = String(validating: bytes, as: UTF8.self),
             let colon = text.utf8.firstIndex(of: UInt8(ascii: ":"))
         else { throw TokenEndpointError.badCredentialsFormat }

@@ -41,6 +41,13 @@ import Testing
             Issue.record("an unknown user was not unknown")
             return
         }
+        // crypt(3) would compare only "pw-alice": a password or name cut at a NUL is asked of no provider.
+        for (name, password) in [("alice", "pw-alice\u{0}suffix"), ("alice\u{0}other", "pw-alice")] {
+            guard case .unknownUser = await chain.authenticate(environment.credentials(name, password)) else {
+                Issue.record("credentials with a NUL reached a provider: \(name.debugDescription)")
+                return
+            }
+        }
     }
 
     @Test func theConformanceSuiteNoticesABrokenProvider() async {

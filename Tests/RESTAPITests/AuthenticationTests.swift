@@ -133,6 +133,7 @@ struct AuthenticationTests {
             .get, "/api/v1/users/me", headers: APIFixture.bearer(fixture.aliceToken), from: "127.0.0.9")
         #expect(refused.status == 429)
         #expect(refused.errorCode == "TOO_MANY_REQUESTS")
+        #expect(refused.errorMessage?.contains("Too many failed attempts from this address") == true)
         #expect(refused.header("Retry-After") != nil)
         let elsewhere = await fixture.send(
             .get, "/api/v1/users/me", headers: APIFixture.bearer(fixture.aliceToken), from: "127.0.0.10")
@@ -151,6 +152,9 @@ struct AuthenticationTests {
         let uncached = await fixture.send(
             .get, "/api/v1/users/me", headers: APIFixture.bearer(fixture.rootToken), from: "127.0.0.5")
         #expect(uncached.status == 429)
+        #expect(
+            uncached.errorMessage?.contains("Too many credential checks in progress from this address at once") == true,
+            "the answer says which limit, not that the token failed: \(String(describing: uncached.errorMessage))")
     }
 
     @Test("Passwords never reach the guessing count: they are refused before any check")

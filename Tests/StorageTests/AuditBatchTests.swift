@@ -28,6 +28,24 @@ import Testing
         }
     }
 
+    @Test(arguments: StoreBackend.allCases)
+    func aNULInARecordedNameIsKeptAsAReplacementCharacterSoTheRecordIsNeverRefused(_ backend: StoreBackend)
+        async throws
+    {
+        try await backend.withStore { store in
+            let hostile = NewAuditEvent(
+                action: "login.failed", outcome: .failure, actorName: "alice\u{0}x", target: "user:alice\u{0}x",
+                detail: #"{"why":"\u0000"}"#)
+            let single = try await store.write { try $0.appendAuditEvent(hostile) }
+            _ = try await store.write { try $0.appendAuditEvents([hostile, hostile]) }
+            let stored = try await store.read { try $0.auditEvents(limit: 10, before: nil) }
+            #expect(stored.count == 3)
+            #expect(stored.allSatisfy { $0.actorName == "alice\u{FFFD}x" && $0.target == "user:alice\u{FFFD}x" })
+            #expect(stored.allSatisfy { $0.detail == #"{"why":"\u0000"}"# }, "JSON's escaped NUL is text, kept")
+            #expect(single.actorName == "alice\u{FFFD}x", "the event handed back is the one recorded")
+        }
+    }
+
     @Test(arguments: StoreBackend.allCases) func aBatchWithAnInvalidEventStoresNothing(_ backend: StoreBackend)
         async throws
     {

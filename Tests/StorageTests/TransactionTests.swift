@@ -18,9 +18,10 @@ final class Signal: Sendable {
     }
 }
 
-@Suite struct TransactionTests {
-    @Test func aThrowInsideWriteRollsBackEverythingAndRethrowsTheSameError() async throws {
-        try await withFileStore { store, _ in
+@Suite(.storeBackends("TransactionTests")) struct TransactionTests {
+    @Test(arguments: StoreBackend.allCases)
+    func aThrowInsideWriteRollsBackEverythingAndRethrowsTheSameError(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             await #expect(throws: DeliberateFailure()) {
                 try await store.write { w in
                     _ = try createUserWithPersonalNamespace(w, username: "half")
@@ -36,8 +37,9 @@ final class Signal: Sendable {
         }
     }
 
-    @Test func aConflictLateInATransactionUndoesItsEarlierInserts() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func aConflictLateInATransactionUndoesItsEarlierInserts(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             _ = try await store.write { try $0.createTeam(name: "taken") }
             await #expect(throws: StoreError.conflict) {
                 try await store.write { w in
@@ -83,8 +85,9 @@ final class Signal: Sendable {
         }
     }
 
-    @Test func concurrentWritesAreSerialized() async throws {
-        try await withFileStore { store, _ in
+    @Test(arguments: StoreBackend.allCases)
+    func concurrentWritesAreSerialized(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             try await withThrowingTaskGroup(of: Void.self) { group in
                 for _ in 0..<40 {
                     group.addTask {
@@ -101,8 +104,9 @@ final class Signal: Sendable {
         }
     }
 
-    @Test func foreignKeysAreEnforced() async throws {
-        try await withMemoryStore { store in
+    @Test(arguments: StoreBackend.allCases)
+    func foreignKeysAreEnforced(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             let team = try await store.write { try $0.createTeam(name: "t") }
             await #expect(throws: StoreError.constraintViolated) {
                 _ = try await store.write { try $0.addTeamMember(team: team.id, user: User.ID(999), role: .viewer) }
@@ -118,11 +122,15 @@ final class Signal: Sendable {
         }
     }
 
-    @Test(arguments: [
-        "x'); DROP TABLE users; --", "' OR '1'='1", "robert\"; DELETE FROM teams; --", "a\u{0}b", "名前-ü-🚢", "%_*",
-    ])
-    func hostileStringsAreStoredAndMatchedLiterally(_ hostile: String) async throws {
-        try await withMemoryStore { store in
+    @Test(
+        arguments: StoreBackend.allCases,
+        [
+            "x'); DROP TABLE users; --", "' OR '1'='1", "robert\"; DELETE FROM teams; --", "a\u{0}b", "名前-ü-🚢", "%_*",
+        ])
+    func hostileStringsAreStoredAndMatchedLiterally(_ backend: StoreBackend, _ hostile: String) async throws {
+        // A NUL on PostgreSQL is refused (the test above); every other hostile string is stored on both.
+        guard backend == .sqlite || !hostile.utf8.contains(0) else { return }
+        try await backend.withStore { store in
             _ = try await store.write { try $0.createUser(NewUser(username: "victim")) }
             let created = try await store.write { try $0.createUser(NewUser(username: hostile, displayName: hostile)) }
             #expect(created.username == hostile)
@@ -139,11 +147,25 @@ final class Signal: Sendable {
         }
     }
 
-    @Test func aStringWithAnEmbeddedNULIsNotTruncated() async throws {
-        try await withMemoryStore { store in
+    /// SQLite keeps a NUL; PostgreSQL text cannot hold one, and its store refuses the value rather than cut it
+    /// (libpq would read "a\0b" as "a", and a lookup of "a\0b" would find "a"). Never truncated, on either.
+    @Test(arguments: StoreBackend.allCases)
+    func aStringWithAnEmbeddedNULIsKeptWholeOrRefusedNeverTruncated(_ backend: StoreBackend) async throws {
+        try await backend.withStore { store in
             _ = try await store.write { try $0.createUser(NewUser(username: "a")) }
-            _ = try await store.write { try $0.createUser(NewUser(username: "a\u{0}b")) }
-            #expect(try await store.read { try $0.allUsers().map(\.username) } == ["a", "a\u{0}b"])
+            switch backend {
+            case .sqlite:
+                _ = try await store.write { try $0.createUser(NewUser(username: "a\u{0}b")) }
+                #expect(try await store.read { try $0.allUsers().map(\.username) } == ["a", "a\u{0}b"])
+            case .postgres:
+                await #expect(throws: StoreError.invalidInput) {
+                    _ = try await store.write { try $0.createUser(NewUser(username: "a\u{0}b")) }
+                }
+                await #expect(throws: StoreError.invalidInput) {
+                    _ = try await store.read { try $0.user(named: "a\u{0}b") }
+                }
+                #expect(try await store.read { try $0.allUsers().map(\.username) } == ["a"])
+            }
         }
     }
 
@@ -155,14 +177,16 @@ final class Signal: Sendable {
                 }
             }
         }
-        try await withMemoryStore { store in
-            await #expect(throws: StoreError(.internal, "")) {
-                try await store.read { r in
-                    _ = try (r as? any StoreWriting)?.createUser(NewUser(username: "sneaky"))
+        for backend in StoreBackend.allCases {
+            try await backend.withStore { store in
+                await #expect(throws: StoreError(.internal, "")) {
+                    try await store.read { r in
+                        _ = try (r as? any StoreWriting)?.createUser(NewUser(username: "sneaky"))
+                    }
                 }
+                let sneaky = try await store.read { try $0.user(named: "sneaky") }
+                #expect(sneaky == nil)
             }
-            let sneaky = try await store.read { try $0.user(named: "sneaky") }
-            #expect(sneaky == nil)
         }
     }
 

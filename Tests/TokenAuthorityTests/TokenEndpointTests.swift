@@ -213,6 +213,9 @@ private func scripted(
                 "Basic !!!not-base64!!!",  // bad base64
                 "Basic " + Data("alice-without-colon".utf8).base64EncodedString(),  // no colon
                 "Basic " + Data([0x61, 0x3A, 0xFF, 0xFE]).base64EncodedString(),  // not UTF-8
+                // A NUL, which crypt(3), libldap and libpq would take for the end ("alice" and her password).
+                "Basic " + Data("alice\u{0}evil:\(Accounts.alicePassword)".utf8).base64EncodedString(),
+                "Basic " + Data("alice:\(Accounts.alicePassword)\u{0}anything".utf8).base64EncodedString(),
             ]
             for header in headers {
                 let response = await fixture.get([("service", Fixture.service)], authorization: header)
