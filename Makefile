@@ -57,9 +57,10 @@ fuzz: deps
 # in, with their HTML sizes and the assets' total) on a seeded million-tag database beside a 10,000-tag one and
 # nginx (seeded databases are kept under .build/bench-seed); then the oidc callback with a warm JWKS beside
 # `openssl speed` RS256 verify, and its JWKS fetches per 1,000 sign-ins; then CI workload identity logins (RS256 and
-# ES256 job tokens, warm JWKS) beside `openssl speed` verify rates on both cores.
+# ES256 job tokens, warm JWKS) beside `openssl speed` verify rates on both cores; then the storage backends: cached and
+# uncached token issuance and API writes on SQLite and on PostgreSQL, and two instances on one PostgreSQL, beside nginx.
 bench: test-deps
-	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api && .ci/bench-oidc && .ci/bench-workload
+	@BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench && BENCH_SECONDS=$(BENCH_SECONDS) .ci/bench-tokens && .ci/bench-audit && .ci/bench-oracles && .ci/bench-search && .ci/bench-api && .ci/bench-oidc && .ci/bench-workload && .ci/bench-postgres
 
 lint:
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
