@@ -117,11 +117,7 @@ package struct DatabaseCopier {
         try target.beginWrite()
         do {
             let report = try write(tables, from: source, to: target)
-            if report.mismatchedTables.isEmpty {
-                try target.commit()
-            } else {
-                target.rollback()
-            }
+            if report.isCommitted { try target.commit() } else { target.rollback() }
             return report
         } catch {
             target.rollback()
@@ -163,10 +159,8 @@ package struct DatabaseCopier {
             copies[index].targetRows = rows
             copies[index].targetChecksum = checksum
         }
-        let report = CopyReport(schemaVersion: schemaVersion, tables: copies, isDryRun: false, isCommitted: false)
         return CopyReport(
-            schemaVersion: schemaVersion, tables: copies, isDryRun: false,
-            isCommitted: report.mismatchedTables.isEmpty)
+            schemaVersion: schemaVersion, tables: copies, isDryRun: false, isCommitted: copies.allSatisfy(\.matches))
     }
 
     /// A dry run: the source's counts and checksums in one snapshot, nothing written anywhere.

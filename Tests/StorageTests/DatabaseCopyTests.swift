@@ -193,6 +193,26 @@ struct DatabaseCopyTests {
         #expect(try await Self.counts(Self.postgres(url))["search_teams"] == 1)
     }
 
+    @Test func aTargetThatChangesValuesFailsTheVerificationAndIsRolledBack() async throws {
+        guard let url = try await StoreBackend.emptyPostgresDatabase("changing") else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = try await Self.seededSQLite(in: directory)
+        // character(n) pads what it stores with spaces: every value is accepted, and reads back longer.
+        try await Self.pool.run {
+            let connection = try PostgresConnection(url)
+            defer { connection.close() }
+            _ = try PostgresMigrator(connection: connection).migrate()
+            try connection.execute("ALTER TABLE refresh_tokens ALTER COLUMN client TYPE character(80)")
+        }
+        let before = try await Self.counts(Self.postgres(url))
+        let report = try await Self.copy(from: Self.sqlite(source), to: Self.postgres(url))
+        #expect(!report.isCommitted && report.mismatchedTables == ["refresh_tokens"])
+        let tokens = try #require(report.tables.first { $0.name == "refresh_tokens" })
+        #expect(tokens.targetRows == tokens.rows && tokens.targetChecksum != tokens.checksum)
+        #expect(try await Self.counts(Self.postgres(url)) == before)
+    }
+
     @Test func aDatabaseIsNotCopiedOntoItself() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
