@@ -17,14 +17,18 @@ package final class PostgresCopyEndpoint: CopyEndpoint {
         connection = try PostgresConnection(url, connectTimeout: .seconds(10), options: options)
     }
 
+    /// The version `schema_migrations` records (0 without the table; nothing is created).
     package func schemaVersion() throws -> Int {
         try PostgresMigrator(connection: connection).status().currentVersion
     }
 
+    /// `PostgresMigrator`: each pending step in its own transaction under the migration lock.
     package func migrate() throws {
         _ = try PostgresMigrator(connection: connection).migrate()
     }
 
+    /// The base tables of the current schema with their columns, primary keys and referenced tables, and which
+    /// column of each a sequence fills (kept for `insertPrefix` and the identity methods).
     package func tables() throws -> [CopyTable] {
         var names: [String] = []
         try connection.query(
@@ -116,10 +120,12 @@ package final class PostgresCopyEndpoint: CopyEndpoint {
                 + "SET LOCAL lock_timeout = '30s'; SELECT pg_advisory_xact_lock(\(PostgresStore.writerLockKey))")
     }
 
+    /// Commits the open transaction.
     package func commit() throws {
         try connection.execute("COMMIT")
     }
 
+    /// Rolls back the open transaction (a lost connection has none left to roll back).
     package func rollback() {
         try? connection.execute("ROLLBACK")
     }
@@ -130,6 +136,7 @@ package final class PostgresCopyEndpoint: CopyEndpoint {
         for table in tables { try connection.execute("ALTER TABLE \(sqlIdentifier(table.name)) DISABLE TRIGGER USER") }
     }
 
+    /// `ENABLE TRIGGER USER` on every table, in the same transaction.
     package func resumeTriggers(of tables: [CopyTable]) throws {
         for table in tables { try connection.execute("ALTER TABLE \(sqlIdentifier(table.name)) ENABLE TRIGGER USER") }
     }
@@ -173,6 +180,8 @@ package final class PostgresCopyEndpoint: CopyEndpoint {
         column.kind == .text ? "\(column.spelling) COLLATE \"C\"" : column.spelling
     }
 
+    /// `INSERT INTO t (columns)`, with `OVERRIDING SYSTEM VALUE` for a table with an identity column: a
+    /// `GENERATED ALWAYS` one would refuse the given id (the schema's `BY DEFAULT` ones take it either way).
     package func insertPrefix(_ table: CopyTable) -> String {
         let columns = table.columns.map(\.spelling).joined(separator: ", ")
         let overriding = identityTables.contains(table.name) ? " OVERRIDING SYSTEM VALUE" : ""
@@ -218,6 +227,7 @@ package final class PostgresCopyEndpoint: CopyEndpoint {
         return rows.first?.first == "1"
     }
 
+    /// Closes the connection.
     package func close() {
         connection.close()
     }

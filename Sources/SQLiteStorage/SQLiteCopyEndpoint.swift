@@ -39,10 +39,12 @@ package final class SQLiteCopyEndpoint: CopyEndpoint {
         return counts
     }
 
+    /// The version `schema_migrations` records (0 without the table; nothing is created).
     package func schemaVersion() throws -> Int {
         try migrator.status().currentVersion
     }
 
+    /// `SQLiteMigrator`: each pending step in its own IMMEDIATE transaction.
     package func migrate() throws {
         _ = try migrator.migrate()
     }
@@ -106,10 +108,12 @@ package final class SQLiteCopyEndpoint: CopyEndpoint {
         try connection.exec("BEGIN IMMEDIATE")
     }
 
+    /// Commits the open transaction.
     package func commit() throws {
         try connection.exec("COMMIT")
     }
 
+    /// Rolls back, forgetting triggers dropped in the transaction (the rollback brings them back).
     package func rollback() {
         try? connection.exec("ROLLBACK")
         droppedTriggers.removeAll()
@@ -128,6 +132,7 @@ package final class SQLiteCopyEndpoint: CopyEndpoint {
         }
     }
 
+    /// Creates the dropped triggers again from their saved SQL.
     package func resumeTriggers(of tables: [CopyTable]) throws {
         for sql in droppedTriggers { try connection.exec(sql) }
         droppedTriggers.removeAll()
@@ -170,6 +175,7 @@ package final class SQLiteCopyEndpoint: CopyEndpoint {
         column.kind == .text || column.kind == .any ? "\(column.spelling) COLLATE BINARY" : column.spelling
     }
 
+    /// `INSERT INTO t (columns)`: SQLite takes a given rowid as it is.
     package func insertPrefix(_ table: CopyTable) -> String {
         "INSERT INTO \(sqlIdentifier(table.name)) (\(table.columns.map(\.spelling).joined(separator: ", ")))"
     }
@@ -196,10 +202,12 @@ package final class SQLiteCopyEndpoint: CopyEndpoint {
         "sqlite:" + URL(fileURLWithPath: path).resolvingSymlinksInPath().standardizedFileURL.path
     }
 
+    /// Whether `mark` names this file.
     package func holdsSession(_ mark: String) throws -> Bool {
         try mark == sessionMark()
     }
 
+    /// Closes the connection.
     package func close() {
         connection.close()
     }

@@ -213,6 +213,48 @@ struct DatabaseCopyTests {
         #expect(try await Self.counts(Self.postgres(url)) == before)
     }
 
+    @Test func bytesAndFloatingPointNumbersSurviveBothWaysExactly() async throws {
+        guard let url = try await StoreBackend.emptyPostgresDatabase("bytes") else { return }
+        let directory = try TemporaryDirectory()
+        defer { directory.remove() }
+        let source = try await Self.seededSQLite(in: directory)
+        // Today's schema has no BLOB or REAL column; a table of both on each side stands for a future one.
+        let bytes = (0...255).map { UInt8($0) } + [0, 0]
+        try await Self.pool.run {
+            let sqlite = try SQLiteCopyEndpoint(path: source, createIfMissing: false, readOnly: false)
+            defer { sqlite.close() }
+            try sqlite.connection.exec("CREATE TABLE extra_values (id INTEGER PRIMARY KEY, data BLOB, ratio REAL)")
+            try sqlite.connection.run(
+                "INSERT INTO extra_values (id, data, ratio) VALUES (1, ?, ?), (2, ?, NULL), (3, NULL, ?)",
+                [.blob(bytes), .real(0.1), .blob([]), .real(-1.5e-300)])
+            let connection = try PostgresConnection(url)
+            defer { connection.close() }
+            try connection.execute(
+                "CREATE TABLE extra_values (id BIGINT PRIMARY KEY, data BYTEA, ratio DOUBLE PRECISION)")
+        }
+        let there = try await Self.copy(from: Self.sqlite(source), to: Self.postgres(url))
+        #expect(there.isCommitted, "\(there.mismatchedTables)")
+        let back = directory.path("back.sqlite3")
+        try await Self.pool.run {
+            let sqlite = try SQLiteCopyEndpoint(path: back, createIfMissing: true, readOnly: false)
+            defer { sqlite.close() }
+            try sqlite.connection.exec("CREATE TABLE extra_values (id INTEGER PRIMARY KEY, data BLOB, ratio REAL)")
+        }
+        let again = try await Self.copy(from: Self.postgres(url), to: Self.sqlite(back, target: true))
+        let sums = { (report: CopyReport) in report.tables.first { $0.name == "extra_values" }?.checksum }
+        #expect(again.isCommitted && sums(again) != nil && sums(again) == sums(there))
+        let stored = try await Self.pool.run { () -> [SQLValue] in
+            let copy = try SQLiteCopyEndpoint(path: back, createIfMissing: false, readOnly: true)
+            defer { copy.close() }
+            var values: [SQLValue] = []
+            try copy.connection.query("SELECT data, ratio FROM extra_values WHERE id = 1") { row in
+                values = [row.value(0, as: .blob), row.value(1, as: .real)]
+            }
+            return values
+        }
+        #expect(stored == [.blob(bytes), .real(0.1)])
+    }
+
     @Test func aDatabaseIsNotCopiedOntoItself() async throws {
         let directory = try TemporaryDirectory()
         defer { directory.remove() }
