@@ -82,9 +82,10 @@ package struct DatabaseCopier {
     /// Copies `source` into `target` and verifies it; a report with `isCommitted` false names the tables that
     /// differed, and the target was left as it was.
     ///
-    /// - Throws: `DatabaseCopyError` for a refusal (schema versions, a target holding data, different schemas,
-    ///   one database twice), made before anything is written; `StoreError` when a database fails (a row the
-    ///   target refuses, a lost connection), after which the target is as it was.
+    /// - Throws: `DatabaseCopyError` for a refusal (schema versions, a target holding data, one database twice),
+    ///   made before anything is written; for different schemas, found once the target is migrated (its catalog
+    ///   is only comparable then), before any row is; `StoreError` when a database fails (a row the target
+    ///   refuses, a lost connection), after which the target's rows are as they were.
     package func copy(from source: some CopyEndpoint, to target: some CopyEndpoint) throws -> CopyReport {
         if try target.holdsSession(source.sessionMark()) {
             throw DatabaseCopyError(.sameDatabase, "the source and the target are the same database")
