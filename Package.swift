@@ -59,6 +59,11 @@ var targets: [Target] = [
     .target(
         name: "PostgresStorage", dependencies: ["CPQ", "SQLStorage", "Storage", "Threading", "Diagnostics"],
         swiftSettings: strictness),
+    // `db copy`: one deployment's rows into another database, either backend to either, verified per table.
+    .target(
+        name: "DatabaseCopy",
+        dependencies: ["SQLStorage", "SQLiteStorage", "PostgresStorage", "Storage", "CryptoCore", "Diagnostics"],
+        swiftSettings: strictness),
 
     // MARK: Identity and tokens
     .target(
@@ -174,7 +179,7 @@ var targets: [Target] = [
         dependencies: [
             "Configuration", "CryptoCore", "Diagnostics", "HTTPCore", "HTTPServer", "HTTPClient",
             "PostgresStorage", "SQLiteStorage", "Storage", "Threading", "IdentityCore", "Authorization", "JOSE",
-            "TokenAuthority",
+            "TokenAuthority", "DatabaseCopy",
             "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
             "GitHub", "GitLab", "Google", "Bitbucket", "OAuth2", "WorkloadIdentity",
@@ -192,7 +197,9 @@ var targets: [Target] = [
         swiftSettings: strictness),
     .testTarget(
         name: "StorageTests",
-        dependencies: ["SQLiteStorage", "SQLStorage", "Storage", "PostgresStorage", "TestSupport", "Threading"],
+        dependencies: [
+            "SQLiteStorage", "SQLStorage", "Storage", "PostgresStorage", "TestSupport", "Threading", "DatabaseCopy",
+        ],
         swiftSettings: strictness),
     .testTarget(name: "CryptoCoreTests", dependencies: ["CryptoCore", "TestSupport"], swiftSettings: strictness),
     .testTarget(
@@ -222,7 +229,7 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading", "SQLiteStorage", "Storage",
         ],
         swiftSettings: strictness),
     .testTarget(
@@ -336,6 +343,7 @@ var targets: [Target] = [
             "Administration", "ApplicationTokens", "Configuration", "CryptoCore", "Diagnostics", "HTTPClient",
             "HTTPCore", "HTTPServer", "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore",
             "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks", "WebUI",
+            "DatabaseCopy",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.
@@ -385,7 +393,8 @@ if ProcessInfo.processInfo.environment["PORTCULLIS_BENCH"] == "1" {
     // The loopback CI issuer `.ci/bench-workload` points the release server at (issue 14 §4).
     targets.append(
         .executableTarget(
-            name: "WorkloadBench", dependencies: ["CryptoCore", "JOSE", "TestSupport"], path: "Tests/Bench/WorkloadBench",
+            name: "WorkloadBench", dependencies: ["CryptoCore", "JOSE", "TestSupport"],
+            path: "Tests/Bench/WorkloadBench",
             swiftSettings: strictness))
     products.append(.executable(name: "WorkloadBench", targets: ["WorkloadBench"]))
 }

@@ -36,6 +36,44 @@ public enum Digest {
     }
 }
 
+/// SHA-256 over data given in pieces (a table's rows, one after another), without holding them all.
+public final class SHA256Hasher {
+    private let context: OpaquePointer
+
+    /// An empty hash; stops the process if OpenSSL cannot make one (it only fails when memory runs out).
+    public init() {
+        guard let context = EVP_MD_CTX_new(), EVP_DigestInit_ex(context, Digest.sha256Algorithm, nil) == 1 else {
+            fatalError("SHA-256 unavailable: \(OpenSSLSupport.drainErrors())")
+        }
+        self.context = context
+    }
+
+    deinit { EVP_MD_CTX_free(context) }
+
+    /// Adds `bytes` to what is hashed.
+    public func update(_ bytes: UnsafeRawBufferPointer) {
+        guard bytes.count > 0 else { return }
+        guard EVP_DigestUpdate(context, bytes.baseAddress, bytes.count) == 1 else {
+            fatalError("EVP_DigestUpdate failed: \(OpenSSLSupport.drainErrors())")
+        }
+    }
+
+    /// Adds the UTF-8 bytes of `text`.
+    public func update(_ text: String) {
+        var text = text
+        text.withUTF8 { update(UnsafeRawBufferPointer($0)) }
+    }
+
+    /// The digest (32 bytes) of everything added; the hasher is spent afterwards.
+    public func finish() -> [UInt8] {
+        var output = [UInt8](repeating: 0, count: 32)
+        var length: UInt32 = 0
+        let ok = output.withUnsafeMutableBufferPointer { EVP_DigestFinal_ex(context, $0.baseAddress, &length) }
+        guard ok == 1, length == 32 else { fatalError("EVP_DigestFinal_ex failed: \(OpenSSLSupport.drainErrors())") }
+        return output
+    }
+}
+
 /// One-shot keyed message authentication codes.
 public enum HMAC {
     /// The HMAC-SHA256 (32 bytes) of `message` under `key`.

@@ -147,19 +147,28 @@ public final class PostgresConnection: @unchecked Sendable {
 
     /// Some libpq parse errors quote the whole URI; never let its password reach a log or a user.
     static func redact(_ message: String, _ connectionString: String) -> String {
-        var result = message.replacingOccurrences(of: connectionString, with: "<connection string>")
-        if let scheme = connectionString.range(of: "://"),
-            let at = connectionString[scheme.upperBound...].lastIndex(of: "@")
-        {
-            let userInfo = connectionString[scheme.upperBound..<at]
-            if let colon = userInfo.firstIndex(of: ":") {
-                let password = userInfo[userInfo.index(after: colon)...]
-                if !password.isEmpty { result = result.replacingOccurrences(of: String(password), with: "***") }
+        hidingPasswords(
+            of: connectionString, in: message.replacingOccurrences(of: connectionString, with: "<connection string>"))
+    }
+
+    /// `text` with every password `connectionString` carries (a URL's `user:password@`, a `password=` field of
+    /// conninfo or of a URL's query) replaced by `***`: for showing the string itself, or a message quoting it.
+    public static func hidingPasswords(of connectionString: String, in text: String) -> String {
+        var passwords: [Substring] = []
+        if let scheme = connectionString.range(of: "://") {
+            let rest = connectionString[scheme.upperBound...]
+            if let at = rest.lastIndex(of: "@"), let colon = rest[..<at].firstIndex(of: ":") {
+                passwords.append(rest[rest.index(after: colon)..<at])
             }
         }
-        for field in connectionString.split(separator: " ") where field.hasPrefix("password=") {
-            let password = field.dropFirst("password=".count)
-            if !password.isEmpty { result = result.replacingOccurrences(of: String(password), with: "***") }
+        for field in connectionString.split(whereSeparator: { $0 == " " || $0 == "&" || $0 == "?" })
+        where field.hasPrefix("password=") {
+            passwords.append(field.dropFirst("password=".count))
+        }
+        var result = text
+        // The longest first: a password inside another must not leave the longer one half shown.
+        for password in passwords.sorted(by: { $0.count > $1.count }) where !password.isEmpty {
+            result = result.replacingOccurrences(of: String(password), with: "***")
         }
         return result
     }

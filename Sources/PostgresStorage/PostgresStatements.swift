@@ -103,6 +103,7 @@ extension PostgresConnection: SQLConnection {
                         reason: "NUL in a text parameter")
                 }
                 return text
+            case .blob(let bytes): return "\\x" + bytes.map { String(format: "%02x", $0) }.joined()
             }
         }
     }
@@ -262,4 +263,29 @@ package struct PostgresRow: SQLRow {
     package func date(_ column: Int32) -> Date { Date(timeIntervalSince1970: Double(int(column)) / 1000) }
 
     package func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
+
+    /// Text-format results carry no type, so the catalog's `kind` says how to read the column.
+    package func value(_ column: Int32, as kind: CopyColumnKind) -> SQLValue {
+        guard !isNull(column) else { return .null }
+        switch kind {
+        case .integer, .boolean: return .integer(int(column))
+        case .real: return Double(text(column)).map(SQLValue.real) ?? .text(text(column))
+        case .blob: return .blob(Self.bytes(fromHex: text(column)))
+        case .text, .any: return .text(text(column))
+        }
+    }
+
+    /// bytea's text output (`\x0a1b…`, PostgreSQL's default `bytea_output = hex`) as bytes.
+    static func bytes(fromHex text: String) -> [UInt8] {
+        var digits = Array(text.utf8.dropFirst(2))
+        if digits.count % 2 == 1 { digits.removeLast() }
+        func nibble(_ digit: UInt8) -> UInt8 {
+            switch digit {
+            case UInt8(ascii: "0")...UInt8(ascii: "9"): digit - UInt8(ascii: "0")
+            case UInt8(ascii: "a")...UInt8(ascii: "f"): digit - UInt8(ascii: "a") + 10
+            default: digit &- UInt8(ascii: "A") &+ 10
+            }
+        }
+        return stride(from: 0, to: digits.count, by: 2).map { nibble(digits[$0]) << 4 | nibble(digits[$0 + 1]) }
+    }
 }

@@ -49,7 +49,7 @@ public struct PostgresConfiguration: Sendable {
     }
 
     /// libpq keywords that override the URL's own.
-    var connectionOptions: [(keyword: String, value: String)] {
+    package var connectionOptions: [(keyword: String, value: String)] {
         var options: [(keyword: String, value: String)] = []
         if let sslMode { options.append(("sslmode", sslMode)) }
         if let caFile { options.append(("sslrootcert", caFile)) }

@@ -7,6 +7,8 @@ package enum SQLValue: Sendable, Equatable {
     case integer(Int64)
     case real(Double)
     case text(String)
+    /// Bytes (SQLite BLOB, PostgreSQL bytea); only `db copy` moves them, as no table of today's schema has one.
+    case blob([UInt8])
 }
 
 /// Converts Swift values to bindable SQL values.
@@ -50,6 +52,9 @@ package protocol SQLRow: SendableMetatype {
     func date(_ column: Int32) -> Date
     /// The column as a timestamp, nil for NULL.
     func optionalDate(_ column: Int32) -> Date?
+    /// The column as the value `db copy` moves and checksums: SQLite answers with the value's own storage class,
+    /// PostgreSQL's text is read as `kind` says (a boolean as the integer 0 or 1, bytea from its hex form).
+    func value(_ column: Int32, as kind: CopyColumnKind) -> SQLValue
 }
 
 extension SQLRow {

@@ -26,7 +26,7 @@ struct SQLiteOpenOptions {
 
 /// One SQLite connection opened with `SQLITE_OPEN_NOMUTEX`: it must only be used by one thread at a
 /// time, which the store guarantees by confining it to a pool thread (writer) or a checkout (readers).
-final class SQLiteConnection: SQLConnection, @unchecked Sendable {
+package final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     private var handle: OpaquePointer?
     /// Prepared statements by SQL text; a statement in use is taken out so nested use prepares afresh.
     private var cache: [String: OpaquePointer] = [:]
@@ -95,22 +95,22 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     var isOpen: Bool { handle != nil }
 
     /// Rows changed by the last INSERT/UPDATE/DELETE.
-    var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
+    package var changes: Int { handle.map { Int(sqlite3_changes($0)) } ?? 0 }
 
     /// The rowid of the last successful INSERT.
     var lastInsertRowID: Int64 { handle.map { sqlite3_last_insert_rowid($0) } ?? 0 }
 
     /// SQLite's spellings.
-    var dialect: SQLDialect { .sqlite }
+    package var dialect: SQLDialect { .sqlite }
 
     /// Runs an INSERT and returns the new row id.
-    func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
+    package func insert(_ sql: String, _ values: [SQLValue]) throws -> Int64 {
         try run(sql, values)
         return lastInsertRowID
     }
 
     /// Runs a multi-row INSERT and returns the new ids, first row first.
-    func insert(_ sql: String, _ values: [SQLValue], rows count: Int) throws -> [Int64] {
+    package func insert(_ sql: String, _ values: [SQLValue], rows count: Int) throws -> [Int64] {
         try run(sql, values)
         // AUTOINCREMENT ids of one statement inside a write transaction are consecutive: each is one above the
         // largest ever used, and nobody else can insert meanwhile.
@@ -119,7 +119,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     }
 
     /// Runs one or more statements without parameters or results.
-    func exec(_ sql: String) throws {
+    package func exec(_ sql: String) throws {
         guard let handle else { throw StoreError.closed }
         var message: UnsafeMutablePointer<CChar>?
         let rc = sqlite3_exec(handle, sql, nil, nil, &message)
@@ -131,7 +131,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     }
 
     /// Runs a statement and calls `row` for each result row.
-    func query(_ sql: String, _ values: [SQLValue] = [], row: (SQLiteRow) throws -> Void) throws {
+    package func query(_ sql: String, _ values: [SQLValue] = [], row: (SQLiteRow) throws -> Void) throws {
         try scan(sql, values) {
             try row($0); return true
         }
@@ -139,7 +139,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
 
     /// Runs a query and hands each row to `row` until it answers false: the rows after that are never read,
     /// so a scan in index order costs what the caller needed, not what a LIMIT had to guess.
-    func scan(_ sql: String, _ values: [SQLValue] = [], while row: (SQLiteRow) throws -> Bool) throws {
+    package func scan(_ sql: String, _ values: [SQLValue] = [], while row: (SQLiteRow) throws -> Bool) throws {
         guard let handle else { throw StoreError.closed }
         let statement = try take(sql, handle: handle)
         defer { giveBack(sql, statement) }
@@ -153,6 +153,13 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
             case .text(let text):
                 // An explicit byte length keeps embedded NULs instead of silently truncating at the first one.
                 rc = sqlite3_bind_text(statement, position, text, Int32(clamping: text.utf8.count), SQLITE_TRANSIENT)
+            case .blob(let bytes):
+                rc = bytes.withUnsafeBytes {
+                    // An empty array may have no base address; SQLite takes a zero-length blob from any pointer.
+                    sqlite3_bind_blob(
+                        statement, position, $0.baseAddress ?? UnsafeRawPointer(bitPattern: 1),
+                        Int32(clamping: bytes.count), SQLITE_TRANSIENT)
+                }
             }
             if rc != SQLITE_OK {
                 throw SQLiteConnection.error(code: rc, reason: String(cString: sqlite3_errmsg(handle)), context: "bind")
@@ -173,7 +180,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     }
 
     /// Runs a statement that returns no rows.
-    func run(_ sql: String, _ values: [SQLValue] = []) throws {
+    package func run(_ sql: String, _ values: [SQLValue] = []) throws {
         try query(sql, values) { _ in }
     }
 
@@ -185,7 +192,7 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
     }
 
     /// The first column of the first row as an integer, if any.
-    func queryInt(_ sql: String, _ values: [SQLValue] = []) throws -> Int64? {
+    package func queryInt(_ sql: String, _ values: [SQLValue] = []) throws -> Int64? {
         var result: Int64?
         try query(sql, values) { row in if result == nil { result = row.optionalInt(0) } }
         return result
@@ -258,28 +265,43 @@ final class SQLiteConnection: SQLConnection, @unchecked Sendable {
 }
 
 /// One result row, valid only inside the `query` row callback.
-struct SQLiteRow: SQLRow {
+package struct SQLiteRow: SQLRow {
     fileprivate let statement: OpaquePointer
 
-    func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
+    package func isNull(_ column: Int32) -> Bool { sqlite3_column_type(statement, column) == SQLITE_NULL }
 
-    func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
+    package func int(_ column: Int32) -> Int64 { sqlite3_column_int64(statement, column) }
 
-    func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
+    package func optionalInt(_ column: Int32) -> Int64? { isNull(column) ? nil : int(column) }
 
-    func bool(_ column: Int32) -> Bool { int(column) != 0 }
+    package func bool(_ column: Int32) -> Bool { int(column) != 0 }
 
-    func text(_ column: Int32) -> String { optionalText(column) ?? "" }
+    package func text(_ column: Int32) -> String { optionalText(column) ?? "" }
 
-    func optionalText(_ column: Int32) -> String? {
+    package func optionalText(_ column: Int32) -> String? {
         guard let bytes = sqlite3_column_text(statement, column) else { return nil }
         let count = Int(sqlite3_column_bytes(statement, column))
         return String(decoding: UnsafeBufferPointer(start: bytes, count: count), as: UTF8.self)
     }
 
-    func date(_ column: Int32) -> Date { Date(timeIntervalSince1970: Double(int(column)) / 1000) }
+    package func date(_ column: Int32) -> Date { Date(timeIntervalSince1970: Double(int(column)) / 1000) }
 
-    func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
+    package func optionalDate(_ column: Int32) -> Date? { isNull(column) ? nil : date(column) }
+
+    /// STRICT tables store exactly their declared type, and the search index's untyped columns hold text, so the
+    /// storage class is the value's type; `kind` is not needed to read it.
+    package func value(_ column: Int32, as kind: CopyColumnKind) -> SQLValue {
+        switch sqlite3_column_type(statement, column) {
+        case SQLITE_NULL: return .null
+        case SQLITE_INTEGER: return .integer(int(column))
+        case SQLITE_FLOAT: return .real(sqlite3_column_double(statement, column))
+        case SQLITE_BLOB:
+            let count = Int(sqlite3_column_bytes(statement, column))
+            guard count > 0, let bytes = sqlite3_column_blob(statement, column) else { return .blob([]) }
+            return .blob(Array(UnsafeRawBufferPointer(start: bytes, count: count)))
+        default: return .text(text(column))
+        }
+    }
 }
 
 /// The SQLite library version string, for diagnostics.

@@ -117,22 +117,26 @@ struct AppContext {
     /// Connects the PostgreSQL store (`storage.postgres`); the URL is revealed here only, never logged.
     private func openPostgresStore() async throws(CommandFailure) -> any Store {
         let settings = configuration.storage.postgres
-        guard let reference = settings.url else {
-            throw CommandFailure(.configuration, "storage.postgres.url is required with the postgres driver")
-        }
-        let url: String
-        do { url = try reference.reveal() } catch {
-            throw CommandFailure(.configuration, "storage.postgres.url: \(error)")
-        }
+        let url = try postgresURL()
         do {
             return try await PostgresStore.open(
                 PostgresConfiguration(
-                    url: url.trimmingCharacters(in: .whitespacesAndNewlines), sslMode: settings.sslMode?.rawValue,
+                    url: url, sslMode: settings.sslMode?.rawValue,
                     caFile: settings.caFile, poolSize: settings.poolSize, statementTimeout: settings.statementTimeout,
                     preparedStatements: settings.preparedStatements),
                 logger: logger.named("storage"))
         } catch {
             throw CommandFailure(.unavailable, "cannot open the PostgreSQL database: \(error)")
+        }
+    }
+
+    /// The configured `storage.postgres.url`, revealed (never log or print it).
+    func postgresURL() throws(CommandFailure) -> String {
+        guard let reference = configuration.storage.postgres.url else {
+            throw CommandFailure(.configuration, "storage.postgres.url is required with the postgres driver")
+        }
+        do { return try reference.reveal().trimmingCharacters(in: .whitespacesAndNewlines) } catch {
+            throw CommandFailure(.configuration, "storage.postgres.url: \(error)")
         }
     }
 

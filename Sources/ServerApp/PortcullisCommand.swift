@@ -15,6 +15,11 @@ public enum PortcullisCommand {
           config keys                           list every configuration key (Markdown table)
           db migrate                            apply pending database migrations
           db status                             the storage driver and the schema version (without migrating)
+          db copy --to postgres://…|sqlite:PATH [--replace] [--dry-run]
+                                                copy the configured database (it may be serving: one snapshot)
+                                                into another, migrated first, in one transaction, verified by
+                                                row counts and a checksum per table; --replace empties a target
+                                                that holds data; --dry-run prints the counts, writes nothing
           doctor                                check stored data against today's rules (usernames, case
                                                 collisions, namespace names, an admin); exit 1 if it lists any
           audit tail [--lines N] [--follow]     the newest audit events (token requests, logins, changes)
@@ -178,7 +183,7 @@ public enum PortcullisCommand {
                 command, rest,
                 [
                     "migrate": DatabaseCommands.migrate, "status": DatabaseCommands.status, "seed": SeedCommand.run,
-                    "search-timing": SearchTimingCommand.run,
+                    "search-timing": SearchTimingCommand.run, "copy": DatabaseCopyCommand.run,
                 ])
         case "keys":
             try await subcommand(

@@ -2,6 +2,7 @@ import Administration
 import ApplicationTokens
 import Configuration
 import CryptoCore
+import DatabaseCopy
 import Diagnostics
 import Foundation
 import HTTPClient
@@ -76,6 +77,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary("SearchError", SearchErrorCode.self),
     ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
     ErrorVocabulary(WorkloadLoginError.self),
+    ErrorVocabulary("DatabaseCopyError", DatabaseCopyErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the

@@ -77,6 +77,13 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
         }
     }
 
+    /// A fresh, empty database on the suite's PostgreSQL (started by the `.storeBackends` trait), as a connection
+    /// string; nil (said on standard error) when PostgreSQL is not installed outside CI.
+    public static func emptyPostgresDatabase(_ label: String) async throws -> String? {
+        guard let server = try suiteServer() else { return nil }
+        return try await pool.run { try server.createDatabase(label) }
+    }
+
     /// The suite's PostgreSQL; nil (said on standard error) when PostgreSQL is not installed outside CI.
     ///
     /// - Throws: when PostgreSQL should run but the suite has no `.storeBackends` trait to start it.
