@@ -368,7 +368,13 @@ public struct AccountAdministration: Sendable {
     /// transaction. Every path that makes an account comes through here (the CLI, the API, LDAP logins and
     /// group sync), so every one applies `Username`'s rule and case-insensitive uniqueness before anything
     /// is written. Writes no audit event: the caller records why the account was made.
-    public static func provision(_ user: NewUser, in writer: any StoreWriting) throws -> (User, Namespace) {
+    ///
+    /// `namespaceName` asks for that name instead of the derived one (an import keeping the image paths of
+    /// the system it came from); it is used when it is a valid namespace name that no namespace or team holds,
+    /// else the derived name is.
+    public static func provision(
+        _ user: NewUser, namespaceName: String? = nil, in writer: any StoreWriting
+    ) throws -> (User, Namespace) {
         try checkUsername(user.username)
         if let holder = try writer.users(namedIgnoringCase: user.username).first {
             throw AdministrationError(
@@ -383,8 +389,14 @@ public struct AccountAdministration: Sendable {
                 .invalidUsername, "username '\(user.username)' has no letters or digits to name a namespace after")
         }
         let created = try writer.createUser(user)
-        let name = try NamespaceNaming.firstFreeName(base: base) { candidate in
+        let isTaken = { (candidate: String) throws -> Bool in
             try writer.namespace(named: candidate) != nil || writer.team(named: candidate) != nil
+        }
+        let name: String
+        if let wanted = namespaceName, NamespaceNaming.isValid(wanted), try !isTaken(wanted) {
+            name = wanted
+        } else {
+            name = try NamespaceNaming.firstFreeName(base: base, isTaken: isTaken)
         }
         let team = try writer.createTeam(
             name: name, description: "Personal team of \(user.username).", isHidden: true)

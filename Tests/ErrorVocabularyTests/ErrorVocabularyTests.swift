@@ -11,6 +11,7 @@ import IdentityCore
 import IdentityMapping
 import JOSE
 import LDAPClient
+import PortusImport
 import RegistryCore
 import RegistryIntegration
 import Storage
@@ -76,6 +77,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary("SearchError", SearchErrorCode.self),
     ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
     ErrorVocabulary(WorkloadLoginError.self),
+    ErrorVocabulary("PortusImportError", PortusImportErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the
