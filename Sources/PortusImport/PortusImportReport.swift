@@ -26,6 +26,8 @@ public enum PortusRecordKind: String, Sendable, Hashable, CaseIterable {
 public enum PortusImportOutcome: String, Sendable, Hashable, CaseIterable {
     /// Created in Portcullis (or, in a dry run, would be).
     case created
+    /// Already in Portcullis, and completed (an LDAP account linked to its directory identity).
+    case updated
     /// Already in Portcullis (matched by its natural key, see docs/migrating-from-portus.md): left as it is.
     case present
     /// Deliberately not carried over (the `portus` user, a tag whose deletion was under way, …).
@@ -67,6 +69,9 @@ public struct PortusImportReport: Sendable {
         counts[kind]?[outcome] ?? 0
     }
 
+    /// Whether the import created or completed anything.
+    public var changed: Bool { total(.created) + total(.updated) > 0 }
+
     /// How many records of any kind ended as `outcome`.
     public func total(_ outcome: PortusImportOutcome) -> Int {
         PortusRecordKind.allCases.reduce(0) { $0 + count($1, outcome) }
@@ -91,7 +96,7 @@ public struct PortusImportReport: Sendable {
                 ? "Portus import, dry run: nothing was written"
                 : rolledBack ? "Portus import refused (--strict): nothing was written" : "Portus import")
         lines.append("")
-        let header = "kind".padding(toLength: 12, withPad: " ", startingAt: 0) + "created  present  skipped  refused"
+        let header = "kind".padding(toLength: 12, withPad: " ", startingAt: 0) + "created  updated  present  skipped  refused"
         lines.append(header)
         for kind in PortusRecordKind.allCases {
             let cells = PortusImportOutcome.allCases.map { outcome in
@@ -100,11 +105,11 @@ public struct PortusImportReport: Sendable {
             }
             lines.append(kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
         }
-        for outcome in [PortusImportOutcome.created, .skipped, .refused] {
+        for outcome in [PortusImportOutcome.created, .updated, .skipped, .refused] {
             let listed = entries.filter { $0.outcome == outcome }
             guard !listed.isEmpty else { continue }
             lines.append("")
-            lines.append("\(outcome == .created ? verb + "created" : outcome.rawValue):")
+            lines.append("\(outcome == .created || outcome == .updated ? verb : "")\(outcome.rawValue):")
             for entry in listed {
                 let notes = entry.notes.isEmpty ? "" : ": " + entry.notes.joined(separator: "; ")
                 lines.append("  \(entry.kind.rawValue) \(entry.name)\(notes)")
@@ -126,10 +131,12 @@ public struct PortusImportReport: Sendable {
             for (table, rows) in leftOver { lines.append("  \(table): \(rows) row(s)") }
         }
         lines.append("")
-        if total(.created) == 0 {
+        if !changed {
             lines.append("nothing to import: Portcullis already holds everything this Portus database has")
         } else {
-            lines.append("\(total(.created)) record(s) \(dryRun || rolledBack ? "would be " : "")imported")
+            lines.append(
+                "\(total(.created)) record(s) \(dryRun || rolledBack ? "would be " : "")imported, "
+                    + "\(total(.updated)) completed")
         }
         return lines.joined(separator: "\n") + "\n"
     }

@@ -150,7 +150,7 @@ struct ImportRun {
         try importActivities()
         reportTokens()
         report.notImported = snapshot.notImported
-        if report.total(.created) > 0 {
+        if report.changed {
             let counts = PortusRecordKind.allCases.map { ($0.rawValue, String(report.count($0, .created))) }
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
@@ -188,8 +188,9 @@ struct ImportRun {
                     namespaces[portusID] = personal
                     if let team = portusNamespaces[portusID]?.teamID { teamIDs[team] = personal.teamID }
                 }
-                try link(user, to: existing, created: false)
-                report.note(.user, user.username, .present)
+                var notes: [String] = []
+                let linked = try link(user, to: existing, created: false, notes: &notes)
+                report.note(.user, user.username, linked ? .updated : .present, linked ? notes : [])
                 continue
             }
             try createUser(user)
@@ -248,7 +249,7 @@ struct ImportRun {
             namespaces[portusPersonal.id] = try adopt(portusPersonal, into: personal)
             if let team = portusPersonal.teamID { teamIDs[team] = personal.teamID }
         }
-        try link(user, to: created, created: true, notes: &notes)
+        _ = try link(user, to: created, created: true, notes: &notes)
         report.note(.user, user.username, .created, notes)
     }
 
@@ -263,28 +264,33 @@ struct ImportRun {
         return try writer.namespace(id: namespace.id) ?? namespace
     }
 
-    private func link(_ user: PortusUser, to account: User, created: Bool) throws {
-        var ignored: [String] = []
-        try link(user, to: account, created: created, notes: &ignored)
-    }
-
-    /// Links an LDAP account (no local password in Portus) to its directory identity, when one was found.
-    private func link(_ user: PortusUser, to account: User, created: Bool, notes: inout [String]) throws {
-        guard user.encryptedPassword.isEmpty, !user.isBot else { return }
+    /// Links an LDAP account (no local password in Portus) to its directory identity, when one was found;
+    /// says whether it made a link.
+    private func link(_ user: PortusUser, to account: User, created: Bool, notes: inout [String]) throws -> Bool {
+        guard user.encryptedPassword.isEmpty, !user.isBot else { return false }
         guard let identity = options.directoryLinks[user.username] else {
             if created {
-                notes.append("not linked to a directory identity: its first LDAP login is refused until it is")
+                notes.append(
+                    "not linked to a directory identity (no LDAP provider configured, or no such entry there): its "
+                        + "LDAP login is refused until an import with the provider configured links it")
             }
-            return
+            return false
         }
         if let holder = try writer.user(linkedTo: identity.providerID, subject: identity.subject) {
             if holder.id != account.id {
                 notes.append("its directory identity is linked to '\(holder.username)' already; not linked")
             }
-            return
+            return false
         }
         _ = try writer.linkIdentity(providerID: identity.providerID, subject: identity.subject, to: account.id)
-        notes.append("linked to \(identity.providerID)")
+        _ = try writer.appendAuditEvent(
+            NewAuditEvent(
+                action: "user.link", outcome: .success, actorName: options.actor, target: "user:\(account.username)",
+                detail: JSONText.object(sortingKeys: [
+                    "provider": identity.providerID, "subject": identity.subject, "source": "portus import",
+                ])))
+        notes.append("linked to its \(identity.providerID) identity")
+        return true
     }
 
     // MARK: - Teams and members

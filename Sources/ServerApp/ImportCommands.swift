@@ -2,16 +2,20 @@ import Administration
 import CryptoCore
 import Diagnostics
 import Foundation
+import IdentityCore
 import PortusImport
 import PostgresStorage
+import Storage
 import Threading
+import TokenAuthority
 import Webhooks
 
 /// `portcullis import …`: bringing another system's data in.
 enum ImportCommands {
-    /// `import portus --database URL [--dry-run] [--strict] [--registry NAME]`: reads a Portus 2.4 PostgreSQL
-    /// database in one read-only snapshot and imports it into the configured store in one transaction; prints
-    /// what it did (or, `--dry-run`, would do). The URL's password is never printed.
+    /// `import portus --database URL [--dry-run] [--strict] [--registry NAME] [--ldap-provider ID]`: reads a
+    /// Portus 2.4 PostgreSQL database in one read-only snapshot, finds its LDAP users in the configured LDAP
+    /// provider, and imports it into the configured store in one transaction; prints what it did (or,
+    /// `--dry-run`, would do). The URL's password is never printed.
     static func portus(_ arguments: [String]) async throws {
         var parsed = try ParsedArguments(arguments, flagNames: ["dry-run", "strict"])
         guard let url = parsed.option("database")?.trimmingCharacters(in: .whitespacesAndNewlines), !url.isEmpty
@@ -21,17 +25,20 @@ enum ImportCommands {
         let dryRun = parsed.flag("dry-run")
         let strict = parsed.flag("strict")
         let registryName = parsed.option("registry")
+        let ldapProvider = parsed.option("ldap-provider")
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
 
         let registry = try chooseRegistry(registryName, context)
         let snapshot = try await readSnapshot(url)
         let sealer = try sealer(context, dryRun: dryRun)
-        let options = PortusImportOptions(
+        var options = PortusImportOptions(
             registry: registry, reservedUsernames: WorkloadIdentityAssembly.reservedUsernames(context.configuration),
             sealer: sealer, actor: Caller.operator(login: NSUserName()).auditName, dryRun: dryRun, strict: strict)
         let report = try await context.withStore { store in
-            try await PortusImporter.run(snapshot, options: options, into: store)
+            options.directoryLinks = try await directoryLinks(
+                for: snapshot, providerID: ldapProvider, store: store, context: context)
+            return try await PortusImporter.run(snapshot, options: options, into: store)
         }
         print(InertText.escapedLines(report.rendered(dryRun: dryRun)), terminator: "")
         if strict, report.total(.refused) > 0 {
@@ -60,6 +67,61 @@ enum ImportCommands {
                         + names.joined(separator: "|"))
         }
         return names[0]
+    }
+
+    /// The directory identities of Portus's LDAP users (no local password), found by username in `--ldap-provider`
+    /// or the only configured provider that can look users up; none configured leaves them unlinked (reported).
+    private static func directoryLinks(
+        for snapshot: PortusSnapshot, providerID: String?, store: any Store, context: AppContext
+    ) async throws -> [String: PortusDirectoryLink] {
+        let usernames = snapshot.users.filter { $0.encryptedPassword.isEmpty && !$0.isBot && $0.username != "portus" }
+            .map(\.username)
+        guard !usernames.isEmpty || providerID != nil else { return [:] }
+        let providers = try TokenAuthorityAssembly.makeProviders(
+            context.configuration.providers, store: store, ioPool: BlockingPool(name: "io", threads: 2),
+            cpuPool: context.cpuPool, audit: StoreAuditRecorder(store: store, logger: context.logger.named("audit")),
+            logger: context.logger)
+        do {
+            let links = try await directoryLinks(usernames, in: providers, chosen: providerID)
+            for provider in providers { await provider.shutdown() }
+            return links
+        } catch {
+            for provider in providers { await provider.shutdown() }
+            throw error
+        }
+    }
+
+    private static func directoryLinks(
+        _ usernames: [String], in providers: [any IdentityProvider], chosen providerID: String?
+    ) async throws -> [String: PortusDirectoryLink] {
+        let lookups = providers.compactMap { $0 as? any DirectoryUserLookup }
+        let directory: any DirectoryUserLookup
+        if let providerID {
+            guard let found = lookups.first(where: { $0.id.rawValue == providerID }) else {
+                throw CommandFailure(.dataError, "no enabled provider '\(providerID)' that finds users (type ldap)")
+            }
+            directory = found
+        } else if lookups.count == 1 {
+            directory = lookups[0]
+        } else if lookups.isEmpty {
+            return [:]
+        } else {
+            throw CommandFailure(
+                .usage,
+                "several LDAP providers are configured; choose the one Portus used with --ldap-provider "
+                    + lookups.map(\.id.rawValue).joined(separator: "|"))
+        }
+        var links: [String: PortusDirectoryLink] = [:]
+        for username in usernames {
+            do {
+                if let identity = try await directory.identity(forUsername: username) {
+                    links[username] = PortusDirectoryLink(providerID: identity.provider.rawValue, subject: identity.subject)
+                }
+            } catch let error as ProviderError {
+                throw CommandFailure(.unavailable, "\(directory.id.rawValue): the directory could not be read: \(error)")
+            }
+        }
+        return links
     }
 
     /// Reads the Portus database in one read-only, repeatable-read transaction, on a blocking thread.

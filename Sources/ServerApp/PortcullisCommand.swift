@@ -112,10 +112,11 @@ public enum PortcullisCommand {
                                                 the last N repositories in ns0, N tags in repo0
           webhook enable|disable|delete WEBHOOK_ID
           import portus --database postgres://USER@HOST/DB [--dry-run] [--strict] [--registry NAME]
-                                                import a Portus 2.4 PostgreSQL database (users with their bcrypt
-                                                passwords, teams, namespaces, repositories, tags, stars, webhooks,
-                                                activities as audit history); idempotent; --dry-run writes
-                                                nothing; --strict imports nothing if any row is refused
+                [--ldap-provider ID]            import a Portus 2.4 PostgreSQL database (users with their bcrypt
+                                                passwords, LDAP users linked through the LDAP provider, teams,
+                                                namespaces, repositories, tags, stars, webhooks, activities as
+                                                audit history); idempotent; --dry-run writes nothing; --strict
+                                                imports nothing if any row is refused
 
         Repository and tag deletions act as the user named by --as (required: the audit log names a real
         person, and the authorization policy decides as it would for that user's token). --registry may be

@@ -7,10 +7,21 @@ import TestSupport
 import Testing
 import Threading
 
+/// Whether slapd is there for the LDAP user's link: required in CI, else the suite is skipped loudly.
+enum PortusImportPeers {
+    static let slapdRuns: Bool = {
+        if !Slapd.isInstalled && !PostgresServer.isCI {
+            FileHandle.standardError.write(
+                Data("\n*** PortusImportCommandTests SKIPPED: \(Slapd.executable) is missing (slapd).\n\n".utf8))
+        }
+        return Slapd.isInstalled || PostgresServer.isCI
+    }()
+}
+
 /// `portcullis import portus` against a real PostgreSQL holding a Portus 2.4 database: the schema from
 /// `Fixtures/portus-2.4-schema.sql` (written from Portus's `db/schema.postgresql.rb`) and rows this file
-/// writes, covering every table the import maps and its edge cases.
-@Suite(.enabled(if: PostgresServer.shouldRun), .serialized)
+/// writes, covering every table the import maps and its edge cases; its LDAP user is found in a real slapd.
+@Suite(.enabled(if: PostgresServer.shouldRun && PortusImportPeers.slapdRuns), .serialized)
 struct PortusImportCommandTests {
     /// The threads the blocking libpq calls of these tests run on.
     static let pool = BlockingPool(name: "portus-import-tests", threads: 1)
@@ -146,13 +157,18 @@ struct PortusImportCommandTests {
         let server = try await PostgresServer.start(label: "portus")
         defer { server.remove() }
         let url = try await Self.portusDatabase(on: server)
+        let slapd = try await Slapd.start(label: "portus")
+        defer { slapd.remove() }
         let sandbox = try Sandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.root) }
+        try sandbox.writeConfig(
+            "45-ldap.yaml", slapd.providerFragment(bindPassword: "{env: LDAP_BIND_PASSWORD}", mapping: ""))
+        let environment = ["LDAP_BIND_PASSWORD": Slapd.servicePassword]
         let databasePath = sandbox.root.appendingPathComponent("var/portcullis.sqlite3").path
         var outputs: [String] = []
 
         // A dry run prints the plan and writes nothing.
-        let dry = try await sandbox.portcullis(["import", "portus", "--database", url, "--dry-run"])
+        let dry = try await sandbox.portcullis(["import", "portus", "--database", url, "--dry-run"], environment: environment)
         outputs.append(dry.stdout + dry.stderr)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("dry run: nothing was written"), "\(dry.stdout)")
@@ -160,13 +176,13 @@ struct PortusImportCommandTests {
         #expect(try await Self.counts(databasePath).users == 0)
 
         // --strict refuses the whole import: this database has rows Portcullis's rules refuse.
-        let strict = try await sandbox.portcullis(["import", "portus", "--database", url, "--strict"])
+        let strict = try await sandbox.portcullis(["import", "portus", "--database", url, "--strict"], environment: environment)
         outputs.append(strict.stdout + strict.stderr)
         #expect(strict.status == 65, "\(strict.stdout)\(strict.stderr)")
         #expect(strict.stderr.contains("portus.refused_rows"), "\(strict.stderr)")
         #expect(try await Self.counts(databasePath).users == 0)
 
-        let first = try await sandbox.portcullis(["import", "portus", "--database", url])
+        let first = try await sandbox.portcullis(["import", "portus", "--database", url], environment: environment)
         outputs.append(first.stdout + first.stderr)
         #expect(first.status == 0, "\(first.stderr)")
         for line in [
@@ -174,6 +190,7 @@ struct PortusImportCommandTests {
             "team Dev Team → dev_team: renamed", "namespace bad", "tag shared/tools/cli:v2: Portus never learnt",
             "repository backend/old: Portus was deleting it", "alice: 2 token(s): ci, laptop",
             "ci-bot: 1 token(s): default", "comments: 1 row(s)", "scan_results: 1 row(s)",
+            "user bob: no local password (an LDAP account); linked to its corp-ldap identity",
         ] {
             #expect(first.stdout.contains(line), "missing '\(line)' in\n\(first.stdout)")
         }
@@ -181,7 +198,7 @@ struct PortusImportCommandTests {
         let afterFirst = try await Self.counts(databasePath)
 
         // A second run changes nothing and says so.
-        let second = try await sandbox.portcullis(["import", "portus", "--database", url])
+        let second = try await sandbox.portcullis(["import", "portus", "--database", url], environment: environment)
         outputs.append(second.stdout + second.stderr)
         #expect(second.status == 0, "\(second.stderr)")
         #expect(second.stdout.contains("nothing to import"), "\(second.stdout)")
@@ -194,7 +211,7 @@ struct PortusImportCommandTests {
         }
 
         // Alice signs in at the token endpoint with her Portus password; disabled carol does not.
-        let (serve, port) = try await PostgresCommandTests.serve(sandbox, [:])
+        let (serve, port) = try await PostgresCommandTests.serve(sandbox, environment)
         defer { serve.stop() }
         let token = { (user: String, password: String) async throws -> String in
             try await Processes.run(
@@ -206,8 +223,53 @@ struct PortusImportCommandTests {
             ).stdout
         }
         #expect(try await token("alice", Self.alicePassword) == "200")
+        #expect(try await token("bob", Slapd.bob.password) == "200", "the LDAP user logs in as the imported account")
         #expect(try await token("alice", "not-her-password") == "401")
         #expect(try await token("carol", "someone-else-pw") == "401")
+    }
+
+    @Test func aPostgreSQLStoreImportsOnceAndOtherDatabasesAreRefusedWithoutThePassword() async throws {
+        let server = try await PostgresServer.start(label: "portus-pg")
+        defer { server.remove() }
+        let url = try await Self.portusDatabase(on: server)
+        let (storeURL, emptyURL) = try await Self.pool.run {
+            (try server.createDatabase("store"), try server.createDatabase("empty"))
+        }
+        let sandbox = try Sandbox()
+        defer { try? FileManager.default.removeItem(at: sandbox.root) }
+        try sandbox.writeConfig(
+            "90-postgres.yaml", "storage:\n  driver: postgres\n  postgres:\n    url: {env: TEST_DATABASE_URL}\n")
+        let environment = ["TEST_DATABASE_URL": storeURL]
+        let users = { () async throws -> String in
+            try await sandbox.portcullis(["user", "list"], environment: environment).stdout
+        }
+
+        let dry = try await sandbox.portcullis(["import", "portus", "--database", url, "--dry-run"], environment: environment)
+        #expect(dry.status == 0, "\(dry.stderr)")
+        #expect(dry.stdout.contains("32 record(s) would be imported"), "\(dry.stdout)")
+        #expect(!(try await users()).contains("alice"), "a dry run on PostgreSQL rolls everything back")
+
+        let first = try await sandbox.portcullis(["import", "portus", "--database", url], environment: environment)
+        #expect(first.status == 0, "\(first.stderr)")
+        #expect(first.stdout.contains("32 record(s) imported"), "\(first.stdout)")
+        #expect(first.stdout.contains("user bob: no local password (an LDAP account); not linked"), "\(first.stdout)")
+        let listed = try await users()
+        #expect(listed.contains("alice") && listed.contains("dave-smith") && !listed.contains("portus"), "\(listed)")
+        let second = try await sandbox.portcullis(["import", "portus", "--database", url], environment: environment)
+        #expect(second.stdout.contains("nothing to import"), "\(second.stdout)")
+        let audit = try await sandbox.portcullis(
+            ["audit", "search", "--action", "portus.*", "--limit", "50"], environment: environment)
+        #expect(audit.stdout.contains("portus.repository.push"), "\(audit.stdout)")
+
+        let notPortus = try await sandbox.portcullis(["import", "portus", "--database", emptyURL], environment: environment)
+        #expect(notPortus.status == 65, "\(notPortus.stderr)")
+        #expect(notPortus.stderr.contains("portus.not_a_portus_database"), "\(notPortus.stderr)")
+        let unreachable = try await sandbox.portcullis(
+            ["import", "portus", "--database", "postgresql://portus:\(Self.urlPassword)@127.0.0.1:1/portus"],
+            environment: environment)
+        #expect(unreachable.status == 69, "\(unreachable.stderr)")
+        #expect(unreachable.stderr.contains("cannot read the Portus database"), "\(unreachable.stderr)")
+        #expect(!(unreachable.stdout + unreachable.stderr).contains(Self.urlPassword))
     }
 
     /// What the import must have stored, read through the store.
@@ -221,6 +283,7 @@ struct PortusImportCommandTests {
             #expect(alice.displayName == "Alice A" && alice.passwordHash?.hasPrefix("$2a$") == true)
             let bob = try #require(try reader.user(named: "bob"))
             #expect(bob.passwordHash == nil)
+            #expect(try reader.identityLinks(of: bob.id).map(\.providerID) == ["corp-ldap"])
             #expect(try reader.personalNamespace(of: bob.id)?.visibility == .protected)
             #expect(try reader.user(named: "carol")?.isEnabled == false)
             let dave = try #require(try reader.user(named: "dave-smith"))
