@@ -96,14 +96,16 @@ public struct PortusImportReport: Sendable {
                 ? "Portus import, dry run: nothing was written"
                 : rolledBack ? "Portus import refused (--strict): nothing was written" : "Portus import")
         lines.append("")
-        let header = "kind".padding(toLength: 12, withPad: " ", startingAt: 0) + "created  updated  present  skipped  refused"
+        let header =
+            "kind".padding(toLength: 12, withPad: " ", startingAt: 0) + "created  updated  present  skipped  refused"
         lines.append(header)
         for kind in PortusRecordKind.allCases {
             let cells = PortusImportOutcome.allCases.map { outcome in
                 let text = String(count(kind, outcome))
                 return String(repeating: " ", count: max(0, 7 - text.count)) + text
             }
-            lines.append(kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
+            lines.append(
+                kind.rawValue.padding(toLength: 12, withPad: " ", startingAt: 0) + cells.joined(separator: "  "))
         }
         for outcome in [PortusImportOutcome.created, .updated, .skipped, .refused] {
             let listed = entries.filter { $0.outcome == outcome }

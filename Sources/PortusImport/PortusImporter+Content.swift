@@ -29,7 +29,8 @@ extension ImportRun {
                 report.note(.repository, label, .refused, ["not a repository name a registry accepts"])
                 continue
             }
-            if let existing = try writer.repository(named: repository.name, in: namespace.id, registry: options.registry)
+            if let existing = try writer.repository(
+                named: repository.name, in: namespace.id, registry: options.registry)
             {
                 repositoryIDs[repository.id] = existing.id
                 report.note(.repository, label, .present)

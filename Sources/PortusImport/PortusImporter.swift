@@ -361,7 +361,8 @@ struct ImportRun {
             // Portus (and Portcullis): an administrator in a team is always an owner.
             if portusUsers[member.userID]?.isAdmin == true, role != .owner {
                 role = .owner
-                notes.append("\(member.role == 0 ? "a viewer" : "a contributor") in Portus: administrators own their teams")
+                notes.append(
+                    "\(member.role == 0 ? "a viewer" : "a contributor") in Portus: administrators own their teams")
             }
             if try writer.role(of: userID, in: teamID) != nil {
                 report.note(.member, label, .present)

@@ -95,7 +95,10 @@ extension PortusSnapshot {
         let headers = try reader.rows(
             "SELECT webhook_id, name, value FROM webhook_headers WHERE webhook_id IS NOT NULL ORDER BY id"
         ) { row in
-            (webhook: try row.int(0), header: PortusWebhookHeader(name: row.optional(1) ?? "", value: row.optional(2) ?? ""))
+            (
+                webhook: try row.int(0),
+                header: PortusWebhookHeader(name: row.optional(1) ?? "", value: row.optional(2) ?? "")
+            )
         }
         let headersByWebhook = Dictionary(grouping: headers, by: \.webhook).mapValues { $0.map(\.header) }
         snapshot.webhooks = try reader.rows(
@@ -134,7 +137,8 @@ extension PortusSnapshot {
             snapshot.notImported.append((table, count))
         }
         if try reader.hasTable("schema_migrations") {
-            snapshot.schemaVersion = try reader.rows("SELECT max(version) FROM schema_migrations") { $0.optional(0) }
+            snapshot.schemaVersion =
+                try reader.rows("SELECT max(version) FROM schema_migrations") { $0.optional(0) }
                 .first ?? nil
         }
         return snapshot

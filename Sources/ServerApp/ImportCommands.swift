@@ -41,11 +41,26 @@ enum ImportCommands {
             return try await PortusImporter.run(snapshot, options: options, into: store)
         }
         print(InertText.escapedLines(report.rendered(dryRun: dryRun)), terminator: "")
+        if let notice = retentionNotice(snapshot, context) { print(notice) }
         if strict, report.total(.refused) > 0 {
             let error = PortusImportError(
                 .refusedRows, "\(report.total(.refused)) Portus record(s) refused under --strict; nothing was imported")
             throw CommandFailure(.dataError, "\(error)")
         }
+    }
+
+    /// A warning when imported activities are older than `audit.retention.admin`: `serve`'s pruning would delete
+    /// them at its next run.
+    private static func retentionNotice(_ snapshot: PortusSnapshot, _ context: AppContext) -> String? {
+        let retention = context.configuration.audit.retention.admin
+        guard retention > .zero else { return nil }
+        let cutoff = Date().addingTimeInterval(-Double(retention.components.seconds))
+        let old = snapshot.activities.filter { ($0.createdAt ?? .distantFuture) < cutoff }.count
+        guard old > 0 else { return nil }
+        return "note: \(old) Portus activit\(old == 1 ? "y is" : "ies are") older than audit.retention.admin "
+            + "(\(retention.components.seconds / 86_400) days): serve's audit pruning deletes \(old == 1 ? "it" : "them") "
+            + "at its next run. To keep them, archive them first (portcullis audit archive --before DATE) or set "
+            + "audit.retention.admin to 0 (keep for ever); see docs/migrating-from-portus.md."
     }
 
     /// `--registry`, or the only configured registry; the repositories are recorded as that registry's.
@@ -115,10 +130,12 @@ enum ImportCommands {
         for username in usernames {
             do {
                 if let identity = try await directory.identity(forUsername: username) {
-                    links[username] = PortusDirectoryLink(providerID: identity.provider.rawValue, subject: identity.subject)
+                    links[username] = PortusDirectoryLink(
+                        providerID: identity.provider.rawValue, subject: identity.subject)
                 }
             } catch let error as ProviderError {
-                throw CommandFailure(.unavailable, "\(directory.id.rawValue): the directory could not be read: \(error)")
+                throw CommandFailure(
+                    .unavailable, "\(directory.id.rawValue): the directory could not be read: \(error)")
             }
         }
         return links

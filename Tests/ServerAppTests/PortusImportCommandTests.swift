@@ -41,7 +41,8 @@ struct PortusImportCommandTests {
         // Devise's bcrypt hashes start with $2a$; the same hash under $2b$ is what libxcrypt makes here.
         let made = try PasswordHash.make(password: alicePassword, method: .bcrypt(cost: 4))
         let aliceHash = "$2a$" + made.dropFirst(4)
-        let otherHash = "$2a$" + (try PasswordHash.make(password: "someone-else-pw", method: .bcrypt(cost: 4))).dropFirst(4)
+        let otherHash =
+            "$2a$" + (try PasswordHash.make(password: "someone-else-pw", method: .bcrypt(cost: 4))).dropFirst(4)
         let rows = Self.rows(aliceHash: aliceHash, otherHash: otherHash)
         return try await pool.run {
             let conninfo = try server.createDatabase("portus")
@@ -168,7 +169,8 @@ struct PortusImportCommandTests {
         var outputs: [String] = []
 
         // A dry run prints the plan and writes nothing.
-        let dry = try await sandbox.portcullis(["import", "portus", "--database", url, "--dry-run"], environment: environment)
+        let dry = try await sandbox.portcullis(
+            ["import", "portus", "--database", url, "--dry-run"], environment: environment)
         outputs.append(dry.stdout + dry.stderr)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("dry run: nothing was written"), "\(dry.stdout)")
@@ -176,7 +178,8 @@ struct PortusImportCommandTests {
         #expect(try await Self.counts(databasePath).users == 0)
 
         // --strict refuses the whole import: this database has rows Portcullis's rules refuse.
-        let strict = try await sandbox.portcullis(["import", "portus", "--database", url, "--strict"], environment: environment)
+        let strict = try await sandbox.portcullis(
+            ["import", "portus", "--database", url, "--strict"], environment: environment)
         outputs.append(strict.stdout + strict.stderr)
         #expect(strict.status == 65, "\(strict.stdout)\(strict.stderr)")
         #expect(strict.stderr.contains("portus.refused_rows"), "\(strict.stderr)")
@@ -244,7 +247,8 @@ struct PortusImportCommandTests {
             try await sandbox.portcullis(["user", "list"], environment: environment).stdout
         }
 
-        let dry = try await sandbox.portcullis(["import", "portus", "--database", url, "--dry-run"], environment: environment)
+        let dry = try await sandbox.portcullis(
+            ["import", "portus", "--database", url, "--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.stderr)")
         #expect(dry.stdout.contains("32 record(s) would be imported"), "\(dry.stdout)")
         #expect(!(try await users()).contains("alice"), "a dry run on PostgreSQL rolls everything back")
@@ -261,7 +265,8 @@ struct PortusImportCommandTests {
             ["audit", "search", "--action", "portus.*", "--limit", "50"], environment: environment)
         #expect(audit.stdout.contains("portus.repository.push"), "\(audit.stdout)")
 
-        let notPortus = try await sandbox.portcullis(["import", "portus", "--database", emptyURL], environment: environment)
+        let notPortus = try await sandbox.portcullis(
+            ["import", "portus", "--database", emptyURL], environment: environment)
         #expect(notPortus.status == 65, "\(notPortus.stderr)")
         #expect(notPortus.stderr.contains("portus.not_a_portus_database"), "\(notPortus.stderr)")
         let unreachable = try await sandbox.portcullis(
@@ -292,10 +297,12 @@ struct PortusImportCommandTests {
 
             let dev = try #require(try reader.team(named: "dev_team"))
             #expect(!dev.isHidden && dev.description == "The developers")
-            let devRoles = Dictionary(uniqueKeysWithValues: try reader.members(of: dev.id).map { ($0.username, $0.role) })
+            let devRoles = Dictionary(
+                uniqueKeysWithValues: try reader.members(of: dev.id).map { ($0.username, $0.role) })
             #expect(devRoles == ["bob": .owner, "dave-smith": .contributor, "carol": .viewer])
             let ops = try #require(try reader.team(named: "ops"))
-            let opsRoles = Dictionary(uniqueKeysWithValues: try reader.members(of: ops.id).map { ($0.username, $0.role) })
+            let opsRoles = Dictionary(
+                uniqueKeysWithValues: try reader.members(of: ops.id).map { ($0.username, $0.role) })
             #expect(opsRoles == ["alice": .owner, "ci-bot": .contributor], "an administrator member is an owner")
 
             let backend = try #require(try reader.namespace(named: "backend"))
