@@ -139,8 +139,9 @@ struct ImportRun {
     }
 
     mutating func importEverything() throws -> PortusImportReport {
-        try importUsers()
+        // Teams first: their Portus names are kept, and personal teams (whose names nobody types) give way.
         try importTeams()
+        try importUsers()
         try importMembers()
         try importNamespaces()
         try importRepositories()
@@ -166,11 +167,11 @@ struct ImportRun {
         // Portus compared usernames case-sensitively; here names differing only in case are one account, so
         // the later of two such Portus users is refused (always the same one, whichever run this is).
         var firstSpelling: [String: String] = [:]
-        for user in snapshot.users where user.username != "portus" {
+        for user in snapshot.users where user.username != PortusUser.internalUsername {
             firstSpelling[user.username.lowercased()] = firstSpelling[user.username.lowercased()] ?? user.username
         }
         for user in snapshot.users {
-            if user.username == "portus" {
+            if user.username == PortusUser.internalUsername {
                 report.note(
                     .user, user.username, .skipped,
                     ["Portus's internal API user (Portcullis calls the registry with its own tokens)"])
@@ -267,7 +268,7 @@ struct ImportRun {
     /// Links an LDAP account (no local password in Portus) to its directory identity, when one was found;
     /// says whether it made a link.
     private func link(_ user: PortusUser, to account: User, created: Bool, notes: inout [String]) throws -> Bool {
-        guard user.encryptedPassword.isEmpty, !user.isBot else { return false }
+        guard user.isLDAPAccount else { return false }
         guard let identity = options.directoryLinks[user.username] else {
             if created {
                 notes.append(
@@ -391,6 +392,12 @@ struct ImportRun {
                 continue
             }
             if let existing = try writer.namespace(named: namespace.name) {
+                guard existing.kind == .regular else {
+                    report.note(
+                        .namespace, namespace.name, .refused,
+                        ["a \(existing.kind.rawValue) namespace here has the name"])
+                    continue
+                }
                 namespaces[namespace.id] = existing
                 report.note(.namespace, namespace.name, .present)
                 continue

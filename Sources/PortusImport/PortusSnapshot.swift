@@ -47,6 +47,14 @@ public struct PortusUser: Sendable, Hashable {
     }
 }
 
+extension PortusUser {
+    /// The name of Portus's internal API user (created by its seed; Portus calls the registry as it).
+    public static let internalUsername = "portus"
+
+    /// Whether Portus created this account at an LDAP login: no local password, not a bot, not `portus`.
+    public var isLDAPAccount: Bool { encryptedPassword.isEmpty && !isBot && username != Self.internalUsername }
+}
+
 /// A row of Portus's `teams`.
 public struct PortusTeam: Sendable, Hashable {
     /// `id`.

@@ -29,7 +29,8 @@ enum ImportCommands {
         let context = try AppContext(&parsed)
         try parsed.finish(maxPositionals: 0)
 
-        let registry = try chooseRegistry(registryName, context)
+        // The registry the repositories are recorded under: --registry, or the only configured one.
+        let registry = try context.configuration.registry(named: registryName).name
         let snapshot = try await readSnapshot(url)
         let sealer = try sealer(context, dryRun: dryRun)
         var options = PortusImportOptions(
@@ -63,34 +64,12 @@ enum ImportCommands {
             + "audit.retention.admin to 0 (keep for ever); see docs/migrating-from-portus.md."
     }
 
-    /// `--registry`, or the only configured registry; the repositories are recorded as that registry's.
-    private static func chooseRegistry(_ name: String?, _ context: AppContext) throws(CommandFailure) -> String {
-        let names = context.configuration.registries.map(\.name)
-        if let name {
-            guard names.contains(name) else {
-                throw CommandFailure(
-                    .dataError, "no registry named '\(name)'; configured: \(names.joined(separator: ", "))")
-            }
-            return name
-        }
-        guard names.count == 1 else {
-            throw CommandFailure(
-                .usage,
-                names.isEmpty
-                    ? "no registry is configured (add the one Portus served under registries:)"
-                    : "several registries are configured; choose the one Portus served with --registry "
-                        + names.joined(separator: "|"))
-        }
-        return names[0]
-    }
-
     /// The directory identities of Portus's LDAP users (no local password), found by username in `--ldap-provider`
     /// or the only configured provider that can look users up; none configured leaves them unlinked (reported).
     private static func directoryLinks(
         for snapshot: PortusSnapshot, providerID: String?, store: any Store, context: AppContext
     ) async throws -> [String: PortusDirectoryLink] {
-        let usernames = snapshot.users.filter { $0.encryptedPassword.isEmpty && !$0.isBot && $0.username != "portus" }
-            .map(\.username)
+        let usernames = snapshot.users.filter(\.isLDAPAccount).map(\.username)
         guard !usernames.isEmpty || providerID != nil else { return [:] }
         let providers = try TokenAuthorityAssembly.makeProviders(
             context.configuration.providers, store: store, ioPool: BlockingPool(name: "io", threads: 2),

@@ -81,7 +81,8 @@ struct PortusImportCommandTests {
           (5, 'ops', false, NULL, now(), now()),
           (6, 'carol', true, NULL, now(), now()),
           (7, 'dave-smith', true, NULL, now(), now()),
-          (8, 'portus', true, NULL, now(), now());
+          (8, 'portus', true, NULL, now(), now()),
+          (9, 'ops0', true, NULL, now(), now());
         INSERT INTO namespaces (id, name, team_id, registry_id, global, description, visibility, created_at,
                                 updated_at) VALUES
           (1, 'portus_global_namespace_1', 1, 1, true, NULL, 2, now(), now()),
@@ -93,7 +94,8 @@ struct PortusImportCommandTests {
           (7, 'releases', 5, 1, false, NULL, 2, now(), now()),
           (8, E'bad\\\\name', 5, 1, false, NULL, 0, now(), now()),
           (9, 'portus', 8, 1, false, NULL, 0, now(), now()),
-          (10, 'carol', 6, 1, false, NULL, 0, now(), now());
+          (10, 'carol', 6, 1, false, NULL, 0, now(), now()),
+          (11, 'ops', 9, 1, false, NULL, 0, now(), now());
         INSERT INTO users (id, username, email, encrypted_password, admin, enabled, namespace_id, display_name,
                            bot, created_at, updated_at) VALUES
           (1, 'portus', 'portus@portus.com', '\(otherHash)', true, true, 9, NULL, false, now(), now()),
@@ -102,12 +104,13 @@ struct PortusImportCommandTests {
           (4, 'carol', 'carol@example.com', '\(otherHash)', false, false, 10, NULL, false, now(), now()),
           (5, 'dave-smith', 'dave@example.com', '\(otherHash)', false, true, 4, NULL, false, now(), now()),
           (6, 'ci-bot', 'ci-bot@example.com', '', false, true, NULL, NULL, true, now(), now()),
-          (7, 'ALICE', 'other-alice@example.com', '\(otherHash)', false, true, NULL, NULL, false, now(), now());
+          (7, 'ALICE', 'other-alice@example.com', '\(otherHash)', false, true, NULL, NULL, false, now(), now()),
+          (8, 'ops', 'ops@example.com', '\(otherHash)', false, true, 11, NULL, false, now(), now());
         INSERT INTO team_users (user_id, team_id, role, created_at, updated_at) VALUES
           (1, 1, 2, now(), now()), (2, 1, 2, now(), now()), (2, 2, 2, now(), now()), (3, 3, 2, now(), now()),
           (4, 6, 2, now(), now()), (5, 7, 2, now(), now()), (1, 8, 2, now(), now()),
           (3, 4, 2, now(), now()), (5, 4, 1, now(), now()), (4, 4, 0, now(), now()),
-          (2, 5, 0, now(), now()), (6, 5, 1, now(), now());
+          (2, 5, 0, now(), now()), (6, 5, 1, now(), now()), (8, 9, 2, now(), now());
         INSERT INTO repositories (id, name, namespace_id, marked, description, created_at, updated_at) VALUES
           (1, 'busybox', 1, false, NULL, now(), now()),
           (2, 'app', 5, false, 'The API server', now(), now()),
@@ -250,12 +253,12 @@ struct PortusImportCommandTests {
         let dry = try await sandbox.portcullis(
             ["import", "portus", "--database", url, "--dry-run"], environment: environment)
         #expect(dry.status == 0, "\(dry.stderr)")
-        #expect(dry.stdout.contains("32 record(s) would be imported"), "\(dry.stdout)")
+        #expect(dry.stdout.contains("33 record(s) would be imported"), "\(dry.stdout)")
         #expect(!(try await users()).contains("alice"), "a dry run on PostgreSQL rolls everything back")
 
         let first = try await sandbox.portcullis(["import", "portus", "--database", url], environment: environment)
         #expect(first.status == 0, "\(first.stderr)")
-        #expect(first.stdout.contains("32 record(s) imported"), "\(first.stdout)")
+        #expect(first.stdout.contains("33 record(s) imported"), "\(first.stdout)")
         #expect(first.stdout.contains("user bob: no local password (an LDAP account); not linked"), "\(first.stdout)")
         let listed = try await users()
         #expect(listed.contains("alice") && listed.contains("dave-smith") && !listed.contains("portus"), "\(listed)")
@@ -293,7 +296,11 @@ struct PortusImportCommandTests {
             #expect(try reader.user(named: "carol")?.isEnabled == false)
             let dave = try #require(try reader.user(named: "dave-smith"))
             #expect(try reader.personalNamespace(of: dave.id)?.name == "dave_smith", "Portus's image paths are kept")
-            #expect(try reader.countUsers() == 5)
+            #expect(try reader.countUsers() == 6)
+            let opsUser = try #require(try reader.user(named: "ops"))
+            let opsPersonal = try #require(try reader.personalNamespace(of: opsUser.id))
+            #expect(opsPersonal.name == "ops", "a team named like a personal namespace leaves the namespace its name")
+            #expect(try reader.team(id: opsPersonal.teamID)?.name == "ops0")
 
             let dev = try #require(try reader.team(named: "dev_team"))
             #expect(!dev.isHidden && dev.description == "The developers")
