@@ -101,23 +101,37 @@ extension ImportRun {
     mutating func importWebhooks() throws {
         for hook in snapshot.webhooks {
             // Portus prepended http:// to a URL saved without a scheme; rows from before that rule may lack it.
-            let url = hook.url.contains("://") ? hook.url : "http://" + hook.url
+            var url = hook.url.contains("://") ? hook.url : "http://" + hook.url
             let namespace = hook.namespaceID.flatMap { namespaces[$0] }
-            let label = "\(namespace?.name ?? "namespace #\(hook.namespaceID.map(String.init) ?? "NULL")") \(url)"
+            let label =
+                "\(namespace?.name ?? "namespace #\(hook.namespaceID.map(String.init) ?? "NULL")") "
+                + Self.withoutCredentials(url)
             guard let namespace else {
                 report.note(.webhook, label, .refused, ["its namespace was not imported"])
                 continue
             }
-            var headers = hook.headers.map { WebhookHeader(name: $0.name, value: $0.value) }
+            var notes = ["sends Portcullis's signed JSON body (\(hook.isEnabled ? "enabled" : "disabled"))"]
+            var basic: (username: String, password: String)?
             if let username = hook.username, !username.isEmpty, let password = hook.password, !password.isEmpty {
+                basic = (username, password)
+            }
+            // Credentials in the URL (which Portus's HTTP client sent as Basic authentication) never stay there.
+            if var components = URLComponents(string: url), let user = components.user {
+                if basic == nil { basic = (user, components.password ?? "") }
+                components.user = nil
+                components.password = nil
+                url = components.string ?? url
+                notes.append("credentials moved from the URL to the Authorization header")
+            }
+            var headers = hook.headers.map { WebhookHeader(name: $0.name, value: $0.value) }
+            if let basic {
                 if headers.contains(where: { $0.name.lowercased() == "authorization" }) {
                     report.note(
-                        .webhook, label, .refused,
-                        ["it has both a username and password and its own Authorization header"])
+                        .webhook, label, .refused, ["it has both Basic credentials and its own Authorization header"])
                     continue
                 }
                 // Portus sent HTTP Basic credentials; here they are one more header, sealed like the others.
-                let credentials = Data("\(username):\(password)".utf8).base64EncodedString()
+                let credentials = Data("\(basic.username):\(basic.password)".utf8).base64EncodedString()
                 headers.append(WebhookHeader(name: "Authorization", value: "Basic \(credentials)"))
             }
             do {
@@ -135,10 +149,9 @@ extension ImportRun {
                 report.note(.webhook, label, .refused, ["sealing its headers needs webhooks.secretsKey"])
                 continue
             }
-            var notes = ["sends Portcullis's signed JSON body (\(hook.isEnabled ? "enabled" : "disabled"))"]
             if hook.requestMethod == 0 { notes.append("Portus sent GET; Portcullis POSTs") }
             if hook.contentType == 1 { notes.append("the form content type is not kept") }
-            if !hook.headers.isEmpty || hook.password?.isEmpty == false { notes.append("headers sealed") }
+            if !headers.isEmpty { notes.append("headers sealed") }
             _ = try WebhookAdministration.createSealed(
                 NewWebhook(
                     namespaceID: namespace.id, url: url, format: .json, events: WebhookEvent.allCases, headers: headers,
@@ -146,6 +159,15 @@ extension ImportRun {
                 sealer: sealer, in: writer)
             report.note(.webhook, label, .created, notes)
         }
+    }
+
+    /// `url` with any `user:password@` replaced by `***@`, for the report (such a URL is refused, not stored).
+    static func withoutCredentials(_ url: String) -> String {
+        guard let scheme = url.range(of: "://") else { return url }
+        let rest = url[scheme.upperBound...]
+        let authority = rest.prefix { $0 != "/" && $0 != "?" && $0 != "#" }
+        guard let at = authority.lastIndex(of: "@") else { return url }
+        return String(url[..<scheme.upperBound]) + "***" + String(url[at...])
     }
 
     /// Lists the users whose application tokens stay behind (their secrets are bcrypt hashes).

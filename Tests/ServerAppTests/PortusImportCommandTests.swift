@@ -31,6 +31,8 @@ struct PortusImportCommandTests {
     static let alicePassword = "alice-old-password"
     /// The Basic password of a Portus webhook, stored there in plain text.
     static let hookPassword = "hook-Pa55word"
+    /// The password in the URL of another Portus webhook.
+    static let urlHookPassword = "url-Pa55word"
 
     /// Creates a Portus database on `server`, loads the schema and the rows, and returns a URL (with a
     /// password) for a role that may only read it.
@@ -132,7 +134,8 @@ struct PortusImportCommandTests {
         INSERT INTO webhooks (id, namespace_id, name, url, username, password, request_method, content_type,
                               enabled, created_at, updated_at) VALUES
           (1, 5, 'ci', 'https://ci.example.com/hook', 'hookuser', '\(hookPassword)', 1, 0, true, now(), now()),
-          (2, 7, 'notify', 'http://notify.example.com/portus', NULL, NULL, 0, 1, false, now(), now());
+          (2, 7, 'notify', 'http://bot:\(urlHookPassword)@notify.example.com/portus', NULL, NULL, 0, 1, false, now(),
+           now());
         INSERT INTO webhook_headers (webhook_id, name, value, created_at, updated_at) VALUES
           (1, 'X-Token', 'tok-123', now(), now());
         INSERT INTO activities (id, trackable_type, trackable_id, owner_type, owner_id, key, parameters,
@@ -210,10 +213,15 @@ struct PortusImportCommandTests {
         #expect(second.stdout.contains("nothing to import"), "\(second.stdout)")
         #expect(try await Self.counts(databasePath) == afterFirst)
 
-        for output in outputs { #expect(!output.contains(Self.urlPassword), "the URL's password was printed") }
+        for output in outputs {
+            #expect(!output.contains(Self.urlPassword), "the URL's password was printed")
+            #expect(!output.contains(Self.urlHookPassword), "a webhook URL's password was printed")
+        }
         for file in [databasePath, databasePath + "-wal"] {
             let bytes = (try? Data(contentsOf: URL(fileURLWithPath: file))) ?? Data()
-            #expect(bytes.range(of: Data(Self.hookPassword.utf8)) == nil, "the webhook password is stored in \(file)")
+            for password in [Self.hookPassword, Self.urlHookPassword] {
+                #expect(bytes.range(of: Data(password.utf8)) == nil, "a webhook password is stored in \(file)")
+            }
         }
 
         // Alice signs in at the token endpoint with her Portus password; disabled carol does not.
@@ -339,7 +347,9 @@ struct PortusImportCommandTests {
             #expect(hook.headers.map(\.name) == ["X-Token", "Authorization"])
             #expect(hook.headers.allSatisfy { $0.value.hasPrefix("sealed:v1:") } && hook.secret.hasPrefix("sealed:v1:"))
             let releases = try #require(try reader.namespace(named: "releases"))
-            #expect(try reader.webhooks(in: releases.id).first?.isEnabled == false)
+            let notify = try #require(try reader.webhooks(in: releases.id).first)
+            #expect(notify.url == "http://notify.example.com/portus" && !notify.isEnabled)
+            #expect(notify.headers.map(\.name) == ["Authorization"], "the URL's credentials moved to a sealed header")
 
             let imported = try reader.auditEvents(matching: AuditEventFilter(action: "portus.*"), offset: 0, limit: 50)
             #expect(imported.total == 5)
