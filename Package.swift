@@ -339,6 +339,11 @@ var targets: [Target] = [
             "CryptoCore", "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
         ],
         swiftSettings: strictness),
+    // The Portus importer over snapshots written in the tests, on SQLite and PostgreSQL stores.
+    .testTarget(
+        name: "PortusImportTests",
+        dependencies: ["PortusImport", "Administration", "Storage", "Webhooks", "CryptoCore", "TestSupport"],
+        swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.
     .testTarget(
         name: "ErrorVocabularyTests",

@@ -297,7 +297,11 @@ struct ImportRun {
     // MARK: - Teams and members
 
     private mutating func importTeams() throws {
+        // A valid Portus name is kept before any renamed team may take it, whatever their order.
         var claimed: [String: String] = [:]
+        for team in snapshot.teams where !team.isHidden && NamespaceNaming.isValid(team.name) {
+            claimed[team.name] = team.name
+        }
         for team in snapshot.teams {
             if globalTeamIDs.contains(team.id) {
                 teamIDs[team.id] = global.teamID
@@ -316,8 +320,8 @@ struct ImportRun {
                 report.note(.team, team.name, .refused, ["no letters or digits to name a team after"])
                 continue
             }
-            if let first = claimed[name] {
-                report.note(.team, team.name, .refused, ["its name here would be '\(name)', as team '\(first)'s is"])
+            if let holder = claimed[name], holder != team.name {
+                report.note(.team, team.name, .refused, ["its name here would be '\(name)', as team '\(holder)'s is"])
                 continue
             }
             claimed[name] = team.name
