@@ -60,6 +60,8 @@ public struct PortusImportReport: Sendable {
     public var notImported: [(table: String, rows: Int)] = []
     /// Whether nothing was written (a dry run, or `--strict` with refused rows).
     public var rolledBack = false
+    /// The Portus database's newest Rails migration, when it records one (`20190109112643` for 2.4).
+    public var portusSchemaVersion: String?
 
     /// An empty report.
     public init() {}
@@ -91,10 +93,12 @@ public struct PortusImportReport: Sendable {
     public func rendered(dryRun: Bool) -> String {
         var lines: [String] = []
         let verb = dryRun ? "would be " : ""
+        let schema = portusSchemaVersion.map { " (Portus schema \($0))" } ?? ""
         lines.append(
             dryRun
-                ? "Portus import, dry run: nothing was written"
-                : rolledBack ? "Portus import refused (--strict): nothing was written" : "Portus import")
+                ? "Portus import\(schema), dry run: nothing was written"
+                : rolledBack
+                    ? "Portus import\(schema) refused (--strict): nothing was written" : "Portus import\(schema)")
         lines.append("")
         let header =
             "kind".padding(toLength: 12, withPad: " ", startingAt: 0) + "created  updated  present  skipped  refused"

@@ -151,6 +151,7 @@ struct ImportRun {
         try importActivities()
         reportTokens()
         report.notImported = snapshot.notImported
+        report.portusSchemaVersion = snapshot.schemaVersion
         if report.changed {
             let counts = PortusRecordKind.allCases.map { ($0.rawValue, String(report.count($0, .created))) }
             _ = try writer.appendAuditEvent(

@@ -25,14 +25,11 @@ public struct PortusUser: Sendable, Hashable {
     public var displayName: String?
     /// `bot`.
     public var isBot: Bool
-    /// `created_at`.
-    public var createdAt: Date?
 
     /// Describes a row.
     public init(
         id: Int, username: String, email: String? = nil, encryptedPassword: String = "", isAdmin: Bool = false,
-        isEnabled: Bool = true, namespaceID: Int? = nil, displayName: String? = nil, isBot: Bool = false,
-        createdAt: Date? = nil
+        isEnabled: Bool = true, namespaceID: Int? = nil, displayName: String? = nil, isBot: Bool = false
     ) {
         self.id = id
         self.username = username
@@ -43,7 +40,6 @@ public struct PortusUser: Sendable, Hashable {
         self.namespaceID = namespaceID
         self.displayName = displayName
         self.isBot = isBot
-        self.createdAt = createdAt
     }
 }
 

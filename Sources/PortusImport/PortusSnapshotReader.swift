@@ -39,15 +39,14 @@ extension PortusSnapshot {
         var snapshot = PortusSnapshot()
         snapshot.users = try reader.rows(
             """
-            SELECT id, username, email, encrypted_password, admin, enabled, namespace_id, display_name, bot,
-                   EXTRACT(EPOCH FROM created_at) FROM users ORDER BY id
+            SELECT id, username, email, encrypted_password, admin, enabled, namespace_id, display_name, bot
+            FROM users ORDER BY id
             """
         ) { row in
             PortusUser(
                 id: try row.int(0), username: try row.text(1), email: row.optional(2),
                 encryptedPassword: row.optional(3) ?? "", isAdmin: row.bool(4) ?? false, isEnabled: row.bool(5) ?? true,
-                namespaceID: try row.optionalInt(6), displayName: row.optional(7), isBot: row.bool(8) ?? false,
-                createdAt: try row.date(9))
+                namespaceID: try row.optionalInt(6), displayName: row.optional(7), isBot: row.bool(8) ?? false)
         }
         snapshot.teams = try reader.rows("SELECT id, name, hidden, description FROM teams ORDER BY id") { row in
             PortusTeam(
