@@ -125,6 +125,13 @@ var targets: [Target] = [
         ],
         swiftSettings: strictness),
 
+    // `portcullis import portus`: a Portus 2.4 database's rows, read through a row port (no libpq here), carried
+    // over through the store API and the services' rules in one transaction.
+    .target(
+        name: "PortusImport",
+        dependencies: ["Administration", "Storage", "IdentityCore", "Webhooks", "RegistryCore", "Diagnostics"],
+        swiftSettings: strictness),
+
     // MARK: REST API
     // `/api/v1`: the route table, its OpenAPI document, conventions and authentication; first resources.
     .target(
@@ -182,7 +189,7 @@ var targets: [Target] = [
             "TokenAuthority", "DatabaseCopy",
             "LocalPasswords", "ApplicationTokens", "LDAP", "OIDC", "IdentityMapping", "RegistryCore", "RegistryClient",
             "RegistryIntegration", "Webhooks", "RESTAPI", "Administration", "WebUI",
-            "GitHub", "GitLab", "Google", "Bitbucket", "OAuth2", "WorkloadIdentity",
+            "GitHub", "GitLab", "Google", "Bitbucket", "OAuth2", "WorkloadIdentity", "PortusImport",
         ],
         swiftSettings: strictness),
     .executableTarget(name: "portcullis", dependencies: ["ServerApp"], swiftSettings: strictness),
@@ -229,8 +236,11 @@ var targets: [Target] = [
         name: "ServerAppTests",
         dependencies: [
             "ServerApp", "Configuration", "TestSupport", "CryptoCore", "Authorization", "JOSE", "TokenAuthority",
-            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading", "SQLiteStorage", "Storage",
+            "RegistryCore", "Diagnostics", "RegistryIntegration", "WebUI", "Threading", "PostgresStorage",
+            "SQLiteStorage", "Storage",
         ],
+        // SQL the tests load into a real PostgreSQL (a Portus database's schema), read from the package root.
+        exclude: ["Fixtures"],
         swiftSettings: strictness),
     .testTarget(
         name: "IdentityTests",
@@ -336,6 +346,11 @@ var targets: [Target] = [
             "CryptoCore", "Diagnostics", "Storage", "SQLiteStorage", "Threading", "ProviderTesting", "TestSupport",
         ],
         swiftSettings: strictness),
+    // The Portus importer over snapshots written in the tests, on SQLite and PostgreSQL stores.
+    .testTarget(
+        name: "PortusImportTests",
+        dependencies: ["PortusImport", "Administration", "Storage", "Webhooks", "CryptoCore", "TestSupport"],
+        swiftSettings: strictness),
     // Every error code the project defines: one spelling (module.snake_case), listed in docs/errors.md.
     .testTarget(
         name: "ErrorVocabularyTests",
@@ -344,6 +359,7 @@ var targets: [Target] = [
             "HTTPCore", "HTTPServer", "IdentityCore", "IdentityMapping", "JOSE", "LDAPClient", "RegistryCore",
             "RegistryIntegration", "RESTAPI", "Storage", "TestSupport", "TokenAuthority", "Webhooks", "WebUI",
             "DatabaseCopy",
+            "PortusImport",
         ],
         swiftSettings: strictness),
     // Starts Debian's docker-registry and drives skopeo against a live portcullis.

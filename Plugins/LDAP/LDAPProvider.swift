@@ -512,6 +512,21 @@ private func bytes(fromHex text: String) -> [UInt8]? {
     return bytes
 }
 
+extension LDAPProvider: DirectoryUserLookup {
+    /// Searches for `username` as a login does (service bind, the user filter), without binding as the user.
+    public func identity(forUsername username: String) async throws -> ExternalIdentity? {
+        guard !username.isEmpty, username.utf8.count <= Self.maximumUsernameBytes else { return nil }
+        return try await run("user lookup") { session -> ExternalIdentity? in
+            try self.bindServiceAccount(session)
+            let found = try self.searchUsers(
+                session, filter: self.userFilter(self.configuration.user.usernameAttribute, equals: username),
+                sizeLimit: 2)
+            guard found.count == 1 else { return nil }
+            return try self.identity(from: found[0], typedUsername: username)
+        }
+    }
+}
+
 extension LDAPProvider: HealthReporting {
     /// Connects and binds as the service account (anonymously without one): what every login needs first.
     public func checkHealth() async -> ProviderHealth {

@@ -368,7 +368,14 @@ public struct AccountAdministration: Sendable {
     /// transaction. Every path that makes an account comes through here (the CLI, the API, LDAP logins and
     /// group sync), so every one applies `Username`'s rule and case-insensitive uniqueness before anything
     /// is written. Writes no audit event: the caller records why the account was made.
-    public static func provision(_ user: NewUser, in writer: any StoreWriting) throws -> (User, Namespace) {
+    ///
+    /// `namespaceName` asks for that namespace name instead of the derived one (an import keeping the image
+    /// paths of the system it came from); it is used when it is a valid namespace name no namespace holds, else
+    /// the derived name is. The hidden team then takes the first of that name, `name0`, `name1`, … no team holds
+    /// (Portus, too, named personal teams apart from their namespaces).
+    public static func provision(
+        _ user: NewUser, namespaceName: String? = nil, in writer: any StoreWriting
+    ) throws -> (User, Namespace) {
         try checkUsername(user.username)
         if let holder = try writer.users(namedIgnoringCase: user.username).first {
             throw AdministrationError(
@@ -383,11 +390,19 @@ public struct AccountAdministration: Sendable {
                 .invalidUsername, "username '\(user.username)' has no letters or digits to name a namespace after")
         }
         let created = try writer.createUser(user)
-        let name = try NamespaceNaming.firstFreeName(base: base) { candidate in
-            try writer.namespace(named: candidate) != nil || writer.team(named: candidate) != nil
+        let name: String
+        let teamName: String
+        if let wanted = namespaceName, NamespaceNaming.isValid(wanted), try writer.namespace(named: wanted) == nil {
+            name = wanted
+            teamName = try NamespaceNaming.firstFreeName(base: wanted) { try writer.team(named: $0) != nil }
+        } else {
+            name = try NamespaceNaming.firstFreeName(base: base) { candidate in
+                try writer.namespace(named: candidate) != nil || writer.team(named: candidate) != nil
+            }
+            teamName = name
         }
         let team = try writer.createTeam(
-            name: name, description: "Personal team of \(user.username).", isHidden: true)
+            name: teamName, description: "Personal team of \(user.username).", isHidden: true)
         _ = try writer.addTeamMember(team: team.id, user: created.id, role: .owner)
         let namespace = try writer.createNamespace(
             name: name, team: team.id, visibility: .private, kind: .personal, personalOwner: created.id,

@@ -112,15 +112,11 @@ public struct WebhookAdministration: Sendable {
                 throw WebhookError(
                     .secretsKeyMissing, "creating a webhook needs webhooks.secretsKey to seal its secret")
             }
-            // "-" holds the place of the sealed secret (the column refuses empty text); it is no secret.
-            let unsealed = try writer.createWebhook(
+            let webhook = try Self.createSealed(
                 NewWebhook(
-                    namespaceID: owner.id, url: url, format: format, events: events,
-                    headers: headers.map { WebhookHeader(name: $0.name, value: "") }, isEnabled: isEnabled,
-                    secret: "-"))
-            let stored = try sealer.sealed(secret: secret, headers: headers, for: unsealed.id)
-            try writer.setWebhookSecrets(unsealed.id, secret: stored.secret, headers: stored.headers)
-            let webhook = try writer.webhook(id: unsealed.id) ?? unsealed
+                    namespaceID: owner.id, url: url, format: format, events: events, headers: headers,
+                    isEnabled: isEnabled, secret: secret),
+                sealer: sealer, in: writer)
             _ = try writer.appendAuditEvent(
                 Self.audit(
                     "webhook.create", acting, target: "\(owner.name)/webhook/\(webhook.id)",
@@ -131,6 +127,22 @@ public struct WebhookAdministration: Sendable {
                     ]))
             return CreatedWebhook(summary: Self.summary(webhook, namespace: owner.name), secret: secret)
         }
+    }
+
+    /// Stores `webhook` with its secret and header values sealed by `sealer`, in the caller's transaction (no
+    /// checks, no audit: the caller's). The row is inserted first with empty values, because its id is part of
+    /// what they are sealed to, and filled in at once.
+    public static func createSealed(
+        _ webhook: NewWebhook, sealer: WebhookSecretSealer, in writer: any StoreWriting
+    ) throws -> Webhook {
+        var placeholder = webhook
+        // "-" holds the place of the sealed secret (the column refuses empty text); it is no secret.
+        placeholder.secret = "-"
+        placeholder.headers = webhook.headers.map { WebhookHeader(name: $0.name, value: "") }
+        let unsealed = try writer.createWebhook(placeholder)
+        let stored = try sealer.sealed(secret: webhook.secret, headers: webhook.headers, for: unsealed.id)
+        try writer.setWebhookSecrets(unsealed.id, secret: stored.secret, headers: stored.headers)
+        return try writer.webhook(id: unsealed.id) ?? unsealed
     }
 
     /// The webhooks of the namespace named `namespace` (members and administrators), or every webhook

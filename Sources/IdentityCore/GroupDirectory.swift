@@ -39,3 +39,17 @@ public protocol GroupDirectory: IdentityProvider {
     /// configured to follow them; entries that are not users (or not found) are left out.
     func members(of group: DirectoryGroup) async throws -> [ExternalIdentity]
 }
+
+/// A provider that finds a person by the username they log in with, without their password: to link an
+/// account carried over from another system (a Portus import) to the identity its owner will log in as.
+///
+/// Contract:
+/// - Called concurrently from many tasks; must not block the caller's thread.
+/// - Returns the identity a login of that name would give (same `subject`, `username`, `email`), or nil when
+///   no entry, or more than one, has the name.
+/// - Throws `ProviderError(.unavailable)` when the directory cannot be reached, `ProviderError(.misconfigured)`
+///   when the configured search cannot work.
+public protocol DirectoryUserLookup: IdentityProvider {
+    /// The identity whose login name is `username`, if exactly one has it.
+    func identity(forUsername username: String) async throws -> ExternalIdentity?
+}

@@ -116,6 +116,12 @@ public enum PortcullisCommand {
                                                 fill the database with deterministic rows (tests, benchmarks);
                                                 the last N repositories in ns0, N tags in repo0
           webhook enable|disable|delete WEBHOOK_ID
+          import portus --database postgres://USER@HOST/DB [--dry-run] [--strict] [--registry NAME]
+                [--ldap-provider ID]            import a Portus 2.4 PostgreSQL database (users with their bcrypt
+                                                passwords, LDAP users linked through the LDAP provider, teams,
+                                                namespaces, repositories, tags, stars, webhooks, activities as
+                                                audit history); idempotent; --dry-run writes nothing; --strict
+                                                imports nothing if any row is refused
 
         Repository and tag deletions act as the user named by --as (required: the audit log names a real
         person, and the authorization policy decides as it would for that user's token). --registry may be
@@ -259,6 +265,8 @@ public enum PortcullisCommand {
                     "set-description": NamespaceCommands.setDescription, "transfer": NamespaceCommands.transfer,
                     "delete": NamespaceCommands.delete,
                 ])
+        case "import":
+            try await subcommand(command, rest, ["portus": ImportCommands.portus])
         case "search", "star", "unstar", "starred":
             try await SearchCommands.run(command, rest)
         default:

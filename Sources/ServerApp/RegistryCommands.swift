@@ -37,29 +37,12 @@ struct RegistryWiring {
 
     /// The registries named by `--registry` (every configured one when nil).
     func registries(named name: String?) throws(CommandFailure) -> [RegistrySettings] {
-        guard !configuration.registries.isEmpty else {
-            throw CommandFailure(.configuration, "no registry is configured (add one under registries:)")
-        }
-        guard let name else { return configuration.registries }
-        guard let found = configuration.registries.first(where: { $0.name == name }) else {
-            throw CommandFailure(
-                .dataError,
-                "no registry named '\(name)'; configured: \(configuration.registries.map(\.name).joined(separator: ", "))"
-            )
-        }
-        return [found]
+        try configuration.registries(named: name)
     }
 
     /// The one registry a command acts on: `--registry`, or the only configured one.
     func registry(named name: String?) throws(CommandFailure) -> RegistrySettings {
-        let found = try registries(named: name)
-        guard found.count == 1 else {
-            throw CommandFailure(
-                .usage,
-                "several registries are configured; choose one with --registry "
-                    + found.map(\.name).joined(separator: "|"))
-        }
-        return found[0]
+        try configuration.registry(named: name)
     }
 
     /// The client for `registry`, which mints its own short-lived tokens for exactly each call's scope.
@@ -369,5 +352,34 @@ enum Table {
         case let other?: other
         case nil: "-"
         }
+    }
+}
+
+extension PortcullisConfiguration {
+    /// The registries named by `--registry` (every configured one when nil).
+    func registries(named name: String?) throws(CommandFailure) -> [RegistrySettings] {
+        guard !registries.isEmpty else {
+            throw CommandFailure(.configuration, "no registry is configured (add one under registries:)")
+        }
+        guard let name else { return registries }
+        guard let found = registries.first(where: { $0.name == name }) else {
+            throw CommandFailure(
+                .dataError,
+                "no registry named '\(name)'; configured: \(registries.map(\.name).joined(separator: ", "))"
+            )
+        }
+        return [found]
+    }
+
+    /// The one registry a command acts on: `--registry`, or the only configured one.
+    func registry(named name: String?) throws(CommandFailure) -> RegistrySettings {
+        let found = try registries(named: name)
+        guard found.count == 1 else {
+            throw CommandFailure(
+                .usage,
+                "several registries are configured; choose one with --registry "
+                    + found.map(\.name).joined(separator: "|"))
+        }
+        return found[0]
     }
 }

@@ -12,6 +12,7 @@ import IdentityCore
 import IdentityMapping
 import JOSE
 import LDAPClient
+import PortusImport
 import RegistryCore
 import RegistryIntegration
 import Storage
@@ -78,6 +79,7 @@ let vocabulary: [ErrorVocabulary] = [
     ErrorVocabulary("WebOperationError", WebOperationErrorCode.self),
     ErrorVocabulary(WorkloadLoginError.self),
     ErrorVocabulary("DatabaseCopyError", DatabaseCopyErrorCode.self),
+    ErrorVocabulary("PortusImportError", PortusImportErrorCode.self),
 ]
 
 /// Types whose codes span several modules on purpose, with the modules allowed: one error type for the

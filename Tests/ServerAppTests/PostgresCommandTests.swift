@@ -27,8 +27,8 @@ struct PostgresCommandTests {
         return sandbox
     }
 
-    /// Starts `serve` in `sandbox` on a free port and waits until /readyz answers 200.
-    private static func serve(_ sandbox: Sandbox, _ environment: [String: String]) async throws
+    /// Starts `serve` in `sandbox` on a free port and waits until /readyz answers 200 (other suites use it too).
+    static func serve(_ sandbox: Sandbox, _ environment: [String: String]) async throws
         -> (BackgroundProcess, Int)
     {
         let port = try freePort()
