@@ -64,6 +64,8 @@ public struct PostgresConfiguration: Sendable {
 ///   (`pg_advisory_xact_lock`) taken right after BEGIN: across every instance on the database, one write
 ///   transaction runs at a time and each sees every earlier commit. No session state is used (no session locks,
 ///   no LISTEN, `SET LOCAL` only), so the store works behind PgBouncer in transaction mode.
+/// - Queue claims (`claim`) run in READ COMMITTED transactions WITHOUT that lock: they take rows with
+///   `FOR UPDATE … SKIP LOCKED`, so every instance's workers claim side by side (see `QueueClaiming`).
 /// - Reads run in `REPEATABLE READ READ ONLY` transactions: one consistent snapshot, in parallel with a write.
 /// - A lost connection fails the transaction in flight with `.unavailable` (a write whose COMMIT got no answer
 ///   is never reported as done) and is replaced on next use; BEGIN on a connection the server dropped is retried

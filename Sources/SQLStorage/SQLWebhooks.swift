@@ -140,11 +140,13 @@ extension SQLTransaction {
     // MARK: Deliveries
 
     /// The columns `decodeDelivery` reads, in its order, unqualified (for a RETURNING clause).
-    static var deliveryColumnNames: [String] { [
-        "id", "webhook_id", "change_id", "event", "content_type", "body", "state", "attempts", "next_attempt_at",
-        "last_status", "last_latency_ms", "response_excerpt", "last_error", "redelivery_of", "created_at",
-        "updated_at", "delivered_at",
-    ] }
+    static var deliveryColumnNames: [String] {
+        [
+            "id", "webhook_id", "change_id", "event", "content_type", "body", "state", "attempts", "next_attempt_at",
+            "last_status", "last_latency_ms", "response_excerpt", "last_error", "redelivery_of", "created_at",
+            "updated_at", "delivered_at",
+        ]
+    }
 
     /// The columns `decodeDelivery` reads, of the table aliased `d`.
     private static var deliveryColumns: String { deliveryColumnNames.map { "d." + $0 }.joined(separator: ", ") }

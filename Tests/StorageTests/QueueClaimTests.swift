@@ -36,27 +36,35 @@ import Testing
         }
     }
 
+    /// Runs one claiming loop per store, all at once, each calling `claim` until it gets nothing; returns every id
+    /// handed out. A new holder name each round: a worker may claim its own live events again (after a pass that
+    /// failed), and these claims are never finished.
+    private func claimConcurrently<ID: Sendable>(
+        _ stores: [any Store], _ claim: @escaping @Sendable (any Store, String) async throws -> [ID]
+    ) async throws -> [ID] {
+        try await withThrowingTaskGroup(of: [ID].self) { group in
+            for (index, handle) in stores.enumerated() {
+                group.addTask {
+                    var mine: [ID] = []
+                    for round in 0... {
+                        let batch = try await claim(handle, "instance-\(index)/\(round)")
+                        if batch.isEmpty { break }
+                        mine += batch
+                    }
+                    return mine
+                }
+            }
+            return try await group.reduce(into: [ID]()) { $0 += $1 }
+        }
+    }
+
     @Test(arguments: StoreBackend.allCases)
     func threeInstancesClaimingAtOnceNeverGetTheSameEvent(_ backend: StoreBackend) async throws {
         try await backend.withStores(3) { stores in
             let ids = try await store((0..<300).map { ("e\($0)", "team/app\($0)") }, in: stores[0])
-            let taken = try await withThrowingTaskGroup(of: [RegistryEvent.ID].self) { group in
-                for (index, handle) in stores.enumerated() {
-                    group.addTask {
-                        var mine: [RegistryEvent.ID] = []
-                        // A new holder name each round: a worker may claim its own live events again (after a
-                        // pass that failed), and these claims are never finished.
-                        for round in 0... {
-                            let batch = try await claimEvents(handle, "instance-\(index)/\(round)", at: 0, limit: 7)
-                            if batch.isEmpty { return mine }
-                            mine += batch.map(\.event.id)
-                        }
-                        return mine
-                    }
-                }
-                return try await group.reduce(into: [[RegistryEvent.ID]]()) { $0.append($1) }
+            let all = try await claimConcurrently(stores) { handle, holder in
+                try await claimEvents(handle, holder, at: 0, limit: 7).map(\.event.id)
             }
-            let all = taken.flatMap { $0 }
             #expect(all.count == 300, "no event was handed out twice")
             #expect(Set(all) == Set(ids), "every event was handed out")
         }
@@ -142,20 +150,9 @@ import Testing
     func threeInstancesClaimingDeliveriesAtOnceNeverGetTheSameOne(_ backend: StoreBackend) async throws {
         try await backend.withStores(3) { stores in
             let ids = try await queueDeliveries(120, in: stores[0])
-            let taken = try await withThrowingTaskGroup(of: [WebhookDelivery.ID].self) { group in
-                for (index, handle) in stores.enumerated() {
-                    group.addTask {
-                        var mine: [WebhookDelivery.ID] = []
-                        while true {
-                            let batch = try await claimDeliveries(handle, "instance-\(index)", at: 0, limit: 4)
-                            if batch.isEmpty { return mine }
-                            mine += batch.map(\.delivery.id)
-                        }
-                    }
-                }
-                return try await group.reduce(into: [[WebhookDelivery.ID]]()) { $0.append($1) }
+            let all = try await claimConcurrently(stores) { handle, holder in
+                try await claimDeliveries(handle, holder, at: 0, limit: 4).map(\.delivery.id)
             }
-            let all = taken.flatMap { $0 }
             #expect(all.count == 120, "no delivery was handed out twice")
             #expect(Set(all) == Set(ids), "every delivery was handed out")
         }

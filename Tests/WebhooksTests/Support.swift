@@ -119,4 +119,3 @@ struct Fixture {
         try await store.read { try $0.webhookDeliveries(of: webhookID, limit: 100) }
     }
 }
-
