@@ -10,6 +10,8 @@ import Foundation
 ///   half-written record is never visible. The closure's error is rethrown unchanged.
 /// - `read` closures see one consistent snapshot and may run in parallel with each other and
 ///   with a write; they cannot modify anything.
+/// - `claim` closures take queued work (`QueueClaiming`) in a transaction of their own, which a backend
+///   need not serialize with writes (PostgreSQL does not: it locks the rows claimed, skipping locked ones).
 /// The `StoreReading`/`StoreWriting` value handed to a closure is valid only during that call:
 /// do not let it escape, and do not block inside the closure on other async work.
 ///
