@@ -105,7 +105,8 @@ import Threading
         #expect((await other.heldLeases()["catalog-sync:local"] ?? 0) >= 2, "a new holder, a greater epoch")
         let resumed = try await waitUntil(seconds: 60) { registry.catalogRequests > before }
         #expect(resumed, "the survivor never synced\n\(other.process.logTail())")
-        #expect(other.catalogSyncRuns >= 1)
+        // The registry answers the listing before the survivor logs the finished run: wait for the line.
+        #expect(try await waitUntil(seconds: 60) { other.catalogSyncRuns >= 1 }, "\(other.process.logTail())")
         await registry.stop()
     }
 }
