@@ -308,7 +308,7 @@ var targets: [Target] = [
         name: "RegistryIntegrationTests",
         dependencies: [
             "RegistryIntegration", "RegistryCore", "Storage", "SQLiteStorage", "HTTPCore", "HTTPServer",
-            "Diagnostics", "Threading", "Authorization", "Webhooks", "TestSupport",
+            "Diagnostics", "Threading", "Authorization", "Webhooks", "TestSupport", "HTTPClient", "CryptoCore",
         ],
         swiftSettings: strictness),
     // Deliveries to a real HTTP receiver on loopback.

@@ -64,6 +64,8 @@ public struct PostgresConfiguration: Sendable {
 ///   (`pg_advisory_xact_lock`) taken right after BEGIN: across every instance on the database, one write
 ///   transaction runs at a time and each sees every earlier commit. No session state is used (no session locks,
 ///   no LISTEN, `SET LOCAL` only), so the store works behind PgBouncer in transaction mode.
+/// - Queue claims (`claim`) run in READ COMMITTED transactions WITHOUT that lock: they take rows with
+///   `FOR UPDATE … SKIP LOCKED`, so every instance's workers claim side by side (see `QueueClaiming`).
 /// - Reads run in `REPEATABLE READ READ ONLY` transactions: one consistent snapshot, in parallel with a write.
 /// - A lost connection fails the transaction in flight with `.unavailable` (a write whose COMMIT got no answer
 ///   is never reported as done) and is replaced on next use; BEGIN on a connection the server dropped is retried
@@ -137,7 +139,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
     public func read<T: Sendable>(_ body: @escaping @Sendable (any StoreReading) throws -> T) async throws -> T {
         try await gate.submit(to: pool) { [slots, configuration, repositoryOrders] in
             try Self.transaction(
-                slots: slots, writing: false, configuration: configuration, orders: repositoryOrders, body)
+                slots: slots, kind: .read, configuration: configuration, orders: repositoryOrders, body)
         }
     }
 
@@ -147,9 +149,22 @@ public final class PostgresStore: Store, @unchecked Sendable {
     public func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T {
         try await gate.submit(to: pool) { [slots, configuration, repositoryOrders, generation] in
             let result = try Self.transaction(
-                slots: slots, writing: true, configuration: configuration, orders: repositoryOrders, body)
+                slots: slots, kind: .write, configuration: configuration, orders: repositoryOrders, body)
             Self.observeGeneration(slots: slots, into: generation)
             return result
+        }
+    }
+
+    /// Runs `body` in a READ COMMITTED write transaction that does NOT take the writers' lock: claims lock
+    /// the rows they take with `FOR UPDATE … SKIP LOCKED` (see `QueueClaiming`), which is all the exclusion
+    /// they need, so the workers of every instance claim side by side instead of queueing behind each other
+    /// and behind every other write of the cluster. A claimer never waits on a row (it skips locked ones) nor
+    /// on the lock, so it cannot deadlock with a writer. What the claimed work then changes is written under
+    /// the lock as usual (`write`), fenced by the claim.
+    public func claim<T: Sendable>(_ body: @escaping @Sendable (any QueueClaiming) throws -> T) async throws -> T {
+        try await gate.submit(to: pool) { [slots, configuration, repositoryOrders] in
+            try Self.transaction(
+                slots: slots, kind: .claim, configuration: configuration, orders: repositoryOrders, body)
         }
     }
 
@@ -196,9 +211,19 @@ public final class PostgresStore: Store, @unchecked Sendable {
 
     // MARK: Internals
 
+    /// What a transaction may do, and so how it begins.
+    private enum TransactionKind {
+        /// A snapshot that writes nothing.
+        case read
+        /// A write serialized with every other by the writers' lock.
+        case write
+        /// A write of queue claims, outside the writers' lock.
+        case claim
+    }
+
     /// Runs `body` between BEGIN and COMMIT on a checked-out connection; any throw rolls back.
     private static func transaction<T>(
-        slots: Checkout<ConnectionSlot>, writing: Bool, configuration: PostgresConfiguration,
+        slots: Checkout<ConnectionSlot>, kind: TransactionKind, configuration: PostgresConfiguration,
         orders: RepositoryOrderCache,
         _ body: (SQLTransaction<PostgresConnection>) throws -> T
     ) throws -> T {
@@ -208,10 +233,15 @@ public final class PostgresStore: Store, @unchecked Sendable {
         // One round trip: BEGIN, the timeout for this transaction only, and (for a write) the writers' lock,
         // whose wait the timeout bounds.
         let begin =
-            writing
-            ? "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = \(milliseconds); "
-                + "SELECT pg_advisory_xact_lock(\(writerLockKey))"
-            : "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = \(milliseconds)"
+            switch kind {
+            case .write:
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = \(milliseconds); "
+                    + "SELECT pg_advisory_xact_lock(\(writerLockKey))"
+            case .claim:
+                "BEGIN ISOLATION LEVEL READ COMMITTED; SET LOCAL statement_timeout = \(milliseconds)"
+            case .read:
+                "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY; SET LOCAL statement_timeout = \(milliseconds)"
+            }
         var connection = try slot.connection()
         do {
             try Self.begin(begin, on: connection, in: slot)
@@ -222,7 +252,7 @@ public final class PostgresStore: Store, @unchecked Sendable {
             try Self.begin(begin, on: connection, in: slot)
         }
         let transaction = SQLTransaction(
-            connection: connection, isReadOnly: !writing, now: configuration.now, repositoryOrders: orders)
+            connection: connection, isReadOnly: kind == .read, now: configuration.now, repositoryOrders: orders)
         defer { transaction.end() }
         do {
             let result = try body(transaction)

@@ -7,11 +7,16 @@ import Threading
 
 /// Processes stored registry events, oldest first, into repositories, tags, pulls and deletions.
 ///
-/// Each event is handled in one write transaction (with its audit lines and the observer's follow-up work)
-/// that also moves it out of `pending`, so a crash never applies an event twice and a replayed event id is
-/// never stored twice. Manifests are fetched through the registry's `RegistryAPI` before that transaction.
-/// A malformed or surprising event is marked `failed` with its reason and the worker goes on; only a
-/// database that cannot be reached stops a pass (the events stay pending for the next one).
+/// Every instance on the database runs one: a worker claims events (`QueueClaiming.claimRegistryEvents`, at
+/// most one per repository at a time, so one repository's events are applied in the order received) and
+/// applies each in one write transaction (with its audit lines and the observer's follow-up work) that moves it
+/// out of `pending` only while this worker's claim still holds. An event is therefore applied exactly once
+/// however many instances drain the queue: a crash before the commit applies nothing, and a worker that lost
+/// its claim (it paused past the lease and another instance took the event over) rolls its work back. A
+/// replayed event id is never stored twice. Manifests are fetched through the registry's `RegistryAPI` before
+/// that transaction. A malformed or surprising event is marked `failed` with its reason and the worker goes
+/// on; only a database that cannot be reached stops a pass (the events stay claimed until their lease ends,
+/// or until this worker's next pass claims them again).
 ///
 /// Thread-safe: `processPending()` runs one pass at a time (concurrent callers wait for each other);
 /// `wake()` may be called from anywhere.
@@ -34,13 +39,20 @@ public final class RegistryEventWorker: Sendable {
     private let provisioning: Provisioning
     private let logger: Logger
     private let batchSize: Int
+    private let holder: String
+    private let claimLease: Duration
+    private let now: @Sendable () -> Date
     private let signal = WakeSignal()
     private let passLock = PassLock()
 
-    /// Creates a worker; `registries` maps each configured registry name to its API client.
+    /// Creates a worker; `registries` maps each configured registry name to its API client. `holder` names it
+    /// in claims (unique per worker and process start; the default is); a claim lasts `claimLease`, after
+    /// which another instance may take the event over, so it must exceed the time a batch of `batchSize`
+    /// events takes (fetching manifests included). `now` is the clock of the claims.
     public init(
         store: any Store, registries: [String: any RegistryAPI], observer: (any RepositoryChangeObserver)? = nil,
-        provisioning: Provisioning, logger: Logger, batchSize: Int = 100
+        provisioning: Provisioning, logger: Logger, batchSize: Int = 100, holder: String? = nil,
+        claimLease: Duration = .seconds(300), now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.store = store
         self.registries = registries
@@ -48,26 +60,30 @@ public final class RegistryEventWorker: Sendable {
         self.provisioning = provisioning
         self.logger = logger
         self.batchSize = max(1, batchSize)
+        self.holder = holder ?? "events/\(getpid())/" + UUID().uuidString.prefix(8).lowercased()
+        self.claimLease = claimLease
+        self.now = now
     }
 
     /// Makes the running loop look for events now instead of at its next poll.
     public func wake() { signal.signal() }
 
     /// Runs passes until the task is cancelled: at once, then whenever woken or every `pollInterval`; with a
-    /// `retention`, also deletes finished events older than it, at most once an hour.
+    /// `retention`, also deletes finished events older than it, at most once an hour, when `prunesHere` says
+    /// so (pruning is a singleton job; passes run on every instance).
     public func run(
-        pollInterval: Duration, retention: Duration? = nil, runsHere: @escaping @Sendable () async -> Bool = { true }
+        pollInterval: Duration, retention: Duration? = nil, prunesHere: @escaping @Sendable () async -> Bool = { true }
     ) async {
         var lastPrune: ContinuousClock.Instant?
         while !Task.isCancelled {
-            if await runsHere() {
-                do { _ = try await processPending() } catch is CancellationError { return } catch {
-                    logger.warning("registry event pass stopped", ["error": "\(error)"])
-                }
-                if let retention, lastPrune.map({ ContinuousClock.now - $0 >= .seconds(3600) }) ?? true {
-                    lastPrune = ContinuousClock.now
-                    await prune(olderThan: retention)
-                }
+            do { _ = try await processPending() } catch is CancellationError { return } catch {
+                logger.warning("registry event pass stopped", ["error": "\(error)"])
+            }
+            if let retention, lastPrune.map({ ContinuousClock.now - $0 >= .seconds(3600) }) ?? true,
+                await prunesHere()
+            {
+                lastPrune = ContinuousClock.now
+                await prune(olderThan: retention)
             }
             _ = await signal.wait(upTo: pollInterval)
         }
@@ -96,29 +112,37 @@ public final class RegistryEventWorker: Sendable {
         public var ignored = 0
         /// Events moved to `failed`.
         public var failed = 0
+        /// Events whose claim was lost to another worker before this one finished them (they are that worker's).
+        public var lost = 0
 
         /// An empty report.
         public init() {}
     }
 
-    /// Processes every pending event (including those stored meanwhile); throws only when the database
-    /// fails or the task is cancelled, leaving the rest pending.
+    /// Claims and processes pending events until none is left to claim (including those stored meanwhile;
+    /// events other instances hold are theirs); throws only when the database fails or the task is cancelled,
+    /// leaving the rest pending.
     @discardableResult
     public func processPending() async throws -> PassReport {
         try await passLock.run {
             var report = PassReport()
             while true {
                 try Task.checkCancellation()
-                let limit = batchSize
-                let batch = try await store.read { try $0.registryEvents(in: .pending, limit: limit) }
+                let (limit, holder, claimedAt) = (batchSize, holder, now())
+                let lease = claimedAt.addingTimeInterval(claimLease.inSeconds)
+                let batch = try await store.claim {
+                    try $0.claimRegistryEvents(limit: limit, holder: holder, leaseUntil: lease, at: claimedAt)
+                }
                 if batch.isEmpty { return report }
-                for event in batch {
+                for claimed in batch {
                     try Task.checkCancellation()
-                    switch try await process(event) {
+                    // Past the lease another instance may have the rest; claim afresh rather than work in vain.
+                    if now() >= lease { break }
+                    switch try await process(claimed) {
                     case .processed: report.processed += 1
                     case .ignored: report.ignored += 1
                     case .failed: report.failed += 1
-                    case .pending: break
+                    case .pending: report.lost += 1
                     }
                 }
             }
@@ -127,17 +151,17 @@ public final class RegistryEventWorker: Sendable {
 
     // MARK: One event
 
-    private func process(_ event: RegistryEvent) async throws -> RegistryEventState {
+    /// Applies one claimed event; `.pending` when the claim was lost and nothing was recorded.
+    private func process(_ claimed: ClaimedRegistryEvent) async throws -> RegistryEventState {
+        let event = claimed.event
         let notification: RegistryNotification
         switch RegistryNotification.parse(event.payload) {
         case .success(let parsed): notification = parsed
         case .failure(let error):
-            try await finish(event, .failed, error.description)
-            return .failed
+            return try await finish(claimed, .failed, error.description)
         }
         if let reason = ignoredReason(notification) {
-            try await finish(event, .ignored, reason)
-            return .ignored
+            return try await finish(claimed, .ignored, reason)
         }
         var fetched: FetchedFacts?
         if notification.action == .push {
@@ -145,10 +169,14 @@ public final class RegistryEventWorker: Sendable {
         }
         let context = EventContext(
             event: event, notification: notification, fetched: fetched, observer: observer, provisioning: provisioning)
+        let claim = claimed.claim
         do {
             let (state, note) = try await store.write { writer -> (RegistryEventState, String?) in
                 let (state, note) = try context.apply(in: writer)
-                try writer.setState(state, ofRegistryEvent: event.id, error: note)
+                // Last, so a lost claim rolls back everything applied above.
+                guard try writer.finishRegistryEvent(event.id, under: claim, state: state, error: note) else {
+                    throw ClaimLost()
+                }
                 return (state, note)
             }
             if let note, state == .processed {
@@ -157,19 +185,38 @@ public final class RegistryEventWorker: Sendable {
                     ["registry": event.registry, "event": event.eventID, "note": note])
             }
             return state
+        } catch is ClaimLost {
+            logClaimLost(event)
+            return .pending
         } catch let error as StoreError where error.code == .unavailable || error.code == .closed {
             throw error
         } catch {
             logger.warning(
                 "registry event failed",
                 ["registry": event.registry, "event": event.eventID, "error": "\(error)"])
-            try await finish(event, .failed, "\(error)")
-            return .failed
+            return try await finish(claimed, .failed, "\(error)")
         }
     }
 
-    private func finish(_ event: RegistryEvent, _ state: RegistryEventState, _ reason: String?) async throws {
-        try await store.write { try $0.setState(state, ofRegistryEvent: event.id, error: reason) }
+    /// Records an outcome reached without applying anything; `.pending` when the claim was lost.
+    private func finish(_ claimed: ClaimedRegistryEvent, _ state: RegistryEventState, _ reason: String?)
+        async throws -> RegistryEventState
+    {
+        let (id, claim) = (claimed.event.id, claimed.claim)
+        let finished = try await store.write {
+            try $0.finishRegistryEvent(id, under: claim, state: state, error: reason)
+        }
+        guard finished else {
+            logClaimLost(claimed.event)
+            return .pending
+        }
+        return state
+    }
+
+    private func logClaimLost(_ event: RegistryEvent) {
+        logger.notice(
+            "registry event left to the worker that claimed it again (this worker's claim lapsed)",
+            ["registry": event.registry, "event": event.eventID, "holder": holder])
     }
 
     /// Why an event needs no work, or nil when it does.
@@ -246,6 +293,9 @@ public final class RegistryEventWorker: Sendable {
         }
     }
 }
+
+/// Thrown inside an event's write transaction to roll it back when the event's claim was lost.
+private struct ClaimLost: Error {}
 
 /// Serializes passes: the loop and a direct caller (a test, a CLI) never process the same event twice.
 private actor PassLock {

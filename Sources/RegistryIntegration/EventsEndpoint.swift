@@ -128,6 +128,9 @@ public struct RegistryEventsEndpoint: Sendable {
     struct PlannedEvent: Sendable {
         var eventID: String
         var payload: String
+        /// The repository it targets, which orders its processing among that repository's events ("" when
+        /// the event could not be read).
+        var repository = ""
         /// Why the event is already known to be unusable; it is stored failed with this reason.
         var failure: String?
     }
@@ -140,10 +143,14 @@ public struct RegistryEventsEndpoint: Sendable {
             let envelope = try NotificationEnvelope.parse(body)
             return envelope.entries.map { entry in
                 var failure: String?
-                if case .failure(let error) = entry.result { failure = error.description }
+                var repository = ""
+                switch entry.result {
+                case .success(let notification): repository = notification.target.repository
+                case .failure(let error): failure = error.description
+                }
                 return PlannedEvent(
                     eventID: entry.id ?? "unidentified:" + hex(Digest.sha256(Array(entry.payload.utf8))),
-                    payload: entry.payload, failure: failure)
+                    payload: entry.payload, repository: repository, failure: failure)
             }
         } catch {
             return [
@@ -157,7 +164,9 @@ public struct RegistryEventsEndpoint: Sendable {
     static func store(_ plan: [PlannedEvent], registry: String, in writer: any StoreWriting) throws -> Outcome {
         var outcome = Outcome(received: plan.count)
         for event in plan {
-            switch try writer.recordRegistryEvent(eventID: event.eventID, registry: registry, payload: event.payload) {
+            switch try writer.recordRegistryEvent(
+                eventID: event.eventID, registry: registry, repository: event.repository, payload: event.payload)
+            {
             case .inserted(let stored):
                 outcome.stored += 1
                 if let failure = event.failure {

@@ -203,6 +203,13 @@ package struct SQLDialect: Sendable, Hashable {
         server == .sqlite ? "\(first) IS NOT \(second)" : "\(first) IS DISTINCT FROM \(second)"
     }
 
+    /// The locking clause of a query that takes rows of the table aliased `alias` for this transaction while
+    /// passing over rows another transaction holds (PostgreSQL's `FOR UPDATE OF alias SKIP LOCKED`); nothing
+    /// for SQLite, whose one writer holds the whole database for the transaction anyway.
+    package func lockingSkippingLocked(_ alias: String) -> String {
+        server == .sqlite ? "" : " FOR UPDATE OF \(alias) SKIP LOCKED"
+    }
+
     /// A join the query planner must keep in the written order (SQLite's CROSS JOIN); a plain join elsewhere.
     package var orderedJoin: String {
         switch server {

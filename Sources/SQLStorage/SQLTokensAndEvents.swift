@@ -62,13 +62,13 @@ extension SQLTransaction {
 
     // MARK: Events
 
-    private static var registryEventColumns: String {
+    static var registryEventColumns: String {
         """
         id, event_id, registry, payload, received_at, state, processed_at, attempts, last_error
         """
     }
 
-    private static func decodeRegistryEvent(_ row: Connection.Row) -> RegistryEvent {
+    static func decodeRegistryEvent(_ row: Connection.Row) -> RegistryEvent {
         RegistryEvent(
             id: row.id(0), eventID: row.text(1), registry: row.text(2), payload: row.text(3), receivedAt: row.date(4),
             state: RegistryEventState(rawValue: row.text(5)) ?? .pending, processedAt: row.optionalDate(6),
@@ -87,15 +87,16 @@ extension SQLTransaction {
             [state.rawValue.sqlValue, max(0, limit).sqlValue], Self.decodeRegistryEvent)
     }
 
-    package func recordRegistryEvent(eventID: String, registry: String, payload: String) throws
+    package func recordRegistryEvent(eventID: String, registry: String, repository: String, payload: String) throws
         -> RegistryEventInsertion
     {
         try requireName(eventID, "event id")
         let inserted = try affected(
             """
-            INSERT INTO registry_events (registry, event_id, payload, received_at, state) VALUES (?, ?, ?, ?, 'pending')
+            INSERT INTO registry_events (registry, event_id, repository, payload, received_at, state)
+            VALUES (?, ?, ?, ?, ?, 'pending')
             ON CONFLICT (registry, event_id) DO NOTHING
-            """, [registry.sqlValue, eventID.sqlValue, payload.sqlValue, now().sqlValue])
+            """, [registry.sqlValue, eventID.sqlValue, repository.sqlValue, payload.sqlValue, now().sqlValue])
         let event = try requireFound(try registryEvent(eventID: eventID, registry: registry), "registry event")
         return inserted > 0 ? .inserted(event) : .duplicate(event)
     }

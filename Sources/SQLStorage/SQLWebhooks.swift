@@ -139,15 +139,19 @@ extension SQLTransaction {
 
     // MARK: Deliveries
 
-    private static var deliveryColumns: String {
-        """
-        d.id, d.webhook_id, d.change_id, d.event, d.content_type, d.body, d.state, d.attempts, d.next_attempt_at, \
-        d.last_status, d.last_latency_ms, d.response_excerpt, d.last_error, d.redelivery_of, d.created_at, \
-        d.updated_at, d.delivered_at
-        """
+    /// The columns `decodeDelivery` reads, in its order, unqualified (for a RETURNING clause).
+    static var deliveryColumnNames: [String] {
+        [
+            "id", "webhook_id", "change_id", "event", "content_type", "body", "state", "attempts", "next_attempt_at",
+            "last_status", "last_latency_ms", "response_excerpt", "last_error", "redelivery_of", "created_at",
+            "updated_at", "delivered_at",
+        ]
     }
 
-    private static func decodeDelivery(_ row: Connection.Row) -> WebhookDelivery {
+    /// The columns `decodeDelivery` reads, of the table aliased `d`.
+    private static var deliveryColumns: String { deliveryColumnNames.map { "d." + $0 }.joined(separator: ", ") }
+
+    static func decodeDelivery(_ row: Connection.Row) -> WebhookDelivery {
         WebhookDelivery(
             id: row.id(0), webhookID: row.id(1), changeID: row.text(2),
             event: WebhookEvent(rawValue: row.text(3)) ?? .push, contentType: row.text(4), body: row.text(5),
@@ -217,68 +221,6 @@ extension SQLTransaction {
                 new.body.sqlValue, new.notBefore.sqlValue, new.redeliveryOf.sqlValue, time.sqlValue, time.sqlValue,
             ])
         return try requireFound(try webhookDelivery(id: WebhookDelivery.ID(id)), "webhook delivery")
-    }
-
-    package func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws
-        -> [ClaimedWebhookDelivery]
-    {
-        try checkWritable()
-        let due = try rows(
-            """
-            SELECT \(Self.deliveryColumns) FROM webhook_deliveries d JOIN webhooks w ON w.id = d.webhook_id
-            WHERE d.state IN ('pending', 'retrying') AND w.is_enabled = \(dialect.true) AND d.next_attempt_at <= ?
-            ORDER BY d.next_attempt_at, d.id LIMIT ?
-            """, [date.sqlValue, max(0, limit).sqlValue], Self.decodeDelivery)
-        guard !due.isEmpty else { return [] }
-        var webhooks: [Webhook.ID: Webhook] = [:]
-        var claimed: [ClaimedWebhookDelivery] = []
-        for delivery in due {
-            _ = try affected(
-                "UPDATE webhook_deliveries SET next_attempt_at = ?, updated_at = ? WHERE id = ?",
-                [leaseUntil.sqlValue, now().sqlValue, delivery.id.sqlValue])
-            if webhooks[delivery.webhookID] == nil {
-                webhooks[delivery.webhookID] = try webhook(id: delivery.webhookID)
-            }
-            guard let webhook = webhooks[delivery.webhookID] else { continue }
-            claimed.append(ClaimedWebhookDelivery(delivery: delivery, webhook: webhook))
-        }
-        return claimed
-    }
-
-    package func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery {
-        guard result.newState != .pending else {
-            throw StoreError(.invalidInput, "an attempt cannot leave a delivery pending", subject: "state")
-        }
-        let delivery = try requireFound(try webhookDelivery(id: result.deliveryID), "webhook delivery")
-        let number = delivery.attempts + 1
-        try execute(
-            """
-            INSERT INTO webhook_attempts
-                (delivery_id, number, attempted_at, status, latency_ms, response_excerpt, error)
-            VALUES (?, ?, ?, ?, ?, ?, ?)
-            """,
-            [
-                result.deliveryID.sqlValue, number.sqlValue, result.attemptedAt.sqlValue, result.status.sqlValue,
-                max(0, result.latencyMilliseconds).sqlValue, result.responseExcerpt.sqlValue, result.error.sqlValue,
-            ])
-        let time = now()
-        try change(
-            "webhook delivery",
-            """
-            UPDATE webhook_deliveries SET state = ?, attempts = ?, next_attempt_at = ?, last_status = ?,
-                last_latency_ms = ?, response_excerpt = ?, last_error = ?, updated_at = ?,
-                delivered_at = CASE WHEN ? = 'delivered' THEN ? ELSE delivered_at END
-            WHERE id = ?
-            """,
-            [
-                result.newState.rawValue.sqlValue, number.sqlValue,
-                (result.newState == .retrying ? result.nextAttemptAt ?? result.attemptedAt : nil).sqlValue,
-                result.status.sqlValue,
-                max(0, result.latencyMilliseconds).sqlValue, result.responseExcerpt.sqlValue, result.error.sqlValue,
-                time.sqlValue, result.newState.rawValue.sqlValue, result.attemptedAt.sqlValue,
-                result.deliveryID.sqlValue,
-            ])
-        return try requireFound(try webhookDelivery(id: result.deliveryID), "webhook delivery")
     }
 
     package func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int {

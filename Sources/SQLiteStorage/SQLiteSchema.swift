@@ -37,6 +37,7 @@ enum SQLiteSchema {
         Migration(version: 17, name: "repository content versions", sql: contentVersions),
         Migration(version: 18, name: "workload identity", sql: workloadIdentity),
         Migration(version: 19, name: "leases and shared guessing counters", sql: leases),
+        Migration(version: 20, name: "queues claimed by every instance", sql: queues),
     ]
 
     /// The highest version this binary knows.

@@ -17,8 +17,9 @@ struct RegistryIntegrationAssembly {
     private let placement: any JobPlacement
     private let logger: Logger
 
-    /// The name the worker's loop runs under (what `JobPlacement` decides on).
-    static let jobName = "registry-events"
+    /// The singleton job of pruning finished events (what `JobPlacement` decides on); the worker itself runs on
+    /// every instance, claiming events (see `RegistryEventWorker`).
+    static let jobName = "registry-event-prune"
 
     /// Wires the endpoint to `store` and the worker to `clients` (one `RegistryAPI` per configured registry).
     ///
@@ -48,7 +49,7 @@ struct RegistryIntegrationAssembly {
         let worker = RegistryEventWorker(
             store: store, registries: clients, observer: observer,
             provisioning: RegistryEventWorker.Provisioning(globalNamespaceName: NamespaceNaming.globalNamespaceName),
-            logger: logger.named("registry-events"))
+            logger: logger.named("registry-events"), holder: LeaseHolder.forThisProcess("events"))
         self.worker = worker
         self.endpoint = RegistryEventsEndpoint(
             path: configuration.notifications.path, maxBodyBytes: configuration.notifications.maxBodyBytes,

@@ -9,10 +9,10 @@ import TokenAuthority
 import Webhooks
 
 /// Outgoing webhooks, wired for `serve`: the dispatcher that queues deliveries inside the transactions that
-/// record repository changes, and the worker that sends them on the instance the placement picks.
+/// record repository changes, and the worker that sends them (on every instance: deliveries are claimed).
 struct WebhooksAssembly {
-    /// The job name the placement is asked about.
-    static let jobName = "webhook-deliveries"
+    /// The singleton job of pruning old deliveries, which the placement is asked about.
+    static let jobName = "webhook-delivery-prune"
 
     /// Hand this to whatever records repository changes (the registry event worker, reconciliation, tag
     /// deletion) as their `RepositoryChangeObserver`; it wakes the worker when it queued something.
@@ -40,7 +40,8 @@ struct WebhooksAssembly {
             pollInterval: settings.pollInterval, retention: settings.retention)
         let worker = WebhookWorker(
             store: store, client: client ?? CurlHTTPClient(configuration: curl, pool: pool), sealer: sealer,
-            policy: policy, logger: logger.named("webhooks"), runsHere: { await placement.runsHere(Self.jobName) })
+            policy: policy, logger: logger.named("webhooks"), prunesHere: { await placement.runsHere(Self.jobName) },
+            holder: LeaseHolder.forThisProcess("webhooks"))
         self.worker = worker
         self.sealer = sealer
         dispatcher = WebhookDispatcher(queued: { worker.wake() })

@@ -10,6 +10,8 @@ import Foundation
 ///   half-written record is never visible. The closure's error is rethrown unchanged.
 /// - `read` closures see one consistent snapshot and may run in parallel with each other and
 ///   with a write; they cannot modify anything.
+/// - `claim` closures take queued work (`QueueClaiming`) in a transaction of their own, which a backend
+///   need not serialize with writes (PostgreSQL does not: it locks the rows claimed, skipping locked ones).
 /// The `StoreReading`/`StoreWriting` value handed to a closure is valid only during that call:
 /// do not let it escape, and do not block inside the closure on other async work.
 ///
@@ -22,6 +24,10 @@ public protocol Store: Sendable {
 
     /// Runs `body` inside one write transaction; commits when it returns, rolls back when it throws.
     func write<T: Sendable>(_ body: @escaping @Sendable (any StoreWriting) throws -> T) async throws -> T
+
+    /// Runs `body` inside one transaction that claims queued work (see `QueueClaiming`); commits when it
+    /// returns, rolls back when it throws. Unlike `write`, it need not be serialized with other writers.
+    func claim<T: Sendable>(_ body: @escaping @Sendable (any QueueClaiming) throws -> T) async throws -> T
 
     /// Applies every pending schema migration, each in its own transaction; a no-op when up to date.
     ///
@@ -207,7 +213,8 @@ public protocol StoreReading:
 /// exist throws `.notFound`; a missing referenced record throws `.constraintViolated`. A throw
 /// that the closure lets propagate rolls back everything done in the transaction.
 public protocol StoreWriting:
-    StoreReading, FederationWriting, TeamGroupLinkWriting, WorkloadIdentityWriting, LeaseWriting, GuessingWindowWriting
+    StoreReading, FederationWriting, TeamGroupLinkWriting, WorkloadIdentityWriting, LeaseWriting, GuessingWindowWriting,
+    QueueClaiming, QueueFinishing
 {
     // MARK: Users
     /// Creates a user (no personal team or namespace: callers add those in the same transaction).
@@ -341,8 +348,11 @@ public protocol StoreWriting:
 
     // MARK: Events
     /// Stores a registry notification as pending unless this registry's event id is already stored
-    /// (idempotent per registry and event id: a duplicate is returned unchanged).
-    func recordRegistryEvent(eventID: String, registry: String, payload: String) throws -> RegistryEventInsertion
+    /// (idempotent per registry and event id: a duplicate is returned unchanged). `repository` is the name the
+    /// notification targets (`alice/demo`), which orders the claims (see `claimRegistryEvents`); an event whose
+    /// payload names none goes with every other such event of its registry under the empty name.
+    func recordRegistryEvent(eventID: String, registry: String, repository: String, payload: String) throws
+        -> RegistryEventInsertion
     /// Moves a registry event to a new state, counting the attempt.
     func setState(_ state: RegistryEventState, ofRegistryEvent eventID: RegistryEvent.ID, error: String?) throws
     /// Deletes registry events that left `pending` before `date`; returns how many were deleted. Pending events
@@ -381,12 +391,6 @@ public protocol StoreWriting:
     func deleteWebhook(_ webhookID: Webhook.ID) throws
     /// Queues a delivery in the `pending` state.
     func enqueueWebhookDelivery(_ delivery: NewWebhookDelivery) throws -> WebhookDelivery
-    /// Takes up to `limit` outstanding deliveries of enabled webhooks that are due at `date`, oldest due first,
-    /// and moves their next attempt to `leaseUntil`, so a worker that dies mid-send leaves them to be retried
-    /// then rather than lost, and a second pass does not send them twice meanwhile.
-    func claimDueWebhookDeliveries(at date: Date, limit: Int, leaseUntil: Date) throws -> [ClaimedWebhookDelivery]
-    /// Appends an attempt to a delivery's log and moves the delivery to the attempt's outcome; returns it.
-    func recordWebhookAttempt(_ result: WebhookAttemptResult) throws -> WebhookDelivery
     /// Deletes delivered and failed deliveries (with their attempt logs) last changed before `date`, keeping
     /// outstanding ones; returns how many were deleted.
     func pruneWebhookDeliveries(finishedBefore date: Date) throws -> Int

@@ -327,11 +327,14 @@ public struct ClaimedWebhookDelivery: Sendable, Hashable {
     public var delivery: WebhookDelivery
     /// Its webhook, enabled at claim time.
     public var webhook: Webhook
+    /// The claim's fencing token, under which the attempt is recorded.
+    public var claim: QueueClaim
 
-    /// Pairs a delivery with its webhook.
-    public init(delivery: WebhookDelivery, webhook: Webhook) {
+    /// Pairs a delivery with its webhook and claim.
+    public init(delivery: WebhookDelivery, webhook: Webhook, claim: QueueClaim) {
         self.delivery = delivery
         self.webhook = webhook
+        self.claim = claim
     }
 }
 

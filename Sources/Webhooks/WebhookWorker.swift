@@ -55,15 +55,22 @@ public struct WebhookDeliveryPolicy: Sendable, Hashable {
 /// Sends queued webhook deliveries: picks those due, POSTs each with its signature, records every attempt,
 /// and schedules retries with exponential backoff until the policy's attempt limit.
 ///
+/// Every instance on the database runs one: deliveries are claimed (`QueueClaiming.claimDueWebhookDeliveries`,
+/// `FOR UPDATE SKIP LOCKED` on PostgreSQL), so each attempt is made by one worker, and an attempt is recorded
+/// only under the claim it was made under. A worker that dies mid-send leaves its deliveries claimed until the
+/// lease (the timeout plus a minute) ends; another worker then sends them again, so a receiver may see such a
+/// delivery twice (at least once; the `X-Portcullis-Delivery` id tells the copies apart).
+///
 /// Threading: `start`/`stop`/`wake` may be called from any task. Sending goes through `HTTPFetching` (whose
 /// implementations keep blocking I/O off the cooperative pool) and the store; the loop itself only awaits.
-/// Runs on one instance: `runsHere` is asked before every pass (see `JobPlacement` in ServerApp).
+/// Pruning is a singleton job: `prunesHere` is asked before it (see `JobPlacement` in ServerApp).
 public final class WebhookWorker: Sendable {
     private let store: any Store
     private let client: any HTTPFetching
     private let policy: WebhookDeliveryPolicy
     private let logger: Logger
-    private let runsHere: @Sendable () async -> Bool
+    private let prunesHere: @Sendable () async -> Bool
+    private let holder: String
     private let now: @Sendable () -> Date
     private let jitter: @Sendable () -> Double
     private let sealer: WebhookSecretSealer
@@ -71,11 +78,11 @@ public final class WebhookWorker: Sendable {
     private let task = Mutex<Task<Void, Never>?>(nil)
 
     /// Creates a worker; nothing is sent before `start()` or `deliverDue()`. `sealer` opens the stored secrets and
-    /// header values.
+    /// header values; `holder` names the worker in claims (unique per worker and process start; the default is).
     public init(
         store: any Store, client: any HTTPFetching, sealer: WebhookSecretSealer,
         policy: WebhookDeliveryPolicy = WebhookDeliveryPolicy(),
-        logger: Logger, runsHere: @escaping @Sendable () async -> Bool = { true },
+        logger: Logger, prunesHere: @escaping @Sendable () async -> Bool = { true }, holder: String? = nil,
         now: @escaping @Sendable () -> Date = { Date() },
         jitter: @escaping @Sendable () -> Double = { Double.random(in: 0...1) }
     ) {
@@ -83,7 +90,8 @@ public final class WebhookWorker: Sendable {
         self.client = client
         self.policy = policy
         self.logger = logger
-        self.runsHere = runsHere
+        self.prunesHere = prunesHere
+        self.holder = holder ?? "webhooks/\(getpid())/" + UUID().uuidString.prefix(8).lowercased()
         self.now = now
         self.jitter = jitter
         self.sealer = sealer
@@ -128,25 +136,23 @@ public final class WebhookWorker: Sendable {
     }
 
     private func loop() async {
-        // Claiming takes the write lock, so an idle poll only reads; a wake-up (or the first pass, for what was
-        // queued before a restart) claims straight away, because the waking transaction may not be committed
-        // yet where a reader would look.
+        // Claiming writes (on SQLite it takes the one write lock), so an idle poll only reads; a wake-up (or the
+        // first pass, for what was queued before a restart) claims straight away, because the waking transaction
+        // may not be committed yet where a reader would look.
         var woken = true
         var lastPrune: Date?
         while !Task.isCancelled {
-            if await runsHere() {
-                if lastPrune.map({ now().timeIntervalSince($0) >= 3600 }) ?? true {
-                    lastPrune = now()
-                    await prune()
-                }
-                var due = woken
-                if !due, let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
-                    due = next <= now()
-                }
-                if due {
-                    do { try await deliverDue() } catch {
-                        logger.warning("webhook deliveries could not be read", ["error": "\(error)"])
-                    }
+            if lastPrune.map({ now().timeIntervalSince($0) >= 3600 }) ?? true, await prunesHere() {
+                lastPrune = now()
+                await prune()
+            }
+            var due = woken
+            if !due, let next = try? await store.read({ try $0.nextWebhookDeliveryTime() }) {
+                due = next <= now()
+            }
+            if due {
+                do { try await deliverDue() } catch {
+                    logger.warning("webhook deliveries could not be claimed", ["error": "\(error)"])
                 }
             }
             if Task.isCancelled { return }
@@ -174,13 +180,15 @@ public final class WebhookWorker: Sendable {
         }
     }
 
-    /// A write transaction, not a read: it moves the claimed deliveries' next attempt to a lease, and the
-    /// store serializes it after the transaction that queued them (see `WebhookDispatcher`).
+    /// A claim transaction, not a read: it moves the claimed deliveries' next attempt to a lease under this
+    /// worker's name, and it sees every committed queuing transaction (see `WebhookDispatcher`).
     private func claimBatch() async throws -> [ClaimedWebhookDelivery] {
         let time = now()
         let lease = time.addingTimeInterval(policy.timeout.inSeconds + 60)
-        let limit = max(1, policy.concurrency)
-        return try await store.write { try $0.claimDueWebhookDeliveries(at: time, limit: limit, leaseUntil: lease) }
+        let (limit, holder) = (max(1, policy.concurrency), holder)
+        return try await store.claim {
+            try $0.claimDueWebhookDeliveries(at: time, limit: limit, holder: holder, leaseUntil: lease)
+        }
     }
 
     private func attempt(_ claimed: ClaimedWebhookDelivery) async {
@@ -194,7 +202,7 @@ public final class WebhookWorker: Sendable {
                 WebhookAttemptResult(
                     deliveryID: delivery.id, attemptedAt: now(), status: nil, latencyMilliseconds: 0,
                     responseExcerpt: nil, error: error.description, newState: .failed, nextAttemptAt: nil),
-                delivery: delivery, webhook: claimed.webhook)
+                claimed: claimed, webhook: claimed.webhook)
             return
         }
         let body = Array(delivery.body.utf8)
@@ -241,17 +249,23 @@ public final class WebhookWorker: Sendable {
         let result = WebhookAttemptResult(
             deliveryID: delivery.id, attemptedAt: attemptedAt, status: status, latencyMilliseconds: latency,
             responseExcerpt: excerpt, error: failure, newState: state, nextAttemptAt: nextAttemptAt)
-        await record(result, delivery: delivery, webhook: webhook)
+        await record(result, claimed: claimed, webhook: webhook)
     }
 
     /// Records one attempt's result and logs it.
-    private func record(_ result: WebhookAttemptResult, delivery: WebhookDelivery, webhook: Webhook) async {
+    private func record(_ result: WebhookAttemptResult, claimed: ClaimedWebhookDelivery, webhook: Webhook) async {
+        let (delivery, claim) = (claimed.delivery, claimed.claim)
         let attempts = delivery.attempts + 1, state = result.newState, latency = result.latencyMilliseconds
         let status = result.status, failure = result.error
         do {
-            _ = try await store.write { try $0.recordWebhookAttempt(result) }
-        } catch let error as StoreError where error.code == .notFound {
-            return  // the webhook was deleted while its delivery was in flight
+            guard try await store.write({ try $0.recordWebhookAttempt(result, under: claim) }) != nil else {
+                // The webhook was deleted while its delivery was in flight, or this worker's lease lapsed and
+                // another one claimed the delivery again (it sends and records its own attempt).
+                logger.notice(
+                    "webhook attempt not recorded: the delivery is no longer this worker's",
+                    ["delivery": delivery.id.description, "holder": claim.holder])
+                return
+            }
         } catch {
             logger.warning(
                 "webhook attempt not recorded", ["delivery": delivery.id.description, "error": "\(error)"])

@@ -40,7 +40,10 @@ func storeEvents(_ events: [JSONValue], registry: String = "main", in store: any
     try await store.write { writer in
         for event in events {
             guard case .string(let id)? = event["id"] else { continue }
-            _ = try writer.recordRegistryEvent(eventID: id, registry: registry, payload: event.jsonText)
+            var repository = ""
+            if case .string(let name)? = event["target"]?["repository"] { repository = name }
+            _ = try writer.recordRegistryEvent(
+                eventID: id, registry: registry, repository: repository, payload: event.jsonText)
         }
     }
 }

@@ -274,6 +274,26 @@ struct Sandbox {
             environment: environment, removing: ["PORTCULLIS_"], directory: root)
     }
 
+    /// Starts `serve` on a free loopback port with `environment` (logging to `serve-LABEL.log`) and waits, at most
+    /// 120 s, until `/readyz` answers 200; stops it and fails the test when it never does.
+    func serve(_ label: String, environment: [String: String] = [:]) async throws
+        -> (process: BackgroundProcess, port: Int)
+    {
+        let port = try freePort()
+        let process = try BackgroundProcess(
+            name: "portcullis-\(label)", executable: portcullisExecutable.path,
+            arguments: ["serve", "--config", configDirectory.path],
+            environment: environment.merging(["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"]) { $1 },
+            removing: ["PORTCULLIS_"], directory: root, logFile: root.appendingPathComponent("serve-\(label).log"))
+        let ready = try await waitUntil(seconds: 120) {
+            guard process.isRunning else { return false }
+            return (try? await httpGet(port: port, path: "/readyz"))?.status == 200
+        }
+        if !ready { process.stop() }
+        try #require(ready, "serve (\(label)) never became ready\n\(process.logTail())")
+        return (process, port)
+    }
+
     func start(_ arguments: [String], environment: [String: String] = [:]) throws -> ChildProcess {
         try ChildProcess(
             portcullisExecutable.path, arguments + ["--config", configDirectory.path],

@@ -225,7 +225,7 @@ struct PortusImportCommandTests {
         }
 
         // Alice signs in at the token endpoint with her Portus password; disabled carol does not.
-        let (serve, port) = try await PostgresCommandTests.serve(sandbox, environment)
+        let (serve, port) = try await sandbox.serve("portus", environment: environment)
         defer { serve.stop() }
         let token = { (user: String, password: String) async throws -> String in
             try await Processes.run(

@@ -27,26 +27,6 @@ struct PostgresCommandTests {
         return sandbox
     }
 
-    /// Starts `serve` in `sandbox` on a free port and waits until /readyz answers 200 (other suites use it too).
-    static func serve(_ sandbox: Sandbox, _ environment: [String: String]) async throws
-        -> (BackgroundProcess, Int)
-    {
-        let port = try freePort()
-        let serve = try BackgroundProcess(
-            name: "portcullis", executable: portcullisExecutable.path,
-            arguments: ["serve", "--config", sandbox.configDirectory.path],
-            environment: environment.merging(["PORTCULLIS_SERVER_LISTEN": "127.0.0.1:\(port)"]) { $1 },
-            removing: ["PORTCULLIS_"], directory: sandbox.root,
-            logFile: sandbox.root.appendingPathComponent("serve.log"))
-        let ready = try await waitUntil(seconds: 120) {
-            guard serve.isRunning else { return false }
-            return (try? await httpGet(port: port, path: "/readyz"))?.status == 200
-        }
-        if !ready { serve.stop() }
-        try #require(ready, "serve never became ready\n\(serve.logTail())")
-        return (serve, port)
-    }
-
     @Test func dbStatusMigrateAndTheUserCommandsWorkOnPostgreSQL() async throws {
         let server = try await PostgresServer.start(label: "cli")
         defer { server.remove() }
@@ -101,7 +81,7 @@ struct PostgresCommandTests {
             ["user", "create", "fay", "--password-stdin"], input: "pw-fay-12345\n", environment: environment)
         #expect(created.status == 0, "\(created.stderr)")
 
-        let (serve, port) = try await Self.serve(sandbox, environment)
+        let (serve, port) = try await sandbox.serve("postgres", environment: environment)
         defer { serve.stop() }
         let token = { (password: String) async throws -> String in
             try await Processes.run(
@@ -128,7 +108,7 @@ struct PostgresCommandTests {
         let sandbox = try Self.sandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.root) }
         let environment = ["TEST_DATABASE_URL": url]
-        let (serve, port) = try await Self.serve(sandbox, environment)
+        let (serve, port) = try await sandbox.serve("postgres", environment: environment)
         defer { serve.stop() }
         server.remove()  // the database goes away under the running server
 

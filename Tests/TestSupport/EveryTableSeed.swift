@@ -77,17 +77,26 @@ public enum EveryTableSeed {
                 NewWebhookDelivery(
                     webhookID: webhook.id, changeID: "change-1", event: .push, contentType: "application/json",
                     body: #"{"tag":"v1"}"#, notBefore: now))
+            let claimed = try writer.claimDueWebhookDeliveries(
+                at: now, limit: 1, holder: "webhooks@seed", leaseUntil: now.addingTimeInterval(70))
+            guard let claim = claimed.first?.claim else {
+                throw StoreError(.notFound, "the seeded webhook delivery was not claimed")
+            }
             _ = try writer.recordWebhookAttempt(
                 WebhookAttemptResult(
                     deliveryID: delivery.id, attemptedAt: now, status: 500, latencyMilliseconds: 12,
-                    responseExcerpt: "oops", error: nil, newState: .retrying, nextAttemptAt: now.addingTimeInterval(60))
-            )
+                    responseExcerpt: "oops", error: nil, newState: .retrying, nextAttemptAt: now.addingTimeInterval(60)),
+                under: claim)
             _ = try writer.enqueueWebhookDelivery(
                 NewWebhookDelivery(
                     webhookID: webhook.id, changeID: "change-1", event: .push, contentType: "application/json",
                     body: #"{"tag":"v1"}"#, notBefore: now, redeliveryOf: delivery.id))
 
-            _ = try writer.recordRegistryEvent(eventID: "event-1", registry: "registry.local", payload: "{}")
+            _ = try writer.recordRegistryEvent(
+                eventID: "event-1", registry: "registry.local", repository: "platform/app", payload: "{}")
+            // Claimed, so the claim columns (migration 20) hold values too.
+            _ = try writer.claimRegistryEvents(
+                limit: 1, holder: "events@seed", leaseUntil: now.addingTimeInterval(300), at: now)
             _ = try writer.appendAuditEvent(
                 NewAuditEvent(
                     action: "user.login", outcome: .success, actorID: admin.id, actorName: adminName,

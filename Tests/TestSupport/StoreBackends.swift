@@ -51,24 +51,50 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
     /// Two handles on one empty, migrated database of this backend, as two instances open it (SQLite: one file,
     /// two stores; PostgreSQL: one database, two pools), for the rules several instances rely on.
     public func withTwoStores(_ body: (any Store, any Store) async throws -> Void) async throws {
+        try await withStores(2) { try await body($0[0], $0[1]) }
+    }
+
+    /// `count` handles on one empty, migrated database of this backend, as that many instances open it (SQLite:
+    /// one file; PostgreSQL: one database, one pool of `poolSize` connections each); all are closed afterwards.
+    public func withStores(
+        _ count: Int, poolSize: Int = 1, now: @escaping @Sendable () -> Date = { Date() },
+        _ body: ([any Store]) async throws -> Void
+    ) async throws {
         switch self {
         case .sqlite:
-            let directory = try TemporaryDirectory("two-stores")
+            let directory = try TemporaryDirectory("stores")
             defer { directory.remove() }
             let path = directory.path("portcullis.sqlite").path
-            let first = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-            _ = try await first.migrate()
-            let second = try await SQLiteStore.open(SQLiteConfiguration(location: .file(path)))
-            try await Self.run(body, first, second)
+            var stores: [any Store] = []
+            do {
+                for _ in 0..<count {
+                    stores.append(
+                        try await SQLiteStore.open(
+                            SQLiteConfiguration(location: .file(path), busyTimeout: .seconds(60), now: now)))
+                    if stores.count == 1 { _ = try await stores[0].migrate() }
+                }
+            } catch {
+                await Self.close(stores)
+                throw error
+            }
+            try await Self.run(body, stores)
         case .postgres:
             guard let server = try Self.suiteServer() else { return }
             await PostgresBudget.shared.acquire()
             do {
                 let url = try await Self.pool.run { try server.createDatabase("instances") }
-                let first = try await PostgresStore.open(PostgresConfiguration(url: url, poolSize: 1))
-                _ = try await first.migrate()
-                let second = try await PostgresStore.open(PostgresConfiguration(url: url, poolSize: 1))
-                try await Self.run(body, first, second)
+                var stores: [any Store] = []
+                do {
+                    for _ in 0..<count {
+                        stores.append(
+                            try await PostgresStore.open(PostgresConfiguration(url: url, poolSize: poolSize, now: now)))
+                        if stores.count == 1 { _ = try await stores[0].migrate() }
+                    }
+                } catch {
+                    await Self.close(stores)
+                    throw error
+                }
+                try await Self.run(body, stores)
                 await PostgresBudget.shared.release()
             } catch {
                 await PostgresBudget.shared.release()
@@ -96,19 +122,20 @@ public enum StoreBackend: String, CaseIterable, Sendable, CustomTestStringConver
         return nil
     }
 
-    /// Runs `body` with both stores and closes them, whether it threw or not.
-    private static func run(
-        _ body: (any Store, any Store) async throws -> Void, _ first: any Store, _ second: any Store
-    ) async throws {
+    /// Runs `body` with the stores and closes them, whether it threw or not.
+    private static func run(_ body: ([any Store]) async throws -> Void, _ stores: [any Store]) async throws {
         do {
-            try await body(first, second)
+            try await body(stores)
         } catch {
-            await second.close()
-            await first.close()
+            await close(stores)
             throw error
         }
-        await second.close()
-        await first.close()
+        await close(stores)
+    }
+
+    /// Closes `stores`, last opened first.
+    private static func close(_ stores: [any Store]) async {
+        for store in stores.reversed() { await store.close() }
     }
 
     private static func withPostgresStore(

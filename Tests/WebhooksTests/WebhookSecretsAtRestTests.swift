@@ -5,6 +5,7 @@ import Foundation
 import RegistryCore
 import SQLiteStorage
 import Storage
+import TestSupport
 import Testing
 import Webhooks
 
@@ -59,7 +60,7 @@ import Webhooks
 
     @Test func aLegacyPlainTextRowIsSealedAndStillDelivers() async throws {
         let (store, path) = try await fileStore()
-        let receiver = try Receiver()
+        let receiver = try WebhookReceiver()
         defer { Task { await receiver.stop() } }
         let legacySecret = WebhookSecret.generate()
         let webhook = try await store.write { writer in
@@ -101,7 +102,7 @@ import Webhooks
 
     @Test func aWrongKeyFailsTheDeliveryWithTheReasonAndSendsNothing() async throws {
         let fixture = try await Fixture.make()
-        let receiver = try Receiver()
+        let receiver = try WebhookReceiver()
         defer { Task { await receiver.stop() } }
         let created = try await fixture.administration().create(namespace: "alpha", url: receiver.url)
         try await fixture.dispatch(fixture.change())
@@ -122,7 +123,7 @@ import Webhooks
 
     @Test func aSealedValueMovedToAnotherWebhookOrReplacedByPlainTextIsRefused() async throws {
         let fixture = try await Fixture.make()
-        let receiver = try Receiver()
+        let receiver = try WebhookReceiver()
         defer { Task { await receiver.stop() } }
         let admin = fixture.administration()
         let first = try await admin.create(namespace: "alpha", url: receiver.url)

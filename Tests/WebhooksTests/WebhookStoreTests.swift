@@ -101,14 +101,15 @@ import Testing
             #expect(try await fixture.store.read { try $0.nextWebhookDeliveryTime() } == now)
 
             let lease = now.addingTimeInterval(30)
-            let claimed = try await fixture.store.write {
-                try $0.claimDueWebhookDeliveries(at: now, limit: 10, leaseUntil: lease)
+            let claimed = try await fixture.store.claim {
+                try $0.claimDueWebhookDeliveries(at: now, limit: 10, holder: "a", leaseUntil: lease)
             }
             #expect(claimed.map(\.delivery.id) == [due.id])
             #expect(claimed.first?.webhook.id == enabled.id)
+            #expect(claimed.first?.claim == QueueClaim(holder: "a", number: 1))
             #expect(try await fixture.delivery(due.id)?.nextAttemptAt == lease)
-            let again = try await fixture.store.write {
-                try $0.claimDueWebhookDeliveries(at: now, limit: 10, leaseUntil: lease)
+            let again = try await fixture.store.claim {
+                try $0.claimDueWebhookDeliveries(at: now, limit: 10, holder: "b", leaseUntil: lease)
             }
             #expect(again.isEmpty)
         }
@@ -127,21 +128,34 @@ import Testing
                         body: "{}", notBefore: now))
             }
             let retry = now.addingTimeInterval(10)
-            let afterFirst = try await fixture.store.write {
-                try $0.recordWebhookAttempt(
-                    WebhookAttemptResult(
-                        deliveryID: delivery.id, attemptedAt: now, status: 503, latencyMilliseconds: 12,
-                        responseExcerpt: "busy", error: "the receiver answered 503", newState: .retrying,
-                        nextAttemptAt: retry))
+            func claim(at date: Date) async throws -> QueueClaim {
+                let claimed = try await fixture.store.claim {
+                    try $0.claimDueWebhookDeliveries(
+                        at: date, limit: 1, holder: "worker", leaseUntil: date.addingTimeInterval(5))
+                }
+                return try #require(claimed.first?.claim)
             }
+            let first = try await claim(at: now)
+            let afterFirst = try #require(
+                try await fixture.store.write {
+                    try $0.recordWebhookAttempt(
+                        WebhookAttemptResult(
+                            deliveryID: delivery.id, attemptedAt: now, status: 503, latencyMilliseconds: 12,
+                            responseExcerpt: "busy", error: "the receiver answered 503", newState: .retrying,
+                            nextAttemptAt: retry),
+                        under: first)
+                })
             #expect(afterFirst.state == .retrying && afterFirst.attempts == 1 && afterFirst.nextAttemptAt == retry)
             #expect(afterFirst.lastStatus == 503 && afterFirst.responseExcerpt == "busy")
-            let afterSecond = try await fixture.store.write {
-                try $0.recordWebhookAttempt(
-                    WebhookAttemptResult(
-                        deliveryID: delivery.id, attemptedAt: retry, status: 204, latencyMilliseconds: 3,
-                        responseExcerpt: nil, error: nil, newState: .delivered, nextAttemptAt: nil))
-            }
+            let second = try await claim(at: retry)
+            let afterSecond = try #require(
+                try await fixture.store.write {
+                    try $0.recordWebhookAttempt(
+                        WebhookAttemptResult(
+                            deliveryID: delivery.id, attemptedAt: retry, status: 204, latencyMilliseconds: 3,
+                            responseExcerpt: nil, error: nil, newState: .delivered, nextAttemptAt: nil),
+                        under: second)
+                })
             #expect(afterSecond.state == .delivered && afterSecond.attempts == 2)
             #expect(
                 afterSecond.deliveredAt == retry && afterSecond.nextAttemptAt == nil && afterSecond.lastError == nil)
@@ -176,7 +190,7 @@ import Testing
     ) async throws {
         try await Fixture.with(backend) { fixture in
             let admin = fixture.administration()
-            let receiver = try Receiver(answers: [(500, "no")])
+            let receiver = try WebhookReceiver(answers: [(500, "no")])
             let created = try await admin.create(namespace: "alpha", url: receiver.url)
             try await fixture.dispatch(fixture.change(id: "old-failed"))
             try await fixture.dispatch(fixture.change(id: "old-delivered"))
