@@ -266,6 +266,22 @@ struct Sandbox {
         try text.write(to: configDirectory.appendingPathComponent(name), atomically: true, encoding: .utf8)
     }
 
+    /// Selects PostgreSQL (`90-postgres.yaml`), the URL given by reference through `TEST_DATABASE_URL` in the
+    /// environment of each command.
+    func selectPostgres() throws {
+        try writeConfig(
+            "90-postgres.yaml",
+            """
+            storage:
+              driver: postgres
+              postgres:
+                url: {env: TEST_DATABASE_URL}
+                poolSize: 2
+                statementTimeout: 10s
+
+            """)
+    }
+
     func portcullis(_ arguments: [String], input: String? = nil, environment: [String: String] = [:])
         async throws -> ProcessResult
     {

@@ -48,16 +48,7 @@ struct DatabaseCopyCommandTests {
         }
 
         // The same deployment on PostgreSQL: fay signs in with her password, new rows get fresh ids.
-        try sandbox.writeConfig(
-            "90-postgres.yaml",
-            """
-            storage:
-              driver: postgres
-              postgres:
-                url: {env: TEST_DATABASE_URL}
-                poolSize: 2
-
-            """)
+        try sandbox.selectPostgres()
         let environment = ["TEST_DATABASE_URL": url]
         let newcomer = try await sandbox.portcullis(
             ["user", "create", "newcomer", "--no-password"], environment: environment)

@@ -251,8 +251,7 @@ struct PortusImportCommandTests {
         }
         let sandbox = try Sandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.root) }
-        try sandbox.writeConfig(
-            "90-postgres.yaml", "storage:\n  driver: postgres\n  postgres:\n    url: {env: TEST_DATABASE_URL}\n")
+        try sandbox.selectPostgres()
         let environment = ["TEST_DATABASE_URL": storeURL]
         let users = { () async throws -> String in
             try await sandbox.portcullis(["user", "list"], environment: environment).stdout

@@ -13,17 +13,7 @@ struct PostgresCommandTests {
     /// A sandbox whose config selects PostgreSQL, the URL given by reference through `TEST_DATABASE_URL`.
     private static func sandbox() throws -> Sandbox {
         let sandbox = try Sandbox()
-        try sandbox.writeConfig(
-            "90-postgres.yaml",
-            """
-            storage:
-              driver: postgres
-              postgres:
-                url: {env: TEST_DATABASE_URL}
-                poolSize: 2
-                statementTimeout: 10s
-
-            """)
+        try sandbox.selectPostgres()
         return sandbox
     }
 

@@ -59,18 +59,7 @@ import Threading
         let registry = try FakeCatalogRegistry()
         let sandbox = try Sandbox()
         defer { try? FileManager.default.removeItem(at: sandbox.root) }
-        if backend == .postgres {
-            try sandbox.writeConfig(
-                "90-postgres.yaml",
-                """
-                storage:
-                  driver: postgres
-                  postgres:
-                    url: {env: TEST_DATABASE_URL}
-                    poolSize: 2
-
-                """)
-        }
+        if backend == .postgres { try sandbox.selectPostgres() }
         try sandbox.writeConfig(
             "55-instances.yaml",
             """
