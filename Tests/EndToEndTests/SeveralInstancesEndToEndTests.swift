@@ -80,6 +80,38 @@ struct SeveralInstancesEndToEndTests {
         }
     }
 
+    @Test(.enabled(if: OIDCProviderMock.shouldRun))
+    func aSingleSignOnBegunOnOneInstanceFinishesOnAnotherAndItsStateCannotBeReplayedOnTheThird() async throws {
+        let mock = try await OIDCProviderMock.start(label: "cluster-oidc", users: [SSOBrowserTests.dana])
+        defer { mock.stop() }
+        let cluster = try await Cluster.prepare(instances: 3, seeded: true)
+        defer { cluster.stop() }
+        try SSOBrowserTests.configureProvider(cluster.portcullis, issuer: mock.issuer)
+        try await cluster.startAll()
+        let (a, b, c) = (cluster.instances[0], cluster.instances[1], cluster.instances[2])
+
+        var jar = WebUIEndToEndTests.Jar()
+        let begun = try await HTTP.request(a.url + "/sign-in/company-sso")
+        jar.take(begun)
+        let authorization = try #require(begun.header("Location").flatMap(URL.init(string:)), "\(begun)")
+        #expect(authorization.absoluteString.hasPrefix(mock.issuer), "\(authorization)")
+        let answer = try await mock.authorize(authorization, as: "dana")
+        let code = try #require(answer["code"], "\(answer)")
+        let state = try #require(answer["state"], "\(answer)")
+        // The provider sends the browser to the public URL (the balancer); here it lands on instance 2.
+        let query = HTTP.formEncode([("code", code), ("state", state)])
+        let finished = try await HTTP.request(b.url + "/sign-in/company-sso/callback?" + query, headers: [jar.header])
+        #expect(finished.status == 303, "instance 2 finishes what instance 1 began: \(finished)\n\(cluster.logs())")
+        jar.take(finished)
+        let profile = try await HTTP.request(c.url + "/profile", headers: [jar.header])
+        #expect(profile.status == 200 && profile.text.contains("dana"), "instance 3 knows the session: \(profile)")
+
+        let replayed = try await HTTP.request(c.url + "/sign-in/company-sso/callback?" + query, headers: [jar.header])
+        #expect(replayed.status == 400, "the state was used up on instance 2: \(replayed)")
+        #expect(replayed.text.contains("This sign-in cannot be finished"))
+        #expect(!replayed.headers.contains { $0.name == "set-cookie" && $0.value.contains("pcw_") }, "no new session")
+    }
+
     @Test func aTokenRevokedThroughOneInstanceIsRefusedByTheOthersAsSoonAsTheyHaveReadTheDatabaseCounter()
         async throws
     {
