@@ -50,24 +50,36 @@ public struct PasswordChain: Sendable {
     public let providers: [any PasswordAuthenticating]
     /// The per-address guessing brake; nil: no limit.
     public let throttle: GuessingThrottle?
+    /// Whether a check takes one of the address's concurrent-check slots (`GuessingLimits.concurrentChecks`). The
+    /// bound is for checks that cost bcrypt or a directory bind; a chain of application-token providers only (a
+    /// hash and one indexed read) goes without it, so an API client using one good token over many connections is
+    /// not refused right after a write made its token be looked up again. Failures count and refuse either way.
+    public let boundsConcurrentChecks: Bool
     private let now: @Sendable () -> Date
 
     /// Creates a chain of `providers`, already sorted in their configured order, limited by `throttle`.
     public init(
         _ providers: [any PasswordAuthenticating], throttle: GuessingThrottle? = nil,
-        now: @escaping @Sendable () -> Date = { Date() }
+        boundsConcurrentChecks: Bool = true, now: @escaping @Sendable () -> Date = { Date() }
     ) {
         self.providers = providers
         self.throttle = throttle
+        self.boundsConcurrentChecks = boundsConcurrentChecks
         self.now = now
     }
 
     /// Decides whether `credentials` are good; never throws (a failure to decide is `.unavailable`).
     public func authenticate(_ credentials: PasswordCredentials) async -> ChainOutcome {
         let address = credentials.clientAddress
-        if let refusal = throttle?.beginCheck(from: address, now: now()) { return .throttled(refusal) }
-        defer { throttle?.finishCheck(from: address) }
-        let outcome = await decide(credentials)
+        let outcome: ChainOutcome
+        if boundsConcurrentChecks {
+            if let refusal = throttle?.beginCheck(from: address, now: now()) { return .throttled(refusal) }
+            defer { throttle?.finishCheck(from: address) }
+            outcome = await decide(credentials)
+        } else {
+            if let refusal = throttle?.failureRefusal(of: address, now: now()) { return .throttled(refusal) }
+            outcome = await decide(credentials)
+        }
         if outcome.countsAsFailure { await throttle?.recordSharedFailure(from: address, now: now()) }
         return outcome
     }

@@ -121,6 +121,12 @@ public final class GuessingThrottle: Sendable {
         }
     }
 
+    /// Why `address` may not have a check now for its failures, or nil; unlike `beginCheck(from:now:)` it takes
+    /// no concurrent-check slot (for checks too cheap to need the bound) and needs no `finishCheck`.
+    public func failureRefusal(of address: String, now: Date) -> Throttling? {
+        state.withLock { state in failureRefusal(&state, address, now: now, noting: true) }
+    }
+
     /// Ends a check `beginCheck(from:now:)` admitted.
     public func finishCheck(from address: String) {
         state.withLock { state in

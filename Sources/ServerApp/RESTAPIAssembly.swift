@@ -27,7 +27,7 @@ struct RESTAPIAssembly {
     ) {
         let tokenProviders: [any PasswordAuthenticating] = providers.compactMap { $0 as? ApplicationTokenProvider }
         let verifier = PasswordChainTokenVerifier(
-            chain: PasswordChain(tokenProviders, throttle: throttle),
+            chain: PasswordChain(tokenProviders, throttle: throttle, boundsConcurrentChecks: false),
             shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         let health = health ?? ServerHealth(store: store, settings: configuration.registries, http: http)

@@ -66,7 +66,8 @@ final class APIFixture: Sendable {
         throttle = GuessingThrottle(
             limits: GuessingLimits(failures: failures, window: 3600, concurrentChecks: concurrentChecks))
         let verifier = PasswordChainTokenVerifier(
-            chain: PasswordChain([provider], throttle: throttle), shape: { ApplicationTokenFormat.isWellFormed($0) },
+            chain: PasswordChain([provider], throttle: throttle, boundsConcurrentChecks: false),
+            shape: { ApplicationTokenFormat.isWellFormed($0) },
             ownerOf: PasswordChainTokenVerifier.ownerLookup(in: store, hashing: ApplicationTokenFormat.secretHash(of:)))
         api = RESTAPI(
             routes: SystemResources(store: store, health: StoreBackedHealth(store: store), version: "9.9.9-test").routes
