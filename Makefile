@@ -30,13 +30,18 @@ run: release
 # own, serialized, because they hold thousands of descriptors each),
 # holds the REST API to its OpenAPI document with schemathesis, proves `make run`, and replays every fuzz target's
 # checked-in corpus plus a fixed-seed pass (deterministic: the random search is `make fuzz`).
+# The suites with exit tests (#expect(processExitsWith:)) run in a process of their own: Swift Testing's exit-test
+# monitor thread waits on any child (waitid P_ALL, WNOWAIT) and spins while a child of another test (curl, skopeo, a
+# server) is a zombie not yet reaped; in a CI run it spun for minutes with its exit tests never finishing.
+EXIT_TEST_SUITES = RouterRegistrationTests|MetricsRegistrationTests|ProviderRegistryTests
 # The test process holds some 1,500 descriptors at its peak (stores, peers, sockets of tests running in
 # parallel), so its soft open-file limit is raised to the hard one first: 1,024 is a common default.
 test: test-deps
 	$(SWIFT) format lint --strict -r Sources Plugins Tests
 	$(SWIFT) build --build-tests
-	bash -o pipefail -c 'ulimit -n "$$(ulimit -Hn)" 2>/dev/null; $(SWIFT) test --skip-build --skip ConnectionsPerAddressTests 2>&1 | tee .build/test-output.txt \
-		&& $(SWIFT) test --skip-build --filter ConnectionsPerAddressTests 2>&1 | tee -a .build/test-output.txt' \
+	bash -o pipefail -c 'ulimit -n "$$(ulimit -Hn)" 2>/dev/null; $(SWIFT) test --skip-build --skip ConnectionsPerAddressTests --skip "$(EXIT_TEST_SUITES)" 2>&1 | tee .build/test-output.txt \
+		&& $(SWIFT) test --skip-build --filter ConnectionsPerAddressTests 2>&1 | tee -a .build/test-output.txt \
+		&& $(SWIFT) test --skip-build --filter "$(EXIT_TEST_SUITES)" 2>&1 | tee -a .build/test-output.txt' \
 		|| { echo "swift test failed (a failed test, or the test process crashed: see above)"; \
 			.ci/test-summary .build/test-output.txt; exit 1; }
 	.ci/api-contract
