@@ -19,7 +19,7 @@ struct TableChecksum {
             case .real(let number): text += "R\(number);"
             // The length first: no text can pass for two values, or for a value and a row's end.
             case .text(let string): text += "T\(string.utf8.count):\(string);"
-            case .blob(let bytes): text += "B\(bytes.count):\(hex(bytes));"
+            case .blob(let bytes): text += "B\(bytes.count):\(Hex.encode(bytes));"
             }
         }
         text += "\n"
@@ -28,16 +28,6 @@ struct TableChecksum {
     }
 
     /// The checksum as 64 hexadecimal digits.
-    func finish() -> String { hex(hasher.finish()) }
+    func finish() -> String { Hex.encode(hasher.finish()) }
 
-    private func hex(_ bytes: [UInt8]) -> String {
-        let digits = Array("0123456789abcdef".utf8)
-        var output = [UInt8]()
-        output.reserveCapacity(bytes.count * 2)
-        for byte in bytes {
-            output.append(digits[Int(byte >> 4)])
-            output.append(digits[Int(byte & 0x0f)])
-        }
-        return String(decoding: output, as: UTF8.self)
-    }
 }
