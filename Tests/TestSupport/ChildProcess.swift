@@ -152,3 +152,29 @@ private func withOptionalCString<T>(_ string: String?, _ body: (UnsafePointer<CC
     guard let string else { return body(nil) }
     return string.withCString { body($0) }
 }
+
+/// Reads a child's output a line at a time (its `.pipe` output), keeping what came after the last newline for the
+/// next call: for children that answer a request with one line (`LoopbackCrowd`, `RoundRobinBalancer`).
+public struct ChildLineReader {
+    private var pending: [UInt8] = []
+
+    /// A reader with nothing read yet.
+    public init() {}
+
+    /// The next line without its newline, or nil once the output has ended (or cannot be read). Blocks: call it off the cooperative
+    /// pool.
+    public mutating func next(from output: FileHandle) -> String? {
+        while true {
+            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
+                let line = String(decoding: pending[..<newline], as: UTF8.self)
+                pending.removeSubrange(...newline)
+                return line
+            }
+            var chunk = [UInt8](repeating: 0, count: 65536)
+            let count = chunk.withUnsafeMutableBytes { Glibc.read(output.fileDescriptor, $0.baseAddress, $0.count) }
+            if count < 0 && errno == EINTR { continue }
+            guard count > 0 else { return nil }
+            pending.append(contentsOf: chunk[0..<count])
+        }
+    }
+}

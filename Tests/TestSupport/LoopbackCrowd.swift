@@ -31,7 +31,7 @@ public final class LoopbackCrowd: @unchecked Sendable {
     /// The loopback address the crowd connects from.
     public let source: String
     private let process: ChildProcess
-    private var pending: [UInt8] = []
+    private var lines = ChildLineReader()
 
     /// Opens `count` connections to `127.0.0.1:port` from `source`, and returns once all are
     /// connected (the kernel's handshake, not the server's accept).
@@ -80,22 +80,12 @@ public final class LoopbackCrowd: @unchecked Sendable {
 
     /// One line of the child's answer; what it wrote on standard error if it ended instead.
     private func readLine() throws -> String {
-        guard let fd = process.output?.fileDescriptor else { throw LoopbackError("the crowd has no output") }
-        while true {
-            if let newline = pending.firstIndex(of: 10) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeFirst(newline + 1)
-                return line
-            }
-            var chunk = [UInt8](repeating: 0, count: 65536)
-            let count = chunk.withUnsafeMutableBytes { Glibc.read(fd, $0.baseAddress, $0.count) }
-            if count < 0 && errno == EINTR { continue }
-            guard count > 0 else {
-                let text = String(decoding: (process.errors?.availableData ?? Data()), as: UTF8.self)
-                throw LoopbackError("the crowd from \(source) ended: \(text)")
-            }
-            pending.append(contentsOf: chunk[0..<count])
+        guard let output = process.output else { throw LoopbackError("the crowd has no output") }
+        guard let line = lines.next(from: output) else {
+            let text = String(decoding: (process.errors?.availableData ?? Data()), as: UTF8.self)
+            throw LoopbackError("the crowd from \(source) ended: \(text)")
         }
+        return line
     }
 
     /// The child: connects, says `ready`, then answers `fates` (one letter a connection) and

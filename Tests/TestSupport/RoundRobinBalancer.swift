@@ -11,14 +11,14 @@ public final class RoundRobinBalancer: @unchecked Sendable {
     public let port: Int
     private let process: ChildProcess
     private let lock = NSLock()
-    private var pending: [UInt8] = []
+    private var lines = ChildLineReader()
 
     /// Starts a balancer on a free loopback port in front of `backends` (ports on 127.0.0.1).
     public init(backends: [Int]) throws {
         process = try ChildProcess(
             "/usr/bin/env", ["python3", "-c", Self.script] + backends.map(String.init), input: .pipe, output: .pipe,
             errors: .null)
-        let ready = try Self.readLine(process, &pending)
+        let ready = try Self.readLine(process, &lines)
         guard ready.hasPrefix("ready "), let port = Int(ready.dropFirst(6)) else {
             process.terminate()
             throw LoopbackError("the balancer did not start: \(ready)")
@@ -37,7 +37,7 @@ public final class RoundRobinBalancer: @unchecked Sendable {
         try lock.withLock {
             guard let input = process.input else { throw LoopbackError("the balancer is stopped") }
             try input.write(contentsOf: Data("count\n".utf8))
-            return try Self.readLine(process, &pending).split(separator: " ").compactMap { Int($0) }
+            return try Self.readLine(process, &lines).split(separator: " ").compactMap { Int($0) }
         }
     }
 
@@ -48,18 +48,11 @@ public final class RoundRobinBalancer: @unchecked Sendable {
         process.waitUntilExit()
     }
 
-    private static func readLine(_ process: ChildProcess, _ pending: inout [UInt8]) throws -> String {
-        guard let output = process.output else { throw LoopbackError("the balancer has no output") }
-        while true {
-            if let newline = pending.firstIndex(of: UInt8(ascii: "\n")) {
-                let line = String(decoding: pending[..<newline], as: UTF8.self)
-                pending.removeSubrange(...newline)
-                return line
-            }
-            let chunk = output.availableData
-            guard !chunk.isEmpty else { throw LoopbackError("the balancer exited") }
-            pending += chunk
+    private static func readLine(_ process: ChildProcess, _ lines: inout ChildLineReader) throws -> String {
+        guard let output = process.output, let line = lines.next(from: output) else {
+            throw LoopbackError("the balancer exited")
         }
+        return line
     }
 
     private static let script = """
