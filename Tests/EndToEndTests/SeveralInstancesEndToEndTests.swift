@@ -71,8 +71,9 @@ struct SeveralInstancesEndToEndTests {
         let counter = try #require(await c.authorizationCounter(), "instance 3 read the counter after its own write")
         for instance in [a, b] {
             // Sessions are remembered per instance while the database's counter stands still; ending one moves it.
-            let caughtUp = try await waitUntil(seconds: 30) { (await instance.authorizationCounter() ?? 0) >= counter }
-            try #require(caughtUp, "\(instance.label) never read counter \(counter)\n\(cluster.logs())")
+            try #require(
+                try await instance.hasRead(counter),
+                "\(instance.label) never read counter \(counter)\n\(cluster.logs())")
             // The jar still holds the ended session's cookie (the sign-out's answer was not taken into it).
             let after = try await HTTP.request(instance.url + "/profile", headers: [jar.header])
             #expect(after.status == 303, "\(instance.label): the session ended everywhere: \(after)")
@@ -141,8 +142,9 @@ struct SeveralInstancesEndToEndTests {
         let counter = try #require(await a.authorizationCounter(), "instance 1 read the counter after its own write")
 
         for instance in others {
-            let caughtUp = try await waitUntil(seconds: 30) { (await instance.authorizationCounter() ?? 0) >= counter }
-            try #require(caughtUp, "\(instance.label) never read counter \(counter)\n\(cluster.logs())")
+            try #require(
+                try await instance.hasRead(counter),
+                "\(instance.label) never read counter \(counter)\n\(cluster.logs())")
             // Reported, not asserted: the poll interval (250 ms) bounds it, the machine's load decides it.
             print("\(instance.label) read the revocation \(ContinuousClock.now - revokedAt) after it was made")
             let after = try await Self.tokenRequest(instance, cluster, user: Stack.alice.name, password: ciToken, scope)

@@ -24,6 +24,11 @@ final class Cluster {
 
         /// The database's authorization change counter as this instance last read it.
         func authorizationCounter() async -> Int? { await readiness()?["authorizationCounter"] as? Int }
+
+        /// Whether this instance reads `counter` (or later) within 30 s: it has then seen every change up to it.
+        func hasRead(_ counter: Int) async throws -> Bool {
+            try await waitUntil(seconds: 30) { (await authorizationCounter() ?? 0) >= counter }
+        }
     }
 
     /// The threads the blocking libpq calls of the harness run on.
